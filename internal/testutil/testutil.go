@@ -1,0 +1,192 @@
+// Package testutil makes the fixtures lade's tests share: a static busybox
+// root filesystem and image built from Debian's busybox-static, and the
+// root/overlayfs gate that skips tests which cannot run here.
+package testutil
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// RequireRoot skips the test unless it runs as root with overlayfs, which
+// every build and run test needs.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (namespaces, mounts, chown): run the tests as root")
+	}
+	fs, err := os.ReadFile("/proc/filesystems")
+	if err != nil || !bytes.Contains(fs, []byte("\toverlay\n")) {
+		t.Skip("needs overlayfs in the kernel (modprobe overlay)")
+	}
+}
+
+// Busybox is the path of a static busybox binary, or the test is skipped.
+func Busybox(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("LADE_TEST_BUSYBOX"), "/bin/busybox", "/usr/bin/busybox"} {
+		if p == "" {
+			continue
+		}
+		out, err := exec.Command("file", "-L", p).Output()
+		if err == nil && bytes.Contains(out, []byte("statically linked")) {
+			return p
+		}
+		if err != nil && isStaticELF(p) {
+			return p
+		}
+	}
+	t.Skip("needs a static busybox: apt-get install busybox-static")
+	return ""
+}
+
+// isStaticELF is a fallback for machines without file(1): a static binary
+// has no PT_INTERP program header.
+func isStaticELF(p string) bool {
+	b, err := os.ReadFile(p)
+	if err != nil || len(b) < 64 || string(b[:4]) != "\x7fELF" {
+		return false
+	}
+	return !bytes.Contains(b[:4096], []byte("/lib64/ld-linux"))
+}
+
+// BusyboxRootfs writes a busybox root filesystem into a new temp dir: every
+// applet as a symlink, /etc/passwd with root, app (1000) and nobody,
+// /tmp 1777, /etc/hostname "busybox".
+func BusyboxRootfs(t testing.TB) string {
+	t.Helper()
+	bb := Busybox(t)
+	root := t.TempDir()
+	for _, d := range []string{"bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "var/tmp", "root", "home/app", "dev", "proc", "sys"} {
+		must(t, os.MkdirAll(filepath.Join(root, d), 0o755))
+	}
+	data, err := os.ReadFile(bb)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(root, "bin/busybox"), data, 0o755))
+	out, err := exec.Command(bb, "--list-full").Output()
+	must(t, err)
+	for _, a := range strings.Fields(string(out)) {
+		if a == "bin/busybox" {
+			continue
+		}
+		p := filepath.Join(root, a)
+		if _, err := os.Lstat(p); err == nil {
+			continue
+		}
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		rel, err := filepath.Rel(filepath.Dir(p), filepath.Join(root, "bin/busybox"))
+		must(t, err)
+		must(t, os.Symlink(rel, p))
+	}
+	files := map[string]string{
+		"etc/passwd":   "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+		"etc/group":    "root:x:0:\napp:x:1000:\nnogroup:x:65534:\n",
+		"etc/hostname": "busybox\n",
+	}
+	for n, d := range files {
+		must(t, os.WriteFile(filepath.Join(root, n), []byte(d), 0o644))
+	}
+	must(t, os.Chmod(filepath.Join(root, "tmp"), 0o1777))
+	must(t, os.Chmod(filepath.Join(root, "var/tmp"), 0o1777))
+	must(t, os.Chmod(filepath.Join(root, "root"), 0o700))
+	if os.Geteuid() == 0 {
+		must(t, os.Chown(filepath.Join(root, "home/app"), 1000, 1000))
+	}
+	return root
+}
+
+// TarDir packs dir as a deterministic layer tar: sorted, numeric ids,
+// mtime 0.
+func TarDir(t testing.TB, dir string) []byte {
+	t.Helper()
+	var paths []string
+	must(t, filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir {
+			paths = append(paths, p)
+		}
+		return nil
+	}))
+	sort.Strings(paths)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, p := range paths {
+		fi, err := os.Lstat(p)
+		must(t, err)
+		link := ""
+		if fi.Mode()&os.ModeSymlink != 0 {
+			link, err = os.Readlink(p)
+			must(t, err)
+		}
+		hdr, err := tar.FileInfoHeader(fi, link)
+		must(t, err)
+		rel, _ := filepath.Rel(dir, p)
+		hdr.Name = filepath.ToSlash(rel)
+		if fi.IsDir() {
+			hdr.Name += "/"
+		}
+		hdr.Uname, hdr.Gname = "", ""
+		hdr.ModTime = zeroTime
+		hdr.AccessTime, hdr.ChangeTime = zeroTime, zeroTime
+		hdr.Format = tar.FormatPAX
+		must(t, tw.WriteHeader(hdr))
+		if fi.Mode().IsRegular() {
+			f, err := os.Open(p)
+			must(t, err)
+			_, err = io.Copy(tw, f)
+			f.Close()
+			must(t, err)
+		}
+	}
+	must(t, tw.Close())
+	return buf.Bytes()
+}
+
+// BusyboxImage is a one-layer busybox image with OCI media types, config
+// Env PATH and Cmd ["/bin/sh"], like the image BuildKit's reference builds
+// used.
+func BusyboxImage(t testing.TB) v1.Image {
+	t.Helper()
+	data := TarDir(t, BusyboxRootfs(t))
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}, tarball.WithMediaType(types.OCILayer))
+	must(t, err)
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+	must(t, err)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	cf, err := img.ConfigFile()
+	must(t, err)
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cf.Config.Cmd = []string{"/bin/sh"}
+	img, err = mutate.ConfigFile(img, cf)
+	must(t, err)
+	return img
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var zeroTime = time.Unix(0, 0)
