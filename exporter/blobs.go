@@ -1,0 +1,166 @@
+package exporter
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// blob is one content-addressed file of the layout.
+type blob struct {
+	digest v1.Hash
+	size   int64
+	open   func() (io.ReadCloser, error)
+}
+
+func (b blob) path() string {
+	return "blobs/" + b.digest.Algorithm + "/" + b.digest.Hex
+}
+
+// imageParts is what the writers need from an image, gathered up front
+// so a broken image fails before anything is written.
+type imageParts struct {
+	manifest v1.Descriptor
+	config   blob
+	layers   []blob // in manifest order, duplicates kept
+	blobs    []blob // manifest, config, layers; deduplicated
+	platform *v1.Platform
+}
+
+func collect(img v1.Image) (*imageParts, error) {
+	rawManifest, err := img.RawManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	mdig, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("computing manifest digest: %w", err)
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest media type: %w", err)
+	}
+	if mt == "" {
+		mt = types.OCIManifestSchema1
+	}
+	rawConfig, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	cdig, err := img.ConfigName()
+	if err != nil {
+		return nil, fmt.Errorf("computing config digest: %w", err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("parsing config: %w", err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("parsing manifest: %w", err)
+	}
+	ls, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("listing layers: %w", err)
+	}
+	if len(ls) != len(m.Layers) {
+		return nil, fmt.Errorf("image has %d layers but its manifest lists %d", len(ls), len(m.Layers))
+	}
+
+	p := &imageParts{
+		manifest: v1.Descriptor{MediaType: mt, Size: int64(len(rawManifest)), Digest: mdig},
+		config:   bytesBlob(cdig, rawConfig),
+	}
+	if cfg.OS != "" || cfg.Architecture != "" {
+		p.platform = &v1.Platform{
+			OS:           cfg.OS,
+			Architecture: cfg.Architecture,
+			Variant:      cfg.Variant,
+			OSVersion:    cfg.OSVersion,
+		}
+	}
+	for i, l := range ls {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: computing digest: %w", i, err)
+		}
+		size, err := l.Size()
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: reading size: %w", d, err)
+		}
+		// The manifest is what readers trust; a layer disagreeing with it
+		// would produce a layout whose blobs the manifest does not name.
+		if want := m.Layers[i]; want.Digest != d || want.Size != size {
+			return nil, fmt.Errorf("layer %s (size %d): does not match manifest descriptor %s (size %d)", d, size, want.Digest, want.Size)
+		}
+		p.layers = append(p.layers, blob{digest: d, size: size, open: l.Compressed})
+	}
+
+	seen := map[v1.Hash]bool{}
+	for _, b := range append([]blob{bytesBlob(mdig, rawManifest), p.config}, p.layers...) {
+		if b.digest.Algorithm != "sha256" {
+			return nil, fmt.Errorf("blob %s: unsupported digest algorithm %q", b.digest, b.digest.Algorithm)
+		}
+		if seen[b.digest] {
+			continue
+		}
+		seen[b.digest] = true
+		p.blobs = append(p.blobs, b)
+	}
+	return p, nil
+}
+
+func bytesBlob(d v1.Hash, data []byte) blob {
+	return blob{digest: d, size: int64(len(data)), open: func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}}
+}
+
+// copyVerified streams exactly b.size bytes of b into dst and fails if the
+// source is shorter, longer, or hashes to something other than b.digest.
+func copyVerified(ctx context.Context, dst io.Writer, b blob) error {
+	rc, err := b.open()
+	if err != nil {
+		return fmt.Errorf("blob %s: opening: %w", b.digest, err)
+	}
+	// Close errors are moot once size and digest have been verified.
+	defer rc.Close()
+
+	h := sha256.New()
+	src := io.TeeReader(ctxReader{ctx, rc}, h)
+	n, err := io.CopyN(dst, src, b.size)
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("blob %s: got %d bytes, descriptor says %d", b.digest, n, b.size)
+	}
+	if err != nil {
+		return fmt.Errorf("blob %s: copying: %w", b.digest, err)
+	}
+	var one [1]byte
+	if m, _ := io.ReadFull(src, one[:]); m > 0 {
+		return fmt.Errorf("blob %s: content is longer than descriptor size %d", b.digest, b.size)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != b.digest.Hex {
+		return fmt.Errorf("blob %s: content hashes to sha256:%s", b.digest, got)
+	}
+	return nil
+}
+
+// ctxReader stops a long layer copy soon after ctx is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

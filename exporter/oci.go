@@ -1,0 +1,140 @@
+package exporter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Annotation keys that tie an index entry to an image name: containerd
+// (and so docker load) reads the first, OCI tools the second.
+const (
+	annotationImageName = "io.containerd.image.name"
+	annotationRefName   = "org.opencontainers.image.ref.name"
+)
+
+// ociLayoutFile is the content of the layout's "oci-layout" marker.
+var ociLayoutFile = []byte(`{"imageLayoutVersion":"1.0.0"}`)
+
+// WriteOCI writes img as an OCI image layout in tar form to w, with one
+// index.json entry per name (or a single unnamed entry when names is empty).
+// On error the stream is incomplete and should be discarded.
+func WriteOCI(ctx context.Context, w io.Writer, img v1.Image, names []string) error {
+	p, ns, err := prepare(img, names)
+	if err != nil {
+		return err
+	}
+	s := newTarSink(w)
+	if err := writeLayout(ctx, s, p, ns, nil); err != nil {
+		return err
+	}
+	return s.close()
+}
+
+// WriteOCIDir writes the same layout as WriteOCI into dir, creating it if
+// needed. Files already there with the same names are replaced.
+func WriteOCIDir(ctx context.Context, dir string, img v1.Image, names []string) error {
+	p, ns, err := prepare(img, names)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating layout directory: %w", err)
+	}
+	return writeLayout(ctx, &dirSink{root: dir}, p, ns, nil)
+}
+
+func prepare(img v1.Image, names []string) (*imageParts, []imageName, error) {
+	ns, err := parseNames(names)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := collect(img)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, ns, nil
+}
+
+// namedFile is a small metadata file written after the blobs.
+type namedFile struct {
+	name string
+	data []byte
+}
+
+// writeLayout writes the directories, then every blob, then the metadata
+// files. Metadata goes last so that an export cut short by an error lacks
+// index.json and cannot be mistaken for a complete one.
+func writeLayout(ctx context.Context, s sink, p *imageParts, names []imageName, extra []namedFile) error {
+	for _, d := range []string{"blobs", "blobs/sha256"} {
+		if err := s.dir(d); err != nil {
+			return err
+		}
+	}
+	for _, b := range p.blobs {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("writing blob %s: %w", b.digest, err)
+		}
+		if err := s.file(ctx, b, b.path()); err != nil {
+			return err
+		}
+	}
+	index, err := indexJSON(p, names)
+	if err != nil {
+		return err
+	}
+	files := append([]namedFile{
+		{"oci-layout", ociLayoutFile},
+		{"index.json", index},
+	}, extra...)
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("writing %s: %w", f.name, err)
+		}
+		h, _, err := v1.SHA256(bytes.NewReader(f.data))
+		if err != nil {
+			return fmt.Errorf("hashing %s: %w", f.name, err)
+		}
+		if err := s.file(ctx, bytesBlob(h, f.data), f.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func indexJSON(p *imageParts, names []imageName) ([]byte, error) {
+	desc := func(annotations map[string]string) v1.Descriptor {
+		return v1.Descriptor{
+			MediaType:   p.manifest.MediaType,
+			Size:        p.manifest.Size,
+			Digest:      p.manifest.Digest,
+			Annotations: annotations,
+			Platform:    p.platform,
+		}
+	}
+	idx := v1.IndexManifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIImageIndex,
+		Manifests:     []v1.Descriptor{},
+	}
+	for _, n := range names {
+		idx.Manifests = append(idx.Manifests, desc(map[string]string{
+			annotationImageName: n.full,
+			annotationRefName:   n.tag,
+		}))
+	}
+	if len(names) == 0 {
+		idx.Manifests = append(idx.Manifests, desc(nil))
+	}
+	data, err := json.Marshal(idx)
+	if err != nil {
+		return nil, fmt.Errorf("encoding index.json: %w", err)
+	}
+	return data, nil
+}

@@ -1,0 +1,86 @@
+package exporter
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// lyingLayer serves content that disagrees with what its Digest and Size say.
+type lyingLayer struct {
+	v1.Layer
+	mangle func([]byte) []byte
+}
+
+func (l lyingLayer) Compressed() (io.ReadCloser, error) {
+	rc, err := l.Layer.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(l.mangle(b))), nil
+}
+
+func TestWriteRejectsBadBlob(t *testing.T) {
+	good := layerFromEntries(t, []tarEntry{{name: "f", typeflag: tar.TypeReg, mode: 0o644, data: []byte("payload")}})
+	digest, err := good.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		mangle  func([]byte) []byte
+		wantMsg string
+	}{
+		{"flipped byte", func(b []byte) []byte {
+			c := bytes.Clone(b)
+			c[len(c)-1] ^= 0xff
+			return c
+		}, "hashes to"},
+		{"short", func(b []byte) []byte { return b[:len(b)-3] }, "descriptor says"},
+		{"long", func(b []byte) []byte { return append(bytes.Clone(b), 0) }, "longer than descriptor"},
+	}
+	writers := []struct {
+		name  string
+		write func(context.Context, v1.Image) error
+	}{
+		{"oci", func(ctx context.Context, img v1.Image) error { return WriteOCI(ctx, io.Discard, img, []string{"x"}) }},
+		{"docker", func(ctx context.Context, img v1.Image) error { return WriteDocker(ctx, io.Discard, img, []string{"x"}) }},
+		{"dir", func(ctx context.Context, img v1.Image) error {
+			dir := t.TempDir()
+			err := WriteOCIDir(ctx, dir, img, []string{"x"})
+			// A failed directory export must not leave the bad blob or an index.
+			for _, p := range []string{"blobs/sha256/" + digest.Hex, "index.json"} {
+				if _, serr := os.Stat(filepath.Join(dir, p)); serr == nil {
+					t.Errorf("failed export left %s behind", p)
+				}
+			}
+			return err
+		}},
+	}
+	for _, tc := range tests {
+		for _, w := range writers {
+			t.Run(tc.name+"/"+w.name, func(t *testing.T) {
+				img := buildImage(t, nil, lyingLayer{Layer: good, mangle: tc.mangle})
+				err := w.write(context.Background(), img)
+				if err == nil {
+					t.Fatal("export of a corrupt layer succeeded")
+				}
+				if !strings.Contains(err.Error(), digest.String()) || !strings.Contains(err.Error(), tc.wantMsg) {
+					t.Errorf("error %q does not name digest %s with %q", err, digest, tc.wantMsg)
+				}
+			})
+		}
+	}
+}
