@@ -1,0 +1,14 @@
+// Package snapshot stores image layers as overlayfs lower directories and
+// prepares overlay mounts for build steps.
+//
+// Lifecycle: Unpack turns an uncompressed OCI layer tar into a committed
+// snapshot named by its DiffID (verified while extracting). Prepare creates
+// an Active snapshot (fresh upper/work dirs) over committed parents; Mount
+// and Unmount attach it at Active.Merged. After a step runs, Diff turns the
+// upper dir into an OCI layer tar and Commit stores the upper dir itself as
+// the committed snapshot for that tar's DiffID. Remove discards an Active.
+//
+// Apply extracts a layer into a plain directory (whiteouts delete), which is
+// used for flattening. Unpack and Apply treat layer content as hostile: no
+// entry can create or modify anything outside the target directory.
+package snapshot

@@ -1,0 +1,230 @@
+package snapshot
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
+)
+
+// requireOverlay skips tests that need root and overlayfs.
+func requireOverlay(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for overlay mounts, chown and mknod")
+	}
+	b, err := os.ReadFile("/proc/filesystems")
+	if err != nil || !bytes.Contains(b, []byte("overlay")) {
+		t.Skip("overlayfs is not available in this kernel")
+	}
+}
+
+// requireRoot skips tests that chown or mknod.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for chown, mknod and trusted.* xattrs")
+	}
+}
+
+var testTime = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// ent describes one tar entry to build; zero values get sane defaults.
+type ent struct {
+	name  string
+	typ   byte
+	body  string
+	link  string
+	mode  int64
+	uid   int
+	pax   map[string]string
+	major int64
+}
+
+func dir(name string, mode int64) ent { return ent{name: name, typ: tar.TypeDir, mode: mode} }
+func file(name, body string) ent      { return ent{name: name, typ: tar.TypeReg, body: body, mode: 0o644} }
+func symlink(name, target string) ent {
+	return ent{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777}
+}
+func hardlink(name, target string) ent { return ent{name: name, typ: tar.TypeLink, link: target} }
+
+func buildTar(t *testing.T, ents ...ent) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range ents {
+		hdr := &tar.Header{
+			Name:       e.name,
+			Typeflag:   e.typ,
+			Linkname:   e.link,
+			Mode:       e.mode,
+			Uid:        e.uid,
+			Gid:        e.uid,
+			Size:       int64(len(e.body)),
+			ModTime:    testTime,
+			PAXRecords: e.pax,
+			Devmajor:   e.major,
+			Format:     tar.FormatPAX,
+		}
+		if e.typ != tar.TypeReg {
+			hdr.Size = 0
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatalf("writing %s: %v", e.name, err)
+		}
+		if hdr.Size > 0 {
+			if _, err := io.WriteString(tw, e.body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func digest(b []byte) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(b))}
+}
+
+// tarEntry is the comparable summary of a tar entry.
+type tarEntry struct {
+	Name   string
+	Type   byte
+	Mode   int64
+	Uid    int
+	Link   string
+	Body   string
+	Xattrs map[string]string
+}
+
+func readTar(t *testing.T, b []byte) []tarEntry {
+	t.Helper()
+	var out []tarEntry
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("reading tar: %v", err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := tarEntry{Name: hdr.Name, Type: hdr.Typeflag, Mode: hdr.Mode, Uid: hdr.Uid, Link: hdr.Linkname, Body: string(body)}
+		for k, v := range hdr.PAXRecords {
+			if strings.HasPrefix(k, paxXattr) {
+				if e.Xattrs == nil {
+					e.Xattrs = map[string]string{}
+				}
+				e.Xattrs[strings.TrimPrefix(k, paxXattr)] = v
+			}
+		}
+		out = append(out, e)
+	}
+}
+
+// tree lists dir recursively as path -> "type mode uid content", the view a
+// container would see. Overlay whiteouts show up as "whiteout".
+func tree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if rel == "." {
+			return nil
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		desc := fmt.Sprintf("%o uid=%d", st.Mode&0o7777, st.Uid)
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			desc = "dir " + desc
+		case unix.S_IFREG:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			desc = fmt.Sprintf("file %s %q", desc, b)
+		case unix.S_IFLNK:
+			l, _ := os.Readlink(p)
+			desc = "symlink -> " + l
+		case unix.S_IFCHR:
+			desc = fmt.Sprintf("chardev %d", st.Rdev)
+		case unix.S_IFIFO:
+			desc = "fifo " + desc
+		default:
+			desc = "other"
+		}
+		out[rel] = desc
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("listing %s: %v", root, err)
+	}
+	return out
+}
+
+// listingExcept lists every path under parent (with type, mode and size)
+// except those under skip, to prove nothing was written outside a root.
+func listingExcept(t *testing.T, parent, skip string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(parent, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == skip {
+			return filepath.SkipDir
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		line := fmt.Sprintf("%s %o", p, st.Mode)
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			// A new hardlink to a host file shows up in its link count.
+			line += fmt.Sprintf(" size=%d nlink=%d", st.Size, st.Nlink)
+		}
+		out = append(out, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func writeFileT(t *testing.T, p, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func timeOf(ts unix.Timespec) time.Time { return time.Unix(ts.Unix()) }

@@ -1,0 +1,185 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Active is a writable snapshot: an overlay of Lowers with Upper on top,
+// mounted at Merged between Mount and Unmount.
+type Active struct {
+	Upper  string
+	Work   string
+	Merged string
+	// Lowers are committed snapshot dirs, top-most first as overlayfs
+	// wants them. Empty when the snapshot has no parents.
+	Lowers []string
+
+	dir     string
+	mu      sync.Mutex
+	mounted bool
+	removed bool
+}
+
+func (a *Active) emptyDir() string { return filepath.Join(a.dir, "empty") }
+
+// mountLowers returns the lower dirs to mount; overlayfs needs at least one.
+func (a *Active) mountLowers() []string {
+	if len(a.Lowers) == 0 {
+		return []string{a.emptyDir()}
+	}
+	return a.Lowers
+}
+
+// overlayOptions keep the upper dir a complete, self-contained diff: no
+// metadata-only copy-ups, no redirects, no index.
+var overlayOptions = [][2]string{
+	{"index", "off"},
+	{"metacopy", "off"},
+	{"redirect_dir", "off"},
+	{"xino", "off"},
+}
+
+// Mount mounts the overlay at Merged.
+func (a *Active) Mount() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.removed {
+		return errors.New("mounting snapshot: already removed")
+	}
+	if a.mounted {
+		return nil
+	}
+	if err := a.mountNew(); err != nil {
+		return fmt.Errorf("mounting overlay at %s: %w", a.Merged, err)
+	}
+	a.mounted = true
+	return nil
+}
+
+// mountNew uses fsopen/fsconfig/fsmount, passing each lower separately so
+// the option size limit of mount(2) does not cap the number of layers.
+func (a *Active) mountNew() error {
+	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		if errors.Is(err, unix.ENOSYS) {
+			return a.mountLegacy()
+		}
+		return fmt.Errorf("fsopen: %w", err)
+	}
+	defer unix.Close(fsfd)
+	set := func(key, val string) error {
+		if err := unix.FsconfigSetString(fsfd, key, val); err != nil {
+			return fmt.Errorf("fsconfig %s=%s: %w%s", key, val, err, fsLog(fsfd))
+		}
+		return nil
+	}
+	for i, l := range a.mountLowers() {
+		if err := set("lowerdir+", l); err != nil {
+			if i == 0 && errors.Is(err, unix.EINVAL) {
+				// Kernels before 6.8 only know the joined lowerdir string.
+				return a.mountLegacy()
+			}
+			return err
+		}
+	}
+	if err := set("upperdir", a.Upper); err != nil {
+		return err
+	}
+	if err := set("workdir", a.Work); err != nil {
+		return err
+	}
+	for _, o := range overlayOptions {
+		if err := set(o[0], o[1]); err != nil {
+			return err
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return fmt.Errorf("fsconfig create: %w%s", err, fsLog(fsfd))
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("fsmount: %w%s", err, fsLog(fsfd))
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, a.Merged, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move_mount: %w", err)
+	}
+	return nil
+}
+
+// fsLog drains the kernel's messages for a filesystem context, which
+// explain most overlay configuration failures.
+func fsLog(fsfd int) string {
+	var msgs []string
+	buf := make([]byte, 4096)
+	for range 16 {
+		n, err := unix.Read(fsfd, buf)
+		if err != nil || n <= 0 {
+			break
+		}
+		msgs = append(msgs, strings.TrimSpace(string(buf[:n])))
+	}
+	if len(msgs) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(msgs, "; ") + ")"
+}
+
+func (a *Active) mountLegacy() error {
+	for _, l := range a.mountLowers() {
+		if strings.ContainsAny(l, ":,") {
+			return fmt.Errorf("lower dir %q cannot be passed to mount(2)", l)
+		}
+	}
+	opts := []string{
+		"lowerdir=" + strings.Join(a.mountLowers(), ":"),
+		"upperdir=" + a.Upper,
+		"workdir=" + a.Work,
+	}
+	for _, o := range overlayOptions {
+		opts = append(opts, o[0]+"="+o[1])
+	}
+	data := strings.Join(opts, ",")
+	if len(data) >= unix.Getpagesize() {
+		return fmt.Errorf("overlay options are %d bytes, over the mount(2) limit", len(data))
+	}
+	if err := unix.Mount("overlay", a.Merged, "overlay", 0, data); err != nil {
+		return fmt.Errorf("mount: %w", err)
+	}
+	return nil
+}
+
+// Unmount unmounts Merged, retrying while busy and finally detaching.
+func (a *Active) Unmount() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.mounted {
+		return nil
+	}
+	var err error
+	for i := range 10 {
+		err = unix.Unmount(a.Merged, 0)
+		if !errors.Is(err, unix.EBUSY) {
+			break
+		}
+		time.Sleep(time.Duration(i+1) * 10 * time.Millisecond)
+	}
+	if errors.Is(err, unix.EBUSY) {
+		err = unix.Unmount(a.Merged, unix.MNT_DETACH)
+	}
+	if errors.Is(err, unix.EINVAL) {
+		err = nil // not a mount point any more
+	}
+	if err != nil {
+		return fmt.Errorf("unmounting %s: %w", a.Merged, err)
+	}
+	a.mounted = false
+	return nil
+}

@@ -1,0 +1,238 @@
+package snapshot
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
+)
+
+// Snapshotter manages committed layer snapshots and active overlay
+// snapshots under one root directory:
+//
+//	root/layers/<hex>/fs   committed snapshot (overlay lower-dir form)
+//	root/active/<id>/      upper, work, merged (and empty) dirs
+//	root/tmp/              in-progress unpacks and commits
+//
+// Everything lives on one filesystem so commits are atomic renames.
+type Snapshotter struct {
+	root string
+}
+
+// New returns a Snapshotter storing everything under root, creating it.
+func New(root string) (*Snapshotter, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot root %s: %w", root, err)
+	}
+	for _, d := range []string{abs, filepath.Join(abs, "layers"), filepath.Join(abs, "active"), filepath.Join(abs, "tmp")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("creating snapshot root: %w", err)
+		}
+	}
+	return &Snapshotter{root: abs}, nil
+}
+
+// layerDir returns the directory of a committed snapshot. The hash is
+// validated because it becomes a path component.
+func (s *Snapshotter) layerDir(diffID v1.Hash) (string, error) {
+	if diffID.Algorithm != "sha256" || len(diffID.Hex) != 64 {
+		return "", fmt.Errorf("invalid diffID %q", diffID.String())
+	}
+	for _, c := range diffID.Hex {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return "", fmt.Errorf("invalid diffID %q", diffID.String())
+		}
+	}
+	return filepath.Join(s.root, "layers", diffID.Hex), nil
+}
+
+// Has reports whether the committed snapshot diffID exists.
+func (s *Snapshotter) Has(diffID v1.Hash) bool {
+	p := s.Path(diffID)
+	if p == "" {
+		return false
+	}
+	fi, err := os.Lstat(p)
+	return err == nil && fi.IsDir()
+}
+
+// Path returns the fs dir of the committed snapshot diffID (usable as an
+// overlay lowerdir), or "" for an invalid digest. It does not check
+// existence.
+func (s *Snapshotter) Path(diffID v1.Hash) string {
+	d, err := s.layerDir(diffID)
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "fs")
+}
+
+// Unpack extracts the uncompressed layer tar r into the committed snapshot
+// diffID, verifying that the sha256 of the entire stream equals diffID.
+// Nothing is committed on error. Concurrent callers are safe: the first
+// rename wins and the others discard their work.
+func (s *Snapshotter) Unpack(ctx context.Context, diffID v1.Hash, r io.Reader) error {
+	dst, err := s.layerDir(diffID)
+	if err != nil {
+		return fmt.Errorf("unpacking layer: %w", err)
+	}
+	if s.Has(diffID) {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return fmt.Errorf("unpacking layer %s: draining: %w", diffID, err)
+		}
+		return nil
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(s.root, "tmp"), "unpack-")
+	if err != nil {
+		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			os.RemoveAll(tmp)
+		}
+	}()
+	fs := filepath.Join(tmp, "fs")
+	if err := mkdirRoot(fs); err != nil {
+		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
+	}
+	h := sha256.New()
+	tee := io.TeeReader(r, h)
+	if err := extract(ctx, fs, tee, modeOverlay); err != nil {
+		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
+	}
+	// The digest covers everything, including padding after the end marker.
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
+	}
+	got := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}
+	if got != diffID {
+		return fmt.Errorf("unpacking layer %s: digest mismatch: got %s", diffID, got)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
+	}
+	won, err := renameNoReplace(tmp, dst)
+	if err != nil {
+		return fmt.Errorf("unpacking layer %s: committing: %w", diffID, err)
+	}
+	committed = won
+	return nil
+}
+
+// renameNoReplace renames src to dst unless dst exists. It reports whether
+// this call created dst.
+func renameNoReplace(src, dst string) (bool, error) {
+	err := unix.Renameat2(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		// No RENAME_NOREPLACE: a plain rename of a dir still fails when
+		// dst is a non-empty dir, and committed dirs always hold fs/.
+		err = unix.Rename(src, dst)
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY):
+		return false, nil
+	default:
+		return false, &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
+	}
+}
+
+// Prepare creates an active snapshot with fresh upper and work dirs over
+// parents, given bottom layer first as in image layer order.
+func (s *Snapshotter) Prepare(ctx context.Context, parents []v1.Hash) (*Active, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lowers := make([]string, 0, len(parents))
+	for i := len(parents) - 1; i >= 0; i-- {
+		if !s.Has(parents[i]) {
+			return nil, fmt.Errorf("preparing snapshot: parent %s is not unpacked", parents[i])
+		}
+		lowers = append(lowers, s.Path(parents[i]))
+	}
+	dir, err := os.MkdirTemp(filepath.Join(s.root, "active"), "a-")
+	if err != nil {
+		return nil, fmt.Errorf("preparing snapshot: %w", err)
+	}
+	a := &Active{
+		Upper:  filepath.Join(dir, "upper"),
+		Work:   filepath.Join(dir, "work"),
+		Merged: filepath.Join(dir, "merged"),
+		Lowers: lowers,
+		dir:    dir,
+	}
+	for _, d := range []string{a.Upper, a.Work, a.Merged, a.emptyDir()} {
+		if err := mkdirRoot(d); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("preparing snapshot: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// Commit stores a's upper dir as the committed snapshot diffID (unmounting
+// a first if needed). If diffID already exists, a's upper is discarded. All
+// of a's dirs are removed either way.
+func (s *Snapshotter) Commit(ctx context.Context, a *Active, diffID v1.Hash) error {
+	dst, err := s.layerDir(diffID)
+	if err != nil {
+		return fmt.Errorf("committing snapshot: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("committing snapshot %s: %w", diffID, err)
+	}
+	if err := a.Unmount(); err != nil {
+		return fmt.Errorf("committing snapshot %s: %w", diffID, err)
+	}
+	a.mu.Lock()
+	removed := a.removed
+	a.mu.Unlock()
+	if removed {
+		return fmt.Errorf("committing snapshot %s: active snapshot was removed", diffID)
+	}
+	if !s.Has(diffID) {
+		tmp, err := os.MkdirTemp(filepath.Join(s.root, "tmp"), "commit-")
+		if err != nil {
+			return fmt.Errorf("committing snapshot %s: %w", diffID, err)
+		}
+		if err := os.Rename(a.Upper, filepath.Join(tmp, "fs")); err != nil {
+			os.RemoveAll(tmp)
+			return fmt.Errorf("committing snapshot %s: %w", diffID, err)
+		}
+		won, err := renameNoReplace(tmp, dst)
+		if !won {
+			os.RemoveAll(tmp)
+		}
+		if err != nil {
+			return fmt.Errorf("committing snapshot %s: %w", diffID, err)
+		}
+	}
+	if err := s.Remove(a); err != nil {
+		return fmt.Errorf("committing snapshot %s: %w", diffID, err)
+	}
+	return nil
+}
+
+// Remove unmounts a if mounted and deletes all of its dirs. It is safe to
+// call more than once, including after Commit.
+func (s *Snapshotter) Remove(a *Active) error {
+	if err := a.Unmount(); err != nil {
+		return fmt.Errorf("removing snapshot: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := os.RemoveAll(a.dir); err != nil {
+		return fmt.Errorf("removing snapshot %s: %w", a.dir, err)
+	}
+	a.removed = true
+	return nil
+}
