@@ -1,0 +1,17 @@
+// Package runner runs one process in fresh Linux namespaces on a given root
+// filesystem, without runc or a daemon.
+//
+// Lifecycle: the caller's main (or TestMain) calls Reexec first. Run then
+// creates any missing mount targets inside Spec.Rootfs, re-executes the
+// current binary (Runner.Self, /proc/self/exe by default) in new mount, pid,
+// UTS, IPC and optionally network namespaces, and hands it the spec as JSON
+// over a pipe. That child sees the marker, becomes the container init in
+// Reexec: it mounts /proc, /dev, /sys and the spec mounts, pivots into the
+// rootfs, switches credentials, marks every inherited fd close-on-exec and
+// execs the user command, which thereby becomes pid 1 of the pid namespace.
+// When it exits the kernel kills whatever it left running; Run reaps it,
+// removes the mount stubs it created and returns the exit status.
+//
+// Seccomp filters, cgroup limits and capability drops are not applied here;
+// they come with the container runtime work (`lade run`).
+package runner

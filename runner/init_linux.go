@@ -1,0 +1,249 @@
+package runner
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// initArg0 and initEnv together mark a process as a lade container init.
+	initArg0 = "lade-container-init"
+	initEnv  = "_LADE_CONTAINER_INIT"
+	// Fds the parent passes through ExtraFiles.
+	initConfigFd = 3
+	initStatusFd = 4
+	// initFailedCode is the init's exit code after reporting a setup error.
+	initFailedCode = 255
+)
+
+// Reexec must be called first thing in main() and in TestMain of any package
+// whose tests run containers. In a process started by Run as the container
+// init it sets the container up and execs the user command, never
+// returning; anywhere else it returns false at once.
+func Reexec() bool {
+	if len(os.Args) == 0 || os.Args[0] != initArg0 || os.Getenv(initEnv) != "1" {
+		return false
+	}
+	// Mounts, pivot_root and credentials must all happen on one thread,
+	// the one that finally calls execve.
+	runtime.LockOSThread()
+	status := os.NewFile(initStatusFd, "init-status")
+	code, err := containerInit()
+	if err != nil {
+		fmt.Fprintf(status, "%v\n", err)
+		os.Exit(initFailedCode)
+	}
+	os.Exit(code)
+	return true
+}
+
+// execError is a failure to exec the user command: a message for its stderr
+// and the shell-style exit code.
+type execError struct {
+	code int
+	msg  string
+}
+
+func (e *execError) Error() string { return e.msg }
+
+// containerInit runs in the new namespaces. It only returns on failure: an
+// exit code with a message already written to stderr, or a setup error.
+func containerInit() (int, error) {
+	unix.CloseOnExec(initStatusFd)
+	cfg, err := readConfig()
+	if err != nil {
+		return 0, err
+	}
+	if err := setupRootfs(cfg); err != nil {
+		return 0, err
+	}
+	if cfg.NewNet {
+		if err := loopbackUp(); err != nil {
+			return 0, err
+		}
+	}
+	if cfg.Hostname != "" {
+		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+			return 0, fmt.Errorf("sethostname %q: %w", cfg.Hostname, err)
+		}
+	}
+	if err := setCredentials(cfg); err != nil {
+		return 0, err
+	}
+	if err := os.Chdir(cfg.Cwd); err != nil {
+		return 0, fmt.Errorf("chdir to cwd: %w", err)
+	}
+	path, err := lookPath(cfg.Args[0], cfg.Env)
+	if err != nil {
+		return execFailed(err)
+	}
+	if err := closeExtraFds(); err != nil {
+		return 0, err
+	}
+	err = unix.Exec(path, cfg.Args, cfg.Env)
+	code := ExitNotExecutable
+	if errors.Is(err, unix.ENOENT) {
+		code = ExitNotFound
+	}
+	return execFailed(&execError{code: code, msg: fmt.Sprintf("exec %s: %v", cfg.Args[0], err)})
+}
+
+// execFailed reports an exec error on the container's stderr.
+func execFailed(err error) (int, error) {
+	var ee *execError
+	if !errors.As(err, &ee) {
+		return 0, err
+	}
+	fmt.Fprintln(os.Stderr, ee.msg)
+	return ee.code, nil
+}
+
+func readConfig() (*initConfig, error) {
+	f := os.NewFile(initConfigFd, "init-config")
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var cfg initConfig
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return nil, fmt.Errorf("decode config: %w", err)
+	}
+	if len(cfg.Args) == 0 {
+		return nil, errors.New("config has no command")
+	}
+	return &cfg, nil
+}
+
+// setCredentials switches to the spec's user; syscall's setters apply to
+// every thread of the process.
+func setCredentials(cfg *initConfig) error {
+	groups := make([]int, len(cfg.Groups))
+	for i, g := range cfg.Groups {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("setgroups %v: %w", cfg.Groups, err)
+	}
+	if err := syscall.Setgid(int(cfg.GID)); err != nil {
+		return fmt.Errorf("setgid %d: %w", cfg.GID, err)
+	}
+	if err := syscall.Setuid(int(cfg.UID)); err != nil {
+		return fmt.Errorf("setuid %d: %w", cfg.UID, err)
+	}
+	// A credential change clears the parent-death signal; set it again.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("set parent death signal: %w", err)
+	}
+	return nil
+}
+
+// lookPath resolves name like execvp, using the PATH from env.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		if err := checkExecutable(name); err != nil {
+			return "", err
+		}
+		return name, nil
+	}
+	pathEnv, ok := "", false
+	for _, kv := range env {
+		if v, found := strings.CutPrefix(kv, "PATH="); found {
+			pathEnv, ok = v, true
+		}
+	}
+	if !ok {
+		pathEnv = defaultPath
+	}
+	var denied error
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		err := checkExecutable(p)
+		if err == nil {
+			return p, nil
+		}
+		var ee *execError
+		if errors.As(err, &ee) && ee.code == ExitNotExecutable && denied == nil {
+			denied = err
+		}
+	}
+	if denied != nil {
+		return "", denied
+	}
+	return "", &execError{code: ExitNotFound,
+		msg: fmt.Sprintf("exec: %q: executable file not found in $PATH", name)}
+}
+
+// checkExecutable tells a missing file (127) from one that cannot be run (126).
+func checkExecutable(p string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		code := ExitNotFound
+		if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
+			code = ExitNotExecutable
+		}
+		return &execError{code: code, msg: fmt.Sprintf("exec: %q: stat %s: %v", p, p, err)}
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return &execError{code: ExitNotExecutable, msg: fmt.Sprintf("exec: %q: is a directory", p)}
+	}
+	if err := unix.Access(p, unix.X_OK); err != nil {
+		return &execError{code: ExitNotExecutable, msg: fmt.Sprintf("exec: %q: permission denied", p)}
+	}
+	return nil
+}
+
+// closeExtraFds marks every fd above stderr close-on-exec so nothing of
+// lade's (in particular no host directory fd, CVE-2024-21626) reaches the
+// command. The Go runtime still uses some of them, so they are not closed.
+func closeExtraFds() error {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list fds: %w", err)
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd <= 2 {
+			continue
+		}
+		// The fd reading the directory is gone already; EBADF is fine.
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && !errors.Is(err, unix.EBADF) {
+			return fmt.Errorf("mark fd %d close-on-exec: %w", fd, err)
+		}
+	}
+	return nil
+}
+
+// loopbackUp brings lo up in a new network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("loopback: socket: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("loopback: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("loopback: get flags: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("loopback: set up: %w", err)
+	}
+	return nil
+}

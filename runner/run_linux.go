@@ -1,0 +1,268 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// initConfig is what the parent sends the container init over its pipe.
+type initConfig struct {
+	Rootfs   string      `json:"rootfs"`
+	Args     []string    `json:"args"`
+	Env      []string    `json:"env"`
+	Cwd      string      `json:"cwd"`
+	UID      uint32      `json:"uid"`
+	GID      uint32      `json:"gid"`
+	Groups   []uint32    `json:"groups,omitempty"`
+	Hostname string      `json:"hostname,omitempty"`
+	NewNet   bool        `json:"newNet,omitempty"`
+	Mounts   []initMount `json:"mounts,omitempty"`
+}
+
+// initMount is a validated Mount with its options already parsed.
+type initMount struct {
+	Type     string  `json:"type"`
+	Source   string  `json:"source,omitempty"`
+	Target   string  `json:"target"`
+	Flags    uintptr `json:"flags"`
+	Data     string  `json:"data,omitempty"`
+	ReadOnly bool    `json:"readOnly,omitempty"`
+	IsFile   bool    `json:"isFile,omitempty"`
+}
+
+// Run starts the process described by spec, waits for it and returns its
+// exit status (128+signal when killed by a signal). err is non-nil only when
+// lade failed to set the container up, or when ctx was cancelled, in which
+// case the whole pid namespace is killed and ctx.Err() is returned.
+func (r *Runner) Run(ctx context.Context, spec *Spec) (exitCode int, err error) {
+	cfg, err := prepare(spec)
+	if err != nil {
+		return -1, err
+	}
+	if err := ctx.Err(); err != nil {
+		return -1, err
+	}
+
+	stubs := &stubSet{root: cfg.Rootfs}
+	defer func() {
+		if cerr := stubs.remove(); cerr != nil && err == nil {
+			exitCode, err = -1, cerr
+		}
+	}()
+	for _, t := range standardTargets {
+		if err := stubs.create(t, false); err != nil {
+			return -1, err
+		}
+	}
+	for _, m := range cfg.Mounts {
+		if err := stubs.create(m.Target, m.IsFile); err != nil {
+			return -1, err
+		}
+	}
+	return r.start(ctx, spec, cfg)
+}
+
+// start launches the init, feeds it cfg and waits for it.
+func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, error) {
+	payload, err := json.Marshal(cfg)
+	if err != nil {
+		return -1, fmt.Errorf("runner: encode init config: %w", err)
+	}
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return -1, fmt.Errorf("runner: config pipe: %w", err)
+	}
+	defer cfgR.Close()
+	defer cfgW.Close()
+	statR, statW, err := os.Pipe()
+	if err != nil {
+		return -1, fmt.Errorf("runner: status pipe: %w", err)
+	}
+	defer statR.Close()
+	defer statW.Close()
+
+	self := r.Self
+	if self == "" {
+		self = "/proc/self/exe"
+	}
+	cmd := exec.CommandContext(ctx, self)
+	cmd.Args = []string{initArg0}
+	cmd.Env = []string{initEnv + "=1"}
+	cmd.Dir = "/"
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.Stdin, spec.Stdout, spec.Stderr
+	cmd.ExtraFiles = []*os.File{cfgR, statW} // fds 3 and 4 in the init
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
+	if cfg.NewNet {
+		flags |= unix.CLONE_NEWNET
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: flags,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	// SIGKILL to the namespace's pid 1 takes every process in it down.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGKILL) }
+
+	// Pdeathsig fires when the forking thread exits; keep it for the
+	// container's lifetime so Go cannot retire it under a live container.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	if err := cmd.Start(); err != nil {
+		return -1, fmt.Errorf("runner: start init %s: %w", self, err)
+	}
+	cfgR.Close()
+	statW.Close()
+
+	// A failed write means the init died early; its status says why.
+	_, werr := cfgW.Write(payload)
+	cfgW.Close()
+	// EOF arrives when the init execs (the fd is close-on-exec) or exits.
+	status, rerr := io.ReadAll(statR)
+	waitErr := cmd.Wait()
+
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return -1, ctxErr
+	}
+	if len(status) > 0 {
+		return -1, fmt.Errorf("runner: container init: %s", strings.TrimSpace(string(status)))
+	}
+	if rerr != nil {
+		return -1, fmt.Errorf("runner: read init status: %w", rerr)
+	}
+	code, err := exitStatus(cmd, waitErr)
+	if err != nil {
+		return -1, err
+	}
+	if werr != nil && code == initFailedCode {
+		return -1, fmt.Errorf("runner: send init config: %w", werr)
+	}
+	return code, nil
+}
+
+// exitStatus turns Wait's result into a shell-style exit code.
+func exitStatus(cmd *exec.Cmd, waitErr error) (int, error) {
+	var ee *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &ee) {
+		return -1, fmt.Errorf("runner: wait for container: %w", waitErr)
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok {
+		return cmd.ProcessState.ExitCode(), nil
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// prepare validates spec and turns it into the init's config.
+func prepare(spec *Spec) (*initConfig, error) {
+	if spec == nil {
+		return nil, errors.New("runner: nil spec")
+	}
+	if len(spec.Args) == 0 || spec.Args[0] == "" {
+		return nil, errors.New("runner: spec has no command")
+	}
+	if !filepath.IsAbs(spec.Rootfs) {
+		return nil, fmt.Errorf("runner: rootfs %q is not absolute", spec.Rootfs)
+	}
+	rootfs, err := filepath.EvalSymlinks(spec.Rootfs)
+	if err != nil {
+		return nil, fmt.Errorf("runner: rootfs: %w", err)
+	}
+	if fi, err := os.Stat(rootfs); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("runner: rootfs %q is not a directory", spec.Rootfs)
+	}
+	if !filepath.IsAbs(spec.Cwd) {
+		return nil, fmt.Errorf("runner: cwd %q is not absolute", spec.Cwd)
+	}
+	switch spec.Network {
+	case NetworkHost, NetworkNone:
+	default:
+		return nil, fmt.Errorf("runner: unknown network mode %d", spec.Network)
+	}
+	cfg := &initConfig{
+		Rootfs:   rootfs,
+		Args:     spec.Args,
+		Env:      spec.Env,
+		Cwd:      spec.Cwd,
+		UID:      spec.UID,
+		GID:      spec.GID,
+		Groups:   spec.AdditionalGIDs,
+		Hostname: spec.Hostname,
+		NewNet:   spec.Network == NetworkNone,
+	}
+	if cfg.Env == nil {
+		cfg.Env = []string{}
+	}
+	for i, m := range spec.Mounts {
+		im, err := parseMount(m)
+		if err != nil {
+			return nil, fmt.Errorf("runner: mount %d (%s): %w", i, m.Target, err)
+		}
+		cfg.Mounts = append(cfg.Mounts, im)
+	}
+	return cfg, nil
+}
+
+// parseMount validates m and parses its options into mount flags and data.
+func parseMount(m Mount) (initMount, error) {
+	im := initMount{Type: m.Type, Source: m.Source, Target: filepath.Clean(m.Target)}
+	if !filepath.IsAbs(m.Target) {
+		return im, errors.New("target is not absolute")
+	}
+	if im.Target == "/" {
+		return im, errors.New("cannot mount over the container root")
+	}
+	var data []string
+	for _, o := range m.Options {
+		switch o {
+		case "ro":
+			im.ReadOnly = true
+		case "rw":
+			im.ReadOnly = false
+		case "nosuid":
+			im.Flags |= unix.MS_NOSUID
+		case "nodev":
+			im.Flags |= unix.MS_NODEV
+		case "noexec":
+			im.Flags |= unix.MS_NOEXEC
+		case "bind", "rbind", "":
+			// bind mounts are always recursive
+		default:
+			if m.Type != "tmpfs" || !strings.Contains(o, "=") {
+				return im, fmt.Errorf("unsupported option %q", o)
+			}
+			data = append(data, o)
+		}
+	}
+	switch m.Type {
+	case "bind":
+		if !filepath.IsAbs(m.Source) {
+			return im, fmt.Errorf("bind source %q is not absolute", m.Source)
+		}
+		fi, err := os.Stat(m.Source)
+		if err != nil {
+			return im, fmt.Errorf("bind source: %w", err)
+		}
+		im.IsFile = !fi.IsDir()
+	case "tmpfs":
+		im.Source = "tmpfs"
+		im.Flags |= unix.MS_NOSUID | unix.MS_NODEV
+		im.Data = strings.Join(data, ",")
+	default:
+		return im, fmt.Errorf("unsupported mount type %q", m.Type)
+	}
+	return im, nil
+}

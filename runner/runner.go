@@ -1,0 +1,68 @@
+package runner
+
+import (
+	"io"
+)
+
+// Runner starts containers by re-executing a lade binary as their init.
+type Runner struct {
+	// Self is the binary to re-exec as the container init; it must call
+	// Reexec first thing in main. Empty means "/proc/self/exe".
+	Self string
+}
+
+// New returns a Runner that re-executes the running binary.
+func New() *Runner { return &Runner{Self: "/proc/self/exe"} }
+
+// Network selects the network namespace of the container.
+type Network int
+
+const (
+	// NetworkHost shares the host network namespace (default for builds).
+	NetworkHost Network = iota
+	// NetworkNone gives the container a new network namespace holding only
+	// the loopback interface, brought up.
+	NetworkNone
+)
+
+// Mount is an extra mount applied inside the container after the standard
+// /proc, /dev and /sys mounts.
+type Mount struct {
+	Type    string   // "bind" or "tmpfs"
+	Source  string   // host path for bind (file or dir)
+	Target  string   // absolute path inside the container
+	Options []string // "ro", "rw", "nosuid", "nodev", "noexec", and for tmpfs "size=64m", "mode=0700", "uid=..", "gid=.."
+}
+
+// Spec describes the one process Run starts.
+type Spec struct {
+	// Rootfs is an already-mounted, writable root filesystem directory.
+	Rootfs string
+	// Args is argv. An Args[0] without "/" is looked up in the PATH from Env
+	// inside the rootfs (a standard PATH is used for the lookup when Env has
+	// none).
+	Args []string
+	// Env is exactly the process environment; the host env never leaks in.
+	Env []string
+	// Cwd is the absolute working directory; it must exist.
+	Cwd            string
+	UID, GID       uint32
+	AdditionalGIDs []uint32
+	// Hostname is set in the new UTS namespace; empty keeps the host's.
+	Hostname string
+	Network  Network
+	// Mounts are applied in order after the standard mounts.
+	Mounts []Mount
+	// Stdin nil means /dev/null.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Exit codes Run reports when the command could not be started.
+const (
+	ExitNotFound      = 127 // no such file or not in $PATH
+	ExitNotExecutable = 126 // found but cannot be executed
+)
+
+// defaultPath is used to look Args[0] up when Env has no PATH.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
