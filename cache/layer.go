@@ -1,0 +1,233 @@
+package cache
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/pgzip"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Compression selects how WriteLayer compresses a layer.
+type Compression string
+
+// The supported compressions. The empty Compression means Gzip.
+const (
+	Gzip         Compression = "gzip"
+	Zstd         Compression = "zstd"
+	Uncompressed Compression = "uncompressed"
+)
+
+// gzipBlockSize is fixed so pgzip splits the stream at the same offsets on
+// every machine, whatever its CPU count: identical input, identical digest.
+const gzipBlockSize = 1 << 20
+
+// MediaType is the OCI layer media type for c.
+func (c Compression) MediaType() (types.MediaType, error) {
+	switch c {
+	case "", Gzip:
+		return types.MediaType(ocispec.MediaTypeImageLayerGzip), nil
+	case Zstd:
+		return types.MediaType(ocispec.MediaTypeImageLayerZstd), nil
+	case Uncompressed:
+		return types.MediaType(ocispec.MediaTypeImageLayer), nil
+	}
+	return "", fmt.Errorf("unknown layer compression %q (want gzip, zstd or uncompressed)", string(c))
+}
+
+// compressor wraps w so that writes to it come out compressed as c.
+func (c Compression) compressor(w io.Writer) (io.WriteCloser, error) {
+	switch c {
+	case "", Gzip:
+		zw, err := pgzip.NewWriterLevel(w, pgzip.DefaultCompression)
+		if err != nil {
+			return nil, err
+		}
+		if err := zw.SetConcurrency(gzipBlockSize, runtime.GOMAXPROCS(0)); err != nil {
+			return nil, err
+		}
+		// A zero Time would be written as a garbage mtime; the epoch is 0.
+		zw.ModTime = time.Unix(0, 0)
+		zw.Name, zw.Comment, zw.OS = "", "", 255
+		return zw, nil
+	case Zstd:
+		zw, err := zstd.NewWriter(w)
+		if err != nil {
+			return nil, err
+		}
+		return zw, nil
+	case Uncompressed:
+		return nopWriteCloser{w}, nil
+	}
+	return nil, fmt.Errorf("unknown layer compression %q", string(c))
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
+
+// LayerInfo describes a stored layer blob.
+type LayerInfo struct {
+	Digest    v1.Hash // sha256 of the stored (compressed) blob
+	DiffID    v1.Hash // sha256 of the uncompressed tar
+	Size      int64   // size of the stored blob
+	MediaType types.MediaType
+}
+
+// WriteLayer compresses the uncompressed layer tar r as c and stores it.
+// DiffID and Digest are computed in the same single pass that writes the
+// blob, so r is read exactly once and nothing is read back.
+func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (LayerInfo, error) {
+	mt, err := c.MediaType()
+	if err != nil {
+		return LayerInfo{}, err
+	}
+	f, err := os.CreateTemp(s.ingest, "layer-*")
+	if err != nil {
+		return LayerInfo{}, fmt.Errorf("writing layer: %w", err)
+	}
+	defer discard(f)
+
+	diffHash, blobHash := sha256.New(), sha256.New()
+	var size countWriter
+	// Buffer file writes: zstd emits many small writes.
+	bw := bufio.NewWriterSize(f, copyBufSize)
+	zw, err := c.compressor(io.MultiWriter(bw, blobHash, &size))
+	if err != nil {
+		return LayerInfo{}, fmt.Errorf("writing layer: %w", err)
+	}
+	src := io.TeeReader(ctxReader{ctx, r}, diffHash)
+	if _, err := io.CopyBuffer(zw, src, make([]byte, copyBufSize)); err != nil {
+		zw.Close()
+		return LayerInfo{}, fmt.Errorf("writing layer: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return LayerInfo{}, fmt.Errorf("writing layer: compressing: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return LayerInfo{}, fmt.Errorf("writing layer: %w", err)
+	}
+	info := LayerInfo{Digest: sum(blobHash), DiffID: sum(diffHash), Size: int64(size), MediaType: mt}
+	if err := s.commit(f, info.Digest); err != nil {
+		return LayerInfo{}, fmt.Errorf("writing layer %s: %w", info.Digest, err)
+	}
+	return info, nil
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
+}
+
+// Layer returns a v1.Layer backed by the stored blob described by info.
+// Digest, DiffID, Size and MediaType come from info without any I/O.
+func (s *Store) Layer(info LayerInfo) v1.Layer {
+	return &storeLayer{s: s, info: info}
+}
+
+type storeLayer struct {
+	s    *Store
+	info LayerInfo
+}
+
+func (l *storeLayer) Digest() (v1.Hash, error)            { return l.info.Digest, nil }
+func (l *storeLayer) DiffID() (v1.Hash, error)            { return l.info.DiffID, nil }
+func (l *storeLayer) Size() (int64, error)                { return l.info.Size, nil }
+func (l *storeLayer) MediaType() (types.MediaType, error) { return l.info.MediaType, nil }
+
+// Compressed streams the stored blob, verified against Digest and Size.
+func (l *storeLayer) Compressed() (io.ReadCloser, error) {
+	rc, err := l.s.Open(l.info.Digest)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := rc.(*verifier); ok {
+		v.size = l.info.Size
+	}
+	return rc, nil
+}
+
+// Uncompressed decompresses the blob according to MediaType (sniffing the
+// magic bytes for media types that do not say) and verifies the result
+// against DiffID when it is known.
+func (l *storeLayer) Uncompressed() (io.ReadCloser, error) {
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(rc, 64<<10)
+	kind := compressionOf(l.info.MediaType)
+	if kind == "" {
+		kind = sniff(br)
+	}
+	var r io.Reader = br
+	closeDec := func() {}
+	switch kind {
+	case Gzip:
+		zr, err := pgzip.NewReader(br)
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("decompressing layer %s: %w", l.info.Digest, err)
+		}
+		r, closeDec = zr, func() { zr.Close() }
+	case Zstd:
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("decompressing layer %s: %w", l.info.Digest, err)
+		}
+		r, closeDec = zr, zr.Close
+	}
+	out := &readCloser{Reader: r, close: func() error { closeDec(); return rc.Close() }}
+	if l.info.DiffID == (v1.Hash{}) {
+		return out, nil
+	}
+	return newVerifier(out, "uncompressed layer", l.info.DiffID, -1), nil
+}
+
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r *readCloser) Close() error { return r.close() }
+
+// compressionOf maps a layer media type (OCI or docker) to its compression,
+// or "" when the media type does not tell.
+func compressionOf(mt types.MediaType) Compression {
+	s := string(mt)
+	switch {
+	case strings.HasSuffix(s, "gzip"):
+		return Gzip
+	case strings.HasSuffix(s, "zstd"):
+		return Zstd
+	case strings.HasSuffix(s, ".tar"):
+		return Uncompressed
+	}
+	return ""
+}
+
+// sniff recognizes gzip and zstd by their magic bytes.
+func sniff(br *bufio.Reader) Compression {
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		return Gzip
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return Zstd
+	}
+	return Uncompressed
+}

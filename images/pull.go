@@ -1,0 +1,256 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// PullOptions tune Pull.
+type PullOptions struct {
+	Platform v1.Platform // default linux/amd64
+	Insecure []string    // extra registry hosts allowed over plain http
+	Progress io.Writer   // optional: one line per downloaded blob
+}
+
+// Pull downloads ref into content and returns the store-backed image; it
+// does not tag it. Every blob is verified against its digest and size
+// before it becomes visible, and blobs already present are not fetched.
+func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (v1.Image, error) {
+	img, err := s.pull(ctx, ref, opts)
+	if err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", ref, err)
+	}
+	return img, nil
+}
+
+func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Image, error) {
+	r, err := parseRemote(ref, opts.Insecure)
+	if err != nil {
+		return nil, err
+	}
+	plat := opts.Platform
+	if plat.OS == "" {
+		plat.OS = "linux"
+	}
+	if plat.Architecture == "" {
+		plat.Architecture = "amd64"
+	}
+	puller, err := remote.NewPuller(
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithRetryBackoff(s.backoff),
+		remote.WithUserAgent("lade"),
+	)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := puller.Get(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("fetching manifest: %w", err)
+	}
+	sniffMediaType(desc)
+	if desc.MediaType.IsIndex() {
+		if len(desc.Manifest) > maxMetadata {
+			return nil, fmt.Errorf("index %s is larger than %d bytes", desc.Digest, maxMetadata)
+		}
+		child, err := pickPlatform(desc.Manifest, desc.Digest, plat)
+		if err != nil {
+			return nil, err
+		}
+		if desc, err = puller.Get(ctx, r.Context().Digest(child.String())); err != nil {
+			return nil, fmt.Errorf("fetching manifest %s for %s: %w", child, plat, err)
+		}
+		sniffMediaType(desc)
+	}
+	if !desc.MediaType.IsImage() {
+		return nil, fmt.Errorf("manifest %s has unsupported media type %q", desc.Digest, desc.MediaType)
+	}
+	raw := desc.Manifest
+	if len(raw) > maxMetadata {
+		return nil, fmt.Errorf("manifest %s is larger than %d bytes", desc.Digest, maxMetadata)
+	}
+	if got := digestOf(raw); got != desc.Digest {
+		return nil, fmt.Errorf("manifest %s: content has digest %s", desc.Digest, got)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("parsing manifest %s: %w", desc.Digest, err)
+	}
+	if m.Config.Size > maxMetadata {
+		return nil, fmt.Errorf("config %s is larger than %d bytes", m.Config.Digest, maxMetadata)
+	}
+
+	p := &progress{w: opts.Progress}
+	repo := r.Context()
+	fetch := func(ctx context.Context, d name.Digest, size int64) error {
+		h, _ := v1.NewHash(d.DigestStr())
+		if s.content.Has(h) {
+			return nil
+		}
+		p.line(h, size)
+		l, err := puller.Layer(ctx, d)
+		if err != nil {
+			return fmt.Errorf("fetching blob %s: %w", h, err)
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return fmt.Errorf("fetching blob %s: %w", h, err)
+		}
+		defer rc.Close()
+		// Put checks digest and size; the limit keeps a lying registry
+		// from streaming forever.
+		_, _, err = s.content.Put(ctx, io.LimitReader(rc, size+1), h, size)
+		return err // Put's errors name the digest
+	}
+	if err := fetch(ctx, repo.Digest(m.Config.Digest.String()), m.Config.Size); err != nil {
+		return nil, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(blobJobs)
+	for _, l := range m.Layers {
+		g.Go(func() error { return fetch(gctx, repo.Digest(l.Digest.String()), l.Size) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// The manifest goes in last: its presence implies its blobs are there.
+	if _, err := s.content.PutBytes(ctx, raw); err != nil {
+		return nil, err
+	}
+	return s.load(ctx, desc.Digest)
+}
+
+// sniffMediaType fills in the media type from the manifest body when the
+// registry sent no usable Content-Type.
+func sniffMediaType(desc *remote.Descriptor) {
+	if desc.MediaType.IsIndex() || desc.MediaType.IsImage() {
+		return
+	}
+	var probe struct {
+		MediaType types.MediaType `json:"mediaType"`
+	}
+	if json.Unmarshal(desc.Manifest, &probe) == nil && probe.MediaType != "" {
+		desc.MediaType = probe.MediaType
+	}
+}
+
+// parseRemote parses ref, allowing plain http for loopback registries and
+// the hosts in insecure, as docker does.
+func parseRemote(ref string, insecure []string) (name.Reference, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("invalid image reference %q: %w", ref, err)
+	}
+	host := r.Context().RegistryStr()
+	if !isLoopback(host) && !listed(host, insecure) {
+		return r, nil
+	}
+	return name.ParseReference(ref, name.Insecure)
+}
+
+func isLoopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// listed matches host against entries with or without a port.
+func listed(host string, list []string) bool {
+	bare := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		bare = h
+	}
+	return slices.Contains(list, host) || slices.Contains(list, bare)
+}
+
+// pickPlatform returns the digest of the manifest for want in index raw.
+func pickPlatform(raw []byte, d v1.Hash, want v1.Platform) (v1.Hash, error) {
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("parsing index %s: %w", d, err)
+	}
+	var have []string
+	for _, m := range idx.Manifests {
+		if !m.MediaType.IsImage() || m.Platform == nil {
+			continue
+		}
+		if platformMatches(*m.Platform, want) {
+			return m.Digest, nil
+		}
+		have = append(have, m.Platform.String())
+	}
+	return v1.Hash{}, fmt.Errorf("no manifest for platform %s in index %s (has %s)", want, d, strings.Join(have, ", "))
+}
+
+// platformMatches compares os/arch, and the variant when one is wanted
+// (arm64 without a variant means v8).
+func platformMatches(got, want v1.Platform) bool {
+	if got.OS != want.OS || got.Architecture != want.Architecture {
+		return false
+	}
+	if want.Variant == "" {
+		return true
+	}
+	gv := got.Variant
+	if gv == "" && got.Architecture == "arm64" {
+		gv = "v8"
+	}
+	return gv == want.Variant
+}
+
+// progress writes one line per blob; writes come from several goroutines.
+type progress struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *progress) line(d v1.Hash, size int64) {
+	if p.w == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "pulling %s %s\n", shortDigest(d), humanSize(size))
+}
+
+func shortDigest(d v1.Hash) string {
+	if len(d.Hex) > 12 {
+		return d.Algorithm + ":" + d.Hex[:12] + "…"
+	}
+	return d.String()
+}
+
+func humanSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	f, suffix := float64(n), "kMGTPE"
+	i := -1
+	for f >= unit && i < len(suffix)-1 {
+		f /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f%cB", f, suffix[i])
+}

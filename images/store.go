@@ -1,0 +1,390 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/cache"
+)
+
+// ErrNotFound is wrapped by errors for images that are not in the store.
+var ErrNotFound = errors.New("image not found")
+
+// blobJobs bounds how many blobs are copied or downloaded at once.
+const blobJobs = 4
+
+// Store maps image names to manifests held in a content store.
+type Store struct {
+	root    string
+	content *cache.Store
+	mu      sync.Mutex // serializes index updates within this process
+
+	// backoff is the retry policy for registry requests; tests shorten it.
+	backoff remote.Backoff
+}
+
+// index is the on-disk form of root/index.json.
+type index struct {
+	// Refs maps canonical names ("docker.io/library/app:latest") to
+	// manifest digests.
+	Refs map[string]string `json:"refs"`
+	// Images holds every manifest the store knows, tagged or not.
+	Images map[string]record `json:"images"`
+}
+
+// record caches what List shows so listing never reads content.
+type record struct {
+	Created time.Time `json:"created"`
+	Size    int64     `json:"size"`
+}
+
+// Open creates (if needed) and opens the image store at root, whose blobs
+// live in content.
+func Open(root string, content *cache.Store) (*Store, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("opening image store %s: %w", root, err)
+	}
+	return &Store{
+		root:    root,
+		content: content,
+		backoff: remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3},
+	}, nil
+}
+
+func (s *Store) indexPath() string { return filepath.Join(s.root, "index.json") }
+
+// read loads the index without locking: writers replace it by rename, so a
+// reader always sees one complete version.
+func (s *Store) read() (*index, error) {
+	idx := &index{Refs: map[string]string{}, Images: map[string]record{}}
+	b, err := os.ReadFile(s.indexPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return idx, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading image index: %w", err)
+	}
+	if err := json.Unmarshal(b, idx); err != nil {
+		return nil, fmt.Errorf("reading image index %s: %w", s.indexPath(), err)
+	}
+	if idx.Refs == nil {
+		idx.Refs = map[string]string{}
+	}
+	if idx.Images == nil {
+		idx.Images = map[string]record{}
+	}
+	return idx, nil
+}
+
+// update runs fn on the current index under the store-wide file lock and
+// writes the result back atomically.
+func (s *Store) update(fn func(*index) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lf, err := os.OpenFile(filepath.Join(s.root, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("locking image index: %w", err)
+	}
+	defer lf.Close() // closing releases the flock
+	for {
+		err = unix.Flock(int(lf.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("locking image index: %w", err)
+	}
+	idx, err := s.read()
+	if err != nil {
+		return err
+	}
+	if err := fn(idx); err != nil {
+		return err
+	}
+	return s.write(idx)
+}
+
+func (s *Store) write(idx *index) error {
+	b, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return fmt.Errorf("writing image index: %w", err)
+	}
+	f, err := os.CreateTemp(s.root, "index-*.tmp")
+	if err != nil {
+		return fmt.Errorf("writing image index: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		return fmt.Errorf("writing image index: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("writing image index: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing image index: %w", err)
+	}
+	if err := os.Rename(f.Name(), s.indexPath()); err != nil {
+		return fmt.Errorf("writing image index: %w", err)
+	}
+	d, err := os.Open(s.root)
+	if err != nil {
+		return fmt.Errorf("writing image index: %w", err)
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Tag stores img's blobs in content and points name at its manifest. An
+// image that name pointed at before stays in the store, untagged.
+func (s *Store) Tag(ctx context.Context, ref string, img v1.Image) error {
+	canonical, err := normalize(ref)
+	if err != nil {
+		return err
+	}
+	d, rec, err := s.storeBlobs(ctx, img)
+	if err != nil {
+		return fmt.Errorf("tagging %s: %w", ref, err)
+	}
+	return s.update(func(idx *index) error {
+		idx.Refs[canonical] = d.String()
+		idx.Images[d.String()] = rec
+		return nil
+	})
+}
+
+// Store stores img without a name; List shows it as "<none>:<none>" and Get
+// finds it by digest.
+func (s *Store) Store(ctx context.Context, img v1.Image) error {
+	d, rec, err := s.storeBlobs(ctx, img)
+	if err != nil {
+		return fmt.Errorf("storing image: %w", err)
+	}
+	return s.update(func(idx *index) error {
+		idx.Images[d.String()] = rec
+		return nil
+	})
+}
+
+// storeBlobs copies img's layers, config and manifest into content, in
+// that order, so a stored manifest always has all its blobs present.
+func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, error) {
+	raw, err := img.RawManifest()
+	if err != nil {
+		return v1.Hash{}, record{}, fmt.Errorf("reading manifest: %w", err)
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return v1.Hash{}, record{}, fmt.Errorf("reading manifest media type: %w", err)
+	}
+	if !mt.IsImage() {
+		return v1.Hash{}, record{}, fmt.Errorf("unsupported manifest media type %q", mt)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return v1.Hash{}, record{}, fmt.Errorf("parsing manifest: %w", err)
+	}
+	rawCfg, err := img.RawConfigFile()
+	if err != nil {
+		return v1.Hash{}, record{}, fmt.Errorf("reading config: %w", err)
+	}
+	if got := digestOf(rawCfg); got != m.Config.Digest {
+		return v1.Hash{}, record{}, fmt.Errorf("config has digest %s, manifest says %s: %w", got, m.Config.Digest, cache.ErrDigestMismatch)
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawCfg))
+	if err != nil {
+		return v1.Hash{}, record{}, fmt.Errorf("parsing config %s: %w", m.Config.Digest, err)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(blobJobs)
+	for _, desc := range m.Layers {
+		if s.content.Has(desc.Digest) {
+			continue
+		}
+		g.Go(func() error {
+			l, err := img.LayerByDigest(desc.Digest)
+			if err != nil {
+				return fmt.Errorf("reading layer %s: %w", desc.Digest, err)
+			}
+			rc, err := l.Compressed()
+			if err != nil {
+				return fmt.Errorf("reading layer %s: %w", desc.Digest, err)
+			}
+			defer rc.Close()
+			_, _, err = s.content.Put(gctx, rc, desc.Digest, desc.Size)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return v1.Hash{}, record{}, err
+	}
+	if _, err := s.content.PutBytes(ctx, rawCfg); err != nil {
+		return v1.Hash{}, record{}, err
+	}
+	d, err := s.content.PutBytes(ctx, raw)
+	if err != nil {
+		return v1.Hash{}, record{}, err
+	}
+	size := m.Config.Size
+	for _, l := range m.Layers {
+		size += l.Size
+	}
+	return d, record{Created: cfg.Created.Time, Size: size}, nil
+}
+
+// Get returns the stored image named ref: a name ("app", "app:1"), a name
+// with digest ("app@sha256:..."), a manifest digest ("sha256:...") or a
+// unique prefix of one ("sha256:abc", "abc123").
+func (s *Store) Get(ctx context.Context, ref string) (v1.Image, error) {
+	idx, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	d, err := resolve(idx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.load(ctx, d)
+}
+
+func resolve(idx *index, ref string) (v1.Hash, error) {
+	if p, ok := strings.CutPrefix(ref, "sha256:"); ok {
+		return byPrefix(idx, ref, p)
+	}
+	if r, err := name.ParseReference(ref); err == nil {
+		switch r := r.(type) {
+		case name.Tag:
+			if d, ok := idx.Refs[canonicalRepo(r.Context())+":"+r.TagStr()]; ok {
+				return v1.NewHash(d)
+			}
+		case name.Digest:
+			if _, ok := idx.Images[r.DigestStr()]; ok {
+				return v1.NewHash(r.DigestStr())
+			}
+		}
+	}
+	// Like docker, a bare hex string that is not a name is an ID prefix.
+	if isHexPrefix(ref) {
+		return byPrefix(idx, ref, ref)
+	}
+	return v1.Hash{}, fmt.Errorf("image %q: %w", ref, ErrNotFound)
+}
+
+func byPrefix(idx *index, ref, prefix string) (v1.Hash, error) {
+	if !isHexPrefix(prefix) {
+		return v1.Hash{}, fmt.Errorf("image %q: %w", ref, ErrNotFound)
+	}
+	var found []string
+	for d := range idx.Images {
+		if strings.HasPrefix(d, "sha256:"+prefix) {
+			found = append(found, d)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return v1.Hash{}, fmt.Errorf("image %q: %w", ref, ErrNotFound)
+	case 1:
+		return v1.NewHash(found[0])
+	}
+	return v1.Hash{}, fmt.Errorf("image %q: ambiguous digest prefix matches %d images", ref, len(found))
+}
+
+// Untag removes a name. When no name is left on its image, the image
+// leaves the list too (its blobs stay in content). ref may also be a
+// manifest digest (or unique prefix), which drops the image and all its
+// names.
+func (s *Store) Untag(ctx context.Context, ref string) error {
+	return s.update(func(idx *index) error {
+		if canonical, err := normalize(ref); err == nil {
+			if d, ok := idx.Refs[canonical]; ok {
+				delete(idx.Refs, canonical)
+				if len(namesOf(idx, d)) == 0 {
+					delete(idx.Images, d)
+				}
+				return nil
+			}
+		}
+		d, err := resolve(idx, ref)
+		if err != nil {
+			return err
+		}
+		for _, n := range namesOf(idx, d.String()) {
+			delete(idx.Refs, n)
+		}
+		delete(idx.Images, d.String())
+		return nil
+	})
+}
+
+func namesOf(idx *index, d string) []string {
+	var names []string
+	for n, nd := range idx.Refs {
+		if nd == d {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Entry is one image in List.
+type Entry struct {
+	Names   []string // familiar names ("app:latest"), sorted; empty if untagged
+	Digest  v1.Hash  // manifest digest
+	Created time.Time
+	Size    int64 // manifest's config and compressed layer sizes
+}
+
+// List returns every stored image, newest first.
+func (s *Store) List(ctx context.Context) ([]Entry, error) {
+	idx, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	byDigest := map[string][]string{}
+	for n, d := range idx.Refs {
+		byDigest[d] = append(byDigest[d], familiar(n))
+	}
+	list := make([]Entry, 0, len(idx.Images))
+	for ds, rec := range idx.Images {
+		d, err := v1.NewHash(ds)
+		if err != nil {
+			return nil, fmt.Errorf("image index: %w", err)
+		}
+		names := byDigest[ds]
+		sort.Strings(names)
+		list = append(list, Entry{Names: names, Digest: d, Created: rec.Created, Size: rec.Size})
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if !list[i].Created.Equal(list[j].Created) {
+			return list[i].Created.After(list[j].Created)
+		}
+		return list[i].Digest.String() < list[j].Digest.String()
+	})
+	return list, nil
+}
+
+func digestOf(b []byte) v1.Hash {
+	h := sha256.Sum256(b)
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h[:])}
+}
