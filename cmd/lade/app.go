@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/parser"
+	"github.com/lade-build/lade/runner"
+	"github.com/lade-build/lade/snapshot"
+)
+
+// exitError carries a specific exit status out of a command.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// app holds global flags and the stores under --root, opened lazily.
+type app struct {
+	root     string
+	insecure []string
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
+
+	content   *cache.Store
+	images    *images.Store
+	snapshots *snapshot.Snapshotter
+}
+
+// Run is the whole CLI; tests call it directly.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "lade",
+		Short:         "Build OCI images from Dockerfiles and run them, without a daemon",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	defRoot := os.Getenv("LADE_ROOT")
+	if defRoot == "" {
+		defRoot = "/var/lib/lade"
+	}
+	root.PersistentFlags().StringVar(&a.root, "root", defRoot, "directory for all lade state (env LADE_ROOT)")
+	root.PersistentFlags().StringArrayVar(&a.insecure, "insecure-registry", nil, "registry host allowed over plain HTTP (loopback always is)")
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(a.buildCmd(), a.imagesCmd(), a.importCmd(), a.runCmd())
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var pe *parser.Error
+	if errors.As(err, &pe) {
+		fmt.Fprintln(stderr, "ERROR: "+pe.Detail())
+	} else {
+		fmt.Fprintln(stderr, "ERROR: "+err.Error())
+	}
+	return 1
+}
+
+func (a *app) open() error {
+	if a.content != nil {
+		return nil
+	}
+	if err := os.MkdirAll(a.root, 0o700); err != nil {
+		return fmt.Errorf("creating root %s: %w", a.root, err)
+	}
+	var err error
+	if a.content, err = cache.Open(filepath.Join(a.root, "content")); err != nil {
+		return err
+	}
+	if a.images, err = images.Open(filepath.Join(a.root, "images"), a.content); err != nil {
+		return err
+	}
+	if a.snapshots, err = snapshot.New(filepath.Join(a.root, "snapshots")); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Resolve implements solver.ImageSource: the local store first, like
+// docker, then the registry.
+func (a *app) Resolve(ctx context.Context, ref string, p v1.Platform) (v1.Image, error) {
+	if img, err := a.images.Get(ctx, ref); err == nil {
+		return img, nil
+	} else if !errors.Is(err, images.ErrNotFound) {
+		return nil, err
+	}
+	return a.images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: a.insecure})
+}
+
+func (a *app) runner() *runner.Runner { return runner.New() }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) imagesCmd() *cobra.Command {
+	var quiet, digests bool
+	c := &cobra.Command{
+		Use:   "images",
+		Short: "List images in the local store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(); err != nil {
+				return err
+			}
+			list, err := a.images.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
+			if !quiet {
+				if digests {
+					fmt.Fprintln(tw, "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE")
+				} else {
+					fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+				}
+			}
+			for _, e := range list {
+				id := e.Digest.Hex
+				if len(id) > 12 {
+					id = id[:12]
+				}
+				if quiet {
+					fmt.Fprintln(tw, id)
+					continue
+				}
+				names := e.Names
+				if len(names) == 0 {
+					names = []string{"<none>:<none>"}
+				}
+				for _, n := range names {
+					repo, tag := splitTag(n)
+					if digests {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", repo, tag, e.Digest, id, ago(e.Created), humanSize(e.Size))
+					} else {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, id, ago(e.Created), humanSize(e.Size))
+					}
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
+	c.Flags().BoolVar(&digests, "digests", false, "show digests")
+	return c
+}
+
+func (a *app) importCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "import TARBALL|- [REPOSITORY[:TAG]]",
+		Short: "Create an image from a root filesystem tarball",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(); err != nil {
+				return err
+			}
+			var r io.Reader = a.stdin
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				r = f
+			}
+			name := ""
+			if len(args) == 2 {
+				name = args[1]
+			}
+			created := time.Now().UTC()
+			if t, err := sourceDateEpoch(); err != nil {
+				return err
+			} else if t != nil {
+				created = *t
+			}
+			img, err := a.images.Import(cmd.Context(), r, name, created)
+			if err != nil {
+				return fmt.Errorf("importing %s: %w", args[0], err)
+			}
+			id, err := img.ConfigName()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, id.String())
+			return nil
+		},
+	}
+	return c
+}
+
+func splitTag(n string) (string, string) {
+	if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
+		return n[:i], n[i+1:]
+	}
+	return n, "<none>"
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() || t.Unix() <= 0 {
+		return "N/A"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "Less than a minute ago"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	}
+}
+
+func humanSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	f := float64(n)
+	for _, u := range []string{"kB", "MB", "GB", "TB"} {
+		f /= unit
+		if f < unit {
+			return fmt.Sprintf("%.3g%s", f, u)
+		}
+	}
+	return fmt.Sprintf("%.3gPB", f/unit)
+}

@@ -1,0 +1,22 @@
+// Command lade builds OCI images from Dockerfiles and runs them, with no
+// daemon. See README.md for the commands and flags.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/lade-build/lade/runner"
+)
+
+func main() {
+	if runner.Reexec() {
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/testutil"
+	"github.com/lade-build/lade/runner"
+)
+
+func TestMain(m *testing.M) {
+	if runner.Reexec() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// newRoot returns a fresh --root holding busybox:latest, made offline.
+func newRoot(t *testing.T) string {
+	t.Helper()
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	content, err := cache.Open(filepath.Join(root, "content"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := images.Open(filepath.Join(root, "images"), content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Tag(context.Background(), "busybox:latest", testutil.BusyboxImage(t)); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// writeTree creates files (path -> content; a trailing "/" makes a dir).
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(dir, p)
+		if strings.HasSuffix(p, "/") {
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func lade(t *testing.T, root string, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), append([]string{"--root", root}, args...), strings.NewReader(stdin), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+// buildOCI builds ctxDir and reads the OCI tar back.
+func buildOCI(t *testing.T, root, ctxDir string, args ...string) *testutil.Image {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "img.tar")
+	all := append([]string{"build", "--output", "type=oci,dest=" + out}, args...)
+	r := lade(t, root, "", append(all, ctxDir)...)
+	if r.code != 0 {
+		t.Fatalf("lade build failed (%d):\n%s", r.code, r.stderr)
+	}
+	return testutil.ReadOCITar(t, out)
+}

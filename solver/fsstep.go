@@ -1,0 +1,123 @@
+package solver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/lade-build/lade/snapshot"
+)
+
+// fsStep runs fn against a writable overlay of the stage's layers and turns
+// what fn changed into a new layer. It reports whether a layer was added: an
+// empty diff adds none, as BuildKit drops empty layers.
+func (sc *stageCtx) fsStep(ctx context.Context, fn func(rootfs string) error) (bool, error) {
+	b := sc.bd.b
+	a, err := b.Snapshots.Prepare(ctx, sc.st.diffIDs)
+	if err != nil {
+		return false, fmt.Errorf("preparing snapshot: %w", err)
+	}
+	defer b.Snapshots.Remove(a)
+	if err := a.Mount(); err != nil {
+		return false, fmt.Errorf("mounting snapshot: %w", err)
+	}
+	if err := fn(a.Merged); err != nil {
+		return false, err
+	}
+	if err := a.Unmount(); err != nil {
+		return false, fmt.Errorf("unmounting snapshot: %w", err)
+	}
+	return sc.commitUpper(ctx, a)
+}
+
+// commitUpper diffs an unmounted active snapshot into a stored layer.
+func (sc *stageCtx) commitUpper(ctx context.Context, a *snapshot.Active) (bool, error) {
+	b := sc.bd.b
+	pr, pw := io.Pipe()
+	var entries int
+	go func() {
+		n, err := snapshot.Diff(ctx, a.Upper, a.Lowers, pw, snapshot.DiffOptions{SourceDateEpoch: sc.bd.o.SourceDateEpoch})
+		entries = n
+		pw.CloseWithError(err)
+	}()
+	info, err := b.Content.WriteLayer(ctx, pr, sc.bd.o.Compression)
+	pr.CloseWithError(err) // unblock the differ if the writer failed first
+	if err != nil {
+		return false, fmt.Errorf("writing layer: %w", err)
+	}
+	if entries == 0 {
+		// Another build may share this (empty) blob; it is tiny, leave it.
+		return false, nil
+	}
+	if err := b.Snapshots.Commit(ctx, a, info.DiffID); err != nil {
+		return false, fmt.Errorf("committing snapshot %s: %w", info.DiffID, err)
+	}
+	sc.st.layers = append(sc.st.layers, b.Content.Layer(info))
+	sc.st.diffIDs = append(sc.st.diffIDs, info.DiffID)
+	sc.st.img.RootFS.DiffIDs = append(sc.st.img.RootFS.DiffIDs, digestOf(info.DiffID))
+	return true, nil
+}
+
+// view mounts a throwaway overlay of a stage's layers, for reading them
+// (COPY --from, RUN --mount from=). release unmounts and deletes it.
+func (bd *build) view(ctx context.Context, diffIDs []v1.Hash) (string, func(), error) {
+	a, err := bd.b.Snapshots.Prepare(ctx, diffIDs)
+	if err != nil {
+		return "", nil, fmt.Errorf("preparing snapshot: %w", err)
+	}
+	if err := a.Mount(); err != nil {
+		bd.b.Snapshots.Remove(a)
+		return "", nil, fmt.Errorf("mounting snapshot: %w", err)
+	}
+	return a.Merged, func() { bd.b.Snapshots.Remove(a) }, nil
+}
+
+// mkdirAllOwned creates dir (absolute, inside rootfs) and any missing
+// parents with mode 0755 owned by uid:gid, never leaving rootfs.
+func mkdirAllOwned(rootfs, dir string, uid, gid int) error {
+	p, err := securejoin.SecureJoin(rootfs, dir)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for cur := p; len(cur) > len(rootfs); cur = parentDir(cur) {
+		fi, err := os.Lstat(cur)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s: not a directory", dir)
+			}
+			break
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		missing = append(missing, cur)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if err := os.Lchown(missing[i], uid, gid); err != nil {
+			return err
+		}
+		// Mkdir is subject to umask; BuildKit creates exactly 0755.
+		if err := os.Chmod(missing[i], 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parentDir(p string) string {
+	for i := len(p) - 1; i > 0; i-- {
+		if p[i] == '/' {
+			return p[:i]
+		}
+	}
+	return "/"
+}

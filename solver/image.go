@@ -1,0 +1,114 @@
+package solver
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// finalImage assembles the OCI manifest and config for a stage's result.
+func (bd *build) finalImage(st *stageState) (v1.Image, error) {
+	img := st.img
+	created := bd.createdTime()
+	img.Created = &created
+	if img.OS == "" {
+		img.OS, img.Architecture = bd.o.Platform.OS, bd.o.Platform.Architecture
+	}
+	img.RootFS.Type = "layers"
+	img.RootFS.DiffIDs = img.RootFS.DiffIDs[:0:0]
+	for _, d := range st.diffIDs {
+		img.RootFS.DiffIDs = append(img.RootFS.DiffIDs, digestOf(d))
+	}
+	return NewImage(img, st.layers)
+}
+
+// NewImage builds a v1.Image with OCI media types from a config (any JSON
+// marshalable value, normally a docker-image-spec image) and its layers.
+// Docker layer media types are mapped to their OCI twins: the bytes are the
+// same, only the name differs.
+func NewImage(config any, layers []v1.Layer) (v1.Image, error) {
+	rawCfg, err := json.Marshal(config)
+	if err != nil {
+		return nil, fmt.Errorf("encoding image config: %w", err)
+	}
+	cfgHash, cfgSize, err := v1.SHA256(bytes.NewReader(rawCfg))
+	if err != nil {
+		return nil, err
+	}
+	m := ocispec.Manifest{
+		Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: ocispec.MediaTypeImageManifest,
+		Config: ocispec.Descriptor{
+			MediaType: ocispec.MediaTypeImageConfig,
+			Digest:    digestOf(cfgHash),
+			Size:      cfgSize,
+		},
+		Layers: []ocispec.Descriptor{},
+	}
+	byDigest := map[v1.Hash]v1.Layer{}
+	for i, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i, err)
+		}
+		size, err := l.Size()
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i, err)
+		}
+		mt, err := l.MediaType()
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i, err)
+		}
+		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: string(ociLayerType(mt)), Digest: digestOf(d), Size: size})
+		byDigest[d] = l
+	}
+	rawManifest, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return partial.CompressedToImage(&builtImage{config: rawCfg, manifest: rawManifest, layers: byDigest})
+}
+
+func ociLayerType(mt types.MediaType) types.MediaType {
+	switch mt {
+	case types.DockerLayer:
+		return types.OCILayer
+	case types.DockerUncompressedLayer:
+		return types.OCIUncompressedLayer
+	case types.DockerForeignLayer:
+		return types.OCIRestrictedLayer
+	}
+	return mt
+}
+
+type builtImage struct {
+	config, manifest []byte
+	layers           map[v1.Hash]v1.Layer
+}
+
+func (b *builtImage) RawConfigFile() ([]byte, error) { return b.config, nil }
+func (b *builtImage) RawManifest() ([]byte, error)   { return b.manifest, nil }
+func (b *builtImage) MediaType() (types.MediaType, error) {
+	return types.OCIManifestSchema1, nil
+}
+
+func (b *builtImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	if l, ok := b.layers[h]; ok {
+		return ociTyped{l}, nil
+	}
+	return nil, fmt.Errorf("layer %s not found", h)
+}
+
+// ociTyped reports the OCI media type for a layer stored with a docker one.
+type ociTyped struct{ v1.Layer }
+
+func (o ociTyped) MediaType() (types.MediaType, error) {
+	mt, err := o.Layer.MediaType()
+	return ociLayerType(mt), err
+}

@@ -1,0 +1,277 @@
+package solver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	dfparser "github.com/moby/buildkit/frontend/dockerfile/parser"
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/runner"
+)
+
+func digestOf(h v1.Hash) digest.Digest { return digest.Digest(h.String()) }
+
+const sandboxHostname = "buildkitsandbox"
+
+var etcOnce sync.Map // TmpDir -> *etcFiles
+
+type etcFiles struct {
+	once                    sync.Once
+	hosts, resolv, hostname string
+	err                     error
+}
+
+// etcFiles writes the /etc/hosts, /etc/resolv.conf and /etc/hostname that
+// every RUN step sees. They are bind-mounted, so they never reach a layer.
+func (bd *build) etcFiles() (*etcFiles, error) {
+	v, _ := etcOnce.LoadOrStore(bd.b.TmpDir, &etcFiles{})
+	e := v.(*etcFiles)
+	e.once.Do(func() {
+		dir := filepath.Join(bd.b.TmpDir, "etc")
+		if e.err = os.MkdirAll(dir, 0o755); e.err != nil {
+			return
+		}
+		resolv, err := os.ReadFile("/etc/resolv.conf")
+		if err != nil {
+			resolv = []byte{}
+		}
+		files := map[string][]byte{
+			"hosts":       []byte("127.0.0.1\tlocalhost " + sandboxHostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
+			"resolv.conf": resolv,
+			"hostname":    []byte(sandboxHostname + "\n"),
+		}
+		for name, data := range files {
+			if e.err = os.WriteFile(filepath.Join(dir, name), data, 0o644); e.err != nil {
+				return
+			}
+		}
+		e.hosts, e.resolv, e.hostname = filepath.Join(dir, "hosts"), filepath.Join(dir, "resolv.conf"), filepath.Join(dir, "hostname")
+	})
+	return e, e.err
+}
+
+// runArgs turns a RUN command into argv, handling heredocs as BuildKit does.
+// A single heredoc starting with #! is written to a file and executed.
+func (sc *stageCtx) runArgs(c *instructions.RunCommand) (args []string, script *instructions.ShellInlineFile, err error) {
+	args = c.CmdLine
+	if len(c.Files) > 0 {
+		if len(args) != 1 || !c.PrependShell {
+			return nil, nil, fmt.Errorf("parsing produced an invalid run command: %v", args)
+		}
+		if hd := dfparser.MustParseHeredoc(args[0]); hd != nil {
+			f := c.Files[0]
+			data := f.Data
+			if f.Chomp {
+				data = dfparser.ChompHeredocContent(data)
+			}
+			if strings.HasPrefix(data, "#!") {
+				f.Data = data
+				return []string{path.Join("/dev/pipes", f.Name)}, &f, nil
+			}
+			args = []string{data}
+		} else {
+			var b strings.Builder
+			b.WriteString(args[0])
+			for _, f := range c.Files {
+				b.WriteByte('\n')
+				b.WriteString(f.Data)
+				b.WriteString(f.Name)
+			}
+			args = []string{b.String()}
+		}
+	}
+	if c.PrependShell {
+		args = sc.withShell(args)
+	}
+	return args, nil, nil
+}
+
+func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand) error {
+	bd := sc.bd
+	args, script, err := sc.runArgs(c)
+	if err != nil {
+		return err
+	}
+	if sec := instructions.GetSecurity(c); sec == "insecure" {
+		return fmt.Errorf("security.insecure is not allowed")
+	}
+	if mounts := instructions.GetMounts(c); len(mounts) > 0 {
+		return fmt.Errorf("RUN --mount is not supported yet")
+	}
+	network := bd.o.Network
+	if n := instructions.GetNetwork(c); n != "" && n != "default" {
+		network = string(n)
+	}
+	etc, err := bd.etcFiles()
+	if err != nil {
+		return fmt.Errorf("preparing /etc files: %w", err)
+	}
+	mounts := []runner.Mount{
+		{Type: "bind", Source: etc.hosts, Target: "/etc/hosts", Options: []string{"ro"}},
+		{Type: "bind", Source: etc.resolv, Target: "/etc/resolv.conf", Options: []string{"ro"}},
+	}
+	if script != nil {
+		dir, err := os.MkdirTemp(bd.b.TmpDir, "pipes-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if err := os.WriteFile(filepath.Join(dir, script.Name), []byte(script.Data), 0o755); err != nil {
+			return err
+		}
+		mounts = append(mounts, runner.Mount{Type: "bind", Source: dir, Target: "/dev/pipes", Options: []string{"ro"}})
+	}
+
+	step := bd.o.Progress.Start(sc.progressName(c))
+	added, err := sc.fsStep(ctx, func(rootfs string) error {
+		user, err := sc.resolveUser(rootfs)
+		if err != nil {
+			return err
+		}
+		cwd := sc.st.img.Config.WorkingDir
+		if cwd == "" {
+			cwd = "/"
+		}
+		if err := mkdirAllOwned(rootfs, cwd, int(user.UID), int(user.GID)); err != nil {
+			return fmt.Errorf("creating working directory %s: %w", cwd, err)
+		}
+		env := append([]string(nil), sc.st.env...)
+		if _, ok := getEnv(env, "HOME"); !ok {
+			env = append(env, "HOME="+user.Home)
+		}
+		for k, v := range bd.o.BuildArgs {
+			if proxyArgs[k] {
+				if _, ok := getEnv(env, k); !ok {
+					env = append(env, k+"="+v)
+				}
+			}
+		}
+		// BuildKit leaves an image's own /etc/hostname alone (a step may
+		// delete it); only an image without one gets ours, as a stub that
+		// the runner removes again.
+		if p, err := securejoin.SecureJoin(rootfs, "/etc/hostname"); err == nil {
+			if _, err := os.Lstat(p); os.IsNotExist(err) {
+				mounts = append(mounts, runner.Mount{Type: "bind", Source: etc.hostname, Target: "/etc/hostname", Options: []string{"ro"}})
+			}
+		}
+		spec := &runner.Spec{
+			Rootfs:         rootfs,
+			Args:           args,
+			Env:            env,
+			Cwd:            cwd,
+			UID:            user.UID,
+			GID:            user.GID,
+			AdditionalGIDs: user.AdditionalGIDs,
+			Hostname:       sandboxHostname,
+			Network:        runner.NetworkHost,
+			Mounts:         mounts,
+			Stdout:         step,
+			Stderr:         step,
+		}
+		if network == "none" {
+			spec.Network = runner.NetworkNone
+		}
+		code, err := bd.b.Exec.Run(ctx, spec)
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return fmt.Errorf("process %q did not complete successfully: exit code: %d", strings.Join(args, " "), code)
+		}
+		return nil
+	})
+	step.Done(true, err)
+	if err != nil {
+		return err
+	}
+	sc.commit("RUN "+sc.runCommandString(args), added, true)
+	return nil
+}
+
+// resolveUser looks up the stage's USER in the rootfs like runc does.
+func (sc *stageCtx) resolveUser(rootfs string) (fileop.User, error) {
+	spec := sc.st.img.Config.User
+	if spec == "" {
+		u, err := fileop.LookupUser(rootfs, "0")
+		if err != nil {
+			return fileop.User{Home: "/root", AdditionalGIDs: []uint32{0}}, nil
+		}
+		return withPrimaryGroup(u), nil
+	}
+	u, err := fileop.LookupUser(rootfs, spec)
+	if err != nil {
+		return u, err
+	}
+	return withPrimaryGroup(u), nil
+}
+
+// withPrimaryGroup lists the primary group among the supplementary ones,
+// as containerd does for BuildKit (id prints groups=1000(app)).
+func withPrimaryGroup(u fileop.User) fileop.User {
+	for _, g := range u.AdditionalGIDs {
+		if g == u.GID {
+			return u
+		}
+	}
+	u.AdditionalGIDs = append([]uint32{u.GID}, u.AdditionalGIDs...)
+	return u
+}
+
+// runCommandString is BuildKit's history form: "|2 A=1 B=2 /bin/sh -c ...".
+func (sc *stageCtx) runCommandString(args []string) string {
+	var kvs []string
+	idx := map[string]int{}
+	for _, a := range sc.st.args {
+		v, ok := getEnv(sc.st.env, a.Key)
+		if !ok {
+			v = a.ValueString()
+		}
+		if i, ok := idx[a.Key]; ok {
+			kvs[i] = a.Key + "=" + v
+			continue
+		}
+		idx[a.Key] = len(kvs)
+		kvs = append(kvs, a.Key+"="+v)
+	}
+	if len(kvs) > 0 {
+		kvs = append([]string{fmt.Sprintf("|%d", len(kvs))}, kvs...)
+	}
+	return strings.Join(append(kvs, args...), " ")
+}
+
+func (sc *stageCtx) dispatchWorkdir(ctx context.Context, c *instructions.WorkdirCommand) error {
+	wd := sc.workdirPath(c.Path)
+	sc.st.img.Config.WorkingDir = wd
+	if wd == "/" {
+		sc.commit("WORKDIR "+wd, false, false)
+		return nil
+	}
+	step := sc.bd.o.Progress.Start(sc.progressName(c))
+	added, err := sc.fsStep(ctx, func(rootfs string) error {
+		uid, gid := 0, 0
+		if sc.st.img.Config.User != "" {
+			u, err := fileop.LookupUser(rootfs, sc.st.img.Config.User)
+			if err != nil {
+				return err
+			}
+			uid, gid = int(u.UID), int(u.GID)
+		}
+		return mkdirAllOwned(rootfs, wd, uid, gid)
+	})
+	step.Done(true, err)
+	if err != nil {
+		return err
+	}
+	sc.commit("WORKDIR "+wd, added, false)
+	return nil
+}

@@ -1,0 +1,340 @@
+package solver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/parser"
+	"github.com/lade-build/lade/runner"
+	"github.com/lade-build/lade/snapshot"
+)
+
+// ImageSource resolves a base image reference (FROM, COPY --from=IMAGE).
+type ImageSource interface {
+	Resolve(ctx context.Context, ref string, platform v1.Platform) (v1.Image, error)
+}
+
+// Executor runs one RUN process; *runner.Runner is the real one.
+type Executor interface {
+	Run(ctx context.Context, spec *runner.Spec) (int, error)
+}
+
+// Builder holds the stores a build works against.
+type Builder struct {
+	Snapshots *snapshot.Snapshotter
+	Content   *cache.Store
+	Images    ImageSource
+	Exec      Executor
+	TmpDir    string // scratch space on the same root; created if missing
+}
+
+// Options describe one build.
+type Options struct {
+	Dockerfile      *parser.Dockerfile
+	ContextDir      string
+	DockerfilePath  string            // for <Dockerfile>.dockerignore; may be empty
+	BuildArgs       map[string]string // --build-arg values (the CLI resolves K without =V from its env)
+	Target          string
+	Labels          map[string]string
+	Network         string // default|host|none
+	Platform        v1.Platform
+	NoCache         bool
+	SourceDateEpoch *time.Time
+	Compression     cache.Compression
+	Progress        *Progress
+}
+
+// Result is a built image.
+type Result struct {
+	Image v1.Image
+}
+
+// Build runs the build and returns the target stage's image.
+func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
+	df := o.Dockerfile
+	if df == nil || len(df.Stages) == 0 {
+		return nil, errors.New("no Dockerfile stages")
+	}
+	if o.Platform.OS == "" {
+		o.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
+	}
+	if o.Platform.OS != "linux" {
+		return nil, fmt.Errorf("platform %s/%s: only linux images can be built", o.Platform.OS, o.Platform.Architecture)
+	}
+	switch o.Network {
+	case "", "default", "host", "none":
+	default:
+		return nil, fmt.Errorf("network mode %q not supported: use default, host or none", o.Network)
+	}
+	if err := os.MkdirAll(b.TmpDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating temp dir: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	bd := &build{b: b, o: o, df: df, lex: shell.NewLex(df.Escape), cancel: cancel, usedArgs: map[string]bool{}, created: time.Now().UTC().Truncate(time.Second)}
+	if err := bd.resolveGlobalArgs(); err != nil {
+		return nil, err
+	}
+	patterns, err := fileop.ReadDockerignore(o.ContextDir, o.DockerfilePath)
+	if err != nil {
+		return nil, fmt.Errorf("reading .dockerignore: %w", err)
+	}
+	if bd.ignore, err = fileop.NewMatcher(patterns); err != nil {
+		return nil, fmt.Errorf("parsing .dockerignore: %w", err)
+	}
+	if err := bd.initStages(); err != nil {
+		return nil, err
+	}
+	target := bd.stages[len(bd.stages)-1]
+	if o.Target != "" {
+		target = bd.byName[strings.ToLower(o.Target)]
+		if target == nil {
+			return nil, fmt.Errorf("target stage %q could not be found", o.Target)
+		}
+	}
+	st, err := bd.stageResult(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	bd.warnUnusedArgs()
+	img := st.img
+	if len(o.Labels) > 0 {
+		if img.Config.Labels == nil {
+			img.Config.Labels = map[string]string{}
+		}
+		for k, v := range o.Labels {
+			img.Config.Labels[k] = v
+		}
+	}
+	out, err := bd.finalImage(st)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Image: out}, nil
+}
+
+type build struct {
+	b      *Builder
+	o      Options
+	df     *parser.Dockerfile
+	lex    *shell.Lex
+	cancel context.CancelFunc
+	ignore *fileop.Matcher
+
+	globalArgs []string // KEY=VALUE of meta ARGs that have a value
+	stages     []*stageNode
+	byName     map[string]*stageNode
+
+	mu       sync.Mutex
+	usedArgs map[string]bool
+	created  time.Time
+}
+
+// stageNode is one vertex of the stage DAG; its result is computed once.
+type stageNode struct {
+	index    int
+	stage    instructions.Stage
+	baseName string // expanded FROM argument
+	once     sync.Once
+	done     chan struct{}
+	res      *stageState
+	err      error
+}
+
+// proxyArgs are usable without an ARG line and never recorded in history,
+// as in BuildKit.
+var proxyArgs = map[string]bool{
+	"HTTP_PROXY": true, "http_proxy": true, "HTTPS_PROXY": true, "https_proxy": true,
+	"FTP_PROXY": true, "ftp_proxy": true, "NO_PROXY": true, "no_proxy": true,
+	"ALL_PROXY": true, "all_proxy": true,
+}
+
+// platformArgs are the automatic platform ARGs BuildKit provides.
+func (bd *build) platformArgs() map[string]string {
+	p := bd.o.Platform
+	plat := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		plat += "/" + p.Variant
+	}
+	return map[string]string{
+		"TARGETPLATFORM": plat, "TARGETOS": p.OS, "TARGETARCH": p.Architecture, "TARGETVARIANT": p.Variant,
+		"BUILDPLATFORM": "linux/amd64", "BUILDOS": "linux", "BUILDARCH": "amd64", "BUILDVARIANT": "",
+	}
+}
+
+func (bd *build) markUsed(key string) {
+	bd.mu.Lock()
+	bd.usedArgs[key] = true
+	bd.mu.Unlock()
+}
+
+func (bd *build) resolveGlobalArgs() error {
+	auto := bd.platformArgs()
+	for _, cmd := range bd.df.MetaArgs {
+		for _, kv := range cmd.Args {
+			var val *string
+			if v, ok := bd.o.BuildArgs[kv.Key]; ok {
+				val = &v
+				bd.markUsed(kv.Key)
+			} else if kv.Value != nil {
+				v, _, err := bd.lex.ProcessWord(*kv.Value, shell.EnvsFromSlice(bd.globalArgs))
+				if err != nil {
+					return bd.df.At(cmd.Location(), err)
+				}
+				val = &v
+			} else if v, ok := auto[kv.Key]; ok {
+				val = &v
+			}
+			if val != nil {
+				bd.globalArgs = setEnv(bd.globalArgs, kv.Key, *val)
+			}
+		}
+	}
+	return nil
+}
+
+func (bd *build) initStages() error {
+	bd.byName = map[string]*stageNode{}
+	for i, st := range bd.df.Stages {
+		name, _, err := bd.lex.ProcessWord(st.BaseName, shell.EnvsFromSlice(bd.globalArgs))
+		if err != nil {
+			return bd.df.At(st.Location, err)
+		}
+		if name == "" {
+			return bd.df.At(st.Location, fmt.Errorf("base name (%s) should not be blank", st.BaseName))
+		}
+		n := &stageNode{index: i, stage: st, baseName: name, done: make(chan struct{})}
+		if st.Name != "" {
+			key := strings.ToLower(st.Name)
+			if _, dup := bd.byName[key]; dup {
+				return bd.df.At(st.Location, fmt.Errorf("duplicate stage name %q", st.Name))
+			}
+			bd.byName[key] = n
+		}
+		bd.stages = append(bd.stages, n)
+	}
+	return nil
+}
+
+// lookupStage finds a stage by name or index that is defined before the
+// stage at index before (stages may only refer backwards, which also rules
+// out cycles).
+func (bd *build) lookupStage(ref string, before int) *stageNode {
+	if n, ok := bd.byName[strings.ToLower(ref)]; ok && n.index < before {
+		return n
+	}
+	if i, err := strconv.Atoi(ref); err == nil && i >= 0 && i < before {
+		return bd.stages[i]
+	}
+	return nil
+}
+
+// stageResult runs n once (and, eagerly, the stages it depends on) and waits.
+func (bd *build) stageResult(ctx context.Context, n *stageNode) (*stageState, error) {
+	n.once.Do(func() {
+		go func() {
+			defer close(n.done)
+			for _, dep := range bd.staticDeps(n) {
+				dep := dep
+				go func() { _, _ = bd.stageResult(ctx, dep) }()
+			}
+			n.res, n.err = bd.runStage(ctx, n)
+			if n.err != nil {
+				bd.cancel()
+			}
+		}()
+	})
+	select {
+	case <-n.done:
+		return n.res, n.err
+	case <-ctx.Done():
+		<-n.done
+		if n.err != nil {
+			return nil, n.err
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// staticDeps lists the stages n refers to, so they can start in parallel
+// before n reaches the instruction that needs them.
+func (bd *build) staticDeps(n *stageNode) []*stageNode {
+	seen := map[*stageNode]bool{}
+	add := func(ref string) {
+		ref, _, _ = bd.lex.ProcessWord(ref, shell.EnvsFromSlice(bd.globalArgs))
+		if d := bd.lookupStage(ref, n.index); d != nil {
+			seen[d] = true
+		}
+	}
+	add(n.baseName)
+	for _, c := range n.stage.Commands {
+		switch c := c.(type) {
+		case *instructions.CopyCommand:
+			if c.From != "" {
+				add(c.From)
+			}
+		case *instructions.RunCommand:
+			for _, m := range instructions.GetMounts(c) {
+				if m.From != "" {
+					add(m.From)
+				}
+			}
+		}
+	}
+	out := make([]*stageNode, 0, len(seen))
+	for d := range seen {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].index < out[j].index })
+	return out
+}
+
+func (bd *build) warnUnusedArgs() {
+	var unused []string
+	bd.mu.Lock()
+	for k := range bd.o.BuildArgs {
+		if !bd.usedArgs[k] && !proxyArgs[k] {
+			unused = append(unused, k)
+		}
+	}
+	bd.mu.Unlock()
+	if len(unused) > 0 {
+		sort.Strings(unused)
+		bd.o.Progress.Printf("[Warning] One or more build-args %v were not consumed\n", unused)
+	}
+}
+
+// setEnv sets KEY=VALUE in an env list, replacing an existing key in place.
+func setEnv(env []string, k, v string) []string {
+	for i, kv := range env {
+		if key, _, _ := strings.Cut(kv, "="); key == k {
+			out := append([]string(nil), env...)
+			out[i] = k + "=" + v
+			return out
+		}
+	}
+	return append(append([]string(nil), env...), k+"="+v)
+}
+
+func getEnv(env []string, k string) (string, bool) {
+	for _, kv := range env {
+		if key, v, _ := strings.Cut(kv, "="); key == k {
+			return v, true
+		}
+	}
+	return "", false
+}
