@@ -142,6 +142,7 @@ type build struct {
 	mu       sync.Mutex
 	usedArgs map[string]bool
 	created  time.Time
+	imgs     map[string]*imageFuture
 }
 
 // stageNode is one vertex of the stage DAG; its result is computed once.

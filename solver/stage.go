@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -156,9 +157,36 @@ func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, erro
 	return st, nil
 }
 
+// imageFuture resolves one image once per build, however many stages
+// and COPY --from name it.
+type imageFuture struct {
+	once sync.Once
+	st   *stageState
+	err  error
+}
+
 // imageState pulls (or finds) an image and makes sure every layer is
-// unpacked as a snapshot.
+// unpacked as a snapshot. The result is shared: callers get a clone.
 func (bd *build) imageState(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
+	key := ref + "|" + p.String()
+	bd.mu.Lock()
+	if bd.imgs == nil {
+		bd.imgs = map[string]*imageFuture{}
+	}
+	f := bd.imgs[key]
+	if f == nil {
+		f = &imageFuture{}
+		bd.imgs[key] = f
+	}
+	bd.mu.Unlock()
+	f.once.Do(func() { f.st, f.err = bd.resolveImage(ctx, ref, p) })
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.st.clone(), nil
+}
+
+func (bd *build) resolveImage(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
 	step := bd.o.Progress.Start(fmt.Sprintf("[internal] load metadata for %s", ref))
 	img, err := bd.b.Images.Resolve(ctx, ref, p)
 	if err != nil {

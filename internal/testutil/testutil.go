@@ -38,30 +38,14 @@ func RequireRoot(t testing.TB) {
 // Busybox is the path of a static busybox binary, or the test is skipped.
 func Busybox(t testing.TB) string {
 	t.Helper()
-	for _, p := range []string{os.Getenv("LADE_TEST_BUSYBOX"), "/bin/busybox", "/usr/bin/busybox"} {
-		if p == "" {
-			continue
-		}
-		out, err := exec.Command("file", "-L", p).Output()
-		if err == nil && bytes.Contains(out, []byte("statically linked")) {
-			return p
-		}
-		if err != nil && isStaticELF(p) {
-			return p
-		}
+	if p := os.Getenv("LADE_TEST_BUSYBOX"); p != "" && isStatic(p) {
+		return p
+	}
+	if isStatic("/bin/busybox") {
+		return "/bin/busybox"
 	}
 	t.Skip("needs a static busybox: apt-get install busybox-static")
 	return ""
-}
-
-// isStaticELF is a fallback for machines without file(1): a static binary
-// has no PT_INTERP program header.
-func isStaticELF(p string) bool {
-	b, err := os.ReadFile(p)
-	if err != nil || len(b) < 64 || string(b[:4]) != "\x7fELF" {
-		return false
-	}
-	return !bytes.Contains(b[:4096], []byte("/lib64/ld-linux"))
 }
 
 // BusyboxRootfs writes a busybox root filesystem into a new temp dir: every

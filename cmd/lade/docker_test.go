@@ -1,0 +1,40 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
+)
+
+// TestDockerLoadsLadeImage builds an image with lade, exports it with
+// type=docker, loads it into a real docker engine and runs its CMD.
+func TestDockerLoadsLadeImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping docker interop test in short mode")
+	}
+	root := newRoot(t)
+	host := testutil.DockerEngine(t, testutil.DockerTools(t))
+	dir := writeTree(t, map[string]string{
+		"Dockerfile": "FROM busybox\nCOPY msg.txt /msg.txt\nRUN echo \"and $(cat /msg.txt | tr a-z A-Z)\" >> /msg.txt\nCMD [\"cat\", \"/msg.txt\"]\n",
+		"msg.txt":    "built by lade\n",
+	})
+	out := filepath.Join(t.TempDir(), "docker.tar")
+	ref := "lade-e2e-docker:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	if r := lade(t, root, "", "build", "-t", ref, "--output", "type=docker,dest="+out, dir); r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	if o, err := testutil.RunDocker(host, 2*time.Minute, "load", "-i", out); err != nil {
+		t.Fatalf("docker load: %v\n%s", err, o)
+	}
+	t.Cleanup(func() { testutil.RunDocker(host, time.Minute, "rmi", "-f", ref) })
+	o, err := testutil.RunDocker(host, 2*time.Minute, "run", "--rm", "--network", "none", ref)
+	if err != nil {
+		t.Fatalf("docker run: %v\n%s", err, o)
+	}
+	if want := "built by lade\nand BUILT BY LADE\n"; o != want {
+		t.Errorf("docker run printed %q, want %q", o, want)
+	}
+}
