@@ -18,6 +18,10 @@ import (
 	"github.com/lade-build/lade/snapshot"
 )
 
+// commands lists the subcommands; each command's file registers its
+// constructor in an init func, so commands live side by side.
+var commands []func(*app) *cobra.Command
+
 // exitError carries a specific exit status out of a command.
 type exitError struct{ code int }
 
@@ -55,7 +59,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(a.buildCmd(), a.imagesCmd(), a.importCmd(), a.runCmd())
+	for _, mk := range commands {
+		root.AddCommand(mk(a))
+	}
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0

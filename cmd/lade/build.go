@@ -20,6 +20,10 @@ import (
 	"github.com/lade-build/lade/solver"
 )
 
+func init() {
+	commands = append(commands, (*app).buildCmd)
+}
+
 type buildFlags struct {
 	tags      []string
 	file      string

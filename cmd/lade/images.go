@@ -11,6 +11,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
+func init() {
+	commands = append(commands, (*app).imagesCmd)
+	commands = append(commands, (*app).importCmd)
+}
+
 func (a *app) imagesCmd() *cobra.Command {
 	var quiet, digests bool
 	c := &cobra.Command{

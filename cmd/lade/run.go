@@ -21,6 +21,10 @@ import (
 	"github.com/lade-build/lade/runner"
 )
 
+func init() {
+	commands = append(commands, (*app).runCmd)
+}
+
 type runFlags struct {
 	rm         bool
 	env        []string
