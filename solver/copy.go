@@ -61,7 +61,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 	// Resolve the source root: another stage, an image, or the context.
 	var src fileop.Source
 	if cs.from != "" {
-		from, _, err := bd.lex.ProcessWord(cs.from, shellEnv(sc.st.env))
+		from, _, err := bd.newLex().ProcessWord(cs.from, shellEnv(sc.st.env))
 		if err != nil {
 			return err
 		}

@@ -159,7 +159,7 @@ func (sc *stageCtx) dispatchArg(c *instructions.ArgCommand) error {
 			arg.Value = &v
 			bd.markUsed(arg.Key)
 		} else if arg.Value != nil {
-			v, _, err := bd.lex.ProcessWord(*arg.Value, shell.EnvsFromSlice(sc.st.env))
+			v, _, err := bd.newLex().ProcessWord(*arg.Value, shell.EnvsFromSlice(sc.st.env))
 			if err != nil {
 				return err
 			}
@@ -187,7 +187,7 @@ func (sc *stageCtx) dispatchExpose(c *instructions.ExposeCommand) error {
 	env := shell.EnvsFromSlice(sc.st.env)
 	var ports []string
 	for _, p := range c.Ports {
-		words, err := sc.bd.lex.ProcessWords(p, env)
+		words, err := sc.bd.newLex().ProcessWords(p, env)
 		if err != nil {
 			return err
 		}

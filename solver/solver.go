@@ -85,7 +85,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	bd := &build{b: b, o: o, df: df, lex: shell.NewLex(df.Escape), cancel: cancel, usedArgs: map[string]bool{}, created: time.Now().UTC().Truncate(time.Second)}
+	bd := &build{b: b, o: o, df: df, cancel: cancel, usedArgs: map[string]bool{}, created: time.Now().UTC().Truncate(time.Second)}
 	if err := bd.resolveGlobalArgs(); err != nil {
 		return nil, err
 	}
@@ -127,11 +127,14 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	return &Result{Image: out}, nil
 }
 
+// newLex returns a fresh variable expander: shell.Lex keeps per-word
+// state, so concurrent stages must not share one.
+func (bd *build) newLex() *shell.Lex { return shell.NewLex(bd.df.Escape) }
+
 type build struct {
 	b      *Builder
 	o      Options
 	df     *parser.Dockerfile
-	lex    *shell.Lex
 	cancel context.CancelFunc
 	ignore *fileop.Matcher
 
@@ -192,7 +195,7 @@ func (bd *build) resolveGlobalArgs() error {
 				val = &v
 				bd.markUsed(kv.Key)
 			} else if kv.Value != nil {
-				v, _, err := bd.lex.ProcessWord(*kv.Value, shell.EnvsFromSlice(bd.globalArgs))
+				v, _, err := bd.newLex().ProcessWord(*kv.Value, shell.EnvsFromSlice(bd.globalArgs))
 				if err != nil {
 					return bd.df.At(cmd.Location(), err)
 				}
@@ -211,7 +214,7 @@ func (bd *build) resolveGlobalArgs() error {
 func (bd *build) initStages() error {
 	bd.byName = map[string]*stageNode{}
 	for i, st := range bd.df.Stages {
-		name, _, err := bd.lex.ProcessWord(st.BaseName, shell.EnvsFromSlice(bd.globalArgs))
+		name, _, err := bd.newLex().ProcessWord(st.BaseName, shell.EnvsFromSlice(bd.globalArgs))
 		if err != nil {
 			return bd.df.At(st.Location, err)
 		}
@@ -276,7 +279,7 @@ func (bd *build) stageResult(ctx context.Context, n *stageNode) (*stageState, er
 func (bd *build) staticDeps(n *stageNode) []*stageNode {
 	seen := map[*stageNode]bool{}
 	add := func(ref string) {
-		ref, _, _ = bd.lex.ProcessWord(ref, shell.EnvsFromSlice(bd.globalArgs))
+		ref, _, _ = bd.newLex().ProcessWord(ref, shell.EnvsFromSlice(bd.globalArgs))
 		if d := bd.lookupStage(ref, n.index); d != nil {
 			seen[d] = true
 		}

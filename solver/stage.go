@@ -135,7 +135,7 @@ func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, erro
 	} else {
 		p := bd.o.Platform
 		if n.stage.Platform != "" {
-			v, _, err := bd.lex.ProcessWord(n.stage.Platform, shell.EnvsFromSlice(bd.globalArgs))
+			v, _, err := bd.newLex().ProcessWord(n.stage.Platform, shell.EnvsFromSlice(bd.globalArgs))
 			if err != nil {
 				return nil, err
 			}
@@ -264,7 +264,7 @@ func shortDigest(h v1.Hash) string {
 func (sc *stageCtx) expander() instructions.SingleWordExpander {
 	env := shell.EnvsFromSlice(sc.st.env)
 	return func(word string) (string, error) {
-		v, _, err := sc.bd.lex.ProcessWord(word, env)
+		v, _, err := sc.bd.newLex().ProcessWord(word, env)
 		return v, err
 	}
 }
