@@ -260,11 +260,13 @@ func (sc *stageCtx) dispatchWorkdir(ctx context.Context, c *instructions.Workdir
 	added, err := sc.fsStep(ctx, func(rootfs string) error {
 		uid, gid := 0, 0
 		if sc.st.img.Config.User != "" {
-			u, err := fileop.LookupUser(rootfs, sc.st.img.Config.User)
+			// BuildKit creates WORKDIR with a file op owned like COPY --chown
+			// (a bare uid without a passwd entry gets gid = uid).
+			o, err := fileop.LookupChown(rootfs, sc.st.img.Config.User)
 			if err != nil {
 				return err
 			}
-			uid, gid = int(u.UID), int(u.GID)
+			uid, gid = o.UID, o.GID
 		}
 		return mkdirAllOwned(rootfs, wd, uid, gid)
 	})

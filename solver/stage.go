@@ -132,6 +132,7 @@ func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, erro
 		st.img.OS, st.img.Architecture = bd.o.Platform.OS, bd.o.Platform.Architecture
 		st.img.Variant = bd.o.Platform.Variant
 		st.img.RootFS.Type = "layers"
+		st.img.Config.WorkingDir = "/" // as BuildKit's empty image
 	} else {
 		p := bd.o.Platform
 		if n.stage.Platform != "" {

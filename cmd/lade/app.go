@@ -83,10 +83,16 @@ func (a *app) open() error {
 	if a.content != nil {
 		return nil
 	}
+	// Paths under the root end up in mount options and the container
+	// init's spec, which run elsewhere: make them absolute once.
+	abs, err := filepath.Abs(a.root)
+	if err != nil {
+		return err
+	}
+	a.root = abs
 	if err := os.MkdirAll(a.root, 0o700); err != nil {
 		return fmt.Errorf("creating root %s: %w", a.root, err)
 	}
-	var err error
 	if a.content, err = cache.Open(filepath.Join(a.root, "content")); err != nil {
 		return err
 	}
