@@ -152,12 +152,21 @@ func (s *Snapshotter) Prepare(ctx context.Context, parents []v1.Hash) (*Active, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	lowers := make([]string, 0, len(parents))
-	for i := len(parents) - 1; i >= 0; i-- {
-		if !s.Has(parents[i]) {
-			return nil, fmt.Errorf("preparing snapshot: parent %s is not unpacked", parents[i])
+	lowers := make([]string, len(parents))
+	seen := map[v1.Hash]int{}
+	for i, p := range parents {
+		if !s.Has(p) {
+			return nil, fmt.Errorf("preparing snapshot: parent %s is not unpacked", p)
 		}
-		lowers = append(lowers, s.Path(parents[i]))
+		lowers[len(parents)-1-i] = s.Path(p)
+		if n := seen[p]; n > 0 {
+			t, err := s.twin(p, n)
+			if err != nil {
+				return nil, fmt.Errorf("preparing snapshot: %w", err)
+			}
+			lowers[len(parents)-1-i] = t
+		}
+		seen[p]++
 	}
 	dir, err := os.MkdirTemp(filepath.Join(s.root, "active"), "a-")
 	if err != nil {

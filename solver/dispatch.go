@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -206,7 +205,6 @@ func (sc *stageCtx) dispatchExpose(c *instructions.ExposeCommand) error {
 	for _, p := range ports {
 		cfg.ExposedPorts[p] = struct{}{}
 	}
-	sort.Strings(ports)
 	sc.commit(fmt.Sprintf("EXPOSE %v", ports), false, false)
 	return nil
 }

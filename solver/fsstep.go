@@ -14,8 +14,8 @@ import (
 )
 
 // fsStep runs fn against a writable overlay of the stage's layers and turns
-// what fn changed into a new layer. It reports whether a layer was added: an
-// empty diff adds none, as BuildKit drops empty layers.
+// what fn changed into a new layer. Like BuildKit, a step that changed
+// nothing still adds its (empty) layer; only metadata instructions add none.
 func (sc *stageCtx) fsStep(ctx context.Context, fn func(rootfs string) error) (bool, error) {
 	b := sc.bd.b
 	a, err := b.Snapshots.Prepare(ctx, sc.st.diffIDs)
@@ -39,20 +39,14 @@ func (sc *stageCtx) fsStep(ctx context.Context, fn func(rootfs string) error) (b
 func (sc *stageCtx) commitUpper(ctx context.Context, a *snapshot.Active) (bool, error) {
 	b := sc.bd.b
 	pr, pw := io.Pipe()
-	var entries int
 	go func() {
-		n, err := snapshot.Diff(ctx, a.Upper, a.Lowers, pw, snapshot.DiffOptions{SourceDateEpoch: sc.bd.o.SourceDateEpoch})
-		entries = n
+		_, err := snapshot.Diff(ctx, a.Upper, a.Lowers, pw, snapshot.DiffOptions{SourceDateEpoch: sc.bd.o.SourceDateEpoch})
 		pw.CloseWithError(err)
 	}()
 	info, err := b.Content.WriteLayer(ctx, pr, sc.bd.o.Compression)
 	pr.CloseWithError(err) // unblock the differ if the writer failed first
 	if err != nil {
 		return false, fmt.Errorf("writing layer: %w", err)
-	}
-	if entries == 0 {
-		// Another build may share this (empty) blob; it is tiny, leave it.
-		return false, nil
 	}
 	if err := b.Snapshots.Commit(ctx, a, info.DiffID); err != nil {
 		return false, fmt.Errorf("committing snapshot %s: %w", info.DiffID, err)

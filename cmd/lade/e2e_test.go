@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
@@ -8,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -143,5 +147,23 @@ func TestImportAndBuild(t *testing.T) {
 	im := buildOCI(t, testRoot, writeTree(t, map[string]string{"Dockerfile": "FROM motd\nCOPY --from=busybox /bin/busybox /bin/cat\n"}))
 	if e := im.Tree["/etc/motd"]; e.Content != "imported\n" {
 		t.Errorf("/etc/motd = %v", e)
+	}
+}
+
+// Like BuildKit, a RUN that changes nothing still adds an (empty) layer,
+// while metadata instructions add none and are marked empty_layer.
+func TestEmptyStepsKeepTheirLayer(t *testing.T) {
+	root := newRoot(t)
+	im := buildOCI(t, root, writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN true\nENV A=1\nRUN true\n"}))
+	if got := len(im.Layers); got != 3 {
+		t.Errorf("layers = %d, want base + 2 RUN layers", got)
+	}
+	var got []string
+	for _, h := range im.History[len(im.History)-3:] {
+		got = append(got, fmt.Sprintf("%v %v", h["created_by"], h["empty_layer"] == true))
+	}
+	want := []string{"RUN /bin/sh -c true # buildkit false", "ENV A=1 true", "RUN /bin/sh -c true # buildkit false"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("history (-want +got):\n%s", d)
 	}
 }
