@@ -1,0 +1,124 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Result is what a cached build step produced: one layer.
+type Result struct {
+	Layer   LayerInfo         `json:"layer"`
+	Created time.Time         `json:"created"`
+	Inputs  map[string]string `json:"inputs,omitempty"` // named inputs of the key, for --explain-cache
+}
+
+// Index maps build-step cache keys to results. One small file per key,
+// written to a temp file and renamed, so concurrent builds on one root
+// never see half a record and the last writer wins with an equal record.
+type Index struct {
+	dir string
+}
+
+// OpenIndex uses dir (e.g. $LADE_ROOT/cache/keys).
+func OpenIndex(dir string) (*Index, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("opening cache index: %w", err)
+	}
+	return &Index{dir: dir}, nil
+}
+
+func (ix *Index) file(key string) (string, error) {
+	h, err := v1.NewHash(key)
+	if err != nil || !validHex(h.Hex) {
+		return "", fmt.Errorf("invalid cache key %q", key)
+	}
+	return filepath.Join(ix.dir, h.Hex+".json"), nil
+}
+
+// Get returns the result stored for key.
+func (ix *Index) Get(key string) (Result, bool) {
+	var r Result
+	p, err := ix.file(key)
+	if err != nil {
+		return r, false
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return r, false
+	}
+	if json.Unmarshal(b, &r) != nil || r.Layer.DiffID.Hex == "" {
+		return Result{}, false // a damaged record is a miss, not an error
+	}
+	return r, true
+}
+
+// Put records key's result.
+func (ix *Index) Put(key string, r Result) error {
+	p, err := ix.file(key)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(ix.dir, ".key-")
+	if err != nil {
+		return fmt.Errorf("recording cache key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("recording cache key: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}
+
+// Walk calls fn for every recorded key.
+func (ix *Index) Walk(fn func(key string, r Result) error) error {
+	ents, err := os.ReadDir(ix.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		key := "sha256:" + strings.TrimSuffix(name, ".json")
+		r, ok := ix.Get(key)
+		if !ok {
+			continue
+		}
+		if err := fn(key, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete forgets key.
+func (ix *Index) Delete(key string) error {
+	p, err := ix.file(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}

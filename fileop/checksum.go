@@ -1,0 +1,220 @@
+package fileop
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// StatCache remembers the content digest of files by (path, dev, inode,
+// size, mtime, ctime), so hashing an unchanged build context reads no file
+// content. ctime is part of the key because every real write moves it,
+// even one that restores size and mtime (the false cache hit BuildKit has
+// when only mtime and size are compared).
+type StatCache struct {
+	mu    sync.Mutex
+	path  string
+	m     map[string]string
+	dirty bool
+	reads int // files whose content was read, for tests
+}
+
+type statKey struct {
+	Path                 string
+	Dev, Ino             uint64
+	Size                 int64
+	Mtime, Ctime         int64
+	MtimeNsec, CtimeNsec int64
+}
+
+func (k statKey) String() string {
+	return fmt.Sprintf("%s\x00%d:%d:%d:%d.%d:%d.%d", k.Path, k.Dev, k.Ino, k.Size, k.Mtime, k.MtimeNsec, k.Ctime, k.CtimeNsec)
+}
+
+// OpenStatCache loads the record kept at file (missing is fine).
+func OpenStatCache(file string) *StatCache {
+	c := &StatCache{path: file, m: map[string]string{}}
+	if b, err := os.ReadFile(file); err == nil {
+		_ = json.Unmarshal(b, &c.m) // a damaged record only costs re-hashing
+	}
+	return c
+}
+
+// Save writes the record atomically if it changed.
+func (c *StatCache) Save() error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.dirty || c.path == "" {
+		return nil
+	}
+	b, err := json.Marshal(c.m)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(c.path), ".statcache-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	c.dirty = false
+	return os.Rename(tmp.Name(), c.path)
+}
+
+// fileDigest returns the sha256 of a regular file's content.
+func (c *StatCache) fileDigest(p string, st *unix.Stat_t) (string, error) {
+	k := statKey{Path: p, Dev: st.Dev, Ino: st.Ino, Size: st.Size,
+		Mtime: st.Mtim.Sec, MtimeNsec: st.Mtim.Nsec, Ctime: st.Ctim.Sec, CtimeNsec: st.Ctim.Nsec}.String()
+	if c != nil {
+		c.mu.Lock()
+		d, ok := c.m[k]
+		c.mu.Unlock()
+		if ok {
+			return d, nil
+		}
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if c != nil {
+		c.mu.Lock()
+		c.reads++
+		c.mu.Unlock()
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	d := hex.EncodeToString(h.Sum(nil))
+	if c != nil {
+		c.mu.Lock()
+		c.m[k] = d
+		c.dirty = true
+		c.mu.Unlock()
+	}
+	return d, nil
+}
+
+// Checksum digests what a COPY/ADD of paths from src would read: names,
+// types, modes, ownership (when kept), link targets and file content, after
+// .dockerignore. It may cover more than Copy writes (--exclude and
+// --parents filters are not applied), which can only cause a cache miss,
+// never a false hit. mtimes are not part of it.
+func Checksum(ctx context.Context, src Source, paths []string, sc *StatCache) (string, error) {
+	root, err := filepath.EvalSymlinks(src.Root)
+	if err != nil {
+		return "", fmt.Errorf("checksum: source root: %w", err)
+	}
+	c := &copier{ctx: ctx, opts: CopyOptions{Src: src}, srcRoot: root}
+	h := sha256.New()
+	for _, p := range paths {
+		matches, err := c.resolve(p)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "path %q %d\n", p, len(matches))
+		for _, m := range matches {
+			if err := c.hashTree(h, m.name, m.real, sc, true); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (c *copier) hashTree(h hash.Hash, name, real string, sc *StatCache, top bool) error {
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	stat := unix.Lstat
+	if top {
+		stat = unix.Stat // a named source that is a symlink is followed, as Copy does
+	}
+	if err := stat(real, &st); err != nil {
+		if top {
+			// Followed in-root by Copy; here fall back to the link itself.
+			if err := unix.Lstat(real, &st); err != nil {
+				return &os.PathError{Op: "lstat", Path: real, Err: err}
+			}
+		} else {
+			return &os.PathError{Op: "lstat", Path: real, Err: err}
+		}
+	}
+	owner := ""
+	if c.opts.Src.KeepOwner {
+		owner = fmt.Sprintf(" %d:%d", st.Uid, st.Gid)
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		d, err := sc.fileDigest(real, &st)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "f %q %o%s %s\n", name, st.Mode&0o7777, owner, d)
+	case unix.S_IFLNK:
+		target, err := os.Readlink(real)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "l %q%s %q\n", name, owner, target)
+	case unix.S_IFDIR:
+		fmt.Fprintf(h, "d %q %o%s\n", name, st.Mode&0o7777, owner)
+		ents, err := os.ReadDir(real)
+		if err != nil {
+			return err
+		}
+		names := make([]string, 0, len(ents))
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			child := filepath.Join(real, n)
+			fi, err := os.Lstat(child)
+			if err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					continue
+				}
+				return err
+			}
+			if vis, err := c.visible(child, fi.IsDir()); err != nil {
+				return err
+			} else if !vis {
+				continue
+			}
+			if err := c.hashTree(h, path.Join(name, n), child, sc, false); err != nil {
+				return err
+			}
+		}
+	default:
+		fmt.Fprintf(h, "o %q %o%s %d\n", name, st.Mode, owner, st.Rdev)
+	}
+	return nil
+}
