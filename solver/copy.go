@@ -60,6 +60,8 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 
 	// Resolve the source root: another stage, an image, or the context.
 	var src fileop.Source
+	in := inputs{"instruction": copyHistory(cs) + " -> " + dest}
+	in["options"] = fmt.Sprintf("add=%v unpack=%v exclude=%q chown=%q chmod=%q parents=%v", cs.add, cs.unpack != nil && *cs.unpack, cs.exclude, cs.chown, cs.chmod, cs.parents)
 	if cs.from != "" {
 		from, _, err := bd.newLex().ProcessWord(cs.from, shellEnv(sc.st.env))
 		if err != nil {
@@ -75,6 +77,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 				return err
 			}
 			layers = res.diffIDs
+			in["from"] = "stage " + chainID(res.diffIDs)
 		} else if bd.byName[strings.ToLower(from)] != nil {
 			return fmt.Errorf("cannot copy from stage %q, it needs to be defined before current stage %q", from, sc.name)
 		} else {
@@ -83,6 +86,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 				return err
 			}
 			layers = ist.diffIDs
+			in["from"] = "image " + chainID(ist.diffIDs)
 		}
 		root, release, err := bd.view(ctx, layers)
 		if err != nil {
@@ -93,6 +97,21 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 	} else {
 		src = fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore}
 	}
+	if cs.from != "" {
+		in["source paths"] = strings.Join(cs.src.SourcePaths, "\x00")
+	} else {
+		for _, p := range cs.src.SourcePaths {
+			if isURL(p) {
+				continue
+			}
+			// A missing source yields no digest here; Copy reports it.
+			if d, err := fileop.Checksum(ctx, src, []string{p}, bd.b.StatCache); err == nil {
+				in["source "+p] = d
+			} else {
+				in["source "+p] = "error: " + err.Error()
+			}
+		}
+	}
 
 	step := bd.o.Progress.Start(sc.progressName(cs.cmd))
 	var tmpDirs []string
@@ -102,10 +121,12 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 		}
 	}()
 	type job struct {
-		src   fileop.Source
-		paths []string
-		chmod string
-		add   bool
+		src    fileop.Source
+		paths  []string
+		chmod  string
+		add    bool
+		url    string
+		digest string // of a downloaded URL source
 	}
 	var jobs []job
 	var local []string
@@ -136,7 +157,11 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 			if !mtime.IsZero() {
 				_ = os.Chtimes(target, mtime, mtime)
 			}
-			jobs = append(jobs, job{src: fileop.Source{Root: root}, paths: []string{name}, chmod: cs.chmod})
+			d, err := fileop.Checksum(ctx, fileop.Source{Root: root}, []string{name}, nil)
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, job{src: fileop.Source{Root: root}, paths: []string{name}, chmod: cs.chmod, url: p, digest: d + " " + mtime.String()})
 			continue
 		}
 		if cs.from == "" && !cs.add && isURL(p) {
@@ -167,7 +192,16 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 		jobs = append(jobs, job{src: fileop.Source{Root: dir}, paths: names, chmod: cs.chmod})
 	}
 
-	added, err := sc.fsStep(ctx, func(rootfs string) error {
+	for i, j := range jobs {
+		if j.url != "" {
+			in[fmt.Sprintf("url %d %s", i, j.url)] = j.digest
+		}
+	}
+	for i, c := range cs.src.SourceContents {
+		in[fmt.Sprintf("heredoc %d %s", i, c.Path)] = c.Data
+	}
+	sc.addBuildInputs(in)
+	added, err := sc.layerStep(ctx, step, in, func(rootfs string) error {
 		var owner *fileop.Owner
 		if cs.chown != "" {
 			o, err := fileop.LookupChown(rootfs, cs.chown)
@@ -195,7 +229,6 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 		}
 		return nil
 	})
-	step.Done(true, err)
 	if err != nil {
 		return err
 	}

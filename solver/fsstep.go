@@ -8,7 +8,9 @@ import (
 	"os"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/lade-build/lade/cache"
 
 	"github.com/lade-build/lade/snapshot"
 )
@@ -51,10 +53,26 @@ func (sc *stageCtx) commitUpper(ctx context.Context, a *snapshot.Active) (bool, 
 	if err := b.Snapshots.Commit(ctx, a, info.DiffID); err != nil {
 		return false, fmt.Errorf("committing snapshot %s: %w", info.DiffID, err)
 	}
-	sc.st.layers = append(sc.st.layers, b.Content.Layer(info))
+	sc.appendLayer(info)
+	return true, nil
+}
+
+// appendLayer adds a stored layer on top of the stage.
+func (sc *stageCtx) appendLayer(info cache.LayerInfo) {
+	sc.st.layers = append(sc.st.layers, sc.bd.b.Content.Layer(info))
 	sc.st.diffIDs = append(sc.st.diffIDs, info.DiffID)
 	sc.st.img.RootFS.DiffIDs = append(sc.st.img.RootFS.DiffIDs, digestOf(info.DiffID))
-	return true, nil
+	sc.st.lastInfo = info
+}
+
+// addBuildInputs records the build-wide settings that shape every layer.
+func (sc *stageCtx) addBuildInputs(in inputs) {
+	o := sc.bd.o
+	if o.SourceDateEpoch != nil {
+		in["SOURCE_DATE_EPOCH"] = o.SourceDateEpoch.UTC().String()
+	}
+	in["compression"] = string(o.Compression)
+	in["platform"] = o.Platform.String()
 }
 
 // view mounts a throwaway overlay of a stage's layers, for reading them

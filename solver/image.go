@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -15,8 +16,20 @@ import (
 // finalImage assembles the OCI manifest and config for a stage's result.
 func (bd *build) finalImage(st *stageState) (v1.Image, error) {
 	img := st.img
-	created := bd.createdTime()
-	img.Created = &created
+	img.History = fillHistoryTimes(img.History, st.baseHist, bd.o.SourceDateEpoch)
+	// The image is as old as its newest history entry, as in BuildKit, so a
+	// fully cached rebuild gives the same image.
+	var created *time.Time
+	for _, h := range img.History {
+		if h.Created != nil {
+			created = h.Created
+		}
+	}
+	if created == nil || (bd.o.SourceDateEpoch != nil && created.After(*bd.o.SourceDateEpoch)) {
+		t := bd.createdTime()
+		created = &t
+	}
+	img.Created = created
 	if img.OS == "" {
 		img.OS, img.Architecture = bd.o.Platform.OS, bd.o.Platform.Architecture
 	}
@@ -111,4 +124,43 @@ type ociTyped struct{ v1.Layer }
 func (o ociTyped) MediaType() (types.MediaType, error) {
 	mt, err := o.Layer.MediaType()
 	return ociLayerType(mt), err
+}
+
+// fillHistoryTimes gives metadata entries (no time of their own) the time
+// of the first new layer, or of the layer before them, as BuildKit does;
+// with SOURCE_DATE_EPOCH every entry after the base image's is clamped.
+func fillHistoryTimes(hist []ocispec.History, base int, epoch *time.Time) []ocispec.History {
+	out := append([]ocispec.History(nil), hist...)
+	var created *time.Time
+	missing := false
+	for _, h := range out {
+		if h.Created != nil {
+			created = h.Created
+			if missing {
+				break
+			}
+		} else {
+			missing = true
+		}
+	}
+	missing = false
+	for i := range out {
+		if out[i].Created != nil {
+			if missing {
+				created = out[i].Created
+			}
+			continue
+		}
+		missing = true
+		out[i].Created = created
+	}
+	if epoch != nil {
+		for i := base; i < len(out); i++ {
+			if out[i].Created == nil || out[i].Created.After(*epoch) {
+				e := epoch.UTC()
+				out[i].Created = &e
+			}
+		}
+	}
+	return out
 }

@@ -102,11 +102,14 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	if err != nil {
 		return err
 	}
-	if sec := instructions.GetSecurity(c); sec == "insecure" {
-		return fmt.Errorf("security.insecure is not allowed")
+	// With the entitlement, insecure runs like sandbox: lade's sandbox has
+	// no seccomp profile or capability drop to lift yet.
+	if sec := instructions.GetSecurity(c); sec == "insecure" && !bd.allowed(EntitlementSecurityInsecure) {
+		return fmt.Errorf("security.insecure is not allowed: pass --allow %s", EntitlementSecurityInsecure)
 	}
-	if mounts := instructions.GetMounts(c); len(mounts) > 0 {
-		return fmt.Errorf("RUN --mount is not supported yet")
+	plan, err := sc.planMounts(c)
+	if err != nil {
+		return err
 	}
 	network := bd.o.Network
 	if n := instructions.GetNetwork(c); n != "" && n != "default" {
@@ -133,7 +136,22 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	}
 
 	step := bd.o.Progress.Start(sc.progressName(c))
-	added, err := sc.fsStep(ctx, func(rootfs string) error {
+	scriptData := ""
+	if script != nil {
+		scriptData = script.Data
+	}
+	in := sc.runInputs(ctx, args, scriptData, network, string(instructions.GetSecurity(c)), plan)
+	added, err := sc.layerStep(ctx, step, in, func(rootfs string) (err error) {
+		sm, err := sc.prepareMounts(ctx, plan, sc.st.env)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if rerr := sm.release(); err == nil {
+				err = rerr
+			}
+		}()
+		mounts := append(mounts, sm.mounts...)
 		user, err := sc.resolveUser(rootfs)
 		if err != nil {
 			return err
@@ -155,6 +173,10 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 					env = append(env, k+"="+v)
 				}
 			}
+		}
+		for _, kv := range sm.env {
+			k, v, _ := strings.Cut(kv, "=")
+			env = setEnv(env, k, v)
 		}
 		// BuildKit leaves an image's own /etc/hostname alone (a step may
 		// delete it); only an image without one gets ours, as a stub that
@@ -190,7 +212,6 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 		}
 		return nil
 	})
-	step.Done(true, err)
 	if err != nil {
 		return err
 	}
@@ -257,7 +278,9 @@ func (sc *stageCtx) dispatchWorkdir(ctx context.Context, c *instructions.Workdir
 		return nil
 	}
 	step := sc.bd.o.Progress.Start(sc.progressName(c))
-	added, err := sc.fsStep(ctx, func(rootfs string) error {
+	in := inputs{"instruction": "WORKDIR " + wd, "user": sc.st.img.Config.User}
+	sc.addBuildInputs(in)
+	added, err := sc.layerStep(ctx, step, in, func(rootfs string) error {
 		uid, gid := 0, 0
 		if sc.st.img.Config.User != "" {
 			// BuildKit creates WORKDIR with a file op owned like COPY --chown
@@ -270,7 +293,6 @@ func (sc *stageCtx) dispatchWorkdir(ctx context.Context, c *instructions.Workdir
 		}
 		return mkdirAllOwned(rootfs, wd, uid, gid)
 	})
-	step.Done(true, err)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,15 @@ type Builder struct {
 	Images    ImageSource
 	Exec      Executor
 	TmpDir    string // scratch space on the same root; created if missing
+	// Index maps step cache keys to layers; nil disables the build cache.
+	Index *cache.Index
+	// FetchLayer brings a layer that a --cache-from record names into the
+	// content store; nil when no remote cache is in use.
+	FetchLayer func(ctx context.Context, l cache.LayerInfo) error
+	// StatCache remembers context file digests across builds; may be nil.
+	StatCache *fileop.StatCache
+	// CacheMounts holds RUN --mount=type=cache dirs; default <TmpDir>/../cachemounts.
+	CacheMounts string
 }
 
 // Options describe one build.
@@ -52,14 +61,22 @@ type Options struct {
 	Network         string // default|host|none
 	Platform        v1.Platform
 	NoCache         bool
+	NoCacheFilter   []string // stages (name or index) that must not use the cache
+	ExplainCache    bool     // print why each step missed the cache
 	SourceDateEpoch *time.Time
 	Compression     cache.Compression
 	Progress        *Progress
+	Secrets         map[string][]byte    // --secret values by id (see ParseSecretFlag)
+	SSH             map[string]SSHSource // --ssh agents by id (see ParseSSHFlag)
+	Allow           []string             // granted entitlements: EntitlementSecurityInsecure
 }
 
 // Result is a built image.
 type Result struct {
 	Image v1.Image
+	// FinalRecords are the cache records of the target's layer chain
+	// (--cache-to mode=min); AllRecords those of every stage (mode=max).
+	FinalRecords, AllRecords []CacheRecord
 }
 
 // Build runs the build and returns the target stage's image.
@@ -106,6 +123,9 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("target stage %q could not be found", o.Target)
 		}
 	}
+	if err := bd.checkRequiredMounts(target); err != nil {
+		return nil, err
+	}
 	st, err := bd.stageResult(ctx, target)
 	if err != nil {
 		return nil, err
@@ -124,7 +144,10 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Image: out}, nil
+	bd.mu.Lock()
+	all := append([]CacheRecord(nil), bd.records...)
+	bd.mu.Unlock()
+	return &Result{Image: out, FinalRecords: st.records, AllRecords: all}, nil
 }
 
 // newLex returns a fresh variable expander: shell.Lex keeps per-word
@@ -146,6 +169,8 @@ type build struct {
 	usedArgs map[string]bool
 	created  time.Time
 	imgs     map[string]*imageFuture
+	records  []CacheRecord
+	ms       *mountState // RUN mount state, see mounts.go; guarded by mu
 }
 
 // stageNode is one vertex of the stage DAG; its result is computed once.

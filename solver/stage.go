@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/lade-build/lade/cache"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	dfparser "github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -25,12 +27,17 @@ const (
 // stageState is the image a stage has built so far plus its build-time
 // environment (image env and ARGs, as BuildKit's LLB state keeps it).
 type stageState struct {
-	img     dockerspec.DockerOCIImage
-	layers  []v1.Layer
-	diffIDs []v1.Hash
-	env     []string
-	args    []instructions.KeyValuePairOptional
-	cmdSet  bool
+	key         string // cache key of the last layer step (or of the base)
+	baseHist    int    // history entries that came with the base image
+	lastInfo    cache.LayerInfo
+	lastCreated time.Time // when lastInfo's layer was first built
+	records     []CacheRecord
+	img         dockerspec.DockerOCIImage
+	layers      []v1.Layer
+	diffIDs     []v1.Hash
+	env         []string
+	args        []instructions.KeyValuePairOptional
+	cmdSet      bool
 }
 
 func (s *stageState) clone() *stageState {
@@ -42,6 +49,7 @@ func (s *stageState) clone() *stageState {
 	c.diffIDs = append([]v1.Hash(nil), s.diffIDs...)
 	c.env = append([]string(nil), s.env...)
 	c.args = append([]instructions.KeyValuePairOptional(nil), s.args...)
+	c.records = append([]CacheRecord(nil), s.records...)
 	return &c
 }
 
@@ -133,6 +141,7 @@ func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, erro
 		st.img.Variant = bd.o.Platform.Variant
 		st.img.RootFS.Type = "layers"
 		st.img.Config.WorkingDir = "/" // as BuildKit's empty image
+		st.key = "scratch " + bd.o.Platform.String()
 	} else {
 		p := bd.o.Platform
 		if n.stage.Platform != "" {
@@ -200,10 +209,14 @@ func (bd *build) resolveImage(ctx context.Context, ref string, p v1.Platform) (*
 		return nil, fmt.Errorf("reading config of %s: %w", ref, err)
 	}
 	st := &stageState{}
+	if d, err := img.Digest(); err == nil {
+		st.key = "image " + d.String()
+	}
 	if err := json.Unmarshal(raw, &st.img); err != nil {
 		step.Done(false, err)
 		return nil, fmt.Errorf("decoding config of %s: %w", ref, err)
 	}
+	st.baseHist = len(st.img.History)
 	layers, err := img.Layers()
 	if err != nil {
 		step.Done(false, err)
@@ -275,9 +288,16 @@ func (sc *stageCtx) commit(msg string, withLayer bool, run bool) {
 	if run {
 		msg += " # buildkit"
 	}
-	created := sc.bd.createdTime()
+	// As in BuildKit, a layer entry carries its layer's creation time (the
+	// original one for a cache hit, so cached rebuilds are identical);
+	// metadata entries get theirs when the image is assembled.
+	var created *time.Time
+	if withLayer && !sc.st.lastCreated.IsZero() {
+		t := sc.st.lastCreated
+		created = &t
+	}
 	sc.st.img.History = append(sc.st.img.History, ocispec.History{
-		Created:    &created,
+		Created:    created,
 		CreatedBy:  msg,
 		Comment:    historyComment,
 		EmptyLayer: !withLayer,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/exporter"
+	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/solver"
 )
@@ -25,18 +26,26 @@ func init() {
 }
 
 type buildFlags struct {
-	tags      []string
-	file      string
-	buildArgs []string
-	target    string
-	labels    []string
-	iidfile   string
-	network   string
-	platform  string
-	noCache   bool
-	progress  string
-	outputs   []string
-	quiet     bool
+	tags          []string
+	file          string
+	buildArgs     []string
+	target        string
+	labels        []string
+	iidfile       string
+	network       string
+	platform      string
+	noCache       bool
+	noCacheFilter []string
+	explainCache  bool
+	cacheTo       []string
+	cacheFrom     []string
+	push          bool
+	progress      string
+	outputs       []string
+	quiet         bool
+	secrets       []string
+	ssh           []string
+	allow         []string
 }
 
 func (a *app) buildCmd() *cobra.Command {
@@ -59,9 +68,17 @@ func (a *app) buildCmd() *cobra.Command {
 	fl.StringVar(&f.network, "network", "default", "network for RUN steps: default (host), host or none")
 	fl.StringVar(&f.platform, "platform", "linux/amd64", "target platform")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use the build cache")
+	fl.StringSliceVar(&f.noCacheFilter, "no-cache-filter", nil, "do not use the build cache for these stages")
+	fl.BoolVar(&f.explainCache, "explain-cache", false, "print why each step missed the cache")
+	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR")
+	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=REF or type=local,src=DIR")
 	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain or quiet")
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination: type=oci|docker|image[,dest=FILE|-][,name=NAME]")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
+	fl.BoolVar(&f.push, "push", false, "push the image to its registry (shorthand for --output=type=registry)")
+	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE | id=ID,env=VAR | id=ID")
+	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent for RUN --mount=type=ssh: default | ID=SOCKET | ID=KEYFILE[,KEYFILE]")
+	fl.StringArrayVar(&f.allow, "allow", nil, "grant an entitlement: security.insecure, network.host")
 	return c
 }
 
@@ -70,6 +87,9 @@ type output struct {
 	dest        string
 	names       []string
 	compression cache.Compression
+	push        bool // type=registry, or type=image,push=true
+	force       bool // force-compression: recompress base layers too
+	level       int  // compression-level
 }
 
 func parseOutput(s string) (output, error) {
@@ -93,6 +113,24 @@ func parseOutput(s string) (output, error) {
 			o.names = append(o.names, strings.Split(v, ",")...)
 		case "compression":
 			o.compression = cache.Compression(v)
+		case "push", "force-compression":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return o, fmt.Errorf("invalid output %q: %s=%q is not a boolean", s, k, v)
+			}
+			if k == "push" {
+				o.push = b
+			} else {
+				o.force = b
+			}
+		case "compression-level":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return o, fmt.Errorf("invalid output %q: compression-level=%q is not a number", s, v)
+			}
+			o.level = n
+		case "oci-mediatypes":
+			// lade always writes OCI media types for new images.
 		default:
 			return o, fmt.Errorf("invalid output %q: unknown key %q", s, k)
 		}
@@ -103,6 +141,8 @@ func parseOutput(s string) (output, error) {
 			return o, fmt.Errorf("output type=%s needs dest=FILE (or dest=-)", o.typ)
 		}
 	case "image":
+	case "registry":
+		o.typ, o.push = "image", true
 	default:
 		return o, fmt.Errorf("output type %q not supported: use oci, docker or image", o.typ)
 	}
@@ -158,6 +198,11 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if len(outs) == 0 {
 		outs = []output{{typ: "image"}}
 	}
+	if f.push {
+		for i := range outs {
+			outs[i].push = outs[i].push || outs[i].typ == "image"
+		}
+	}
 	buildArgs, err := parseKV(f.buildArgs, true)
 	if err != nil {
 		return fmt.Errorf("--build-arg: %w", err)
@@ -171,6 +216,10 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return fmt.Errorf("--platform: %w", err)
 	}
 	epoch, err := sourceDateEpoch()
+	if err != nil {
+		return err
+	}
+	secrets, sshSrcs, err := parseBuildSecrets(f)
 	if err != nil {
 		return err
 	}
@@ -223,7 +272,30 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		Content:   a.content,
 		Images:    a,
 		Exec:      a.runner(),
-		TmpDir:    filepath.Join(a.root, "tmp"),
+		TmpDir:    filepath.Join(a.root, "tmp"), // cache mounts go beside it, in <root>/cachemounts
+		StatCache: fileop.OpenStatCache(filepath.Join(a.root, "cache", "statcache.json")),
+	}
+	if b.Index, err = cache.OpenIndex(filepath.Join(a.root, "cache", "keys")); err != nil {
+		return err
+	}
+	defer b.StatCache.Save()
+	var cacheTo, cacheFrom []cacheSpec
+	for _, v := range f.cacheTo {
+		c, err := parseCacheSpec(v, true)
+		if err != nil {
+			return fmt.Errorf("--cache-to: %w", err)
+		}
+		cacheTo = append(cacheTo, c)
+	}
+	for _, v := range f.cacheFrom {
+		c, err := parseCacheSpec(v, false)
+		if err != nil {
+			return fmt.Errorf("--cache-from: %w", err)
+		}
+		cacheFrom = append(cacheFrom, c)
+	}
+	if len(cacheFrom) > 0 && !f.noCache {
+		b.FetchLayer = a.importCache(ctx, cacheFrom, b.Index, prog)
 	}
 	comp := cache.Compression("gzip")
 	for _, o := range outs {
@@ -241,9 +313,14 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		Network:         f.network,
 		Platform:        *plat,
 		NoCache:         f.noCache,
+		NoCacheFilter:   f.noCacheFilter,
+		ExplainCache:    f.explainCache,
 		SourceDateEpoch: epoch,
 		Compression:     comp,
 		Progress:        prog,
+		Secrets:         secrets,
+		SSH:             sshSrcs,
+		Allow:           f.allow,
 	})
 	if err != nil {
 		return err
@@ -252,6 +329,9 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		if err := a.export(ctx, res.Image, o, f.tags, prog); err != nil {
 			return err
 		}
+	}
+	if err := a.exportCache(ctx, cacheTo, res, prog); err != nil {
+		return err
 	}
 	id, err := res.Image.ConfigName()
 	if err != nil {
@@ -272,6 +352,15 @@ func (a *app) export(ctx context.Context, img v1.Image, o output, tags []string,
 	names := append(append([]string(nil), tags...), o.names...)
 	step := prog.Start(fmt.Sprintf("exporting to %s", o.typ))
 	err := func() error {
+		if o.force && o.compression != "" {
+			var err error
+			if img, err = a.images.Recompress(ctx, img, o.compression, o.level); err != nil {
+				return err
+			}
+		}
+		if o.push {
+			return a.exportPush(ctx, img, names, prog)
+		}
 		switch o.typ {
 		case "image":
 			if len(names) == 0 {
@@ -321,4 +410,31 @@ func writeFileAtomic(path string, fn func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// parseBuildSecrets reads --secret and --ssh values and checks --allow, so
+// a missing file or key fails before anything is built.
+func parseBuildSecrets(f *buildFlags) (map[string][]byte, map[string]solver.SSHSource, error) {
+	secrets := map[string][]byte{}
+	for _, s := range f.secrets {
+		id, v, err := solver.ParseSecretFlag(s, os.LookupEnv)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--secret: %w", err)
+		}
+		secrets[id] = v
+	}
+	agents := map[string]solver.SSHSource{}
+	for _, s := range f.ssh {
+		id, src, err := solver.ParseSSHFlag(s, os.LookupEnv)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--ssh: %w", err)
+		}
+		agents[id] = src
+	}
+	for _, e := range f.allow {
+		if e != solver.EntitlementSecurityInsecure && e != solver.EntitlementNetworkHost {
+			return nil, nil, fmt.Errorf("--allow: unknown entitlement %q: use %s or %s", e, solver.EntitlementSecurityInsecure, solver.EntitlementNetworkHost)
+		}
+	}
+	return secrets, agents, nil
 }

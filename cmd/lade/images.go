@@ -18,6 +18,7 @@ func init() {
 
 func (a *app) imagesCmd() *cobra.Command {
 	var quiet, digests bool
+	var filters []string
 	c := &cobra.Command{
 		Use:   "images",
 		Short: "List images in the local store",
@@ -28,6 +29,9 @@ func (a *app) imagesCmd() *cobra.Command {
 			}
 			list, err := a.images.List(cmd.Context())
 			if err != nil {
+				return err
+			}
+			if list, err = filterImages(list, filters); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
@@ -65,6 +69,7 @@ func (a *app) imagesCmd() *cobra.Command {
 	}
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	c.Flags().BoolVar(&digests, "digests", false, "show digests")
+	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output: reference=PATTERN, dangling=true|false")
 	return c
 }
 

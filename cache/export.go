@@ -1,0 +1,112 @@
+package cache
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Media types of an exported build cache. The cache is an ordinary OCI
+// image manifest, so any registry or OCI layout can hold it: its config
+// maps cache keys to layers, and its layers are the cached layer blobs.
+const (
+	CacheArtifactType = "application/vnd.lade.cache.v1"
+	CacheConfigType   = types.MediaType("application/vnd.lade.cache.config.v1+json")
+	// maxCacheConfig bounds what we read from a stranger's cache config.
+	maxCacheConfig = 64 << 20
+)
+
+// Record is one cached step.
+type Record struct {
+	Key    string `json:"key"`
+	Result Result `json:"result"`
+}
+
+type cacheConfig struct {
+	Version int      `json:"version"`
+	Records []Record `json:"records"`
+}
+
+// CacheImage packs records into an exportable image whose layers are the
+// records' layers from the store.
+func (s *Store) CacheImage(recs []Record) (v1.Image, error) {
+	cfg, err := json.Marshal(cacheConfig{Version: 1, Records: recs})
+	if err != nil {
+		return nil, err
+	}
+	cfgHash, cfgSize, err := v1.SHA256(bytes.NewReader(cfg))
+	if err != nil {
+		return nil, err
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		Config:        v1.Descriptor{MediaType: CacheConfigType, Digest: cfgHash, Size: cfgSize},
+		Annotations:   map[string]string{"org.opencontainers.image.artifactType": CacheArtifactType},
+	}
+	layers := map[v1.Hash]v1.Layer{}
+	for _, r := range recs {
+		li := r.Result.Layer
+		if _, dup := layers[li.Digest]; dup {
+			continue
+		}
+		if !s.Has(li.Digest) {
+			return nil, fmt.Errorf("cache record %s: layer %s is not in the store", r.Key, li.Digest)
+		}
+		layers[li.Digest] = s.Layer(li)
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: li.MediaType, Digest: li.Digest, Size: li.Size})
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return partial.CompressedToImage(&cacheImage{config: cfg, manifest: raw, layers: layers})
+}
+
+// ReadCacheImage returns the records of an exported cache.
+func ReadCacheImage(img v1.Image) ([]Record, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading cache manifest: %w", err)
+	}
+	if m.Config.MediaType != CacheConfigType {
+		return nil, fmt.Errorf("not a lade build cache (config media type %q)", m.Config.MediaType)
+	}
+	if m.Config.Size > maxCacheConfig {
+		return nil, fmt.Errorf("cache config is %d bytes, more than %d", m.Config.Size, maxCacheConfig)
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading cache config: %w", err)
+	}
+	if h, _, err := v1.SHA256(bytes.NewReader(raw)); err != nil || h != m.Config.Digest {
+		return nil, fmt.Errorf("cache config does not match its digest %s", m.Config.Digest)
+	}
+	var cfg cacheConfig
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("decoding cache config: %w", err)
+	}
+	if cfg.Version != 1 {
+		return nil, fmt.Errorf("cache format version %d not supported", cfg.Version)
+	}
+	return cfg.Records, nil
+}
+
+type cacheImage struct {
+	config, manifest []byte
+	layers           map[v1.Hash]v1.Layer
+}
+
+func (c *cacheImage) RawConfigFile() ([]byte, error)      { return c.config, nil }
+func (c *cacheImage) RawManifest() ([]byte, error)        { return c.manifest, nil }
+func (c *cacheImage) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+func (c *cacheImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	if l, ok := c.layers[h]; ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("cache layer %s not found", h)
+}

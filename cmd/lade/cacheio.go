@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
+
+	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/solver"
+)
+
+// cacheSpec is one --cache-to or --cache-from value, buildx style:
+// type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR / src=DIR.
+type cacheSpec struct {
+	typ, ref, dir, mode string
+}
+
+// cacheRefName tags the cache manifest inside a local OCI layout.
+const cacheRefName = "lade-build-cache"
+
+func parseCacheSpec(s string, to bool) (cacheSpec, error) {
+	c := cacheSpec{mode: "min"}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			if !strings.Contains(s, "=") { // buildx shorthand: a bare ref
+				c.typ, c.ref = "registry", s
+				break
+			}
+			return c, fmt.Errorf("invalid cache option %q: expected key=value", kv)
+		}
+		switch k {
+		case "type":
+			c.typ = v
+		case "ref":
+			c.ref = v
+		case "dest", "src":
+			c.dir = v
+		case "mode":
+			if v != "min" && v != "max" {
+				return c, fmt.Errorf("invalid cache mode %q: use min or max", v)
+			}
+			c.mode = v
+		case "cache-mounts", "ignore-error", "compression", "oci-mediatypes", "image-manifest":
+			// accepted for buildx compatibility; lade always writes OCI
+		default:
+			return c, fmt.Errorf("unknown cache option %q", k)
+		}
+	}
+	switch c.typ {
+	case "registry":
+		if c.ref == "" {
+			return c, errors.New("cache type=registry needs ref=REF")
+		}
+	case "local":
+		if c.dir == "" {
+			if to {
+				return c, errors.New("cache type=local needs dest=DIR")
+			}
+			return c, errors.New("cache type=local needs src=DIR")
+		}
+	default:
+		return c, fmt.Errorf("cache type %q not supported: use registry or local", c.typ)
+	}
+	return c, nil
+}
+
+// importCache loads the records of every --cache-from into the local
+// index. Their layers stay where they are until a step hits them; the
+// returned fetcher brings one into the content store, digest-checked.
+func (a *app) importCache(ctx context.Context, specs []cacheSpec, ix *cache.Index, prog *solver.Progress) func(context.Context, cache.LayerInfo) error {
+	var sources []v1.Image
+	for _, c := range specs {
+		img, err := a.cacheImage(ctx, c)
+		if err == nil {
+			var recs []cache.Record
+			if recs, err = cache.ReadCacheImage(img); err == nil {
+				for _, r := range recs {
+					if _, ok := ix.Get(r.Key); !ok {
+						_ = ix.Put(r.Key, r.Result)
+					}
+				}
+				sources = append(sources, img)
+				prog.Printf("importing cache from %s: %d records\n", c.where(), len(recs))
+				continue
+			}
+		}
+		// A missing or unreadable cache only costs a cold build, as in buildx.
+		prog.Printf("WARNING: cannot import cache from %s: %v\n", c.where(), err)
+	}
+	if len(sources) == 0 {
+		return nil
+	}
+	return func(ctx context.Context, l cache.LayerInfo) error {
+		for _, img := range sources {
+			layer, err := img.LayerByDigest(l.Digest)
+			if err != nil {
+				continue
+			}
+			rc, err := layer.Compressed()
+			if err != nil {
+				continue
+			}
+			_, _, err = a.content.Put(ctx, rc, l.Digest, l.Size)
+			rc.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		return fmt.Errorf("layer %s is in no cache source", l.Digest)
+	}
+}
+
+func (c cacheSpec) where() string {
+	if c.typ == "registry" {
+		return c.ref
+	}
+	return c.dir
+}
+
+func (a *app) cacheImage(ctx context.Context, c cacheSpec) (v1.Image, error) {
+	if c.typ == "registry" {
+		return a.images.RemoteImage(ctx, c.ref, a.insecure)
+	}
+	idx, err := layout.ImageIndexFromPath(c.dir)
+	if err != nil {
+		return nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range im.Manifests {
+		if d.Annotations["org.opencontainers.image.ref.name"] == cacheRefName {
+			return idx.Image(d.Digest)
+		}
+	}
+	return nil, fmt.Errorf("no %s manifest in %s", cacheRefName, c.dir)
+}
+
+// exportCache writes the build's cache records to each --cache-to.
+func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Result, prog *solver.Progress) error {
+	for _, c := range specs {
+		recs := res.FinalRecords
+		if c.mode == "max" {
+			recs = res.AllRecords
+		}
+		out := make([]cache.Record, 0, len(recs))
+		seen := map[string]bool{}
+		for _, r := range recs {
+			if !seen[r.Key] {
+				seen[r.Key] = true
+				out = append(out, cache.Record{Key: r.Key, Result: r.Result})
+			}
+		}
+		img, err := a.content.CacheImage(out)
+		if err != nil {
+			return fmt.Errorf("exporting cache: %w", err)
+		}
+		step := prog.Start(fmt.Sprintf("exporting cache to %s (mode=%s, %d records)", c.where(), c.mode, len(out)))
+		if c.typ == "registry" {
+			_, err = a.images.Push(ctx, c.ref, img, images.PushOptions{Insecure: a.insecure})
+		} else {
+			err = writeLayoutImage(c.dir, img)
+		}
+		step.Done(true, err)
+		if err != nil {
+			return fmt.Errorf("exporting cache to %s: %w", c.where(), err)
+		}
+	}
+	return nil
+}
+
+// writeLayoutImage puts img into the OCI layout at dir under the cache's
+// ref name, replacing an earlier cache there.
+func writeLayoutImage(dir string, img v1.Image) error {
+	opt := layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": cacheRefName})
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
+		p, err := layout.FromPath(dir)
+		if err != nil {
+			return err
+		}
+		return p.ReplaceImage(img, match.Annotation("org.opencontainers.image.ref.name", cacheRefName), opt)
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return err
+	}
+	return p.AppendImage(img, opt)
+}

@@ -1,0 +1,589 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/spf13/cobra"
+
+	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/solver"
+)
+
+func init() {
+	commands = append(commands,
+		(*app).pullCmd, (*app).pushCmd, (*app).tagCmd, (*app).rmiCmd,
+		(*app).saveCmd, (*app).loadCmd, (*app).loginCmd, (*app).logoutCmd)
+}
+
+func (a *app) pullCmd() *cobra.Command {
+	var platform string
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "pull [OPTIONS] NAME[:TAG|@DIGEST]",
+		Short: "Download an image from a registry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			opts := images.PullOptions{Insecure: a.insecure, Progress: a.stderr}
+			if quiet {
+				opts.Progress = nil
+			}
+			if platform != "" {
+				p, err := v1.ParsePlatform(platform)
+				if err != nil {
+					return fmt.Errorf("--platform: %w", err)
+				}
+				opts.Platform = *p
+			}
+			ref, err := name.ParseReference(args[0])
+			if err != nil {
+				return fmt.Errorf("invalid reference %q: %w", args[0], err)
+			}
+			before, _ := a.images.Get(ctx, args[0])
+			img, err := a.images.Pull(ctx, args[0], opts)
+			if err != nil {
+				return err
+			}
+			d, err := img.Digest()
+			if err != nil {
+				return err
+			}
+			if _, ok := ref.(name.Tag); ok {
+				err = a.images.Tag(ctx, args[0], img)
+			} else {
+				err = a.images.Store(ctx, img)
+			}
+			if err != nil {
+				return err
+			}
+			full := canonicalRef(ref)
+			if !quiet {
+				fmt.Fprintf(a.stdout, "Digest: %s\n", d)
+				if before != nil {
+					if bd, _ := before.Digest(); bd == d {
+						fmt.Fprintf(a.stdout, "Status: Image is up to date for %s\n", args[0])
+					} else {
+						before = nil
+					}
+				}
+				if before == nil {
+					fmt.Fprintf(a.stdout, "Status: Downloaded newer image for %s\n", args[0])
+				}
+			}
+			fmt.Fprintln(a.stdout, full)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&platform, "platform", "", "platform to pull from a multi-platform image (default linux/amd64)")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the image reference")
+	return c
+}
+
+// canonicalRef spells ref as docker prints it after a pull.
+func canonicalRef(ref name.Reference) string {
+	reg := ref.Context().RegistryStr()
+	if reg == name.DefaultRegistry {
+		reg = "docker.io"
+	}
+	s := reg + "/" + ref.Context().RepositoryStr()
+	if t, ok := ref.(name.Tag); ok {
+		return s + ":" + t.TagStr()
+	}
+	return s + "@" + ref.Identifier()
+}
+
+func (a *app) pushCmd() *cobra.Command {
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "push [OPTIONS] NAME[:TAG]",
+		Short: "Upload an image to a registry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(); err != nil {
+				return err
+			}
+			img, err := a.images.Get(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			var prog io.Writer = a.stderr
+			if quiet {
+				prog = nil
+			}
+			return a.push(cmd.Context(), args[0], img, prog, a.stdout)
+		},
+	}
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress progress output")
+	return c
+}
+
+// push uploads img as ref and prints docker's summary line.
+func (a *app) push(ctx context.Context, ref string, img v1.Image, prog, summary io.Writer) error {
+	t, err := name.NewTag(ref)
+	if err != nil {
+		return fmt.Errorf("invalid reference %q: %w", ref, err)
+	}
+	d, err := a.images.Push(ctx, ref, img, images.PushOptions{Insecure: a.insecure, Progress: prog})
+	if err != nil {
+		return err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(summary, "%s: digest: %s size: %d\n", t.TagStr(), d, len(raw))
+	return nil
+}
+
+func (a *app) tagCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+		Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(); err != nil {
+				return err
+			}
+			img, err := a.images.Get(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.images.Tag(cmd.Context(), args[1], img)
+		},
+	}
+}
+
+func (a *app) rmiCmd() *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "rmi [OPTIONS] IMAGE [IMAGE...]",
+		Short: "Remove one or more images",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(); err != nil {
+				return err
+			}
+			var failed []string
+			for _, ref := range args {
+				if err := a.rmi(cmd.Context(), ref, force); err != nil {
+					fmt.Fprintln(a.stderr, "Error: "+err.Error())
+					failed = append(failed, ref)
+				}
+			}
+			if len(failed) > 0 {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "remove an image ID even if several names refer to it")
+	return c
+}
+
+func (a *app) rmi(ctx context.Context, ref string, force bool) error {
+	img, err := a.images.Get(ctx, ref)
+	if errors.Is(err, images.ErrNotFound) {
+		return fmt.Errorf("No such image: %s", ref)
+	}
+	if err != nil {
+		return err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	entry, err := a.entry(ctx, d)
+	if err != nil {
+		return err
+	}
+	byName := false
+	if n, ok := familiarName(ref); ok {
+		for _, en := range entry.Names {
+			byName = byName || en == n
+		}
+	}
+	names := entry.Names
+	if byName {
+		names = []string{}
+		n, _ := familiarName(ref)
+		names = append(names, n)
+	} else if len(names) > 1 && !force {
+		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(d))
+	}
+	target := ref
+	if !byName {
+		target = d.String()
+	}
+	if err := a.images.Untag(ctx, target); err != nil {
+		return err
+	}
+	for _, n := range names {
+		fmt.Fprintf(a.stdout, "Untagged: %s\n", n)
+	}
+	if _, err := a.images.Get(ctx, d.String()); errors.Is(err, images.ErrNotFound) {
+		fmt.Fprintf(a.stdout, "Deleted: %s\n", d)
+	}
+	return nil
+}
+
+// familiarName is ref as `lade images` prints it, if ref is a name.
+func familiarName(ref string) (string, bool) {
+	if strings.HasPrefix(ref, "sha256:") || strings.Contains(ref, "@") {
+		return "", false
+	}
+	t, err := name.NewTag(ref)
+	if err != nil {
+		return "", false
+	}
+	reg, repo := t.RegistryStr(), t.RepositoryStr()
+	if reg != name.DefaultRegistry {
+		return reg + "/" + repo + ":" + t.TagStr(), true
+	}
+	if rest, ok := strings.CutPrefix(repo, "library/"); ok && !strings.Contains(rest, "/") {
+		repo = rest
+	}
+	return repo + ":" + t.TagStr(), true
+}
+
+func (a *app) entry(ctx context.Context, d v1.Hash) (images.Entry, error) {
+	list, err := a.images.List(ctx)
+	if err != nil {
+		return images.Entry{}, err
+	}
+	for _, e := range list {
+		if e.Digest == d {
+			return e, nil
+		}
+	}
+	return images.Entry{Digest: d}, nil
+}
+
+func shortID(d v1.Hash) string {
+	if len(d.Hex) > 12 {
+		return d.Hex[:12]
+	}
+	return d.Hex
+}
+
+func (a *app) saveCmd() *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "save [OPTIONS] IMAGE [IMAGE...]",
+		Short: "Save one or more images to a tar archive (streamed to STDOUT by default)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(); err != nil {
+				return err
+			}
+			if output == "" || output == "-" {
+				if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {
+					return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+				}
+				return a.images.Save(cmd.Context(), a.stdout, args)
+			}
+			return writeFileAtomic(output, func(w io.Writer) error {
+				return a.images.Save(cmd.Context(), w, args)
+			})
+		},
+	}
+	c.Flags().StringVarP(&output, "output", "o", "", "write to a file, instead of STDOUT")
+	return c
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func (a *app) loadCmd() *cobra.Command {
+	var input string
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "load [OPTIONS]",
+		Short: "Load images from a docker or OCI archive (plain, gzip or zstd) or STDIN",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(); err != nil {
+				return err
+			}
+			r := a.stdin
+			if input != "" && input != "-" {
+				f, err := os.Open(input)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				r = f
+			}
+			loaded, err := a.images.Load(cmd.Context(), r)
+			if err != nil {
+				return err
+			}
+			if quiet {
+				return nil
+			}
+			for _, l := range loaded {
+				if len(l.Names) == 0 {
+					fmt.Fprintf(a.stdout, "Loaded image ID: %s\n", l.ID)
+				}
+				for _, n := range l.Names {
+					fmt.Fprintf(a.stdout, "Loaded image: %s\n", n)
+				}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&input, "input", "i", "", "read from a tar archive file, instead of STDIN")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress the load output")
+	return c
+}
+
+// dockerConfigPath is docker's client config: $DOCKER_CONFIG/config.json,
+// else ~/.docker/config.json.
+func dockerConfigPath() (string, error) {
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		return filepath.Join(d, "config.json"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".docker", "config.json"), nil
+}
+
+// registryKey is the auths key docker uses for a registry.
+func registryKey(s string) (string, name.Registry, error) {
+	if s == "" || s == "docker.io" || s == "index.docker.io" || s == "registry-1.docker.io" {
+		s = name.DefaultRegistry
+	}
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	s = strings.TrimSuffix(strings.TrimSuffix(s, "/v1/"), "/")
+	reg, err := name.NewRegistry(s)
+	if err != nil {
+		return "", reg, fmt.Errorf("invalid registry %q: %w", s, err)
+	}
+	if reg.RegistryStr() == name.DefaultRegistry {
+		return "https://index.docker.io/v1/", reg, nil
+	}
+	return reg.RegistryStr(), reg, nil
+}
+
+// updateDockerConfig edits the auths map of docker's config.json, keeping
+// every other field as it was.
+func updateDockerConfig(fn func(auths map[string]json.RawMessage)) error {
+	p, err := dockerConfigPath()
+	if err != nil {
+		return err
+	}
+	cfg := map[string]json.RawMessage{}
+	if b, err := os.ReadFile(p); err == nil {
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return fmt.Errorf("parsing %s: %w", p, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	auths := map[string]json.RawMessage{}
+	if raw, ok := cfg["auths"]; ok {
+		if err := json.Unmarshal(raw, &auths); err != nil {
+			return fmt.Errorf("parsing auths in %s: %w", p, err)
+		}
+	}
+	fn(auths)
+	raw, err := json.Marshal(auths)
+	if err != nil {
+		return err
+	}
+	cfg["auths"] = raw
+	b, err := json.MarshalIndent(cfg, "", "\t")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	return writeFileAtomic(p, func(w io.Writer) error {
+		if f, ok := w.(*os.File); ok {
+			if err := f.Chmod(0o600); err != nil {
+				return err
+			}
+		}
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
+}
+
+func (a *app) loginCmd() *cobra.Command {
+	var user, pass string
+	var passStdin bool
+	c := &cobra.Command{
+		Use:   "login [OPTIONS] [SERVER]",
+		Short: "Log in to a registry (stores credentials in docker's config.json)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			server := ""
+			if len(args) == 1 {
+				server = args[0]
+			}
+			key, reg, err := registryKey(server)
+			if err != nil {
+				return err
+			}
+			if passStdin {
+				if pass != "" {
+					return errors.New("--password and --password-stdin are mutually exclusive")
+				}
+				if user == "" {
+					return errors.New("must provide --username with --password-stdin")
+				}
+				b, err := io.ReadAll(io.LimitReader(a.stdin, 1<<20))
+				if err != nil {
+					return err
+				}
+				pass = strings.TrimRight(string(b), "\r\n")
+			}
+			if user == "" || pass == "" {
+				return errors.New("username and password are required (-u and -p or --password-stdin); lade does not prompt")
+			}
+			if err := a.checkLogin(cmd.Context(), reg, user, pass); err != nil {
+				return fmt.Errorf("login to %s: %w", reg.RegistryStr(), err)
+			}
+			entry, _ := json.Marshal(map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))})
+			if err := updateDockerConfig(func(auths map[string]json.RawMessage) { auths[key] = entry }); err != nil {
+				return fmt.Errorf("storing credentials: %w", err)
+			}
+			fmt.Fprintln(a.stdout, "Login Succeeded")
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&user, "username", "u", "", "username")
+	c.Flags().StringVarP(&pass, "password", "p", "", "password")
+	c.Flags().BoolVar(&passStdin, "password-stdin", false, "take the password from stdin")
+	return c
+}
+
+// checkLogin asks the registry's /v2/ endpoint, through the token or
+// basic auth handshake, whether user and pass are accepted.
+func (a *app) checkLogin(ctx context.Context, reg name.Registry, user, pass string) error {
+	if isLoopbackHost(reg.RegistryStr()) || contains(a.insecure, reg.RegistryStr()) {
+		r, err := name.NewRegistry(reg.RegistryStr(), name.Insecure)
+		if err != nil {
+			return err
+		}
+		reg = r
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	rt, err := transport.NewWithContext(ctx, reg, authn.FromConfig(authn.AuthConfig{Username: user, Password: pass}), remote.DefaultTransport, nil)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s://%s/v2/", reg.Scheme(), reg.RegistryStr()), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("registry answered %s", resp.Status)
+	}
+	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	h := host
+	if i := strings.LastIndex(h, ":"); i > strings.LastIndex(h, "]") {
+		h = h[:i]
+	}
+	h = strings.Trim(h, "[]")
+	return h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) logoutCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout [SERVER]",
+		Short: "Log out from a registry",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			server := ""
+			if len(args) == 1 {
+				server = args[0]
+			}
+			key, reg, err := registryKey(server)
+			if err != nil {
+				return err
+			}
+			found := false
+			err = updateDockerConfig(func(auths map[string]json.RawMessage) {
+				_, found = auths[key]
+				delete(auths, key)
+			})
+			if err != nil {
+				return err
+			}
+			if !found {
+				fmt.Fprintf(a.stdout, "Not logged in to %s\n", reg.RegistryStr())
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Removing login credentials for %s\n", reg.RegistryStr())
+			return nil
+		},
+	}
+}
+
+// exportPush is build's type=registry output: tag img locally under each
+// name, then push it there.
+func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog *solver.Progress) error {
+	if len(names) == 0 {
+		return errors.New("pushing needs a name: use -t NAME or name=NAME")
+	}
+	for _, n := range names {
+		if err := a.images.Tag(ctx, n, img); err != nil {
+			return err
+		}
+		w := &progressWriter{prog: prog}
+		if err := a.push(ctx, n, img, w, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// progressWriter forwards push progress lines into build progress.
+type progressWriter struct{ prog *solver.Progress }
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	p.prog.Printf("%s", b)
+	return len(b), nil
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+)
+
+// testRegistry is an in-process registry behind wrap; returns host:port.
+func testRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestTagRmiImagesInspectHistory(t *testing.T) {
+	root := newRoot(t)
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo hi > /hi\nENV A=b\nCMD [\"cat\", \"/hi\"]\n"})
+	if r := lade(t, root, "", "build", "-t", "app:1", dir); r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	for _, args := range [][]string{{"tag", "app:1", "app:2"}, {"tag", "app:1", "example.com/x/app:3"}} {
+		if r := lade(t, root, "", args...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.stderr)
+		}
+	}
+	tests := []struct {
+		args []string
+		want []string // lines, order-insensitive on stdout (REPOSITORY TAG)
+	}{
+		{[]string{"images", "--filter", "reference=app"}, []string{"app 1", "app 2"}},
+		{[]string{"images", "--filter", "reference=app:2"}, []string{"app 2"}},
+		{[]string{"images", "--filter", "reference=*/x/*"}, []string{"example.com/x/app 3"}},
+		{[]string{"images", "--filter", "dangling=true"}, nil},
+	}
+	for _, tt := range tests {
+		r := lade(t, root, "", tt.args...)
+		if r.code != 0 {
+			t.Fatalf("%v: %s", tt.args, r.stderr)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] {
+			f := strings.Fields(l)
+			got = append(got, f[0]+" "+f[1])
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%v: got %q, want %q", tt.args, got, tt.want)
+		}
+	}
+
+	r := lade(t, root, "", "inspect", "app:1")
+	var ins []imageInspect
+	if err := json.Unmarshal([]byte(r.stdout), &ins); err != nil || len(ins) != 1 {
+		t.Fatalf("inspect: %v %s", err, r.stdout)
+	}
+	i := ins[0]
+	if !strings.HasPrefix(i.ID, "sha256:") || len(i.RepoTags) != 3 || len(i.RepoDigests) != 2 || i.Os != "linux" ||
+		i.Architecture != "amd64" || len(i.RootFS.Layers) != 2 || i.Config.Cmd[1] != "/hi" || i.Size == 0 {
+		t.Errorf("inspect: %+v", i)
+	}
+	if r := lade(t, root, "", "inspect", "nope"); r.code == 0 || !strings.Contains(r.stderr, "No such image: nope") || strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("inspect of missing image: %+v", r)
+	}
+
+	r = lade(t, root, "", "history", "app:1")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) != 5 || !strings.HasPrefix(lines[0], "IMAGE") || !strings.HasPrefix(lines[1], i.ID[7:19]) ||
+		!strings.Contains(lines[1], "CMD [\"cat\" \"/hi\"]") || !strings.Contains(lines[3], "RUN /bin/sh -c echo hi > /hi") {
+		t.Errorf("history:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := lade(t, root, "", "history", "-q", "app:1"); strings.Count(r.stdout, "<missing>") != 3 {
+		t.Errorf("history -q:\n%s", r.stdout)
+	}
+
+	// rmi by name untags; by ID needs -f while several names remain.
+	if r := lade(t, root, "", "rmi", "app:2"); r.code != 0 || r.stdout != "Untagged: app:2\n" {
+		t.Errorf("rmi app:2: %+v", r)
+	}
+	id := strings.Fields(lade(t, root, "", "images", "-q", "--filter", "reference=app").stdout)[0]
+	if r := lade(t, root, "", "rmi", id); r.code == 0 || !strings.Contains(r.stderr, "must be forced") {
+		t.Errorf("rmi by ID without -f: %+v", r)
+	}
+	r = lade(t, root, "", "rmi", "-f", id, "missing:1")
+	if r.code != 1 || !strings.Contains(r.stdout, "Untagged: app:1\n") || !strings.Contains(r.stdout, "Deleted: sha256:"+id) || !strings.Contains(r.stderr, "No such image: missing:1") {
+		t.Errorf("rmi -f: %+v", r)
+	}
+	if r := lade(t, root, "", "images", "-q", "--filter", "reference=app"); r.stdout != "" {
+		t.Errorf("images after rmi: %q", r.stdout)
+	}
+}
+
+// TestPushPullCLI pushes with lade, pushes again (no blob bodies), pulls
+// into a fresh root, and checks that faults leave the store clean.
+func TestPushPullCLI(t *testing.T) {
+	root := newRoot(t)
+	var bodies, fail atomic.Int32
+	host := testRegistry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/blobs/uploads/") && (r.Method == http.MethodPatch || r.Method == http.MethodPut && r.ContentLength > 0) {
+				bodies.Add(1)
+			}
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && fail.Load() > 0 {
+				switch fail.Add(1) {
+				case 2:
+					http.Error(w, "boom", http.StatusInternalServerError)
+					return
+				case 3:
+					http.Error(w, "slow down", http.StatusTooManyRequests)
+					return
+				default: // serve wrong bytes from then on
+					w.Write([]byte("definitely not the blob you asked for"))
+					return
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ref := host + "/cli/busybox:1"
+	if r := lade(t, root, "", "tag", "busybox", ref); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r := lade(t, root, "", "push", ref)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "1: digest: sha256:") || strings.Count(r.stderr, "pushed sha256:") != 2 {
+		t.Fatalf("push: %+v", r)
+	}
+	// Again, and to a sibling repository: the registry has every blob.
+	bodies.Store(0)
+	if r := lade(t, root, "", "push", ref); r.code != 0 || bodies.Load() != 0 {
+		t.Errorf("second push sent %d bodies: %+v", bodies.Load(), r)
+	}
+	lade(t, root, "", "tag", ref, host+"/cli/other:1")
+	if r := lade(t, root, "", "push", host+"/cli/other:1"); r.code != 0 || bodies.Load() != 0 || strings.Count(r.stderr, "exists sha256:") != 2 {
+		t.Errorf("push to a sibling repository sent %d bodies: %+v", bodies.Load(), r)
+	}
+
+	fresh := t.TempDir()
+	r = lade(t, fresh, "", "pull", ref)
+	if r.code != 0 || !strings.HasSuffix(r.stdout, ref+"\n") || !strings.Contains(r.stdout, "Status: Downloaded newer image") {
+		t.Fatalf("pull: %+v", r)
+	}
+	if r := lade(t, fresh, "", "pull", ref); !strings.Contains(r.stdout, "Image is up to date") {
+		t.Errorf("second pull: %+v", r)
+	}
+
+	// 500, then 429, then wrong bytes: lade retries the first two and
+	// refuses the third; the root keeps no image and no partial blob.
+	broken := t.TempDir()
+	fail.Store(1)
+	r = lade(t, broken, "", "pull", ref)
+	if r.code == 0 || !strings.Contains(r.stderr, "checksum") {
+		t.Fatalf("pull of wrong bytes: %+v", r)
+	}
+	if n := fail.Load(); n < 4 {
+		t.Errorf("only %d faulty answers: the transient ones were not retried", n-1)
+	}
+	if r := lade(t, broken, "", "images", "-q"); r.stdout != "" {
+		t.Errorf("failed pull left images: %q", r.stdout)
+	}
+	filepath.Walk(broken, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && strings.Contains(p, "/content/") && !strings.Contains(p, "/blobs/") {
+			t.Errorf("leftover %s", p)
+		}
+		if err == nil && !fi.IsDir() && strings.Contains(p, "/blobs/") {
+			t.Errorf("blob stored by failed pull: %s", p)
+		}
+		return nil
+	})
+}
+
+func TestLoginLogout(t *testing.T) {
+	host := testRegistry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != "me" || p != "s3cret" {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	cfgDir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", cfgDir)
+	cfgPath := filepath.Join(cfgDir, "config.json")
+	os.WriteFile(cfgPath, []byte(`{"auths":{"other.example":{"auth":"eDp5"}},"psFormat":"table"}`), 0o600)
+	root := t.TempDir()
+
+	if r := lade(t, root, "wrong\n", "login", "-u", "me", "--password-stdin", host); r.code == 0 {
+		t.Fatalf("login with a wrong password succeeded: %+v", r)
+	}
+	if r := lade(t, root, "s3cret\n", "login", "-u", "me", "--password-stdin", host); r.code != 0 || r.stdout != "Login Succeeded\n" {
+		t.Fatalf("login: %+v", r)
+	}
+	var cfg struct {
+		Auths    map[string]map[string]string `json:"auths"`
+		PsFormat string                       `json:"psFormat"`
+	}
+	b, _ := os.ReadFile(cfgPath)
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Auths[host]["auth"] != base64.StdEncoding.EncodeToString([]byte("me:s3cret")) || cfg.Auths["other.example"] == nil || cfg.PsFormat != "table" {
+		t.Errorf("config after login: %s", b)
+	}
+	if fi, _ := os.Stat(cfgPath); fi.Mode().Perm() != 0o600 {
+		t.Errorf("config mode %v", fi.Mode())
+	}
+
+	// The stored credentials are used: push and pull work.
+	seed := newRoot(t)
+	ref := host + "/auth/busybox:1"
+	lade(t, seed, "", "tag", "busybox", ref)
+	if r := lade(t, seed, "", "push", "-q", ref); r.code != 0 {
+		t.Fatalf("push with stored credentials: %s", r.stderr)
+	}
+	if r := lade(t, t.TempDir(), "", "pull", "-q", ref); r.code != 0 {
+		t.Fatalf("pull with stored credentials: %s", r.stderr)
+	}
+
+	if r := lade(t, root, "", "logout", host); r.code != 0 || !strings.Contains(r.stdout, "Removing login credentials for "+host) {
+		t.Errorf("logout: %+v", r)
+	}
+	b, _ = os.ReadFile(cfgPath)
+	if strings.Contains(string(b), host) || !strings.Contains(string(b), "other.example") {
+		t.Errorf("config after logout: %s", b)
+	}
+	if r := lade(t, t.TempDir(), "", "pull", "-q", ref); r.code == 0 {
+		t.Error("pull succeeded after logout")
+	}
+}

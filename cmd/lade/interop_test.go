@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/lade-build/lade/internal/testutil"
+)
+
+// tool returns the path of a Debian-packaged program, installing pkg if
+// it is missing, or skips the test.
+func tool(t *testing.T, prog, pkg string) string {
+	t.Helper()
+	if p, err := exec.LookPath(prog); err == nil {
+		return p
+	}
+	if out, err := testutil.AptInstall(pkg); err != nil {
+		t.Skipf("%s missing and apt-get install %s failed: %v\n%s", prog, pkg, err, out)
+	}
+	p, err := exec.LookPath(prog)
+	if err != nil {
+		t.Skipf("%s still missing after installing %s", prog, pkg)
+	}
+	return p
+}
+
+// craneTool finds crane, installing it with go install into the Go bin
+// directory if needed.
+func craneTool(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("crane"); err == nil {
+		return p
+	}
+	gobin := filepath.Join(os.Getenv("HOME"), "go", "bin")
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		gobin = filepath.Join(strings.TrimSpace(string(out)), "bin")
+	}
+	p := filepath.Join(gobin, "crane")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	cmd := exec.Command("go", "install", "github.com/google/go-containerregistry/cmd/crane@v0.22.1")
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("go install crane failed: %v\n%s", err, out)
+	}
+	return p
+}
+
+// startDistribution runs Debian's docker-registry on a free loopback port
+// with its own config and storage, and returns host:port.
+func startDistribution(t *testing.T) string {
+	t.Helper()
+	bin := tool(t, "docker-registry", "docker-registry")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", cfgPath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("cannot start docker-registry: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logf.Close()
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
+			t.Skipf("docker-registry did not answer on %s: %v\n%s", addr, err, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestRegistryInterop pushes lade-built images to a real distribution
+// registry and checks them with skopeo and crane; then pulls and runs an
+// image that skopeo pushed.
+func TestRegistryInterop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping registry interop test in short mode")
+	}
+	root := newRoot(t)
+	skopeo := tool(t, "skopeo", "skopeo")
+	host := startDistribution(t)
+	dir := writeTree(t, map[string]string{
+		"Dockerfile": "FROM busybox\nRUN echo pushed by lade > /msg\nCMD [\"cat\", \"/msg\"]\n",
+	})
+	ref := host + "/lade/app:v1"
+	r := lade(t, root, "", "build", "-t", ref, "--push", dir)
+	if r.code != 0 {
+		t.Fatalf("build --push: %s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "pushed sha256:") || !strings.Contains(r.stderr, "v1: digest: sha256:") {
+		t.Errorf("build --push progress:\n%s", r.stderr)
+	}
+	ins := lade(t, root, "", "inspect", ref)
+	var local []imageInspect
+	if err := json.Unmarshal([]byte(ins.stdout), &local); err != nil || len(local) != 1 {
+		t.Fatalf("inspect: %v\n%s", err, ins.stdout)
+	}
+	wantDigest := strings.TrimPrefix(local[0].RepoDigests[0], host+"/lade/app@")
+
+	var si struct{ Digest string }
+	out := run(t, skopeo, "inspect", "--tls-verify=false", "docker://"+ref)
+	if err := json.Unmarshal([]byte(out), &si); err != nil {
+		t.Fatal(err)
+	}
+	if si.Digest != wantDigest {
+		t.Errorf("skopeo sees %s, lade pushed %s", si.Digest, wantDigest)
+	}
+	ociDir := filepath.Join(t.TempDir(), "oci")
+	run(t, skopeo, "copy", "--src-tls-verify=false", "docker://"+ref, "oci:"+ociDir+":v1")
+
+	crane := craneTool(t)
+	run(t, crane, "validate", "--remote", ref, "--insecure")
+
+	// zstd with force-compression: the busybox base layer is recompressed.
+	zref := host + "/lade/app:zstd"
+	if r := lade(t, root, "", "build", "--output", "type=registry,name="+zref+",compression=zstd,force-compression=true", dir); r.code != 0 {
+		t.Fatalf("build zstd push: %s", r.stderr)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal([]byte(run(t, skopeo, "inspect", "--raw", "--tls-verify=false", "docker://"+zref)), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range m.Layers {
+		if !strings.HasSuffix(string(l.MediaType), "zstd") {
+			t.Errorf("zstd push has layer %s", l.MediaType)
+		}
+	}
+	run(t, skopeo, "copy", "--src-tls-verify=false", "docker://"+zref, "oci:"+ociDir+":zstd")
+
+	// An image skopeo pushes from a layout this test writes is pulled and
+	// run by lade (in a fresh root).
+	img := testutil.BusyboxImage(t)
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.Config.Cmd = []string{"echo", "pushed by skopeo"}
+	img, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, err := layout.Write(filepath.Join(t.TempDir(), "layout"), empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	sref := host + "/skopeo/img:1"
+	run(t, skopeo, "copy", "--dest-tls-verify=false", "oci:"+string(lp), "docker://"+sref)
+	fresh := t.TempDir()
+	if r := lade(t, fresh, "", "pull", sref); r.code != 0 || !strings.Contains(r.stderr, "pulling sha256:") {
+		t.Fatalf("pull (%d): %s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := lade(t, fresh, "", "run", "--rm", sref); r.code != 0 || r.stdout != "pushed by skopeo\n" {
+		t.Fatalf("run (%d): %q %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestDockerInterop: lade save of two images loads into a real docker
+// and runs; docker save of a docker image loads into lade and runs.
+func TestDockerInterop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping docker interop test in short mode")
+	}
+	root := newRoot(t)
+	host := testutil.DockerEngine(t, testutil.DockerTools(t))
+	for _, msg := range []string{"one", "two"} {
+		dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nCMD [\"echo\", \"image " + msg + "\"]\n"})
+		if r := lade(t, root, "", "build", "-t", "lade-save-test:"+msg, dir); r.code != 0 {
+			t.Fatalf("build: %s", r.stderr)
+		}
+	}
+	archive := filepath.Join(t.TempDir(), "save.tar")
+	if r := lade(t, root, "", "save", "-o", archive, "lade-save-test:one", "lade-save-test:two"); r.code != 0 {
+		t.Fatalf("save: %s", r.stderr)
+	}
+	t.Cleanup(func() {
+		testutil.RunDocker(host, time.Minute, "rmi", "-f", "lade-save-test:one", "lade-save-test:two", "lade-docker-back:1")
+	})
+	if o, err := testutil.RunDocker(host, 2*time.Minute, "load", "-i", archive); err != nil {
+		t.Fatalf("docker load: %v\n%s", err, o)
+	}
+	for _, msg := range []string{"one", "two"} {
+		o, err := testutil.RunDocker(host, 2*time.Minute, "run", "--rm", "--network", "none", "lade-save-test:"+msg)
+		if err != nil || o != "image "+msg+"\n" {
+			t.Errorf("docker run lade-save-test:%s: %q %v", msg, o, err)
+		}
+	}
+
+	// Back: docker makes a new image on top and saves it (its own format).
+	if o, err := testutil.RunDocker(host, time.Minute, "tag", "lade-save-test:two", "lade-docker-back:1"); err != nil {
+		t.Fatalf("docker tag: %v %s", err, o)
+	}
+	back := filepath.Join(t.TempDir(), "docker.tar")
+	if o, err := testutil.RunDocker(host, 2*time.Minute, "save", "-o", back, "lade-docker-back:1"); err != nil {
+		t.Fatalf("docker save: %v\n%s", err, o)
+	}
+	fresh := t.TempDir()
+	r := lade(t, fresh, "", "load", "-i", back)
+	if r.code != 0 || r.stdout != "Loaded image: lade-docker-back:1\n" {
+		t.Fatalf("lade load (%d): %q %s", r.code, r.stdout, r.stderr)
+	}
+	if r := lade(t, fresh, "", "run", "--rm", "lade-docker-back:1"); r.code != 0 || r.stdout != "image two\n" {
+		t.Fatalf("run of docker-saved image (%d): %q %s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -1,0 +1,30 @@
+package images
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// RemoteImage returns ref's image without downloading its layers: the
+// manifest and config are fetched now, each layer only when read. Used for
+// --cache-from, where most layers of a shared cache are never needed.
+func (s *Store) RemoteImage(ctx context.Context, ref string, insecure []string) (v1.Image, error) {
+	r, err := parseRemote(ref, insecure)
+	if err != nil {
+		return nil, err
+	}
+	img, err := remote.Image(r,
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithRetryBackoff(s.backoff),
+		remote.WithUserAgent("lade"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %w", ref, err)
+	}
+	return img, nil
+}

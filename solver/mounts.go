@@ -1,0 +1,456 @@
+package solver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/runner"
+)
+
+// mountState is the per-build state RUN mounts share.
+type mountState struct {
+	agents map[string]agent.Agent // --ssh keyrings by id
+}
+
+// stepMounts is what one RUN step's --mount flags turned into: runner
+// mounts, extra process env, and what to undo once the process is gone.
+type stepMounts struct {
+	mounts   []runner.Mount
+	env      []string
+	dir      *stepDir // private tmpfs for secrets and agent sockets
+	cleanups []func() error
+}
+
+func (s *stepMounts) addCleanup(f func() error) { s.cleanups = append(s.cleanups, f) }
+
+// release undoes everything in reverse order.
+func (s *stepMounts) release() error {
+	var errs []error
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		errs = append(errs, s.cleanups[i]())
+	}
+	s.cleanups = nil
+	if s.dir != nil {
+		errs = append(errs, s.dir.close())
+		s.dir = nil
+	}
+	return errors.Join(errs...)
+}
+
+func (s *stepMounts) privateDir(tmpDir string) (*stepDir, error) {
+	if s.dir == nil {
+		d, err := newStepDir(tmpDir)
+		if err != nil {
+			return nil, err
+		}
+		s.dir = d
+	}
+	return s.dir, nil
+}
+
+// plannedMount is one --mount after validation, before anything exists.
+type plannedMount struct {
+	m      *instructions.Mount
+	target string // absolute, clean
+	id     string // secret, ssh and cache id
+	skip   bool   // optional secret/ssh that was not provided
+	index  int    // ssh mounts: position among them
+}
+
+func (bd *build) allowed(entitlement string) bool {
+	for _, e := range bd.o.Allow {
+		if e == entitlement {
+			return true
+		}
+	}
+	return false
+}
+
+// planMounts validates a RUN's mounts without touching anything, so bad
+// input (a missing required secret, an invalid target) fails first.
+func (sc *stageCtx) planMounts(c *instructions.RunCommand) ([]plannedMount, error) {
+	bd := sc.bd
+	wd := sc.st.img.Config.WorkingDir
+	if wd == "" {
+		wd = "/"
+	}
+	var out []plannedMount
+	nssh := 0
+	for _, m := range instructions.GetMounts(c) {
+		p := plannedMount{m: m}
+		switch m.Type {
+		case instructions.MountTypeSecret:
+			p.id = m.CacheID
+			if m.Source != "" {
+				p.id = m.Source
+			}
+			if p.id == "" {
+				if m.Target == "" {
+					return nil, errors.New("invalid secret mount: one of source, target required")
+				}
+				p.id = path.Base(m.Target)
+			}
+			if _, ok := bd.o.Secrets[p.id]; !ok {
+				if m.Required {
+					return nil, fmt.Errorf("secret %s: not found: it is required, pass it with --secret id=%s,src=FILE", p.id, p.id)
+				}
+				p.skip = true
+			}
+			switch {
+			case m.Target != "":
+				p.target = path.Join("/", wd, m.Target)
+			case m.Env == nil:
+				p.target = "/run/secrets/" + path.Base(p.id)
+			}
+		case instructions.MountTypeSSH:
+			if m.Source != "" {
+				return nil, errors.New("ssh does not support source")
+			}
+			p.id = m.CacheID
+			if p.id == "" {
+				p.id = "default"
+			}
+			p.index = nssh
+			nssh++
+			p.target = "/run/buildkit/ssh_agent." + strconv.Itoa(p.index)
+			if m.Target != "" {
+				p.target = path.Join("/", wd, m.Target)
+			}
+			if _, ok := bd.o.SSH[p.id]; !ok {
+				if m.Required {
+					return nil, fmt.Errorf("ssh %s: no SSH agent or key forwarded: pass --ssh %s", p.id, p.id)
+				}
+				p.skip = true
+			}
+		case instructions.MountTypeBind, instructions.MountTypeCache, instructions.MountTypeTmpfs:
+			p.target = path.Join("/", wd, m.Target)
+			if m.Type == instructions.MountTypeCache {
+				p.id = m.CacheID
+				if p.id == "" {
+					p.id = path.Clean(m.Target)
+				}
+			}
+		default:
+			return nil, fmt.Errorf("unsupported mount type %q", m.Type)
+		}
+		if p.target == "/" {
+			return nil, fmt.Errorf("invalid mount target %q", m.Target)
+		}
+		out = append(out, p)
+	}
+	// Parents first, so a mount below another mount's target stays visible.
+	sort.SliceStable(out, func(i, j int) bool {
+		return strings.Count(out[i].target, "/") < strings.Count(out[j].target, "/")
+	})
+	return out, nil
+}
+
+// prepareMounts turns a RUN's --mount flags into runner mounts. On error
+// everything already set up is released.
+func (sc *stageCtx) prepareMounts(ctx context.Context, plan []plannedMount, env []string) (_ *stepMounts, err error) {
+	s := &stepMounts{}
+	defer func() {
+		if err != nil {
+			_ = s.release()
+		}
+	}()
+	sshSet := false
+	for _, p := range plan {
+		m := p.m
+		switch m.Type {
+		case instructions.MountTypeSecret:
+			err = sc.secretMount(s, p)
+		case instructions.MountTypeSSH:
+			if !sshSet {
+				// As BuildKit: the first ssh mount's socket, unless the
+				// step's env already names one.
+				if _, ok := getEnv(env, "SSH_AUTH_SOCK"); !ok {
+					s.env = append(s.env, "SSH_AUTH_SOCK="+p.target)
+				}
+				sshSet = true
+			}
+			err = sc.sshMount(ctx, s, p)
+		case instructions.MountTypeTmpfs:
+			var opts []string
+			if m.SizeLimit > 0 {
+				opts = append(opts, "size="+strconv.FormatInt(m.SizeLimit, 10))
+			}
+			if m.ReadOnly {
+				opts = append(opts, "ro")
+			}
+			s.mounts = append(s.mounts, runner.Mount{Type: "tmpfs", Source: "tmpfs", Target: p.target, Options: opts})
+		case instructions.MountTypeCache:
+			err = sc.cacheMount(ctx, s, p)
+		case instructions.MountTypeBind:
+			err = sc.bindMount(ctx, s, p)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mount %s at %s: %w", m.Type, p.target, err)
+		}
+	}
+	return s, nil
+}
+
+func fileMode(m *instructions.Mount, def os.FileMode) (os.FileMode, int, int) {
+	mode, uid, gid := def, 0, 0
+	if m.Mode != nil {
+		mode = os.FileMode(*m.Mode) & os.ModePerm
+	}
+	if m.UID != nil {
+		uid = int(*m.UID)
+	}
+	if m.GID != nil {
+		gid = int(*m.GID)
+	}
+	return mode, uid, gid
+}
+
+func (sc *stageCtx) secretMount(s *stepMounts, p plannedMount) error {
+	if p.skip {
+		return nil
+	}
+	value := sc.bd.o.Secrets[p.id]
+	if p.m.Env != nil {
+		name := *p.m.Env
+		if name == "" {
+			name = p.id
+		}
+		s.env = append(s.env, name+"="+string(value))
+	}
+	if p.target == "" {
+		return nil
+	}
+	dir, err := s.privateDir(sc.bd.b.TmpDir)
+	if err != nil {
+		return err
+	}
+	mode, uid, gid := fileMode(p.m, 0o400)
+	// Files are named by position: the id is user input and stays out of host paths.
+	file, err := dir.writeFile(fmt.Sprintf("secret-%d", len(s.mounts)), value, mode, uid, gid)
+	if err != nil {
+		return fmt.Errorf("writing secret %s: %w", p.id, err)
+	}
+	s.mounts = append(s.mounts, runner.Mount{Type: "bind", Source: file, Target: p.target, Options: []string{"ro", "nosuid", "nodev", "noexec"}})
+	return nil
+}
+
+func (sc *stageCtx) sshMount(ctx context.Context, s *stepMounts, p plannedMount) error {
+	if p.skip {
+		return nil
+	}
+	src := sc.bd.o.SSH[p.id]
+	var kr agent.Agent
+	if src.Socket == "" {
+		var err error
+		if kr, err = sc.bd.keyring(p.id, src); err != nil {
+			return err
+		}
+	}
+	dir, err := s.privateDir(sc.bd.b.TmpDir)
+	if err != nil {
+		return err
+	}
+	mode, uid, gid := fileMode(p.m, 0o600)
+	sock := filepath.Join(dir.path, fmt.Sprintf("ssh-%d.sock", p.index))
+	proxy, err := startAgentProxy(ctx, sock, uid, gid, mode, src, kr)
+	if err != nil {
+		return err
+	}
+	s.addCleanup(proxy.close)
+	s.mounts = append(s.mounts, runner.Mount{Type: "bind", Source: sock, Target: p.target, Options: []string{"nosuid", "nodev", "noexec"}})
+	return nil
+}
+
+// sourceRoot resolves a mount's from=: an earlier stage, an image, or (empty)
+// the build context, which is returned as "" for the caller to handle.
+func (sc *stageCtx) sourceRoot(ctx context.Context, s *stepMounts, from, target string) (string, error) {
+	bd := sc.bd
+	if from == "" {
+		return "", nil
+	}
+	var layers = sc.st.diffIDs[:0:0]
+	if dep := bd.lookupStage(from, sc.n.index); dep != nil {
+		res, err := bd.stageResult(ctx, dep)
+		if err != nil {
+			return "", err
+		}
+		layers = res.diffIDs
+	} else if bd.byName[strings.ToLower(from)] != nil {
+		return "", fmt.Errorf("cannot mount from stage %q to %q, stage needs to be defined before current command", from, target)
+	} else {
+		ist, err := bd.imageState(ctx, from, bd.o.Platform)
+		if err != nil {
+			return "", err
+		}
+		layers = ist.diffIDs
+	}
+	// A throwaway overlay: an rw bind's writes vanish with it.
+	root, release, err := bd.view(ctx, layers)
+	if err != nil {
+		return "", err
+	}
+	s.addCleanup(func() error { release(); return nil })
+	return root, nil
+}
+
+// inRoot resolves source inside root; symlinks and ".." never leave it.
+func inRoot(root, source string) (string, error) {
+	p, err := securejoin.SecureJoin(root, path.Join("/", source))
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Lstat(p); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("source %q: not found", path.Join("/", source))
+		}
+		return "", err
+	}
+	return p, nil
+}
+
+func (sc *stageCtx) bindMount(ctx context.Context, s *stepMounts, p plannedMount) error {
+	m := p.m
+	opts := []string{"rw"}
+	if m.ReadOnly {
+		opts = []string{"ro"}
+	}
+	root, err := sc.sourceRoot(ctx, s, m.From, p.target)
+	if err != nil {
+		return err
+	}
+	var src string
+	if root == "" {
+		src, err = sc.contextSource(ctx, s, m.Source, !m.ReadOnly)
+	} else {
+		src, err = inRoot(root, m.Source)
+	}
+	if err != nil {
+		return err
+	}
+	s.mounts = append(s.mounts, runner.Mount{Type: "bind", Source: src, Target: p.target, Options: opts})
+	return nil
+}
+
+// contextSource is the host path to bind for a context mount. Without a
+// .dockerignore and read-only, that is the context itself; otherwise it is
+// a copy holding only what .dockerignore lets through (BuildKit's context
+// never holds excluded files), which also keeps rw writes off the host.
+func (sc *stageCtx) contextSource(ctx context.Context, s *stepMounts, source string, rw bool) (string, error) {
+	bd := sc.bd
+	patterns, err := fileop.ReadDockerignore(bd.o.ContextDir, bd.o.DockerfilePath)
+	if err != nil {
+		return "", fmt.Errorf("reading .dockerignore: %w", err)
+	}
+	rel := path.Join("/", source)
+	if excluded, err := bd.ignore.Excluded(rel, false); err != nil {
+		return "", err
+	} else if excluded {
+		return "", fmt.Errorf("source %q: not found", rel)
+	}
+	src, err := inRoot(bd.o.ContextDir, source)
+	if err != nil {
+		return "", err
+	}
+	if len(patterns) == 0 && !rw {
+		return src, nil
+	}
+	tmp, err := os.MkdirTemp(bd.b.TmpDir, "ctxmount-")
+	if err != nil {
+		return "", err
+	}
+	s.addCleanup(func() error { return os.RemoveAll(tmp) })
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return "", err
+	}
+	dest, out := "/", tmp
+	if !fi.IsDir() {
+		dest, out = "/file", filepath.Join(tmp, "file")
+	}
+	err = fileop.Copy(ctx, fileop.CopyOptions{
+		Src:      fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore},
+		Paths:    []string{rel},
+		DestRoot: tmp,
+		Dest:     dest,
+	})
+	if err != nil {
+		return "", fmt.Errorf("preparing context mount: %w", err)
+	}
+	return out, nil
+}
+
+// checkRequiredMounts fails the build before any step runs when a RUN of
+// a stage the target needs wants a required secret or ssh agent that was
+// not provided. Mounts whose id or target uses a variable are left to the
+// step itself, since only it knows the stage's ARG and ENV values.
+func (bd *build) checkRequiredMounts(target *stageNode) error {
+	seen := map[*stageNode]bool{}
+	var walk func(n *stageNode) error
+	walk = func(n *stageNode) error {
+		if seen[n] {
+			return nil
+		}
+		seen[n] = true
+		for _, c := range n.stage.Commands {
+			rc, ok := c.(*instructions.RunCommand)
+			if !ok {
+				continue
+			}
+			if err := rc.Expand(func(w string) (string, error) { return w, nil }); err != nil {
+				continue // e.g. type=$T: the step reports it with real values
+			}
+			for _, m := range instructions.GetMounts(rc) {
+				if !m.Required || strings.Contains(m.CacheID+m.Source+m.Target, "$") {
+					continue
+				}
+				var err error
+				switch m.Type {
+				case instructions.MountTypeSecret:
+					id := m.CacheID
+					if m.Source != "" {
+						id = m.Source
+					}
+					if id == "" {
+						id = path.Base(m.Target)
+					}
+					if _, ok := bd.o.Secrets[id]; !ok {
+						err = fmt.Errorf("secret %s: not found: it is required, pass it with --secret id=%s,src=FILE", id, id)
+					}
+				case instructions.MountTypeSSH:
+					id := m.CacheID
+					if id == "" {
+						id = "default"
+					}
+					if _, ok := bd.o.SSH[id]; !ok {
+						err = fmt.Errorf("ssh %s: no SSH agent or key forwarded: pass --ssh %s", id, id)
+					}
+				}
+				if err != nil {
+					return bd.df.At(rc.Location(), fmt.Errorf("RUN failed: %w", err))
+				}
+			}
+		}
+		for _, d := range bd.staticDeps(n) {
+			if err := walk(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(target)
+}
