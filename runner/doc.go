@@ -12,6 +12,9 @@
 // When it exits the kernel kills whatever it left running; Run reaps it,
 // removes the mount stubs it created and returns the exit status.
 //
-// Seccomp filters, cgroup limits and capability drops are not applied here;
-// they come with the container runtime work (`lade run`).
+// For `lade run` a Spec can also drop capabilities, set no_new_privs, mask
+// and make paths read-only, make / read-only, and hand the init's pid to a
+// Started hook (cgroup placement) before the command runs; Exec starts a
+// further process inside a running container by joining its namespaces.
+// Builds leave those fields zero. There is no seccomp filter yet.
 package runner

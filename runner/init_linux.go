@@ -77,7 +77,16 @@ func containerInit() (int, error) {
 			return 0, fmt.Errorf("sethostname %q: %w", cfg.Hostname, err)
 		}
 	}
+	if err := applyPaths(cfg.Security); err != nil {
+		return 0, err
+	}
+	if err := dropBounding(cfg.Security); err != nil {
+		return 0, err
+	}
 	if err := setCredentials(cfg); err != nil {
+		return 0, err
+	}
+	if err := limitCaps(cfg.Security); err != nil {
 		return 0, err
 	}
 	if err := os.Chdir(cfg.Cwd); err != nil {

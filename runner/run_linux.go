@@ -28,6 +28,7 @@ type initConfig struct {
 	Hostname string      `json:"hostname,omitempty"`
 	NewNet   bool        `json:"newNet,omitempty"`
 	Mounts   []initMount `json:"mounts,omitempty"`
+	Security security    `json:"security"`
 }
 
 // initMount is a validated Mount with its options already parsed.
@@ -123,6 +124,14 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 	}
 	cfgR.Close()
 	statW.Close()
+	if spec.Started != nil {
+		// The init blocks reading its config, so nothing ran yet.
+		if err := spec.Started(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return -1, fmt.Errorf("runner: %w", err)
+		}
+	}
 
 	// A failed write means the init died early; its status says why.
 	_, werr := cfgW.Write(payload)
@@ -202,6 +211,19 @@ func prepare(spec *Spec) (*initConfig, error) {
 		Groups:   spec.AdditionalGIDs,
 		Hostname: spec.Hostname,
 		NewNet:   spec.Network == NetworkNone,
+		Security: security{
+			ReadonlyRootfs:  spec.ReadonlyRootfs,
+			MaskedPaths:     spec.MaskedPaths,
+			ReadonlyPaths:   spec.ReadonlyPaths,
+			NoNewPrivileges: spec.NoNewPrivileges,
+		},
+	}
+	if spec.Capabilities != nil {
+		caps, err := capSet(spec.Capabilities)
+		if err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+		cfg.Security.LimitCaps, cfg.Security.Caps = true, caps
 	}
 	if cfg.Env == nil {
 		cfg.Env = []string{}

@@ -23,6 +23,9 @@ const (
 	// NetworkNone gives the container a new network namespace holding only
 	// the loopback interface, brought up.
 	NetworkNone
+	// NetworkPrivate is what `lade run` calls its default: today the same
+	// as NetworkNone (own namespace, loopback up).
+	NetworkPrivate = NetworkNone
 )
 
 // Mount is an extra mount applied inside the container after the standard
@@ -56,6 +59,27 @@ type Spec struct {
 	// Stdin nil means /dev/null.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+
+	// The fields below are for `lade run`; their zero values keep the
+	// build behaviour (all of root's capabilities, a writable root).
+
+	// Started, when set, gets the init's host pid after it started and
+	// before it runs the command (e.g. to place it in a cgroup); an error
+	// aborts the container.
+	Started func(pid int) error
+	// ReadonlyRootfs makes the container's / read-only.
+	ReadonlyRootfs bool
+	// MaskedPaths are hidden: /dev/null over files, an empty read-only
+	// tmpfs over directories. Missing paths are skipped.
+	MaskedPaths []string
+	// ReadonlyPaths are made read-only. Missing paths are skipped.
+	ReadonlyPaths []string
+	// Capabilities, when non-nil, is the exact set ("CAP_CHOWN", ...) the
+	// command keeps in its bounding, permitted, effective and inheritable
+	// sets; nil keeps everything.
+	Capabilities []string
+	// NoNewPrivileges sets no_new_privs so setuid binaries gain nothing.
+	NoNewPrivileges bool
 }
 
 // Exit codes Run reports when the command could not be started.

@@ -8,11 +8,12 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/runner"
 )
 
 func main() {
-	if runner.Reexec() {
+	if runner.Reexec() || container.Reexec() {
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/runner"
 )
 
 func TestMain(m *testing.M) {
-	if runner.Reexec() {
+	if runner.Reexec() || container.Reexec() {
 		return
 	}
 	os.Exit(m.Run())

@@ -1,21 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/runner"
@@ -26,17 +28,23 @@ func init() {
 }
 
 type runFlags struct {
-	rm         bool
-	env        []string
-	entrypoint *string
-	workdir    string
-	user       string
-	network    string
-	hostname   string
+	rm, detach, interactive, tty, readOnly, privileged bool
+	env, envFile, volumes, mounts, tmpfs, publish      []string
+	capAdd, capDrop, securityOpt, labels               []string
+	entrypoint                                         *string
+	workdir, user, network, hostname, name, restart    string
+	memory, stopSignal                                 string
+	cpus                                               float64
+	pidsLimit                                          int64
+	stopTimeout                                        int
+	healthCmd                                          string
+	healthInterval, healthTimeout, healthStart         time.Duration
+	healthRetries                                      int
+	noHealthcheck                                      bool
 }
 
-// runCmd is the foreground subset of docker run: the container lives as
-// long as the command, and its snapshot is always removed afterwards.
+// runCmd is docker run: create a container and run it in the foreground,
+// or under a detached shim with -d.
 func (a *app) runCmd() *cobra.Command {
 	f := &runFlags{}
 	var entry string
@@ -61,41 +69,109 @@ func (a *app) runCmd() *cobra.Command {
 	}
 	fl := c.Flags()
 	fl.SetInterspersed(false)
-	fl.BoolVar(&f.rm, "rm", false, "remove the container when it exits (always the case for now)")
+	fl.BoolVar(&f.rm, "rm", false, "remove the container (and its anonymous volumes) when it exits")
+	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
+	fl.BoolVarP(&f.interactive, "interactive", "i", false, "keep stdin attached")
+	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a pseudo-TTY (not supported yet)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY from the environment)")
+	fl.StringArrayVar(&f.envFile, "env-file", nil, "read environment variables from a file")
 	fl.StringVar(&entry, "entrypoint", "", "override the image's ENTRYPOINT")
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "working directory inside the container")
 	fl.StringVarP(&f.user, "user", "u", "", "user[:group] to run as")
 	fl.StringVar(&f.network, "network", "private", "network: private (own namespace with loopback), host or none")
 	fl.StringVar(&f.hostname, "hostname", "", "container host name")
+	fl.StringVar(&f.name, "name", "", "container name")
+	fl.BoolVar(&f.readOnly, "read-only", false, "mount the container's root filesystem read-only")
+	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "bind mount or volume: HOST-PATH|NAME:CONTAINER-PATH[:ro], or CONTAINER-PATH for an anonymous volume")
+	fl.StringArrayVar(&f.mounts, "mount", nil, "mount: type=bind|volume|tmpfs,source=..,target=..[,readonly][,tmpfs-size=..][,tmpfs-mode=..]")
+	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "tmpfs mount: PATH[:OPTIONS]")
+	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a port: [IP:]HOST-PORT:CONTAINER-PORT[/tcp|udp]")
+	fl.StringVar(&f.restart, "restart", "no", "restart policy: no, on-failure[:N], always, unless-stopped")
+	fl.StringVarP(&f.memory, "memory", "m", "", "memory limit (e.g. 32m, 1g)")
+	fl.Float64Var(&f.cpus, "cpus", 0, "number of CPUs")
+	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "maximum number of processes")
+	fl.BoolVar(&f.privileged, "privileged", false, "keep every capability and no masked or read-only paths")
+	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "add a capability (or ALL)")
+	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "drop a capability (or ALL)")
+	fl.StringArrayVar(&f.securityOpt, "security-opt", nil, "security option: no-new-privileges[:true|false]")
+	fl.StringVar(&f.stopSignal, "stop-signal", "", "signal that stops the container (default: the image's, else SIGTERM)")
+	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "seconds to wait for the stop signal before SIGKILL (default 10)")
+	fl.StringVar(&f.healthCmd, "health-cmd", "", "healthcheck command (run with /bin/sh -c)")
+	fl.DurationVar(&f.healthInterval, "health-interval", 0, "time between healthchecks (default 30s)")
+	fl.DurationVar(&f.healthTimeout, "health-timeout", 0, "healthcheck timeout (default 30s)")
+	fl.DurationVar(&f.healthStart, "health-start-period", 0, "failures in this initial period do not count")
+	fl.IntVar(&f.healthRetries, "health-retries", 0, "consecutive failures that make the container unhealthy (default 3)")
+	fl.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "disable the image's HEALTHCHECK")
+	fl.StringArrayVarP(&f.labels, "label", "l", nil, "set a label KEY=VALUE")
 	return c
 }
 
-func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string) (int, error) {
+func (a *app) containers() (*container.Store, error) {
 	if err := a.open(); err != nil {
+		return nil, err
+	}
+	return container.Open(a.root)
+}
+
+func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string) (int, error) {
+	if f.tty {
+		return 0, errors.New("-t/--tty is not supported yet")
+	}
+	store, err := a.containers()
+	if err != nil {
 		return 0, err
 	}
+	cfg, img, err := a.newConfig(ctx, f, ref, cmdArgs)
+	if err != nil {
+		return 0, err
+	}
+	if err := store.Create(cfg); err != nil {
+		return 0, err
+	}
+	if err := a.finishConfig(store, f, cfg, img); err != nil {
+		_ = store.Remove(ctx, cfg.ID, true, true)
+		return 0, err
+	}
+	if f.detach {
+		if err := store.StartShim(ctx, cfg.ID, ""); err != nil {
+			if f.rm {
+				_ = store.Remove(ctx, cfg.ID, true, true)
+			}
+			return 0, err
+		}
+		fmt.Fprintln(a.stdout, cfg.ID)
+		return 0, nil
+	}
+	stdio := container.IO{Stdout: a.stdout, Stderr: a.stderr}
+	if f.interactive {
+		stdio.Stdin = a.stdin
+	}
+	return store.Supervise(ctx, cfg.ID, stdio, a.stderr)
+}
+
+// newConfig resolves the image and the flags that need no rootfs.
+func (a *app) newConfig(ctx context.Context, f *runFlags, ref string, cmdArgs []string) (*container.Config, *dockerspec.DockerOCIImage, error) {
 	img, err := a.images.Get(ctx, ref)
 	if errors.Is(err, images.ErrNotFound) {
 		img, err = a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure})
 	}
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	raw, err := img.RawConfigFile()
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	var cfg dockerspec.DockerOCIImage
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return 0, fmt.Errorf("decoding image config: %w", err)
+	var ic dockerspec.DockerOCIImage
+	if err := json.Unmarshal(raw, &ic); err != nil {
+		return nil, nil, fmt.Errorf("decoding image config: %w", err)
 	}
+	imgID, _ := img.ConfigName()
 	diffIDs, err := a.unpack(ctx, img)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-
-	entrypoint, cmd := cfg.Config.Entrypoint, cfg.Config.Cmd
+	entrypoint, cmd := ic.Config.Entrypoint, ic.Config.Cmd
 	if f.entrypoint != nil {
 		entrypoint, cmd = nil, nil
 		if *f.entrypoint != "" {
@@ -107,20 +183,84 @@ func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string
 	}
 	argv := append(append([]string(nil), entrypoint...), cmd...)
 	if len(argv) == 0 {
-		return 0, errors.New("no command specified")
+		return nil, nil, errors.New("no command specified")
 	}
+	c := &container.Config{
+		Name: f.name, Image: ref, ImageID: imgID.String(), Args: argv,
+		Hostname: f.hostname, Network: f.network, OpenStdin: f.interactive,
+		ReadOnly: f.readOnly, AutoRemove: f.rm, Privileged: f.privileged,
+		StopSignal: ic.Config.StopSignal, StopTimeout: f.stopTimeout,
+	}
+	for i := len(diffIDs) - 1; i >= 0; i-- {
+		c.Lowers = append(c.Lowers, a.snapshots.Path(diffIDs[i]))
+	}
+	switch f.network {
+	case "private", "default", "bridge":
+		c.Network = "private"
+	case "host", "none":
+	default:
+		return nil, nil, fmt.Errorf("network %q not supported: use private, host or none", f.network)
+	}
+	if f.stopSignal != "" {
+		c.StopSignal = f.stopSignal
+	}
+	if _, err := container.ParseSignal(c.StopSignal); err != nil {
+		return nil, nil, err
+	}
+	if c.Restart, err = parseRestart(f.restart); err != nil {
+		return nil, nil, err
+	}
+	if c.Restart.Name != "no" && f.rm {
+		return nil, nil, errors.New("conflicting options: --restart and --rm")
+	}
+	if c.Resources, err = parseResources(f); err != nil {
+		return nil, nil, err
+	}
+	if c.Capabilities, err = capabilities(f); err != nil {
+		return nil, nil, err
+	}
+	for _, o := range f.securityOpt {
+		switch o {
+		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true":
+			c.NoNewPrivileges = true
+		case "no-new-privileges:false", "no-new-privileges=false":
+		default:
+			return nil, nil, fmt.Errorf("unsupported --security-opt %q", o)
+		}
+	}
+	for _, p := range f.publish {
+		port, err := parsePort(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.Ports = append(c.Ports, port)
+	}
+	c.Healthcheck = healthcheck(f, ic.Config.Healthcheck)
+	if len(f.labels) > 0 {
+		c.Labels = map[string]string{}
+		for _, l := range f.labels {
+			k, v, _ := strings.Cut(l, "=")
+			c.Labels[k] = v
+		}
+	}
+	if c.Hostname == "" {
+		c.Hostname = "pending" // the ID's prefix, once there is one
+	}
+	c.Env = append([]string(nil), ic.Config.Env...)
+	return c, &ic, nil
+}
 
-	active, err := a.snapshots.Prepare(ctx, diffIDs)
-	if err != nil {
-		return 0, err
+// finishConfig does what needs the container's rootfs: user lookup,
+// working directory, volumes.
+func (a *app) finishConfig(store *container.Store, f *runFlags, c *container.Config, ic *dockerspec.DockerOCIImage) error {
+	if f.hostname == "" {
+		c.Hostname = c.ID[:12]
 	}
-	defer a.snapshots.Remove(active)
-	if err := active.Mount(); err != nil {
-		return 0, err
+	if err := store.MountRootfs(c); err != nil {
+		return err
 	}
-	rootfs := active.Merged
-
-	userSpec := cfg.Config.User
+	rootfs := store.Rootfs(c.ID)
+	userSpec := ic.Config.User
 	if f.user != "" {
 		userSpec = f.user
 	}
@@ -129,73 +269,90 @@ func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string
 	}
 	user, err := fileop.LookupUser(rootfs, userSpec)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	env := append([]string(nil), cfg.Config.Env...)
-	extra, err := parseKV(f.env, true)
+	c.User, c.UID, c.GID, c.AdditionalGIDs = userSpec, user.UID, user.GID, user.AdditionalGIDs
+	env, err := runEnv(f)
 	if err != nil {
-		return 0, fmt.Errorf("--env: %w", err)
+		return err
 	}
-	for _, kv := range f.env {
-		k, _, _ := strings.Cut(kv, "=")
-		if v, ok := extra[k]; ok {
-			env = setEnvList(env, k, v)
-		}
+	for _, kv := range env {
+		c.Env = container.SetEnv(c.Env, kv)
 	}
-	hostname := f.hostname
-	if hostname == "" {
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		hostname = hex.EncodeToString(b)
+	if !hasKey(c.Env, "PATH") {
+		c.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, c.Env...)
 	}
-	if !hasKey(env, "HOSTNAME") {
-		env = append(env, "HOSTNAME="+hostname)
+	if !hasKey(c.Env, "HOSTNAME") {
+		c.Env = append(c.Env, "HOSTNAME="+c.Hostname)
 	}
-	if !hasKey(env, "HOME") {
-		env = append(env, "HOME="+user.Home)
+	if !hasKey(c.Env, "HOME") {
+		c.Env = append(c.Env, "HOME="+user.Home)
 	}
-	cwd := cfg.Config.WorkingDir
+	c.Cwd = ic.Config.WorkingDir
 	if f.workdir != "" {
-		cwd = f.workdir
+		c.Cwd = f.workdir
 	}
-	if cwd == "" {
-		cwd = "/"
+	if c.Cwd == "" {
+		c.Cwd = "/"
 	}
-	if !filepath.IsAbs(cwd) {
-		return 0, fmt.Errorf("the working directory %q is invalid: it needs to be an absolute path", cwd)
+	if !filepath.IsAbs(c.Cwd) {
+		return fmt.Errorf("the working directory %q is invalid: it needs to be an absolute path", c.Cwd)
 	}
-	etc, err := writeEtc(filepath.Join(a.root, "tmp"), hostname)
+	cwdPath, err := securejoin.SecureJoin(rootfs, c.Cwd)
 	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(etc)
-	cwdPath, err := securejoin.SecureJoin(rootfs, cwd)
-	if err != nil {
-		return 0, err
+		return err
 	}
 	if err := os.MkdirAll(cwdPath, 0o755); err != nil {
-		return 0, fmt.Errorf("creating working directory: %w", err)
+		return fmt.Errorf("creating working directory: %w", err)
 	}
-	spec := &runner.Spec{
-		Rootfs: rootfs, Args: argv, Env: env, Cwd: cwd,
-		UID: user.UID, GID: user.GID, AdditionalGIDs: user.AdditionalGIDs,
-		Hostname: hostname,
-		Mounts: []runner.Mount{
-			{Type: "bind", Source: filepath.Join(etc, "hosts"), Target: "/etc/hosts"},
-			{Type: "bind", Source: filepath.Join(etc, "resolv.conf"), Target: "/etc/resolv.conf"},
-			{Type: "bind", Source: filepath.Join(etc, "hostname"), Target: "/etc/hostname"},
-		},
-		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
+	if err := a.containerMounts(store, f, c, ic, rootfs); err != nil {
+		return err
 	}
-	switch f.network {
-	case "host":
-		spec.Network = runner.NetworkHost
-	case "private", "none", "bridge", "default":
-		spec.Network = runner.NetworkNone
-	default:
-		return 0, fmt.Errorf("network %q not supported: use private, host or none", f.network)
+	if err := store.SaveConfig(c); err != nil {
+		return err
 	}
-	return a.runner().Run(ctx, spec)
+	return nil
+}
+
+// runEnv is --env-file then -e, in order, as KEY=VALUE.
+func runEnv(f *runFlags) ([]string, error) {
+	var list []string
+	for _, file := range f.envFile {
+		fh, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("--env-file: %w", err)
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			line := strings.TrimLeft(sc.Text(), " \t")
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			list = append(list, line)
+		}
+		fh.Close()
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("--env-file %s: %w", file, err)
+		}
+	}
+	list = append(list, f.env...)
+	var out []string
+	for _, kv := range list {
+		k, _, ok := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, fmt.Errorf("invalid environment variable %q", kv)
+		}
+		if !ok {
+			// docker: a bare KEY takes lade's value, or is skipped.
+			v, found := os.LookupEnv(k)
+			if !found {
+				continue
+			}
+			kv = k + "=" + v
+		}
+		out = append(out, kv)
+	}
+	return out, nil
 }
 
 // unpack makes sure every layer of img is a snapshot and returns the chain.
@@ -226,36 +383,170 @@ func (a *app) unpack(ctx context.Context, img v1.Image) ([]v1.Hash, error) {
 	return ids, nil
 }
 
-func writeEtc(tmp, hostname string) (string, error) {
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp(tmp, "etc-")
-	if err != nil {
-		return "", err
-	}
-	resolv, _ := os.ReadFile("/etc/resolv.conf")
-	files := map[string]string{
-		"hosts":       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname + "\n",
-		"resolv.conf": string(resolv),
-		"hostname":    hostname + "\n",
-	}
-	for n, d := range files {
-		if err := os.WriteFile(filepath.Join(dir, n), []byte(d), 0o644); err != nil {
-			return "", err
+func parseRestart(s string) (container.RestartPolicy, error) {
+	name, n, hasN := strings.Cut(s, ":")
+	p := container.RestartPolicy{Name: name}
+	switch name {
+	case "", "no":
+		p.Name = "no"
+	case "always", "unless-stopped":
+	case "on-failure":
+		if hasN {
+			v, err := strconv.Atoi(n)
+			if err != nil || v < 0 {
+				return p, fmt.Errorf("invalid restart policy %q: bad retry count", s)
+			}
+			p.MaxRetries = v
 		}
+		return p, nil
+	default:
+		return p, fmt.Errorf("invalid restart policy %q", s)
 	}
-	return dir, nil
+	if hasN {
+		return p, fmt.Errorf("invalid restart policy %q: only on-failure takes a retry count", s)
+	}
+	return p, nil
 }
 
-func setEnvList(env []string, k, v string) []string {
-	for i, kv := range env {
-		if key, _, _ := strings.Cut(kv, "="); key == k {
-			env[i] = k + "=" + v
-			return env
+func parseResources(f *runFlags) (container.Resources, error) {
+	r := container.Resources{CPUs: f.cpus, PidsLimit: f.pidsLimit}
+	if f.cpus < 0 || f.pidsLimit < 0 {
+		return r, errors.New("--cpus and --pids-limit must not be negative")
+	}
+	if f.memory != "" {
+		m, err := parseBytes(f.memory)
+		if err != nil {
+			return r, fmt.Errorf("invalid --memory: %w", err)
+		}
+		if m < 6<<20 {
+			return r, errors.New("minimum memory limit allowed is 6MB")
+		}
+		r.Memory = m
+	}
+	return r, nil
+}
+
+// parseBytes reads docker sizes: 32m, 1g, 512k, 1024b or a plain number.
+func parseBytes(s string) (int64, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.m
+			break
 		}
 	}
-	return append(env, k+"="+v)
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return int64(v * float64(mult)), nil
+}
+
+// capabilities is docker's default set with --cap-add/--cap-drop applied;
+// nil (all) when privileged.
+func capabilities(f *runFlags) ([]string, error) {
+	if f.privileged {
+		return nil, nil
+	}
+	set := map[string]bool{}
+	for _, c := range runner.DefaultCapabilities {
+		set[c] = true
+	}
+	for _, name := range f.capDrop {
+		n, err := runner.NormalizeCapability(name)
+		if err != nil {
+			return nil, err
+		}
+		if n == "ALL" {
+			clear(set)
+		}
+		delete(set, n)
+	}
+	for _, name := range f.capAdd {
+		n, err := runner.NormalizeCapability(name)
+		if err != nil {
+			return nil, err
+		}
+		if n == "ALL" {
+			for _, c := range runner.AllCapabilities() {
+				set[c] = true
+			}
+		}
+		set[n] = n != "ALL"
+	}
+	out := []string{}
+	for _, c := range runner.AllCapabilities() {
+		if set[c] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// parsePort reads [IP:]HOST:CTR[/proto].
+func parsePort(s string) (container.Port, error) {
+	p := container.Port{Proto: "tcp"}
+	spec, proto, ok := strings.Cut(s, "/")
+	if ok {
+		if proto != "tcp" && proto != "udp" {
+			return p, fmt.Errorf("invalid port %q: protocol must be tcp or udp", s)
+		}
+		p.Proto = proto
+	}
+	var host, ctr string
+	if i := strings.LastIndex(spec, ":"); i >= 0 {
+		ctr = spec[i+1:]
+		rest := spec[:i]
+		if j := strings.LastIndex(rest, ":"); j >= 0 {
+			p.HostIP, host = strings.Trim(rest[:j], "[]"), rest[j+1:]
+		} else {
+			host = rest
+		}
+	} else {
+		return p, fmt.Errorf("invalid port %q: lade needs HOST-PORT:CONTAINER-PORT", s)
+	}
+	var err error
+	if p.HostPort, err = strconv.Atoi(host); err != nil || p.HostPort < 0 || p.HostPort > 65535 {
+		return p, fmt.Errorf("invalid host port in %q", s)
+	}
+	if p.Port, err = strconv.Atoi(ctr); err != nil || p.Port <= 0 || p.Port > 65535 {
+		return p, fmt.Errorf("invalid container port in %q", s)
+	}
+	return p, nil
+}
+
+// healthcheck merges the image's HEALTHCHECK with the --health-* flags.
+func healthcheck(f *runFlags, img *dockerspec.HealthcheckConfig) *container.Healthcheck {
+	if f.noHealthcheck {
+		return nil
+	}
+	hc := &container.Healthcheck{}
+	if img != nil {
+		hc.Test, hc.Interval, hc.Timeout, hc.StartPeriod, hc.Retries = img.Test, img.Interval, img.Timeout, img.StartPeriod, img.Retries
+	}
+	if f.healthCmd != "" {
+		hc.Test = []string{"CMD-SHELL", f.healthCmd}
+	}
+	if f.healthInterval > 0 {
+		hc.Interval = f.healthInterval
+	}
+	if f.healthTimeout > 0 {
+		hc.Timeout = f.healthTimeout
+	}
+	if f.healthStart > 0 {
+		hc.StartPeriod = f.healthStart
+	}
+	if f.healthRetries > 0 {
+		hc.Retries = f.healthRetries
+	}
+	if len(hc.Test) == 0 || hc.Test[0] == "NONE" {
+		return nil
+	}
+	return hc
 }
 
 func hasKey(env []string, k string) bool {

@@ -1,0 +1,519 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lade-build/lade/container"
+)
+
+func init() {
+	commands = append(commands, (*app).psCmd, (*app).logsCmd, (*app).stopCmd, (*app).killCmd,
+		(*app).startCmd, (*app).restartCmd, (*app).waitCmd, (*app).rmCmd, (*app).execCmd,
+		(*app).containerCmd, (*app).volumeCmd)
+}
+
+// failed reports a lade failure the docker way: message, status 1.
+func (a *app) failed(err error) error {
+	fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
+	return exitError{1}
+}
+
+// eachContainer runs fn on every ref, printing what docker prints, and
+// fails at the end when any ref failed.
+func (a *app) eachContainer(refs []string, fn func(*container.Store, *container.Container) error) error {
+	store, err := a.containers()
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, ref := range refs {
+		c, err := store.Get(ref)
+		if err == nil {
+			err = fn(store, c)
+		}
+		if err != nil {
+			fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
+			failed = true
+			continue
+		}
+		fmt.Fprintln(a.stdout, ref)
+	}
+	if failed {
+		return exitError{1}
+	}
+	return nil
+}
+
+func (a *app) psCmd() *cobra.Command {
+	var all, quiet, noTrunc bool
+	c := &cobra.Command{
+		Use:   "ps [-a] [-q]",
+		Short: "List containers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := a.containers()
+			if err != nil {
+				return err
+			}
+			list, err := store.List()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
+			if !quiet {
+				fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
+			}
+			for _, c := range list {
+				running := c.State.Status == container.StatusRunning || c.State.Status == container.StatusRestarting
+				if !all && !running {
+					continue
+				}
+				id := c.ID[:12]
+				if noTrunc {
+					id = c.ID
+				}
+				if quiet {
+					fmt.Fprintln(tw, id)
+					continue
+				}
+				command := strings.Join(c.Args, " ")
+				if !noTrunc && len(command) > 20 {
+					command = command[:19] + "…"
+				}
+				var ports []string
+				for _, p := range c.Ports {
+					ports = append(ports, p.String())
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%q\t%s ago\t%s\t%s\t%s\n", id, c.Image, command,
+					since(c.Created), statusText(&c.State), strings.Join(ports, ", "), c.Name)
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().BoolVarP(&all, "all", "a", false, "show all containers, not only running ones")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print IDs")
+	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "do not truncate output")
+	return c
+}
+
+// statusText is docker ps's STATUS column.
+func statusText(st *container.State) string {
+	var s string
+	switch st.Status {
+	case container.StatusRunning:
+		s = "Up " + since(st.StartedAt)
+		if st.Health != nil {
+			s += " (" + st.Health.Status + ")"
+		}
+	case container.StatusRestarting:
+		s = fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, since(st.FinishedAt))
+	case container.StatusExited:
+		if st.StartedAt.IsZero() {
+			return "Created"
+		}
+		s = fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, since(st.FinishedAt))
+	default:
+		s = "Created"
+	}
+	return s
+}
+
+func since(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < 2*time.Second:
+		return "Less than a second"
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+func (a *app) logsCmd() *cobra.Command {
+	var o container.LogOptions
+	var tail string
+	c := &cobra.Command{
+		Use:   "logs [-f] [--tail N] CONTAINER",
+		Short: "Show a container's output",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Tail = -1
+			if tail != "all" {
+				if _, err := fmt.Sscanf(tail, "%d", &o.Tail); err != nil {
+					return fmt.Errorf("invalid --tail %q", tail)
+				}
+			}
+			store, err := a.containers()
+			if err != nil {
+				return err
+			}
+			c, err := store.Get(args[0])
+			if err != nil {
+				return a.failed(err)
+			}
+			return store.ReadLogs(cmd.Context(), c.ID, o, a.stdout, a.stderr)
+		},
+	}
+	c.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep following the output")
+	c.Flags().StringVarP(&tail, "tail", "n", "all", "number of lines to show from the end")
+	c.Flags().BoolVarP(&o.Timestamps, "timestamps", "t", false, "show timestamps")
+	return c
+}
+
+func (a *app) stopCmd() *cobra.Command {
+	var timeout int
+	c := &cobra.Command{
+		Use:   "stop [-t N] CONTAINER...",
+		Short: "Stop containers: the stop signal, then SIGKILL after a grace period",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
+				return s.Stop(cmd.Context(), c, stopTimeout(cmd, timeout, c))
+			})
+		},
+	}
+	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	return c
+}
+
+// stopTimeout is -t when given, else the container's --stop-timeout, else 10s.
+func stopTimeout(cmd *cobra.Command, t int, c *container.Container) time.Duration {
+	if !cmd.Flags().Changed("time") && c.StopTimeout > 0 {
+		t = c.StopTimeout
+	}
+	return time.Duration(t) * time.Second
+}
+
+func (a *app) killCmd() *cobra.Command {
+	var sig string
+	c := &cobra.Command{
+		Use:   "kill [-s SIGNAL] CONTAINER...",
+		Short: "Send a signal (default SIGKILL) to containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := container.ParseSignal(sig)
+			if err != nil {
+				return err
+			}
+			return a.eachContainer(args, func(st *container.Store, c *container.Container) error {
+				return st.Kill(c.ID, s)
+			})
+		},
+	}
+	c.Flags().StringVarP(&sig, "signal", "s", "KILL", "signal to send")
+	return c
+}
+
+func (a *app) startCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "start CONTAINER...",
+		Short: "Start stopped containers in the background",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
+				if s.Running(c.ID) {
+					return nil // docker start of a running container is a no-op
+				}
+				return s.StartShim(cmd.Context(), c.ID, "")
+			})
+		},
+	}
+}
+
+func (a *app) restartCmd() *cobra.Command {
+	var timeout int
+	c := &cobra.Command{
+		Use:   "restart [-t N] CONTAINER...",
+		Short: "Stop and start containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
+				if err := s.Stop(cmd.Context(), c, stopTimeout(cmd, timeout, c)); err != nil {
+					return err
+				}
+				return s.StartShim(cmd.Context(), c.ID, "")
+			})
+		},
+	}
+	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	return c
+}
+
+func (a *app) waitCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "wait CONTAINER...",
+		Short: "Wait for containers to stop and print their exit codes",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := a.containers()
+			if err != nil {
+				return err
+			}
+			for _, ref := range args {
+				c, err := store.Get(ref)
+				if err != nil {
+					return a.failed(err)
+				}
+				code, err := store.Wait(cmd.Context(), c.ID)
+				if err != nil {
+					return a.failed(err)
+				}
+				fmt.Fprintln(a.stdout, code)
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) rmCmd() *cobra.Command {
+	var force, volumes bool
+	c := &cobra.Command{
+		Use:   "rm [-f] [-v] CONTAINER...",
+		Short: "Remove containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
+				return s.Remove(cmd.Context(), c.ID, force, volumes)
+			})
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container")
+	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove the container's anonymous volumes")
+	return c
+}
+
+func (a *app) execCmd() *cobra.Command {
+	var interactive, tty bool
+	var env []string
+	var workdir, user string
+	c := &cobra.Command{
+		Use:   "exec [-i] [-e K=V] [-w DIR] [-u UID[:GID]] CONTAINER COMMAND [ARG...]",
+		Short: "Run a command in a running container",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if tty {
+				fmt.Fprintln(a.stderr, "lade: -t/--tty is not supported yet")
+				return exitError{125}
+			}
+			store, err := a.containers()
+			if err != nil {
+				return err
+			}
+			c, err := store.Get(args[0])
+			if err != nil {
+				fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
+				return exitError{125}
+			}
+			o := container.ExecOptions{Args: args[1:], Cwd: workdir, Stdout: a.stdout, Stderr: a.stderr}
+			if interactive {
+				o.Stdin = a.stdin
+			}
+			if o.Env, err = runEnv(&runFlags{env: env}); err != nil {
+				return err
+			}
+			if user != "" {
+				var uid, gid uint32
+				u, g, hasG := strings.Cut(user, ":")
+				if _, err := fmt.Sscanf(u, "%d", &uid); err != nil {
+					fmt.Fprintln(a.stderr, "lade: exec -u takes numeric UID[:GID]")
+					return exitError{125}
+				}
+				o.UID = &uid
+				if hasG {
+					if _, err := fmt.Sscanf(g, "%d", &gid); err != nil {
+						fmt.Fprintln(a.stderr, "lade: exec -u takes numeric UID[:GID]")
+						return exitError{125}
+					}
+					o.GID = &gid
+				}
+			}
+			code, err := store.Exec(cmd.Context(), c, o)
+			if err != nil {
+				fmt.Fprintln(a.stderr, "lade: "+err.Error())
+				return exitError{125}
+			}
+			if code != 0 {
+				return exitError{code}
+			}
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.SetInterspersed(false)
+	fl.BoolVarP(&interactive, "interactive", "i", false, "keep stdin attached")
+	fl.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-TTY (not supported yet)")
+	fl.StringArrayVarP(&env, "env", "e", nil, "set an environment variable")
+	fl.StringVarP(&workdir, "workdir", "w", "", "working directory")
+	fl.StringVarP(&user, "user", "u", "", "numeric UID[:GID]")
+	return c
+}
+
+// containerCmd groups `lade container inspect|ls|...`; `lade inspect`
+// falls through to InspectContainers (see there).
+func (a *app) containerCmd() *cobra.Command {
+	c := &cobra.Command{Use: "container", Short: "Manage containers"}
+	inspect := &cobra.Command{
+		Use:   "inspect CONTAINER...",
+		Short: "Show containers' configuration and state as JSON",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			found, err := a.InspectContainers(args)
+			if err != nil {
+				return err
+			}
+			if len(found) < len(args) {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	ls := a.psCmd()
+	ls.Use, ls.Aliases = "ls [-a] [-q]", []string{"list"}
+	c.AddCommand(inspect, ls)
+	return c
+}
+
+// InspectContainers prints the containers refs name as a JSON array and
+// returns the ones it found; unknown refs are reported on stderr.
+// For cmd/lade/inspect.go: when no image matches a ref, call this.
+func (a *app) InspectContainers(refs []string) ([]*container.Container, error) {
+	store, err := a.containers()
+	if err != nil {
+		return nil, err
+	}
+	found := []*container.Container{}
+	for _, ref := range refs {
+		c, err := store.Get(ref)
+		if err != nil {
+			if !errors.Is(err, container.ErrNotFound) {
+				return nil, err
+			}
+			fmt.Fprintln(a.stderr, "Error: No such container: "+ref)
+			continue
+		}
+		found = append(found, c)
+	}
+	out, err := json.MarshalIndent(found, "", "    ")
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(a.stdout, string(out))
+	return found, nil
+}
+
+func (a *app) volumeCmd() *cobra.Command {
+	c := &cobra.Command{Use: "volume", Short: "Manage volumes"}
+	create := &cobra.Command{
+		Use:   "create [NAME]",
+		Short: "Create a volume (a random name when none is given)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := a.containers()
+			if err != nil {
+				return err
+			}
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			v, err := store.CreateVolume(name, nil)
+			if err != nil {
+				return a.failed(err)
+			}
+			fmt.Fprintln(a.stdout, v.Name)
+			return nil
+		},
+	}
+	var quiet bool
+	ls := &cobra.Command{
+		Use:     "ls [-q]",
+		Aliases: []string{"list"},
+		Short:   "List volumes",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := a.containers()
+			if err != nil {
+				return err
+			}
+			vols, err := store.ListVolumes()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
+			if !quiet {
+				fmt.Fprintln(tw, "DRIVER\tVOLUME NAME")
+			}
+			for _, v := range vols {
+				if quiet {
+					fmt.Fprintln(tw, v.Name)
+				} else {
+					fmt.Fprintf(tw, "%s\t%s\n", v.Driver, v.Name)
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	ls.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print names")
+	inspect := &cobra.Command{
+		Use:   "inspect VOLUME...",
+		Short: "Show volumes as JSON",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := a.containers()
+			if err != nil {
+				return err
+			}
+			vols := []*container.Volume{}
+			var missing error
+			for _, n := range args {
+				v, err := store.GetVolume(n)
+				if err != nil {
+					fmt.Fprintln(a.stderr, "Error: "+err.Error())
+					missing = exitError{1}
+					continue
+				}
+				vols = append(vols, v)
+			}
+			out, err := json.MarshalIndent(vols, "", "    ")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, string(out))
+			return missing
+		},
+	}
+	rm := &cobra.Command{
+		Use:   "rm VOLUME...",
+		Short: "Remove volumes not used by any container",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := a.containers()
+			if err != nil {
+				return err
+			}
+			var failed error
+			for _, n := range args {
+				if err := store.RemoveVolume(n); err != nil {
+					fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
+					failed = exitError{1}
+					continue
+				}
+				fmt.Fprintln(a.stdout, n)
+			}
+			return failed
+		},
+	}
+	c.AddCommand(create, ls, inspect, rm)
+	return c
+}

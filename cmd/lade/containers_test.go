@@ -1,0 +1,188 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// runDetached starts a container with -d and removes it at the end.
+func runDetached(t *testing.T, root string, args ...string) string {
+	t.Helper()
+	r := lade(t, root, "", append([]string{"run", "-d"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	id := strings.TrimSpace(r.stdout)
+	if len(id) != 64 {
+		t.Fatalf("run -d printed %q, want an ID", r.stdout)
+	}
+	t.Cleanup(func() { lade(t, root, "", "rm", "-f", id) })
+	return id
+}
+
+type inspected struct {
+	Name  string `json:"name"`
+	State struct {
+		Status       string `json:"status"`
+		Pid          int    `json:"pid"`
+		ExitCode     int    `json:"exitCode"`
+		RestartCount int    `json:"restartCount"`
+		Health       *struct {
+			Status string `json:"status"`
+		} `json:"health"`
+	} `json:"state"`
+}
+
+func inspectContainer(t *testing.T, root, ref string) inspected {
+	t.Helper()
+	r := lade(t, root, "", "container", "inspect", ref)
+	var out []inspected
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out) != 1 {
+		t.Fatalf("inspect %s: %v %+v", ref, err, r)
+	}
+	return out[0]
+}
+
+func TestDetachedLogsStop(t *testing.T) {
+	root := newRoot(t)
+	id := runDetached(t, root, "--name", "talker", "busybox", "sh", "-c", "echo out1; echo err1 >&2; echo out2; exec sleep 300")
+	poll(t, "output in the log", func() bool {
+		return lade(t, root, "", "logs", "talker").stdout == "out1\nout2\n"
+	})
+	// stdout and stderr are separate pipes, so err1 may be logged last.
+	r := lade(t, root, "", "logs", "--tail", "1", "talker")
+	if got := r.stdout + r.stderr; got != "out2\n" && got != "err1\n" {
+		t.Errorf("logs --tail 1: %+v", r)
+	}
+	if r := lade(t, root, "", "logs", id[:8]); r.stderr != "err1\n" {
+		t.Errorf("stderr in logs: %q", r.stderr)
+	}
+	if r := lade(t, root, "", "ps"); !strings.Contains(r.stdout, "talker") || !strings.Contains(r.stdout, "Up ") {
+		t.Errorf("ps: %s", r.stdout)
+	}
+	// exec joins the container: same pid namespace, pid 1 is sleep.
+	r = lade(t, root, "", "exec", "talker", "sh", "-c", "cat /proc/1/comm; hostname")
+	if r.code != 0 || r.stdout != "sleep\n"+id[:12]+"\n" {
+		t.Errorf("exec: %+v", r)
+	}
+	if r := lade(t, root, "", "exec", "talker", "sh", "-c", "exit 5"); r.code != 5 {
+		t.Errorf("exec exit code %d, want 5", r.code)
+	}
+	// A follower ends when the container stops.
+	follow := make(chan result, 1)
+	go func() { follow <- lade(t, root, "", "logs", "-f", "talker") }()
+	// sleep as pid 1 ignores SIGTERM, so stop falls back to SIGKILL.
+	if r := lade(t, root, "", "stop", "-t", "1", "talker"); r.code != 0 {
+		t.Fatalf("stop: %+v", r)
+	}
+	st := inspectContainer(t, root, "talker")
+	if st.State.Status != "exited" || st.State.ExitCode != 137 {
+		t.Errorf("after stop: %+v", st.State)
+	}
+	if f := <-follow; f.stdout != "out1\nout2\n" {
+		t.Errorf("logs -f: %+v", f)
+	}
+	if r := lade(t, root, "", "ps"); strings.Contains(r.stdout, "talker") {
+		t.Errorf("ps lists a stopped container: %s", r.stdout)
+	}
+	if r := lade(t, root, "", "ps", "-a"); !strings.Contains(r.stdout, "Exited (137)") {
+		t.Errorf("ps -a: %s", r.stdout)
+	}
+	// start runs it again; wait reports the exit code after kill.
+	if r := lade(t, root, "", "start", "talker"); r.code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	if st := inspectContainer(t, root, "talker"); st.State.Status != "running" {
+		t.Fatalf("after start: %+v", st.State)
+	}
+	if r := lade(t, root, "", "rm", "talker"); r.code == 0 {
+		t.Error("rm of a running container succeeded")
+	}
+	// pid 1 without handlers only dies of SIGKILL, kill's default.
+	if r := lade(t, root, "", "kill", "talker"); r.code != 0 {
+		t.Fatalf("kill: %+v", r)
+	}
+	if r := lade(t, root, "", "wait", "talker"); r.stdout != "137\n" {
+		t.Errorf("wait after kill: %+v", r)
+	}
+	if r := lade(t, root, "", "rm", "talker"); r.code != 0 {
+		t.Errorf("rm: %+v", r)
+	}
+	if r := lade(t, root, "", "ps", "-aq"); r.stdout != "" {
+		t.Errorf("ps -aq after rm: %q", r.stdout)
+	}
+}
+
+func TestRestartOnFailure(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo run; exit 3")
+	if r := lade(t, root, "", "wait", "flaky"); r.stdout != "3\n" {
+		t.Fatalf("wait: %+v", r)
+	}
+	st := inspectContainer(t, root, "flaky")
+	if st.State.RestartCount != 2 {
+		t.Errorf("restart count %d, want 2", st.State.RestartCount)
+	}
+	if r := lade(t, root, "", "logs", "flaky"); r.stdout != "run\nrun\nrun\n" {
+		t.Errorf("logs: %q, want three runs", r.stdout)
+	}
+}
+
+func TestPublishHTTP(t *testing.T) {
+	root := newRoot(t)
+	port := freePort(t)
+	runDetached(t, root, "--name", "web", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), "busybox", "sh", "-c",
+		"mkdir /www && echo hello-from-busybox > /www/index.html && exec httpd -f -p 8080 -h /www")
+	url := fmt.Sprintf("http://127.0.0.1:%d/index.html", port)
+	var body string
+	poll(t, "httpd answering through the proxy", func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == http.StatusOK
+	})
+	if body != "hello-from-busybox\n" {
+		t.Errorf("body %q", body)
+	}
+	// The container has its own network namespace: httpd is not on the
+	// host's loopback at 8080 unless something else is.
+	if r := lade(t, root, "", "ps"); !strings.Contains(r.stdout, fmt.Sprintf("127.0.0.1:%d->8080/tcp", port)) {
+		t.Errorf("ps ports: %s", r.stdout)
+	}
+}
+
+func TestHealthcheckUnhealthy(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "sick", "--health-cmd", "test -e /healthy", "--health-interval", "100ms",
+		"--health-retries", "2", "busybox", "sh", "-c", "touch /healthy; sleep 1; rm /healthy; exec sleep 300")
+	seen := map[string]bool{}
+	poll(t, "health to turn unhealthy", func() bool {
+		h := inspectContainer(t, root, "sick").State.Health
+		if h != nil {
+			seen[h.Status] = true
+		}
+		return h != nil && h.Status == "unhealthy"
+	})
+	if !seen["healthy"] {
+		t.Errorf("never healthy before unhealthy: %v", seen)
+	}
+	if r := lade(t, root, "", "ps"); !strings.Contains(r.stdout, "(unhealthy)") {
+		t.Errorf("ps: %s", r.stdout)
+	}
+}
+
+func TestRunNameConflict(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "one", "busybox", "sleep", "300")
+	if r := lade(t, root, "", "run", "--name", "one", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "already in use") {
+		t.Errorf("duplicate name: %+v", r)
+	}
+}

@@ -1,0 +1,211 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cgroupRoot is where cgroupfs is mounted; a variable for tests.
+var cgroupRoot = "/sys/fs/cgroup"
+
+// cgroup is a container's cgroup: one directory per hierarchy in use.
+// Each controller comes from cgroup v2 when the unified hierarchy offers
+// it, else from its v1 hierarchy (hybrid hosts).
+type cgroup struct {
+	dirs   []string
+	memDir string // where memory.events or memory.oom_control lives
+	memV2  bool
+}
+
+// unifiedDir returns the cgroup2 mount: /sys/fs/cgroup on pure v2 hosts,
+// /sys/fs/cgroup/unified on hybrid ones.
+func unifiedDir() string {
+	for _, d := range []string{cgroupRoot, filepath.Join(cgroupRoot, "unified")} {
+		if _, err := os.Stat(filepath.Join(d, "cgroup.controllers")); err == nil {
+			return d
+		}
+	}
+	return ""
+}
+
+// v2Controllers lists what the unified root can delegate.
+func v2Controllers(u string) map[string]bool {
+	out := map[string]bool{}
+	if u == "" {
+		return out
+	}
+	data, err := os.ReadFile(filepath.Join(u, "cgroup.controllers"))
+	if err != nil {
+		return out
+	}
+	for _, c := range strings.Fields(string(data)) {
+		out[c] = true
+	}
+	return out
+}
+
+// setupCgroup creates the cgroup of container id with r's limits, warning
+// on w about limits no controller can enforce. It returns nil when r sets
+// no limit.
+func setupCgroup(id string, r Resources, w io.Writer) (*cgroup, error) {
+	type want struct {
+		ctrl  string
+		v2    [][2]string // file, value
+		v1    [][2]string
+		v1Dir string
+	}
+	var wants []want
+	if r.Memory > 0 {
+		m := strconv.FormatInt(r.Memory, 10)
+		wants = append(wants, want{ctrl: "memory",
+			v2: [][2]string{{"memory.max", m}, {"memory.swap.max", "0"}},
+			v1: [][2]string{{"memory.limit_in_bytes", m}, {"memory.memsw.limit_in_bytes", m}}, v1Dir: "memory"})
+	}
+	if r.PidsLimit > 0 {
+		p := strconv.FormatInt(r.PidsLimit, 10)
+		wants = append(wants, want{ctrl: "pids", v2: [][2]string{{"pids.max", p}},
+			v1: [][2]string{{"pids.max", p}}, v1Dir: "pids"})
+	}
+	if r.CPUs > 0 {
+		quota := strconv.FormatInt(int64(r.CPUs*100000), 10)
+		wants = append(wants, want{ctrl: "cpu", v2: [][2]string{{"cpu.max", quota + " 100000"}},
+			v1: [][2]string{{"cpu.cfs_period_us", "100000"}, {"cpu.cfs_quota_us", quota}}, v1Dir: "cpu"})
+	}
+	if len(wants) == 0 {
+		return nil, nil
+	}
+	cg := &cgroup{}
+	u := unifiedDir()
+	avail := v2Controllers(u)
+	v2Dir := ""
+	for _, wt := range wants {
+		if avail[wt.ctrl] {
+			if v2Dir == "" {
+				v2Dir = filepath.Join(u, "lade", id)
+				if err := os.MkdirAll(v2Dir, 0o755); err != nil {
+					return nil, fmt.Errorf("creating cgroup %s: %w", v2Dir, err)
+				}
+				cg.dirs = append(cg.dirs, v2Dir)
+			}
+			// Delegate the controller down to the container's cgroup.
+			for _, d := range []string{u, filepath.Join(u, "lade")} {
+				_ = os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+"+wt.ctrl), 0o644)
+			}
+			if err := writeFiles(v2Dir, wt.v2); err == nil {
+				if wt.ctrl == "memory" {
+					cg.memDir, cg.memV2 = v2Dir, true
+				}
+				continue
+			}
+		}
+		base := filepath.Join(cgroupRoot, wt.v1Dir)
+		if _, err := os.Stat(filepath.Join(base, "cgroup.procs")); err != nil {
+			fmt.Fprintf(w, "WARNING: the %s cgroup controller is not available (neither cgroup v2 nor v1): %s limit not applied\n", wt.ctrl, wt.ctrl)
+			continue
+		}
+		dir := filepath.Join(base, "lade", id)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating cgroup %s: %w", dir, err)
+		}
+		cg.dirs = append(cg.dirs, dir)
+		if err := writeFiles(dir, wt.v1); err != nil {
+			cg.remove()
+			return nil, err
+		}
+		if wt.ctrl == "memory" {
+			cg.memDir = dir
+		}
+	}
+	return cg, nil
+}
+
+// writeFiles writes limit files; a missing optional file (swap
+// accounting) is skipped.
+func writeFiles(dir string, files [][2]string) error {
+	for _, f := range files {
+		p := filepath.Join(dir, f[0])
+		err := os.WriteFile(p, []byte(f[1]), 0o644)
+		if err != nil && strings.Contains(f[0], "swap") || err != nil && strings.Contains(f[0], "memsw") {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("setting %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// add moves pid into every hierarchy of the cgroup.
+func (c *cgroup) add(pid int) error {
+	if c == nil {
+		return nil
+	}
+	for _, d := range c.dirs {
+		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			return fmt.Errorf("joining cgroup %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// oomKills reads how many processes the OOM killer took from the cgroup.
+func (c *cgroup) oomKills() int {
+	if c == nil || c.memDir == "" {
+		return 0
+	}
+	file := "memory.oom_control"
+	if c.memV2 {
+		file = "memory.events"
+	}
+	data, err := os.ReadFile(filepath.Join(c.memDir, file))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// remove deletes the cgroup dirs once their processes are gone.
+func (c *cgroup) remove() error {
+	if c == nil {
+		return nil
+	}
+	var errs []error
+	for _, d := range c.dirs {
+		var err error
+		for i := range 50 {
+			if err = os.Remove(d); err == nil || errors.Is(err, os.ErrNotExist) {
+				err = nil
+				break
+			}
+			time.Sleep(time.Duration(i+1) * 2 * time.Millisecond)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("removing cgroup: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// joinCgroups puts pid into container id's cgroups, wherever they exist
+// (used for exec).
+func joinCgroups(id string, pid int) error {
+	var in []string
+	for _, d := range cgroupDirs(id) {
+		if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err == nil {
+			in = append(in, d)
+		}
+	}
+	return (&cgroup{dirs: in}).add(pid)
+}

@@ -1,0 +1,116 @@
+package container
+
+import (
+	"bytes"
+	"context"
+	"syscall"
+	"testing"
+)
+
+func TestShouldRestart(t *testing.T) {
+	tests := []struct {
+		policy  RestartPolicy
+		state   State
+		code    int
+		restart bool
+	}{
+		{RestartPolicy{Name: "no"}, State{}, 1, false},
+		{RestartPolicy{Name: "always"}, State{}, 0, true},
+		{RestartPolicy{Name: "always"}, State{StoppedByUser: true}, 0, false},
+		{RestartPolicy{Name: "unless-stopped"}, State{RestartCount: 9}, 0, true},
+		{RestartPolicy{Name: "on-failure"}, State{}, 0, false},
+		{RestartPolicy{Name: "on-failure"}, State{RestartCount: 50}, 1, true},
+		{RestartPolicy{Name: "on-failure", MaxRetries: 2}, State{RestartCount: 1}, 1, true},
+		{RestartPolicy{Name: "on-failure", MaxRetries: 2}, State{RestartCount: 2}, 1, false},
+	}
+	for _, tc := range tests {
+		if got := shouldRestart(tc.policy, &tc.state, tc.code); got != tc.restart {
+			t.Errorf("%+v %+v exit %d: restart %v, want %v", tc.policy, tc.state, tc.code, got, tc.restart)
+		}
+	}
+}
+
+func TestParseSignal(t *testing.T) {
+	tests := []struct {
+		in   string
+		want syscall.Signal
+		bad  bool
+	}{
+		{"", syscall.SIGTERM, false},
+		{"KILL", syscall.SIGKILL, false},
+		{"sigint", syscall.SIGINT, false},
+		{"9", syscall.SIGKILL, false},
+		{"NOPE", 0, true},
+	}
+	for _, tc := range tests {
+		got, err := ParseSignal(tc.in)
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("ParseSignal(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestLogsRoundTrip(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &Config{Args: []string{"true"}}
+	if err := s.Create(cfg); err != nil {
+		t.Fatal(err)
+	}
+	lf, err := openLog(s.LogPath(cfg.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &streamWriter{log: lf, stream: "stdout"}
+	errw := &streamWriter{log: lf, stream: "stderr"}
+	out.Write([]byte("a\nb"))
+	errw.Write([]byte("e\n"))
+	out.Write([]byte("c\nd"))
+	out.Flush()
+	lf.Close()
+	tests := []struct {
+		tail           int
+		stdout, stderr string
+	}{
+		{-1, "a\nbc\nd", "e\n"},
+		{2, "bc\nd", ""},
+		{0, "", ""},
+	}
+	for _, tc := range tests {
+		var o, e bytes.Buffer
+		if err := s.ReadLogs(context.Background(), cfg.ID, LogOptions{Tail: tc.tail}, &o, &e); err != nil {
+			t.Fatal(err)
+		}
+		if o.String() != tc.stdout || e.String() != tc.stderr {
+			t.Errorf("tail %d: %q %q, want %q %q", tc.tail, o.String(), e.String(), tc.stdout, tc.stderr)
+		}
+	}
+}
+
+func TestStoreNames(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Config{Name: "app"}
+	if err := s.Create(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(&Config{Name: "app"}); err == nil {
+		t.Error("duplicate name accepted")
+	}
+	if err := s.Create(&Config{Name: "bad/name"}); err == nil {
+		t.Error("bad name accepted")
+	}
+	for _, ref := range []string{"app", a.ID, a.ID[:5]} {
+		c, err := s.Get(ref)
+		if err != nil || c.ID != a.ID || c.State.Status != StatusCreated {
+			t.Errorf("Get(%q) = %+v, %v", ref, c, err)
+		}
+	}
+	if _, err := s.Get("zzz"); err == nil {
+		t.Error("unknown ref found")
+	}
+}

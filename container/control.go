@@ -1,0 +1,238 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/runner"
+)
+
+// Running reports whether c has a live supervisor and a process.
+func (s *Store) Running(id string) bool { return s.supervised(id) }
+
+// ParseSignal accepts "TERM", "SIGTERM" or "15".
+func ParseSignal(sig string) (syscall.Signal, error) {
+	if sig == "" {
+		return syscall.SIGTERM, nil
+	}
+	if n, err := strconv.Atoi(sig); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(sig)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if s := unix.SignalNum(name); s != 0 {
+		return s, nil
+	}
+	return 0, fmt.Errorf("invalid signal: %s", sig)
+}
+
+// Kill sends sig to the container's main process.
+func (s *Store) Kill(id string, sig syscall.Signal) error {
+	st, err := s.loadState(id)
+	if err != nil {
+		return err
+	}
+	if !s.supervised(id) || st.Pid == 0 {
+		return fmt.Errorf("container %s is not running", id[:12])
+	}
+	if err := unix.Kill(st.Pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("signalling container %s: %w", id[:12], err)
+	}
+	return nil
+}
+
+// Stop sends the stop signal, then SIGKILL after timeout, and waits until
+// the supervisor is gone. It marks the container stopped by the user, so
+// the restart policy leaves it down.
+func (s *Store) Stop(ctx context.Context, c *Container, timeout time.Duration) error {
+	if err := s.UpdateState(c.ID, func(st *State) { st.StoppedByUser = true }); err != nil {
+		return err
+	}
+	if !s.supervised(c.ID) {
+		return nil
+	}
+	sig, err := ParseSignal(c.StopSignal)
+	if err != nil {
+		return err
+	}
+	if err := s.Kill(c.ID, sig); err != nil && s.supervised(c.ID) {
+		// Restarting between runs: nothing to signal, it will not restart.
+		if st, _ := s.loadState(c.ID); st == nil || st.Status != StatusRestarting {
+			return err
+		}
+	}
+	if s.waitGone(ctx, c.ID, timeout) {
+		return nil
+	}
+	if err := s.Kill(c.ID, syscall.SIGKILL); err != nil && s.supervised(c.ID) {
+		return err
+	}
+	if !s.waitGone(ctx, c.ID, time.Minute) {
+		return fmt.Errorf("container %s did not stop", c.ID[:12])
+	}
+	return nil
+}
+
+// waitGone polls until nothing supervises id, for at most d.
+func (s *Store) waitGone(ctx context.Context, id string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for s.supervised(id) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// Wait blocks until container id stops for good and returns its exit code.
+func (s *Store) Wait(ctx context.Context, id string) (int, error) {
+	for {
+		st, err := s.loadState(id)
+		if err != nil {
+			return -1, err
+		}
+		if !s.supervised(id) && st.Status != StatusCreated {
+			// Re-read: the supervisor may have written its last state
+			// between the two reads.
+			if st, err = s.loadState(id); err != nil {
+				return -1, err
+			}
+			return st.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Remove deletes container id; a running one only with force (killed
+// first). volumes also removes its anonymous volumes.
+func (s *Store) Remove(ctx context.Context, id string, force, volumes bool) error {
+	if s.supervised(id) {
+		if !force {
+			return fmt.Errorf("cannot remove container %s: container is running: stop the container before removing or force remove", id[:12])
+		}
+		_ = s.UpdateState(id, func(st *State) { st.StoppedByUser = true })
+		_ = s.Kill(id, syscall.SIGKILL)
+		if !s.waitGone(ctx, id, time.Minute) {
+			return fmt.Errorf("cannot remove container %s: it did not stop", id[:12])
+		}
+	}
+	return s.remove(id, volumes)
+}
+
+// remove deletes an unsupervised container's state, rootfs and cgroups.
+func (s *Store) remove(id string, volumes bool) error {
+	c, err := s.load(id)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // a concurrent remove (--rm racing rm -f) won
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.UnmountRootfs(id); err != nil {
+		return err
+	}
+	for _, d := range cgroupDirs(id) {
+		_ = os.Remove(d)
+	}
+	// Rename first so a half-removed container never lists.
+	trash := filepath.Join(s.dir, ".rm-"+id)
+	if err := os.Rename(s.Dir(id), trash); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("removing container %s: %w", id[:12], err)
+	}
+	if err := os.RemoveAll(trash); err != nil {
+		return fmt.Errorf("removing container %s: %w", id[:12], err)
+	}
+	if volumes {
+		for _, v := range c.AnonVolumes {
+			if err := s.RemoveVolume(v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// cgroupDirs are all places a cgroup of id may exist.
+func cgroupDirs(id string) []string {
+	var dirs []string
+	if u := unifiedDir(); u != "" {
+		dirs = append(dirs, filepath.Join(u, "lade", id))
+	}
+	for _, ctrl := range []string{"memory", "pids", "cpu"} {
+		dirs = append(dirs, filepath.Join(cgroupRoot, ctrl, "lade", id))
+	}
+	return dirs
+}
+
+// ExecOptions describe a process started in a running container.
+type ExecOptions struct {
+	Args           []string
+	Env            []string // added to the container's
+	Cwd            string   // "" = the container's
+	UID, GID       *uint32  // nil = the container's user
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Exec runs a process in running container c and returns its exit status.
+func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, error) {
+	st, err := s.loadState(c.ID)
+	if err != nil {
+		return -1, err
+	}
+	if !s.supervised(c.ID) || st.Pid == 0 {
+		return -1, fmt.Errorf("container %s is not running", c.ID[:12])
+	}
+	env := append([]string(nil), c.Env...)
+	for _, kv := range o.Env {
+		env = SetEnv(env, kv)
+	}
+	spec := &runner.ExecSpec{
+		Args: o.Args, Env: env, Cwd: c.Cwd, UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
+		Capabilities: c.Capabilities, NoNewPrivileges: c.NoNewPrivileges,
+		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+		Started: func(pid int) error { return joinCgroups(c.ID, pid) },
+	}
+	if o.Cwd != "" {
+		spec.Cwd = o.Cwd
+	}
+	if o.UID != nil {
+		spec.UID, spec.AdditionalGIDs = *o.UID, nil
+	}
+	if o.GID != nil {
+		spec.GID = *o.GID
+	}
+	return runner.New().Exec(ctx, st.Pid, spec)
+}
+
+// SetEnv sets kv ("K=V") in env, replacing an existing K.
+func SetEnv(env []string, kv string) []string {
+	k, _, _ := strings.Cut(kv, "=")
+	for i, e := range env {
+		if ek, _, _ := strings.Cut(e, "="); ek == k {
+			env[i] = kv
+			return env
+		}
+	}
+	return append(env, kv)
+}

@@ -1,0 +1,23 @@
+// Package container is lade's container runtime: containers that outlive
+// the CLI, without a daemon.
+//
+// State lives under <root>/containers/<id>/:
+//
+//	config.json   what `lade run` decided (immutable after create)
+//	state.json    status, pid, exit code, times, restarts, health
+//	container.log stdout/stderr as JSON lines {"stream","time","log"}
+//	rootfs/       the overlay (upper, work, merged) over the image layers
+//	etc/          hosts, hostname and resolv.conf bind-mounted in
+//	supervisor.lock  held (flock) by whoever supervises the container
+//
+// A container is supervised either by the CLI itself (foreground `lade
+// run`) or by a shim: lade re-executed as `lade container-shim --root R ID`
+// in its own session, which outlives the CLI. The supervisor mounts the
+// rootfs, places the init in a cgroup, runs it through runner, records the
+// state, writes the log, proxies published ports, runs the healthcheck and
+// carries out the restart policy. Other commands (stop, kill, exec) work
+// on the recorded pid directly and never talk to the supervisor; holding
+// supervisor.lock is how they know one is alive.
+//
+// Named volumes live under <root>/volumes/<name>/_data.
+package container

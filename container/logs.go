@@ -1,0 +1,171 @@
+package container
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// logEntry is one line of container.log.
+type logEntry struct {
+	Stream string    `json:"stream"`
+	Time   time.Time `json:"time"`
+	Log    string    `json:"log"`
+}
+
+// logFile appends entries from several streams to one file.
+type logFile struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func openLog(p string) (*logFile, error) {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening container log: %w", err)
+	}
+	return &logFile{f: f}, nil
+}
+
+func (l *logFile) Close() error { return l.f.Close() }
+
+func (l *logFile) write(stream string, line []byte) error {
+	data, err := json.Marshal(logEntry{Stream: stream, Time: time.Now().UTC(), Log: string(line)})
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, err = l.f.Write(append(data, '\n'))
+	return err
+}
+
+// streamWriter splits one stream into lines for the log; Flush writes a
+// trailing partial line.
+type streamWriter struct {
+	log    *logFile
+	stream string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if err := w.log.write(w.stream, w.buf[:i+1]); err != nil {
+			return 0, err
+		}
+		w.buf = w.buf[i+1:]
+	}
+	// Keep memory bounded for output without newlines.
+	if len(w.buf) >= 16<<10 {
+		if err := w.log.write(w.stream, w.buf); err != nil {
+			return 0, err
+		}
+		w.buf = nil
+	}
+	return len(p), nil
+}
+
+func (w *streamWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		_ = w.log.write(w.stream, w.buf)
+		w.buf = nil
+	}
+}
+
+// LogOptions select what ReadLogs shows.
+type LogOptions struct {
+	Follow     bool
+	Tail       int // <0: all
+	Timestamps bool
+}
+
+// ReadLogs copies c's log to stdout and stderr by stream. With Follow it
+// keeps reading until the container stops or ctx ends.
+func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Writer) error {
+	f, err := os.Open(s.LogPath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		if !opts.Follow {
+			return nil
+		}
+		if f, err = os.OpenFile(s.LogPath(id), os.O_RDONLY|os.O_CREATE, 0o600); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("opening container log: %w", err)
+	}
+	defer f.Close()
+	emit := func(line []byte) {
+		var e logEntry
+		if json.Unmarshal(line, &e) != nil {
+			return
+		}
+		w := stdout
+		if e.Stream == "stderr" {
+			w = stderr
+		}
+		if opts.Timestamps {
+			fmt.Fprint(w, e.Time.Format(time.RFC3339Nano)+" ")
+		}
+		io.WriteString(w, e.Log)
+	}
+	r := bufio.NewReader(f)
+	var lines [][]byte
+	var partial []byte
+	readAll := func(keep func([]byte)) error {
+		for {
+			b, err := r.ReadBytes('\n')
+			partial = append(partial, b...)
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			keep(partial)
+			partial = nil
+		}
+	}
+	if err := readAll(func(b []byte) { lines = append(lines, b) }); err != nil {
+		return err
+	}
+	if opts.Tail >= 0 && len(lines) > opts.Tail {
+		lines = lines[len(lines)-opts.Tail:]
+	}
+	for _, l := range lines {
+		emit(l)
+	}
+	if !opts.Follow {
+		return nil
+	}
+	for {
+		stopped := !s.supervised(id)
+		if err := readAll(emit); err != nil {
+			return err
+		}
+		if stopped {
+			return nil // everything written before it stopped is out
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

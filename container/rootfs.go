@@ -1,0 +1,126 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// rootfsDirs are the overlay dirs of container id.
+func (s *Store) rootfsDirs(id string) (upper, work, merged, empty string) {
+	d := filepath.Join(s.Dir(id), "rootfs")
+	return filepath.Join(d, "upper"), filepath.Join(d, "work"), filepath.Join(d, "merged"), filepath.Join(d, "empty")
+}
+
+// Rootfs returns the merged rootfs dir of c (mounted between MountRootfs
+// and UnmountRootfs).
+func (s *Store) Rootfs(id string) string {
+	_, _, merged, _ := s.rootfsDirs(id)
+	return merged
+}
+
+// MountRootfs mounts c's overlay unless it is mounted already.
+func (s *Store) MountRootfs(c *Config) error {
+	upper, work, merged, empty := s.rootfsDirs(c.ID)
+	for _, d := range []string{upper, work, merged, empty} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("mounting rootfs: %w", err)
+		}
+	}
+	if isMountpoint(merged) {
+		return nil
+	}
+	lowers := c.Lowers
+	if len(lowers) == 0 {
+		lowers = []string{empty}
+	}
+	for _, l := range lowers {
+		if strings.ContainsAny(l, ":,") {
+			return fmt.Errorf("mounting rootfs: layer dir %q has ':' or ','", l)
+		}
+	}
+	// The same options as builds' snapshots, so upper stays a plain diff.
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,index=off,redirect_dir=off,metacopy=off,xino=off",
+		strings.Join(lowers, ":"), upper, work)
+	if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mounting rootfs overlay at %s: %w", merged, err)
+	}
+	return nil
+}
+
+// UnmountRootfs unmounts c's overlay, retrying while busy.
+func (s *Store) UnmountRootfs(id string) error {
+	_, _, merged, _ := s.rootfsDirs(id)
+	var err error
+	for i := range 20 {
+		if !isMountpoint(merged) {
+			return nil
+		}
+		err = unix.Unmount(merged, 0)
+		if err == nil || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			break
+		}
+		time.Sleep(time.Duration(i+1) * 10 * time.Millisecond)
+	}
+	if errors.Is(err, unix.EBUSY) {
+		err = unix.Unmount(merged, unix.MNT_DETACH)
+	}
+	if err != nil {
+		return fmt.Errorf("unmounting rootfs %s: %w", merged, err)
+	}
+	return nil
+}
+
+// isMountpoint tells whether p is the root of a mount (its mount id
+// differs from its parent's).
+func isMountpoint(p string) bool {
+	var a, b unix.Statx_t
+	if unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &a) != nil {
+		return false
+	}
+	if unix.Statx(unix.AT_FDCWD, filepath.Dir(p), unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &b) != nil {
+		return false
+	}
+	return a.Mnt_id != b.Mnt_id
+}
+
+// WriteEtc writes the hosts, hostname and resolv.conf files that are bind
+// mounted into c, and returns the mounts.
+func (s *Store) WriteEtc(c *Config) ([]Mount, error) {
+	dir := filepath.Join(s.Dir(c.ID), "etc")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("container etc files: %w", err)
+	}
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading host resolv.conf: %w", err)
+	}
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	if c.Network != "host" {
+		hosts += "127.0.1.1\t" + c.Hostname + "\n"
+	} else if h, err := os.ReadFile("/etc/hosts"); err == nil {
+		hosts = string(h)
+	}
+	files := []struct{ name, data string }{
+		{"hosts", hosts},
+		{"hostname", c.Hostname + "\n"},
+		{"resolv.conf", string(resolv)},
+	}
+	var mounts []Mount
+	for _, f := range files {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, []byte(f.data), 0o644); err != nil {
+			return nil, fmt.Errorf("container etc files: %w", err)
+		}
+		mounts = append(mounts, Mount{Type: "bind", Source: p, Target: "/etc/" + f.name, ReadOnly: c.ReadOnly})
+	}
+	return mounts, nil
+}

@@ -1,0 +1,397 @@
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mount is a container mount: a bind of a host path, a volume (already
+// resolved to its directory) or a tmpfs.
+type Mount struct {
+	Type     string   `json:"type"` // bind, volume or tmpfs
+	Source   string   `json:"source,omitempty"`
+	Name     string   `json:"name,omitempty"` // volume name
+	Target   string   `json:"target"`
+	ReadOnly bool     `json:"readOnly,omitempty"`
+	Options  []string `json:"options,omitempty"` // tmpfs size=, mode=
+}
+
+// Port publishes a container port on the host.
+type Port struct {
+	HostIP   string `json:"hostIP,omitempty"`
+	HostPort int    `json:"hostPort"`
+	Port     int    `json:"port"`
+	Proto    string `json:"proto"` // tcp or udp
+}
+
+func (p Port) String() string {
+	ip := p.HostIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	return fmt.Sprintf("%s:%d->%d/%s", ip, p.HostPort, p.Port, p.Proto)
+}
+
+// RestartPolicy is docker's --restart.
+type RestartPolicy struct {
+	Name       string `json:"name"` // no, on-failure, always, unless-stopped
+	MaxRetries int    `json:"maxRetries,omitempty"`
+}
+
+// Resources are cgroup limits; zero means unlimited.
+type Resources struct {
+	Memory    int64   `json:"memory,omitempty"` // bytes
+	CPUs      float64 `json:"cpus,omitempty"`
+	PidsLimit int64   `json:"pidsLimit,omitempty"`
+}
+
+// Healthcheck is the image's or the command line's HEALTHCHECK.
+type Healthcheck struct {
+	Test        []string      `json:"test"` // CMD-SHELL ... or CMD ...
+	Interval    time.Duration `json:"interval,omitempty"`
+	Timeout     time.Duration `json:"timeout,omitempty"`
+	StartPeriod time.Duration `json:"startPeriod,omitempty"`
+	Retries     int           `json:"retries,omitempty"`
+}
+
+// Config is everything needed to (re)start a container.
+type Config struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Image   string    `json:"image"`
+	ImageID string    `json:"imageID,omitempty"`
+	Created time.Time `json:"created"`
+	// Lowers are the image's layer dirs, top-most first.
+	Lowers []string `json:"lowers"`
+
+	Args           []string `json:"args"`
+	Env            []string `json:"env"`
+	Cwd            string   `json:"cwd"`
+	UID            uint32   `json:"uid"`
+	GID            uint32   `json:"gid"`
+	AdditionalGIDs []uint32 `json:"additionalGIDs,omitempty"`
+	User           string   `json:"user,omitempty"`
+	Hostname       string   `json:"hostname"`
+	Network        string   `json:"network"` // private, none or host
+	OpenStdin      bool     `json:"openStdin,omitempty"`
+	ReadOnly       bool     `json:"readOnly,omitempty"`
+	AutoRemove     bool     `json:"autoRemove,omitempty"`
+	Mounts         []Mount  `json:"mounts,omitempty"`
+	// AnonVolumes are volumes created for this container alone; they go
+	// with it on rm -v and --rm.
+	AnonVolumes []string      `json:"anonVolumes,omitempty"`
+	Ports       []Port        `json:"ports,omitempty"`
+	Restart     RestartPolicy `json:"restart"`
+	StopSignal  string        `json:"stopSignal,omitempty"`
+	StopTimeout int           `json:"stopTimeout,omitempty"` // seconds, 0 = 10
+	Resources   Resources     `json:"resources"`
+	Privileged  bool          `json:"privileged,omitempty"`
+	// Capabilities is the kept set; nil with Privileged keeps all.
+	Capabilities    []string          `json:"capabilities"`
+	NoNewPrivileges bool              `json:"noNewPrivileges,omitempty"`
+	Healthcheck     *Healthcheck      `json:"healthcheck,omitempty"`
+	Labels          map[string]string `json:"labels,omitempty"`
+}
+
+// Statuses a container can be in.
+const (
+	StatusCreated    = "created"
+	StatusRunning    = "running"
+	StatusRestarting = "restarting"
+	StatusExited     = "exited"
+)
+
+// Health is the healthcheck's state.
+type Health struct {
+	Status        string         `json:"status"` // starting, healthy, unhealthy
+	FailingStreak int            `json:"failingStreak"`
+	Log           []HealthResult `json:"log,omitempty"`
+}
+
+// HealthResult is one probe.
+type HealthResult struct {
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	ExitCode int       `json:"exitCode"`
+	Output   string    `json:"output"`
+}
+
+// State is what the supervisor records.
+type State struct {
+	Status       string    `json:"status"`
+	Pid          int       `json:"pid,omitempty"`
+	ExitCode     int       `json:"exitCode"`
+	Error        string    `json:"error,omitempty"`
+	OOMKilled    bool      `json:"oomKilled,omitempty"`
+	StartedAt    time.Time `json:"startedAt,omitzero"`
+	FinishedAt   time.Time `json:"finishedAt,omitzero"`
+	RestartCount int       `json:"restartCount"`
+	// StoppedByUser is set by stop (and cleared by start): no restart,
+	// and unless-stopped stays down.
+	StoppedByUser bool    `json:"stoppedByUser,omitempty"`
+	Health        *Health `json:"health,omitempty"`
+}
+
+// Container is a config with its current state.
+type Container struct {
+	Config
+	State State `json:"state"`
+}
+
+// Store holds the containers under one lade root.
+type Store struct {
+	root string // the lade root
+	dir  string // root/containers
+}
+
+// Open returns the container store of the lade root dir.
+func Open(root string) (*Store, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("container store %s: %w", root, err)
+	}
+	s := &Store{root: abs, dir: filepath.Join(abs, "containers")}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating container store: %w", err)
+	}
+	return s, nil
+}
+
+// Root is the lade root the store lives in.
+func (s *Store) Root() string { return s.root }
+
+// Dir is the state directory of container id.
+func (s *Store) Dir(id string) string { return filepath.Join(s.dir, id) }
+
+// LogPath is where the container's output goes.
+func (s *Store) LogPath(id string) string { return filepath.Join(s.Dir(id), "container.log") }
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// ErrNotFound is returned for an unknown container.
+var ErrNotFound = errors.New("no such container")
+
+// NewID returns a random 64-hex container id.
+func NewID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Create records cfg (ID and Name filled in when empty) as a new
+// container in state created.
+func (s *Store) Create(cfg *Config) error {
+	unlock, err := lockFile(filepath.Join(s.dir, ".lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if cfg.ID == "" {
+		cfg.ID = NewID()
+	}
+	if cfg.Name == "" {
+		cfg.Name = randomName()
+	}
+	if !nameRE.MatchString(cfg.Name) {
+		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", cfg.Name)
+	}
+	all, err := s.list()
+	if err != nil {
+		return err
+	}
+	for _, c := range all {
+		if c.Name == cfg.Name {
+			return fmt.Errorf("the container name %q is already in use by container %s", cfg.Name, c.ID[:12])
+		}
+	}
+	if cfg.Created.IsZero() {
+		cfg.Created = time.Now().UTC()
+	}
+	dir := s.Dir(cfg.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating container %s: %w", cfg.ID, err)
+	}
+	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(dir, "state.json"), &State{Status: StatusCreated})
+}
+
+// Get finds a container by full id, name or unique id prefix.
+func (s *Store) Get(ref string) (*Container, error) {
+	all, err := s.list()
+	if err != nil {
+		return nil, err
+	}
+	var match []*Container
+	for _, c := range all {
+		if c.ID == ref || c.Name == ref || strings.TrimPrefix(ref, "/") == c.Name {
+			return c, nil
+		}
+		if len(ref) >= 1 && strings.HasPrefix(c.ID, ref) {
+			match = append(match, c)
+		}
+	}
+	switch len(match) {
+	case 0:
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	case 1:
+		return match[0], nil
+	}
+	return nil, fmt.Errorf("multiple containers match %q", ref)
+}
+
+// List returns every container, newest first.
+func (s *Store) List() ([]*Container, error) { return s.list() }
+
+func (s *Store) list() ([]*Container, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	var out []*Container
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		c, err := s.load(e.Name())
+		if err != nil {
+			continue // half-created or being removed
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// load reads a container; a running state without a live supervisor
+// (crashed shim, reboot) reads as exited.
+func (s *Store) load(id string) (*Container, error) {
+	c := &Container{}
+	if err := readJSON(filepath.Join(s.Dir(id), "config.json"), &c.Config); err != nil {
+		return nil, err
+	}
+	if err := readJSON(filepath.Join(s.Dir(id), "state.json"), &c.State); err != nil {
+		return nil, err
+	}
+	if (c.State.Status == StatusRunning || c.State.Status == StatusRestarting) && !s.supervised(id) {
+		c.State.Status = StatusExited
+		c.State.Pid = 0
+	}
+	return c, nil
+}
+
+// UpdateState applies fn to the recorded state under the container lock.
+func (s *Store) UpdateState(id string, fn func(*State)) error {
+	unlock, err := lockFile(filepath.Join(s.Dir(id), "state.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var st State
+	p := filepath.Join(s.Dir(id), "state.json")
+	if err := readJSON(p, &st); err != nil {
+		return err
+	}
+	fn(&st)
+	return writeJSON(p, &st)
+}
+
+// supervised reports whether some process holds the supervisor lock.
+func (s *Store) supervised(id string) bool {
+	fd, err := unix.Open(filepath.Join(s.Dir(id), "supervisor.lock"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	if err := unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	unix.Flock(fd, unix.LOCK_UN)
+	return false
+}
+
+// lockSupervisor takes the supervisor lock or fails when someone holds it.
+func (s *Store) lockSupervisor(id string) (func(), error) {
+	fd, err := unix.Open(filepath.Join(s.Dir(id), "supervisor.lock"), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor lock: %w", err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("container %s is already running", id[:12])
+		}
+		return nil, fmt.Errorf("supervisor lock: %w", err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// lockFile takes an exclusive flock on p, creating it.
+func lockFile(p string) (func(), error) {
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// writeJSON replaces p atomically.
+func writeJSON(p string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", filepath.Base(p), err)
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	return nil
+}
+
+func readJSON(p string, v any) error {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decoding %s: %w", p, err)
+	}
+	return nil
+}
+
+var (
+	nameLeft  = []string{"brave", "calm", "eager", "fond", "keen", "lucid", "quiet", "swift", "tidy", "witty"}
+	nameRight = []string{"ada", "curie", "dijkstra", "hopper", "knuth", "lamport", "liskov", "noether", "ritchie", "turing"}
+)
+
+// randomName is docker-style: adjective_scientist_hex.
+func randomName() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s_%s_%s", nameLeft[int(b[0])%len(nameLeft)], nameRight[int(b[1])%len(nameRight)], hex.EncodeToString(b))
+}
+
+// SaveConfig rewrites the config of an existing container (used while it
+// is being created).
+func (s *Store) SaveConfig(cfg *Config) error {
+	return writeJSON(filepath.Join(s.Dir(cfg.ID), "config.json"), cfg)
+}

@@ -1,0 +1,167 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ExecSpec describes a process to start inside a running container.
+type ExecSpec struct {
+	Args            []string
+	Env             []string
+	Cwd             string
+	UID, GID        uint32
+	AdditionalGIDs  []uint32
+	Capabilities    []string // as Spec.Capabilities
+	NoNewPrivileges bool
+	Stdin           io.Reader
+	Stdout, Stderr  io.Writer
+	// Started gets the new process's host pid right after it started.
+	Started func(pid int) error
+}
+
+// joinOrder lists the namespaces Exec enters; mnt comes last because the
+// /proc paths of the others are opened before it.
+var joinOrder = []struct {
+	name string
+	flag int
+}{
+	{"ipc", unix.CLONE_NEWIPC},
+	{"uts", unix.CLONE_NEWUTS},
+	{"net", unix.CLONE_NEWNET},
+	{"pid", unix.CLONE_NEWPID},
+	{"mnt", unix.CLONE_NEWNS},
+}
+
+// Exec runs spec inside the namespaces of the container whose init has
+// host pid pid, waits for it and returns its exit status like Run.
+//
+// It needs no helper process: a goroutine locks its OS thread, gives the
+// thread its own fs context (CLONE_FS) so it may switch mount namespace,
+// joins the container's namespaces and forks the command from there. The
+// thread is never unlocked, so Go discards it when the goroutine ends.
+func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error) {
+	if spec == nil || len(spec.Args) == 0 || spec.Args[0] == "" {
+		return -1, errors.New("runner: exec: no command")
+	}
+	var caps uint64
+	limit := spec.Capabilities != nil
+	if limit {
+		var err error
+		if caps, err = capSet(spec.Capabilities); err != nil {
+			return -1, fmt.Errorf("runner: exec: %w", err)
+		}
+	}
+	type started struct {
+		cmd *exec.Cmd
+		err error
+	}
+	ch := make(chan started, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with us
+		cmd, err := startJoined(ctx, pid, spec, security{LimitCaps: limit, Caps: caps, NoNewPrivileges: spec.NoNewPrivileges})
+		ch <- started{cmd, err}
+		// Keep the namespaced thread out of the pool until the end.
+		<-done
+	}()
+	s := <-ch
+	if s.err != nil {
+		var ee *execError
+		if errors.As(s.err, &ee) {
+			if spec.Stderr != nil {
+				fmt.Fprintln(spec.Stderr, ee.msg)
+			}
+			return ee.code, nil
+		}
+		return -1, s.err
+	}
+	if spec.Started != nil {
+		if err := spec.Started(s.cmd.Process.Pid); err != nil {
+			_ = s.cmd.Process.Kill()
+			_ = s.cmd.Wait()
+			return -1, fmt.Errorf("runner: exec: %w", err)
+		}
+	}
+	waitErr := s.cmd.Wait()
+	if err := ctx.Err(); err != nil {
+		return -1, err
+	}
+	return exitStatus(s.cmd, waitErr)
+}
+
+// startJoined runs on a locked thread that it moves into the container.
+func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security) (*exec.Cmd, error) {
+	fds := make([]int, 0, len(joinOrder))
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	for _, ns := range joinOrder {
+		fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns.name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("runner: exec: open %s namespace of pid %d: %w", ns.name, pid, err)
+		}
+		fds = append(fds, fd)
+	}
+	// Fds lade inherited without close-on-exec must not reach the command;
+	// this reads /proc/self/fd, so before joining the mount namespace.
+	if err := closeExtraFds(); err != nil {
+		return nil, fmt.Errorf("runner: exec: %w", err)
+	}
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return nil, fmt.Errorf("runner: exec: unshare fs: %w", err)
+	}
+	for i, ns := range joinOrder {
+		if err := unix.Setns(fds[i], ns.flag); err != nil {
+			return nil, fmt.Errorf("runner: exec: join %s namespace: %w", ns.name, err)
+		}
+	}
+	if err := dropBounding(sec); err != nil {
+		return nil, fmt.Errorf("runner: exec: %w", err)
+	}
+	cwd := spec.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := unix.Chdir(cwd); err != nil {
+		return nil, &execError{code: ExitNotExecutable, msg: fmt.Sprintf("exec: chdir to %s: %v", cwd, err)}
+	}
+	path, err := lookPath(spec.Args[0], spec.Env)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, path)
+	cmd.Args = spec.Args
+	cmd.Env = spec.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.Dir = cwd
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.Stdin, spec.Stdout, spec.Stderr
+	groups := make([]uint32, len(spec.AdditionalGIDs))
+	copy(groups, spec.AdditionalGIDs)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// No Pdeathsig: Go's child compares getppid() with the forker's
+		// pid, and in the container's pid namespace the parent reads as 0.
+		Credential: &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: groups},
+	}
+	if err := cmd.Start(); err != nil {
+		code := ExitNotExecutable
+		if errors.Is(err, os.ErrNotExist) {
+			code = ExitNotFound
+		}
+		return nil, &execError{code: code, msg: fmt.Sprintf("exec %s: %v", spec.Args[0], err)}
+	}
+	return cmd, nil
+}
