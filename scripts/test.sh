@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for p in busybox-static file skopeo docker-registry; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in busybox-static file skopeo docker-registry docker.io openssh-client xz-utils bzip2 zstd; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null
 fi
@@ -14,3 +14,5 @@ go vet ./...
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
 go test -count=1 -timeout 30m "$@" ./...
+# The concurrent packages once more under the race detector.
+go test -count=1 -race -timeout 20m "$@" ./cache/... ./images/... ./snapshot/... ./solver/... ./fileop/...
