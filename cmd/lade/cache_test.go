@@ -72,6 +72,11 @@ RUN echo RAN-b && cat /b.txt >> /copy
 		t.Errorf("no-op rebuild changed the image: %s -> %s", d1, d2)
 	}
 
+	// A build arg that no stage declares changes nothing.
+	if r := build("--build-arg", "NOT_DECLARED=1"); executed(r.stderr) != 0 {
+		t.Errorf("an unused build arg re-executed steps:\n%s", r.stderr)
+	}
+
 	// Changing b.txt misses only the steps from COPY b.txt on.
 	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("BBBB-longer\n"), 0o644)
 	third := build("--explain-cache")
