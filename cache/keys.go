@@ -42,13 +42,24 @@ func (ix *Index) file(key string) (string, error) {
 	return filepath.Join(ix.dir, h.Hex+".json"), nil
 }
 
-// Get returns the result stored for key.
+// Get returns the result stored for key and marks the record used now
+// (its mtime is the last-used time that prune --filter until and
+// --keep-storage go by).
 func (ix *Index) Get(key string) (Result, bool) {
-	var r Result
 	p, err := ix.file(key)
 	if err != nil {
-		return r, false
+		return Result{}, false
 	}
+	r, ok := ix.read(p)
+	if ok {
+		now := time.Now()
+		_ = os.Chtimes(p, now, now)
+	}
+	return r, ok
+}
+
+func (ix *Index) read(p string) (Result, bool) {
+	var r Result
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return r, false
@@ -78,18 +89,26 @@ func (ix *Index) Put(key string, r Result) error {
 		tmp.Close()
 		return fmt.Errorf("recording cache key: %w", err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), p)
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return err
+	}
+	// No fsync: a record is only a hint. After a crash a missing or torn
+	// record is a cache miss (Get rejects what it cannot decode), never a
+	// wrong result, and skipping two fsyncs per build step matters.
+	return nil
 }
 
 // Walk calls fn for every recorded key.
 func (ix *Index) Walk(fn func(key string, r Result) error) error {
+	return ix.WalkUsed(func(key string, r Result, _ time.Time) error { return fn(key, r) })
+}
+
+// WalkUsed calls fn for every recorded key with its last-used time,
+// without marking anything used.
+func (ix *Index) WalkUsed(fn func(key string, r Result, lastUsed time.Time) error) error {
 	ents, err := os.ReadDir(ix.dir)
 	if err != nil {
 		return err
@@ -100,11 +119,16 @@ func (ix *Index) Walk(fn func(key string, r Result) error) error {
 			continue
 		}
 		key := "sha256:" + strings.TrimSuffix(name, ".json")
-		r, ok := ix.Get(key)
+		p := filepath.Join(ix.dir, name)
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		r, ok := ix.read(p)
 		if !ok {
 			continue
 		}
-		if err := fn(key, r); err != nil {
+		if err := fn(key, r, fi.ModTime()); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,10 @@
 package cache
 
 import (
+	"sync"
+
+	kgzip "github.com/klauspost/compress/gzip"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -103,11 +107,25 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 	var size countWriter
 	// Buffer file writes: zstd emits many small writes.
 	bw := bufio.NewWriterSize(f, copyBufSize)
-	zw, err := c.compressor(io.MultiWriter(bw, blobHash, &size))
-	if err != nil {
-		return LayerInfo{}, fmt.Errorf("writing layer: %w", err)
+	src := io.Reader(io.TeeReader(ctxReader{ctx, r}, diffHash))
+	out := io.MultiWriter(bw, blobHash, &size)
+	var zw io.WriteCloser
+	if c == "" || c == Gzip {
+		// Most build steps write small layers, for which pgzip's per-CPU
+		// 1 MiB buffers cost more than compressing. The choice depends
+		// only on the input (smaller than one block or not), so the same
+		// layer still always gets the same digest.
+		br := bufio.NewReaderSize(src, gzipBlockSize)
+		if head, _ := br.Peek(gzipBlockSize); len(head) < gzipBlockSize {
+			zw = smallGzip(out)
+		}
+		src = br
 	}
-	src := io.TeeReader(ctxReader{ctx, r}, diffHash)
+	if zw == nil {
+		if zw, err = c.compressor(out); err != nil {
+			return LayerInfo{}, fmt.Errorf("writing layer: %w", err)
+		}
+	}
 	if _, err := io.CopyBuffer(zw, src, make([]byte, copyBufSize)); err != nil {
 		zw.Close()
 		return LayerInfo{}, fmt.Errorf("writing layer: %w", err)
@@ -191,6 +209,7 @@ func (l *storeLayer) Uncompressed() (io.ReadCloser, error) {
 		}
 		r, closeDec = zr, zr.Close
 	}
+	r = &capReader{r: r, digest: l.info.Digest, max: MaxUncompressedLayer}
 	out := &readCloser{Reader: r, close: func() error { closeDec(); return rc.Close() }}
 	if l.info.DiffID == (v1.Hash{}) {
 		return out, nil
@@ -230,4 +249,27 @@ func sniff(br *bufio.Reader) Compression {
 		return Zstd
 	}
 	return Uncompressed
+}
+
+var gzipPool sync.Pool
+
+// smallGzip is a single-threaded gzip writer with the same header fields
+// as the parallel one (no name, mtime 0), taken from a pool.
+func smallGzip(w io.Writer) io.WriteCloser {
+	zw, _ := gzipPool.Get().(*kgzip.Writer)
+	if zw == nil {
+		zw, _ = kgzip.NewWriterLevel(w, kgzip.DefaultCompression)
+	} else {
+		zw.Reset(w)
+	}
+	zw.ModTime, zw.Name, zw.Comment, zw.OS = time.Unix(0, 0), "", "", 255
+	return pooledGzip{zw}
+}
+
+type pooledGzip struct{ *kgzip.Writer }
+
+func (p pooledGzip) Close() error {
+	err := p.Writer.Close()
+	gzipPool.Put(p.Writer)
+	return err
 }

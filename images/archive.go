@@ -85,6 +85,11 @@ const maxArchiveMeta = 8 << 20
 // survives a save/load round trip. Names come from RepoTags (docker) or
 // the name annotations (OCI). Nothing is tagged unless every image loads.
 func (s *Store) Load(ctx context.Context, r io.Reader) ([]Loaded, error) {
+	release, err := s.content.HoldGC(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release() // blobs stay unreferenced until the index names them
 	out, err := s.loadArchive(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("loading archive: %w", err)

@@ -32,6 +32,11 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // (plain, gzip, bzip2, xz or zstd) and tags it as ref unless ref is empty,
 // in which case it is stored untagged.
 func (s *Store) Import(ctx context.Context, r io.Reader, ref string, created time.Time) (v1.Image, error) {
+	release, err := s.content.HoldGC(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release() // blobs stay unreferenced until the index names them
 	if ref != "" {
 		if _, err := normalize(ref); err != nil {
 			return nil, err
@@ -141,6 +146,11 @@ type cmdReader struct {
 }
 
 func (c *cmdReader) Read(p []byte) (int, error) {
+	if c.done {
+		// Wait closed the pipe; a caller that reads past EOF (bufio
+		// does) must see EOF again, not "file already closed".
+		return 0, io.EOF
+	}
 	n, err := c.out.Read(p)
 	if err == io.EOF && !c.done {
 		c.done = true
@@ -170,6 +180,11 @@ const containerdNameAnnotation = "io.containerd.image.name"
 // applied to ref's repository), else as ref, else stored untagged. Nested
 // indexes are not descended into.
 func (s *Store) LoadLayout(ctx context.Context, dir string, ref string) ([]v1.Image, error) {
+	release, err := s.content.HoldGC(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release() // blobs stay unreferenced until the index names them
 	p, err := layout.FromPath(dir)
 	if err != nil {
 		return nil, fmt.Errorf("loading layout %s: %w", dir, err)

@@ -30,6 +30,11 @@ type PullOptions struct {
 // does not tag it. Every blob is verified against its digest and size
 // before it becomes visible, and blobs already present are not fetched.
 func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (v1.Image, error) {
+	release, err := s.content.HoldGC(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release() // blobs stay unreferenced until the index names them
 	img, err := s.pull(ctx, ref, opts)
 	if err != nil {
 		return nil, fmt.Errorf("pulling %s: %w", ref, err)

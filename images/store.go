@@ -157,6 +157,11 @@ func (s *Store) write(idx *index) error {
 // Tag stores img's blobs in content and points name at its manifest. An
 // image that name pointed at before stays in the store, untagged.
 func (s *Store) Tag(ctx context.Context, ref string, img v1.Image) error {
+	release, err := s.content.HoldGC(ctx)
+	if err != nil {
+		return err
+	}
+	defer release() // blobs stay unreferenced until the index names them
 	canonical, err := normalize(ref)
 	if err != nil {
 		return err
@@ -175,6 +180,11 @@ func (s *Store) Tag(ctx context.Context, ref string, img v1.Image) error {
 // Store stores img without a name; List shows it as "<none>:<none>" and Get
 // finds it by digest.
 func (s *Store) Store(ctx context.Context, img v1.Image) error {
+	release, err := s.content.HoldGC(ctx)
+	if err != nil {
+		return err
+	}
+	defer release() // blobs stay unreferenced until the index names them
 	d, rec, err := s.storeBlobs(ctx, img)
 	if err != nil {
 		return fmt.Errorf("storing image: %w", err)

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ type Active struct {
 	Lowers []string
 
 	dir     string
+	lock    *os.File // flock held while the snapshot lives (see stale.go)
 	mu      sync.Mutex
 	mounted bool
 	removed bool

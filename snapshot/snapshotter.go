@@ -36,7 +36,9 @@ func New(root string) (*Snapshotter, error) {
 			return nil, fmt.Errorf("creating snapshot root: %w", err)
 		}
 	}
-	return &Snapshotter{root: abs}, nil
+	s := &Snapshotter{root: abs}
+	s.removeStale()
+	return s, nil
 }
 
 // layerDir returns the directory of a committed snapshot. The hash is
@@ -168,24 +170,38 @@ func (s *Snapshotter) Prepare(ctx context.Context, parents []v1.Hash) (*Active, 
 		}
 		seen[p]++
 	}
-	dir, err := os.MkdirTemp(filepath.Join(s.root, "active"), "a-")
+	// Built in tmp and renamed into active with its lock held, so
+	// removeStale never sees a half-made one.
+	tmp, err := os.MkdirTemp(filepath.Join(s.root, "tmp"), "a-")
 	if err != nil {
 		return nil, fmt.Errorf("preparing snapshot: %w", err)
 	}
-	a := &Active{
+	lock, err := lockNew(tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("preparing snapshot: %w", err)
+	}
+	for _, d := range []string{"upper", "work", "merged", "empty"} {
+		if err := mkdirRoot(filepath.Join(tmp, d)); err != nil {
+			lock.Close()
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("preparing snapshot: %w", err)
+		}
+	}
+	dir := filepath.Join(s.root, "active", filepath.Base(tmp))
+	if err := os.Rename(tmp, dir); err != nil {
+		lock.Close()
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("preparing snapshot: %w", err)
+	}
+	return &Active{
 		Upper:  filepath.Join(dir, "upper"),
 		Work:   filepath.Join(dir, "work"),
 		Merged: filepath.Join(dir, "merged"),
 		Lowers: lowers,
 		dir:    dir,
-	}
-	for _, d := range []string{a.Upper, a.Work, a.Merged, a.emptyDir()} {
-		if err := mkdirRoot(d); err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("preparing snapshot: %w", err)
-		}
-	}
-	return a, nil
+		lock:   lock,
+	}, nil
 }
 
 // Commit stores a's upper dir as the committed snapshot diffID (unmounting
@@ -241,6 +257,10 @@ func (s *Snapshotter) Remove(a *Active) error {
 	defer a.mu.Unlock()
 	if err := os.RemoveAll(a.dir); err != nil {
 		return fmt.Errorf("removing snapshot %s: %w", a.dir, err)
+	}
+	if a.lock != nil {
+		a.lock.Close()
+		a.lock = nil
 	}
 	a.removed = true
 	return nil

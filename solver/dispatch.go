@@ -159,6 +159,9 @@ func (sc *stageCtx) dispatchArg(c *instructions.ArgCommand) error {
 			bd.markUsed(arg.Key)
 		} else if arg.Value != nil {
 			v, _, err := bd.newLex().ProcessWord(*arg.Value, shell.EnvsFromSlice(sc.st.env))
+			if err == nil {
+				err = checkExpanded(v)
+			}
 			if err != nil {
 				return err
 			}

@@ -4,18 +4,34 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// Progress prints buildx-style plain progress: "#N [stage k/n] INSTRUCTION",
-// the step's output prefixed with "#N", then "#N DONE 0.3s" or "#N ERROR".
-// It is safe for concurrent steps. A nil *Progress discards everything.
+// Progress reports build steps like buildx does. The display is chosen by
+// mode (see NewProgressMode): plain prints "#N [stage k/n] INSTRUCTION",
+// the step's output as "#N <seconds> <line>", then "#N DONE 0.3s",
+// "#N CACHED" or "#N ERROR: ..."; tty keeps a live view of the running
+// steps; rawjson writes one JSON status per change. It is safe for
+// concurrent steps. A nil *Progress discards everything.
 type Progress struct {
-	mu  sync.Mutex
-	w   io.Writer
-	n   int
-	log []Event
+	mu     sync.Mutex
+	d      display
+	n      int
+	log    []Event
+	closed bool
+}
+
+// display renders status changes; every method is called with Progress.mu held.
+type display interface {
+	start(s *Step)
+	output(s *Step, line []byte)
+	done(s *Step, ev Event)
+	printf(text string)
+	close()
 }
 
 // Event records one finished step, for tests and for --progress=rawjson.
@@ -28,12 +44,75 @@ type Event struct {
 	Duration time.Duration
 }
 
-// NewProgress writes progress to w (nil discards).
+// Progress modes, as buildx's --progress takes them.
+const (
+	ProgressAuto    = "auto"
+	ProgressTTY     = "tty"
+	ProgressPlain   = "plain"
+	ProgressRawJSON = "rawjson"
+	ProgressQuiet   = "quiet"
+)
+
+// NewProgress writes plain progress to w (nil discards).
 func NewProgress(w io.Writer) *Progress {
 	if w == nil {
 		w = io.Discard
 	}
-	return &Progress{w: w}
+	return &Progress{d: &plainDisplay{w: w}}
+}
+
+// NewProgressMode writes progress to w in mode: auto (tty when w is a
+// terminal, else plain), tty, plain, rawjson or quiet. Close it when the
+// build is over so a live view can print its final state.
+func NewProgressMode(w io.Writer, mode string) (*Progress, error) {
+	if w == nil {
+		w = io.Discard
+	}
+	switch mode {
+	case "", ProgressAuto:
+		if isTerminal(w) {
+			return newTTYProgress(w), nil
+		}
+		return NewProgress(w), nil
+	case ProgressTTY:
+		return newTTYProgress(w), nil
+	case ProgressPlain:
+		return NewProgress(w), nil
+	case ProgressRawJSON:
+		return &Progress{d: &jsonDisplay{w: w}}, nil
+	case ProgressQuiet:
+		return NewProgress(io.Discard), nil
+	}
+	return nil, fmt.Errorf("invalid progress mode %q: use auto, tty, plain, rawjson or quiet", mode)
+}
+
+func newTTYProgress(w io.Writer) *Progress {
+	d := newTTYDisplay(w)
+	p := &Progress{d: d}
+	d.attach(&p.mu)
+	return p
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// Close flushes the display; later events are dropped.
+func (p *Progress) Close() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.closed = true
+		p.d.close()
+	}
 }
 
 // Step is one vertex in the progress output.
@@ -43,6 +122,7 @@ type Step struct {
 	name  string
 	start time.Time
 	buf   []byte
+	tail  [][]byte // last lines, for the tty view
 	done  bool
 }
 
@@ -54,8 +134,11 @@ func (p *Progress) Start(name string) *Step {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
-	fmt.Fprintf(p.w, "#%d %s\n", p.n, name)
-	return &Step{p: p, id: p.n, name: name, start: time.Now()}
+	s := &Step{p: p, id: p.n, name: name, start: time.Now()}
+	if !p.closed {
+		p.d.start(s)
+	}
+	return s
 }
 
 // Events returns the finished steps so far.
@@ -75,10 +158,12 @@ func (p *Progress) Printf(format string, args ...any) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, format, args...)
+	if !p.closed {
+		p.d.printf(fmt.Sprintf(format, args...))
+	}
 }
 
-// Write receives the step's process output and prints it line by line.
+// Write receives the step's process output and passes it on line by line.
 func (s *Step) Write(b []byte) (int, error) {
 	if s.p == nil {
 		return len(b), nil
@@ -91,10 +176,23 @@ func (s *Step) Write(b []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		fmt.Fprintf(s.p.w, "#%d %.3f %s\n", s.id, time.Since(s.start).Seconds(), s.buf[:i])
+		s.line(s.buf[:i])
 		s.buf = s.buf[i+1:]
 	}
 	return len(b), nil
+}
+
+// line hands one complete output line to the display (mu held).
+func (s *Step) line(l []byte) {
+	if s.p.closed {
+		return
+	}
+	const keep = 6
+	s.tail = append(s.tail, append([]byte(nil), l...))
+	if len(s.tail) > keep {
+		s.tail = s.tail[len(s.tail)-keep:]
+	}
+	s.p.d.output(s, l)
 }
 
 // Done closes the step: DONE, CACHED or ERROR.
@@ -106,18 +204,14 @@ func (s *Step) Done(executed bool, err error) {
 	defer s.p.mu.Unlock()
 	s.done = true
 	if len(s.buf) > 0 {
-		fmt.Fprintf(s.p.w, "#%d %.3f %s\n", s.id, time.Since(s.start).Seconds(), s.buf)
+		s.line(s.buf)
 		s.buf = nil
 	}
 	ev := Event{ID: s.id, Name: s.name, Executed: executed, Duration: time.Since(s.start)}
-	switch {
-	case err != nil:
+	if err != nil {
 		ev.Err = err.Error()
-		fmt.Fprintf(s.p.w, "#%d ERROR: %v\n", s.id, err)
-	default:
-		fmt.Fprintf(s.p.w, "#%d DONE %.1fs\n", s.id, ev.Duration.Seconds())
 	}
-	s.p.log = append(s.p.log, ev)
+	s.finish(ev)
 }
 
 // Cached closes the step as a cache hit.
@@ -128,6 +222,35 @@ func (s *Step) Cached() {
 	s.p.mu.Lock()
 	defer s.p.mu.Unlock()
 	s.done = true
-	fmt.Fprintf(s.p.w, "#%d CACHED\n", s.id)
-	s.p.log = append(s.p.log, Event{ID: s.id, Name: s.name, Cached: true})
+	s.finish(Event{ID: s.id, Name: s.name, Cached: true})
 }
+
+func (s *Step) finish(ev Event) {
+	s.p.log = append(s.p.log, ev)
+	if !s.p.closed {
+		s.p.d.done(s, ev)
+	}
+}
+
+// plainDisplay is buildx's --progress=plain.
+type plainDisplay struct{ w io.Writer }
+
+func (d *plainDisplay) start(s *Step) { fmt.Fprintf(d.w, "#%d %s\n", s.id, s.name) }
+
+func (d *plainDisplay) output(s *Step, line []byte) {
+	fmt.Fprintf(d.w, "#%d %.3f %s\n", s.id, time.Since(s.start).Seconds(), line)
+}
+
+func (d *plainDisplay) done(s *Step, ev Event) {
+	switch {
+	case ev.Cached:
+		fmt.Fprintf(d.w, "#%d CACHED\n", s.id)
+	case ev.Err != "":
+		fmt.Fprintf(d.w, "#%d ERROR: %s\n", s.id, ev.Err)
+	default:
+		fmt.Fprintf(d.w, "#%d DONE %.1fs\n", s.id, ev.Duration.Seconds())
+	}
+}
+
+func (d *plainDisplay) printf(text string) { io.WriteString(d.w, text) }
+func (d *plainDisplay) close()             {}

@@ -69,6 +69,8 @@ type Options struct {
 	Secrets         map[string][]byte    // --secret values by id (see ParseSecretFlag)
 	SSH             map[string]SSHSource // --ssh agents by id (see ParseSSHFlag)
 	Allow           []string             // granted entitlements: EntitlementSecurityInsecure
+	// Jobs caps how many RUN processes execute at once; 0 means no limit.
+	Jobs int
 }
 
 // Result is a built image.
@@ -102,6 +104,13 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	if o.Jobs > 0 {
+		// The limit wraps only the process, so a step waiting on another
+		// stage never holds a slot and jobs=1 cannot deadlock.
+		lb := *b
+		lb.Exec = &limitedExec{Executor: b.Exec, slots: make(chan struct{}, o.Jobs)}
+		b = &lb
+	}
 	bd := &build{b: b, o: o, df: df, cancel: cancel, usedArgs: map[string]bool{}, created: time.Now().UTC().Truncate(time.Second)}
 	if err := bd.resolveGlobalArgs(); err != nil {
 		return nil, err
@@ -116,6 +125,9 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	if err := bd.initStages(); err != nil {
 		return nil, err
 	}
+	for _, n := range bd.stages {
+		bd.scanStage(n)
+	}
 	target := bd.stages[len(bd.stages)-1]
 	if o.Target != "" {
 		target = bd.byName[strings.ToLower(o.Target)]
@@ -126,8 +138,18 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	if err := bd.checkRequiredMounts(target); err != nil {
 		return nil, err
 	}
+	prehashed := make(chan struct{})
+	go func() { defer close(prehashed); bd.prehashContext(ctx, target) }()
+	defer func() { cancel(); <-prehashed }()
 	st, err := bd.stageResult(ctx, target)
 	if err != nil {
+		// A stage that failed cancels the others: report its error, not
+		// the cancellation the target stage saw.
+		bd.mu.Lock()
+		if errors.Is(err, context.Canceled) && bd.firstErr != nil {
+			err = bd.firstErr
+		}
+		bd.mu.Unlock()
 		return nil, err
 	}
 	bd.warnUnusedArgs()
@@ -170,18 +192,21 @@ type build struct {
 	created  time.Time
 	imgs     map[string]*imageFuture
 	records  []CacheRecord
+	firstErr error       // the first stage failure
 	ms       *mountState // RUN mount state, see mounts.go; guarded by mu
 }
 
 // stageNode is one vertex of the stage DAG; its result is computed once.
 type stageNode struct {
-	index    int
-	stage    instructions.Stage
-	baseName string // expanded FROM argument
-	once     sync.Once
-	done     chan struct{}
-	res      *stageState
-	err      error
+	index       int
+	stage       instructions.Stage
+	baseName    string       // expanded FROM argument
+	deps        []*stageNode // stages it names, found before anything runs
+	copySources []string     // literal context paths its COPYs read
+	once        sync.Once
+	done        chan struct{}
+	res         *stageState
+	err         error
 }
 
 // proxyArgs are usable without an ARG line and never recorded in history,
@@ -221,6 +246,9 @@ func (bd *build) resolveGlobalArgs() error {
 				bd.markUsed(kv.Key)
 			} else if kv.Value != nil {
 				v, _, err := bd.newLex().ProcessWord(*kv.Value, shell.EnvsFromSlice(bd.globalArgs))
+				if err == nil {
+					err = checkExpanded(v)
+				}
 				if err != nil {
 					return bd.df.At(cmd.Location(), err)
 				}
@@ -283,6 +311,11 @@ func (bd *build) stageResult(ctx context.Context, n *stageNode) (*stageState, er
 			}
 			n.res, n.err = bd.runStage(ctx, n)
 			if n.err != nil {
+				bd.mu.Lock()
+				if bd.firstErr == nil && !errors.Is(n.err, context.Canceled) {
+					bd.firstErr = n.err
+				}
+				bd.mu.Unlock()
 				bd.cancel()
 			}
 		}()
@@ -300,8 +333,29 @@ func (bd *build) stageResult(ctx context.Context, n *stageNode) (*stageState, er
 }
 
 // staticDeps lists the stages n refers to, so they can start in parallel
-// before n reaches the instruction that needs them.
-func (bd *build) staticDeps(n *stageNode) []*stageNode {
+// before n reaches the instruction that needs them. It is computed once,
+// before any stage runs: dispatch expands commands in place, so reading
+// them later would race with a running stage.
+func (bd *build) staticDeps(n *stageNode) []*stageNode { return n.deps }
+
+// scanStage records what n needs before anything runs: its dependency
+// stages and the literal context paths its COPY steps read (for prehashing).
+func (bd *build) scanStage(n *stageNode) {
+	n.deps = bd.findDeps(n)
+	for _, c := range n.stage.Commands {
+		c, ok := c.(*instructions.CopyCommand)
+		if !ok || c.From != "" {
+			continue
+		}
+		for _, p := range c.SourcePaths {
+			if !strings.ContainsAny(p, "$") && !strings.Contains(p, "://") {
+				n.copySources = append(n.copySources, p)
+			}
+		}
+	}
+}
+
+func (bd *build) findDeps(n *stageNode) []*stageNode {
 	seen := map[*stageNode]bool{}
 	add := func(ref string) {
 		ref, _, _ = bd.newLex().ProcessWord(ref, shell.EnvsFromSlice(bd.globalArgs))
@@ -330,6 +384,48 @@ func (bd *build) staticDeps(n *stageNode) []*stageNode {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].index < out[j].index })
 	return out
+}
+
+// limitedExec runs at most cap(slots) processes at a time (--jobs).
+type limitedExec struct {
+	Executor
+	slots chan struct{}
+}
+
+func (l *limitedExec) Run(ctx context.Context, spec *runner.Spec) (int, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+	defer func() { <-l.slots }()
+	return l.Executor.Run(ctx, spec)
+}
+
+// prehashContext digests the context sources that the stages the target
+// needs COPY, while base images are still being pulled, so the COPY steps
+// find them in the stat cache. Only literal paths are hashed; a COPY that
+// arrives first just hashes again.
+func (bd *build) prehashContext(ctx context.Context, target *stageNode) {
+	if bd.b.StatCache == nil {
+		return
+	}
+	src := fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore}
+	seen := map[*stageNode]bool{}
+	var walk func(n *stageNode)
+	walk = func(n *stageNode) {
+		if seen[n] || ctx.Err() != nil {
+			return
+		}
+		seen[n] = true
+		for _, d := range bd.staticDeps(n) {
+			walk(d)
+		}
+		for _, p := range n.copySources {
+			_, _ = fileop.Checksum(ctx, src, []string{p}, bd.b.StatCache)
+		}
+	}
+	walk(target)
 }
 
 func (bd *build) warnUnusedArgs() {

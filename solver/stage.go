@@ -279,6 +279,9 @@ func (sc *stageCtx) expander() instructions.SingleWordExpander {
 	env := shell.EnvsFromSlice(sc.st.env)
 	return func(word string) (string, error) {
 		v, _, err := sc.bd.newLex().ProcessWord(word, env)
+		if err == nil {
+			err = checkExpanded(v)
+		}
 		return v, err
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ type buildFlags struct {
 	secrets       []string
 	ssh           []string
 	allow         []string
+	jobs          int
 }
 
 func (a *app) buildCmd() *cobra.Command {
@@ -72,7 +74,8 @@ func (a *app) buildCmd() *cobra.Command {
 	fl.BoolVar(&f.explainCache, "explain-cache", false, "print why each step missed the cache")
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=REF or type=local,src=DIR")
-	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain or quiet")
+	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, tty, plain, rawjson or quiet")
+	fl.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "run at most this many RUN steps at once (0: no limit)")
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination: type=oci|docker|image[,dest=FILE|-][,name=NAME]")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
 	fl.BoolVar(&f.push, "push", false, "push the image to its registry (shorthand for --output=type=registry)")
@@ -256,17 +259,28 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return err
 	}
 
-	var progOut io.Writer = a.stderr
-	if f.quiet || f.progress == "quiet" {
-		progOut = io.Discard
+	mode := f.progress
+	if f.quiet {
+		mode = solver.ProgressQuiet
 	}
-	prog := solver.NewProgress(progOut)
+	prog, err := solver.NewProgressMode(a.stderr, mode)
+	if err != nil {
+		return err
+	}
+	defer prog.Close()
 	for _, w := range df.Warnings {
 		prog.Printf("WARNING: %s\n", w)
 	}
 	if err := a.open(); err != nil {
 		return err
 	}
+	// The build-in-progress lease: prune waits until this build has
+	// recorded (as cache keys and images) everything it made or used.
+	release, err := a.content.HoldGC(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	b := &solver.Builder{
 		Snapshots: a.snapshots,
 		Content:   a.content,
@@ -321,6 +335,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		Secrets:         secrets,
 		SSH:             sshSrcs,
 		Allow:           f.allow,
+		Jobs:            f.jobs,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Times builds with lade, Buildah and BuildKit (docker's, DOCKER_BUILDKIT=1)
+# from the same busybox base image served by a local registry, and prints
+# medians and lade/peer ratios. Usage: sudo bench/build.sh [RUNS] (default 5).
+# Installs buildah, docker.io, docker-registry and busybox-static when
+# missing and starts its own dockerd when none answers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+export PATH=$PATH:/usr/local/go/bin DOCKER_BUILDKIT=1
+need=()
+for p in buildah:buildah dockerd:docker.io docker-registry:docker-registry; do
+  command -v "${p%%:*}" >/dev/null || need+=("${p#*:}")
+done
+[ -x /usr/bin/docker ] || need+=(docker.io)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+work=$(mktemp -d /var/tmp/ladebench.XXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 1; umount -R "$work"/docker-data 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+go build -o "$work/lade" ./cmd/lade
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(freeport)
+host=127.0.0.1:$port
+cat >"$work/registry.yml" <<YML
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $work/registry}}
+http: {addr: $host}
+YML
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -fs "http://$host/v2/" >/dev/null && break; sleep 0.1; done
+
+D=(/usr/bin/docker)
+if ! "${D[@]}" info >/dev/null 2>&1; then
+  sock=$work/docker.sock
+  dockerd --iptables=false --bridge=none -H "unix://$sock" --data-root "$work/docker-data" \
+    --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" >"$work/dockerd.log" 2>&1 &
+  pids+=($!)
+  D=(/usr/bin/docker -H "unix://$sock")
+  for _ in $(seq 100); do "${D[@]}" info >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+BAH=(buildah --root "$work/buildah" --runroot "$work/buildah-run")
+
+# The base image: Debian's static busybox, pushed by lade to the registry.
+base=$host/bench/busybox:1
+./scripts/mkbusybox.sh "$work/busybox.tar" >/dev/null
+L0=("$work/lade" --root "$work/seed")
+"${L0[@]}" import "$work/busybox.tar" "$base" >/dev/null
+"${L0[@]}" push "$base" >/dev/null
+
+# The Dockerfiles.
+mk() { mkdir -p "$work/$1"; cat >"$work/$1/Dockerfile"; }
+{ echo "FROM $base"; for i in $(seq 10); do echo "RUN true $i"; done; } | mk runs
+printf 'FROM %s\nCOPY . /src\nRUN true\n' "$base" | mk ctx
+printf 'FROM %s AS a\nRUN sleep 2 && echo a >/a\nFROM %s AS b\nRUN sleep 2 && echo b >/b\nFROM %s\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n' "$base" "$base" "$base" | mk par
+# 100 MB in 10,000 incompressible 10 KB files.
+python3 - "$work/ctx" <<'PY'
+import os, sys
+root = sys.argv[1]
+for d in range(100):
+    os.makedirs(f"{root}/d{d}", exist_ok=True)
+    for f in range(100):
+        with open(f"{root}/d{d}/f{f}", "wb") as fh:
+            fh.write(os.urandom(10240))
+PY
+
+now() { date +%s.%N; }
+declare -A res
+# t KEY CMD...: time CMD, append seconds to res[KEY]; a failure aborts.
+t() {
+  local k=$1 t0 t1; shift
+  t0=$(now)
+  if ! "$@" >"$work/last.log" 2>&1; then echo "FAILED: $*" >&2; tail -20 "$work/last.log" >&2; exit 1; fi
+  t1=$(now)
+  res[$k]+="$(echo "$t1 - $t0" | bc)"$'\n'
+}
+median() { sort -n | awk 'NF {a[++n]=$1} END {if (n) print (n%2) ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2}'; }
+
+L() { "$work/lade" --root "$work/lroot" "$@"; }
+dprune() { "${D[@]}" builder prune -af >/dev/null; "${D[@]}" image prune -af >/dev/null; "${D[@]}" rmi -f "$base" >/dev/null 2>&1 || true; }
+bprune() { "${BAH[@]}" rm -a >/dev/null; "${BAH[@]}" rmi -af >/dev/null 2>&1 || true; }
+DB=("${D[@]}" build --network host -q)
+BB=("${BAH[@]}" bud --layers --isolation chroot --tls-verify=false -q)
+bsave() { "${BAH[@]}" push -q "$1" "oci-archive:$work/out.tar"; }
+# export throughput: uncompressed layer bytes / (COPY step + export step), from rawjson
+throughput() {
+  python3 - "$work/lade.json" "$(du -sb --apparent-size "$work/ctx" | cut -f1)" <<'PY'
+import json, sys, datetime
+t = 0.0
+for line in open(sys.argv[1]):
+    for v in json.loads(line).get("vertexes", []):
+        n = v.get("name", "")
+        if v.get("completed") and ("COPY . /src" in n or n.startswith("exporting to")):
+            p = lambda s: datetime.datetime.fromisoformat(s[:26].rstrip("Z"))
+            t += (p(v["completed"]) - p(v["started"])).total_seconds()
+print(f"{int(sys.argv[2]) / t / 1e6:.0f}")
+PY
+}
+
+for i in $(seq "$runs"); do
+  echo "run $i/$runs" >&2
+  rm -rf "$work/lroot"; L pull -q "$base" >/dev/null
+  # 1. 10 x RUN true, --no-cache (base image already local for every tool).
+  "${D[@]}" pull -q "$base" >/dev/null; "${BAH[@]}" pull -q --tls-verify=false "$base" >/dev/null
+  t runs_lade L build --no-cache --progress plain "$work/runs"
+  t runs_buildkit "${DB[@]}" --no-cache "$work/runs"
+  t runs_buildah "${BB[@]}" --no-cache "$work/runs"
+  # 2. cold: empty stores, base pulled from the registry, export to a tar.
+  rm -rf "$work/lroot"; dprune; bprune
+  t cold_lade L build --progress rawjson -o "type=oci,dest=$work/out.tar" "$work/ctx"
+  L build --progress rawjson -o "type=oci,dest=$work/out.tar" --no-cache "$work/ctx" 2>"$work/lade.json" >/dev/null
+  res[mbps]+="$(throughput)"$'\n'
+  t cold_buildkit sh -c "${DB[*]} -t ctx $work/ctx && ${D[*]} save -o $work/out.tar ctx"
+  t cold_buildah sh -c "${BB[*]} -t ctx $work/ctx && ${BAH[*]} push -q ctx oci-archive:$work/out.tar"
+  # 3. no-op rebuild.
+  t noop_lade L build --progress plain -o "type=oci,dest=$work/out.tar" "$work/ctx"
+  t noop_buildkit sh -c "${DB[*]} -t ctx $work/ctx && ${D[*]} save -o $work/out.tar ctx"
+  t noop_buildah sh -c "${BB[*]} -t ctx $work/ctx && ${BAH[*]} push -q ctx oci-archive:$work/out.tar"
+  # 4. one file changed.
+  head -c 10240 /dev/urandom >"$work/ctx/d7/f7"
+  t edit_lade L build --progress plain -o "type=oci,dest=$work/out.tar" "$work/ctx"
+  t edit_buildkit sh -c "${DB[*]} -t ctx $work/ctx && ${D[*]} save -o $work/out.tar ctx"
+  t edit_buildah sh -c "${BB[*]} -t ctx $work/ctx && ${BAH[*]} push -q ctx oci-archive:$work/out.tar"
+  # 5. two independent stages sleeping 2 s each.
+  t par_lade L build --no-cache --progress plain "$work/par"
+  t par_buildkit "${DB[@]}" --no-cache "$work/par"
+  t par_buildah "${BB[@]}" --no-cache "$work/par"
+  # 6. run a container.
+  L pull -q "$base" >/dev/null
+  t run_lade L run --rm "$base" true
+  t run_buildkit "${D[@]}" run --rm --network host "$base" true
+done
+
+printf '%-40s %9s %9s %9s %8s %8s\n' case lade_s buildkit_s buildah_s /buildkit /buildah
+for c in runs:"1. 10 x RUN true, --no-cache" cold:"2. cold 100 MB/10k-file COPY + export" noop:"3. no-op rebuild of 2." \
+  edit:"4. rebuild of 2., one file changed" par:"5. two parallel stages, sleep 2 each" run:"6. run --rm IMAGE true (docker run)"; do
+  k=${c%%:*} name=${c#*:}
+  l=$(printf '%s' "${res[${k}_lade]}" | median)
+  bk=$(printf '%s' "${res[${k}_buildkit]}" | median)
+  ba=$(printf '%s' "${res[${k}_buildah]:-}" | median)
+  if [ -n "$ba" ]; then
+    printf '%-40s %9.3f %9.3f %9.3f %8.2f %8.2f\n' "$name" "$l" "$bk" "$ba" "$(echo "$l / $bk" | bc -l)" "$(echo "$l / $ba" | bc -l)"
+  else
+    printf '%-40s %9.3f %9.3f %9s %8.2f %8s\n' "$name" "$l" "$bk" - "$(echo "$l / $bk" | bc -l)" -
+  fi
+done
+echo "lade export throughput (case 2, COPY layer write + OCI tar, uncompressed MB/s): $(printf '%s' "${res[mbps]}" | median)"
+echo "(median of $runs runs; $(nproc) CPUs, $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r); docker $("${D[@]}" version -f '{{.Server.Version}}'), $(buildah --version | cut -d' ' -f1-3))"

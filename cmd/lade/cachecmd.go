@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/lade-build/lade/cache"
+)
+
+func init() {
+	commands = append(commands, (*app).cacheCmd)
+}
+
+// defaultMinAge spares unreferenced blobs, snapshots and temp files this
+// young: processes that do not take the GC lock (lade run unpacking, a
+// pull not yet tagged by its caller) may be about to reference them.
+const defaultMinAge = 10 * time.Minute
+
+type pruneFlags struct {
+	all         bool
+	keepStorage string
+	filters     []string
+	force       bool
+	minAge      time.Duration
+}
+
+func (a *app) cacheCmd() *cobra.Command {
+	c := &cobra.Command{Use: "cache", Short: "Manage the build cache"}
+	var verbose bool
+	du := &cobra.Command{
+		Use:   "du [--verbose]",
+		Short: "Show the disk usage of the build cache",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.cacheDU(cmd.Context(), verbose)
+		},
+	}
+	du.Flags().BoolVarP(&verbose, "verbose", "v", false, "describe every cache record")
+	f := &pruneFlags{}
+	prune := &cobra.Command{
+		Use:   "prune [--all] [--keep-storage SIZE] [--filter until=DURATION] [-f]",
+		Short: "Remove build cache",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.cachePrune(cmd.Context(), f)
+		},
+	}
+	addPruneFlags(prune, f)
+	c.AddCommand(du, prune)
+	return c
+}
+
+func addPruneFlags(c *cobra.Command, f *pruneFlags) {
+	fl := c.Flags()
+	fl.BoolVarP(&f.all, "all", "a", false, "also remove records of layers images use, and cache mounts")
+	fl.StringVar(&f.keepStorage, "keep-storage", "", "keep this much cache (e.g. 5GB), removing least recently used first")
+	fl.StringArrayVar(&f.filters, "filter", nil, "until=DURATION: only remove cache not used for DURATION")
+	fl.BoolVarP(&f.force, "force", "f", false, "do not ask for confirmation")
+	fl.DurationVar(&f.minAge, "min-age", defaultMinAge, "spare unreferenced blobs, snapshots and temp files younger than this")
+	fl.MarkHidden("min-age")
+}
+
+// gc returns the collector of the root's build cache.
+func (a *app) gc() (*cache.GC, error) {
+	if err := a.open(); err != nil {
+		return nil, err
+	}
+	ix, err := cache.OpenIndex(filepath.Join(a.root, "cache", "keys"))
+	if err != nil {
+		return nil, err
+	}
+	r := a.root
+	return &cache.GC{
+		Content:     a.content,
+		Index:       ix,
+		Snapshots:   a.snapshots,
+		CacheMounts: filepath.Join(r, "cachemounts"),
+		Scratch: []string{
+			filepath.Join(r, "tmp", "*"),
+			filepath.Join(r, "snapshots", "tmp", "*"),
+			filepath.Join(r, "snapshots", "active", "*"),
+			filepath.Join(r, "content", "ingest", "*"),
+			filepath.Join(r, "cache", "keys", ".key-*"),
+			filepath.Join(r, "images", "index-*.tmp"),
+			filepath.Join(r, "cachemounts", ".gc-*"),
+			filepath.Join(r, "cachemounts", "*", "init-*"),
+			filepath.Join(r, "cachemounts", "*", "private-*"),
+		},
+		// The solver writes the RUN steps' /etc files here once per process.
+		NotScratch: []string{filepath.Join(r, "tmp", "etc")},
+		Roots:      a.gcRoots,
+	}, nil
+}
+
+// gcRoots lists what images and containers use. A stored image that
+// cannot be read fails the collection rather than losing its blobs.
+func (a *app) gcRoots(ctx context.Context) (cache.Roots, error) {
+	r := cache.Roots{Blobs: map[v1.Hash]bool{}, DiffIDs: map[v1.Hash]bool{}}
+	list, err := a.images.List(ctx)
+	if err != nil {
+		return r, err
+	}
+	for _, e := range list {
+		r.Blobs[e.Digest] = true
+		img, err := a.images.Get(ctx, e.Digest.String())
+		if err != nil {
+			return r, fmt.Errorf("image %s is damaged (remove it with lade rmi): %w", e.Digest, err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			return r, err
+		}
+		r.Blobs[m.Config.Digest] = true
+		for _, l := range m.Layers {
+			r.Blobs[l.Digest] = true
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return r, err
+		}
+		for _, d := range cfg.RootFS.DiffIDs {
+			r.DiffIDs[d] = true
+		}
+	}
+	cs, err := a.containers()
+	if err != nil {
+		return r, err
+	}
+	ctrs, err := cs.List()
+	if err != nil {
+		return r, err
+	}
+	for _, c := range ctrs {
+		// A lower is <snapshots>/layers/<hex>/fs (or a twin beside fs).
+		for _, l := range c.Lowers {
+			r.DiffIDs[v1.Hash{Algorithm: "sha256", Hex: filepath.Base(filepath.Dir(l))}] = true
+		}
+	}
+	return r, nil
+}
+
+func (a *app) cacheDU(ctx context.Context, verbose bool) error {
+	g, err := a.gc()
+	if err != nil {
+		return err
+	}
+	u, err := g.Usage(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 8, 3, ' ', 0)
+	if verbose {
+		for _, e := range u.Entries {
+			fmt.Fprintf(tw, "ID:\t%s\n", e.ID[:12])
+			fmt.Fprintf(tw, "Layer:\t%s\n", e.Layer.Digest)
+			fmt.Fprintf(tw, "Created at:\t%s\n", e.Created.Local().Format(time.RFC3339))
+			fmt.Fprintf(tw, "Last used:\t%s\n", ago(e.LastUsed))
+			fmt.Fprintf(tw, "Keys:\t%d\n", len(e.Keys))
+			fmt.Fprintf(tw, "Shared:\t%v\n", e.Shared)
+			fmt.Fprintf(tw, "Reclaimable:\t%v\n", !e.Shared)
+			fmt.Fprintf(tw, "Size:\t%s\n", humanSize(e.Size))
+			fmt.Fprintf(tw, "Description:\t%s\n\n", e.Description)
+		}
+		for _, m := range u.Mounts {
+			fmt.Fprintf(tw, "ID:\t%s\nType:\texec.cachemount\nLast used:\t%s\nSize:\t%s\n\n", m.ID[:12], ago(m.LastUsed), humanSize(m.Size))
+		}
+	} else if len(u.Entries)+len(u.Mounts) > 0 {
+		fmt.Fprintln(tw, "ID\tRECLAIMABLE\tSIZE\tLAST ACCESSED")
+		for _, e := range u.Entries {
+			fmt.Fprintf(tw, "%s\t%v\t%s\t%s\n", e.ID[:12], !e.Shared, humanSize(e.Size), ago(e.LastUsed))
+		}
+		for _, m := range u.Mounts {
+			fmt.Fprintf(tw, "%s\ttrue\t%s\t%s\n", m.ID[:12], humanSize(m.Size), ago(m.LastUsed))
+		}
+	}
+	var mounts int64
+	for _, m := range u.Mounts {
+		mounts += m.Size
+	}
+	if u.Orphans > 0 {
+		fmt.Fprintf(tw, "Unreferenced:\t%s (%d blobs and snapshots)\n", humanSize(u.OrphanSize), u.Orphans)
+	}
+	fmt.Fprintf(tw, "Cache mounts:\t%s\n", humanSize(mounts))
+	fmt.Fprintf(tw, "Temp files:\t%s\n", humanSize(u.Scratch))
+	fmt.Fprintf(tw, "Total:\t%s\n", humanSize(u.Total()))
+	return tw.Flush()
+}
+
+// confirm asks on stdin unless force is set, like docker's prune commands.
+func (a *app) confirm(force bool, warning string) bool {
+	if force {
+		return true
+	}
+	fmt.Fprintf(a.stdout, "WARNING! %s\nAre you sure you want to continue? [y/N] ", warning)
+	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	line = strings.TrimSpace(strings.ToLower(line))
+	return line == "y" || line == "yes"
+}
+
+func (f *pruneFlags) options() (cache.PruneOptions, error) {
+	o := cache.PruneOptions{All: f.all, StaleAge: f.minAge}
+	if f.keepStorage != "" {
+		n, err := parseSize(f.keepStorage)
+		if err != nil {
+			return o, fmt.Errorf("--keep-storage: %w", err)
+		}
+		o.KeepStorage = n
+	}
+	for _, s := range f.filters {
+		k, v, _ := strings.Cut(s, "=")
+		switch k {
+		case "until", "unused-for":
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return o, fmt.Errorf("--filter %s: %w", s, err)
+			}
+			o.Until = d
+		default:
+			return o, fmt.Errorf("--filter %q: only until=DURATION is supported", s)
+		}
+	}
+	return o, nil
+}
+
+func (a *app) cachePrune(ctx context.Context, f *pruneFlags) error {
+	o, err := f.options()
+	if err != nil {
+		return err
+	}
+	warn := "This will remove all dangling build cache."
+	if f.all {
+		warn = "This will remove all build cache."
+	}
+	if !a.confirm(f.force, warn) {
+		return nil
+	}
+	rep, err := a.pruneCache(ctx, o)
+	if err != nil {
+		return err
+	}
+	if len(rep.Records) > 0 {
+		fmt.Fprintln(a.stdout, "Deleted build cache objects:")
+		for _, id := range rep.Records {
+			fmt.Fprintln(a.stdout, id[:12])
+		}
+		fmt.Fprintln(a.stdout)
+	}
+	fmt.Fprintf(a.stdout, "Total reclaimed space: %s\n", humanSize(rep.Reclaimed))
+	return nil
+}
+
+// pruneCache prunes under the exclusive GC lock, waiting for builds.
+func (a *app) pruneCache(ctx context.Context, o cache.PruneOptions) (*cache.PruneReport, error) {
+	g, err := a.gc()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := a.content.LockGC(ctx, func() {
+		fmt.Fprintln(a.stderr, "waiting for running builds to finish...")
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return g.Prune(ctx, o)
+}
+
+// parseSize reads 1024, 512k, 10MB, 1.5GiB (units are powers of 1024, as
+// docker's --keep-storage).
+func parseSize(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "b"), "i")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("kmgtp", t[n-1]); i >= 0 {
+			mult = int64(1) << (10 * (i + 1))
+			t = t[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return int64(v * float64(mult)), nil
+}

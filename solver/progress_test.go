@@ -1,0 +1,110 @@
+package solver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// drive runs the same three steps through a Progress: one with output, one
+// cached, one failing.
+func drive(p *Progress) {
+	s := p.Start("[stage-0 2/4] RUN echo hi")
+	s.Write([]byte("RAN-1\nRAN-"))
+	s.Write([]byte("2\npartial"))
+	s.Done(true, nil)
+	p.Start("[stage-0 3/4] COPY a b").Cached()
+	p.Printf("[Warning] something\n")
+	p.Start("[stage-0 4/4] RUN false").Done(true, errors.New("exit code: 1"))
+	p.Close()
+}
+
+func TestProgressModes(t *testing.T) {
+	tests := []struct {
+		mode string
+		want []string // regexps the output must match
+		none bool     // output must be empty
+	}{
+		{mode: "plain", want: []string{
+			`(?m)^#1 \[stage-0 2/4\] RUN echo hi$`,
+			`(?m)^#1 \d+\.\d+ RAN-1$`, `(?m)^#1 \d+\.\d+ RAN-2$`, `(?m)^#1 \d+\.\d+ partial$`,
+			`(?m)^#1 DONE \d+\.\ds$`, `(?m)^#2 CACHED$`, `(?m)^\[Warning\] something$`,
+			`(?m)^#3 ERROR: exit code: 1$`,
+		}},
+		{mode: "tty", want: []string{
+			`(?m)=> \[stage-0 2/4\] RUN echo hi \d+\.\ds$`, `(?m)^=> CACHED \[stage-0 3/4\] COPY a b$`,
+			`(?m)^=> ERROR \[stage-0 4/4\] RUN false`, `(?m)^\[\+\] Finished \d+\.\ds \(3/3\)$`,
+		}},
+		{mode: "rawjson", want: []string{`"vertexes":\[\{"digest":"sha256:[0-9a-f]{64}"`, `"cached":true`, `"error":"exit code: 1"`, `"data":"UkFOLTEK"`}},
+		{mode: "quiet", none: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			var buf bytes.Buffer
+			p, err := NewProgressMode(&buf, tt.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			drive(p)
+			out := buf.String()
+			if tt.none && out != "" {
+				t.Errorf("output %q, want none", out)
+			}
+			for _, re := range tt.want {
+				if !regexp.MustCompile(re).MatchString(out) {
+					t.Errorf("output does not match %s:\n%s", re, out)
+				}
+			}
+			evs := p.Events()
+			if len(evs) != 3 || !evs[1].Cached || evs[2].Err == "" || !evs[0].Executed {
+				t.Errorf("events = %+v", evs)
+			}
+		})
+	}
+}
+
+func TestProgressRawJSONIsOneRecordPerLine(t *testing.T) {
+	var buf bytes.Buffer
+	p, _ := NewProgressMode(&buf, ProgressRawJSON)
+	drive(p)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	// 3 starts, 3 output lines, 3 completions, 1 warning.
+	if len(lines) != 10 {
+		t.Fatalf("%d records, want 10:\n%s", len(lines), buf.String())
+	}
+	for _, l := range lines {
+		var st jsonStatus
+		if err := json.Unmarshal([]byte(l), &st); err != nil || len(st.Vertexes)+len(st.Logs) != 1 {
+			t.Errorf("record %q: %v", l, err)
+		}
+	}
+}
+
+func TestProgressInvalidMode(t *testing.T) {
+	if _, err := NewProgressMode(nil, "fancy"); err == nil {
+		t.Error("no error for an unknown mode")
+	}
+}
+
+func TestFitKeepsOneRow(t *testing.T) {
+	tests := []struct {
+		in    string
+		width int
+		want  string
+	}{
+		{"plain", 80, "plain"},
+		{"progress 10%\rprogress 90%", 80, "progress 90%"},
+		{"a\x1b[31mred", 80, "a[31mred"},
+		{"tab\there", 80, "tab here"},
+		{"0123456789", 6, "01234"},
+		{"ééééé", 4, "ééé"},
+	}
+	for _, tt := range tests {
+		if got := fit(tt.in, tt.width); got != tt.want {
+			t.Errorf("fit(%q, %d) = %q, want %q", tt.in, tt.width, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package solver
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lade-build/lade/runner"
+)
+
+// countingExec records the most processes it ever ran at once.
+type countingExec struct {
+	mu        sync.Mutex
+	cur, max  int
+	processes int
+}
+
+func (c *countingExec) Run(ctx context.Context, spec *runner.Spec) (int, error) {
+	c.mu.Lock()
+	c.cur++
+	c.processes++
+	c.max = max(c.max, c.cur)
+	c.mu.Unlock()
+	// Give a concurrent step the chance to overlap; this only makes a
+	// broken limit visible, nothing asserts on time.
+	time.Sleep(20 * time.Millisecond)
+	c.mu.Lock()
+	c.cur--
+	c.mu.Unlock()
+	return 0, nil
+}
+
+func TestJobsLimitsConcurrentSteps(t *testing.T) {
+	// Three independent stages feed the last one; with jobs=1 the final
+	// stage waits on them without holding a slot, so this cannot deadlock.
+	src := `FROM base AS a
+RUN a1
+RUN a2
+FROM base AS b
+RUN b1
+FROM base AS c
+RUN c1
+FROM base
+COPY --from=a /etc/passwd /a
+COPY --from=b /etc/passwd /b
+COPY --from=c /etc/passwd /c
+RUN final
+`
+	tests := []struct {
+		jobs, wantMax int
+	}{
+		{jobs: 1, wantMax: 1},
+		{jobs: 2, wantMax: 2},
+	}
+	for _, tt := range tests {
+		ex := &countingExec{}
+		b, _ := newBuilder(t, ex)
+		_, err := b.Build(context.Background(), Options{Dockerfile: parse(t, src), ContextDir: t.TempDir(), Jobs: tt.jobs})
+		if err != nil {
+			t.Fatalf("jobs=%d: %v", tt.jobs, err)
+		}
+		if ex.processes != 5 {
+			t.Errorf("jobs=%d: ran %d processes, want 5", tt.jobs, ex.processes)
+		}
+		if ex.max > tt.wantMax {
+			t.Errorf("jobs=%d: %d processes ran at once", tt.jobs, ex.max)
+		}
+	}
+}
+
+func TestUnusedStageImageIsNeverResolved(t *testing.T) {
+	tests := []struct{ name, src, target string }{
+		{"unused stage", "FROM missing AS unused\nRUN never\nFROM base\nRUN used\n", ""},
+		{"stage after the target", "FROM base AS app\nRUN used\nFROM missing\nRUN never\n", "app"},
+		{"unused copy source", "FROM missing AS tools\nFROM base AS other\nCOPY --from=tools /x /x\nFROM base\nRUN used\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := newFakeExec(0)
+			b, imgs := newBuilder(t, ex)
+			_, err := b.Build(context.Background(), Options{Dockerfile: parse(t, tt.src), ContextDir: t.TempDir(), Target: tt.target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := imgs.n["missing"]; n != 0 {
+				t.Errorf("the unused stage's image was resolved %d times", n)
+			}
+			if len(ex.ran) != 1 || ex.ran[0] != "used" {
+				t.Errorf("ran %v, want only the used step", ex.ran)
+			}
+		})
+	}
+}
