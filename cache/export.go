@@ -26,15 +26,23 @@ type Record struct {
 	Result Result `json:"result"`
 }
 
+// MountRecord is the content of one RUN --mount=type=cache directory,
+// exported with cache-mounts=true, as a layer.
+type MountRecord struct {
+	ID    string    `json:"id"`
+	Layer LayerInfo `json:"layer"`
+}
+
 type cacheConfig struct {
-	Version int      `json:"version"`
-	Records []Record `json:"records"`
+	Version int           `json:"version"`
+	Records []Record      `json:"records"`
+	Mounts  []MountRecord `json:"mounts,omitempty"`
 }
 
 // CacheImage packs records into an exportable image whose layers are the
 // records' layers from the store.
-func (s *Store) CacheImage(recs []Record) (v1.Image, error) {
-	cfg, err := json.Marshal(cacheConfig{Version: 1, Records: recs})
+func (s *Store) CacheImage(recs []Record, mounts []MountRecord) (v1.Image, error) {
+	cfg, err := json.Marshal(cacheConfig{Version: 1, Records: recs, Mounts: mounts})
 	if err != nil {
 		return nil, err
 	}
@@ -49,13 +57,19 @@ func (s *Store) CacheImage(recs []Record) (v1.Image, error) {
 		Annotations:   map[string]string{"org.opencontainers.image.artifactType": CacheArtifactType},
 	}
 	layers := map[v1.Hash]v1.Layer{}
+	infos := make([]LayerInfo, 0, len(recs)+len(mounts))
 	for _, r := range recs {
-		li := r.Result.Layer
+		infos = append(infos, r.Result.Layer)
+	}
+	for _, m := range mounts {
+		infos = append(infos, m.Layer)
+	}
+	for i, li := range infos {
 		if _, dup := layers[li.Digest]; dup {
 			continue
 		}
 		if !s.Has(li.Digest) {
-			return nil, fmt.Errorf("cache record %s: layer %s is not in the store", r.Key, li.Digest)
+			return nil, fmt.Errorf("cache layer %d (%s) is not in the store", i, li.Digest)
 		}
 		layers[li.Digest] = s.Layer(li)
 		m.Layers = append(m.Layers, v1.Descriptor{MediaType: li.MediaType, Digest: li.Digest, Size: li.Size})
@@ -67,33 +81,33 @@ func (s *Store) CacheImage(recs []Record) (v1.Image, error) {
 	return partial.CompressedToImage(&cacheImage{config: cfg, manifest: raw, layers: layers})
 }
 
-// ReadCacheImage returns the records of an exported cache.
-func ReadCacheImage(img v1.Image) ([]Record, error) {
+// ReadCacheImage returns the records and cache mounts of an exported cache.
+func ReadCacheImage(img v1.Image) ([]Record, []MountRecord, error) {
 	m, err := img.Manifest()
 	if err != nil {
-		return nil, fmt.Errorf("reading cache manifest: %w", err)
+		return nil, nil, fmt.Errorf("reading cache manifest: %w", err)
 	}
 	if m.Config.MediaType != CacheConfigType {
-		return nil, fmt.Errorf("not a lade build cache (config media type %q)", m.Config.MediaType)
+		return nil, nil, fmt.Errorf("not a lade build cache (config media type %q)", m.Config.MediaType)
 	}
 	if m.Config.Size > maxCacheConfig {
-		return nil, fmt.Errorf("cache config is %d bytes, more than %d", m.Config.Size, maxCacheConfig)
+		return nil, nil, fmt.Errorf("cache config is %d bytes, more than %d", m.Config.Size, maxCacheConfig)
 	}
 	raw, err := img.RawConfigFile()
 	if err != nil {
-		return nil, fmt.Errorf("reading cache config: %w", err)
+		return nil, nil, fmt.Errorf("reading cache config: %w", err)
 	}
 	if h, _, err := v1.SHA256(bytes.NewReader(raw)); err != nil || h != m.Config.Digest {
-		return nil, fmt.Errorf("cache config does not match its digest %s", m.Config.Digest)
+		return nil, nil, fmt.Errorf("cache config does not match its digest %s", m.Config.Digest)
 	}
 	var cfg cacheConfig
 	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("decoding cache config: %w", err)
+		return nil, nil, fmt.Errorf("decoding cache config: %w", err)
 	}
 	if cfg.Version != 1 {
-		return nil, fmt.Errorf("cache format version %d not supported", cfg.Version)
+		return nil, nil, fmt.Errorf("cache format version %d not supported", cfg.Version)
 	}
-	return cfg.Records, nil
+	return cfg.Records, cfg.Mounts, nil
 }
 
 type cacheImage struct {

@@ -67,6 +67,12 @@ func (sc *stageCtx) cacheMount(ctx context.Context, s *stepMounts, p plannedMoun
 	if err := sc.initCache(ctx, s, dir, data, p); err != nil {
 		return err
 	}
+	sc.bd.mu.Lock()
+	if sc.bd.cacheMountsUsed == nil {
+		sc.bd.cacheMountsUsed = map[string]bool{}
+	}
+	sc.bd.cacheMountsUsed[p.id] = true
+	sc.bd.mu.Unlock()
 	opts := []string{"rw"}
 	if m.ReadOnly {
 		opts = []string{"ro"}
@@ -137,4 +143,12 @@ func (sc *stageCtx) initCache(ctx context.Context, s *stepMounts, dir, data stri
 		return fmt.Errorf("creating cache dir: %w", err)
 	}
 	return nil
+}
+
+// CacheMountDir is the directory that persists cache mount id under root
+// (lade's --root): its data/ subdirectory is what steps see, its lock file
+// serialises users.
+func CacheMountDir(root, id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return filepath.Join(root, "cachemounts", hex.EncodeToString(sum[:]))
 }

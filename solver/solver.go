@@ -79,6 +79,8 @@ type Result struct {
 	// FinalRecords are the cache records of the target's layer chain
 	// (--cache-to mode=min); AllRecords those of every stage (mode=max).
 	FinalRecords, AllRecords []CacheRecord
+	// CacheMounts are the ids of the cache mounts the build used.
+	CacheMounts []string
 }
 
 // Build runs the build and returns the target stage's image.
@@ -168,8 +170,13 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	bd.mu.Lock()
 	all := append([]CacheRecord(nil), bd.records...)
+	var mounts []string
+	for id := range bd.cacheMountsUsed {
+		mounts = append(mounts, id)
+	}
 	bd.mu.Unlock()
-	return &Result{Image: out, FinalRecords: st.records, AllRecords: all}, nil
+	sort.Strings(mounts)
+	return &Result{Image: out, FinalRecords: st.records, AllRecords: all, CacheMounts: mounts}, nil
 }
 
 // newLex returns a fresh variable expander: shell.Lex keeps per-word
@@ -192,8 +199,10 @@ type build struct {
 	created  time.Time
 	imgs     map[string]*imageFuture
 	records  []CacheRecord
-	firstErr error       // the first stage failure
-	ms       *mountState // RUN mount state, see mounts.go; guarded by mu
+	// cacheMountsUsed are the RUN --mount=type=cache ids this build used.
+	cacheMountsUsed map[string]bool
+	firstErr        error       // the first stage failure
+	ms              *mountState // RUN mount state, see mounts.go; guarded by mu
 }
 
 // stageNode is one vertex of the stage DAG; its result is computed once.

@@ -4,17 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/match"
+	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/snapshot"
 	"github.com/lade-build/lade/solver"
 )
 
@@ -22,6 +27,7 @@ import (
 // type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR / src=DIR.
 type cacheSpec struct {
 	typ, ref, dir, mode string
+	mounts              bool // cache-mounts=true: also carry RUN --mount=type=cache dirs
 }
 
 // cacheRefName tags the cache manifest inside a local OCI layout.
@@ -50,7 +56,13 @@ func parseCacheSpec(s string, to bool) (cacheSpec, error) {
 				return c, fmt.Errorf("invalid cache mode %q: use min or max", v)
 			}
 			c.mode = v
-		case "cache-mounts", "ignore-error", "compression", "oci-mediatypes", "image-manifest":
+		case "cache-mounts":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return c, fmt.Errorf("invalid cache-mounts value %q", v)
+			}
+			c.mounts = b
+		case "ignore-error", "compression", "oci-mediatypes", "image-manifest":
 			// accepted for buildx compatibility; lade always writes OCI
 		default:
 			return c, fmt.Errorf("unknown cache option %q", k)
@@ -83,14 +95,16 @@ func (a *app) importCache(ctx context.Context, specs []cacheSpec, ix *cache.Inde
 		img, err := a.cacheImage(ctx, c)
 		if err == nil {
 			var recs []cache.Record
-			if recs, err = cache.ReadCacheImage(img); err == nil {
+			var mounts []cache.MountRecord
+			if recs, mounts, err = cache.ReadCacheImage(img); err == nil {
 				for _, r := range recs {
 					if _, ok := ix.Get(r.Key); !ok {
 						_ = ix.Put(r.Key, r.Result)
 					}
 				}
 				sources = append(sources, img)
-				prog.Printf("importing cache from %s: %d records\n", c.where(), len(recs))
+				seeded := a.seedCacheMounts(ctx, img, mounts, prog)
+				prog.Printf("importing cache from %s: %d records, %d cache mounts seeded\n", c.where(), len(recs), seeded)
 				continue
 			}
 		}
@@ -162,7 +176,14 @@ func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Re
 				out = append(out, cache.Record{Key: r.Key, Result: r.Result})
 			}
 		}
-		img, err := a.content.CacheImage(out)
+		var mounts []cache.MountRecord
+		if c.mounts {
+			var err error
+			if mounts, err = a.packCacheMounts(ctx, res.CacheMounts); err != nil {
+				return fmt.Errorf("exporting cache mounts: %w", err)
+			}
+		}
+		img, err := a.content.CacheImage(out, mounts)
 		if err != nil {
 			return fmt.Errorf("exporting cache: %w", err)
 		}
@@ -196,4 +217,104 @@ func writeLayoutImage(dir string, img v1.Image) error {
 		return err
 	}
 	return p.AppendImage(img, opt)
+}
+
+// packCacheMounts stores each cache mount's content as a layer, reading it
+// under the mount's lock so no step writes while it is packed.
+func (a *app) packCacheMounts(ctx context.Context, ids []string) ([]cache.MountRecord, error) {
+	var out []cache.MountRecord
+	for _, id := range ids {
+		dir := solver.CacheMountDir(a.root, id)
+		err := withFlock(ctx, filepath.Join(dir, "lock"), unix.LOCK_SH, func() error {
+			pr, pw := io.Pipe()
+			go func() {
+				_, err := snapshot.Diff(ctx, filepath.Join(dir, "data"), nil, pw, snapshot.DiffOptions{})
+				pw.CloseWithError(err)
+			}()
+			info, err := a.content.WriteLayer(ctx, pr, cache.Gzip)
+			pr.CloseWithError(err)
+			if err == nil {
+				out = append(out, cache.MountRecord{ID: id, Layer: info})
+			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cache mount %q: %w", id, err)
+		}
+	}
+	return out, nil
+}
+
+// seedCacheMounts fills cache mounts that do not exist here yet from an
+// imported cache; a mount that already has content is left alone.
+func (a *app) seedCacheMounts(ctx context.Context, img v1.Image, mounts []cache.MountRecord, prog *solver.Progress) int {
+	n := 0
+	for _, m := range mounts {
+		dir := solver.CacheMountDir(a.root, m.ID)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			prog.Printf("WARNING: cache mount %q: %v\n", m.ID, err)
+			continue
+		}
+		err := withFlock(ctx, filepath.Join(dir, "lock"), unix.LOCK_EX, func() error {
+			data := filepath.Join(dir, "data")
+			if ents, err := os.ReadDir(data); err == nil && len(ents) > 0 {
+				return nil
+			}
+			l, err := img.LayerByDigest(m.Layer.Digest)
+			if err != nil {
+				return err
+			}
+			rc, err := l.Uncompressed()
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			tmp, err := os.MkdirTemp(dir, "seed-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			// The layer has no entry for the mount's own root; 0755 is the
+			// default a fresh cache mount gets.
+			if err := os.Chmod(tmp, 0o755); err != nil {
+				return err
+			}
+			if err := snapshot.Apply(ctx, tmp, rc); err != nil {
+				return err
+			}
+			os.RemoveAll(data)
+			if err := os.Rename(tmp, data); err != nil {
+				return err
+			}
+			n++
+			return nil
+		})
+		if err != nil {
+			prog.Printf("WARNING: seeding cache mount %q: %v\n", m.ID, err)
+		}
+	}
+	return n
+}
+
+func withFlock(ctx context.Context, path string, how int, fn func() error) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return fn()
 }

@@ -93,3 +93,20 @@ func imageDigest(t *testing.T, root, name string) string {
 	t.Fatalf("no %s image in:\n%s", name, r.stdout)
 	return ""
 }
+
+// cache-mounts=true carries RUN --mount=type=cache content to another
+// machine, where it seeds the same cache id.
+func TestCacheMountsTravel(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	ci1 := newRoot(t)
+	writer := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN --mount=type=cache,target=/c echo warm > /c/f\n"})
+	if r := lade(t, ci1, "", "build", "--cache-to", "type=local,dest="+dir+",mode=max,cache-mounts=true", writer); r.code != 0 {
+		t.Fatalf("first machine: %s", r.stderr)
+	}
+	ci2 := newRoot(t)
+	reader := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN --mount=type=cache,target=/c cat /c/f > /out\n"})
+	im := buildOCI(t, ci2, reader, "--cache-from", "type=local,src="+dir)
+	if got := im.Tree["/out"].Content; got != "warm\n" {
+		t.Errorf("/out = %q, want the cache mount content from the other machine", got)
+	}
+}
