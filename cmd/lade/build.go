@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/exporter"
@@ -422,6 +423,13 @@ func writeFileAtomic(path string, fn func(io.Writer) error) error {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
+		return err
+	}
+	// CreateTemp makes 0600; an exported archive gets the mode a plain
+	// create would give it (0666 less the umask), as docker's -o does.
+	umask := unix.Umask(0)
+	unix.Umask(umask)
+	if err := os.Chmod(tmp.Name(), 0o666&^os.FileMode(umask)); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

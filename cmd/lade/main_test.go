@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 }
 
 // newRoot returns a fresh --root holding busybox:latest, made offline.
-func newRoot(t *testing.T) string {
+func newRoot(t testing.TB) string {
 	t.Helper()
 	testutil.RequireRoot(t)
 	root := t.TempDir()
@@ -42,7 +42,7 @@ func newRoot(t *testing.T) string {
 }
 
 // writeTree creates files (path -> content; a trailing "/" makes a dir).
-func writeTree(t *testing.T, files map[string]string) string {
+func writeTree(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for p, c := range files {
