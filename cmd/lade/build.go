@@ -396,7 +396,7 @@ func (a *app) export(ctx context.Context, img v1.Image, o output, tags []string,
 			if o.dest == "-" {
 				return write(ctx, a.stdout, img, names)
 			}
-			return writeFileAtomic(o.dest, func(w io.Writer) error { return write(ctx, w, img, names) })
+			return writeFileAtomic(o.dest, 0, func(w io.Writer) error { return write(ctx, w, img, names) })
 		}
 	}()
 	step.Done(true, err)
@@ -408,7 +408,9 @@ func (a *app) export(ctx context.Context, img v1.Image, o output, tags []string,
 
 // writeFileAtomic writes to a temp file beside path and renames it into
 // place, so a failed export never leaves a half-written archive.
-func writeFileAtomic(path string, fn func(io.Writer) error) error {
+// perm 0 means the mode a plain create would give (0666 less the umask), as
+// docker's -o does for archives; credentials pass 0600 explicitly.
+func writeFileAtomic(path string, perm os.FileMode, fn func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return err
@@ -425,11 +427,12 @@ func writeFileAtomic(path string, fn func(io.Writer) error) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	// CreateTemp makes 0600; an exported archive gets the mode a plain
-	// create would give it (0666 less the umask), as docker's -o does.
-	umask := unix.Umask(0)
-	unix.Umask(umask)
-	if err := os.Chmod(tmp.Name(), 0o666&^os.FileMode(umask)); err != nil {
+	if perm == 0 {
+		umask := unix.Umask(0)
+		unix.Umask(umask)
+		perm = 0o666 &^ os.FileMode(umask)
+	}
+	if err := os.Chmod(tmp.Name(), perm); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

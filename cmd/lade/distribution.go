@@ -299,7 +299,7 @@ func (a *app) saveCmd() *cobra.Command {
 				}
 				return a.images.Save(cmd.Context(), a.stdout, args)
 			}
-			return writeFileAtomic(output, func(w io.Writer) error {
+			return writeFileAtomic(output, 0, func(w io.Writer) error {
 				return a.images.Save(cmd.Context(), w, args)
 			})
 		},
@@ -420,12 +420,7 @@ func updateDockerConfig(fn func(auths map[string]json.RawMessage)) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return err
 	}
-	return writeFileAtomic(p, func(w io.Writer) error {
-		if f, ok := w.(*os.File); ok {
-			if err := f.Chmod(0o600); err != nil {
-				return err
-			}
-		}
+	return writeFileAtomic(p, 0o600, func(w io.Writer) error {
 		_, err := w.Write(append(b, '\n'))
 		return err
 	})
