@@ -209,7 +209,7 @@ func (l *storeLayer) Uncompressed() (io.ReadCloser, error) {
 		}
 		r, closeDec = zr, zr.Close
 	}
-	r = &capReader{r: r, digest: l.info.Digest, max: MaxUncompressedLayer}
+	r = &causeReader{r: &capReader{r: r, digest: l.info.Digest, max: MaxUncompressedLayer}, l: l}
 	out := &readCloser{Reader: r, close: func() error { closeDec(); return rc.Close() }}
 	if l.info.DiffID == (v1.Hash{}) {
 		return out, nil

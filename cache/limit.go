@@ -62,3 +62,27 @@ func (c *capReader) Read(p []byte) (int, error) {
 func (c *capReader) err() error {
 	return fmt.Errorf("layer %s: decompressing: more than %d bytes: %w", c.digest, c.max, ErrLayerTooLarge)
 }
+
+// causeReader reports a corrupt stored blob instead of the decompression
+// or tar error it caused: those come before the blob's digest is checked
+// at EOF. The blob is re-read from disk, never from the failing stream.
+type causeReader struct {
+	r       io.Reader
+	l       *storeLayer
+	checked bool
+}
+
+func (c *causeReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF && !c.checked && !errors.Is(err, ErrLayerTooLarge) {
+		c.checked = true
+		if rc, oerr := c.l.Compressed(); oerr == nil {
+			_, cerr := io.Copy(io.Discard, rc)
+			rc.Close()
+			if cerr != nil {
+				err = cerr
+			}
+		}
+	}
+	return n, err
+}

@@ -137,7 +137,7 @@ func (df *Dockerfile) At(loc []dfparser.Range, err error) error {
 		if e.EndLine < e.Line {
 			e.EndLine = e.Line
 		}
-		for l := e.Line; l <= e.EndLine && l-1 < len(df.Lines) && l-e.Line < 10; l++ {
+		for l := max(e.Line, 1); l <= e.EndLine && l-1 < len(df.Lines) && l-e.Line < 10; l++ {
 			e.Snippet = append(e.Snippet, df.Lines[l-1])
 		}
 	}

@@ -108,6 +108,13 @@ func (s *Snapshotter) Unpack(ctx context.Context, diffID v1.Hash, r io.Reader) e
 	h := sha256.New()
 	tee := io.TeeReader(r, h)
 	if err := extract(ctx, fs, tee, modeOverlay); err != nil {
+		// A corrupt blob usually breaks the tar before its reader can
+		// check the digest at EOF; draining lets it name the real cause.
+		if ctx.Err() == nil {
+			if _, derr := io.Copy(io.Discard, tee); derr != nil {
+				err = derr
+			}
+		}
 		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
 	}
 	// The digest covers everything, including padding after the end marker.
