@@ -1,0 +1,250 @@
+package hardening
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
+)
+
+// loopRegistry serves an in-memory registry on loopback holding busybox.
+func loopRegistry(t *testing.T) string {
+	t.Helper()
+	host := emptyRegistry(t)
+	ref, err := name.NewTag(host+"/lib/busybox:latest", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, testutil.BusyboxImage(t)); err != nil {
+		t.Fatal(err)
+	}
+	return host
+}
+
+func emptyRegistry(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// noSurvivors fails if a process carrying marker in its argv is alive.
+func noSurvivors(t *testing.T, marker string) {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if strings.Contains(string(b), marker) {
+			t.Errorf("process %s survived: %q", e.Name(), b)
+		}
+	}
+}
+
+// TestSIGKILLAnywhere kills lade with SIGKILL at random points of pulls,
+// unpacks, RUN steps, commits, tags, exports and pushes, 50 times. After
+// every kill the next build succeeds, every blob verifies, no mount or
+// active snapshot is left and no RUN process survives.
+func TestSIGKILLAnywhere(t *testing.T) {
+	needLade(t)
+	host := loopRegistry(t)
+	root := filepath.Join(t.TempDir(), "root")
+	out := t.TempDir()
+	df := "FROM " + host + "/lib/busybox:latest\nARG N\nRUN echo $N > /n && head -c 300000 /dev/urandom > /r\n" +
+		"RUN sh -c 'sleep 5' lade-kill-marker & sleep 0.2\nRUN cat /n /n > /nn\n"
+	ctx := writeTree(t, map[string]string{"Dockerfile": df})
+	rng := rand.New(rand.NewPCG(8, 8))
+	for i := range 50 {
+		n := fmt.Sprint(i)
+		var args []string
+		switch i % 5 {
+		case 0, 1:
+			args = []string{"build", "--build-arg", "N=" + n, "-t", "app:" + n, "-o", "type=oci,dest=" + filepath.Join(out, "o.tar"), "-o", "type=image,name=app:" + n, ctx}
+		case 2:
+			args = []string{"build", "--build-arg", "N=" + n, "-t", host + "/out/app:" + n, "--push", ctx}
+		case 3:
+			args = []string{"save", "-o", filepath.Join(out, "s.tar"), "app:" + fmt.Sprint(i-3)}
+		case 4:
+			args = []string{"push", host + "/out/app:" + fmt.Sprint(i-2)}
+		}
+		if i%10 == 0 {
+			// From an empty store now and then: the pull and unpack too.
+			os.RemoveAll(root)
+		}
+		cmd := exec.Command(ladeBin, append([]string{"--root", root}, args...)...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+
+		r := lade(t, root, nil, "build", "--build-arg", "N=ok"+n, "-t", "app:"+n, ctx)
+		if r.code != 0 {
+			t.Fatalf("iteration %d (%s): build after the kill failed:\n%s", i, args[0], r.stderr)
+		}
+		checkStoreAfterKill(t, root)
+	}
+	time.Sleep(100 * time.Millisecond)
+	noSurvivors(t, "lade-kill-marker")
+}
+
+// checkStoreAfterKill is checkStore without the ingest check: a killed
+// writer's temp file stays in ingest/ until it is a day old, never read.
+func checkStoreAfterKill(t *testing.T, root string) {
+	t.Helper()
+	ingest := filepath.Join(root, "content", "ingest")
+	tmp := ingest + ".hidden"
+	os.Rename(ingest, tmp)
+	defer func() { os.RemoveAll(ingest); os.Rename(tmp, ingest) }()
+	checkStore(t, root)
+}
+
+// TestFullDisk: a --root on an 8 MB tmpfs. A layer that does not fit
+// fails naming ENOSPC, the store still verifies, and after space is freed
+// the same build works.
+func TestFullDisk(t *testing.T) {
+	needLade(t)
+	mnt := t.TempDir()
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=8m"); err != nil {
+		t.Skipf("cannot mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	root := filepath.Join(mnt, "root")
+	seedBusybox(t, root)
+	s := sentinel(t)
+	warm := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN true\n"})
+	wantOK(t, lade(t, root, nil, "build", "-t", "warm", warm))
+	var st unix.Statfs_t
+	if err := unix.Statfs(mnt, &st); err != nil {
+		t.Fatal(err)
+	}
+	free := int64(st.Bavail) * st.Bsize
+	filler := filepath.Join(mnt, "filler")
+	if free > 900<<10 {
+		if err := os.WriteFile(filler, make([]byte, free-(900<<10)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN head -c 600000 /dev/urandom > /big\n"})
+	before := snap(t, s, ctx)
+	r := lade(t, root, nil, "build", "-t", "big", ctx)
+	wantFail(t, r, "no space left on device")
+	sameTree(t, before, snap(t, s, ctx), nil)
+	checkStore(t, root)
+	os.Remove(filler)
+	wantOK(t, lade(t, root, nil, "build", "-t", "big", ctx))
+	checkStore(t, root)
+}
+
+// TestCorruptBlob: a stored blob changed on disk is detected when read,
+// and the error names its digest.
+func TestCorruptBlob(t *testing.T) {
+	needLade(t)
+	host := emptyRegistry(t)
+	cases := []struct {
+		name string
+		args func(root, out string) []string
+	}{
+		{"save", func(root, out string) []string { return []string{"save", "-o", filepath.Join(out, "s.tar"), "busybox"} }},
+		{"build-unpack", func(root, out string) []string {
+			ctx := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN true\n"})
+			return []string{"build", "-t", "x", ctx}
+		}},
+		{"push", func(root, out string) []string {
+			lade(t, root, nil, "tag", "busybox", host+"/c/busybox:1")
+			return []string{"push", host + "/c/busybox:1"}
+		}},
+		{"export-oci", func(root, out string) []string {
+			ctx := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nLABEL a=b\n"})
+			return []string{"build", "-o", "type=oci,dest=" + filepath.Join(out, "o.tar"), ctx}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := newRoot(t)
+			blobs := filepath.Join(root, "content", "blobs", "sha256")
+			ents, _ := os.ReadDir(blobs)
+			var layer string
+			var size int64
+			for _, e := range ents {
+				if fi, _ := e.Info(); fi.Size() > size {
+					layer, size = e.Name(), fi.Size()
+				}
+			}
+			p := filepath.Join(blobs, layer)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[len(b)/2] ^= 0xff
+			if err := os.WriteFile(p, b, 0o444); err != nil {
+				t.Fatal(err)
+			}
+			r := lade(t, root, nil, c.args(root, t.TempDir())...)
+			wantFail(t, r, layer[:12])
+			if !strings.Contains(r.stderr, "corrupt") && !strings.Contains(r.stderr, "digest mismatch") && !strings.Contains(r.stderr, "hashes to") {
+				t.Errorf("error does not say the blob is corrupt:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+// TestConcurrentBuildsAndTags: two builds and a tag/rmi loop on one root at
+// once lose no image and never tear the index.
+func TestConcurrentBuildsAndTags(t *testing.T) {
+	needLade(t)
+	root := newRoot(t)
+	var wg sync.WaitGroup
+	results := make([]result, 2)
+	for i := range 2 {
+		ctx := writeTree(t, map[string]string{"Dockerfile": fmt.Sprintf("FROM busybox\nRUN echo %d > /id\nRUN sleep 0.5\n", i)})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = lade(t, root, nil, "build", "-t", fmt.Sprintf("built:%d", i), ctx)
+		}()
+	}
+	for i := range 20 {
+		wantOK(t, lade(t, root, nil, "tag", "busybox", fmt.Sprintf("t:%d", i)))
+		if i%2 == 1 {
+			wantOK(t, lade(t, root, nil, "rmi", fmt.Sprintf("t:%d", i)))
+		}
+	}
+	wg.Wait()
+	for _, r := range results {
+		wantOK(t, r)
+	}
+	list := lade(t, root, nil, "images")
+	wantOK(t, list)
+	for _, want := range []string{"built", "busybox"} {
+		if !strings.Contains(list.stdout, want) {
+			t.Errorf("%s missing from:\n%s", want, list.stdout)
+		}
+	}
+	for i := range 20 {
+		r := lade(t, root, nil, "inspect", fmt.Sprintf("t:%d", i))
+		if (r.code == 0) != (i%2 == 0) {
+			t.Errorf("t:%d: inspect exit %d", i, r.code)
+		}
+	}
+	for i := range 2 {
+		wantOK(t, lade(t, root, nil, "inspect", fmt.Sprintf("built:%d", i)))
+	}
+	checkStore(t, root)
+}
