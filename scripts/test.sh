@@ -16,3 +16,8 @@ if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
 go test -count=1 -timeout 30m "$@" ./...
 # The concurrent packages once more under the race detector.
 go test -count=1 -race -timeout 20m "$@" ./cache/... ./images/... ./snapshot/... ./solver/... ./fileop/...
+# Each fuzz target briefly, from its seed corpus in testdata/fuzz (a longer
+# run: FUZZTIME=60s ./scripts/test.sh).
+for t in ./parser:FuzzParse ./fileop:FuzzMatcher ./images:FuzzLoadMetadata ./snapshot:FuzzApply; do
+  go test -run '^$' -fuzz "^${t#*:}\$" -fuzztime "${FUZZTIME:-5s}" "${t%%:*}"
+done
