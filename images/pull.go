@@ -136,7 +136,16 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if _, err := s.content.PutBytes(ctx, raw); err != nil {
 		return nil, err
 	}
-	return s.load(ctx, desc.Digest)
+	img, err := s.load(ctx, desc.Digest)
+	if err != nil {
+		return nil, err
+	}
+	ds := []v1.Hash{m.Config.Digest}
+	for _, l := range m.Layers {
+		ds = append(ds, l.Digest)
+	}
+	s.noteSources(repo, ds, opts.Progress)
+	return img, nil
 }
 
 // sniffMediaType fills in the media type from the manifest body when the

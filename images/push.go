@@ -32,8 +32,9 @@ type PushOptions struct {
 
 // Push uploads img to ref and returns the manifest digest the registry
 // now serves. Blobs go up blobJobs at a time; a blob the registry already
-// has (HEAD) is not sent; layers that came from remote.Image on the same
-// registry are cross-repository mounted rather than uploaded. Transient
+// has (HEAD) is not sent; a blob that lade pulled from or pushed to
+// another repository of the same registry (or a layer of a remote.Image
+// there) is cross-repository mounted rather than uploaded. Transient
 // failures (5xx, 429, dropped connections) are retried with s.backoff,
 // and the manifest is written last, so a failed push never tags anything.
 func (s *Store) Push(ctx context.Context, ref string, img v1.Image, opts PushOptions) (v1.Hash, error) {
@@ -58,7 +59,15 @@ func (s *Store) push(ctx context.Context, ref string, img v1.Image, opts PushOpt
 		base = remote.DefaultTransport
 	}
 	rt := &pushLog{next: base, w: opts.Progress, sizes: blobSizes(img)}
-	err = remote.Write(r, img,
+	digests, err := blobDigests(img)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("reading manifest: %w", err)
+	}
+	var up v1.Image = img
+	if from := s.mountSources(r.Context(), digests); len(from) > 0 {
+		up = &mountable{Image: img, from: from}
+	}
+	err = remote.Write(r, up,
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithRetryBackoff(s.backoff),
@@ -69,6 +78,7 @@ func (s *Store) push(ctx context.Context, ref string, img v1.Image, opts PushOpt
 	if err != nil {
 		return v1.Hash{}, err
 	}
+	s.noteSources(r.Context(), digests, opts.Progress)
 	return d, nil
 }
 

@@ -122,30 +122,6 @@ func TestPushAndSkipExisting(t *testing.T) {
 	}
 }
 
-// TestPushMountsRemoteLayers pushes an image whose layers come from
-// remote.Image on the same registry: go-containerregistry mounts them.
-func TestPushMountsRemoteLayers(t *testing.T) {
-	ctx := context.Background()
-	var u uploads
-	host := newRegistry(t, u.wrap)
-	push(t, host+"/base/img:1", randomImage(t, 2, time.Unix(1, 0)))
-	r, _ := name.ParseReference(host + "/base/img:1")
-	remoteImg, err := remote.Image(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.reset()
-	var prog bytes.Buffer
-	if _, err := quickStore(t).Push(ctx, host+"/derived/img:1", remoteImg, PushOptions{Progress: &prog}); err != nil {
-		t.Fatal(err)
-	}
-	bodies, kinds := u.reset()
-	if bodies != 0 || kinds["MOUNT"] == 0 && !strings.Contains(prog.String(), "exists") {
-		t.Errorf("cross-repository push: %d bodies, requests %v", bodies, kinds)
-	}
-	t.Logf("cross-repository push: requests %v; progress:\n%s", kinds, prog.String())
-}
-
 // faulty answers the first blob/manifest requests with a sequence of
 // faults before passing requests through.
 type faulty struct {

@@ -97,11 +97,26 @@ func (s *Store) read() (*index, error) {
 // update runs fn on the current index under the store-wide file lock and
 // writes the result back atomically.
 func (s *Store) update(fn func(*index) error) error {
+	return s.locked(func() error {
+		idx, err := s.read()
+		if err != nil {
+			return err
+		}
+		if err := fn(idx); err != nil {
+			return err
+		}
+		return s.write(idx)
+	})
+}
+
+// locked runs fn holding the store-wide lock: s.mu within this process,
+// an flock on root/lock across processes.
+func (s *Store) locked(fn func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	lf, err := os.OpenFile(filepath.Join(s.root, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return fmt.Errorf("locking image index: %w", err)
+		return fmt.Errorf("locking image store: %w", err)
 	}
 	defer lf.Close() // closing releases the flock
 	for {
@@ -111,16 +126,9 @@ func (s *Store) update(fn func(*index) error) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("locking image index: %w", err)
+		return fmt.Errorf("locking image store: %w", err)
 	}
-	idx, err := s.read()
-	if err != nil {
-		return err
-	}
-	if err := fn(idx); err != nil {
-		return err
-	}
-	return s.write(idx)
+	return fn()
 }
 
 func (s *Store) write(idx *index) error {
@@ -128,27 +136,37 @@ func (s *Store) write(idx *index) error {
 	if err != nil {
 		return fmt.Errorf("writing image index: %w", err)
 	}
-	f, err := os.CreateTemp(s.root, "index-*.tmp")
-	if err != nil {
+	if err := s.replaceFile(s.indexPath(), "index-*.tmp", b); err != nil {
 		return fmt.Errorf("writing image index: %w", err)
+	}
+	return nil
+}
+
+// replaceFile writes b to path atomically: a synced temporary file in
+// root (named by pattern; system prune clears "index-*.tmp" leftovers)
+// renamed over path, then the directory synced.
+func (s *Store) replaceFile(path, pattern string, b []byte) error {
+	f, err := os.CreateTemp(s.root, pattern)
+	if err != nil {
+		return err
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
 	if _, err := f.Write(b); err != nil {
-		return fmt.Errorf("writing image index: %w", err)
+		return err
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("writing image index: %w", err)
+		return err
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing image index: %w", err)
+		return err
 	}
-	if err := os.Rename(f.Name(), s.indexPath()); err != nil {
-		return fmt.Errorf("writing image index: %w", err)
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
 	}
 	d, err := os.Open(s.root)
 	if err != nil {
-		return fmt.Errorf("writing image index: %w", err)
+		return err
 	}
 	defer d.Close()
 	return d.Sync()

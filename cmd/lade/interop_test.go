@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -206,6 +210,66 @@ func TestRegistryInterop(t *testing.T) {
 	if r := lade(t, fresh, "", "run", "--rm", sref); r.code != 0 || r.stdout != "pushed by skopeo\n" {
 		t.Fatalf("run (%d): %q %s", r.code, r.stdout, r.stderr)
 	}
+}
+
+// TestRegistryMountInterop pushes one image to two repositories of a real
+// distribution registry (which keeps blobs per repository) through a
+// recording proxy: the second push mounts every blob and sends no bytes.
+// Blobs pulled into a fresh root are mounted the same way.
+func TestRegistryMountInterop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping registry interop test in short mode")
+	}
+	root := newRoot(t)
+	backend, err := url.Parse("http://" + startDistribution(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies, mounts atomic.Int32
+	proxy := httputil.NewSingleHostReverseProxy(backend)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/blobs/uploads/") {
+			switch {
+			case r.Method == http.MethodPatch, r.Method == http.MethodPut && r.ContentLength != 0:
+				bodies.Add(1)
+			case r.Method == http.MethodPost && r.URL.Query().Get("mount") != "":
+				mounts.Add(1)
+			}
+		}
+		proxy.ServeHTTP(w, r) // keeps Host, so the registry's Locations name the proxy
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo mounted > /m\n"})
+	a := host + "/mnt/a:1"
+	if r := lade(t, root, "", "build", "-t", a, dir); r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	r := lade(t, root, "", "push", a)
+	n := strings.Count(r.stderr, "pushed sha256:")
+	if r.code != 0 || n < 3 || bodies.Load() < int32(n) || mounts.Load() != 0 {
+		t.Fatalf("push to a: %d bodies, %d mounts: %+v", bodies.Load(), mounts.Load(), r)
+	}
+
+	check := func(root, ref string) {
+		t.Helper()
+		bodies.Store(0)
+		mounts.Store(0)
+		if r := lade(t, root, "", "tag", a, ref); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		r := lade(t, root, "", "push", ref)
+		if r.code != 0 || bodies.Load() != 0 || mounts.Load() != int32(n) || strings.Count(r.stderr, "mounted sha256:") != n {
+			t.Errorf("push to %s: %d bodies, %d mounts: %+v", ref, bodies.Load(), mounts.Load(), r)
+		}
+		run(t, craneTool(t), "validate", "--remote", ref, "--insecure")
+	}
+	check(root, host+"/mnt/b:1")
+	fresh := t.TempDir()
+	if r := lade(t, fresh, "", "pull", "-q", a); r.code != 0 {
+		t.Fatalf("pull: %s", r.stderr)
+	}
+	check(fresh, host+"/other/c:1")
 }
 
 // TestDockerInterop: lade save of two images loads into a real docker
