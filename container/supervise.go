@@ -20,10 +20,8 @@ import (
 // MaskedPaths and ReadonlyPaths are docker's defaults for unprivileged
 // containers.
 var (
-	MaskedPaths = []string{"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
-		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-		"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"}
-	ReadonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+	MaskedPaths   = runner.DefaultMaskedPaths
+	ReadonlyPaths = runner.DefaultReadonlyPaths
 )
 
 // IO is the supervisor's extra stdio: a foreground run's terminal. The

@@ -102,9 +102,11 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	if err != nil {
 		return err
 	}
-	// With the entitlement, insecure runs like sandbox: lade's sandbox has
-	// no seccomp profile or capability drop to lift yet.
-	if sec := instructions.GetSecurity(c); sec == "insecure" && !bd.allowed(EntitlementSecurityInsecure) {
+	// The sandbox (the default) is BuildKit's: docker's default
+	// capabilities and masked paths; insecure, with its entitlement, keeps
+	// every capability and hides nothing.
+	insecure := instructions.GetSecurity(c) == "insecure"
+	if insecure && !bd.allowed(EntitlementSecurityInsecure) {
 		return fmt.Errorf("security.insecure is not allowed: pass --allow %s", EntitlementSecurityInsecure)
 	}
 	plan, err := sc.planMounts(c)
@@ -202,6 +204,11 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 		}
 		if network == "none" {
 			spec.Network = runner.NetworkNone
+		}
+		if !insecure {
+			spec.Capabilities = runner.DefaultCapabilities
+			spec.MaskedPaths = runner.DefaultMaskedPaths
+			spec.ReadonlyPaths = runner.DefaultReadonlyPaths
 		}
 		code, err := bd.b.Exec.Run(ctx, spec)
 		if err != nil {

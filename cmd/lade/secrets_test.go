@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -284,11 +285,37 @@ func TestRunMountErrors(t *testing.T) {
 // runs (lade's sandbox drops nothing extra, so it runs as sandbox does).
 func TestRunSecurityInsecureAllowed(t *testing.T) {
 	root := newRoot(t)
-	ctx := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN --security=insecure echo ok > /insecure\nRUN --security=sandbox echo ok > /sandbox\n"})
+	ctx := writeTree(t, map[string]string{"Dockerfile": `FROM busybox
+RUN --security=insecure echo ok > /insecure && grep CapEff /proc/self/status > /insecure.caps && (cat /proc/timer_list | head -c 1 | wc -c > /insecure.masked)
+RUN --security=sandbox echo ok > /sandbox && grep CapEff /proc/self/status > /sandbox.caps && (cat /proc/timer_list | head -c 1 | wc -c > /sandbox.masked)
+RUN grep CapEff /proc/self/status > /default.caps && (echo 1 > /proc/sys/kernel/domainname 2>/dev/null; echo $? > /default.procsys)
+`})
 	im := buildOCI(t, root, ctx, "--allow", "security.insecure")
 	for _, p := range []string{"/insecure", "/sandbox"} {
 		if got := im.Tree[p].Content; got != "ok\n" {
 			t.Errorf("%s = %q", p, got)
+		}
+	}
+	// Docker's default set (BuildKit's sandbox) versus everything lade
+	// itself has (a host may lack some, as this VM lacks CAP_SYS_RESOURCE).
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostEff := regexp.MustCompile(`CapEff:\t[0-9a-f]+\n`).FindString(string(status))
+	want := map[string]string{
+		"/sandbox.caps":    "CapEff:\t00000000a80425fb\n",
+		"/default.caps":    "CapEff:\t00000000a80425fb\n",
+		"/insecure.caps":   hostEff,
+		"/default.procsys": "1\n", // /proc/sys is read-only
+	}
+	if _, err := os.Stat("/proc/timer_list"); err == nil {
+		want["/sandbox.masked"] = "0\n" // /dev/null over it
+		want["/insecure.masked"] = "1\n"
+	}
+	for p, w := range want {
+		if got := im.Tree[p].Content; got != w {
+			t.Errorf("%s = %q, want %q", p, got, w)
 		}
 	}
 }
