@@ -63,7 +63,7 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if err != nil {
 		return nil, err
 	}
-	desc, err := puller.Get(ctx, r)
+	desc, err := getManifest(ctx, puller, r)
 	if err != nil {
 		return nil, fmt.Errorf("fetching manifest: %w", err)
 	}
@@ -146,6 +146,20 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	}
 	s.noteSources(repo, ds, opts.Progress)
 	return img, nil
+}
+
+// getManifest fetches r's manifest. go-containerregistry checks a body
+// against the digest only when pulling by digest, so a tag is first
+// resolved with HEAD and the manifest fetched by the digest the registry
+// announces, as containerd does. A registry whose HEAD gives no digest gets
+// a plain GET by tag.
+func getManifest(ctx context.Context, puller *remote.Puller, r name.Reference) (*remote.Descriptor, error) {
+	if _, ok := r.(name.Tag); ok {
+		if head, err := puller.Head(ctx, r); err == nil {
+			return puller.Get(ctx, r.Context().Digest(head.Digest.String()))
+		}
+	}
+	return puller.Get(ctx, r)
 }
 
 // sniffMediaType fills in the media type from the manifest body when the
