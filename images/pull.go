@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -17,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/lade-build/lade/cache"
 )
 
 // PullOptions tune Pull.
@@ -107,19 +112,7 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 			return nil
 		}
 		p.line(h, size)
-		l, err := puller.Layer(ctx, d)
-		if err != nil {
-			return fmt.Errorf("fetching blob %s: %w", h, err)
-		}
-		rc, err := l.Compressed()
-		if err != nil {
-			return fmt.Errorf("fetching blob %s: %w", h, err)
-		}
-		defer rc.Close()
-		// Put checks digest and size; the limit keeps a lying registry
-		// from streaming forever.
-		_, _, err = s.content.Put(ctx, io.LimitReader(rc, size+1), h, size)
-		return err // Put's errors name the digest
+		return s.retryBody(ctx, func() error { return s.fetchBlob(ctx, puller, d, h, size) })
 	}
 	if err := fetch(ctx, repo.Digest(m.Config.Digest.String()), m.Config.Size); err != nil {
 		return nil, err
@@ -160,6 +153,54 @@ func getManifest(ctx context.Context, puller *remote.Puller, r name.Reference) (
 		}
 	}
 	return puller.Get(ctx, r)
+}
+
+// fetchBlob downloads blob d into content.
+func (s *Store) fetchBlob(ctx context.Context, puller *remote.Puller, d name.Digest, h v1.Hash, size int64) error {
+	l, err := puller.Layer(ctx, d)
+	if err != nil {
+		return fmt.Errorf("fetching blob %s: %w", h, err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return fmt.Errorf("fetching blob %s: %w", h, err)
+	}
+	defer rc.Close()
+	// Put checks digest and size; the limit keeps a lying registry from
+	// streaming forever.
+	_, _, err = s.content.Put(ctx, io.LimitReader(rc, size+1), h, size)
+	return err // Put's errors name the digest
+}
+
+// retryBody runs fetch again, with s.backoff, while it fails because the
+// connection broke during the body: go-containerregistry's transport
+// retries a request only until its headers arrive.
+func (s *Store) retryBody(ctx context.Context, fetch func() error) error {
+	b := s.backoff
+	for {
+		err := fetch()
+		if err == nil || !brokenBody(err) || b.Steps <= 1 {
+			return err
+		}
+		t := time.NewTimer(b.Step())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// brokenBody tells a dropped connection from wrong bytes (never retried)
+// and from cancellation.
+func brokenBody(err error) bool {
+	if errors.Is(err, cache.ErrDigestMismatch) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // sniffMediaType fills in the media type from the manifest body when the
