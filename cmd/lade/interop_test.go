@@ -168,21 +168,37 @@ func TestRegistryInterop(t *testing.T) {
 	crane := craneTool(t)
 	run(t, crane, "validate", "--remote", ref, "--insecure")
 
-	// zstd with force-compression: the busybox base layer is recompressed.
-	zref := host + "/lade/app:zstd"
-	if r := lade(t, root, "", "build", "--output", "type=registry,name="+zref+",compression=zstd,force-compression=true", dir); r.code != 0 {
-		t.Fatalf("build zstd push: %s", r.stderr)
-	}
-	var m v1.Manifest
-	if err := json.Unmarshal([]byte(run(t, skopeo, "inspect", "--raw", "--tls-verify=false", "docker://"+zref)), &m); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range m.Layers {
-		if !strings.HasSuffix(string(l.MediaType), "zstd") {
-			t.Errorf("zstd push has layer %s", l.MediaType)
+	// buildx's output options, with force-compression: the busybox base
+	// layer is recompressed too. skopeo copies each image and a fresh lade
+	// root pulls and runs it.
+	for _, c := range []struct{ opts, suffix string }{
+		{"compression=zstd,compression-level=9", ".zstd"},
+		{"compression=uncompressed", ".tar"},
+		{"compression=gzip,compression-level=1", ".tar.gzip"},
+	} {
+		tag := strings.SplitN(strings.TrimPrefix(c.opts, "compression="), ",", 2)[0]
+		cref := host + "/lade/app:" + tag
+		if r := lade(t, root, "", "build", "--output", "type=registry,name="+cref+","+c.opts+",force-compression=true", dir); r.code != 0 {
+			t.Fatalf("build push %s: %s", c.opts, r.stderr)
+		}
+		var m v1.Manifest
+		if err := json.Unmarshal([]byte(run(t, skopeo, "inspect", "--raw", "--tls-verify=false", "docker://"+cref)), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range m.Layers {
+			if !strings.HasSuffix(strings.ReplaceAll(string(l.MediaType), "+", "."), c.suffix) {
+				t.Errorf("%s push has layer %s", c.opts, l.MediaType)
+			}
+		}
+		run(t, skopeo, "copy", "--src-tls-verify=false", "docker://"+cref, "oci:"+ociDir+":"+tag)
+		fresh := t.TempDir()
+		if r := lade(t, fresh, "", "pull", "-q", cref); r.code != 0 {
+			t.Fatalf("pull %s: %s", cref, r.stderr)
+		}
+		if r := lade(t, fresh, "", "run", "--rm", cref); r.code != 0 || r.stdout != "pushed by lade\n" {
+			t.Errorf("run %s (%d): %q %s", cref, r.code, r.stdout, r.stderr)
 		}
 	}
-	run(t, skopeo, "copy", "--src-tls-verify=false", "docker://"+zref, "oci:"+ociDir+":zstd")
 
 	// An image skopeo pushes from a layout this test writes is pulled and
 	// run by lade (in a fresh root).
