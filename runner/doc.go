@@ -16,5 +16,11 @@
 // and make paths read-only, make / read-only, and hand the init's pid to a
 // Started hook (cgroup placement) before the command runs; Exec starts a
 // further process inside a running container by joining its namespaces.
-// Builds leave those fields zero. There is no seccomp filter yet.
+// Builds leave those fields zero.
+//
+// Spec.Seccomp adds a seccomp filter in docker's profile format
+// (DefaultSeccompProfile is docker's default): lade compiles it to classic
+// BPF itself and the init installs it on the thread that execs the
+// command, before switching credentials (or, with no_new_privs, right
+// before execve).
 package runner

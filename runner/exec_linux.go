@@ -22,6 +22,7 @@ type ExecSpec struct {
 	AdditionalGIDs  []uint32
 	Capabilities    []string // as Spec.Capabilities
 	NoNewPrivileges bool
+	Seccomp         *SeccompProfile // as Spec.Seccomp
 	Stdin           io.Reader
 	Stdout, Stderr  io.Writer
 	// Started gets the new process's host pid right after it started.
@@ -60,6 +61,12 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 			return -1, fmt.Errorf("runner: exec: %w", err)
 		}
 	}
+	sec := security{LimitCaps: limit, Caps: caps, NoNewPrivileges: spec.NoNewPrivileges}
+	filter, err := seccompFor(spec.Seccomp, sec)
+	if err != nil {
+		return -1, fmt.Errorf("runner: exec: %w", err)
+	}
+	sec.Seccomp = filter
 	type started struct {
 		cmd *exec.Cmd
 		err error
@@ -69,7 +76,7 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 	defer close(done)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with us
-		cmd, err := startJoined(ctx, pid, spec, security{LimitCaps: limit, Caps: caps, NoNewPrivileges: spec.NoNewPrivileges})
+		cmd, err := startJoined(ctx, pid, spec, sec)
 		ch <- started{cmd, err}
 		// Keep the namespaced thread out of the pool until the end.
 		<-done
@@ -155,6 +162,11 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security) (*e
 		// No Pdeathsig: Go's child compares getppid() with the forker's
 		// pid, and in the container's pid namespace the parent reads as 0.
 		Credential: &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: groups},
+	}
+	// lade keeps CAP_SYS_ADMIN, so this works without no_new_privs; the
+	// thread is never reused and the command inherits the filter.
+	if err := installSeccomp(sec.Seccomp); err != nil {
+		return nil, fmt.Errorf("runner: exec: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
 		code := ExitNotExecutable

@@ -83,6 +83,12 @@ func containerInit() (int, error) {
 	if err := dropBounding(cfg.Security); err != nil {
 		return 0, err
 	}
+	if !cfg.Security.NoNewPrivileges {
+		// Still CAP_SYS_ADMIN here; see installSeccomp.
+		if err := installSeccomp(cfg.Security.Seccomp); err != nil {
+			return 0, err
+		}
+	}
 	if err := setCredentials(cfg); err != nil {
 		return 0, err
 	}
@@ -98,6 +104,11 @@ func containerInit() (int, error) {
 	}
 	if err := closeExtraFds(); err != nil {
 		return 0, err
+	}
+	if cfg.Security.NoNewPrivileges {
+		if err := installSeccomp(cfg.Security.Seccomp); err != nil {
+			return 0, err
+		}
 	}
 	err = unix.Exec(path, cfg.Args, cfg.Env)
 	code := ExitNotExecutable

@@ -225,6 +225,9 @@ func prepare(spec *Spec) (*initConfig, error) {
 		}
 		cfg.Security.LimitCaps, cfg.Security.Caps = true, caps
 	}
+	if cfg.Security.Seccomp, err = seccompFor(spec.Seccomp, cfg.Security); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
 	if cfg.Env == nil {
 		cfg.Env = []string{}
 	}

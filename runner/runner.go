@@ -80,6 +80,10 @@ type Spec struct {
 	Capabilities []string
 	// NoNewPrivileges sets no_new_privs so setuid binaries gain nothing.
 	NoNewPrivileges bool
+	// Seccomp, when set, is the seccomp filter the command runs under
+	// (see ContainerSeccomp); its capability conditions follow
+	// Capabilities.
+	Seccomp *SeccompProfile
 }
 
 // Exit codes Run reports when the command could not be started.

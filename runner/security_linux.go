@@ -19,6 +19,8 @@ type security struct {
 	NoNewPrivileges bool     `json:"noNewPrivileges,omitempty"`
 	LimitCaps       bool     `json:"limitCaps,omitempty"`
 	Caps            uint64   `json:"caps,omitempty"`
+	// Seccomp is the compiled filter; see installSeccomp for when.
+	Seccomp *seccompFilter `json:"seccomp,omitempty"`
 }
 
 // applyPaths runs after pivot_root: read-only and masked paths, then the

@@ -1,0 +1,433 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// sockFilter is one classic BPF instruction, laid out like the kernel's
+// struct sock_filter.
+type sockFilter struct {
+	Code   uint16
+	Jt, Jf uint8
+	K      uint32
+}
+
+// Classic BPF opcodes the filter uses.
+const (
+	bpfLdAbsW = 0x00 | 0x00 | 0x20 // BPF_LD | BPF_W | BPF_ABS
+	bpfAndK   = 0x04 | 0x50        // BPF_ALU | BPF_AND | BPF_K
+	bpfJa     = 0x05 | 0x00        // BPF_JMP | BPF_JA
+	bpfJeqK   = 0x05 | 0x10        // BPF_JMP | BPF_JEQ | BPF_K
+	bpfJgtK   = 0x05 | 0x20
+	bpfJgeK   = 0x05 | 0x30
+	bpfRetK   = 0x06 // BPF_RET | BPF_K
+
+	bpfMaxInsns = 4096 // BPF_MAXINSNS
+)
+
+// struct seccomp_data offsets, and what the filter checks.
+const (
+	offNr           = 0
+	offArch         = 4
+	offArgs         = 16
+	auditArchX86_64 = 0xC000003E // AUDIT_ARCH_X86_64
+	x32SyscallBit   = 0x40000000 // __X32_SYSCALL_BIT
+)
+
+// label names a position in the program; next is the instruction after.
+type label int
+
+const next label = -1
+
+type insn struct {
+	code   uint16
+	k      uint32
+	jt, jf label // conditional jumps; the target of ja in jt
+	mark   bool  // a pseudo-instruction placing label jt
+}
+
+// assembler builds a forward-only BPF program with symbolic jumps. A
+// conditional jump reaches at most 255 instructions; farther ones become
+// a conditional hop over two ja instructions, which reach anywhere.
+type assembler struct {
+	insns  []insn
+	labels int
+	rets   map[uint32]label
+}
+
+func (a *assembler) label() label {
+	a.labels++
+	return label(a.labels - 1)
+}
+
+func (a *assembler) place(l label) { a.insns = append(a.insns, insn{mark: true, jt: l}) }
+func (a *assembler) ld(off uint32) { a.insns = append(a.insns, insn{code: bpfLdAbsW, k: off}) }
+func (a *assembler) and(k uint32)  { a.insns = append(a.insns, insn{code: bpfAndK, k: k}) }
+func (a *assembler) ja(to label)   { a.insns = append(a.insns, insn{code: bpfJa, jt: to, jf: next}) }
+func (a *assembler) jmp(code uint16, k uint32, jt, jf label) {
+	a.insns = append(a.insns, insn{code: code, k: k, jt: jt, jf: jf})
+}
+
+// ret is a shared "return k" at the end of the program.
+func (a *assembler) ret(k uint32) label {
+	if a.rets == nil {
+		a.rets = map[uint32]label{}
+	}
+	l, ok := a.rets[k]
+	if !ok {
+		l = a.label()
+		a.rets[k] = l
+	}
+	return l
+}
+
+// retOf reports the value a shared return label returns.
+func (a *assembler) retOf(l label) (uint32, bool) {
+	for k, r := range a.rets {
+		if r == l {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// jaOrRet jumps to l, or returns right here when l is a shared return.
+func (a *assembler) jaOrRet(l label) {
+	if k, ok := a.retOf(l); ok {
+		a.insns = append(a.insns, insn{code: bpfRetK, k: k})
+		return
+	}
+	a.ja(l)
+}
+
+func isCond(code uint16) bool { return code&0x07 == 0x05 && code != bpfJa }
+
+func (a *assembler) assemble() ([]sockFilter, error) {
+	vals := make([]uint32, 0, len(a.rets))
+	for k := range a.rets {
+		vals = append(vals, k)
+	}
+	slices.Sort(vals)
+	for _, k := range vals {
+		a.place(a.rets[k])
+		a.insns = append(a.insns, insn{code: bpfRetK, k: k})
+	}
+	long := make([]bool, len(a.insns))
+	size := func(i int) int {
+		switch {
+		case a.insns[i].mark:
+			return 0
+		case long[i]:
+			return 3
+		}
+		return 1
+	}
+	pos := make([]int, len(a.insns)+1)
+	at := make([]int, a.labels)
+	for {
+		p := 0
+		for i, in := range a.insns {
+			pos[i] = p
+			if in.mark {
+				at[in.jt] = p
+			}
+			p += size(i)
+		}
+		pos[len(a.insns)] = p
+		grew := false
+		for i, in := range a.insns {
+			if !isCond(in.code) || long[i] {
+				continue
+			}
+			end := pos[i] + 1
+			for _, t := range []label{in.jt, in.jf} {
+				if t != next && at[t]-end > 255 {
+					long[i], grew = true, true
+				}
+			}
+		}
+		if !grew {
+			break
+		}
+	}
+	n := pos[len(a.insns)]
+	if n > bpfMaxInsns {
+		return nil, fmt.Errorf("seccomp filter needs %d BPF instructions, more than the kernel's %d", n, bpfMaxInsns)
+	}
+	out := make([]sockFilter, 0, n)
+	var err error
+	// dist is the offset to t from the instruction ending at end, in
+	// instruction i (whose next is after all of its expansion).
+	dist := func(i int, t label, end int) int {
+		dst := pos[i] + size(i)
+		if t != next {
+			dst = at[t]
+		}
+		d := dst - end
+		if d < 0 && err == nil {
+			err = errors.New("seccomp filter: backward jump")
+		}
+		return d
+	}
+	for i, in := range a.insns {
+		switch {
+		case in.mark:
+		case in.code == bpfJa:
+			out = append(out, sockFilter{Code: bpfJa, K: uint32(dist(i, in.jt, pos[i]+1))})
+		case isCond(in.code) && long[i]:
+			end := pos[i] + 3
+			out = append(out,
+				sockFilter{Code: in.code, K: in.k, Jt: 0, Jf: 1},
+				sockFilter{Code: bpfJa, K: uint32(dist(i, in.jt, end-1))},
+				sockFilter{Code: bpfJa, K: uint32(dist(i, in.jf, end))})
+		case isCond(in.code):
+			end := pos[i] + 1
+			out = append(out, sockFilter{Code: in.code, K: in.k, Jt: uint8(dist(i, in.jt, end)), Jf: uint8(dist(i, in.jf, end))})
+		default:
+			out = append(out, sockFilter{Code: in.code, K: in.k})
+		}
+	}
+	return out, err
+}
+
+// argRule is one resolved rule: all conds must match for ret to apply.
+type argRule struct {
+	ret   uint32
+	conds []SeccompArg
+}
+
+// resolveRules applies includes/excludes for a container keeping caps on
+// a kernel of version kernel, and maps names to x86_64 numbers.
+func resolveRules(p *SeccompProfile, caps uint64, kernel kernelVersion) (uint32, map[uint32][]argRule, error) {
+	def, err := actionRet(p.DefaultAction, p.DefaultErrnoRet, eperm)
+	if err != nil {
+		return 0, nil, err
+	}
+	hasCap := func(name string) bool {
+		set, err := capSet([]string{name})
+		return err == nil && caps&set == set
+	}
+	// applies reports whether every condition of c holds (include) or
+	// none does (!include).
+	applies := func(c *SeccompCondition, include bool) bool {
+		if c == nil {
+			return true
+		}
+		if len(c.Arches) > 0 && slices.Contains(c.Arches, "amd64") != include {
+			return false
+		}
+		for _, name := range c.Caps {
+			if hasCap(name) != include {
+				return false
+			}
+		}
+		if c.MinKernel != "" {
+			v, err := parseKernelVersion(c.MinKernel)
+			if err == nil && kernel.atLeast(v) != include {
+				return false
+			}
+		}
+		return true
+	}
+	rules := map[uint32][]argRule{}
+	for _, s := range p.Syscalls {
+		// Includes need all their conditions, excludes skip a rule when
+		// any of theirs holds.
+		if !applies(s.Includes, true) || !applies(s.Excludes, false) {
+			continue
+		}
+		ret, err := actionRet(s.Action, s.ErrnoRet, eperm)
+		if err != nil {
+			return 0, nil, err
+		}
+		var rs []argRule
+		if sameIndexTwice(s.Args) {
+			for _, a := range s.Args {
+				rs = append(rs, argRule{ret: ret, conds: []SeccompArg{a}})
+			}
+		} else {
+			rs = []argRule{{ret: ret, conds: s.Args}}
+		}
+		for _, name := range s.names() {
+			nr, ok := syscallsAMD64[name]
+			if !ok {
+				continue
+			}
+			rules[nr] = append(rules[nr], rs...)
+		}
+	}
+	for nr, rs := range rules {
+		// Nothing after an unconditional rule can apply.
+		for i, r := range rs {
+			if len(r.conds) == 0 {
+				rs = rs[:i+1]
+				break
+			}
+		}
+		if len(rs[0].conds) == 0 && rs[0].ret == def {
+			delete(rules, nr)
+			continue
+		}
+		rules[nr] = rs
+	}
+	return def, rules, nil
+}
+
+func sameIndexTwice(args []SeccompArg) bool {
+	seen := map[uint]bool{}
+	for _, a := range args {
+		if seen[a.Index] {
+			return true
+		}
+		seen[a.Index] = true
+	}
+	return false
+}
+
+// compileSeccomp turns p into a BPF program for a container keeping caps:
+// check the architecture (another one kills the process), fail x32
+// syscalls with EPERM, find the syscall by binary search over the numbers
+// that have rules, run its rules, else return the default action.
+func compileSeccomp(p *SeccompProfile, caps uint64, kernel kernelVersion) ([]sockFilter, error) {
+	def, rules, err := resolveRules(p, caps, kernel)
+	if err != nil {
+		return nil, err
+	}
+	a := &assembler{}
+	a.ld(offArch)
+	a.jmp(bpfJeqK, auditArchX86_64, next, a.ret(retKillProcess))
+	a.ld(offNr)
+	a.jmp(bpfJgeK, x32SyscallBit, a.ret(retErrno|eperm), next)
+
+	nrs := make([]uint32, 0, len(rules))
+	for nr := range rules {
+		nrs = append(nrs, nr)
+	}
+	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
+	targets := make([]label, len(nrs))
+	for i, nr := range nrs {
+		if rs := rules[nr]; len(rs[0].conds) == 0 {
+			targets[i] = a.ret(rs[0].ret)
+		} else {
+			targets[i] = a.label()
+		}
+	}
+	a.search(nrs, targets, a.ret(def))
+	for i, nr := range nrs {
+		rs := rules[nr]
+		if len(rs[0].conds) == 0 {
+			continue
+		}
+		a.place(targets[i])
+		for _, r := range rs {
+			if len(r.conds) == 0 {
+				a.ja(a.ret(r.ret))
+				break
+			}
+			fail := a.label()
+			for _, c := range r.conds {
+				a.cond(c, fail)
+			}
+			a.ja(a.ret(r.ret))
+			a.place(fail)
+		}
+		a.ja(a.ret(def))
+	}
+	return a.assemble()
+}
+
+// search jumps to targets[i] when A (the syscall number) is nrs[i], else
+// to def: a binary search over the runs of consecutive numbers that go to
+// the same place, so each leaf knows its run without comparing again.
+func (a *assembler) search(nrs []uint32, targets []label, def label) {
+	type run struct {
+		lo     uint32
+		target label
+	}
+	var runs []run
+	add := func(lo uint32, t label) {
+		if len(runs) == 0 || runs[len(runs)-1].target != t {
+			runs = append(runs, run{lo, t})
+		}
+	}
+	from := uint32(0)
+	for i, nr := range nrs {
+		if nr > from {
+			add(from, def)
+		}
+		add(nr, targets[i])
+		from = nr + 1
+	}
+	add(from, def)
+	var tree func(rs []run)
+	tree = func(rs []run) {
+		if len(rs) == 1 {
+			a.jaOrRet(rs[0].target)
+			return
+		}
+		mid := len(rs) / 2
+		right := a.label()
+		a.jmp(bpfJgeK, rs[mid].lo, right, next)
+		tree(rs[:mid])
+		a.place(right)
+		tree(rs[mid:])
+	}
+	tree(runs)
+}
+
+// cond falls through when argument c.Index compares true with c.Value as
+// a 64-bit unsigned number and jumps to fail otherwise. The words of an
+// argument are loaded one at a time: high word first, low word only when
+// the high words are equal.
+func (a *assembler) cond(c SeccompArg, fail label) {
+	lo := uint32(offArgs + 8*c.Index)
+	hi := lo + 4
+	v := c.Value
+	vhi, vlo := uint32(v>>32), uint32(v)
+	ok := a.label()
+	switch c.Op {
+	case OpEqualTo:
+		a.ld(hi)
+		a.jmp(bpfJeqK, vhi, next, fail)
+		a.ld(lo)
+		a.jmp(bpfJeqK, vlo, next, fail)
+	case OpNotEqual:
+		a.ld(hi)
+		a.jmp(bpfJeqK, vhi, next, ok)
+		a.ld(lo)
+		a.jmp(bpfJeqK, vlo, fail, next)
+	case OpGreaterThan, OpGreaterEqual:
+		a.ld(hi)
+		a.jmp(bpfJgtK, vhi, ok, next)
+		a.jmp(bpfJeqK, vhi, next, fail)
+		a.ld(lo)
+		op := uint16(bpfJgtK)
+		if c.Op == OpGreaterEqual {
+			op = bpfJgeK
+		}
+		a.jmp(op, vlo, next, fail)
+	case OpLessThan, OpLessEqual:
+		// a < v is !(a >= v); a <= v is !(a > v).
+		a.ld(hi)
+		a.jmp(bpfJgtK, vhi, fail, next)
+		a.jmp(bpfJeqK, vhi, next, ok)
+		a.ld(lo)
+		op := uint16(bpfJgeK)
+		if c.Op == OpLessEqual {
+			op = bpfJgtK
+		}
+		a.jmp(op, vlo, fail, next)
+	case OpMaskedEqual:
+		w := c.ValueTwo
+		a.ld(hi)
+		a.and(vhi)
+		a.jmp(bpfJeqK, uint32(w>>32), next, fail)
+		a.ld(lo)
+		a.and(vlo)
+		a.jmp(bpfJeqK, uint32(w), next, fail)
+	}
+	a.place(ok)
+}

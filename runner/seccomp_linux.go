@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// seccompFilter is a compiled filter as the init config carries it.
+type seccompFilter struct {
+	Prog  []byte `json:"prog"` // struct sock_filter array, native byte order
+	Flags uint   `json:"flags,omitempty"`
+}
+
+// seccompFor compiles p for a process keeping the capabilities of s; nil
+// means no filter.
+func seccompFor(p *SeccompProfile, s security) (*seccompFilter, error) {
+	if p == nil {
+		return nil, nil
+	}
+	if runtime.GOARCH != "amd64" {
+		return nil, fmt.Errorf("seccomp filters are only implemented for amd64, not %s: use --security-opt seccomp=unconfined", runtime.GOARCH)
+	}
+	caps := ^uint64(0)
+	if s.LimitCaps {
+		caps = s.Caps
+	}
+	prog, err := compileSeccomp(p, caps, runningKernel())
+	if err != nil {
+		return nil, err
+	}
+	f := &seccompFilter{Prog: make([]byte, 0, 8*len(prog))}
+	for _, in := range prog {
+		f.Prog = binary.NativeEndian.AppendUint16(f.Prog, in.Code)
+		f.Prog = append(f.Prog, in.Jt, in.Jf)
+		f.Prog = binary.NativeEndian.AppendUint32(f.Prog, in.K)
+	}
+	for _, name := range p.Flags {
+		f.Flags |= filterFlags[name]
+	}
+	return f, nil
+}
+
+// runningKernel is the kernel's major.minor, zero if unreadable (so
+// minKernel conditions do not hold).
+func runningKernel() kernelVersion {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return kernelVersion{}
+	}
+	v, _ := parseKernelVersion(unix.ByteSliceToString(u.Release[:]))
+	return v
+}
+
+// installSeccomp loads f on the calling thread; everything it execs or
+// forks afterwards inherits it. It needs no_new_privs or CAP_SYS_ADMIN.
+//
+// The container init has CAP_SYS_ADMIN until it switches credentials, so
+// without no-new-privileges the filter goes on before that, as runc does:
+// setting no_new_privs ourselves would stop setuid binaries working in the
+// container, unlike docker. The syscalls the init then makes (setgroups,
+// setuid, capset, chdir, stat, execve, ...) are all in the default profile;
+// a custom profile must allow them too. With no-new-privileges the filter
+// goes on right before execve.
+func installSeccomp(f *seccompFilter) error {
+	if f == nil {
+		return nil
+	}
+	if len(f.Prog) == 0 || len(f.Prog)%8 != 0 {
+		return errors.New("seccomp: malformed filter")
+	}
+	filter := make([]unix.SockFilter, len(f.Prog)/8)
+	for i := range filter {
+		b := f.Prog[8*i:]
+		filter[i] = unix.SockFilter{Code: binary.NativeEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.NativeEndian.Uint32(b[4:])}
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	var err error
+	if f.Flags == 0 {
+		err = unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0)
+	} else {
+		_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(f.Flags), uintptr(unsafe.Pointer(&prog)))
+		if errno != 0 {
+			err = errno
+		}
+	}
+	runtime.KeepAlive(filter)
+	if err != nil {
+		return fmt.Errorf("install seccomp filter: %w", err)
+	}
+	return nil
+}

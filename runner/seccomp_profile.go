@@ -1,0 +1,286 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// SeccompProfile is a seccomp profile in docker's JSON format. Only x86_64
+// syscalls are filtered: lade's filter kills a process making a syscall
+// of another architecture (int 0x80) and fails x32 ones with EPERM.
+type SeccompProfile struct {
+	DefaultAction   string           `json:"defaultAction"`
+	DefaultErrnoRet *uint            `json:"defaultErrnoRet,omitempty"`
+	Architectures   []string         `json:"architectures,omitempty"`
+	ArchMap         []SeccompArchMap `json:"archMap,omitempty"`
+	// Flags are seccomp(2) filter flags: SECCOMP_FILTER_FLAG_LOG and
+	// SECCOMP_FILTER_FLAG_SPEC_ALLOW (SECCOMP_FILTER_FLAG_TSYNC is
+	// accepted and has no effect: the filter is installed on the thread
+	// that execs, and execve ends the others).
+	Flags    []string         `json:"flags,omitempty"`
+	Syscalls []SeccompSyscall `json:"syscalls"`
+}
+
+// SeccompArchMap is docker's archMap entry.
+type SeccompArchMap struct {
+	Architecture     string   `json:"architecture"`
+	SubArchitectures []string `json:"subArchitectures"`
+}
+
+// SeccompSyscall is one rule. Rules apply in profile order: the first
+// whose arguments match decides.
+type SeccompSyscall struct {
+	Name     string            `json:"name,omitempty"`
+	Names    []string          `json:"names,omitempty"`
+	Action   string            `json:"action"`
+	ErrnoRet *uint             `json:"errnoRet,omitempty"`
+	Args     []SeccompArg      `json:"args,omitempty"`
+	Comment  string            `json:"comment,omitempty"`
+	Includes *SeccompCondition `json:"includes,omitempty"`
+	Excludes *SeccompCondition `json:"excludes,omitempty"`
+}
+
+// SeccompArg compares one syscall argument with Value (as a 64-bit
+// unsigned number). Several args in a rule must all match, except that
+// args naming the same index more than once each make a rule of their own,
+// as in docker.
+type SeccompArg struct {
+	Index    uint   `json:"index"`
+	Value    uint64 `json:"value"`
+	ValueTwo uint64 `json:"valueTwo,omitempty"`
+	Op       string `json:"op"`
+}
+
+// SeccompCondition is docker's includes/excludes: a rule applies only when
+// the container keeps all of Caps (includes) or none of them (excludes), when
+// the arch is (not) listed and when the kernel is at least (below)
+// MinKernel.
+type SeccompCondition struct {
+	Caps      []string `json:"caps,omitempty"`
+	Arches    []string `json:"arches,omitempty"`
+	MinKernel string   `json:"minKernel,omitempty"`
+}
+
+// Actions.
+const (
+	ActAllow       = "SCMP_ACT_ALLOW"
+	ActErrno       = "SCMP_ACT_ERRNO"
+	ActKill        = "SCMP_ACT_KILL" // kills the thread, like libseccomp
+	ActKillThread  = "SCMP_ACT_KILL_THREAD"
+	ActKillProcess = "SCMP_ACT_KILL_PROCESS"
+	ActTrap        = "SCMP_ACT_TRAP"
+	ActTrace       = "SCMP_ACT_TRACE"
+	ActLog         = "SCMP_ACT_LOG"
+)
+
+// Argument comparisons.
+const (
+	OpNotEqual     = "SCMP_CMP_NE"
+	OpLessThan     = "SCMP_CMP_LT"
+	OpLessEqual    = "SCMP_CMP_LE"
+	OpEqualTo      = "SCMP_CMP_EQ"
+	OpGreaterEqual = "SCMP_CMP_GE"
+	OpGreaterThan  = "SCMP_CMP_GT"
+	OpMaskedEqual  = "SCMP_CMP_MASKED_EQ" // (arg & Value) == ValueTwo
+)
+
+// Filter return values (linux/seccomp.h).
+const (
+	retKillProcess = 0x80000000
+	retKillThread  = 0x00000000
+	retTrap        = 0x00030000
+	retErrno       = 0x00050000
+	retTrace       = 0x7ff00000
+	retLog         = 0x7ffc0000
+	retAllow       = 0x7fff0000
+	eperm          = 1
+)
+
+var knownOps = map[string]bool{OpNotEqual: true, OpLessThan: true, OpLessEqual: true,
+	OpEqualTo: true, OpGreaterEqual: true, OpGreaterThan: true, OpMaskedEqual: true}
+
+var knownArches = map[string]bool{}
+
+func init() {
+	for _, a := range strings.Fields(`X86 X86_64 X32 ARM AARCH64 LOONGARCH64 MIPS MIPS64
+		MIPS64N32 MIPSEL MIPSEL64 MIPSEL64N32 PPC PPC64 PPC64LE S390 S390X PARISC
+		PARISC64 RISCV64`) {
+		knownArches["SCMP_ARCH_"+a] = true
+	}
+}
+
+var filterFlags = map[string]uint{
+	"SECCOMP_FILTER_FLAG_TSYNC":      0, // see SeccompProfile.Flags
+	"SECCOMP_FILTER_FLAG_LOG":        2,
+	"SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4,
+}
+
+// ParseSeccompProfile reads a docker JSON profile and checks its actions,
+// comparisons, architectures and flags. Unknown syscall names are ignored,
+// as docker does, since profiles list syscalls of every architecture.
+func ParseSeccompProfile(data []byte) (*SeccompProfile, error) {
+	var p SeccompProfile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("seccomp profile: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("seccomp profile: trailing data after the JSON object")
+	}
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("seccomp profile: %w", err)
+	}
+	return &p, nil
+}
+
+func (p *SeccompProfile) validate() error {
+	if p.DefaultAction == "" {
+		return errors.New("no defaultAction")
+	}
+	if _, err := actionRet(p.DefaultAction, p.DefaultErrnoRet, eperm); err != nil {
+		return fmt.Errorf("defaultAction: %w", err)
+	}
+	if len(p.Architectures) > 0 && len(p.ArchMap) > 0 {
+		return errors.New("both architectures and archMap are set: use one")
+	}
+	for _, a := range p.Architectures {
+		if !knownArches[a] {
+			return fmt.Errorf("unknown architecture %q", a)
+		}
+	}
+	for _, m := range p.ArchMap {
+		for _, a := range append([]string{m.Architecture}, m.SubArchitectures...) {
+			if !knownArches[a] {
+				return fmt.Errorf("archMap: unknown architecture %q", a)
+			}
+		}
+	}
+	for _, f := range p.Flags {
+		if _, ok := filterFlags[f]; !ok {
+			return fmt.Errorf("unsupported flag %q", f)
+		}
+	}
+	for i, s := range p.Syscalls {
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("syscalls[%d] (%s): %w", i, strings.Join(s.names(), ","), err)
+		}
+	}
+	return nil
+}
+
+func (s *SeccompSyscall) names() []string {
+	if s.Name != "" {
+		return append([]string{s.Name}, s.Names...)
+	}
+	return s.Names
+}
+
+func (s *SeccompSyscall) validate() error {
+	if s.Name != "" && len(s.Names) > 0 {
+		return errors.New("both name and names are set: use one")
+	}
+	if len(s.names()) == 0 {
+		return errors.New("no syscall names")
+	}
+	if _, err := actionRet(s.Action, s.ErrnoRet, eperm); err != nil {
+		return err
+	}
+	for _, a := range s.Args {
+		if a.Index > 5 {
+			return fmt.Errorf("argument index %d: syscalls have six (0-5)", a.Index)
+		}
+		if !knownOps[a.Op] {
+			return fmt.Errorf("unknown comparison %q", a.Op)
+		}
+	}
+	for _, c := range []*SeccompCondition{s.Includes, s.Excludes} {
+		if c == nil {
+			continue
+		}
+		for _, name := range c.Caps {
+			if _, err := NormalizeCapability(name); err != nil {
+				return err
+			}
+		}
+		if c.MinKernel != "" {
+			if _, err := parseKernelVersion(c.MinKernel); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// actionRet turns an action into the filter's return value; errnoRet
+// (else def) is the errno of SCMP_ACT_ERRNO and the data of SCMP_ACT_TRACE.
+func actionRet(action string, errnoRet *uint, def uint) (uint32, error) {
+	n := def
+	if errnoRet != nil {
+		n = *errnoRet
+		if n > 0xffff {
+			return 0, fmt.Errorf("errnoRet %d out of range", n)
+		}
+	}
+	switch action {
+	case ActAllow:
+		return retAllow, nil
+	case ActErrno:
+		return retErrno | uint32(n), nil
+	case ActKill, ActKillThread:
+		return retKillThread, nil
+	case ActKillProcess:
+		return retKillProcess, nil
+	case ActTrap:
+		return retTrap, nil
+	case ActTrace:
+		return retTrace | uint32(n), nil
+	case ActLog:
+		return retLog, nil
+	case "SCMP_ACT_NOTIFY":
+		return 0, errors.New("action SCMP_ACT_NOTIFY is not supported (lade has no seccomp agent)")
+	case "":
+		return 0, errors.New("no action")
+	}
+	return 0, fmt.Errorf("unknown action %q", action)
+}
+
+// kernelVersion is major.minor.
+type kernelVersion [2]int
+
+func parseKernelVersion(s string) (kernelVersion, error) {
+	var v kernelVersion
+	major, rest, _ := strings.Cut(s, ".")
+	minor, _, _ := strings.Cut(rest, ".")
+	minor = strings.TrimRightFunc(minor, func(r rune) bool { return r < '0' || r > '9' })
+	var err1, err2 error
+	v[0], err1 = strconv.Atoi(major)
+	if minor != "" {
+		v[1], err2 = strconv.Atoi(minor)
+	}
+	if err1 != nil || err2 != nil || v[0] < 0 || v[1] < 0 {
+		return v, fmt.Errorf("bad kernel version %q", s)
+	}
+	return v, nil
+}
+
+func (v kernelVersion) atLeast(w kernelVersion) bool {
+	return v[0] > w[0] || v[0] == w[0] && v[1] >= w[1]
+}
+
+// ContainerSeccomp picks a `lade run` container's filter from the value of
+// its --security-opt seccomp=... ("" for the default): nil for
+// "unconfined" and for privileged containers, docker's default profile for
+// "", and otherwise opt is a profile's JSON text.
+func ContainerSeccomp(opt string, privileged bool) (*SeccompProfile, error) {
+	switch {
+	case privileged || opt == "unconfined":
+		return nil, nil
+	case opt == "":
+		return DefaultSeccompProfile(), nil
+	}
+	return ParseSeccompProfile([]byte(opt))
+}
