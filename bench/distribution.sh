@@ -51,12 +51,17 @@ for i in $(seq "$runs"); do
   $L tag "lade$i" "$host/lade$i/img:1"
   res[lade_push]+="$(time_it $L push "$host/lade$i/img:1")"$'\n'
   res[skopeo_push]+="$(time_it skopeo copy -q --dest-tls-verify=false "oci:$work/layout-skopeo$i" "docker://$host/skopeo$i/img:1")"$'\n'
+  # The same image to a second repository: both tools remember where they
+  # pushed the blobs and ask the registry to mount them.
+  $L tag "lade$i" "$host/lade$i/copy:1"
+  res[lade_mount]+="$(time_it $L push "$host/lade$i/copy:1")"$'\n'
+  res[skopeo_mount]+="$(time_it skopeo copy -q --dest-tls-verify=false "oci:$work/layout-skopeo$i" "docker://$host/skopeo$i/copy:1")"$'\n'
   rm -rf "$work/pullroot" "$work/pulldir"
   res[lade_pull]+="$(time_it "$work/lade" --root "$work/pullroot" pull -q "$host/lade$i/img:1")"$'\n'
   res[skopeo_pull]+="$(time_it skopeo copy -q --src-tls-verify=false "docker://$host/lade$i/img:1" "oci:$work/pulldir:1")"$'\n'
 done
 printf '%-6s %10s %10s %8s\n' op lade_s skopeo_s ratio
-for op in push pull; do
+for op in push mount pull; do
   l=$(printf '%s' "${res[lade_$op]}" | median)
   s=$(printf '%s' "${res[skopeo_$op]}" | median)
   printf '%-6s %10.3f %10.3f %8.2f\n' "$op" "$l" "$s" "$(echo "$l / $s" | bc -l)"
