@@ -3,6 +3,7 @@ package images
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -291,5 +292,62 @@ func TestRecordSources(t *testing.T) {
 	elsewhere, _ := name.NewRepository("other.example/r5")
 	if from := s.mountSources(elsewhere, []v1.Hash{kept}); len(from) != 0 {
 		t.Errorf("mount source on another registry: %v", from)
+	}
+}
+
+// TestPushMountAsksForSourceScope: behind token auth, a mount works only
+// if the token grants pull on the source repository, as with
+// distribution; lade's push asks for that scope.
+func TestPushMountAsksForSourceScope(t *testing.T) {
+	ctx := context.Background()
+	var u uploads
+	pr := &perRepo{}
+	var host string
+	hasScope := func(r *http.Request, scope string) bool {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return false
+		}
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil {
+			return false
+		}
+		for _, s := range strings.Split(string(b), " ") {
+			if s == scope {
+				return true
+			}
+		}
+		return false
+	}
+	auth := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/token" {
+				tok := base64.RawURLEncoding.EncodeToString([]byte(strings.Join(r.URL.Query()["scope"], " ")))
+				json.NewEncoder(w).Encode(map[string]string{"token": tok})
+				return
+			}
+			if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="http://`+host+`/token",service="test"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			if q := r.URL.Query(); q.Get("mount") != "" && !hasScope(r, "repository:"+q.Get("from")+":pull") {
+				r.URL.RawQuery = "" // no access to the source: a plain upload
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	host = newRegistry(t, func(h http.Handler) http.Handler { return auth(u.wrap(pr.wrap(h))) })
+	s := quickStore(t)
+	img := storedRandom(t, s, 2)
+	if _, err := s.Push(ctx, host+"/a/app:1", img, PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u.reset()
+	if _, err := s.Push(ctx, host+"/b/app:1", img, PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if bodies, kinds := u.reset(); bodies != 0 || pr.mounts != 3 {
+		t.Errorf("push behind token auth: %d bodies, requests %v, %d mounts granted", bodies, kinds, pr.mounts)
 	}
 }
