@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -17,12 +18,20 @@ func (s *Store) RemoteImage(ctx context.Context, ref string, insecure []string) 
 	if err != nil {
 		return nil, err
 	}
-	img, err := remote.Image(r,
+	opts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithRetryBackoff(s.backoff),
 		remote.WithUserAgent("lade"),
-	)
+	}
+	// As in Pull: a tag's manifest is fetched by the digest HEAD announces,
+	// so its bytes are checked.
+	if _, ok := r.(name.Tag); ok {
+		if head, err := remote.Head(r, opts...); err == nil {
+			r = r.Context().Digest(head.Digest.String())
+		}
+	}
+	img, err := remote.Image(r, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", ref, err)
 	}

@@ -63,6 +63,10 @@ func TestPullRejectsTamperedManifest(t *testing.T) {
 			t.Errorf("store lists %d images", len(list))
 		}
 	}
+	// --cache-from reads manifests through RemoteImage: checked the same way.
+	if _, err := quickStore(t).RemoteImage(ctx, host+"/m/app:1", nil); err == nil || !strings.Contains(err.Error(), "digest") {
+		t.Errorf("RemoteImage of a tampered manifest: %v", err)
+	}
 }
 
 // putManifest stores raw under ref's tag as is.
