@@ -286,6 +286,18 @@ func TestRegistryMountInterop(t *testing.T) {
 		t.Fatalf("pull: %s", r.stderr)
 	}
 	check(fresh, host+"/other/c:1")
+
+	// The common case: build on a base pulled from the registry and push to
+	// another repository there. The base layers are mounted; only the new
+	// layer and the config are sent.
+	ddir := writeTree(t, map[string]string{"Dockerfile": "FROM " + a + "\nRUN echo derived > /d\n"})
+	bodies.Store(0)
+	mounts.Store(0)
+	r = lade(t, fresh, "", "build", "-t", host+"/derived/d:1", "--push", ddir)
+	if r.code != 0 || mounts.Load() != int32(n-1) || strings.Count(r.stderr, "mounted sha256:") != n-1 || strings.Count(r.stderr, "pushed sha256:") != 2 {
+		t.Errorf("build --push on a pulled base: %d bodies, %d mounts: %+v", bodies.Load(), mounts.Load(), r)
+	}
+	run(t, craneTool(t), "validate", "--remote", host+"/derived/d:1", "--insecure")
 }
 
 // TestDockerInterop: lade save of two images loads into a real docker
