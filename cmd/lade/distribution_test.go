@@ -242,3 +242,60 @@ func TestLoginLogout(t *testing.T) {
 		t.Error("pull succeeded after logout")
 	}
 }
+
+// TestSaveLoadCLI: save to stdout and load from stdin keep names and
+// digests; an image saved by ID loads without a name; a failed save
+// leaves no file.
+func TestSaveLoadCLI(t *testing.T) {
+	root := newRoot(t)
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nCMD [\"echo\", \"saved\"]\n"})
+	if r := lade(t, root, "", "build", "-t", "saved:1", dir); r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	digests := func(root, ref string) string {
+		t.Helper()
+		var ins []imageInspect
+		r := lade(t, root, "", "inspect", ref)
+		if err := json.Unmarshal([]byte(r.stdout), &ins); err != nil || len(ins) != 1 {
+			t.Fatalf("inspect %s: %v %+v", ref, err, r)
+		}
+		return ins[0].ID + " " + strings.Join(ins[0].RepoDigests, ",")
+	}
+	want := digests(root, "saved:1")
+
+	for _, out := range [][]string{{"save", "saved:1"}, {"save", "-o", "-", "saved:1"}} {
+		r := lade(t, root, "", out...)
+		if r.code != 0 || len(r.stdout) < 1024 {
+			t.Fatalf("%v: %d bytes, %s", out, len(r.stdout), r.stderr)
+		}
+		fresh := t.TempDir()
+		if l := lade(t, fresh, r.stdout, "load"); l.code != 0 || l.stdout != "Loaded image: saved:1\n" {
+			t.Fatalf("load from stdin: %+v", l)
+		}
+		if got := digests(fresh, "saved:1"); got != want {
+			t.Errorf("after save/load: %s, want %s", got, want)
+		}
+		if l := lade(t, t.TempDir(), r.stdout, "load", "-q"); l.code != 0 || l.stdout != "" {
+			t.Errorf("load -q: %+v", l)
+		}
+	}
+
+	// images -q lists manifest digests, while load prints the config
+	// digest (inspect's Id).
+	id := strings.TrimSpace(lade(t, root, "", "images", "-q", "--filter", "reference=saved").stdout)
+	r := lade(t, root, "", "save", id)
+	if l := lade(t, t.TempDir(), r.stdout, "load"); l.code != 0 || l.stdout != "Loaded image ID: "+strings.Fields(want)[0]+"\n" {
+		t.Errorf("load of an image saved by ID: %+v", l)
+	}
+
+	out := filepath.Join(t.TempDir(), "x.tar")
+	if r := lade(t, root, "", "save", "-o", out, "saved:1", "missing:1"); r.code == 0 || !strings.Contains(r.stderr, "missing") {
+		t.Errorf("save of a missing image: %+v", r)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("failed save left %s: %v", out, err)
+	}
+	if r := lade(t, root, "", "load", "-i", out); r.code == 0 {
+		t.Error("load of a missing file succeeded")
+	}
+}
