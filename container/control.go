@@ -213,6 +213,9 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Started: func(pid int) error { return joinCgroups(c.ID, pid) },
 	}
+	if spec.Seccomp, err = runner.ContainerSeccomp(c.Seccomp, c.Privileged); err != nil {
+		return -1, err
+	}
 	if o.Cwd != "" {
 		spec.Cwd = o.Cwd
 	}

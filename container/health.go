@@ -105,9 +105,14 @@ func (s *Store) probe(ctx context.Context, c *Config, pid int, args []string, ti
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var out limitedBuffer
+	filter, err := runner.ContainerSeccomp(c.Seccomp, c.Privileged)
+	if err != nil {
+		res.End, res.ExitCode, res.Output = time.Now().UTC(), -1, err.Error()
+		return res
+	}
 	code, err := runner.New().Exec(pctx, pid, &runner.ExecSpec{
 		Args: args, Env: c.Env, Cwd: c.Cwd, UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
-		Capabilities: c.Capabilities, NoNewPrivileges: c.NoNewPrivileges,
+		Capabilities: c.Capabilities, NoNewPrivileges: c.NoNewPrivileges, Seccomp: filter,
 		Stdout: &out, Stderr: &out,
 		Started: func(p int) error { return joinCgroups(c.ID, p) },
 	})

@@ -100,6 +100,7 @@ type Config struct {
 	// Capabilities is the kept set; nil with Privileged keeps all.
 	Capabilities    []string          `json:"capabilities"`
 	NoNewPrivileges bool              `json:"noNewPrivileges,omitempty"`
+	Seccomp         string            `json:"seccomp,omitempty"` // "" (default filter), "unconfined" or a profile's JSON
 	Healthcheck     *Healthcheck      `json:"healthcheck,omitempty"`
 	Labels          map[string]string `json:"labels,omitempty"`
 }

@@ -166,6 +166,9 @@ func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, stdin
 		ReadonlyRootfs: c.ReadOnly, NoNewPrivileges: c.NoNewPrivileges,
 		Capabilities: c.Capabilities,
 	}
+	if spec.Seccomp, err = runner.ContainerSeccomp(c.Seccomp, c.Privileged); err != nil {
+		return -1, err
+	}
 	if c.Network == "host" {
 		spec.Network = runner.NetworkHost
 	}

@@ -93,7 +93,7 @@ func (a *app) runCmd() *cobra.Command {
 	fl.BoolVar(&f.privileged, "privileged", false, "keep every capability and no masked or read-only paths")
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "add a capability (or ALL)")
 	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "drop a capability (or ALL)")
-	fl.StringArrayVar(&f.securityOpt, "security-opt", nil, "security option: no-new-privileges[:true|false]")
+	fl.StringArrayVar(&f.securityOpt, "security-opt", nil, "security option: no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json")
 	fl.StringVar(&f.stopSignal, "stop-signal", "", "signal that stops the container (default: the image's, else SIGTERM)")
 	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "seconds to wait for the stop signal before SIGKILL (default 10)")
 	fl.StringVar(&f.healthCmd, "health-cmd", "", "healthcheck command (run with /bin/sh -c)")
@@ -225,7 +225,14 @@ func (a *app) newConfig(ctx context.Context, f *runFlags, ref string, cmdArgs []
 			c.NoNewPrivileges = true
 		case "no-new-privileges:false", "no-new-privileges=false":
 		default:
-			return nil, nil, fmt.Errorf("unsupported --security-opt %q", o)
+			v, ok, err := seccompOption(o)
+			if err != nil {
+				return nil, nil, err
+			}
+			if !ok {
+				return nil, nil, fmt.Errorf("unsupported --security-opt %q", o)
+			}
+			c.Seccomp = v
 		}
 	}
 	for _, p := range f.publish {
