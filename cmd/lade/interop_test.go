@@ -348,3 +348,41 @@ func TestDockerInterop(t *testing.T) {
 		t.Fatalf("run of docker-saved image (%d): %q %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestDockerRegistryInterop: docker pulls and runs an image lade pushed
+// to a real distribution registry, and lade pulls and runs one docker
+// pushed there.
+func TestDockerRegistryInterop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping docker interop test in short mode")
+	}
+	root := newRoot(t)
+	docker := testutil.DockerEngine(t, testutil.DockerTools(t))
+	host := startDistribution(t)
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo via registry > /msg\nCMD [\"cat\", \"/msg\"]\n"})
+	ref := host + "/lade/docker:1"
+	back := host + "/docker/back:1"
+	if r := lade(t, root, "", "build", "-t", ref, "--push", dir); r.code != 0 {
+		t.Fatalf("build --push: %s", r.stderr)
+	}
+	t.Cleanup(func() { testutil.RunDocker(docker, time.Minute, "rmi", "-f", ref, back) })
+	if o, err := testutil.RunDocker(docker, 2*time.Minute, "pull", ref); err != nil {
+		t.Fatalf("docker pull: %v\n%s", err, o)
+	}
+	if o, err := testutil.RunDocker(docker, 2*time.Minute, "run", "--rm", "--network", "none", ref); err != nil || o != "via registry\n" {
+		t.Fatalf("docker run of the lade-pushed image: %q %v", o, err)
+	}
+	if o, err := testutil.RunDocker(docker, time.Minute, "tag", ref, back); err != nil {
+		t.Fatalf("docker tag: %v %s", err, o)
+	}
+	if o, err := testutil.RunDocker(docker, 2*time.Minute, "push", back); err != nil {
+		t.Fatalf("docker push: %v\n%s", err, o)
+	}
+	fresh := t.TempDir()
+	if r := lade(t, fresh, "", "pull", back); r.code != 0 {
+		t.Fatalf("pull of the docker-pushed image: %+v", r)
+	}
+	if r := lade(t, fresh, "", "run", "--rm", back); r.code != 0 || r.stdout != "via registry\n" {
+		t.Fatalf("run of the docker-pushed image (%d): %q %s", r.code, r.stdout, r.stderr)
+	}
+}
