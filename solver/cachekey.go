@@ -157,6 +157,8 @@ func (sc *stageCtx) explain(in inputs) string {
 			return fmt.Sprintf("parent step %d missed", sc.step-1)
 		case strings.HasPrefix(k, "source "), strings.HasPrefix(k, "build arg "):
 			return strings.TrimPrefix(strings.TrimPrefix(k, "source "), "") + " changed"
+		case k == "env":
+			return sc.explainEnv(prev.Inputs[k], in[k])
 		default:
 			return k + " changed"
 		}
@@ -167,6 +169,46 @@ func (sc *stageCtx) explain(in inputs) string {
 		}
 	}
 	return "cached result is gone from the store"
+}
+
+// explainEnv names the first variable whose value differs between two
+// build-time envs: "build arg V changed" for the stage's ARGs, else "env V
+// changed".
+func (sc *stageCtx) explainEnv(prev, cur string) string {
+	parse := func(s string) (map[string]string, []string) {
+		m, order := map[string]string{}, []string(nil)
+		for _, kv := range strings.Split(s, "\x00") {
+			if kv == "" {
+				continue
+			}
+			k, v, _ := strings.Cut(kv, "=")
+			if _, ok := m[k]; !ok {
+				order = append(order, k)
+			}
+			m[k] = v
+		}
+		return m, order
+	}
+	pm, porder := parse(prev)
+	cm, corder := parse(cur)
+	name := ""
+	for _, k := range append(corder, porder...) {
+		pv, pok := pm[k]
+		cv, cok := cm[k]
+		if pok != cok || pv != cv {
+			name = k
+			break
+		}
+	}
+	if name == "" {
+		return "env order changed"
+	}
+	for _, a := range sc.st.args {
+		if a.Key == name {
+			return "build arg " + name + " changed"
+		}
+	}
+	return "env " + name + " changed"
 }
 
 // runInputs describes a RUN step for its cache key.

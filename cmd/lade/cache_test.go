@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -125,5 +126,29 @@ func TestBuildCacheRestoresSnapshots(t *testing.T) {
 	r := lade(t, root, "", "build", "-t", "s", dir)
 	if r.code != 0 || executed(r.stderr) != 0 {
 		t.Fatalf("rebuild after losing snapshots: code %d, executed %d:\n%s", r.code, executed(r.stderr), r.stderr)
+	}
+}
+
+// --explain-cache names the variable behind an env miss: a build arg the
+// stage declares, or an ENV set by an earlier instruction.
+func TestExplainCacheNamesVariables(t *testing.T) {
+	root := newRoot(t)
+	df := "FROM busybox\nARG VERSION=1\nENV MODE=%s\nRUN echo $VERSION $MODE > /v\n"
+	dir := writeTree(t, map[string]string{"Dockerfile": fmt.Sprintf(df, "a")})
+	build := func(args ...string) string {
+		t.Helper()
+		r := lade(t, root, "", append(append([]string{"build", "--explain-cache", "-t", "e"}, args...), dir)...)
+		if r.code != 0 {
+			t.Fatalf("build failed: %s", r.stderr)
+		}
+		return r.stderr
+	}
+	build()
+	if out := build("--build-arg", "VERSION=2"); !strings.Contains(out, "cache miss: build arg VERSION changed") {
+		t.Errorf("a changed build arg is not named:\n%s", out)
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(fmt.Sprintf(df, "b")), 0o644)
+	if out := build("--build-arg", "VERSION=2"); !strings.Contains(out, "cache miss: env MODE changed") {
+		t.Errorf("a changed ENV is not named:\n%s", out)
 	}
 }
