@@ -386,3 +386,61 @@ func TestDockerRegistryInterop(t *testing.T) {
 		t.Fatalf("run of the docker-pushed image (%d): %q %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestSkopeoReadsSavedArchive: a lade save archive is both a docker
+// archive and an OCI layout tar for skopeo, with one image or several.
+func TestSkopeoReadsSavedArchive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping skopeo interop test in short mode")
+	}
+	root := newRoot(t)
+	skopeo := tool(t, "skopeo", "skopeo")
+	for _, msg := range []string{"one", "two"} {
+		dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nCMD [\"echo\", \"" + msg + "\"]\n"})
+		if r := lade(t, root, "", "build", "-t", "skopeo-save:"+msg, dir); r.code != 0 {
+			t.Fatalf("build: %s", r.stderr)
+		}
+	}
+	tmp := t.TempDir()
+	one, both := filepath.Join(tmp, "one.tar"), filepath.Join(tmp, "both.tar")
+	lade(t, root, "", "save", "-o", one, "skopeo-save:one")
+	lade(t, root, "", "save", "-o", both, "skopeo-save:one", "skopeo-save:two")
+	inspect := func(root, ref string) imageInspect {
+		t.Helper()
+		var ins []imageInspect
+		if err := json.Unmarshal([]byte(lade(t, root, "", "inspect", ref).stdout), &ins); err != nil || len(ins) != 1 {
+			t.Fatalf("inspect %s: %v", ref, err)
+		}
+		return ins[0]
+	}
+	for _, src := range []struct {
+		ref, tag string
+		same bool // byte for byte; from a docker archive skopeo rewrites the config as OCI
+	}{
+		{"docker-archive:" + one, "one", false},
+		{"oci-archive:" + one, "one", true},
+		{"docker-archive:" + both + ":skopeo-save:two", "two", false},
+		{"oci-archive:" + both + ":two", "two", true}, // the ref.name annotation is the tag, as docker writes it
+	} {
+		out := run(t, skopeo, "inspect", "--config", src.ref)
+		var cfg v1.ConfigFile
+		if err := json.Unmarshal([]byte(out), &cfg); err != nil || strings.Join(cfg.Config.Cmd, " ") != "echo "+src.tag {
+			t.Errorf("skopeo inspect --config %s: %v %s", src.ref, err, out)
+		}
+		dst := filepath.Join(t.TempDir(), "oci")
+		run(t, skopeo, "copy", src.ref, "oci:"+dst+":x")
+		lp := filepath.Join(t.TempDir(), "layout.tar")
+		run(t, "tar", "-C", dst, "-cf", lp, ".")
+		fresh := t.TempDir()
+		if r := lade(t, fresh, "", "load", "-i", lp); r.code != 0 {
+			t.Fatalf("load of skopeo's copy of %s: %+v", src.ref, r)
+		}
+		got, want := inspect(fresh, "x"), inspect(root, "skopeo-save:"+src.tag)
+		if src.same && got.ID != want.ID {
+			t.Errorf("%s: skopeo's copy has ID %s, want %s", src.ref, got.ID, want.ID)
+		}
+		if strings.Join(got.RootFS.Layers, " ") != strings.Join(want.RootFS.Layers, " ") || strings.Join(got.Config.Cmd, " ") != "echo "+src.tag {
+			t.Errorf("%s: skopeo's copy has layers %v cmd %v, want %v", src.ref, got.RootFS.Layers, got.Config.Cmd, want.RootFS.Layers)
+		}
+	}
+}
