@@ -28,7 +28,7 @@ import (
 type PullOptions struct {
 	Platform v1.Platform // default linux/amd64
 	Insecure []string    // extra registry hosts allowed over plain http
-	Progress io.Writer   // optional: one line per downloaded blob
+	Progress io.Writer   // optional: one line per blob, pulling or exists
 }
 
 // Pull downloads ref into content and returns the store-backed image; it
@@ -109,9 +109,10 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	fetch := func(ctx context.Context, d name.Digest, size int64) error {
 		h, _ := v1.NewHash(d.DigestStr())
 		if s.content.Has(h) {
+			p.line("exists", h, size)
 			return nil
 		}
-		p.line(h, size)
+		p.line("pulling", h, size)
 		return s.retryBody(ctx, func() error { return s.fetchBlob(ctx, puller, d, h, size) })
 	}
 	if err := fetch(ctx, repo.Digest(m.Config.Digest.String()), m.Config.Size); err != nil {
@@ -294,13 +295,13 @@ type progress struct {
 	w  io.Writer
 }
 
-func (p *progress) line(d v1.Hash, size int64) {
+func (p *progress) line(what string, d v1.Hash, size int64) {
 	if p.w == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "pulling %s %s\n", shortDigest(d), humanSize(size))
+	fmt.Fprintf(p.w, "%s %s %s\n", what, shortDigest(d), humanSize(size))
 }
 
 func shortDigest(d v1.Hash) string {

@@ -99,13 +99,17 @@ func TestPullImage(t *testing.T) {
 		t.Fatalf("Get after Tag: %v", err)
 	}
 
-	// A second pull downloads no blobs.
+	// A second pull downloads no blobs and says so.
 	blobGets.Store(0)
-	if _, err := s.Pull(ctx, host+"/test/app@"+mustDigest(t, img).String(), PullOptions{}); err != nil {
+	prog.Reset()
+	if _, err := s.Pull(ctx, host+"/test/app@"+mustDigest(t, img).String(), PullOptions{Progress: &prog}); err != nil {
 		t.Fatal(err)
 	}
 	if n := blobGets.Load(); n != 0 {
 		t.Errorf("second pull downloaded %d blobs", n)
+	}
+	if n := strings.Count(prog.String(), "exists sha256:"); n != 4 || strings.Contains(prog.String(), "pulling") {
+		t.Errorf("second pull's progress:\n%s", prog.String())
 	}
 }
 
