@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,6 +57,12 @@ type copier struct {
 	include *Matcher // --parents pattern; nil copies everything
 	incPat  string
 	links   map[[2]uint64]string
+
+	// Set while a directory is copied (see startPool).
+	group *errgroup.Group
+	gctx  context.Context
+	dirs  []*dirNode  // walked dirs whose metadata waits for the pool
+	noCFR atomic.Bool // copy_file_range failed: use read/write
 }
 
 // srcMatch is one resolved source: name is the in-root path as matched
@@ -305,10 +313,12 @@ func (c *copier) copyTop(m srcMatch, dest string) error {
 		if err := c.ensure(n); err != nil {
 			return err
 		}
-		if err := c.walkDir(n, walkState{ignRel: c.srcRel(m.real)}); err != nil {
-			return err
+		c.startPool()
+		err := c.walkDir(n, walkState{ignRel: c.srcRel(m.real)})
+		if err == nil {
+			err = c.finishDir(n)
 		}
-		return c.finishDir(n)
+		return c.drain(err)
 	}
 	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
 		dst = filepath.Join(dst, path.Base(m.name))

@@ -3,7 +3,6 @@ package fileop
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -46,25 +45,33 @@ func (c *copier) ensure(n *dirNode) error {
 	if err := c.ensure(n.parent); err != nil {
 		return err
 	}
-	fi, err := os.Lstat(n.dst)
-	switch {
-	case os.IsNotExist(err):
-		if err := os.Mkdir(n.dst, 0o700); err != nil {
+	// Mkdir first: in a fresh destination that is the only call needed.
+	if err := os.Mkdir(n.dst, 0o700); err != nil {
+		if !errors.Is(err, os.ErrExist) {
 			return err
 		}
-	case err != nil:
-		return err
-	case !fi.IsDir():
-		return fmt.Errorf("cannot copy to non-directory: %s", c.dstRel(n.dst))
-	case n.keep:
-		n.skipMeta = true
+		fi, err := os.Lstat(n.dst)
+		switch {
+		case err != nil:
+			return err
+		case !fi.IsDir():
+			return fmt.Errorf("cannot copy to non-directory: %s", c.dstRel(n.dst))
+		case n.keep:
+			n.skipMeta = true
+		}
 	}
 	n.made = true
 	return nil
 }
 
+// finishDir applies a walked directory's metadata, or queues it until the
+// files still being copied into it are done.
 func (c *copier) finishDir(n *dirNode) error {
 	if !n.made || n.skipMeta {
+		return nil
+	}
+	if c.group != nil {
+		c.dirs = append(c.dirs, n)
 		return nil
 	}
 	return c.applyMeta(n.src, n.dst, n.st)
@@ -77,8 +84,12 @@ func (c *copier) walkDir(n *dirNode, ws walkState) error {
 	if err != nil {
 		return err
 	}
+	ctx := c.ctx
+	if c.gctx != nil {
+		ctx = c.gctx // stop early when a worker failed
+	}
 	for _, e := range ents {
-		if err := c.ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		src := filepath.Join(n.src, e.Name())
@@ -117,7 +128,13 @@ func (c *copier) walkDir(n *dirNode, ws walkState) error {
 		if err := c.ensure(n); err != nil {
 			return err
 		}
-		if err := c.copyEntry(src, filepath.Join(n.dst, e.Name()), st); err != nil {
+		dst := filepath.Join(n.dst, e.Name())
+		if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Nlink <= 1 {
+			err = c.queueFile(src, dst, st)
+		} else {
+			err = c.copyEntry(src, dst, st) // hardlinks need their first copy done
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -209,41 +226,38 @@ func splitPath(p string) []string {
 // copyEntry copies one non-directory. The destination's final component is
 // never followed: whatever is there is removed and recreated.
 func (c *copier) copyEntry(src, dst string, st *unix.Stat_t) error {
-	if fi, err := os.Lstat(dst); err == nil {
-		if fi.IsDir() {
-			return fmt.Errorf("cannot replace directory %s with a non-directory", c.dstRel(dst))
-		}
-		if err := os.Remove(dst); err != nil {
-			return err
-		}
-	} else if !os.IsNotExist(err) {
-		return err
-	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		key := [2]uint64{uint64(st.Dev), st.Ino}
 		if st.Nlink > 1 {
 			if prev, ok := c.links[key]; ok {
-				return os.Link(prev, dst)
+				return c.replaceEntry(dst, func() error { return os.Link(prev, dst) })
 			}
 		}
-		if err := copyContents(src, dst); err != nil {
+		if err := c.copyRegular(src, dst, st); err != nil {
 			return err
 		}
 		if st.Nlink > 1 {
 			c.links[key] = dst
 		}
+		return nil
 	case unix.S_IFLNK:
 		target, err := os.Readlink(src)
 		if err != nil {
 			return err
 		}
-		if err := os.Symlink(target, dst); err != nil {
+		if err := c.replaceEntry(dst, func() error { return os.Symlink(target, dst) }); err != nil {
 			return err
 		}
 	case unix.S_IFIFO, unix.S_IFCHR, unix.S_IFBLK:
-		if err := unix.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
-			return &os.PathError{Op: "mknod", Path: dst, Err: err}
+		err := c.replaceEntry(dst, func() error {
+			if err := unix.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
+				return &os.PathError{Op: "mknod", Path: dst, Err: err}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	default:
 		return nil // sockets and unknown types are skipped
@@ -251,32 +265,9 @@ func (c *copier) copyEntry(src, dst string, st *unix.Stat_t) error {
 	return c.applyMeta(src, dst, st)
 }
 
-func copyContents(src, dst string) error {
-	in, err := os.OpenFile(src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("copy %s: %w", dst, err)
-	}
-	return out.Close()
-}
-
 // applyMeta sets owner, mode, xattrs and times on dst from the source stat.
 func (c *copier) applyMeta(src, dst string, st *unix.Stat_t) error {
-	uid, gid := 0, 0
-	if c.opts.Src.KeepOwner {
-		uid, gid = int(st.Uid), int(st.Gid)
-	}
-	if c.opts.Chown != nil {
-		uid, gid = c.opts.Chown.UID, c.opts.Chown.GID
-	}
+	uid, gid := c.owner(st)
 	if err := os.Lchown(dst, uid, gid); err != nil {
 		return err
 	}
@@ -292,10 +283,8 @@ func (c *copier) applyMeta(src, dst string, st *unix.Stat_t) error {
 			return &os.PathError{Op: "chmod", Path: dst, Err: err}
 		}
 	}
-	at := c.clamp(time.Unix(st.Atim.Unix()))
-	mt := c.clamp(time.Unix(st.Mtim.Unix()))
-	ts := []unix.Timespec{unix.NsecToTimespec(at.UnixNano()), unix.NsecToTimespec(mt.UnixNano())}
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	ts := c.times(st)
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts[:], unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return &os.PathError{Op: "utimes", Path: dst, Err: err}
 	}
 	return nil
