@@ -62,7 +62,7 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 		}
 	}
 	sec := security{LimitCaps: limit, Caps: caps, NoNewPrivileges: spec.NoNewPrivileges}
-	filter, err := seccompFor(spec.Seccomp, sec)
+	filter, err := seccompForExec(spec.Seccomp, sec)
 	if err != nil {
 		return -1, fmt.Errorf("runner: exec: %w", err)
 	}

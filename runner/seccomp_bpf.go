@@ -431,3 +431,54 @@ func (a *assembler) cond(c SeccompArg, fail label) {
 	}
 	a.place(ok)
 }
+
+// evalFilter runs prog on a struct seccomp_data for an x86_64 syscall nr
+// with args, as the kernel would; a malformed program returns kill.
+func evalFilter(prog []sockFilter, nr uint32, args ...uint64) uint32 {
+	var data [64]byte
+	put32 := func(off int, v uint32) {
+		data[off], data[off+1], data[off+2], data[off+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	}
+	put32(offNr, nr)
+	put32(offArch, auditArchX86_64)
+	for i, a := range args {
+		put32(offArgs+8*i, uint32(a))
+		put32(offArgs+8*i+4, uint32(a>>32))
+	}
+	var acc uint32
+	for pc := 0; pc < len(prog); pc++ {
+		in := prog[pc]
+		cond := false
+		switch in.Code {
+		case bpfLdAbsW:
+			if in.K > 60 {
+				return retKillProcess
+			}
+			k := in.K
+			acc = uint32(data[k]) | uint32(data[k+1])<<8 | uint32(data[k+2])<<16 | uint32(data[k+3])<<24
+			continue
+		case bpfAndK:
+			acc &= in.K
+			continue
+		case bpfJa:
+			pc += int(in.K)
+			continue
+		case bpfRetK:
+			return in.K
+		case bpfJeqK:
+			cond = acc == in.K
+		case bpfJgtK:
+			cond = acc > in.K
+		case bpfJgeK:
+			cond = acc >= in.K
+		default:
+			return retKillProcess
+		}
+		if cond {
+			pc += int(in.Jt)
+		} else {
+			pc += int(in.Jf)
+		}
+	}
+	return retKillProcess
+}

@@ -454,3 +454,19 @@ func TestContainerSeccomp(t *testing.T) {
 		t.Error("a broken profile was accepted")
 	}
 }
+
+// The package's own evaluator (used to check profiles for Exec) agrees
+// with the test's strict one.
+func TestEvalFilterAgrees(t *testing.T) {
+	for _, caps := range [][]string{DefaultCapabilities, AllCapabilities()} {
+		prog := mustCompile(t, DefaultSeccompProfile(), caps, kernelVersion{6, 1})
+		for _, n := range syscallsAMD64 {
+			for _, arg := range []uint64{0, 8, 38, 0x10000000 | 17, 1 << 32} {
+				want := evalBPF(t, prog, seccompData(auditArchX86_64, n, arg))
+				if got := evalFilter(prog, n, arg); got != want {
+					t.Errorf("nr %d arg %#x: evalFilter %#x, want %#x", n, arg, got, want)
+				}
+			}
+		}
+	}
+}

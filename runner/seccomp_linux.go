@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -19,6 +20,16 @@ type seccompFilter struct {
 // seccompFor compiles p for a process keeping the capabilities of s; nil
 // means no filter.
 func seccompFor(p *SeccompProfile, s security) (*seccompFilter, error) {
+	return compileFor(p, s, false)
+}
+
+// seccompForExec is seccompFor for Exec, which installs the filter on a
+// thread of lade's own: a profile that would break that thread is refused.
+func seccompForExec(p *SeccompProfile, s security) (*seccompFilter, error) {
+	return compileFor(p, s, true)
+}
+
+func compileFor(p *SeccompProfile, s security, forExec bool) (*seccompFilter, error) {
 	if p == nil {
 		return nil, nil
 	}
@@ -33,6 +44,11 @@ func seccompFor(p *SeccompProfile, s security) (*seccompFilter, error) {
 	if err != nil {
 		return nil, err
 	}
+	if forExec {
+		if err := checkExecThread(prog); err != nil {
+			return nil, err
+		}
+	}
 	f := &seccompFilter{Prog: make([]byte, 0, 8*len(prog))}
 	for _, in := range prog {
 		f.Prog = binary.NativeEndian.AppendUint16(f.Prog, in.Code)
@@ -43,6 +59,35 @@ func seccompFor(p *SeccompProfile, s security) (*seccompFilter, error) {
 		f.Flags |= filterFlags[name]
 	}
 	return f, nil
+}
+
+// execThreadSyscalls are what lade's thread may still call after Exec put
+// the filter on it: forking the command (pipe2, clone, read, close, wait4)
+// and the Go runtime until the thread exits. Were one of them denied, lade
+// itself (the shim, for healthchecks) could crash or be killed.
+var execThreadSyscalls = []string{"futex", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
+	"pipe2", "read", "write", "close", "wait4", "mmap", "munmap", "madvise", "nanosleep",
+	"sched_yield", "getpid", "gettid", "tgkill", "exit"}
+
+// goForkFlags are the clone flags os/exec uses: CLONE_VM|CLONE_VFORK|
+// CLONE_PIDFD|SIGCHLD.
+const goForkFlags = 0x100 | 0x4000 | 0x1000 | 17
+
+func checkExecThread(prog []sockFilter) error {
+	var denied []string
+	ok := func(ret uint32) bool { return ret == retAllow || ret == retLog }
+	for _, name := range execThreadSyscalls {
+		if !ok(evalFilter(prog, syscallsAMD64[name])) {
+			denied = append(denied, name)
+		}
+	}
+	if !ok(evalFilter(prog, syscallsAMD64["clone"], goForkFlags)) {
+		denied = append(denied, "clone")
+	}
+	if len(denied) > 0 {
+		return fmt.Errorf("the seccomp profile denies %s, which lade needs to start a process in the container", strings.Join(denied, ", "))
+	}
+	return nil
 }
 
 // runningKernel is the kernel's major.minor, zero if unreadable (so

@@ -195,4 +195,40 @@ func TestSeccompExec(t *testing.T) {
 			}
 		})
 	}
+	strict := mustProfile(t, `{"defaultAction": "SCMP_ACT_KILL_PROCESS", "syscalls": [
+		{"names": ["execve", "exit_group", "read", "write"], "action": "SCMP_ACT_ALLOW"}]}`)
+	code, err := New().Exec(context.Background(), pid, &ExecSpec{Args: []string{"true"}, Env: []string{"PATH=/bin"}, Seccomp: strict})
+	if err == nil || !strings.Contains(err.Error(), "seccomp profile denies futex") {
+		t.Errorf("Exec with a profile that kills lade's thread = %d, %v; want it refused", code, err)
+	}
+}
+
+// Exec puts the filter on a thread of lade before forking, so a profile
+// that would break that thread is refused rather than crashing lade.
+func TestCheckExecThread(t *testing.T) {
+	strict := &SeccompProfile{DefaultAction: ActErrno, Syscalls: []SeccompSyscall{
+		{Names: []string{"execve", "exit_group", "read", "write"}, Action: ActAllow}}}
+	for _, tc := range []struct {
+		name    string
+		p       *SeccompProfile
+		problem string // "" = accepted
+	}{
+		{"default", DefaultSeccompProfile(), ""},
+		{"strict", strict, "denies futex, rt_sigprocmask, rt_sigreturn, sigaltstack, pipe2, close,"},
+		{"kill on clone", &SeccompProfile{DefaultAction: ActAllow, Syscalls: []SeccompSyscall{
+			{Names: []string{"clone"}, Action: ActKillProcess}}}, "denies clone,"},
+		{"namespaces only", &SeccompProfile{DefaultAction: ActAllow, Syscalls: []SeccompSyscall{
+			{Names: []string{"clone"}, Action: ActErrno, Args: []SeccompArg{{Value: cloneNamespaceFlags, Op: OpMaskedEqual, ValueTwo: 0x10000000}}}}}, ""},
+	} {
+		_, err := seccompForExec(tc.p, security{})
+		switch {
+		case tc.problem == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.name, err)
+		case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
+			t.Errorf("%s: error %v, want one with %q", tc.name, err, tc.problem)
+		}
+		if _, err := seccompFor(tc.p, security{}); err != nil {
+			t.Errorf("%s: refused for a container: %v", tc.name, err)
+		}
+	}
 }
