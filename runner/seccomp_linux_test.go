@@ -90,6 +90,11 @@ func TestSeccompInContainer(t *testing.T) {
 		{name: "custom profile denies mkdir", edit: func(s *Spec) { s.Seccomp = mustProfile(t, denyMkdir) },
 			script: "mkdir /tmp/x 2>&1; test -d /tmp/x || echo no-dir; touch /tmp/file && echo touch-ok; " + userns,
 			want:   "mkdir: can't create directory '/tmp/x': Operation not permitted\nno-dir\ntouch-ok\nuserns-ok\n"},
+		{name: "filter flags go through seccomp(2)", edit: func(s *Spec) {
+			s.Seccomp = mustProfile(t, `{"defaultAction": "SCMP_ACT_ALLOW",
+				"flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_TSYNC"],
+				"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}`)
+		}, script: "mkdir /tmp/y 2>/dev/null || echo denied; " + status, want: "denied\nNoNewPrivs:0\nSeccomp:2\n"},
 		{name: "kill action", edit: func(s *Spec) { s.Seccomp = mustProfile(t, kill) },
 			script: "exec mkdir /tmp/x", code: 128 + int(unix.SIGSYS)},
 	}
