@@ -24,11 +24,12 @@ import (
 // even one that restores size and mtime (the false cache hit BuildKit has
 // when only mtime and size are compared).
 type StatCache struct {
-	mu    sync.Mutex
-	path  string
-	m     map[string]string
-	dirty bool
-	reads int // files whose content was read, for tests
+	mu     sync.Mutex
+	path   string
+	loaded bool
+	m      map[string]string
+	dirty  bool
+	reads  int // files whose content was read, for tests
 }
 
 type statKey struct {
@@ -43,13 +44,22 @@ func (k statKey) String() string {
 	return fmt.Sprintf("%s\x00%d:%d:%d:%d.%d:%d.%d", k.Path, k.Dev, k.Ino, k.Size, k.Mtime, k.MtimeNsec, k.Ctime, k.CtimeNsec)
 }
 
-// OpenStatCache loads the record kept at file (missing is fine).
+// OpenStatCache returns the record kept at file (missing is fine). It is
+// read on first use: builds that hash no context files (RUN-only stages,
+// COPY --from) skip parsing a record of every file ever hashed.
 func OpenStatCache(file string) *StatCache {
-	c := &StatCache{path: file, m: map[string]string{}}
-	if b, err := os.ReadFile(file); err == nil {
+	return &StatCache{path: file, m: map[string]string{}}
+}
+
+// load reads the record once; c.mu is held.
+func (c *StatCache) load() {
+	if c.loaded {
+		return
+	}
+	c.loaded = true
+	if b, err := os.ReadFile(c.path); err == nil && c.path != "" {
 		_ = json.Unmarshal(b, &c.m) // a damaged record only costs re-hashing
 	}
-	return c
 }
 
 // Save writes the record atomically if it changed.
@@ -91,6 +101,7 @@ func (c *StatCache) fileDigest(p string, st *unix.Stat_t) (string, error) {
 		Mtime: st.Mtim.Sec, MtimeNsec: st.Mtim.Nsec, Ctime: st.Ctim.Sec, CtimeNsec: st.Ctim.Nsec}.String()
 	if c != nil {
 		c.mu.Lock()
+		c.load()
 		d, ok := c.m[k]
 		c.mu.Unlock()
 		if ok {
