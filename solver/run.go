@@ -103,8 +103,8 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 		return err
 	}
 	// The sandbox (the default) is BuildKit's: docker's default
-	// capabilities and masked paths; insecure, with its entitlement, keeps
-	// every capability and hides nothing.
+	// capabilities, masked paths and seccomp filter; insecure, with its
+	// entitlement, keeps every capability and hides and filters nothing.
 	insecure := instructions.GetSecurity(c) == "insecure"
 	if insecure && !bd.allowed(EntitlementSecurityInsecure) {
 		return fmt.Errorf("security.insecure is not allowed: pass --allow %s", EntitlementSecurityInsecure)
@@ -209,6 +209,7 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 			spec.Capabilities = runner.DefaultCapabilities
 			spec.MaskedPaths = runner.DefaultMaskedPaths
 			spec.ReadonlyPaths = runner.DefaultReadonlyPaths
+			spec.Seccomp = runner.DefaultSeccompProfile()
 		}
 		code, err := bd.b.Exec.Run(ctx, spec)
 		if err != nil {

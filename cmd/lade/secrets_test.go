@@ -286,9 +286,9 @@ func TestRunMountErrors(t *testing.T) {
 func TestRunSecurityInsecureAllowed(t *testing.T) {
 	root := newRoot(t)
 	ctx := writeTree(t, map[string]string{"Dockerfile": `FROM busybox
-RUN --security=insecure echo ok > /insecure && grep CapEff /proc/self/status > /insecure.caps && (cat /proc/timer_list | head -c 1 | wc -c > /insecure.masked)
+RUN --security=insecure echo ok > /insecure && grep -E "^Seccomp:" /proc/self/status > /insecure.seccomp && grep CapEff /proc/self/status > /insecure.caps && (cat /proc/timer_list | head -c 1 | wc -c > /insecure.masked)
 RUN --security=sandbox echo ok > /sandbox && grep CapEff /proc/self/status > /sandbox.caps && (cat /proc/timer_list | head -c 1 | wc -c > /sandbox.masked)
-RUN grep CapEff /proc/self/status > /default.caps && (echo 1 > /proc/sys/kernel/domainname 2>/dev/null; echo $? > /default.procsys)
+RUN grep -E "^Seccomp:" /proc/self/status > /default.seccomp && grep CapEff /proc/self/status > /default.caps && (echo 1 > /proc/sys/kernel/domainname 2>/dev/null; echo $? > /default.procsys)
 `})
 	im := buildOCI(t, root, ctx, "--allow", "security.insecure")
 	for _, p := range []string{"/insecure", "/sandbox"} {
@@ -304,10 +304,12 @@ RUN grep CapEff /proc/self/status > /default.caps && (echo 1 > /proc/sys/kernel/
 	}
 	hostEff := regexp.MustCompile(`CapEff:\t[0-9a-f]+\n`).FindString(string(status))
 	want := map[string]string{
-		"/sandbox.caps":    "CapEff:\t00000000a80425fb\n",
-		"/default.caps":    "CapEff:\t00000000a80425fb\n",
-		"/insecure.caps":   hostEff,
-		"/default.procsys": "1\n", // /proc/sys is read-only
+		"/sandbox.caps":     "CapEff:\t00000000a80425fb\n",
+		"/default.caps":     "CapEff:\t00000000a80425fb\n",
+		"/insecure.caps":    hostEff,
+		"/default.procsys":  "1\n", // /proc/sys is read-only
+		"/default.seccomp":  "Seccomp:\t2\n",
+		"/insecure.seccomp": "Seccomp:\t0\n",
 	}
 	if _, err := os.Stat("/proc/timer_list"); err == nil {
 		want["/sandbox.masked"] = "0\n" // /dev/null over it
