@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -339,6 +341,16 @@ func TestCommitExisting(t *testing.T) {
 	}
 	if err := s.Remove(a); err != nil {
 		t.Errorf("Remove after Commit: %v", err)
+	}
+	// The duplicate upper is deleted in the background; Wait finishes it.
+	s.Wait()
+	for _, d := range []string{"active", "tmp"} {
+		if ents, err := os.ReadDir(filepath.Join(s.root, d)); err != nil || len(ents) != 0 {
+			t.Errorf("%s/ after Wait: %v entries (%v), want none", d, len(ents), err)
+		}
+	}
+	if _, err := os.Stat(a.Upper); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("discarded upper still at %s: %v", a.Upper, err)
 	}
 	if _, err := s.Prepare(ctx, []v1.Hash{digest([]byte("missing"))}); err == nil {
 		t.Error("Prepare over a missing parent succeeded")

@@ -63,6 +63,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		root.AddCommand(mk(a))
 	}
 	err := root.ExecuteContext(ctx)
+	if a.snapshots != nil {
+		a.snapshots.Wait() // duplicate snapshots a build discarded
+	}
 	if err == nil {
 		return 0
 	}
