@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -431,5 +433,48 @@ func TestMountLegacyAndBusyUnmount(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(a.Merged); len(ents) != 0 {
 		t.Errorf("merged still shows %v after Unmount", ents)
+	}
+}
+
+func TestVolatileMount(t *testing.T) {
+	requireOverlay(t)
+	ctx := context.Background()
+	s, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Prepare(ctx, []v1.Hash{mustUnpack(t, s, buildTar(t, file("a", "lower")))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Remove(a)
+	a.Volatile = true
+	if err := a.Mount(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts string
+	for _, l := range strings.Split(string(info), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[4] == a.Merged {
+			opts = l
+		}
+	}
+	var uts unix.Utsname
+	_ = unix.Uname(&uts)
+	rel := unix.ByteSliceToString(uts.Release[:])
+	var major, minor int
+	fmt.Sscanf(rel, "%d.%d", &major, &minor)
+	if !strings.Contains(opts, "volatile") && major*100+minor >= 510 {
+		t.Errorf("mount of %s lacks volatile (kernel %s): %q", a.Merged, rel, opts)
+	}
+	writeFileT(t, filepath.Join(a.Merged, "b"), "upper")
+	if err := a.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(a.Upper, "b")); err != nil || string(b) != "upper" {
+		t.Errorf("upper b = %q, %v; want \"upper\"", b, err)
 	}
 }

@@ -25,6 +25,7 @@ func (sc *stageCtx) fsStep(ctx context.Context, fn func(rootfs string) error) (b
 		return false, fmt.Errorf("preparing snapshot: %w", err)
 	}
 	defer b.Snapshots.Remove(a)
+	a.Volatile = true // the layer blob is what is made durable
 	if err := a.Mount(); err != nil {
 		return false, fmt.Errorf("mounting snapshot: %w", err)
 	}
