@@ -199,13 +199,26 @@ func (c *cgroup) remove() error {
 }
 
 // joinCgroups puts pid into container id's cgroups, wherever they exist
-// (used for exec).
-func joinCgroups(id string, pid int) error {
-	var in []string
+// (used for exec). With thread set, pid is the thread about to fork the
+// command and only v1 hierarchies are joined, through their per-thread
+// tasks file; otherwise only the v2 one (which takes whole processes).
+func joinCgroups(id string, pid int, thread bool) error {
+	u := unifiedDir()
 	for _, d := range cgroupDirs(id) {
-		if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err == nil {
-			in = append(in, d)
+		if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err != nil {
+			continue
+		}
+		v2 := u != "" && strings.HasPrefix(d, u+"/")
+		file := "cgroup.procs"
+		if thread {
+			file = "tasks"
+		}
+		if v2 == thread {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(d, file), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			return fmt.Errorf("joining cgroup %s: %w", d, err)
 		}
 	}
-	return (&cgroup{dirs: in}).add(pid)
+	return nil
 }

@@ -192,6 +192,10 @@ type ExecOptions struct {
 	UID, GID       *uint32  // nil = the container's user
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Tty gives the process a terminal of its own; Terminal, when set, is
+	// lade's, which it follows in size.
+	Tty      bool
+	Terminal *Terminal
 }
 
 // Exec runs a process in running container c and returns its exit status.
@@ -211,7 +215,14 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		Args: o.Args, Env: env, Cwd: c.Cwd, UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
 		Capabilities: c.Capabilities, NoNewPrivileges: c.NoNewPrivileges,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		Started: func(pid int) error { return joinCgroups(c.ID, pid) },
+		// v1 cgroups are joined before the fork, so the command never
+		// runs outside them; v2 ones right after.
+		Prepare: func(tid int) error { return joinCgroups(c.ID, tid, true) },
+		Started: func(pid int) error { return joinCgroups(c.ID, pid, false) },
+		Tty:     o.Tty,
+	}
+	if o.Tty && o.Terminal != nil {
+		spec.TtySize, spec.Console = o.Terminal.Size(), o.Terminal.Follow
 	}
 	if spec.Seccomp, err = runner.ContainerSeccomp(c.Seccomp, c.Privileged); err != nil {
 		return -1, err

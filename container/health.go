@@ -114,7 +114,8 @@ func (s *Store) probe(ctx context.Context, c *Config, pid int, args []string, ti
 		Args: args, Env: c.Env, Cwd: c.Cwd, UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
 		Capabilities: c.Capabilities, NoNewPrivileges: c.NoNewPrivileges, Seccomp: filter,
 		Stdout: &out, Stderr: &out,
-		Started: func(p int) error { return joinCgroups(c.ID, p) },
+		Prepare: func(tid int) error { return joinCgroups(c.ID, tid, true) },
+		Started: func(p int) error { return joinCgroups(c.ID, p, false) },
 	})
 	res.End = time.Now().UTC()
 	switch {

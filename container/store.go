@@ -85,6 +85,8 @@ type Config struct {
 	Hostname       string   `json:"hostname"`
 	Network        string   `json:"network"` // private, none or host
 	OpenStdin      bool     `json:"openStdin,omitempty"`
+	Tty            bool     `json:"tty,omitempty"`  // a pseudo-terminal as stdio
+	Init           bool     `json:"init,omitempty"` // lade's init as pid 1
 	ReadOnly       bool     `json:"readOnly,omitempty"`
 	AutoRemove     bool     `json:"autoRemove,omitempty"`
 	Mounts         []Mount  `json:"mounts,omitempty"`

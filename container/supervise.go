@@ -29,6 +29,9 @@ var (
 type IO struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Terminal, for a -t container, is lade's terminal that the
+	// container's follows in size.
+	Terminal *Terminal
 }
 
 // Supervise runs container id until it stops for good, restarting it as
@@ -89,7 +92,7 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 		}
 	}
 	for {
-		code, err := s.runOnce(ctx, c, &pid, stdio.Stdin, stdout, stderr, warn)
+		code, err := s.runOnce(ctx, c, &pid, stdio, stdout, stderr, warn)
 		if err != nil {
 			s.recordFailure(c.ID, err)
 			return -1, err
@@ -150,7 +153,7 @@ func (s *Store) recordFailure(id string, err error) {
 }
 
 // runOnce starts the container's process and waits for it.
-func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, stdin io.Reader, stdout, stderr, warn io.Writer) (int, error) {
+func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, stdio IO, stdout, stderr, warn io.Writer) (int, error) {
 	if err := s.MountRootfs(c); err != nil {
 		return -1, err
 	}
@@ -162,7 +165,8 @@ func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, stdin
 		Rootfs: s.Rootfs(c.ID), Args: c.Args, Env: c.Env, Cwd: c.Cwd,
 		UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
 		Hostname: c.Hostname, Network: runner.NetworkPrivate,
-		Stdin: stdin, Stdout: stdout, Stderr: stderr,
+		Stdin: stdio.Stdin, Stdout: stdout, Stderr: stderr,
+		Tty: c.Tty, Init: c.Init, CgroupNS: true,
 		ReadonlyRootfs: c.ReadOnly, NoNewPrivileges: c.NoNewPrivileges,
 		Capabilities: c.Capabilities,
 	}
@@ -193,10 +197,14 @@ func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, stdin
 	healthDone := make(chan struct{})
 	healthStarted := false
 	runCtx, cancelHealth := context.WithCancel(ctx)
-	spec.Started = func(p int) error {
-		if err := cg.add(p); err != nil {
-			return err
-		}
+	if c.Tty && stdio.Terminal != nil {
+		spec.TtySize, spec.Console = stdio.Terminal.Size(), stdio.Terminal.Follow
+	}
+	// The init joins the cgroups before it unshares its cgroup namespace.
+	spec.Started = cg.add
+	// Recorded once the command runs: exec must not join an init that is
+	// still setting up (or is still lade's code).
+	spec.Running = func(p int) error {
 		pid.Store(int64(p))
 		err := s.UpdateState(c.ID, func(st *State) {
 			st.Status, st.Pid, st.ExitCode, st.Error, st.OOMKilled = StatusRunning, p, 0, "", false

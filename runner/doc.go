@@ -23,4 +23,13 @@
 // BPF itself and the init installs it on the thread that execs the
 // command, before switching credentials (or, with no_new_privs, right
 // before execve).
+//
+// Also for `lade run`: Tty opens a terminal in the container's own devpts
+// (in the init, after pivot_root) and passes its master back over a
+// socket; Init makes pid 1 a small init that is lade again (reaperMain);
+// CgroupNS unshares a cgroup namespace once the init is in its cgroups.
+// The init is non-dumpable until it execs, Exec's fork child inherits
+// non-dumpable from lade, and a container is reported running (Running)
+// only after that execve, so nothing in a container gets to open a lade
+// process's /proc/PID/exe (CVE-2019-5736).
 package runner

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,8 +26,17 @@ type ExecSpec struct {
 	Seccomp         *SeccompProfile // as Spec.Seccomp
 	Stdin           io.Reader
 	Stdout, Stderr  io.Writer
+	// Prepare, when set, runs on the thread that forks the command before
+	// it joins the namespaces, with that thread's host tid (e.g. to move
+	// it into per-thread v1 cgroups the command then starts in).
+	Prepare func(tid int) error
 	// Started gets the new process's host pid right after it started.
 	Started func(pid int) error
+	// Tty, TtySize and Console are as in Spec: the terminal comes from
+	// the container's devpts.
+	Tty     bool
+	TtySize WindowSize
+	Console func(master *os.File)
 }
 
 // joinOrder lists the namespaces Exec enters; mnt comes last because the
@@ -39,6 +49,7 @@ var joinOrder = []struct {
 	{"uts", unix.CLONE_NEWUTS},
 	{"net", unix.CLONE_NEWNET},
 	{"pid", unix.CLONE_NEWPID},
+	{"cgroup", unix.CLONE_NEWCGROUP},
 	{"mnt", unix.CLONE_NEWNS},
 }
 
@@ -67,17 +78,24 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 		return -1, fmt.Errorf("runner: exec: %w", err)
 	}
 	sec.Seccomp = filter
+	// The child runs lade's code in the container's pid namespace between
+	// fork and execve; non-dumpable (inherited by fork, reset by execve),
+	// nothing in there can open its /proc/PID/exe (CVE-2019-5736).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return -1, fmt.Errorf("runner: exec: set non-dumpable: %w", err)
+	}
 	type started struct {
-		cmd *exec.Cmd
-		err error
+		cmd    *exec.Cmd
+		master *os.File
+		err    error
 	}
 	ch := make(chan started, 1)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with us
-		cmd, err := startJoined(ctx, pid, spec, sec)
-		ch <- started{cmd, err}
+		cmd, master, err := startJoined(ctx, pid, spec, sec)
+		ch <- started{cmd, master, err}
 		// Keep the namespaced thread out of the pool until the end.
 		<-done
 	}()
@@ -91,6 +109,15 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 			return ee.code, nil
 		}
 		return -1, s.err
+	}
+	if s.master != nil {
+		if spec.Console != nil {
+			spec.Console(s.master)
+		}
+		con := startConsole(s.master, spec.Stdin, spec.Stdout)
+		// A background process of the command may keep the terminal open:
+		// what it writes within a moment of the command's end still shows.
+		defer con.finish(100 * time.Millisecond)
 	}
 	if spec.Started != nil {
 		if err := spec.Started(s.cmd.Process.Pid); err != nil {
@@ -107,7 +134,7 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 }
 
 // startJoined runs on a locked thread that it moves into the container.
-func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security) (*exec.Cmd, error) {
+func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security) (*exec.Cmd, *os.File, error) {
 	fds := make([]int, 0, len(joinOrder))
 	defer func() {
 		for _, fd := range fds {
@@ -117,36 +144,42 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security) (*e
 	for _, ns := range joinOrder {
 		fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns.name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return nil, fmt.Errorf("runner: exec: open %s namespace of pid %d: %w", ns.name, pid, err)
+			return nil, nil, fmt.Errorf("runner: exec: open %s namespace of pid %d: %w", ns.name, pid, err)
 		}
 		fds = append(fds, fd)
+	}
+	// Host paths still resolve before the mount namespace changes.
+	if spec.Prepare != nil {
+		if err := spec.Prepare(unix.Gettid()); err != nil {
+			return nil, nil, fmt.Errorf("runner: exec: %w", err)
+		}
 	}
 	// Fds lade inherited without close-on-exec must not reach the command;
 	// this reads /proc/self/fd, so before joining the mount namespace.
 	if err := closeExtraFds(); err != nil {
-		return nil, fmt.Errorf("runner: exec: %w", err)
+		return nil, nil, fmt.Errorf("runner: exec: %w", err)
 	}
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
-		return nil, fmt.Errorf("runner: exec: unshare fs: %w", err)
+		return nil, nil, fmt.Errorf("runner: exec: unshare fs: %w", err)
 	}
 	for i, ns := range joinOrder {
 		if err := unix.Setns(fds[i], ns.flag); err != nil {
-			return nil, fmt.Errorf("runner: exec: join %s namespace: %w", ns.name, err)
+			return nil, nil, fmt.Errorf("runner: exec: join %s namespace: %w", ns.name, err)
 		}
 	}
 	if err := dropBounding(sec); err != nil {
-		return nil, fmt.Errorf("runner: exec: %w", err)
+		return nil, nil, fmt.Errorf("runner: exec: %w", err)
 	}
 	cwd := spec.Cwd
 	if cwd == "" {
 		cwd = "/"
 	}
 	if err := unix.Chdir(cwd); err != nil {
-		return nil, &execError{code: ExitNotExecutable, msg: fmt.Sprintf("exec: chdir to %s: %v", cwd, err)}
+		return nil, nil, &execError{code: ExitNotExecutable, msg: fmt.Sprintf("exec: chdir to %s: %v", cwd, err)}
 	}
 	path, err := lookPath(spec.Args[0], spec.Env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cmd := exec.CommandContext(ctx, path)
 	cmd.Args = spec.Args
@@ -163,17 +196,34 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security) (*e
 		// pid, and in the container's pid namespace the parent reads as 0.
 		Credential: &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: groups},
 	}
+	var master *os.File
+	if spec.Tty {
+		// This thread is in the container's mount namespace, so
+		// /dev/ptmx is the container's devpts.
+		m, sl, err := openPty(int(spec.UID), spec.TtySize)
+		if err != nil {
+			return nil, nil, fmt.Errorf("runner: exec: %w", err)
+		}
+		master = masterFile(m)
+		slave := os.NewFile(uintptr(sl), "pty-slave")
+		defer slave.Close()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+	}
 	// lade keeps CAP_SYS_ADMIN, so this works without no_new_privs; the
 	// thread is never reused and the command inherits the filter.
 	if err := installSeccomp(sec.Seccomp); err != nil {
-		return nil, fmt.Errorf("runner: exec: %w", err)
+		return nil, nil, fmt.Errorf("runner: exec: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
+		if master != nil {
+			master.Close()
+		}
 		code := ExitNotExecutable
 		if errors.Is(err, os.ErrNotExist) {
 			code = ExitNotFound
 		}
-		return nil, &execError{code: code, msg: fmt.Sprintf("exec %s: %v", spec.Args[0], err)}
+		return nil, nil, &execError{code: code, msg: fmt.Sprintf("exec %s: %v", spec.Args[0], err)}
 	}
-	return cmd, nil
+	return cmd, master, nil
 }

@@ -22,6 +22,7 @@ const (
 	// Fds the parent passes through ExtraFiles.
 	initConfigFd = 3
 	initStatusFd = 4
+	initTtyFd    = 5 // the socket a -t init sends its terminal's master on
 	// initFailedCode is the init's exit code after reporting a setup error.
 	initFailedCode = 255
 )
@@ -31,9 +32,16 @@ const (
 // init it sets the container up and execs the user command, never
 // returning; anywhere else it returns false at once.
 func Reexec() bool {
+	if path, argv, ready, ok := reaperArgs(); ok {
+		os.Exit(reaperMain(path, argv, ready))
+	}
 	if len(os.Args) == 0 || os.Args[0] != initArg0 || os.Getenv(initEnv) != "1" {
 		return false
 	}
+	// Until it execs the command, nothing in the container may open this
+	// process's /proc/PID/exe, lade's binary (CVE-2019-5736); execve
+	// makes the command dumpable again.
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	// Mounts, pivot_root and credentials must all happen on one thread,
 	// the one that finally calls execve.
 	runtime.LockOSThread()
@@ -64,6 +72,13 @@ func containerInit() (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The parent placed us in the container's cgroups before sending the
+	// config, so the new namespace is rooted there.
+	if cfg.CgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return 0, fmt.Errorf("new cgroup namespace: %w", err)
+		}
+	}
 	if err := setupRootfs(cfg); err != nil {
 		return 0, err
 	}
@@ -79,6 +94,11 @@ func containerInit() (int, error) {
 	}
 	if err := applyPaths(cfg.Security); err != nil {
 		return 0, err
+	}
+	if cfg.Tty {
+		if err := setupConsole(cfg); err != nil {
+			return 0, err
+		}
 	}
 	if err := dropBounding(cfg.Security); err != nil {
 		return 0, err
@@ -110,12 +130,38 @@ func containerInit() (int, error) {
 			return 0, err
 		}
 	}
+	if cfg.Init {
+		// The init finds the command by the path resolved here, so 126
+		// and 127 keep their meaning; it closes the status fd when ready.
+		if _, err := unix.FcntlInt(initStatusFd, unix.F_SETFD, 0); err != nil {
+			return 0, fmt.Errorf("pass the status fd to the init: %w", err)
+		}
+		err = unix.Exec(reaperPath, append(append(cfg.initArgv, path), cfg.Args...), cfg.Env)
+		return 0, fmt.Errorf("exec %s: %w", reaperPath, err)
+	}
 	err = unix.Exec(path, cfg.Args, cfg.Env)
 	code := ExitNotExecutable
 	if errors.Is(err, unix.ENOENT) {
 		code = ExitNotFound
 	}
 	return execFailed(&execError{code: code, msg: fmt.Sprintf("exec %s: %v", cfg.Args[0], err)})
+}
+
+// setupConsole opens the container's terminal, hands its master to the
+// parent and makes it this process's controlling terminal and stdio.
+func setupConsole(cfg *initConfig) error {
+	master, slave, err := openPty(int(cfg.UID), cfg.TtySize)
+	if err != nil {
+		return err
+	}
+	err = sendFd(initTtyFd, master)
+	unix.Close(master)
+	if err != nil {
+		unix.Close(slave)
+		return err
+	}
+	unix.Close(initTtyFd)
+	return makeControlling(slave)
 }
 
 // execFailed reports an exec error on the container's stderr.

@@ -43,6 +43,13 @@ func setupRootfs(cfg *initConfig) error {
 	if err := setupDev(root); err != nil {
 		return err
 	}
+	if cfg.Init {
+		argv, err := bindReaper(root)
+		if err != nil {
+			return err
+		}
+		cfg.initArgv = argv
+	}
 	if err := setupSys(root, cfg.NewNet); err != nil {
 		return err
 	}

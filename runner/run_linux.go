@@ -29,6 +29,13 @@ type initConfig struct {
 	NewNet   bool        `json:"newNet,omitempty"`
 	Mounts   []initMount `json:"mounts,omitempty"`
 	Security security    `json:"security"`
+	Tty      bool        `json:"tty,omitempty"`
+	TtySize  WindowSize  `json:"ttySize,omitzero"`
+	Init     bool        `json:"init,omitempty"`
+	CgroupNS bool        `json:"cgroupNS,omitempty"`
+
+	// initArgv, set by the init itself, runs its /dev/init.
+	initArgv []string
 }
 
 // initMount is a validated Mount with its options already parsed.
@@ -92,6 +99,19 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 	}
 	defer statR.Close()
 	defer statW.Close()
+	// With a terminal the init opens it in the container's devpts and
+	// passes the master back over this socket (fd 5 in the init).
+	var ttyParent int = -1
+	var ttyChild *os.File
+	if cfg.Tty {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return -1, fmt.Errorf("runner: terminal socket: %w", err)
+		}
+		ttyParent, ttyChild = pair[0], os.NewFile(uintptr(pair[1]), "tty-socket")
+		defer unix.Close(ttyParent)
+		defer ttyChild.Close()
+	}
 
 	self := r.Self
 	if self == "" {
@@ -101,8 +121,13 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 	cmd.Args = []string{initArg0}
 	cmd.Env = []string{initEnv + "=1"}
 	cmd.Dir = "/"
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.Stdin, spec.Stdout, spec.Stderr
+	if !cfg.Tty {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.Stdin, spec.Stdout, spec.Stderr
+	}
 	cmd.ExtraFiles = []*os.File{cfgR, statW} // fds 3 and 4 in the init
+	if ttyChild != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, ttyChild) // fd 5
+	}
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
 	if cfg.NewNet {
 		flags |= unix.CLONE_NEWNET
@@ -124,6 +149,9 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 	}
 	cfgR.Close()
 	statW.Close()
+	if ttyChild != nil {
+		ttyChild.Close()
+	}
 	if spec.Started != nil {
 		// The init blocks reading its config, so nothing ran yet.
 		if err := spec.Started(cmd.Process.Pid); err != nil {
@@ -136,9 +164,38 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 	// A failed write means the init died early; its status says why.
 	_, werr := cfgW.Write(payload)
 	cfgW.Close()
+	var con *console
+	if cfg.Tty && werr == nil {
+		master, err := recvFd(ttyParent)
+		if err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return -1, fmt.Errorf("runner: %w", err)
+		}
+		if master != nil {
+			if spec.Console != nil {
+				spec.Console(master)
+			}
+			con = startConsole(master, spec.Stdin, spec.Stdout)
+		}
+	}
 	// EOF arrives when the init execs (the fd is close-on-exec) or exits.
 	status, rerr := io.ReadAll(statR)
+	if len(status) == 0 && rerr == nil && spec.Running != nil {
+		if err := spec.Running(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if con != nil {
+				con.finish(0)
+			}
+			return -1, fmt.Errorf("runner: %w", err)
+		}
+	}
 	waitErr := cmd.Wait()
+	if con != nil {
+		// The pid namespace is gone, so every slave fd is closed.
+		con.finish(0)
+	}
 
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return -1, ctxErr
@@ -211,6 +268,10 @@ func prepare(spec *Spec) (*initConfig, error) {
 		Groups:   spec.AdditionalGIDs,
 		Hostname: spec.Hostname,
 		NewNet:   spec.Network == NetworkNone,
+		Tty:      spec.Tty,
+		TtySize:  spec.TtySize,
+		Init:     spec.Init,
+		CgroupNS: spec.CgroupNS,
 		Security: security{
 			ReadonlyRootfs:  spec.ReadonlyRootfs,
 			MaskedPaths:     spec.MaskedPaths,

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"io"
+	"os"
 )
 
 // Runner starts containers by re-executing a lade binary as their init.
@@ -84,6 +85,33 @@ type Spec struct {
 	// (see ContainerSeccomp); its capability conditions follow
 	// Capabilities.
 	Seccomp *SeccompProfile
+	// Running, when set, gets the init's host pid once the init has
+	// exec'd the command (or exited): from then on nothing of lade's runs
+	// in the container, so it is safe to join (exec) and to report.
+	Running func(pid int) error
+
+	// Tty gives the command a new pseudo-terminal of the container's
+	// devpts as controlling terminal and stdin, stdout and stderr. Stdin
+	// is copied to it and its output to Stdout; Stderr is not used.
+	Tty bool
+	// TtySize is the terminal's size at start; zero leaves the kernel's.
+	TtySize WindowSize
+	// Console, with Tty, gets the terminal's master once it exists (to
+	// follow window size changes); it must not close it.
+	Console func(master *os.File)
+	// Init runs a minimal init as pid 1 (lade itself, bound read-only at
+	// /dev/init, or run from there by its host's loader when dynamically
+	// linked) that starts the command as its child, forwards signals to it
+	// and reaps orphaned processes.
+	Init bool
+	// CgroupNS gives the container its own cgroup namespace, rooted where
+	// the init is once Started returned.
+	CgroupNS bool
+}
+
+// WindowSize is a terminal's size in characters.
+type WindowSize struct {
+	Rows, Cols uint16
 }
 
 // Exit codes Run reports when the command could not be started.

@@ -298,14 +298,10 @@ func (a *app) execCmd() *cobra.Command {
 	var env []string
 	var workdir, user string
 	c := &cobra.Command{
-		Use:   "exec [-i] [-e K=V] [-w DIR] [-u UID[:GID]] CONTAINER COMMAND [ARG...]",
+		Use:   "exec [-i] [-t] [-e K=V] [-w DIR] [-u UID[:GID]] CONTAINER COMMAND [ARG...]",
 		Short: "Run a command in a running container",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if tty {
-				fmt.Fprintln(a.stderr, "lade: -t/--tty is not supported yet")
-				return exitError{125}
-			}
 			store, err := a.containers()
 			if err != nil {
 				return err
@@ -315,9 +311,18 @@ func (a *app) execCmd() *cobra.Command {
 				fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
 				return exitError{125}
 			}
-			o := container.ExecOptions{Args: args[1:], Cwd: workdir, Stdout: a.stdout, Stderr: a.stderr}
+			o := container.ExecOptions{Args: args[1:], Cwd: workdir, Stdout: a.stdout, Stderr: a.stderr, Tty: tty}
 			if interactive {
 				o.Stdin = a.stdin
+			}
+			if tty {
+				term, err := container.OpenTerminal(a.stdin, a.stdout, interactive)
+				if err != nil {
+					fmt.Fprintln(a.stderr, "lade: setting up the terminal: "+err.Error())
+					return exitError{125}
+				}
+				defer term.Close()
+				o.Terminal = term
 			}
 			if o.Env, err = runEnv(&runFlags{env: env}); err != nil {
 				return err
@@ -352,7 +357,7 @@ func (a *app) execCmd() *cobra.Command {
 	fl := c.Flags()
 	fl.SetInterspersed(false)
 	fl.BoolVarP(&interactive, "interactive", "i", false, "keep stdin attached")
-	fl.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-TTY (not supported yet)")
+	fl.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-TTY")
 	fl.StringArrayVarP(&env, "env", "e", nil, "set an environment variable")
 	fl.StringVarP(&workdir, "workdir", "w", "", "working directory")
 	fl.StringVarP(&user, "user", "u", "", "numeric UID[:GID]")

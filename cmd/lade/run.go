@@ -29,6 +29,7 @@ func init() {
 
 type runFlags struct {
 	rm, detach, interactive, tty, readOnly, privileged bool
+	init                                               bool
 	env, envFile, volumes, mounts, tmpfs, publish      []string
 	capAdd, capDrop, securityOpt, labels               []string
 	entrypoint                                         *string
@@ -72,7 +73,8 @@ func (a *app) runCmd() *cobra.Command {
 	fl.BoolVar(&f.rm, "rm", false, "remove the container (and its anonymous volumes) when it exits")
 	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
 	fl.BoolVarP(&f.interactive, "interactive", "i", false, "keep stdin attached")
-	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a pseudo-TTY (not supported yet)")
+	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a pseudo-TTY as the command's stdin, stdout and stderr")
+	fl.BoolVar(&f.init, "init", false, "run an init as pid 1 that forwards signals and reaps zombies")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY from the environment)")
 	fl.StringArrayVar(&f.envFile, "env-file", nil, "read environment variables from a file")
 	fl.StringVar(&entry, "entrypoint", "", "override the image's ENTRYPOINT")
@@ -114,9 +116,6 @@ func (a *app) containers() (*container.Store, error) {
 }
 
 func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string) (int, error) {
-	if f.tty {
-		return 0, errors.New("-t/--tty is not supported yet")
-	}
 	store, err := a.containers()
 	if err != nil {
 		return 0, err
@@ -145,6 +144,15 @@ func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string
 	stdio := container.IO{Stdout: a.stdout, Stderr: a.stderr}
 	if f.interactive {
 		stdio.Stdin = a.stdin
+	}
+	if f.tty {
+		// Raw only with -i: then keys, ^C included, go to the container.
+		term, err := container.OpenTerminal(a.stdin, a.stdout, f.interactive)
+		if err != nil {
+			return 0, fmt.Errorf("setting up the terminal: %w", err)
+		}
+		defer term.Close()
+		stdio.Terminal = term
 	}
 	return store.Supervise(ctx, cfg.ID, stdio, a.stderr)
 }
@@ -188,6 +196,7 @@ func (a *app) newConfig(ctx context.Context, f *runFlags, ref string, cmdArgs []
 	c := &container.Config{
 		Name: f.name, Image: ref, ImageID: imgID.String(), Args: argv,
 		Hostname: f.hostname, Network: f.network, OpenStdin: f.interactive,
+		Tty: f.tty, Init: f.init,
 		ReadOnly: f.readOnly, AutoRemove: f.rm, Privileged: f.privileged,
 		StopSignal: ic.Config.StopSignal, StopTimeout: f.stopTimeout,
 	}

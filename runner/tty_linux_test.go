@@ -1,0 +1,146 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is an output sink tests can read while a container writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitOutput polls until out contains want, failing after 30s.
+func waitOutput(t *testing.T, out *lockedBuffer, want string) {
+	t.Helper()
+	for i := 0; i < 3000; i++ {
+		if strings.Contains(out.String(), want) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %q in output %q", want, out.String())
+}
+
+func TestTty(t *testing.T) {
+	requireContainers(t)
+	rootfs := newRootfs(t)
+	var got *os.File
+	spec := baseSpec(rootfs, "sh", "-c", "tty; stty size; test -t 0 && test -t 2 && echo all-tty; echo err >&2; id -u; ls -ln $(tty) | awk '{print $3}'")
+	spec.Tty, spec.TtySize = true, WindowSize{Rows: 33, Cols: 101}
+	spec.UID, spec.GID = 1000, 1000
+	spec.Console = func(m *os.File) { got = m }
+	r := run(t, spec)
+	if r.err != nil || r.code != 0 {
+		t.Fatalf("Run = %d, %v; stdout %q stderr %q", r.code, r.err, r.stdout, r.stderr)
+	}
+	// The terminal's line discipline turns \n into \r\n.
+	out := strings.ReplaceAll(r.stdout, "\r\n", "\n")
+	if !regexp.MustCompile(`^/dev/pts/\d+\n33 101\nall-tty\nerr\n1000\n1000\n$`).MatchString(out) {
+		t.Errorf("stdout %q, want the pts name, 33 101, all three fds a tty, stderr merged and the slave owned by 1000", r.stdout)
+	}
+	if r.stderr != "" {
+		t.Errorf("stderr %q: with a terminal everything goes to stdout", r.stderr)
+	}
+	if got == nil {
+		t.Error("Console hook not called")
+	}
+}
+
+func TestTtyInterrupt(t *testing.T) {
+	requireContainers(t)
+	rootfs := newRootfs(t)
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	out := &lockedBuffer{}
+	spec := baseSpec(rootfs, "sh", "-c", `trap "echo got-int; exit 3" INT; echo ready; sleep 30`)
+	spec.Tty, spec.Stdin, spec.Stdout = true, inR, out
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	type res struct {
+		code int
+		err  error
+	}
+	done := make(chan res, 1)
+	go func() {
+		code, err := New().Run(ctx, spec)
+		done <- res{code, err}
+	}()
+	waitOutput(t, out, "ready")
+	// ^C typed on the terminal: its line discipline signals the
+	// foreground process group, the shell (pid 1, with a trap) and sleep.
+	if _, err := inW.Write([]byte{3}); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.code != 3 || !strings.Contains(out.String(), "got-int") {
+		t.Fatalf("Run = %d, %v; output %q; want 3 and got-int", r.code, r.err, out.String())
+	}
+}
+
+func TestExecTty(t *testing.T) {
+	requireContainers(t)
+	rootfs := newRootfs(t)
+	pid, stop := startLong(t, rootfs)
+	defer stop()
+	var out bytes.Buffer
+	code, err := New().Exec(context.Background(), pid, &ExecSpec{
+		Args: []string{"sh", "-c", "tty; stty size; echo err >&2"}, Env: []string{"PATH=/bin"},
+		Tty: true, TtySize: WindowSize{Rows: 12, Cols: 34}, Stdout: &out,
+	})
+	if err != nil || code != 0 {
+		t.Fatalf("Exec = %d, %v; output %q", code, err, out.String())
+	}
+	got := strings.ReplaceAll(out.String(), "\r\n", "\n")
+	if !regexp.MustCompile(`^/dev/pts/\d+\n12 34\nerr\n$`).MatchString(got) {
+		t.Errorf("exec -t output %q, want a pts name, 12 34 and err", out.String())
+	}
+}
+
+// startLong runs `sleep 1000` in rootfs and returns the init's pid once
+// it runs the command, and a function that kills it.
+func startLong(t *testing.T, rootfs string, edit ...func(*Spec)) (int, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pids := make(chan int, 1)
+	done := make(chan struct{})
+	spec := baseSpec(rootfs, "sleep", "1000")
+	for _, e := range edit {
+		e(spec)
+	}
+	spec.Running = func(pid int) error { pids <- pid; return nil }
+	var errOut lockedBuffer
+	spec.Stderr = &errOut
+	go func() {
+		defer close(done)
+		_, _ = New().Run(ctx, spec)
+	}()
+	select {
+	case pid := <-pids:
+		return pid, func() { cancel(); <-done }
+	case <-done:
+		cancel()
+		t.Fatalf("container ended before running: %s", errOut.String())
+	}
+	return 0, nil
+}
