@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Times `lade run --rm IMAGE true` against `runc run` of an OCI bundle made
+# from the same busybox root filesystem, RUNS times each (default 50), and
+# prints both medians in milliseconds and the lade/runc ratio.
+# Usage: sudo bench/run.sh [RUNS]. Installs runc and busybox-static when
+# missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-50}
+export PATH=$PATH:/usr/local/go/bin
+if ! command -v runc >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runc >/dev/null
+fi
+work=$(mktemp -d /var/tmp/laderun.XXXX)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/lade" ./cmd/lade
+scripts/mkbusybox.sh "$work/busybox.tar" >/dev/null
+
+L=("$work/lade" --root "$work/root")
+"${L[@]}" import "$work/busybox.tar" busybox:bench >/dev/null
+
+bundle=$work/bundle
+mkdir -p "$bundle/rootfs"
+tar -xf "$work/busybox.tar" -C "$bundle/rootfs"
+(cd "$bundle" && runc spec)
+jq '.process.args = ["true"] | .process.terminal = false' "$bundle/config.json" >"$bundle/config.new"
+mv "$bundle/config.new" "$bundle/config.json"
+
+# ms prints the wall time of one run of its arguments in milliseconds.
+ms() {
+  local s=$EPOCHREALTIME
+  "$@" >/dev/null
+  local e=$EPOCHREALTIME
+  echo "($e - $s) * 1000" | bc -l
+}
+median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+# One warm-up each: page cache, lade's first unpack of the image.
+"${L[@]}" run --rm busybox:bench true
+runc run --bundle "$bundle" lade-bench-warm >/dev/null
+lade_t=() runc_t=()
+for i in $(seq "$runs"); do
+  lade_t+=("$(ms "${L[@]}" run --rm busybox:bench true)")
+  runc_t+=("$(ms runc run --bundle "$bundle" "lade-bench-$i")")
+done
+l=$(printf '%s\n' "${lade_t[@]}" | median)
+r=$(printf '%s\n' "${runc_t[@]}" | median)
+printf '%-36s %9s\n' case median_ms
+printf '%-36s %9.1f\n' "lade run --rm IMAGE true" "$l" "runc run (bundle, true)" "$r"
+printf 'lade/runc %.2f\n' "$(echo "$l / $r" | bc -l)"
+echo "(median of $runs runs each; $(nproc) CPUs, Linux $(uname -r), $(runc --version | head -1))"
