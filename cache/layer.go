@@ -21,6 +21,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
 )
 
 // Compression selects how WriteLayer compresses a layer.
@@ -106,7 +107,7 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 	diffHash, blobHash := sha256.New(), sha256.New()
 	var size countWriter
 	// Buffer file writes: zstd emits many small writes.
-	bw := bufio.NewWriterSize(f, copyBufSize)
+	bw := bufio.NewWriterSize(&writeback{f: f}, copyBufSize)
 	src := io.Reader(io.TeeReader(ctxReader{ctx, r}, diffHash))
 	out := io.MultiWriter(bw, blobHash, &size)
 	var zw io.WriteCloser
@@ -141,6 +142,27 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 		return LayerInfo{}, fmt.Errorf("writing layer %s: %w", info.Digest, err)
 	}
 	return info, nil
+}
+
+// writeback starts the disk write of every writebackChunk written to f,
+// so the fsync that commits the blob has little left to wait for.
+type writeback struct {
+	f       *os.File
+	off     int64 // bytes written
+	flushed int64 // bytes handed to sync_file_range
+}
+
+const writebackChunk = 8 << 20
+
+func (w *writeback) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.flushed >= writebackChunk {
+		// Asynchronous and only a hint: errors surface at fsync.
+		_ = unix.SyncFileRange(int(w.f.Fd()), w.flushed, w.off-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
+		w.flushed = w.off
+	}
+	return n, err
 }
 
 type countWriter int64

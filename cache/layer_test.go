@@ -19,7 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// layerTar builds an uncompressed layer tar; big spans several gzip blocks.
+// layerTar builds an uncompressed layer tar; big spans several gzip blocks
+// and, compressed or not, more than one writeback chunk.
 func layerTar(t *testing.T, big bool) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -30,7 +31,7 @@ func layerTar(t *testing.T, big bool) []byte {
 		"bin/tool":     bytes.Repeat([]byte("binary?"), 5000),
 	}
 	if big {
-		noise := make([]byte, 3<<20)
+		noise := make([]byte, writebackChunk+(2<<20))
 		rnd.Read(noise)
 		files["var/noise"] = noise
 	}
@@ -66,6 +67,7 @@ func TestWriteLayer(t *testing.T) {
 		{Gzip, "application/vnd.oci.image.layer.v1.tar+gzip", true, false},
 		{Zstd, "application/vnd.oci.image.layer.v1.tar+zstd", true, false},
 		{Uncompressed, "application/vnd.oci.image.layer.v1.tar", false, true},
+		{Uncompressed, "application/vnd.oci.image.layer.v1.tar", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/big=%v", tt.c, tt.big), func(t *testing.T) {
