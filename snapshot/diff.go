@@ -64,6 +64,7 @@ type differ struct {
 	opts   DiffOptions
 	links  map[inode]string
 	n      int
+	buf    []byte
 }
 
 func (d *differ) walkChildren(host, rel string, stack []*pendingDir) error {
@@ -167,7 +168,14 @@ func (d *differ) copyFile(host string, size int64) error {
 		return err
 	}
 	defer f.Close()
-	if _, err := io.CopyN(d.tw, f, size); err != nil {
+	if d.buf == nil {
+		d.buf = make([]byte, 128<<10) // io.CopyN would allocate 32 KiB per file
+	}
+	n, err := io.CopyBuffer(d.tw, io.LimitReader(f, size), d.buf)
+	if err == nil && n < size {
+		err = io.ErrUnexpectedEOF // the file shrank while being read
+	}
+	if err != nil {
 		return fmt.Errorf("copying %s: %w", host, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package solver
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +44,13 @@ func (sc *stageCtx) commitUpper(ctx context.Context, a *snapshot.Active) (bool, 
 	b := sc.bd.b
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := snapshot.Diff(ctx, a.Upper, a.Lowers, pw, snapshot.DiffOptions{SourceDateEpoch: sc.bd.o.SourceDateEpoch})
+		// Batch the tar's 512-byte headers and small files: each write to
+		// the pipe is a handoff to the reading goroutine.
+		bw := bufio.NewWriterSize(pw, 256<<10)
+		_, err := snapshot.Diff(ctx, a.Upper, a.Lowers, bw, snapshot.DiffOptions{SourceDateEpoch: sc.bd.o.SourceDateEpoch})
+		if err == nil {
+			err = bw.Flush()
+		}
 		pw.CloseWithError(err)
 	}()
 	info, err := b.Content.WriteLayer(ctx, pr, sc.bd.o.Compression)
