@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -50,15 +51,22 @@ func craneTool(t *testing.T) string {
 	if p, err := exec.LookPath("crane"); err == nil {
 		return p
 	}
+	// go test does not put the go command on PATH; the toolchain that
+	// built this test has one.
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
 	gobin := filepath.Join(os.Getenv("HOME"), "go", "bin")
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+	if out, err := exec.Command(goCmd, "env", "GOPATH").Output(); err == nil {
 		gobin = filepath.Join(strings.TrimSpace(string(out)), "bin")
 	}
 	p := filepath.Join(gobin, "crane")
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	cmd := exec.Command("go", "install", "github.com/google/go-containerregistry/cmd/crane@v0.22.1")
+	// The version go.mod pins, fetched through the Go module proxy.
+	cmd := exec.Command(goCmd, "install", "github.com/google/go-containerregistry/cmd/crane@v0.22.1")
 	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Skipf("go install crane failed: %v\n%s", err, out)
