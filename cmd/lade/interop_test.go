@@ -423,7 +423,7 @@ func TestSkopeoReadsSavedArchive(t *testing.T) {
 	}
 	for _, src := range []struct {
 		ref, tag string
-		same bool // byte for byte; from a docker archive skopeo rewrites the config as OCI
+		same     bool // byte for byte; from a docker archive skopeo rewrites the config as OCI
 	}{
 		{"docker-archive:" + one, "one", false},
 		{"oci-archive:" + one, "one", true},
