@@ -46,7 +46,7 @@ func TestTty(t *testing.T) {
 	requireContainers(t)
 	rootfs := newRootfs(t)
 	var got *os.File
-	spec := baseSpec(rootfs, "sh", "-c", "tty; stty size; test -t 0 && test -t 2 && echo all-tty; echo err >&2; id -u; ls -ln $(tty) | awk '{print $3}'")
+	spec := baseSpec(rootfs, "sh", "-c", "tty; stty size; test -t 0 && test -t 2 && echo all-tty; echo err >&2; id -u; ls -ln $(tty) | awk '{print $3}'; echo $(ls /proc/self/fd)")
 	spec.Tty, spec.TtySize = true, WindowSize{Rows: 33, Cols: 101}
 	spec.UID, spec.GID = 1000, 1000
 	spec.Console = func(m *os.File) { got = m }
@@ -56,8 +56,8 @@ func TestTty(t *testing.T) {
 	}
 	// The terminal's line discipline turns \n into \r\n.
 	out := strings.ReplaceAll(r.stdout, "\r\n", "\n")
-	if !regexp.MustCompile(`^/dev/pts/\d+\n33 101\nall-tty\nerr\n1000\n1000\n$`).MatchString(out) {
-		t.Errorf("stdout %q, want the pts name, 33 101, all three fds a tty, stderr merged and the slave owned by 1000", r.stdout)
+	if !regexp.MustCompile(`^/dev/pts/\d+\n33 101\nall-tty\nerr\n1000\n1000\n0 1 2 3\n$`).MatchString(out) {
+		t.Errorf("stdout %q, want the pts name, 33 101, all three fds a tty, stderr merged, the slave owned by 1000 and no fd but 0-2 (3 is ls's)", r.stdout)
 	}
 	if r.stderr != "" {
 		t.Errorf("stderr %q: with a terminal everything goes to stdout", r.stderr)
@@ -70,11 +70,19 @@ func TestTty(t *testing.T) {
 func TestTtyInterrupt(t *testing.T) {
 	requireContainers(t)
 	rootfs := newRootfs(t)
+	for _, init := range []bool{false, true} {
+		t.Run(map[bool]string{false: "shell is pid 1", true: "with init"}[init], func(t *testing.T) {
+			ttyInterrupt(t, rootfs, init)
+		})
+	}
+}
+
+func ttyInterrupt(t *testing.T, rootfs string, init bool) {
 	inR, inW := io.Pipe()
 	defer inW.Close()
 	out := &lockedBuffer{}
 	spec := baseSpec(rootfs, "sh", "-c", `trap "echo got-int; exit 3" INT; echo ready; sleep 30`)
-	spec.Tty, spec.Stdin, spec.Stdout = true, inR, out
+	spec.Tty, spec.Stdin, spec.Stdout, spec.Init = true, inR, out, init
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	type res struct {

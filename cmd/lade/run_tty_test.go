@@ -170,6 +170,13 @@ func TestRunInit(t *testing.T) {
 	// stop's SIGTERM reaches sleep through the init: 143, not the 137 of
 	// the SIGKILL that follows a signal pid 1 ignored.
 	runDetached(t, root, "--init", "--name", "inited", "busybox", "sleep", "1000")
+	// CVE-2019-5736: pid 1 runs lade's files; an exec'd process can
+	// neither read nor write them through /proc/1/exe or /proc/1/map_files.
+	r = lade(t, root, "", "exec", "inited", "sh", "-c",
+		"cat /proc/1/exe >/dev/null 2>&1 || echo no-read; echo x 2>/dev/null >> /proc/1/exe || echo no-write; cat /proc/1/map_files/* >/dev/null 2>&1 || echo no-maps")
+	if r.code != 0 || r.stdout != "no-read\nno-write\nno-maps\n" {
+		t.Errorf("exec probing /proc/1/exe: %+v", r)
+	}
 	if r := lade(t, root, "", "stop", "-t", "30", "inited"); r.code != 0 {
 		t.Fatalf("stop: %+v", r)
 	}
