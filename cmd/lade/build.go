@@ -416,7 +416,7 @@ func writeFileAtomic(path string, perm os.FileMode, fn func(io.Writer) error) er
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := fn(tmp); err != nil {
+	if err := fn(cache.Writeback(tmp)); err != nil {
 		tmp.Close()
 		return err
 	}
