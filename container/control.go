@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -210,6 +211,9 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 	env := append([]string(nil), c.Env...)
 	for _, kv := range o.Env {
 		env = SetEnv(env, kv)
+	}
+	if o.Tty && !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "TERM=") }) {
+		env = append(env, "TERM=xterm") // as docker
 	}
 	spec := &runner.ExecSpec{
 		Args: o.Args, Env: env, Cwd: c.Cwd, UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,

@@ -100,10 +100,10 @@ func exitCode(t *testing.T, done <-chan int) int {
 func TestRunTty(t *testing.T) {
 	root := newRoot(t)
 	tt := newTestTerminal(t, 27, 91)
-	code := exitCode(t, tt.lade(root, "run", "--rm", "-t", "busybox", "sh", "-c", "tty; stty size; echo fin"))
+	code := exitCode(t, tt.lade(root, "run", "--rm", "-t", "busybox", "sh", "-c", "tty; stty size; echo term:$TERM; echo fin"))
 	tt.waitFor(t, "fin")
-	if code != 0 || !regexp.MustCompile(`/dev/pts/\d+\r\r?\n27 91\r`).MatchString(tt.out.String()) {
-		t.Fatalf("exit %d, terminal %q; want a pts name and 27 91", code, tt.out.String())
+	if code != 0 || !regexp.MustCompile(`/dev/pts/\d+\r\r?\n27 91\r\r?\nterm:xterm\r`).MatchString(tt.out.String()) {
+		t.Fatalf("exit %d, terminal %q; want a pts name, 27 91 and TERM=xterm", code, tt.out.String())
 	}
 }
 
@@ -147,13 +147,18 @@ func TestExecTtyAndDetachedTty(t *testing.T) {
 	if out := lade(t, root, "", "logs", id).stdout; !regexp.MustCompile(`^/dev/pts/\d+\r\nlogged\r\n$`).MatchString(out) {
 		t.Errorf("-d -t log %q, want the pts name and logged", out)
 	}
+	// No fd of lade's (this test binary holds plenty) reaches an exec.
+	if r := lade(t, root, "", "exec", "ttybox", "ls", "/proc/self/fd"); r.code != 0 || r.stdout != "0\n1\n2\n3\n" {
+		t.Errorf("exec'd fds: %+v, want 0-2 and ls's own 3", r)
+	}
 	tt := newTestTerminal(t, 13, 57)
-	done := tt.lade(root, "exec", "-it", "ttybox", "sh", "-c", `tty; stty size; read line; echo "read:$line"`)
+	done := tt.lade(root, "exec", "-it", "ttybox", "sh", "-c", `tty; stty size; echo "term:$TERM"; read line; echo "read:$line"`)
 	tt.waitFor(t, "13 57")
 	if _, err := tt.master.Write([]byte("typed\r")); err != nil {
 		t.Fatal(err)
 	}
-	if code := exitCode(t, done); code != 0 || !strings.Contains(tt.out.String(), "read:typed") || !strings.Contains(tt.out.String(), "/dev/pts/") {
+	if code := exitCode(t, done); code != 0 || !strings.Contains(tt.out.String(), "read:typed") || !strings.Contains(tt.out.String(), "/dev/pts/") ||
+		!strings.Contains(tt.out.String(), "term:xterm") {
 		t.Fatalf("exec -it: exit %d, terminal %q", code, tt.out.String())
 	}
 }
