@@ -65,7 +65,9 @@ func reaperMain(path string, argv []string, ready bool) int {
 	sigs := make(chan os.Signal, 64)
 	signal.Notify(sigs, append(forwarded, unix.SIGCHLD)...)
 	sys := &syscall.SysProcAttr{Setpgid: true}
-	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+	// Only a terminal whose session we lead (-t) is ours to hand on, not
+	// lade's own one passed in by -i.
+	if sid, err := unix.IoctlGetInt(0, unix.TIOCGSID); err == nil && sid == os.Getpid() {
 		// The command's group gets the terminal, so ^C reaches it (once).
 		sys.Foreground, sys.Ctty = true, 0
 	}
