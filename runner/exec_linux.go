@@ -78,6 +78,18 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 		return -1, fmt.Errorf("runner: exec: %w", err)
 	}
 	sec.Seccomp = filter
+	// An init whose root is still ours has not pivoted into the container
+	// yet (and runs lade's code): a command joining it would see the host.
+	var ours, theirs unix.Stat_t
+	if err := unix.Stat("/", &ours); err != nil {
+		return -1, fmt.Errorf("runner: exec: %w", err)
+	}
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/root", pid), &theirs); err != nil {
+		return -1, fmt.Errorf("runner: exec: container process %d: %w", pid, err)
+	}
+	if ours.Dev == theirs.Dev && ours.Ino == theirs.Ino {
+		return -1, fmt.Errorf("runner: exec: container process %d has not entered its root filesystem yet", pid)
+	}
 	// The child runs lade's code in the container's pid namespace between
 	// fork and execve; non-dumpable (inherited by fork, reset by execve),
 	// nothing in there can open its /proc/PID/exe (CVE-2019-5736).

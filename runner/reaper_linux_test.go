@@ -180,3 +180,23 @@ func TestExecNoFdLeakNonDumpable(t *testing.T) {
 		t.Errorf("after Exec dumpable = %d, %v; want 0", d, err)
 	}
 }
+
+// TestExecRefusesUnstartedInit: before Running, the init is still lade on
+// the host's root; joining it then would run the command on the host.
+func TestExecRefusesUnstartedInit(t *testing.T) {
+	requireContainers(t)
+	rootfs := newRootfs(t)
+	var execErr error
+	spec := baseSpec(rootfs, "true")
+	spec.Started = func(pid int) error {
+		// The init waits for its config: not pivoted, not exec'd.
+		_, execErr = New().Exec(context.Background(), pid, &ExecSpec{Args: []string{"true"}, Env: []string{"PATH=/bin"}})
+		return nil
+	}
+	if r := run(t, spec); r.err != nil || r.code != 0 {
+		t.Fatalf("Run = %d, %v", r.code, r.err)
+	}
+	if execErr == nil || !strings.Contains(execErr.Error(), "has not entered its root filesystem") {
+		t.Errorf("Exec into a starting init: %v, want a refusal", execErr)
+	}
+}
