@@ -8,13 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 )
 
@@ -108,21 +107,15 @@ func (c *StatCache) fileDigest(p string, st *unix.Stat_t) (string, error) {
 			return d, nil
 		}
 	}
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
 	if c != nil {
 		c.mu.Lock()
 		c.reads++
 		c.mu.Unlock()
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	d, err := hashFile(p)
+	if err != nil {
 		return "", err
 	}
-	d := hex.EncodeToString(h.Sum(nil))
 	if c != nil {
 		c.mu.Lock()
 		c.m[k] = d
@@ -130,6 +123,32 @@ func (c *StatCache) fileDigest(p string, st *unix.Stat_t) (string, error) {
 		c.mu.Unlock()
 	}
 	return d, nil
+}
+
+// hashFile is the hex sha256 of a regular file, read through a raw fd
+// (no Go poller) with a pooled buffer.
+func hashFile(p string) (string, error) {
+	fd, err := openFd(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(fd)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	h := sha256.New()
+	for {
+		n, err := unix.Read(fd, *bp)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "read", Path: p, Err: err}
+		}
+		if n == 0 {
+			return hex.EncodeToString(h.Sum(nil)), nil
+		}
+		h.Write((*bp)[:n])
+	}
 }
 
 // Checksum digests what a COPY/ADD of paths from src would read: names,
@@ -178,17 +197,27 @@ func (c *copier) hashTree(h hash.Hash, name, real string, sc *StatCache, top boo
 			return &os.PathError{Op: "lstat", Path: real, Err: err}
 		}
 	}
+	digest := ""
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		d, err := sc.fileDigest(real, &st)
+		if err != nil {
+			return err
+		}
+		digest = d
+	}
+	return c.hashEntry(h, name, real, &st, digest, sc)
+}
+
+// hashEntry writes one entry, given its stat and, for a regular file, its
+// content digest; a directory's children follow in name order.
+func (c *copier) hashEntry(h hash.Hash, name, real string, st *unix.Stat_t, digest string, sc *StatCache) error {
 	owner := ""
 	if c.opts.Src.KeepOwner {
 		owner = fmt.Sprintf(" %d:%d", st.Uid, st.Gid)
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		d, err := sc.fileDigest(real, &st)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "f %q %o%s %s\n", name, st.Mode&0o7777, owner, d)
+		fmt.Fprintf(h, "f %q %o%s %s\n", name, st.Mode&0o7777, owner, digest)
 	case unix.S_IFLNK:
 		target, err := os.Readlink(real)
 		if err != nil {
@@ -197,30 +226,15 @@ func (c *copier) hashTree(h hash.Hash, name, real string, sc *StatCache, top boo
 		fmt.Fprintf(h, "l %q%s %q\n", name, owner, target)
 	case unix.S_IFDIR:
 		fmt.Fprintf(h, "d %q %o%s\n", name, st.Mode&0o7777, owner)
-		ents, err := os.ReadDir(real)
+		kids, err := c.hashChildren(real, sc)
 		if err != nil {
 			return err
 		}
-		names := make([]string, 0, len(ents))
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			child := filepath.Join(real, n)
-			fi, err := os.Lstat(child)
-			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					continue
-				}
+		for _, k := range kids {
+			if err := c.ctx.Err(); err != nil {
 				return err
 			}
-			if vis, err := c.visible(child, fi.IsDir()); err != nil {
-				return err
-			} else if !vis {
-				continue
-			}
-			if err := c.hashTree(h, path.Join(name, n), child, sc, false); err != nil {
+			if err := c.hashEntry(h, path.Join(name, k.name), k.real, &k.st, k.digest, sc); err != nil {
 				return err
 			}
 		}
@@ -228,4 +242,53 @@ func (c *copier) hashTree(h hash.Hash, name, real string, sc *StatCache, top boo
 		fmt.Fprintf(h, "o %q %o%s %d\n", name, st.Mode, owner, st.Rdev)
 	}
 	return nil
+}
+
+type hashKid struct {
+	name, real string
+	st         unix.Stat_t
+	digest     string
+}
+
+// hashChildren lists dir's visible entries in name order, stat'ed once,
+// with the content digests of its regular files computed on a few
+// goroutines (hashing a cold context is read and sha256 bound).
+func (c *copier) hashChildren(dir string, sc *StatCache) ([]hashKid, error) {
+	ents, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		return nil, err
+	}
+	kids := make([]hashKid, 0, len(ents))
+	for _, e := range ents {
+		k := hashKid{name: e.Name(), real: filepath.Join(dir, e.Name())}
+		if err := unix.Lstat(k.real, &k.st); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			return nil, &os.PathError{Op: "lstat", Path: k.real, Err: err}
+		}
+		if vis, err := c.visible(k.real, k.st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
+			return nil, err
+		} else if !vis {
+			continue
+		}
+		kids = append(kids, k)
+	}
+	g, gctx := errgroup.WithContext(c.ctx)
+	g.SetLimit(copyWorkers)
+	for i := range kids {
+		if kids[i].st.Mode&unix.S_IFMT != unix.S_IFREG {
+			continue
+		}
+		if gctx.Err() != nil {
+			break
+		}
+		k := &kids[i]
+		g.Go(func() error {
+			d, err := sc.fileDigest(k.real, &k.st)
+			k.digest = d
+			return err
+		})
+	}
+	return kids, g.Wait()
 }
