@@ -19,5 +19,9 @@
 // on the recorded pid directly and never talk to the supervisor; holding
 // supervisor.lock is how they know one is alive.
 //
+// A -t container's terminal is opened inside it by runner; a foreground
+// supervisor copies it to lade's own terminal (Terminal: raw mode with -i,
+// window size), a shim to the log.
+//
 // Named volumes live under <root>/volumes/<name>/_data.
 package container
