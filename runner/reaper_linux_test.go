@@ -37,6 +37,8 @@ func TestInit(t *testing.T) {
 		{[]string{"nope-cmd"}, ExitNotFound},
 		{[]string{"/etc/passwd"}, ExitNotExecutable},
 		{[]string{"sh", "-c", "kill -9 $$"}, 137},
+		// Only 0-2 (and ls's own 3) reach the command, none of the init's.
+		{[]string{"sh", "-c", `test "$(echo $(ls /proc/self/fd))" = "0 1 2 3"`}, 0},
 	} {
 		if r := run(t, withInit(tc.args...)); r.err != nil || r.code != tc.code {
 			t.Errorf("%q with init: Run = %d, %v (stderr %q); want %d", tc.args, r.code, r.err, r.stderr, tc.code)
