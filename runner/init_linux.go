@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -191,21 +191,24 @@ func readConfig() (*initConfig, error) {
 	return &cfg, nil
 }
 
-// setCredentials switches to the spec's user; syscall's setters apply to
-// every thread of the process.
+// setCredentials switches this thread, the one that execs the command, to
+// the spec's user with raw per-thread syscalls (as runc does). syscall's
+// setters go through glibc's setxid broadcast in a cgo-linked lade, which
+// aborts the process, instead of failing, when a seccomp profile denies
+// the call; the other threads die at execve anyway.
 func setCredentials(cfg *initConfig) error {
-	groups := make([]int, len(cfg.Groups))
-	for i, g := range cfg.Groups {
-		groups[i] = int(g)
+	var groups *uint32
+	if len(cfg.Groups) > 0 {
+		groups = &cfg.Groups[0]
 	}
-	if err := syscall.Setgroups(groups); err != nil {
-		return fmt.Errorf("setgroups %v: %w", cfg.Groups, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(cfg.Groups)), uintptr(unsafe.Pointer(groups)), 0); e != 0 {
+		return fmt.Errorf("setgroups %v: %w", cfg.Groups, e)
 	}
-	if err := syscall.Setgid(int(cfg.GID)); err != nil {
-		return fmt.Errorf("setgid %d: %w", cfg.GID, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(cfg.GID), uintptr(cfg.GID), uintptr(cfg.GID)); e != 0 {
+		return fmt.Errorf("setgid %d: %w", cfg.GID, e)
 	}
-	if err := syscall.Setuid(int(cfg.UID)); err != nil {
-		return fmt.Errorf("setuid %d: %w", cfg.UID, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(cfg.UID), uintptr(cfg.UID), uintptr(cfg.UID)); e != 0 {
+		return fmt.Errorf("setuid %d: %w", cfg.UID, e)
 	}
 	// A credential change clears the parent-death signal; set it again.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
