@@ -86,6 +86,21 @@ func TestRunBindMountReadOnly(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(host, "new")); err != nil {
 		t.Errorf("rw bind write missing: %v", err)
 	}
+	// A host file binds as a file, read-only with :ro, at a path the image
+	// does not have; a missing host path becomes a directory, as in docker.
+	file := filepath.Join(host, "data.txt")
+	r = lade(t, root, "", "run", "--rm", "-v", file+":/new/dir/f.txt:ro", "busybox", "sh", "-c",
+		"cat /new/dir/f.txt; echo x > /new/dir/f.txt 2>/dev/null && echo wrote || echo denied")
+	if r.code != 0 || r.stdout != "from host\ndenied\n" {
+		t.Fatalf("file bind: %+v", r)
+	}
+	missing := filepath.Join(host, "made", "by", "run")
+	if r := lade(t, root, "", "run", "--rm", "-v", missing+":/m", "busybox", "touch", "/m/x"); r.code != 0 {
+		t.Fatalf("bind of a missing host dir: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(missing, "x")); err != nil {
+		t.Errorf("missing host dir not created and bound: %v", err)
+	}
 }
 
 func TestNamedVolumeSurvivesRemove(t *testing.T) {

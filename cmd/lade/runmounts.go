@@ -116,9 +116,12 @@ func parseVolumeFlag(s string) (container.Mount, error) {
 	}
 	if filepath.IsAbs(m.Source) {
 		m.Type = "bind"
-		// docker -v creates a missing host directory.
-		if err := os.MkdirAll(m.Source, 0o755); err != nil {
-			return m, fmt.Errorf("creating bind source %s: %w", m.Source, err)
+		// docker -v creates a missing host directory; an existing file
+		// (or anything else) is bound as it is.
+		if _, err := os.Stat(m.Source); os.IsNotExist(err) {
+			if err := os.MkdirAll(m.Source, 0o755); err != nil {
+				return m, fmt.Errorf("creating bind source %s: %w", m.Source, err)
+			}
 		}
 	} else {
 		m.Type, m.Name, m.Source = "volume", m.Source, ""
