@@ -68,6 +68,8 @@ func TestSIGKILLAnywhere(t *testing.T) {
 	df := "FROM " + host + "/lib/busybox:latest\nARG N\nRUN echo $N > /n && head -c 300000 /dev/urandom > /r\n" +
 		"RUN sh -c 'sleep 5' lade-kill-marker & sleep 0.2\nRUN cat /n /n > /nn\n"
 	ctx := writeTree(t, map[string]string{"Dockerfile": df})
+	s := sentinel(t)
+	before := snap(t, s, ctx)
 	rng := rand.New(rand.NewPCG(8, 8))
 	for i := range 50 {
 		n := fmt.Sprint(i)
@@ -110,6 +112,7 @@ func TestSIGKILLAnywhere(t *testing.T) {
 		if r := lade(t, root, nil, "inspect", "app:"+n); r.code != 0 {
 			t.Fatalf("iteration %d: app:%s lost by the prune:\n%s", i, n, r.stderr)
 		}
+		sameTree(t, before, snap(t, s, ctx), nil)
 	}
 	time.Sleep(100 * time.Millisecond)
 	noSurvivors(t, "lade-kill-marker")
@@ -221,8 +224,14 @@ func TestCorruptBlob(t *testing.T) {
 			if err := os.WriteFile(p, b, 0o444); err != nil {
 				t.Fatal(err)
 			}
-			r := lade(t, root, nil, c.args(root, t.TempDir())...)
+			s := sentinel(t)
+			out := t.TempDir()
+			args := c.args(root, out)
+			before := snap(t, s, out)
+			r := lade(t, root, nil, args...)
 			wantFail(t, r, layer[:12])
+			// A failed save or export leaves no partial file behind either.
+			sameTree(t, before, snap(t, s, out), nil)
 			if !strings.Contains(r.stderr, "corrupt") && !strings.Contains(r.stderr, "digest mismatch") && !strings.Contains(r.stderr, "hashes to") {
 				t.Errorf("error does not say the blob is corrupt:\n%s", r.stderr)
 			}
