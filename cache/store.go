@@ -321,3 +321,8 @@ func (v *verifier) Read(p []byte) (int, error) {
 }
 
 func (v *verifier) Close() error { return v.rc.Close() }
+
+// Verifies reports the digest and size (-1: unknown) this reader checks
+// at EOF, failing the read that hits EOF on a mismatch: a consumer that
+// would hash the stream for the same digest can leave it to the reader.
+func (v *verifier) Verifies() (v1.Hash, int64) { return v.want, v.size }
