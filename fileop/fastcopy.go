@@ -50,15 +50,46 @@ func (c *copier) drain(walkErr error) error {
 	return nil
 }
 
-// queueFile copies a regular file on a worker when a pool is running.
-func (c *copier) queueFile(src, dst string, st *unix.Stat_t) error {
+// fileJob is one regular file to copy.
+type fileJob struct {
+	src, dst string
+	st       *unix.Stat_t
+}
+
+// maxBatch caps the files of one directory a worker copies in a row.
+// Creating a file holds its directory's lock, and when ext4 is slow to
+// allocate inodes (right after many deletions) workers sharing one
+// directory spin on that lock; batching by directory keeps them apart.
+const maxBatch = 128
+
+// queueFiles copies files (all in one directory) on a worker when a pool
+// is running, in order on this goroutine otherwise.
+func (c *copier) queueFiles(batch []fileJob) error {
+	if len(batch) == 0 {
+		return nil
+	}
 	if c.group == nil {
-		return c.copyEntry(src, dst, st)
+		for _, j := range batch {
+			if err := c.copyEntry(j.src, j.dst, j.st); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if err := c.gctx.Err(); err != nil {
 		return err
 	}
-	c.group.Go(func() error { return c.copyRegular(src, dst, st) })
+	c.group.Go(func() error {
+		for _, j := range batch {
+			if err := c.gctx.Err(); err != nil {
+				return err
+			}
+			if err := c.copyRegular(j.src, j.dst, j.st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	return nil
 }
 

@@ -88,6 +88,7 @@ func (c *copier) walkDir(n *dirNode, ws walkState) error {
 	if c.gctx != nil {
 		ctx = c.gctx // stop early when a worker failed
 	}
+	var batch []fileJob
 	for _, e := range ents {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -130,7 +131,9 @@ func (c *copier) walkDir(n *dirNode, ws walkState) error {
 		}
 		dst := filepath.Join(n.dst, e.Name())
 		if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Nlink <= 1 {
-			err = c.queueFile(src, dst, st)
+			if batch = append(batch, fileJob{src, dst, st}); len(batch) == maxBatch {
+				err, batch = c.queueFiles(batch), nil
+			}
 		} else {
 			err = c.copyEntry(src, dst, st) // hardlinks need their first copy done
 		}
@@ -138,7 +141,7 @@ func (c *copier) walkDir(n *dirNode, ws walkState) error {
 			return err
 		}
 	}
-	return nil
+	return c.queueFiles(batch)
 }
 
 // filter decides whether an entry is skipped, or walked but only created
