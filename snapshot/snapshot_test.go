@@ -478,3 +478,43 @@ func TestVolatileMount(t *testing.T) {
 		t.Errorf("upper b = %q, %v; want \"upper\"", b, err)
 	}
 }
+
+// New marks tmp/ (where snapshot dirs are made) for Orlov spreading.
+func TestNewSpreadsSnapshotDirs(t *testing.T) {
+	root := t.TempDir()
+	probe := filepath.Join(root, "probe")
+	if err := os.Mkdir(probe, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Whether this filesystem keeps the flag at all, set without spreadDirs.
+	fd, err := unix.Open(probe, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, getFlags(t, probe)|0x00020000)
+	unix.Close(fd)
+	if getFlags(t, probe)&0x00020000 == 0 {
+		t.Skip("this filesystem does not keep FS_TOPDIR_FL")
+	}
+	s, err := New(filepath.Join(root, "snaps"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if getFlags(t, filepath.Join(s.root, "tmp"))&fsTopdirFL == 0 {
+		t.Error("snapshots/tmp lacks FS_TOPDIR_FL")
+	}
+}
+
+func getFlags(t *testing.T, dir string) int {
+	t.Helper()
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		t.Skipf("FS_IOC_GETFLAGS: %v", err)
+	}
+	return flags
+}

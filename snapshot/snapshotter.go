@@ -39,8 +39,32 @@ func New(root string) (*Snapshotter, error) {
 		}
 	}
 	s := &Snapshotter{root: abs}
+	spreadDirs(filepath.Join(abs, "tmp"))
 	s.removeStale()
 	return s, nil
+}
+
+// fsTopdirFL is FS_TOPDIR_FL (chattr +T), which x/sys/unix lacks.
+const fsTopdirFL = 0x00020000
+
+// spreadDirs marks dir, where every snapshot dir is made before being
+// renamed into place, as a top of directory hierarchies. ext4's Orlov
+// allocator then puts each new snapshot in a little used block group
+// instead of next to the snapshots just deleted: right after a prune,
+// ext4 (without a journal, as here) otherwise scans the recently freed
+// inodes on every create, and a 10,000-file COPY took 2.5 s, not 0.7 s.
+// Best-effort: other filesystems ignore or refuse the flag.
+func spreadDirs(dir string) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil || flags&fsTopdirFL != 0 {
+		return
+	}
+	_ = unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, flags|fsTopdirFL)
 }
 
 // layerDir returns the directory of a committed snapshot. The hash is
