@@ -106,8 +106,13 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 
 	diffHash, blobHash := sha256.New(), sha256.New()
 	var size countWriter
+	// 3 MiB of buffers per layer, most of a small step's layer cost when
+	// allocated (and zeroed) afresh: they come from a pool.
+	lb := layerBufPool.Get().(*layerBufs)
+	defer lb.put()
 	// Buffer file writes: zstd emits many small writes.
-	bw := bufio.NewWriterSize(&writeback{f: f}, copyBufSize)
+	bw := lb.bw
+	bw.Reset(&writeback{f: f})
 	src := io.Reader(io.TeeReader(ctxReader{ctx, r}, diffHash))
 	out := io.MultiWriter(bw, blobHash, &size)
 	var zw io.WriteCloser
@@ -116,7 +121,8 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 		// 1 MiB buffers cost more than compressing. The choice depends
 		// only on the input (smaller than one block or not), so the same
 		// layer still always gets the same digest.
-		br := bufio.NewReaderSize(src, gzipBlockSize)
+		br := lb.br
+		br.Reset(src)
 		if head, _ := br.Peek(gzipBlockSize); len(head) < gzipBlockSize {
 			zw = smallGzip(out)
 		}
@@ -127,7 +133,7 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 			return LayerInfo{}, fmt.Errorf("writing layer: %w", err)
 		}
 	}
-	if _, err := io.CopyBuffer(zw, src, make([]byte, copyBufSize)); err != nil {
+	if _, err := io.CopyBuffer(zw, src, lb.buf); err != nil {
 		zw.Close()
 		return LayerInfo{}, fmt.Errorf("writing layer: %w", err)
 	}
@@ -168,6 +174,27 @@ func (w *writeback) Write(p []byte) (int, error) {
 		w.flushed = w.off
 	}
 	return n, err
+}
+
+type layerBufs struct {
+	bw  *bufio.Writer
+	br  *bufio.Reader
+	buf []byte
+}
+
+var layerBufPool = sync.Pool{New: func() any {
+	return &layerBufs{
+		bw:  bufio.NewWriterSize(nil, copyBufSize),
+		br:  bufio.NewReaderSize(nil, gzipBlockSize),
+		buf: make([]byte, copyBufSize),
+	}
+}}
+
+// put drops the references to this layer's file and input and pools lb.
+func (lb *layerBufs) put() {
+	lb.bw.Reset(nil)
+	lb.br.Reset(nil)
+	layerBufPool.Put(lb)
 }
 
 type countWriter int64
