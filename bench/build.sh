@@ -36,6 +36,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so the EXIT trap runs on Ctrl-C and SIGTERM too
 go build -o "$work/lade" ./cmd/lade
 load0=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the machine skews every figure
 
