@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -54,6 +55,9 @@ type index struct {
 type record struct {
 	Created time.Time `json:"created"`
 	Size    int64     `json:"size"`
+	// Config is the config digest: docker's image ID, which build -q,
+	// --iidfile, import and inspect print and every command accepts.
+	Config string `json:"config,omitempty"`
 }
 
 // Open creates (if needed) and opens the image store at root, whose blobs
@@ -91,7 +95,34 @@ func (s *Store) read() (*index, error) {
 	if idx.Images == nil {
 		idx.Images = map[string]record{}
 	}
+	// Index files from before records kept the config digest: read it
+	// from the manifest (the next write keeps it).
+	for d, rec := range idx.Images {
+		if rec.Config == "" {
+			rec.Config = s.configOf(d)
+			idx.Images[d] = rec
+		}
+	}
 	return idx, nil
+}
+
+// configOf reads the config digest from stored manifest d; "" if it
+// cannot be read (then the image is found by its manifest digest only).
+func (s *Store) configOf(d string) string {
+	h, err := v1.NewHash(d)
+	if err != nil {
+		return ""
+	}
+	rc, err := s.content.Open(h)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	m, err := v1.ParseManifest(io.LimitReader(rc, maxMetadata))
+	if err != nil {
+		return ""
+	}
+	return m.Config.Digest.String()
 }
 
 // update runs fn on the current index under the store-wide file lock and
@@ -277,7 +308,7 @@ func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, 
 	for _, l := range m.Layers {
 		size += l.Size
 	}
-	return d, record{Created: cfg.Created.Time, Size: size}, nil
+	return d, record{Created: cfg.Created.Time, Size: size, Config: m.Config.Digest.String()}, nil
 }
 
 // Get returns the stored image named ref: a name ("app", "app:1"), a name
@@ -318,23 +349,42 @@ func resolve(idx *index, ref string) (v1.Hash, error) {
 	return v1.Hash{}, fmt.Errorf("image %q: %w", ref, ErrNotFound)
 }
 
+// byPrefix finds the image whose manifest digest or image ID (config
+// digest) starts with prefix. Manifests that share one config (the same
+// image recompressed) are one image ID: the newest of them is taken.
 func byPrefix(idx *index, ref, prefix string) (v1.Hash, error) {
 	if !isHexPrefix(prefix) {
 		return v1.Hash{}, fmt.Errorf("image %q: %w", ref, ErrNotFound)
 	}
-	var found []string
-	for d := range idx.Images {
-		if strings.HasPrefix(d, "sha256:"+prefix) {
-			found = append(found, d)
+	want := "sha256:" + prefix
+	var manifests []string
+	ids := map[string][]string{} // config digest -> manifests
+	for d, rec := range idx.Images {
+		switch {
+		case strings.HasPrefix(d, want):
+			manifests = append(manifests, d)
+		case rec.Config != "" && strings.HasPrefix(rec.Config, want):
+			ids[rec.Config] = append(ids[rec.Config], d)
 		}
 	}
-	switch len(found) {
-	case 0:
+	switch {
+	case len(manifests) == 1 && len(ids) == 0:
+		return v1.NewHash(manifests[0])
+	case len(manifests) == 0 && len(ids) == 1:
+		for _, ds := range ids {
+			sort.Slice(ds, func(i, j int) bool {
+				a, b := idx.Images[ds[i]].Created, idx.Images[ds[j]].Created
+				if !a.Equal(b) {
+					return a.After(b)
+				}
+				return ds[i] < ds[j]
+			})
+			return v1.NewHash(ds[0])
+		}
+	case len(manifests) == 0 && len(ids) == 0:
 		return v1.Hash{}, fmt.Errorf("image %q: %w", ref, ErrNotFound)
-	case 1:
-		return v1.NewHash(found[0])
 	}
-	return v1.Hash{}, fmt.Errorf("image %q: ambiguous digest prefix matches %d images", ref, len(found))
+	return v1.Hash{}, fmt.Errorf("image %q: ambiguous digest prefix matches %d images", ref, len(manifests)+len(ids))
 }
 
 // Untag removes a name. When no name is left on its image, the image
@@ -377,8 +427,10 @@ func namesOf(idx *index, d string) []string {
 
 // Entry is one image in List.
 type Entry struct {
-	Names   []string // familiar names ("app:latest"), sorted; empty if untagged
-	Digest  v1.Hash  // manifest digest
+	Names  []string // familiar names ("app:latest"), sorted; empty if untagged
+	Digest v1.Hash  // manifest digest
+	// ID is the config digest, docker's image ID; zero if unreadable.
+	ID      v1.Hash
 	Created time.Time
 	Size    int64 // manifest's config and compressed layer sizes
 }
@@ -401,7 +453,8 @@ func (s *Store) List(ctx context.Context) ([]Entry, error) {
 		}
 		names := byDigest[ds]
 		sort.Strings(names)
-		list = append(list, Entry{Names: names, Digest: d, Created: rec.Created, Size: rec.Size})
+		id, _ := v1.NewHash(rec.Config)
+		list = append(list, Entry{Names: names, Digest: d, ID: id, Created: rec.Created, Size: rec.Size})
 	}
 	sort.Slice(list, func(i, j int) bool {
 		if !list[i].Created.Equal(list[j].Created) {

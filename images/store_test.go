@@ -134,8 +134,8 @@ func TestTagGetListUntag(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Entry{
-		{Names: []string{"127.0.0.1:5000/busybox:latest"}, Digest: bbD, Created: t0.Add(time.Hour), Size: imageSize(t, bb)},
-		{Names: []string{"app:1.0", "app:latest"}, Digest: appD, Created: t0, Size: imageSize(t, app)},
+		{Names: []string{"127.0.0.1:5000/busybox:latest"}, Digest: bbD, ID: configName(t, bb), Created: t0.Add(time.Hour), Size: imageSize(t, bb)},
+		{Names: []string{"app:1.0", "app:latest"}, Digest: appD, ID: configName(t, app), Created: t0, Size: imageSize(t, app)},
 	}
 	if diff := cmp.Diff(want, list); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)

@@ -210,6 +210,10 @@ func (a *app) rmi(ctx context.Context, ref string, force bool) error {
 	if err != nil {
 		return err
 	}
+	id, err := img.ConfigName() // the image ID docker prints
+	if err != nil {
+		return err
+	}
 	entry, err := a.entry(ctx, d)
 	if err != nil {
 		return err
@@ -226,7 +230,7 @@ func (a *app) rmi(ctx context.Context, ref string, force bool) error {
 		n, _ := familiarName(ref)
 		names = append(names, n)
 	} else if len(names) > 1 && !force {
-		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(d))
+		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(id))
 	}
 	target := ref
 	if !byName {
@@ -239,7 +243,7 @@ func (a *app) rmi(ctx context.Context, ref string, force bool) error {
 		fmt.Fprintf(a.stdout, "Untagged: %s\n", n)
 	}
 	if _, err := a.images.Get(ctx, d.String()); errors.Is(err, images.ErrNotFound) {
-		fmt.Fprintf(a.stdout, "Deleted: %s\n", d)
+		fmt.Fprintf(a.stdout, "Deleted: %s\n", id)
 	}
 	return nil
 }

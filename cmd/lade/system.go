@@ -258,7 +258,11 @@ func (a *app) pruneImages(ctx context.Context, all bool, used map[string]bool) (
 		if err := a.images.Untag(ctx, e.Digest.String()); err != nil {
 			return out, err
 		}
-		out = append(out, "deleted: "+e.Digest.String())
+		id := e.ID
+		if id.Hex == "" {
+			id = e.Digest
+		}
+		out = append(out, "deleted: "+id.String())
 	}
 	return out, nil
 }
