@@ -276,36 +276,3 @@ func futimens(fd int, ts *[2]unix.Timespec) error {
 	}
 	return nil
 }
-
-// copyFdXattrs is copyXattrs for open files: best-effort, like BuildKit.
-func copyFdXattrs(in, out int) {
-	var small [1024]byte
-	buf := small[:]
-	n, err := unix.Flistxattr(in, buf)
-	if errors.Is(err, unix.ERANGE) {
-		if n, err = unix.Flistxattr(in, nil); err == nil {
-			buf = make([]byte, n)
-			n, err = unix.Flistxattr(in, buf)
-		}
-	}
-	if err != nil || n <= 0 {
-		return
-	}
-	start := 0
-	for i := 0; i < n; i++ {
-		if buf[i] != 0 {
-			continue
-		}
-		name := string(buf[start:i])
-		start = i + 1
-		sz, err := unix.Fgetxattr(in, name, nil)
-		if err != nil {
-			continue
-		}
-		val := make([]byte, sz)
-		if sz, err = unix.Fgetxattr(in, name, val); err != nil {
-			continue
-		}
-		_ = unix.Fsetxattr(out, name, val[:sz], 0)
-	}
-}

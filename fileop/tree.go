@@ -311,12 +311,30 @@ func (c *copier) dstRel(p string) string {
 // copyXattrs copies extended attributes best-effort, like BuildKit which
 // only logs xattr failures.
 func copyXattrs(src, dst string) {
-	buf := make([]byte, 4096)
-	n, err := unix.Llistxattr(src, buf)
+	copyXattrsVia(
+		func(b []byte) (int, error) { return unix.Llistxattr(src, b) },
+		func(name string, b []byte) (int, error) { return unix.Lgetxattr(src, name, b) },
+		func(name string, v []byte) error { return unix.Lsetxattr(dst, name, v, 0) })
+}
+
+// copyFdXattrs is copyXattrs for open files.
+func copyFdXattrs(in, out int) {
+	copyXattrsVia(
+		func(b []byte) (int, error) { return unix.Flistxattr(in, b) },
+		func(name string, b []byte) (int, error) { return unix.Fgetxattr(in, name, b) },
+		func(name string, v []byte) error { return unix.Fsetxattr(out, name, v, 0) })
+}
+
+// copyXattrsVia copies every attribute list names from get to set,
+// skipping any that fail.
+func copyXattrsVia(list func([]byte) (int, error), get func(string, []byte) (int, error), set func(string, []byte) error) {
+	var small [1024]byte
+	buf := small[:]
+	n, err := list(buf)
 	if errors.Is(err, unix.ERANGE) {
-		if n, err = unix.Llistxattr(src, nil); err == nil {
+		if n, err = list(nil); err == nil {
 			buf = make([]byte, n)
-			n, err = unix.Llistxattr(src, buf)
+			n, err = list(buf)
 		}
 	}
 	if err != nil || n <= 0 {
@@ -329,14 +347,14 @@ func copyXattrs(src, dst string) {
 		}
 		name := string(buf[start:i])
 		start = i + 1
-		sz, err := unix.Lgetxattr(src, name, nil)
+		sz, err := get(name, nil)
 		if err != nil {
 			continue
 		}
 		val := make([]byte, sz)
-		if sz, err = unix.Lgetxattr(src, name, val); err != nil {
+		if sz, err = get(name, val); err != nil {
 			continue
 		}
-		_ = unix.Lsetxattr(dst, name, val[:sz], 0)
+		_ = set(name, val[:sz])
 	}
 }
