@@ -4,12 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"path/filepath"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-
-	"github.com/lade-build/lade/cache"
 )
 
 // FuzzLoadMetadata: hostile manifest.json, index.json and config bytes in
@@ -44,15 +41,7 @@ func FuzzLoadMetadata(f *testing.F) {
 			add("blobs/sha256/"+digestOf(config).Hex, config)
 		}
 		tw.Close()
-		root := t.TempDir()
-		content, err := cache.Open(filepath.Join(root, "content"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := Open(filepath.Join(root, "images"), content)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, _ := newStore(t)
 		loaded, err := s.Load(context.Background(), &buf)
 		if err != nil {
 			return
