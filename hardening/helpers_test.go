@@ -438,24 +438,5 @@ func writeTemp(t *testing.T, name string, data []byte) string {
 // writeTree creates files (path -> content; a trailing "/" makes a dir).
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
-	d := filepath.Join(t.TempDir(), "ctx")
-	for p, c := range files {
-		full := filepath.Join(d, p)
-		if strings.HasSuffix(p, "/") {
-			if err := os.MkdirAll(full, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return testutil.WriteTree(t, filepath.Join(t.TempDir(), "ctx"), files)
 }
