@@ -357,34 +357,33 @@ func byPrefix(idx *index, ref, prefix string) (v1.Hash, error) {
 		return v1.Hash{}, fmt.Errorf("image %q: %w", ref, ErrNotFound)
 	}
 	want := "sha256:" + prefix
-	var manifests []string
-	ids := map[string][]string{} // config digest -> manifests
+	var manifests, byID []string
+	configs := map[string]bool{}
 	for d, rec := range idx.Images {
 		switch {
 		case strings.HasPrefix(d, want):
 			manifests = append(manifests, d)
 		case rec.Config != "" && strings.HasPrefix(rec.Config, want):
-			ids[rec.Config] = append(ids[rec.Config], d)
+			byID = append(byID, d)
+			configs[rec.Config] = true
 		}
 	}
 	switch {
-	case len(manifests) == 1 && len(ids) == 0:
+	case len(manifests) == 1 && len(byID) == 0:
 		return v1.NewHash(manifests[0])
-	case len(manifests) == 0 && len(ids) == 1:
-		for _, ds := range ids {
-			sort.Slice(ds, func(i, j int) bool {
-				a, b := idx.Images[ds[i]].Created, idx.Images[ds[j]].Created
-				if !a.Equal(b) {
-					return a.After(b)
-				}
-				return ds[i] < ds[j]
-			})
-			return v1.NewHash(ds[0])
+	case len(manifests) == 0 && len(configs) == 1:
+		newest := byID[0]
+		for _, d := range byID[1:] {
+			a, b := idx.Images[d].Created, idx.Images[newest].Created
+			if a.After(b) || a.Equal(b) && d < newest {
+				newest = d
+			}
 		}
-	case len(manifests) == 0 && len(ids) == 0:
+		return v1.NewHash(newest)
+	case len(manifests) == 0 && len(byID) == 0:
 		return v1.Hash{}, fmt.Errorf("image %q: %w", ref, ErrNotFound)
 	}
-	return v1.Hash{}, fmt.Errorf("image %q: ambiguous digest prefix matches %d images", ref, len(manifests)+len(ids))
+	return v1.Hash{}, fmt.Errorf("image %q: ambiguous digest prefix matches %d images", ref, len(manifests)+len(configs))
 }
 
 // Untag removes a name. When no name is left on its image, the image
