@@ -3,10 +3,11 @@
 //
 // Lifecycle: the caller's main (or TestMain) calls Reexec first. Run then
 // creates any missing mount targets inside Spec.Rootfs, re-executes the
-// current binary (Runner.Self, /proc/self/exe by default) in new mount, pid,
-// UTS, IPC and optionally network namespaces, and hands it the spec as JSON
-// over a pipe. That child sees the marker, becomes the container init in
-// Reexec: it mounts /proc, /dev, /sys and the spec mounts, pivots into the
+// current binary (Runner.Self, /proc/self/exe by default) in new pid, UTS
+// and IPC namespaces, and hands it the spec as JSON over a pipe. That child
+// sees the marker, becomes the container init in Reexec: on reading the
+// spec it unshares its mount (and with NetworkNone its network) namespace,
+// mounts /proc, /dev, /sys and the spec mounts, pivots into the
 // rootfs, switches credentials, marks every inherited fd close-on-exec and
 // execs the user command, which thereby becomes pid 1 of the pid namespace.
 // When it exits the kernel kills whatever it left running; Run reaps it,
@@ -17,6 +18,14 @@
 // Started hook (cgroup placement) before the command runs; Exec starts a
 // further process inside a running container by joining its namespaces.
 // Builds leave those fields zero.
+//
+// A build's Runner has Prestart set: it keeps one init started ahead of
+// need (Warm), blocked reading its spec, so the clone and the start of
+// lade's Go runtime overlap the step before. Because the init copies the
+// host's mounts only when its spec arrives, a spare sees the step's rootfs
+// and bind sources though they were mounted after it started. A spare has
+// /dev/null as stdin and one pipe for stdout and stderr; specs that need
+// anything else (a terminal, a stdin, separate streams) start their own.
 //
 // Spec.Seccomp adds a seccomp filter in docker's profile format
 // (DefaultSeccompProfile is docker's default): lade compiles it to classic

@@ -72,6 +72,17 @@ func containerInit() (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The mount namespace is taken only now, on this locked thread, so it
+	// copies the host's mounts as they are when the config came: an init
+	// started ahead of its step (a spare) still sees the step's rootfs.
+	// The other threads of lade's runtime stay behind and die at execve.
+	flags := unix.CLONE_NEWNS
+	if cfg.NewNet {
+		flags |= unix.CLONE_NEWNET
+	}
+	if err := unix.Unshare(flags); err != nil {
+		return 0, fmt.Errorf("new mount namespace: %w", err)
+	}
 	// The parent placed us in the container's cgroups before sending the
 	// config, so the new namespace is rooted there.
 	if cfg.CgroupNS {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 
@@ -81,95 +80,64 @@ func (r *Runner) Run(ctx context.Context, spec *Spec) (exitCode int, err error) 
 	return r.start(ctx, spec, cfg)
 }
 
-// start launches the init, feeds it cfg and waits for it.
+// start launches the init (or takes a spare), feeds it cfg and waits for it.
 func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, error) {
 	payload, err := json.Marshal(cfg)
 	if err != nil {
 		return -1, fmt.Errorf("runner: encode init config: %w", err)
 	}
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return -1, fmt.Errorf("runner: config pipe: %w", err)
-	}
-	defer cfgR.Close()
-	defer cfgW.Close()
-	statR, statW, err := os.Pipe()
-	if err != nil {
-		return -1, fmt.Errorf("runner: status pipe: %w", err)
-	}
-	defer statR.Close()
-	defer statW.Close()
-	// With a terminal the init opens it in the container's devpts and
-	// passes the master back over this socket (fd 5 in the init).
-	var ttyParent int = -1
-	var ttyChild *os.File
-	if cfg.Tty {
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return -1, fmt.Errorf("runner: terminal socket: %w", err)
+	p := r.takeSpare(spec, cfg)
+	if p == nil {
+		if p, err = r.launch(cfg.Tty, spec.Stdin, spec.Stdout, spec.Stderr); err != nil {
+			return -1, err
 		}
-		ttyParent, ttyChild = pair[0], os.NewFile(uintptr(pair[1]), "tty-socket")
-		defer unix.Close(ttyParent)
-		defer ttyChild.Close()
 	}
-
-	self := r.Self
-	if self == "" {
-		self = "/proc/self/exe"
+	defer p.close()
+	if r.Prestart {
+		r.Warm()
 	}
-	cmd := exec.CommandContext(ctx, self)
-	cmd.Args = []string{initArg0}
-	cmd.Env = []string{initEnv + "=1"}
-	cmd.Dir = "/"
-	if !cfg.Tty {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.Stdin, spec.Stdout, spec.Stderr
-	}
-	cmd.ExtraFiles = []*os.File{cfgR, statW} // fds 3 and 4 in the init
-	if ttyChild != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, ttyChild) // fd 5
-	}
-	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
-	if cfg.NewNet {
-		flags |= unix.CLONE_NEWNET
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: flags,
-		Pdeathsig:  syscall.SIGKILL,
+	// A spare's output comes through its own pipe: copy it to the spec's.
+	var copied chan struct{}
+	if p.out != nil {
+		copied = make(chan struct{})
+		go func() {
+			defer close(copied)
+			dst := spec.Stdout
+			if dst == nil {
+				dst = io.Discard
+			}
+			_, _ = io.Copy(dst, p.out)
+		}()
 	}
 	// SIGKILL to the namespace's pid 1 takes every process in it down.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGKILL) }
-
-	// Pdeathsig fires when the forking thread exits; keep it for the
-	// container's lifetime so Go cannot retire it under a live container.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-
-	if err := cmd.Start(); err != nil {
-		return -1, fmt.Errorf("runner: start init %s: %w", self, err)
+	stopKill := context.AfterFunc(ctx, p.kill)
+	defer stopKill()
+	wait := func() error {
+		err := <-p.exited
+		if copied != nil {
+			<-copied
+		}
+		return err
 	}
-	cfgR.Close()
-	statW.Close()
-	if ttyChild != nil {
-		ttyChild.Close()
-	}
+	pid := p.cmd.Process.Pid
 	if spec.Started != nil {
 		// The init blocks reading its config, so nothing ran yet.
-		if err := spec.Started(cmd.Process.Pid); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+		if err := spec.Started(pid); err != nil {
+			p.kill()
+			_ = wait()
 			return -1, fmt.Errorf("runner: %w", err)
 		}
 	}
 
 	// A failed write means the init died early; its status says why.
-	_, werr := cfgW.Write(payload)
-	cfgW.Close()
+	_, werr := p.cfgW.Write(payload)
+	p.cfgW.Close()
 	var con *console
 	if cfg.Tty && werr == nil {
-		master, err := recvFd(ttyParent)
+		master, err := recvFd(p.ttyParent)
 		if err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			p.kill()
+			_ = wait()
 			return -1, fmt.Errorf("runner: %w", err)
 		}
 		if master != nil {
@@ -180,18 +148,18 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 		}
 	}
 	// EOF arrives when the init execs (the fd is close-on-exec) or exits.
-	status, rerr := io.ReadAll(statR)
+	status, rerr := io.ReadAll(p.statR)
 	if len(status) == 0 && rerr == nil && spec.Running != nil {
-		if err := spec.Running(cmd.Process.Pid); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+		if err := spec.Running(pid); err != nil {
+			p.kill()
+			_ = wait()
 			if con != nil {
 				con.finish(0)
 			}
 			return -1, fmt.Errorf("runner: %w", err)
 		}
 	}
-	waitErr := cmd.Wait()
+	waitErr := wait()
 	if con != nil {
 		// The pid namespace is gone, so every slave fd is closed.
 		con.finish(0)
@@ -206,7 +174,7 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 	if rerr != nil {
 		return -1, fmt.Errorf("runner: read init status: %w", rerr)
 	}
-	code, err := exitStatus(cmd, waitErr)
+	code, err := exitStatus(p.cmd, waitErr)
 	if err != nil {
 		return -1, err
 	}

@@ -3,6 +3,7 @@ package runner
 import (
 	"io"
 	"os"
+	"sync"
 )
 
 // Runner starts containers by re-executing a lade binary as their init.
@@ -10,6 +11,15 @@ type Runner struct {
 	// Self is the binary to re-exec as the container init; it must call
 	// Reexec first thing in main. Empty means "/proc/self/exe".
 	Self string
+	// Prestart keeps one init started ahead of need (see Warm), for a
+	// build's run of RUN steps; Close must then be called.
+	Prestart bool
+
+	mu      sync.Mutex
+	spare   *proc // started, waiting for its config; nil when none
+	filling bool
+	closed  bool
+	fills   sync.WaitGroup
 }
 
 // New returns a Runner that re-executes the running binary.

@@ -1,0 +1,207 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// proc is a started container init that has not yet read its config. The
+// init takes its mount and network namespaces only once it has the config
+// (see containerInit), so one started early still sees every mount made
+// after it started: that is what lets a build keep a spare.
+type proc struct {
+	cmd       *exec.Cmd
+	cfgW      *os.File // the init's config pipe (fd 3 there)
+	statR     *os.File // its status pipe (fd 4 there)
+	ttyParent int      // our end of the terminal socket, or -1
+	out       *os.File // a spare's stdout and stderr, read end; else nil
+	exited    chan error
+}
+
+// launch starts an init. stdout and stderr of nil with spare set give it a
+// pipe of its own (p.out), for a spare whose caller is not known yet.
+func (r *Runner) launch(tty bool, stdin io.Reader, stdout, stderr io.Writer) (*proc, error) {
+	return r.launchInit(tty, false, stdin, stdout, stderr)
+}
+
+func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.Writer) (_ *proc, err error) {
+	var toClose []*os.File // the init's ends, ours once it started
+	defer func() {
+		for _, f := range toClose {
+			f.Close()
+		}
+	}()
+	p := &proc{ttyParent: -1, exited: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("runner: config pipe: %w", err)
+	}
+	p.cfgW, toClose = cfgW, append(toClose, cfgR)
+	statR, statW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("runner: status pipe: %w", err)
+	}
+	p.statR, toClose = statR, append(toClose, statW)
+
+	self := r.Self
+	if self == "" {
+		self = "/proc/self/exe"
+	}
+	cmd := exec.Command(self)
+	cmd.Args = []string{initArg0}
+	cmd.Env = []string{initEnv + "=1"}
+	cmd.Dir = "/"
+	cmd.ExtraFiles = []*os.File{cfgR, statW} // fds 3 and 4 in the init
+	switch {
+	case spare:
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			return nil, fmt.Errorf("runner: output pipe: %w", err)
+		}
+		p.out, toClose = outR, append(toClose, outW)
+		cmd.Stdout, cmd.Stderr = outW, outW
+	case !tty:
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	default:
+		// With a terminal the init opens it in the container's devpts and
+		// passes the master back over this socket (fd 5 in the init).
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("runner: terminal socket: %w", err)
+		}
+		p.ttyParent = pair[0]
+		ttyChild := os.NewFile(uintptr(pair[1]), "tty-socket")
+		toClose = append(toClose, ttyChild)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, ttyChild)
+	}
+	// The mount and network namespaces come later, from the init itself.
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	p.cmd = cmd
+
+	// Pdeathsig fires when the forking thread exits: that thread stays
+	// locked, out of Go's pool, until the init is gone.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		p.exited <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("runner: start init %s: %w", self, err)
+	}
+	return p, nil
+}
+
+// kill ends the init and, with it, its whole pid namespace.
+func (p *proc) kill() { _ = p.cmd.Process.Signal(syscall.SIGKILL) }
+
+// close releases our ends of p's pipes.
+func (p *proc) close() {
+	for _, f := range []*os.File{p.cfgW, p.statR, p.out} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	if p.ttyParent >= 0 {
+		unix.Close(p.ttyParent)
+		p.ttyParent = -1
+	}
+}
+
+// spareFits tells whether a spare, started with /dev/null as stdin and one
+// pipe for stdout and stderr, can run spec as a fresh init would.
+func spareFits(spec *Spec, cfg *initConfig) bool {
+	return !cfg.Tty && spec.Stdin == nil && spec.Stdout == spec.Stderr
+}
+
+// takeSpare hands out the spare init, if there is a live one and spec
+// fits it.
+func (r *Runner) takeSpare(spec *Spec, cfg *initConfig) *proc {
+	if !spareFits(spec, cfg) {
+		return nil
+	}
+	r.mu.Lock()
+	p := r.spare
+	r.spare = nil
+	r.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	select {
+	case err := <-p.exited: // killed from outside, say
+		p.exited <- err
+		p.close()
+		return nil
+	default:
+		return p
+	}
+}
+
+// Warm starts a spare init in the background unless one is there or on its
+// way, so the next RUN step finds the clone and the start of lade's runtime
+// already paid for, overlapped with whatever runs now.
+func (r *Runner) Warm() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || r.spare != nil || r.filling {
+		return
+	}
+	r.filling = true
+	r.fills.Add(1)
+	go func() {
+		defer r.fills.Done()
+		p, err := r.launchInit(false, true, nil, nil, nil)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.filling = false
+		if err != nil {
+			return // the next Run starts its own init and says why
+		}
+		if r.closed {
+			p.discard()
+			return
+		}
+		r.spare = p
+	}()
+}
+
+// discard kills an unused spare and reaps it.
+func (p *proc) discard() {
+	p.kill()
+	<-p.exited
+	p.close()
+}
+
+// Close discards the spare init. The Runner starts no more spares, but
+// Run still works.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	p := r.spare
+	r.spare = nil
+	r.mu.Unlock()
+	if p != nil {
+		p.discard()
+	}
+	r.fills.Wait()
+	return nil
+}
