@@ -37,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM # so the EXIT trap runs on Ctrl-C and SIGTERM too
-go build -o "$work/lade" ./cmd/lade
+CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
 load0=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the machine skews every figure
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

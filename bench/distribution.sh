@@ -13,7 +13,7 @@ done
 work=$(mktemp -d)
 reg_pid=
 trap '[ -n "$reg_pid" ] && kill "$reg_pid"; rm -rf "$work"' EXIT
-go build -o "$work/lade" ./cmd/lade
+CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 host=127.0.0.1:$port
 cat >"$work/registry.yml" <<YML

@@ -18,7 +18,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-go build -o "$work/lade" ./cmd/lade
+CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
 L="$work/lade --root $work/root"
 
 # The docker engine: the system one if it answers, else a private one.

@@ -13,7 +13,7 @@ if ! command -v runc >/dev/null; then
 fi
 work=$(mktemp -d /var/tmp/laderun.XXXX)
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/lade" ./cmd/lade
+CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
 scripts/mkbusybox.sh "$work/busybox.tar" >/dev/null
 
 L=("$work/lade" --root "$work/root")

@@ -13,7 +13,7 @@ if [ ! -x /bin/busybox ]; then
 fi
 work=$(mktemp -d /var/tmp/ladeseccomp.XXXX)
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/lade" ./cmd/lade
+CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
 mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/"
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$work/rootfs/bin/$a"; done

@@ -43,6 +43,9 @@ func TestMain(m *testing.M) {
 	}
 	bin := filepath.Join(dir, "lade")
 	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/lade-build/lade/cmd/lade")
+	// Static, as scripts/quickstart.sh builds it; the tests of the other
+	// packages run cgo-linked test binaries, so both forms get tested.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building lade: %v\n%s", err, out)
 	} else {

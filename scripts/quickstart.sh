@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 export LADE_ROOT=${LADE_ROOT:-/var/lib/lade}
-go build -o bin/lade ./cmd/lade
+CGO_ENABLED=0 go build -o bin/lade ./cmd/lade # static: no loader or libc start in each RUN step
 tarball=$(./scripts/mkbusybox.sh "$(mktemp -d)/busybox-rootfs.tar")
 ./bin/lade import "$tarball" busybox:latest
 ./bin/lade build -t hello examples/hello
