@@ -144,7 +144,7 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 		return LayerInfo{}, fmt.Errorf("writing layer: %w", err)
 	}
 	info := LayerInfo{Digest: sum(blobHash), DiffID: sum(diffHash), Size: int64(size), MediaType: mt}
-	if err := s.commit(f, info.Digest); err != nil {
+	if err := s.commit(f, info.Digest, info.Size); err != nil {
 		return LayerInfo{}, fmt.Errorf("writing layer %s: %w", info.Digest, err)
 	}
 	return info, nil

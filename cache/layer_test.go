@@ -243,3 +243,59 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	c.b = c.b[n:]
 	return n, nil
 }
+
+// TestWriteLayerKeepsExistingBlob: writing a layer that is stored already
+// keeps the stored file (same inode, no rename over it) and leaves no temp
+// file behind once Wait returns.
+func TestWriteLayerKeepsExistingBlob(t *testing.T) {
+	s := newStore(t)
+	data := layerTar(t, true)
+	first, err := s.WriteLayer(context.Background(), bytes.NewReader(data), Gzip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.path(first.Digest)
+	before, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.WriteLayer(context.Background(), bytes.NewReader(data), Gzip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Wait()
+	if diff := cmp.Diff(first, second); diff != "" {
+		t.Errorf("second write of the same layer (-first +second):\n%s", diff)
+	}
+	after, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("the stored blob was replaced, not kept")
+	}
+	if ents, _ := os.ReadDir(s.ingest); len(ents) != 0 {
+		t.Errorf("ingest holds %d files after Wait: %v", len(ents), ents)
+	}
+	// A same-named blob of another size is no duplicate: it is replaced.
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("truncated"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriteLayer(context.Background(), bytes.NewReader(data), Gzip); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(p); fi.Size() != first.Size {
+		t.Errorf("short blob not replaced: %d bytes, want %d", fi.Size(), first.Size)
+	}
+	rc, err := s.Layer(first).Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		t.Errorf("re-stored blob does not verify: %v", err)
+	}
+}

@@ -66,6 +66,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if a.snapshots != nil {
 		a.snapshots.Wait() // duplicate snapshots a build discarded
 	}
+	if a.content != nil {
+		a.content.Wait() // duplicate blobs' temp files
+	}
 	if err == nil {
 		return 0
 	}
