@@ -145,7 +145,7 @@ func copyVerified(ctx context.Context, dst io.Writer, b blob) error {
 	if !selfChecked {
 		src = io.TeeReader(src, h)
 	}
-	n, err := io.CopyN(dst, src, b.size)
+	n, err := pipeCopy(dst, src, b.size)
 	if errors.Is(err, io.EOF) {
 		return fmt.Errorf("blob %s: got %d bytes, descriptor says %d", b.digest, n, b.size)
 	}
