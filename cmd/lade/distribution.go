@@ -66,6 +66,12 @@ func (a *app) pullCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// As docker pull does, unpack the layers now: the first build
+			// or run from the image then starts at once. A layer that
+			// cannot be unpacked fails the pull before the name is set.
+			if _, err := a.unpack(ctx, img); err != nil {
+				return err
+			}
 			if _, ok := ref.(name.Tag); ok {
 				err = a.images.Tag(ctx, args[0], img)
 			} else {

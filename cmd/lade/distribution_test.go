@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -13,7 +15,12 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // testRegistry is an in-process registry behind wrap; returns host:port.
@@ -156,6 +163,16 @@ func TestPushPullCLI(t *testing.T) {
 	if r := lade(t, fresh, "", "pull", ref); !strings.Contains(r.stdout, "Image is up to date") {
 		t.Errorf("second pull: %+v", r)
 	}
+	// Like docker pull, pull unpacked every layer.
+	var insp []struct{ RootFS struct{ Layers []string } }
+	if err := json.Unmarshal([]byte(lade(t, fresh, "", "inspect", ref).stdout), &insp); err != nil || len(insp) != 1 || len(insp[0].RootFS.Layers) == 0 {
+		t.Fatalf("inspect after pull: %v %+v", err, insp)
+	}
+	for _, l := range insp[0].RootFS.Layers {
+		if fi, err := os.Stat(filepath.Join(fresh, "snapshots", "layers", strings.TrimPrefix(l, "sha256:"))); err != nil || !fi.IsDir() {
+			t.Errorf("layer %s not unpacked by pull: %v", l, err)
+		}
+	}
 
 	// 500, then 429, then wrong bytes: lade retries the first two and
 	// refuses the third; the root keeps no image and no partial blob.
@@ -297,5 +314,53 @@ func TestSaveLoadCLI(t *testing.T) {
 	}
 	if r := lade(t, root, "", "load", "-i", out); r.code == 0 {
 		t.Error("load of a missing file succeeded")
+	}
+}
+
+// TestPullHostileLayer: a layer with an entry escaping the root fails the
+// pull (at unpacking, as docker's does), names the entry, sets no name
+// and writes nothing outside the root.
+func TestPullHostileLayer(t *testing.T) {
+	host := testRegistry(t, nil)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "ok", Typeflag: tar.TypeReg, Mode: 0o644, Size: 2},
+		{Name: "../../../../../../tmp/lade-pull-escape", Typeflag: tar.TypeReg, Mode: 0o644, Size: 2},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte("x\n"))
+	}
+	tw.Close()
+	data := buf.Bytes()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := host + "/evil/escape:1"
+	tag, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove("/tmp/lade-pull-escape")
+	root := t.TempDir()
+	r := lade(t, root, "", "pull", ref)
+	if r.code == 0 || !strings.Contains(r.stderr, "lade-pull-escape") {
+		t.Fatalf("pull of an escaping layer: %+v", r)
+	}
+	if _, err := os.Lstat("/tmp/lade-pull-escape"); err == nil {
+		t.Error("the layer wrote outside the root")
+	}
+	if r := lade(t, root, "", "images", "-q"); r.stdout != "" {
+		t.Errorf("failed pull left a named image: %q", r.stdout)
 	}
 }
