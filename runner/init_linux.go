@@ -25,6 +25,9 @@ const (
 	initTtyFd    = 5 // the socket a -t init sends its terminal's master on
 	// initFailedCode is the init's exit code after reporting a setup error.
 	initFailedCode = 255
+	// initGotSpec is the first byte of the status pipe once the init has
+	// read its whole config: an init gone before it ran nothing of it.
+	initGotSpec = 0x06
 )
 
 // Reexec must be called first thing in main() and in TestMain of any package
@@ -71,6 +74,9 @@ func containerInit() (int, error) {
 	cfg, err := readConfig()
 	if err != nil {
 		return 0, err
+	}
+	if _, err := unix.Write(initStatusFd, []byte{initGotSpec}); err != nil {
+		return 0, fmt.Errorf("acknowledge config: %w", err)
 	}
 	// The mount namespace is taken only now, on this locked thread, so it
 	// copies the host's mounts as they are when the config came: an init

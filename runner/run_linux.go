@@ -86,12 +86,25 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 	if err != nil {
 		return -1, fmt.Errorf("runner: encode init config: %w", err)
 	}
-	p := r.takeSpare(spec, cfg)
-	if p == nil {
-		if p, err = r.launch(cfg.Tty, spec.Stdin, spec.Stdout, spec.Stderr); err != nil {
-			return -1, err
+	if p := r.takeSpare(spec, cfg); p != nil {
+		code, dead, err := r.runInit(ctx, spec, cfg, payload, p)
+		if !dead {
+			return code, err
 		}
+		// The spare died before it read the spec (killed from outside,
+		// say): the step gets a fresh init rather than that error.
 	}
+	p, err := r.launch(cfg.Tty, spec.Stdin, spec.Stdout, spec.Stderr)
+	if err != nil {
+		return -1, err
+	}
+	code, _, err := r.runInit(ctx, spec, cfg, payload, p)
+	return code, err
+}
+
+// runInit feeds a started init its spec and waits for it. dead reports an
+// init that was gone before it could read the spec.
+func (r *Runner) runInit(ctx context.Context, spec *Spec, cfg *initConfig, payload []byte, p *proc) (code int, dead bool, err error) {
 	defer p.close()
 	if r.Prestart {
 		r.Warm()
@@ -125,7 +138,7 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 		if err := spec.Started(pid); err != nil {
 			p.kill()
 			_ = wait()
-			return -1, fmt.Errorf("runner: %w", err)
+			return -1, false, fmt.Errorf("runner: %w", err)
 		}
 	}
 
@@ -138,7 +151,7 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 		if err != nil {
 			p.kill()
 			_ = wait()
-			return -1, fmt.Errorf("runner: %w", err)
+			return -1, false, fmt.Errorf("runner: %w", err)
 		}
 		if master != nil {
 			if spec.Console != nil {
@@ -149,14 +162,18 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 	}
 	// EOF arrives when the init execs (the fd is close-on-exec) or exits.
 	status, rerr := io.ReadAll(p.statR)
-	if len(status) == 0 && rerr == nil && spec.Running != nil {
+	gotSpec := len(status) > 0 && status[0] == initGotSpec
+	if gotSpec {
+		status = status[1:]
+	}
+	if gotSpec && len(status) == 0 && rerr == nil && spec.Running != nil {
 		if err := spec.Running(pid); err != nil {
 			p.kill()
 			_ = wait()
 			if con != nil {
 				con.finish(0)
 			}
-			return -1, fmt.Errorf("runner: %w", err)
+			return -1, false, fmt.Errorf("runner: %w", err)
 		}
 	}
 	waitErr := wait()
@@ -166,22 +183,27 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 	}
 
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return -1, ctxErr
-	}
-	if len(status) > 0 {
-		return -1, fmt.Errorf("runner: container init: %s", strings.TrimSpace(string(status)))
+		return -1, false, ctxErr
 	}
 	if rerr != nil {
-		return -1, fmt.Errorf("runner: read init status: %w", rerr)
+		return -1, false, fmt.Errorf("runner: read init status: %w", rerr)
 	}
-	code, err := exitStatus(p.cmd, waitErr)
+	if len(status) > 0 {
+		return -1, false, fmt.Errorf("runner: container init: %s", strings.TrimSpace(string(status)))
+	}
+	if !gotSpec {
+		// Nothing of the spec ran: the init was gone before it had it.
+		why := p.cmd.ProcessState.String()
+		if werr != nil {
+			why = fmt.Sprintf("%v (%s)", werr, why)
+		}
+		return -1, p.out != nil, fmt.Errorf("runner: container init ended before it read its config: %s", why)
+	}
+	code, err = exitStatus(p.cmd, waitErr)
 	if err != nil {
-		return -1, err
+		return -1, false, err
 	}
-	if werr != nil && code == initFailedCode {
-		return -1, fmt.Errorf("runner: send init config: %w", werr)
-	}
-	return code, nil
+	return code, false, nil
 }
 
 // exitStatus turns Wait's result into a shell-style exit code.

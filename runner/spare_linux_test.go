@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -173,14 +174,34 @@ func TestSpareCancelAndDeadSpare(t *testing.T) {
 		t.Errorf("init %d alive after cancel", pid)
 	}
 
-	// A spare killed from outside is not handed out: a fresh init runs.
+	// A spare killed from outside never fails a step: whether Run sees it
+	// dead before or only when sending the spec, a fresh init runs it.
 	dead := warmSpare(t, r)
 	if err := syscall.Kill(dead, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
 	code, pid, out, err := runOn(context.Background(), r, baseSpec(rootfs, "echo", "fresh"))
 	if err != nil || code != 0 || out != "fresh\n" || pid == dead {
 		t.Fatalf("after a dead spare: code %d, err %v, output %q, pid %d (dead %s)", code, err, out, pid, strconv.Itoa(dead))
+	}
+
+	// The second of those cases, forced: a dead spare given its spec.
+	p, err := r.launchInit(false, true, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.kill()
+	werr := <-p.exited
+	p.exited <- werr
+	spec := baseSpec(rootfs, "echo", "never")
+	var buf lockedBuf
+	spec.Stdout, spec.Stderr = &buf, &buf
+	cfg, err := prepare(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(cfg)
+	if _, isDead, err := r.runInit(context.Background(), spec, cfg, payload, p); !isDead || err == nil || buf.String() != "" {
+		t.Fatalf("dead spare: dead %v, err %v, output %q; want dead and an error", isDead, err, buf.String())
 	}
 }
