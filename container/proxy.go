@@ -14,8 +14,9 @@ import (
 
 // startProxies listens on the host for each published port and relays
 // connections into the network namespace of the current container process
-// (pid() returns 0 while none runs). stop closes the listeners.
-func startProxies(ports []Port, pid func() int, warn io.Writer) (stop func(), err error) {
+// (pid() returns 0 while none runs). stop closes the listeners. bound is
+// ports with each host port of 0 replaced by the one the kernel chose.
+func startProxies(ports []Port, pid func() int, warn io.Writer) (stop func(), bound []Port, err error) {
 	var closers []io.Closer
 	stop = func() {
 		for _, c := range closers {
@@ -30,21 +31,24 @@ func startProxies(ports []Port, pid func() int, warn io.Writer) (stop func(), er
 			pc, err := net.ListenPacket("udp", addr)
 			if err != nil {
 				stop()
-				return nil, fmt.Errorf("publishing %s: %w", p, err)
+				return nil, nil, fmt.Errorf("publishing %s: %w", p, err)
 			}
 			closers = append(closers, pc)
+			p.HostPort = pc.LocalAddr().(*net.UDPAddr).Port
 			go relayUDP(pc, target, pid)
 		default:
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				stop()
-				return nil, fmt.Errorf("publishing %s: %w", p, err)
+				return nil, nil, fmt.Errorf("publishing %s: %w", p, err)
 			}
 			closers = append(closers, ln)
+			p.HostPort = ln.Addr().(*net.TCPAddr).Port
 			go acceptTCP(ln, target, pid, warn)
 		}
+		bound = append(bound, p)
 	}
-	return stop, nil
+	return stop, bound, nil
 }
 
 func acceptTCP(ln net.Listener, target string, pid func() int, warn io.Writer) {

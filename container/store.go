@@ -144,6 +144,9 @@ type State struct {
 	// and unless-stopped stays down.
 	StoppedByUser bool    `json:"stoppedByUser,omitempty"`
 	Health        *Health `json:"health,omitempty"`
+	// Ports are the published ports in effect while the container is up,
+	// a host port of 0 in the config replaced by the one the kernel chose.
+	Ports []Port `json:"ports,omitempty"`
 }
 
 // Container is a config with its current state.

@@ -83,12 +83,17 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 		if c.Network == "host" {
 			fmt.Fprintln(warn, "WARNING: published ports are discarded when using host network mode")
 		} else {
-			stop, err := startProxies(c.Ports, func() int { return int(pid.Load()) }, warn)
+			stop, bound, err := startProxies(c.Ports, func() int { return int(pid.Load()) }, warn)
 			if err != nil {
 				s.recordFailure(c.ID, err)
 				return -1, err
 			}
 			defer stop()
+			if err := s.UpdateState(c.ID, func(st *State) { st.Ports = bound }); err != nil {
+				return -1, err
+			}
+			// Down for good: no port is published any more.
+			defer s.UpdateState(c.ID, func(st *State) { st.Ports = nil })
 		}
 	}
 	for {

@@ -88,7 +88,7 @@ func (a *app) psCmd() *cobra.Command {
 					command = command[:19] + "…"
 				}
 				var ports []string
-				for _, p := range c.Ports {
+				for _, p := range bindings(c) {
 					ports = append(ports, p.String())
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%q\t%s ago\t%s\t%s\t%s\n", id, c.Image, command,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,7 @@ type inspected struct {
 		Pid          int    `json:"pid"`
 		ExitCode     int    `json:"exitCode"`
 		RestartCount int    `json:"restartCount"`
+		Ports        []any  `json:"ports"`
 		Health       *struct {
 			Status string `json:"status"`
 		} `json:"health"`
@@ -184,5 +186,57 @@ func TestRunNameConflict(t *testing.T) {
 	runDetached(t, root, "--name", "one", "busybox", "sleep", "300")
 	if r := lade(t, root, "", "run", "--name", "one", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "already in use") {
 		t.Errorf("duplicate name: %+v", r)
+	}
+}
+
+// TestPublishFreePort: -p CONTAINER-PORT and -P publish on ports the
+// kernel picks; port, ps and inspect name them while the container is up,
+// and they are gone once it stopped.
+func TestPublishFreePort(t *testing.T) {
+	root := newRoot(t)
+	ctx := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nEXPOSE 8080 9090/udp\n" +
+		"RUN mkdir /www && echo free-port > /www/index.html\n"})
+	if r := lade(t, root, "", "build", "-t", "web:1", ctx); r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	id := runDetached(t, root, "-p", "127.0.0.1::8080", "-P", "web:1", "httpd", "-f", "-p", "8080", "-h", "/www")
+	var addr string
+	poll(t, "the chosen port in lade port", func() bool {
+		r := lade(t, root, "", "port", id, "8080")
+		addr = strings.TrimSpace(r.stdout)
+		return r.code == 0 && addr != ""
+	})
+	if !regexp.MustCompile(`^127\.0\.0\.1:[1-9][0-9]*$`).MatchString(addr) {
+		t.Fatalf("port 8080: %q", addr)
+	}
+	poll(t, "httpd on the chosen port", func() bool {
+		resp, err := http.Get("http://" + addr + "/index.html")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b) == "free-port\n"
+	})
+	// -P added 9090/udp on a port of its own; 8080 was published by -p.
+	all := lade(t, root, "", "port", id).stdout
+	lines := strings.Split(strings.TrimSpace(all), "\n")
+	if len(lines) != 2 || lines[0] != "8080/tcp -> "+addr || !regexp.MustCompile(`^9090/udp -> 0\.0\.0\.0:[1-9][0-9]*$`).MatchString(lines[1]) {
+		t.Fatalf("port: %q", all)
+	}
+	if ps := lade(t, root, "", "ps").stdout; !strings.Contains(ps, addr+"->8080/tcp") {
+		t.Errorf("ps does not show the chosen port: %s", ps)
+	}
+	if r := lade(t, root, "", "port", id, "7/tcp"); r.code == 0 || !strings.Contains(r.stderr, "no public port '7/tcp'") {
+		t.Errorf("port of an unpublished port: %+v", r)
+	}
+	if r := lade(t, root, "", "stop", "-t", "1", id); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := lade(t, root, "", "port", id); r.code != 0 || r.stdout != "" {
+		t.Errorf("port of a stopped container: %+v", r)
+	}
+	if st := inspectContainer(t, root, id); len(st.State.Ports) != 0 {
+		t.Errorf("stopped container still lists bound ports: %+v", st.State.Ports)
 	}
 }

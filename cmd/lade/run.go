@@ -29,7 +29,7 @@ func init() {
 
 type runFlags struct {
 	rm, detach, interactive, tty, readOnly, privileged bool
-	init                                               bool
+	init, publishAll                                   bool
 	env, envFile, volumes, mounts, tmpfs, publish      []string
 	capAdd, capDrop, securityOpt, labels               []string
 	entrypoint                                         *string
@@ -87,7 +87,8 @@ func (a *app) runCmd() *cobra.Command {
 	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "bind mount or volume: HOST-PATH|NAME:CONTAINER-PATH[:ro], or CONTAINER-PATH for an anonymous volume")
 	fl.StringArrayVar(&f.mounts, "mount", nil, "mount: type=bind|volume|tmpfs,source=..,target=..[,readonly][,tmpfs-size=..][,tmpfs-mode=..]")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "tmpfs mount: PATH[:OPTIONS]")
-	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a port: [IP:]HOST-PORT:CONTAINER-PORT[/tcp|udp]")
+	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a port: [[IP:]HOST-PORT:]CONTAINER-PORT[/tcp|udp]; no or an empty HOST-PORT picks a free one")
+	fl.BoolVarP(&f.publishAll, "publish-all", "P", false, "publish every port the image EXPOSEs on a free host port")
 	fl.StringVar(&f.restart, "restart", "no", "restart policy: no, on-failure[:N], always, unless-stopped")
 	fl.StringVarP(&f.memory, "memory", "m", "", "memory limit (e.g. 32m, 1g)")
 	fl.Float64Var(&f.cpus, "cpus", 0, "number of CPUs")
@@ -244,12 +245,8 @@ func (a *app) newConfig(ctx context.Context, f *runFlags, ref string, cmdArgs []
 			c.Seccomp = v
 		}
 	}
-	for _, p := range f.publish {
-		port, err := parsePort(p)
-		if err != nil {
-			return nil, nil, err
-		}
-		c.Ports = append(c.Ports, port)
+	if c.Ports, err = publishedPorts(f.publish, f.publishAll, ic.Config.ExposedPorts); err != nil {
+		return nil, nil, err
 	}
 	c.Healthcheck = healthcheck(f, ic.Config.Healthcheck)
 	if len(f.labels) > 0 {
@@ -504,38 +501,6 @@ func capabilities(f *runFlags) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// parsePort reads [IP:]HOST:CTR[/proto].
-func parsePort(s string) (container.Port, error) {
-	p := container.Port{Proto: "tcp"}
-	spec, proto, ok := strings.Cut(s, "/")
-	if ok {
-		if proto != "tcp" && proto != "udp" {
-			return p, fmt.Errorf("invalid port %q: protocol must be tcp or udp", s)
-		}
-		p.Proto = proto
-	}
-	var host, ctr string
-	if i := strings.LastIndex(spec, ":"); i >= 0 {
-		ctr = spec[i+1:]
-		rest := spec[:i]
-		if j := strings.LastIndex(rest, ":"); j >= 0 {
-			p.HostIP, host = strings.Trim(rest[:j], "[]"), rest[j+1:]
-		} else {
-			host = rest
-		}
-	} else {
-		return p, fmt.Errorf("invalid port %q: lade needs HOST-PORT:CONTAINER-PORT", s)
-	}
-	var err error
-	if p.HostPort, err = strconv.Atoi(host); err != nil || p.HostPort < 0 || p.HostPort > 65535 {
-		return p, fmt.Errorf("invalid host port in %q", s)
-	}
-	if p.Port, err = strconv.Atoi(ctr); err != nil || p.Port <= 0 || p.Port > 65535 {
-		return p, fmt.Errorf("invalid container port in %q", s)
-	}
-	return p, nil
 }
 
 // healthcheck merges the image's HEALTHCHECK with the --health-* flags.

@@ -216,9 +216,16 @@ func TestParsePort(t *testing.T) {
 	}{
 		{in: "8080:80", want: "0.0.0.0:8080->80/tcp"},
 		{in: "127.0.0.1:8080:80/udp", want: "127.0.0.1:8080->80/udp"},
-		{in: "80", bad: true},
+		{in: "80", want: "0.0.0.0:0->80/tcp"},
+		{in: "53/udp", want: "0.0.0.0:0->53/udp"},
+		{in: ":80", want: "0.0.0.0:0->80/tcp"},
+		{in: "127.0.0.1::80", want: "127.0.0.1:0->80/tcp"},
+		{in: "[::1]:9000:80", want: "::1:9000->80/tcp"},
 		{in: "a:80", bad: true},
 		{in: "8080:80/sctp", bad: true},
+		{in: "8000-8010:80-90", bad: true},
+		{in: "0", bad: true},
+		{in: "70000:80", bad: true},
 	}
 	for _, tc := range tests {
 		p, err := parsePort(tc.in)
