@@ -7,32 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// lockedBuf is one writer for a container's stdout and stderr together,
-// as the solver passes them (which is what lets a spare run the step).
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // warmSpare starts r's spare and waits until it is ready; it returns its pid.
 func warmSpare(t *testing.T, r *Runner) int {
@@ -51,9 +31,11 @@ func warmSpare(t *testing.T, r *Runner) int {
 	return 0
 }
 
-// runOn runs spec on r, noting the host pid of the init that ran it.
+// runOn runs spec on r, noting the host pid of the init that ran it. One
+// writer takes stdout and stderr, as the solver passes them (which is what
+// lets a spare run the step).
 func runOn(ctx context.Context, r *Runner, spec *Spec) (code int, pid int, out string, err error) {
-	var buf lockedBuf
+	var buf lockedBuffer
 	spec.Stdout, spec.Stderr = &buf, &buf
 	spec.Started = func(p int) error { pid = p; return nil }
 	code, err = r.Run(ctx, spec)
@@ -194,7 +176,7 @@ func TestSpareCancelAndDeadSpare(t *testing.T) {
 	werr := <-p.exited
 	p.exited <- werr
 	spec := baseSpec(rootfs, "echo", "never")
-	var buf lockedBuf
+	var buf lockedBuffer
 	spec.Stdout, spec.Stderr = &buf, &buf
 	cfg, err := prepare(spec)
 	if err != nil {
