@@ -114,12 +114,18 @@ throughput() {
   python3 - "$work/lade.json" "$work/out.tar" "$(sha256sum "$work/busybox.tar" | cut -d' ' -f1)" <<'PY'
 import datetime, json, sys, tarfile, zlib
 t = 0.0
+step = {"copy": 0.0, "run": 0.0, "export": 0.0}
 p = lambda s: datetime.datetime.fromisoformat(s[:26].rstrip("Z"))
 for line in open(sys.argv[1]):
     for v in json.loads(line).get("vertexes", []):
         n = v.get("name", "")
-        if v.get("completed") and ("COPY . /src" in n or "RUN true" in n or n.startswith("exporting to")):
-            t += (p(v["completed"]) - p(v["started"])).total_seconds()
+        if not v.get("completed"):
+            continue
+        d = (p(v["completed"]) - p(v["started"])).total_seconds()
+        for k, hit in (("copy", "COPY . /src" in n), ("run", "RUN true" in n), ("export", n.startswith("exporting to"))):
+            if hit:
+                step[k] += d
+                t += d
 tf = tarfile.open(sys.argv[2])
 blob = lambda d: tf.extractfile("blobs/sha256/" + d.split(":")[1])
 man = json.load(blob(json.load(tf.extractfile("index.json"))["manifests"][0]["digest"]))
@@ -135,7 +141,8 @@ for d, l in zip(diffs, man["layers"]):
             chunk = z.unused_data
             if chunk:
                 z = zlib.decompressobj(31)
-print(f"{size / t / 1e6:.0f} ({size / 1e6:.1f} MB in {t:.3f} s)")
+print(f"{size / t / 1e6:.0f} ({size / 1e6:.1f} MB in {t:.3f} s: COPY {step['copy']:.3f}, RUN {step['run']:.3f}, export {step['export']:.3f} s, "
+      f"the export step alone {size / step['export'] / 1e6:.0f} MB/s)")
 PY
 }
 
