@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -323,4 +324,83 @@ func walkAll(t *testing.T, s *Store) map[v1.Hash]int64 {
 		t.Fatal(err)
 	}
 	return got
+}
+
+// TestOpenTrustsOnlyWhatItCommitted: a blob this Store just committed is
+// read without hashing it again; one written to since, or opened by
+// another Store (another lade process), is verified in full.
+func TestOpenTrustsOnlyWhatItCommitted(t *testing.T) {
+	s := newStore(t)
+	data := bytes.Repeat([]byte("layer bytes "), 10000)
+	d, err := s.PutBytes(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind := func(s *Store) string {
+		rc, err := s.Open(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		switch rc.(type) {
+		case *sizeChecker:
+			return "trusted"
+		case *verifier:
+			return "verified"
+		}
+		return fmt.Sprintf("%T", rc)
+	}
+	if k := kind(s); k != "trusted" {
+		t.Errorf("blob just committed: %s, want trusted", k)
+	}
+	if got := readAll(t, s, d); !bytes.Equal(got, data) {
+		t.Error("trusted read returned other bytes")
+	}
+	other, err := Open(s.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := kind(other); k != "verified" {
+		t.Errorf("blob of another Store: %s, want verified", k)
+	}
+
+	// Written to in place, same size: no longer trusted, and caught.
+	p, _ := s.path(d)
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("X"), 100)
+	f.Close()
+	if k := kind(s); k != "verified" {
+		t.Fatalf("blob written to after commit: %s, want verified", k)
+	}
+	rc, _ := s.Open(d)
+	_, err = io.Copy(io.Discard, rc)
+	rc.Close()
+	if !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("corrupted blob read: %v, want a digest mismatch", err)
+	}
+}
+
+func TestSizeChecker(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "blob")
+	if err := os.WriteFile(p, []byte("12345"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int64{4, 5, 6} {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &sizeChecker{f: f, want: digestOf([]byte("12345")), size: size}
+		_, err = io.Copy(io.Discard, c)
+		c.Close()
+		if (err == nil) != (size == 5) || err != nil && !errors.Is(err, ErrDigestMismatch) {
+			t.Errorf("size %d: %v", size, err)
+		}
+	}
 }
