@@ -24,14 +24,16 @@ type proc struct {
 	exited    chan error
 }
 
-// launch starts an init. stdout and stderr of nil with spare set give it a
-// pipe of its own (p.out), for a spare whose caller is not known yet.
+// launch starts an init with its caller's stdio (or, with tty, the socket
+// its terminal's master comes back on).
 func (r *Runner) launch(tty bool, stdin io.Reader, stdout, stderr io.Writer) (*proc, error) {
 	return r.launchInit(tty, false, stdin, stdout, stderr)
 }
 
+// launchInit is launch, or with spare an init for a caller not known yet:
+// /dev/null as stdin, and stdout and stderr one pipe of its own (p.out).
 func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.Writer) (_ *proc, err error) {
-	var toClose []*os.File // the init's ends, ours once it started
+	var toClose []*os.File // the init's ends of the pipes: closed here once it started
 	defer func() {
 		for _, f := range toClose {
 			f.Close()
