@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,29 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncBuf collects what a terminal master reads, for polling.
-type syncBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testTerminal is a terminal the test owns: lade gets the slave as its
 // stdin, stdout and stderr, the test types into and reads the master.
 type testTerminal struct {
 	master, slave *os.File
-	out           *syncBuf
+	out           *syncBuffer
 }
 
 func newTestTerminal(t *testing.T, rows, cols uint16) *testTerminal {
@@ -58,7 +38,7 @@ func newTestTerminal(t *testing.T, rows, cols uint16) *testTerminal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tt := &testTerminal{master: os.NewFile(uintptr(m), "ptmx"), slave: s, out: &syncBuf{}}
+	tt := &testTerminal{master: os.NewFile(uintptr(m), "ptmx"), slave: s, out: &syncBuffer{}}
 	tt.resize(t, rows, cols)
 	go func() { _, _ = io.Copy(tt.out, tt.master) }()
 	t.Cleanup(func() { s.Close(); tt.master.Close() })
