@@ -19,6 +19,20 @@ func init() {
 		(*app).containerCmd, (*app).volumeCmd)
 }
 
+// container looks ref up in the container store, reporting a failure the
+// docker way.
+func (a *app) container(ref string) (*container.Store, *container.Container, error) {
+	store, err := a.containers()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := store.Get(ref)
+	if err != nil {
+		return nil, nil, a.failed(err)
+	}
+	return store, c, nil
+}
+
 // failed reports a lade failure the docker way: message, status 1.
 func (a *app) failed(err error) error {
 	fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
@@ -154,13 +168,9 @@ func (a *app) logsCmd() *cobra.Command {
 					return fmt.Errorf("invalid --tail %q", tail)
 				}
 			}
-			store, err := a.containers()
+			store, c, err := a.container(args[0])
 			if err != nil {
 				return err
-			}
-			c, err := store.Get(args[0])
-			if err != nil {
-				return a.failed(err)
 			}
 			return store.ReadLogs(cmd.Context(), c.ID, o, a.stdout, a.stderr)
 		},

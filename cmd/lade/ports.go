@@ -59,7 +59,7 @@ func publishedPorts(specs []string, all bool, exposed map[string]struct{}) ([]co
 			return nil, err
 		}
 		ports = append(ports, p)
-		taken[fmt.Sprintf("%d/%s", p.Port, p.Proto)] = true
+		taken[portKey(p)] = true
 	}
 	if !all {
 		return ports, nil
@@ -74,12 +74,15 @@ func publishedPorts(specs []string, all bool, exposed map[string]struct{}) ([]co
 		if err != nil || p.HostIP != "" || p.HostPort != 0 {
 			return nil, fmt.Errorf("image exposes %q, which is no port", k)
 		}
-		if !taken[fmt.Sprintf("%d/%s", p.Port, p.Proto)] {
+		if !taken[portKey(p)] {
 			ports = append(ports, p)
 		}
 	}
 	return ports, nil
 }
+
+// portKey names a container port as docker does: 80/tcp.
+func portKey(p container.Port) string { return fmt.Sprintf("%d/%s", p.Port, p.Proto) }
 
 // bindings are c's published ports as they are now: the host ports the
 // kernel chose while it runs, else those of its config.
@@ -96,13 +99,9 @@ func (a *app) portCmd() *cobra.Command {
 		Short: "List a container's published ports, or the host address of one",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.containers()
+			_, c, err := a.container(args[0])
 			if err != nil {
 				return err
-			}
-			c, err := store.Get(args[0])
-			if err != nil {
-				return a.failed(err)
 			}
 			var want string
 			if len(args) == 2 {
@@ -110,7 +109,7 @@ func (a *app) portCmd() *cobra.Command {
 				if err != nil || p.HostPort != 0 || p.HostIP != "" {
 					return fmt.Errorf("invalid port %q: want PRIVATE_PORT[/tcp|udp]", args[1])
 				}
-				want = fmt.Sprintf("%d/%s", p.Port, p.Proto)
+				want = portKey(p)
 			}
 			// Only a container that is up has its ports published.
 			up := len(c.State.Ports) > 0 || c.State.Status == container.StatusRunning || c.State.Status == container.StatusRestarting
@@ -122,7 +121,7 @@ func (a *app) portCmd() *cobra.Command {
 			}
 			found := false
 			for _, p := range bindings(c) {
-				key := fmt.Sprintf("%d/%s", p.Port, p.Proto)
+				key := portKey(p)
 				if want != "" && key != want {
 					continue
 				}
