@@ -86,7 +86,12 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 	if err != nil {
 		return -1, fmt.Errorf("runner: encode init config: %w", err)
 	}
-	if p := r.takeSpare(spec, cfg); p != nil {
+	spare := r.takeSpare(spec, cfg)
+	if r.Prestart {
+		// Started now, the next step's spare overlaps this step.
+		r.Warm()
+	}
+	if p := spare; p != nil {
 		code, dead, err := r.runInit(ctx, spec, cfg, payload, p)
 		if !dead {
 			return code, err
@@ -106,9 +111,6 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 // init that was gone before it could read the spec.
 func (r *Runner) runInit(ctx context.Context, spec *Spec, cfg *initConfig, payload []byte, p *proc) (code int, dead bool, err error) {
 	defer p.close()
-	if r.Prestart {
-		r.Warm()
-	}
 	// A spare's output comes through its own pipe: copy it to the spec's.
 	var copied chan struct{}
 	if p.out != nil {

@@ -18,17 +18,16 @@ import (
 func warmSpare(t *testing.T, r *Runner) int {
 	t.Helper()
 	r.Warm()
-	for i := 0; i < 500; i++ {
+	var pid int
+	pollUntil(t, "a spare init", func() bool {
 		r.mu.Lock()
-		p := r.spare
-		r.mu.Unlock()
-		if p != nil {
-			return p.cmd.Process.Pid
+		defer r.mu.Unlock()
+		if r.spare != nil {
+			pid = r.spare.cmd.Process.Pid
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("no spare init after 5s")
-	return 0
+		return pid != 0
+	})
+	return pid
 }
 
 // runOn runs spec on r, noting the host pid of the init that ran it. One
