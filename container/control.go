@@ -212,8 +212,8 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 	for _, kv := range o.Env {
 		env = SetEnv(env, kv)
 	}
-	if o.Tty && !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "TERM=") }) {
-		env = append(env, "TERM=xterm") // as docker
+	if o.Tty {
+		env = DefaultTerm(env)
 	}
 	spec := &runner.ExecSpec{
 		Args: o.Args, Env: env, Cwd: c.Cwd, UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
@@ -241,6 +241,15 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		spec.GID = *o.GID
 	}
 	return runner.New().Exec(ctx, st.Pid, spec)
+}
+
+// DefaultTerm gives env docker's TERM=xterm for a terminal, unless it
+// sets TERM itself.
+func DefaultTerm(env []string) []string {
+	if slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "TERM=") }) {
+		return env
+	}
+	return append(env, "TERM=xterm")
 }
 
 // SetEnv sets kv ("K=V") in env, replacing an existing K.

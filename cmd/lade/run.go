@@ -298,8 +298,8 @@ func (a *app) finishConfig(store *container.Store, f *runFlags, c *container.Con
 	if !hasKey(c.Env, "HOSTNAME") {
 		c.Env = append(c.Env, "HOSTNAME="+c.Hostname)
 	}
-	if c.Tty && !hasKey(c.Env, "TERM") {
-		c.Env = append(c.Env, "TERM=xterm") // as docker
+	if c.Tty {
+		c.Env = container.DefaultTerm(c.Env)
 	}
 	if !hasKey(c.Env, "HOME") {
 		c.Env = append(c.Env, "HOME="+user.Home)
