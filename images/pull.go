@@ -134,11 +134,7 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if err != nil {
 		return nil, err
 	}
-	ds := []v1.Hash{m.Config.Digest}
-	for _, l := range m.Layers {
-		ds = append(ds, l.Digest)
-	}
-	s.noteSources(repo, ds, opts.Progress)
+	s.noteSources(repo, manifestDigests(m), opts.Progress)
 	return img, nil
 }
 

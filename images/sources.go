@@ -160,9 +160,14 @@ func blobDigests(img v1.Image) ([]v1.Hash, error) {
 	if err != nil {
 		return nil, err
 	}
+	return manifestDigests(m), nil
+}
+
+// manifestDigests lists the config and layer digests m names.
+func manifestDigests(m *v1.Manifest) []v1.Hash {
 	ds := []v1.Hash{m.Config.Digest}
 	for _, l := range m.Layers {
 		ds = append(ds, l.Digest)
 	}
-	return ds, nil
+	return ds
 }
