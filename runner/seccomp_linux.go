@@ -2,10 +2,13 @@ package runner
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +32,21 @@ func seccompForExec(p *SeccompProfile, s security) (*seccompFilter, error) {
 	return compileFor(p, s, true)
 }
 
+// compiled memoizes compileFor: every RUN step of a build compiles the
+// same profile for the same capabilities, ~0.13 ms each time.
+var compiled sync.Map // compileKey -> *seccompFilter
+
+type compileKey struct {
+	profile string // the profile as JSON
+	caps    uint64
+	forExec bool
+}
+
+// maxCompiled bounds compiled; a process uses one or two profiles.
+const maxCompiled = 16
+
+var compiledN atomic.Int32
+
 func compileFor(p *SeccompProfile, s security, forExec bool) (*seccompFilter, error) {
 	if p == nil {
 		return nil, nil
@@ -40,6 +58,22 @@ func compileFor(p *SeccompProfile, s security, forExec bool) (*seccompFilter, er
 	if s.LimitCaps {
 		caps = s.Caps
 	}
+	js, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	key := compileKey{string(js), caps, forExec}
+	if f, ok := compiled.Load(key); ok {
+		return f.(*seccompFilter), nil
+	}
+	f, err := compileUncached(p, caps, forExec)
+	if err == nil && compiledN.Add(1) <= maxCompiled {
+		compiled.Store(key, f)
+	}
+	return f, err
+}
+
+func compileUncached(p *SeccompProfile, caps uint64, forExec bool) (*seccompFilter, error) {
 	prog, err := compileSeccomp(p, caps, runningKernel())
 	if err != nil {
 		return nil, err
