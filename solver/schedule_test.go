@@ -92,3 +92,37 @@ func TestUnusedStageImageIsNeverResolved(t *testing.T) {
 		})
 	}
 }
+
+// warmingExec is an executor that can start a process ahead of need.
+type warmingExec struct {
+	countingExec
+	warmed int
+}
+
+func (w *warmingExec) Warm() { w.warmed++ }
+
+func TestWarmOnlyWhenTheTargetNeedsARun(t *testing.T) {
+	tests := []struct {
+		name, src, target string
+		jobs, want        int
+	}{
+		{name: "run in the target", src: "FROM base\nRUN x\n", want: 1},
+		{name: "run in a stage it copies from", src: "FROM base AS a\nRUN x\nFROM base\nCOPY --from=a /etc/passwd /p\n", want: 1},
+		{name: "run in its base stage, with --jobs", src: "FROM base AS a\nRUN x\nFROM a\nENV A=1\n", jobs: 2, want: 1},
+		{name: "run only in an unused stage", src: "FROM base AS unused\nRUN x\nFROM base\nENV A=1\n", want: 0},
+		{name: "run only after the target", src: "FROM base AS app\nENV A=1\nFROM base\nRUN x\n", target: "app", want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := &warmingExec{}
+			b, _ := newBuilder(t, ex)
+			_, err := b.Build(context.Background(), Options{Dockerfile: parse(t, tt.src), ContextDir: t.TempDir(), Target: tt.target, Jobs: tt.jobs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ex.warmed != tt.want {
+				t.Errorf("Warm called %d times, want %d", ex.warmed, tt.want)
+			}
+		})
+	}
+}

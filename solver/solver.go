@@ -106,6 +106,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	exec := b.Exec
 	if o.Jobs > 0 {
 		// The limit wraps only the process, so a step waiting on another
 		// stage never holds a slot and jobs=1 cannot deadlock.
@@ -139,6 +140,12 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	if err := bd.checkRequiredMounts(target); err != nil {
 		return nil, err
+	}
+	// An executor that can start a process ahead of need (runner's spare
+	// init) does so now when a stage the target needs has a RUN step: the
+	// start overlaps loading the base images.
+	if w, ok := exec.(interface{ Warm() }); ok && needsRun(target, map[*stageNode]bool{}) {
+		w.Warm()
 	}
 	prehashed := make(chan struct{})
 	go func() { defer close(prehashed); bd.prehashContext(ctx, target) }()
@@ -362,6 +369,25 @@ func (bd *build) scanStage(n *stageNode) {
 			}
 		}
 	}
+}
+
+// needsRun tells whether n or a stage it depends on has a RUN step.
+func needsRun(n *stageNode, seen map[*stageNode]bool) bool {
+	if seen[n] {
+		return false
+	}
+	seen[n] = true
+	for _, c := range n.stage.Commands {
+		if _, ok := c.(*instructions.RunCommand); ok {
+			return true
+		}
+	}
+	for _, d := range n.deps {
+		if needsRun(d, seen) {
+			return true
+		}
+	}
+	return false
 }
 
 func (bd *build) findDeps(n *stageNode) []*stageNode {

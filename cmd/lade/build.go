@@ -21,7 +21,6 @@ import (
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/solver"
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
 func init() {
@@ -283,14 +282,12 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return err
 	}
 	defer release()
-	// A spare init, started now and after each RUN step, overlaps the
-	// next step's container start with what runs before it.
+	// A spare init, started when the build begins (if it has a RUN step)
+	// and after each RUN step, overlaps the next step's container start
+	// with what runs before it.
 	run := a.runner()
 	run.Prestart = true
 	defer run.Close()
-	if hasRun(df) {
-		run.Warm()
-	}
 	b := &solver.Builder{
 		Snapshots: a.snapshots,
 		Content:   a.content,
@@ -472,17 +469,4 @@ func parseBuildSecrets(f *buildFlags) (map[string][]byte, map[string]solver.SSHS
 		}
 	}
 	return secrets, agents, nil
-}
-
-// hasRun tells whether any stage of df has a RUN step (ONBUILD ones come
-// from base images and start their own init).
-func hasRun(df *parser.Dockerfile) bool {
-	for _, st := range df.Stages {
-		for _, c := range st.Commands {
-			if _, ok := c.(*instructions.RunCommand); ok {
-				return true
-			}
-		}
-	}
-	return false
 }
