@@ -141,17 +141,12 @@ func writeFiles(dir string, files [][2]string) error {
 	return nil
 }
 
-// add moves pid into every hierarchy of the cgroup.
-func (c *cgroup) add(pid int) error {
+// paths lists the cgroup's directories, one per hierarchy.
+func (c *cgroup) paths() []string {
 	if c == nil {
 		return nil
 	}
-	for _, d := range c.dirs {
-		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
-			return fmt.Errorf("joining cgroup %s: %w", d, err)
-		}
-	}
-	return nil
+	return c.dirs
 }
 
 // oomKills reads how many processes the OOM killer took from the cgroup.

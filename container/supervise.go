@@ -206,7 +206,7 @@ func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, stdio
 		spec.TtySize, spec.Console = stdio.Terminal.Size(), stdio.Terminal.Follow
 	}
 	// The init joins the cgroups before it unshares its cgroup namespace.
-	spec.Started = cg.add
+	spec.Cgroups = cg.paths()
 	// Recorded once the command runs: exec must not join an init that is
 	// still setting up (or is still lade's code).
 	spec.Running = func(p int) error {

@@ -14,10 +14,12 @@
 // removes the mount stubs it created and returns the exit status.
 //
 // For `lade run` a Spec can also drop capabilities, set no_new_privs, mask
-// and make paths read-only, make / read-only, and hand the init's pid to a
-// Started hook (cgroup placement) before the command runs; Exec starts a
-// further process inside a running container by joining its namespaces.
-// Builds leave those fields zero.
+// and make paths read-only, make / read-only, and name cgroups the init
+// joins itself once it has its spec (so lade's start is not charged to the
+// container); Exec starts a further process inside a running container by
+// joining its namespaces, from a thread that ends once the command started
+// (so lade is never left in the container's memory cgroup, where the OOM
+// killer would pick it). Builds leave those fields zero.
 //
 // A build's Runner has Prestart set: it keeps one init started ahead of
 // need (Warm), blocked reading its spec, so the clone and the start of

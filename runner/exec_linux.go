@@ -101,15 +101,30 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 		master *os.File
 		err    error
 	}
-	ch := make(chan started, 1)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with us
+	start := func() started {
+		// Never unlocked: the thread ends with this goroutine, which
+		// takes it out of the container's namespaces and cgroups as soon
+		// as the command started.
+		runtime.LockOSThread()
 		cmd, master, err := startJoined(ctx, pid, spec, sec)
-		ch <- started{cmd, master, err}
-		// Keep the namespaced thread out of the pool until the end.
-		<-done
+		return started{cmd, master, err}
+	}
+	ch := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			ch <- start()
+			return
+		}
+		// The main thread cannot end (Go parks it instead), and the
+		// process's memory is charged to its memory cgroup: in a limited
+		// container's, lade would be the OOM killer's pick. With this
+		// thread held, the inner goroutine gets another one.
+		inner := make(chan started, 1)
+		go func() { inner <- start() }()
+		s := <-inner
+		runtime.UnlockOSThread()
+		ch <- s
 	}()
 	s := <-ch
 	if s.err != nil {

@@ -78,6 +78,13 @@ func containerInit() (int, error) {
 	if _, err := unix.Write(initStatusFd, []byte{initGotSpec}); err != nil {
 		return 0, fmt.Errorf("acknowledge config: %w", err)
 	}
+	// Host paths, before the mount namespace changes. "0" moves the whole
+	// thread group, every thread of this runtime.
+	for _, dir := range cfg.Cgroups {
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte("0"), 0); err != nil {
+			return 0, fmt.Errorf("joining cgroup %s: %w", dir, err)
+		}
+	}
 	// The mount namespace is taken only now, on this locked thread, so it
 	// copies the host's mounts as they are when the config came: an init
 	// started ahead of its step (a spare) still sees the step's rootfs.
@@ -89,8 +96,8 @@ func containerInit() (int, error) {
 	if err := unix.Unshare(flags); err != nil {
 		return 0, fmt.Errorf("new mount namespace: %w", err)
 	}
-	// The parent placed us in the container's cgroups before sending the
-	// config, so the new namespace is rooted there.
+	// We are in the container's cgroups now (joined above or placed by
+	// Started), so the new namespace is rooted there.
 	if cfg.CgroupNS {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return 0, fmt.Errorf("new cgroup namespace: %w", err)

@@ -31,6 +31,7 @@ type initConfig struct {
 	Tty      bool        `json:"tty,omitempty"`
 	TtySize  WindowSize  `json:"ttySize,omitzero"`
 	Init     bool        `json:"init,omitempty"`
+	Cgroups  []string    `json:"cgroups,omitempty"`
 	CgroupNS bool        `json:"cgroupNS,omitempty"`
 
 	// initArgv, set by the init itself, runs its /dev/init.
@@ -263,6 +264,7 @@ func prepare(spec *Spec) (*initConfig, error) {
 		Tty:      spec.Tty,
 		TtySize:  spec.TtySize,
 		Init:     spec.Init,
+		Cgroups:  spec.Cgroups,
 		CgroupNS: spec.CgroupNS,
 		Security: security{
 			ReadonlyRootfs:  spec.ReadonlyRootfs,

@@ -114,8 +114,14 @@ type Spec struct {
 	// linked) that starts the command as its child, forwards signals to it
 	// and reaps orphaned processes.
 	Init bool
+	// Cgroups are cgroup directories (v1 hierarchies or v2) the init
+	// moves itself into once it has its spec, before it sets anything up.
+	// Joining then, not at clone, keeps the start of lade's runtime off
+	// the container's memory charge: only what the init touches from then
+	// on until it execs the command counts against the limit.
+	Cgroups []string
 	// CgroupNS gives the container its own cgroup namespace, rooted where
-	// the init is once Started returned.
+	// the init is once it joined Cgroups and Started returned.
 	CgroupNS bool
 }
 
