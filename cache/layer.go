@@ -12,12 +12,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -55,17 +55,7 @@ func (c Compression) MediaType() (types.MediaType, error) {
 func (c Compression) compressor(w io.Writer) (io.WriteCloser, error) {
 	switch c {
 	case "", Gzip:
-		zw, err := pgzip.NewWriterLevel(w, pgzip.DefaultCompression)
-		if err != nil {
-			return nil, err
-		}
-		if err := zw.SetConcurrency(gzipBlockSize, runtime.GOMAXPROCS(0)); err != nil {
-			return nil, err
-		}
-		// A zero Time would be written as a garbage mtime; the epoch is 0.
-		zw.ModTime = time.Unix(0, 0)
-		zw.Name, zw.Comment, zw.OS = "", "", 255
-		return zw, nil
+		return newBlockGzip(w, flate.DefaultCompression), nil
 	case Zstd:
 		zw, err := zstd.NewWriter(w)
 		if err != nil {
