@@ -17,6 +17,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/lade-build/lade/internal/idle"
 )
 
 // ErrDigestMismatch is wrapped by every error reporting content whose digest
@@ -260,11 +262,7 @@ func (s *Store) commit(f *os.File, d v1.Hash, size int64) error {
 		if err := os.Rename(f.Name(), drop); err != nil {
 			return err
 		}
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			os.Remove(drop)
-		}()
+		idle.Go(&s.bg, func() { os.Remove(drop) })
 		return nil
 	}
 	if err := f.Chmod(0o444); err != nil {

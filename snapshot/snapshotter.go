@@ -12,6 +12,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/idle"
 )
 
 // Snapshotter manages committed layer snapshots and active overlay
@@ -305,12 +307,9 @@ func (s *Snapshotter) discard(a *Active) error {
 		a.lock = nil
 	}
 	a.removed = true
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		// A failure leaves scratch that cache GC removes once stale.
-		_ = os.RemoveAll(trash)
-	}()
+	// At idle priority: the build's next steps run meanwhile.
+	// A failure leaves scratch that cache GC removes once stale.
+	idle.Go(&s.bg, func() { _ = os.RemoveAll(trash) })
 	return nil
 }
 
