@@ -69,6 +69,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if a.content != nil {
 		a.content.Wait() // duplicate blobs' temp files
 	}
+	released.Wait() // archives an export replaced
 	if err == nil {
 		return 0
 	}

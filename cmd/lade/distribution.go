@@ -309,7 +309,7 @@ func (a *app) saveCmd() *cobra.Command {
 				}
 				return a.images.Save(cmd.Context(), a.stdout, args)
 			}
-			return writeFileAtomic(output, 0, func(w io.Writer) error {
+			return writeArchive(output, func(w io.Writer) error {
 				return a.images.Save(cmd.Context(), w, args)
 			})
 		},
