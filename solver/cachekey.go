@@ -97,7 +97,7 @@ func (sc *stageCtx) layerStep(ctx context.Context, step *Step, in inputs, fn fun
 			sc.bd.o.Progress.Printf("#%d cache miss: %s\n", step.id, sc.explain(in))
 		}
 	}
-	added, err := sc.fsStep(ctx, fn)
+	added, err := sc.fsStep(ctx, step, fn)
 	step.Done(true, err)
 	if err != nil {
 		return false, err

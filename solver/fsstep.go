@@ -19,7 +19,7 @@ import (
 // fsStep runs fn against a writable overlay of the stage's layers and turns
 // what fn changed into a new layer. Like BuildKit, a step that changed
 // nothing still adds its (empty) layer; only metadata instructions add none.
-func (sc *stageCtx) fsStep(ctx context.Context, fn func(rootfs string) error) (bool, error) {
+func (sc *stageCtx) fsStep(ctx context.Context, step *Step, fn func(rootfs string) error) (bool, error) {
 	b := sc.bd.b
 	a, err := b.Snapshots.Prepare(ctx, sc.st.diffIDs)
 	if err != nil {
@@ -36,12 +36,14 @@ func (sc *stageCtx) fsStep(ctx context.Context, fn func(rootfs string) error) (b
 	if err := a.Unmount(); err != nil {
 		return false, fmt.Errorf("unmounting snapshot: %w", err)
 	}
-	return sc.commitUpper(ctx, a)
+	return sc.commitUpper(ctx, step, a)
 }
 
-// commitUpper diffs an unmounted active snapshot into a stored layer.
-func (sc *stageCtx) commitUpper(ctx context.Context, a *snapshot.Active) (bool, error) {
+// commitUpper diffs an unmounted active snapshot into a stored layer, as
+// the step's "writing layer" status.
+func (sc *stageCtx) commitUpper(ctx context.Context, step *Step, a *snapshot.Active) (bool, error) {
 	b := sc.bd.b
+	status := step.Status("writing layer")
 	pr, pw := io.Pipe()
 	go func() {
 		// Batch the tar's 512-byte headers and small files: each write to
@@ -56,9 +58,12 @@ func (sc *stageCtx) commitUpper(ctx context.Context, a *snapshot.Active) (bool, 
 	info, err := b.Content.WriteLayer(ctx, pr, sc.bd.o.Compression)
 	pr.CloseWithError(err) // unblock the differ if the writer failed first
 	if err != nil {
+		status.Done("")
 		return false, fmt.Errorf("writing layer: %w", err)
 	}
-	if err := b.Snapshots.Commit(ctx, a, info.DiffID); err != nil {
+	err = b.Snapshots.Commit(ctx, a, info.DiffID)
+	status.Done("writing layer " + info.Digest.String())
+	if err != nil {
 		return false, fmt.Errorf("committing snapshot %s: %w", info.DiffID, err)
 	}
 	sc.appendLayer(info)

@@ -29,6 +29,7 @@ type Progress struct {
 type display interface {
 	start(s *Step)
 	output(s *Step, line []byte)
+	status(s *Step, st *Status)
 	done(s *Step, ev Event)
 	printf(text string)
 	close()
@@ -124,6 +125,8 @@ type Step struct {
 	buf   []byte
 	tail  [][]byte // last lines, for the tty view
 	done  bool
+	// statuses are the step's running statuses, for the tty view.
+	statuses []*Status
 }
 
 // Start announces a step.

@@ -9,12 +9,13 @@ import (
 )
 
 // The rawjson records mirror the JSON form of BuildKit's client.SolveStatus
-// (vertexes and logs, data as base64), so tools that read
+// (vertexes, statuses and logs, data as base64), so tools that read
 // `buildx build --progress=rawjson` can read lade's too. One record is
 // written per status change.
 type jsonStatus struct {
-	Vertexes []jsonVertex `json:"vertexes,omitempty"`
-	Logs     []jsonLog    `json:"logs,omitempty"`
+	Vertexes []jsonVertex       `json:"vertexes,omitempty"`
+	Statuses []jsonVertexStatus `json:"statuses,omitempty"`
+	Logs     []jsonLog          `json:"logs,omitempty"`
 }
 
 type jsonVertex struct {

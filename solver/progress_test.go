@@ -108,3 +108,55 @@ func TestFitKeepsOneRow(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressStatuses(t *testing.T) {
+	for _, tt := range []struct {
+		mode string
+		want []string
+	}{
+		{"plain", []string{`(?m)^#1 writing layer$`, `(?m)^#1 writing layer sha256:abc \d+\.\ds done$`, `(?m)^#1 DONE `}},
+		{"rawjson", []string{
+			`"statuses":\[\{"id":"writing layer","vertex":"sha256:[0-9a-f]{64}","name":"writing layer","timestamp":"[^"]+","started":"[^"]+"\}\]`,
+			`"statuses":\[\{"id":"writing layer","vertex":"sha256:[0-9a-f]{64}","name":"writing layer sha256:abc","timestamp":"[^"]+","started":"[^"]+","completed":"[^"]+"\}\]`,
+		}},
+	} {
+		t.Run(tt.mode, func(t *testing.T) {
+			var buf bytes.Buffer
+			p, _ := NewProgressMode(&buf, tt.mode)
+			s := p.Start("[stage-0 2/2] COPY . /src")
+			st := s.Status("writing layer")
+			st.Done("writing layer sha256:abc")
+			st.Done("again") // a second Done changes nothing
+			s.Done(true, nil)
+			p.Close()
+			out := buf.String()
+			for _, re := range tt.want {
+				if !regexp.MustCompile(re).MatchString(out) {
+					t.Errorf("output does not match %s:\n%s", re, out)
+				}
+			}
+			if strings.Contains(out, "again") {
+				t.Errorf("a second Done was shown:\n%s", out)
+			}
+		})
+	}
+	// The live view shows a running status under its step, then drops it.
+	var buf bytes.Buffer
+	d := newTTYDisplay(&buf)
+	p := &Progress{d: d}
+	s := p.Start("[stage-0 2/2] COPY . /src")
+	st := s.Status("writing layer")
+	d.redraw(false)
+	if !regexp.MustCompile(`(?m)^=> => writing layer \d+\.\ds$`).MatchString(buf.String()) {
+		t.Errorf("live view without the running status:\n%s", buf.String())
+	}
+	st.Done("")
+	buf.Reset()
+	d.redraw(false)
+	if strings.Contains(buf.String(), "writing layer") {
+		t.Errorf("live view still shows a finished status:\n%s", buf.String())
+	}
+	// A nil Progress takes statuses too.
+	var none *Progress
+	none.Start("x").Status("y").Done("z")
+}

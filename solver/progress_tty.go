@@ -133,6 +133,9 @@ func (d *ttyDisplay) redraw(final bool) {
 	if !final {
 		for _, s := range d.running {
 			lines = append(lines, fmt.Sprintf("=> %s %s", s.name, secs(time.Since(s.start))))
+			for _, st := range s.statuses {
+				lines = append(lines, fmt.Sprintf("=> => %s %s", st.name, secs(time.Since(st.start))))
+			}
 			for _, l := range s.tail {
 				lines = append(lines, "=> > "+string(l))
 			}
