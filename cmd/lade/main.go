@@ -17,7 +17,9 @@ func main() {
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	done := startProfile()
 	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	done()
 	stop()
 	os.Exit(code)
 }
