@@ -1,6 +1,7 @@
 package container
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,31 +25,50 @@ func startProxies(ports []Port, pid func() int, warn io.Writer) (stop func(), bo
 		}
 	}
 	for _, p := range ports {
-		addr := net.JoinHostPort(p.HostIP, strconv.Itoa(p.HostPort))
 		target := net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port))
-		switch p.Proto {
-		case "udp":
-			pc, err := net.ListenPacket("udp", addr)
-			if err != nil {
-				stop()
-				return nil, nil, fmt.Errorf("publishing %s: %w", p, err)
-			}
-			closers = append(closers, pc)
-			p.HostPort = pc.LocalAddr().(*net.UDPAddr).Port
-			go relayUDP(pc, target, pid)
-		default:
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				stop()
-				return nil, nil, fmt.Errorf("publishing %s: %w", p, err)
-			}
-			closers = append(closers, ln)
-			p.HostPort = ln.Addr().(*net.TCPAddr).Port
-			go acceptTCP(ln, target, pid, warn)
+		c, err := listenPort(p)
+		if err != nil {
+			stop()
+			return nil, nil, err
 		}
+		closers = append(closers, c)
+		switch l := c.(type) {
+		case net.PacketConn:
+			p.HostPort = l.LocalAddr().(*net.UDPAddr).Port
+			go relayUDP(l, target, pid)
+		case net.Listener:
+			p.HostPort = l.Addr().(*net.TCPAddr).Port
+			go acceptTCP(l, target, pid, warn)
+		}
+		p.HostPortEnd = 0
 		bound = append(bound, p)
 	}
 	return stop, bound, nil
+}
+
+// listenPort listens on p's host address: its port, or with a range the
+// first port of it that is free.
+func listenPort(p Port) (io.Closer, error) {
+	last := max(p.HostPort, p.HostPortEnd)
+	for hp := p.HostPort; ; hp++ {
+		addr := net.JoinHostPort(p.HostIP, strconv.Itoa(hp))
+		var c io.Closer
+		var err error
+		if p.Proto == "udp" {
+			c, err = net.ListenPacket("udp", addr)
+		} else {
+			c, err = net.Listen("tcp", addr)
+		}
+		if err == nil {
+			return c, nil
+		}
+		if hp >= last || !errors.Is(err, unix.EADDRINUSE) {
+			if hp > p.HostPort {
+				return nil, fmt.Errorf("publishing %s: no port of the range is free: %w", p, err)
+			}
+			return nil, fmt.Errorf("publishing %s: %w", p, err)
+		}
+	}
 }
 
 func acceptTCP(ln net.Listener, target string, pid func() int, warn io.Writer) {

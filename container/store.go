@@ -31,14 +31,20 @@ type Mount struct {
 type Port struct {
 	HostIP   string `json:"hostIP,omitempty"`
 	HostPort int    `json:"hostPort"`
-	Port     int    `json:"port"`
-	Proto    string `json:"proto"` // tcp or udp
+	// HostPortEnd, when above HostPort, makes [HostPort, HostPortEnd] a
+	// range: the first port of it free at start is used.
+	HostPortEnd int    `json:"hostPortEnd,omitempty"`
+	Port        int    `json:"port"`
+	Proto       string `json:"proto"` // tcp or udp
 }
 
 func (p Port) String() string {
 	ip := p.HostIP
 	if ip == "" {
 		ip = "0.0.0.0"
+	}
+	if p.HostPortEnd > p.HostPort {
+		return fmt.Sprintf("%s:%d-%d->%d/%s", ip, p.HostPort, p.HostPortEnd, p.Port, p.Proto)
 	}
 	return fmt.Sprintf("%s:%d->%d/%s", ip, p.HostPort, p.Port, p.Proto)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -238,5 +239,72 @@ func TestPublishFreePort(t *testing.T) {
 	}
 	if st := inspectContainer(t, root, id); len(st.State.Ports) != 0 {
 		t.Errorf("stopped container still lists bound ports: %+v", st.State.Ports)
+	}
+}
+
+// freeRun holds n consecutive free loopback TCP ports: the first stays
+// listened on (taken) and the rest are released for the caller.
+func freeRun(t *testing.T, n int) (int, net.Listener) {
+	t.Helper()
+	for try := 0; try < 50; try++ {
+		first, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := first.Addr().(*net.TCPAddr).Port
+		ok := base+n-1 <= 65535
+		for i := 1; i < n && ok; i++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return base, first
+		}
+		first.Close()
+	}
+	t.Fatal("no run of free ports")
+	return 0, nil
+}
+
+// TestPublishRanges: a host range for one container port takes its first
+// free port; equal ranges pair up port by port.
+func TestPublishRanges(t *testing.T) {
+	root := newRoot(t)
+	base, taken := freeRun(t, 5)
+	defer taken.Close() // base itself is busy: the range must skip it
+	id := runDetached(t, root, "-p", fmt.Sprintf("127.0.0.1:%d-%d:8080", base, base+2),
+		"-p", fmt.Sprintf("127.0.0.1:%d-%d:9000-9001/udp", base+3, base+4), "busybox", "sh", "-c",
+		"mkdir /www && echo ranged > /www/index.html && exec httpd -f -p 8080 -h /www")
+	var addr string
+	poll(t, "the ranged port in lade port", func() bool {
+		r := lade(t, root, "", "port", id, "8080")
+		addr = strings.TrimSpace(r.stdout)
+		return r.code == 0 && addr != ""
+	})
+	if want := fmt.Sprintf("127.0.0.1:%d", base+1); addr != want {
+		t.Fatalf("8080 published on %s, want %s (the first free port of the range)", addr, want)
+	}
+	poll(t, "httpd on the ranged port", func() bool {
+		resp, err := http.Get("http://" + addr + "/index.html")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b) == "ranged\n"
+	})
+	all := lade(t, root, "", "port", id).stdout
+	for _, want := range []string{fmt.Sprintf("9000/udp -> 127.0.0.1:%d", base+3), fmt.Sprintf("9001/udp -> 127.0.0.1:%d", base+4)} {
+		if !strings.Contains(all, want) {
+			t.Errorf("port: %q, want a line %q", all, want)
+		}
+	}
+	// A range with no free port fails the start with a clear error.
+	if r := lade(t, root, "", "run", "--rm", "-p", fmt.Sprintf("127.0.0.1:%d-%d:80", base, base+1), "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "no port of the range is free") {
+		t.Errorf("run on a busy range: %+v", r)
 	}
 }

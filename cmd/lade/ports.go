@@ -12,39 +12,91 @@ import (
 
 func init() { commands = append(commands, (*app).portCmd) }
 
-// parsePort reads docker's -p forms: CTR, HOST:CTR, IP:HOST:CTR and
-// IP::CTR, each with an optional /tcp or /udp. A missing or empty host
-// port is 0: the kernel picks a free one when the container starts.
+// parsePort reads one -p value with one container port.
 func parsePort(s string) (container.Port, error) {
-	p := container.Port{Proto: "tcp"}
-	spec, proto, ok := strings.Cut(s, "/")
-	if ok {
-		if proto != "tcp" && proto != "udp" {
-			return p, fmt.Errorf("invalid port %q: protocol must be tcp or udp", s)
-		}
-		p.Proto = proto
+	ps, err := parsePorts(s)
+	if err != nil {
+		return container.Port{}, err
 	}
-	host, ctr := "", spec
+	if len(ps) != 1 {
+		return container.Port{}, fmt.Errorf("invalid port %q: want one port, not a range", s)
+	}
+	return ps[0], nil
+}
+
+const portForms = "[[IP:][HOST-PORT[-END]]:]CONTAINER-PORT[-END][/tcp|udp]"
+
+// parsePorts reads docker's -p forms: CTR, HOST:CTR, IP:HOST:CTR and
+// IP::CTR, each with an optional /tcp or /udp, where a port may be a range
+// A-B. A missing or empty host port is 0: the kernel picks a free one when
+// the container starts. Container and host ranges pair up port by port and
+// must be the same length, except that one container port with a host
+// range takes the first free host port of the range, as with docker.
+func parsePorts(s string) ([]container.Port, error) {
+	proto := "tcp"
+	spec, pr, ok := strings.Cut(s, "/")
+	if ok {
+		if pr != "tcp" && pr != "udp" {
+			return nil, fmt.Errorf("invalid port %q: protocol must be tcp or udp", s)
+		}
+		proto = pr
+	}
+	ip, host, ctr := "", "", spec
 	if i := strings.LastIndex(spec, ":"); i >= 0 {
 		ctr = spec[i+1:]
 		rest := spec[:i]
 		if j := strings.LastIndex(rest, ":"); j >= 0 {
-			p.HostIP, host = strings.Trim(rest[:j], "[]"), rest[j+1:]
+			ip, host = strings.Trim(rest[:j], "[]"), rest[j+1:]
 		} else {
 			host = rest
 		}
 	}
+	c0, c1, err := portRange(ctr, 1)
+	if err != nil {
+		return nil, fmt.Errorf("invalid container port in %q (want %s)", s, portForms)
+	}
+	h0, h1 := 0, 0
 	if host != "" {
-		var err error
-		if p.HostPort, err = strconv.Atoi(host); err != nil || p.HostPort < 0 || p.HostPort > 65535 {
-			return p, fmt.Errorf("invalid host port in %q (want [[IP:]HOST-PORT:]CONTAINER-PORT[/tcp|udp]; ranges are not supported)", s)
+		if h0, h1, err = portRange(host, 0); err != nil {
+			return nil, fmt.Errorf("invalid host port in %q (want %s)", s, portForms)
 		}
 	}
-	var err error
-	if p.Port, err = strconv.Atoi(ctr); err != nil || p.Port <= 0 || p.Port > 65535 {
-		return p, fmt.Errorf("invalid container port in %q (want [[IP:]HOST-PORT:]CONTAINER-PORT[/tcp|udp]; ranges are not supported)", s)
+	if c0 == c1 {
+		p := container.Port{HostIP: ip, HostPort: h0, Port: c0, Proto: proto}
+		if h1 > h0 {
+			p.HostPortEnd = h1
+		}
+		return []container.Port{p}, nil
 	}
-	return p, nil
+	if host != "" && h1-h0 != c1-c0 {
+		return nil, fmt.Errorf("invalid ranges in %q: the host range must be as long as the container range", s)
+	}
+	var ps []container.Port
+	for c := c0; c <= c1; c++ {
+		p := container.Port{HostIP: ip, Port: c, Proto: proto}
+		if host != "" {
+			p.HostPort = h0 + c - c0
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+// portRange parses "N" or "A-B" (A <= B), every port at least min.
+func portRange(s string, min int) (int, int, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	a, err := strconv.Atoi(lo)
+	if err != nil || a < min || a > 65535 {
+		return 0, 0, fmt.Errorf("bad port %q", s)
+	}
+	if !isRange {
+		return a, a, nil
+	}
+	b, err := strconv.Atoi(hi)
+	if err != nil || b < a || b > 65535 || a == 0 {
+		return 0, 0, fmt.Errorf("bad port range %q", s)
+	}
+	return a, b, nil
 }
 
 // publishedPorts turns -p values, and with -P every EXPOSEd port not
@@ -54,12 +106,14 @@ func publishedPorts(specs []string, all bool, exposed map[string]struct{}) ([]co
 	var ports []container.Port
 	taken := map[string]bool{}
 	for _, s := range specs {
-		p, err := parsePort(s)
+		ps, err := parsePorts(s)
 		if err != nil {
 			return nil, err
 		}
-		ports = append(ports, p)
-		taken[portKey(p)] = true
+		for _, p := range ps {
+			ports = append(ports, p)
+			taken[portKey(p)] = true
+		}
 	}
 	if !all {
 		return ports, nil
