@@ -107,25 +107,33 @@ BB=("${BAH[@]}" bud --layers --isolation chroot --tls-verify=false -q)
 bsave() { "${BAH[@]}" push -q "$1" "oci-archive:$work/out.tar"; }
 # Export throughput of case 2: the uncompressed bytes (tar, headers
 # included) of the layers the build made, i.e. every layer of out.tar but
-# the base image's, over the summed durations of the steps that made them
-# (COPY: copy into the overlay, diff, tar, pgzip, sha256, fsynced store;
-# RUN true) and of "exporting to oci" (the OCI archive), from rawjson.
+# the base image's, over the time spent exporting them, from rawjson:
+# each step's "writing layer" status (diff of the step's snapshot, tar,
+# gzip, both sha256s, the fsynced blob) and the "exporting to oci" step
+# (the OCI archive). BuildKit counts the same work in its export
+# ("exporting layers", then the archive). The second figure, "steps",
+# divides by the whole COPY and RUN steps and the export step instead, so
+# it also counts copying the context into the snapshot.
 throughput() {
-  python3 - "$work/lade.json" "$work/out.tar" "$(sha256sum "$work/busybox.tar" | cut -d' ' -f1)" <<'PY'
+  python3 - "$1" "$work/out.tar" "$(sha256sum "$work/busybox.tar" | cut -d' ' -f1)" <<'PY'
 import datetime, json, sys, tarfile, zlib
-t = 0.0
-step = {"copy": 0.0, "run": 0.0, "export": 0.0}
 p = lambda s: datetime.datetime.fromisoformat(s[:26].rstrip("Z"))
+steps = {}   # vertex digest -> (name, seconds)
+writing = {} # vertex digest -> seconds of its "writing layer" statuses
 for line in open(sys.argv[1]):
-    for v in json.loads(line).get("vertexes", []):
-        n = v.get("name", "")
-        if not v.get("completed"):
-            continue
-        d = (p(v["completed"]) - p(v["started"])).total_seconds()
-        for k, hit in (("copy", "COPY . /src" in n), ("run", "RUN true" in n), ("export", n.startswith("exporting to"))):
-            if hit:
-                step[k] += d
-                t += d
+    if not line.startswith("{"):
+        continue
+    rec = json.loads(line)
+    for v in rec.get("vertexes", []):
+        if v.get("completed"):
+            steps[v["digest"]] = (v.get("name", ""), (p(v["completed"]) - p(v["started"])).total_seconds())
+    for st in rec.get("statuses", []):
+        if st.get("completed") and st["id"] == "writing layer":
+            writing[st["vertex"]] = writing.get(st["vertex"], 0) + (p(st["completed"]) - p(st["started"])).total_seconds()
+export = sum(d for n, d in steps.values() if n.startswith("exporting to"))
+made = [dg for dg, (n, _) in steps.items() if "COPY . /src" in n or "RUN true" in n]
+layers = sum(writing.get(dg, 0) for dg in made)
+whole = sum(steps[dg][1] for dg in made)
 tf = tarfile.open(sys.argv[2])
 blob = lambda d: tf.extractfile("blobs/sha256/" + d.split(":")[1])
 man = json.load(blob(json.load(tf.extractfile("index.json"))["manifests"][0]["digest"]))
@@ -141,8 +149,8 @@ for d, l in zip(diffs, man["layers"]):
             chunk = z.unused_data
             if chunk:
                 z = zlib.decompressobj(31)
-print(f"{size / t / 1e6:.0f} ({size / 1e6:.1f} MB in {t:.3f} s: COPY {step['copy']:.3f}, RUN {step['run']:.3f}, export {step['export']:.3f} s, "
-      f"the export step alone {size / step['export'] / 1e6:.0f} MB/s)")
+print(f"{size / (layers + export) / 1e6:.0f} ({size / 1e6:.1f} MB in {layers + export:.3f} s: writing layers {layers:.3f}, export step {export:.3f} s; "
+      f"steps {size / (whole + export) / 1e6:.0f} MB/s: COPY + RUN {whole:.3f} s)")
 PY
 }
 
@@ -157,8 +165,9 @@ for i in $(seq "$runs"); do
   # 2. cold: empty stores, base pulled from the registry, export to a tar.
   rm -rf "$work/lroot"; dprune; bprune
   t cold_lade L build --progress rawjson -o "type=oci,dest=$work/out.tar" "$work/ctx"
+  res[mbps]+="$(throughput "$work/last.log")"$'\n'
   L build --progress rawjson -o "type=oci,dest=$work/out.tar" --no-cache "$work/ctx" 2>"$work/lade.json" >/dev/null
-  res[mbps]+="$(throughput)"$'\n'
+  res[mbps_nc]+="$(throughput "$work/lade.json")"$'\n'
   t cold_buildkit sh -c "${DB[*]} -t ctx $work/ctx && ${D[*]} save -o $work/out.tar ctx"
   t cold_buildah sh -c "${BB[*]} -t ctx $work/ctx && ${BAH[*]} push -q ctx oci-archive:$work/out.tar"
   # 3. no-op rebuild.
@@ -193,6 +202,9 @@ for c in runs:"1. 10 x RUN true, --no-cache" cold:"2. cold 100 MB/10k-file COPY 
     printf '%-40s %9.3f %9.3f %9s %8.2f %8s\n' "$name" "$l" "$bk" - "$(echo "$l / $bk" | bc -l)" -
   fi
 done
-echo "lade export throughput (case 2 --no-cache rebuild; uncompressed layer MB / s of the COPY + RUN + export steps): median $(printf '%s' "${res[mbps]}" | cut -d' ' -f1 | median); runs:"
+stepsmed() { grep -o 'steps [0-9]*' | cut -d' ' -f2 | median; }
+echo "lade export throughput, case 2 (uncompressed layer MB / s of writing the layers + the export step): median $(printf '%s' "${res[mbps]}" | cut -d' ' -f1 | median); over the whole COPY + RUN + export steps: median $(printf '%s' "${res[mbps]}" | stepsmed); runs:"
 printf '%s' "${res[mbps]}" | sort -n | sed 's/^/  /'
+echo "the same for a --no-cache rebuild right after it (blobs already stored: the export verifies them): median $(printf '%s' "${res[mbps_nc]}" | cut -d' ' -f1 | median); whole steps: median $(printf '%s' "${res[mbps_nc]}" | stepsmed); runs:"
+printf '%s' "${res[mbps_nc]}" | sort -n | sed 's/^/  /'
 echo "(median of $runs runs; $(nproc) CPUs, $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r); docker $("${D[@]}" version -f '{{.Server.Version}}'), $(buildah --version | cut -d' ' -f1-3); load average $load0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end)"
