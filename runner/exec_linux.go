@@ -7,11 +7,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/osthread"
 )
 
 // ExecSpec describes a process to start inside a running container.
@@ -101,32 +102,14 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 		master *os.File
 		err    error
 	}
-	start := func() started {
-		// Never unlocked: the thread ends with this goroutine, which
-		// takes it out of the container's namespaces and cgroups as soon
-		// as the command started.
-		runtime.LockOSThread()
+	// The thread ends once the command started, which takes it out of the
+	// container's namespaces and cgroups at once: in a limited memory
+	// cgroup, lade would otherwise be the OOM killer's pick.
+	var s started
+	osthread.Run(func() {
 		cmd, master, err := startJoined(ctx, pid, spec, sec)
-		return started{cmd, master, err}
-	}
-	ch := make(chan started, 1)
-	go func() {
-		runtime.LockOSThread()
-		if unix.Gettid() != unix.Getpid() {
-			ch <- start()
-			return
-		}
-		// The main thread cannot end (Go parks it instead), and the
-		// process's memory is charged to its memory cgroup: in a limited
-		// container's, lade would be the OOM killer's pick. With this
-		// thread held, the inner goroutine gets another one.
-		inner := make(chan started, 1)
-		go func() { inner <- start() }()
-		s := <-inner
-		runtime.UnlockOSThread()
-		ch <- s
-	}()
-	s := <-ch
+		s = started{cmd, master, err}
+	})
 	if s.err != nil {
 		var ee *execError
 		if errors.As(s.err, &ee) {
