@@ -9,4 +9,8 @@
 // only a temp file in ingest/, which is never read. Open streams a blob back
 // and re-verifies its digest and size as it is read, so corruption on disk
 // is reported at EOF. Layer wraps a stored layer blob as a v1.Layer.
+//
+// WriteLayer gzips layers of a block or more with blockGzip, in parallel
+// 1 MiB blocks, Huffman-coding only or storing the blocks that a sample
+// shows deflate's match search would not shrink.
 package cache

@@ -34,8 +34,9 @@ const (
 	Uncompressed Compression = "uncompressed"
 )
 
-// gzipBlockSize is fixed so pgzip splits the stream at the same offsets on
-// every machine, whatever its CPU count: identical input, identical digest.
+// gzipBlockSize is fixed so the parallel gzip writer (blockGzip) splits
+// the stream at the same offsets on every machine, whatever its CPU count:
+// identical input, identical digest.
 const gzipBlockSize = 1 << 20
 
 // MediaType is the OCI layer media type for c.
@@ -107,8 +108,8 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 	out := io.MultiWriter(bw, blobHash, &size)
 	var zw io.WriteCloser
 	if c == "" || c == Gzip {
-		// Most build steps write small layers, for which pgzip's per-CPU
-		// 1 MiB buffers cost more than compressing. The choice depends
+		// Most build steps write small layers, for which the parallel
+		// writer's 1 MiB blocks cost more than compressing. The choice depends
 		// only on the input (smaller than one block or not), so the same
 		// layer still always gets the same digest.
 		br := lb.br
