@@ -34,6 +34,7 @@ const (
 	offArch         = 4
 	offArgs         = 16
 	auditArchX86_64 = 0xC000003E // AUDIT_ARCH_X86_64
+	auditArchI386   = 0x40000003 // AUDIT_ARCH_I386
 	x32SyscallBit   = 0x40000000 // __X32_SYSCALL_BIT
 )
 
@@ -200,8 +201,11 @@ type argRule struct {
 }
 
 // resolveRules applies includes/excludes for a container keeping caps on
-// a kernel of version kernel, and maps names to x86_64 numbers.
-func resolveRules(p *SeccompProfile, caps uint64, kernel kernelVersion) (uint32, map[uint32][]argRule, error) {
+// a kernel of version kernel, and maps names to numbers through table
+// (syscallsAMD64 or syscalls386). As with docker, "arches" conditions
+// are decided for the native architecture, amd64, whichever table maps
+// the names: the i386 filter of a 32-bit program follows the same rules.
+func resolveRules(p *SeccompProfile, caps uint64, kernel kernelVersion, table map[string]uint32) (uint32, map[uint32][]argRule, error) {
 	def, err := actionRet(p.DefaultAction, p.DefaultErrnoRet, eperm)
 	if err != nil {
 		return 0, nil, err
@@ -252,7 +256,7 @@ func resolveRules(p *SeccompProfile, caps uint64, kernel kernelVersion) (uint32,
 			rs = []argRule{{ret: ret, conds: s.Args}}
 		}
 		for _, name := range s.names() {
-			nr, ok := syscallsAMD64[name]
+			nr, ok := table[name]
 			if !ok {
 				continue
 			}
@@ -288,20 +292,42 @@ func sameIndexTwice(args []SeccompArg) bool {
 }
 
 // compileSeccomp turns p into a BPF program for a container keeping caps:
-// check the architecture (another one kills the process), fail x32
-// syscalls with EPERM, find the syscall by binary search over the numbers
-// that have rules, run its rules, else return the default action.
+// check the architecture (x86_64, and i386 when p lists it as docker's
+// default does; another one kills the process), fail x32 syscalls with
+// EPERM, find the syscall by binary search over the numbers that have
+// rules, run its rules, else return the default action.
 func compileSeccomp(p *SeccompProfile, caps uint64, kernel kernelVersion) ([]sockFilter, error) {
-	def, rules, err := resolveRules(p, caps, kernel)
+	def, rules, err := resolveRules(p, caps, kernel, syscallsAMD64)
 	if err != nil {
 		return nil, err
 	}
+	var rules386 map[uint32][]argRule
+	if p.allows386() {
+		if _, rules386, err = resolveRules(p, caps, kernel, syscalls386); err != nil {
+			return nil, err
+		}
+	}
 	a := &assembler{}
 	a.ld(offArch)
+	i386 := a.label()
+	if rules386 != nil {
+		a.jmp(bpfJeqK, auditArchI386, i386, next)
+	}
 	a.jmp(bpfJeqK, auditArchX86_64, next, a.ret(retKillProcess))
 	a.ld(offNr)
 	a.jmp(bpfJgeK, x32SyscallBit, a.ret(retErrno|eperm), next)
+	a.rules(rules, def)
+	if rules386 != nil {
+		a.place(i386)
+		a.ld(offNr)
+		a.rules(rules386, def)
+	}
+	return a.assemble()
+}
 
+// rules dispatches on the syscall number in A to each number's rules, and
+// to def for numbers without any.
+func (a *assembler) rules(rules map[uint32][]argRule, def uint32) {
 	nrs := make([]uint32, 0, len(rules))
 	for nr := range rules {
 		nrs = append(nrs, nr)
@@ -336,7 +362,6 @@ func compileSeccomp(p *SeccompProfile, caps uint64, kernel kernelVersion) ([]soc
 		}
 		a.ja(a.ret(def))
 	}
-	return a.assemble()
 }
 
 // search jumps to targets[i] when A (the syscall number) is nrs[i], else
@@ -435,12 +460,17 @@ func (a *assembler) cond(c SeccompArg, fail label) {
 // evalFilter runs prog on a struct seccomp_data for an x86_64 syscall nr
 // with args, as the kernel would; a malformed program returns kill.
 func evalFilter(prog []sockFilter, nr uint32, args ...uint64) uint32 {
+	return evalFilterArch(prog, auditArchX86_64, nr, args...)
+}
+
+// evalFilterArch is evalFilter for a syscall of architecture arch.
+func evalFilterArch(prog []sockFilter, arch, nr uint32, args ...uint64) uint32 {
 	var data [64]byte
 	put32 := func(off int, v uint32) {
 		data[off], data[off+1], data[off+2], data[off+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 	}
 	put32(offNr, nr)
-	put32(offArch, auditArchX86_64)
+	put32(offArch, arch)
 	for i, a := range args {
 		put32(offArgs+8*i, uint32(a))
 		put32(offArgs+8*i+4, uint32(a>>32))

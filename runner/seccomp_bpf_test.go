@@ -91,7 +91,7 @@ func nr(t *testing.T, name string) uint32 {
 const (
 	errnoEPERM  = retErrno | 1
 	errnoENOSYS = retErrno | 38
-	auditI386   = 0x40000003
+	auditI386   = auditArchI386
 )
 
 func TestDefaultSeccompFilter(t *testing.T) {
@@ -156,7 +156,23 @@ func TestDefaultSeccompFilter(t *testing.T) {
 		{name: "chroot with SYS_CHROOT", call: "chroot", want: retAllow},
 		{name: "chroot without it", caps: noChroot, call: "chroot", want: errnoEPERM},
 		{name: "reboot needs SYS_BOOT", call: "reboot", want: errnoEPERM},
-		{name: "i386 syscall kills", arch: auditI386, nr: 1, want: retKillProcess},
+		// A 32-bit program's int 0x80 goes through the i386 table.
+		{name: "i386 write", arch: auditI386, call: "write", want: retAllow},
+		{name: "i386 mmap2", arch: auditI386, call: "mmap2", want: retAllow},
+		{name: "i386 socketcall", arch: auditI386, call: "socketcall", want: retAllow},
+		{name: "i386 arch_prctl", arch: auditI386, call: "arch_prctl", want: retAllow},
+		{name: "i386 keyctl denied", arch: auditI386, call: "keyctl", want: errnoEPERM},
+		{name: "i386 kexec denied", arch: auditI386, caps: AllCapabilities(), call: "kexec_load", want: errnoEPERM},
+		{name: "i386 socket vsock", arch: auditI386, call: "socket", args: []uint64{40}, want: errnoEPERM},
+		{name: "i386 clone new user ns", arch: auditI386, call: "clone", args: []uint64{cloneUserNS}, want: errnoEPERM},
+		{name: "i386 clone vfork", arch: auditI386, call: "clone", args: []uint64{cloneVfork}, want: retAllow},
+		{name: "i386 personality query", arch: auditI386, call: "personality", args: []uint64{0xffffffff}, want: retAllow},
+		{name: "i386 mount needs SYS_ADMIN", arch: auditI386, call: "mount", want: errnoEPERM},
+		{name: "i386 umount with SYS_ADMIN", arch: auditI386, caps: withAdmin, call: "umount", want: retAllow},
+		{name: "i386 number above the table", arch: auditI386, nr: 1000, want: errnoEPERM},
+		// x86_64's number 1 is write, i386's is exit: the tables differ.
+		{name: "i386 chown32 is not an x86_64 call", arch: auditI386, call: "chown32", want: retAllow},
+		{name: "another architecture kills", arch: 0xC00000B7 /* AARCH64 */, nr: 1, want: retKillProcess},
 		{name: "x32 read", nr: x32SyscallBit | 0, want: errnoEPERM},
 		{name: "x32 execve", nr: x32SyscallBit | 520, want: errnoEPERM},
 		{name: "negative number", nr: 0xffffffff, want: errnoEPERM},
@@ -176,7 +192,12 @@ func TestDefaultSeccompFilter(t *testing.T) {
 				arch = auditArchX86_64
 			}
 			n := tc.nr
-			if tc.call != "" {
+			if tc.call != "" && arch == auditI386 {
+				var ok bool
+				if n, ok = syscalls386[tc.call]; !ok {
+					t.Fatalf("no i386 syscall %q", tc.call)
+				}
+			} else if tc.call != "" {
 				n = nr(t, tc.call)
 			}
 			prog := mustCompile(t, DefaultSeccompProfile(), caps, kernel)
@@ -194,8 +215,9 @@ func TestDefaultSeccompCoversAllowList(t *testing.T) {
 	allowed := map[string]bool{}
 	for _, g := range defaultAllowed {
 		for _, name := range g {
-			if _, ok := syscallsAMD64[name]; !ok {
-				t.Errorf("allow-list names %q, which x86_64 does not have", name)
+			_, on64 := syscallsAMD64[name]
+			if _, on32 := syscalls386[name]; !on64 && !on32 {
+				t.Errorf("allow-list names %q, which neither x86_64 nor i386 has", name)
 			}
 			allowed[name] = true
 		}
@@ -206,13 +228,15 @@ func TestDefaultSeccompCoversAllowList(t *testing.T) {
 			named[n] = true
 		}
 	}
-	for name, n := range syscallsAMD64 {
-		got := evalBPF(t, prog, seccompData(auditArchX86_64, n))
-		switch {
-		case allowed[name] && got != retAllow:
-			t.Errorf("%s: %#x, want allowed", name, got)
-		case !named[name] && got != errnoEPERM:
-			t.Errorf("%s: %#x, want EPERM", name, got)
+	for arch, table := range map[uint32]map[string]uint32{auditArchX86_64: syscallsAMD64, auditArchI386: syscalls386} {
+		for name, n := range table {
+			got := evalBPF(t, prog, seccompData(arch, n))
+			switch {
+			case allowed[name] && got != retAllow:
+				t.Errorf("%#x %s: %#x, want allowed", arch, name, got)
+			case !named[name] && got != errnoEPERM:
+				t.Errorf("%#x %s: %#x, want EPERM", arch, name, got)
+			}
 		}
 	}
 	t.Logf("default filter: %d instructions", len(prog))

@@ -3,8 +3,8 @@ package runner
 import "strings"
 
 // defaultAllowed is docker's unconditional allow-list as it applies to
-// x86_64, grouped by what the calls are for. Everything else gets EPERM
-// unless a rule in defaultRules allows it.
+// x86_64 and i386, grouped by what the calls are for. Everything else gets
+// EPERM unless a rule in defaultRules allows it.
 var defaultAllowed = [][]string{
 	// files and directories
 	strings.Fields(`access chdir chmod chown close close_range copy_file_range creat
@@ -64,6 +64,19 @@ var defaultAllowed = [][]string{
 		shmctl shmdt shmget`),
 	// system information
 	strings.Fields(`getrandom sysinfo uname`),
+	// the i386 ABI's own calls, for 32-bit programs (unknown on x86_64):
+	// 32-bit uid and 64-bit offset variants, time64 variants, multiplexers
+	strings.Fields(`chown32 fchown32 lchown32 getegid32 geteuid32 getgid32 getuid32
+		getgroups32 getresgid32 getresuid32 setfsgid32 setfsuid32 setgid32
+		setgroups32 setregid32 setresgid32 setresuid32 setreuid32 setuid32
+		_llseek _newselect fadvise64_64 fcntl64 fstat64 fstatat64 fstatfs64
+		ftruncate64 lstat64 mmap2 sendfile64 stat64 statfs64 truncate64 ugetrlimit
+		waitpid sigprocmask sigreturn ipc socketcall clock_adjtime64
+		clock_getres_time64 clock_gettime64 clock_nanosleep_time64 futex_time64
+		io_pgetevents_time64 mq_timedreceive_time64 mq_timedsend_time64
+		ppoll_time64 pselect6_time64 recvmmsg_time64 rt_sigtimedwait_time64
+		sched_rr_get_interval_time64 semtimedop_time64 timer_gettime64
+		timer_settime64 timerfd_gettime64 timerfd_settime64 utimensat_time64`),
 }
 
 // Namespace flags clone may not use without CAP_SYS_ADMIN: CLONE_NEWNS,
@@ -83,7 +96,7 @@ var capSyscalls = []struct {
 	{"CAP_SYS_ADMIN", `bpf clone clone3 fanotify_init fsconfig fsmount fsopen fspick
 		lookup_dcookie lsm_get_self_attr lsm_list_modules lsm_set_self_attr mount
 		mount_setattr move_mount open_tree perf_event_open quotactl quotactl_fd
-		setdomainname sethostname setns syslog umount2 unshare`},
+		setdomainname sethostname setns syslog umount umount2 unshare`},
 	{"CAP_DAC_READ_SEARCH", "open_by_handle_at"},
 	{"CAP_SYS_BOOT", "reboot"},
 	{"CAP_SYS_CHROOT", "chroot"},
@@ -91,7 +104,7 @@ var capSyscalls = []struct {
 	{"CAP_SYS_PACCT", "acct"},
 	{"CAP_SYS_PTRACE", "kcmp pidfd_getfd process_madvise process_vm_readv process_vm_writev ptrace"},
 	{"CAP_SYS_RAWIO", "iopl ioperm"},
-	{"CAP_SYS_TIME", "settimeofday clock_settime"},
+	{"CAP_SYS_TIME", "settimeofday stime clock_settime clock_settime64"},
 	{"CAP_SYS_TTY_CONFIG", "vhangup"},
 	{"CAP_SYS_NICE", "get_mempolicy mbind set_mempolicy set_mempolicy_home_node"},
 	{"CAP_SYSLOG", "syslog"},
@@ -100,10 +113,12 @@ var capSyscalls = []struct {
 }
 
 // DefaultSeccompProfile returns lade's default filter, docker's default
-// profile for x86_64: EPERM for every syscall not allowed here.
+// profile for x86_64 and its i386 sub-architecture: EPERM for every
+// syscall not allowed here.
 func DefaultSeccompProfile() *SeccompProfile {
 	eperm, enosys := uint(1), uint(38)
-	p := &SeccompProfile{DefaultAction: ActErrno, DefaultErrnoRet: &eperm}
+	p := &SeccompProfile{DefaultAction: ActErrno, DefaultErrnoRet: &eperm,
+		ArchMap: []SeccompArchMap{{Architecture: "SCMP_ARCH_X86_64", SubArchitectures: []string{"SCMP_ARCH_X86", "SCMP_ARCH_X32"}}}}
 	add := func(s SeccompSyscall) { p.Syscalls = append(p.Syscalls, s) }
 	var all []string
 	for _, g := range defaultAllowed {

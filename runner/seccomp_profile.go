@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// SeccompProfile is a seccomp profile in docker's JSON format. Only x86_64
-// syscalls are filtered: lade's filter kills a process making a syscall
-// of another architecture (int 0x80) and fails x32 ones with EPERM.
+// SeccompProfile is a seccomp profile in docker's JSON format. x86_64
+// syscalls are filtered, and i386 ones (a 32-bit program's int 0x80) when
+// the profile lists SCMP_ARCH_X86, as docker's default does through its
+// archMap; a syscall of any other architecture kills the process, and x32
+// ones fail with EPERM.
 type SeccompProfile struct {
 	DefaultAction   string           `json:"defaultAction"`
 	DefaultErrnoRet *uint            `json:"defaultErrnoRet,omitempty"`
@@ -23,6 +26,21 @@ type SeccompProfile struct {
 	// that execs, and execve ends the others).
 	Flags    []string         `json:"flags,omitempty"`
 	Syscalls []SeccompSyscall `json:"syscalls"`
+}
+
+// allows386 reports whether p lists the i386 ABI for this x86_64 host:
+// in architectures, or in archMap as x86_64's sub-architecture.
+func (p *SeccompProfile) allows386() bool {
+	const x86, x86_64 = "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"
+	if slices.Contains(p.Architectures, x86) {
+		return true
+	}
+	for _, m := range p.ArchMap {
+		if m.Architecture == x86 || m.Architecture == x86_64 && slices.Contains(m.SubArchitectures, x86) {
+			return true
+		}
+	}
+	return false
 }
 
 // SeccompArchMap is docker's archMap entry.
