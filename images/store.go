@@ -434,6 +434,15 @@ type Entry struct {
 	Size    int64 // manifest's config and compressed layer sizes
 }
 
+// ImageID is the ID docker shows for e: its config digest, or its manifest
+// digest when the config could not be read.
+func (e Entry) ImageID() v1.Hash {
+	if e.ID.Hex == "" {
+		return e.Digest
+	}
+	return e.ID
+}
+
 // List returns every stored image, newest first.
 func (s *Store) List(ctx context.Context) ([]Entry, error) {
 	idx, err := s.read()

@@ -43,10 +43,7 @@ func (a *app) imagesCmd() *cobra.Command {
 				}
 			}
 			for _, e := range list {
-				id := e.ID.Hex // docker's IMAGE ID is the config digest
-				if id == "" {
-					id = e.Digest.Hex
-				}
+				id := e.ImageID().Hex
 				if len(id) > 12 {
 					id = id[:12]
 				}

@@ -258,11 +258,7 @@ func (a *app) pruneImages(ctx context.Context, all bool, used map[string]bool) (
 		if err := a.images.Untag(ctx, e.Digest.String()); err != nil {
 			return out, err
 		}
-		id := e.ID
-		if id.Hex == "" {
-			id = e.Digest
-		}
-		out = append(out, "deleted: "+id.String())
+		out = append(out, "deleted: "+e.ImageID().String())
 	}
 	return out, nil
 }
