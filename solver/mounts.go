@@ -398,14 +398,8 @@ func (sc *stageCtx) contextSource(ctx context.Context, s *stepMounts, source str
 // a stage the target needs wants a required secret or ssh agent that was
 // not provided. Mounts whose id or target uses a variable are left to the
 // step itself, since only it knows the stage's ARG and ENV values.
-func (bd *build) checkRequiredMounts(target *stageNode) error {
-	seen := map[*stageNode]bool{}
-	var walk func(n *stageNode) error
-	walk = func(n *stageNode) error {
-		if seen[n] {
-			return nil
-		}
-		seen[n] = true
+func (bd *build) checkRequiredMounts(needed []*stageNode) error {
+	for _, n := range needed {
 		for _, c := range n.stage.Commands {
 			rc, ok := c.(*instructions.RunCommand)
 			if !ok {
@@ -445,12 +439,6 @@ func (bd *build) checkRequiredMounts(target *stageNode) error {
 				}
 			}
 		}
-		for _, d := range bd.staticDeps(n) {
-			if err := walk(d); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
-	return walk(target)
+	return nil
 }

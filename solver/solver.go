@@ -138,17 +138,18 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("target stage %q could not be found", o.Target)
 		}
 	}
-	if err := bd.checkRequiredMounts(target); err != nil {
+	needed := bd.neededStages(target)
+	if err := bd.checkRequiredMounts(needed); err != nil {
 		return nil, err
 	}
 	// An executor that can start a process ahead of need (runner's spare
 	// init) does so now when a stage the target needs has a RUN step: the
 	// start overlaps loading the base images.
-	if w, ok := exec.(interface{ Warm() }); ok && needsRun(target, map[*stageNode]bool{}) {
+	if w, ok := exec.(interface{ Warm() }); ok && needsRun(needed) {
 		w.Warm()
 	}
 	prehashed := make(chan struct{})
-	go func() { defer close(prehashed); bd.prehashContext(ctx, target) }()
+	go func() { defer close(prehashed); bd.prehashContext(ctx, needed) }()
 	defer func() { cancel(); <-prehashed }()
 	st, err := bd.stageResult(ctx, target)
 	if err != nil {
@@ -371,20 +372,33 @@ func (bd *build) scanStage(n *stageNode) {
 	}
 }
 
-// needsRun tells whether n or a stage it depends on has a RUN step.
-func needsRun(n *stageNode, seen map[*stageNode]bool) bool {
-	if seen[n] {
-		return false
-	}
-	seen[n] = true
-	for _, c := range n.stage.Commands {
-		if _, ok := c.(*instructions.RunCommand); ok {
-			return true
+// neededStages lists target and every stage it depends on, each once:
+// target first, then its dependencies depth-first.
+func (bd *build) neededStages(target *stageNode) []*stageNode {
+	var out []*stageNode
+	seen := map[*stageNode]bool{}
+	var walk func(n *stageNode)
+	walk = func(n *stageNode) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		out = append(out, n)
+		for _, d := range bd.staticDeps(n) {
+			walk(d)
 		}
 	}
-	for _, d := range n.deps {
-		if needsRun(d, seen) {
-			return true
+	walk(target)
+	return out
+}
+
+// needsRun tells whether one of stages has a RUN step.
+func needsRun(stages []*stageNode) bool {
+	for _, n := range stages {
+		for _, c := range n.stage.Commands {
+			if _, ok := c.(*instructions.RunCommand); ok {
+				return true
+			}
 		}
 	}
 	return false
@@ -441,26 +455,19 @@ func (l *limitedExec) Run(ctx context.Context, spec *runner.Spec) (int, error) {
 // needs COPY, while base images are still being pulled, so the COPY steps
 // find them in the stat cache. Only literal paths are hashed; a COPY that
 // arrives first just hashes again.
-func (bd *build) prehashContext(ctx context.Context, target *stageNode) {
+func (bd *build) prehashContext(ctx context.Context, needed []*stageNode) {
 	if bd.b.StatCache == nil {
 		return
 	}
 	src := fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore}
-	seen := map[*stageNode]bool{}
-	var walk func(n *stageNode)
-	walk = func(n *stageNode) {
-		if seen[n] || ctx.Err() != nil {
-			return
-		}
-		seen[n] = true
-		for _, d := range bd.staticDeps(n) {
-			walk(d)
-		}
+	for _, n := range needed {
 		for _, p := range n.copySources {
+			if ctx.Err() != nil {
+				return
+			}
 			_, _ = fileop.Checksum(ctx, src, []string{p}, bd.b.StatCache)
 		}
 	}
-	walk(target)
 }
 
 func (bd *build) warnUnusedArgs() {
