@@ -147,15 +147,8 @@ func seedBusybox(t *testing.T, root string) {
 // touch; hostile entries aim at it by absolute and relative paths.
 func sentinel(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "sentinel")
-	for p, c := range map[string]string{"secret": "host secret\n", "sub/keep": "keep\n", "passwd": "root:x:0:0::/:/bin/sh\n"} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testutil.WriteTree(t, filepath.Join(t.TempDir(), "sentinel"),
+		map[string]string{"secret": "host secret\n", "sub/keep": "keep\n", "passwd": "root:x:0:0::/:/bin/sh\n"})
 	if err := os.Symlink("secret", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
