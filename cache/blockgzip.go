@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"math"
@@ -45,8 +46,9 @@ const dictSize = 32 << 10
 var (
 	blockPool = sync.Pool{New: func() any { b := make([]byte, 0, gzipBlockSize); return &b }}
 	outPool   = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, gzipBlockSize+gzipBlockSize/16)) }}
-	// flate writers are large (hash chains); one pool per level.
-	flatePools sync.Map // level -> *sync.Pool
+	// flate writers are large (hash chains); one pool per level, from
+	// HuffmanOnly (-2) to BestCompression (9).
+	flatePools [flate.BestCompression - flate.HuffmanOnly + 1]sync.Pool
 )
 
 func newBlockGzip(w io.Writer, level int) *blockGzip {
@@ -157,8 +159,10 @@ func (z *blockGzip) dispatch(last bool) {
 // or the final one when last.
 func deflateBlock(out *bytes.Buffer, block, dict []byte, level int, last bool) error {
 	level = blockLevel(block, level)
-	p, _ := flatePools.LoadOrStore(level, &sync.Pool{})
-	pool := p.(*sync.Pool)
+	if level < flate.HuffmanOnly || level > flate.BestCompression {
+		return fmt.Errorf("gzip: invalid compression level %d", level)
+	}
+	pool := &flatePools[level-flate.HuffmanOnly]
 	fw, _ := pool.Get().(*flate.Writer)
 	if fw == nil {
 		var err error
