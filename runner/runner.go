@@ -75,8 +75,8 @@ type Spec struct {
 	// build behaviour (all of root's capabilities, a writable root).
 
 	// Started, when set, gets the init's host pid after it started and
-	// before it runs the command (e.g. to place it in a cgroup); an error
-	// aborts the container.
+	// before it runs the command; an error aborts the container. (Cgroups
+	// are for cgroup placement.)
 	Started func(pid int) error
 	// ReadonlyRootfs makes the container's / read-only.
 	ReadonlyRootfs bool

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -184,10 +185,7 @@ func (a *app) portCmd() *cobra.Command {
 				if ip == "" {
 					ip = "0.0.0.0"
 				}
-				addr := fmt.Sprintf("%s:%d", ip, p.HostPort)
-				if strings.Contains(ip, ":") {
-					addr = fmt.Sprintf("[%s]:%d", ip, p.HostPort)
-				}
+				addr := net.JoinHostPort(ip, strconv.Itoa(p.HostPort))
 				if want != "" {
 					fmt.Fprintln(a.stdout, addr)
 				} else {
