@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -59,7 +58,7 @@ func savedName(ref string) (string, bool) {
 	if strings.HasPrefix(ref, "sha256:") || strings.Contains(ref, "@") {
 		return "", false
 	}
-	if _, err := name.NewTag(ref); err != nil {
+	if _, err := ParseTag(ref); err != nil {
 		return "", false // an ID prefix
 	}
 	if isHexPrefix(ref) && len(ref) >= 12 {

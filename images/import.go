@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -237,7 +236,7 @@ func layoutName(ann map[string]string, ref string) string {
 	}
 	if ref != "" && !strings.ContainsAny(n, "/:@") {
 		// A bare tag such as "1.0": apply it to ref's repository.
-		if t, err := name.NewTag(ref); err == nil {
+		if t, err := ParseTag(ref); err == nil {
 			return t.Context().Tag(n).String()
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,7 +41,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	defer release() // blobs stay unreferenced until the index names them
 	img, err := s.pull(ctx, ref, opts)
 	if err != nil {
-		return nil, fmt.Errorf("pulling %s: %w", ref, err)
+		return nil, remoteError("pulling", ref, err)
 	}
 	return img, nil
 }
@@ -212,42 +211,6 @@ func sniffMediaType(desc *remote.Descriptor) {
 	if json.Unmarshal(desc.Manifest, &probe) == nil && probe.MediaType != "" {
 		desc.MediaType = probe.MediaType
 	}
-}
-
-// parseRemote parses ref, allowing plain http for loopback registries and
-// the hosts in insecure, as docker does.
-func parseRemote(ref string, insecure []string) (name.Reference, error) {
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return nil, fmt.Errorf("invalid image reference %q: %w", ref, err)
-	}
-	host := r.Context().RegistryStr()
-	if !isLoopback(host) && !listed(host, insecure) {
-		return r, nil
-	}
-	return name.ParseReference(ref, name.Insecure)
-}
-
-func isLoopback(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	h = strings.Trim(h, "[]")
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
-
-// listed matches host against entries with or without a port.
-func listed(host string, list []string) bool {
-	bare := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		bare = h
-	}
-	return slices.Contains(list, host) || slices.Contains(list, bare)
 }
 
 // pickPlatform returns the digest of the manifest for want in index raw.

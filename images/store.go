@@ -330,7 +330,7 @@ func resolve(idx *index, ref string) (v1.Hash, error) {
 	if p, ok := strings.CutPrefix(ref, "sha256:"); ok {
 		return byPrefix(idx, ref, p)
 	}
-	if r, err := name.ParseReference(ref); err == nil {
+	if r, err := ParseReference(ref); err == nil {
 		switch r := r.(type) {
 		case name.Tag:
 			if d, ok := idx.Refs[canonicalRepo(r.Context())+":"+r.TagStr()]; ok {
