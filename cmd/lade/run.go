@@ -59,8 +59,7 @@ func (a *app) runCmd() *cobra.Command {
 			}
 			code, err := a.run(cmd.Context(), f, args[0], args[1:])
 			if err != nil {
-				fmt.Fprintln(a.stderr, "lade: "+err.Error())
-				return exitError{125}
+				return statusError{125, err}
 			}
 			if code != 0 {
 				return exitError{code}
@@ -119,6 +118,10 @@ func (a *app) containers() (*container.Store, error) {
 func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string) (int, error) {
 	store, err := a.containers()
 	if err != nil {
+		return 0, err
+	}
+	// Flags are checked before anything is pulled or created.
+	if _, err := publishedPorts(f.publish, false, nil); err != nil {
 		return 0, err
 	}
 	cfg, img, err := a.newConfig(ctx, f, ref, cmdArgs)
