@@ -226,6 +226,20 @@ func (s *Store) Tag(ctx context.Context, ref string, img v1.Image) error {
 	})
 }
 
+// Keep records an image pulled as ref the way docker pull and docker run
+// do: under ref's name when ref has a tag, untagged (listed with its
+// digest) when ref names a digest.
+func (s *Store) Keep(ctx context.Context, ref string, img v1.Image) error {
+	r, err := ParseReference(ref)
+	if err != nil {
+		return err
+	}
+	if _, ok := r.(name.Tag); ok {
+		return s.Tag(ctx, ref, img)
+	}
+	return s.Store(ctx, img)
+}
+
 // Store stores img without a name; List shows it as "<none>:<none>" and Get
 // finds it by digest.
 func (s *Store) Store(ctx context.Context, img v1.Image) error {

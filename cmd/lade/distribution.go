@@ -72,12 +72,7 @@ func (a *app) pullCmd() *cobra.Command {
 			if _, err := a.unpack(ctx, img); err != nil {
 				return err
 			}
-			if _, ok := ref.(name.Tag); ok {
-				err = a.images.Tag(ctx, args[0], img)
-			} else {
-				err = a.images.Store(ctx, img)
-			}
-			if err != nil {
+			if err := a.images.Keep(ctx, args[0], img); err != nil {
 				return err
 			}
 			full := canonicalRef(ref)
