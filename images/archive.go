@@ -215,8 +215,8 @@ func indexedManifests(dir string) map[v1.Hash][]byte {
 			continue
 		}
 		m, err := v1.ParseManifest(bytes.NewReader(mraw))
-		if err != nil {
-			continue
+		if err != nil || cache.CheckManifest(m, cache.ImageConfigTypes...) != nil {
+			continue // rebuilt from manifest.json instead, and checked there
 		}
 		out[m.Config.Digest] = mraw
 	}
@@ -275,6 +275,9 @@ func (s *Store) loadDockerEntry(ctx context.Context, dir, cfgPath string, layers
 func (s *Store) loadExact(ctx context.Context, dir string, mraw, rawCfg []byte) (v1.Image, error) {
 	m, err := v1.ParseManifest(bytes.NewReader(mraw))
 	if err != nil {
+		return nil, err
+	}
+	if err := cache.CheckManifest(m, cache.ImageConfigTypes...); err != nil {
 		return nil, err
 	}
 	for _, l := range m.Layers {

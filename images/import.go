@@ -196,6 +196,9 @@ func (s *Store) LoadLayout(ctx context.Context, dir string, ref string) ([]v1.Im
 	if err != nil {
 		return nil, fmt.Errorf("loading layout %s: %w", dir, err)
 	}
+	if err := cache.CheckIndex(im); err != nil {
+		return nil, fmt.Errorf("loading layout %s: %w", dir, err)
+	}
 	var out []v1.Image
 	for _, desc := range im.Manifests {
 		if !desc.MediaType.IsImage() {

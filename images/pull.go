@@ -99,6 +99,9 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if err != nil {
 		return nil, fmt.Errorf("parsing manifest %s: %w", desc.Digest, err)
 	}
+	if err := cache.CheckManifest(m, cache.ImageConfigTypes...); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
+	}
 	if m.Config.Size > maxMetadata {
 		return nil, fmt.Errorf("config %s is larger than %d bytes", m.Config.Digest, maxMetadata)
 	}
@@ -218,6 +221,9 @@ func pickPlatform(raw []byte, d v1.Hash, want v1.Platform) (v1.Hash, error) {
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("parsing index %s: %w", d, err)
+	}
+	if err := cache.CheckIndex(idx); err != nil {
+		return v1.Hash{}, fmt.Errorf("index %s: %w", d, err)
 	}
 	var have []string
 	for _, m := range idx.Manifests {

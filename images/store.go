@@ -276,6 +276,9 @@ func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, 
 	if err != nil {
 		return v1.Hash{}, record{}, fmt.Errorf("parsing manifest: %w", err)
 	}
+	if err := cache.CheckManifest(m, cache.ImageConfigTypes...); err != nil {
+		return v1.Hash{}, record{}, fmt.Errorf("manifest: %w", err)
+	}
 	rawCfg, err := img.RawConfigFile()
 	if err != nil {
 		return v1.Hash{}, record{}, fmt.Errorf("reading config: %w", err)
