@@ -31,7 +31,9 @@ func newDescriptorImage(t *testing.T) *descriptorImage {
 	return &descriptorImage{layer: layer, config: cfg, manifest: man, index: map[string]any{"schemaVersion": 2}}
 }
 
-func (d *descriptorImage) layerDesc() map[string]any { return d.manifest["layers"].([]any)[0].(map[string]any) }
+func (d *descriptorImage) layerDesc() map[string]any {
+	return d.manifest["layers"].([]any)[0].(map[string]any)
+}
 func (d *descriptorImage) configDesc() map[string]any {
 	return d.manifest["config"].(map[string]any)
 }
