@@ -201,16 +201,17 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		}
 		outs = append(outs, o)
 	}
-	// Names are checked before the build runs, as docker build does.
+	// Names are flag values, checked before the build runs, as docker
+	// build does.
 	for _, n := range f.tags {
 		if _, err := images.ParseTag(n); err != nil {
-			return fmt.Errorf("--tag: %w", err)
+			return statusError{125, fmt.Errorf("--tag: %w", err)}
 		}
 	}
 	for _, o := range outs {
 		for _, n := range o.names {
 			if _, err := images.ParseTag(n); err != nil {
-				return fmt.Errorf("--output: %w", err)
+				return statusError{125, fmt.Errorf("--output: %w", err)}
 			}
 		}
 	}

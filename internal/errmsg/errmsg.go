@@ -40,14 +40,15 @@ func location(pe *parser.Error) string {
 	return strings.TrimSuffix(pe.Error(), pe.Err.Error())
 }
 
-// line says err on one line: an error about an image reference speaks for
-// itself, without the steps around it; otherwise the chain is kept with
-// repeated segments said once.
+// line says err on one line, with repeated segments said once. An error
+// about an image reference names it already, so the steps around it that
+// name it again ("resolving image X: pulling X: ") are left out; context
+// that does not (a flag's name) stays.
 func line(err error) string {
-	var re *images.RefError
 	msg := err.Error()
+	var re *images.RefError
 	if errors.As(err, &re) {
-		msg = re.Error()
+		msg = withoutRefSteps(msg, re)
 	}
 	lines := strings.Split(strings.TrimSpace(msg), "\n")
 	for i, l := range lines {
@@ -55,6 +56,22 @@ func line(err error) string {
 	}
 	msg = strings.Join(lines, " ")
 	return dedupe(msg)
+}
+
+func withoutRefSteps(msg string, re *images.RefError) string {
+	inner := re.Error()
+	outer, ok := strings.CutSuffix(msg, inner)
+	if !ok {
+		return inner
+	}
+	ref := strings.Trim(re.Ref, `"`)
+	var keep []string
+	for _, seg := range strings.Split(outer, ": ") {
+		if seg != "" && !strings.Contains(seg, ref) {
+			keep = append(keep, seg+": ")
+		}
+	}
+	return strings.Join(keep, "") + inner
 }
 
 // dedupe drops a ": "-separated segment equal to the one before it, as
