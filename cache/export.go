@@ -90,6 +90,9 @@ func ReadCacheImage(img v1.Image) ([]Record, []MountRecord, error) {
 	if m.Config.MediaType != CacheConfigType {
 		return nil, nil, fmt.Errorf("not a lade build cache (config media type %q)", m.Config.MediaType)
 	}
+	if err := CheckManifest(m, CacheConfigType); err != nil {
+		return nil, nil, fmt.Errorf("cache manifest: %w", err)
+	}
 	if m.Config.Size > maxCacheConfig {
 		return nil, nil, fmt.Errorf("cache config is %d bytes, more than %d", m.Config.Size, maxCacheConfig)
 	}

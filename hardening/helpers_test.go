@@ -93,7 +93,7 @@ func wantFail(t *testing.T, r result, want string) {
 	if r.code == 0 {
 		t.Fatalf("lade succeeded, want an error containing %q\nstderr:\n%s", want, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "ERROR") || !strings.Contains(r.stderr, want) {
+	if !strings.Contains(r.stderr, "Error: ") || !strings.Contains(r.stderr, want) {
 		t.Fatalf("lade failed (%d) without a clear error containing %q:\n%s", r.code, want, r.stderr)
 	}
 }

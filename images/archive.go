@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -59,7 +58,7 @@ func savedName(ref string) (string, bool) {
 	if strings.HasPrefix(ref, "sha256:") || strings.Contains(ref, "@") {
 		return "", false
 	}
-	if _, err := name.NewTag(ref); err != nil {
+	if _, err := ParseTag(ref); err != nil {
 		return "", false // an ID prefix
 	}
 	if isHexPrefix(ref) && len(ref) >= 12 {
@@ -216,8 +215,8 @@ func indexedManifests(dir string) map[v1.Hash][]byte {
 			continue
 		}
 		m, err := v1.ParseManifest(bytes.NewReader(mraw))
-		if err != nil {
-			continue
+		if err != nil || cache.CheckManifest(m, cache.ImageConfigTypes...) != nil {
+			continue // rebuilt from manifest.json instead, and checked there
 		}
 		out[m.Config.Digest] = mraw
 	}
@@ -276,6 +275,9 @@ func (s *Store) loadDockerEntry(ctx context.Context, dir, cfgPath string, layers
 func (s *Store) loadExact(ctx context.Context, dir string, mraw, rawCfg []byte) (v1.Image, error) {
 	m, err := v1.ParseManifest(bytes.NewReader(mraw))
 	if err != nil {
+		return nil, err
+	}
+	if err := cache.CheckManifest(m, cache.ImageConfigTypes...); err != nil {
 		return nil, err
 	}
 	for _, l := range m.Layers {

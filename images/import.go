@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -197,6 +196,9 @@ func (s *Store) LoadLayout(ctx context.Context, dir string, ref string) ([]v1.Im
 	if err != nil {
 		return nil, fmt.Errorf("loading layout %s: %w", dir, err)
 	}
+	if err := cache.CheckIndex(im); err != nil {
+		return nil, fmt.Errorf("loading layout %s: %w", dir, err)
+	}
 	var out []v1.Image
 	for _, desc := range im.Manifests {
 		if !desc.MediaType.IsImage() {
@@ -237,7 +239,7 @@ func layoutName(ann map[string]string, ref string) string {
 	}
 	if ref != "" && !strings.ContainsAny(n, "/:@") {
 		// A bare tag such as "1.0": apply it to ref's repository.
-		if t, err := name.NewTag(ref); err == nil {
+		if t, err := ParseTag(ref); err == nil {
 			return t.Context().Tag(n).String()
 		}
 	}

@@ -174,7 +174,7 @@ func TestImportErrors(t *testing.T) {
 		contains  string
 	}{
 		{"empty", "x", nil, "empty tarball"},
-		{"bad name", "Bad Name", rootfsTar(t), "invalid image name"},
+		{"bad name", "Bad Name", rootfsTar(t), "invalid reference format"},
 		{"broken gzip", "x", []byte{0x1f, 0x8b, 1, 2, 3}, "gzip"},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,6 @@
 package images
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -14,9 +13,9 @@ const dockerHub = "docker.io"
 // normalize turns a user-supplied name into the canonical form the index
 // keys on: "app" -> "docker.io/library/app:latest".
 func normalize(ref string) (string, error) {
-	t, err := name.NewTag(ref)
+	t, err := ParseTag(ref)
 	if err != nil {
-		return "", fmt.Errorf("invalid image name %q: %w", ref, err)
+		return "", err
 	}
 	return canonicalRepo(t.Context()) + ":" + t.TagStr(), nil
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,7 +41,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	defer release() // blobs stay unreferenced until the index names them
 	img, err := s.pull(ctx, ref, opts)
 	if err != nil {
-		return nil, fmt.Errorf("pulling %s: %w", ref, err)
+		return nil, remoteError("pulling", ref, err)
 	}
 	return img, nil
 }
@@ -99,6 +98,9 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("parsing manifest %s: %w", desc.Digest, err)
+	}
+	if err := cache.CheckManifest(m, cache.ImageConfigTypes...); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
 	}
 	if m.Config.Size > maxMetadata {
 		return nil, fmt.Errorf("config %s is larger than %d bytes", m.Config.Digest, maxMetadata)
@@ -214,47 +216,14 @@ func sniffMediaType(desc *remote.Descriptor) {
 	}
 }
 
-// parseRemote parses ref, allowing plain http for loopback registries and
-// the hosts in insecure, as docker does.
-func parseRemote(ref string, insecure []string) (name.Reference, error) {
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return nil, fmt.Errorf("invalid image reference %q: %w", ref, err)
-	}
-	host := r.Context().RegistryStr()
-	if !isLoopback(host) && !listed(host, insecure) {
-		return r, nil
-	}
-	return name.ParseReference(ref, name.Insecure)
-}
-
-func isLoopback(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	h = strings.Trim(h, "[]")
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
-
-// listed matches host against entries with or without a port.
-func listed(host string, list []string) bool {
-	bare := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		bare = h
-	}
-	return slices.Contains(list, host) || slices.Contains(list, bare)
-}
-
 // pickPlatform returns the digest of the manifest for want in index raw.
 func pickPlatform(raw []byte, d v1.Hash, want v1.Platform) (v1.Hash, error) {
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("parsing index %s: %w", d, err)
+	}
+	if err := cache.CheckIndex(idx); err != nil {
+		return v1.Hash{}, fmt.Errorf("index %s: %w", d, err)
 	}
 	var have []string
 	for _, m := range idx.Manifests {

@@ -40,7 +40,7 @@ type PushOptions struct {
 func (s *Store) Push(ctx context.Context, ref string, img v1.Image, opts PushOptions) (v1.Hash, error) {
 	d, err := s.push(ctx, ref, img, opts)
 	if err != nil {
-		return v1.Hash{}, fmt.Errorf("pushing %s: %w", ref, err)
+		return v1.Hash{}, remoteError("pushing", ref, err)
 	}
 	return d, nil
 }

@@ -2,7 +2,6 @@ package images
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -33,7 +32,7 @@ func (s *Store) RemoteImage(ctx context.Context, ref string, insecure []string) 
 	}
 	img, err := remote.Image(r, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("fetching %s: %w", ref, err)
+		return nil, remoteError("fetching", ref, err)
 	}
 	return img, nil
 }

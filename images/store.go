@@ -226,6 +226,20 @@ func (s *Store) Tag(ctx context.Context, ref string, img v1.Image) error {
 	})
 }
 
+// Keep records an image pulled as ref the way docker pull and docker run
+// do: under ref's name when ref has a tag, untagged (listed with its
+// digest) when ref names a digest.
+func (s *Store) Keep(ctx context.Context, ref string, img v1.Image) error {
+	r, err := ParseReference(ref)
+	if err != nil {
+		return err
+	}
+	if _, ok := r.(name.Tag); ok {
+		return s.Tag(ctx, ref, img)
+	}
+	return s.Store(ctx, img)
+}
+
 // Store stores img without a name; List shows it as "<none>:<none>" and Get
 // finds it by digest.
 func (s *Store) Store(ctx context.Context, img v1.Image) error {
@@ -261,6 +275,9 @@ func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, 
 	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return v1.Hash{}, record{}, fmt.Errorf("parsing manifest: %w", err)
+	}
+	if err := cache.CheckManifest(m, cache.ImageConfigTypes...); err != nil {
+		return v1.Hash{}, record{}, fmt.Errorf("manifest: %w", err)
 	}
 	rawCfg, err := img.RawConfigFile()
 	if err != nil {
@@ -330,7 +347,7 @@ func resolve(idx *index, ref string) (v1.Hash, error) {
 	if p, ok := strings.CutPrefix(ref, "sha256:"); ok {
 		return byPrefix(idx, ref, p)
 	}
-	if r, err := name.ParseReference(ref); err == nil {
+	if r, err := ParseReference(ref); err == nil {
 		switch r := r.(type) {
 		case name.Tag:
 			if d, ok := idx.Refs[canonicalRepo(r.Context())+":"+r.TagStr()]; ok {

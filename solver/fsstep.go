@@ -59,7 +59,7 @@ func (sc *stageCtx) commitUpper(ctx context.Context, step *Step, a *snapshot.Act
 	pr.CloseWithError(err) // unblock the differ if the writer failed first
 	if err != nil {
 		status.Done("")
-		return false, fmt.Errorf("writing layer: %w", err)
+		return false, err // WriteLayer's errors say "writing layer"
 	}
 	err = b.Snapshots.Commit(ctx, a, info.DiffID)
 	status.Done("writing layer " + info.Digest.String())

@@ -13,7 +13,7 @@ import (
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/images"
-	"github.com/lade-build/lade/parser"
+	"github.com/lade-build/lade/internal/errmsg"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
 )
@@ -22,10 +22,27 @@ import (
 // constructor in an init func, so commands live side by side.
 var commands []func(*app) *cobra.Command
 
-// exitError carries a specific exit status out of a command.
+// exitError carries a specific exit status out of a command that has
+// printed its errors already.
 type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// statusError is an error Run prints as usual, ending lade with code:
+// 125 for lade's own failures in run, create and exec, and for bad flags
+// everywhere, as docker's CLI does.
+type statusError struct {
+	code int
+	err  error
+}
+
+func (e statusError) Error() string { return e.err.Error() }
+func (e statusError) Unwrap() error { return e.err }
+
+// printError prints err, from command op, the one way lade prints errors.
+func printError(w io.Writer, op string, err error) {
+	fmt.Fprintln(w, errmsg.Prefix+errmsg.Format(op, err))
+}
 
 // app holds global flags and the stores under --root, opened lazily.
 type app struct {
@@ -59,10 +76,14 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// A bad flag names itself (pflag says which) and exits 125, as in docker.
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return statusError{125, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
 	for _, mk := range commands {
 		root.AddCommand(mk(a))
 	}
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if a.snapshots != nil {
 		a.snapshots.Wait() // duplicate snapshots a build discarded
 	}
@@ -77,13 +98,17 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	var pe *parser.Error
-	if errors.As(err, &pe) {
-		fmt.Fprintln(stderr, "ERROR: "+pe.Detail())
-	} else {
-		fmt.Fprintln(stderr, "ERROR: "+err.Error())
+	code := 1
+	var se statusError
+	if errors.As(err, &se) {
+		code = se.code
 	}
-	return 1
+	op := "lade"
+	if cmd != nil && cmd != root {
+		op = cmd.Name()
+	}
+	printError(stderr, op, err)
+	return code
 }
 
 func (a *app) open() error {

@@ -20,6 +20,7 @@ import (
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/exporter"
 	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/solver"
 )
@@ -199,6 +200,20 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 			return err
 		}
 		outs = append(outs, o)
+	}
+	// Names are flag values, checked before the build runs, as docker
+	// build does.
+	for _, n := range f.tags {
+		if _, err := images.ParseTag(n); err != nil {
+			return statusError{125, fmt.Errorf("--tag: %w", err)}
+		}
+	}
+	for _, o := range outs {
+		for _, n := range o.names {
+			if _, err := images.ParseTag(n); err != nil {
+				return statusError{125, fmt.Errorf("--output: %w", err)}
+			}
+		}
 	}
 	if len(outs) == 0 {
 		outs = []output{{typ: "image"}}

@@ -35,8 +35,7 @@ func (a *app) container(ref string) (*container.Store, *container.Container, err
 
 // failed reports a lade failure the docker way: message, status 1.
 func (a *app) failed(err error) error {
-	fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
-	return exitError{1}
+	return statusError{1, err}
 }
 
 // eachContainer runs fn on every ref, printing what docker prints, and
@@ -53,7 +52,7 @@ func (a *app) eachContainer(refs []string, fn func(*container.Store, *container.
 			err = fn(store, c)
 		}
 		if err != nil {
-			fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
+			printError(a.stderr, "", err)
 			failed = true
 			continue
 		}
@@ -318,8 +317,7 @@ func (a *app) execCmd() *cobra.Command {
 			}
 			c, err := store.Get(args[0])
 			if err != nil {
-				fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
-				return exitError{125}
+				return statusError{125, err}
 			}
 			o := container.ExecOptions{Args: args[1:], Cwd: workdir, Stdout: a.stdout, Stderr: a.stderr, Tty: tty}
 			if interactive {
@@ -328,8 +326,7 @@ func (a *app) execCmd() *cobra.Command {
 			if tty {
 				term, err := container.OpenTerminal(a.stdin, a.stdout, interactive)
 				if err != nil {
-					fmt.Fprintln(a.stderr, "lade: setting up the terminal: "+err.Error())
-					return exitError{125}
+					return statusError{125, fmt.Errorf("setting up the terminal: %w", err)}
 				}
 				defer term.Close()
 				o.Terminal = term
@@ -341,22 +338,19 @@ func (a *app) execCmd() *cobra.Command {
 				var uid, gid uint32
 				u, g, hasG := strings.Cut(user, ":")
 				if _, err := fmt.Sscanf(u, "%d", &uid); err != nil {
-					fmt.Fprintln(a.stderr, "lade: exec -u takes numeric UID[:GID]")
-					return exitError{125}
+					return statusError{125, errors.New("--user: want a numeric UID[:GID]")}
 				}
 				o.UID = &uid
 				if hasG {
 					if _, err := fmt.Sscanf(g, "%d", &gid); err != nil {
-						fmt.Fprintln(a.stderr, "lade: exec -u takes numeric UID[:GID]")
-						return exitError{125}
+						return statusError{125, errors.New("--user: want a numeric UID[:GID]")}
 					}
 					o.GID = &gid
 				}
 			}
 			code, err := store.Exec(cmd.Context(), c, o)
 			if err != nil {
-				fmt.Fprintln(a.stderr, "lade: "+err.Error())
-				return exitError{125}
+				return statusError{125, err}
 			}
 			if code != 0 {
 				return exitError{code}
@@ -414,7 +408,7 @@ func (a *app) InspectContainers(refs []string) ([]*container.Container, error) {
 			if !errors.Is(err, container.ErrNotFound) {
 				return nil, err
 			}
-			fmt.Fprintln(a.stderr, "Error: No such container: "+ref)
+			printError(a.stderr, "", fmt.Errorf("No such container: %s", ref))
 			continue
 		}
 		found = append(found, c)
@@ -494,7 +488,7 @@ func (a *app) volumeCmd() *cobra.Command {
 			for _, n := range args {
 				v, err := store.GetVolume(n)
 				if err != nil {
-					fmt.Fprintln(a.stderr, "Error: "+err.Error())
+					printError(a.stderr, "", err)
 					missing = exitError{1}
 					continue
 				}
@@ -520,7 +514,7 @@ func (a *app) volumeCmd() *cobra.Command {
 			var failed error
 			for _, n := range args {
 				if err := store.RemoveVolume(n); err != nil {
-					fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
+					printError(a.stderr, "", err)
 					failed = exitError{1}
 					continue
 				}

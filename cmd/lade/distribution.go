@@ -53,9 +53,9 @@ func (a *app) pullCmd() *cobra.Command {
 				}
 				opts.Platform = *p
 			}
-			ref, err := name.ParseReference(args[0])
+			ref, err := images.ParseReference(args[0])
 			if err != nil {
-				return fmt.Errorf("invalid reference %q: %w", args[0], err)
+				return err
 			}
 			before, _ := a.images.Get(ctx, args[0])
 			img, err := a.images.Pull(ctx, args[0], opts)
@@ -72,12 +72,7 @@ func (a *app) pullCmd() *cobra.Command {
 			if _, err := a.unpack(ctx, img); err != nil {
 				return err
 			}
-			if _, ok := ref.(name.Tag); ok {
-				err = a.images.Tag(ctx, args[0], img)
-			} else {
-				err = a.images.Store(ctx, img)
-			}
-			if err != nil {
+			if err := a.images.Keep(ctx, args[0], img); err != nil {
 				return err
 			}
 			full := canonicalRef(ref)
@@ -126,6 +121,9 @@ func (a *app) pushCmd() *cobra.Command {
 			if err := a.open(); err != nil {
 				return err
 			}
+			if _, err := images.ParseTag(args[0]); err != nil {
+				return err
+			}
 			img, err := a.images.Get(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -143,9 +141,9 @@ func (a *app) pushCmd() *cobra.Command {
 
 // push uploads img as ref and prints docker's summary line.
 func (a *app) push(ctx context.Context, ref string, img v1.Image, prog, summary io.Writer) error {
-	t, err := name.NewTag(ref)
+	t, err := images.ParseTag(ref)
 	if err != nil {
-		return fmt.Errorf("invalid reference %q: %w", ref, err)
+		return err
 	}
 	d, err := a.images.Push(ctx, ref, img, images.PushOptions{Insecure: a.insecure, Progress: prog})
 	if err != nil {
@@ -190,7 +188,7 @@ func (a *app) rmiCmd() *cobra.Command {
 			var failed []string
 			for _, ref := range args {
 				if err := a.rmi(cmd.Context(), ref, force); err != nil {
-					fmt.Fprintln(a.stderr, "Error: "+err.Error())
+					printError(a.stderr, "rmi", err)
 					failed = append(failed, ref)
 				}
 			}
@@ -259,7 +257,7 @@ func familiarName(ref string) (string, bool) {
 	if strings.HasPrefix(ref, "sha256:") || strings.Contains(ref, "@") {
 		return "", false
 	}
-	t, err := name.NewTag(ref)
+	t, err := images.ParseTag(ref)
 	if err != nil {
 		return "", false
 	}
@@ -380,15 +378,15 @@ func dockerConfigPath() (string, error) {
 }
 
 // registryKey is the auths key docker uses for a registry.
-func registryKey(s string) (string, name.Registry, error) {
+func registryKey(s string, insecure []string) (string, name.Registry, error) {
 	if s == "" || s == "docker.io" || s == "index.docker.io" || s == "registry-1.docker.io" {
 		s = name.DefaultRegistry
 	}
 	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
 	s = strings.TrimSuffix(strings.TrimSuffix(s, "/v1/"), "/")
-	reg, err := name.NewRegistry(s)
+	reg, err := images.Registry(s, insecure)
 	if err != nil {
-		return "", reg, fmt.Errorf("invalid registry %q: %w", s, err)
+		return "", reg, err
 	}
 	if reg.RegistryStr() == name.DefaultRegistry {
 		return "https://index.docker.io/v1/", reg, nil
@@ -448,7 +446,7 @@ func (a *app) loginCmd() *cobra.Command {
 			if len(args) == 1 {
 				server = args[0]
 			}
-			key, reg, err := registryKey(server)
+			key, reg, err := registryKey(server, a.insecure)
 			if err != nil {
 				return err
 			}
@@ -488,13 +486,6 @@ func (a *app) loginCmd() *cobra.Command {
 // checkLogin asks the registry's /v2/ endpoint, through the token or
 // basic auth handshake, whether user and pass are accepted.
 func (a *app) checkLogin(ctx context.Context, reg name.Registry, user, pass string) error {
-	if isLoopbackHost(reg.RegistryStr()) || contains(a.insecure, reg.RegistryStr()) {
-		r, err := name.NewRegistry(reg.RegistryStr(), name.Insecure)
-		if err != nil {
-			return err
-		}
-		reg = r
-	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	rt, err := transport.NewWithContext(ctx, reg, authn.FromConfig(authn.AuthConfig{Username: user, Password: pass}), remote.DefaultTransport, nil)
@@ -517,24 +508,6 @@ func (a *app) checkLogin(ctx context.Context, reg name.Registry, user, pass stri
 	return nil
 }
 
-func isLoopbackHost(host string) bool {
-	h := host
-	if i := strings.LastIndex(h, ":"); i > strings.LastIndex(h, "]") {
-		h = h[:i]
-	}
-	h = strings.Trim(h, "[]")
-	return h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1"
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func (a *app) logoutCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout [SERVER]",
@@ -545,7 +518,7 @@ func (a *app) logoutCmd() *cobra.Command {
 			if len(args) == 1 {
 				server = args[0]
 			}
-			key, reg, err := registryKey(server)
+			key, reg, err := registryKey(server, a.insecure)
 			if err != nil {
 				return err
 			}

@@ -52,6 +52,9 @@ func parsePorts(s string) ([]container.Port, error) {
 			host = rest
 		}
 	}
+	if ip != "" && net.ParseIP(ip) == nil {
+		return nil, fmt.Errorf("invalid IP address %q in %q (want %s)", ip, s, portForms)
+	}
 	c0, c1, err := portRange(ctr, 1)
 	if err != nil {
 		return nil, fmt.Errorf("invalid container port in %q (want %s)", s, portForms)
@@ -109,7 +112,7 @@ func publishedPorts(specs []string, all bool, exposed map[string]struct{}) ([]co
 	for _, s := range specs {
 		ps, err := parsePorts(s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--publish: %w", err)
 		}
 		for _, p := range ps {
 			ports = append(ports, p)

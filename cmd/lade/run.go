@@ -59,8 +59,7 @@ func (a *app) runCmd() *cobra.Command {
 			}
 			code, err := a.run(cmd.Context(), f, args[0], args[1:])
 			if err != nil {
-				fmt.Fprintln(a.stderr, "lade: "+err.Error())
-				return exitError{125}
+				return statusError{125, err}
 			}
 			if code != 0 {
 				return exitError{code}
@@ -121,6 +120,10 @@ func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string
 	if err != nil {
 		return 0, err
 	}
+	// Flags are checked before anything is pulled or created.
+	if _, err := publishedPorts(f.publish, false, nil); err != nil {
+		return 0, err
+	}
 	cfg, img, err := a.newConfig(ctx, f, ref, cmdArgs)
 	if err != nil {
 		return 0, err
@@ -158,11 +161,22 @@ func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string
 	return store.Supervise(ctx, cfg.ID, stdio, a.stderr)
 }
 
+// pullForRun pulls an image run does not have and keeps it under its
+// name, as docker run does, so images lists it and rmi removes it.
+func (a *app) pullForRun(ctx context.Context, ref string) (v1.Image, error) {
+	fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", ref)
+	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure})
+	if err != nil {
+		return nil, err
+	}
+	return img, a.images.Keep(ctx, ref, img)
+}
+
 // newConfig resolves the image and the flags that need no rootfs.
 func (a *app) newConfig(ctx context.Context, f *runFlags, ref string, cmdArgs []string) (*container.Config, *dockerspec.DockerOCIImage, error) {
 	img, err := a.images.Get(ctx, ref)
 	if errors.Is(err, images.ErrNotFound) {
-		img, err = a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure})
+		img, err = a.pullForRun(ctx, ref)
 	}
 	if err != nil {
 		return nil, nil, err
