@@ -18,7 +18,6 @@ import (
 // on PATH may be a bare client without an engine).
 const DockerClient = "/usr/bin/docker"
 
-
 func isStatic(path string) bool {
 	f, err := elf.Open(path)
 	if err != nil {
