@@ -85,6 +85,7 @@ func TestSIGKILLAnywhere(t *testing.T) {
 	before := snap(t, s, ctx)
 	rng := rand.New(rand.NewPCG(8, 8))
 	killed := 0
+	span := map[int]time.Duration{} // per command kind: how long it ran when it ended before the kill
 	for i := range 50 {
 		n := fmt.Sprint(i)
 		var args []string
@@ -102,16 +103,7 @@ func TestSIGKILLAnywhere(t *testing.T) {
 			// From an empty store now and then: the pull and unpack too.
 			os.RemoveAll(root)
 		}
-		cmd := exec.Command(ladeBin, append([]string{"--root", root}, args...)...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// A random point, not a synchronisation: the kill is meant to land
-		// anywhere. Whether it landed mid-command is counted below.
-		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		if killAt(t, rng, span, i%5, append([]string{"--root", root}, args...)) {
 			killed++
 		}
 
@@ -136,10 +128,42 @@ func TestSIGKILLAnywhere(t *testing.T) {
 	noSurvivors(t, "lade-kill-marker")
 	// Most kills must land while the command still runs, or the loop
 	// tests little: commands that finished first do not count.
-	if killed < 35 {
+	if killed < 45 {
 		t.Errorf("only %d of 50 kills landed before the command ended", killed)
 	}
 	t.Logf("%d of 50 kills landed mid-command", killed)
+}
+
+// killAt runs lade with args and SIGKILLs it at a random point within
+// the time a command of this kind takes, and reports whether the kill
+// landed mid-command. A command that ends first teaches that time, and
+// runs again, up to three times.
+func killAt(t *testing.T, rng *rand.Rand, span map[int]time.Duration, kind int, args []string) bool {
+	t.Helper()
+	for try := 0; try < 3; try++ {
+		d := span[kind]
+		if d == 0 {
+			d = 1500 * time.Millisecond
+		}
+		cmd := exec.Command(ladeBin, args...)
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+			span[kind] = time.Since(start)
+			continue
+		case <-time.After(time.Duration(rng.Int64N(int64(d)))):
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		return ok && ws.Signaled()
+	}
+	return false
 }
 
 // noScratch fails if temp entries are left in root's scratch dirs.
