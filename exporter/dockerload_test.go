@@ -23,7 +23,7 @@ func TestDockerLoadAndRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping docker interop test in short mode")
 	}
-	busybox := testutil.StaticBusybox(t)
+	busybox := testutil.Busybox(t)
 	dockerd := testutil.DockerTools(t)
 	host := testutil.DockerEngine(t, dockerd)
 

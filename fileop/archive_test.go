@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 type tarEntry struct {
@@ -89,6 +91,7 @@ func cmdBytes(t *testing.T, b []byte, name string, args ...string) []byte {
 }
 
 func TestAddExtracts(t *testing.T) {
+	testutil.RequireRoot(t)
 	plain := makeTar(t,
 		tarEntry{name: "app/", typ: tar.TypeDir, mode: 0o750},
 		tarEntry{name: "app/main", body: "bin", mode: 0o755, uid: 7},
@@ -139,6 +142,7 @@ func TestAddExtracts(t *testing.T) {
 }
 
 func TestAddRejectsEscapes(t *testing.T) {
+	testutil.RequireRoot(t)
 	tests := []struct {
 		name    string
 		entries []tarEntry
@@ -187,6 +191,7 @@ func TestAddRejectsEscapes(t *testing.T) {
 }
 
 func TestAddNonArchiveCopies(t *testing.T) {
+	testutil.RequireRoot(t)
 	ctxDir, root := t.TempDir(), t.TempDir()
 	mkTree(t, ctxDir, file("notes.tar.gz", "just text"), file("empty", ""))
 	err := Copy(context.Background(), CopyOptions{Src: Source{Root: ctxDir}, Paths: []string{"notes.tar.gz", "empty"}, DestRoot: root, Dest: "/n/", Add: true})

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func basicContext(t *testing.T) string {
@@ -23,6 +25,7 @@ func basicContext(t *testing.T) string {
 }
 
 func TestCopyBuildKitCases(t *testing.T) {
+	testutil.RequireRoot(t)
 	tests := []struct {
 		name  string
 		paths []string
@@ -127,6 +130,7 @@ func userRootfs(t *testing.T) string {
 }
 
 func TestCopyChownChmod(t *testing.T) {
+	testutil.RequireRoot(t)
 	ctxDir := t.TempDir()
 	mkTree(t, ctxDir, file("f.txt", "f"), file("g.sh", "g"), file("d/e.txt", "e"))
 	tests := []struct {
@@ -188,6 +192,7 @@ func TestCopyChownChmod(t *testing.T) {
 }
 
 func TestCopyDockerignore(t *testing.T) {
+	testutil.RequireRoot(t)
 	ctxDir := t.TempDir()
 	ignore := "# comments are ignored\nnode_modules\nlogs/*.log\n!logs/important.log\n**/*.env\nnested/logs\n"
 	mkTree(t, ctxDir,
@@ -239,6 +244,7 @@ func TestCopyDockerignore(t *testing.T) {
 }
 
 func TestCopyParents(t *testing.T) {
+	testutil.RequireRoot(t)
 	ctxDir := t.TempDir()
 	mkTree(t, ctxDir,
 		file("foo1/foo2/bar", "testing"), file("foo1/foo2/baz", "testing2"), file("other/x", "x"),
@@ -298,6 +304,7 @@ func listFiles(t *testing.T, dir string) []string {
 }
 
 func TestCopyExclude(t *testing.T) {
+	testutil.RequireRoot(t)
 	ctxDir := t.TempDir()
 	mkTree(t, ctxDir,
 		file("dir1/file-101.png", "2"), file("dir1/file-102.txt", "3"), file("dir1/file-103.jpeg", "4"),
@@ -334,6 +341,7 @@ func TestCopyExclude(t *testing.T) {
 }
 
 func TestCopyMissingAndEmptyWildcard(t *testing.T) {
+	testutil.RequireRoot(t)
 	ctxDir := basicContext(t)
 	root := t.TempDir()
 	err := Copy(context.Background(), CopyOptions{Src: Source{Root: ctxDir}, Paths: []string{"nope"}, DestRoot: root, Dest: "/x"})
@@ -358,6 +366,7 @@ func TestCopyMissingAndEmptyWildcard(t *testing.T) {
 }
 
 func TestCopyKeepOwnerAndTimes(t *testing.T) {
+	testutil.RequireRoot(t)
 	src := t.TempDir()
 	mkTree(t, src, fileMode("bin/tool", "t", 0o4755), file("home/u/f", "f"), symlink("home/u/l", "f"))
 	if err := os.Lchown(filepath.Join(src, "home/u/f"), 1000, 1001); err != nil {
@@ -421,6 +430,7 @@ func TestCopyKeepOwnerAndTimes(t *testing.T) {
 }
 
 func TestCopyReplaceAndMerge(t *testing.T) {
+	testutil.RequireRoot(t)
 	ctxDir := basicContext(t)
 	root := t.TempDir()
 	mkTree(t, root, dirMode("existing", 0o700), file("existing/old.txt", "old"), file("existing/one.txt", "stale"), file("file.txt", "old"))
@@ -455,6 +465,7 @@ func TestCopyReplaceAndMerge(t *testing.T) {
 }
 
 func TestCopySymlinkSafety(t *testing.T) {
+	testutil.RequireRoot(t)
 	outside := t.TempDir()
 	ctxDir := t.TempDir()
 	mkTree(t, ctxDir, file("f", "f"), file("inner/target", "inside"),
@@ -519,6 +530,7 @@ func TestCopySymlinkSafety(t *testing.T) {
 }
 
 func TestCopyHardlinks(t *testing.T) {
+	testutil.RequireRoot(t)
 	src := t.TempDir()
 	mkTree(t, src, file("h/a", "same"))
 	if err := os.Link(filepath.Join(src, "h/a"), filepath.Join(src, "h/b")); err != nil {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // manyFiles makes a tree big enough to keep every copy worker busy, with
@@ -52,6 +54,7 @@ func manyFiles(t *testing.T, root string) map[string][]byte {
 }
 
 func TestCopyManyFilesKeepsContentAndMetadata(t *testing.T) {
+	testutil.RequireRoot(t)
 	srcs := []string{t.TempDir()}
 	// From tmpfs to the test's disk copy_file_range fails with EXDEV, as
 	// it does from a build context into an overlay: the read/write path.
@@ -128,6 +131,7 @@ func TestCopyManyFilesKeepsContentAndMetadata(t *testing.T) {
 }
 
 func TestCopyManyFilesReportsWorkerError(t *testing.T) {
+	testutil.RequireRoot(t)
 	src := t.TempDir()
 	manyFiles(t, src)
 	root := t.TempDir()

@@ -13,9 +13,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestFetchURL(t *testing.T) {
+	testutil.RequireRoot(t)
 	body := "hello from the web"
 	sum := sha256.Sum256([]byte(body))
 	good := "sha256:" + hex.EncodeToString(sum[:])

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -44,14 +45,26 @@ func emptyRegistry(t *testing.T) string {
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
-// noSurvivors fails if a process carrying marker in its argv is alive.
+// noSurvivors fails if a process carrying marker in its argv is still
+// alive after a bounded wait: the kernel kills a dead init's pid namespace
+// at once, but reaping its processes is not instant.
 func noSurvivors(t *testing.T, marker string) {
 	t.Helper()
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if strings.Contains(string(b), marker) {
-			t.Errorf("process %s survived: %q", e.Name(), b)
+	alive := map[string]string{}
+	gone := testutil.PollUntil(5*time.Second, func() bool {
+		clear(alive)
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if strings.Contains(string(b), marker) {
+				alive[e.Name()] = string(b)
+			}
+		}
+		return len(alive) == 0
+	})
+	if !gone {
+		for pid, argv := range alive {
+			t.Errorf("process %s survived: %q", pid, argv)
 		}
 	}
 }
@@ -71,6 +84,8 @@ func TestSIGKILLAnywhere(t *testing.T) {
 	s := sentinel(t)
 	before := snap(t, s, ctx)
 	rng := rand.New(rand.NewPCG(8, 8))
+	killed := 0
+	span := map[int]time.Duration{} // per command kind: how long it ran when it ended before the kill
 	for i := range 50 {
 		n := fmt.Sprint(i)
 		var args []string
@@ -88,13 +103,9 @@ func TestSIGKILLAnywhere(t *testing.T) {
 			// From an empty store now and then: the pull and unpack too.
 			os.RemoveAll(root)
 		}
-		cmd := exec.Command(ladeBin, append([]string{"--root", root}, args...)...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		if killAt(t, rng, span, i%5, append([]string{"--root", root}, args...)) {
+			killed++
 		}
-		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
 
 		r := lade(t, root, nil, "build", "--build-arg", "N=ok"+n, "-t", "app:"+n, ctx)
 		if r.code != 0 {
@@ -114,8 +125,45 @@ func TestSIGKILLAnywhere(t *testing.T) {
 		}
 		sameTree(t, before, snap(t, s, ctx), nil)
 	}
-	time.Sleep(100 * time.Millisecond)
 	noSurvivors(t, "lade-kill-marker")
+	// Most kills must land while the command still runs, or the loop
+	// tests little: commands that finished first do not count.
+	if killed < 45 {
+		t.Errorf("only %d of 50 kills landed before the command ended", killed)
+	}
+	t.Logf("%d of 50 kills landed mid-command", killed)
+}
+
+// killAt runs lade with args and SIGKILLs it at a random point within
+// the time a command of this kind takes, and reports whether the kill
+// landed mid-command. A command that ends first teaches that time, and
+// runs again, up to three times.
+func killAt(t *testing.T, rng *rand.Rand, span map[int]time.Duration, kind int, args []string) bool {
+	t.Helper()
+	for try := 0; try < 3; try++ {
+		d := span[kind]
+		if d == 0 {
+			d = 1500 * time.Millisecond
+		}
+		cmd := exec.Command(ladeBin, args...)
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+			span[kind] = time.Since(start)
+			continue
+		case <-time.After(time.Duration(rng.Int64N(int64(d)))):
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		return ok && ws.Signaled()
+	}
+	return false
 }
 
 // noScratch fails if temp entries are left in root's scratch dirs.
@@ -246,21 +294,29 @@ func TestConcurrentBuildsAndTags(t *testing.T) {
 	root := newRoot(t)
 	var wg sync.WaitGroup
 	results := make([]result, 2)
+	var built atomic.Int32
 	for i := range 2 {
 		ctx := writeTree(t, map[string]string{"Dockerfile": fmt.Sprintf("FROM busybox\nRUN echo %d > /id\nRUN sleep 0.5\n", i)})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			results[i] = lade(t, root, nil, "build", "-t", fmt.Sprintf("built:%d", i), ctx)
+			built.Add(1)
 		}()
 	}
 	// A prune of everything races the builds and tags: it waits for the
 	// builds' GC lock, and must never take what an image or build uses.
 	wg.Add(1)
 	var pruned result
+	raced := make(chan bool, 1)
 	go func() {
 		defer wg.Done()
-		time.Sleep(300 * time.Millisecond)
+		// Start once a RUN step holds an active snapshot, so the prune
+		// really meets a build in progress.
+		raced <- testutil.PollUntil(30*time.Second, func() bool {
+			ents, _ := os.ReadDir(filepath.Join(root, "snapshots", "active"))
+			return len(ents) > 0
+		}) && built.Load() < 2
 		pruned = lade(t, root, nil, "cache", "prune", "-a", "-f", "--min-age", "0")
 	}()
 	for i := range 20 {
@@ -270,6 +326,9 @@ func TestConcurrentBuildsAndTags(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	if !<-raced {
+		t.Error("the prune did not start while a build was running")
+	}
 	wantOK(t, pruned)
 	for _, r := range results {
 		wantOK(t, r)

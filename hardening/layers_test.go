@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/snapshot"
 )
 
@@ -122,9 +123,7 @@ func wantErr(t *testing.T, err error, want string) {
 // TestHostileLayerUnpack feeds each layer to snapshot.Unpack (overlay form)
 // and snapshot.Apply (plain form).
 func TestHostileLayerUnpack(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (chown, mknod, trusted xattrs)")
-	}
+	testutil.RequireRoot(t)
 	for _, c := range layerCases {
 		t.Run(c.name, func(t *testing.T) {
 			s := sentinel(t)
@@ -158,9 +157,7 @@ func TestHostileLayerUnpack(t *testing.T) {
 // TestHostileLayerUnpackDigest: a layer whose content is not its diffID is
 // refused and nothing is committed.
 func TestHostileLayerUnpackDigest(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	testutil.RequireRoot(t)
 	sn, err := snapshot.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

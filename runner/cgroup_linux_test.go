@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // memoryCgroup makes a v1 memory cgroup limited to limit bytes, removed
@@ -32,7 +34,7 @@ func memoryCgroup(t *testing.T, limit int64) string {
 }
 
 func TestInitJoinsCgroupsItself(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	dir := memoryCgroup(t, 64<<20)
 	spec := baseSpec(newRootfs(t), "cat", "/proc/self/cgroup")
 	spec.Cgroups = []string{dir}
@@ -58,7 +60,7 @@ func TestInitJoinsCgroupsItself(t *testing.T) {
 }
 
 func TestInitCgroupJoinError(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	spec := baseSpec(newRootfs(t), "true")
 	spec.Cgroups = []string{filepath.Join(t.TempDir(), "not-a-cgroup")}
 	r := run(t, spec)
@@ -72,7 +74,7 @@ func TestInitCgroupJoinError(t *testing.T) {
 // the command runs: the OOM killer picks among a memory cgroup's tasks by
 // their process's size, and lade's would be the largest.
 func TestExecThreadLeavesCgroups(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	dir := memoryCgroup(t, 64<<20)
 	spec := baseSpec(newRootfs(t), "sleep", "1000")
 	spec.Cgroups = []string{dir}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -20,17 +22,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// requireContainers skips tests that need root to create namespaces.
-func requireContainers(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create mount/pid namespaces: run the tests as root")
-	}
-	if _, err := os.Stat("/proc/self/ns/pid"); err != nil {
-		t.Skip("kernel without pid namespaces")
-	}
-}
-
 const busyboxPath = "/bin/busybox"
 
 // newRootfs builds a minimal busybox root filesystem in a temp dir: every
@@ -38,9 +29,7 @@ const busyboxPath = "/bin/busybox"
 // /proc, /dev, /sys or /run, so Run must create and remove those stubs.
 func newRootfs(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(busyboxPath); err != nil {
-		t.Skip("needs a static busybox at /bin/busybox (Debian busybox-static)")
-	}
+	testutil.Busybox(t)
 	root := t.TempDir()
 	for _, d := range []string{"bin", "etc", "tmp", "root"} {
 		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {

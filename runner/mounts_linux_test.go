@@ -8,10 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestMounts(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	host := t.TempDir()
 	before := hostMounts(t, rootfs, host)
@@ -138,7 +140,7 @@ func TestMounts(t *testing.T) {
 }
 
 func TestExistingTargetsUntouched(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	for _, d := range []string{"proc", "dev", "sys", "mnt/data"} {
 		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o711); err != nil {
@@ -159,7 +161,7 @@ func TestExistingTargetsUntouched(t *testing.T) {
 }
 
 func TestSymlinkTargetStaysInRootfs(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	host := t.TempDir()
 	before := hostMounts(t, rootfs, host)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // i386Hello is a static 32-bit ELF program that writes "hi\n" to stdout
@@ -54,7 +56,7 @@ func i386Hello() []byte {
 // 32-bit programs run under docker's default filter, whose archMap adds
 // the i386 ABI; a profile that does not list it kills them.
 func TestSeccompI386(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	host := filepath.Join(t.TempDir(), "hi32")
 	if err := os.WriteFile(host, i386Hello(), 0o755); err != nil {
 		t.Fatal(err)

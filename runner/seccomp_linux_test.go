@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // The table must agree with the kernel ABI golang.org/x/sys describes.
@@ -50,7 +52,7 @@ func mustProfile(t *testing.T, opt string) *SeccompProfile {
 // Containers run under the filter in the kernel: what it denies fails,
 // everything an ordinary command needs works.
 func TestSeccompInContainer(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	status := `grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status | tr -d '\t' | sort`
 	// unshare(CLONE_NEWUSER) needs no capability, so only a filter stops it.
@@ -119,7 +121,7 @@ func TestSeccompInContainer(t *testing.T) {
 
 // A profile that breaks the init's own setup is reported, not hidden.
 func TestSeccompBlockingSetupFails(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	spec := baseSpec(rootfs, "true")
 	spec.UID = 1000
@@ -168,7 +170,7 @@ func readProcComm(pid int) (string, error) {
 
 // Exec gets the filter it is given, like the container's own process.
 func TestSeccompExec(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	spec := baseSpec(rootfs, "sleep", "1000")
 	spec.Capabilities = DefaultCapabilities

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // warmSpare starts r's spare and waits until it is ready; it returns its pid.
@@ -44,7 +46,7 @@ func runOn(ctx context.Context, r *Runner, spec *Spec) (code int, pid int, out s
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
 func TestSpareSeesMountsMadeAfterItStarted(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	r := &Runner{Prestart: true}
 	defer r.Close()
 	sparePid := warmSpare(t, r)
@@ -98,7 +100,7 @@ func TestSpareSeesMountsMadeAfterItStarted(t *testing.T) {
 }
 
 func TestSpareRuns(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	tests := []struct {
 		name  string
@@ -138,7 +140,7 @@ func TestSpareRuns(t *testing.T) {
 }
 
 func TestSpareCancelAndDeadSpare(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	r := &Runner{Prestart: true}
 	defer r.Close()

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // lockedBuffer is an output sink tests can read while a container writes.
@@ -43,7 +45,7 @@ func waitOutput(t *testing.T, out *lockedBuffer, want string) {
 }
 
 func TestTty(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	var got *os.File
 	spec := baseSpec(rootfs, "sh", "-c", "tty; stty size; test -t 0 && test -t 2 && echo all-tty; echo err >&2; id -u; ls -ln $(tty) | awk '{print $3}'; echo $(ls /proc/self/fd)")
@@ -68,7 +70,7 @@ func TestTty(t *testing.T) {
 }
 
 func TestTtyInterrupt(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	for _, init := range []bool{false, true} {
 		t.Run(map[bool]string{false: "shell is pid 1", true: "with init"}[init], func(t *testing.T) {
@@ -107,7 +109,7 @@ func ttyInterrupt(t *testing.T, rootfs string, init bool) {
 }
 
 func TestExecTty(t *testing.T) {
-	requireContainers(t)
+	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	pid, stop := startLong(t, rootfs)
 	defer stop()

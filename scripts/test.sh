@@ -10,6 +10,12 @@ if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null
 fi
 export PATH=$PATH:/usr/local/go/bin
+# Client tools the interop tests drive, pinned: crane at the version go.mod
+# pins for go-containerregistry. Tests never install anything; under CI a
+# missing tool fails its test instead of skipping it.
+gobin=$(go env GOPATH)/bin
+[ -x "$gobin/crane" ] || GOBIN=$gobin go install github.com/google/go-containerregistry/cmd/crane@v0.22.1
+export PATH=$PATH:$gobin
 go vet ./...
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // fsOp builds part of a hand-made upper or lower dir.
@@ -55,7 +57,7 @@ func runOps(t *testing.T, root string, ops []fsOp) {
 }
 
 func TestDiffRules(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	tests := []struct {
 		name  string
 		lower []fsOp
@@ -212,7 +214,7 @@ func TestDiffEmpty(t *testing.T) {
 }
 
 func TestDiffDeterministicAndClamped(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	upper := t.TempDir()
 	runOps(t, upper, []fsOp{
 		mkdirOp("d", 0o755), fileOp("d/old", "o"), fileOp("d/new", "n"), whiteoutOp("d/gone"),

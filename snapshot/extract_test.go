@@ -11,12 +11,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // TestHostileLayers runs every case through both Unpack and Apply and
 // checks that nothing outside the target root changed.
 func TestHostileLayers(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	parent := t.TempDir()
 	outside := filepath.Join(parent, "outside")
 	hostFile := filepath.Join(outside, "hostfile")
@@ -205,7 +207,7 @@ func wantFile(t *testing.T, p, body string) {
 }
 
 func TestApplyWhiteouts(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	ctx := context.Background()
 	tests := []struct {
 		name   string

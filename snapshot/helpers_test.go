@@ -19,26 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// requireOverlay skips tests that need root and overlayfs.
-func requireOverlay(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for overlay mounts, chown and mknod")
-	}
-	b, err := os.ReadFile("/proc/filesystems")
-	if err != nil || !bytes.Contains(b, []byte("overlay")) {
-		t.Skip("overlayfs is not available in this kernel")
-	}
-}
-
-// requireRoot skips tests that chown or mknod.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for chown, mknod and trusted.* xattrs")
-	}
-}
-
 var testTime = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // ent describes one tar entry to build; zero values get sane defaults.

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func baseLayer(t *testing.T) []byte {
@@ -64,7 +66,7 @@ func mustMount(t *testing.T, s *Snapshotter, parents ...v1.Hash) *Active {
 }
 
 func TestRoundTrip(t *testing.T) {
-	requireOverlay(t)
+	testutil.RequireRoot(t)
 	ctx := context.Background()
 	s, err := New(filepath.Join(t.TempDir(), "snapshots"))
 	if err != nil {
@@ -180,7 +182,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestUnpackOverlayForm(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	s, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +232,7 @@ func TestUnpackOverlayForm(t *testing.T) {
 }
 
 func TestUnpackDigestMismatch(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	s, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +266,7 @@ func TestUnpackDigestMismatch(t *testing.T) {
 }
 
 func TestManyParents(t *testing.T) {
-	requireOverlay(t)
+	testutil.RequireRoot(t)
 	s, err := New(filepath.Join(t.TempDir(), "a-rather-long-directory-name-to-stretch-paths", "snapshots"))
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +299,7 @@ func TestManyParents(t *testing.T) {
 }
 
 func TestZeroParents(t *testing.T) {
-	requireOverlay(t)
+	testutil.RequireRoot(t)
 	s, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -322,7 +324,7 @@ func TestZeroParents(t *testing.T) {
 }
 
 func TestCommitExisting(t *testing.T) {
-	requireOverlay(t)
+	testutil.RequireRoot(t)
 	ctx := context.Background()
 	s, err := New(t.TempDir())
 	if err != nil {
@@ -360,7 +362,7 @@ func TestCommitExisting(t *testing.T) {
 }
 
 func TestConcurrentUnpack(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	s, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -398,7 +400,7 @@ func TestConcurrentUnpack(t *testing.T) {
 }
 
 func TestMountLegacyAndBusyUnmount(t *testing.T) {
-	requireOverlay(t)
+	testutil.RequireRoot(t)
 	s, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -437,7 +439,7 @@ func TestMountLegacyAndBusyUnmount(t *testing.T) {
 }
 
 func TestVolatileMount(t *testing.T) {
-	requireOverlay(t)
+	testutil.RequireRoot(t)
 	ctx := context.Background()
 	s, err := New(t.TempDir())
 	if err != nil {

@@ -8,13 +8,15 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // A chain may hold the same layer twice (f=a, then f=b, then f=a again):
 // overlay refuses a repeated lower dir, so the repeat is served by a twin,
 // and the merged view must still show the topmost occurrence.
 func TestPrepareRepeatedLayer(t *testing.T) {
-	requireOverlay(t)
+	testutil.RequireRoot(t)
 	ctx := context.Background()
 	s, err := New(t.TempDir())
 	if err != nil {

@@ -21,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // testRegistry is an in-process registry behind wrap; returns host:port.
@@ -321,6 +323,7 @@ func TestSaveLoadCLI(t *testing.T) {
 // pull (at unpacking, as docker's does), names the entry, sets no name
 // and writes nothing outside the root.
 func TestPullHostileLayer(t *testing.T) {
+	testutil.RequireRoot(t)
 	host := testRegistry(t, nil)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

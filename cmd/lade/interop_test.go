@@ -27,25 +27,19 @@ import (
 	"github.com/lade-build/lade/internal/testutil"
 )
 
-// tool returns the path of a Debian-packaged program, installing pkg if
-// it is missing, or skips the test.
+// tool returns the path of a program from Debian's package pkg, which
+// scripts/test.sh installs.
 func tool(t *testing.T, prog, pkg string) string {
 	t.Helper()
-	if p, err := exec.LookPath(prog); err == nil {
-		return p
-	}
-	if out, err := testutil.AptInstall(pkg); err != nil {
-		t.Skipf("%s missing and apt-get install %s failed: %v\n%s", prog, pkg, err, out)
-	}
 	p, err := exec.LookPath(prog)
 	if err != nil {
-		t.Skipf("%s still missing after installing %s", prog, pkg)
+		testutil.Unavailable(t, "%s missing: apt-get install %s", prog, pkg)
 	}
 	return p
 }
 
-// craneTool finds crane, installing it with go install into the Go bin
-// directory if needed.
+// craneTool finds crane on PATH or in the Go bin directory, where
+// scripts/test.sh installs the version go.mod pins.
 func craneTool(t *testing.T) string {
 	t.Helper()
 	if p, err := exec.LookPath("crane"); err == nil {
@@ -62,14 +56,8 @@ func craneTool(t *testing.T) string {
 		gobin = filepath.Join(strings.TrimSpace(string(out)), "bin")
 	}
 	p := filepath.Join(gobin, "crane")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	// The version go.mod pins, fetched through the Go module proxy.
-	cmd := exec.Command(goCmd, "install", "github.com/google/go-containerregistry/cmd/crane@v0.22.1")
-	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("go install crane failed: %v\n%s", err, out)
+	if _, err := os.Stat(p); err != nil {
+		testutil.Unavailable(t, "crane missing: go install github.com/google/go-containerregistry/cmd/crane@v0.22.1")
 	}
 	return p
 }
@@ -99,7 +87,7 @@ func startDistribution(t *testing.T) string {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		t.Skipf("cannot start docker-registry: %v", err)
+		testutil.Unavailable(t, "cannot start docker-registry: %v", err)
 	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
@@ -117,7 +105,7 @@ func startDistribution(t *testing.T) string {
 		}
 		if time.Now().After(deadline) {
 			b, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
-			t.Skipf("docker-registry did not answer on %s: %v\n%s", addr, err, b)
+			testutil.Unavailable(t, "docker-registry did not answer on %s: %v\n%s", addr, err, b)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

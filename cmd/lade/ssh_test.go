@@ -75,13 +75,8 @@ func sshTools(t *testing.T) (keygen, agent, add string) {
 		}
 		return nil
 	}
-	if find() != nil {
-		if out, err := testutil.AptInstall("openssh-client"); err != nil {
-			t.Skipf("openssh-client unavailable: %v\n%s", err, out)
-		}
-		if err := find(); err != nil {
-			t.Skip(err)
-		}
+	if err := find(); err != nil {
+		testutil.Unavailable(t, "%v: apt-get install openssh-client", err)
 	}
 	return
 }

@@ -18,29 +18,6 @@ import (
 // on PATH may be a bare client without an engine).
 const DockerClient = "/usr/bin/docker"
 
-const (
-	systemDockerHost = "unix:///var/run/docker.sock"
-	testDockerSock   = "/var/run/lade-test-docker.sock"
-)
-
-// StaticBusybox returns the host's busybox, installing busybox-static if
-// there is no statically linked one (a dynamic one cannot run in an
-// image without its libc).
-func StaticBusybox(t testing.TB) string {
-	t.Helper()
-	const p = "/bin/busybox"
-	if isStatic(p) {
-		return p
-	}
-	if out, err := AptInstall("busybox-static"); err != nil {
-		t.Skipf("no static %s and apt-get install busybox-static failed: %v\n%s", p, err, tail(out, 10))
-	}
-	if !isStatic(p) {
-		t.Skipf("%s is still not a static executable after installing busybox-static", p)
-	}
-	return p
-}
-
 func isStatic(path string) bool {
 	f, err := elf.Open(path)
 	if err != nil {
@@ -55,70 +32,35 @@ func isStatic(path string) bool {
 	return true
 }
 
-// DockerTools returns the dockerd path, installing Debian's docker.io once
-// if the daemon or the full client is missing.
+// DockerTools returns the dockerd path of Debian's docker.io, with the
+// full client at DockerClient, or stops the test as Unavailable.
 func DockerTools(t testing.TB) string {
 	t.Helper()
-	find := func() string {
-		for _, p := range []string{"/usr/bin/dockerd", "/usr/sbin/dockerd"} {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
+	if _, err := os.Stat(DockerClient); err != nil {
+		Unavailable(t, "%s missing: apt-get install docker.io (scripts/test.sh does)", DockerClient)
+	}
+	for _, p := range []string{"/usr/bin/dockerd", "/usr/sbin/dockerd"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
 		}
-		return ""
 	}
-	_, clientErr := os.Stat(DockerClient)
-	if d := find(); d != "" && clientErr == nil {
-		return d
-	}
-	if out, err := AptInstall("docker.io"); err != nil {
-		t.Skipf("dockerd or %s missing and apt-get install docker.io failed: %v\n%s", DockerClient, err, tail(out, 10))
-	}
-	d := find()
-	if _, err := os.Stat(DockerClient); err != nil || d == "" {
-		t.Skipf("docker.io installed but dockerd or %s is still missing", DockerClient)
-	}
-	return d
+	Unavailable(t, "dockerd missing: apt-get install docker.io (scripts/test.sh does)")
+	return ""
 }
 
-// AptInstall installs pkg, refreshing the package lists first only when
-// the plain install fails (a fresh machine may have none).
-func AptInstall(pkg string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	apt := func(args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	if out, err := apt("install", "-y", pkg); err == nil {
-		return out, nil
-	}
-	if out, err := apt("update"); err != nil {
-		return out, err
-	}
-	return apt("install", "-y", pkg)
-}
-
-// DockerEngine returns a DOCKER_HOST that answers: the system engine if
-// one runs, else a private dockerd started for this test and stopped after.
+// DockerEngine starts a private dockerd for this test, with its own socket
+// and data root, and returns its DOCKER_HOST; the test stops it. A user's
+// own engine is never used: tests load and delete images.
 func DockerEngine(t testing.TB, dockerd string) string {
 	t.Helper()
-	if _, err := os.Stat(strings.TrimPrefix(systemDockerHost, "unix://")); err == nil {
-		if _, err := RunDocker(systemDockerHost, 20*time.Second, "version"); err == nil {
-			return systemDockerHost
-		}
+	// A short private dir: the socket path must fit sockaddr_un's 108 bytes,
+	// and two packages' tests may each start an engine at the same time.
+	root, err := os.MkdirTemp("", "lade-dockerd-")
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	host := "unix://" + testDockerSock
-	// A socket left by a crashed earlier run would make dockerd refuse to start.
-	if _, err := RunDocker(host, 5*time.Second, "version"); err == nil {
-		t.Skipf("%s is already served by another engine; refusing to share it", testDockerSock)
-	}
-	os.Remove(testDockerSock)
-
-	root := t.TempDir()
+	t.Cleanup(func() { os.RemoveAll(root) })
+	host := "unix://" + filepath.Join(root, "docker.sock")
 	dataRoot := filepath.Join(root, "data")
 	execRoot := filepath.Join(root, "exec")
 	logPath := filepath.Join(root, "dockerd.log")
@@ -139,7 +81,7 @@ func DockerEngine(t testing.TB, dockerd string) string {
 	// Its own process group, so a stray signal to ours does not reach it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		t.Skipf("cannot start %s: %v", dockerd, err)
+		Unavailable(t, "cannot start %s: %v", dockerd, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -151,7 +93,6 @@ func DockerEngine(t testing.TB, dockerd string) string {
 			cmd.Process.Kill()
 			<-exited
 		}
-		os.Remove(testDockerSock)
 	})
 
 	deadline := time.Now().Add(30 * time.Second)
@@ -162,11 +103,11 @@ func DockerEngine(t testing.TB, dockerd string) string {
 		select {
 		case err := <-exited:
 			exited <- err // let the cleanup see it has already exited
-			t.Skipf("dockerd exited (%v) before answering; cannot run docker here. Log tail:\n%s", err, logTail(logPath))
+			Unavailable(t, "dockerd exited (%v) before answering; cannot run docker here. Log tail:\n%s", err, logTail(logPath))
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Skipf("dockerd did not answer on %s within 30s; cannot run docker here. Log tail:\n%s", host, logTail(logPath))
+			Unavailable(t, "dockerd did not answer on %s within 30s; cannot run docker here. Log tail:\n%s", host, logTail(logPath))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

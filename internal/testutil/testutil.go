@@ -1,6 +1,7 @@
 // Package testutil makes the fixtures lade's tests share: a static busybox
-// root filesystem and image built from Debian's busybox-static, and the
-// root/overlayfs gate that skips tests which cannot run here.
+// root filesystem and image built from Debian's busybox-static, the one
+// root/overlayfs gate (RequireRoot) that skips tests which cannot run
+// here, and Unavailable for tools that scripts/test.sh installs.
 package testutil
 
 import (
@@ -22,8 +23,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// RequireRoot skips the test unless it runs as root with overlayfs, which
-// every build and run test needs.
+// RequireRoot skips the test unless it runs as root with overlayfs. It is
+// the one gate for everything that needs privilege: namespaces, mounts,
+// chown, mknod, trusted.* xattrs and cgroups.
 func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -35,6 +37,18 @@ func RequireRoot(t testing.TB) {
 	}
 }
 
+// Unavailable stops a test whose tool or service is missing: a failure
+// under CI (CI=true), where scripts/test.sh installs everything the tests
+// use, and a skip elsewhere, so a developer without docker.io can still
+// run the rest.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI: "+format, args...)
+	}
+	t.Skipf(format+" (run scripts/test.sh to install)", args...)
+}
+
 // Busybox is the path of a static busybox binary, or the test is skipped.
 func Busybox(t testing.TB) string {
 	t.Helper()
@@ -44,7 +58,7 @@ func Busybox(t testing.TB) string {
 	if isStatic("/bin/busybox") {
 		return "/bin/busybox"
 	}
-	t.Skip("needs a static busybox: apt-get install busybox-static")
+	Unavailable(t, "needs a static busybox at /bin/busybox: apt-get install busybox-static")
 	return ""
 }
 
@@ -174,3 +188,18 @@ func must(t testing.TB, err error) {
 }
 
 var zeroTime = time.Unix(0, 0)
+
+// PollUntil calls fn every 20ms until it reports true, and reports false
+// if d passes first: tests wait for a condition, never a fixed time.
+func PollUntil(d time.Duration, fn func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if fn() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
