@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/runner"
 )
 
@@ -190,7 +191,7 @@ type ExecOptions struct {
 	Args           []string
 	Env            []string // added to the container's
 	Cwd            string   // "" = the container's
-	UID, GID       *uint32  // nil = the container's user
+	User           string   // USER[:GROUP] as in run -u; "" = the container's user
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	// Tty gives the process a terminal of its own; Terminal, when set, is
@@ -234,11 +235,13 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 	if o.Cwd != "" {
 		spec.Cwd = o.Cwd
 	}
-	if o.UID != nil {
-		spec.UID, spec.AdditionalGIDs = *o.UID, nil
-	}
-	if o.GID != nil {
-		spec.GID = *o.GID
+	if o.User != "" {
+		// Looked up in the container's files as they are now, as docker does.
+		u, err := fileop.ContainerUser(s.Rootfs(c.ID), o.User, c.GroupAdd)
+		if err != nil {
+			return -1, err
+		}
+		spec.UID, spec.GID, spec.AdditionalGIDs = u.UID, u.GID, u.AdditionalGIDs
 	}
 	return runner.New().Exec(ctx, st.Pid, spec)
 }

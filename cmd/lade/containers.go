@@ -308,7 +308,7 @@ func (a *app) execCmd() *cobra.Command {
 	var env []string
 	var workdir, user string
 	c := &cobra.Command{
-		Use:   "exec [-i] [-t] [-e K=V] [-w DIR] [-u UID[:GID]] CONTAINER COMMAND [ARG...]",
+		Use:   "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER COMMAND [ARG...]",
 		Short: "Run a command in a running container",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -321,7 +321,7 @@ func (a *app) execCmd() *cobra.Command {
 				fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
 				return exitError{125}
 			}
-			o := container.ExecOptions{Args: args[1:], Cwd: workdir, Stdout: a.stdout, Stderr: a.stderr, Tty: tty}
+			o := container.ExecOptions{Args: args[1:], Cwd: workdir, User: user, Stdout: a.stdout, Stderr: a.stderr, Tty: tty}
 			if interactive {
 				o.Stdin = a.stdin
 			}
@@ -336,22 +336,6 @@ func (a *app) execCmd() *cobra.Command {
 			}
 			if o.Env, err = runEnv(&runFlags{env: env}); err != nil {
 				return err
-			}
-			if user != "" {
-				var uid, gid uint32
-				u, g, hasG := strings.Cut(user, ":")
-				if _, err := fmt.Sscanf(u, "%d", &uid); err != nil {
-					fmt.Fprintln(a.stderr, "lade: exec -u takes numeric UID[:GID]")
-					return exitError{125}
-				}
-				o.UID = &uid
-				if hasG {
-					if _, err := fmt.Sscanf(g, "%d", &gid); err != nil {
-						fmt.Fprintln(a.stderr, "lade: exec -u takes numeric UID[:GID]")
-						return exitError{125}
-					}
-					o.GID = &gid
-				}
 			}
 			code, err := store.Exec(cmd.Context(), c, o)
 			if err != nil {
@@ -370,7 +354,7 @@ func (a *app) execCmd() *cobra.Command {
 	fl.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-TTY")
 	fl.StringArrayVarP(&env, "env", "e", nil, "set an environment variable")
 	fl.StringVarP(&workdir, "workdir", "w", "", "working directory")
-	fl.StringVarP(&user, "user", "u", "", "numeric UID[:GID]")
+	fl.StringVarP(&user, "user", "u", "", "user[:group] to run as (names from the container's /etc/passwd and /etc/group)")
 	return c
 }
 

@@ -31,7 +31,7 @@ type runFlags struct {
 	rm, detach, interactive, tty, readOnly, privileged bool
 	init, publishAll                                   bool
 	env, envFile, volumes, mounts, tmpfs, publish      []string
-	capAdd, capDrop, securityOpt, labels               []string
+	capAdd, capDrop, securityOpt, labels, groupAdd     []string
 	entrypoint                                         *string
 	workdir, user, network, hostname, name, restart    string
 	memory, stopSignal                                 string
@@ -80,6 +80,7 @@ func (a *app) runCmd() *cobra.Command {
 	fl.StringVar(&entry, "entrypoint", "", "override the image's ENTRYPOINT")
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "working directory inside the container")
 	fl.StringVarP(&f.user, "user", "u", "", "user[:group] to run as")
+	fl.StringArrayVar(&f.groupAdd, "group-add", nil, "add a supplementary group (name from the image's /etc/group, or GID)")
 	fl.StringVar(&f.network, "network", "private", "network: private (own namespace with loopback), host or none")
 	fl.StringVar(&f.hostname, "hostname", "", "container host name")
 	fl.StringVar(&f.name, "name", "", "container name")
@@ -280,11 +281,12 @@ func (a *app) finishConfig(store *container.Store, f *runFlags, c *container.Con
 	if userSpec == "" {
 		userSpec = "0"
 	}
-	user, err := fileop.LookupUser(rootfs, userSpec)
+	user, err := fileop.ContainerUser(rootfs, userSpec, f.groupAdd)
 	if err != nil {
 		return err
 	}
 	c.User, c.UID, c.GID, c.AdditionalGIDs = userSpec, user.UID, user.GID, user.AdditionalGIDs
+	c.GroupAdd = f.groupAdd
 	env, err := runEnv(f)
 	if err != nil {
 		return err
