@@ -198,6 +198,9 @@ type ExecOptions struct {
 	// lade's, which it follows in size.
 	Tty      bool
 	Terminal *Terminal
+	// SigProxy passes the signals lade receives on to the process
+	// (ProxySignals); ctx should then not end on them.
+	SigProxy bool
 }
 
 // Exec runs a process in running container c and returns its exit status.
@@ -229,6 +232,15 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 	if o.Tty && o.Terminal != nil {
 		spec.TtySize, spec.Console = o.Terminal.Size(), o.Terminal.Follow
 	}
+	var proxy *SignalProxy
+	if o.SigProxy {
+		proxy = ProxySignals()
+		defer proxy.Stop()
+		spec.Started = func(p int) error {
+			proxy.SetPid(p)
+			return joinCgroups(c.ID, p, false)
+		}
+	}
 	if spec.Seccomp, err = runner.ContainerSeccomp(c.Seccomp, c.Privileged); err != nil {
 		return -1, err
 	}
@@ -243,7 +255,9 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		}
 		spec.UID, spec.GID, spec.AdditionalGIDs = u.UID, u.GID, u.AdditionalGIDs
 	}
-	return runner.New().Exec(ctx, st.Pid, spec)
+	code, err := runner.New().Exec(ctx, st.Pid, spec)
+	proxy.SetPid(0) // reaped: the pid may be another process's soon
+	return code, err
 }
 
 // DefaultTerm gives env docker's TERM=xterm for a terminal, unless it

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -226,11 +227,15 @@ func (a *app) killCmd() *cobra.Command {
 }
 
 func (a *app) startCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "start CONTAINER...",
-		Short: "Start stopped containers in the background",
+	var attach, interactive bool
+	c := &cobra.Command{
+		Use:   "start [-a] [-i] CONTAINER...",
+		Short: "Start stopped containers in the background, or one attached with -a",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if attach || interactive {
+				return a.startAttached(cmd.Context(), args, interactive)
+			}
 			return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
 				if s.Running(c.ID) {
 					return nil // docker start of a running container is a no-op
@@ -239,6 +244,30 @@ func (a *app) startCmd() *cobra.Command {
 			})
 		},
 	}
+	c.Flags().BoolVarP(&attach, "attach", "a", false, "run in the foreground with its output and exit status, passing signals on (no -t)")
+	c.Flags().BoolVarP(&interactive, "interactive", "i", false, "attach stdin too (if created with -i)")
+	return c
+}
+
+// startAttached is start -a: the container runs in the foreground as in
+// run without -d; docker passes signals on only without a terminal.
+func (a *app) startAttached(ctx context.Context, refs []string, interactive bool) error {
+	if len(refs) > 1 {
+		fmt.Fprintln(a.stderr, "lade: you cannot start and attach multiple containers at once")
+		return exitError{1}
+	}
+	store, c, err := a.container(refs[0])
+	if err != nil {
+		return err
+	}
+	code, err := a.foreground(ctx, store, c.ID, interactive && c.OpenStdin, c.Tty, !c.Tty)
+	if err != nil {
+		return a.failed(err)
+	}
+	if code != 0 {
+		return exitError{code}
+	}
+	return nil
 }
 
 func (a *app) restartCmd() *cobra.Command {
@@ -321,7 +350,8 @@ func (a *app) execCmd() *cobra.Command {
 				fmt.Fprintln(a.stderr, "Error response from lade: "+err.Error())
 				return exitError{125}
 			}
-			o := container.ExecOptions{Args: args[1:], Cwd: workdir, User: user, Stdout: a.stdout, Stderr: a.stderr, Tty: tty}
+			o := container.ExecOptions{Args: args[1:], Cwd: workdir, User: user, Stdout: a.stdout, Stderr: a.stderr, Tty: tty,
+				SigProxy: true}
 			if interactive {
 				o.Stdin = a.stdin
 			}
@@ -337,7 +367,8 @@ func (a *app) execCmd() *cobra.Command {
 			if o.Env, err = runEnv(&runFlags{env: env}); err != nil {
 				return err
 			}
-			code, err := store.Exec(cmd.Context(), c, o)
+			// Signals go to the command, which lade then waits for.
+			code, err := store.Exec(context.WithoutCancel(cmd.Context()), c, o)
 			if err != nil {
 				fmt.Fprintln(a.stderr, "lade: "+err.Error())
 				return exitError{125}
