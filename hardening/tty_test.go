@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,7 +83,11 @@ func TestNoTerminalForContainers(t *testing.T) {
 func buildTiocsti(t *testing.T) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "tiocsti")
-	cmd := exec.Command("go", "build", "-o", out, "./testdata/tiocsti")
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if p, err := exec.LookPath("go"); err == nil {
+		goTool = p
+	}
+	cmd := exec.Command(goTool, "build", "-o", out, "./testdata/tiocsti")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the probe: %v\n%s", err, b)
