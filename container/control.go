@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/runner"
 )
 
@@ -190,13 +191,16 @@ type ExecOptions struct {
 	Args           []string
 	Env            []string // added to the container's
 	Cwd            string   // "" = the container's
-	UID, GID       *uint32  // nil = the container's user
+	User           string   // USER[:GROUP] as in run -u; "" = the container's user
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	// Tty gives the process a terminal of its own; Terminal, when set, is
 	// lade's, which it follows in size.
 	Tty      bool
 	Terminal *Terminal
+	// SigProxy passes the signals lade receives on to the process
+	// (ProxySignals); ctx should then not end on them.
+	SigProxy bool
 }
 
 // Exec runs a process in running container c and returns its exit status.
@@ -228,19 +232,32 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 	if o.Tty && o.Terminal != nil {
 		spec.TtySize, spec.Console = o.Terminal.Size(), o.Terminal.Follow
 	}
+	var proxy *SignalProxy
+	if o.SigProxy {
+		proxy = ProxySignals()
+		defer proxy.Stop()
+		spec.Started = func(p int) error {
+			proxy.SetPid(p)
+			return joinCgroups(c.ID, p, false)
+		}
+	}
 	if spec.Seccomp, err = runner.ContainerSeccomp(c.Seccomp, c.Privileged); err != nil {
 		return -1, err
 	}
 	if o.Cwd != "" {
 		spec.Cwd = o.Cwd
 	}
-	if o.UID != nil {
-		spec.UID, spec.AdditionalGIDs = *o.UID, nil
+	if o.User != "" {
+		// Looked up in the container's files as they are now, as docker does.
+		u, err := fileop.ContainerUser(s.Rootfs(c.ID), o.User, c.GroupAdd)
+		if err != nil {
+			return -1, err
+		}
+		spec.UID, spec.GID, spec.AdditionalGIDs = u.UID, u.GID, u.AdditionalGIDs
 	}
-	if o.GID != nil {
-		spec.GID = *o.GID
-	}
-	return runner.New().Exec(ctx, st.Pid, spec)
+	code, err := runner.New().Exec(ctx, st.Pid, spec)
+	proxy.SetPid(0) // reaped: the pid may be another process's soon
+	return code, err
 }
 
 // DefaultTerm gives env docker's TERM=xterm for a terminal, unless it

@@ -88,6 +88,7 @@ type Config struct {
 	GID            uint32   `json:"gid"`
 	AdditionalGIDs []uint32 `json:"additionalGIDs,omitempty"`
 	User           string   `json:"user,omitempty"`
+	GroupAdd       []string `json:"groupAdd,omitempty"` // --group-add, also for exec -u
 	Hostname       string   `json:"hostname"`
 	Network        string   `json:"network"` // private, none or host
 	OpenStdin      bool     `json:"openStdin,omitempty"`

@@ -32,6 +32,9 @@ type IO struct {
 	// Terminal, for a -t container, is lade's terminal that the
 	// container's follows in size.
 	Terminal *Terminal
+	// SigProxy passes the signals lade receives on to the container's
+	// process (ProxySignals); ctx should then not end on them.
+	SigProxy bool
 }
 
 // Supervise runs container id until it stops for good, restarting it as
@@ -79,6 +82,11 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 	}
 
 	var pid atomic.Int64
+	var proxy *SignalProxy
+	if stdio.SigProxy {
+		proxy = ProxySignals()
+		defer proxy.Stop()
+	}
 	if len(c.Ports) > 0 {
 		if c.Network == "host" {
 			fmt.Fprintln(warn, "WARNING: published ports are discarded when using host network mode")
@@ -97,7 +105,7 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 		}
 	}
 	for {
-		code, err := s.runOnce(ctx, c, &pid, stdio, stdout, stderr, warn)
+		code, err := s.runOnce(ctx, c, &pid, proxy, stdio, stdout, stderr, warn)
 		if err != nil {
 			s.recordFailure(c.ID, err)
 			return -1, err
@@ -106,7 +114,8 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 		if err != nil {
 			return code, err
 		}
-		if !shouldRestart(c.Restart, st, code) || ctx.Err() != nil {
+		// Ended by a signal to lade: the end a foreground run asked for.
+		if !shouldRestart(c.Restart, st, code) || ctx.Err() != nil || proxy.Ending() {
 			return code, nil
 		}
 		delay := 100 * time.Millisecond << min(st.RestartCount, 6)
@@ -121,7 +130,7 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 			return code, nil
 		case <-time.After(delay):
 		}
-		if st, err := s.loadState(c.ID); err != nil || st.StoppedByUser {
+		if st, err := s.loadState(c.ID); err != nil || st.StoppedByUser || proxy.Ending() {
 			s.UpdateState(c.ID, func(st *State) { st.Status = StatusExited })
 			return code, err
 		}
@@ -158,7 +167,7 @@ func (s *Store) recordFailure(id string, err error) {
 }
 
 // runOnce starts the container's process and waits for it.
-func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, stdio IO, stdout, stderr, warn io.Writer) (int, error) {
+func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, proxy *SignalProxy, stdio IO, stdout, stderr, warn io.Writer) (int, error) {
 	if err := s.MountRootfs(c); err != nil {
 		return -1, err
 	}
@@ -211,6 +220,7 @@ func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, stdio
 	// still setting up (or is still lade's code).
 	spec.Running = func(p int) error {
 		pid.Store(int64(p))
+		proxy.SetPid(p)
 		err := s.UpdateState(c.ID, func(st *State) {
 			st.Status, st.Pid, st.ExitCode, st.Error, st.OOMKilled = StatusRunning, p, 0, "", false
 			st.StartedAt, st.FinishedAt = time.Now().UTC(), time.Time{}
@@ -234,6 +244,7 @@ func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, stdio
 		<-healthDone
 	}
 	pid.Store(0)
+	proxy.SetPid(0)
 	oom := cg.oomKills() > 0
 	st := func(st *State) {
 		st.Status, st.Pid, st.ExitCode, st.OOMKilled = StatusExited, 0, code, oom

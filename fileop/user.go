@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -186,6 +187,59 @@ func LookupUser(root, spec string) (User, error) {
 		}
 	}
 	return u, nil
+}
+
+// WithPrimaryGroup lists the primary group among the supplementary ones,
+// first unless it is there already, as docker and containerd (for
+// BuildKit's RUN) set them up: `id` prints groups=1000(app),....
+func (u User) WithPrimaryGroup() User {
+	if slices.Contains(u.AdditionalGIDs, u.GID) {
+		return u
+	}
+	u.AdditionalGIDs = append([]uint32{u.GID}, u.AdditionalGIDs...)
+	return u
+}
+
+// ContainerUser resolves spec as docker does for a container's process:
+// LookupUser, the primary group listed among the supplementary ones, then
+// the --group-add groups (LookupGroups), each group once.
+func ContainerUser(root, spec string, groupAdd []string) (User, error) {
+	u, err := LookupUser(root, spec)
+	if err != nil {
+		return User{}, err
+	}
+	extra, err := LookupGroups(root, groupAdd)
+	if err != nil {
+		return User{}, err
+	}
+	u = u.WithPrimaryGroup()
+	for _, g := range extra {
+		if !slices.Contains(u.AdditionalGIDs, g) {
+			u.AdditionalGIDs = append(u.AdditionalGIDs, g)
+		}
+	}
+	return u, nil
+}
+
+// LookupGroups resolves docker's --group-add values against root's
+// /etc/group: a name must be listed there, a number is taken as it is.
+func LookupGroups(root string, specs []string) ([]uint32, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	groups, err := readGroup(root)
+	if err != nil {
+		return nil, err
+	}
+	var out []uint32
+	for _, spec := range specs {
+		gid, err := findGroup(groups, spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gid)
+	}
+	return out, nil
 }
 
 // LookupChown resolves a COPY/ADD --chown value. With only a user, BuildKit's

@@ -105,3 +105,40 @@ func TestLookupUserInRoot(t *testing.T) {
 		t.Errorf("uid %d", u.UID)
 	}
 }
+
+func TestContainerUser(t *testing.T) {
+	root := t.TempDir()
+	mkTree(t, root,
+		file("etc/passwd", testPasswd+"web:x:1001:50:web:/srv/web:/bin/sh\n"),
+		file("etc/group", testGroup+"staff:x:50:\nwheel:x:10:web,app\naudio:x:63:web\n"))
+	tests := []struct {
+		name     string
+		spec     string
+		groupAdd []string
+		want     []uint32
+		wantErr  string
+	}{
+		{"primary first", "app", nil, []uint32{1000, 10}, ""},
+		{"primary once", "web", nil, []uint32{50, 10, 63}, ""},
+		{"explicit group", "web:audio", nil, []uint32{63}, ""},
+		{"group-add", "app", []string{"staff", "4242", "10"}, []uint32{1000, 10, 50, 4242}, ""},
+		{"group-add unknown", "app", []string{"nosuch"}, nil, "unable to find group nosuch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ContainerUser(root, tt.spec, tt.groupAdd)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got.AdditionalGIDs); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -105,11 +104,23 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 	// The thread ends once the command started, which takes it out of the
 	// container's namespaces and cgroups at once: in a limited memory
 	// cgroup, lade would otherwise be the OOM killer's pick.
+	var stdin *os.File
+	if !spec.Tty {
+		in, stop, err := stdinPipe(spec.Stdin)
+		if err != nil {
+			return -1, fmt.Errorf("runner: exec: %w", err)
+		}
+		defer stop()
+		stdin = in
+	}
 	var s started
 	osthread.Run(func() {
-		cmd, master, err := startJoined(ctx, pid, spec, sec)
+		cmd, master, err := startJoined(ctx, pid, spec, sec, stdin)
 		s = started{cmd, master, err}
 	})
+	if stdin != nil {
+		stdin.Close() // the command's end
+	}
 	if s.err != nil {
 		var ee *execError
 		if errors.As(s.err, &ee) {
@@ -127,7 +138,7 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 		con := startConsole(s.master, spec.Stdin, spec.Stdout)
 		// A background process of the command may keep the terminal open:
 		// what it writes within a moment of the command's end still shows.
-		defer con.finish(100 * time.Millisecond)
+		defer con.finish(outputGrace)
 	}
 	if spec.Started != nil {
 		if err := spec.Started(s.cmd.Process.Pid); err != nil {
@@ -144,7 +155,9 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 }
 
 // startJoined runs on a locked thread that it moves into the container.
-func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security) (*exec.Cmd, *os.File, error) {
+// Without a terminal the command gets stdin (nil for /dev/null) and
+// pipes for its output, in a session of its own (see stdio_linux.go).
+func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security, stdin *os.File) (*exec.Cmd, *os.File, error) {
 	fds := make([]int, 0, len(joinOrder))
 	defer func() {
 		for _, fd := range fds {
@@ -198,13 +211,19 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security) (*e
 		cmd.Env = []string{}
 	}
 	cmd.Dir = cwd
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.Stdin, spec.Stdout, spec.Stderr
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	cmd.Stdout, cmd.Stderr = outputPipe(spec.Stdout), outputPipe(spec.Stderr)
+	// A process the command left behind may hold its output pipes open.
+	cmd.WaitDelay = outputGrace
 	groups := make([]uint32, len(spec.AdditionalGIDs))
 	copy(groups, spec.AdditionalGIDs)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// No Pdeathsig: Go's child compares getppid() with the forker's
 		// pid, and in the container's pid namespace the parent reads as 0.
 		Credential: &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: groups},
+		Setsid:     true,
 	}
 	var master *os.File
 	if spec.Tty {
@@ -218,7 +237,7 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security) (*e
 		slave := os.NewFile(uintptr(sl), "pty-slave")
 		defer slave.Close()
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
 	}
 	// lade keeps CAP_SYS_ADMIN, so this works without no_new_privs; the
 	// thread is never reused and the command inherits the filter.

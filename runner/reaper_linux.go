@@ -39,10 +39,11 @@ func reaperArgs() (path string, argv []string, ready bool, ok bool) {
 	return a[1], a[2:], ready, true
 }
 
-// forwarded are the signals the init passes on to its child: everything
-// catchable except the ones a fault raises, job control from the terminal
-// and SIGURG, which the Go runtime uses for itself.
-var forwarded = func() []os.Signal {
+// ForwardedSignals are the signals the init passes on to its child (and,
+// but for those that concern lade itself, --sig-proxy to a container):
+// everything catchable except the ones a fault raises, job control from
+// the terminal and SIGURG, which the Go runtime uses for itself.
+var ForwardedSignals = func() []os.Signal {
 	s := []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
 		unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP, unix.SIGWINCH,
 		unix.SIGIO, unix.SIGPWR, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGPROF}
@@ -63,7 +64,7 @@ func reaperMain(path string, argv []string, ready bool) int {
 		unix.CloseOnExec(initStatusFd)
 	}
 	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs, append(forwarded, unix.SIGCHLD)...)
+	signal.Notify(sigs, append(ForwardedSignals, unix.SIGCHLD)...)
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	// Only a terminal whose session we lead (-t) is ours to hand on, not
 	// lade's own one passed in by -i.

@@ -212,6 +212,9 @@ func (r *Runner) runInit(ctx context.Context, spec *Spec, cfg *initConfig, paylo
 // exitStatus turns Wait's result into a shell-style exit code.
 func exitStatus(cmd *exec.Cmd, waitErr error) (int, error) {
 	var ee *exec.ExitError
+	if errors.Is(waitErr, exec.ErrWaitDelay) {
+		waitErr = nil // output cut off after the command's end: not a failure
+	}
 	if waitErr != nil && !errors.As(waitErr, &ee) {
 		return -1, fmt.Errorf("runner: wait for container: %w", waitErr)
 	}

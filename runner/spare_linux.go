@@ -21,11 +21,12 @@ type proc struct {
 	statR     *os.File // its status pipe (fd 4 there)
 	ttyParent int      // our end of the terminal socket, or -1
 	out       *os.File // a spare's stdout and stderr, read end; else nil
+	stopStdin func()   // ends the copy into the init's stdin pipe
 	exited    chan error
 }
 
-// launch starts an init with its caller's stdio (or, with tty, the socket
-// its terminal's master comes back on).
+// launch starts an init with pipes to and from its caller's stdio (or,
+// with tty, the socket its terminal's master comes back on).
 func (r *Runner) launch(tty bool, stdin io.Reader, stdout, stderr io.Writer) (*proc, error) {
 	return r.launchInit(tty, false, stdin, stdout, stderr)
 }
@@ -39,7 +40,7 @@ func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.
 			f.Close()
 		}
 	}()
-	p := &proc{ttyParent: -1, exited: make(chan error, 1)}
+	p := &proc{ttyParent: -1, stopStdin: func() {}, exited: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			p.close()
@@ -74,7 +75,15 @@ func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.
 		p.out, toClose = outR, append(toClose, outW)
 		cmd.Stdout, cmd.Stderr = outW, outW
 	case !tty:
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+		in, stop, err := stdinPipe(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+		p.stopStdin = stop
+		if in != nil {
+			cmd.Stdin, toClose = in, append(toClose, in)
+		}
+		cmd.Stdout, cmd.Stderr = outputPipe(stdout), outputPipe(stderr)
 	default:
 		// With a terminal the init opens it in the container's devpts and
 		// passes the master back over this socket (fd 5 in the init).
@@ -88,9 +97,13 @@ func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.
 		cmd.ExtraFiles = append(cmd.ExtraFiles, ttyChild)
 	}
 	// The mount and network namespaces come later, from the init itself.
+	// Without a terminal of its own the init leaves lade's session, so it
+	// cannot reach lade's terminal through /dev/tty (a -t init makes its
+	// own session for its terminal).
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
 		Pdeathsig:  syscall.SIGKILL,
+		Setsid:     !tty,
 	}
 	p.cmd = cmd
 
@@ -118,6 +131,7 @@ func (p *proc) kill() { _ = p.cmd.Process.Signal(syscall.SIGKILL) }
 
 // close releases our ends of p's pipes.
 func (p *proc) close() {
+	p.stopStdin()
 	for _, f := range []*os.File{p.cfgW, p.statR, p.out} {
 		if f != nil {
 			f.Close()

@@ -235,25 +235,13 @@ func (sc *stageCtx) resolveUser(rootfs string) (fileop.User, error) {
 		if err != nil {
 			return fileop.User{Home: "/root", AdditionalGIDs: []uint32{0}}, nil
 		}
-		return withPrimaryGroup(u), nil
+		return u.WithPrimaryGroup(), nil
 	}
 	u, err := fileop.LookupUser(rootfs, spec)
 	if err != nil {
 		return u, err
 	}
-	return withPrimaryGroup(u), nil
-}
-
-// withPrimaryGroup lists the primary group among the supplementary ones,
-// as containerd does for BuildKit (id prints groups=1000(app)).
-func withPrimaryGroup(u fileop.User) fileop.User {
-	for _, g := range u.AdditionalGIDs {
-		if g == u.GID {
-			return u
-		}
-	}
-	u.AdditionalGIDs = append([]uint32{u.GID}, u.AdditionalGIDs...)
-	return u
+	return u.WithPrimaryGroup(), nil
 }
 
 // runCommandString is BuildKit's history form: "|2 A=1 B=2 /bin/sh -c ...".

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -225,11 +226,15 @@ func (a *app) killCmd() *cobra.Command {
 }
 
 func (a *app) startCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "start CONTAINER...",
-		Short: "Start stopped containers in the background",
+	var attach, interactive bool
+	c := &cobra.Command{
+		Use:   "start [-a] [-i] CONTAINER...",
+		Short: "Start stopped containers in the background, or one attached with -a",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if attach || interactive {
+				return a.startAttached(cmd.Context(), args, interactive)
+			}
 			return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
 				if s.Running(c.ID) {
 					return nil // docker start of a running container is a no-op
@@ -238,6 +243,29 @@ func (a *app) startCmd() *cobra.Command {
 			})
 		},
 	}
+	c.Flags().BoolVarP(&attach, "attach", "a", false, "run in the foreground with its output and exit status, passing signals on (no -t)")
+	c.Flags().BoolVarP(&interactive, "interactive", "i", false, "attach stdin too (if created with -i)")
+	return c
+}
+
+// startAttached is start -a: the container runs in the foreground as in
+// run without -d; docker passes signals on only without a terminal.
+func (a *app) startAttached(ctx context.Context, refs []string, interactive bool) error {
+	if len(refs) > 1 {
+		return statusError{1, errors.New("you cannot start and attach multiple containers at once")}
+	}
+	store, c, err := a.container(refs[0])
+	if err != nil {
+		return err
+	}
+	code, err := a.foreground(ctx, store, c.ID, interactive && c.OpenStdin, c.Tty, !c.Tty)
+	if err != nil {
+		return a.failed(err)
+	}
+	if code != 0 {
+		return exitError{code}
+	}
+	return nil
 }
 
 func (a *app) restartCmd() *cobra.Command {
@@ -307,7 +335,7 @@ func (a *app) execCmd() *cobra.Command {
 	var env []string
 	var workdir, user string
 	c := &cobra.Command{
-		Use:   "exec [-i] [-t] [-e K=V] [-w DIR] [-u UID[:GID]] CONTAINER COMMAND [ARG...]",
+		Use:   "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER COMMAND [ARG...]",
 		Short: "Run a command in a running container",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -319,7 +347,8 @@ func (a *app) execCmd() *cobra.Command {
 			if err != nil {
 				return statusError{125, err}
 			}
-			o := container.ExecOptions{Args: args[1:], Cwd: workdir, Stdout: a.stdout, Stderr: a.stderr, Tty: tty}
+			o := container.ExecOptions{Args: args[1:], Cwd: workdir, User: user, Stdout: a.stdout, Stderr: a.stderr, Tty: tty,
+				SigProxy: true}
 			if interactive {
 				o.Stdin = a.stdin
 			}
@@ -334,21 +363,8 @@ func (a *app) execCmd() *cobra.Command {
 			if o.Env, err = runEnv(&runFlags{env: env}); err != nil {
 				return err
 			}
-			if user != "" {
-				var uid, gid uint32
-				u, g, hasG := strings.Cut(user, ":")
-				if _, err := fmt.Sscanf(u, "%d", &uid); err != nil {
-					return statusError{125, errors.New("--user: want a numeric UID[:GID]")}
-				}
-				o.UID = &uid
-				if hasG {
-					if _, err := fmt.Sscanf(g, "%d", &gid); err != nil {
-						return statusError{125, errors.New("--user: want a numeric UID[:GID]")}
-					}
-					o.GID = &gid
-				}
-			}
-			code, err := store.Exec(cmd.Context(), c, o)
+			// Signals go to the command, which lade then waits for.
+			code, err := store.Exec(context.WithoutCancel(cmd.Context()), c, o)
 			if err != nil {
 				return statusError{125, err}
 			}
@@ -364,7 +380,7 @@ func (a *app) execCmd() *cobra.Command {
 	fl.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-TTY")
 	fl.StringArrayVarP(&env, "env", "e", nil, "set an environment variable")
 	fl.StringVarP(&workdir, "workdir", "w", "", "working directory")
-	fl.StringVarP(&user, "user", "u", "", "numeric UID[:GID]")
+	fl.StringVarP(&user, "user", "u", "", "user[:group] to run as (names from the container's /etc/passwd and /etc/group)")
 	return c
 }
 

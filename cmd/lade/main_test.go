@@ -19,6 +19,10 @@ func TestMain(m *testing.M) {
 	if runner.Reexec() || container.Reexec() {
 		return
 	}
+	if os.Getenv(asLadeEnv) == "1" {
+		main() // the test binary as the lade command (see startLade)
+		return
+	}
 	os.Exit(m.Run())
 }
 

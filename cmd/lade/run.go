@@ -29,9 +29,9 @@ func init() {
 
 type runFlags struct {
 	rm, detach, interactive, tty, readOnly, privileged bool
-	init, publishAll                                   bool
+	init, publishAll, sigProxy                         bool
 	env, envFile, volumes, mounts, tmpfs, publish      []string
-	capAdd, capDrop, securityOpt, labels               []string
+	capAdd, capDrop, securityOpt, labels, groupAdd     []string
 	entrypoint                                         *string
 	workdir, user, network, hostname, name, restart    string
 	memory, stopSignal                                 string
@@ -73,12 +73,14 @@ func (a *app) runCmd() *cobra.Command {
 	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
 	fl.BoolVarP(&f.interactive, "interactive", "i", false, "keep stdin attached")
 	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a pseudo-TTY as the command's stdin, stdout and stderr")
+	fl.BoolVar(&f.sigProxy, "sig-proxy", true, "pass the signals lade receives on to the container's process (foreground)")
 	fl.BoolVar(&f.init, "init", false, "run an init as pid 1 that forwards signals and reaps zombies")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY from the environment)")
 	fl.StringArrayVar(&f.envFile, "env-file", nil, "read environment variables from a file")
 	fl.StringVar(&entry, "entrypoint", "", "override the image's ENTRYPOINT")
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "working directory inside the container")
 	fl.StringVarP(&f.user, "user", "u", "", "user[:group] to run as")
+	fl.StringArrayVar(&f.groupAdd, "group-add", nil, "add a supplementary group (name from the image's /etc/group, or GID)")
 	fl.StringVar(&f.network, "network", "private", "network: private (own namespace with loopback), host or none")
 	fl.StringVar(&f.hostname, "hostname", "", "container host name")
 	fl.StringVar(&f.name, "name", "", "container name")
@@ -145,20 +147,31 @@ func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string
 		fmt.Fprintln(a.stdout, cfg.ID)
 		return 0, nil
 	}
-	stdio := container.IO{Stdout: a.stdout, Stderr: a.stderr}
-	if f.interactive {
+	return a.foreground(ctx, store, cfg.ID, f.interactive, f.tty, f.sigProxy)
+}
+
+// foreground supervises container id in this process with lade's stdio:
+// stdin with interactive, lade's terminal followed with tty, and with
+// sigProxy the signals lade receives passed on to the container rather
+// than ending it.
+func (a *app) foreground(ctx context.Context, store *container.Store, id string, interactive, tty, sigProxy bool) (int, error) {
+	stdio := container.IO{Stdout: a.stdout, Stderr: a.stderr, SigProxy: sigProxy}
+	if sigProxy {
+		ctx = context.WithoutCancel(ctx)
+	}
+	if interactive {
 		stdio.Stdin = a.stdin
 	}
-	if f.tty {
+	if tty {
 		// Raw only with -i: then keys, ^C included, go to the container.
-		term, err := container.OpenTerminal(a.stdin, a.stdout, f.interactive)
+		term, err := container.OpenTerminal(a.stdin, a.stdout, interactive)
 		if err != nil {
 			return 0, fmt.Errorf("setting up the terminal: %w", err)
 		}
 		defer term.Close()
 		stdio.Terminal = term
 	}
-	return store.Supervise(ctx, cfg.ID, stdio, a.stderr)
+	return store.Supervise(ctx, id, stdio, a.stderr)
 }
 
 // pullForRun pulls an image run does not have and keeps it under its
@@ -294,11 +307,12 @@ func (a *app) finishConfig(store *container.Store, f *runFlags, c *container.Con
 	if userSpec == "" {
 		userSpec = "0"
 	}
-	user, err := fileop.LookupUser(rootfs, userSpec)
+	user, err := fileop.ContainerUser(rootfs, userSpec, f.groupAdd)
 	if err != nil {
 		return err
 	}
 	c.User, c.UID, c.GID, c.AdditionalGIDs = userSpec, user.UID, user.GID, user.AdditionalGIDs
+	c.GroupAdd = f.groupAdd
 	env, err := runEnv(f)
 	if err != nil {
 		return err
