@@ -265,6 +265,22 @@ func (s *Store) Get(ref string) (*Container, error) {
 	return nil, fmt.Errorf("multiple containers match %q", ref)
 }
 
+// ImageUsers returns the containers made from image ID id (its config
+// digest).
+func (s *Store) ImageUsers(id string) ([]*Container, error) {
+	all, err := s.list()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Container
+	for _, c := range all {
+		if c.ImageID == id {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 // List returns every container, newest first.
 func (s *Store) List() ([]*Container, error) { return s.list() }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"strings"
 	"syscall"
@@ -98,4 +99,91 @@ func TestStartShortLived(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, taken) || strings.Contains(r.stderr, "shim exited") {
 		t.Errorf("run -d with a taken port: %+v", r)
 	}
+}
+
+// TestRmiImageInUse follows docker: an image a container uses keeps its
+// last name without -f, is not deleted by ID without -f while a stopped
+// container uses it, nor even with -f while a running one does; prune
+// keeps it too.
+func TestRmiImageInUse(t *testing.T) {
+	root := newRoot(t)
+	for _, args := range [][]string{{"tag", "busybox", "solo:1"}, {"rmi", "busybox"}} {
+		if r := lade(t, root, "", args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	id := strings.TrimSpace(lade(t, root, "", "images", "-q").stdout)
+	if len(id) != 12 {
+		t.Fatalf("images -q: %q", id)
+	}
+	if r := lade(t, root, "", "run", "--name", "stopped", "solo:1", "true"); r.code != 0 {
+		t.Fatalf("run: %+v", r)
+	}
+	stopped := inspectContainerID(t, root, "stopped")
+	listed := func() bool { return strings.TrimSpace(lade(t, root, "", "images", "-q").stdout) == id }
+
+	steps := []struct {
+		args []string
+		code int
+		want string // in stdout on success, in stderr on failure
+	}{
+		{[]string{"rmi", "solo:1"}, 1, `conflict: unable to remove repository reference "solo:1" (must force) - container ` + stopped[:12] + " is using its referenced image " + id},
+		{[]string{"rmi", id}, 1, "conflict: unable to delete " + id + " (must be forced) - image is being used by stopped container " + stopped[:12]},
+	}
+	for _, s := range steps {
+		r := lade(t, root, "", s.args...)
+		if r.code != s.code || !strings.Contains(r.stderr, s.want) {
+			t.Errorf("%v: %+v, want exit %d and %q", s.args, r, s.code, s.want)
+		}
+		if !listed() {
+			t.Fatalf("%v removed the image", s.args)
+		}
+	}
+
+	running := runDetached(t, root, "--name", "running", "solo:1", "sleep", "300")
+	r := lade(t, root, "", "rmi", "-f", id)
+	if want := "conflict: unable to delete " + id + " (cannot be forced) - image is being used by running container " + running[:12]; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("rmi -f of a running container's image: %+v, want %q", r, want)
+	}
+	// -f by name removes the name; the image stays for its containers.
+	if r := lade(t, root, "", "rmi", "-f", "solo:1"); r.code != 0 || r.stdout != "Untagged: solo:1\n" {
+		t.Errorf("rmi -f solo:1: %+v", r)
+	}
+	if !listed() {
+		t.Fatal("rmi -f of the last name deleted an image containers use")
+	}
+	if r := lade(t, root, "", "start", "stopped"); r.code != 0 {
+		t.Errorf("start after rmi -f of its image's name: %+v", r)
+	}
+	if r := ladeWithin(t, time.Minute, root, "wait", "stopped"); r.stdout != "0\n" {
+		t.Errorf("wait: %+v", r)
+	}
+	// prune removes the stopped container but keeps the running one's image.
+	if r := lade(t, root, "", "system", "prune", "-a", "-f"); r.code != 0 {
+		t.Fatalf("system prune: %+v", r)
+	}
+	if !listed() {
+		t.Fatal("system prune -a removed the image of a running container")
+	}
+	if r := lade(t, root, "", "rm", "-f", "running"); r.code != 0 {
+		t.Fatalf("rm -f: %+v", r)
+	}
+	if r := lade(t, root, "", "rmi", id); r.code != 0 || !strings.HasPrefix(r.stdout, "Deleted: sha256:"+id) {
+		t.Errorf("rmi of an unused image: %+v", r)
+	}
+	if listed() {
+		t.Error("image still listed after rmi")
+	}
+}
+
+func inspectContainerID(t *testing.T, root, ref string) string {
+	t.Helper()
+	r := lade(t, root, "", "container", "inspect", ref)
+	var out []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out) != 1 {
+		t.Fatalf("inspect %s: %v %+v", ref, err, r)
+	}
+	return out[0].ID
 }
