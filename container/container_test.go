@@ -3,8 +3,10 @@ package container
 import (
 	"bytes"
 	"context"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestShouldRestart(t *testing.T) {
@@ -112,5 +114,24 @@ func TestStoreNames(t *testing.T) {
 	}
 	if _, err := s.Get("zzz"); err == nil {
 		t.Error("unknown ref found")
+	}
+}
+
+// TestStartShimDeadShim: a shim that dies before it reports gives an
+// error that says so, not an empty one.
+func TestStartShimDeadShim(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Config{Args: []string{"true"}}
+	if err := s.Create(c); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = s.StartShim(ctx, c.ID, "/bin/false")
+	if err == nil || !strings.Contains(err.Error(), "exited before the container started: exit status 1") {
+		t.Fatalf("StartShim with a shim that dies: %v", err)
 	}
 }

@@ -40,16 +40,47 @@ func ParseSignal(sig string) (syscall.Signal, error) {
 	return 0, fmt.Errorf("invalid signal: %s", sig)
 }
 
-// Kill sends sig to the container's main process.
+// Kill sends sig to the container's main process. As in docker, a kill
+// with SIGKILL or the stop signal (any signal when the container has
+// none) is a manual stop that the restart policy does not undo until
+// the next start; for unless-stopped, so is any kill.
 func (s *Store) Kill(id string, sig syscall.Signal) error {
+	c, err := s.load(id)
+	if err != nil {
+		return err
+	}
+	if c.State.Status != StatusRunning && c.State.Status != StatusRestarting {
+		return fmt.Errorf("container %s is not running", id[:12])
+	}
+	if endsContainer(&c.Config, sig) {
+		if err := s.UpdateState(id, func(st *State) { st.StoppedByUser = true }); err != nil {
+			return err
+		}
+	}
 	st, err := s.loadState(id)
 	if err != nil {
 		return err
 	}
-	if !s.supervised(id) || st.Pid == 0 {
+	if st.Pid == 0 {
+		if st.Status == StatusRestarting || st.Status == StatusCreated {
+			return nil // between runs or starting: the flag is enough
+		}
 		return fmt.Errorf("container %s is not running", id[:12])
 	}
-	if err := unix.Kill(st.Pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+	return signalPid(id, st.Pid, sig)
+}
+
+// endsContainer is docker's rule for a kill that cancels restarts.
+func endsContainer(c *Config, sig syscall.Signal) bool {
+	if sig == syscall.SIGKILL || c.StopSignal == "" || c.Restart.Name == "unless-stopped" {
+		return true
+	}
+	stop, err := ParseSignal(c.StopSignal)
+	return err == nil && stop == sig
+}
+
+func signalPid(id string, pid int, sig syscall.Signal) error {
+	if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("signalling container %s: %w", id[:12], err)
 	}
 	return nil
@@ -69,28 +100,26 @@ func (s *Store) Stop(ctx context.Context, c *Container, timeout time.Duration) e
 	if err != nil {
 		return err
 	}
-	if err := s.Kill(c.ID, sig); err != nil && s.supervised(c.ID) {
-		// Restarting between runs: nothing to signal, it will not restart.
-		if st, _ := s.loadState(c.ID); st == nil || st.Status != StatusRestarting {
-			return err
-		}
-	}
-	if s.waitGone(ctx, c.ID, timeout) {
+	if s.signalUntilGone(ctx, c.ID, sig, timeout) {
 		return nil
 	}
-	if err := s.Kill(c.ID, syscall.SIGKILL); err != nil && s.supervised(c.ID) {
-		return err
-	}
-	if !s.waitGone(ctx, c.ID, time.Minute) {
+	if !s.signalUntilGone(ctx, c.ID, syscall.SIGKILL, time.Minute) {
 		return fmt.Errorf("container %s did not stop", c.ID[:12])
 	}
 	return nil
 }
 
-// waitGone polls until nothing supervises id, for at most d.
-func (s *Store) waitGone(ctx context.Context, id string, d time.Duration) bool {
+// signalUntilGone sends sig to each process the container runs (one that
+// is still starting as soon as it runs) until nothing supervises id, for
+// at most d.
+func (s *Store) signalUntilGone(ctx context.Context, id string, sig syscall.Signal, d time.Duration) bool {
 	deadline := time.Now().Add(d)
+	signalled := 0
 	for s.supervised(id) {
+		if st, err := s.loadState(id); err == nil && st.Pid != 0 && st.Pid != signalled {
+			_ = signalPid(id, st.Pid, sig)
+			signalled = st.Pid
+		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return false
 		}
@@ -123,19 +152,42 @@ func (s *Store) Wait(ctx context.Context, id string) (int, error) {
 }
 
 // Remove deletes container id; a running one only with force (killed
-// first). volumes also removes its anonymous volumes.
+// first, even while it is still starting). volumes also removes its
+// anonymous volumes.
 func (s *Store) Remove(ctx context.Context, id string, force, volumes bool) error {
-	if s.supervised(id) {
+	if force {
+		mark := filepath.Join(s.Dir(id), removingMark)
+		if err := os.WriteFile(mark, nil, 0o600); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		defer os.Remove(mark)
+	}
+	for attempt := 0; ; attempt++ {
+		// Holding the supervisor lock keeps a shim that is being started
+		// from running the container while it is removed.
+		unlock, err := s.lockSupervisor(id)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // a concurrent remove (--rm racing rm -f) won
+		}
+		if err == nil {
+			defer unlock()
+			return s.remove(id, volumes)
+		}
+		var busy supervisedError
+		if !errors.As(err, &busy) {
+			return err
+		}
 		if !force {
 			return fmt.Errorf("cannot remove container %s: container is running: stop the container before removing or force remove", id[:12])
 		}
+		if attempt == 3 {
+			return fmt.Errorf("cannot remove container %s: it keeps being started", id[:12])
+		}
 		_ = s.UpdateState(id, func(st *State) { st.StoppedByUser = true })
-		_ = s.Kill(id, syscall.SIGKILL)
-		if !s.waitGone(ctx, id, time.Minute) {
+		if !s.signalUntilGone(ctx, id, syscall.SIGKILL, time.Minute) {
 			return fmt.Errorf("cannot remove container %s: it did not stop", id[:12])
 		}
 	}
-	return s.remove(id, volumes)
 }
 
 // remove deletes an unsupervised container's state, rootfs and cgroups.

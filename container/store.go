@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -265,6 +266,22 @@ func (s *Store) Get(ref string) (*Container, error) {
 	return nil, fmt.Errorf("multiple containers match %q", ref)
 }
 
+// ImageUsers returns the containers made from image ID id (its config
+// digest).
+func (s *Store) ImageUsers(id string) ([]*Container, error) {
+	all, err := s.list()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Container
+	for _, c := range all {
+		if c.ImageID == id {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 // List returns every container, newest first.
 func (s *Store) List() ([]*Container, error) { return s.list() }
 
@@ -298,11 +315,67 @@ func (s *Store) load(id string) (*Container, error) {
 	if err := readJSON(filepath.Join(s.Dir(id), "state.json"), &c.State); err != nil {
 		return nil, err
 	}
-	if (c.State.Status == StatusRunning || c.State.Status == StatusRestarting) && !s.supervised(id) {
-		c.State.Status = StatusExited
-		c.State.Pid = 0
+	if orphaned(&c.State) && !s.supervised(id) {
+		s.recordOrphaned(id, &c.State)
 	}
 	return c, nil
+}
+
+// orphaned: st says a supervisor runs the container.
+func orphaned(st *State) bool {
+	return st.Status == StatusRunning || st.Status == StatusRestarting
+}
+
+// recordOrphaned records a container whose supervisor died without
+// writing its end (lade or its shim SIGKILLed, a reboot) as exited: its
+// process died of SIGKILL with it (the init's parent-death signal), now
+// as far as anyone can tell. It is written once, under the state lock, so
+// every later look sees the same.
+func (s *Store) recordOrphaned(id string, seen *State) {
+	mark := func(st *State) {
+		if !orphaned(st) {
+			return
+		}
+		st.Status, st.Pid, st.ExitCode, st.Ports = StatusExited, 0, 137, nil
+		st.Error = "the container's lade supervisor was killed"
+		st.FinishedAt = time.Now().UTC()
+	}
+	err := s.UpdateState(id, func(st *State) {
+		// Re-checked under the lock: a supervisor that takes over first
+		// holds its lock before it writes running.
+		if !s.supervised(id) {
+			mark(st)
+		}
+		*seen = *st
+	})
+	if err != nil {
+		mark(seen)
+	}
+}
+
+// Sweep finishes what dead lade processes left: --rm containers whose
+// supervisor is gone are removed. It does nothing when root has no
+// containers.
+func Sweep(ctx context.Context, root string) error {
+	s := &Store{root: root, dir: filepath.Join(root, "containers")}
+	all, err := s.list()
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range all {
+		// created: a run or start is about to supervise it.
+		if !c.AutoRemove || c.State.Status == StatusCreated || orphaned(&c.State) || s.supervised(c.ID) {
+			continue
+		}
+		if err := s.Remove(ctx, c.ID, false, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // UpdateState applies fn to the recorded state under the container lock.
@@ -335,6 +408,34 @@ func (s *Store) supervised(id string) bool {
 	return false
 }
 
+// supervisedError: another process supervises container id, or removes
+// it.
+type supervisedError struct {
+	id       string
+	removing bool
+}
+
+func (e supervisedError) Error() string {
+	if e.removing {
+		return fmt.Sprintf("container %s is being removed", e.id[:12])
+	}
+	return fmt.Sprintf("container %s is already running", e.id[:12])
+}
+
+// removingMark is created in a container's dir by Remove before it takes
+// the supervisor lock, to tell a racing start why the lock is taken.
+const removingMark = "removing"
+
+func (s *Store) busy(id string) supervisedError {
+	_, err := os.Stat(filepath.Join(s.Dir(id), removingMark))
+	return supervisedError{id: id, removing: err == nil || errors.Is(err, os.ErrNotExist) && !s.exists(id)}
+}
+
+func (s *Store) exists(id string) bool {
+	_, err := os.Stat(s.Dir(id))
+	return err == nil
+}
+
 // lockSupervisor takes the supervisor lock or fails when someone holds it.
 func (s *Store) lockSupervisor(id string) (func(), error) {
 	fd, err := unix.Open(filepath.Join(s.Dir(id), "supervisor.lock"), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
@@ -344,7 +445,7 @@ func (s *Store) lockSupervisor(id string) (func(), error) {
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		unix.Close(fd)
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("container %s is already running", id[:12])
+			return nil, s.busy(id)
 		}
 		return nil, fmt.Errorf("supervisor lock: %w", err)
 	}

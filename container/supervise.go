@@ -1,6 +1,7 @@
 package container
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -35,22 +37,42 @@ type IO struct {
 	// SigProxy passes the signals lade receives on to the container's
 	// process (ProxySignals); ctx should then not end on them.
 	SigProxy bool
+	// Ready, when set, is called once: with nil when the container's
+	// process runs (or already ran), or with the error that kept it from
+	// starting.
+	Ready func(error)
 }
 
 // Supervise runs container id until it stops for good, restarting it as
 // its policy says, and returns the last exit status. err is set only when
 // lade failed to start it. Warnings go to warn.
 func (s *Store) Supervise(ctx context.Context, id string, stdio IO, warn io.Writer) (int, error) {
+	ready := stdio.Ready
+	var once sync.Once
+	stdio.Ready = func(err error) {
+		if ready != nil {
+			once.Do(func() { ready(err) })
+		}
+	}
 	unlock, err := s.lockSupervisor(id)
+	if errors.Is(err, os.ErrNotExist) {
+		err = fmt.Errorf("container %s was removed before it started", id[:12])
+	}
 	if err != nil {
+		stdio.Ready(err)
 		return -1, err
 	}
 	c, err := s.load(id)
 	if err != nil {
 		unlock()
-		return -1, fmt.Errorf("loading container %s: %w", id, err)
+		err = fmt.Errorf("loading container %s: %w", id, err)
+		stdio.Ready(err)
+		return -1, err
 	}
 	code, err := s.supervise(ctx, &c.Config, stdio, warn)
+	// Reported before --rm removes it, so a failed start's error reaches
+	// the caller of StartShim.
+	stdio.Ready(err)
 	if uerr := s.UnmountRootfs(id); uerr != nil && err == nil {
 		err = uerr
 	}
@@ -104,14 +126,28 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 			defer s.UpdateState(c.ID, func(st *State) { st.Ports = nil })
 		}
 	}
-	for {
-		code, err := s.runOnce(ctx, c, &pid, proxy, stdio, stdout, stderr, warn)
+	code := -1
+	for first := true; ; first = false {
+		// A stop, kill or rm -f may come before the process runs: then
+		// it must not run at all.
+		st, err := s.loadState(c.ID)
+		if err != nil {
+			return code, err
+		}
+		if st.StoppedByUser {
+			if first {
+				err := fmt.Errorf("container %s was stopped before it started", c.ID[:12])
+				s.recordFailure(c.ID, err)
+				return -1, err
+			}
+			return code, s.UpdateState(c.ID, func(st *State) { st.Status = StatusExited })
+		}
+		code, err = s.runOnce(ctx, c, &pid, proxy, stdio, stdout, stderr, warn)
 		if err != nil {
 			s.recordFailure(c.ID, err)
 			return -1, err
 		}
-		st, err := s.loadState(c.ID)
-		if err != nil {
+		if st, err = s.loadState(c.ID); err != nil {
 			return code, err
 		}
 		// Ended by a signal to lade: the end a foreground run asked for.
@@ -127,12 +163,11 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 		}
 		select {
 		case <-ctx.Done():
-			return code, nil
+			return code, s.UpdateState(c.ID, func(st *State) { st.Status = StatusExited })
 		case <-time.After(delay):
 		}
-		if st, err := s.loadState(c.ID); err != nil || st.StoppedByUser || proxy.Ending() {
-			s.UpdateState(c.ID, func(st *State) { st.Status = StatusExited })
-			return code, err
+		if proxy.Ending() {
+			return code, s.UpdateState(c.ID, func(st *State) { st.Status = StatusExited })
 		}
 	}
 }
@@ -231,6 +266,7 @@ func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, proxy
 		if err != nil {
 			return err
 		}
+		stdio.Ready(nil)
 		healthStarted = true
 		go func() {
 			defer close(healthDone)
@@ -274,16 +310,31 @@ func Reexec() bool {
 	return true
 }
 
+// shimReadyFd is the pipe on which a shim reports the container's start
+// to StartShim: "ok" or "error: MESSAGE", one line.
+const shimReadyFd = 3
+
 // shimMain supervises one container, detached from any terminal.
 func shimMain(root, id string) int {
 	// The shim lives in its own session; only stop/kill end containers.
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
+	syscall.CloseOnExec(shimReadyFd) // the container must not inherit it
+	readyPipe := os.NewFile(shimReadyFd, "ready")
+	ready := func(err error) {
+		msg := "ok\n"
+		if err != nil {
+			msg = "error: " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"
+		}
+		_, _ = readyPipe.WriteString(msg)
+		readyPipe.Close()
+	}
 	s, err := Open(root)
 	if err != nil {
+		ready(err)
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	code, err := s.Supervise(context.Background(), id, IO{}, os.Stderr)
+	code, err := s.Supervise(context.Background(), id, IO{Ready: ready}, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -293,16 +344,16 @@ func shimMain(root, id string) int {
 
 // StartShim starts container id under a detached shim (self is the lade
 // binary, "" for /proc/self/exe) and returns once the container runs, or
-// has already exited.
+// has already exited, or with the error that kept it from starting.
 func (s *Store) StartShim(ctx context.Context, id, self string) error {
 	if s.supervised(id) {
-		return fmt.Errorf("container %s is already running", id[:12])
+		return s.busy(id)
 	}
-	before, err := s.loadState(id)
+	err := s.UpdateState(id, func(st *State) { st.StoppedByUser = false; st.Error = "" })
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("container %s was removed before it started", id[:12])
+	}
 	if err != nil {
-		return err
-	}
-	if err := s.UpdateState(id, func(st *State) { st.StoppedByUser = false; st.Error = "" }); err != nil {
 		return err
 	}
 	if self == "" {
@@ -314,39 +365,48 @@ func (s *Store) StartShim(ctx context.Context, id, self string) error {
 		return fmt.Errorf("starting shim: %w", err)
 	}
 	defer lf.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("starting shim: %w", err)
+	}
+	defer r.Close()
 	cmd := exec.Command(self, "container-shim", "--root", s.root, id)
 	cmd.Args[0] = "lade"
 	cmd.Env = []string{shimEnv + "=1", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.ExtraFiles = []*os.File{w} // shimReadyFd
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		return fmt.Errorf("starting shim: %w", err)
 	}
 	exited := make(chan struct{})
 	// Reap it if we outlive it; when the CLI exits first, init does.
 	go func() { _ = cmd.Wait(); close(exited) }()
-	for {
-		st, err := s.loadState(id)
-		if err != nil {
-			return err
-		}
-		if st.StartedAt.After(before.StartedAt) || st.FinishedAt.After(before.FinishedAt) {
-			if st.Error != "" && st.Pid == 0 {
-				return errors.New(st.Error)
-			}
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(l)
+	}()
+	select {
+	case l := <-line:
+		if l == "ok" {
 			return nil
 		}
-		select {
-		case <-exited:
-			if st, err := s.loadState(id); err == nil && st.Error != "" {
-				return errors.New(st.Error)
-			}
-			out, _ := os.ReadFile(shimLog)
-			return fmt.Errorf("container shim exited: %s", strings.TrimSpace(string(out)))
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		if msg, ok := strings.CutPrefix(l, "error: "); ok {
+			return errors.New(msg)
 		}
+		// No report: the shim died before it knew.
+		<-exited
+		out, _ := os.ReadFile(shimLog)
+		why := strings.TrimSpace(string(out))
+		if why == "" {
+			why = cmd.ProcessState.String()
+		}
+		return fmt.Errorf("container shim of %s exited before the container started: %s", id[:12], why)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

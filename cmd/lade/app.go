@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/errmsg"
 	"github.com/lade-build/lade/runner"
@@ -133,6 +134,10 @@ func (a *app) open() error {
 	}
 	if a.snapshots, err = snapshot.New(filepath.Join(a.root, "snapshots")); err != nil {
 		return err
+	}
+	// --rm containers of lade processes that were killed go now.
+	if err := container.Sweep(context.Background(), a.root); err != nil {
+		fmt.Fprintln(a.stderr, "WARNING: removing containers of killed lade processes: "+err.Error())
 	}
 	return nil
 }

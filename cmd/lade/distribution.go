@@ -198,77 +198,37 @@ func (a *app) rmiCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().BoolVarP(&force, "force", "f", false, "remove an image ID even if several names refer to it")
+	c.Flags().BoolVarP(&force, "force", "f", false, "remove an image ID that several names or a stopped container use, or the last name of an image a container uses")
 	return c
 }
 
 func (a *app) rmi(ctx context.Context, ref string, force bool) error {
-	img, err := a.images.Get(ctx, ref)
+	cs, err := a.containers()
+	if err != nil {
+		return err
+	}
+	users := func(id v1.Hash) []images.User {
+		var out []images.User
+		ctrs, _ := cs.ImageUsers(id.String())
+		for _, c := range ctrs {
+			out = append(out, images.User{ID: c.ID, Running: cs.Running(c.ID)})
+		}
+		return out
+	}
+	removed, err := a.images.Delete(ctx, ref, force, users)
 	if errors.Is(err, images.ErrNotFound) {
 		return fmt.Errorf("No such image: %s", ref)
 	}
 	if err != nil {
 		return err
 	}
-	d, err := img.Digest()
-	if err != nil {
-		return err
-	}
-	id, err := img.ConfigName() // the image ID docker prints
-	if err != nil {
-		return err
-	}
-	entry, err := a.entry(ctx, d)
-	if err != nil {
-		return err
-	}
-	byName := false
-	if n, ok := familiarName(ref); ok {
-		for _, en := range entry.Names {
-			byName = byName || en == n
-		}
-	}
-	names := entry.Names
-	if byName {
-		names = []string{}
-		n, _ := familiarName(ref)
-		names = append(names, n)
-	} else if len(names) > 1 && !force {
-		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(id))
-	}
-	target := ref
-	if !byName {
-		target = d.String()
-	}
-	if err := a.images.Untag(ctx, target); err != nil {
-		return err
-	}
-	for _, n := range names {
+	for _, n := range removed.Untagged {
 		fmt.Fprintf(a.stdout, "Untagged: %s\n", n)
 	}
-	if _, err := a.images.Get(ctx, d.String()); errors.Is(err, images.ErrNotFound) {
-		fmt.Fprintf(a.stdout, "Deleted: %s\n", id)
+	if removed.Deleted.Hex != "" {
+		fmt.Fprintf(a.stdout, "Deleted: %s\n", removed.Deleted)
 	}
 	return nil
-}
-
-// familiarName is ref as `lade images` prints it, if ref is a name.
-func familiarName(ref string) (string, bool) {
-	if strings.HasPrefix(ref, "sha256:") || strings.Contains(ref, "@") {
-		return "", false
-	}
-	t, err := images.ParseTag(ref)
-	if err != nil {
-		return "", false
-	}
-	reg, repo := t.RegistryStr(), t.RepositoryStr()
-	if reg != name.DefaultRegistry {
-		return reg + "/" + repo + ":" + t.TagStr(), true
-	}
-	if rest, ok := strings.CutPrefix(repo, "library/"); ok && !strings.Contains(rest, "/") {
-		repo = rest
-	}
-	return repo + ":" + t.TagStr(), true
 }
 
 func (a *app) entry(ctx context.Context, d v1.Hash) (images.Entry, error) {
@@ -282,13 +242,6 @@ func (a *app) entry(ctx context.Context, d v1.Hash) (images.Entry, error) {
 		}
 	}
 	return images.Entry{Digest: d}, nil
-}
-
-func shortID(d v1.Hash) string {
-	if len(d.Hex) > 12 {
-		return d.Hex[:12]
-	}
-	return d.Hex
 }
 
 func (a *app) saveCmd() *cobra.Command {

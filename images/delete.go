@@ -1,0 +1,103 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// User is a container that uses an image, as image removal sees it.
+type User struct {
+	ID      string // the container's ID
+	Running bool
+}
+
+// Removed is what a Delete did, as rmi prints it.
+type Removed struct {
+	Untagged []string // familiar names
+	Deleted  v1.Hash  // the image ID, zero when the image stays
+}
+
+// Delete is docker's rmi of ref, a name or an image ID, digest or prefix.
+// users lists the containers that use an image ID (config digest).
+//
+// Docker's rules: a name is removed unless it is the image's last one
+// and a container uses the image (force removes it, and the image stays,
+// untagged, while a container uses it). By ID, the image goes with all
+// its names, except while a running container uses it (even with force)
+// or, without force, a stopped one does or it has names in several
+// repositories.
+func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(imageID v1.Hash) []User) (Removed, error) {
+	img, err := s.Get(ctx, ref)
+	if err != nil {
+		return Removed{}, err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return Removed{}, err
+	}
+	id, err := img.ConfigName()
+	if err != nil {
+		return Removed{}, err
+	}
+	idx, err := s.read()
+	if err != nil {
+		return Removed{}, err
+	}
+	names := namesOf(idx, d.String())
+	using := users(id)
+
+	if canonical, err := normalize(ref); err == nil && !strings.HasPrefix(ref, "sha256:") && idx.Refs[canonical] == d.String() {
+		last := len(names) == 1
+		if last && !force && len(using) > 0 {
+			return Removed{}, fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
+				ref, short(using[0].ID), short(id.Hex))
+		}
+		removed := Removed{Untagged: []string{familiar(canonical)}}
+		keep := !last || len(using) > 0
+		if !keep {
+			removed.Deleted = id
+		}
+		return removed, s.update(func(idx *index) error {
+			delete(idx.Refs, canonical)
+			if !keep && len(namesOf(idx, d.String())) == 0 {
+				delete(idx.Images, d.String())
+			}
+			return nil
+		})
+	}
+
+	for _, u := range using {
+		if u.Running {
+			return Removed{}, fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image is being used by running container %s", short(id.Hex), short(u.ID))
+		}
+	}
+	if !force {
+		if len(using) > 0 {
+			return Removed{}, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is being used by stopped container %s", short(id.Hex), short(using[0].ID))
+		}
+		if len(names) > 1 {
+			return Removed{}, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", short(id.Hex))
+		}
+	}
+	removed := Removed{Deleted: id}
+	for _, n := range names {
+		removed.Untagged = append(removed.Untagged, familiar(n))
+	}
+	return removed, s.update(func(idx *index) error {
+		for _, n := range namesOf(idx, d.String()) {
+			delete(idx.Refs, n)
+		}
+		delete(idx.Images, d.String())
+		return nil
+	})
+}
+
+func short(hex string) string {
+	if len(hex) > 12 {
+		return hex[:12]
+	}
+	return hex
+}
