@@ -342,6 +342,16 @@ func shimMain(root, id string) int {
 	return code
 }
 
+// ClearStop undoes a manual stop's mark, as an explicit start does: the
+// restart policy applies again and the supervisor may run the process.
+func (s *Store) ClearStop(id string) error {
+	err := s.UpdateState(id, func(st *State) { st.StoppedByUser = false; st.Error = "" })
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("container %s was removed before it started", id[:12])
+	}
+	return err
+}
+
 // StartShim starts container id under a detached shim (self is the lade
 // binary, "" for /proc/self/exe) and returns once the container runs, or
 // has already exited, or with the error that kept it from starting.
@@ -349,11 +359,7 @@ func (s *Store) StartShim(ctx context.Context, id, self string) error {
 	if s.supervised(id) {
 		return s.busy(id)
 	}
-	err := s.UpdateState(id, func(st *State) { st.StoppedByUser = false; st.Error = "" })
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("container %s was removed before it started", id[:12])
-	}
-	if err != nil {
+	if err := s.ClearStop(id); err != nil {
 		return err
 	}
 	if self == "" {

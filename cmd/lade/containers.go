@@ -258,6 +258,9 @@ func (a *app) startAttached(ctx context.Context, refs []string, interactive bool
 	if err != nil {
 		return err
 	}
+	if err := store.ClearStop(c.ID); err != nil {
+		return err
+	}
 	code, err := a.foreground(ctx, store, c.ID, interactive && c.OpenStdin, c.Tty, !c.Tty)
 	if err != nil {
 		return a.failed(err)
