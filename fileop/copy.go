@@ -41,6 +41,7 @@ type CopyOptions struct {
 	Parents  bool     // COPY --parents, with the optional "/./" pivot
 	Exclude  []string // --exclude patterns, matched relative to each copied source
 	Add      bool     // ADD: local tar archives (any compression) are extracted into Dest
+	Limit    *Limit   // ADD: bounds what archives expand to; nil bounds nothing
 	// SourceDateEpoch, when set, clamps the mtimes (and atimes) written.
 	SourceDateEpoch *time.Time
 
