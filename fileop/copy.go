@@ -28,6 +28,10 @@ type Source struct {
 	Root      string   // context dir, or another stage's/image's rootfs dir
 	Ignore    *Matcher // nil = nothing ignored (used for the build context)
 	KeepOwner bool     // false: files become 0:0 like BuildKit does for the context; true: ownership preserved (--from)
+	// Filtered: the build context, of which BuildKit transfers only what
+	// the build's paths match, so a directory in which a wildcard matches
+	// nothing is missing there too.
+	Filtered bool
 }
 
 // CopyOptions describes one COPY or ADD instruction.
@@ -201,7 +205,8 @@ func (c *copier) copyParents(p, dest string) error {
 }
 
 // resolve expands p (wildcards allowed) against the source root. A literal
-// path that is missing or ignored is an error; a wildcard may match nothing.
+// path that is missing or ignored is an error; a wildcard may match nothing,
+// but the directory it is in must exist (see checkPrefix).
 func (c *copier) resolve(p string) ([]srcMatch, error) {
 	clean := path.Clean("/" + filepath.ToSlash(p))
 	if c.opts.literal || !hasWildcard(clean) {
@@ -224,6 +229,10 @@ func (c *copier) resolve(p string) ([]srcMatch, error) {
 			return nil, fmt.Errorf("%q: %w", clean, ErrNotFound)
 		}
 		return []srcMatch{{name: clean, real: real}}, nil
+	}
+	prefix, err := c.checkPrefix(clean)
+	if err != nil {
+		return nil, err
 	}
 	cands := []string{"/"}
 	for _, comp := range strings.Split(strings.TrimPrefix(clean, "/"), "/") {
@@ -270,7 +279,49 @@ func (c *copier) resolve(p string) ([]srcMatch, error) {
 			out = append(out, srcMatch{name: cand, real: real})
 		}
 	}
+	if len(out) == 0 && c.opts.Src.Filtered && prefix != "/" {
+		return nil, &os.PathError{Op: "lstat", Path: prefix, Err: unix.ENOENT}
+	}
 	return out, nil
+}
+
+// checkPrefix returns the path before the first wildcard of the pattern
+// clean, and fails as BuildKit does when it is missing or ignored: BuildKit
+// walks it and reports "lstat /nodir: no such file or directory". Misses
+// below it only match nothing.
+func (c *copier) checkPrefix(clean string) (string, error) {
+	var lit []string
+	for _, comp := range strings.Split(strings.TrimPrefix(clean, "/"), "/") {
+		if hasWildcard(comp) {
+			break
+		}
+		lit = append(lit, comp)
+	}
+	prefix := "/" + path.Join(lit...)
+	if prefix == "/" {
+		return prefix, nil
+	}
+	real, err := securejoin.SecureJoin(c.srcRoot, prefix)
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Lstat(real)
+	if err == nil {
+		var vis bool
+		if vis, err = c.visible(real, fi.IsDir()); err != nil {
+			return "", err
+		} else if !vis {
+			err = unix.ENOENT
+		}
+	}
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", &os.PathError{Op: "lstat", Path: prefix, Err: err}
+	}
+	return prefix, nil
 }
 
 // visible reports whether a resolved source path survives Src.Ignore. An

@@ -96,7 +96,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 		defer release()
 		src = fileop.Source{Root: root, KeepOwner: true}
 	} else {
-		src = fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore}
+		src = fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore, Filtered: true}
 	}
 	if cs.from != "" {
 		in["source paths"] = strings.Join(cs.src.SourcePaths, "\x00")
