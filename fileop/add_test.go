@@ -1,0 +1,162 @@
+package fileop
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
+)
+
+func TestURLFileName(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"http://h/file[1].txt", "file[1].txt"},
+		{"http://h/dir/a%20b.txt?x=1#f", "a b.txt"},
+		{"http://h/dir/", "dir"},
+		{"http://h/", "__unnamed__"},
+		{"http://h", "__unnamed__"},
+		{"http://h/a/..", "download"},
+		{"http://h/%0a", "download"},
+	}
+	for _, tt := range tests {
+		if got := URLFileName(tt.url); got != tt.want {
+			t.Errorf("URLFileName(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}
+
+// TestWriteSparse: zero blocks become holes, everything else is written,
+// and a trailing hole still gives the file its length.
+func TestWriteSparse(t *testing.T) {
+	const size = 8 << 20
+	data := make([]byte, size)
+	copy(data[3<<20:], "middle")
+	copy(data[holeBlock-2:], "straddles a block edge")
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// A reader that returns odd-sized pieces, as a tar reader may.
+	n, err := writeSparse(f, &pieces{b: data, n: 1000})
+	if err != nil || n != size {
+		t.Fatalf("writeSparse = %d, %v", n, err)
+	}
+	got, err := os.ReadFile(f.Name())
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("content differs (%v)", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks*512 > 1<<20 {
+		t.Errorf("%d bytes allocated for 3 data blocks", st.Blocks*512)
+	}
+
+	// A stream that ends early is an error, not a short file.
+	g, err := os.Create(filepath.Join(t.TempDir(), "g"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := writeSparse(g, &pieces{b: data[:5000], n: 4096, err: errTruncated}); !errors.Is(err, errTruncated) {
+		t.Errorf("truncated stream: %v", err)
+	}
+}
+
+var errTruncated = errors.New("truncated")
+
+// pieces reads b at most n bytes at a time, then fails with err (io.EOF
+// when nil).
+type pieces struct {
+	b   []byte
+	n   int
+	err error
+}
+
+func (p *pieces) Read(b []byte) (int, error) {
+	if len(p.b) == 0 {
+		if p.err != nil {
+			return 0, p.err
+		}
+		return 0, io.EOF
+	}
+	k := min(len(b), p.n, len(p.b))
+	copy(b, p.b[:k])
+	p.b = p.b[k:]
+	return k, nil
+}
+
+// TestAddLimit: entries are charged before they are written, so the first
+// entry past the limit leaves nothing of itself behind.
+func TestAddLimit(t *testing.T) {
+	ctxDir, root := t.TempDir(), t.TempDir()
+	data := makeTar(t, tarEntry{name: "small", body: "abc"}, tarEntry{name: "big", body: string(make([]byte, 4096))})
+	if err := os.WriteFile(filepath.Join(ctxDir, "a.tar"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := CopyOptions{Src: Source{Root: ctxDir}, Paths: []string{"a.tar"}, DestRoot: root, Dest: "/x/", Add: true}
+	opts.Limit = NewLimit(2000, "TEST_LIMIT")
+	err := Copy(context.Background(), opts)
+	if !errors.Is(err, ErrLimit) || err.Error() != "copy a.tar: expands past the 2000-byte layer limit (TEST_LIMIT)" {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "x/big")); !os.IsNotExist(err) {
+		t.Errorf("the entry past the limit was written: %v", err)
+	}
+	opts.Limit = NewLimit(10000, "TEST_LIMIT")
+	if err := Copy(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAddCreatesDeviceNodes: like BuildKit (moby/go-archive), ADD of a tar
+// creates the device nodes and FIFOs it holds, with their numbers and
+// modes. Layers of pulled images never create them (snapshot.Apply).
+func TestAddCreatesDeviceNodes(t *testing.T) {
+	testutil.RequireRoot(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+		{Name: "dev/loop9", Typeflag: tar.TypeBlock, Mode: 0o660, Devmajor: 7, Devminor: 9},
+		{Name: "dev/fifo", Typeflag: tar.TypeFifo, Mode: 0o600},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.Close()
+	ctxDir, root := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(ctxDir, "devs.tar"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Copy(context.Background(), CopyOptions{Src: Source{Root: ctxDir}, Paths: []string{"devs.tar"}, DestRoot: root, Dest: "/", Add: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name         string
+		mode         uint32
+		major, minor uint32
+	}{
+		{"dev/null", unix.S_IFCHR | 0o666, 1, 3},
+		{"dev/loop9", unix.S_IFBLK | 0o660, 7, 9},
+		{"dev/fifo", unix.S_IFIFO | 0o600, 0, 0},
+	} {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(root, c.name), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode != c.mode || unix.Major(st.Rdev) != c.major || unix.Minor(st.Rdev) != c.minor {
+			t.Errorf("%s: mode %o rdev %d:%d, want %o %d:%d", c.name, st.Mode, unix.Major(st.Rdev), unix.Minor(st.Rdev), c.mode, c.major, c.minor)
+		}
+	}
+}
