@@ -62,7 +62,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 	// Resolve the source root: another stage, an image, or the context.
 	var src fileop.Source
 	in := inputs{"instruction": copyHistory(cs) + " -> " + dest}
-	in["options"] = fmt.Sprintf("add=%v unpack=%v exclude=%q chown=%q chmod=%q parents=%v", cs.add, cs.unpack != nil && *cs.unpack, cs.exclude, cs.chown, cs.chmod, cs.parents)
+	in["options"] = fmt.Sprintf("add=%v unpack=%s exclude=%q chown=%q chmod=%q parents=%v", cs.add, unpackKey(cs.unpack), cs.exclude, cs.chown, cs.chmod, cs.parents)
 	if cs.from != "" {
 		from, _, err := bd.newLex().ProcessWord(cs.from, shellEnv(sc.st.env))
 		if err != nil {
@@ -228,6 +228,19 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 	}
 	sc.commit(copyHistory(cs), added, true)
 	return nil
+}
+
+// unpackKey tells ADD --unpack's three states apart in the cache key:
+// unset extracts local archives, false does not. Unset keeps the key it
+// always had.
+func unpackKey(u *bool) string {
+	switch {
+	case u == nil:
+		return "false"
+	case *u:
+		return "true"
+	}
+	return "never"
 }
 
 func copyHistory(cs copySpec) string {

@@ -117,3 +117,31 @@ ADD --unpack=true ` + u + `/app.tar.gz /unpacked/
 		t.Errorf("/plain/app.tar.gz: %v, want the download as it came", e)
 	}
 }
+
+// TestAddUnpackFlagInCacheKey: ADD of a local archive with --unpack=false
+// after the same ADD without the flag is not served from the cache: one
+// extracts, the other copies the archive.
+func TestAddUnpackFlagInCacheKey(t *testing.T) {
+	root := newRoot(t)
+	var arch bytes.Buffer
+	tw := tar.NewWriter(&arch)
+	tw.WriteHeader(&tar.Header{Name: "inside", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3})
+	tw.Write([]byte("in\n"))
+	tw.Close()
+	for _, tc := range []struct {
+		flag            string
+		present, absent string
+	}{
+		{"", "/d/inside", "/d/a.tar"},
+		{"--unpack=false ", "/d/a.tar", "/d/inside"},
+	} {
+		dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nADD " + tc.flag + "a.tar /d/\n", "a.tar": arch.String()})
+		img := buildOCI(t, root, dir)
+		if _, ok := img.Tree[tc.present]; !ok {
+			t.Errorf("ADD %sa.tar: no %s", tc.flag, tc.present)
+		}
+		if _, ok := img.Tree[tc.absent]; ok {
+			t.Errorf("ADD %sa.tar: %s should be absent", tc.flag, tc.absent)
+		}
+	}
+}
