@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,69 +29,6 @@ func TestURLFileName(t *testing.T) {
 			t.Errorf("URLFileName(%q) = %q, want %q", tt.url, got, tt.want)
 		}
 	}
-}
-
-// TestWriteSparse: zero blocks become holes, everything else is written,
-// and a trailing hole still gives the file its length.
-func TestWriteSparse(t *testing.T) {
-	const size = 8 << 20
-	data := make([]byte, size)
-	copy(data[3<<20:], "middle")
-	copy(data[holeBlock-2:], "straddles a block edge")
-	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	// A reader that returns odd-sized pieces, as a tar reader may.
-	n, err := writeSparse(f, &pieces{b: data, n: 1000})
-	if err != nil || n != size {
-		t.Fatalf("writeSparse = %d, %v", n, err)
-	}
-	got, err := os.ReadFile(f.Name())
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("content differs (%v)", err)
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Blocks*512 > 1<<20 {
-		t.Errorf("%d bytes allocated for 3 data blocks", st.Blocks*512)
-	}
-
-	// A stream that ends early is an error, not a short file.
-	g, err := os.Create(filepath.Join(t.TempDir(), "g"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	if _, err := writeSparse(g, &pieces{b: data[:5000], n: 4096, err: errTruncated}); !errors.Is(err, errTruncated) {
-		t.Errorf("truncated stream: %v", err)
-	}
-}
-
-var errTruncated = errors.New("truncated")
-
-// pieces reads b at most n bytes at a time, then fails with err (io.EOF
-// when nil).
-type pieces struct {
-	b   []byte
-	n   int
-	err error
-}
-
-func (p *pieces) Read(b []byte) (int, error) {
-	if len(p.b) == 0 {
-		if p.err != nil {
-			return 0, p.err
-		}
-		return 0, io.EOF
-	}
-	k := min(len(b), p.n, len(p.b))
-	copy(b, p.b[:k])
-	p.b = p.b[k:]
-	return k, nil
 }
 
 // TestAddLimit: entries are charged before they are written, so the first

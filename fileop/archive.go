@@ -20,6 +20,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/holes"
 )
 
 // decompress sniffs the compression of r by magic bytes and returns a
@@ -256,7 +258,7 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, root, target string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := writeSparse(f, tr); err != nil {
+		if _, err := holes.Write(f, tr); err != nil {
 			f.Close()
 			return err
 		}
