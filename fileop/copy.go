@@ -28,10 +28,11 @@ type Source struct {
 	Root      string   // context dir, or another stage's/image's rootfs dir
 	Ignore    *Matcher // nil = nothing ignored (used for the build context)
 	KeepOwner bool     // false: files become 0:0 like BuildKit does for the context; true: ownership preserved (--from)
-	// Filtered: the build context, of which BuildKit transfers only what
-	// the build's paths match, so a directory in which a wildcard matches
-	// nothing is missing there too.
-	Filtered bool
+	// Sent is set for the build context: the context paths the build
+	// reads (COPY/ADD sources, RUN bind mounts). BuildKit transfers only
+	// what they match, so a directory none of them reaches is missing (see
+	// sent); nil means the whole tree is there.
+	Sent []string
 }
 
 // CopyOptions describes one COPY or ADD instruction.
@@ -234,6 +235,19 @@ func (c *copier) resolve(p string) ([]srcMatch, error) {
 	if err != nil {
 		return nil, err
 	}
+	out, err := c.glob(clean)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 && prefix != "/" && !c.sent(prefix) {
+		return nil, &os.PathError{Op: "lstat", Path: prefix, Err: unix.ENOENT}
+	}
+	return out, nil
+}
+
+// glob lists the visible paths of the source root that the pattern clean
+// matches, in name order.
+func (c *copier) glob(clean string) ([]srcMatch, error) {
 	cands := []string{"/"}
 	for _, comp := range strings.Split(strings.TrimPrefix(clean, "/"), "/") {
 		var next []string
@@ -253,7 +267,7 @@ func (c *copier) resolve(p string) ([]srcMatch, error) {
 			for _, e := range ents {
 				ok, err := filepath.Match(comp, e.Name())
 				if err != nil {
-					return nil, fmt.Errorf("bad pattern %q: %w", p, err)
+					return nil, fmt.Errorf("bad pattern %q: %w", clean, err)
 				}
 				if ok {
 					next = append(next, path.Join(cand, e.Name()))
@@ -279,49 +293,7 @@ func (c *copier) resolve(p string) ([]srcMatch, error) {
 			out = append(out, srcMatch{name: cand, real: real})
 		}
 	}
-	if len(out) == 0 && c.opts.Src.Filtered && prefix != "/" {
-		return nil, &os.PathError{Op: "lstat", Path: prefix, Err: unix.ENOENT}
-	}
 	return out, nil
-}
-
-// checkPrefix returns the path before the first wildcard of the pattern
-// clean, and fails as BuildKit does when it is missing or ignored: BuildKit
-// walks it and reports "lstat /nodir: no such file or directory". Misses
-// below it only match nothing.
-func (c *copier) checkPrefix(clean string) (string, error) {
-	var lit []string
-	for _, comp := range strings.Split(strings.TrimPrefix(clean, "/"), "/") {
-		if hasWildcard(comp) {
-			break
-		}
-		lit = append(lit, comp)
-	}
-	prefix := "/" + path.Join(lit...)
-	if prefix == "/" {
-		return prefix, nil
-	}
-	real, err := securejoin.SecureJoin(c.srcRoot, prefix)
-	if err != nil {
-		return "", err
-	}
-	fi, err := os.Lstat(real)
-	if err == nil {
-		var vis bool
-		if vis, err = c.visible(real, fi.IsDir()); err != nil {
-			return "", err
-		} else if !vis {
-			err = unix.ENOENT
-		}
-	}
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return "", &os.PathError{Op: "lstat", Path: prefix, Err: err}
-	}
-	return prefix, nil
 }
 
 // visible reports whether a resolved source path survives Src.Ignore. An

@@ -96,7 +96,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 		defer release()
 		src = fileop.Source{Root: root, KeepOwner: true}
 	} else {
-		src = fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore, Filtered: true}
+		src = fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore, Sent: bd.sent}
 	}
 	if cs.from != "" {
 		in["source paths"] = strings.Join(cs.src.SourcePaths, "\x00")
@@ -228,6 +228,37 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 	}
 	sc.commit(copyHistory(cs), added, true)
 	return nil
+}
+
+// contextPaths lists the context paths that stages read, the ones
+// BuildKit's frontend asks the context transfer for: COPY and ADD sources
+// and RUN bind mounts from the context. A tmpfs mount counts as the whole
+// context there too. Never nil: the context is always filtered.
+func contextPaths(stages []*stageNode) []string {
+	out := []string{}
+	for _, n := range stages {
+		for _, c := range n.stage.Commands {
+			switch c := c.(type) {
+			case *instructions.CopyCommand:
+				if c.From == "" {
+					out = append(out, c.SourcePaths...)
+				}
+			case *instructions.AddCommand:
+				for _, p := range c.SourcePaths {
+					if !isURL(p) {
+						out = append(out, p)
+					}
+				}
+			case *instructions.RunCommand:
+				for _, m := range instructions.GetMounts(c) {
+					if m.From == "" && (m.Type == instructions.MountTypeBind || m.Type == instructions.MountTypeTmpfs) {
+						out = append(out, "/"+m.Source)
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // unpackKey tells ADD --unpack's three states apart in the cache key:

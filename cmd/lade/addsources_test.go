@@ -13,8 +13,8 @@ import (
 // TestCopySourcesMissing: a COPY or ADD source that names or matches
 // nothing fails or copies nothing as in BuildKit. The build context holds
 // only what the build's paths match, so a wildcard that matches nothing in
-// a directory finds the directory missing; a stage or image holds its
-// whole tree, so there only a missing directory fails.
+// a directory no other path reaches finds the directory missing; a stage
+// or image holds its whole tree, so there only a missing directory fails.
 func TestCopySourcesMissing(t *testing.T) {
 	root := newRoot(t)
 	cases := []struct {
@@ -28,6 +28,12 @@ func TestCopySourcesMissing(t *testing.T) {
 			wantErr: "lstat /nodir: no such file or directory"},
 		{name: "wildcard matching nothing in a directory", dockerfile: "COPY docs/*.txt /dst/",
 			files: map[string]string{"docs/readme.md": "r\n"}, wantErr: "lstat /docs: no such file or directory"},
+		{name: "wildcard matching nothing in a directory another COPY sends", dockerfile: "COPY docs/readme.md /r/\nCOPY docs/*.txt /dst/",
+			files: map[string]string{"docs/readme.md": "r\n"}, absent: []string{"/dst"}},
+		{name: "wildcard matching nothing when COPY . sends everything", dockerfile: "COPY docs/*.txt /dst/\nCOPY . /all/",
+			files: map[string]string{"docs/readme.md": "r\n"}, absent: []string{"/dst"}},
+		{name: "wildcard matching nothing in a directory a bind mount sends", dockerfile: "RUN --mount=type=bind,source=docs,target=/m true\nCOPY docs/*.txt /dst/",
+			files: map[string]string{"docs/readme.md": "r\n"}, absent: []string{"/dst"}},
 		{name: "wildcard in an empty directory", dockerfile: "COPY empty/*.txt /dst/",
 			files: map[string]string{"empty/": ""}, wantErr: "lstat /empty: no such file or directory"},
 		{name: "wildcard deeper in a directory", dockerfile: "COPY src/*/*.txt /dst/",
