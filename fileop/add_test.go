@@ -34,6 +34,7 @@ func TestURLFileName(t *testing.T) {
 // TestAddLimit: entries are charged before they are written, so the first
 // entry past the limit leaves nothing of itself behind.
 func TestAddLimit(t *testing.T) {
+	testutil.RequireRoot(t) // extraction chowns
 	ctxDir, root := t.TempDir(), t.TempDir()
 	data := makeTar(t, tarEntry{name: "small", body: "abc"}, tarEntry{name: "big", body: string(make([]byte, 4096))})
 	if err := os.WriteFile(filepath.Join(ctxDir, "a.tar"), data, 0o644); err != nil {

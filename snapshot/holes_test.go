@@ -9,12 +9,15 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // TestUnpackKeepsHoles: a layer's runs of zeros (a sparse file ADDed in
 // a build, stored as plain zeros in the layer tar) take no disk space when
 // the layer is unpacked again.
 func TestUnpackKeepsHoles(t *testing.T) {
+	testutil.RequireRoot(t) // unpacking chowns
 	const size = 64 << 20
 	pr, pw := io.Pipe()
 	go func() {
