@@ -18,13 +18,17 @@ var ErrLayerTooLarge = errors.New("uncompressed layer exceeds the size limit")
 // a gzip bomb (1000:1) long before it can fill a disk of its own size.
 const DefaultMaxUncompressedLayer = 64 << 30
 
+// MaxLayerSizeEnv names the environment variable that sets
+// MaxUncompressedLayer, for errors that tell the user what to change.
+const MaxLayerSizeEnv = "LADE_MAX_LAYER_SIZE"
+
 // MaxUncompressedLayer caps how many bytes one layer may decompress to; the
 // diffID check comes only at EOF, after an extraction has written it all.
 // LADE_MAX_LAYER_SIZE (bytes) sets it at start-up; <= 0 means no limit.
 var MaxUncompressedLayer int64 = maxLayerFromEnv()
 
 func maxLayerFromEnv() int64 {
-	if v := os.Getenv("LADE_MAX_LAYER_SIZE"); v != "" {
+	if v := os.Getenv(MaxLayerSizeEnv); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return n
 		}

@@ -20,6 +20,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/holes"
 )
 
 // decompress sniffs the compression of r by magic bytes and returns a
@@ -113,11 +115,18 @@ func (c *copier) maybeExtract(m srcMatch, dest string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	if err := extractTar(c.ctx, f, dir, c.opts.Chown); err != nil {
+	if err := extractTar(c.ctx, f, dir, c.opts.Chown, c.opts.Limit); err != nil {
+		if errors.Is(err, ErrLimit) {
+			return false, err // the caller names the source
+		}
 		return false, fmt.Errorf("extract %s: %w", m.name, err)
 	}
 	return true, nil
 }
+
+// tarBlock is the size of a tar header: what an entry costs at least in
+// the layer tar.
+const tarBlock = 512
 
 type dirTime struct {
 	path  string
@@ -127,8 +136,9 @@ type dirTime struct {
 
 // extractTar unpacks r into dir as if dir were "/" (BuildKit chroots there):
 // absolute symlinks resolve inside dir, entries escaping dir are an error,
-// and hardlinks may only point inside dir.
-func extractTar(ctx context.Context, r io.Reader, dir string, chown *Owner) error {
+// and hardlinks may only point inside dir. Each entry is charged to limit
+// before anything of it is written.
+func extractTar(ctx context.Context, r io.Reader, dir string, chown *Owner, limit *Limit) error {
 	rc, err := decompress(ctx, r)
 	if err != nil {
 		return err
@@ -149,6 +159,9 @@ func extractTar(ctx context.Context, r io.Reader, dir string, chown *Owner) erro
 		}
 		name, err := entryName(hdr.Name)
 		if err != nil {
+			return err
+		}
+		if err := limit.charge(tarBlock + hdr.Size); err != nil {
 			return err
 		}
 		if name == "" {
@@ -245,7 +258,7 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, root, target string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(f, tr); err != nil {
+		if _, err := holes.Write(f, tr); err != nil {
 			f.Close()
 			return err
 		}

@@ -157,13 +157,23 @@ func hashFile(p string) (string, error) {
 // --parents filters are not applied), which can only cause a cache miss,
 // never a false hit. mtimes are not part of it.
 func Checksum(ctx context.Context, src Source, paths []string, sc *StatCache) (string, error) {
-	root, err := filepath.EvalSymlinks(src.Root)
+	return checksum(ctx, CopyOptions{Src: src, Paths: paths}, sc)
+}
+
+// ChecksumFetched is Checksum of a file returned by FetchURL, its name
+// taken literally as CopyFetched takes it.
+func ChecksumFetched(ctx context.Context, fetchedPath string) (string, error) {
+	return checksum(ctx, fetchedOptions(fetchedPath, CopyOptions{}), nil)
+}
+
+func checksum(ctx context.Context, opts CopyOptions, sc *StatCache) (string, error) {
+	root, err := filepath.EvalSymlinks(opts.Src.Root)
 	if err != nil {
 		return "", fmt.Errorf("checksum: source root: %w", err)
 	}
-	c := &copier{ctx: ctx, opts: CopyOptions{Src: src}, srcRoot: root}
+	c := &copier{ctx: ctx, opts: opts, srcRoot: root}
 	h := sha256.New()
-	for _, p := range paths {
+	for _, p := range opts.Paths {
 		matches, err := c.resolve(p)
 		if err != nil {
 			return "", err

@@ -28,6 +28,11 @@ type Source struct {
 	Root      string   // context dir, or another stage's/image's rootfs dir
 	Ignore    *Matcher // nil = nothing ignored (used for the build context)
 	KeepOwner bool     // false: files become 0:0 like BuildKit does for the context; true: ownership preserved (--from)
+	// Sent is set for the build context: the context paths the build
+	// reads (COPY/ADD sources, RUN bind mounts). BuildKit transfers only
+	// what they match, so a directory none of them reaches is missing (see
+	// sent); nil means the whole tree is there.
+	Sent []string
 }
 
 // CopyOptions describes one COPY or ADD instruction.
@@ -41,6 +46,7 @@ type CopyOptions struct {
 	Parents  bool     // COPY --parents, with the optional "/./" pivot
 	Exclude  []string // --exclude patterns, matched relative to each copied source
 	Add      bool     // ADD: local tar archives (any compression) are extracted into Dest
+	Limit    *Limit   // ADD: bounds what archives expand to; nil bounds nothing
 	// SourceDateEpoch, when set, clamps the mtimes (and atimes) written.
 	SourceDateEpoch *time.Time
 
@@ -200,7 +206,8 @@ func (c *copier) copyParents(p, dest string) error {
 }
 
 // resolve expands p (wildcards allowed) against the source root. A literal
-// path that is missing or ignored is an error; a wildcard may match nothing.
+// path that is missing or ignored is an error; a wildcard may match nothing,
+// but the directory it is in must exist (see checkPrefix).
 func (c *copier) resolve(p string) ([]srcMatch, error) {
 	clean := path.Clean("/" + filepath.ToSlash(p))
 	if c.opts.literal || !hasWildcard(clean) {
@@ -224,6 +231,23 @@ func (c *copier) resolve(p string) ([]srcMatch, error) {
 		}
 		return []srcMatch{{name: clean, real: real}}, nil
 	}
+	prefix, err := c.checkPrefix(clean)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.glob(clean)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 && prefix != "/" && !c.sent(prefix) {
+		return nil, &os.PathError{Op: "lstat", Path: prefix, Err: unix.ENOENT}
+	}
+	return out, nil
+}
+
+// glob lists the visible paths of the source root that the pattern clean
+// matches, in name order.
+func (c *copier) glob(clean string) ([]srcMatch, error) {
 	cands := []string{"/"}
 	for _, comp := range strings.Split(strings.TrimPrefix(clean, "/"), "/") {
 		var next []string
@@ -243,7 +267,7 @@ func (c *copier) resolve(p string) ([]srcMatch, error) {
 			for _, e := range ents {
 				ok, err := filepath.Match(comp, e.Name())
 				if err != nil {
-					return nil, fmt.Errorf("bad pattern %q: %w", p, err)
+					return nil, fmt.Errorf("bad pattern %q: %w", clean, err)
 				}
 				if ok {
 					next = append(next, path.Join(cand, e.Name()))

@@ -8,25 +8,27 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // unnamedURLFile is the name BuildKit gives a URL without a path segment.
 const unnamedURLFile = "__unnamed__"
 
 // FetchURL downloads an ADD <url> source into a fresh directory under
-// tmpDir, following redirects. checksum ("sha256:<hex>", also sha384 and
-// sha512) is verified when set. The file is stored as <dir>/<name> with
-// mode 0600 and, when the server sent Last-Modified, that mtime, so that
-// CopyFetched (or Copy) reproduces BuildKit's result. name is the
-// Content-Disposition filename, else the last path segment of the final URL.
-func FetchURL(ctx context.Context, rawURL, checksum, tmpDir string) (p, name string, modTime time.Time, err error) {
+// tmpDir, following redirects, and charges its length to limit (nil: no
+// bound). checksum ("sha256:<hex>", also sha384 and sha512) is verified
+// when set. The file is stored as <dir>/<name> with mode 0600 and, when the
+// server sent Last-Modified, that mtime, so that CopyFetched reproduces
+// BuildKit's result. name is URLFileName(rawURL): like BuildKit's
+// Dockerfile frontend, neither redirects nor Content-Disposition rename it.
+func FetchURL(ctx context.Context, rawURL, checksum, tmpDir string, limit *Limit) (p, name string, modTime time.Time, err error) {
 	var want string
 	var h hash.Hash
 	if checksum != "" {
@@ -61,17 +63,11 @@ func FetchURL(ctx context.Context, rawURL, checksum, tmpDir string) (p, name str
 		return "", "", time.Time{}, fmt.Errorf("fetch %s: invalid response status %d", rawURL, resp.StatusCode)
 	}
 
-	name = unnamedURLFile
-	if b := path.Base(resp.Request.URL.Path); b != "." && b != "/" && b != "" {
-		name = b
+	// A declared length past the limit fails before anything is written.
+	if err := limit.check(resp.ContentLength); err != nil {
+		return "", "", time.Time{}, fmt.Errorf("fetch %s: %w", rawURL, err)
 	}
-	if cd := resp.Header.Get("Content-Disposition"); cd != "" {
-		if _, params, err := mime.ParseMediaType(cd); err == nil {
-			if fn := filepath.Base(params["filename"]); params["filename"] != "" && fn != "." && fn != "/" && fn != ".." {
-				name = fn
-			}
-		}
-	}
+	name = URLFileName(rawURL)
 	if lm := resp.Header.Get("Last-Modified"); lm != "" {
 		if t, err := http.ParseTime(lm); err == nil {
 			modTime = t
@@ -96,7 +92,7 @@ func FetchURL(ctx context.Context, rawURL, checksum, tmpDir string) (p, name str
 	if h != nil {
 		w = io.MultiWriter(f, h)
 	}
-	if _, err = io.Copy(w, resp.Body); err != nil {
+	if _, err = io.Copy(w, &chargeReader{r: resp.Body, limit: limit}); err != nil {
 		f.Close()
 		return "", "", time.Time{}, fmt.Errorf("fetch %s: %w", rawURL, err)
 	}
@@ -122,15 +118,51 @@ func FetchURL(ctx context.Context, rawURL, checksum, tmpDir string) (p, name str
 	return p, name, modTime, nil
 }
 
+// URLFileName is the name ADD gives the file downloaded from rawURL, as
+// BuildKit's Dockerfile frontend names it: the last segment of the URL's
+// path as written, "__unnamed__" without one, "download" when that is not a
+// usable file name.
+func URLFileName(rawURL string) string {
+	name := unnamedURLFile
+	if u, err := url.Parse(rawURL); err == nil {
+		if b := path.Base(u.Path); b != "." && b != "/" {
+			name = b
+		}
+	}
+	name = filepath.Base(strings.TrimSpace(name))
+	if name == "" || name == "." || name == ".." || name == "/" || strings.ContainsFunc(name, unicode.IsControl) {
+		return "download"
+	}
+	return name
+}
+
+// chargeReader charges what it reads to limit.
+type chargeReader struct {
+	r     io.Reader
+	limit *Limit
+}
+
+func (c *chargeReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if cerr := c.limit.charge(int64(n)); cerr != nil {
+		return n, cerr
+	}
+	return n, err
+}
+
 // CopyFetched copies a file returned by FetchURL to opts.Dest with the
-// rest of opts (Chown, Chmod, DestRoot, SourceDateEpoch). Src, Paths,
-// Parents, Exclude and Add are overridden: URL sources are never extracted.
+// rest of opts (Chown, Chmod, DestRoot, Add and Limit for ADD --unpack=true,
+// SourceDateEpoch). Src, Paths, Parents and Exclude are overridden, and the
+// file's name is never a pattern.
 func CopyFetched(ctx context.Context, fetchedPath string, opts CopyOptions) error {
+	return Copy(ctx, fetchedOptions(fetchedPath, opts))
+}
+
+func fetchedOptions(fetchedPath string, opts CopyOptions) CopyOptions {
 	opts.Src = Source{Root: filepath.Dir(fetchedPath)}
 	opts.Paths = []string{filepath.Base(fetchedPath)}
 	opts.Parents = false
 	opts.Exclude = nil
-	opts.Add = false
 	opts.literal = true
-	return Copy(ctx, opts)
+	return opts
 }

@@ -32,7 +32,7 @@ func TestFetchURL(t *testing.T) {
 	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/files/data.txt", http.StatusFound)
 	})
-	mux.HandleFunc("/download", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/attachment", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", `attachment; filename="report.csv"`)
 		w.Write([]byte(body))
 	})
@@ -57,8 +57,10 @@ func TestFetchURL(t *testing.T) {
 		{"plain", "/files/data.txt", "", "data.txt", lm, ""},
 		{"good checksum", "/files/data.txt", good, "data.txt", lm, ""},
 		{"bad checksum", "/files/data.txt", bad, "", time.Time{}, "digest mismatch " + good + ": expected " + bad},
-		{"redirect", "/redirect", good, "data.txt", lm, ""},
-		{"content disposition", "/download", "", "report.csv", time.Time{}, ""},
+		// BuildKit's Dockerfile frontend names the file after the URL as
+		// written: redirects and Content-Disposition do not rename it.
+		{"redirect", "/redirect", good, "redirect", lm, ""},
+		{"content disposition", "/attachment", "", "attachment", time.Time{}, ""},
 		{"no path", "/", "", "__unnamed__", time.Time{}, ""},
 		{"404", "/missing", "", "", time.Time{}, "status 404"},
 		{"bad checksum format", "/files/data.txt", "sha256:zz", "", time.Time{}, "invalid checksum"},
@@ -66,7 +68,7 @@ func TestFetchURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tmp := t.TempDir()
-			p, name, mod, err := FetchURL(context.Background(), srv.URL+tt.path, tt.checksum, tmp)
+			p, name, mod, err := FetchURL(context.Background(), srv.URL+tt.path, tt.checksum, tmp, nil)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("got %v, want error containing %q", err, tt.wantErr)
@@ -93,7 +95,7 @@ func TestFetchURL(t *testing.T) {
 
 	// The fetched file lands as 0600 with Last-Modified as mtime.
 	tmp, root := t.TempDir(), t.TempDir()
-	p, _, _, err := FetchURL(context.Background(), srv.URL+"/files/data.txt", "", tmp)
+	p, _, _, err := FetchURL(context.Background(), srv.URL+"/files/data.txt", "", tmp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

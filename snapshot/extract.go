@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/holes"
 )
 
 const (
@@ -184,7 +186,9 @@ func writeFile(p string, content io.Reader) error {
 		return &os.PathError{Op: "create", Path: p, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), p)
-	if _, err := io.Copy(f, content); err != nil {
+	// Zero blocks stay holes: a sparse file of an ADD layer (or any run of
+	// zeros) takes no disk space for them.
+	if _, err := holes.Write(f, content); err != nil {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", p, err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
+	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/fileop"
 )
 
@@ -61,7 +62,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 	// Resolve the source root: another stage, an image, or the context.
 	var src fileop.Source
 	in := inputs{"instruction": copyHistory(cs) + " -> " + dest}
-	in["options"] = fmt.Sprintf("add=%v unpack=%v exclude=%q chown=%q chmod=%q parents=%v", cs.add, cs.unpack != nil && *cs.unpack, cs.exclude, cs.chown, cs.chmod, cs.parents)
+	in["options"] = fmt.Sprintf("add=%v unpack=%s exclude=%q chown=%q chmod=%q parents=%v", cs.add, unpackKey(cs.unpack), cs.exclude, cs.chown, cs.chmod, cs.parents)
 	if cs.from != "" {
 		from, _, err := bd.newLex().ProcessWord(cs.from, shellEnv(sc.st.env))
 		if err != nil {
@@ -95,7 +96,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 		defer release()
 		src = fileop.Source{Root: root, KeepOwner: true}
 	} else {
-		src = fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore}
+		src = fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore, Sent: bd.sent}
 	}
 	if cs.from != "" {
 		in["source paths"] = strings.Join(cs.src.SourcePaths, "\x00")
@@ -120,48 +121,33 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 			os.RemoveAll(d)
 		}
 	}()
+	// One limit for everything this ADD brings in, as for a pulled layer.
+	limit := fileop.NewLimit(cache.MaxUncompressedLayer, cache.MaxLayerSizeEnv)
 	type job struct {
-		src    fileop.Source
-		paths  []string
-		chmod  string
-		add    bool
-		url    string
-		digest string // of a downloaded URL source
+		src     fileop.Source
+		paths   []string
+		add     bool
+		fetched string // a downloaded URL source
+		url     string
+		digest  string // of the download
 	}
 	var jobs []job
 	var local []string
 	for _, p := range cs.src.SourcePaths {
 		if cs.add && isURL(p) {
-			dir, err := os.MkdirTemp(bd.b.TmpDir, "url-")
-			if err != nil {
-				return err
-			}
-			tmpDirs = append(tmpDirs, dir)
-			file, name, mtime, err := fileop.FetchURL(ctx, p, cs.checksum, dir)
+			file, _, mtime, err := fileop.FetchURL(ctx, p, cs.checksum, bd.b.TmpDir, limit)
 			if err != nil {
 				step.Done(true, err)
 				return err
 			}
-			// Serve the download under its BuildKit name from its own root.
-			root := filepath.Join(dir, "root")
-			if err := os.MkdirAll(root, 0o755); err != nil {
-				return err
-			}
-			target := filepath.Join(root, name)
-			if err := os.Rename(file, target); err != nil {
-				return err
-			}
-			if err := os.Chmod(target, 0o600); err != nil {
-				return err
-			}
-			if !mtime.IsZero() {
-				_ = os.Chtimes(target, mtime, mtime)
-			}
-			d, err := fileop.Checksum(ctx, fileop.Source{Root: root}, []string{name}, nil)
+			tmpDirs = append(tmpDirs, filepath.Dir(file))
+			d, err := fileop.ChecksumFetched(ctx, file)
 			if err != nil {
 				return err
 			}
-			jobs = append(jobs, job{src: fileop.Source{Root: root}, paths: []string{name}, chmod: cs.chmod, url: p, digest: d + " " + mtime.String()})
+			// Downloads are extracted only on request, as in BuildKit.
+			unpack := cs.unpack != nil && *cs.unpack
+			jobs = append(jobs, job{fetched: file, add: unpack, url: p, digest: d + " " + mtime.String()})
 			continue
 		}
 		if cs.from == "" && !cs.add && isURL(p) {
@@ -170,7 +156,8 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 		local = append(local, p)
 	}
 	if len(local) > 0 {
-		jobs = append(jobs, job{src: src, paths: local, chmod: cs.chmod, add: cs.add && cs.from == ""})
+		unpack := cs.add && cs.from == "" && (cs.unpack == nil || *cs.unpack)
+		jobs = append(jobs, job{src: src, paths: local, add: unpack})
 	}
 	if len(cs.src.SourceContents) > 0 {
 		dir, err := os.MkdirTemp(bd.b.TmpDir, "heredoc-")
@@ -189,7 +176,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 			}
 			names = append(names, name)
 		}
-		jobs = append(jobs, job{src: fileop.Source{Root: dir}, paths: names, chmod: cs.chmod})
+		jobs = append(jobs, job{src: fileop.Source{Root: dir}, paths: names})
 	}
 
 	for i, j := range jobs {
@@ -211,18 +198,25 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 			owner = &o
 		}
 		for _, j := range jobs {
-			err := fileop.Copy(ctx, fileop.CopyOptions{
+			opts := fileop.CopyOptions{
 				Src:             j.src,
 				Paths:           j.paths,
 				DestRoot:        rootfs,
 				Dest:            dest,
 				Chown:           owner,
-				Chmod:           j.chmod,
+				Chmod:           cs.chmod,
 				Parents:         cs.parents,
 				Exclude:         cs.exclude,
-				Add:             j.add && (cs.unpack == nil || *cs.unpack),
+				Add:             j.add,
+				Limit:           limit,
 				SourceDateEpoch: bd.o.SourceDateEpoch,
-			})
+			}
+			var err error
+			if j.fetched != "" {
+				err = fileop.CopyFetched(ctx, j.fetched, opts)
+			} else {
+				err = fileop.Copy(ctx, opts)
+			}
 			if err != nil {
 				return err
 			}
@@ -234,6 +228,50 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 	}
 	sc.commit(copyHistory(cs), added, true)
 	return nil
+}
+
+// contextPaths lists the context paths that stages read, the ones
+// BuildKit's frontend asks the context transfer for: COPY and ADD sources
+// and RUN bind mounts from the context. A tmpfs mount counts as the whole
+// context there too. Never nil: the context is always filtered.
+func contextPaths(stages []*stageNode) []string {
+	out := []string{}
+	for _, n := range stages {
+		for _, c := range n.stage.Commands {
+			switch c := c.(type) {
+			case *instructions.CopyCommand:
+				if c.From == "" {
+					out = append(out, c.SourcePaths...)
+				}
+			case *instructions.AddCommand:
+				for _, p := range c.SourcePaths {
+					if !isURL(p) {
+						out = append(out, p)
+					}
+				}
+			case *instructions.RunCommand:
+				for _, m := range instructions.GetMounts(c) {
+					if m.From == "" && (m.Type == instructions.MountTypeBind || m.Type == instructions.MountTypeTmpfs) {
+						out = append(out, "/"+m.Source)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// unpackKey tells ADD --unpack's three states apart in the cache key:
+// unset extracts local archives, false does not. Unset keeps the key it
+// always had.
+func unpackKey(u *bool) string {
+	switch {
+	case u == nil:
+		return "false"
+	case *u:
+		return "true"
+	}
+	return "never"
 }
 
 func copyHistory(cs copySpec) string {

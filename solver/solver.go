@@ -139,6 +139,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	needed := bd.neededStages(target)
+	bd.sent = contextPaths(needed)
 	if err := bd.checkRequiredMounts(needed); err != nil {
 		return nil, err
 	}
@@ -211,6 +212,7 @@ type build struct {
 	cacheMountsUsed map[string]bool
 	firstErr        error       // the first stage failure
 	ms              *mountState // RUN mount state, see mounts.go; guarded by mu
+	sent            []string    // context paths the needed stages read (fileop.Source.Sent)
 }
 
 // stageNode is one vertex of the stage DAG; its result is computed once.
