@@ -86,10 +86,10 @@ func (zeroReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// errorLine reports whether one "ERROR:" line of out says want.
+// errorLine reports whether lade's one "Error:" line of out says want.
 func errorLine(out, want string) bool {
 	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "ERROR:") && strings.Contains(l, want) {
+		if strings.HasPrefix(l, "Error:") && strings.Contains(l, want) {
 			return true
 		}
 	}
