@@ -130,11 +130,12 @@ func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, erro
 		if err != nil {
 			return nil, err
 		}
+		// As BuildKit's: a stage built on a stage continues its build
+		// state, so the parent's ARGs keep their values (and stay build
+		// args for RUN's history and cache key) and can be redeclared.
 		st = parent.clone()
-		st.args = nil
 		st.cmdSet = false
-		// The build-time env restarts from the image env: ARGs are per stage.
-		st.env = append([]string(nil), st.img.Config.Env...)
+		return st, nil
 	} else if strings.EqualFold(n.baseName, "scratch") {
 		st = &stageState{}
 		st.img.OS, st.img.Architecture = bd.o.Platform.OS, bd.o.Platform.Architecture
