@@ -80,20 +80,15 @@ func (bd *build) allowed(entitlement string) bool {
 
 // planMounts validates a RUN's mounts without touching anything, so bad
 // input (a missing required secret, an invalid target) fails first.
-// workdirTarget places a cache, bind or tmpfs target as BuildKit does: an
-// absolute target is used as is, a relative one is under the workdir.
+// workdirTarget places a mount target as BuildKit does for every type:
+// an absolute target is used as is, a relative one is under the workdir
+// (the frontend joins it for cache, bind and tmpfs, the exec op for
+// secret and ssh).
 func workdirTarget(wd, target string) string {
 	if path.IsAbs(target) {
 		return path.Clean(target)
 	}
 	return path.Join("/", wd, target)
-}
-
-// rootTarget places a secret or ssh target: BuildKit hands it to the
-// runtime unchanged, and runc reads a relative destination from the
-// container's root, not from the workdir.
-func rootTarget(target string) string {
-	return path.Join("/", target)
 }
 
 func (sc *stageCtx) planMounts(c *instructions.RunCommand) ([]plannedMount, error) {
@@ -126,7 +121,7 @@ func (sc *stageCtx) planMounts(c *instructions.RunCommand) ([]plannedMount, erro
 			}
 			switch {
 			case m.Target != "":
-				p.target = rootTarget(m.Target)
+				p.target = workdirTarget(wd, m.Target)
 			case m.Env == nil:
 				p.target = "/run/secrets/" + path.Base(p.id)
 			}
@@ -142,7 +137,7 @@ func (sc *stageCtx) planMounts(c *instructions.RunCommand) ([]plannedMount, erro
 			nssh++
 			p.target = "/run/buildkit/ssh_agent." + strconv.Itoa(p.index)
 			if m.Target != "" {
-				p.target = rootTarget(m.Target)
+				p.target = workdirTarget(wd, m.Target)
 			}
 			if _, ok := bd.o.SSH[p.id]; !ok {
 				if m.Required {
