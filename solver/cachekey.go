@@ -154,7 +154,7 @@ func (sc *stageCtx) explain(in inputs) string {
 		}
 		switch {
 		case k == "parent":
-			return fmt.Sprintf("parent step %d missed", sc.step-1)
+			return fmt.Sprintf("parent step %d missed", sc.vertex-1)
 		case strings.HasPrefix(k, "source "), strings.HasPrefix(k, "build arg "):
 			return strings.TrimPrefix(strings.TrimPrefix(k, "source "), "") + " changed"
 		case k == "env":

@@ -80,6 +80,17 @@ func (bd *build) allowed(entitlement string) bool {
 
 // planMounts validates a RUN's mounts without touching anything, so bad
 // input (a missing required secret, an invalid target) fails first.
+// workdirTarget places a mount target as BuildKit does for every type:
+// an absolute target is used as is, a relative one is under the workdir
+// (the frontend joins it for cache, bind and tmpfs, the exec op for
+// secret and ssh).
+func workdirTarget(wd, target string) string {
+	if path.IsAbs(target) {
+		return path.Clean(target)
+	}
+	return path.Join("/", wd, target)
+}
+
 func (sc *stageCtx) planMounts(c *instructions.RunCommand) ([]plannedMount, error) {
 	bd := sc.bd
 	wd := sc.st.img.Config.WorkingDir
@@ -110,7 +121,7 @@ func (sc *stageCtx) planMounts(c *instructions.RunCommand) ([]plannedMount, erro
 			}
 			switch {
 			case m.Target != "":
-				p.target = path.Join("/", wd, m.Target)
+				p.target = workdirTarget(wd, m.Target)
 			case m.Env == nil:
 				p.target = "/run/secrets/" + path.Base(p.id)
 			}
@@ -126,7 +137,7 @@ func (sc *stageCtx) planMounts(c *instructions.RunCommand) ([]plannedMount, erro
 			nssh++
 			p.target = "/run/buildkit/ssh_agent." + strconv.Itoa(p.index)
 			if m.Target != "" {
-				p.target = path.Join("/", wd, m.Target)
+				p.target = workdirTarget(wd, m.Target)
 			}
 			if _, ok := bd.o.SSH[p.id]; !ok {
 				if m.Required {
@@ -135,7 +146,7 @@ func (sc *stageCtx) planMounts(c *instructions.RunCommand) ([]plannedMount, erro
 				p.skip = true
 			}
 		case instructions.MountTypeBind, instructions.MountTypeCache, instructions.MountTypeTmpfs:
-			p.target = path.Join("/", wd, m.Target)
+			p.target = workdirTarget(wd, m.Target)
 			if m.Type == instructions.MountTypeCache {
 				p.id = m.CacheID
 				if p.id == "" {

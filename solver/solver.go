@@ -118,13 +118,19 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	if err := bd.resolveGlobalArgs(); err != nil {
 		return nil, err
 	}
+	// BuildKit's first vertices; the Dockerfile was read and parsed by the caller.
+	o.Progress.Start("[internal] load build definition from "+df.Name).Done(false, nil)
+	ignStep := o.Progress.Start("[internal] load .dockerignore")
 	patterns, err := fileop.ReadDockerignore(o.ContextDir, o.DockerfilePath)
 	if err != nil {
+		ignStep.Done(false, err)
 		return nil, fmt.Errorf("reading .dockerignore: %w", err)
 	}
 	if bd.ignore, err = fileop.NewMatcher(patterns); err != nil {
+		ignStep.Done(false, err)
 		return nil, fmt.Errorf("parsing .dockerignore: %w", err)
 	}
+	ignStep.Done(false, nil)
 	if err := bd.initStages(); err != nil {
 		return nil, err
 	}
@@ -140,6 +146,12 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	needed := bd.neededStages(target)
 	bd.sent = contextPaths(needed)
+	bd.fromOwner = map[string]int{}
+	for _, n := range needed {
+		if i, ok := bd.fromOwner[n.fromKey()]; !ok || n.index < i {
+			bd.fromOwner[n.fromKey()] = n.index
+		}
+	}
 	if err := bd.checkRequiredMounts(needed); err != nil {
 		return nil, err
 	}
@@ -207,7 +219,10 @@ type build struct {
 	usedArgs map[string]bool
 	created  time.Time
 	imgs     map[string]*imageFuture
-	records  []CacheRecord
+	// fromOwner is, per FROM image (name and platform), the first stage the
+	// target needs that uses it: only that stage shows its FROM step.
+	fromOwner map[string]int
+	records   []CacheRecord
 	// cacheMountsUsed are the RUN --mount=type=cache ids this build used.
 	cacheMountsUsed map[string]bool
 	firstErr        error       // the first stage failure

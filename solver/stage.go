@@ -38,6 +38,14 @@ type stageState struct {
 	env         []string
 	args        []instructions.KeyValuePairOptional
 	cmdSet      bool
+	from        *fromVertex // the base image's FROM step; nil for scratch and stages
+}
+
+// fromVertex is what a stage's "FROM image" progress step shows.
+type fromVertex struct {
+	name     string // "FROM docker.io/library/busybox:latest@sha256:…"
+	show     bool   // BuildKit shows none for an image without layers
+	unpacked bool   // this build unpacked some of its layers
 }
 
 func (s *stageState) clone() *stageState {
@@ -55,12 +63,15 @@ func (s *stageState) clone() *stageState {
 
 // stageCtx carries what one stage's instructions need.
 type stageCtx struct {
-	bd    *build
-	n     *stageNode
-	st    *stageState
-	name  string // for progress: stage name or stage-N
-	step  int
-	total int
+	bd      *build
+	n       *stageNode
+	st      *stageState
+	name    string // stage name or stage-N
+	step    int    // position of the instruction, for the cache slot
+	label   string // progress prefix: name, or "" for a single stage
+	vertex  int    // progress: numbered steps so far (see vertexname.go)
+	total   int
+	onbuild bool // dispatching an ONBUILD trigger
 }
 
 func (bd *build) runStage(ctx context.Context, n *stageNode) (*stageState, error) {
@@ -72,6 +83,9 @@ func (bd *build) runStage(ctx context.Context, n *stageNode) (*stageState, error
 	if sc.name == "" {
 		sc.name = fmt.Sprintf("stage-%d", n.index)
 	}
+	if len(bd.df.Stages) > 1 {
+		sc.label = sc.name
+	}
 	cmds := n.stage.Commands
 	// ONBUILD triggers of the base run first, then are dropped (BuildKit).
 	triggers, err := parseTriggers(st.img.Config.OnBuild)
@@ -80,12 +94,14 @@ func (bd *build) runStage(ctx context.Context, n *stageNode) (*stageState, error
 	}
 	st.img.Config.OnBuild = nil
 	all := append(triggers, cmds...)
-	sc.total = len(all) + 1
+	sc.total = stageTotal(st.from != nil, triggers, cmds)
+	sc.fromStep()
 	for i, c := range all {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		sc.step = i + 2
+		sc.onbuild = i < len(triggers)
 		loc := c.Location()
 		if i < len(triggers) {
 			loc = n.stage.Location
@@ -130,11 +146,13 @@ func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, erro
 		if err != nil {
 			return nil, err
 		}
+		// As BuildKit's: a stage built on a stage continues its build
+		// state, so the parent's ARGs keep their values (and stay build
+		// args for RUN's history and cache key) and can be redeclared.
 		st = parent.clone()
-		st.args = nil
 		st.cmdSet = false
-		// The build-time env restarts from the image env: ARGs are per stage.
-		st.env = append([]string(nil), st.img.Config.Env...)
+		st.from = nil
+		return st, nil
 	} else if strings.EqualFold(n.baseName, "scratch") {
 		st = &stageState{}
 		st.img.OS, st.img.Architecture = bd.o.Platform.OS, bd.o.Platform.Architecture
@@ -197,7 +215,7 @@ func (bd *build) imageState(ctx context.Context, ref string, p v1.Platform) (*st
 }
 
 func (bd *build) resolveImage(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
-	step := bd.o.Progress.Start(fmt.Sprintf("[internal] load metadata for %s", ref))
+	step := bd.o.Progress.Start("[internal] load metadata for " + imageName(ref, nil))
 	img, err := bd.b.Images.Resolve(ctx, ref, p)
 	if err != nil {
 		step.Done(false, err)
@@ -208,9 +226,10 @@ func (bd *build) resolveImage(ctx context.Context, ref string, p v1.Platform) (*
 		step.Done(false, err)
 		return nil, fmt.Errorf("reading config of %s: %w", ref, err)
 	}
-	st := &stageState{}
+	st := &stageState{from: &fromVertex{name: "FROM " + imageName(ref, nil)}}
 	if d, err := img.Digest(); err == nil {
 		st.key = "image " + d.String()
+		st.from.name = "FROM " + imageName(ref, &d)
 	}
 	if err := json.Unmarshal(raw, &st.img); err != nil {
 		step.Done(false, err)
@@ -236,19 +255,25 @@ func (bd *build) resolveImage(ctx context.Context, ref string, p v1.Platform) (*
 		return nil, err
 	}
 	step.Done(false, nil)
-	if err := bd.unpackLayers(ctx, ref, layers, st.diffIDs); err != nil {
+	n, err := bd.unpackLayers(ctx, ref, layers, st.diffIDs)
+	if err != nil {
 		return nil, err
 	}
+	st.from.show = len(layers) > 0
+	st.from.unpacked = n > 0
 	return st, nil
 }
 
-func (bd *build) unpackLayers(ctx context.Context, ref string, layers []v1.Layer, diffIDs []v1.Hash) error {
+// unpackLayers unpacks the layers that have no snapshot yet and says how many.
+func (bd *build) unpackLayers(ctx context.Context, ref string, layers []v1.Layer, diffIDs []v1.Hash) (int, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
+	n := 0
 	for i, l := range layers {
 		if bd.b.Snapshots.Has(diffIDs[i]) {
 			continue
 		}
+		n++
 		i, l := i, l
 		g.Go(func() error {
 			step := bd.o.Progress.Start(fmt.Sprintf("[internal] unpack %s layer %s", ref, shortDigest(diffIDs[i])))
@@ -264,7 +289,7 @@ func (bd *build) unpackLayers(ctx context.Context, ref string, layers []v1.Layer
 			return nil
 		})
 	}
-	return g.Wait()
+	return n, g.Wait()
 }
 
 func shortDigest(h v1.Hash) string {
@@ -307,10 +332,25 @@ func (sc *stageCtx) commit(msg string, withLayer bool, run bool) {
 	})
 }
 
-func (sc *stageCtx) progressName(c instructions.Command) string {
-	text := c.Name()
-	if s, ok := c.(fmt.Stringer); ok {
-		text = s.String()
+// fromStep numbers the stage's FROM and shows it when the stage is the
+// first to use its image: BuildKit merges identical image sources into
+// one vertex.
+func (sc *stageCtx) fromStep() {
+	f := sc.st.from
+	if f == nil || !f.show {
+		return
 	}
-	return fmt.Sprintf("[%s %d/%d] %s", sc.name, sc.step, sc.total, text)
+	name := sc.prefixed(f.name)
+	if owner, ok := sc.bd.fromOwner[sc.n.fromKey()]; ok && owner != sc.n.index {
+		return
+	}
+	step := sc.bd.o.Progress.Start(name)
+	if f.unpacked {
+		step.Done(false, nil)
+	} else {
+		step.Cached()
+	}
 }
+
+// fromKey identifies the image a stage starts from.
+func (n *stageNode) fromKey() string { return n.baseName + "|" + n.stage.Platform }
