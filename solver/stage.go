@@ -16,7 +16,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sync/errgroup"
 )
 
 const (
@@ -175,8 +174,8 @@ type imageFuture struct {
 	err  error
 }
 
-// imageState pulls (or finds) an image and makes sure every layer is
-// unpacked as a snapshot. The result is shared: callers get a clone.
+// imageState pulls (or finds) an image; its layers are unpacked only when
+// a step needs them. The result is shared: callers get a clone.
 func (bd *build) imageState(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
 	key := ref + "|" + p.String()
 	bd.mu.Lock()
@@ -236,35 +235,8 @@ func (bd *build) resolveImage(ctx context.Context, ref string, p v1.Platform) (*
 		return nil, err
 	}
 	step.Done(false, nil)
-	if err := bd.unpackLayers(ctx, ref, layers, st.diffIDs); err != nil {
-		return nil, err
-	}
+	// Unpacked when a step first needs the filesystem (ensureSnapshots).
 	return st, nil
-}
-
-func (bd *build) unpackLayers(ctx context.Context, ref string, layers []v1.Layer, diffIDs []v1.Hash) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
-	for i, l := range layers {
-		if bd.b.Snapshots.Has(diffIDs[i]) {
-			continue
-		}
-		i, l := i, l
-		g.Go(func() error {
-			step := bd.o.Progress.Start(fmt.Sprintf("[internal] unpack %s layer %s", ref, shortDigest(diffIDs[i])))
-			rc, err := l.Uncompressed()
-			if err == nil {
-				err = bd.b.Snapshots.Unpack(gctx, diffIDs[i], rc)
-				rc.Close()
-			}
-			step.Done(true, err)
-			if err != nil {
-				return fmt.Errorf("unpacking layer %s of %s: %w", diffIDs[i], ref, err)
-			}
-			return nil
-		})
-	}
-	return g.Wait()
 }
 
 func shortDigest(h v1.Hash) string {
