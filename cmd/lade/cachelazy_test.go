@@ -139,3 +139,38 @@ func TestCacheFromFetchesLazily(t *testing.T) {
 		})
 	}
 }
+
+// A new step in the final stage that reads the cached build stage (COPY
+// --from, RUN --mount from=) has the build stage's layers fetched and
+// unpacked, although every step of that stage hits.
+func TestCacheFromFetchesForReader(t *testing.T) {
+	tests := []struct {
+		name, step, path, want string
+	}{
+		{"copy", "COPY --from=build /big /big2\n", "/big2", ""},
+		{"mount", "RUN --mount=from=build,target=/b echo RAN-mount && wc -c < /b/big > /size\n", "/size", "20971520\n"},
+	}
+	dir := filepath.Join(t.TempDir(), "cache")
+	ci1 := newRoot(t)
+	if r := lade(t, ci1, "", "build", "--cache-to", "type=local,dest="+dir+",mode=max", writeTree(t, map[string]string{"Dockerfile": lazyDockerfile})); r.code != 0 {
+		t.Fatalf("first machine: %s", r.stderr)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := newRoot(t)
+			im := buildOCI(t, root, writeTree(t, map[string]string{"Dockerfile": lazyDockerfile + tt.step}), "--cache-from", "type=local,src="+dir)
+			if n := storedFrom(t, dir, root); n < bigLayer {
+				t.Errorf("fetched %d bytes, want the big layer's %d", n, bigLayer)
+			}
+			e, ok := im.Tree[tt.path]
+			switch {
+			case !ok:
+				t.Fatalf("no %s in the image", tt.path)
+			case tt.want == "" && len(e.Content) != bigLayer:
+				t.Errorf("%s has %d bytes, want %d", tt.path, len(e.Content), bigLayer)
+			case tt.want != "" && e.Content != tt.want:
+				t.Errorf("%s = %q, want %q", tt.path, e.Content, tt.want)
+			}
+		})
+	}
+}
