@@ -86,7 +86,7 @@ func (sc *stageCtx) layerStep(ctx context.Context, step *Step, in inputs, fn fun
 	in["parent"] = sc.st.key
 	key := in.digest()
 	if !sc.cacheDisabled() {
-		if r, ok := b.Index.Get(key); ok && sc.reuse(ctx, r) {
+		if r, ok := b.Index.Get(key); ok && sc.reuse(r) {
 			step.Cached()
 			sc.st.key = key
 			sc.st.lastCreated = r.Created
@@ -115,27 +115,11 @@ func (sc *stageCtx) layerStep(ctx context.Context, step *Step, in inputs, fn fun
 	return added, nil
 }
 
-// reuse appends a cached layer, unpacking it from the content store when
-// its snapshot is gone. Anything missing makes it a miss.
-func (sc *stageCtx) reuse(ctx context.Context, r cache.Result) bool {
-	b := sc.bd.b
-	if !b.Content.Has(r.Layer.Digest) {
-		// A record imported with --cache-from: fetch its layer on first use.
-		if b.FetchLayer == nil || b.FetchLayer(ctx, r.Layer) != nil {
-			return false
-		}
-	}
-	l := b.Content.Layer(r.Layer)
-	if !b.Snapshots.Has(r.Layer.DiffID) {
-		rc, err := l.Uncompressed()
-		if err != nil {
-			return false
-		}
-		err = b.Snapshots.Unpack(ctx, r.Layer.DiffID, rc)
-		rc.Close()
-		if err != nil {
-			return false
-		}
+// reuse appends a cached layer whose blob is here or in a --cache-from
+// source. Nothing is fetched or unpacked yet (see lazy.go).
+func (sc *stageCtx) reuse(r cache.Result) bool {
+	if !sc.bd.b.available(r.Layer) {
+		return false
 	}
 	sc.appendLayer(r.Layer)
 	return true

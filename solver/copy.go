@@ -61,6 +61,8 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 
 	// Resolve the source root: another stage, an image, or the context.
 	var src fileop.Source
+	var fromState *stageState // the stage or image COPY --from reads
+	var fromName string
 	in := inputs{"instruction": copyHistory(cs) + " -> " + dest}
 	in["options"] = fmt.Sprintf("add=%v unpack=%s exclude=%q chown=%q chmod=%q parents=%v", cs.add, unpackKey(cs.unpack), cs.exclude, cs.chown, cs.chmod, cs.parents)
 	if cs.from != "" {
@@ -68,7 +70,6 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 		if err != nil {
 			return err
 		}
-		var layers = sc.st.diffIDs[:0:0]
 		if dep := bd.lookupStage(from, sc.n.index); dep != nil {
 			if dep == sc.n {
 				return fmt.Errorf("circular dependency detected on stage: %s", from)
@@ -77,7 +78,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 			if err != nil {
 				return err
 			}
-			layers = res.diffIDs
+			fromState = res
 			in["from"] = "stage " + chainID(res.diffIDs)
 		} else if bd.byName[strings.ToLower(from)] != nil {
 			return fmt.Errorf("cannot copy from stage %q, it needs to be defined before current stage %q", from, sc.name)
@@ -86,15 +87,13 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 			if err != nil {
 				return err
 			}
-			layers = ist.diffIDs
+			fromState = ist
 			in["from"] = "image " + chainID(ist.diffIDs)
 		}
-		root, release, err := bd.view(ctx, layers)
-		if err != nil {
-			return err
-		}
-		defer release()
-		src = fileop.Source{Root: root, KeepOwner: true}
+		fromName = from
+		// The key needs only the source's layer digests; its snapshot is
+		// mounted (and unpacked) only when the step runs.
+		src = fileop.Source{KeepOwner: true}
 	} else {
 		src = fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore, Sent: bd.sent}
 	}
@@ -155,7 +154,9 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 		}
 		local = append(local, p)
 	}
+	fromJob := -1
 	if len(local) > 0 {
+		fromJob = len(jobs)
 		unpack := cs.add && cs.from == "" && (cs.unpack == nil || *cs.unpack)
 		jobs = append(jobs, job{src: src, paths: local, add: unpack})
 	}
@@ -189,6 +190,14 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 	}
 	sc.addBuildInputs(in)
 	added, err := sc.layerStep(ctx, step, in, func(rootfs string) error {
+		if fromState != nil && fromJob >= 0 {
+			root, release, err := bd.view(ctx, fromName, fromState.layers, fromState.diffIDs)
+			if err != nil {
+				return err
+			}
+			defer release()
+			jobs[fromJob].src.Root = root
+		}
 		var owner *fileop.Owner
 		if cs.chown != "" {
 			o, err := fileop.LookupChown(rootfs, cs.chown)

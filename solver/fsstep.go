@@ -21,6 +21,9 @@ import (
 // nothing still adds its (empty) layer; only metadata instructions add none.
 func (sc *stageCtx) fsStep(ctx context.Context, step *Step, fn func(rootfs string) error) (bool, error) {
 	b := sc.bd.b
+	if err := sc.bd.ensureSnapshots(ctx, sc.name, sc.st.layers, sc.st.diffIDs); err != nil {
+		return false, err
+	}
 	a, err := b.Snapshots.Prepare(ctx, sc.st.diffIDs)
 	if err != nil {
 		return false, fmt.Errorf("preparing snapshot: %w", err)
@@ -72,7 +75,7 @@ func (sc *stageCtx) commitUpper(ctx context.Context, step *Step, a *snapshot.Act
 
 // appendLayer adds a stored layer on top of the stage.
 func (sc *stageCtx) appendLayer(info cache.LayerInfo) {
-	sc.st.layers = append(sc.st.layers, sc.bd.b.Content.Layer(info))
+	sc.st.layers = append(sc.st.layers, storedLayer{Layer: sc.bd.b.Content.Layer(info), info: info})
 	sc.st.diffIDs = append(sc.st.diffIDs, info.DiffID)
 	sc.st.img.RootFS.DiffIDs = append(sc.st.img.RootFS.DiffIDs, digestOf(info.DiffID))
 	sc.st.lastInfo = info
@@ -88,9 +91,13 @@ func (sc *stageCtx) addBuildInputs(in inputs) {
 	in["platform"] = o.Platform.String()
 }
 
-// view mounts a throwaway overlay of a stage's layers, for reading them
-// (COPY --from, RUN --mount from=). release unmounts and deletes it.
-func (bd *build) view(ctx context.Context, diffIDs []v1.Hash) (string, func(), error) {
+// view mounts a throwaway overlay of a stage's or image's layers (what
+// names them), for reading them (COPY --from, RUN --mount from=),
+// unpacking them first if needed. release unmounts and deletes it.
+func (bd *build) view(ctx context.Context, what string, layers []v1.Layer, diffIDs []v1.Hash) (string, func(), error) {
+	if err := bd.ensureSnapshots(ctx, what, layers, diffIDs); err != nil {
+		return "", nil, err
+	}
 	a, err := bd.b.Snapshots.Prepare(ctx, diffIDs)
 	if err != nil {
 		return "", nil, fmt.Errorf("preparing snapshot: %w", err)

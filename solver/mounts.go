@@ -291,13 +291,13 @@ func (sc *stageCtx) sourceRoot(ctx context.Context, s *stepMounts, from, target 
 	if from == "" {
 		return "", nil
 	}
-	var layers = sc.st.diffIDs[:0:0]
+	var src *stageState
 	if dep := bd.lookupStage(from, sc.n.index); dep != nil {
 		res, err := bd.stageResult(ctx, dep)
 		if err != nil {
 			return "", err
 		}
-		layers = res.diffIDs
+		src = res
 	} else if bd.byName[strings.ToLower(from)] != nil {
 		return "", fmt.Errorf("cannot mount from stage %q to %q, stage needs to be defined before current command", from, target)
 	} else {
@@ -305,10 +305,10 @@ func (sc *stageCtx) sourceRoot(ctx context.Context, s *stepMounts, from, target 
 		if err != nil {
 			return "", err
 		}
-		layers = ist.diffIDs
+		src = ist
 	}
 	// A throwaway overlay: an rw bind's writes vanish with it.
-	root, release, err := bd.view(ctx, layers)
+	root, release, err := bd.view(ctx, from, src.layers, src.diffIDs)
 	if err != nil {
 		return "", err
 	}

@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/fileop"
@@ -41,9 +42,10 @@ type Builder struct {
 	TmpDir    string // scratch space on the same root; created if missing
 	// Index maps step cache keys to layers; nil disables the build cache.
 	Index *cache.Index
-	// FetchLayer brings a layer that a --cache-from record names into the
-	// content store; nil when no remote cache is in use.
-	FetchLayer func(ctx context.Context, l cache.LayerInfo) error
+	// Remote holds the layers that --cache-from records name; nil when no
+	// remote cache is in use. A blob is fetched from it only when a step
+	// needs its snapshot or the result needs its blob.
+	Remote *cache.Remote
 	// StatCache remembers context file digests across builds; may be nil.
 	StatCache *fileop.StatCache
 	// CacheMounts holds RUN --mount=type=cache dirs; default <TmpDir>/../cachemounts.
@@ -185,6 +187,11 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 			img.Config.Labels[k] = v
 		}
 	}
+	// The image is exported from blobs, never from snapshots: only the
+	// target's own cache hits have to be fetched.
+	if err := bd.fetchBlobs(ctx, st.layers); err != nil {
+		return nil, err
+	}
 	out, err := bd.finalImage(st)
 	if err != nil {
 		return nil, err
@@ -225,9 +232,10 @@ type build struct {
 	records   []CacheRecord
 	// cacheMountsUsed are the RUN --mount=type=cache ids this build used.
 	cacheMountsUsed map[string]bool
-	firstErr        error       // the first stage failure
-	ms              *mountState // RUN mount state, see mounts.go; guarded by mu
-	sent            []string    // context paths the needed stages read (fileop.Source.Sent)
+	unpacks         singleflight.Group // by diffID, see ensureSnapshots
+	firstErr        error              // the first stage failure
+	ms              *mountState        // RUN mount state, see mounts.go; guarded by mu
+	sent            []string           // context paths the needed stages read (fileop.Source.Sent)
 }
 
 // stageNode is one vertex of the stage DAG; its result is computed once.

@@ -16,7 +16,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sync/errgroup"
 )
 
 const (
@@ -45,7 +44,7 @@ type stageState struct {
 type fromVertex struct {
 	name     string // "FROM docker.io/library/busybox:latest@sha256:…"
 	show     bool   // BuildKit shows none for an image without layers
-	unpacked bool   // this build unpacked some of its layers
+	unpacked bool   // some of its layers were not unpacked when the build began
 }
 
 func (s *stageState) clone() *stageState {
@@ -193,8 +192,8 @@ type imageFuture struct {
 	err  error
 }
 
-// imageState pulls (or finds) an image and makes sure every layer is
-// unpacked as a snapshot. The result is shared: callers get a clone.
+// imageState pulls (or finds) an image; its layers are unpacked only when
+// a step needs them. The result is shared: callers get a clone.
 func (bd *build) imageState(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
 	key := ref + "|" + p.String()
 	bd.mu.Lock()
@@ -255,41 +254,16 @@ func (bd *build) resolveImage(ctx context.Context, ref string, p v1.Platform) (*
 		return nil, err
 	}
 	step.Done(false, nil)
-	n, err := bd.unpackLayers(ctx, ref, layers, st.diffIDs)
-	if err != nil {
-		return nil, err
-	}
+	// Unpacked when a step first needs the filesystem (ensureSnapshots);
+	// the FROM step shows CACHED when every layer is already unpacked.
 	st.from.show = len(layers) > 0
-	st.from.unpacked = n > 0
-	return st, nil
-}
-
-// unpackLayers unpacks the layers that have no snapshot yet and says how many.
-func (bd *build) unpackLayers(ctx context.Context, ref string, layers []v1.Layer, diffIDs []v1.Hash) (int, error) {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
-	n := 0
-	for i, l := range layers {
-		if bd.b.Snapshots.Has(diffIDs[i]) {
-			continue
+	for _, d := range st.diffIDs {
+		if !bd.b.Snapshots.Has(d) {
+			st.from.unpacked = true
+			break
 		}
-		n++
-		i, l := i, l
-		g.Go(func() error {
-			step := bd.o.Progress.Start(fmt.Sprintf("[internal] unpack %s layer %s", ref, shortDigest(diffIDs[i])))
-			rc, err := l.Uncompressed()
-			if err == nil {
-				err = bd.b.Snapshots.Unpack(gctx, diffIDs[i], rc)
-				rc.Close()
-			}
-			step.Done(true, err)
-			if err != nil {
-				return fmt.Errorf("unpacking layer %s of %s: %w", diffIDs[i], ref, err)
-			}
-			return nil
-		})
 	}
-	return n, g.Wait()
+	return st, nil
 }
 
 func shortDigest(h v1.Hash) string {

@@ -332,7 +332,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		cacheFrom = append(cacheFrom, c)
 	}
 	if len(cacheFrom) > 0 && !f.noCache {
-		b.FetchLayer = a.importCache(ctx, cacheFrom, b.Index, prog)
+		b.Remote = a.importCache(ctx, cacheFrom, b.Index, prog)
 	}
 	comp := cache.Compression("gzip")
 	for _, o := range outs {
@@ -368,7 +368,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 			return err
 		}
 	}
-	if err := a.exportCache(ctx, cacheTo, res, prog); err != nil {
+	if err := a.exportCache(ctx, cacheTo, res, b.Remote, prog); err != nil {
 		return err
 	}
 	id, err := res.Image.ConfigName()

@@ -87,22 +87,23 @@ func parseCacheSpec(s string, to bool) (cacheSpec, error) {
 }
 
 // importCache loads the records of every --cache-from into the local
-// index. Their layers stay where they are until a step hits them; the
-// returned fetcher brings one into the content store, digest-checked.
-func (a *app) importCache(ctx context.Context, specs []cacheSpec, ix *cache.Index, prog *solver.Progress) func(context.Context, cache.LayerInfo) error {
-	var sources []v1.Image
+// index. Their layers stay where they are: the returned Remote (nil when
+// no source could be read) fetches one when a build first needs it.
+func (a *app) importCache(ctx context.Context, specs []cacheSpec, ix *cache.Index, prog *solver.Progress) *cache.Remote {
+	remote := cache.NewRemote(a.content)
+	n := 0
 	for _, c := range specs {
 		img, err := a.cacheImage(ctx, c)
 		if err == nil {
 			var recs []cache.Record
 			var mounts []cache.MountRecord
-			if recs, mounts, err = cache.ReadCacheImage(img); err == nil {
+			if recs, mounts, err = remote.Add(img); err == nil {
 				for _, r := range recs {
 					if _, ok := ix.Get(r.Key); !ok {
 						_ = ix.Put(r.Key, r.Result)
 					}
 				}
-				sources = append(sources, img)
+				n++
 				seeded := a.seedCacheMounts(ctx, img, mounts, prog)
 				prog.Printf("importing cache from %s: %d records, %d cache mounts seeded\n", c.where(), len(recs), seeded)
 				continue
@@ -111,27 +112,10 @@ func (a *app) importCache(ctx context.Context, specs []cacheSpec, ix *cache.Inde
 		// A missing or unreadable cache only costs a cold build, as in buildx.
 		prog.Printf("WARNING: cannot import cache from %s: %v\n", c.where(), err)
 	}
-	if len(sources) == 0 {
+	if n == 0 {
 		return nil
 	}
-	return func(ctx context.Context, l cache.LayerInfo) error {
-		for _, img := range sources {
-			layer, err := img.LayerByDigest(l.Digest)
-			if err != nil {
-				continue
-			}
-			rc, err := layer.Compressed()
-			if err != nil {
-				continue
-			}
-			_, _, err = a.content.Put(ctx, rc, l.Digest, l.Size)
-			rc.Close()
-			if err == nil {
-				return nil
-			}
-		}
-		return fmt.Errorf("layer %s is in no cache source", l.Digest)
-	}
+	return remote
 }
 
 func (c cacheSpec) where() string {
@@ -161,8 +145,10 @@ func (a *app) cacheImage(ctx context.Context, c cacheSpec) (v1.Image, error) {
 	return nil, fmt.Errorf("no %s manifest in %s", cacheRefName, c.dir)
 }
 
-// exportCache writes the build's cache records to each --cache-to.
-func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Result, prog *solver.Progress) error {
+// exportCache writes the build's cache records to each --cache-to. A
+// record imported with --cache-from whose layer no step needed has its
+// blob only in remote: it is fetched now.
+func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Result, remote *cache.Remote, prog *solver.Progress) error {
 	for _, c := range specs {
 		recs := res.FinalRecords
 		if c.mode == "max" {
@@ -171,10 +157,16 @@ func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Re
 		out := make([]cache.Record, 0, len(recs))
 		seen := map[string]bool{}
 		for _, r := range recs {
-			if !seen[r.Key] {
-				seen[r.Key] = true
-				out = append(out, cache.Record{Key: r.Key, Result: r.Result})
+			if seen[r.Key] {
+				continue
 			}
+			seen[r.Key] = true
+			if remote != nil {
+				if err := remote.Fetch(ctx, r.Result.Layer); err != nil {
+					return fmt.Errorf("exporting cache: %w", err)
+				}
+			}
+			out = append(out, cache.Record{Key: r.Key, Result: r.Result})
 		}
 		var mounts []cache.MountRecord
 		if c.mounts {
