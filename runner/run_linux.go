@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -33,6 +34,7 @@ type initConfig struct {
 	Init     bool        `json:"init,omitempty"`
 	Cgroups  []string    `json:"cgroups,omitempty"`
 	CgroupNS bool        `json:"cgroupNS,omitempty"`
+	Devices  []Device    `json:"devices,omitempty"`
 
 	// initArgv, set by the init itself, runs its /dev/init.
 	initArgv []string
@@ -60,6 +62,21 @@ func (r *Runner) Run(ctx context.Context, spec *Spec) (exitCode int, err error) 
 	}
 	if err := ctx.Err(); err != nil {
 		return -1, err
+	}
+
+	if !spec.AllDevices {
+		dc, err := setupDeviceCgroup(spec.DeviceCgroup, deviceRules(spec.Devices), v2Cgroup(cfg.Cgroups))
+		if err != nil {
+			return -1, fmt.Errorf("runner: %w", err)
+		}
+		defer func() {
+			if derr := dc.remove(); derr != nil && err == nil {
+				exitCode, err = -1, fmt.Errorf("runner: %w", derr)
+			}
+		}()
+		if !slices.Contains(cfg.Cgroups, dc.dir) {
+			cfg.Cgroups = append(slices.Clip(cfg.Cgroups), dc.dir)
+		}
 	}
 
 	stubs := &stubSet{root: cfg.Rootfs}
@@ -266,6 +283,7 @@ func prepare(spec *Spec) (*initConfig, error) {
 		Init:     spec.Init,
 		Cgroups:  spec.Cgroups,
 		CgroupNS: spec.CgroupNS,
+		Devices:  spec.Devices,
 		Security: security{
 			ReadonlyRootfs:  spec.ReadonlyRootfs,
 			MaskedPaths:     spec.MaskedPaths,
@@ -286,6 +304,11 @@ func prepare(spec *Spec) (*initConfig, error) {
 	if cfg.Env == nil {
 		cfg.Env = []string{}
 	}
+	for _, d := range spec.Devices {
+		if err := checkDevice(d); err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+	}
 	for i, m := range spec.Mounts {
 		im, err := parseMount(m)
 		if err != nil {
@@ -294,6 +317,26 @@ func prepare(spec *Spec) (*initConfig, error) {
 		cfg.Mounts = append(cfg.Mounts, im)
 	}
 	return cfg, nil
+}
+
+// deviceRules is docker's default list plus the rules allowing devs.
+func deviceRules(devs []Device) []DeviceRule {
+	rules := slices.Clone(DefaultDeviceRules)
+	for _, d := range devs {
+		rules = append(rules, d.Rule())
+	}
+	return rules
+}
+
+// v2Cgroup returns the one of dirs in the cgroup v2 hierarchy, if any.
+func v2Cgroup(dirs []string) string {
+	u := UnifiedCgroupDir(cgroupRoot)
+	for _, d := range dirs {
+		if u != "" && strings.HasPrefix(d, u+"/") {
+			return d
+		}
+	}
+	return ""
 }
 
 // parseMount validates m and parses its options into mount flags and data.

@@ -171,6 +171,7 @@ func (r *Runner) Warm() {
 	r.fills.Add(1)
 	go func() {
 		defer r.fills.Done()
+		prepareDeviceRules()
 		p, err := r.launchInit(false, true, nil, nil, nil)
 		r.mu.Lock()
 		defer r.mu.Unlock()
