@@ -277,6 +277,16 @@ func loadDeviceProgram(prog []bpfInsn) (int, error) {
 	return -1, fmt.Errorf("load device program: %w", err)
 }
 
+// DeviceFromFlag is the Device of docker's --device
+// HOST[:CONTAINER[:PERMS]] flag, read from the host's node.
+func DeviceFromFlag(s string) (Device, error) {
+	host, ctr, perms, err := ParseDeviceFlag(s)
+	if err != nil {
+		return Device{}, err
+	}
+	return HostDevice(host, ctr, perms)
+}
+
 // HostDevice describes the host's device node at host for the container
 // path ctr with access, as `--device` gives it: same numbers, mode and
 // owner.

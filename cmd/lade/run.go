@@ -31,7 +31,7 @@ type runFlags struct {
 	rm, detach, interactive, tty, readOnly, privileged bool
 	init, publishAll                                   bool
 	env, envFile, volumes, mounts, tmpfs, publish      []string
-	capAdd, capDrop, securityOpt, labels               []string
+	capAdd, capDrop, securityOpt, labels, devices      []string
 	entrypoint                                         *string
 	workdir, user, network, hostname, name, restart    string
 	memory, stopSignal                                 string
@@ -93,7 +93,8 @@ func (a *app) runCmd() *cobra.Command {
 	fl.StringVarP(&f.memory, "memory", "m", "", "memory limit (e.g. 32m, 1g)")
 	fl.Float64Var(&f.cpus, "cpus", 0, "number of CPUs")
 	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "maximum number of processes")
-	fl.BoolVar(&f.privileged, "privileged", false, "keep every capability and no masked or read-only paths")
+	fl.BoolVar(&f.privileged, "privileged", false, "keep every capability and device, and no masked or read-only paths")
+	fl.StringArrayVar(&f.devices, "device", nil, "add a host device: HOST[:CONTAINER[:PERMS]], PERMS some of rwm (default rwm)")
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "add a capability (or ALL)")
 	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "drop a capability (or ALL)")
 	fl.StringArrayVar(&f.securityOpt, "security-opt", nil, "security option: no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json")
@@ -228,6 +229,13 @@ func (a *app) newConfig(ctx context.Context, f *runFlags, ref string, cmdArgs []
 	}
 	if c.Capabilities, err = capabilities(f); err != nil {
 		return nil, nil, err
+	}
+	for _, d := range f.devices {
+		dev, err := runner.DeviceFromFlag(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--device: %w", err)
+		}
+		c.Devices = append(c.Devices, dev)
 	}
 	for _, o := range f.securityOpt {
 		switch o {
