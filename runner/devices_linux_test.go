@@ -23,8 +23,8 @@ func deviceModes(t *testing.T, f func(t *testing.T)) {
 			if mode.bpf && UnifiedCgroupDir(cgroupRoot) == "" {
 				t.Skip("no cgroup v2 hierarchy")
 			}
-			forceDeviceBPF = mode.bpf
-			t.Cleanup(func() { forceDeviceBPF = false })
+			deviceMode = mode.name
+			t.Cleanup(func() { deviceMode = "" })
 			f(t)
 		})
 	}
@@ -113,7 +113,7 @@ func TestDeviceCgroupRemoved(t *testing.T) {
 			t.Fatalf("the command is in no lade/run- cgroup:\n%s", r.stdout)
 		}
 		base := devicesV1Dir()
-		if forceDeviceBPF {
+		if deviceMode == "bpf" {
 			base = UnifiedCgroupDir(cgroupRoot)
 		}
 		if _, err := os.Stat(filepath.Join(base, dir)); !os.IsNotExist(err) {
@@ -134,8 +134,8 @@ func BenchmarkDeviceCgroup(b *testing.B) {
 			if !bpf && devicesV1Dir() == "" || bpf && UnifiedCgroupDir(cgroupRoot) == "" {
 				b.Skip("hierarchy missing")
 			}
-			forceDeviceBPF = bpf
-			defer func() { forceDeviceBPF = false }()
+			deviceMode = name
+			defer func() { deviceMode = "" }()
 			for b.Loop() {
 				dc, err := setupDeviceCgroup("", DefaultDeviceRules, "")
 				if err != nil {

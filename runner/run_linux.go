@@ -64,21 +64,6 @@ func (r *Runner) Run(ctx context.Context, spec *Spec) (exitCode int, err error) 
 		return -1, err
 	}
 
-	if !spec.AllDevices {
-		dc, err := setupDeviceCgroup(spec.DeviceCgroup, deviceRules(spec.Devices), v2Cgroup(cfg.Cgroups))
-		if err != nil {
-			return -1, fmt.Errorf("runner: %w", err)
-		}
-		defer func() {
-			if derr := dc.remove(); derr != nil && err == nil {
-				exitCode, err = -1, fmt.Errorf("runner: %w", derr)
-			}
-		}()
-		if !slices.Contains(cfg.Cgroups, dc.dir) {
-			cfg.Cgroups = append(slices.Clip(cfg.Cgroups), dc.dir)
-		}
-	}
-
 	stubs := &stubSet{root: cfg.Rootfs}
 	defer func() {
 		if cerr := stubs.remove(); cerr != nil && err == nil {
@@ -100,35 +85,76 @@ func (r *Runner) Run(ctx context.Context, spec *Spec) (exitCode int, err error) 
 
 // start launches the init (or takes a spare), feeds it cfg and waits for it.
 func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, error) {
-	payload, err := json.Marshal(cfg)
-	if err != nil {
-		return -1, fmt.Errorf("runner: encode init config: %w", err)
-	}
 	spare := r.takeSpare(spec, cfg)
 	if r.Prestart {
 		// Started now, the next step's spare overlaps this step.
 		r.Warm()
 	}
 	if p := spare; p != nil {
-		code, dead, err := r.runInit(ctx, spec, cfg, payload, p)
+		code, dead, err := r.runConfined(ctx, spec, cfg, p)
 		if !dead {
 			return code, err
 		}
 		// The spare died before it read the spec (killed from outside,
 		// say): the step gets a fresh init rather than that error.
 	}
-	p, err := r.launch(cfg.Tty, spec.Stdin, spec.Stdout, spec.Stderr)
-	if err != nil {
-		return -1, err
-	}
-	code, _, err := r.runInit(ctx, spec, cfg, payload, p)
+	code, _, err := r.runConfined(ctx, spec, cfg, nil)
 	return code, err
+}
+
+// runConfined runs cfg in init p (nil: a fresh one) under spec's device
+// rules. A spare may sit in a step cgroup already; otherwise one is made,
+// and the init is cloned into it (v2) or joins it with its spec.
+func (r *Runner) runConfined(ctx context.Context, spec *Spec, cfg *initConfig, p *proc) (code int, dead bool, err error) {
+	if p != nil && p.dc != nil {
+		defer func() {
+			if derr := p.dc.remove(); derr != nil && err == nil && !dead {
+				code, err = -1, fmt.Errorf("runner: %w", derr)
+			}
+		}()
+	}
+	if !spec.AllDevices && (p == nil || p.dc == nil) {
+		dc, err := setupDeviceCgroup(spec.DeviceCgroup, deviceRules(spec.Devices), v2Cgroup(cfg.Cgroups))
+		if err != nil {
+			if p != nil {
+				p.discard()
+			}
+			return -1, false, fmt.Errorf("runner: %w", err)
+		}
+		defer func() {
+			if derr := dc.remove(); derr != nil && err == nil {
+				code, err = -1, fmt.Errorf("runner: %w", derr)
+			}
+		}()
+		if (p != nil || !dc.cloneInto()) && !slices.Contains(cfg.Cgroups, dc.dir) {
+			c := *cfg
+			c.Cgroups = append(slices.Clip(cfg.Cgroups), dc.dir)
+			cfg = &c
+		}
+		if p == nil {
+			if p, err = r.launchInit(cfg.Tty, false, spec.Stdin, spec.Stdout, spec.Stderr, dc); err != nil {
+				return -1, false, err
+			}
+		}
+	}
+	if p == nil {
+		if p, err = r.launchInit(cfg.Tty, false, spec.Stdin, spec.Stdout, spec.Stderr, nil); err != nil {
+			return -1, false, err
+		}
+	}
+	return r.runInit(ctx, spec, cfg, p)
 }
 
 // runInit feeds a started init its spec and waits for it. dead reports an
 // init that was gone before it could read the spec.
-func (r *Runner) runInit(ctx context.Context, spec *Spec, cfg *initConfig, payload []byte, p *proc) (code int, dead bool, err error) {
+func (r *Runner) runInit(ctx context.Context, spec *Spec, cfg *initConfig, p *proc) (code int, dead bool, err error) {
 	defer p.close()
+	payload, err := json.Marshal(cfg)
+	if err != nil {
+		p.kill()
+		<-p.exited
+		return -1, false, fmt.Errorf("runner: encode init config: %w", err)
+	}
 	// A spare's output comes through its own pipe: copy it to the spec's.
 	var copied chan struct{}
 	if p.out != nil {
