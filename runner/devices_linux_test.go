@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,5 +147,36 @@ func BenchmarkDeviceCgroup(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A container's device rules share its cgroup v2 (where its limits are):
+// a process has one cgroup per hierarchy. Run leaves that cgroup, which
+// its caller made, in place.
+func TestDeviceRulesInCallersV2Cgroup(t *testing.T) {
+	requireContainers(t)
+	u := UnifiedCgroupDir(cgroupRoot)
+	if u == "" {
+		t.Skip("no cgroup v2 hierarchy")
+	}
+	deviceMode = "bpf"
+	t.Cleanup(func() { deviceMode = "" })
+	name := fmt.Sprintf("lade-runner-test-%d", os.Getpid())
+	dir := filepath.Join(u, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(dir) })
+	spec := baseSpec(newRootfs(t), "sh", "-c", "cat /proc/self/cgroup; "+openNode)
+	spec.Cgroups, spec.DeviceCgroup = []string{dir}, name
+	r := run(t, spec)
+	if r.err != nil || r.code == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
+		t.Fatalf("run: %+v", r)
+	}
+	if !strings.Contains(r.stdout, "0::/"+name+"\n") {
+		t.Errorf("the command's cgroups:\n%s\nwant 0::/%s", r.stdout, name)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("the caller's cgroup is gone: %v", err)
 	}
 }
