@@ -102,6 +102,7 @@ func setupDeviceCgroup(name string, rules []DeviceRule, inV2 string) (*deviceCgr
 		return nil, errors.New("device rules: neither a cgroup v1 devices hierarchy nor cgroup v2 is mounted")
 	}
 	if !named {
+		sweepOnce.Do(func() { sweepStepCgroups(filepath.Join(base, "lade")) })
 		name = fmt.Sprintf("lade/run-%d-%d", os.Getpid(), deviceCgroupSeq.Add(1))
 	}
 	dc := &deviceCgroup{dir: filepath.Join(base, name), step: v2 && !named}
@@ -127,6 +128,27 @@ func setupDeviceCgroup(name string, rules []DeviceRule, inV2 string) (*deviceCgr
 		return nil, fmt.Errorf("device rules for cgroup %s: %w", dc.dir, err)
 	}
 	return dc, nil
+}
+
+var sweepOnce sync.Once
+
+// sweepStepCgroups removes the step cgroups a killed lade left in dir:
+// those named after a process that is gone (empty by then, as their pid
+// namespaces died with their inits).
+func sweepStepCgroups(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		var pid, n int
+		if _, err := fmt.Sscanf(e.Name(), "run-%d-%d", &pid, &n); err != nil || !e.IsDir() {
+			continue
+		}
+		if errors.Is(unix.Kill(pid, 0), unix.ESRCH) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // remove deletes a cgroup setupDeviceCgroup created, once it is empty

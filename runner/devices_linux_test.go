@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -179,4 +180,25 @@ func TestDeviceRulesInCallersV2Cgroup(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Errorf("the caller's cgroup is gone: %v", err)
 	}
+}
+
+// A step cgroup whose lade was killed is swept by the next lade.
+func TestStepCgroupSwept(t *testing.T) {
+	requireContainers(t)
+	deviceModes(t, func(t *testing.T) {
+		// A pid that cannot be a live process: beyond pid_max's ceiling.
+		base, _ := deviceHierarchy(false)
+		stale := filepath.Join(base, "lade", "run-4194305-1")
+		if err := os.MkdirAll(stale, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Remove(stale) })
+		sweepOnce = sync.Once{}
+		if r := run(t, baseSpec(newRootfs(t), "true")); r.err != nil || r.code != 0 {
+			t.Fatalf("run: %+v", r)
+		}
+		if _, err := os.Stat(stale); !os.IsNotExist(err) {
+			t.Errorf("stale step cgroup %s not swept: %v", stale, err)
+		}
+	})
 }
