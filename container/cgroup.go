@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lade-build/lade/runner"
 )
 
 // cgroupRoot is where cgroupfs is mounted; a variable for tests.
@@ -25,14 +27,7 @@ type cgroup struct {
 
 // unifiedDir returns the cgroup2 mount: /sys/fs/cgroup on pure v2 hosts,
 // /sys/fs/cgroup/unified on hybrid ones.
-func unifiedDir() string {
-	for _, d := range []string{cgroupRoot, filepath.Join(cgroupRoot, "unified")} {
-		if _, err := os.Stat(filepath.Join(d, "cgroup.controllers")); err == nil {
-			return d
-		}
-	}
-	return ""
-}
+func unifiedDir() string { return runner.UnifiedCgroupDir(cgroupRoot) }
 
 // v2Controllers lists what the unified root can delegate.
 func v2Controllers(u string) map[string]bool {

@@ -232,7 +232,7 @@ func cgroupDirs(id string) []string {
 	if u := unifiedDir(); u != "" {
 		dirs = append(dirs, filepath.Join(u, "lade", id))
 	}
-	for _, ctrl := range []string{"memory", "pids", "cpu"} {
+	for _, ctrl := range []string{"memory", "pids", "cpu", "devices"} {
 		dirs = append(dirs, filepath.Join(cgroupRoot, ctrl, "lade", id))
 	}
 	return dirs

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/runner"
 )
 
 // Mount is a container mount: a bind of a host path, a volume (already
@@ -107,6 +109,10 @@ type Config struct {
 	StopTimeout int           `json:"stopTimeout,omitempty"` // seconds, 0 = 10
 	Resources   Resources     `json:"resources"`
 	Privileged  bool          `json:"privileged,omitempty"`
+	// Devices are host devices created in the container and allowed
+	// (--device); the rest of the host's stay behind docker's allow-list
+	// unless Privileged.
+	Devices []runner.Device `json:"devices,omitempty"`
 	// Capabilities is the kept set; nil with Privileged keeps all.
 	Capabilities    []string          `json:"capabilities"`
 	NoNewPrivileges bool              `json:"noNewPrivileges,omitempty"`

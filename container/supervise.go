@@ -218,6 +218,8 @@ func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, proxy
 		Tty: c.Tty, Init: c.Init, CgroupNS: true,
 		ReadonlyRootfs: c.ReadOnly, NoNewPrivileges: c.NoNewPrivileges,
 		Capabilities: c.Capabilities,
+		// Named after the container so exec finds and joins it.
+		AllDevices: c.Privileged, Devices: c.Devices, DeviceCgroup: "lade/" + c.ID,
 	}
 	if spec.Seccomp, err = runner.ContainerSeccomp(c.Seccomp, c.Privileged); err != nil {
 		return -1, err

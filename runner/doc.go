@@ -35,6 +35,13 @@
 // command, before switching credentials (or, with no_new_privs, right
 // before execve).
 //
+// Unless Spec.AllDevices, the init runs under docker's default device
+// allow-list (DefaultDeviceRules plus Spec.Devices): a cgroup of its own
+// per Run with an eBPF device program on cgroup v2 (a build's spare is
+// cloned into the next step's, made ahead of need), or the v1 devices
+// controller for a named Spec.DeviceCgroup where there is one; the init
+// joins it before it sets anything up.
+//
 // Also for `lade run`: Tty opens a terminal in the container's own devpts
 // (in the init, after pivot_root) and passes its master back over a
 // socket; Init makes pid 1 a small init that is lade again (reaperMain);

@@ -43,6 +43,11 @@ func setupRootfs(cfg *initConfig) error {
 	if err := setupDev(root); err != nil {
 		return err
 	}
+	for _, d := range cfg.Devices {
+		if err := createDevice(root, d); err != nil {
+			return err
+		}
+	}
 	if cfg.Init {
 		argv, err := bindReaper(root)
 		if err != nil {

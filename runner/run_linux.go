@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -33,6 +34,7 @@ type initConfig struct {
 	Init     bool        `json:"init,omitempty"`
 	Cgroups  []string    `json:"cgroups,omitempty"`
 	CgroupNS bool        `json:"cgroupNS,omitempty"`
+	Devices  []Device    `json:"devices,omitempty"`
 
 	// initArgv, set by the init itself, runs its /dev/init.
 	initArgv []string
@@ -83,35 +85,76 @@ func (r *Runner) Run(ctx context.Context, spec *Spec) (exitCode int, err error) 
 
 // start launches the init (or takes a spare), feeds it cfg and waits for it.
 func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, error) {
-	payload, err := json.Marshal(cfg)
-	if err != nil {
-		return -1, fmt.Errorf("runner: encode init config: %w", err)
-	}
 	spare := r.takeSpare(spec, cfg)
 	if r.Prestart {
 		// Started now, the next step's spare overlaps this step.
 		r.Warm()
 	}
 	if p := spare; p != nil {
-		code, dead, err := r.runInit(ctx, spec, cfg, payload, p)
+		code, dead, err := r.runConfined(ctx, spec, cfg, p)
 		if !dead {
 			return code, err
 		}
 		// The spare died before it read the spec (killed from outside,
 		// say): the step gets a fresh init rather than that error.
 	}
-	p, err := r.launch(cfg.Tty, spec.Stdin, spec.Stdout, spec.Stderr)
-	if err != nil {
-		return -1, err
-	}
-	code, _, err := r.runInit(ctx, spec, cfg, payload, p)
+	code, _, err := r.runConfined(ctx, spec, cfg, nil)
 	return code, err
+}
+
+// runConfined runs cfg in init p (nil: a fresh one) under spec's device
+// rules. A spare may sit in a step cgroup already; otherwise one is made,
+// and the init is cloned into it (v2) or joins it with its spec.
+func (r *Runner) runConfined(ctx context.Context, spec *Spec, cfg *initConfig, p *proc) (code int, dead bool, err error) {
+	if p != nil && p.dc != nil {
+		defer func() {
+			if derr := p.dc.remove(); derr != nil && err == nil && !dead {
+				code, err = -1, fmt.Errorf("runner: %w", derr)
+			}
+		}()
+	}
+	if !spec.AllDevices && (p == nil || p.dc == nil) {
+		dc, err := setupDeviceCgroup(spec.DeviceCgroup, deviceRules(spec.Devices), v2Cgroup(cfg.Cgroups))
+		if err != nil {
+			if p != nil {
+				p.discard()
+			}
+			return -1, false, fmt.Errorf("runner: %w", err)
+		}
+		defer func() {
+			if derr := dc.remove(); derr != nil && err == nil {
+				code, err = -1, fmt.Errorf("runner: %w", derr)
+			}
+		}()
+		if (p != nil || !dc.cloneInto()) && !slices.Contains(cfg.Cgroups, dc.dir) {
+			c := *cfg
+			c.Cgroups = append(slices.Clip(cfg.Cgroups), dc.dir)
+			cfg = &c
+		}
+		if p == nil {
+			if p, err = r.launchInit(cfg.Tty, false, spec.Stdin, spec.Stdout, spec.Stderr, dc); err != nil {
+				return -1, false, err
+			}
+		}
+	}
+	if p == nil {
+		if p, err = r.launchInit(cfg.Tty, false, spec.Stdin, spec.Stdout, spec.Stderr, nil); err != nil {
+			return -1, false, err
+		}
+	}
+	return r.runInit(ctx, spec, cfg, p)
 }
 
 // runInit feeds a started init its spec and waits for it. dead reports an
 // init that was gone before it could read the spec.
-func (r *Runner) runInit(ctx context.Context, spec *Spec, cfg *initConfig, payload []byte, p *proc) (code int, dead bool, err error) {
+func (r *Runner) runInit(ctx context.Context, spec *Spec, cfg *initConfig, p *proc) (code int, dead bool, err error) {
 	defer p.close()
+	payload, err := json.Marshal(cfg)
+	if err != nil {
+		p.kill()
+		<-p.exited
+		return -1, false, fmt.Errorf("runner: encode init config: %w", err)
+	}
 	// A spare's output comes through its own pipe: copy it to the spec's.
 	var copied chan struct{}
 	if p.out != nil {
@@ -269,6 +312,7 @@ func prepare(spec *Spec) (*initConfig, error) {
 		Init:     spec.Init,
 		Cgroups:  spec.Cgroups,
 		CgroupNS: spec.CgroupNS,
+		Devices:  spec.Devices,
 		Security: security{
 			ReadonlyRootfs:  spec.ReadonlyRootfs,
 			MaskedPaths:     spec.MaskedPaths,
@@ -289,6 +333,11 @@ func prepare(spec *Spec) (*initConfig, error) {
 	if cfg.Env == nil {
 		cfg.Env = []string{}
 	}
+	for _, d := range spec.Devices {
+		if err := checkDevice(d); err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+	}
 	for i, m := range spec.Mounts {
 		im, err := parseMount(m)
 		if err != nil {
@@ -297,6 +346,26 @@ func prepare(spec *Spec) (*initConfig, error) {
 		cfg.Mounts = append(cfg.Mounts, im)
 	}
 	return cfg, nil
+}
+
+// deviceRules is docker's default list plus the rules allowing devs.
+func deviceRules(devs []Device) []DeviceRule {
+	rules := slices.Clone(DefaultDeviceRules)
+	for _, d := range devs {
+		rules = append(rules, d.Rule())
+	}
+	return rules
+}
+
+// v2Cgroup returns the one of dirs in the cgroup v2 hierarchy, if any.
+func v2Cgroup(dirs []string) string {
+	u := UnifiedCgroupDir(cgroupRoot)
+	for _, d := range dirs {
+		if u != "" && strings.HasPrefix(d, u+"/") {
+			return d
+		}
+	}
+	return ""
 }
 
 // parseMount validates m and parses its options into mount flags and data.

@@ -123,6 +123,21 @@ type Spec struct {
 	// CgroupNS gives the container its own cgroup namespace, rooted where
 	// the init is once it joined Cgroups and Started returned.
 	CgroupNS bool
+
+	// AllDevices lifts the device allow-list (`--privileged`, `RUN
+	// --security=insecure`): the command may open any device node it can
+	// create. Otherwise the init joins a cgroup that enforces
+	// DefaultDeviceRules and Devices (the v1 devices controller, or an
+	// eBPF program on cgroup v2), and a denied open fails with EPERM.
+	AllDevices bool
+	// Devices are host device nodes created in the container and allowed
+	// with their access (`lade run --device`).
+	Devices []Device
+	// DeviceCgroup names the cgroup of the device rules relative to each
+	// hierarchy's root ("lade/ID"), for a caller that must find it again
+	// (exec joins it); empty makes a fresh one per Run. Run removes the
+	// cgroup when it created it.
+	DeviceCgroup string
 }
 
 // WindowSize is a terminal's size in characters.

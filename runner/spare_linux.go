@@ -23,17 +23,18 @@ type proc struct {
 	out       *os.File // a spare's stdout and stderr, read end; else nil
 	stopStdin func()   // ends the copy into the init's stdin pipe
 	exited    chan error
+	// dc is the step cgroup a spare was cloned into, with the default
+	// device rules; the spare's taker removes it.
+	dc *deviceCgroup
 }
 
-// launch starts an init with pipes to and from its caller's stdio (or,
-// with tty, the socket its terminal's master comes back on).
-func (r *Runner) launch(tty bool, stdin io.Reader, stdout, stderr io.Writer) (*proc, error) {
-	return r.launchInit(tty, false, stdin, stdout, stderr)
-}
-
-// launchInit is launch, or with spare an init for a caller not known yet:
-// /dev/null as stdin, and stdout and stderr one pipe of its own (p.out).
-func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.Writer) (_ *proc, err error) {
+// launchInit starts an init with its caller's stdio (or, with tty, the
+// socket its terminal's master comes back on), or with spare an init for
+// a caller not known yet: /dev/null as stdin, and stdout and stderr one
+// pipe of its own (p.out). A dc made for one step is where the init is
+// cloned (CLONE_INTO_CGROUP): it never runs outside its device rules,
+// and moving a process between cgroups costs more than that.
+func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.Writer, dc *deviceCgroup) (_ *proc, err error) {
 	var toClose []*os.File // the init's ends of the pipes: closed here once it started
 	defer func() {
 		for _, f := range toClose {
@@ -105,6 +106,14 @@ func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.
 		Pdeathsig:  syscall.SIGKILL,
 		Setsid:     !tty,
 	}
+	if dc.cloneInto() {
+		cgFd, err := unix.Open(dc.dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("runner: open cgroup %s: %w", dc.dir, err)
+		}
+		defer unix.Close(cgFd)
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgFd
+	}
 	p.cmd = cmd
 
 	// Pdeathsig fires when the forking thread exits: that thread stays
@@ -157,7 +166,13 @@ func (r *Runner) takeSpare(spec *Spec, cfg *initConfig) *proc {
 	}
 	r.mu.Lock()
 	p := r.spare
-	r.spare = nil
+	// A spare in a step cgroup has the default device rules, nothing else.
+	if p != nil && p.dc != nil && !defaultDevices(spec, cfg) {
+		p = nil
+	}
+	if p != nil {
+		r.spare = nil
+	}
 	r.mu.Unlock()
 	if p == nil {
 		return nil
@@ -166,6 +181,7 @@ func (r *Runner) takeSpare(spec *Spec, cfg *initConfig) *proc {
 	case err := <-p.exited: // killed from outside, say
 		p.exited <- err
 		p.close()
+		_ = p.dc.remove()
 		return nil
 	default:
 		return p
@@ -185,13 +201,20 @@ func (r *Runner) Warm() {
 	r.fills.Add(1)
 	go func() {
 		defer r.fills.Done()
-		p, err := r.launchInit(false, true, nil, nil, nil)
+		// The next step's cgroup, made now, is off its critical path.
+		var dc *deviceCgroup
+		if stepDevicesOnV2() {
+			dc, _ = setupDeviceCgroup("", DefaultDeviceRules, "")
+		}
+		p, err := r.launchInit(false, true, nil, nil, nil, dc)
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.filling = false
 		if err != nil {
+			_ = dc.remove()
 			return // the next Run starts its own init and says why
 		}
+		p.dc = dc
 		if r.closed {
 			p.discard()
 			return
@@ -205,6 +228,7 @@ func (p *proc) discard() {
 	p.kill()
 	<-p.exited
 	p.close()
+	_ = p.dc.remove()
 }
 
 // Close discards the spare init. The Runner starts no more spares, but

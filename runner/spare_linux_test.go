@@ -3,7 +3,6 @@ package runner
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -169,7 +168,7 @@ func TestSpareCancelAndDeadSpare(t *testing.T) {
 	}
 
 	// The second of those cases, forced: a dead spare given its spec.
-	p, err := r.launchInit(false, true, nil, nil, nil)
+	p, err := r.launchInit(false, true, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +182,7 @@ func TestSpareCancelAndDeadSpare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, _ := json.Marshal(cfg)
-	if _, isDead, err := r.runInit(context.Background(), spec, cfg, payload, p); !isDead || err == nil || buf.String() != "" {
+	if _, isDead, err := r.runInit(context.Background(), spec, cfg, p); !isDead || err == nil || buf.String() != "" {
 		t.Fatalf("dead spare: dead %v, err %v, output %q; want dead and an error", isDead, err, buf.String())
 	}
 }

@@ -211,6 +211,8 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 			spec.ReadonlyPaths = runner.DefaultReadonlyPaths
 			spec.Seccomp = runner.DefaultSeccompProfile()
 		}
+		// BuildKit's insecure mode runs privileged: every device may be opened.
+		spec.AllDevices = insecure
 		code, err := bd.b.Exec.Run(ctx, spec)
 		if err != nil {
 			return err

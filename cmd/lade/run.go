@@ -28,20 +28,20 @@ func init() {
 }
 
 type runFlags struct {
-	rm, detach, interactive, tty, readOnly, privileged bool
-	init, publishAll, sigProxy                         bool
-	env, envFile, volumes, mounts, tmpfs, publish      []string
-	capAdd, capDrop, securityOpt, labels, groupAdd     []string
-	entrypoint                                         *string
-	workdir, user, network, hostname, name, restart    string
-	memory, stopSignal                                 string
-	cpus                                               float64
-	pidsLimit                                          int64
-	stopTimeout                                        int
-	healthCmd                                          string
-	healthInterval, healthTimeout, healthStart         time.Duration
-	healthRetries                                      int
-	noHealthcheck                                      bool
+	rm, detach, interactive, tty, readOnly, privileged      bool
+	init, publishAll, sigProxy                              bool
+	env, envFile, volumes, mounts, tmpfs, publish           []string
+	capAdd, capDrop, securityOpt, labels, groupAdd, devices []string
+	entrypoint                                              *string
+	workdir, user, network, hostname, name, restart         string
+	memory, stopSignal                                      string
+	cpus                                                    float64
+	pidsLimit                                               int64
+	stopTimeout                                             int
+	healthCmd                                               string
+	healthInterval, healthTimeout, healthStart              time.Duration
+	healthRetries                                           int
+	noHealthcheck                                           bool
 }
 
 // runCmd is docker run: create a container and run it in the foreground,
@@ -94,7 +94,8 @@ func (a *app) runCmd() *cobra.Command {
 	fl.StringVarP(&f.memory, "memory", "m", "", "memory limit (e.g. 32m, 1g)")
 	fl.Float64Var(&f.cpus, "cpus", 0, "number of CPUs")
 	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "maximum number of processes")
-	fl.BoolVar(&f.privileged, "privileged", false, "keep every capability and no masked or read-only paths")
+	fl.BoolVar(&f.privileged, "privileged", false, "keep every capability and device, and no masked or read-only paths")
+	fl.StringArrayVar(&f.devices, "device", nil, "add a host device: HOST[:CONTAINER[:PERMS]], PERMS some of rwm (default rwm)")
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "add a capability (or ALL)")
 	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "drop a capability (or ALL)")
 	fl.StringArrayVar(&f.securityOpt, "security-opt", nil, "security option: no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json")
@@ -255,6 +256,13 @@ func (a *app) newConfig(ctx context.Context, f *runFlags, ref string, cmdArgs []
 	}
 	if c.Capabilities, err = capabilities(f); err != nil {
 		return nil, nil, err
+	}
+	for _, d := range f.devices {
+		dev, err := runner.DeviceFromFlag(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--device: %w", err)
+		}
+		c.Devices = append(c.Devices, dev)
 	}
 	for _, o := range f.securityOpt {
 		switch o {
