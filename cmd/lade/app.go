@@ -16,6 +16,7 @@ import (
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
+	"github.com/lade-build/lade/solver"
 )
 
 // commands lists the subcommands; each command's file registers its
@@ -108,6 +109,10 @@ func (a *app) open() error {
 	}
 	if a.snapshots, err = snapshot.New(filepath.Join(a.root, "snapshots")); err != nil {
 		return err
+	}
+	// Agent sockets (and older versions' secret mounts) of killed builds.
+	if err := solver.RemoveStale(filepath.Join(a.root, "tmp")); err != nil {
+		fmt.Fprintln(a.stderr, "WARNING: "+err.Error())
 	}
 	return nil
 }
