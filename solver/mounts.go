@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/internal/owned"
 	"github.com/lade-build/lade/runner"
 )
 
@@ -29,7 +30,7 @@ type mountState struct {
 type stepMounts struct {
 	mounts   []runner.Mount
 	env      []string
-	dir      *stepDir // agent sockets
+	dir      *owned.Dir // agent sockets
 	cleanups []func() error
 }
 
@@ -43,13 +44,13 @@ func (s *stepMounts) release() error {
 	}
 	s.cleanups = nil
 	if s.dir != nil {
-		errs = append(errs, s.dir.close())
+		errs = append(errs, s.dir.Remove())
 		s.dir = nil
 	}
 	return errors.Join(errs...)
 }
 
-func (s *stepMounts) privateDir(tmpDir string) (*stepDir, error) {
+func (s *stepMounts) privateDir(tmpDir string) (*owned.Dir, error) {
 	if s.dir == nil {
 		d, err := newStepDir(tmpDir)
 		if err != nil {
@@ -258,7 +259,7 @@ func (sc *stageCtx) sshMount(ctx context.Context, s *stepMounts, p plannedMount)
 		return err
 	}
 	mode, uid, gid := fileMode(p.m, 0o600)
-	sock := filepath.Join(dir.path(), fmt.Sprintf("ssh-%d.sock", p.index))
+	sock := filepath.Join(dir.Path, fmt.Sprintf("ssh-%d.sock", p.index))
 	proxy, err := startAgentProxy(ctx, sock, uid, gid, mode, src, kr)
 	if err != nil {
 		return err

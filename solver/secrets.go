@@ -81,26 +81,18 @@ func ParseSecretFlag(s string, lookupEnv func(string) (string, bool)) (id string
 // ssh agent sockets.
 const stepDirPrefix = "run-"
 
-// stepDir holds one RUN step's ssh agent sockets: a plain dir owned by this
-// process (package owned). A socket is only a name: the agent behind it
-// lives in lade's memory, so one left by a killed lade serves nothing, and
-// RemoveStale deletes it at the next start. Secrets never come here: they
-// are "file" mounts that exist only in the container's mount namespace.
-type stepDir struct {
-	dir *owned.Dir
-}
-
-func newStepDir(tmpDir string) (*stepDir, error) {
+// newStepDir makes the dir of one RUN step's ssh agent sockets, owned by
+// this process (package owned). A socket is only a name: the agent behind
+// it lives in lade's memory, so one left by a killed lade serves nothing,
+// and RemoveStale deletes it at the next start. Secrets never come here:
+// they are "file" mounts that exist only in the step's mount namespace.
+func newStepDir(tmpDir string) (*owned.Dir, error) {
 	d, err := owned.New(tmpDir, stepDirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("creating agent socket dir: %w", err)
 	}
-	return &stepDir{dir: d}, nil
+	return d, nil
 }
-
-func (d *stepDir) path() string { return d.dir.Path }
-
-func (d *stepDir) close() error { return d.dir.Remove() }
 
 // RemoveStale deletes what killed builds left under tmpDir: agent socket
 // dirs and, from older versions of lade, secret tmpfs mounts. Dirs of
