@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/snapshot"
 )
 
 // rootfsDirs are the overlay dirs of container id.
@@ -39,23 +40,12 @@ func (s *Store) MountRootfs(c *Config) error {
 	if len(lowers) == 0 {
 		lowers = []string{empty}
 	}
-	for _, l := range lowers {
-		if strings.ContainsAny(l, ":,") {
-			return fmt.Errorf("mounting rootfs: layer dir %q has ':' or ','", l)
-		}
-	}
-	// The same options as builds' snapshots, so upper stays a plain diff.
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,index=off,redirect_dir=off,metacopy=off,xino=off",
-		strings.Join(lowers, ":"), upper, work)
-	if c.AutoRemove {
-		// Its upper dir is thrown away with it: skip syncing it on unmount
-		// (a few ms per run). Kernels before 5.10 lack the option.
-		if err := unix.Mount("overlay", merged, "overlay", 0, opts+",volatile"); err == nil {
-			return nil
-		}
-	}
-	if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mounting rootfs overlay at %s: %w", merged, err)
+	// The same mount as builds' snapshots, so upper stays a plain diff. A
+	// --rm container's upper dir is thrown away with it: skip syncing it
+	// on unmount (a few ms per run).
+	o := snapshot.Overlay{Lowers: lowers, Upper: upper, Work: work, Volatile: c.AutoRemove}
+	if err := snapshot.MountOverlay(merged, o); err != nil {
+		return fmt.Errorf("mounting rootfs: %w", err)
 	}
 	return nil
 }

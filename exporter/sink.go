@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/lade-build/lade/internal/atomicfile"
 )
 
 // sink receives the layout's entries; the same sequence of calls goes to a
@@ -74,31 +76,15 @@ func (s *dirSink) dir(name string) error {
 	return nil
 }
 
-// file writes to a temporary name and renames it into place only once the
-// content has been verified, so a failed export never leaves a bad blob.
-func (s *dirSink) file(ctx context.Context, b blob, name string) (err error) {
+// file appears only once its content has been verified (atomicfile), so
+// a failed or killed export never leaves a bad blob or a temporary file.
+func (s *dirSink) file(ctx context.Context, b blob, name string) error {
 	dst := filepath.Join(s.root, filepath.FromSlash(name))
-	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-")
+	err := atomicfile.Write(dst, atomicfile.Options{Perm: 0o644}, func(w io.Writer) error {
+		return copyVerified(ctx, w, b)
+	})
 	if err != nil {
-		return fmt.Errorf("creating %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := copyVerified(ctx, f, b); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("setting mode of %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := os.Rename(f.Name(), dst); err != nil {
-		return fmt.Errorf("renaming %s into place: %w", name, err)
 	}
 	return nil
 }

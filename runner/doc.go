@@ -7,7 +7,8 @@
 // and IPC namespaces, and hands it the spec as JSON over a pipe. That child
 // sees the marker, becomes the container init in Reexec: on reading the
 // spec it unshares its mount (and with NetworkNone its network) namespace,
-// mounts /proc, /dev, /sys and the spec mounts, pivots into the
+// mounts /proc, /dev, /sys and the spec mounts ("file" mounts, secrets,
+// written to a tmpfs only its namespace has), pivots into the
 // rootfs, switches credentials, marks every inherited fd close-on-exec and
 // execs the user command, which thereby becomes pid 1 of the pid namespace.
 // When it exits the kernel kills whatever it left running; Run reaps it,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
@@ -58,12 +60,95 @@ func setupRootfs(cfg *initConfig) error {
 	if err := setupSys(root, cfg.NewNet); err != nil {
 		return err
 	}
+	stage, err := stageFiles(root, cfg.Mounts)
+	if err != nil {
+		return err
+	}
 	for _, m := range cfg.Mounts {
 		if err := mountOne(root, m); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", m.Type, m.Target, err)
 		}
 	}
+	if err := stage.remove(); err != nil {
+		return err
+	}
 	return pivotRoot(root)
+}
+
+// fileStage holds the content of "file" mounts (secrets) while they are
+// bound into place: a tmpfs on a dir of the container's fresh /dev,
+// mounted in the init's private mount namespace. The host never sees it,
+// and it dies with the namespace, even when lade is SIGKILLed (the init
+// and with it the container have lade's death as their death signal).
+type fileStage struct {
+	dir string
+	fd  int // O_PATH of the tmpfs root: binds from it survive a mount over /dev
+}
+
+// stagingDir is where the stage is mounted, below the container's /dev.
+const stagingDir = "/dev/.lade-files"
+
+// stageFiles writes every "file" mount's content to the stage and points
+// its Source there; nil when there is none.
+func stageFiles(root string, mounts []initMount) (*fileStage, error) {
+	if !slices.ContainsFunc(mounts, func(m initMount) bool { return m.Type == "file" }) {
+		return nil, nil
+	}
+	dir := filepath.Join(root, stagingDir)
+	if err := unix.Mkdir(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create file mount stage: %w", err)
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,size=16m"); err != nil {
+		return nil, fmt.Errorf("mount file mount stage: %w", err)
+	}
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open file mount stage: %w", err)
+	}
+	st := &fileStage{dir: dir, fd: fd}
+	for i := range mounts {
+		m := &mounts[i]
+		if m.Type != "file" {
+			continue
+		}
+		name := "f" + strconv.Itoa(i)
+		if err := writeStaged(fd, name, m); err != nil {
+			return nil, fmt.Errorf("mount file on %s: %w", m.Target, err)
+		}
+		m.Source = fmt.Sprintf("/proc/self/fd/%d/%s", fd, name)
+	}
+	return st, nil
+}
+
+func writeStaged(dirfd int, name string, m *initMount) error {
+	fd, err := unix.Openat(dirfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	if _, err := f.Write(m.Content); err != nil {
+		return err
+	}
+	if err := unix.Fchown(fd, m.UID, m.GID); err != nil {
+		return err
+	}
+	return unix.Fchmod(fd, m.FileMode)
+}
+
+// remove detaches the stage once its files are bound: each bind keeps its
+// file, and nothing of the stage is left in the container's /dev.
+func (st *fileStage) remove() error {
+	if st == nil {
+		return nil
+	}
+	defer unix.Close(st.fd)
+	if err := unix.Unmount(fmt.Sprintf("/proc/self/fd/%d", st.fd), unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount file mount stage: %w", err)
+	}
+	// A mount over /dev hides the dir; it is empty either way.
+	_ = unix.Rmdir(st.dir)
+	return nil
 }
 
 // target resolves a container path inside root and makes sure it exists;
@@ -175,7 +260,7 @@ func mountOne(root string, m initMount) error {
 			flags |= unix.MS_RDONLY
 		}
 		return unix.Mount("tmpfs", p, "tmpfs", flags, m.Data)
-	case "bind":
+	case "bind", "file":
 		if err := unix.Mount(m.Source, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return err
 		}

@@ -102,6 +102,28 @@ func TestMounts(t *testing.T) {
 			gone:   []string{"run"},
 		},
 		{
+			// The content exists only in the container's namespace: its
+			// tmpfs, owner and mode, read-only, nothing left in /dev.
+			name: "file mount",
+			mounts: []Mount{{Type: "file", Data: []byte("in-memory\n"), Target: "/run/secrets/m",
+				Options: []string{"ro", "nosuid", "nodev", "noexec", "mode=0440", "uid=7", "gid=8"}}},
+			script: "cat /run/secrets/m; stat -f -c %T /run/secrets/m; stat -c '%a %u %g' /run/secrets/m; " +
+				"echo x 2>&1 > /run/secrets/m | grep -o 'Read-only file system'; ls -A /dev | grep -c lade-files; true",
+			want: "in-memory\ntmpfs\n440 7 8\nRead-only file system\n0\n",
+			gone: []string{"run"},
+		},
+		{
+			name: "file mounts under a mount over /dev",
+			mounts: []Mount{
+				{Type: "tmpfs", Target: "/dev"},
+				{Type: "file", Data: []byte("a"), Target: "/dev/a"},
+				{Type: "file", Data: []byte("b"), Target: "/etc/b", Options: []string{"mode=0644"}},
+			},
+			script: "cat /dev/a /etc/b; echo; stat -c %a /etc/b",
+			want:   "ab\n644\n",
+			gone:   []string{"etc/b"},
+		},
+		{
 			name:   "target on the dev tmpfs",
 			mounts: []Mount{{Type: "bind", Source: secret, Target: "/dev/lade-secret"}},
 			script: "cat /dev/lade-secret",

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -49,6 +50,11 @@ type initMount struct {
 	Data     string  `json:"data,omitempty"`
 	ReadOnly bool    `json:"readOnly,omitempty"`
 	IsFile   bool    `json:"isFile,omitempty"`
+	// A "file" mount's content and owner.
+	Content  []byte `json:"content,omitempty"`
+	FileMode uint32 `json:"fileMode,omitempty"`
+	UID      int    `json:"uid,omitempty"`
+	GID      int    `json:"gid,omitempty"`
 }
 
 // Run starts the process described by spec, waits for it and returns its
@@ -371,6 +377,9 @@ func v2Cgroup(dirs []string) string {
 // parseMount validates m and parses its options into mount flags and data.
 func parseMount(m Mount) (initMount, error) {
 	im := initMount{Type: m.Type, Source: m.Source, Target: filepath.Clean(m.Target)}
+	if m.Type == "file" {
+		im.FileMode = 0o400
+	}
 	if !filepath.IsAbs(m.Target) {
 		return im, errors.New("target is not absolute")
 	}
@@ -393,6 +402,12 @@ func parseMount(m Mount) (initMount, error) {
 		case "bind", "rbind", "":
 			// bind mounts are always recursive
 		default:
+			if m.Type == "file" {
+				if err := im.fileOption(o); err != nil {
+					return im, err
+				}
+				continue
+			}
 			if m.Type != "tmpfs" || !strings.Contains(o, "=") {
 				return im, fmt.Errorf("unsupported option %q", o)
 			}
@@ -413,8 +428,36 @@ func parseMount(m Mount) (initMount, error) {
 		im.Source = "tmpfs"
 		im.Flags |= unix.MS_NOSUID | unix.MS_NODEV
 		im.Data = strings.Join(data, ",")
+	case "file":
+		im.Source, im.IsFile, im.Content = "", true, m.Data
 	default:
 		return im, fmt.Errorf("unsupported mount type %q", m.Type)
 	}
 	return im, nil
+}
+
+// fileOption parses a "file" mount's mode=, uid= and gid=.
+func (im *initMount) fileOption(o string) error {
+	k, v, _ := strings.Cut(o, "=")
+	switch k {
+	case "mode":
+		n, err := strconv.ParseUint(v, 8, 32)
+		if err != nil || n > 0o7777 {
+			return fmt.Errorf("invalid file mode %q", v)
+		}
+		im.FileMode = uint32(n)
+	case "uid", "gid":
+		n, err := strconv.ParseUint(v, 10, 31)
+		if err != nil {
+			return fmt.Errorf("invalid %s %q", k, v)
+		}
+		if k == "uid" {
+			im.UID = int(n)
+		} else {
+			im.GID = int(n)
+		}
+	default:
+		return fmt.Errorf("unsupported option %q", o)
+	}
+	return nil
 }

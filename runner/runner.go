@@ -42,10 +42,15 @@ const (
 // Mount is an extra mount applied inside the container after the standard
 // /proc, /dev and /sys mounts.
 type Mount struct {
-	Type    string   // "bind" or "tmpfs"
+	Type    string   // "bind", "tmpfs" or "file"
 	Source  string   // host path for bind (file or dir)
 	Target  string   // absolute path inside the container
-	Options []string // "ro", "rw", "nosuid", "nodev", "noexec", and for tmpfs "size=64m", "mode=0700", "uid=..", "gid=.."
+	Options []string // "ro", "rw", "nosuid", "nodev", "noexec", and for tmpfs and file "mode=0700", "uid=..", "gid=..", for tmpfs "size=64m"
+	// Data is the content of a "file" mount: a regular file the init
+	// writes to a tmpfs of the container's own mount namespace and binds
+	// at Target. It never exists on the host (secrets), and it goes with
+	// the container, even when lade is killed.
+	Data []byte
 }
 
 // Spec describes the one process Run starts.

@@ -28,7 +28,7 @@ func (s *Snapshotter) List() ([]v1.Hash, error) {
 }
 
 // DiskUsage returns the bytes the committed snapshot diffID (with its
-// twins) occupies on disk; hardlinks shared with twins count once.
+// twins made by older versions) occupies on disk; hardlinks count once.
 func (s *Snapshotter) DiskUsage(diffID v1.Hash) (int64, error) {
 	dir, err := s.layerDir(diffID)
 	if err != nil {

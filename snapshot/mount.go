@@ -37,12 +37,14 @@ type Active struct {
 
 func (a *Active) emptyDir() string { return filepath.Join(a.dir, "empty") }
 
-// mountLowers returns the lower dirs to mount; overlayfs needs at least one.
-func (a *Active) mountLowers() []string {
-	if len(a.Lowers) == 0 {
-		return []string{a.emptyDir()}
-	}
-	return a.Lowers
+// Overlay is one overlayfs mount: Lowers top-most first, as overlayfs
+// wants them (at least one), and the upper and work dirs.
+type Overlay struct {
+	Lowers      []string
+	Upper, Work string
+	// Volatile asks for overlayfs "volatile" (see Active.Volatile);
+	// kernels without it mount without it.
+	Volatile bool
 }
 
 // overlayOptions keep the upper dir a complete, self-contained diff: no
@@ -52,6 +54,46 @@ var overlayOptions = [][2]string{
 	{"metacopy", "off"},
 	{"redirect_dir", "off"},
 	{"xino", "off"},
+}
+
+// MountOverlay mounts o at target: the one place lade mounts an image,
+// for builds and containers alike. A layer can occur twice in one chain
+// (two steps that wrote identical diffs, such as two empty RUNs, have the
+// same DiffID), and overlayfs refuses a repeated lower dir; every name of
+// the lower copy is also in the upper one, which is always looked up
+// first, so dropping all but the top-most occurrence shows the same tree.
+// A failed attempt leaves nothing mounted, so a retry starts clean.
+func MountOverlay(target string, o Overlay) error {
+	o.Lowers = uniqueLowers(o.Lowers)
+	if len(o.Lowers) == 0 {
+		return errors.New("mounting overlay: no lower dir")
+	}
+	if err := mountNew(target, o); err != nil {
+		return fmt.Errorf("mounting overlay at %s: %w", target, err)
+	}
+	return nil
+}
+
+// uniqueLowers keeps the first (top-most) occurrence of each dir.
+func uniqueLowers(lowers []string) []string {
+	seen := make(map[string]bool, len(lowers))
+	out := make([]string, 0, len(lowers))
+	for _, l := range lowers {
+		c := filepath.Clean(l)
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// mountLowers returns the lower dirs to mount; overlayfs needs at least one.
+func (a *Active) mountLowers() []string {
+	if len(a.Lowers) == 0 {
+		return []string{a.emptyDir()}
+	}
+	return a.Lowers
 }
 
 // Mount mounts the overlay at Merged.
@@ -64,20 +106,21 @@ func (a *Active) Mount() error {
 	if a.mounted {
 		return nil
 	}
-	if err := a.mountNew(); err != nil {
-		return fmt.Errorf("mounting overlay at %s: %w", a.Merged, err)
+	if err := MountOverlay(a.Merged, Overlay{Lowers: a.mountLowers(), Upper: a.Upper, Work: a.Work, Volatile: a.Volatile}); err != nil {
+		return err
 	}
 	a.mounted = true
 	return nil
 }
 
 // mountNew uses fsopen/fsconfig/fsmount, passing each lower separately so
-// the option size limit of mount(2) does not cap the number of layers.
-func (a *Active) mountNew() error {
+// the option size limit of mount(2) does not cap the number of layers. The
+// mount is attached only once complete.
+func mountNew(target string, o Overlay) error {
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		if errors.Is(err, unix.ENOSYS) {
-			return a.mountLegacy()
+			return mountLegacy(target, o)
 		}
 		return fmt.Errorf("fsopen: %w", err)
 	}
@@ -88,27 +131,27 @@ func (a *Active) mountNew() error {
 		}
 		return nil
 	}
-	for i, l := range a.mountLowers() {
+	for i, l := range o.Lowers {
 		if err := set("lowerdir+", l); err != nil {
 			if i == 0 && errors.Is(err, unix.EINVAL) {
 				// Kernels before 6.8 only know the joined lowerdir string.
-				return a.mountLegacy()
+				return mountLegacy(target, o)
 			}
 			return err
 		}
 	}
-	if err := set("upperdir", a.Upper); err != nil {
+	if err := set("upperdir", o.Upper); err != nil {
 		return err
 	}
-	if err := set("workdir", a.Work); err != nil {
+	if err := set("workdir", o.Work); err != nil {
 		return err
 	}
-	for _, o := range overlayOptions {
-		if err := set(o[0], o[1]); err != nil {
+	for _, opt := range overlayOptions {
+		if err := set(opt[0], opt[1]); err != nil {
 			return err
 		}
 	}
-	if a.Volatile {
+	if o.Volatile {
 		_ = unix.FsconfigSetFlag(fsfd, "volatile") // EINVAL before Linux 5.10
 	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {
@@ -119,7 +162,7 @@ func (a *Active) mountNew() error {
 		return fmt.Errorf("fsmount: %w%s", err, fsLog(fsfd))
 	}
 	defer unix.Close(mfd)
-	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, a.Merged, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move_mount: %w", err)
 	}
 	return nil
@@ -143,25 +186,31 @@ func fsLog(fsfd int) string {
 	return " (" + strings.Join(msgs, "; ") + ")"
 }
 
-func (a *Active) mountLegacy() error {
-	for _, l := range a.mountLowers() {
+func mountLegacy(target string, o Overlay) error {
+	for _, l := range o.Lowers {
 		if strings.ContainsAny(l, ":,") {
 			return fmt.Errorf("lower dir %q cannot be passed to mount(2)", l)
 		}
 	}
 	opts := []string{
-		"lowerdir=" + strings.Join(a.mountLowers(), ":"),
-		"upperdir=" + a.Upper,
-		"workdir=" + a.Work,
+		"lowerdir=" + strings.Join(o.Lowers, ":"),
+		"upperdir=" + o.Upper,
+		"workdir=" + o.Work,
 	}
-	for _, o := range overlayOptions {
-		opts = append(opts, o[0]+"="+o[1])
+	for _, opt := range overlayOptions {
+		opts = append(opts, opt[0]+"="+opt[1])
 	}
 	data := strings.Join(opts, ",")
 	if len(data) >= unix.Getpagesize() {
 		return fmt.Errorf("overlay options are %d bytes, over the mount(2) limit", len(data))
 	}
-	if err := unix.Mount("overlay", a.Merged, "overlay", 0, data); err != nil {
+	if o.Volatile {
+		// Kernels before 5.10 refuse the option: mount without it.
+		if err := unix.Mount("overlay", target, "overlay", 0, data+",volatile"); err == nil {
+			return nil
+		}
+	}
+	if err := unix.Mount("overlay", target, "overlay", 0, data); err != nil {
 		return fmt.Errorf("mount: %w", err)
 	}
 	return nil

@@ -414,7 +414,7 @@ func TestMountLegacyAndBusyUnmount(t *testing.T) {
 	defer s.Remove(a)
 	// Exercise the mount(2) fallback directly.
 	a.mu.Lock()
-	err = a.mountLegacy()
+	err = mountLegacy(a.Merged, Overlay{Lowers: a.mountLowers(), Upper: a.Upper, Work: a.Work})
 	a.mounted = err == nil
 	a.mu.Unlock()
 	if err != nil {

@@ -183,27 +183,29 @@ func renameNoReplace(src, dst string) (bool, error) {
 	}
 }
 
+// Lowers returns the overlay lower dirs of a chain of committed
+// snapshots given bottom layer first, as in image layer order: top-most
+// first, each dir once (see MountOverlay).
+func (s *Snapshotter) Lowers(chain []v1.Hash) ([]string, error) {
+	lowers := make([]string, 0, len(chain))
+	for i := len(chain) - 1; i >= 0; i-- {
+		if !s.Has(chain[i]) {
+			return nil, fmt.Errorf("layer %s is not unpacked", chain[i])
+		}
+		lowers = append(lowers, s.Path(chain[i]))
+	}
+	return uniqueLowers(lowers), nil
+}
+
 // Prepare creates an active snapshot with fresh upper and work dirs over
 // parents, given bottom layer first as in image layer order.
 func (s *Snapshotter) Prepare(ctx context.Context, parents []v1.Hash) (*Active, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	lowers := make([]string, len(parents))
-	seen := map[v1.Hash]int{}
-	for i, p := range parents {
-		if !s.Has(p) {
-			return nil, fmt.Errorf("preparing snapshot: parent %s is not unpacked", p)
-		}
-		lowers[len(parents)-1-i] = s.Path(p)
-		if n := seen[p]; n > 0 {
-			t, err := s.twin(p, n)
-			if err != nil {
-				return nil, fmt.Errorf("preparing snapshot: %w", err)
-			}
-			lowers[len(parents)-1-i] = t
-		}
-		seen[p]++
+	lowers, err := s.Lowers(parents)
+	if err != nil {
+		return nil, fmt.Errorf("preparing snapshot: %w", err)
 	}
 	// Built in tmp and renamed into active with its lock held, so
 	// removeStale never sees a half-made one.

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/internal/owned"
 	"github.com/lade-build/lade/runner"
 )
 
@@ -29,7 +30,7 @@ type mountState struct {
 type stepMounts struct {
 	mounts   []runner.Mount
 	env      []string
-	dir      *stepDir // private tmpfs for secrets and agent sockets
+	dir      *owned.Dir // agent sockets
 	cleanups []func() error
 }
 
@@ -43,13 +44,13 @@ func (s *stepMounts) release() error {
 	}
 	s.cleanups = nil
 	if s.dir != nil {
-		errs = append(errs, s.dir.close())
+		errs = append(errs, s.dir.Remove())
 		s.dir = nil
 	}
 	return errors.Join(errs...)
 }
 
-func (s *stepMounts) privateDir(tmpDir string) (*stepDir, error) {
+func (s *stepMounts) privateDir(tmpDir string) (*owned.Dir, error) {
 	if s.dir == nil {
 		d, err := newStepDir(tmpDir)
 		if err != nil {
@@ -243,17 +244,12 @@ func (sc *stageCtx) secretMount(s *stepMounts, p plannedMount) error {
 	if p.target == "" {
 		return nil
 	}
-	dir, err := s.privateDir(sc.bd.b.TmpDir)
-	if err != nil {
-		return err
-	}
+	// The container's init writes it to a tmpfs of its own mount
+	// namespace: it never exists on the host and cannot outlive the step.
 	mode, uid, gid := fileMode(p.m, 0o400)
-	// Files are named by position: the id is user input and stays out of host paths.
-	file, err := dir.writeFile(fmt.Sprintf("secret-%d", len(s.mounts)), value, mode, uid, gid)
-	if err != nil {
-		return fmt.Errorf("writing secret %s: %w", p.id, err)
-	}
-	s.mounts = append(s.mounts, runner.Mount{Type: "bind", Source: file, Target: p.target, Options: []string{"ro", "nosuid", "nodev", "noexec"}})
+	s.mounts = append(s.mounts, runner.Mount{Type: "file", Data: value, Target: p.target, Options: []string{
+		"ro", "nosuid", "nodev", "noexec",
+		fmt.Sprintf("mode=%o", uint32(mode)), "uid=" + strconv.Itoa(uid), "gid=" + strconv.Itoa(gid)}})
 	return nil
 }
 
@@ -274,7 +270,7 @@ func (sc *stageCtx) sshMount(ctx context.Context, s *stepMounts, p plannedMount)
 		return err
 	}
 	mode, uid, gid := fileMode(p.m, 0o600)
-	sock := filepath.Join(dir.path, fmt.Sprintf("ssh-%d.sock", p.index))
+	sock := filepath.Join(dir.Path, fmt.Sprintf("ssh-%d.sock", p.index))
 	proxy, err := startAgentProxy(ctx, sock, uid, gid, mode, src, kr)
 	if err != nil {
 		return err

@@ -1,13 +1,11 @@
 package solver
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/lade-build/lade/internal/owned"
 )
 
 // Entitlements a build may be granted with Options.Allow (lade build --allow).
@@ -79,58 +77,26 @@ func ParseSecretFlag(s string, lookupEnv func(string) (string, bool)) (id string
 	return id, data, nil
 }
 
-// stepDir is a private tmpfs on the host, mounted under the build's TmpDir
-// for one RUN step: secrets and agent sockets live there, so they never
-// touch a disk, and it is unmounted and removed when the step ends.
-type stepDir struct {
-	path    string
-	mounted bool
-}
+// stepDirPrefix names the per-step dirs under the build's TmpDir that hold
+// ssh agent sockets.
+const stepDirPrefix = "run-"
 
-func newStepDir(tmpDir string) (*stepDir, error) {
-	p, err := os.MkdirTemp(tmpDir, "run-")
+// newStepDir makes the dir of one RUN step's ssh agent sockets, owned by
+// this process (package owned). A socket is only a name: the agent behind
+// it lives in lade's memory, so one left by a killed lade serves nothing,
+// and RemoveStale deletes it at the next start. Secrets never come here:
+// they are "file" mounts that exist only in the step's mount namespace.
+func newStepDir(tmpDir string) (*owned.Dir, error) {
+	d, err := owned.New(tmpDir, stepDirPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("creating secret dir: %w", err)
+		return nil, fmt.Errorf("creating agent socket dir: %w", err)
 	}
-	d := &stepDir{path: p}
-	if err := unix.Mount("tmpfs", p, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,size=16m"); err != nil {
-		os.Remove(p)
-		return nil, fmt.Errorf("mounting secret tmpfs: %w", err)
-	}
-	d.mounted = true
 	return d, nil
 }
 
-// writeFile stores data as name with the mode and owner the mount asks for.
-func (d *stepDir) writeFile(name string, data []byte, mode os.FileMode, uid, gid int) (string, error) {
-	p := filepath.Join(d.path, name)
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chown(p, uid, gid)
-	}
-	if err == nil {
-		err = os.Chmod(p, mode)
-	}
-	return p, err
-}
-
-func (d *stepDir) close() error {
-	var errs []error
-	if d.mounted {
-		if err := unix.Unmount(d.path, unix.MNT_DETACH); err != nil {
-			errs = append(errs, fmt.Errorf("unmounting secret tmpfs: %w", err))
-		}
-		d.mounted = false
-	}
-	if err := os.RemoveAll(d.path); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+// RemoveStale deletes what killed builds left under tmpDir: agent socket
+// dirs and, from older versions of lade, secret tmpfs mounts. Dirs of
+// live builds are left alone. Every lade command calls it at start.
+func RemoveStale(tmpDir string) error {
+	return owned.Sweep(tmpDir, stepDirPrefix)
 }

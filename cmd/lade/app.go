@@ -17,6 +17,7 @@ import (
 	"github.com/lade-build/lade/internal/errmsg"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
+	"github.com/lade-build/lade/solver"
 )
 
 // commands lists the subcommands; each command's file registers its
@@ -138,6 +139,10 @@ func (a *app) open() error {
 	// --rm containers of lade processes that were killed go now.
 	if err := container.Sweep(context.Background(), a.root); err != nil {
 		fmt.Fprintln(a.stderr, "WARNING: removing containers of killed lade processes: "+err.Error())
+	}
+	// Agent sockets (and older versions' secret mounts) of killed builds.
+	if err := solver.RemoveStale(filepath.Join(a.root, "tmp")); err != nil {
+		fmt.Fprintln(a.stderr, "WARNING: "+err.Error())
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/lade-build/lade/exporter"
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/atomicfile"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/solver"
 )
@@ -428,8 +429,8 @@ func (a *app) export(ctx context.Context, img v1.Image, o output, tags []string,
 	return nil
 }
 
-// writeFileAtomic writes to a temp file beside path, fsyncs it and renames
-// it into place, for lade's own files (credentials: perm 0600). perm 0
+// writeFileAtomic writes path atomically and fsynced (atomicfile), for
+// lade's own files (credentials: perm 0600). perm 0
 // means the mode a plain create would give (0666 less the umask).
 func writeFileAtomic(path string, perm os.FileMode, fn func(io.Writer) error) error {
 	return replaceFile(path, perm, true, fn)
@@ -445,41 +446,15 @@ func writeArchive(path string, fn func(io.Writer) error) error {
 }
 
 func replaceFile(path string, perm os.FileMode, durable bool, fn func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	var w io.Writer = tmp
+	o := atomicfile.Options{Perm: perm, Sync: durable}
 	if durable {
-		w = cache.Writeback(tmp)
-	}
-	if err := fn(w); err != nil {
-		tmp.Close()
-		return err
-	}
-	if durable {
-		if err := tmp.Sync(); err != nil {
-			tmp.Close()
-			return err
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if perm == 0 {
-		umask := unix.Umask(0)
-		unix.Umask(umask)
-		perm = 0o666 &^ os.FileMode(umask)
-	}
-	if err := os.Chmod(tmp.Name(), perm); err != nil {
-		return err
+		o.Wrap = func(f *os.File) io.Writer { return cache.Writeback(f) }
 	}
 	// The file replaced is freed when its last reference goes: holding one
 	// across the rename moves that (60 ms for a 100 MB archive here) off
 	// the command's path. O_PATH opens nothing, so a FIFO cannot block.
 	old, oerr := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	err = os.Rename(tmp.Name(), path)
+	err := atomicfile.Write(path, o, fn)
 	if oerr == nil {
 		released.Add(1)
 		go func() {

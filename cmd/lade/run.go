@@ -229,8 +229,8 @@ func (a *app) newConfig(ctx context.Context, f *runFlags, ref string, cmdArgs []
 		ReadOnly: f.readOnly, AutoRemove: f.rm, Privileged: f.privileged,
 		StopSignal: ic.Config.StopSignal, StopTimeout: f.stopTimeout,
 	}
-	for i := len(diffIDs) - 1; i >= 0; i-- {
-		c.Lowers = append(c.Lowers, a.snapshots.Path(diffIDs[i]))
+	if c.Lowers, err = a.snapshots.Lowers(diffIDs); err != nil {
+		return nil, nil, err
 	}
 	switch f.network {
 	case "private", "default", "bridge":

@@ -1,0 +1,186 @@
+// Package atomicfile writes a file that appears whole or not at all, and
+// whose temporary file cannot outlive its writer: lade's exported
+// archives, layout files and credentials go through it.
+//
+// The content is written to an unnamed O_TMPFILE inode, which the kernel
+// frees if the writer dies (SIGKILL included), and linked into place only
+// once complete: straight at the path when nothing is there, else at a
+// temporary name renamed over it. Only a death between that link and the
+// rename, or on a filesystem without O_TMPFILE (the whole write then goes
+// to a named temporary file), leaves a name behind: it carries the
+// writer's pid, and the next Write into that directory removes it once
+// that process is gone.
+package atomicfile
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options says how the file is written.
+type Options struct {
+	// Perm is the file's mode; 0 means what a plain create gives (0666
+	// less the umask).
+	Perm os.FileMode
+	// Sync makes the content durable (fsync) before the file appears.
+	Sync bool
+	// Wrap, when set, wraps the file fn writes to (write-back pacing, say).
+	Wrap func(*os.File) io.Writer
+}
+
+// tmpInfix marks lade's temporary names: ".NAME.tmp-PID-RANDOM".
+const tmpInfix = ".tmp-"
+
+// Write creates or replaces path with what fn writes. On any error,
+// path is left as it was and nothing new remains in its directory.
+func Write(path string, o Options, fn func(io.Writer) error) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	sweep(dir)
+	f, named, err := create(dir, base)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if named != "" {
+		defer os.Remove(named) // a no-op once renamed into place
+	}
+	var w io.Writer = f
+	if o.Wrap != nil {
+		w = o.Wrap(f)
+	}
+	if err := fn(w); err != nil {
+		return err
+	}
+	if o.Sync {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	if err := f.Chmod(mode(o.Perm)); err != nil {
+		return err
+	}
+	if named != "" {
+		if err := f.Close(); err != nil {
+			return err
+		}
+		return os.Rename(named, path)
+	}
+	return publish(f, dir, base, path)
+}
+
+// create opens an unnamed file in dir, or a named temporary one where
+// the filesystem has no O_TMPFILE.
+func create(dir, base string) (f *os.File, named string, err error) {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err == nil {
+		return os.NewFile(uintptr(fd), filepath.Join(dir, base)), "", nil
+	}
+	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EINVAL) {
+		return nil, "", &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	f, err = os.OpenFile(filepath.Join(dir, tmpName(base)), os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, "", err
+	}
+	return f, f.Name(), nil
+}
+
+// publish links the unnamed file f at path: directly when path is free,
+// else at a temporary name that is renamed over it.
+func publish(f *os.File, dir, base, path string) error {
+	if err := link(f, path); !errors.Is(err, unix.EEXIST) {
+		return err
+	}
+	tmp := filepath.Join(dir, tmpName(base))
+	if err := link(f, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// link gives the unnamed file f the name path, through /proc (any
+// process may) or, without /proc, AT_EMPTY_PATH (CAP_DAC_READ_SEARCH).
+func link(f *os.File, path string) error {
+	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(int(f.Fd())), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		err = unix.Linkat(int(f.Fd()), "", unix.AT_FDCWD, path, unix.AT_EMPTY_PATH)
+	}
+	if err != nil {
+		return &os.LinkError{Op: "link", Old: f.Name(), New: path, Err: err}
+	}
+	return nil
+}
+
+func tmpName(base string) string {
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	return "." + base + tmpInfix + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(r[:])
+}
+
+// ownerPid is the writer pid in a temporary name, or 0.
+func ownerPid(name string) int {
+	if !strings.HasPrefix(name, ".") {
+		return 0
+	}
+	i := strings.LastIndex(name, tmpInfix)
+	if i < 0 {
+		return 0
+	}
+	pid, rnd, ok := strings.Cut(name[i+len(tmpInfix):], "-")
+	if !ok || len(rnd) != 12 {
+		return 0
+	}
+	if _, err := hex.DecodeString(rnd); err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
+}
+
+// sweep removes the temporary names in dir whose writer is gone.
+// Best-effort: a directory it cannot read is left alone.
+func sweep(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	for _, n := range names {
+		pid := ownerPid(n)
+		if pid == 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+			os.Remove(filepath.Join(dir, n))
+		}
+	}
+}
+
+// mode is perm, or for 0 what a plain create would give.
+func mode(perm os.FileMode) os.FileMode {
+	if perm != 0 {
+		return perm
+	}
+	umask := unix.Umask(0)
+	unix.Umask(umask)
+	return 0o666 &^ os.FileMode(umask)
+}
