@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/progress"
 )
 
 // inputs names everything a layer step's result depends on. The step's
@@ -81,7 +82,7 @@ func (sc *stageCtx) cacheDisabled() bool {
 
 // layerStep runs fn as fsStep does unless the cache holds the result for
 // these inputs, in which case the stored layer is reused and nothing runs.
-func (sc *stageCtx) layerStep(ctx context.Context, step *Step, in inputs, fn func(rootfs string) error) (bool, error) {
+func (sc *stageCtx) layerStep(ctx context.Context, step *progress.Step, in inputs, fn func(rootfs string) error) (bool, error) {
 	b := sc.bd.b
 	in["parent"] = sc.st.key
 	key := in.digest()
@@ -94,7 +95,7 @@ func (sc *stageCtx) layerStep(ctx context.Context, step *Step, in inputs, fn fun
 			return true, nil
 		}
 		if sc.bd.o.ExplainCache {
-			sc.bd.o.Progress.Printf("#%d cache miss: %s\n", step.id, sc.explain(in))
+			sc.bd.o.Progress.Printf("#%d cache miss: %s\n", step.ID(), sc.explain(in))
 		}
 	}
 	added, err := sc.fsStep(ctx, step, fn)

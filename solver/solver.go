@@ -18,6 +18,7 @@ import (
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/parser"
+	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
 )
@@ -65,7 +66,7 @@ type Options struct {
 	ExplainCache    bool     // print why each step missed the cache
 	SourceDateEpoch *time.Time
 	Compression     cache.Compression
-	Progress        *Progress
+	Progress        *progress.Printer
 	Secrets         map[string][]byte    // --secret values by id (see ParseSecretFlag)
 	SSH             map[string]SSHSource // --ssh agents by id (see ParseSSHFlag)
 	Allow           []string             // granted entitlements: EntitlementSecurityInsecure

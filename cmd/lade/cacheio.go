@@ -19,6 +19,7 @@ import (
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/snapshot"
 	"github.com/lade-build/lade/solver"
 )
@@ -89,7 +90,7 @@ func parseCacheSpec(s string, to bool) (cacheSpec, error) {
 // importCache loads the records of every --cache-from into the local
 // index. Their layers stay where they are until a step hits them; the
 // returned fetcher brings one into the content store, digest-checked.
-func (a *app) importCache(ctx context.Context, specs []cacheSpec, ix *cache.Index, prog *solver.Progress) func(context.Context, cache.LayerInfo) error {
+func (a *app) importCache(ctx context.Context, specs []cacheSpec, ix *cache.Index, prog *progress.Printer) func(context.Context, cache.LayerInfo) error {
 	var sources []v1.Image
 	for _, c := range specs {
 		img, err := a.cacheImage(ctx, c)
@@ -162,7 +163,7 @@ func (a *app) cacheImage(ctx context.Context, c cacheSpec) (v1.Image, error) {
 }
 
 // exportCache writes the build's cache records to each --cache-to.
-func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Result, prog *solver.Progress) error {
+func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Result, prog *progress.Printer) error {
 	for _, c := range specs {
 		recs := res.FinalRecords
 		if c.mode == "max" {
@@ -247,7 +248,7 @@ func (a *app) packCacheMounts(ctx context.Context, ids []string) ([]cache.MountR
 
 // seedCacheMounts fills cache mounts that do not exist here yet from an
 // imported cache; a mount that already has content is left alone.
-func (a *app) seedCacheMounts(ctx context.Context, img v1.Image, mounts []cache.MountRecord, prog *solver.Progress) int {
+func (a *app) seedCacheMounts(ctx context.Context, img v1.Image, mounts []cache.MountRecord, prog *progress.Printer) int {
 	n := 0
 	for _, m := range mounts {
 		dir := solver.CacheMountDir(a.root, m.ID)
