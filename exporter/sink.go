@@ -5,22 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 )
-
-// sink receives the layout's entries; the same sequence of calls goes to a
-// tar stream or to a directory.
-type sink interface {
-	dir(name string) error
-	file(ctx context.Context, b blob, name string) error
-	close() error
-}
 
 // epoch is the fixed mtime of every archive entry.
 var epoch = time.Unix(0, 0)
 
+// tarSink writes the layout's entries as a deterministic tar stream.
 type tarSink struct{ tw *tar.Writer }
 
 func newTarSink(w io.Writer) *tarSink { return &tarSink{tw: tar.NewWriter(w)} }
@@ -64,43 +55,3 @@ func (s *tarSink) close() error {
 	}
 	return nil
 }
-
-type dirSink struct{ root string }
-
-func (s *dirSink) dir(name string) error {
-	if err := os.MkdirAll(filepath.Join(s.root, filepath.FromSlash(name)), 0o755); err != nil {
-		return fmt.Errorf("creating directory: %w", err)
-	}
-	return nil
-}
-
-// file writes to a temporary name and renames it into place only once the
-// content has been verified, so a failed export never leaves a bad blob.
-func (s *dirSink) file(ctx context.Context, b blob, name string) (err error) {
-	dst := filepath.Join(s.root, filepath.FromSlash(name))
-	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-")
-	if err != nil {
-		return fmt.Errorf("creating %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := copyVerified(ctx, f, b); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("setting mode of %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := os.Rename(f.Name(), dst); err != nil {
-		return fmt.Errorf("renaming %s into place: %w", name, err)
-	}
-	return nil
-}
-
-func (s *dirSink) close() error { return nil }

@@ -277,16 +277,10 @@ func chainID(diffIDs []v1.Hash) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// CacheRecord is one layer step of a build, for --cache-to.
-type CacheRecord struct {
-	Key    string
-	Result cache.Result
-}
-
 // record notes a step for cache export: the stage keeps the records of its
 // own chain (mode=min), the build keeps all of them (mode=max).
 func (sc *stageCtx) record(key string, r cache.Result) {
-	cr := CacheRecord{Key: key, Result: r}
+	cr := cache.Record{Key: key, Result: r}
 	sc.st.records = append(sc.st.records, cr)
 	sc.bd.mu.Lock()
 	sc.bd.records = append(sc.bd.records, cr)

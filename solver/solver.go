@@ -79,7 +79,7 @@ type Result struct {
 	Image v1.Image
 	// FinalRecords are the cache records of the target's layer chain
 	// (--cache-to mode=min); AllRecords those of every stage (mode=max).
-	FinalRecords, AllRecords []CacheRecord
+	FinalRecords, AllRecords []cache.Record
 	// CacheMounts are the ids of the cache mounts the build used.
 	CacheMounts []string
 }
@@ -191,7 +191,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	bd.mu.Lock()
-	all := append([]CacheRecord(nil), bd.records...)
+	all := append([]cache.Record(nil), bd.records...)
 	var mounts []string
 	for id := range bd.cacheMountsUsed {
 		mounts = append(mounts, id)
@@ -223,7 +223,7 @@ type build struct {
 	// fromOwner is, per FROM image (name and platform), the first stage the
 	// target needs that uses it: only that stage shows its FROM step.
 	fromOwner map[string]int
-	records   []CacheRecord
+	records   []cache.Record
 	// cacheMountsUsed are the RUN --mount=type=cache ids this build used.
 	cacheMountsUsed map[string]bool
 	firstErr        error       // the first stage failure

@@ -31,7 +31,7 @@ type stageState struct {
 	baseHist    int    // history entries that came with the base image
 	lastInfo    cache.LayerInfo
 	lastCreated time.Time // when lastInfo's layer was first built
-	records     []CacheRecord
+	records     []cache.Record
 	img         dockerspec.DockerOCIImage
 	layers      []v1.Layer
 	diffIDs     []v1.Hash
@@ -57,7 +57,7 @@ func (s *stageState) clone() *stageState {
 	c.diffIDs = append([]v1.Hash(nil), s.diffIDs...)
 	c.env = append([]string(nil), s.env...)
 	c.args = append([]instructions.KeyValuePairOptional(nil), s.args...)
-	c.records = append([]CacheRecord(nil), s.records...)
+	c.records = append([]cache.Record(nil), s.records...)
 	return &c
 }
 

@@ -174,7 +174,7 @@ func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Re
 		for _, r := range recs {
 			if !seen[r.Key] {
 				seen[r.Key] = true
-				out = append(out, cache.Record{Key: r.Key, Result: r.Result})
+				out = append(out, r)
 			}
 		}
 		var mounts []cache.MountRecord
