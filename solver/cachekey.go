@@ -157,7 +157,7 @@ func (sc *stageCtx) explain(in inputs) string {
 		case k == "parent":
 			return fmt.Sprintf("parent step %d missed", sc.vertex-1)
 		case strings.HasPrefix(k, "source "), strings.HasPrefix(k, "build arg "):
-			return strings.TrimPrefix(strings.TrimPrefix(k, "source "), "") + " changed"
+			return strings.TrimPrefix(k, "source ") + " changed"
 		case k == "env":
 			return sc.explainEnv(prev.Inputs[k], in[k])
 		default:

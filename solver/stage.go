@@ -299,7 +299,8 @@ func shortDigest(h v1.Hash) string {
 	return h.Hex
 }
 
-// expandEnv is the env used for variable expansion and RUN: the stage env.
+// expander expands the words of an instruction (ARG has its own rule)
+// with the stage env; an over-long result fails (see checkExpanded).
 func (sc *stageCtx) expander() instructions.SingleWordExpander {
 	env := shell.EnvsFromSlice(sc.st.env)
 	return func(word string) (string, error) {
