@@ -19,13 +19,6 @@ import (
 	"github.com/lade-build/lade/runner"
 )
 
-// MaskedPaths and ReadonlyPaths are docker's defaults for unprivileged
-// containers.
-var (
-	MaskedPaths   = runner.DefaultMaskedPaths
-	ReadonlyPaths = runner.DefaultReadonlyPaths
-)
-
 // IO is the supervisor's extra stdio: a foreground run's terminal. The
 // output also always goes to the container log.
 type IO struct {
@@ -228,7 +221,7 @@ func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, proxy
 		spec.Network = runner.NetworkHost
 	}
 	if !c.Privileged {
-		spec.MaskedPaths, spec.ReadonlyPaths = MaskedPaths, ReadonlyPaths
+		spec.MaskedPaths, spec.ReadonlyPaths = runner.DefaultMaskedPaths, runner.DefaultReadonlyPaths
 	}
 	for _, m := range append(etc, c.Mounts...) {
 		rm := runner.Mount{Type: "bind", Source: m.Source, Target: m.Target}

@@ -1,6 +1,6 @@
-// Package exporter writes a built v1.Image to its destinations: an OCI
-// image layout as a tar stream or a directory, and a docker save style
-// archive that `docker load` accepts.
+// Package exporter writes a built v1.Image as an archive: an OCI image
+// layout as a tar stream, and a docker save style archive that `docker
+// load` accepts.
 //
 // Archives are deterministic (fixed entry order, zeroed ownership and
 // times, fixed modes), so the same image always yields the same bytes.

@@ -97,7 +97,7 @@ func WriteDockerMulti(ctx context.Context, w io.Writer, imgs []NamedImage) error
 
 // writeEntries writes directories, blobs, then metadata files, the same
 // order as writeLayout.
-func writeEntries(ctx context.Context, s sink, blobs []blob, files []namedFile) error {
+func writeEntries(ctx context.Context, s *tarSink, blobs []blob, files []namedFile) error {
 	for _, d := range []string{"blobs", "blobs/sha256"} {
 		if err := s.dir(d); err != nil {
 			return err

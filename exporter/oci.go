@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -37,19 +36,6 @@ func WriteOCI(ctx context.Context, w io.Writer, img v1.Image, names []string) er
 	return s.close()
 }
 
-// WriteOCIDir writes the same layout as WriteOCI into dir, creating it if
-// needed. Files already there with the same names are replaced.
-func WriteOCIDir(ctx context.Context, dir string, img v1.Image, names []string) error {
-	p, ns, err := prepare(img, names)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating layout directory: %w", err)
-	}
-	return writeLayout(ctx, &dirSink{root: dir}, p, ns, nil)
-}
-
 func prepare(img v1.Image, names []string) (*imageParts, []imageName, error) {
 	ns, err := parseNames(names)
 	if err != nil {
@@ -71,7 +57,7 @@ type namedFile struct {
 // writeLayout writes the directories, then every blob, then the metadata
 // files. Metadata goes last so that an export cut short by an error lacks
 // index.json and cannot be mistaken for a complete one.
-func writeLayout(ctx context.Context, s sink, p *imageParts, names []imageName, extra []namedFile) error {
+func writeLayout(ctx context.Context, s *tarSink, p *imageParts, names []imageName, extra []namedFile) error {
 	for _, d := range []string{"blobs", "blobs/sha256"} {
 		if err := s.dir(d); err != nil {
 			return err

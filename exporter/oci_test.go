@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -161,55 +159,6 @@ func TestWriteOCI(t *testing.T) {
 	}
 }
 
-func TestWriteOCIDir(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range imageCases(t) {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "layout")
-			if err := WriteOCIDir(ctx, dir, tc.img, tc.names); err != nil {
-				t.Fatalf("WriteOCIDir: %v", err)
-			}
-			checkLayout(t, dir, tc.img, tc.wantRefs)
-
-			// The directory holds exactly what the tar form holds.
-			var buf bytes.Buffer
-			if err := WriteOCI(ctx, &buf, tc.img, tc.names); err != nil {
-				t.Fatalf("WriteOCI: %v", err)
-			}
-			_, want := readTar(t, buf.Bytes())
-			got := map[string][]byte{}
-			err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				rel, _ := filepath.Rel(dir, p)
-				rel = filepath.ToSlash(rel)
-				info, err := d.Info()
-				if err != nil {
-					return err
-				}
-				switch {
-				case rel == ".":
-				case d.IsDir():
-					got[rel+"/"] = []byte{}
-				default:
-					if info.Mode().Perm() != 0o644 {
-						t.Errorf("%s has mode %v", rel, info.Mode())
-					}
-					got[rel], err = os.ReadFile(p)
-				}
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("directory differs from tar (-tar +dir):\n%s", diff)
-			}
-		})
-	}
-}
-
 // checkLayout reads dir back as an OCI layout and checks it holds img.
 func checkLayout(t *testing.T, dir string, img v1.Image, refs [][2]string) {
 	t.Helper()
@@ -291,13 +240,6 @@ func TestWriteCancelled(t *testing.T) {
 		t.Errorf("WriteOCI with cancelled context: %v, want context.Canceled", err)
 	}
 	if strings.Contains(buf.String(), "index.json") {
-		t.Error("cancelled export still wrote index.json")
-	}
-	dir := t.TempDir()
-	if err := WriteOCIDir(ctx, dir, img, nil); !errors.Is(err, context.Canceled) {
-		t.Errorf("WriteOCIDir with cancelled context: %v, want context.Canceled", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
 		t.Error("cancelled export still wrote index.json")
 	}
 }

@@ -5,24 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
-
-	"github.com/lade-build/lade/internal/atomicfile"
 )
-
-// sink receives the layout's entries; the same sequence of calls goes to a
-// tar stream or to a directory.
-type sink interface {
-	dir(name string) error
-	file(ctx context.Context, b blob, name string) error
-	close() error
-}
 
 // epoch is the fixed mtime of every archive entry.
 var epoch = time.Unix(0, 0)
 
+// tarSink writes the layout's entries as a deterministic tar stream.
 type tarSink struct{ tw *tar.Writer }
 
 func newTarSink(w io.Writer) *tarSink { return &tarSink{tw: tar.NewWriter(w)} }
@@ -66,27 +55,3 @@ func (s *tarSink) close() error {
 	}
 	return nil
 }
-
-type dirSink struct{ root string }
-
-func (s *dirSink) dir(name string) error {
-	if err := os.MkdirAll(filepath.Join(s.root, filepath.FromSlash(name)), 0o755); err != nil {
-		return fmt.Errorf("creating directory: %w", err)
-	}
-	return nil
-}
-
-// file appears only once its content has been verified (atomicfile), so
-// a failed or killed export never leaves a bad blob or a temporary file.
-func (s *dirSink) file(ctx context.Context, b blob, name string) error {
-	dst := filepath.Join(s.root, filepath.FromSlash(name))
-	err := atomicfile.Write(dst, atomicfile.Options{Perm: 0o644}, func(w io.Writer) error {
-		return copyVerified(ctx, w, b)
-	})
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	return nil
-}
-
-func (s *dirSink) close() error { return nil }

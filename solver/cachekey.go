@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/progress"
 )
 
 // inputs names everything a layer step's result depends on. The step's
@@ -81,7 +82,7 @@ func (sc *stageCtx) cacheDisabled() bool {
 
 // layerStep runs fn as fsStep does unless the cache holds the result for
 // these inputs, in which case the stored layer is reused and nothing runs.
-func (sc *stageCtx) layerStep(ctx context.Context, step *Step, in inputs, fn func(rootfs string) error) (bool, error) {
+func (sc *stageCtx) layerStep(ctx context.Context, step *progress.Step, in inputs, fn func(rootfs string) error) (bool, error) {
 	b := sc.bd.b
 	in["parent"] = sc.st.key
 	key := in.digest()
@@ -94,7 +95,7 @@ func (sc *stageCtx) layerStep(ctx context.Context, step *Step, in inputs, fn fun
 			return true, nil
 		}
 		if sc.bd.o.ExplainCache {
-			sc.bd.o.Progress.Printf("#%d cache miss: %s\n", step.id, sc.explain(in))
+			sc.bd.o.Progress.Printf("#%d cache miss: %s\n", step.ID(), sc.explain(in))
 		}
 	}
 	added, err := sc.fsStep(ctx, step, fn)
@@ -140,7 +141,7 @@ func (sc *stageCtx) explain(in inputs) string {
 		case k == "parent":
 			return fmt.Sprintf("parent step %d missed", sc.vertex-1)
 		case strings.HasPrefix(k, "source "), strings.HasPrefix(k, "build arg "):
-			return strings.TrimPrefix(strings.TrimPrefix(k, "source "), "") + " changed"
+			return strings.TrimPrefix(k, "source ") + " changed"
 		case k == "env":
 			return sc.explainEnv(prev.Inputs[k], in[k])
 		default:
@@ -260,16 +261,10 @@ func chainID(diffIDs []v1.Hash) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// CacheRecord is one layer step of a build, for --cache-to.
-type CacheRecord struct {
-	Key    string
-	Result cache.Result
-}
-
 // record notes a step for cache export: the stage keeps the records of its
 // own chain (mode=min), the build keeps all of them (mode=max).
 func (sc *stageCtx) record(key string, r cache.Result) {
-	cr := CacheRecord{Key: key, Result: r}
+	cr := cache.Record{Key: key, Result: r}
 	sc.st.records = append(sc.st.records, cr)
 	sc.bd.mu.Lock()
 	sc.bd.records = append(sc.bd.records, cr)

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/progress"
 
 	"github.com/lade-build/lade/snapshot"
 )
@@ -19,7 +20,7 @@ import (
 // fsStep runs fn against a writable overlay of the stage's layers and turns
 // what fn changed into a new layer. Like BuildKit, a step that changed
 // nothing still adds its (empty) layer; only metadata instructions add none.
-func (sc *stageCtx) fsStep(ctx context.Context, step *Step, fn func(rootfs string) error) (bool, error) {
+func (sc *stageCtx) fsStep(ctx context.Context, step *progress.Step, fn func(rootfs string) error) (bool, error) {
 	b := sc.bd.b
 	if err := sc.bd.ensureSnapshots(ctx, sc.name, sc.st.layers, sc.st.diffIDs); err != nil {
 		return false, err
@@ -44,7 +45,7 @@ func (sc *stageCtx) fsStep(ctx context.Context, step *Step, fn func(rootfs strin
 
 // commitUpper diffs an unmounted active snapshot into a stored layer, as
 // the step's "writing layer" status.
-func (sc *stageCtx) commitUpper(ctx context.Context, step *Step, a *snapshot.Active) (bool, error) {
+func (sc *stageCtx) commitUpper(ctx context.Context, step *progress.Step, a *snapshot.Active) (bool, error) {
 	b := sc.bd.b
 	status := step.Status("writing layer")
 	pr, pw := io.Pipe()

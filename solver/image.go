@@ -38,14 +38,14 @@ func (bd *build) finalImage(st *stageState) (v1.Image, error) {
 	for _, d := range st.diffIDs {
 		img.RootFS.DiffIDs = append(img.RootFS.DiffIDs, digestOf(d))
 	}
-	return NewImage(img, st.layers)
+	return newImage(img, st.layers)
 }
 
-// NewImage builds a v1.Image with OCI media types from a config (any JSON
+// newImage builds a v1.Image with OCI media types from a config (any JSON
 // marshalable value, normally a docker-image-spec image) and its layers.
 // Docker layer media types are mapped to their OCI twins: the bytes are the
 // same, only the name differs.
-func NewImage(config any, layers []v1.Layer) (v1.Image, error) {
+func newImage(config any, layers []v1.Layer) (v1.Image, error) {
 	rawCfg, err := json.Marshal(config)
 	if err != nil {
 		return nil, fmt.Errorf("encoding image config: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/parser"
+	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
 )
@@ -67,7 +68,7 @@ type Options struct {
 	ExplainCache    bool     // print why each step missed the cache
 	SourceDateEpoch *time.Time
 	Compression     cache.Compression
-	Progress        *Progress
+	Progress        *progress.Printer
 	Secrets         map[string][]byte    // --secret values by id (see ParseSecretFlag)
 	SSH             map[string]SSHSource // --ssh agents by id (see ParseSSHFlag)
 	Allow           []string             // granted entitlements: EntitlementSecurityInsecure
@@ -80,7 +81,7 @@ type Result struct {
 	Image v1.Image
 	// FinalRecords are the cache records of the target's layer chain
 	// (--cache-to mode=min); AllRecords those of every stage (mode=max).
-	FinalRecords, AllRecords []CacheRecord
+	FinalRecords, AllRecords []cache.Record
 	// CacheMounts are the ids of the cache mounts the build used.
 	CacheMounts []string
 }
@@ -197,7 +198,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	bd.mu.Lock()
-	all := append([]CacheRecord(nil), bd.records...)
+	all := append([]cache.Record(nil), bd.records...)
 	var mounts []string
 	for id := range bd.cacheMountsUsed {
 		mounts = append(mounts, id)
@@ -229,7 +230,7 @@ type build struct {
 	// fromOwner is, per FROM image (name and platform), the first stage the
 	// target needs that uses it: only that stage shows its FROM step.
 	fromOwner map[string]int
-	records   []CacheRecord
+	records   []cache.Record
 	// cacheMountsUsed are the RUN --mount=type=cache ids this build used.
 	cacheMountsUsed map[string]bool
 	unpacks         singleflight.Group // by diffID, see ensureSnapshots

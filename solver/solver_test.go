@@ -15,6 +15,7 @@ import (
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/parser"
+	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
 )
@@ -114,7 +115,7 @@ RUN must-not-run
 FROM a
 COPY --from=b /etc/passwd /from-b
 `)
-	prog := NewProgress(nil)
+	prog := progress.NewPlain(nil)
 	if _, err := b.Build(context.Background(), Options{Dockerfile: df, ContextDir: t.TempDir(), Progress: prog}); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ type stageState struct {
 	baseHist    int    // history entries that came with the base image
 	lastInfo    cache.LayerInfo
 	lastCreated time.Time // when lastInfo's layer was first built
-	records     []CacheRecord
+	records     []cache.Record
 	img         dockerspec.DockerOCIImage
 	layers      []v1.Layer
 	diffIDs     []v1.Hash
@@ -56,7 +56,7 @@ func (s *stageState) clone() *stageState {
 	c.diffIDs = append([]v1.Hash(nil), s.diffIDs...)
 	c.env = append([]string(nil), s.env...)
 	c.args = append([]instructions.KeyValuePairOptional(nil), s.args...)
-	c.records = append([]CacheRecord(nil), s.records...)
+	c.records = append([]cache.Record(nil), s.records...)
 	return &c
 }
 
@@ -273,7 +273,8 @@ func shortDigest(h v1.Hash) string {
 	return h.Hex
 }
 
-// expandEnv is the env used for variable expansion and RUN: the stage env.
+// expander expands the words of an instruction (ARG has its own rule)
+// with the stage env; an over-long result fails (see checkExpanded).
 func (sc *stageCtx) expander() instructions.SingleWordExpander {
 	env := shell.EnvsFromSlice(sc.st.env)
 	return func(word string) (string, error) {

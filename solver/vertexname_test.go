@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/lade-build/lade/internal/testutil"
+	"github.com/lade-build/lade/progress"
 )
 
 // vertexNames reads the step names a build printed, in plain or rawjson
@@ -25,7 +26,7 @@ func vertexNames(t *testing.T, mode string, out []byte) []string {
 		}
 	}
 	switch mode {
-	case ProgressPlain:
+	case progress.ModePlain:
 		seen := map[string]bool{}
 		for _, m := range regexp.MustCompile(`(?m)^#(\d+) (\[.*|exporting.*)$`).FindAllStringSubmatch(string(out), -1) {
 			if !seen[m[1]] {
@@ -33,9 +34,9 @@ func vertexNames(t *testing.T, mode string, out []byte) []string {
 				add(m[2])
 			}
 		}
-	case ProgressRawJSON:
+	case progress.ModeRawJSON:
 		for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
-			var st jsonStatus
+			var st progress.SolveStatus
 			if err := json.Unmarshal(line, &st); err != nil {
 				t.Fatalf("record %q: %v", line, err)
 			}
@@ -109,7 +110,7 @@ COPY --from=2 /p /p
 			"[ 7/11] RUN r5", "[ 8/11] RUN r6", "[ 9/11] RUN r7", "[10/11] RUN r8", "[11/11] RUN r9",
 		}},
 	}
-	for _, mode := range []string{ProgressPlain, ProgressRawJSON} {
+	for _, mode := range []string{progress.ModePlain, progress.ModeRawJSON} {
 		for _, tt := range tests {
 			t.Run(mode+"/"+tt.name, func(t *testing.T) {
 				b, _ := newBuilder(t, newFakeExec(0))
@@ -118,7 +119,7 @@ COPY --from=2 /p /p
 					t.Fatal(err)
 				}
 				var out bytes.Buffer
-				prog, err := NewProgressMode(&out, mode)
+				prog, err := progress.New(&out, mode)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -23,6 +23,7 @@ import (
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/atomicfile"
 	"github.com/lade-build/lade/parser"
+	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/solver"
 )
 
@@ -279,9 +280,9 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 
 	mode := f.progress
 	if f.quiet {
-		mode = solver.ProgressQuiet
+		mode = progress.ModeQuiet
 	}
-	prog, err := solver.NewProgressMode(a.stderr, mode)
+	prog, err := progress.New(a.stderr, mode)
 	if err != nil {
 		return err
 	}
@@ -387,7 +388,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	return nil
 }
 
-func (a *app) export(ctx context.Context, img v1.Image, o output, tags []string, prog *solver.Progress) error {
+func (a *app) export(ctx context.Context, img v1.Image, o output, tags []string, prog *progress.Printer) error {
 	names := append(append([]string(nil), tags...), o.names...)
 	step := prog.Start(fmt.Sprintf("exporting to %s", o.typ))
 	err := func() error {

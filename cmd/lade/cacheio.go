@@ -19,6 +19,7 @@ import (
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/snapshot"
 	"github.com/lade-build/lade/solver"
 )
@@ -89,7 +90,7 @@ func parseCacheSpec(s string, to bool) (cacheSpec, error) {
 // importCache loads the records of every --cache-from into the local
 // index. Their layers stay where they are: the returned Remote (nil when
 // no source could be read) fetches one when a build first needs it.
-func (a *app) importCache(ctx context.Context, specs []cacheSpec, ix *cache.Index, prog *solver.Progress) *cache.Remote {
+func (a *app) importCache(ctx context.Context, specs []cacheSpec, ix *cache.Index, prog *progress.Printer) *cache.Remote {
 	remote := cache.NewRemote(a.content)
 	n := 0
 	for _, c := range specs {
@@ -148,7 +149,7 @@ func (a *app) cacheImage(ctx context.Context, c cacheSpec) (v1.Image, error) {
 // exportCache writes the build's cache records to each --cache-to. A
 // record imported with --cache-from whose layer no step needed has its
 // blob only in remote: it is fetched now.
-func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Result, remote *cache.Remote, prog *solver.Progress) error {
+func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Result, remote *cache.Remote, prog *progress.Printer) error {
 	for _, c := range specs {
 		recs := res.FinalRecords
 		if c.mode == "max" {
@@ -166,7 +167,7 @@ func (a *app) exportCache(ctx context.Context, specs []cacheSpec, res *solver.Re
 					return fmt.Errorf("exporting cache: %w", err)
 				}
 			}
-			out = append(out, cache.Record{Key: r.Key, Result: r.Result})
+			out = append(out, r)
 		}
 		var mounts []cache.MountRecord
 		if c.mounts {
@@ -239,7 +240,7 @@ func (a *app) packCacheMounts(ctx context.Context, ids []string) ([]cache.MountR
 
 // seedCacheMounts fills cache mounts that do not exist here yet from an
 // imported cache; a mount that already has content is left alone.
-func (a *app) seedCacheMounts(ctx context.Context, img v1.Image, mounts []cache.MountRecord, prog *solver.Progress) int {
+func (a *app) seedCacheMounts(ctx context.Context, img v1.Image, mounts []cache.MountRecord, prog *progress.Printer) int {
 	n := 0
 	for _, m := range mounts {
 		dir := solver.CacheMountDir(a.root, m.ID)

@@ -387,8 +387,8 @@ func (a *app) execCmd() *cobra.Command {
 	return c
 }
 
-// containerCmd groups `lade container inspect|ls|...`; `lade inspect`
-// falls through to InspectContainers (see there).
+// containerCmd groups `lade container inspect|ls`. `lade inspect` shows
+// images only (as `docker image inspect`); containers are inspected here.
 func (a *app) containerCmd() *cobra.Command {
 	c := &cobra.Command{Use: "container", Short: "Manage containers"}
 	inspect := &cobra.Command{
@@ -396,7 +396,7 @@ func (a *app) containerCmd() *cobra.Command {
 		Short: "Show containers' configuration and state as JSON",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			found, err := a.InspectContainers(args)
+			found, err := a.inspectContainers(args)
 			if err != nil {
 				return err
 			}
@@ -412,10 +412,9 @@ func (a *app) containerCmd() *cobra.Command {
 	return c
 }
 
-// InspectContainers prints the containers refs name as a JSON array and
+// inspectContainers prints the containers refs name as a JSON array and
 // returns the ones it found; unknown refs are reported on stderr.
-// For cmd/lade/inspect.go: when no image matches a ref, call this.
-func (a *app) InspectContainers(refs []string) ([]*container.Container, error) {
+func (a *app) inspectContainers(refs []string) ([]*container.Container, error) {
 	store, err := a.containers()
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/images"
-	"github.com/lade-build/lade/solver"
+	"github.com/lade-build/lade/progress"
 )
 
 func init() {
@@ -495,7 +495,7 @@ func (a *app) logoutCmd() *cobra.Command {
 
 // exportPush is build's type=registry output: tag img locally under each
 // name, then push it there.
-func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog *solver.Progress) error {
+func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog *progress.Printer) error {
 	if len(names) == 0 {
 		return errors.New("pushing needs a name: use -t NAME or name=NAME")
 	}
@@ -503,18 +503,10 @@ func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog
 		if err := a.images.Tag(ctx, n, img); err != nil {
 			return err
 		}
-		w := &progressWriter{prog: prog}
+		w := prog.Writer()
 		if err := a.push(ctx, n, img, w, w); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// progressWriter forwards push progress lines into build progress.
-type progressWriter struct{ prog *solver.Progress }
-
-func (p *progressWriter) Write(b []byte) (int, error) {
-	p.prog.Printf("%s", b)
-	return len(b), nil
 }

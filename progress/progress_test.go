@@ -1,4 +1,4 @@
-package solver
+package progress
 
 import (
 	"bytes"
@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// drive runs the same three steps through a Progress: one with output, one
+// drive runs the same three steps through a Printer: one with output, one
 // cached, one failing.
-func drive(p *Progress) {
+func drive(p *Printer) {
 	s := p.Start("[stage-0 2/4] RUN echo hi")
 	s.Write([]byte("RAN-1\nRAN-"))
 	s.Write([]byte("2\npartial"))
@@ -44,7 +44,7 @@ func TestProgressModes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
 			var buf bytes.Buffer
-			p, err := NewProgressMode(&buf, tt.mode)
+			p, err := New(&buf, tt.mode)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +68,7 @@ func TestProgressModes(t *testing.T) {
 
 func TestProgressRawJSONIsOneRecordPerLine(t *testing.T) {
 	var buf bytes.Buffer
-	p, _ := NewProgressMode(&buf, ProgressRawJSON)
+	p, _ := New(&buf, ModeRawJSON)
 	drive(p)
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	// 3 starts, 3 output lines, 3 completions, 1 warning.
@@ -76,7 +76,7 @@ func TestProgressRawJSONIsOneRecordPerLine(t *testing.T) {
 		t.Fatalf("%d records, want 10:\n%s", len(lines), buf.String())
 	}
 	for _, l := range lines {
-		var st jsonStatus
+		var st SolveStatus
 		if err := json.Unmarshal([]byte(l), &st); err != nil || len(st.Vertexes)+len(st.Logs) != 1 {
 			t.Errorf("record %q: %v", l, err)
 		}
@@ -84,7 +84,7 @@ func TestProgressRawJSONIsOneRecordPerLine(t *testing.T) {
 }
 
 func TestProgressInvalidMode(t *testing.T) {
-	if _, err := NewProgressMode(nil, "fancy"); err == nil {
+	if _, err := New(nil, "fancy"); err == nil {
 		t.Error("no error for an unknown mode")
 	}
 }
@@ -122,7 +122,7 @@ func TestProgressStatuses(t *testing.T) {
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
 			var buf bytes.Buffer
-			p, _ := NewProgressMode(&buf, tt.mode)
+			p, _ := New(&buf, tt.mode)
 			s := p.Start("[stage-0 2/2] COPY . /src")
 			st := s.Status("writing layer")
 			st.Done("writing layer sha256:abc")
@@ -143,7 +143,7 @@ func TestProgressStatuses(t *testing.T) {
 	// The live view shows a running status under its step, then drops it.
 	var buf bytes.Buffer
 	d := newTTYDisplay(&buf)
-	p := &Progress{d: d}
+	p := &Printer{d: d}
 	s := p.Start("[stage-0 2/2] COPY . /src")
 	st := s.Status("writing layer")
 	d.redraw(false)
@@ -156,7 +156,47 @@ func TestProgressStatuses(t *testing.T) {
 	if strings.Contains(buf.String(), "writing layer") {
 		t.Errorf("live view still shows a finished status:\n%s", buf.String())
 	}
-	// A nil Progress takes statuses too.
-	var none *Progress
+	// A nil Printer takes statuses too.
+	var none *Printer
 	none.Start("x").Status("y").Done("z")
+}
+
+// TestWriterAndID: lines written through Writer show as Printf's, and a
+// step's ID is the N of its "#N" lines.
+func TestWriterAndID(t *testing.T) {
+	tests := []struct {
+		mode string
+		want string
+	}{
+		{ModePlain, "#1 exporting to image\npushed sha256:abc… 1.0kB\n#1 CACHED\n"},
+		{ModeRawJSON, `"logs":[{"vertex":"","stream":2,"data":"cHVzaGVkIHNoYTI1NjphYmPigKYgMS4wa0IK"`},
+		{ModeQuiet, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			var buf bytes.Buffer
+			p, err := New(&buf, tt.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := p.Start("exporting to image")
+			line := []byte("pushed sha256:abc… 1.0kB\n")
+			if n, err := p.Writer().Write(line); n != len(line) || err != nil {
+				t.Errorf("Write = %d, %v", n, err)
+			}
+			s.Cached()
+			p.Close()
+			if got := buf.String(); (tt.want == "" && got != "") || !strings.Contains(got, tt.want) {
+				t.Errorf("output:\n%s\nwant it to hold:\n%s", got, tt.want)
+			}
+			if s.ID() != 1 || p.Start("second").ID() != 2 {
+				t.Errorf("IDs %d and later not 1 and 2", s.ID())
+			}
+		})
+	}
+	var none *Printer
+	none.Writer().Write([]byte("dropped\n"))
+	if none.Start("x").ID() != 0 {
+		t.Error("a nil Printer's step has an ID")
+	}
 }

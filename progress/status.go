@@ -1,4 +1,4 @@
-package solver
+package progress
 
 import (
 	"fmt"
@@ -72,8 +72,9 @@ func (d *plainDisplay) status(s *Step, st *Status) {
 // The live view draws a running step's statuses from the Step itself.
 func (d *ttyDisplay) status(*Step, *Status) {}
 
-// jsonVertexStatus is BuildKit's client.VertexStatus in JSON.
-type jsonVertexStatus struct {
+// VertexStatus is a Status starting or ending, as BuildKit's
+// client.VertexStatus.
+type VertexStatus struct {
 	ID        string     `json:"id"`
 	Vertex    string     `json:"vertex"`
 	Name      string     `json:"name,omitempty"`
@@ -84,10 +85,10 @@ type jsonVertexStatus struct {
 
 func (d *jsonDisplay) status(s *Step, st *Status) {
 	start := st.start.UTC()
-	v := jsonVertexStatus{ID: st.id, Vertex: vertexDigest(s), Name: st.name, Timestamp: time.Now().UTC(), Started: &start}
+	v := VertexStatus{ID: st.id, Vertex: vertexDigest(s), Name: st.name, Timestamp: time.Now().UTC(), Started: &start}
 	if !st.running {
 		end := st.end.UTC()
 		v.Completed, v.Timestamp = &end, end
 	}
-	d.emit(jsonStatus{Statuses: []jsonVertexStatus{v}})
+	d.emit(SolveStatus{Statuses: []VertexStatus{v}})
 }

@@ -1,4 +1,4 @@
-package solver
+package progress
 
 import (
 	"crypto/sha256"
@@ -8,17 +8,18 @@ import (
 	"time"
 )
 
-// The rawjson records mirror the JSON form of BuildKit's client.SolveStatus
-// (vertexes, statuses and logs, data as base64), so tools that read
-// `buildx build --progress=rawjson` can read lade's too. One record is
-// written per status change.
-type jsonStatus struct {
-	Vertexes []jsonVertex       `json:"vertexes,omitempty"`
-	Statuses []jsonVertexStatus `json:"statuses,omitempty"`
-	Logs     []jsonLog          `json:"logs,omitempty"`
+// SolveStatus is one rawjson record, the JSON form of BuildKit's
+// client.SolveStatus (vertexes, statuses and logs, data as base64), so
+// tools that read `buildx build --progress=rawjson` can read lade's too.
+// One record is written per status change.
+type SolveStatus struct {
+	Vertexes []Vertex       `json:"vertexes,omitempty"`
+	Statuses []VertexStatus `json:"statuses,omitempty"`
+	Logs     []VertexLog    `json:"logs,omitempty"`
 }
 
-type jsonVertex struct {
+// Vertex is a step starting or ending, as BuildKit's client.Vertex.
+type Vertex struct {
 	Digest    string     `json:"digest"`
 	Name      string     `json:"name,omitempty"`
 	Started   *time.Time `json:"started,omitempty"`
@@ -27,7 +28,9 @@ type jsonVertex struct {
 	Error     string     `json:"error,omitempty"`
 }
 
-type jsonLog struct {
+// VertexLog is output of a step (stream 1) or a free-standing line of no
+// vertex (stream 2), as BuildKit's client.VertexLog.
+type VertexLog struct {
 	Vertex    string    `json:"vertex"`
 	Stream    int       `json:"stream"`
 	Data      []byte    `json:"data"`
@@ -41,7 +44,7 @@ func vertexDigest(s *Step) string {
 	return fmt.Sprintf("sha256:%x", sha256.Sum256(fmt.Appendf(nil, "%d\x00%s", s.id, s.name)))
 }
 
-func (d *jsonDisplay) emit(st jsonStatus) {
+func (d *jsonDisplay) emit(st SolveStatus) {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return
@@ -51,26 +54,26 @@ func (d *jsonDisplay) emit(st jsonStatus) {
 
 func (d *jsonDisplay) start(s *Step) {
 	t := s.start.UTC()
-	d.emit(jsonStatus{Vertexes: []jsonVertex{{Digest: vertexDigest(s), Name: s.name, Started: &t}}})
+	d.emit(SolveStatus{Vertexes: []Vertex{{Digest: vertexDigest(s), Name: s.name, Started: &t}}})
 }
 
 func (d *jsonDisplay) output(s *Step, line []byte) {
 	data := append(append([]byte(nil), line...), '\n')
-	d.emit(jsonStatus{Logs: []jsonLog{{Vertex: vertexDigest(s), Stream: 1, Data: data, Timestamp: time.Now().UTC()}}})
+	d.emit(SolveStatus{Logs: []VertexLog{{Vertex: vertexDigest(s), Stream: 1, Data: data, Timestamp: time.Now().UTC()}}})
 }
 
 func (d *jsonDisplay) done(s *Step, ev Event) {
 	start, now := s.start.UTC(), time.Now().UTC()
-	v := jsonVertex{Digest: vertexDigest(s), Name: s.name, Started: &start, Completed: &now, Cached: ev.Cached, Error: ev.Err}
+	v := Vertex{Digest: vertexDigest(s), Name: s.name, Started: &start, Completed: &now, Cached: ev.Cached, Error: ev.Err}
 	if ev.Cached {
 		v.Started = &now
 	}
-	d.emit(jsonStatus{Vertexes: []jsonVertex{v}})
+	d.emit(SolveStatus{Vertexes: []Vertex{v}})
 }
 
 // printf has no vertex: it goes out as a log of the empty vertex on stderr.
 func (d *jsonDisplay) printf(text string) {
-	d.emit(jsonStatus{Logs: []jsonLog{{Stream: 2, Data: []byte(text), Timestamp: time.Now().UTC()}}})
+	d.emit(SolveStatus{Logs: []VertexLog{{Stream: 2, Data: []byte(text), Timestamp: time.Now().UTC()}}})
 }
 
 func (d *jsonDisplay) close() {}

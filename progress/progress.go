@@ -1,4 +1,4 @@
-package solver
+package progress
 
 import (
 	"bytes"
@@ -11,13 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Progress reports build steps like buildx does. The display is chosen by
-// mode (see NewProgressMode): plain prints "#N [stage k/n] INSTRUCTION",
-// the step's output as "#N <seconds> <line>", then "#N DONE 0.3s",
-// "#N CACHED" or "#N ERROR: ..."; tty keeps a live view of the running
-// steps; rawjson writes one JSON status per change. It is safe for
-// concurrent steps. A nil *Progress discards everything.
-type Progress struct {
+// Printer reports steps like buildx does, in the display its mode chose
+// (see New). It is safe for concurrent steps. A nil *Printer discards
+// everything.
+type Printer struct {
 	mu     sync.Mutex
 	d      display
 	n      int
@@ -25,7 +22,7 @@ type Progress struct {
 	closed bool
 }
 
-// display renders status changes; every method is called with Progress.mu held.
+// display renders status changes; every method is called with Printer.mu held.
 type display interface {
 	start(s *Step)
 	output(s *Step, line []byte)
@@ -45,51 +42,51 @@ type Event struct {
 	Duration time.Duration
 }
 
-// Progress modes, as buildx's --progress takes them.
+// Modes, as buildx's --progress takes them.
 const (
-	ProgressAuto    = "auto"
-	ProgressTTY     = "tty"
-	ProgressPlain   = "plain"
-	ProgressRawJSON = "rawjson"
-	ProgressQuiet   = "quiet"
+	ModeAuto    = "auto"
+	ModeTTY     = "tty"
+	ModePlain   = "plain"
+	ModeRawJSON = "rawjson"
+	ModeQuiet   = "quiet"
 )
 
-// NewProgress writes plain progress to w (nil discards).
-func NewProgress(w io.Writer) *Progress {
+// NewPlain writes plain progress to w (nil discards).
+func NewPlain(w io.Writer) *Printer {
 	if w == nil {
 		w = io.Discard
 	}
-	return &Progress{d: &plainDisplay{w: w}}
+	return &Printer{d: &plainDisplay{w: w}}
 }
 
-// NewProgressMode writes progress to w in mode: auto (tty when w is a
-// terminal, else plain), tty, plain, rawjson or quiet. Close it when the
-// build is over so a live view can print its final state.
-func NewProgressMode(w io.Writer, mode string) (*Progress, error) {
+// New writes progress to w in mode: auto (tty when w is a terminal, else
+// plain), tty, plain, rawjson or quiet. Close it when the build is over so
+// a live view can print its final state.
+func New(w io.Writer, mode string) (*Printer, error) {
 	if w == nil {
 		w = io.Discard
 	}
 	switch mode {
-	case "", ProgressAuto:
+	case "", ModeAuto:
 		if isTerminal(w) {
-			return newTTYProgress(w), nil
+			return newTTY(w), nil
 		}
-		return NewProgress(w), nil
-	case ProgressTTY:
-		return newTTYProgress(w), nil
-	case ProgressPlain:
-		return NewProgress(w), nil
-	case ProgressRawJSON:
-		return &Progress{d: &jsonDisplay{w: w}}, nil
-	case ProgressQuiet:
-		return NewProgress(io.Discard), nil
+		return NewPlain(w), nil
+	case ModeTTY:
+		return newTTY(w), nil
+	case ModePlain:
+		return NewPlain(w), nil
+	case ModeRawJSON:
+		return &Printer{d: &jsonDisplay{w: w}}, nil
+	case ModeQuiet:
+		return NewPlain(io.Discard), nil
 	}
 	return nil, fmt.Errorf("invalid progress mode %q: use auto, tty, plain, rawjson or quiet", mode)
 }
 
-func newTTYProgress(w io.Writer) *Progress {
+func newTTY(w io.Writer) *Printer {
 	d := newTTYDisplay(w)
-	p := &Progress{d: d}
+	p := &Printer{d: d}
 	d.attach(&p.mu)
 	return p
 }
@@ -104,7 +101,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // Close flushes the display; later events are dropped.
-func (p *Progress) Close() {
+func (p *Printer) Close() {
 	if p == nil {
 		return
 	}
@@ -118,7 +115,7 @@ func (p *Progress) Close() {
 
 // Step is one vertex in the progress output.
 type Step struct {
-	p     *Progress
+	p     *Printer
 	id    int
 	name  string
 	start time.Time
@@ -130,7 +127,7 @@ type Step struct {
 }
 
 // Start announces a step.
-func (p *Progress) Start(name string) *Step {
+func (p *Printer) Start(name string) *Step {
 	if p == nil {
 		return &Step{}
 	}
@@ -145,7 +142,7 @@ func (p *Progress) Start(name string) *Step {
 }
 
 // Events returns the finished steps so far.
-func (p *Progress) Events() []Event {
+func (p *Printer) Events() []Event {
 	if p == nil {
 		return nil
 	}
@@ -155,7 +152,7 @@ func (p *Progress) Events() []Event {
 }
 
 // Printf writes a free-standing line (warnings, summaries).
-func (p *Progress) Printf(format string, args ...any) {
+func (p *Printer) Printf(format string, args ...any) {
 	if p == nil {
 		return
 	}
@@ -165,6 +162,21 @@ func (p *Progress) Printf(format string, args ...any) {
 		p.d.printf(fmt.Sprintf(format, args...))
 	}
 }
+
+// Writer passes each write on as free-standing text, as Printf("%s")
+// does: for the line-per-blob logs of pushes that run under a build.
+func (p *Printer) Writer() io.Writer { return textWriter{p} }
+
+type textWriter struct{ p *Printer }
+
+func (w textWriter) Write(b []byte) (int, error) {
+	w.p.Printf("%s", b)
+	return len(b), nil
+}
+
+// ID is the step's number, the N of plain mode's "#N" lines (0 for a
+// step of a nil Printer).
+func (s *Step) ID() int { return s.id }
 
 // Write receives the step's process output and passes it on line by line.
 func (s *Step) Write(b []byte) (int, error) {

@@ -1,4 +1,4 @@
-package solver
+package progress
 
 import (
 	"fmt"
@@ -39,7 +39,7 @@ func newTTYDisplay(w io.Writer) *ttyDisplay {
 	return d
 }
 
-// attach starts the ticker; it needs the Progress lock to redraw.
+// attach starts the ticker; it needs the Printer lock to redraw.
 func (d *ttyDisplay) attach(mu interface {
 	Lock()
 	Unlock()
@@ -112,7 +112,7 @@ func (d *ttyDisplay) close() {
 func secs(t time.Duration) string { return fmt.Sprintf("%.1fs", t.Seconds()) }
 
 // redraw replaces the live area with the current state; final leaves only
-// the summary line. Called with Progress.mu held.
+// the summary line. Called with Printer.mu held.
 func (d *ttyDisplay) redraw(final bool) {
 	width := d.width()
 	var b strings.Builder
