@@ -31,10 +31,10 @@
 // anything else (a terminal, a stdin, separate streams) start their own.
 //
 // Spec.Seccomp adds a seccomp filter in docker's profile format
-// (DefaultSeccompProfile is docker's default): lade compiles it to classic
-// BPF itself and the init installs it on the thread that execs the
+// (seccomp.Default is docker's default): package seccomp compiles it to
+// classic BPF and the init installs it on the thread that execs the
 // command, before switching credentials (or, with no_new_privs, right
-// before execve).
+// before execve). Capability names and masks live in package caps.
 //
 // Unless Spec.AllDevices, the init runs under docker's default device
 // allow-list (DefaultDeviceRules plus Spec.Devices): a cgroup of its own

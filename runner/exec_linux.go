@@ -12,6 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/osthread"
+	"github.com/lade-build/lade/runner/caps"
+	"github.com/lade-build/lade/runner/seccomp"
 )
 
 // ExecSpec describes a process to start inside a running container.
@@ -23,7 +25,7 @@ type ExecSpec struct {
 	AdditionalGIDs  []uint32
 	Capabilities    []string // as Spec.Capabilities
 	NoNewPrivileges bool
-	Seccomp         *SeccompProfile // as Spec.Seccomp
+	Seccomp         *seccomp.Profile // as Spec.Seccomp
 	Stdin           io.Reader
 	Stdout, Stderr  io.Writer
 	// Prepare, when set, runs on the thread that forks the command before
@@ -64,16 +66,16 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 	if spec == nil || len(spec.Args) == 0 || spec.Args[0] == "" {
 		return -1, errors.New("runner: exec: no command")
 	}
-	var caps uint64
+	var set uint64
 	limit := spec.Capabilities != nil
 	if limit {
 		var err error
-		if caps, err = capSet(spec.Capabilities); err != nil {
+		if set, err = caps.Set(spec.Capabilities); err != nil {
 			return -1, fmt.Errorf("runner: exec: %w", err)
 		}
 	}
-	sec := security{LimitCaps: limit, Caps: caps, NoNewPrivileges: spec.NoNewPrivileges}
-	filter, err := seccompForExec(spec.Seccomp, sec)
+	sec := security{LimitCaps: limit, Caps: set, NoNewPrivileges: spec.NoNewPrivileges}
+	filter, err := seccomp.CompileForExec(spec.Seccomp, sec.kept())
 	if err != nil {
 		return -1, fmt.Errorf("runner: exec: %w", err)
 	}
@@ -241,7 +243,7 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security, std
 	}
 	// lade keeps CAP_SYS_ADMIN, so this works without no_new_privs; the
 	// thread is never reused and the command inherits the filter.
-	if err := installSeccomp(sec.Seccomp); err != nil {
+	if err := seccomp.Install(sec.Seccomp); err != nil {
 		return nil, nil, fmt.Errorf("runner: exec: %w", err)
 	}
 	if err := cmd.Start(); err != nil {

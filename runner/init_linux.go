@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/lade-build/lade/runner/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -128,8 +129,8 @@ func containerInit() (int, error) {
 		return 0, err
 	}
 	if !cfg.Security.NoNewPrivileges {
-		// Still CAP_SYS_ADMIN here; see installSeccomp.
-		if err := installSeccomp(cfg.Security.Seccomp); err != nil {
+		// Still CAP_SYS_ADMIN here; see security.Seccomp.
+		if err := seccomp.Install(cfg.Security.Seccomp); err != nil {
 			return 0, err
 		}
 	}
@@ -150,7 +151,7 @@ func containerInit() (int, error) {
 		return 0, err
 	}
 	if cfg.Security.NoNewPrivileges {
-		if err := installSeccomp(cfg.Security.Seccomp); err != nil {
+		if err := seccomp.Install(cfg.Security.Seccomp); err != nil {
 			return 0, err
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/lade-build/lade/runner/caps"
+	"github.com/lade-build/lade/runner/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -327,13 +329,13 @@ func prepare(spec *Spec) (*initConfig, error) {
 		},
 	}
 	if spec.Capabilities != nil {
-		caps, err := capSet(spec.Capabilities)
+		set, err := caps.Set(spec.Capabilities)
 		if err != nil {
 			return nil, fmt.Errorf("runner: %w", err)
 		}
-		cfg.Security.LimitCaps, cfg.Security.Caps = true, caps
+		cfg.Security.LimitCaps, cfg.Security.Caps = true, set
 	}
-	if cfg.Security.Seccomp, err = seccompFor(spec.Seccomp, cfg.Security); err != nil {
+	if cfg.Security.Seccomp, err = seccomp.Compile(spec.Seccomp, cfg.Security.kept()); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	if cfg.Env == nil {

@@ -12,37 +12,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/testutil"
+	"github.com/lade-build/lade/runner/seccomp"
 )
-
-// The table must agree with the kernel ABI golang.org/x/sys describes.
-func TestSyscallTableAMD64(t *testing.T) {
-	if unix.SYS_EXECVE != 59 {
-		t.Skip("not linux/amd64: x/sys's numbers are another architecture's")
-	}
-	for name, want := range map[string]uintptr{
-		"read": unix.SYS_READ, "mkdir": unix.SYS_MKDIR, "mkdirat": unix.SYS_MKDIRAT,
-		"clone": unix.SYS_CLONE, "clone3": unix.SYS_CLONE3, "unshare": unix.SYS_UNSHARE,
-		"keyctl": unix.SYS_KEYCTL, "add_key": unix.SYS_ADD_KEY, "personality": unix.SYS_PERSONALITY,
-		"socket": unix.SYS_SOCKET, "ptrace": unix.SYS_PTRACE, "newfstatat": unix.SYS_NEWFSTATAT,
-		"openat2": unix.SYS_OPENAT2, "faccessat2": unix.SYS_FACCESSAT2, "io_uring_setup": unix.SYS_IO_URING_SETUP,
-		"epoll_pwait2": unix.SYS_EPOLL_PWAIT2, "_sysctl": unix.SYS__SYSCTL, "rseq": unix.SYS_RSEQ,
-		"mseal": unix.SYS_MSEAL, "listmount": unix.SYS_LISTMOUNT, "seccomp": unix.SYS_SECCOMP,
-	} {
-		if got := syscallsAMD64[name]; uintptr(got) != want {
-			t.Errorf("%s = %d, want %d", name, got, want)
-		}
-	}
-	if len(syscallsAMD64) < 370 {
-		t.Errorf("table has %d syscalls", len(syscallsAMD64))
-	}
-}
 
 const denyMkdir = `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
 	{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}`
 
-func mustProfile(t *testing.T, opt string) *SeccompProfile {
+func mustProfile(t *testing.T, opt string) *seccomp.Profile {
 	t.Helper()
-	p, err := ContainerSeccomp(opt, false)
+	p, err := seccomp.ForContainer(opt, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +35,7 @@ func TestSeccompInContainer(t *testing.T) {
 	status := `grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status | tr -d '\t' | sort`
 	// unshare(CLONE_NEWUSER) needs no capability, so only a filter stops it.
 	userns := "unshare -U true 2>&1 && echo userns-ok || true"
-	def := DefaultSeccompProfile()
+	def := seccomp.Default()
 	kill := `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
 		{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL_PROCESS"}]}`
 	tests := []struct {
@@ -174,15 +152,15 @@ func TestSeccompExec(t *testing.T) {
 	rootfs := newRootfs(t)
 	spec := baseSpec(rootfs, "sleep", "1000")
 	spec.Capabilities = DefaultCapabilities
-	spec.Seccomp = DefaultSeccompProfile()
+	spec.Seccomp = seccomp.Default()
 	pid := seccompContainer(t, spec)
 	script := "grep '^Seccomp:' /proc/self/status | tr -d '\\t'; unshare -U true 2>&1 || true; mkdir /tmp/e 2>&1 && echo mkdir-ok"
 	for _, tc := range []struct {
 		name    string
-		profile *SeccompProfile
+		profile *seccomp.Profile
 		want    string
 	}{
-		{"default", DefaultSeccompProfile(), "Seccomp:2\nunshare: unshare(0x10000000): Operation not permitted\nmkdir-ok\n"},
+		{"default", seccomp.Default(), "Seccomp:2\nunshare: unshare(0x10000000): Operation not permitted\nmkdir-ok\n"},
 		{"custom", mustProfile(t, denyMkdir), "Seccomp:2\nmkdir: can't create directory '/tmp/e': Operation not permitted\n"},
 		{"none", nil, "Seccomp:0\nmkdir-ok\n"},
 	} {
@@ -207,35 +185,5 @@ func TestSeccompExec(t *testing.T) {
 	code, err := New().Exec(context.Background(), pid, &ExecSpec{Args: []string{"true"}, Env: []string{"PATH=/bin"}, Seccomp: strict})
 	if err == nil || !strings.Contains(err.Error(), "seccomp profile denies futex") {
 		t.Errorf("Exec with a profile that kills lade's thread = %d, %v; want it refused", code, err)
-	}
-}
-
-// Exec puts the filter on a thread of lade before forking, so a profile
-// that would break that thread is refused rather than crashing lade.
-func TestCheckExecThread(t *testing.T) {
-	strict := &SeccompProfile{DefaultAction: ActErrno, Syscalls: []SeccompSyscall{
-		{Names: []string{"execve", "exit_group", "read", "write"}, Action: ActAllow}}}
-	for _, tc := range []struct {
-		name    string
-		p       *SeccompProfile
-		problem string // "" = accepted
-	}{
-		{"default", DefaultSeccompProfile(), ""},
-		{"strict", strict, "denies futex, rt_sigprocmask, rt_sigreturn, sigaltstack, pipe2, close,"},
-		{"kill on clone", &SeccompProfile{DefaultAction: ActAllow, Syscalls: []SeccompSyscall{
-			{Names: []string{"clone"}, Action: ActKillProcess}}}, "denies clone,"},
-		{"namespaces only", &SeccompProfile{DefaultAction: ActAllow, Syscalls: []SeccompSyscall{
-			{Names: []string{"clone"}, Action: ActErrno, Args: []SeccompArg{{Value: cloneNamespaceFlags, Op: OpMaskedEqual, ValueTwo: 0x10000000}}}}}, ""},
-	} {
-		_, err := seccompForExec(tc.p, security{})
-		switch {
-		case tc.problem == "" && err != nil:
-			t.Errorf("%s: refused: %v", tc.name, err)
-		case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
-			t.Errorf("%s: error %v, want one with %q", tc.name, err, tc.problem)
-		}
-		if _, err := seccompFor(tc.p, security{}); err != nil {
-			t.Errorf("%s: refused for a container: %v", tc.name, err)
-		}
 	}
 }

@@ -1,10 +1,12 @@
-package runner
+package seccomp
 
 import (
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/lade-build/lade/runner/caps"
 )
 
 // sockFilter is one classic BPF instruction, laid out like the kernel's
@@ -197,26 +199,26 @@ func (a *assembler) assemble() ([]sockFilter, error) {
 // argRule is one resolved rule: all conds must match for ret to apply.
 type argRule struct {
 	ret   uint32
-	conds []SeccompArg
+	conds []Arg
 }
 
-// resolveRules applies includes/excludes for a container keeping caps on
+// resolveRules applies includes/excludes for a container keeping kept on
 // a kernel of version kernel, and maps names to numbers through table
 // (syscallsAMD64 or syscalls386). As with docker, "arches" conditions
 // are decided for the native architecture, amd64, whichever table maps
 // the names: the i386 filter of a 32-bit program follows the same rules.
-func resolveRules(p *SeccompProfile, caps uint64, kernel kernelVersion, table map[string]uint32) (uint32, map[uint32][]argRule, error) {
+func resolveRules(p *Profile, kept uint64, kernel kernelVersion, table map[string]uint32) (uint32, map[uint32][]argRule, error) {
 	def, err := actionRet(p.DefaultAction, p.DefaultErrnoRet, eperm)
 	if err != nil {
 		return 0, nil, err
 	}
 	hasCap := func(name string) bool {
-		set, err := capSet([]string{name})
-		return err == nil && caps&set == set
+		set, err := caps.Set([]string{name})
+		return err == nil && kept&set == set
 	}
 	// applies reports whether every condition of c holds (include) or
 	// none does (!include).
-	applies := func(c *SeccompCondition, include bool) bool {
+	applies := func(c *Condition, include bool) bool {
 		if c == nil {
 			return true
 		}
@@ -250,7 +252,7 @@ func resolveRules(p *SeccompProfile, caps uint64, kernel kernelVersion, table ma
 		var rs []argRule
 		if sameIndexTwice(s.Args) {
 			for _, a := range s.Args {
-				rs = append(rs, argRule{ret: ret, conds: []SeccompArg{a}})
+				rs = append(rs, argRule{ret: ret, conds: []Arg{a}})
 			}
 		} else {
 			rs = []argRule{{ret: ret, conds: s.Args}}
@@ -280,7 +282,7 @@ func resolveRules(p *SeccompProfile, caps uint64, kernel kernelVersion, table ma
 	return def, rules, nil
 }
 
-func sameIndexTwice(args []SeccompArg) bool {
+func sameIndexTwice(args []Arg) bool {
 	seen := map[uint]bool{}
 	for _, a := range args {
 		if seen[a.Index] {
@@ -291,19 +293,19 @@ func sameIndexTwice(args []SeccompArg) bool {
 	return false
 }
 
-// compileSeccomp turns p into a BPF program for a container keeping caps:
+// compile turns p into a BPF program for a container keeping kept:
 // check the architecture (x86_64, and i386 when p lists it as docker's
 // default does; another one kills the process), fail x32 syscalls with
 // EPERM, find the syscall by binary search over the numbers that have
 // rules, run its rules, else return the default action.
-func compileSeccomp(p *SeccompProfile, caps uint64, kernel kernelVersion) ([]sockFilter, error) {
-	def, rules, err := resolveRules(p, caps, kernel, syscallsAMD64)
+func compile(p *Profile, kept uint64, kernel kernelVersion) ([]sockFilter, error) {
+	def, rules, err := resolveRules(p, kept, kernel, syscallsAMD64)
 	if err != nil {
 		return nil, err
 	}
 	var rules386 map[uint32][]argRule
 	if p.allows386() {
-		if _, rules386, err = resolveRules(p, caps, kernel, syscalls386); err != nil {
+		if _, rules386, err = resolveRules(p, kept, kernel, syscalls386); err != nil {
 			return nil, err
 		}
 	}
@@ -407,7 +409,7 @@ func (a *assembler) search(nrs []uint32, targets []label, def label) {
 // a 64-bit unsigned number and jumps to fail otherwise. The words of an
 // argument are loaded one at a time: high word first, low word only when
 // the high words are equal.
-func (a *assembler) cond(c SeccompArg, fail label) {
+func (a *assembler) cond(c Arg, fail label) {
 	lo := uint32(offArgs + 8*c.Index)
 	hi := lo + 4
 	v := c.Value
