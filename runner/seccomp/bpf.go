@@ -108,6 +108,8 @@ func (a *assembler) jaOrRet(l label) {
 
 func isCond(code uint16) bool { return code&0x07 == 0x05 && code != bpfJa }
 
+// assemble places the shared returns at the end, lays the program out
+// and resolves its labels to offsets.
 func (a *assembler) assemble() ([]sockFilter, error) {
 	vals := make([]uint32, 0, len(a.rets))
 	for k := range a.rets {
@@ -118,56 +120,75 @@ func (a *assembler) assemble() ([]sockFilter, error) {
 		a.place(a.rets[k])
 		a.insns = append(a.insns, insn{code: bpfRetK, k: k})
 	}
-	long := make([]bool, len(a.insns))
-	size := func(i int) int {
-		switch {
-		case a.insns[i].mark:
-			return 0
-		case long[i]:
-			return 3
-		}
-		return 1
+	l := a.layout()
+	n := l.pos[len(a.insns)]
+	if n > bpfMaxInsns {
+		return nil, fmt.Errorf("seccomp filter needs %d BPF instructions, more than the kernel's %d", n, bpfMaxInsns)
 	}
-	pos := make([]int, len(a.insns)+1)
-	at := make([]int, a.labels)
+	return l.emit(n)
+}
+
+// layout is where each instruction and label of a program lands.
+type layout struct {
+	insns []insn
+	long  []bool // conditional jumps expanded to a hop over two ja
+	pos   []int  // each instruction's position; the last is the length
+	at    []int  // each label's position
+}
+
+func (l *layout) size(i int) int {
+	switch {
+	case l.insns[i].mark:
+		return 0
+	case l.long[i]:
+		return 3
+	}
+	return 1
+}
+
+// layout places the instructions, expanding conditional jumps that reach
+// too far until none does (expanding one can push others out of reach).
+func (a *assembler) layout() *layout {
+	l := &layout{insns: a.insns, long: make([]bool, len(a.insns)),
+		pos: make([]int, len(a.insns)+1), at: make([]int, a.labels)}
 	for {
 		p := 0
-		for i, in := range a.insns {
-			pos[i] = p
+		for i, in := range l.insns {
+			l.pos[i] = p
 			if in.mark {
-				at[in.jt] = p
+				l.at[in.jt] = p
 			}
-			p += size(i)
+			p += l.size(i)
 		}
-		pos[len(a.insns)] = p
+		l.pos[len(l.insns)] = p
 		grew := false
-		for i, in := range a.insns {
-			if !isCond(in.code) || long[i] {
+		for i, in := range l.insns {
+			if !isCond(in.code) || l.long[i] {
 				continue
 			}
-			end := pos[i] + 1
+			end := l.pos[i] + 1
 			for _, t := range []label{in.jt, in.jf} {
-				if t != next && at[t]-end > 255 {
-					long[i], grew = true, true
+				if t != next && l.at[t]-end > 255 {
+					l.long[i], grew = true, true
 				}
 			}
 		}
 		if !grew {
-			break
+			return l
 		}
 	}
-	n := pos[len(a.insns)]
-	if n > bpfMaxInsns {
-		return nil, fmt.Errorf("seccomp filter needs %d BPF instructions, more than the kernel's %d", n, bpfMaxInsns)
-	}
+}
+
+// emit writes the n instructions of the laid-out program.
+func (l *layout) emit(n int) ([]sockFilter, error) {
 	out := make([]sockFilter, 0, n)
 	var err error
 	// dist is the offset to t from the instruction ending at end, in
 	// instruction i (whose next is after all of its expansion).
 	dist := func(i int, t label, end int) int {
-		dst := pos[i] + size(i)
+		dst := l.pos[i] + l.size(i)
 		if t != next {
-			dst = at[t]
+			dst = l.at[t]
 		}
 		d := dst - end
 		if d < 0 && err == nil {
@@ -175,19 +196,19 @@ func (a *assembler) assemble() ([]sockFilter, error) {
 		}
 		return d
 	}
-	for i, in := range a.insns {
+	for i, in := range l.insns {
 		switch {
 		case in.mark:
 		case in.code == bpfJa:
-			out = append(out, sockFilter{Code: bpfJa, K: uint32(dist(i, in.jt, pos[i]+1))})
-		case isCond(in.code) && long[i]:
-			end := pos[i] + 3
+			out = append(out, sockFilter{Code: bpfJa, K: uint32(dist(i, in.jt, l.pos[i]+1))})
+		case isCond(in.code) && l.long[i]:
+			end := l.pos[i] + 3
 			out = append(out,
 				sockFilter{Code: in.code, K: in.k, Jt: 0, Jf: 1},
 				sockFilter{Code: bpfJa, K: uint32(dist(i, in.jt, end-1))},
 				sockFilter{Code: bpfJa, K: uint32(dist(i, in.jf, end))})
 		case isCond(in.code):
-			end := pos[i] + 1
+			end := l.pos[i] + 1
 			out = append(out, sockFilter{Code: in.code, K: in.k, Jt: uint8(dist(i, in.jt, end)), Jf: uint8(dist(i, in.jf, end))})
 		default:
 			out = append(out, sockFilter{Code: in.code, K: in.k})
