@@ -447,27 +447,14 @@ func (a *assembler) cond(c Arg, fail label) {
 		a.jmp(bpfJeqK, vhi, next, ok)
 		a.ld(lo)
 		a.jmp(bpfJeqK, vlo, fail, next)
-	case OpGreaterThan, OpGreaterEqual:
-		a.ld(hi)
-		a.jmp(bpfJgtK, vhi, ok, next)
-		a.jmp(bpfJeqK, vhi, next, fail)
-		a.ld(lo)
-		op := uint16(bpfJgtK)
-		if c.Op == OpGreaterEqual {
-			op = bpfJgeK
-		}
-		a.jmp(op, vlo, next, fail)
-	case OpLessThan, OpLessEqual:
-		// a < v is !(a >= v); a <= v is !(a > v).
-		a.ld(hi)
-		a.jmp(bpfJgtK, vhi, fail, next)
-		a.jmp(bpfJeqK, vhi, next, ok)
-		a.ld(lo)
-		op := uint16(bpfJgeK)
-		if c.Op == OpLessEqual {
-			op = bpfJgtK
-		}
-		a.jmp(op, vlo, fail, next)
+	case OpGreaterThan:
+		a.ordered(hi, lo, vhi, vlo, bpfJgtK, ok, fail)
+	case OpGreaterEqual:
+		a.ordered(hi, lo, vhi, vlo, bpfJgeK, ok, fail)
+	case OpLessThan: // a < v is !(a >= v)
+		a.ordered(hi, lo, vhi, vlo, bpfJgeK, fail, ok)
+	case OpLessEqual: // a <= v is !(a > v)
+		a.ordered(hi, lo, vhi, vlo, bpfJgtK, fail, ok)
 	case OpMaskedEqual:
 		w := c.ValueTwo
 		a.ld(hi)
@@ -478,6 +465,17 @@ func (a *assembler) cond(c Arg, fail label) {
 		a.jmp(bpfJeqK, uint32(w), next, fail)
 	}
 	a.place(ok)
+}
+
+// ordered jumps to above when the 64-bit argument at words hi:lo is
+// greater than vhi:vlo (with loOp JGE: at least), else to below. The high
+// words decide unless they are equal.
+func (a *assembler) ordered(hi, lo, vhi, vlo uint32, loOp uint16, above, below label) {
+	a.ld(hi)
+	a.jmp(bpfJgtK, vhi, above, next)
+	a.jmp(bpfJeqK, vhi, next, below)
+	a.ld(lo)
+	a.jmp(loOp, vlo, above, below)
 }
 
 // evalFilter runs prog on a struct seccomp_data for an x86_64 syscall nr
