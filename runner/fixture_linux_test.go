@@ -155,3 +155,11 @@ func hostMounts(t *testing.T, ours ...string) []string {
 func within(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+"/")
 }
+
+// pollUntil retries fn every 20ms for up to 30s.
+func pollUntil(t *testing.T, what string, fn func() bool) {
+	t.Helper()
+	if !testutil.PollUntil(30*time.Second, fn) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}

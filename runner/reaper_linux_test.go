@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -108,18 +107,6 @@ func TestInitReapsOrphans(t *testing.T) {
 			t.Errorf("ps states %q", last)
 		}
 	})
-}
-
-// pollUntil retries fn every 20ms for up to 30s.
-func pollUntil(t *testing.T, what string, fn func() bool) {
-	t.Helper()
-	for i := 0; i < 1500; i++ {
-		if fn() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 // TestInitExeUnreachable is CVE-2019-5736: pid 1 is lade's own binary, and

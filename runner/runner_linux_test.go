@@ -181,16 +181,15 @@ func TestKilledBySignal(t *testing.T) {
 	rootfs := newRootfs(t)
 	// pid 1 of a pid namespace ignores signals sent from inside it, so
 	// `kill -9 $$` is a no-op there (as under runc): kill it from the host.
-	go func() {
-		for i := 0; i < 500; i++ {
-			if pids := procsWithCmdline("sleep", "4711"); len(pids) == 1 {
-				pid, _ := strconv.Atoi(pids[0])
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
+	go testutil.PollUntil(5*time.Second, func() bool {
+		pids := procsWithCmdline("sleep", "4711")
+		if len(pids) != 1 {
+			return false
 		}
-	}()
+		pid, _ := strconv.Atoi(pids[0])
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		return true
+	})
 	r := run(t, baseSpec(rootfs, "sleep", "4711"))
 	if r.err != nil || r.code != 137 {
 		t.Fatalf("Run = %d, %v; want 137, nil", r.code, r.err)
@@ -209,12 +208,8 @@ func TestBackgroundProcessDoesNotSurvive(t *testing.T) {
 	if r.err != nil || r.code != 0 || r.stdout != "started\n" {
 		t.Fatalf("Run = %d, %v, %q", r.code, r.err, r.stdout)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for len(procsWithCmdline("sleep", "4242")) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("background sleep still alive after Run: pids %v", procsWithCmdline("sleep", "4242"))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.PollUntil(3*time.Second, func() bool { return len(procsWithCmdline("sleep", "4242")) == 0 }) {
+		t.Fatalf("background sleep still alive after Run: pids %v", procsWithCmdline("sleep", "4242"))
 	}
 }
 

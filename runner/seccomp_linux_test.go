@@ -127,12 +127,8 @@ func seccompContainer(t *testing.T, spec *Spec) int {
 	select {
 	case pid := <-pids:
 		// Started runs before the init execs: wait until sleep is pid 1.
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			if b, _ := readProcComm(pid); b == "sleep" {
-				return pid
-			}
-			time.Sleep(10 * time.Millisecond)
+		if testutil.PollUntil(20*time.Second, func() bool { b, _ := readProcComm(pid); return b == "sleep" }) {
+			return pid
 		}
 		t.Fatal("container did not exec sleep")
 	case <-done:
