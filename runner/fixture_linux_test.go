@@ -27,8 +27,10 @@ const busyboxPath = "/bin/busybox"
 // newRootfs builds a minimal busybox root filesystem in a temp dir: every
 // applet in /bin, /etc/passwd, /etc/group and an empty /tmp. It has no
 // /proc, /dev, /sys or /run, so Run must create and remove those stubs.
+// Every test that needs one runs containers, so it skips unless root.
 func newRootfs(t *testing.T) string {
 	t.Helper()
+	testutil.RequireRoot(t)
 	testutil.Busybox(t)
 	root := t.TempDir()
 	for _, d := range []string{"bin", "etc", "tmp", "root"} {

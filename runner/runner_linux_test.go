@@ -19,7 +19,6 @@ import (
 )
 
 func TestRun(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	writeFile(t, filepath.Join(rootfs, "bin/noexec"), "#!/bin/sh\necho never\n")
 	if err := os.Mkdir(filepath.Join(rootfs, "work"), 0o755); err != nil {
@@ -177,7 +176,6 @@ func assertNoStubs(t *testing.T, rootfs string, names ...string) {
 }
 
 func TestKilledBySignal(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	// pid 1 of a pid namespace ignores signals sent from inside it, so
 	// `kill -9 $$` is a no-op there (as under runc): kill it from the host.
@@ -202,7 +200,6 @@ func TestKilledBySignal(t *testing.T) {
 }
 
 func TestBackgroundProcessDoesNotSurvive(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	r := run(t, baseSpec(rootfs, "sh", "-c", "sleep 4242 & echo started"))
 	if r.err != nil || r.code != 0 || r.stdout != "started\n" {
@@ -214,7 +211,6 @@ func TestBackgroundProcessDoesNotSurvive(t *testing.T) {
 }
 
 func TestContextCancelKillsContainer(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
@@ -234,7 +230,6 @@ func TestContextCancelKillsContainer(t *testing.T) {
 }
 
 func TestNoFdLeak(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	// A host directory fd without O_CLOEXEC is what CVE-2024-21626 abused.
 	fd, err := unix.Open(t.TempDir(), unix.O_RDONLY|unix.O_DIRECTORY, 0)
@@ -254,7 +249,6 @@ func TestNoFdLeak(t *testing.T) {
 }
 
 func TestSetupErrors(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	// A missing cwd is lade's failure, not the command's.
 	r := run(t, &Spec{Rootfs: rootfs, Args: []string{"true"}, Cwd: "/does/not/exist"})

@@ -99,7 +99,6 @@ func TestSpareSeesMountsMadeAfterItStarted(t *testing.T) {
 }
 
 func TestSpareRuns(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	tests := []struct {
 		name  string
@@ -139,7 +138,6 @@ func TestSpareRuns(t *testing.T) {
 }
 
 func TestSpareCancelAndDeadSpare(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	r := &Runner{Prestart: true}
 	defer r.Close()

@@ -22,7 +22,6 @@ func waitOutput(t *testing.T, out *testutil.LockedBuffer, want string) {
 }
 
 func TestTty(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	var got *os.File
 	spec := baseSpec(rootfs, "sh", "-c", "tty; stty size; test -t 0 && test -t 2 && echo all-tty; echo err >&2; id -u; ls -ln $(tty) | awk '{print $3}'; echo $(ls /proc/self/fd)")
@@ -47,7 +46,6 @@ func TestTty(t *testing.T) {
 }
 
 func TestTtyInterrupt(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	for _, init := range []bool{false, true} {
 		t.Run(map[bool]string{false: "shell is pid 1", true: "with init"}[init], func(t *testing.T) {
@@ -86,7 +84,6 @@ func ttyInterrupt(t *testing.T, rootfs string, init bool) {
 }
 
 func TestExecTty(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	pid, stop := startLong(t, rootfs)
 	defer stop()
