@@ -17,6 +17,7 @@ import (
 
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/runner"
+	"github.com/lade-build/lade/runner/seccomp"
 )
 
 // Running reports whether c has a live supervisor and a process.
@@ -293,7 +294,7 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 			return joinCgroups(c.ID, p, false)
 		}
 	}
-	if spec.Seccomp, err = runner.ContainerSeccomp(c.Seccomp, c.Privileged); err != nil {
+	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged); err != nil {
 		return -1, err
 	}
 	if o.Cwd != "" {

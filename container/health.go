@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lade-build/lade/runner"
+	"github.com/lade-build/lade/runner/seccomp"
 )
 
 // healthDefaults are docker's.
@@ -105,7 +106,7 @@ func (s *Store) probe(ctx context.Context, c *Config, pid int, args []string, ti
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var out limitedBuffer
-	filter, err := runner.ContainerSeccomp(c.Seccomp, c.Privileged)
+	filter, err := seccomp.ForContainer(c.Seccomp, c.Privileged)
 	if err != nil {
 		res.End, res.ExitCode, res.Output = time.Now().UTC(), -1, err.Error()
 		return res

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lade-build/lade/runner"
+	"github.com/lade-build/lade/runner/seccomp"
 )
 
 // IO is the supervisor's extra stdio: a foreground run's terminal. The
@@ -214,7 +215,7 @@ func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, proxy
 		// Named after the container so exec finds and joins it.
 		AllDevices: c.Privileged, Devices: c.Devices, DeviceCgroup: "lade/" + c.ID,
 	}
-	if spec.Seccomp, err = runner.ContainerSeccomp(c.Seccomp, c.Privileged); err != nil {
+	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged); err != nil {
 		return -1, err
 	}
 	if c.Network == "host" {

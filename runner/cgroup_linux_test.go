@@ -13,6 +13,17 @@ import (
 	"github.com/lade-build/lade/internal/testutil"
 )
 
+// inMemoryCgroup is a spec running args on a fresh rootfs in a new
+// memoryCgroup limited to 64 MiB, and that cgroup.
+func inMemoryCgroup(t *testing.T, args ...string) (*Spec, string) {
+	t.Helper()
+	testutil.RequireRoot(t)
+	dir := memoryCgroup(t, 64<<20)
+	spec := baseSpec(newRootfs(t), args...)
+	spec.Cgroups = []string{dir}
+	return spec, dir
+}
+
 // memoryCgroup makes a v1 memory cgroup limited to limit bytes, removed
 // at the end of the test, or skips where the host has no v1 memory
 // hierarchy (the runner does not care which version it is given).
@@ -34,10 +45,7 @@ func memoryCgroup(t *testing.T, limit int64) string {
 }
 
 func TestInitJoinsCgroupsItself(t *testing.T) {
-	testutil.RequireRoot(t)
-	dir := memoryCgroup(t, 64<<20)
-	spec := baseSpec(newRootfs(t), "cat", "/proc/self/cgroup")
-	spec.Cgroups = []string{dir}
+	spec, dir := inMemoryCgroup(t, "cat", "/proc/self/cgroup")
 	r := run(t, spec)
 	if r.err != nil || r.code != 0 {
 		t.Fatalf("run: %+v", r)
@@ -74,10 +82,7 @@ func TestInitCgroupJoinError(t *testing.T) {
 // the command runs: the OOM killer picks among a memory cgroup's tasks by
 // their process's size, and lade's would be the largest.
 func TestExecThreadLeavesCgroups(t *testing.T) {
-	testutil.RequireRoot(t)
-	dir := memoryCgroup(t, 64<<20)
-	spec := baseSpec(newRootfs(t), "sleep", "1000")
-	spec.Cgroups = []string{dir}
+	spec, dir := inMemoryCgroup(t, "sleep", "1000")
 	pid := seccompContainer(t, spec)
 	done := make(chan error, 1)
 	go func() {

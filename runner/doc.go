@@ -1,54 +1,36 @@
 // Package runner runs one process in fresh Linux namespaces on a given root
-// filesystem, without runc or a daemon.
+// filesystem, without runc or a daemon: Run (run_linux.go) for a build step
+// or a container, Exec (exec_linux.go) for a further process in a running
+// one. The container init is lade itself (init_linux.go, mounts_linux.go,
+// security_linux.go); spare_linux.go keeps a build's next init started
+// ahead of need; devices*.go hold docker's device allow-list and the
+// device cgroup; tty_linux.go the terminal; reaper_linux.go the small pid 1
+// of --init. The seccomp compiler is runner/seccomp, capability names
+// runner/caps.
 //
-// Lifecycle: the caller's main (or TestMain) calls Reexec first. Run then
-// creates any missing mount targets inside Spec.Rootfs, re-executes the
-// current binary (Runner.Self, /proc/self/exe by default) in new pid, UTS
-// and IPC namespaces, and hands it the spec as JSON over a pipe. That child
-// sees the marker, becomes the container init in Reexec: on reading the
-// spec it unshares its mount (and with NetworkNone its network) namespace,
-// mounts /proc, /dev, /sys and the spec mounts ("file" mounts, secrets,
-// written to a tmpfs only its namespace has), pivots into the
-// rootfs, switches credentials, marks every inherited fd close-on-exec and
-// execs the user command, which thereby becomes pid 1 of the pid namespace.
-// When it exits the kernel kills whatever it left running; Run reaps it,
-// removes the mount stubs it created and returns the exit status.
+// Lifecycle of Run: the caller's main (or TestMain) calls Reexec first.
+// Run checks the Spec (prepare), creates missing mount targets in the
+// rootfs, and starts the init: lade re-executed in new pid, UTS and IPC
+// namespaces (or a spare, with Runner.Prestart), under docker's device
+// allow-list unless Spec.AllDevices (a device cgroup per Run: cloned into
+// it on cgroup v2, joined like Spec.Cgroups on v1). The init reads its config from a pipe
+// and, in order: joins Spec.Cgroups; unshares its mount (with NetworkNone
+// its network, with CgroupNS its cgroup) namespace, so a spare sees mounts
+// made after it started; mounts /proc, /dev, /sys and the spec's mounts
+// ("file" mounts and secrets on a tmpfs only its namespace has); pivots
+// into the rootfs; applies read-only and masked paths; opens the terminal
+// in its own devpts (Tty); drops the bounding set; installs the seccomp
+// filter (with no_new_privs: right before execve); switches credentials;
+// closes inherited fds; execs the command, which becomes pid 1. Run
+// reports Started before the config is sent and Running after execve,
+// waits, removes the stubs and returns the exit status; when the command
+// exits the kernel kills whatever it left running.
 //
-// For `lade run` a Spec can also drop capabilities, set no_new_privs, mask
-// and make paths read-only, make / read-only, and name cgroups the init
-// joins itself once it has its spec (so lade's start is not charged to the
-// container); Exec starts a further process inside a running container by
-// joining its namespaces, from a thread that ends once the command started
-// (so lade is never left in the container's memory cgroup, where the OOM
-// killer would pick it). Builds leave those fields zero.
-//
-// A build's Runner has Prestart set: it keeps one init started ahead of
-// need (Warm), blocked reading its spec, so the clone and the start of
-// lade's Go runtime overlap the step before. Because the init copies the
-// host's mounts only when its spec arrives, a spare sees the step's rootfs
-// and bind sources though they were mounted after it started. A spare has
-// /dev/null as stdin and one pipe for stdout and stderr; specs that need
-// anything else (a terminal, a stdin, separate streams) start their own.
-//
-// Spec.Seccomp adds a seccomp filter in docker's profile format
-// (DefaultSeccompProfile is docker's default): lade compiles it to classic
-// BPF itself and the init installs it on the thread that execs the
-// command, before switching credentials (or, with no_new_privs, right
-// before execve).
-//
-// Unless Spec.AllDevices, the init runs under docker's default device
-// allow-list (DefaultDeviceRules plus Spec.Devices): a cgroup of its own
-// per Run with an eBPF device program on cgroup v2 (a build's spare is
-// cloned into the next step's, made ahead of need), or the v1 devices
-// controller for a named Spec.DeviceCgroup where there is one; the init
-// joins it before it sets anything up.
-//
-// Also for `lade run`: Tty opens a terminal in the container's own devpts
-// (in the init, after pivot_root) and passes its master back over a
-// socket; Init makes pid 1 a small init that is lade again (reaperMain);
-// CgroupNS unshares a cgroup namespace once the init is in its cgroups.
-// The init is non-dumpable until it execs, Exec's fork child inherits
-// non-dumpable from lade, and a container is reported running (Running)
-// only after that execve, so nothing in a container gets to open a lade
-// process's /proc/PID/exe (CVE-2019-5736).
+// Exec joins the init's namespaces from a thread of lade's own that ends
+// once the command started, so lade never stays in the container's
+// cgroups. Until execve, inits and Exec's fork child are non-dumpable:
+// nothing in a container can open a lade process's /proc/PID/exe
+// (CVE-2019-5736). A build step gets docker's default capabilities,
+// masked paths and seccomp filter (solver sets them); a `lade run`
+// container may also set no_new_privs, a read-only root, cgroups, an init.
 package runner

@@ -12,6 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/osthread"
+	"github.com/lade-build/lade/runner/caps"
+	"github.com/lade-build/lade/runner/seccomp"
 )
 
 // ExecSpec describes a process to start inside a running container.
@@ -23,7 +25,7 @@ type ExecSpec struct {
 	AdditionalGIDs  []uint32
 	Capabilities    []string // as Spec.Capabilities
 	NoNewPrivileges bool
-	Seccomp         *SeccompProfile // as Spec.Seccomp
+	Seccomp         *seccomp.Profile // as Spec.Seccomp
 	Stdin           io.Reader
 	Stdout, Stderr  io.Writer
 	// Prepare, when set, runs on the thread that forks the command before
@@ -64,31 +66,12 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 	if spec == nil || len(spec.Args) == 0 || spec.Args[0] == "" {
 		return -1, errors.New("runner: exec: no command")
 	}
-	var caps uint64
-	limit := spec.Capabilities != nil
-	if limit {
-		var err error
-		if caps, err = capSet(spec.Capabilities); err != nil {
-			return -1, fmt.Errorf("runner: exec: %w", err)
-		}
-	}
-	sec := security{LimitCaps: limit, Caps: caps, NoNewPrivileges: spec.NoNewPrivileges}
-	filter, err := seccompForExec(spec.Seccomp, sec)
+	sec, err := execSecurity(spec)
 	if err != nil {
-		return -1, fmt.Errorf("runner: exec: %w", err)
+		return -1, err
 	}
-	sec.Seccomp = filter
-	// An init whose root is still ours has not pivoted into the container
-	// yet (and runs lade's code): a command joining it would see the host.
-	var ours, theirs unix.Stat_t
-	if err := unix.Stat("/", &ours); err != nil {
-		return -1, fmt.Errorf("runner: exec: %w", err)
-	}
-	if err := unix.Stat(fmt.Sprintf("/proc/%d/root", pid), &theirs); err != nil {
-		return -1, fmt.Errorf("runner: exec: container process %d: %w", pid, err)
-	}
-	if ours.Dev == theirs.Dev && ours.Ino == theirs.Ino {
-		return -1, fmt.Errorf("runner: exec: container process %d has not entered its root filesystem yet", pid)
+	if err := checkEntered(pid); err != nil {
+		return -1, err
 	}
 	// The child runs lade's code in the container's pid namespace between
 	// fork and execve; non-dumpable (inherited by fork, reset by execve),
@@ -96,14 +79,6 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return -1, fmt.Errorf("runner: exec: set non-dumpable: %w", err)
 	}
-	type started struct {
-		cmd    *exec.Cmd
-		master *os.File
-		err    error
-	}
-	// The thread ends once the command started, which takes it out of the
-	// container's namespaces and cgroups at once: in a limited memory
-	// cgroup, lade would otherwise be the OOM killer's pick.
 	var stdin *os.File
 	if !spec.Tty {
 		in, stop, err := stdinPipe(spec.Stdin)
@@ -113,85 +88,106 @@ func (r *Runner) Exec(ctx context.Context, pid int, spec *ExecSpec) (int, error)
 		defer stop()
 		stdin = in
 	}
-	var s started
-	osthread.Run(func() {
-		cmd, master, err := startJoined(ctx, pid, spec, sec, stdin)
-		s = started{cmd, master, err}
-	})
-	if stdin != nil {
-		stdin.Close() // the command's end
-	}
-	if s.err != nil {
+	cmd, master, err := startInThread(ctx, pid, spec, sec, stdin)
+	if err != nil {
 		var ee *execError
-		if errors.As(s.err, &ee) {
+		if errors.As(err, &ee) {
 			if spec.Stderr != nil {
 				fmt.Fprintln(spec.Stderr, ee.msg)
 			}
 			return ee.code, nil
 		}
-		return -1, s.err
+		return -1, err
 	}
-	if s.master != nil {
+	if master != nil {
 		if spec.Console != nil {
-			spec.Console(s.master)
+			spec.Console(master)
 		}
-		con := startConsole(s.master, spec.Stdin, spec.Stdout)
+		con := startConsole(master, spec.Stdin, spec.Stdout)
 		// A background process of the command may keep the terminal open:
 		// what it writes within a moment of the command's end still shows.
 		defer con.finish(outputGrace)
 	}
 	if spec.Started != nil {
-		if err := spec.Started(s.cmd.Process.Pid); err != nil {
-			_ = s.cmd.Process.Kill()
-			_ = s.cmd.Wait()
+		if err := spec.Started(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
 			return -1, fmt.Errorf("runner: exec: %w", err)
 		}
 	}
-	waitErr := s.cmd.Wait()
+	waitErr := cmd.Wait()
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
-	return exitStatus(s.cmd, waitErr)
+	return exitStatus(cmd, waitErr)
+}
+
+// execSecurity is the bounding set, no_new_privs and compiled seccomp
+// filter spec asks for.
+func execSecurity(spec *ExecSpec) (security, error) {
+	var set uint64
+	limit := spec.Capabilities != nil
+	if limit {
+		var err error
+		if set, err = caps.Set(spec.Capabilities); err != nil {
+			return security{}, fmt.Errorf("runner: exec: %w", err)
+		}
+	}
+	sec := security{LimitCaps: limit, Caps: set, NoNewPrivileges: spec.NoNewPrivileges}
+	filter, err := seccomp.CompileForExec(spec.Seccomp, sec.kept())
+	if err != nil {
+		return security{}, fmt.Errorf("runner: exec: %w", err)
+	}
+	sec.Seccomp = filter
+	return sec, nil
+}
+
+// checkEntered refuses an init whose root is still ours: it has not
+// pivoted into the container yet (and runs lade's code), so a command
+// joining it would see the host.
+func checkEntered(pid int) error {
+	var ours, theirs unix.Stat_t
+	if err := unix.Stat("/", &ours); err != nil {
+		return fmt.Errorf("runner: exec: %w", err)
+	}
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/root", pid), &theirs); err != nil {
+		return fmt.Errorf("runner: exec: container process %d: %w", pid, err)
+	}
+	if ours.Dev == theirs.Dev && ours.Ino == theirs.Ino {
+		return fmt.Errorf("runner: exec: container process %d has not entered its root filesystem yet", pid)
+	}
+	return nil
+}
+
+// startInThread runs startJoined on a thread that ends once the command
+// started, which takes it out of the container's namespaces and cgroups
+// at once: in a limited memory cgroup, lade would otherwise be the OOM
+// killer's pick. It closes stdin, the command's end, afterwards.
+func startInThread(ctx context.Context, pid int, spec *ExecSpec, sec security, stdin *os.File) (cmd *exec.Cmd, master *os.File, err error) {
+	osthread.Run(func() {
+		cmd, master, err = startJoined(ctx, pid, spec, sec, stdin)
+	})
+	if stdin != nil {
+		stdin.Close() // the command's end
+	}
+	return cmd, master, err
 }
 
 // startJoined runs on a locked thread that it moves into the container.
 // Without a terminal the command gets stdin (nil for /dev/null) and
 // pipes for its output, in a session of its own (see stdio_linux.go).
 func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security, stdin *os.File) (*exec.Cmd, *os.File, error) {
-	fds := make([]int, 0, len(joinOrder))
+	fds, err := openNamespaces(pid)
 	defer func() {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
 	}()
-	for _, ns := range joinOrder {
-		fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns.name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, nil, fmt.Errorf("runner: exec: open %s namespace of pid %d: %w", ns.name, pid, err)
-		}
-		fds = append(fds, fd)
+	if err != nil {
+		return nil, nil, err
 	}
-	// Host paths still resolve before the mount namespace changes.
-	if spec.Prepare != nil {
-		if err := spec.Prepare(unix.Gettid()); err != nil {
-			return nil, nil, fmt.Errorf("runner: exec: %w", err)
-		}
-	}
-	// Fds lade inherited without close-on-exec must not reach the command;
-	// this reads /proc/self/fd, so before joining the mount namespace.
-	if err := closeExtraFds(); err != nil {
-		return nil, nil, fmt.Errorf("runner: exec: %w", err)
-	}
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
-		return nil, nil, fmt.Errorf("runner: exec: unshare fs: %w", err)
-	}
-	for i, ns := range joinOrder {
-		if err := unix.Setns(fds[i], ns.flag); err != nil {
-			return nil, nil, fmt.Errorf("runner: exec: join %s namespace: %w", ns.name, err)
-		}
-	}
-	if err := dropBounding(sec); err != nil {
-		return nil, nil, fmt.Errorf("runner: exec: %w", err)
+	if err := joinNamespaces(fds, spec, sec); err != nil {
+		return nil, nil, err
 	}
 	cwd := spec.Cwd
 	if cwd == "" {
@@ -204,6 +200,85 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security, std
 	if err != nil {
 		return nil, nil, err
 	}
+	cmd := joinedCommand(ctx, path, cwd, spec, stdin)
+	var master *os.File
+	if spec.Tty {
+		// This thread is in the container's mount namespace, so
+		// /dev/ptmx is the container's devpts.
+		m, sl, err := openPty(int(spec.UID), spec.TtySize)
+		if err != nil {
+			return nil, nil, fmt.Errorf("runner: exec: %w", err)
+		}
+		master = masterFile(m)
+		slave := os.NewFile(uintptr(sl), "pty-slave")
+		defer slave.Close()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
+	}
+	// lade keeps CAP_SYS_ADMIN, so this works without no_new_privs; the
+	// thread is never reused and the command inherits the filter.
+	if err := seccomp.Install(sec.Seccomp); err != nil {
+		return nil, nil, fmt.Errorf("runner: exec: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		if master != nil {
+			master.Close()
+		}
+		code := ExitNotExecutable
+		if errors.Is(err, os.ErrNotExist) {
+			code = ExitNotFound
+		}
+		return nil, nil, &execError{code: code, msg: fmt.Sprintf("exec %s: %v", spec.Args[0], err)}
+	}
+	return cmd, master, nil
+}
+
+// openNamespaces opens the namespaces of pid in joinOrder; on failure it
+// returns those it opened with the error.
+func openNamespaces(pid int) ([]int, error) {
+	fds := make([]int, 0, len(joinOrder))
+	for _, ns := range joinOrder {
+		fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, ns.name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fds, fmt.Errorf("runner: exec: open %s namespace of pid %d: %w", ns.name, pid, err)
+		}
+		fds = append(fds, fd)
+	}
+	return fds, nil
+}
+
+// joinNamespaces runs spec.Prepare, closes inherited fds, moves this
+// thread into the namespaces fds (from openNamespaces) and trims its
+// bounding set.
+func joinNamespaces(fds []int, spec *ExecSpec, sec security) error {
+	// Host paths still resolve before the mount namespace changes.
+	if spec.Prepare != nil {
+		if err := spec.Prepare(unix.Gettid()); err != nil {
+			return fmt.Errorf("runner: exec: %w", err)
+		}
+	}
+	// Fds lade inherited without close-on-exec must not reach the command;
+	// this reads /proc/self/fd, so before joining the mount namespace.
+	if err := closeExtraFds(); err != nil {
+		return fmt.Errorf("runner: exec: %w", err)
+	}
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("runner: exec: unshare fs: %w", err)
+	}
+	for i, ns := range joinOrder {
+		if err := unix.Setns(fds[i], ns.flag); err != nil {
+			return fmt.Errorf("runner: exec: join %s namespace: %w", ns.name, err)
+		}
+	}
+	if err := dropBounding(sec); err != nil {
+		return fmt.Errorf("runner: exec: %w", err)
+	}
+	return nil
+}
+
+// joinedCommand is the command spec runs, as the spec's user in a session
+// of its own.
+func joinedCommand(ctx context.Context, path, cwd string, spec *ExecSpec, stdin *os.File) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, path)
 	cmd.Args = spec.Args
 	cmd.Env = spec.Env
@@ -225,34 +300,5 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security, std
 		Credential: &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: groups},
 		Setsid:     true,
 	}
-	var master *os.File
-	if spec.Tty {
-		// This thread is in the container's mount namespace, so
-		// /dev/ptmx is the container's devpts.
-		m, sl, err := openPty(int(spec.UID), spec.TtySize)
-		if err != nil {
-			return nil, nil, fmt.Errorf("runner: exec: %w", err)
-		}
-		master = masterFile(m)
-		slave := os.NewFile(uintptr(sl), "pty-slave")
-		defer slave.Close()
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
-	}
-	// lade keeps CAP_SYS_ADMIN, so this works without no_new_privs; the
-	// thread is never reused and the command inherits the filter.
-	if err := installSeccomp(sec.Seccomp); err != nil {
-		return nil, nil, fmt.Errorf("runner: exec: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		if master != nil {
-			master.Close()
-		}
-		code := ExitNotExecutable
-		if errors.Is(err, os.ErrNotExist) {
-			code = ExitNotFound
-		}
-		return nil, nil, &execError{code: code, msg: fmt.Sprintf("exec %s: %v", spec.Args[0], err)}
-	}
-	return cmd, master, nil
+	return cmd
 }

@@ -27,8 +27,10 @@ const busyboxPath = "/bin/busybox"
 // newRootfs builds a minimal busybox root filesystem in a temp dir: every
 // applet in /bin, /etc/passwd, /etc/group and an empty /tmp. It has no
 // /proc, /dev, /sys or /run, so Run must create and remove those stubs.
+// Every test that needs one runs containers, so it skips unless root.
 func newRootfs(t *testing.T) string {
 	t.Helper()
+	testutil.RequireRoot(t)
 	testutil.Busybox(t)
 	root := t.TempDir()
 	for _, d := range []string{"bin", "etc", "tmp", "root"} {
@@ -154,4 +156,12 @@ func hostMounts(t *testing.T, ours ...string) []string {
 
 func within(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// pollUntil retries fn every 20ms for up to 30s.
+func pollUntil(t *testing.T, what string, fn func() bool) {
+	t.Helper()
+	if !testutil.PollUntil(30*time.Second, fn) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
 }

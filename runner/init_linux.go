@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/lade-build/lade/runner/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,20 +70,46 @@ func (e *execError) Error() string { return e.msg }
 
 // containerInit runs in the new namespaces. It only returns on failure: an
 // exit code with a message already written to stderr, or a setup error.
+// The steps keep runc's order: cgroups and namespaces while host paths
+// still resolve, the root filesystem, then privileges, then execve.
 func containerInit() (int, error) {
-	unix.CloseOnExec(initStatusFd)
-	cfg, err := readConfig()
+	cfg, err := acceptConfig()
 	if err != nil {
 		return 0, err
 	}
-	if _, err := unix.Write(initStatusFd, []byte{initGotSpec}); err != nil {
-		return 0, fmt.Errorf("acknowledge config: %w", err)
+	if err := enterNamespaces(cfg); err != nil {
+		return 0, err
 	}
+	if err := setupContainer(cfg); err != nil {
+		return 0, err
+	}
+	if err := dropPrivileges(cfg); err != nil {
+		return 0, err
+	}
+	return execCommand(cfg)
+}
+
+// acceptConfig reads the config and tells the parent it has it.
+func acceptConfig() (*initConfig, error) {
+	unix.CloseOnExec(initStatusFd)
+	cfg, err := readConfig()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := unix.Write(initStatusFd, []byte{initGotSpec}); err != nil {
+		return nil, fmt.Errorf("acknowledge config: %w", err)
+	}
+	return cfg, nil
+}
+
+// enterNamespaces joins the config's cgroups and takes the mount (and
+// network, and cgroup) namespaces.
+func enterNamespaces(cfg *initConfig) error {
 	// Host paths, before the mount namespace changes. "0" moves the whole
 	// thread group, every thread of this runtime.
 	for _, dir := range cfg.Cgroups {
 		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte("0"), 0); err != nil {
-			return 0, fmt.Errorf("joining cgroup %s: %w", dir, err)
+			return fmt.Errorf("joining cgroup %s: %w", dir, err)
 		}
 	}
 	// The mount namespace is taken only now, on this locked thread, so it
@@ -94,51 +121,67 @@ func containerInit() (int, error) {
 		flags |= unix.CLONE_NEWNET
 	}
 	if err := unix.Unshare(flags); err != nil {
-		return 0, fmt.Errorf("new mount namespace: %w", err)
+		return fmt.Errorf("new mount namespace: %w", err)
 	}
 	// We are in the container's cgroups now (joined above or placed by
 	// Started), so the new namespace is rooted there.
 	if cfg.CgroupNS {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return 0, fmt.Errorf("new cgroup namespace: %w", err)
+			return fmt.Errorf("new cgroup namespace: %w", err)
 		}
 	}
+	return nil
+}
+
+// setupContainer mounts and pivots into the root filesystem, brings up
+// loopback, names the host, applies read-only and masked paths and opens
+// the terminal.
+func setupContainer(cfg *initConfig) error {
 	if err := setupRootfs(cfg); err != nil {
-		return 0, err
+		return err
 	}
 	if cfg.NewNet {
 		if err := loopbackUp(); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	if cfg.Hostname != "" {
 		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
-			return 0, fmt.Errorf("sethostname %q: %w", cfg.Hostname, err)
+			return fmt.Errorf("sethostname %q: %w", cfg.Hostname, err)
 		}
 	}
 	if err := applyPaths(cfg.Security); err != nil {
-		return 0, err
+		return err
 	}
 	if cfg.Tty {
-		if err := setupConsole(cfg); err != nil {
-			return 0, err
-		}
+		return setupConsole(cfg)
 	}
+	return nil
+}
+
+// dropPrivileges trims the bounding set, installs the seccomp filter while
+// CAP_SYS_ADMIN is still there (unless no_new_privs defers it to
+// execCommand), switches to the spec's user and trims the capabilities.
+func dropPrivileges(cfg *initConfig) error {
 	if err := dropBounding(cfg.Security); err != nil {
-		return 0, err
+		return err
 	}
 	if !cfg.Security.NoNewPrivileges {
-		// Still CAP_SYS_ADMIN here; see installSeccomp.
-		if err := installSeccomp(cfg.Security.Seccomp); err != nil {
-			return 0, err
+		// Still CAP_SYS_ADMIN here; see security.Seccomp.
+		if err := seccomp.Install(cfg.Security.Seccomp); err != nil {
+			return err
 		}
 	}
 	if err := setCredentials(cfg); err != nil {
-		return 0, err
+		return err
 	}
-	if err := limitCaps(cfg.Security); err != nil {
-		return 0, err
-	}
+	return limitCaps(cfg.Security)
+}
+
+// execCommand finds the command, closes inherited fds, installs a
+// no_new_privs filter last and execs the command (or the small init
+// with the command). It returns only on failure.
+func execCommand(cfg *initConfig) (int, error) {
 	if err := os.Chdir(cfg.Cwd); err != nil {
 		return 0, fmt.Errorf("chdir to cwd: %w", err)
 	}
@@ -150,7 +193,7 @@ func containerInit() (int, error) {
 		return 0, err
 	}
 	if cfg.Security.NoNewPrivileges {
-		if err := installSeccomp(cfg.Security.Seccomp); err != nil {
+		if err := seccomp.Install(cfg.Security.Seccomp); err != nil {
 			return 0, err
 		}
 	}

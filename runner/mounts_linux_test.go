@@ -8,12 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestMounts(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	host := t.TempDir()
 	before := hostMounts(t, rootfs, host)
@@ -162,7 +159,6 @@ func TestMounts(t *testing.T) {
 }
 
 func TestExistingTargetsUntouched(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	for _, d := range []string{"proc", "dev", "sys", "mnt/data"} {
 		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o711); err != nil {
@@ -183,7 +179,6 @@ func TestExistingTargetsUntouched(t *testing.T) {
 }
 
 func TestSymlinkTargetStaysInRootfs(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	host := t.TempDir()
 	before := hostMounts(t, rootfs, host)

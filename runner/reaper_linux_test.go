@@ -9,15 +9,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestInit(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	withInit := func(args ...string) *Spec {
 		s := baseSpec(rootfs, args...)
@@ -54,7 +50,6 @@ func TestInit(t *testing.T) {
 }
 
 func TestInitForwardsSignals(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	pids := make(chan int, 1)
 	spec := baseSpec(rootfs, "sleep", "1000")
@@ -71,7 +66,6 @@ func TestInitForwardsSignals(t *testing.T) {
 }
 
 func TestInitReapsOrphans(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	// The subshell's sleep is orphaned: pid 1 inherits it, and only an
 	// init that reaps keeps it from becoming a zombie; `exec sleep` (pid 1
@@ -110,22 +104,9 @@ func TestInitReapsOrphans(t *testing.T) {
 	})
 }
 
-// pollUntil retries fn every 20ms for up to 30s.
-func pollUntil(t *testing.T, what string, fn func() bool) {
-	t.Helper()
-	for i := 0; i < 1500; i++ {
-		if fn() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // TestInitExeUnreachable is CVE-2019-5736: pid 1 is lade's own binary, and
 // the container must neither read nor rewrite it through /proc/1/exe.
 func TestInitExeUnreachable(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	self, err := os.Executable()
 	if err != nil {
@@ -162,7 +143,6 @@ func fileSum(t *testing.T, p string) [32]byte {
 }
 
 func TestExecNoFdLeakNonDumpable(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	pid, stop := startLong(t, rootfs)
 	defer stop()
@@ -188,7 +168,6 @@ func TestExecNoFdLeakNonDumpable(t *testing.T) {
 // TestExecRefusesUnstartedInit: before Running, the init is still lade on
 // the host's root; joining it then would run the command on the host.
 func TestExecRefusesUnstartedInit(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	var execErr error
 	spec := baseSpec(rootfs, "true")

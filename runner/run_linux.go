@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/lade-build/lade/runner/caps"
+	"github.com/lade-build/lade/runner/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -161,89 +163,135 @@ func (r *Runner) runInit(ctx context.Context, spec *Spec, cfg *initConfig, p *pr
 		<-p.exited
 		return -1, false, fmt.Errorf("runner: encode init config: %w", err)
 	}
-	// A spare's output comes through its own pipe: copy it to the spec's.
-	var copied chan struct{}
-	if p.out != nil {
-		copied = make(chan struct{})
-		go func() {
-			defer close(copied)
-			dst := spec.Stdout
-			if dst == nil {
-				dst = io.Discard
-			}
-			_, _ = io.Copy(dst, p.out)
-		}()
-	}
+	w := watchInit(p, spec.Stdout)
 	// SIGKILL to the namespace's pid 1 takes every process in it down.
 	stopKill := context.AfterFunc(ctx, p.kill)
 	defer stopKill()
-	wait := func() error {
-		err := <-p.exited
-		if copied != nil {
-			<-copied
-		}
-		return err
+	con, werr, err := w.handOver(spec, cfg.Tty, payload)
+	if err != nil {
+		return -1, false, err
 	}
-	pid := p.cmd.Process.Pid
-	if spec.Started != nil {
-		// The init blocks reading its config, so nothing ran yet.
-		if err := spec.Started(pid); err != nil {
-			p.kill()
-			_ = wait()
-			return -1, false, fmt.Errorf("runner: %w", err)
-		}
-	}
-
-	// A failed write means the init died early; its status says why.
-	_, werr := p.cfgW.Write(payload)
-	p.cfgW.Close()
-	var con *console
-	if cfg.Tty && werr == nil {
-		master, err := recvFd(p.ttyParent)
-		if err != nil {
-			p.kill()
-			_ = wait()
-			return -1, false, fmt.Errorf("runner: %w", err)
-		}
-		if master != nil {
-			if spec.Console != nil {
-				spec.Console(master)
-			}
-			con = startConsole(master, spec.Stdin, spec.Stdout)
-		}
-	}
-	// EOF arrives when the init execs (the fd is close-on-exec) or exits.
-	status, rerr := io.ReadAll(p.statR)
-	gotSpec := len(status) > 0 && status[0] == initGotSpec
-	if gotSpec {
-		status = status[1:]
-	}
-	if gotSpec && len(status) == 0 && rerr == nil && spec.Running != nil {
-		if err := spec.Running(pid); err != nil {
-			p.kill()
-			_ = wait()
+	st := readInitStatus(p.statR)
+	if st.execed() && spec.Running != nil {
+		if err := spec.Running(p.cmd.Process.Pid); err != nil {
+			w.stop()
 			if con != nil {
 				con.finish(0)
 			}
 			return -1, false, fmt.Errorf("runner: %w", err)
 		}
 	}
-	waitErr := wait()
+	waitErr := w.wait()
 	if con != nil {
 		// The pid namespace is gone, so every slave fd is closed.
 		con.finish(0)
 	}
+	return w.outcome(ctx, st, werr, waitErr)
+}
 
+// initWatch follows a started init and the copy of a spare's output.
+type initWatch struct {
+	p      *proc
+	copied chan struct{} // closed once a spare's output is copied; nil for others
+}
+
+// watchInit starts copying a spare's output, which comes through its own
+// pipe, to stdout.
+func watchInit(p *proc, stdout io.Writer) *initWatch {
+	w := &initWatch{p: p}
+	if p.out != nil {
+		w.copied = make(chan struct{})
+		go func() {
+			defer close(w.copied)
+			dst := stdout
+			if dst == nil {
+				dst = io.Discard
+			}
+			_, _ = io.Copy(dst, p.out)
+		}()
+	}
+	return w
+}
+
+// wait waits for the init to end and its output to be copied.
+func (w *initWatch) wait() error {
+	err := <-w.p.exited
+	if w.copied != nil {
+		<-w.copied
+	}
+	return err
+}
+
+// stop kills the init and waits for it.
+func (w *initWatch) stop() {
+	w.p.kill()
+	_ = w.wait()
+}
+
+// handOver tells spec.Started, writes the config to the init and, with a
+// terminal, takes the master the init sends back. werr is a failed write:
+// the init died early, and its status says why.
+func (w *initWatch) handOver(spec *Spec, tty bool, payload []byte) (con *console, werr, err error) {
+	p := w.p
+	if spec.Started != nil {
+		// The init blocks reading its config, so nothing ran yet.
+		if err := spec.Started(p.cmd.Process.Pid); err != nil {
+			w.stop()
+			return nil, nil, fmt.Errorf("runner: %w", err)
+		}
+	}
+	_, werr = p.cfgW.Write(payload)
+	p.cfgW.Close()
+	if !tty || werr != nil {
+		return nil, werr, nil
+	}
+	master, err := recvFd(p.ttyParent)
+	if err != nil {
+		w.stop()
+		return nil, werr, fmt.Errorf("runner: %w", err)
+	}
+	if master != nil {
+		if spec.Console != nil {
+			spec.Console(master)
+		}
+		con = startConsole(master, spec.Stdin, spec.Stdout)
+	}
+	return con, werr, nil
+}
+
+// initStatus is what the init's status pipe said: EOF arrives when the
+// init execs (the fd is close-on-exec) or exits.
+type initStatus struct {
+	gotSpec bool   // the init read its whole config
+	msg     []byte // its setup error, if any
+	readErr error
+}
+
+func readInitStatus(r io.Reader) initStatus {
+	status, rerr := io.ReadAll(r)
+	gotSpec := len(status) > 0 && status[0] == initGotSpec
+	if gotSpec {
+		status = status[1:]
+	}
+	return initStatus{gotSpec: gotSpec, msg: status, readErr: rerr}
+}
+
+// execed reports whether the init got as far as execve.
+func (s initStatus) execed() bool { return s.gotSpec && len(s.msg) == 0 && s.readErr == nil }
+
+// outcome turns how the init ended into runInit's result.
+func (w *initWatch) outcome(ctx context.Context, st initStatus, werr, waitErr error) (code int, dead bool, err error) {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return -1, false, ctxErr
 	}
-	if rerr != nil {
-		return -1, false, fmt.Errorf("runner: read init status: %w", rerr)
+	if st.readErr != nil {
+		return -1, false, fmt.Errorf("runner: read init status: %w", st.readErr)
 	}
-	if len(status) > 0 {
-		return -1, false, fmt.Errorf("runner: container init: %s", strings.TrimSpace(string(status)))
+	if len(st.msg) > 0 {
+		return -1, false, fmt.Errorf("runner: container init: %s", strings.TrimSpace(string(st.msg)))
 	}
-	if !gotSpec {
+	p := w.p
+	if !st.gotSpec {
 		// Nothing of the spec ran: the init was gone before it had it.
 		why := p.cmd.ProcessState.String()
 		if werr != nil {
@@ -327,13 +375,13 @@ func prepare(spec *Spec) (*initConfig, error) {
 		},
 	}
 	if spec.Capabilities != nil {
-		caps, err := capSet(spec.Capabilities)
+		set, err := caps.Set(spec.Capabilities)
 		if err != nil {
 			return nil, fmt.Errorf("runner: %w", err)
 		}
-		cfg.Security.LimitCaps, cfg.Security.Caps = true, caps
+		cfg.Security.LimitCaps, cfg.Security.Caps = true, set
 	}
-	if cfg.Security.Seccomp, err = seccompFor(spec.Seccomp, cfg.Security); err != nil {
+	if cfg.Security.Seccomp, err = seccomp.Compile(spec.Seccomp, cfg.Security.kept()); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	if cfg.Env == nil {

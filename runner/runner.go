@@ -4,6 +4,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/lade-build/lade/runner/seccomp"
 )
 
 // Runner starts containers by re-executing a lade binary as their init.
@@ -97,9 +99,9 @@ type Spec struct {
 	// NoNewPrivileges sets no_new_privs so setuid binaries gain nothing.
 	NoNewPrivileges bool
 	// Seccomp, when set, is the seccomp filter the command runs under
-	// (see ContainerSeccomp); its capability conditions follow
+	// (see seccomp.ForContainer); its capability conditions follow
 	// Capabilities.
-	Seccomp *SeccompProfile
+	Seccomp *seccomp.Profile
 	// Running, when set, gets the init's host pid once the init has
 	// exec'd the command (or exited): from then on nothing of lade's runs
 	// in the container, so it is safe to join (exec) and to report.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/lade-build/lade/internal/testutil"
+	"github.com/lade-build/lade/runner/seccomp"
 )
 
 // i386Hello is a static 32-bit ELF program that writes "hi\n" to stdout
@@ -73,11 +74,11 @@ func TestSeccompI386(t *testing.T) {
 		"syscalls": [{"names": ["write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}`
 	for _, tc := range []struct {
 		name    string
-		profile *SeccompProfile
+		profile *seccomp.Profile
 		code    int
 		out     string
 	}{
-		{"docker's default", DefaultSeccompProfile(), 253, "hi\n"},
+		{"docker's default", seccomp.Default(), 253, "hi\n"},
 		{"i386 listed, write denied", mustProfile(t, denyWrite), 1, ""},
 		{"i386 not listed", mustProfile(t, denyMkdir), 128 + int(syscall.SIGSYS), ""},
 	} {
@@ -90,21 +91,5 @@ func TestSeccompI386(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, err %v; want exit %d, stdout %q", r.code, r.stdout, r.err, tc.code, tc.out)
 			}
 		})
-	}
-}
-
-// Spot checks of the i386 table against arch/x86/entry/syscalls/syscall_32.tbl.
-func TestSyscallTable386(t *testing.T) {
-	for name, want := range map[string]uint32{
-		"exit": 1, "write": 4, "socketcall": 102, "clone": 120, "mmap2": 192, "chown32": 212,
-		"socket": 359, "arch_prctl": 384, "clone3": 435, "set_mempolicy_home_node": 450,
-		"cachestat": 451, "mseal": 462, // the unified numbers past the header
-	} {
-		if got, ok := syscalls386[name]; !ok || got != want {
-			t.Errorf("%s = %d (known %v), want %d", name, got, ok, want)
-		}
-	}
-	if _, ok := syscalls386["newfstatat"]; ok {
-		t.Error("newfstatat is x86_64's; i386 has fstatat64")
 	}
 }

@@ -12,37 +12,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/testutil"
+	"github.com/lade-build/lade/runner/seccomp"
 )
-
-// The table must agree with the kernel ABI golang.org/x/sys describes.
-func TestSyscallTableAMD64(t *testing.T) {
-	if unix.SYS_EXECVE != 59 {
-		t.Skip("not linux/amd64: x/sys's numbers are another architecture's")
-	}
-	for name, want := range map[string]uintptr{
-		"read": unix.SYS_READ, "mkdir": unix.SYS_MKDIR, "mkdirat": unix.SYS_MKDIRAT,
-		"clone": unix.SYS_CLONE, "clone3": unix.SYS_CLONE3, "unshare": unix.SYS_UNSHARE,
-		"keyctl": unix.SYS_KEYCTL, "add_key": unix.SYS_ADD_KEY, "personality": unix.SYS_PERSONALITY,
-		"socket": unix.SYS_SOCKET, "ptrace": unix.SYS_PTRACE, "newfstatat": unix.SYS_NEWFSTATAT,
-		"openat2": unix.SYS_OPENAT2, "faccessat2": unix.SYS_FACCESSAT2, "io_uring_setup": unix.SYS_IO_URING_SETUP,
-		"epoll_pwait2": unix.SYS_EPOLL_PWAIT2, "_sysctl": unix.SYS__SYSCTL, "rseq": unix.SYS_RSEQ,
-		"mseal": unix.SYS_MSEAL, "listmount": unix.SYS_LISTMOUNT, "seccomp": unix.SYS_SECCOMP,
-	} {
-		if got := syscallsAMD64[name]; uintptr(got) != want {
-			t.Errorf("%s = %d, want %d", name, got, want)
-		}
-	}
-	if len(syscallsAMD64) < 370 {
-		t.Errorf("table has %d syscalls", len(syscallsAMD64))
-	}
-}
 
 const denyMkdir = `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
 	{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}`
 
-func mustProfile(t *testing.T, opt string) *SeccompProfile {
+func mustProfile(t *testing.T, opt string) *seccomp.Profile {
 	t.Helper()
-	p, err := ContainerSeccomp(opt, false)
+	p, err := seccomp.ForContainer(opt, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,12 +30,11 @@ func mustProfile(t *testing.T, opt string) *SeccompProfile {
 // Containers run under the filter in the kernel: what it denies fails,
 // everything an ordinary command needs works.
 func TestSeccompInContainer(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	status := `grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status | tr -d '\t' | sort`
 	// unshare(CLONE_NEWUSER) needs no capability, so only a filter stops it.
 	userns := "unshare -U true 2>&1 && echo userns-ok || true"
-	def := DefaultSeccompProfile()
+	def := seccomp.Default()
 	kill := `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
 		{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL_PROCESS"}]}`
 	tests := []struct {
@@ -121,7 +98,6 @@ func TestSeccompInContainer(t *testing.T) {
 
 // A profile that breaks the init's own setup is reported, not hidden.
 func TestSeccompBlockingSetupFails(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	spec := baseSpec(rootfs, "true")
 	spec.UID = 1000
@@ -149,12 +125,8 @@ func seccompContainer(t *testing.T, spec *Spec) int {
 	select {
 	case pid := <-pids:
 		// Started runs before the init execs: wait until sleep is pid 1.
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			if b, _ := readProcComm(pid); b == "sleep" {
-				return pid
-			}
-			time.Sleep(10 * time.Millisecond)
+		if testutil.PollUntil(20*time.Second, func() bool { b, _ := readProcComm(pid); return b == "sleep" }) {
+			return pid
 		}
 		t.Fatal("container did not exec sleep")
 	case <-done:
@@ -170,19 +142,18 @@ func readProcComm(pid int) (string, error) {
 
 // Exec gets the filter it is given, like the container's own process.
 func TestSeccompExec(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	spec := baseSpec(rootfs, "sleep", "1000")
 	spec.Capabilities = DefaultCapabilities
-	spec.Seccomp = DefaultSeccompProfile()
+	spec.Seccomp = seccomp.Default()
 	pid := seccompContainer(t, spec)
 	script := "grep '^Seccomp:' /proc/self/status | tr -d '\\t'; unshare -U true 2>&1 || true; mkdir /tmp/e 2>&1 && echo mkdir-ok"
 	for _, tc := range []struct {
 		name    string
-		profile *SeccompProfile
+		profile *seccomp.Profile
 		want    string
 	}{
-		{"default", DefaultSeccompProfile(), "Seccomp:2\nunshare: unshare(0x10000000): Operation not permitted\nmkdir-ok\n"},
+		{"default", seccomp.Default(), "Seccomp:2\nunshare: unshare(0x10000000): Operation not permitted\nmkdir-ok\n"},
 		{"custom", mustProfile(t, denyMkdir), "Seccomp:2\nmkdir: can't create directory '/tmp/e': Operation not permitted\n"},
 		{"none", nil, "Seccomp:0\nmkdir-ok\n"},
 	} {
@@ -207,35 +178,5 @@ func TestSeccompExec(t *testing.T) {
 	code, err := New().Exec(context.Background(), pid, &ExecSpec{Args: []string{"true"}, Env: []string{"PATH=/bin"}, Seccomp: strict})
 	if err == nil || !strings.Contains(err.Error(), "seccomp profile denies futex") {
 		t.Errorf("Exec with a profile that kills lade's thread = %d, %v; want it refused", code, err)
-	}
-}
-
-// Exec puts the filter on a thread of lade before forking, so a profile
-// that would break that thread is refused rather than crashing lade.
-func TestCheckExecThread(t *testing.T) {
-	strict := &SeccompProfile{DefaultAction: ActErrno, Syscalls: []SeccompSyscall{
-		{Names: []string{"execve", "exit_group", "read", "write"}, Action: ActAllow}}}
-	for _, tc := range []struct {
-		name    string
-		p       *SeccompProfile
-		problem string // "" = accepted
-	}{
-		{"default", DefaultSeccompProfile(), ""},
-		{"strict", strict, "denies futex, rt_sigprocmask, rt_sigreturn, sigaltstack, pipe2, close,"},
-		{"kill on clone", &SeccompProfile{DefaultAction: ActAllow, Syscalls: []SeccompSyscall{
-			{Names: []string{"clone"}, Action: ActKillProcess}}}, "denies clone,"},
-		{"namespaces only", &SeccompProfile{DefaultAction: ActAllow, Syscalls: []SeccompSyscall{
-			{Names: []string{"clone"}, Action: ActErrno, Args: []SeccompArg{{Value: cloneNamespaceFlags, Op: OpMaskedEqual, ValueTwo: 0x10000000}}}}}, ""},
-	} {
-		_, err := seccompForExec(tc.p, security{})
-		switch {
-		case tc.problem == "" && err != nil:
-			t.Errorf("%s: refused: %v", tc.name, err)
-		case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
-			t.Errorf("%s: error %v, want one with %q", tc.name, err, tc.problem)
-		}
-		if _, err := seccompFor(tc.p, security{}); err != nil {
-			t.Errorf("%s: refused for a container: %v", tc.name, err)
-		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lade-build/lade/runner/caps"
+	"github.com/lade-build/lade/runner/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,8 +21,24 @@ type security struct {
 	NoNewPrivileges bool     `json:"noNewPrivileges,omitempty"`
 	LimitCaps       bool     `json:"limitCaps,omitempty"`
 	Caps            uint64   `json:"caps,omitempty"`
-	// Seccomp is the compiled filter; see installSeccomp for when.
-	Seccomp *seccompFilter `json:"seccomp,omitempty"`
+	// Seccomp is the compiled filter. The container init has
+	// CAP_SYS_ADMIN until it switches credentials, so without
+	// no-new-privileges the filter goes on before that, as runc does:
+	// setting no_new_privs ourselves would stop setuid binaries working in
+	// the container, unlike docker. The syscalls the init then makes
+	// (setgroups, setuid, capset, chdir, stat, execve, ...) are all in the
+	// default profile; a custom profile must allow them too. With
+	// no-new-privileges the filter goes on right before execve.
+	Seccomp *seccomp.Filter `json:"seccomp,omitempty"`
+}
+
+// kept is the capability mask a seccomp profile's conditions see: every
+// capability unless the spec limits them.
+func (s security) kept() uint64 {
+	if s.LimitCaps {
+		return s.Caps
+	}
+	return ^uint64(0)
 }
 
 // applyPaths runs after pivot_root: read-only and masked paths, then the
@@ -118,11 +136,11 @@ func limitCaps(s security) error {
 func lastCap() int {
 	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err != nil {
-		return len(capNames) - 1
+		return caps.Last()
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	if err != nil {
-		return len(capNames) - 1
+		return caps.Last()
 	}
 	return n
 }

@@ -35,67 +35,24 @@ type proc struct {
 // cloned (CLONE_INTO_CGROUP): it never runs outside its device rules,
 // and moving a process between cgroups costs more than that.
 func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.Writer, dc *deviceCgroup) (_ *proc, err error) {
-	var toClose []*os.File // the init's ends of the pipes: closed here once it started
-	defer func() {
-		for _, f := range toClose {
-			f.Close()
-		}
-	}()
+	var ends childEnds // the init's ends of the pipes: closed here once it started
+	defer func() { ends.close() }()
 	p := &proc{ttyParent: -1, stopStdin: func() {}, exited: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			p.close()
 		}
 	}()
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("runner: config pipe: %w", err)
-	}
-	p.cfgW, toClose = cfgW, append(toClose, cfgR)
-	statR, statW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("runner: status pipe: %w", err)
-	}
-	p.statR, toClose = statR, append(toClose, statW)
-
 	self := r.Self
 	if self == "" {
 		self = "/proc/self/exe"
 	}
-	cmd := exec.Command(self)
-	cmd.Args = []string{initArg0}
-	cmd.Env = []string{initEnv + "=1"}
-	cmd.Dir = "/"
-	cmd.ExtraFiles = []*os.File{cfgR, statW} // fds 3 and 4 in the init
-	switch {
-	case spare:
-		outR, outW, err := os.Pipe()
-		if err != nil {
-			return nil, fmt.Errorf("runner: output pipe: %w", err)
-		}
-		p.out, toClose = outR, append(toClose, outW)
-		cmd.Stdout, cmd.Stderr = outW, outW
-	case !tty:
-		in, stop, err := stdinPipe(stdin)
-		if err != nil {
-			return nil, fmt.Errorf("runner: %w", err)
-		}
-		p.stopStdin = stop
-		if in != nil {
-			cmd.Stdin, toClose = in, append(toClose, in)
-		}
-		cmd.Stdout, cmd.Stderr = outputPipe(stdout), outputPipe(stderr)
-	default:
-		// With a terminal the init opens it in the container's devpts and
-		// passes the master back over this socket (fd 5 in the init).
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("runner: terminal socket: %w", err)
-		}
-		p.ttyParent = pair[0]
-		ttyChild := os.NewFile(uintptr(pair[1]), "tty-socket")
-		toClose = append(toClose, ttyChild)
-		cmd.ExtraFiles = append(cmd.ExtraFiles, ttyChild)
+	cmd, err := p.initCommand(self, &ends)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.wireStdio(cmd, &ends, tty, spare, stdin, stdout, stderr); err != nil {
+		return nil, err
 	}
 	// The mount and network namespaces come later, from the init itself.
 	// Without a terminal of its own the init leaves lade's session, so it
@@ -115,24 +72,100 @@ func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgFd
 	}
 	p.cmd = cmd
+	if err := p.start(); err != nil {
+		return nil, fmt.Errorf("runner: start init %s: %w", self, err)
+	}
+	return p, nil
+}
 
-	// Pdeathsig fires when the forking thread exits: that thread stays
-	// locked, out of Go's pool, until the init is gone.
+// childEnds are the init's ends of its pipes and sockets.
+type childEnds []*os.File
+
+func (c *childEnds) add(f *os.File) { *c = append(*c, f) }
+
+func (c childEnds) close() {
+	for _, f := range c {
+		f.Close()
+	}
+}
+
+// initCommand makes the config and status pipes and the command that
+// re-executes self as the init, with their ends as its fds 3 and 4.
+func (p *proc) initCommand(self string, ends *childEnds) (*exec.Cmd, error) {
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("runner: config pipe: %w", err)
+	}
+	p.cfgW = cfgW
+	ends.add(cfgR)
+	statR, statW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("runner: status pipe: %w", err)
+	}
+	p.statR = statR
+	ends.add(statW)
+	cmd := exec.Command(self)
+	cmd.Args = []string{initArg0}
+	cmd.Env = []string{initEnv + "=1"}
+	cmd.Dir = "/"
+	cmd.ExtraFiles = []*os.File{cfgR, statW} // fds 3 and 4 in the init
+	return cmd, nil
+}
+
+// wireStdio gives the init a spare's output pipe, the caller's stdio, or
+// with tty the socket its terminal's master comes back on.
+func (p *proc) wireStdio(cmd *exec.Cmd, ends *childEnds, tty, spare bool, stdin io.Reader, stdout, stderr io.Writer) error {
+	switch {
+	case spare:
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			return fmt.Errorf("runner: output pipe: %w", err)
+		}
+		p.out = outR
+		ends.add(outW)
+		cmd.Stdout, cmd.Stderr = outW, outW
+	case !tty:
+		in, stop, err := stdinPipe(stdin)
+		if err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+		p.stopStdin = stop
+		if in != nil {
+			cmd.Stdin = in
+			ends.add(in)
+		}
+		cmd.Stdout, cmd.Stderr = outputPipe(stdout), outputPipe(stderr)
+	default:
+		// With a terminal the init opens it in the container's devpts and
+		// passes the master back over this socket (fd 5 in the init).
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("runner: terminal socket: %w", err)
+		}
+		p.ttyParent = pair[0]
+		ttyChild := os.NewFile(uintptr(pair[1]), "tty-socket")
+		ends.add(ttyChild)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, ttyChild)
+	}
+	return nil
+}
+
+// start starts p.cmd and reports its end on p.exited. Pdeathsig fires
+// when the forking thread exits: that thread stays locked, out of Go's
+// pool, until the init is gone.
+func (p *proc) start() error {
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
+		if err := p.cmd.Start(); err != nil {
 			started <- err
 			return
 		}
 		started <- nil
-		p.exited <- cmd.Wait()
+		p.exited <- p.cmd.Wait()
 	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("runner: start init %s: %w", self, err)
-	}
-	return p, nil
+	return <-started
 }
 
 // kill ends the init and, with it, its whole pid namespace.

@@ -35,7 +35,7 @@ func warmSpare(t *testing.T, r *Runner) int {
 // writer takes stdout and stderr, as the solver passes them (which is what
 // lets a spare run the step).
 func runOn(ctx context.Context, r *Runner, spec *Spec) (code int, pid int, out string, err error) {
-	var buf lockedBuffer
+	var buf testutil.LockedBuffer
 	spec.Stdout, spec.Stderr = &buf, &buf
 	spec.Started = func(p int) error { pid = p; return nil }
 	code, err = r.Run(ctx, spec)
@@ -99,7 +99,6 @@ func TestSpareSeesMountsMadeAfterItStarted(t *testing.T) {
 }
 
 func TestSpareRuns(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	tests := []struct {
 		name  string
@@ -139,7 +138,6 @@ func TestSpareRuns(t *testing.T) {
 }
 
 func TestSpareCancelAndDeadSpare(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	r := &Runner{Prestart: true}
 	defer r.Close()
@@ -176,7 +174,7 @@ func TestSpareCancelAndDeadSpare(t *testing.T) {
 	werr := <-p.exited
 	p.exited <- werr
 	spec := baseSpec(rootfs, "echo", "never")
-	var buf lockedBuffer
+	var buf testutil.LockedBuffer
 	spec.Stdout, spec.Stderr = &buf, &buf
 	cfg, err := prepare(spec)
 	if err != nil {

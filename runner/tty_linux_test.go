@@ -7,45 +7,21 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
 
-// lockedBuffer is an output sink tests can read while a container writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitOutput polls until out contains want, failing after 30s.
-func waitOutput(t *testing.T, out *lockedBuffer, want string) {
+func waitOutput(t *testing.T, out *testutil.LockedBuffer, want string) {
 	t.Helper()
-	for i := 0; i < 3000; i++ {
-		if strings.Contains(out.String(), want) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.PollUntil(30*time.Second, func() bool { return strings.Contains(out.String(), want) }) {
+		t.Fatalf("no %q in output %q", want, out.String())
 	}
-	t.Fatalf("no %q in output %q", want, out.String())
 }
 
 func TestTty(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	var got *os.File
 	spec := baseSpec(rootfs, "sh", "-c", "tty; stty size; test -t 0 && test -t 2 && echo all-tty; echo err >&2; id -u; ls -ln $(tty) | awk '{print $3}'; echo $(ls /proc/self/fd)")
@@ -70,7 +46,6 @@ func TestTty(t *testing.T) {
 }
 
 func TestTtyInterrupt(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	for _, init := range []bool{false, true} {
 		t.Run(map[bool]string{false: "shell is pid 1", true: "with init"}[init], func(t *testing.T) {
@@ -82,7 +57,7 @@ func TestTtyInterrupt(t *testing.T) {
 func ttyInterrupt(t *testing.T, rootfs string, init bool) {
 	inR, inW := io.Pipe()
 	defer inW.Close()
-	out := &lockedBuffer{}
+	out := &testutil.LockedBuffer{}
 	spec := baseSpec(rootfs, "sh", "-c", `trap "echo got-int; exit 3" INT; echo ready; sleep 30`)
 	spec.Tty, spec.Stdin, spec.Stdout, spec.Init = true, inR, out, init
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -109,7 +84,6 @@ func ttyInterrupt(t *testing.T, rootfs string, init bool) {
 }
 
 func TestExecTty(t *testing.T) {
-	testutil.RequireRoot(t)
 	rootfs := newRootfs(t)
 	pid, stop := startLong(t, rootfs)
 	defer stop()
@@ -139,7 +113,7 @@ func startLong(t *testing.T, rootfs string, edit ...func(*Spec)) (int, func()) {
 		e(spec)
 	}
 	spec.Running = func(pid int) error { pids <- pid; return nil }
-	var errOut lockedBuffer
+	var errOut testutil.LockedBuffer
 	spec.Stderr = &errOut
 	go func() {
 		defer close(done)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/runner"
+	"github.com/lade-build/lade/runner/seccomp"
 )
 
 func digestOf(h v1.Hash) digest.Digest { return digest.Digest(h.String()) }
@@ -209,7 +210,7 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 			spec.Capabilities = runner.DefaultCapabilities
 			spec.MaskedPaths = runner.DefaultMaskedPaths
 			spec.ReadonlyPaths = runner.DefaultReadonlyPaths
-			spec.Seccomp = runner.DefaultSeccompProfile()
+			spec.Seccomp = seccomp.Default()
 		}
 		// BuildKit's insecure mode runs privileged: every device may be opened.
 		spec.AllDevices = insecure

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/lade-build/lade/runner"
+	"github.com/lade-build/lade/runner/seccomp"
 )
 
 // seccompOption reads --security-opt seccomp=unconfined|builtin|PROFILE
@@ -34,7 +34,7 @@ func seccompOption(opt string) (value string, ok bool, err error) {
 	if err != nil {
 		return "", true, fmt.Errorf("--security-opt seccomp: %w", err)
 	}
-	if _, err := runner.ParseSeccompProfile(data); err != nil {
+	if _, err := seccomp.Parse(data); err != nil {
 		return "", true, fmt.Errorf("--security-opt seccomp=%s: %w", v, err)
 	}
 	var buf bytes.Buffer

@@ -1,4 +1,4 @@
-package runner
+package seccomp
 
 // syscallsAMD64 maps the x86_64 kernel ABI's syscall names to their
 // numbers (arch/x86/entry/syscalls/syscall_64.tbl, the same numbers as

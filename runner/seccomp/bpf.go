@@ -1,10 +1,12 @@
-package runner
+package seccomp
 
 import (
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/lade-build/lade/runner/caps"
 )
 
 // sockFilter is one classic BPF instruction, laid out like the kernel's
@@ -106,6 +108,8 @@ func (a *assembler) jaOrRet(l label) {
 
 func isCond(code uint16) bool { return code&0x07 == 0x05 && code != bpfJa }
 
+// assemble places the shared returns at the end, lays the program out
+// and resolves its labels to offsets.
 func (a *assembler) assemble() ([]sockFilter, error) {
 	vals := make([]uint32, 0, len(a.rets))
 	for k := range a.rets {
@@ -116,56 +120,75 @@ func (a *assembler) assemble() ([]sockFilter, error) {
 		a.place(a.rets[k])
 		a.insns = append(a.insns, insn{code: bpfRetK, k: k})
 	}
-	long := make([]bool, len(a.insns))
-	size := func(i int) int {
-		switch {
-		case a.insns[i].mark:
-			return 0
-		case long[i]:
-			return 3
-		}
-		return 1
+	l := a.layout()
+	n := l.pos[len(a.insns)]
+	if n > bpfMaxInsns {
+		return nil, fmt.Errorf("seccomp filter needs %d BPF instructions, more than the kernel's %d", n, bpfMaxInsns)
 	}
-	pos := make([]int, len(a.insns)+1)
-	at := make([]int, a.labels)
+	return l.emit(n)
+}
+
+// layout is where each instruction and label of a program lands.
+type layout struct {
+	insns []insn
+	long  []bool // conditional jumps expanded to a hop over two ja
+	pos   []int  // each instruction's position; the last is the length
+	at    []int  // each label's position
+}
+
+func (l *layout) size(i int) int {
+	switch {
+	case l.insns[i].mark:
+		return 0
+	case l.long[i]:
+		return 3
+	}
+	return 1
+}
+
+// layout places the instructions, expanding conditional jumps that reach
+// too far until none does (expanding one can push others out of reach).
+func (a *assembler) layout() *layout {
+	l := &layout{insns: a.insns, long: make([]bool, len(a.insns)),
+		pos: make([]int, len(a.insns)+1), at: make([]int, a.labels)}
 	for {
 		p := 0
-		for i, in := range a.insns {
-			pos[i] = p
+		for i, in := range l.insns {
+			l.pos[i] = p
 			if in.mark {
-				at[in.jt] = p
+				l.at[in.jt] = p
 			}
-			p += size(i)
+			p += l.size(i)
 		}
-		pos[len(a.insns)] = p
+		l.pos[len(l.insns)] = p
 		grew := false
-		for i, in := range a.insns {
-			if !isCond(in.code) || long[i] {
+		for i, in := range l.insns {
+			if !isCond(in.code) || l.long[i] {
 				continue
 			}
-			end := pos[i] + 1
+			end := l.pos[i] + 1
 			for _, t := range []label{in.jt, in.jf} {
-				if t != next && at[t]-end > 255 {
-					long[i], grew = true, true
+				if t != next && l.at[t]-end > 255 {
+					l.long[i], grew = true, true
 				}
 			}
 		}
 		if !grew {
-			break
+			return l
 		}
 	}
-	n := pos[len(a.insns)]
-	if n > bpfMaxInsns {
-		return nil, fmt.Errorf("seccomp filter needs %d BPF instructions, more than the kernel's %d", n, bpfMaxInsns)
-	}
+}
+
+// emit writes the n instructions of the laid-out program.
+func (l *layout) emit(n int) ([]sockFilter, error) {
 	out := make([]sockFilter, 0, n)
 	var err error
 	// dist is the offset to t from the instruction ending at end, in
 	// instruction i (whose next is after all of its expansion).
 	dist := func(i int, t label, end int) int {
-		dst := pos[i] + size(i)
+		dst := l.pos[i] + l.size(i)
 		if t != next {
-			dst = at[t]
+			dst = l.at[t]
 		}
 		d := dst - end
 		if d < 0 && err == nil {
@@ -173,19 +196,19 @@ func (a *assembler) assemble() ([]sockFilter, error) {
 		}
 		return d
 	}
-	for i, in := range a.insns {
+	for i, in := range l.insns {
 		switch {
 		case in.mark:
 		case in.code == bpfJa:
-			out = append(out, sockFilter{Code: bpfJa, K: uint32(dist(i, in.jt, pos[i]+1))})
-		case isCond(in.code) && long[i]:
-			end := pos[i] + 3
+			out = append(out, sockFilter{Code: bpfJa, K: uint32(dist(i, in.jt, l.pos[i]+1))})
+		case isCond(in.code) && l.long[i]:
+			end := l.pos[i] + 3
 			out = append(out,
 				sockFilter{Code: in.code, K: in.k, Jt: 0, Jf: 1},
 				sockFilter{Code: bpfJa, K: uint32(dist(i, in.jt, end-1))},
 				sockFilter{Code: bpfJa, K: uint32(dist(i, in.jf, end))})
 		case isCond(in.code):
-			end := pos[i] + 1
+			end := l.pos[i] + 1
 			out = append(out, sockFilter{Code: in.code, K: in.k, Jt: uint8(dist(i, in.jt, end)), Jf: uint8(dist(i, in.jf, end))})
 		default:
 			out = append(out, sockFilter{Code: in.code, K: in.k})
@@ -197,26 +220,26 @@ func (a *assembler) assemble() ([]sockFilter, error) {
 // argRule is one resolved rule: all conds must match for ret to apply.
 type argRule struct {
 	ret   uint32
-	conds []SeccompArg
+	conds []Arg
 }
 
-// resolveRules applies includes/excludes for a container keeping caps on
+// resolveRules applies includes/excludes for a container keeping kept on
 // a kernel of version kernel, and maps names to numbers through table
 // (syscallsAMD64 or syscalls386). As with docker, "arches" conditions
 // are decided for the native architecture, amd64, whichever table maps
 // the names: the i386 filter of a 32-bit program follows the same rules.
-func resolveRules(p *SeccompProfile, caps uint64, kernel kernelVersion, table map[string]uint32) (uint32, map[uint32][]argRule, error) {
+func resolveRules(p *Profile, kept uint64, kernel kernelVersion, table map[string]uint32) (uint32, map[uint32][]argRule, error) {
 	def, err := actionRet(p.DefaultAction, p.DefaultErrnoRet, eperm)
 	if err != nil {
 		return 0, nil, err
 	}
 	hasCap := func(name string) bool {
-		set, err := capSet([]string{name})
-		return err == nil && caps&set == set
+		set, err := caps.Set([]string{name})
+		return err == nil && kept&set == set
 	}
 	// applies reports whether every condition of c holds (include) or
 	// none does (!include).
-	applies := func(c *SeccompCondition, include bool) bool {
+	applies := func(c *Condition, include bool) bool {
 		if c == nil {
 			return true
 		}
@@ -250,7 +273,7 @@ func resolveRules(p *SeccompProfile, caps uint64, kernel kernelVersion, table ma
 		var rs []argRule
 		if sameIndexTwice(s.Args) {
 			for _, a := range s.Args {
-				rs = append(rs, argRule{ret: ret, conds: []SeccompArg{a}})
+				rs = append(rs, argRule{ret: ret, conds: []Arg{a}})
 			}
 		} else {
 			rs = []argRule{{ret: ret, conds: s.Args}}
@@ -280,7 +303,7 @@ func resolveRules(p *SeccompProfile, caps uint64, kernel kernelVersion, table ma
 	return def, rules, nil
 }
 
-func sameIndexTwice(args []SeccompArg) bool {
+func sameIndexTwice(args []Arg) bool {
 	seen := map[uint]bool{}
 	for _, a := range args {
 		if seen[a.Index] {
@@ -291,19 +314,19 @@ func sameIndexTwice(args []SeccompArg) bool {
 	return false
 }
 
-// compileSeccomp turns p into a BPF program for a container keeping caps:
+// compile turns p into a BPF program for a container keeping kept:
 // check the architecture (x86_64, and i386 when p lists it as docker's
 // default does; another one kills the process), fail x32 syscalls with
 // EPERM, find the syscall by binary search over the numbers that have
 // rules, run its rules, else return the default action.
-func compileSeccomp(p *SeccompProfile, caps uint64, kernel kernelVersion) ([]sockFilter, error) {
-	def, rules, err := resolveRules(p, caps, kernel, syscallsAMD64)
+func compile(p *Profile, kept uint64, kernel kernelVersion) ([]sockFilter, error) {
+	def, rules, err := resolveRules(p, kept, kernel, syscallsAMD64)
 	if err != nil {
 		return nil, err
 	}
 	var rules386 map[uint32][]argRule
 	if p.allows386() {
-		if _, rules386, err = resolveRules(p, caps, kernel, syscalls386); err != nil {
+		if _, rules386, err = resolveRules(p, kept, kernel, syscalls386); err != nil {
 			return nil, err
 		}
 	}
@@ -407,7 +430,7 @@ func (a *assembler) search(nrs []uint32, targets []label, def label) {
 // a 64-bit unsigned number and jumps to fail otherwise. The words of an
 // argument are loaded one at a time: high word first, low word only when
 // the high words are equal.
-func (a *assembler) cond(c SeccompArg, fail label) {
+func (a *assembler) cond(c Arg, fail label) {
 	lo := uint32(offArgs + 8*c.Index)
 	hi := lo + 4
 	v := c.Value
@@ -424,27 +447,14 @@ func (a *assembler) cond(c SeccompArg, fail label) {
 		a.jmp(bpfJeqK, vhi, next, ok)
 		a.ld(lo)
 		a.jmp(bpfJeqK, vlo, fail, next)
-	case OpGreaterThan, OpGreaterEqual:
-		a.ld(hi)
-		a.jmp(bpfJgtK, vhi, ok, next)
-		a.jmp(bpfJeqK, vhi, next, fail)
-		a.ld(lo)
-		op := uint16(bpfJgtK)
-		if c.Op == OpGreaterEqual {
-			op = bpfJgeK
-		}
-		a.jmp(op, vlo, next, fail)
-	case OpLessThan, OpLessEqual:
-		// a < v is !(a >= v); a <= v is !(a > v).
-		a.ld(hi)
-		a.jmp(bpfJgtK, vhi, fail, next)
-		a.jmp(bpfJeqK, vhi, next, ok)
-		a.ld(lo)
-		op := uint16(bpfJgeK)
-		if c.Op == OpLessEqual {
-			op = bpfJgtK
-		}
-		a.jmp(op, vlo, fail, next)
+	case OpGreaterThan:
+		a.ordered(hi, lo, vhi, vlo, bpfJgtK, ok, fail)
+	case OpGreaterEqual:
+		a.ordered(hi, lo, vhi, vlo, bpfJgeK, ok, fail)
+	case OpLessThan: // a < v is !(a >= v)
+		a.ordered(hi, lo, vhi, vlo, bpfJgeK, fail, ok)
+	case OpLessEqual: // a <= v is !(a > v)
+		a.ordered(hi, lo, vhi, vlo, bpfJgtK, fail, ok)
 	case OpMaskedEqual:
 		w := c.ValueTwo
 		a.ld(hi)
@@ -455,6 +465,17 @@ func (a *assembler) cond(c SeccompArg, fail label) {
 		a.jmp(bpfJeqK, uint32(w), next, fail)
 	}
 	a.place(ok)
+}
+
+// ordered jumps to above when the 64-bit argument at words hi:lo is
+// greater than vhi:vlo (with loOp JGE: at least), else to below. The high
+// words decide unless they are equal.
+func (a *assembler) ordered(hi, lo, vhi, vlo uint32, loOp uint16, above, below label) {
+	a.ld(hi)
+	a.jmp(bpfJgtK, vhi, above, next)
+	a.jmp(bpfJeqK, vhi, next, below)
+	a.ld(lo)
+	a.jmp(loOp, vlo, above, below)
 }
 
 // evalFilter runs prog on a struct seccomp_data for an x86_64 syscall nr

@@ -1,4 +1,4 @@
-package runner
+package seccomp
 
 // syscalls386 maps the i386 kernel ABI's syscall names (what a 32-bit
 // program calls through int 0x80 on x86_64) to their numbers

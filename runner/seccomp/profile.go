@@ -1,4 +1,4 @@
-package runner
+package seccomp
 
 import (
 	"bytes"
@@ -8,29 +8,31 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/lade-build/lade/runner/caps"
 )
 
-// SeccompProfile is a seccomp profile in docker's JSON format. x86_64
+// Profile is a seccomp profile in docker's JSON format. x86_64
 // syscalls are filtered, and i386 ones (a 32-bit program's int 0x80) when
 // the profile lists SCMP_ARCH_X86, as docker's default does through its
 // archMap; a syscall of any other architecture kills the process, and x32
 // ones fail with EPERM.
-type SeccompProfile struct {
-	DefaultAction   string           `json:"defaultAction"`
-	DefaultErrnoRet *uint            `json:"defaultErrnoRet,omitempty"`
-	Architectures   []string         `json:"architectures,omitempty"`
-	ArchMap         []SeccompArchMap `json:"archMap,omitempty"`
+type Profile struct {
+	DefaultAction   string    `json:"defaultAction"`
+	DefaultErrnoRet *uint     `json:"defaultErrnoRet,omitempty"`
+	Architectures   []string  `json:"architectures,omitempty"`
+	ArchMap         []ArchMap `json:"archMap,omitempty"`
 	// Flags are seccomp(2) filter flags: SECCOMP_FILTER_FLAG_LOG and
 	// SECCOMP_FILTER_FLAG_SPEC_ALLOW (SECCOMP_FILTER_FLAG_TSYNC is
 	// accepted and has no effect: the filter is installed on the thread
 	// that execs, and execve ends the others).
-	Flags    []string         `json:"flags,omitempty"`
-	Syscalls []SeccompSyscall `json:"syscalls"`
+	Flags    []string  `json:"flags,omitempty"`
+	Syscalls []Syscall `json:"syscalls"`
 }
 
 // allows386 reports whether p lists the i386 ABI for this x86_64 host:
 // in architectures, or in archMap as x86_64's sub-architecture.
-func (p *SeccompProfile) allows386() bool {
+func (p *Profile) allows386() bool {
 	const x86, x86_64 = "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"
 	if slices.Contains(p.Architectures, x86) {
 		return true
@@ -43,41 +45,41 @@ func (p *SeccompProfile) allows386() bool {
 	return false
 }
 
-// SeccompArchMap is docker's archMap entry.
-type SeccompArchMap struct {
+// ArchMap is docker's archMap entry.
+type ArchMap struct {
 	Architecture     string   `json:"architecture"`
 	SubArchitectures []string `json:"subArchitectures"`
 }
 
-// SeccompSyscall is one rule. Rules apply in profile order: the first
+// Syscall is one rule. Rules apply in profile order: the first
 // whose arguments match decides.
-type SeccompSyscall struct {
-	Name     string            `json:"name,omitempty"`
-	Names    []string          `json:"names,omitempty"`
-	Action   string            `json:"action"`
-	ErrnoRet *uint             `json:"errnoRet,omitempty"`
-	Args     []SeccompArg      `json:"args,omitempty"`
-	Comment  string            `json:"comment,omitempty"`
-	Includes *SeccompCondition `json:"includes,omitempty"`
-	Excludes *SeccompCondition `json:"excludes,omitempty"`
+type Syscall struct {
+	Name     string     `json:"name,omitempty"`
+	Names    []string   `json:"names,omitempty"`
+	Action   string     `json:"action"`
+	ErrnoRet *uint      `json:"errnoRet,omitempty"`
+	Args     []Arg      `json:"args,omitempty"`
+	Comment  string     `json:"comment,omitempty"`
+	Includes *Condition `json:"includes,omitempty"`
+	Excludes *Condition `json:"excludes,omitempty"`
 }
 
-// SeccompArg compares one syscall argument with Value (as a 64-bit
+// Arg compares one syscall argument with Value (as a 64-bit
 // unsigned number). Several args in a rule must all match, except that
 // args naming the same index more than once each make a rule of their own,
 // as in docker.
-type SeccompArg struct {
+type Arg struct {
 	Index    uint   `json:"index"`
 	Value    uint64 `json:"value"`
 	ValueTwo uint64 `json:"valueTwo,omitempty"`
 	Op       string `json:"op"`
 }
 
-// SeccompCondition is docker's includes/excludes: a rule applies only when
+// Condition is docker's includes/excludes: a rule applies only when
 // the container keeps all of Caps (includes) or none of them (excludes), when
 // the arch is (not) listed and when the kernel is at least (below)
 // MinKernel.
-type SeccompCondition struct {
+type Condition struct {
 	Caps      []string `json:"caps,omitempty"`
 	Arches    []string `json:"arches,omitempty"`
 	MinKernel string   `json:"minKernel,omitempty"`
@@ -132,16 +134,16 @@ func init() {
 }
 
 var filterFlags = map[string]uint{
-	"SECCOMP_FILTER_FLAG_TSYNC":      0, // see SeccompProfile.Flags
+	"SECCOMP_FILTER_FLAG_TSYNC":      0, // see Profile.Flags
 	"SECCOMP_FILTER_FLAG_LOG":        2,
 	"SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4,
 }
 
-// ParseSeccompProfile reads a docker JSON profile and checks its actions,
+// Parse reads a docker JSON profile and checks its actions,
 // comparisons, architectures and flags. Unknown syscall names are ignored,
 // as docker does, since profiles list syscalls of every architecture.
-func ParseSeccompProfile(data []byte) (*SeccompProfile, error) {
-	var p SeccompProfile
+func Parse(data []byte) (*Profile, error) {
+	var p Profile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("seccomp profile: %w", err)
@@ -155,7 +157,7 @@ func ParseSeccompProfile(data []byte) (*SeccompProfile, error) {
 	return &p, nil
 }
 
-func (p *SeccompProfile) validate() error {
+func (p *Profile) validate() error {
 	if p.DefaultAction == "" {
 		return errors.New("no defaultAction")
 	}
@@ -190,14 +192,14 @@ func (p *SeccompProfile) validate() error {
 	return nil
 }
 
-func (s *SeccompSyscall) names() []string {
+func (s *Syscall) names() []string {
 	if s.Name != "" {
 		return append([]string{s.Name}, s.Names...)
 	}
 	return s.Names
 }
 
-func (s *SeccompSyscall) validate() error {
+func (s *Syscall) validate() error {
 	if s.Name != "" && len(s.Names) > 0 {
 		return errors.New("both name and names are set: use one")
 	}
@@ -215,12 +217,12 @@ func (s *SeccompSyscall) validate() error {
 			return fmt.Errorf("unknown comparison %q", a.Op)
 		}
 	}
-	for _, c := range []*SeccompCondition{s.Includes, s.Excludes} {
+	for _, c := range []*Condition{s.Includes, s.Excludes} {
 		if c == nil {
 			continue
 		}
 		for _, name := range c.Caps {
-			if _, err := NormalizeCapability(name); err != nil {
+			if _, err := caps.Normalize(name); err != nil {
 				return err
 			}
 		}
@@ -289,16 +291,16 @@ func (v kernelVersion) atLeast(w kernelVersion) bool {
 	return v[0] > w[0] || v[0] == w[0] && v[1] >= w[1]
 }
 
-// ContainerSeccomp picks a `lade run` container's filter from the value of
+// ForContainer picks a `lade run` container's filter from the value of
 // its --security-opt seccomp=... ("" for the default): nil for
 // "unconfined" and for privileged containers, docker's default profile for
 // "", and otherwise opt is a profile's JSON text.
-func ContainerSeccomp(opt string, privileged bool) (*SeccompProfile, error) {
+func ForContainer(opt string, privileged bool) (*Profile, error) {
 	switch {
 	case privileged || opt == "unconfined":
 		return nil, nil
 	case opt == "":
-		return DefaultSeccompProfile(), nil
+		return Default(), nil
 	}
-	return ParseSeccompProfile([]byte(opt))
+	return Parse([]byte(opt))
 }

@@ -1,4 +1,4 @@
-package runner
+package seccomp
 
 import (
 	"encoding/binary"
@@ -14,27 +14,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// seccompFilter is a compiled filter as the init config carries it.
-type seccompFilter struct {
+// Filter is a compiled filter, in the form the runtime passes it to the
+// container's init (as JSON) and installs it.
+type Filter struct {
 	Prog  []byte `json:"prog"` // struct sock_filter array, native byte order
 	Flags uint   `json:"flags,omitempty"`
 }
 
-// seccompFor compiles p for a process keeping the capabilities of s; nil
+// Compile compiles p for a process keeping the capabilities in the bit
+// mask kept (see caps.Set; ^0 when capabilities are not limited); nil p
 // means no filter.
-func seccompFor(p *SeccompProfile, s security) (*seccompFilter, error) {
-	return compileFor(p, s, false)
+func Compile(p *Profile, kept uint64) (*Filter, error) {
+	return compileFor(p, kept, false)
 }
 
-// seccompForExec is seccompFor for Exec, which installs the filter on a
-// thread of lade's own: a profile that would break that thread is refused.
-func seccompForExec(p *SeccompProfile, s security) (*seccompFilter, error) {
-	return compileFor(p, s, true)
+// CompileForExec is Compile for a filter installed on a thread of lade's
+// own (runner's Exec): a profile that would break that thread is refused.
+func CompileForExec(p *Profile, kept uint64) (*Filter, error) {
+	return compileFor(p, kept, true)
 }
 
 // compiled memoizes compileFor: every RUN step of a build compiles the
 // same profile for the same capabilities, ~0.13 ms each time.
-var compiled sync.Map // compileKey -> *seccompFilter
+var compiled sync.Map // compileKey -> *Filter
 
 type compileKey struct {
 	profile string // the profile as JSON
@@ -47,34 +49,30 @@ const maxCompiled = 16
 
 var compiledN atomic.Int32
 
-func compileFor(p *SeccompProfile, s security, forExec bool) (*seccompFilter, error) {
+func compileFor(p *Profile, kept uint64, forExec bool) (*Filter, error) {
 	if p == nil {
 		return nil, nil
 	}
 	if runtime.GOARCH != "amd64" {
 		return nil, fmt.Errorf("seccomp filters are only implemented for amd64, not %s: use --security-opt seccomp=unconfined", runtime.GOARCH)
 	}
-	caps := ^uint64(0)
-	if s.LimitCaps {
-		caps = s.Caps
-	}
 	js, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
-	key := compileKey{string(js), caps, forExec}
+	key := compileKey{string(js), kept, forExec}
 	if f, ok := compiled.Load(key); ok {
-		return f.(*seccompFilter), nil
+		return f.(*Filter), nil
 	}
-	f, err := compileUncached(p, caps, forExec)
+	f, err := compileUncached(p, kept, forExec)
 	if err == nil && compiledN.Add(1) <= maxCompiled {
 		compiled.Store(key, f)
 	}
 	return f, err
 }
 
-func compileUncached(p *SeccompProfile, caps uint64, forExec bool) (*seccompFilter, error) {
-	prog, err := compileSeccomp(p, caps, runningKernel())
+func compileUncached(p *Profile, kept uint64, forExec bool) (*Filter, error) {
+	prog, err := compile(p, kept, runningKernel())
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +81,7 @@ func compileUncached(p *SeccompProfile, caps uint64, forExec bool) (*seccompFilt
 			return nil, err
 		}
 	}
-	f := &seccompFilter{Prog: make([]byte, 0, 8*len(prog))}
+	f := &Filter{Prog: make([]byte, 0, 8*len(prog))}
 	for _, in := range prog {
 		f.Prog = binary.NativeEndian.AppendUint16(f.Prog, in.Code)
 		f.Prog = append(f.Prog, in.Jt, in.Jf)
@@ -135,17 +133,10 @@ func runningKernel() kernelVersion {
 	return v
 }
 
-// installSeccomp loads f on the calling thread; everything it execs or
-// forks afterwards inherits it. It needs no_new_privs or CAP_SYS_ADMIN.
-//
-// The container init has CAP_SYS_ADMIN until it switches credentials, so
-// without no-new-privileges the filter goes on before that, as runc does:
-// setting no_new_privs ourselves would stop setuid binaries working in the
-// container, unlike docker. The syscalls the init then makes (setgroups,
-// setuid, capset, chdir, stat, execve, ...) are all in the default profile;
-// a custom profile must allow them too. With no-new-privileges the filter
-// goes on right before execve.
-func installSeccomp(f *seccompFilter) error {
+// Install loads f (nil: none) on the calling thread; everything it execs
+// or forks afterwards inherits it. It needs no_new_privs or CAP_SYS_ADMIN.
+// The runtime decides when (see runner's security.Seccomp).
+func Install(f *Filter) error {
 	if f == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package runner
+package seccomp
 
 import "strings"
 
@@ -112,40 +112,40 @@ var capSyscalls = []struct {
 	{"CAP_PERFMON", "perf_event_open"},
 }
 
-// DefaultSeccompProfile returns lade's default filter, docker's default
+// Default returns lade's default filter, docker's default
 // profile for x86_64 and its i386 sub-architecture: EPERM for every
 // syscall not allowed here.
-func DefaultSeccompProfile() *SeccompProfile {
+func Default() *Profile {
 	eperm, enosys := uint(1), uint(38)
-	p := &SeccompProfile{DefaultAction: ActErrno, DefaultErrnoRet: &eperm,
-		ArchMap: []SeccompArchMap{{Architecture: "SCMP_ARCH_X86_64", SubArchitectures: []string{"SCMP_ARCH_X86", "SCMP_ARCH_X32"}}}}
-	add := func(s SeccompSyscall) { p.Syscalls = append(p.Syscalls, s) }
+	p := &Profile{DefaultAction: ActErrno, DefaultErrnoRet: &eperm,
+		ArchMap: []ArchMap{{Architecture: "SCMP_ARCH_X86_64", SubArchitectures: []string{"SCMP_ARCH_X86", "SCMP_ARCH_X32"}}}}
+	add := func(s Syscall) { p.Syscalls = append(p.Syscalls, s) }
 	var all []string
 	for _, g := range defaultAllowed {
 		all = append(all, g...)
 	}
-	add(SeccompSyscall{Names: all, Action: ActAllow})
+	add(Syscall{Names: all, Action: ActAllow})
 	// Since 4.8 seccomp runs after ptrace, so a tracer can no longer
 	// bypass the filter; docker allows these from then on.
-	add(SeccompSyscall{Names: []string{"process_vm_readv", "process_vm_writev", "ptrace"}, Action: ActAllow,
-		Includes: &SeccompCondition{MinKernel: "4.8"}})
+	add(Syscall{Names: []string{"process_vm_readv", "process_vm_writev", "ptrace"}, Action: ActAllow,
+		Includes: &Condition{MinKernel: "4.8"}})
 	// socket: every family but AF_ALG (38) and AF_VSOCK (40).
-	for _, a := range []SeccompArg{{Value: 38, Op: OpLessThan}, {Value: 39, Op: OpEqualTo}, {Value: 40, Op: OpGreaterThan}} {
-		add(SeccompSyscall{Names: []string{"socket"}, Action: ActAllow, Args: []SeccompArg{a}})
+	for _, a := range []Arg{{Value: 38, Op: OpLessThan}, {Value: 39, Op: OpEqualTo}, {Value: 40, Op: OpGreaterThan}} {
+		add(Syscall{Names: []string{"socket"}, Action: ActAllow, Args: []Arg{a}})
 	}
 	for _, v := range defaultPersonalities {
-		add(SeccompSyscall{Names: []string{"personality"}, Action: ActAllow, Args: []SeccompArg{{Value: v, Op: OpEqualTo}}})
+		add(Syscall{Names: []string{"personality"}, Action: ActAllow, Args: []Arg{{Value: v, Op: OpEqualTo}}})
 	}
-	add(SeccompSyscall{Names: []string{"arch_prctl", "modify_ldt"}, Action: ActAllow})
+	add(Syscall{Names: []string{"arch_prctl", "modify_ldt"}, Action: ActAllow})
 	for _, c := range capSyscalls {
-		add(SeccompSyscall{Names: strings.Fields(c.names), Action: ActAllow, Includes: &SeccompCondition{Caps: []string{c.cap}}})
+		add(Syscall{Names: strings.Fields(c.names), Action: ActAllow, Includes: &Condition{Caps: []string{c.cap}}})
 	}
 	// Without CAP_SYS_ADMIN: clone without namespace flags, and clone3
 	// (whose flags sit in memory a filter cannot read) fails with ENOSYS
 	// so that libcs fall back to clone.
-	noAdmin := &SeccompCondition{Caps: []string{"CAP_SYS_ADMIN"}}
-	add(SeccompSyscall{Names: []string{"clone"}, Action: ActAllow, Excludes: noAdmin,
-		Args: []SeccompArg{{Index: 0, Value: cloneNamespaceFlags, Op: OpMaskedEqual}}})
-	add(SeccompSyscall{Names: []string{"clone3"}, Action: ActErrno, ErrnoRet: &enosys, Excludes: noAdmin})
+	noAdmin := &Condition{Caps: []string{"CAP_SYS_ADMIN"}}
+	add(Syscall{Names: []string{"clone"}, Action: ActAllow, Excludes: noAdmin,
+		Args: []Arg{{Index: 0, Value: cloneNamespaceFlags, Op: OpMaskedEqual}}})
+	add(Syscall{Names: []string{"clone3"}, Action: ActErrno, ErrnoRet: &enosys, Excludes: noAdmin})
 	return p
 }

@@ -1,10 +1,12 @@
-package runner
+package seccomp
 
 import (
 	"encoding/binary"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lade-build/lade/runner/caps"
 )
 
 // evalBPF runs a classic BPF seccomp program on a struct seccomp_data the
@@ -63,16 +65,16 @@ func seccompData(arch, nr uint32, args ...uint64) []byte {
 	return b
 }
 
-func mustCompile(t *testing.T, p *SeccompProfile, caps []string, kernel kernelVersion) []sockFilter {
+func mustCompile(t *testing.T, p *Profile, kept []string, kernel kernelVersion) []sockFilter {
 	t.Helper()
 	set := ^uint64(0)
-	if caps != nil {
+	if kept != nil {
 		var err error
-		if set, err = capSet(caps); err != nil {
+		if set, err = caps.Set(kept); err != nil {
 			t.Fatal(err)
 		}
 	}
-	prog, err := compileSeccomp(p, set, kernel)
+	prog, err := compile(p, set, kernel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +97,8 @@ const (
 )
 
 func TestDefaultSeccompFilter(t *testing.T) {
-	withAdmin := append(append([]string(nil), DefaultCapabilities...), "CAP_SYS_ADMIN")
-	withPtrace := append(append([]string(nil), DefaultCapabilities...), "CAP_SYS_PTRACE")
+	withAdmin := append(append([]string(nil), caps.Default...), "CAP_SYS_ADMIN")
+	withPtrace := append(append([]string(nil), caps.Default...), "CAP_SYS_PTRACE")
 	noChroot := []string{"CAP_CHOWN"}
 	cloneVfork := uint64(0x4000 | 0x100 | 17) // CLONE_VFORK|CLONE_VM|SIGCHLD
 	cloneThread := uint64(0x3d0f00)           // what glibc's pthread_create passes
@@ -120,7 +122,7 @@ func TestDefaultSeccompFilter(t *testing.T) {
 		{name: "keyctl denied", call: "keyctl", want: errnoEPERM},
 		{name: "add_key denied", call: "add_key", want: errnoEPERM},
 		{name: "io_uring denied", call: "io_uring_setup", want: errnoEPERM},
-		{name: "kexec denied even with all caps", caps: AllCapabilities(), call: "kexec_load", want: errnoEPERM},
+		{name: "kexec denied even with all caps", caps: caps.All(), call: "kexec_load", want: errnoEPERM},
 		{name: "unknown number", nr: 1000, want: errnoEPERM},
 		{name: "number above the table", nr: 471, want: errnoEPERM},
 		{name: "unshare needs SYS_ADMIN", call: "unshare", args: []uint64{0x10000000}, want: errnoEPERM},
@@ -162,7 +164,7 @@ func TestDefaultSeccompFilter(t *testing.T) {
 		{name: "i386 socketcall", arch: auditI386, call: "socketcall", want: retAllow},
 		{name: "i386 arch_prctl", arch: auditI386, call: "arch_prctl", want: retAllow},
 		{name: "i386 keyctl denied", arch: auditI386, call: "keyctl", want: errnoEPERM},
-		{name: "i386 kexec denied", arch: auditI386, caps: AllCapabilities(), call: "kexec_load", want: errnoEPERM},
+		{name: "i386 kexec denied", arch: auditI386, caps: caps.All(), call: "kexec_load", want: errnoEPERM},
 		{name: "i386 socket vsock", arch: auditI386, call: "socket", args: []uint64{40}, want: errnoEPERM},
 		{name: "i386 clone new user ns", arch: auditI386, call: "clone", args: []uint64{cloneUserNS}, want: errnoEPERM},
 		{name: "i386 clone vfork", arch: auditI386, call: "clone", args: []uint64{cloneVfork}, want: retAllow},
@@ -179,9 +181,9 @@ func TestDefaultSeccompFilter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			caps := tc.caps
-			if caps == nil {
-				caps = DefaultCapabilities
+			kept := tc.caps
+			if kept == nil {
+				kept = caps.Default
 			}
 			kernel := tc.kernel
 			if kernel == (kernelVersion{}) {
@@ -200,7 +202,7 @@ func TestDefaultSeccompFilter(t *testing.T) {
 			} else if tc.call != "" {
 				n = nr(t, tc.call)
 			}
-			prog := mustCompile(t, DefaultSeccompProfile(), caps, kernel)
+			prog := mustCompile(t, Default(), kept, kernel)
 			if got := evalBPF(t, prog, seccompData(arch, n, tc.args...)); got != tc.want {
 				t.Errorf("filter returned %#x, want %#x", got, tc.want)
 			}
@@ -211,7 +213,7 @@ func TestDefaultSeccompFilter(t *testing.T) {
 // Every syscall of the default allow-list is allowed and every syscall
 // of the table that no rule names is denied.
 func TestDefaultSeccompCoversAllowList(t *testing.T) {
-	prog := mustCompile(t, DefaultSeccompProfile(), DefaultCapabilities, kernelVersion{6, 1})
+	prog := mustCompile(t, Default(), caps.Default, kernelVersion{6, 1})
 	allowed := map[string]bool{}
 	for _, g := range defaultAllowed {
 		for _, name := range g {
@@ -223,7 +225,7 @@ func TestDefaultSeccompCoversAllowList(t *testing.T) {
 		}
 	}
 	named := map[string]bool{}
-	for _, s := range DefaultSeccompProfile().Syscalls {
+	for _, s := range Default().Syscalls {
 		for _, n := range s.names() {
 			named[n] = true
 		}
@@ -272,9 +274,9 @@ func TestSeccompArgComparisons(t *testing.T) {
 			v2 := v & 0xf0000000_0000fff0
 			// ERRNO 7 when the comparison holds on argument 2.
 			seven := uint(7)
-			p := &SeccompProfile{DefaultAction: ActAllow, Syscalls: []SeccompSyscall{{
+			p := &Profile{DefaultAction: ActAllow, Syscalls: []Syscall{{
 				Names: []string{"ioctl"}, Action: ActErrno, ErrnoRet: &seven,
-				Args: []SeccompArg{{Index: 2, Value: v, ValueTwo: v2, Op: op}},
+				Args: []Arg{{Index: 2, Value: v, ValueTwo: v2, Op: op}},
 			}}}
 			prog := mustCompile(t, p, nil, kernelVersion{6, 1})
 			for _, a := range values {
@@ -293,15 +295,15 @@ func TestSeccompArgComparisons(t *testing.T) {
 
 func TestSeccompRuleSemantics(t *testing.T) {
 	one, two, three := uint(1), uint(2), uint(3)
-	p := &SeccompProfile{DefaultAction: ActAllow, Syscalls: []SeccompSyscall{
+	p := &Profile{DefaultAction: ActAllow, Syscalls: []Syscall{
 		// different indexes: all must match
 		{Names: []string{"write"}, Action: ActErrno, ErrnoRet: &one,
-			Args: []SeccompArg{{Index: 0, Value: 1, Op: OpEqualTo}, {Index: 2, Value: 100, Op: OpGreaterThan}}},
+			Args: []Arg{{Index: 0, Value: 1, Op: OpEqualTo}, {Index: 2, Value: 100, Op: OpGreaterThan}}},
 		// the same index twice: either may match
 		{Names: []string{"kill"}, Action: ActErrno, ErrnoRet: &two,
-			Args: []SeccompArg{{Index: 1, Value: 9, Op: OpEqualTo}, {Index: 1, Value: 19, Op: OpEqualTo}}},
+			Args: []Arg{{Index: 1, Value: 9, Op: OpEqualTo}, {Index: 1, Value: 19, Op: OpEqualTo}}},
 		// the first matching rule wins
-		{Name: "mkdir", Action: ActErrno, ErrnoRet: &three, Args: []SeccompArg{{Index: 1, Value: 0o700, Op: OpEqualTo}}},
+		{Name: "mkdir", Action: ActErrno, ErrnoRet: &three, Args: []Arg{{Index: 1, Value: 0o700, Op: OpEqualTo}}},
 		{Name: "mkdir", Action: ActKillProcess},
 		{Name: "mkdir", Action: ActAllow},
 		{Names: []string{"getpid"}, Action: ActTrap},
@@ -347,11 +349,11 @@ func TestSeccompRuleSemantics(t *testing.T) {
 // Many conditional rules put targets far beyond a conditional jump's 255
 // instructions, so the assembler must switch to long jumps correctly.
 func TestSeccompLongJumps(t *testing.T) {
-	p := &SeccompProfile{DefaultAction: ActAllow}
+	p := &Profile{DefaultAction: ActAllow}
 	for nr := uint32(0); nr < 330; nr++ {
 		e := uint(nr%200 + 1)
-		p.Syscalls = append(p.Syscalls, SeccompSyscall{Names: []string{name(nr)}, Action: ActErrno, ErrnoRet: &e,
-			Args: []SeccompArg{{Index: uint(nr % 6), Value: uint64(nr) << 20, Op: OpEqualTo}}})
+		p.Syscalls = append(p.Syscalls, Syscall{Names: []string{name(nr)}, Action: ActErrno, ErrnoRet: &e,
+			Args: []Arg{{Index: uint(nr % 6), Value: uint64(nr) << 20, Op: OpEqualTo}}})
 	}
 	prog := mustCompile(t, p, nil, kernelVersion{6, 1})
 	if len(prog) < 2000 {
@@ -396,11 +398,11 @@ func TestParseSeccompProfile(t *testing.T) {
 			{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13, "comment": "no dirs"},
 			{"names": ["getpid"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["arm64"]}}
 		]}`
-	p, err := ParseSeccompProfile([]byte(good))
+	p, err := Parse([]byte(good))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog := mustCompile(t, p, DefaultCapabilities, kernelVersion{6, 1})
+	prog := mustCompile(t, p, caps.Default, kernelVersion{6, 1})
 	for _, tc := range []struct {
 		call string
 		args []uint64
@@ -439,7 +441,7 @@ func TestParseSeccompProfile(t *testing.T) {
 		"value not number": `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": "1", "op": "SCMP_CMP_EQ"}]}]}`,
 	}
 	for name, text := range bad {
-		if _, err := ParseSeccompProfile([]byte(text)); err == nil {
+		if _, err := Parse([]byte(text)); err == nil {
 			t.Errorf("%s: accepted %s", name, text)
 		} else if !strings.HasPrefix(err.Error(), "seccomp profile: ") {
 			t.Errorf("%s: error %q does not say what it is about", name, err)
@@ -459,7 +461,7 @@ func TestContainerSeccomp(t *testing.T) {
 		{`{"defaultAction": "SCMP_ACT_LOG"}`, false, "custom"},
 		{`{"defaultAction": "SCMP_ACT_LOG"}`, true, "nil"},
 	} {
-		p, err := ContainerSeccomp(tc.opt, tc.privileged)
+		p, err := ForContainer(tc.opt, tc.privileged)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -467,14 +469,14 @@ func TestContainerSeccomp(t *testing.T) {
 		switch {
 		case p == nil:
 			got = "nil"
-		case reflect.DeepEqual(p, DefaultSeccompProfile()):
+		case reflect.DeepEqual(p, Default()):
 			got = "default"
 		}
 		if got != tc.want {
-			t.Errorf("ContainerSeccomp(%q, %v) = %s, want %s", tc.opt, tc.privileged, got, tc.want)
+			t.Errorf("ForContainer(%q, %v) = %s, want %s", tc.opt, tc.privileged, got, tc.want)
 		}
 	}
-	if _, err := ContainerSeccomp("{", false); err == nil {
+	if _, err := ForContainer("{", false); err == nil {
 		t.Error("a broken profile was accepted")
 	}
 }
@@ -482,8 +484,8 @@ func TestContainerSeccomp(t *testing.T) {
 // The package's own evaluator (used to check profiles for Exec) agrees
 // with the test's strict one.
 func TestEvalFilterAgrees(t *testing.T) {
-	for _, caps := range [][]string{DefaultCapabilities, AllCapabilities()} {
-		prog := mustCompile(t, DefaultSeccompProfile(), caps, kernelVersion{6, 1})
+	for _, kept := range [][]string{caps.Default, caps.All()} {
+		prog := mustCompile(t, Default(), kept, kernelVersion{6, 1})
 		for _, n := range syscallsAMD64 {
 			for _, arg := range []uint64{0, 8, 38, 0x10000000 | 17, 1 << 32} {
 				want := evalBPF(t, prog, seccompData(auditArchX86_64, n, arg))
