@@ -1,6 +1,10 @@
-// Package atomicfile writes a file that appears whole or not at all, and
-// whose temporary file cannot outlive its writer: lade's exported
-// archives, layout files and credentials go through it.
+// Package atomicfile is lade's one way to create or replace a file: it
+// appears whole or not at all, and its temporary file cannot outlive its
+// writer. Every such file goes through it: exported archives and layout
+// files, credentials, the image index, cache keys, the stat cache and
+// container state. Each caller says how durable it must be (Options.Sync):
+// the stores and credentials survive a power cut, caches and exports
+// (which can be made again) skip the fsyncs.
 //
 // The content is written to an unnamed O_TMPFILE inode, which the kernel
 // frees if the writer dies (SIGKILL included), and linked into place only
@@ -21,6 +25,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,7 +35,9 @@ type Options struct {
 	// Perm is the file's mode; 0 means what a plain create gives (0666
 	// less the umask).
 	Perm os.FileMode
-	// Sync makes the content durable (fsync) before the file appears.
+	// Sync makes the file survive a power cut: its content is fsynced
+	// before it appears and its directory after. Without it a crash can
+	// leave the old file or an empty one, never a torn one's name.
 	Sync bool
 	// Wrap, when set, wraps the file fn writes to (write-back pacing, say).
 	Wrap func(*os.File) io.Writer
@@ -39,6 +46,14 @@ type Options struct {
 // tmpInfix marks lade's temporary names: ".NAME.tmp-PID-RANDOM".
 const tmpInfix = ".tmp-"
 
+// WriteFile creates or replaces path with b.
+func WriteFile(path string, b []byte, o Options) error {
+	return Write(path, o, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
 // Write creates or replaces path with what fn writes. On any error,
 // path is left as it was and nothing new remains in its directory.
 func Write(path string, o Options, fn func(io.Writer) error) error {
@@ -46,7 +61,18 @@ func Write(path string, o Options, fn func(io.Writer) error) error {
 	if dir == "" {
 		dir = "."
 	}
-	sweep(dir)
+	sweepOnce(dir)
+	if err := write(dir, base, path, o, fn); err != nil {
+		return err
+	}
+	if o.Sync {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// write puts fn's output at path in dir, the steps of Write.
+func write(dir, base, path string, o Options, fn func(io.Writer) error) error {
 	f, named, err := create(dir, base)
 	if err != nil {
 		return err
@@ -153,6 +179,26 @@ func ownerPid(name string) int {
 		return 0
 	}
 	return n
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// swept holds the directories this process has swept: leftovers come
+// only from writers that died, so once per process is enough, and a
+// crowded directory (one cache key a file) is not read at every write.
+var swept sync.Map
+
+func sweepOnce(dir string) {
+	if _, done := swept.LoadOrStore(filepath.Clean(dir), true); !done {
+		sweep(dir)
+	}
 }
 
 // sweep removes the temporary names in dir whose writer is gone.
