@@ -18,6 +18,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/lade-build/lade/internal/atomicfile"
 	"github.com/lade-build/lade/internal/idle"
 )
 
@@ -277,7 +278,7 @@ func (s *Store) commit(f *os.File, d v1.Hash, size int64) error {
 	if err := os.Rename(f.Name(), p); err != nil {
 		return err
 	}
-	if err := syncDir(s.blobs); err != nil {
+	if err := atomicfile.SyncDir(s.blobs); err != nil {
 		return err
 	}
 	if fi, err := os.Lstat(p); err == nil && fi.Size() == size {
@@ -295,15 +296,6 @@ func (s *Store) Wait() { s.bg.Wait() }
 func discard(f *os.File) {
 	f.Close()
 	os.Remove(f.Name())
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Delete removes blob d. Deleting an absent blob is not an error.

@@ -66,7 +66,7 @@ func Write(path string, o Options, fn func(io.Writer) error) error {
 		return err
 	}
 	if o.Sync {
-		return syncDir(dir)
+		return SyncDir(dir)
 	}
 	return nil
 }
@@ -181,7 +181,9 @@ func ownerPid(name string) int {
 	return n
 }
 
-func syncDir(dir string) error {
+// SyncDir makes the names in dir durable: what a rename or link into
+// dir did survives a power cut once it returns.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
