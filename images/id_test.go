@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -98,13 +97,4 @@ func TestGetByImageIDOldIndex(t *testing.T) {
 	if _, err := s.Get(ctx, id.Hex[:12]); err != nil {
 		t.Fatalf("Get by ID with an old index: %v", err)
 	}
-}
-
-func configName(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	h, err := img.ConfigName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }

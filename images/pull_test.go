@@ -3,8 +3,6 @@ package images
 import (
 	"bytes"
 	"context"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,50 +11,19 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
-
-// newRegistry starts an in-process registry behind wrap (nil: none) and
-// returns its host:port.
-func newRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
-	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-func push(t *testing.T, ref string, img v1.Image) {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// quickStore is a store whose registry requests are not retried.
-func quickStore(t *testing.T) *Store {
-	t.Helper()
-	s, _ := newStore(t)
-	s.backoff = remote.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 1}
-	return s
-}
 
 func TestPullImage(t *testing.T) {
 	ctx := context.Background()
 	var blobGets atomic.Int32
-	host := newRegistry(t, func(h http.Handler) http.Handler {
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
 				blobGets.Add(1)
@@ -115,7 +82,7 @@ func TestPullImage(t *testing.T) {
 
 func TestPullIndex(t *testing.T) {
 	ctx := context.Background()
-	host := newRegistry(t, nil)
+	host := testutil.Registry(t, nil)
 	amd := randomImage(t, 1, time.Unix(1, 0))
 	arm := randomImage(t, 2, time.Unix(2, 0))
 	idx := mutate.AppendManifests(empty.Index,
@@ -168,7 +135,7 @@ func TestPullCorruptBlob(t *testing.T) {
 	img := randomImage(t, 2, time.Unix(1, 0))
 	layers, _ := img.Layers()
 	bad, _ := layers[1].Digest()
-	host := newRegistry(t, func(h http.Handler) http.Handler {
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+bad.String()) {
 				h.ServeHTTP(w, r)
@@ -208,7 +175,7 @@ func TestPullCorruptBlob(t *testing.T) {
 
 func TestPullServerError(t *testing.T) {
 	ctx := context.Background()
-	host := newRegistry(t, func(http.Handler) http.Handler {
+	host := testutil.Registry(t, func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "registry on fire", http.StatusInternalServerError)
 		})

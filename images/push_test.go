@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,11 +14,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // uploads counts requests that carry blob bodies (PATCH, and PUT with a
@@ -57,24 +56,10 @@ func (u *uploads) reset() (int, map[string]int) {
 	return b, k
 }
 
-// storedRandom tags a random image in s and returns the store-backed copy.
-func storedRandom(t *testing.T, s *Store, layers int) v1.Image {
-	t.Helper()
-	ctx := context.Background()
-	if err := s.Tag(ctx, "src:latest", randomImage(t, layers, time.Unix(100, 0))); err != nil {
-		t.Fatal(err)
-	}
-	img, err := s.Get(ctx, "src:latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 func TestPushAndSkipExisting(t *testing.T) {
 	ctx := context.Background()
 	var u uploads
-	host := newRegistry(t, u.wrap)
+	host := testutil.Registry(t, u.wrap)
 	s := quickStore(t)
 	img := storedRandom(t, s, 3)
 
@@ -195,7 +180,7 @@ func TestPushRetriesAndRefusesCorruption(t *testing.T) {
 	t.Run("transient", func(t *testing.T) {
 		f := &faulty{faults: []string{"500", "429"}, match: isLayerPatch}
 		m := &faulty{faults: []string{"500", "429"}, match: isManifestPut}
-		host := newRegistry(t, func(h http.Handler) http.Handler { return m.wrap(f.wrap(h)) })
+		host := testutil.Registry(t, func(h http.Handler) http.Handler { return m.wrap(f.wrap(h)) })
 		s, _ := retryingStore(t)
 		img := storedRandom(t, s, 2)
 		if _, err := s.Push(ctx, host+"/r/app:1", img, PushOptions{}); err != nil {
@@ -213,7 +198,7 @@ func TestPushRetriesAndRefusesCorruption(t *testing.T) {
 
 	t.Run("corrupt", func(t *testing.T) {
 		f := &faulty{faults: []string{"corrupt", "corrupt", "corrupt", "corrupt", "corrupt", "corrupt", "corrupt", "corrupt"}, match: isLayerPatch}
-		host := newRegistry(t, f.wrap)
+		host := testutil.Registry(t, f.wrap)
 		s, _ := retryingStore(t)
 		img := storedRandom(t, s, 1)
 		_, err := s.Push(ctx, host+"/r/app:1", img, PushOptions{})
@@ -243,7 +228,7 @@ func TestPullRetriesAndLeavesNothingOnCorruption(t *testing.T) {
 
 	t.Run("transient", func(t *testing.T) {
 		f := &faulty{faults: []string{"500", "429"}, match: isTarget}
-		host := newRegistry(t, f.wrap)
+		host := testutil.Registry(t, f.wrap)
 		push(t, host+"/p/app:1", img)
 		s, _ := retryingStore(t)
 		got, err := s.Pull(ctx, host+"/p/app:1", PullOptions{})
@@ -260,7 +245,7 @@ func TestPullRetriesAndLeavesNothingOnCorruption(t *testing.T) {
 
 	t.Run("corrupt", func(t *testing.T) {
 		f := &faulty{faults: []string{"500", "429", "corrupt"}, match: isTarget}
-		host := newRegistry(t, f.wrap)
+		host := testutil.Registry(t, f.wrap)
 		push(t, host+"/p/app:1", img)
 		s, content := retryingStore(t)
 		_, err := s.Pull(ctx, host+"/p/app:1", PullOptions{})
@@ -278,17 +263,6 @@ func TestPullRetriesAndLeavesNothingOnCorruption(t *testing.T) {
 			t.Errorf("store lists %d images after a failed pull", len(list))
 		}
 		leftovers(t, filepath.Dir(s.root))
-	})
-}
-
-// leftovers fails if a half-written ingest file survived under root.
-func leftovers(t *testing.T, root string) {
-	t.Helper()
-	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() && (strings.Contains(p, "ingest") || strings.HasSuffix(p, ".tmp")) {
-			t.Errorf("leftover file %s", p)
-		}
-		return nil
 	})
 }
 

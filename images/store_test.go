@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -13,51 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
-
-	"github.com/lade-build/lade/cache"
 )
-
-// newStore returns an image store and its content store in a fresh root.
-func newStore(t *testing.T) (*Store, *cache.Store) {
-	t.Helper()
-	root := t.TempDir()
-	content, err := cache.Open(filepath.Join(root, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(filepath.Join(root, "images"), content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, content
-}
-
-// randomImage is a random image with a distinct creation time, so List
-// order is predictable.
-func randomImage(t *testing.T, layers int, created time.Time) v1.Image {
-	t.Helper()
-	img, err := random.Image(512, int64(layers))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err = mutate.CreatedAt(img, v1.Time{Time: created})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-func mustDigest(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
 
 func TestNames(t *testing.T) {
 	tests := []struct{ in, canonical, familiar string }{
