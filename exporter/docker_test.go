@@ -17,22 +17,10 @@ import (
 )
 
 func TestWriteDocker(t *testing.T) {
-	ctx := context.Background()
 	for _, tc := range imageCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := WriteDocker(ctx, &buf, tc.img, tc.names); err != nil {
-				t.Fatalf("WriteDocker: %v", err)
-			}
-			var again bytes.Buffer
-			if err := WriteDocker(ctx, &again, tc.img, tc.names); err != nil {
-				t.Fatalf("second WriteDocker: %v", err)
-			}
-			if !bytes.Equal(buf.Bytes(), again.Bytes()) {
-				t.Error("two exports of the same image differ")
-			}
-
-			hdrs, files := readTar(t, buf.Bytes())
+			buf := exportTwice(t, WriteDocker, tc.img, tc.names)
+			hdrs, files := readTar(t, buf)
 			extra := []string{"manifest.json"}
 			if len(tc.names) > 0 {
 				extra = append(extra, "repositories")
@@ -44,11 +32,11 @@ func TestWriteDocker(t *testing.T) {
 
 			// Modern docker save archives are OCI layouts too.
 			dir := t.TempDir()
-			extractTar(t, buf.Bytes(), dir)
+			extractTar(t, buf, dir)
 			checkLayout(t, dir, tc.img, tc.wantRefs)
 
 			path := filepath.Join(t.TempDir(), "image.tar")
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			if err := os.WriteFile(path, buf, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			var tags []*name.Tag

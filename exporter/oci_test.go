@@ -130,23 +130,10 @@ func checkHeaders(t *testing.T, hdrs []*tar.Header) []string {
 }
 
 func TestWriteOCI(t *testing.T) {
-	ctx := context.Background()
 	for _, tc := range imageCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := WriteOCI(ctx, &buf, tc.img, tc.names); err != nil {
-				t.Fatalf("WriteOCI: %v", err)
-			}
-
-			var again bytes.Buffer
-			if err := WriteOCI(ctx, &again, tc.img, tc.names); err != nil {
-				t.Fatalf("second WriteOCI: %v", err)
-			}
-			if !bytes.Equal(buf.Bytes(), again.Bytes()) {
-				t.Error("two exports of the same image differ")
-			}
-
-			hdrs, files := readTar(t, buf.Bytes())
+			buf := exportTwice(t, WriteOCI, tc.img, tc.names)
+			hdrs, files := readTar(t, buf)
 			if diff := cmp.Diff(wantEntries(t, tc.img), checkHeaders(t, hdrs)); diff != "" {
 				t.Errorf("entries (-want +got):\n%s", diff)
 			}
@@ -155,7 +142,7 @@ func TestWriteOCI(t *testing.T) {
 			}
 
 			dir := t.TempDir()
-			extractTar(t, buf.Bytes(), dir)
+			extractTar(t, buf, dir)
 			checkLayout(t, dir, tc.img, tc.wantRefs)
 		})
 	}
