@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/lade-build/lade/internal/atomicfile"
+	"github.com/lade-build/lade/internal/ctxio"
 	"github.com/lade-build/lade/internal/idle"
 )
 
@@ -216,7 +217,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want v1.Hash, size int64) 
 	defer discard(f)
 
 	h := sha256.New()
-	var src io.Reader = ctxReader{ctx, r}
+	var src io.Reader = ctxio.Reader(ctx, r)
 	if size >= 0 {
 		// One byte more than expected is enough to detect an overlong stream.
 		src = io.LimitReader(src, size+1)
@@ -337,19 +338,6 @@ func (s *Store) Walk(fn func(d v1.Hash, size int64) error) error {
 
 func sum(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
-}
-
-// ctxReader stops a long copy once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // verifier passes reads through while hashing them and turns EOF into an
