@@ -291,10 +291,7 @@ func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, 
 	if err := g.Wait(); err != nil {
 		return v1.Hash{}, record{}, err
 	}
-	if _, err := s.content.PutBytes(ctx, rawCfg); err != nil {
-		return v1.Hash{}, record{}, err
-	}
-	d, err := s.content.PutBytes(ctx, raw)
+	d, err := s.putMetadata(ctx, rawCfg, raw)
 	if err != nil {
 		return v1.Hash{}, record{}, err
 	}
