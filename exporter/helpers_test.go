@@ -128,16 +128,6 @@ func extractTar(t *testing.T, data []byte, dir string) {
 	}
 }
 
-// mustDigest returns the manifest digest of img.
-func mustDigest(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // exportTwice writes img with write twice and returns the output,
 // failing the test unless both are the same bytes.
 func exportTwice(t *testing.T, write func(context.Context, io.Writer, v1.Image, []string) error, img v1.Image, names []string) []byte {

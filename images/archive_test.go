@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/lade-build/lade/exporter"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -61,8 +62,8 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if mustDigest(t, got) != mustDigest(t, want) {
-					t.Errorf("%s: digest %s, want %s", ref, mustDigest(t, got), mustDigest(t, want))
+				if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, want) {
+					t.Errorf("%s: digest %s, want %s", ref, testutil.ImageDigest(t, got), testutil.ImageDigest(t, want))
 				}
 				if err := validate.Image(got); err != nil {
 					t.Error(err)
@@ -143,7 +144,7 @@ func TestLoadOCILayoutTar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(loaded) != 1 || loaded[0].Digest != mustDigest(t, img) || strings.Join(loaded[0].Names, ",") != "registry.example/x/oci:7" {
+	if len(loaded) != 1 || loaded[0].Digest != testutil.ImageDigest(t, img) || strings.Join(loaded[0].Names, ",") != "registry.example/x/oci:7" {
 		t.Fatalf("loaded %+v", loaded)
 	}
 	if _, err := s.Get(ctx, "registry.example/x/oci:7"); err != nil {

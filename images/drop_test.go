@@ -86,7 +86,7 @@ func TestDroppedConnections(t *testing.T) {
 			if err != nil {
 				t.Fatalf("pull through two broken connections: %v", err)
 			}
-			if mustDigest(t, got) != mustDigest(t, img) {
+			if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
 				t.Error("wrong image pulled")
 			}
 			if d.hits != 3 {

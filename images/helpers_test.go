@@ -53,24 +53,6 @@ func randomImage(t *testing.T, layers int, created time.Time) v1.Image {
 	return img
 }
 
-func mustDigest(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-func configName(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	h, err := img.ConfigName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
 // quickStore is a store whose registry requests are not retried.
 func quickStore(t *testing.T) *Store {
 	t.Helper()

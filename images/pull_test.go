@@ -41,8 +41,8 @@ func TestPullImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mustDigest(t, got) != mustDigest(t, img) {
-		t.Fatalf("pulled digest %s, want %s", mustDigest(t, got), mustDigest(t, img))
+	if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
+		t.Fatalf("pulled digest %s, want %s", testutil.ImageDigest(t, got), testutil.ImageDigest(t, img))
 	}
 	if err := validate.Image(got); err != nil {
 		t.Fatal(err)
@@ -62,14 +62,14 @@ func TestPullImage(t *testing.T) {
 	if err := s.Tag(ctx, host+"/test/app:v1", got); err != nil {
 		t.Fatal(err)
 	}
-	if again, err := s.Get(ctx, host+"/test/app:v1"); err != nil || mustDigest(t, again) != mustDigest(t, img) {
+	if again, err := s.Get(ctx, host+"/test/app:v1"); err != nil || testutil.ImageDigest(t, again) != testutil.ImageDigest(t, img) {
 		t.Fatalf("Get after Tag: %v", err)
 	}
 
 	// A second pull downloads no blobs and says so.
 	blobGets.Store(0)
 	prog.Reset()
-	if _, err := s.Pull(ctx, host+"/test/app@"+mustDigest(t, img).String(), PullOptions{Progress: &prog}); err != nil {
+	if _, err := s.Pull(ctx, host+"/test/app@"+testutil.ImageDigest(t, img).String(), PullOptions{Progress: &prog}); err != nil {
 		t.Fatal(err)
 	}
 	if n := blobGets.Load(); n != 0 {
@@ -102,10 +102,10 @@ func TestPullIndex(t *testing.T) {
 		plat v1.Platform
 		want v1.Hash
 	}{
-		{"default", v1.Platform{}, mustDigest(t, amd)},
-		{"amd64", v1.Platform{OS: "linux", Architecture: "amd64"}, mustDigest(t, amd)},
-		{"arm64", v1.Platform{OS: "linux", Architecture: "arm64"}, mustDigest(t, arm)},
-		{"arm64/v8", v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, mustDigest(t, arm)},
+		{"default", v1.Platform{}, testutil.ImageDigest(t, amd)},
+		{"amd64", v1.Platform{OS: "linux", Architecture: "amd64"}, testutil.ImageDigest(t, amd)},
+		{"arm64", v1.Platform{OS: "linux", Architecture: "arm64"}, testutil.ImageDigest(t, arm)},
+		{"arm64/v8", v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, testutil.ImageDigest(t, arm)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,7 +114,7 @@ func TestPullIndex(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := mustDigest(t, img); got != tt.want {
+			if got := testutil.ImageDigest(t, img); got != tt.want {
 				t.Errorf("digest %s, want %s", got, tt.want)
 			}
 			if err := validate.Image(img); err != nil {
@@ -168,7 +168,7 @@ func TestPullCorruptBlob(t *testing.T) {
 	if s.content.Has(bad) {
 		t.Error("corrupt blob was stored")
 	}
-	if s.content.Has(mustDigest(t, img)) {
+	if s.content.Has(testutil.ImageDigest(t, img)) {
 		t.Error("manifest stored although a layer failed")
 	}
 }

@@ -68,8 +68,8 @@ func TestPushAndSkipExisting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d != mustDigest(t, img) {
-		t.Errorf("push returned %s, want %s", d, mustDigest(t, img))
+	if d != testutil.ImageDigest(t, img) {
+		t.Errorf("push returned %s, want %s", d, testutil.ImageDigest(t, img))
 	}
 	bodies, kinds := u.reset()
 	if bodies < 4 {
@@ -85,8 +85,8 @@ func TestPushAndSkipExisting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mustDigest(t, got) != d {
-		t.Errorf("registry has %s, want %s", mustDigest(t, got), d)
+	if testutil.ImageDigest(t, got) != d {
+		t.Errorf("registry has %s, want %s", testutil.ImageDigest(t, got), d)
 	}
 	if err := validate.Image(got); err != nil {
 		t.Error(err)
@@ -235,7 +235,7 @@ func TestPullRetriesAndLeavesNothingOnCorruption(t *testing.T) {
 		if err != nil {
 			t.Fatalf("pull through 500 and 429: %v", err)
 		}
-		if mustDigest(t, got) != mustDigest(t, img) {
+		if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
 			t.Error("wrong image pulled")
 		}
 		if n := f.hits.Load(); n < 3 {
@@ -256,7 +256,7 @@ func TestPullRetriesAndLeavesNothingOnCorruption(t *testing.T) {
 		if !strings.Contains(err.Error(), target.String()) || !strings.Contains(err.Error(), "checksum") {
 			t.Errorf("error does not name the digest problem: %v", err)
 		}
-		if content.Has(target) || content.Has(mustDigest(t, img)) {
+		if content.Has(target) || content.Has(testutil.ImageDigest(t, img)) {
 			t.Error("corrupt blob or manifest was stored")
 		}
 		if list, _ := s.List(ctx); len(list) != 0 {
@@ -303,7 +303,7 @@ func TestRecompress(t *testing.T) {
 	}
 	// Already gzip: nothing to do.
 	same, err := s.Recompress(ctx, img, cache.Gzip, 0)
-	if err != nil || mustDigest(t, same) != mustDigest(t, img) {
+	if err != nil || testutil.ImageDigest(t, same) != testutil.ImageDigest(t, img) {
 		t.Errorf("gzip recompression of a gzip image changed it: %v", err)
 	}
 }

@@ -81,8 +81,8 @@ func TestPullRedirectDropsCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mustDigest(t, got) != mustDigest(t, img) {
-		t.Errorf("pulled %s, want %s", mustDigest(t, got), mustDigest(t, img))
+	if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
+		t.Errorf("pulled %s, want %s", testutil.ImageDigest(t, got), testutil.ImageDigest(t, img))
 	}
 	if err := validate.Image(got); err != nil {
 		t.Error(err)

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestNames(t *testing.T) {
@@ -47,7 +49,7 @@ func TestTagGetListUntag(t *testing.T) {
 	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	app := randomImage(t, 3, t0)
 	bb := randomImage(t, 1, t0.Add(time.Hour))
-	appD, bbD := mustDigest(t, app), mustDigest(t, bb)
+	appD, bbD := testutil.ImageDigest(t, app), testutil.ImageDigest(t, bb)
 
 	for _, tag := range []struct {
 		name string
@@ -77,7 +79,7 @@ func TestTagGetListUntag(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Get(%q): %v", g.ref, err)
 		}
-		if got := mustDigest(t, img); got != g.want {
+		if got := testutil.ImageDigest(t, img); got != g.want {
 			t.Errorf("Get(%q) digest = %s, want %s", g.ref, got, g.want)
 		}
 		if err := validate.Image(img); err != nil {
@@ -90,8 +92,8 @@ func TestTagGetListUntag(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Entry{
-		{Names: []string{"127.0.0.1:5000/busybox:latest"}, Digest: bbD, ID: configName(t, bb), Created: t0.Add(time.Hour), Size: imageSize(t, bb)},
-		{Names: []string{"app:1.0", "app:latest"}, Digest: appD, ID: configName(t, app), Created: t0, Size: imageSize(t, app)},
+		{Names: []string{"127.0.0.1:5000/busybox:latest"}, Digest: bbD, ID: testutil.ImageID(t, bb), Created: t0.Add(time.Hour), Size: imageSize(t, bb)},
+		{Names: []string{"app:1.0", "app:latest"}, Digest: appD, ID: testutil.ImageID(t, app), Created: t0, Size: imageSize(t, app)},
 	}
 	if diff := cmp.Diff(want, list); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
@@ -168,17 +170,17 @@ func TestRetagLeavesUntaggedImage(t *testing.T) {
 	if diff := cmp.Diff([][]string{{"app:latest"}, nil, nil}, names); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)
 	}
-	if list[1].Digest != mustDigest(t, old) {
-		t.Errorf("untagged entry %s, want old image %s", list[1].Digest, mustDigest(t, old))
+	if list[1].Digest != testutil.ImageDigest(t, old) {
+		t.Errorf("untagged entry %s, want old image %s", list[1].Digest, testutil.ImageDigest(t, old))
 	}
 	// An untagged image is still reachable by digest, and removable by it.
-	if _, err := s.Get(ctx, mustDigest(t, old).String()); err != nil {
+	if _, err := s.Get(ctx, testutil.ImageDigest(t, old).String()); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Untag(ctx, mustDigest(t, old).String()); err != nil {
+	if err := s.Untag(ctx, testutil.ImageDigest(t, old).String()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Get(ctx, mustDigest(t, old).String()); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(ctx, testutil.ImageDigest(t, old).String()); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get removed image: %v", err)
 	}
 }
@@ -238,7 +240,7 @@ func TestConcurrentTag(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if mustDigest(t, img) != mustDigest(t, imgs[i]) {
+		if testutil.ImageDigest(t, img) != testutil.ImageDigest(t, imgs[i]) {
 			t.Errorf("img%d has the wrong digest", i)
 		}
 	}

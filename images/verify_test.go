@@ -48,7 +48,7 @@ func TestPullRejectsTamperedManifest(t *testing.T) {
 	// Still valid JSON, but other bytes: a different digest.
 	host := testutil.Registry(t, tamperManifests(func(b []byte) []byte { return append(b, ' ') }))
 	push(t, host+"/m/app:1", img)
-	for _, ref := range []string{host + "/m/app:1", host + "/m/app@" + mustDigest(t, img).String()} {
+	for _, ref := range []string{host + "/m/app:1", host + "/m/app@" + testutil.ImageDigest(t, img).String()} {
 		s, content := newStore(t)
 		_, err := s.Pull(ctx, ref, PullOptions{})
 		if err == nil {
@@ -58,7 +58,7 @@ func TestPullRejectsTamperedManifest(t *testing.T) {
 		if !strings.Contains(err.Error(), "digest") {
 			t.Errorf("error does not name the digest problem: %v", err)
 		}
-		if content.Has(mustDigest(t, img)) {
+		if content.Has(testutil.ImageDigest(t, img)) {
 			t.Error("manifest stored")
 		}
 		if list, _ := s.List(ctx); len(list) != 0 {
