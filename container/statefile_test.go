@@ -3,8 +3,9 @@ package container
 import (
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // TestWriteJSONConcurrent: writers racing on one state file each leave
@@ -13,30 +14,25 @@ import (
 func TestWriteJSONConcurrent(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "state.json")
-	var wg sync.WaitGroup
-	errs := make(chan error, 8*50)
+	var g errgroup.Group
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			for i := range 50 {
-				errs <- writeJSON(p, &State{Status: StatusRunning, Pid: w*1000 + i})
+				if err := writeJSON(p, &State{Status: StatusRunning, Pid: w*1000 + i}); err != nil {
+					return err
+				}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
 	var st State
 	if err := readJSON(p, &st); err != nil {
 		t.Fatal(err)
 	}
-	ents, err := os.ReadDir(dir)
-	if err != nil || len(ents) != 1 {
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 1 {
 		t.Fatalf("dir holds %v (%v), want only state.json", ents, err)
 	}
 }

@@ -9,19 +9,20 @@ import (
 // ImageDigest is img's manifest digest.
 func ImageDigest(t testing.TB, img v1.Image) v1.Hash {
 	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return hashOf(t, img.Digest)
 }
 
 // ImageID is img's config digest, the ID docker and lade print.
 func ImageID(t testing.TB, img v1.Image) v1.Hash {
 	t.Helper()
-	d, err := img.ConfigName()
+	return hashOf(t, img.ConfigName)
+}
+
+func hashOf(t testing.TB, f func() (v1.Hash, error)) v1.Hash {
+	t.Helper()
+	h, err := f()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	return h
 }
