@@ -86,11 +86,12 @@ func storedRandom(t *testing.T, s *Store, layers int) v1.Image {
 	return img
 }
 
-// leftovers fails if a half-written ingest file survived under root.
+// leftovers fails if a half-written ingest or temporary file (old
+// CreateTemp names, atomicfile's ".NAME.tmp-PID-RANDOM") survived under root.
 func leftovers(t *testing.T, root string) {
 	t.Helper()
 	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() && (strings.Contains(p, "ingest") || strings.HasSuffix(p, ".tmp")) {
+		if err == nil && !fi.IsDir() && (strings.Contains(p, "ingest") || strings.HasSuffix(p, ".tmp") || strings.Contains(filepath.Base(p), ".tmp-")) {
 			t.Errorf("leftover file %s", p)
 		}
 		return nil
