@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"io"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -25,4 +26,20 @@ func hashOf(t testing.TB, f func() (v1.Hash, error)) v1.Hash {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// ReadAll reads and closes what open returns, a layer's Compressed or
+// Uncompressed, say.
+func ReadAll(t testing.TB, open func() (io.ReadCloser, error)) []byte {
+	t.Helper()
+	rc, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
