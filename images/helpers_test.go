@@ -38,6 +38,18 @@ func newStore(t *testing.T) (*Store, *cache.Store) {
 	return s, content
 }
 
+// storeWith is a fresh store holding a random image of layers layers
+// tagged ref.
+func storeWith(t *testing.T, ref string, layers int) (*Store, v1.Image) {
+	t.Helper()
+	s, _ := newStore(t)
+	img := randomImage(t, layers, time.Unix(100, 0))
+	if err := s.Tag(context.Background(), ref, img); err != nil {
+		t.Fatal(err)
+	}
+	return s, img
+}
+
 // randomImage is a random image with a distinct creation time, so List
 // order is predictable.
 func randomImage(t *testing.T, layers int, created time.Time) v1.Image {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -16,11 +15,7 @@ import (
 // build -q, --iidfile, import and inspect print it; List reports it.
 func TestGetByImageID(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	img := randomImage(t, 1, time.Unix(100, 0))
-	if err := s.Tag(ctx, "app", img); err != nil {
-		t.Fatal(err)
-	}
+	s, img := storeWith(t, "app", 1)
 	id, err := img.ConfigName()
 	if err != nil {
 		t.Fatal(err)
@@ -67,11 +62,7 @@ func TestGetByImageID(t *testing.T) {
 // images by ID.
 func TestGetByImageIDOldIndex(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	img := randomImage(t, 1, time.Unix(100, 0))
-	if err := s.Tag(ctx, "app", img); err != nil {
-		t.Fatal(err)
-	}
+	s, img := storeWith(t, "app", 1)
 	b, err := os.ReadFile(s.indexPath())
 	if err != nil {
 		t.Fatal(err)

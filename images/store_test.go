@@ -250,11 +250,7 @@ func TestConcurrentTag(t *testing.T) {
 // layers whose uncompressed bytes match the original image.
 func TestStoredImageLayers(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	img := randomImage(t, 2, time.Unix(1, 0))
-	if err := s.Tag(ctx, "x", img); err != nil {
-		t.Fatal(err)
-	}
+	s, img := storeWith(t, "x", 2)
 	got, err := s.Get(ctx, "x")
 	if err != nil {
 		t.Fatal(err)
