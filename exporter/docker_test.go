@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestWriteDocker(t *testing.T) {
@@ -92,15 +93,7 @@ func checkSameContent(t *testing.T, want, got v1.Image) {
 	if err := validate.Image(got); err != nil {
 		t.Errorf("validate.Image: %v", err)
 	}
-	wantCfg, err := want.ConfigName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotCfg, err := got.ConfigName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if gotCfg != wantCfg {
+	if gotCfg, wantCfg := testutil.ImageID(t, got), testutil.ImageID(t, want); gotCfg != wantCfg {
 		t.Errorf("config digest %s, want %s", gotCfg, wantCfg)
 	}
 	diffIDs := func(img v1.Image) []v1.Hash {
