@@ -10,6 +10,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/lade-build/lade/internal/atomicfile"
 )
 
 // Result is what a cached build step produced: one layer.
@@ -80,24 +82,12 @@ func (ix *Index) Put(key string, r Result) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(ix.dir, ".key-")
-	if err != nil {
-		return fmt.Errorf("recording cache key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("recording cache key: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return err
-	}
-	// No fsync: a record is only a hint. After a crash a missing or torn
+	// No Sync: a record is only a hint. After a crash a missing or torn
 	// record is a cache miss (Get rejects what it cannot decode), never a
 	// wrong result, and skipping two fsyncs per build step matters.
+	if err := atomicfile.WriteFile(p, b, atomicfile.Options{Perm: 0o600}); err != nil {
+		return fmt.Errorf("recording cache key: %w", err)
+	}
 	return nil
 }
 

@@ -1,10 +1,6 @@
 package cache
 
 import (
-	"sync"
-
-	kgzip "github.com/klauspost/compress/gzip"
-
 	"bufio"
 	"bytes"
 	"context"
@@ -13,15 +9,19 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/flate"
+	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/ctxio"
 )
 
 // Compression selects how WriteLayer compresses a layer.
@@ -104,7 +104,7 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 	// Buffer file writes: zstd emits many small writes.
 	bw := lb.bw
 	bw.Reset(&writeback{f: f})
-	src := io.Reader(io.TeeReader(ctxReader{ctx, r}, diffHash))
+	src := io.Reader(io.TeeReader(ctxio.Reader(ctx, r), diffHash))
 	out := io.MultiWriter(bw, blobHash, &size)
 	var zw io.WriteCloser
 	if c == "" || c == Gzip {

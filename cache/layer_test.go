@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // layerTar builds an uncompressed layer tar; big spans several gzip blocks
@@ -97,26 +99,11 @@ func TestWriteLayer(t *testing.T) {
 
 			l := s.Layer(info)
 			checkLayerMeta(t, l, info)
-			rc, err := l.Uncompressed()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, in) {
+			if got := testutil.ReadAll(t, l.Uncompressed); !bytes.Equal(got, in) {
 				t.Fatalf("Uncompressed() returned %d bytes differing from the %d written", len(got), len(in))
 			}
-			rc, err = l.Compressed()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err = io.ReadAll(rc)
-			rc.Close()
-			if err != nil || !bytes.Equal(got, blob) {
-				t.Fatalf("Compressed() = %d bytes, %v", len(got), err)
+			if got := testutil.ReadAll(t, l.Compressed); !bytes.Equal(got, blob) {
+				t.Fatalf("Compressed() = %d bytes, want the %d stored", len(got), len(blob))
 			}
 		})
 	}

@@ -18,6 +18,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/lade-build/lade/internal/atomicfile"
+	"github.com/lade-build/lade/internal/ctxio"
 	"github.com/lade-build/lade/internal/idle"
 )
 
@@ -215,7 +217,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want v1.Hash, size int64) 
 	defer discard(f)
 
 	h := sha256.New()
-	var src io.Reader = ctxReader{ctx, r}
+	var src io.Reader = ctxio.Reader(ctx, r)
 	if size >= 0 {
 		// One byte more than expected is enough to detect an overlong stream.
 		src = io.LimitReader(src, size+1)
@@ -277,7 +279,7 @@ func (s *Store) commit(f *os.File, d v1.Hash, size int64) error {
 	if err := os.Rename(f.Name(), p); err != nil {
 		return err
 	}
-	if err := syncDir(s.blobs); err != nil {
+	if err := atomicfile.SyncDir(s.blobs); err != nil {
 		return err
 	}
 	if fi, err := os.Lstat(p); err == nil && fi.Size() == size {
@@ -295,15 +297,6 @@ func (s *Store) Wait() { s.bg.Wait() }
 func discard(f *os.File) {
 	f.Close()
 	os.Remove(f.Name())
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Delete removes blob d. Deleting an absent blob is not an error.
@@ -345,19 +338,6 @@ func (s *Store) Walk(fn func(d v1.Hash, size int64) error) error {
 
 func sum(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
-}
-
-// ctxReader stops a long copy once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // verifier passes reads through while hashing them and turns EOF into an

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lade-build/lade/internal/atomicfile"
 	"github.com/lade-build/lade/runner"
 )
 
@@ -471,17 +472,14 @@ func lockFile(p string) (func(), error) {
 	return func() { unix.Close(fd) }, nil
 }
 
-// writeJSON replaces p atomically.
+// writeJSON replaces p atomically and durably: these files are the only
+// record of a container or volume, as docker's are (it fsyncs them too).
 func writeJSON(p string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", filepath.Base(p), err)
 	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", p, err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
+	if err := atomicfile.WriteFile(p, data, atomicfile.Options{Perm: 0o600, Sync: true}); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lade-build/lade/internal/ctxio"
 )
 
 // blob is one content-addressed file of the layout.
@@ -35,33 +37,75 @@ type imageParts struct {
 }
 
 func collect(img v1.Image) (*imageParts, error) {
-	rawManifest, err := img.RawManifest()
+	manifest, mblob, err := manifestBlob(img)
 	if err != nil {
-		return nil, fmt.Errorf("reading manifest: %w", err)
+		return nil, err
 	}
-	mdig, err := img.Digest()
+	config, platform, err := configBlob(img)
 	if err != nil {
-		return nil, fmt.Errorf("computing manifest digest: %w", err)
+		return nil, err
+	}
+	layers, err := layerBlobs(img)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := uniqueBlobs(append([]blob{mblob, config}, layers...))
+	if err != nil {
+		return nil, err
+	}
+	return &imageParts{manifest: manifest, config: config, layers: layers, blobs: blobs, platform: platform}, nil
+}
+
+// manifestBlob returns img's manifest as a descriptor and as a blob.
+func manifestBlob(img v1.Image) (v1.Descriptor, blob, error) {
+	raw, err := img.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, blob{}, fmt.Errorf("reading manifest: %w", err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return v1.Descriptor{}, blob{}, fmt.Errorf("computing manifest digest: %w", err)
 	}
 	mt, err := img.MediaType()
 	if err != nil {
-		return nil, fmt.Errorf("reading manifest media type: %w", err)
+		return v1.Descriptor{}, blob{}, fmt.Errorf("reading manifest media type: %w", err)
 	}
 	if mt == "" {
 		mt = types.OCIManifestSchema1
 	}
-	rawConfig, err := img.RawConfigFile()
+	return v1.Descriptor{MediaType: mt, Size: int64(len(raw)), Digest: d}, bytesBlob(d, raw), nil
+}
+
+// configBlob returns img's config blob and the platform it names (nil
+// for none).
+func configBlob(img v1.Image) (blob, *v1.Platform, error) {
+	raw, err := img.RawConfigFile()
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return blob{}, nil, fmt.Errorf("reading config: %w", err)
 	}
-	cdig, err := img.ConfigName()
+	d, err := img.ConfigName()
 	if err != nil {
-		return nil, fmt.Errorf("computing config digest: %w", err)
+		return blob{}, nil, fmt.Errorf("computing config digest: %w", err)
 	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
-		return nil, fmt.Errorf("parsing config: %w", err)
+		return blob{}, nil, fmt.Errorf("parsing config: %w", err)
 	}
+	var platform *v1.Platform
+	if cfg.OS != "" || cfg.Architecture != "" {
+		platform = &v1.Platform{
+			OS:           cfg.OS,
+			Architecture: cfg.Architecture,
+			Variant:      cfg.Variant,
+			OSVersion:    cfg.OSVersion,
+		}
+	}
+	return bytesBlob(d, raw), platform, nil
+}
+
+// layerBlobs returns img's layers in manifest order, each checked
+// against its manifest descriptor.
+func layerBlobs(img v1.Image) ([]blob, error) {
 	m, err := img.Manifest()
 	if err != nil {
 		return nil, fmt.Errorf("parsing manifest: %w", err)
@@ -73,19 +117,7 @@ func collect(img v1.Image) (*imageParts, error) {
 	if len(ls) != len(m.Layers) {
 		return nil, fmt.Errorf("image has %d layers but its manifest lists %d", len(ls), len(m.Layers))
 	}
-
-	p := &imageParts{
-		manifest: v1.Descriptor{MediaType: mt, Size: int64(len(rawManifest)), Digest: mdig},
-		config:   bytesBlob(cdig, rawConfig),
-	}
-	if cfg.OS != "" || cfg.Architecture != "" {
-		p.platform = &v1.Platform{
-			OS:           cfg.OS,
-			Architecture: cfg.Architecture,
-			Variant:      cfg.Variant,
-			OSVersion:    cfg.OSVersion,
-		}
-	}
+	var layers []blob
 	for i, l := range ls {
 		d, err := l.Digest()
 		if err != nil {
@@ -100,11 +132,17 @@ func collect(img v1.Image) (*imageParts, error) {
 		if want := m.Layers[i]; want.Digest != d || want.Size != size {
 			return nil, fmt.Errorf("layer %s (size %d): does not match manifest descriptor %s (size %d)", d, size, want.Digest, want.Size)
 		}
-		p.layers = append(p.layers, blob{digest: d, size: size, open: l.Compressed})
+		layers = append(layers, blob{digest: d, size: size, open: l.Compressed})
 	}
+	return layers, nil
+}
 
+// uniqueBlobs drops repeated blobs, keeping the first of each; every
+// blob must be sha256.
+func uniqueBlobs(all []blob) ([]blob, error) {
+	var out []blob
 	seen := map[v1.Hash]bool{}
-	for _, b := range append([]blob{bytesBlob(mdig, rawManifest), p.config}, p.layers...) {
+	for _, b := range all {
 		if b.digest.Algorithm != "sha256" {
 			return nil, fmt.Errorf("blob %s: unsupported digest algorithm %q", b.digest, b.digest.Algorithm)
 		}
@@ -112,9 +150,9 @@ func collect(img v1.Image) (*imageParts, error) {
 			continue
 		}
 		seen[b.digest] = true
-		p.blobs = append(p.blobs, b)
+		out = append(out, b)
 	}
-	return p, nil
+	return out, nil
 }
 
 func bytesBlob(d v1.Hash, data []byte) blob {
@@ -141,7 +179,7 @@ func copyVerified(ctx context.Context, dst io.Writer, b blob) error {
 		selfChecked = d == b.digest && size == b.size
 	}
 	h := sha256.New()
-	var src io.Reader = ctxReader{ctx, rc}
+	var src io.Reader = ctxio.Reader(ctx, rc)
 	if !selfChecked {
 		src = io.TeeReader(src, h)
 	}
@@ -167,17 +205,4 @@ func copyVerified(ctx context.Context, dst io.Writer, b blob) error {
 		return fmt.Errorf("blob %s: content hashes to sha256:%s", b.digest, got)
 	}
 	return nil
-}
-
-// ctxReader stops a long layer copy soon after ctx is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -1,9 +1,17 @@
-// Package exporter writes a built v1.Image as an archive: an OCI image
-// layout as a tar stream, and a docker save style archive that `docker
-// load` accepts.
+// Package exporter writes built images to their destinations: an OCI
+// image layout as a tar stream (WriteOCI), and a docker save style
+// archive that `docker load` accepts, for one image or several
+// (WriteDocker, WriteDockerMulti).
 //
-// Archives are deterministic (fixed entry order, zeroed ownership and
-// times, fixed modes), so the same image always yields the same bytes.
-// Blobs are streamed, never buffered whole, and each is verified against
-// its descriptor's size and digest while it is copied.
+// Lifecycle of an export: everything about the image (manifest, config,
+// layer descriptors) is gathered and checked first, so a broken image
+// fails before a byte is written; then the directories, every blob, and
+// the metadata files (oci-layout, index.json, manifest.json) last, so an
+// export cut short cannot pass for a whole one. Archives are
+// deterministic (fixed entry order, zeroed ownership and times, fixed
+// modes): the same image always yields the same bytes. Blobs are
+// streamed, never buffered whole, and each is verified against its
+// descriptor's size and digest while it is copied. A layout directory's
+// files appear only once verified (atomicfile, without fsync: an export
+// can be made again); the caller owns the tar stream's destination.
 package exporter

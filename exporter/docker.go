@@ -22,19 +22,7 @@ type dockerManifestEntry struct {
 // manifest.json and repositories added. Layers stay compressed, under
 // their digest-named blob paths; docker load decompresses them itself.
 func WriteDocker(ctx context.Context, w io.Writer, img v1.Image, names []string) error {
-	p, ns, err := prepare(img, names)
-	if err != nil {
-		return err
-	}
-	extra, err := dockerFiles(p, ns)
-	if err != nil {
-		return err
-	}
-	s := newTarSink(w)
-	if err := writeLayout(ctx, s, p, ns, extra); err != nil {
-		return err
-	}
-	return s.close()
+	return writeTar(ctx, w, img, names, dockerFiles)
 }
 
 func dockerFiles(p *imageParts, names []imageName) ([]namedFile, error) {

@@ -14,25 +14,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestWriteDocker(t *testing.T) {
-	ctx := context.Background()
 	for _, tc := range imageCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := WriteDocker(ctx, &buf, tc.img, tc.names); err != nil {
-				t.Fatalf("WriteDocker: %v", err)
-			}
-			var again bytes.Buffer
-			if err := WriteDocker(ctx, &again, tc.img, tc.names); err != nil {
-				t.Fatalf("second WriteDocker: %v", err)
-			}
-			if !bytes.Equal(buf.Bytes(), again.Bytes()) {
-				t.Error("two exports of the same image differ")
-			}
-
-			hdrs, files := readTar(t, buf.Bytes())
+			buf := exportTwice(t, WriteDocker, tc.img, tc.names)
+			hdrs, files := readTar(t, buf)
 			extra := []string{"manifest.json"}
 			if len(tc.names) > 0 {
 				extra = append(extra, "repositories")
@@ -44,11 +33,11 @@ func TestWriteDocker(t *testing.T) {
 
 			// Modern docker save archives are OCI layouts too.
 			dir := t.TempDir()
-			extractTar(t, buf.Bytes(), dir)
+			extractTar(t, buf, dir)
 			checkLayout(t, dir, tc.img, tc.wantRefs)
 
 			path := filepath.Join(t.TempDir(), "image.tar")
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			if err := os.WriteFile(path, buf, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			var tags []*name.Tag
@@ -104,15 +93,7 @@ func checkSameContent(t *testing.T, want, got v1.Image) {
 	if err := validate.Image(got); err != nil {
 		t.Errorf("validate.Image: %v", err)
 	}
-	wantCfg, err := want.ConfigName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotCfg, err := got.ConfigName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if gotCfg != wantCfg {
+	if gotCfg, wantCfg := testutil.ImageID(t, got), testutil.ImageID(t, want); gotCfg != wantCfg {
 		t.Errorf("config digest %s, want %s", gotCfg, wantCfg)
 	}
 	diffIDs := func(img v1.Image) []v1.Hash {

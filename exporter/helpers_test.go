@@ -3,6 +3,7 @@ package exporter
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -127,12 +128,19 @@ func extractTar(t *testing.T, data []byte, dir string) {
 	}
 }
 
-// mustDigest returns the manifest digest of img.
-func mustDigest(t *testing.T, img v1.Image) v1.Hash {
+// exportTwice writes img with write twice and returns the output,
+// failing the test unless both are the same bytes.
+func exportTwice(t *testing.T, write func(context.Context, io.Writer, v1.Image, []string) error, img v1.Image, names []string) []byte {
 	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
+	var buf, again bytes.Buffer
+	if err := write(context.Background(), &buf, img, names); err != nil {
+		t.Fatalf("export: %v", err)
 	}
-	return d
+	if err := write(context.Background(), &again, img, names); err != nil {
+		t.Fatalf("second export: %v", err)
+	}
+	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
+		t.Error("two exports of the same image differ")
+	}
+	return buf.Bytes()
 }

@@ -95,8 +95,8 @@ func WriteDockerMulti(ctx context.Context, w io.Writer, imgs []NamedImage) error
 	return s.close()
 }
 
-// writeEntries writes directories, blobs, then metadata files, the same
-// order as writeLayout.
+// writeEntries writes the directories, then blobs, then metadata files:
+// an export cut short lacks index.json and cannot pass for a whole one.
 func writeEntries(ctx context.Context, s *tarSink, blobs []blob, files []namedFile) error {
 	for _, d := range []string{"blobs", "blobs/sha256"} {
 		if err := s.dir(d); err != nil {
@@ -112,6 +112,9 @@ func writeEntries(ctx context.Context, s *tarSink, blobs []blob, files []namedFi
 		}
 	}
 	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("writing %s: %w", f.name, err)
+		}
 		h, _, err := v1.SHA256(bytes.NewReader(f.data))
 		if err != nil {
 			return fmt.Errorf("hashing %s: %w", f.name, err)

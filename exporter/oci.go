@@ -1,7 +1,6 @@
 package exporter
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,12 +24,24 @@ var ociLayoutFile = []byte(`{"imageLayoutVersion":"1.0.0"}`)
 // index.json entry per name (or a single unnamed entry when names is empty).
 // On error the stream is incomplete and should be discarded.
 func WriteOCI(ctx context.Context, w io.Writer, img v1.Image, names []string) error {
+	return writeTar(ctx, w, img, names, nil)
+}
+
+// writeTar writes img's layout as a tar to w, with the files extra (nil:
+// none) makes added to the metadata.
+func writeTar(ctx context.Context, w io.Writer, img v1.Image, names []string, extra func(*imageParts, []imageName) ([]namedFile, error)) error {
 	p, ns, err := prepare(img, names)
 	if err != nil {
 		return err
 	}
+	var files []namedFile
+	if extra != nil {
+		if files, err = extra(p, ns); err != nil {
+			return err
+		}
+	}
 	s := newTarSink(w)
-	if err := writeLayout(ctx, s, p, ns, nil); err != nil {
+	if err := writeLayout(ctx, s, p, ns, files); err != nil {
 		return err
 	}
 	return s.close()
@@ -58,19 +69,6 @@ type namedFile struct {
 // files. Metadata goes last so that an export cut short by an error lacks
 // index.json and cannot be mistaken for a complete one.
 func writeLayout(ctx context.Context, s *tarSink, p *imageParts, names []imageName, extra []namedFile) error {
-	for _, d := range []string{"blobs", "blobs/sha256"} {
-		if err := s.dir(d); err != nil {
-			return err
-		}
-	}
-	for _, b := range p.blobs {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("writing blob %s: %w", b.digest, err)
-		}
-		if err := s.file(ctx, b, b.path()); err != nil {
-			return err
-		}
-	}
 	index, err := indexJSON(p, names)
 	if err != nil {
 		return err
@@ -79,19 +77,7 @@ func writeLayout(ctx context.Context, s *tarSink, p *imageParts, names []imageNa
 		{"oci-layout", ociLayoutFile},
 		{"index.json", index},
 	}, extra...)
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("writing %s: %w", f.name, err)
-		}
-		h, _, err := v1.SHA256(bytes.NewReader(f.data))
-		if err != nil {
-			return fmt.Errorf("hashing %s: %w", f.name, err)
-		}
-		if err := s.file(ctx, bytesBlob(h, f.data), f.name); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeEntries(ctx, s, p.blobs, files)
 }
 
 func indexJSON(p *imageParts, names []imageName) ([]byte, error) {

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 type imageCase struct {
@@ -66,7 +68,7 @@ func wantEntries(t *testing.T, img v1.Image, extra ...string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"blobs/", "blobs/sha256/", "blobs/sha256/" + mustDigest(t, img).Hex, "blobs/sha256/" + m.Config.Digest.Hex}
+	want := []string{"blobs/", "blobs/sha256/", "blobs/sha256/" + testutil.ImageDigest(t, img).Hex, "blobs/sha256/" + m.Config.Digest.Hex}
 	seen := map[string]bool{}
 	for _, l := range m.Layers {
 		p := "blobs/sha256/" + l.Digest.Hex
@@ -96,7 +98,7 @@ func wantIndex(t *testing.T, img v1.Image, refs [][2]string) []v1.Descriptor {
 	if cf.OS != "" || cf.Architecture != "" {
 		platform = &v1.Platform{OS: cf.OS, Architecture: cf.Architecture}
 	}
-	d := v1.Descriptor{MediaType: mt, Size: int64(len(raw)), Digest: mustDigest(t, img), Platform: platform}
+	d := v1.Descriptor{MediaType: mt, Size: int64(len(raw)), Digest: testutil.ImageDigest(t, img), Platform: platform}
 	if refs == nil {
 		return []v1.Descriptor{d}
 	}
@@ -128,23 +130,10 @@ func checkHeaders(t *testing.T, hdrs []*tar.Header) []string {
 }
 
 func TestWriteOCI(t *testing.T) {
-	ctx := context.Background()
 	for _, tc := range imageCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := WriteOCI(ctx, &buf, tc.img, tc.names); err != nil {
-				t.Fatalf("WriteOCI: %v", err)
-			}
-
-			var again bytes.Buffer
-			if err := WriteOCI(ctx, &again, tc.img, tc.names); err != nil {
-				t.Fatalf("second WriteOCI: %v", err)
-			}
-			if !bytes.Equal(buf.Bytes(), again.Bytes()) {
-				t.Error("two exports of the same image differ")
-			}
-
-			hdrs, files := readTar(t, buf.Bytes())
+			buf := exportTwice(t, WriteOCI, tc.img, tc.names)
+			hdrs, files := readTar(t, buf)
 			if diff := cmp.Diff(wantEntries(t, tc.img), checkHeaders(t, hdrs)); diff != "" {
 				t.Errorf("entries (-want +got):\n%s", diff)
 			}
@@ -153,7 +142,7 @@ func TestWriteOCI(t *testing.T) {
 			}
 
 			dir := t.TempDir()
-			extractTar(t, buf.Bytes(), dir)
+			extractTar(t, buf, dir)
 			checkLayout(t, dir, tc.img, tc.wantRefs)
 		})
 	}
@@ -176,15 +165,15 @@ func checkLayout(t *testing.T, dir string, img v1.Image, refs [][2]string) {
 	if diff := cmp.Diff(wantIndex(t, img, refs), im.Manifests); diff != "" {
 		t.Errorf("index manifests (-want +got):\n%s", diff)
 	}
-	got, err := idx.Image(mustDigest(t, img))
+	got, err := idx.Image(testutil.ImageDigest(t, img))
 	if err != nil {
 		t.Fatalf("image from layout: %v", err)
 	}
 	if err := validate.Image(got); err != nil {
 		t.Errorf("validate.Image: %v", err)
 	}
-	if d := mustDigest(t, got); d != mustDigest(t, img) {
-		t.Errorf("manifest digest %s, want %s", d, mustDigest(t, img))
+	if d := testutil.ImageDigest(t, got); d != testutil.ImageDigest(t, img) {
+		t.Errorf("manifest digest %s, want %s", d, testutil.ImageDigest(t, img))
 	}
 }
 

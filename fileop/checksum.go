@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/atomicfile"
 )
 
 // StatCache remembers the content digest of files by (path, dev, inode,
@@ -78,20 +80,12 @@ func (c *StatCache) Save() error {
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(c.path), ".statcache-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
+	// No Sync: a lost record only costs re-hashing.
+	if err := atomicfile.WriteFile(c.path, b, atomicfile.Options{Perm: 0o600}); err != nil {
 		return err
 	}
 	c.dirty = false
-	return os.Rename(tmp.Name(), c.path)
+	return nil
 }
 
 // fileDigest returns the sha256 of a regular file's content.

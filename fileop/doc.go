@@ -1,9 +1,17 @@
 // Package fileop implements the filesystem side of Dockerfile COPY and ADD:
 // resolving sources (wildcards, --parents, --exclude, .dockerignore),
-// copying them into a rootfs with BuildKit's destination rules, extracting
-// local archives for ADD, fetching ADD URLs, and resolving user and group
-// names against a rootfs.
+// copying them into a rootfs with BuildKit's destination rules (--chown,
+// --chmod), extracting local archives for ADD, fetching ADD URLs,
+// checksumming sources for cache keys, and resolving user and group names
+// against a rootfs.
 //
 // Every path inside a source root or the destination rootfs is resolved
 // in-root, so symlinks can never make lade read or write outside them.
+//
+// Lifecycle: FetchURL downloads into a fresh directory under the caller's
+// temp dir, which the caller removes after CopyFetched. A StatCache
+// (OpenStatCache) lives for one build: it remembers file digests by stat
+// identity and Save writes it back atomically (atomicfile, no fsync: a lost
+// record only costs re-hashing). A Limit bounds the bytes one ADD may
+// write.
 package fileop

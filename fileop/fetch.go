@@ -29,44 +29,15 @@ const unnamedURLFile = "__unnamed__"
 // BuildKit's result. name is URLFileName(rawURL): like BuildKit's
 // Dockerfile frontend, neither redirects nor Content-Disposition rename it.
 func FetchURL(ctx context.Context, rawURL, checksum, tmpDir string, limit *Limit) (p, name string, modTime time.Time, err error) {
-	var want string
-	var h hash.Hash
-	if checksum != "" {
-		algo, hexd, ok := strings.Cut(checksum, ":")
-		switch {
-		case !ok:
-			return "", "", time.Time{}, fmt.Errorf("fetch %s: invalid checksum %q", rawURL, checksum)
-		case algo == "sha256":
-			h = sha256.New()
-		case algo == "sha384":
-			h = sha512.New384()
-		case algo == "sha512":
-			h = sha512.New()
-		default:
-			return "", "", time.Time{}, fmt.Errorf("fetch %s: unsupported checksum algorithm %q", rawURL, algo)
-		}
-		if _, err := hex.DecodeString(hexd); err != nil || len(hexd) != 2*h.Size() {
-			return "", "", time.Time{}, fmt.Errorf("fetch %s: invalid checksum %q", rawURL, checksum)
-		}
-		want = algo + ":" + strings.ToLower(hexd)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	check, err := newDigestCheck(checksum)
 	if err != nil {
 		return "", "", time.Time{}, fmt.Errorf("fetch %s: %w", rawURL, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := get(ctx, rawURL, limit)
 	if err != nil {
 		return "", "", time.Time{}, fmt.Errorf("fetch %s: %w", rawURL, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return "", "", time.Time{}, fmt.Errorf("fetch %s: invalid response status %d", rawURL, resp.StatusCode)
-	}
-
-	// A declared length past the limit fails before anything is written.
-	if err := limit.check(resp.ContentLength); err != nil {
-		return "", "", time.Time{}, fmt.Errorf("fetch %s: %w", rawURL, err)
-	}
 	name = URLFileName(rawURL)
 	if lm := resp.Header.Get("Last-Modified"); lm != "" {
 		if t, err := http.ParseTime(lm); err == nil {
@@ -84,28 +55,8 @@ func FetchURL(ctx context.Context, rawURL, checksum, tmpDir string, limit *Limit
 		}
 	}()
 	p = filepath.Join(dir, name)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err = save(p, &chargeReader{r: resp.Body, limit: limit}, check); err != nil {
 		return "", "", time.Time{}, fmt.Errorf("fetch %s: %w", rawURL, err)
-	}
-	var w io.Writer = f
-	if h != nil {
-		w = io.MultiWriter(f, h)
-	}
-	if _, err = io.Copy(w, &chargeReader{r: resp.Body, limit: limit}); err != nil {
-		f.Close()
-		return "", "", time.Time{}, fmt.Errorf("fetch %s: %w", rawURL, err)
-	}
-	if err = f.Close(); err != nil {
-		return "", "", time.Time{}, fmt.Errorf("fetch %s: %w", rawURL, err)
-	}
-	if h != nil {
-		algo, _, _ := strings.Cut(want, ":")
-		got := algo + ":" + hex.EncodeToString(h.Sum(nil))
-		if got != want {
-			err = fmt.Errorf("fetch %s: digest mismatch %s: expected %s", rawURL, got, want)
-			return "", "", time.Time{}, err
-		}
 	}
 	if err = os.Chmod(p, 0o600); err != nil {
 		return "", "", time.Time{}, err
@@ -116,6 +67,93 @@ func FetchURL(ctx context.Context, rawURL, checksum, tmpDir string, limit *Limit
 		}
 	}
 	return p, name, modTime, nil
+}
+
+// get sends the request for rawURL and returns a successful response
+// whose declared length fits limit: one past it fails before anything is
+// written.
+func get(ctx context.Context, rawURL string, limit *Limit) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		resp.Body.Close()
+		return nil, fmt.Errorf("invalid response status %d", resp.StatusCode)
+	}
+	if err := limit.check(resp.ContentLength); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
+// save writes r to the new file p, verifying it against check (nil: none).
+func save(p string, r io.Reader, check *digestCheck) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = f
+	if check != nil {
+		w = io.MultiWriter(f, check.h)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return check.verify()
+}
+
+// digestCheck verifies content against an ADD --checksum.
+type digestCheck struct {
+	want string // "algo:hex", hex in lower case
+	h    hash.Hash
+}
+
+// newDigestCheck parses checksum ("sha256:<hex>", also sha384 and
+// sha512); "" gives nil, no check.
+func newDigestCheck(checksum string) (*digestCheck, error) {
+	if checksum == "" {
+		return nil, nil
+	}
+	algo, hexd, ok := strings.Cut(checksum, ":")
+	var h hash.Hash
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("invalid checksum %q", checksum)
+	case algo == "sha256":
+		h = sha256.New()
+	case algo == "sha384":
+		h = sha512.New384()
+	case algo == "sha512":
+		h = sha512.New()
+	default:
+		return nil, fmt.Errorf("unsupported checksum algorithm %q", algo)
+	}
+	if _, err := hex.DecodeString(hexd); err != nil || len(hexd) != 2*h.Size() {
+		return nil, fmt.Errorf("invalid checksum %q", checksum)
+	}
+	return &digestCheck{want: algo + ":" + strings.ToLower(hexd), h: h}, nil
+}
+
+// verify fails unless what was hashed has the wanted digest.
+func (c *digestCheck) verify() error {
+	if c == nil {
+		return nil
+	}
+	algo, _, _ := strings.Cut(c.want, ":")
+	if got := algo + ":" + hex.EncodeToString(c.h.Sum(nil)); got != c.want {
+		return fmt.Errorf("digest mismatch %s: expected %s", got, c.want)
+	}
+	return nil
 }
 
 // URLFileName is the name ADD gives the file downloaded from rawURL, as

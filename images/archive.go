@@ -262,13 +262,7 @@ func (s *Store) loadDockerEntry(ctx context.Context, dir, cfgPath string, layers
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.content.PutBytes(ctx, rawCfg); err != nil {
-		return nil, err
-	}
-	if _, err := s.content.PutBytes(ctx, raw); err != nil {
-		return nil, err
-	}
-	return s.load(ctx, digestOf(raw))
+	return s.putAndLoad(ctx, rawCfg, raw)
 }
 
 // loadExact stores the archive's own manifest when all its blobs verify.
@@ -285,13 +279,7 @@ func (s *Store) loadExact(ctx context.Context, dir string, mraw, rawCfg []byte) 
 			return nil, err
 		}
 	}
-	if _, err := s.content.PutBytes(ctx, rawCfg); err != nil {
-		return nil, err
-	}
-	if _, err := s.content.PutBytes(ctx, mraw); err != nil {
-		return nil, err
-	}
-	return s.load(ctx, digestOf(mraw))
+	return s.putAndLoad(ctx, rawCfg, mraw)
 }
 
 func (s *Store) putFile(ctx context.Context, p string, d v1.Hash, size int64) error {

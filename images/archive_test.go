@@ -1,7 +1,6 @@
 package images
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/lade-build/lade/exporter"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -62,8 +62,8 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if mustDigest(t, got) != mustDigest(t, want) {
-					t.Errorf("%s: digest %s, want %s", ref, mustDigest(t, got), mustDigest(t, want))
+				if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, want) {
+					t.Errorf("%s: digest %s, want %s", ref, testutil.ImageDigest(t, got), testutil.ImageDigest(t, want))
 				}
 				if err := validate.Image(got); err != nil {
 					t.Error(err)
@@ -87,17 +87,7 @@ func legacyArchive(t *testing.T, layer []byte, diffID string) []byte {
 	manifest, _ := json.Marshal([]map[string]any{{
 		"Config": id + ".json", "RepoTags": []string{"legacy:old"}, "Layers": []string{"abc123/layer.tar"},
 	}})
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"abc123/layer.tar", layer}, {id + ".json", cfg}, {"manifest.json", manifest}} {
-		tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.data))})
-		tw.Write(f.data)
-	}
-	tw.Close()
-	return buf.Bytes()
+	return regTar(t, "abc123/layer.tar", string(layer), id+".json", string(cfg), "manifest.json", string(manifest))
 }
 
 func TestLoadLegacyDockerArchive(t *testing.T) {
@@ -154,7 +144,7 @@ func TestLoadOCILayoutTar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(loaded) != 1 || loaded[0].Digest != mustDigest(t, img) || strings.Join(loaded[0].Names, ",") != "registry.example/x/oci:7" {
+	if len(loaded) != 1 || loaded[0].Digest != testutil.ImageDigest(t, img) || strings.Join(loaded[0].Names, ",") != "registry.example/x/oci:7" {
 		t.Fatalf("loaded %+v", loaded)
 	}
 	if _, err := s.Get(ctx, "registry.example/x/oci:7"); err != nil {
@@ -169,22 +159,8 @@ func TestLoadRejects(t *testing.T) {
 		want string
 	}{
 		{"empty", nil, "empty"},
-		{"not an archive", func() []byte {
-			var buf bytes.Buffer
-			tw := tar.NewWriter(&buf)
-			tw.WriteHeader(&tar.Header{Name: "hello.txt", Typeflag: tar.TypeReg, Size: 2})
-			tw.Write([]byte("hi"))
-			tw.Close()
-			return buf.Bytes()
-		}(), "neither manifest.json nor index.json"},
-		{"escaping path", func() []byte {
-			var buf bytes.Buffer
-			tw := tar.NewWriter(&buf)
-			tw.WriteHeader(&tar.Header{Name: "../../escape", Typeflag: tar.TypeReg, Size: 2})
-			tw.Write([]byte("hi"))
-			tw.Close()
-			return buf.Bytes()
-		}(), "neither manifest.json nor index.json"},
+		{"not an archive", regTar(t, "hello.txt", "hi"), "neither manifest.json nor index.json"},
+		{"escaping path", regTar(t, "../../escape", "hi"), "neither manifest.json nor index.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,14 +1,19 @@
 // Package images is lade's local image store: named references to image
-// manifests whose blobs live in the content store (package cache).
+// manifests whose blobs live in the content store (package cache), and
+// the ways images come in and go out: Pull and Push (registries, with
+// cross-repository mounts from the recorded blob sources), Import (a
+// rootfs tarball), Load and LoadLayout (docker and OCI archives, layouts),
+// Save, and Delete (docker rmi's rules).
 //
 // Lifecycle: Tag (or Store, for an untagged image) copies an image's layer
 // blobs, config and manifest into content, skipping blobs already there,
 // then records name -> manifest digest in root/index.json. The index is
 // updated under an exclusive flock on root/lock and replaced atomically
-// (temp file, fsync, rename), so concurrent lade processes never lose a tag
-// and readers never see a half-written index. Get resolves a name or digest
-// back into a v1.Image served from the stored raw manifest, so its digest is
-// exactly the one that was tagged. Pull fills content from a registry
-// (verifying every blob) and Import/LoadLayout from local files; all three
-// return store-backed images.
+// and durably (atomicfile, fsynced), so concurrent lade processes never
+// lose a tag and readers never see a half-written index. Get resolves a
+// name or digest back into a v1.Image served from the stored raw
+// manifest, so its digest is exactly the one that was tagged. Pull fills
+// content from a registry (verifying every blob, the manifest last) and
+// Import/Load/LoadLayout from local files; all return store-backed
+// images. Blobs no longer named stay until the build cache's GC frees them.
 package images

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // dropper breaks the connection of the first n requests that match:
@@ -77,14 +79,14 @@ func TestDroppedConnections(t *testing.T) {
 	for _, mode := range []string{"drop", "cut"} {
 		t.Run("pull-"+mode, func(t *testing.T) {
 			d := &dropper{n: 2, mode: mode, match: isTarget}
-			host := newRegistry(t, d.wrap)
+			host := testutil.Registry(t, d.wrap)
 			push(t, host+"/d/app:1", img)
 			s, _ := retryingStore(t)
 			got, err := s.Pull(ctx, host+"/d/app:1", PullOptions{})
 			if err != nil {
 				t.Fatalf("pull through two broken connections: %v", err)
 			}
-			if mustDigest(t, got) != mustDigest(t, img) {
+			if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
 				t.Error("wrong image pulled")
 			}
 			if d.hits != 3 {
@@ -95,7 +97,7 @@ func TestDroppedConnections(t *testing.T) {
 	}
 	t.Run("push-drop", func(t *testing.T) {
 		d := &dropper{n: 2, mode: "drop", match: isPatch}
-		host := newRegistry(t, d.wrap)
+		host := testutil.Registry(t, d.wrap)
 		s, _ := retryingStore(t)
 		src := storedRandom(t, s, 2)
 		if _, err := s.Push(ctx, host+"/d/app:1", src, PushOptions{}); err != nil {

@@ -6,9 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -17,11 +15,7 @@ import (
 // build -q, --iidfile, import and inspect print it; List reports it.
 func TestGetByImageID(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	img := randomImage(t, 1, time.Unix(100, 0))
-	if err := s.Tag(ctx, "app", img); err != nil {
-		t.Fatal(err)
-	}
+	s, img := storeWith(t, "app", 1)
 	id, err := img.ConfigName()
 	if err != nil {
 		t.Fatal(err)
@@ -68,11 +62,7 @@ func TestGetByImageID(t *testing.T) {
 // images by ID.
 func TestGetByImageIDOldIndex(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	img := randomImage(t, 1, time.Unix(100, 0))
-	if err := s.Tag(ctx, "app", img); err != nil {
-		t.Fatal(err)
-	}
+	s, img := storeWith(t, "app", 1)
 	b, err := os.ReadFile(s.indexPath())
 	if err != nil {
 		t.Fatal(err)
@@ -98,13 +88,4 @@ func TestGetByImageIDOldIndex(t *testing.T) {
 	if _, err := s.Get(ctx, id.Hex[:12]); err != nil {
 		t.Fatalf("Get by ID with an old index: %v", err)
 	}
-}
-
-func configName(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	h, err := img.ConfigName()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }

@@ -34,6 +34,25 @@ func (s *Store) readBlob(d v1.Hash, what string) ([]byte, error) {
 	return b, nil
 }
 
+// putMetadata stores an image's config, then its manifest raw: last,
+// as its presence implies the image's blobs are there. It returns the
+// manifest's digest.
+func (s *Store) putMetadata(ctx context.Context, rawCfg, raw []byte) (v1.Hash, error) {
+	if _, err := s.content.PutBytes(ctx, rawCfg); err != nil {
+		return v1.Hash{}, err
+	}
+	return s.content.PutBytes(ctx, raw)
+}
+
+// putAndLoad is putMetadata, then the stored image.
+func (s *Store) putAndLoad(ctx context.Context, rawCfg, raw []byte) (v1.Image, error) {
+	d, err := s.putMetadata(ctx, rawCfg, raw)
+	if err != nil {
+		return nil, err
+	}
+	return s.load(ctx, d)
+}
+
 // load builds the store-backed image for manifest d.
 func (s *Store) load(ctx context.Context, d v1.Hash) (v1.Image, error) {
 	if err := ctx.Err(); err != nil {

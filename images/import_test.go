@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // rootfsTar is a tiny root filesystem tarball.
@@ -97,16 +98,7 @@ func TestImport(t *testing.T) {
 			if err != nil || len(layers) != 1 {
 				t.Fatalf("layers: %d, %v", len(layers), err)
 			}
-			rc, err := layers[0].Uncompressed()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, in) {
+			if got := testutil.ReadAll(t, layers[0].Uncompressed); !bytes.Equal(got, in) {
 				t.Fatal("layer content differs from the imported tar")
 			}
 
@@ -133,7 +125,7 @@ func TestImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if mustDigest(t, tagged) != mustDigest(t, img) {
+			if testutil.ImageDigest(t, tagged) != testutil.ImageDigest(t, img) {
 				t.Error("tagged digest differs from returned image")
 			}
 		})
@@ -153,14 +145,14 @@ func TestImportUntaggedAndDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mustDigest(t, a) != mustDigest(t, b) {
+	if testutil.ImageDigest(t, a) != testutil.ImageDigest(t, b) {
 		t.Error("importing the same tarball twice gave different digests")
 	}
 	list, err := s.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 1 || len(list[0].Names) != 0 || list[0].Digest != mustDigest(t, a) {
+	if len(list) != 1 || len(list[0].Names) != 0 || list[0].Digest != testutil.ImageDigest(t, a) {
 		t.Errorf("List after untagged import: %+v", list)
 	}
 }
@@ -220,7 +212,7 @@ func TestLoadLayout(t *testing.T) {
 		t.Fatalf("loaded %d images, want 3", len(loaded))
 	}
 	for i, img := range loaded {
-		if mustDigest(t, img) != mustDigest(t, adds[i].img) {
+		if testutil.ImageDigest(t, img) != testutil.ImageDigest(t, adds[i].img) {
 			t.Errorf("image %d digest changed", i)
 		}
 		if err := validate.Image(img); err != nil {
@@ -232,7 +224,7 @@ func TestLoadLayout(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Get(%s): %v", ref, err)
 		}
-		if mustDigest(t, img) != mustDigest(t, want) {
+		if testutil.ImageDigest(t, img) != testutil.ImageDigest(t, want) {
 			t.Errorf("%s: wrong image", ref)
 		}
 	}

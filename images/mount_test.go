@@ -16,9 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // perRepo gives pkg/registry (which keeps one blob pool for all
@@ -117,23 +117,9 @@ func reopen(t *testing.T, s *Store) *Store {
 	return s2
 }
 
-func validateRemote(t *testing.T, ref string) {
-	t.Helper()
-	r, _ := name.ParseReference(ref)
-	img, err := remote.Image(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := validate.Image(img); err != nil {
-		t.Errorf("%s: %v", ref, err)
-	}
-}
-
 func TestPushMountsAcrossRepositories(t *testing.T) {
 	ctx := context.Background()
-	var u uploads
-	pr := &perRepo{}
-	host := newRegistry(t, func(h http.Handler) http.Handler { return u.wrap(pr.wrap(h)) })
+	host, u, pr := mountRegistry(t)
 	s := quickStore(t)
 	img := storedRandom(t, s, 3)
 	if _, err := s.Push(ctx, host+"/a/app:1", img, PushOptions{}); err != nil {
@@ -179,9 +165,7 @@ func TestPushMountsAcrossRepositories(t *testing.T) {
 // registry answers the mount with 202 and lade uploads them.
 func TestPushMountFallsBack(t *testing.T) {
 	ctx := context.Background()
-	var u uploads
-	pr := &perRepo{}
-	host := newRegistry(t, func(h http.Handler) http.Handler { return u.wrap(pr.wrap(h)) })
+	host, u, pr := mountRegistry(t)
 	s := quickStore(t)
 	img := storedRandom(t, s, 2)
 	if _, err := s.Push(ctx, host+"/a/app:1", img, PushOptions{}); err != nil {
@@ -207,10 +191,8 @@ func TestPushMountFallsBack(t *testing.T) {
 // another repository of that registry, but not offered to another registry.
 func TestPushMountsPulledBlobs(t *testing.T) {
 	ctx := context.Background()
-	var u, u2 uploads
-	pr, pr2 := &perRepo{}, &perRepo{}
-	host := newRegistry(t, func(h http.Handler) http.Handler { return u.wrap(pr.wrap(h)) })
-	other := newRegistry(t, func(h http.Handler) http.Handler { return u2.wrap(pr2.wrap(h)) })
+	host, u, _ := mountRegistry(t)
+	other, u2, _ := mountRegistry(t)
 	push(t, host+"/base/img:1", randomImage(t, 2, time.Unix(7, 0)))
 	s := quickStore(t)
 	img, err := s.Pull(ctx, host+"/base/img:1", PullOptions{})
@@ -238,9 +220,7 @@ func TestPushMountsPulledBlobs(t *testing.T) {
 // remote.Image on the same registry: go-containerregistry mounts them.
 func TestPushMountsRemoteLayers(t *testing.T) {
 	ctx := context.Background()
-	var u uploads
-	pr := &perRepo{}
-	host := newRegistry(t, func(h http.Handler) http.Handler { return u.wrap(pr.wrap(h)) })
+	host, u, _ := mountRegistry(t)
 	push(t, host+"/base/img:1", randomImage(t, 2, time.Unix(1, 0)))
 	r, _ := name.ParseReference(host + "/base/img:1")
 	remoteImg, err := remote.Image(r)
@@ -337,7 +317,7 @@ func TestPushMountAsksForSourceScope(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	}
-	host = newRegistry(t, func(h http.Handler) http.Handler { return auth(u.wrap(pr.wrap(h))) })
+	host = testutil.Registry(t, func(h http.Handler) http.Handler { return auth(u.wrap(pr.wrap(h))) })
 	s := quickStore(t)
 	img := storedRandom(t, s, 2)
 	if _, err := s.Push(ctx, host+"/a/app:1", img, PushOptions{}); err != nil {

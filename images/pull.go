@@ -51,13 +51,6 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if err != nil {
 		return nil, err
 	}
-	plat := opts.Platform
-	if plat.OS == "" {
-		plat.OS = "linux"
-	}
-	if plat.Architecture == "" {
-		plat.Architecture = "amd64"
-	}
 	puller, err := remote.NewPuller(
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
@@ -66,6 +59,40 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	)
 	if err != nil {
 		return nil, err
+	}
+	desc, err := resolveManifest(ctx, puller, r, opts.Platform)
+	if err != nil {
+		return nil, err
+	}
+	raw := desc.Manifest
+	m, err := checkImageManifest(desc.Digest, raw)
+	if err != nil {
+		return nil, err
+	}
+	repo := r.Context()
+	if err := s.fetchBlobs(ctx, puller, repo, m, &progress{w: opts.Progress}); err != nil {
+		return nil, err
+	}
+	// The manifest goes in last: its presence implies its blobs are there.
+	if _, err := s.content.PutBytes(ctx, raw); err != nil {
+		return nil, err
+	}
+	img, err := s.load(ctx, desc.Digest)
+	if err != nil {
+		return nil, err
+	}
+	s.noteSources(repo, manifestDigests(m), opts.Progress)
+	return img, nil
+}
+
+// resolveManifest fetches r's image manifest, through an index to the
+// manifest for plat (linux/amd64 where unset) when r names one.
+func resolveManifest(ctx context.Context, puller *remote.Puller, r name.Reference, plat v1.Platform) (*remote.Descriptor, error) {
+	if plat.OS == "" {
+		plat.OS = "linux"
+	}
+	if plat.Architecture == "" {
+		plat.Architecture = "amd64"
 	}
 	desc, err := getManifest(ctx, puller, r)
 	if err != nil {
@@ -88,26 +115,34 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if !desc.MediaType.IsImage() {
 		return nil, fmt.Errorf("manifest %s has unsupported media type %q", desc.Digest, desc.MediaType)
 	}
-	raw := desc.Manifest
+	return desc, nil
+}
+
+// checkImageManifest parses the image manifest raw fetched as d, which
+// must have that digest, a size within bounds and a supported config.
+func checkImageManifest(d v1.Hash, raw []byte) (*v1.Manifest, error) {
 	if len(raw) > maxMetadata {
-		return nil, fmt.Errorf("manifest %s is larger than %d bytes", desc.Digest, maxMetadata)
+		return nil, fmt.Errorf("manifest %s is larger than %d bytes", d, maxMetadata)
 	}
-	if got := digestOf(raw); got != desc.Digest {
-		return nil, fmt.Errorf("manifest %s: content has digest %s", desc.Digest, got)
+	if got := digestOf(raw); got != d {
+		return nil, fmt.Errorf("manifest %s: content has digest %s", d, got)
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("parsing manifest %s: %w", desc.Digest, err)
+		return nil, fmt.Errorf("parsing manifest %s: %w", d, err)
 	}
 	if err := cache.CheckManifest(m, cache.ImageConfigTypes...); err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
+		return nil, fmt.Errorf("manifest %s: %w", d, err)
 	}
 	if m.Config.Size > maxMetadata {
 		return nil, fmt.Errorf("config %s is larger than %d bytes", m.Config.Digest, maxMetadata)
 	}
+	return m, nil
+}
 
-	p := &progress{w: opts.Progress}
-	repo := r.Context()
+// fetchBlobs stores m's config, then its layers in parallel, from repo;
+// blobs already in the store are not fetched again.
+func (s *Store) fetchBlobs(ctx context.Context, puller *remote.Puller, repo name.Repository, m *v1.Manifest, p *progress) error {
 	fetch := func(ctx context.Context, d name.Digest, size int64) error {
 		h, _ := v1.NewHash(d.DigestStr())
 		if s.content.Has(h) {
@@ -118,26 +153,14 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 		return s.retryBody(ctx, func() error { return s.fetchBlob(ctx, puller, d, h, size) })
 	}
 	if err := fetch(ctx, repo.Digest(m.Config.Digest.String()), m.Config.Size); err != nil {
-		return nil, err
+		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(blobJobs)
 	for _, l := range m.Layers {
 		g.Go(func() error { return fetch(gctx, repo.Digest(l.Digest.String()), l.Size) })
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	// The manifest goes in last: its presence implies its blobs are there.
-	if _, err := s.content.PutBytes(ctx, raw); err != nil {
-		return nil, err
-	}
-	img, err := s.load(ctx, desc.Digest)
-	if err != nil {
-		return nil, err
-	}
-	s.noteSources(repo, manifestDigests(m), opts.Progress)
-	return img, nil
+	return g.Wait()
 }
 
 // getManifest fetches r's manifest. go-containerregistry checks a body

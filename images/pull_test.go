@@ -3,8 +3,6 @@ package images
 import (
 	"bytes"
 	"context"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,50 +11,19 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
-
-// newRegistry starts an in-process registry behind wrap (nil: none) and
-// returns its host:port.
-func newRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
-	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-func push(t *testing.T, ref string, img v1.Image) {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// quickStore is a store whose registry requests are not retried.
-func quickStore(t *testing.T) *Store {
-	t.Helper()
-	s, _ := newStore(t)
-	s.backoff = remote.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 1}
-	return s
-}
 
 func TestPullImage(t *testing.T) {
 	ctx := context.Background()
 	var blobGets atomic.Int32
-	host := newRegistry(t, func(h http.Handler) http.Handler {
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
 				blobGets.Add(1)
@@ -74,8 +41,8 @@ func TestPullImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mustDigest(t, got) != mustDigest(t, img) {
-		t.Fatalf("pulled digest %s, want %s", mustDigest(t, got), mustDigest(t, img))
+	if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
+		t.Fatalf("pulled digest %s, want %s", testutil.ImageDigest(t, got), testutil.ImageDigest(t, img))
 	}
 	if err := validate.Image(got); err != nil {
 		t.Fatal(err)
@@ -95,14 +62,14 @@ func TestPullImage(t *testing.T) {
 	if err := s.Tag(ctx, host+"/test/app:v1", got); err != nil {
 		t.Fatal(err)
 	}
-	if again, err := s.Get(ctx, host+"/test/app:v1"); err != nil || mustDigest(t, again) != mustDigest(t, img) {
+	if again, err := s.Get(ctx, host+"/test/app:v1"); err != nil || testutil.ImageDigest(t, again) != testutil.ImageDigest(t, img) {
 		t.Fatalf("Get after Tag: %v", err)
 	}
 
 	// A second pull downloads no blobs and says so.
 	blobGets.Store(0)
 	prog.Reset()
-	if _, err := s.Pull(ctx, host+"/test/app@"+mustDigest(t, img).String(), PullOptions{Progress: &prog}); err != nil {
+	if _, err := s.Pull(ctx, host+"/test/app@"+testutil.ImageDigest(t, img).String(), PullOptions{Progress: &prog}); err != nil {
 		t.Fatal(err)
 	}
 	if n := blobGets.Load(); n != 0 {
@@ -115,7 +82,7 @@ func TestPullImage(t *testing.T) {
 
 func TestPullIndex(t *testing.T) {
 	ctx := context.Background()
-	host := newRegistry(t, nil)
+	host := testutil.Registry(t, nil)
 	amd := randomImage(t, 1, time.Unix(1, 0))
 	arm := randomImage(t, 2, time.Unix(2, 0))
 	idx := mutate.AppendManifests(empty.Index,
@@ -135,10 +102,10 @@ func TestPullIndex(t *testing.T) {
 		plat v1.Platform
 		want v1.Hash
 	}{
-		{"default", v1.Platform{}, mustDigest(t, amd)},
-		{"amd64", v1.Platform{OS: "linux", Architecture: "amd64"}, mustDigest(t, amd)},
-		{"arm64", v1.Platform{OS: "linux", Architecture: "arm64"}, mustDigest(t, arm)},
-		{"arm64/v8", v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, mustDigest(t, arm)},
+		{"default", v1.Platform{}, testutil.ImageDigest(t, amd)},
+		{"amd64", v1.Platform{OS: "linux", Architecture: "amd64"}, testutil.ImageDigest(t, amd)},
+		{"arm64", v1.Platform{OS: "linux", Architecture: "arm64"}, testutil.ImageDigest(t, arm)},
+		{"arm64/v8", v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, testutil.ImageDigest(t, arm)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,7 +114,7 @@ func TestPullIndex(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := mustDigest(t, img); got != tt.want {
+			if got := testutil.ImageDigest(t, img); got != tt.want {
 				t.Errorf("digest %s, want %s", got, tt.want)
 			}
 			if err := validate.Image(img); err != nil {
@@ -168,7 +135,7 @@ func TestPullCorruptBlob(t *testing.T) {
 	img := randomImage(t, 2, time.Unix(1, 0))
 	layers, _ := img.Layers()
 	bad, _ := layers[1].Digest()
-	host := newRegistry(t, func(h http.Handler) http.Handler {
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+bad.String()) {
 				h.ServeHTTP(w, r)
@@ -201,14 +168,14 @@ func TestPullCorruptBlob(t *testing.T) {
 	if s.content.Has(bad) {
 		t.Error("corrupt blob was stored")
 	}
-	if s.content.Has(mustDigest(t, img)) {
+	if s.content.Has(testutil.ImageDigest(t, img)) {
 		t.Error("manifest stored although a layer failed")
 	}
 }
 
 func TestPullServerError(t *testing.T) {
 	ctx := context.Background()
-	host := newRegistry(t, func(http.Handler) http.Handler {
+	host := testutil.Registry(t, func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "registry on fire", http.StatusInternalServerError)
 		})

@@ -185,17 +185,11 @@ func (s *Store) Recompress(ctx context.Context, img v1.Image, c cache.Compressio
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.content.PutBytes(ctx, raw); err != nil {
-		return nil, err
-	}
 	rawCfg, err := img.RawConfigFile()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.content.PutBytes(ctx, rawCfg); err != nil {
-		return nil, err
-	}
-	return s.load(ctx, digestOf(raw))
+	return s.putAndLoad(ctx, rawCfg, raw)
 }
 
 func (s *Store) recompressLayer(ctx context.Context, l v1.Layer, c cache.Compression, level int) (v1.Descriptor, error) {

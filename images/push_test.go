@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,11 +14,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // uploads counts requests that carry blob bodies (PATCH, and PUT with a
@@ -57,24 +56,10 @@ func (u *uploads) reset() (int, map[string]int) {
 	return b, k
 }
 
-// storedRandom tags a random image in s and returns the store-backed copy.
-func storedRandom(t *testing.T, s *Store, layers int) v1.Image {
-	t.Helper()
-	ctx := context.Background()
-	if err := s.Tag(ctx, "src:latest", randomImage(t, layers, time.Unix(100, 0))); err != nil {
-		t.Fatal(err)
-	}
-	img, err := s.Get(ctx, "src:latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 func TestPushAndSkipExisting(t *testing.T) {
 	ctx := context.Background()
 	var u uploads
-	host := newRegistry(t, u.wrap)
+	host := testutil.Registry(t, u.wrap)
 	s := quickStore(t)
 	img := storedRandom(t, s, 3)
 
@@ -83,8 +68,8 @@ func TestPushAndSkipExisting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d != mustDigest(t, img) {
-		t.Errorf("push returned %s, want %s", d, mustDigest(t, img))
+	if d != testutil.ImageDigest(t, img) {
+		t.Errorf("push returned %s, want %s", d, testutil.ImageDigest(t, img))
 	}
 	bodies, kinds := u.reset()
 	if bodies < 4 {
@@ -100,8 +85,8 @@ func TestPushAndSkipExisting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mustDigest(t, got) != d {
-		t.Errorf("registry has %s, want %s", mustDigest(t, got), d)
+	if testutil.ImageDigest(t, got) != d {
+		t.Errorf("registry has %s, want %s", testutil.ImageDigest(t, got), d)
 	}
 	if err := validate.Image(got); err != nil {
 		t.Error(err)
@@ -195,7 +180,7 @@ func TestPushRetriesAndRefusesCorruption(t *testing.T) {
 	t.Run("transient", func(t *testing.T) {
 		f := &faulty{faults: []string{"500", "429"}, match: isLayerPatch}
 		m := &faulty{faults: []string{"500", "429"}, match: isManifestPut}
-		host := newRegistry(t, func(h http.Handler) http.Handler { return m.wrap(f.wrap(h)) })
+		host := testutil.Registry(t, func(h http.Handler) http.Handler { return m.wrap(f.wrap(h)) })
 		s, _ := retryingStore(t)
 		img := storedRandom(t, s, 2)
 		if _, err := s.Push(ctx, host+"/r/app:1", img, PushOptions{}); err != nil {
@@ -213,7 +198,7 @@ func TestPushRetriesAndRefusesCorruption(t *testing.T) {
 
 	t.Run("corrupt", func(t *testing.T) {
 		f := &faulty{faults: []string{"corrupt", "corrupt", "corrupt", "corrupt", "corrupt", "corrupt", "corrupt", "corrupt"}, match: isLayerPatch}
-		host := newRegistry(t, f.wrap)
+		host := testutil.Registry(t, f.wrap)
 		s, _ := retryingStore(t)
 		img := storedRandom(t, s, 1)
 		_, err := s.Push(ctx, host+"/r/app:1", img, PushOptions{})
@@ -243,14 +228,14 @@ func TestPullRetriesAndLeavesNothingOnCorruption(t *testing.T) {
 
 	t.Run("transient", func(t *testing.T) {
 		f := &faulty{faults: []string{"500", "429"}, match: isTarget}
-		host := newRegistry(t, f.wrap)
+		host := testutil.Registry(t, f.wrap)
 		push(t, host+"/p/app:1", img)
 		s, _ := retryingStore(t)
 		got, err := s.Pull(ctx, host+"/p/app:1", PullOptions{})
 		if err != nil {
 			t.Fatalf("pull through 500 and 429: %v", err)
 		}
-		if mustDigest(t, got) != mustDigest(t, img) {
+		if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
 			t.Error("wrong image pulled")
 		}
 		if n := f.hits.Load(); n < 3 {
@@ -260,7 +245,7 @@ func TestPullRetriesAndLeavesNothingOnCorruption(t *testing.T) {
 
 	t.Run("corrupt", func(t *testing.T) {
 		f := &faulty{faults: []string{"500", "429", "corrupt"}, match: isTarget}
-		host := newRegistry(t, f.wrap)
+		host := testutil.Registry(t, f.wrap)
 		push(t, host+"/p/app:1", img)
 		s, content := retryingStore(t)
 		_, err := s.Pull(ctx, host+"/p/app:1", PullOptions{})
@@ -271,24 +256,13 @@ func TestPullRetriesAndLeavesNothingOnCorruption(t *testing.T) {
 		if !strings.Contains(err.Error(), target.String()) || !strings.Contains(err.Error(), "checksum") {
 			t.Errorf("error does not name the digest problem: %v", err)
 		}
-		if content.Has(target) || content.Has(mustDigest(t, img)) {
+		if content.Has(target) || content.Has(testutil.ImageDigest(t, img)) {
 			t.Error("corrupt blob or manifest was stored")
 		}
 		if list, _ := s.List(ctx); len(list) != 0 {
 			t.Errorf("store lists %d images after a failed pull", len(list))
 		}
 		leftovers(t, filepath.Dir(s.root))
-	})
-}
-
-// leftovers fails if a half-written ingest file survived under root.
-func leftovers(t *testing.T, root string) {
-	t.Helper()
-	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() && (strings.Contains(p, "ingest") || strings.HasSuffix(p, ".tmp")) {
-			t.Errorf("leftover file %s", p)
-		}
-		return nil
 	})
 }
 
@@ -329,7 +303,7 @@ func TestRecompress(t *testing.T) {
 	}
 	// Already gzip: nothing to do.
 	same, err := s.Recompress(ctx, img, cache.Gzip, 0)
-	if err != nil || mustDigest(t, same) != mustDigest(t, img) {
+	if err != nil || testutil.ImageDigest(t, same) != testutil.ImageDigest(t, img) {
 		t.Errorf("gzip recompression of a gzip image changed it: %v", err)
 	}
 }

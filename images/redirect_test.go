@@ -3,8 +3,6 @@ package images
 import (
 	"context"
 	"encoding/base64"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,9 +14,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // TestPullRedirectDropsCredentials: a registry that wants basic auth
@@ -28,7 +27,7 @@ import (
 // storage server never sees the registry's credentials.
 func TestPullRedirectDropsCredentials(t *testing.T) {
 	ctx := context.Background()
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	reg := testutil.RegistryHandler()
 
 	var mu sync.Mutex
 	var storageHits int
@@ -82,8 +81,8 @@ func TestPullRedirectDropsCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mustDigest(t, got) != mustDigest(t, img) {
-		t.Errorf("pulled %s, want %s", mustDigest(t, got), mustDigest(t, img))
+	if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
+		t.Errorf("pulled %s, want %s", testutil.ImageDigest(t, got), testutil.ImageDigest(t, img))
 	}
 	if err := validate.Image(got); err != nil {
 		t.Error(err)

@@ -60,8 +60,7 @@ func (s *Store) recordSources(repo name.Repository, digests []v1.Hash) error {
 		if err != nil {
 			return err
 		}
-		// "index-" so that system prune's scratch pattern clears leftovers.
-		return s.replaceFile(s.sourcesPath(), "index-sources-*.tmp", b)
+		return replaceFile(s.sourcesPath(), b)
 	})
 	if err != nil {
 		return fmt.Errorf("recording blob sources: %w", err)

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/atomicfile"
 )
 
 // ErrNotFound is wrapped by errors for images that are not in the store.
@@ -167,40 +168,16 @@ func (s *Store) write(idx *index) error {
 	if err != nil {
 		return fmt.Errorf("writing image index: %w", err)
 	}
-	if err := s.replaceFile(s.indexPath(), "index-*.tmp", b); err != nil {
+	if err := replaceFile(s.indexPath(), b); err != nil {
 		return fmt.Errorf("writing image index: %w", err)
 	}
 	return nil
 }
 
-// replaceFile writes b to path atomically: a synced temporary file in
-// root (named by pattern; system prune clears "index-*.tmp" leftovers)
-// renamed over path, then the directory synced.
-func (s *Store) replaceFile(path, pattern string, b []byte) error {
-	f, err := os.CreateTemp(s.root, pattern)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	if _, err := f.Write(b); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(s.root)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+// replaceFile writes b to path atomically and durably: the index is
+// the only record of what the store holds.
+func replaceFile(path string, b []byte) error {
+	return atomicfile.WriteFile(path, b, atomicfile.Options{Perm: 0o600, Sync: true})
 }
 
 // Tag stores img's blobs in content and points name at its manifest. An
@@ -314,10 +291,7 @@ func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, 
 	if err := g.Wait(); err != nil {
 		return v1.Hash{}, record{}, err
 	}
-	if _, err := s.content.PutBytes(ctx, rawCfg); err != nil {
-		return v1.Hash{}, record{}, err
-	}
-	d, err := s.content.PutBytes(ctx, raw)
+	d, err := s.putMetadata(ctx, rawCfg, raw)
 	if err != nil {
 		return v1.Hash{}, record{}, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -13,51 +12,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
-	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/testutil"
 )
-
-// newStore returns an image store and its content store in a fresh root.
-func newStore(t *testing.T) (*Store, *cache.Store) {
-	t.Helper()
-	root := t.TempDir()
-	content, err := cache.Open(filepath.Join(root, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(filepath.Join(root, "images"), content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, content
-}
-
-// randomImage is a random image with a distinct creation time, so List
-// order is predictable.
-func randomImage(t *testing.T, layers int, created time.Time) v1.Image {
-	t.Helper()
-	img, err := random.Image(512, int64(layers))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err = mutate.CreatedAt(img, v1.Time{Time: created})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-func mustDigest(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
 
 func TestNames(t *testing.T) {
 	tests := []struct{ in, canonical, familiar string }{
@@ -91,7 +49,7 @@ func TestTagGetListUntag(t *testing.T) {
 	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	app := randomImage(t, 3, t0)
 	bb := randomImage(t, 1, t0.Add(time.Hour))
-	appD, bbD := mustDigest(t, app), mustDigest(t, bb)
+	appD, bbD := testutil.ImageDigest(t, app), testutil.ImageDigest(t, bb)
 
 	for _, tag := range []struct {
 		name string
@@ -121,7 +79,7 @@ func TestTagGetListUntag(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Get(%q): %v", g.ref, err)
 		}
-		if got := mustDigest(t, img); got != g.want {
+		if got := testutil.ImageDigest(t, img); got != g.want {
 			t.Errorf("Get(%q) digest = %s, want %s", g.ref, got, g.want)
 		}
 		if err := validate.Image(img); err != nil {
@@ -134,8 +92,8 @@ func TestTagGetListUntag(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Entry{
-		{Names: []string{"127.0.0.1:5000/busybox:latest"}, Digest: bbD, ID: configName(t, bb), Created: t0.Add(time.Hour), Size: imageSize(t, bb)},
-		{Names: []string{"app:1.0", "app:latest"}, Digest: appD, ID: configName(t, app), Created: t0, Size: imageSize(t, app)},
+		{Names: []string{"127.0.0.1:5000/busybox:latest"}, Digest: bbD, ID: testutil.ImageID(t, bb), Created: t0.Add(time.Hour), Size: imageSize(t, bb)},
+		{Names: []string{"app:1.0", "app:latest"}, Digest: appD, ID: testutil.ImageID(t, app), Created: t0, Size: imageSize(t, app)},
 	}
 	if diff := cmp.Diff(want, list); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
@@ -212,17 +170,17 @@ func TestRetagLeavesUntaggedImage(t *testing.T) {
 	if diff := cmp.Diff([][]string{{"app:latest"}, nil, nil}, names); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)
 	}
-	if list[1].Digest != mustDigest(t, old) {
-		t.Errorf("untagged entry %s, want old image %s", list[1].Digest, mustDigest(t, old))
+	if list[1].Digest != testutil.ImageDigest(t, old) {
+		t.Errorf("untagged entry %s, want old image %s", list[1].Digest, testutil.ImageDigest(t, old))
 	}
 	// An untagged image is still reachable by digest, and removable by it.
-	if _, err := s.Get(ctx, mustDigest(t, old).String()); err != nil {
+	if _, err := s.Get(ctx, testutil.ImageDigest(t, old).String()); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Untag(ctx, mustDigest(t, old).String()); err != nil {
+	if err := s.Untag(ctx, testutil.ImageDigest(t, old).String()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Get(ctx, mustDigest(t, old).String()); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(ctx, testutil.ImageDigest(t, old).String()); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get removed image: %v", err)
 	}
 }
@@ -282,7 +240,7 @@ func TestConcurrentTag(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if mustDigest(t, img) != mustDigest(t, imgs[i]) {
+		if testutil.ImageDigest(t, img) != testutil.ImageDigest(t, imgs[i]) {
 			t.Errorf("img%d has the wrong digest", i)
 		}
 	}
@@ -292,11 +250,7 @@ func TestConcurrentTag(t *testing.T) {
 // layers whose uncompressed bytes match the original image.
 func TestStoredImageLayers(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	img := randomImage(t, 2, time.Unix(1, 0))
-	if err := s.Tag(ctx, "x", img); err != nil {
-		t.Fatal(err)
-	}
+	s, img := storeWith(t, "x", 2)
 	got, err := s.Get(ctx, "x")
 	if err != nil {
 		t.Fatal(err)

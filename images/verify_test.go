@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // tamperManifests rewrites manifest GET bodies with edit, keeping the
@@ -44,9 +46,9 @@ func TestPullRejectsTamperedManifest(t *testing.T) {
 	ctx := context.Background()
 	img := randomImage(t, 1, time.Unix(5, 0))
 	// Still valid JSON, but other bytes: a different digest.
-	host := newRegistry(t, tamperManifests(func(b []byte) []byte { return append(b, ' ') }))
+	host := testutil.Registry(t, tamperManifests(func(b []byte) []byte { return append(b, ' ') }))
 	push(t, host+"/m/app:1", img)
-	for _, ref := range []string{host + "/m/app:1", host + "/m/app@" + mustDigest(t, img).String()} {
+	for _, ref := range []string{host + "/m/app:1", host + "/m/app@" + testutil.ImageDigest(t, img).String()} {
 		s, content := newStore(t)
 		_, err := s.Pull(ctx, ref, PullOptions{})
 		if err == nil {
@@ -56,7 +58,7 @@ func TestPullRejectsTamperedManifest(t *testing.T) {
 		if !strings.Contains(err.Error(), "digest") {
 			t.Errorf("error does not name the digest problem: %v", err)
 		}
-		if content.Has(mustDigest(t, img)) {
+		if content.Has(testutil.ImageDigest(t, img)) {
 			t.Error("manifest stored")
 		}
 		if list, _ := s.List(ctx); len(list) != 0 {
@@ -91,7 +93,7 @@ func TestPullBoundsMetadata(t *testing.T) {
 	img := randomImage(t, 1, time.Unix(6, 0))
 	cfgName, _ := img.ConfigName()
 	var configGets atomic.Int32
-	host := newRegistry(t, func(h http.Handler) http.Handler {
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/blobs/"+cfgName.String()) {
 				configGets.Add(1)
@@ -137,7 +139,7 @@ func TestPushUploadsInParallel(t *testing.T) {
 	inFlight, most := 0, 0
 	two := make(chan struct{})
 	var once sync.Once
-	host := newRegistry(t, func(h http.Handler) http.Handler {
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodPatch {
 				h.ServeHTTP(w, r)

@@ -6,9 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -24,18 +21,6 @@ import (
 
 	"github.com/lade-build/lade/internal/testutil"
 )
-
-// testRegistry is an in-process registry behind wrap; returns host:port.
-func testRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
-	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
 
 func TestTagRmiImagesInspectHistory(t *testing.T) {
 	root := newRoot(t)
@@ -118,7 +103,7 @@ func TestTagRmiImagesInspectHistory(t *testing.T) {
 func TestPushPullCLI(t *testing.T) {
 	root := newRoot(t)
 	var bodies, fail atomic.Int32
-	host := testRegistry(t, func(h http.Handler) http.Handler {
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.Contains(r.URL.Path, "/blobs/uploads/") && (r.Method == http.MethodPatch || r.Method == http.MethodPut && r.ContentLength > 0) {
 				bodies.Add(1)
@@ -202,7 +187,7 @@ func TestPushPullCLI(t *testing.T) {
 }
 
 func TestLoginLogout(t *testing.T) {
-	host := testRegistry(t, func(h http.Handler) http.Handler {
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if u, p, ok := r.BasicAuth(); !ok || u != "me" || p != "s3cret" {
 				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
@@ -324,7 +309,7 @@ func TestSaveLoadCLI(t *testing.T) {
 // and writes nothing outside the root.
 func TestPullHostileLayer(t *testing.T) {
 	testutil.RequireRoot(t)
-	host := testRegistry(t, nil)
+	host := testutil.Registry(t, nil)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, h := range []*tar.Header{

@@ -45,7 +45,7 @@ func errorLines(stderr string) []string {
 
 func TestCLIErrors(t *testing.T) {
 	root := newRoot(t)
-	host := testRegistry(t, func(h http.Handler) http.Handler {
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return refuse("private", http.StatusUnauthorized, "UNAUTHORIZED")(refuse("ro", http.StatusForbidden, "DENIED")(h))
 	})
 	missing := host + "/x:1.0"
@@ -118,7 +118,7 @@ func TestBuildCanceled(t *testing.T) {
 // name and rmi removes it, as with docker.
 func TestRunKeepsPulledImage(t *testing.T) {
 	root := newRoot(t)
-	host := testRegistry(t, nil)
+	host := testutil.Registry(t, nil)
 	ref := host + "/lib/bb:1.0"
 	tag, err := name.NewTag(ref, name.Insecure)
 	if err != nil {

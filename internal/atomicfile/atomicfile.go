@@ -1,15 +1,3 @@
-// Package atomicfile writes a file that appears whole or not at all, and
-// whose temporary file cannot outlive its writer: lade's exported
-// archives, layout files and credentials go through it.
-//
-// The content is written to an unnamed O_TMPFILE inode, which the kernel
-// frees if the writer dies (SIGKILL included), and linked into place only
-// once complete: straight at the path when nothing is there, else at a
-// temporary name renamed over it. Only a death between that link and the
-// rename, or on a filesystem without O_TMPFILE (the whole write then goes
-// to a named temporary file), leaves a name behind: it carries the
-// writer's pid, and the next Write into that directory removes it once
-// that process is gone.
 package atomicfile
 
 import (
@@ -21,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,7 +19,9 @@ type Options struct {
 	// Perm is the file's mode; 0 means what a plain create gives (0666
 	// less the umask).
 	Perm os.FileMode
-	// Sync makes the content durable (fsync) before the file appears.
+	// Sync makes the file survive a power cut: its content is fsynced
+	// before it appears and its directory after. Without it a crash can
+	// leave the old file or an empty one, never a torn one's name.
 	Sync bool
 	// Wrap, when set, wraps the file fn writes to (write-back pacing, say).
 	Wrap func(*os.File) io.Writer
@@ -39,6 +30,14 @@ type Options struct {
 // tmpInfix marks lade's temporary names: ".NAME.tmp-PID-RANDOM".
 const tmpInfix = ".tmp-"
 
+// WriteFile creates or replaces path with b.
+func WriteFile(path string, b []byte, o Options) error {
+	return Write(path, o, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
 // Write creates or replaces path with what fn writes. On any error,
 // path is left as it was and nothing new remains in its directory.
 func Write(path string, o Options, fn func(io.Writer) error) error {
@@ -46,7 +45,18 @@ func Write(path string, o Options, fn func(io.Writer) error) error {
 	if dir == "" {
 		dir = "."
 	}
-	sweep(dir)
+	sweepOnce(dir)
+	if err := write(dir, base, path, o, fn); err != nil {
+		return err
+	}
+	if o.Sync {
+		return SyncDir(dir)
+	}
+	return nil
+}
+
+// write puts fn's output at path in dir, the steps of Write.
+func write(dir, base, path string, o Options, fn func(io.Writer) error) error {
 	f, named, err := create(dir, base)
 	if err != nil {
 		return err
@@ -153,6 +163,28 @@ func ownerPid(name string) int {
 		return 0
 	}
 	return n
+}
+
+// SyncDir makes the names in dir durable: what a rename or link into
+// dir did survives a power cut once it returns.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// swept holds the directories this process has swept: leftovers come
+// only from writers that died, so once per process is enough, and a
+// crowded directory (one cache key a file) is not read at every write.
+var swept sync.Map
+
+func sweepOnce(dir string) {
+	if _, done := swept.LoadOrStore(filepath.Clean(dir), true); !done {
+		sweep(dir)
+	}
 }
 
 // sweep removes the temporary names in dir whose writer is gone.
