@@ -35,7 +35,19 @@ cleanup() {
   done
   rm -rf "$work"
 }
-trap cleanup EXIT
+# A docker engine of the user's, if one answers, must end as it began.
+sysdocker() { DOCKER_HOST=unix:///var/run/docker.sock /usr/bin/docker "$@" 2>/dev/null; }
+check_sys() {
+  local after
+  after=$(sysdocker system df --format '{{.Type}} {{.TotalCount}} {{.Size}}' || true)
+  if [ "$after" != "$sys_before" ]; then
+    echo "bench: the engine on /var/run/docker.sock changed during the bench:" >&2
+    diff <(echo "$sys_before") <(echo "$after") >&2 || true
+    exit 1
+  fi
+}
+sys_before=
+trap 'cleanup; check_sys' EXIT
 trap 'exit 130' INT TERM # so the EXIT trap runs on Ctrl-C and SIGTERM too
 CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
 load0=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the machine skews every figure
@@ -53,15 +65,16 @@ docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -fs "http://$host/v2/" >/dev/null && break; sleep 0.1; done
 
-D=(/usr/bin/docker)
-if ! "${D[@]}" info >/dev/null 2>&1; then
-  sock=$work/docker.sock
-  dockerd --iptables=false --bridge=none -H "unix://$sock" --data-root "$work/docker-data" \
-    --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" >"$work/dockerd.log" 2>&1 &
-  pids+=($!)
-  D=(/usr/bin/docker -H "unix://$sock")
-  for _ in $(seq 100); do "${D[@]}" info >/dev/null 2>&1 && break; sleep 0.2; done
-fi
+# Always a private dockerd on its own socket and data root: the bench
+# prunes its engine's images and build cache, which must never be a
+# user's. An engine on the default socket is only looked at (below).
+sys_before=$(sysdocker system df --format '{{.Type}} {{.TotalCount}} {{.Size}}' || true)
+sock=$work/docker.sock
+dockerd --iptables=false --bridge=none -H "unix://$sock" --data-root "$work/docker-data" \
+  --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" >"$work/dockerd.log" 2>&1 &
+pids+=($!)
+D=(/usr/bin/docker -H "unix://$sock")
+for _ in $(seq 100); do "${D[@]}" info >/dev/null 2>&1 && break; sleep 0.2; done
 BAH=(buildah --root "$work/buildah" --runroot "$work/buildah-run")
 
 # The base image: Debian's static busybox, pushed by lade to the registry.

@@ -21,15 +21,12 @@ trap cleanup EXIT
 CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
 L="$work/lade --root $work/root"
 
-# The docker engine: the system one if it answers, else a private one.
-export DOCKER_HOST=unix:///var/run/docker.sock
-if ! /usr/bin/docker version >/dev/null 2>&1; then
-  export DOCKER_HOST=unix://$work/docker.sock
-  /usr/sbin/dockerd --iptables=false --bridge=none --host "$DOCKER_HOST" \
-    --data-root "$work/docker" --exec-root "$work/dexec" --pidfile "$work/docker.pid" >"$work/dockerd.log" 2>&1 &
-  dockerd_pid=$!
-  for _ in $(seq 300); do /usr/bin/docker version >/dev/null 2>&1 && break; sleep 0.1; done
-fi
+# Always a private docker engine, never a user's: the bench deletes images.
+export DOCKER_HOST=unix://$work/docker.sock
+/usr/sbin/dockerd --iptables=false --bridge=none --host "$DOCKER_HOST" \
+  --data-root "$work/docker" --exec-root "$work/dexec" --pidfile "$work/docker.pid" >"$work/dockerd.log" 2>&1 &
+dockerd_pid=$!
+for _ in $(seq 300); do /usr/bin/docker version >/dev/null 2>&1 && break; sleep 0.1; done
 
 # An offline busybox base image served by a loopback registry, so both
 # builders start from the same bytes without the internet.
