@@ -97,6 +97,8 @@ func TestAddExtracts(t *testing.T) {
 		tarEntry{name: "app/main", body: "bin", mode: 0o755, uid: 7},
 		tarEntry{name: "app/link", link: "main", typ: tar.TypeSymlink},
 		tarEntry{name: "app/hard", link: "app/main", typ: tar.TypeLink},
+		// As link(2) in BuildKit's chroot: the symlink itself, not its target.
+		tarEntry{name: "app/hard-to-link", link: "app/link", typ: tar.TypeLink},
 		tarEntry{name: "abs", link: "/app", typ: tar.TypeSymlink},
 		tarEntry{name: "abs/via-abs", body: "x"},
 	)
@@ -105,6 +107,7 @@ func TestAddExtracts(t *testing.T) {
 		"/out/abs link -> /app 0:0",
 		"/out/app dir 0750 0:0",
 		"/out/app/hard file 0755 bin 7:7",
+		"/out/app/hard-to-link link -> main 0:0",
 		"/out/app/link link -> main 0:0",
 		"/out/app/main file 0755 bin 7:7",
 		"/out/app/via-abs file 0644 x 0:0",
