@@ -40,6 +40,9 @@ func makeTar(t *testing.T, entries ...tarEntry) []byte {
 		}
 		hdr := &tar.Header{Name: e.name, Typeflag: typ, Mode: mode, Size: int64(len(e.body)),
 			Linkname: e.link, Uid: e.uid, Gid: e.uid, ModTime: time.Unix(1500000000, 0)}
+		if typ == tar.TypeXGlobalHeader {
+			hdr = &tar.Header{Typeflag: typ, PAXRecords: map[string]string{"comment": e.name}}
+		}
 		if typ != tar.TypeReg {
 			hdr.Size = 0
 		}
@@ -93,6 +96,8 @@ func cmdBytes(t *testing.T, b []byte, name string, args ...string) []byte {
 func TestAddExtracts(t *testing.T) {
 	testutil.RequireRoot(t)
 	plain := makeTar(t,
+		// git archive starts with one; it carries no file.
+		tarEntry{name: "pax_global_header", typ: tar.TypeXGlobalHeader},
 		tarEntry{name: "app/", typ: tar.TypeDir, mode: 0o750},
 		tarEntry{name: "app/main", body: "bin", mode: 0o755, uid: 7},
 		tarEntry{name: "app/link", link: "main", typ: tar.TypeSymlink},

@@ -142,6 +142,9 @@ func (x *extractor) write(name string, hdr *tar.Header, content io.Reader) error
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink,
 		tar.TypeFifo, tar.TypeChar, tar.TypeBlock:
+	case tar.TypeXGlobalHeader:
+		// A pax global header (git archive writes one) carries no file.
+		return nil
 	default:
 		return fmt.Errorf("unsupported tar entry type %q", hdr.Typeflag)
 	}
