@@ -40,6 +40,9 @@ func makeTar(t *testing.T, entries ...tarEntry) []byte {
 		}
 		hdr := &tar.Header{Name: e.name, Typeflag: typ, Mode: mode, Size: int64(len(e.body)),
 			Linkname: e.link, Uid: e.uid, Gid: e.uid, ModTime: time.Unix(1500000000, 0)}
+		if typ == tar.TypeXGlobalHeader {
+			hdr = &tar.Header{Typeflag: typ, PAXRecords: map[string]string{"comment": e.name}}
+		}
 		if typ != tar.TypeReg {
 			hdr.Size = 0
 		}
@@ -93,10 +96,14 @@ func cmdBytes(t *testing.T, b []byte, name string, args ...string) []byte {
 func TestAddExtracts(t *testing.T) {
 	testutil.RequireRoot(t)
 	plain := makeTar(t,
+		// git archive starts with one; it carries no file.
+		tarEntry{name: "pax_global_header", typ: tar.TypeXGlobalHeader},
 		tarEntry{name: "app/", typ: tar.TypeDir, mode: 0o750},
 		tarEntry{name: "app/main", body: "bin", mode: 0o755, uid: 7},
 		tarEntry{name: "app/link", link: "main", typ: tar.TypeSymlink},
 		tarEntry{name: "app/hard", link: "app/main", typ: tar.TypeLink},
+		// As link(2) in BuildKit's chroot: the symlink itself, not its target.
+		tarEntry{name: "app/hard-to-link", link: "app/link", typ: tar.TypeLink},
 		tarEntry{name: "abs", link: "/app", typ: tar.TypeSymlink},
 		tarEntry{name: "abs/via-abs", body: "x"},
 	)
@@ -105,6 +112,7 @@ func TestAddExtracts(t *testing.T) {
 		"/out/abs link -> /app 0:0",
 		"/out/app dir 0750 0:0",
 		"/out/app/hard file 0755 bin 7:7",
+		"/out/app/hard-to-link link -> main 0:0",
 		"/out/app/link link -> main 0:0",
 		"/out/app/main file 0755 bin 7:7",
 		"/out/app/via-abs file 0644 x 0:0",

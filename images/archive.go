@@ -97,7 +97,7 @@ func (s *Store) Load(ctx context.Context, r io.Reader) ([]Loaded, error) {
 }
 
 func (s *Store) loadArchive(ctx context.Context, r io.Reader) ([]Loaded, error) {
-	tr, err := decompress(ctx, r)
+	tr, err := plainTarball(ctx, r)
 	if err != nil {
 		return nil, err
 	}

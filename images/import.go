@@ -1,14 +1,10 @@
 package images
 
 import (
-	"bufio"
-	"bytes"
-	"compress/bzip2"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -17,11 +13,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/klauspost/compress/zstd"
-	"github.com/klauspost/pgzip"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/decompress"
 )
 
 // defaultPath is the PATH docker gives images that do not set one.
@@ -61,7 +56,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, created tim
 }
 
 func (s *Store) importLayer(ctx context.Context, r io.Reader, created time.Time) (v1.Image, error) {
-	tr, err := decompress(ctx, r)
+	tr, err := plainTarball(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -88,86 +83,13 @@ func (s *Store) importLayer(ctx context.Context, r io.Reader, created time.Time)
 	})
 }
 
-// decompress detects the tarball's compression by its magic bytes.
-func decompress(ctx context.Context, r io.Reader) (io.ReadCloser, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, err := br.Peek(6)
-	if len(magic) == 0 {
-		if err == nil || err == io.EOF {
-			return nil, errors.New("empty tarball")
-		}
-		return nil, err
+// plainTarball returns the plain stream of a possibly compressed tarball.
+func plainTarball(ctx context.Context, r io.Reader) (io.ReadCloser, error) {
+	rc, err := decompress.Reader(ctx, r)
+	if errors.Is(err, decompress.ErrEmpty) {
+		return nil, errors.New("empty tarball")
 	}
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		zr, err := pgzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("reading gzip: %w", err)
-		}
-		return zr, nil
-	case bytes.HasPrefix(magic, []byte("BZh")):
-		return io.NopCloser(bzip2.NewReader(br)), nil
-	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
-		return xzReader(ctx, br)
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("reading zstd: %w", err)
-		}
-		return zr.IOReadCloser(), nil
-	}
-	return io.NopCloser(br), nil
-}
-
-// xzReader decompresses through xz(1), as docker does: the standard library
-// has no xz decoder and xz tarballs are rare enough not to add one.
-func xzReader(ctx context.Context, r io.Reader) (io.ReadCloser, error) {
-	cmd := exec.CommandContext(ctx, "xz", "-d", "-c", "-q")
-	cmd.Stdin = r
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("xz-compressed tarball needs xz(1): %w", err)
-	}
-	return &cmdReader{out: out, cmd: cmd, stderr: &stderr}, nil
-}
-
-// cmdReader reads a command's stdout and reports its failure at EOF.
-type cmdReader struct {
-	out    io.ReadCloser
-	cmd    *exec.Cmd
-	stderr *strings.Builder
-	done   bool
-}
-
-func (c *cmdReader) Read(p []byte) (int, error) {
-	if c.done {
-		// Wait closed the pipe; a caller that reads past EOF (bufio
-		// does) must see EOF again, not "file already closed".
-		return 0, io.EOF
-	}
-	n, err := c.out.Read(p)
-	if err == io.EOF && !c.done {
-		c.done = true
-		if werr := c.cmd.Wait(); werr != nil {
-			return n, fmt.Errorf("xz: %w: %s", werr, strings.TrimSpace(c.stderr.String()))
-		}
-	}
-	return n, err
-}
-
-func (c *cmdReader) Close() error {
-	if !c.done {
-		c.done = true
-		c.out.Close()
-		c.cmd.Process.Kill()
-		c.cmd.Wait()
-	}
-	return nil
+	return rc, err
 }
 
 // containerdNameAnnotation is where containerd keeps the full reference; the OCI

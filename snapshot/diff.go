@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lade-build/lade/internal/untar"
 	"golang.org/x/sys/unix"
 )
 
@@ -255,7 +256,7 @@ func readXattrs(host string) (map[string]string, error) {
 	}
 	var out map[string]string
 	for _, n := range names {
-		if !allowedXattr(n) {
+		if !untar.SafeXattr(n) {
 			continue
 		}
 		v, err := getXattr(host, n)
@@ -268,7 +269,7 @@ func readXattrs(host string) (map[string]string, error) {
 		if out == nil {
 			out = map[string]string{}
 		}
-		out[paxXattr+n] = string(v)
+		out[untar.PAXXattr+n] = string(v)
 	}
 	return out, nil
 }

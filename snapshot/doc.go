@@ -9,6 +9,9 @@
 // the committed snapshot for that tar's DiffID. Remove discards an Active.
 //
 // Apply extracts a layer into a plain directory (whiteouts delete), which is
-// used for flattening. Unpack and Apply treat layer content as hostile: no
-// entry can create or modify anything outside the target directory.
+// used for flattening. Unpack and Apply treat layer content as hostile: the
+// extraction itself is internal/untar's, which no entry can make create or
+// modify anything outside the target directory; this package adds the
+// layer's part (whiteouts and opaque markers in overlay or plain form, and
+// no device nodes).
 package snapshot

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/lade-build/lade/internal/untar"
 	"golang.org/x/sys/unix"
 )
 
@@ -109,11 +110,11 @@ func readTar(t *testing.T, b []byte) []tarEntry {
 		}
 		e := tarEntry{Name: hdr.Name, Type: hdr.Typeflag, Mode: hdr.Mode, Uid: hdr.Uid, Link: hdr.Linkname, Body: string(body)}
 		for k, v := range hdr.PAXRecords {
-			if strings.HasPrefix(k, paxXattr) {
+			if strings.HasPrefix(k, untar.PAXXattr) {
 				if e.Xattrs == nil {
 					e.Xattrs = map[string]string{}
 				}
-				e.Xattrs[strings.TrimPrefix(k, paxXattr)] = v
+				e.Xattrs[strings.TrimPrefix(k, untar.PAXXattr)] = v
 			}
 		}
 		out = append(out, e)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/idle"
+	"github.com/lade-build/lade/internal/untar"
 )
 
 // Snapshotter manages committed layer snapshots and active overlay
@@ -130,7 +131,7 @@ func (s *Snapshotter) Unpack(ctx context.Context, diffID v1.Hash, r io.Reader) e
 		}
 	}()
 	fs := filepath.Join(tmp, "fs")
-	if err := mkdirRoot(fs); err != nil {
+	if err := untar.MkdirRoot(fs); err != nil {
 		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
 	}
 	h := sha256.New()
@@ -219,7 +220,7 @@ func (s *Snapshotter) Prepare(ctx context.Context, parents []v1.Hash) (*Active, 
 		return nil, fmt.Errorf("preparing snapshot: %w", err)
 	}
 	for _, d := range []string{"upper", "work", "merged", "empty"} {
-		if err := mkdirRoot(filepath.Join(tmp, d)); err != nil {
+		if err := untar.MkdirRoot(filepath.Join(tmp, d)); err != nil {
 			lock.Close()
 			os.RemoveAll(tmp)
 			return nil, fmt.Errorf("preparing snapshot: %w", err)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/flock"
 	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/snapshot"
 	"github.com/lade-build/lade/solver"
@@ -295,19 +295,8 @@ func withFlock(ctx context.Context, path string, how int, fn func() error) error
 		return err
 	}
 	defer f.Close()
-	for {
-		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	if err := flock.Wait(ctx, f, how, nil); err != nil {
+		return err
 	}
 	return fn()
 }

@@ -1,4 +1,4 @@
-package snapshot
+package untar
 
 import (
 	"errors"
@@ -11,32 +11,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxSymlinks bounds symlink resolution like the kernel's ELOOP limit.
 const maxSymlinks = 255
 
-// errEscapes is wrapped by cleanEntryName for names leaving the root.
-var errEscapes = errors.New("path escapes the root")
-
-// cleanEntryName turns a tar entry name (or hardlink target) into a clean
-// relative path. Absolute names become relative; names whose ".." would
-// leave the root are rejected. The root itself is returned as ".".
-func cleanEntryName(name string) (string, error) {
+func cleanName(name string) (string, bool) {
 	n := strings.TrimLeft(name, "/")
 	if n == "" {
-		return ".", nil
+		return ".", true
 	}
 	c := path.Clean(n)
 	if c == ".." || strings.HasPrefix(c, "../") {
-		return "", errEscapes
+		return "", false
 	}
-	return c, nil
+	return c, true
 }
 
-// resolveDir resolves the relative directory rel inside root with
-// chroot-like semantics: symlinks (absolute or relative) are followed as if
-// root were "/", and ".." never climbs above root. Every returned component
-// was verified to be a real directory, so the result contains no symlinks.
-// With create, missing components are created as 0755 root-owned dirs.
 func resolveDir(root, rel string, create bool) (string, error) {
 	comps := splitPath(rel)
 	var cur []string
@@ -61,7 +49,7 @@ func resolveDir(root, rel string, create bool) (string, error) {
 			if !create {
 				return "", &os.PathError{Op: "resolve", Path: path.Join(append(cur, c)...), Err: os.ErrNotExist}
 			}
-			if err := mkdirRoot(p); err != nil {
+			if err := MkdirRoot(p); err != nil {
 				return "", err
 			}
 		case err != nil:
@@ -92,8 +80,7 @@ func splitPath(p string) []string {
 	return strings.Split(p, "/")
 }
 
-// mkdirRoot creates an implicit parent directory: 0755, owned by root.
-func mkdirRoot(p string) error {
+func MkdirRoot(p string) error {
 	if err := unix.Mkdir(p, 0o755); err != nil {
 		return &os.PathError{Op: "mkdir", Path: p, Err: err}
 	}
@@ -107,10 +94,7 @@ func mkdirRoot(p string) error {
 	return nil
 }
 
-// resolveEntry returns the host path for the clean relative name inside
-// root: its parent is resolved (and created if needed) in root, the final
-// component is appended without being followed.
-func resolveEntry(root, name string, create bool) (string, error) {
+func Resolve(root, name string, create bool) (string, error) {
 	if name == "." {
 		return root, nil
 	}

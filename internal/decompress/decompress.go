@@ -1,0 +1,107 @@
+// Package decompress reads a stream compressed or not, telling gzip,
+// bzip2, xz and zstd apart by their magic bytes: the one home of that
+// sniffing for ADD archives, image imports and docker archives.
+package decompress
+
+import (
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/pgzip"
+)
+
+// ErrEmpty is returned for a stream without a single byte.
+var ErrEmpty = errors.New("empty stream")
+
+// Reader returns the plain stream of r, decompressing it by its magic
+// bytes; an uncompressed r is read as it is. xz goes through xz(1), which
+// ctx ends.
+func Reader(ctx context.Context, r io.Reader) (io.ReadCloser, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, err := br.Peek(6)
+	if len(magic) == 0 {
+		if err == nil || err == io.EOF {
+			return nil, ErrEmpty
+		}
+		return nil, err
+	}
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := pgzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("reading gzip: %w", err)
+		}
+		return zr, nil
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		return io.NopCloser(bzip2.NewReader(br)), nil
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		return xzReader(ctx, br)
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("reading zstd: %w", err)
+		}
+		return zr.IOReadCloser(), nil
+	}
+	return io.NopCloser(br), nil
+}
+
+// xzReader decompresses through xz(1), as docker does: the standard library
+// has no xz decoder and xz streams are rare enough not to add one.
+func xzReader(ctx context.Context, r io.Reader) (io.ReadCloser, error) {
+	cmd := exec.CommandContext(ctx, "xz", "-d", "-c", "-q")
+	cmd.Stdin = r
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("xz-compressed input needs xz(1): %w", err)
+	}
+	return &cmdReader{out: out, cmd: cmd, stderr: &stderr}, nil
+}
+
+// cmdReader reads a command's stdout and reports its failure at EOF.
+type cmdReader struct {
+	out    io.ReadCloser
+	cmd    *exec.Cmd
+	stderr *strings.Builder
+	done   bool
+}
+
+func (c *cmdReader) Read(p []byte) (int, error) {
+	if c.done {
+		// Wait closed the pipe; a caller that reads past EOF (bufio
+		// does) must see EOF again, not "file already closed".
+		return 0, io.EOF
+	}
+	n, err := c.out.Read(p)
+	if err == io.EOF {
+		c.done = true
+		if werr := c.cmd.Wait(); werr != nil {
+			return n, fmt.Errorf("xz: %w: %s", werr, strings.TrimSpace(c.stderr.String()))
+		}
+	}
+	return n, err
+}
+
+// Close stops xz if the stream was not read to its end.
+func (c *cmdReader) Close() error {
+	if !c.done {
+		c.done = true
+		c.out.Close()
+		c.cmd.Process.Kill()
+		c.cmd.Wait()
+	}
+	return nil
+}
