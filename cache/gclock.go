@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/flock"
 )
 
 // The GC lock is the liveness rule of the whole lade root.
@@ -51,25 +52,11 @@ func (s *Store) lockGC(ctx context.Context, how int, waiting func()) (func(), er
 	if err != nil {
 		return nil, fmt.Errorf("opening gc lock: %w", err)
 	}
-	// Poll rather than block, so a cancelled command stops waiting.
-	for {
-		err = unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			break
-		}
-		if waiting != nil {
-			waiting()
-			waiting = nil
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if err != nil {
+	if err := flock.Wait(ctx, f, how, waiting); err != nil {
 		f.Close()
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("locking gc lock: %w", err)
 	}
 	return func() { f.Close() }, nil // closing drops the flock

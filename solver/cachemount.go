@@ -9,12 +9,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/internal/flock"
 	"github.com/lade-build/lade/runner"
 )
 
@@ -47,7 +47,7 @@ func (sc *stageCtx) cacheMount(ctx context.Context, s *stepMounts, p plannedMoun
 	data := filepath.Join(dir, "data")
 	switch m.CacheSharing {
 	case instructions.MountSharingLocked:
-		err = flockWait(ctx, lock, unix.LOCK_EX)
+		err = flock.Wait(ctx, lock, unix.LOCK_EX, nil)
 	case instructions.MountSharingPrivate:
 		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if errors.Is(err, unix.EWOULDBLOCK) {
@@ -59,7 +59,7 @@ func (sc *stageCtx) cacheMount(ctx context.Context, s *stepMounts, p plannedMoun
 			}
 		}
 	default:
-		err = flockWait(ctx, lock, unix.LOCK_SH)
+		err = flock.Wait(ctx, lock, unix.LOCK_SH, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("locking cache %s: %w", p.id, err)
@@ -79,21 +79,6 @@ func (sc *stageCtx) cacheMount(ctx context.Context, s *stepMounts, p plannedMoun
 	}
 	s.mounts = append(s.mounts, runner.Mount{Type: "bind", Source: data, Target: p.target, Options: opts})
 	return nil
-}
-
-// flockWait takes the lock, polling so a cancelled build stops waiting.
-func flockWait(ctx context.Context, f *os.File, how int) error {
-	for {
-		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // initCache creates a cache's directory the first time: empty with the
