@@ -61,7 +61,7 @@ func dirUsage(dir string) (int64, error) {
 
 // Delete removes the committed snapshot diffID. It is first renamed out of
 // layers/, so no reader ever sees a half-deleted snapshot. The caller makes
-// sure nothing uses it (see cache.GC).
+// sure nothing uses it (see gc.Collector).
 func (s *Snapshotter) Delete(diffID v1.Hash) error {
 	dir, err := s.layerDir(diffID)
 	if err != nil {

@@ -1,4 +1,4 @@
-package cache
+package gc
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/lade-build/lade/cache"
 )
 
 // fakeSnaps is an in-memory snapshotter: DiffID -> size.
@@ -57,30 +59,30 @@ func TestPrune(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			cs, err := Open(filepath.Join(dir, "content"))
+			cs, err := cache.Open(filepath.Join(dir, "content"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			ix, err := OpenIndex(filepath.Join(dir, "keys"))
+			ix, err := cache.OpenIndex(filepath.Join(dir, "keys"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			snaps := fakeSnaps{}
 			roots := Roots{Blobs: map[v1.Hash]bool{}, DiffIDs: map[v1.Hash]bool{}}
-			byName := map[string]LayerInfo{}
+			byName := map[string]cache.LayerInfo{}
 			ctx := context.Background()
 			for i, l := range layers {
-				info, err := cs.WriteLayer(ctx, bytes.NewReader(bytes.Repeat([]byte{byte(i + 1)}, l.size)), Uncompressed)
+				info, err := cs.WriteLayer(ctx, bytes.NewReader(bytes.Repeat([]byte{byte(i + 1)}, l.size)), cache.Uncompressed)
 				if err != nil {
 					t.Fatal(err)
 				}
 				byName[l.name] = info
 				snaps[info.DiffID] = int64(l.size)
 				key := fmt.Sprintf("sha256:%064x", i+1)
-				if err := ix.Put(key, Result{Layer: info, Inputs: map[string]string{"instruction": l.name}}); err != nil {
+				if err := ix.Put(key, cache.Result{Layer: info, Inputs: map[string]string{"instruction": l.name}}); err != nil {
 					t.Fatal(err)
 				}
-				p, _ := ix.file(key)
+				p := filepath.Join(dir, "keys", fmt.Sprintf("%064x.json", i+1))
 				os.Chtimes(p, now.Add(-l.age), now.Add(-l.age))
 				if l.name == "image" {
 					roots.Blobs[info.Digest], roots.DiffIDs[info.DiffID] = true, true
@@ -90,16 +92,16 @@ func TestPrune(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, _ := cs.path(orphan)
+			p := filepath.Join(dir, "content", "blobs", "sha256", orphan.Hex)
 			os.Chtimes(p, now.Add(-3*time.Hour), now.Add(-3*time.Hour))
 
-			g := &GC{Content: cs, Index: ix, Snapshots: snaps, Roots: func(context.Context) (Roots, error) { return roots, nil }}
+			g := &Collector{Content: cs, Index: ix, Snapshots: snaps, Roots: func(context.Context) (Roots, error) { return roots, nil }}
 			tc.opts.Now = now
 			if _, err := g.Prune(ctx, tc.opts); err != nil {
 				t.Fatal(err)
 			}
 			var kept []string
-			ix.Walk(func(_ string, r Result) error {
+			ix.Walk(func(_ string, r cache.Result) error {
 				kept = append(kept, r.Inputs["instruction"])
 				return nil
 			})
@@ -128,43 +130,67 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-func TestGCLock(t *testing.T) {
-	cs, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+// scratchList is a store whose temp entries are the paths it holds.
+type scratchList []string
+
+func (s scratchList) Scratch() []string { return s }
+
+// Prune removes the stale temp entries each store reports and those of
+// cache mount users, and keeps young ones, a mount's data and lock.
+func TestPruneScratch(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	mount := filepath.Join(dir, "cachemounts", fmt.Sprintf("%064x", 1))
+	tests := []struct {
+		path string
+		age  time.Duration
+		gone bool
+	}{
+		{filepath.Join(dir, "store", "put-1"), time.Hour, true},
+		{filepath.Join(dir, "store", "put-2"), time.Minute, false},
+		{filepath.Join(mount, "seed-1"), time.Hour, true},
+		{filepath.Join(mount, "init-1"), time.Hour, true},
+		{filepath.Join(mount, "private-1"), time.Hour, true},
+		{filepath.Join(mount, "data"), time.Hour, false},
+		{filepath.Join(mount, "lock"), time.Hour, false},
+		{filepath.Join(dir, "cachemounts", asidePrefix+"x"), time.Hour, true},
 	}
-	ctx := context.Background()
-	r1, err := cs.HoldGC(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2, err := cs.HoldGC(ctx) // shared holders coexist
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !cs.GCBusy() {
-		t.Fatal("GCBusy false while builds hold the lock")
-	}
-	waited := make(chan struct{})
-	got := make(chan func())
-	go func() {
-		unlock, err := cs.LockGC(ctx, func() { close(waited) })
-		if err != nil {
-			t.Error(err)
+	var store scratchList
+	for _, tt := range tests {
+		if err := os.MkdirAll(tt.path, 0o700); err != nil {
+			t.Fatal(err)
 		}
-		got <- unlock
-	}()
-	<-waited // the exclusive lock must wait for both holders
-	r1()
-	r2()
-	unlock := <-got
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := cs.HoldGC(cctx); err == nil {
-		t.Fatal("HoldGC got the lock while a collection holds it")
+		if err := os.Chtimes(tt.path, now.Add(-tt.age), now.Add(-tt.age)); err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Dir(tt.path) == filepath.Join(dir, "store") {
+			store = append(store, tt.path)
+		}
 	}
-	unlock()
-	if cs.GCBusy() {
-		t.Fatal("GCBusy true after every holder left")
+	cs, err := cache.Open(filepath.Join(dir, "content"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := cache.OpenIndex(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Collector{
+		Content: cs, Index: ix, Snapshots: fakeSnaps{},
+		CacheMounts: filepath.Join(dir, "cachemounts"),
+		Scratch:     []cache.Scratcher{store},
+		Roots:       func(context.Context) (Roots, error) { return Roots{}, nil },
+	}
+	rep, err := g.Prune(context.Background(), PruneOptions{StaleAge: 10 * time.Minute, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		if _, err := os.Lstat(tt.path); os.IsNotExist(err) != tt.gone {
+			t.Errorf("%s: removed %v, want %v", tt.path, os.IsNotExist(err), tt.gone)
+		}
+	}
+	if rep.Scratch != 5 {
+		t.Errorf("report counts %d scratch entries, want 5", rep.Scratch)
 	}
 }
