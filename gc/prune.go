@@ -10,6 +10,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/lade-build/lade/internal/du"
 )
 
 // PruneOptions select what Prune removes.
@@ -103,7 +105,7 @@ func (p *pruning) scratch(stale time.Time) {
 		if mountedUnder(s) {
 			continue
 		}
-		n, _ := DirUsage(s)
+		n, _ := du.Size(s)
 		if err := os.RemoveAll(s); err == nil {
 			p.rep.Scratch++
 			p.freed(n)

@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/du"
 )
 
 // Roots is what garbage collection must keep whatever the build cache
@@ -130,7 +131,7 @@ func (g *Collector) usage(roots Roots, staleBefore *time.Time) (*Usage, error) {
 		return nil, err
 	}
 	for _, p := range g.scratch(staleBefore) {
-		if n, err := DirUsage(p); err == nil {
+		if n, err := du.Size(p); err == nil {
 			u.Scratch += n
 		}
 	}
@@ -225,7 +226,7 @@ func (g *Collector) mounts() ([]Mount, error) {
 			continue
 		}
 		p := filepath.Join(g.CacheMounts, e.Name())
-		n, _ := DirUsage(p)
+		n, _ := du.Size(p)
 		m := Mount{ID: e.Name(), Size: n}
 		// The lock file is opened by every use of the mount.
 		if fi, err := os.Stat(filepath.Join(p, "data")); err == nil {

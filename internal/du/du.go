@@ -1,4 +1,6 @@
-package gc
+// Package du measures what a file or tree takes on disk, as du(1) does:
+// allocated blocks, each inode (hard links) once. It keeps no state.
+package du
 
 import (
 	"errors"
@@ -8,8 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DirUsage is the allocated size of a file or tree, each inode once.
-func DirUsage(p string) (int64, error) {
+// Size is the allocated size of a file or tree, each inode once.
+func Size(p string) (int64, error) {
 	seen := map[uint64]bool{}
 	var total int64
 	err := filepath.WalkDir(p, func(q string, _ fs.DirEntry, err error) error {
