@@ -11,9 +11,24 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/lade-build/lade/cache"
 )
+
+// openStores opens a content store and a key index under dir.
+func openStores(t *testing.T, dir string) (*cache.Store, *cache.Index) {
+	t.Helper()
+	cs, err := cache.Open(filepath.Join(dir, "content"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := cache.OpenIndex(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs, ix
+}
 
 // fakeSnaps is an in-memory snapshotter: DiffID -> size.
 type fakeSnaps map[v1.Hash]int64
@@ -59,14 +74,7 @@ func TestPrune(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			cs, err := cache.Open(filepath.Join(dir, "content"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ix, err := cache.OpenIndex(filepath.Join(dir, "keys"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			cs, ix := openStores(t, dir)
 			snaps := fakeSnaps{}
 			roots := Roots{Blobs: map[v1.Hash]bool{}, DiffIDs: map[v1.Hash]bool{}}
 			byName := map[string]cache.LayerInfo{}
@@ -167,14 +175,7 @@ func TestPruneScratch(t *testing.T) {
 			store = append(store, tt.path)
 		}
 	}
-	cs, err := cache.Open(filepath.Join(dir, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := cache.OpenIndex(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, ix := openStores(t, dir)
 	g := &Collector{
 		Content: cs, Index: ix, Snapshots: fakeSnaps{},
 		CacheMounts: filepath.Join(dir, "cachemounts"),
@@ -192,5 +193,35 @@ func TestPruneScratch(t *testing.T) {
 	}
 	if rep.Scratch != 5 {
 		t.Errorf("report counts %d scratch entries, want 5", rep.Scratch)
+	}
+}
+
+func TestRootsAddImage(t *testing.T) {
+	img, err := random.Image(64, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := img.Digest()
+	m, _ := img.Manifest()
+	cfg, _ := img.ConfigFile()
+	r := NewRoots()
+	if err := r.AddImage(digest, img); err != nil {
+		t.Fatal(err)
+	}
+	r.AddLowers([]string{"/root/snapshots/layers/" + fmt.Sprintf("%064x", 7) + "/fs"})
+	blobs := []v1.Hash{digest, m.Config.Digest, m.Layers[0].Digest, m.Layers[1].Digest}
+	diffs := append(cfg.RootFS.DiffIDs, v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%064x", 7)})
+	for _, d := range blobs {
+		if !r.Blobs[d] {
+			t.Errorf("blob %s not kept", d)
+		}
+	}
+	for _, d := range diffs {
+		if !r.DiffIDs[d] {
+			t.Errorf("snapshot %s not kept", d)
+		}
+	}
+	if len(r.Blobs) != len(blobs) || len(r.DiffIDs) != len(diffs) {
+		t.Errorf("roots hold %d blobs and %d snapshots, want %d and %d", len(r.Blobs), len(r.DiffIDs), len(blobs), len(diffs))
 	}
 }

@@ -184,24 +184,31 @@ func (p *pruning) recordLayers(gone map[v1.Hash]bool) error {
 		if !gone[e.Layer.Digest] {
 			continue
 		}
-		if n, err := p.g.Content.Size(e.Layer.Digest); err == nil {
-			if err := p.g.Content.Delete(e.Layer.Digest); err != nil {
-				return err
-			}
-			p.rep.Blobs++
-			p.rep.Reclaimed += n
+		if err := p.remove(&p.rep.Blobs, e.Layer.Digest, p.g.Content.Size, p.g.Content.Delete); err != nil {
+			return err
 		}
 		if keptDiff[e.Layer.DiffID] || p.roots.DiffIDs[e.Layer.DiffID] {
 			continue
 		}
-		if n, err := p.g.Snapshots.DiskUsage(e.Layer.DiffID); err == nil {
-			if err := p.g.Snapshots.Delete(e.Layer.DiffID); err != nil {
-				return err
-			}
-			p.rep.Snapshots++
-			p.rep.Reclaimed += n
+		if err := p.remove(&p.rep.Snapshots, e.Layer.DiffID, p.g.Snapshots.DiskUsage, p.g.Snapshots.Delete); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// remove deletes d if size finds it, counting it in *count and its bytes
+// as reclaimed (the cache total already left them out with the record).
+func (p *pruning) remove(count *int, d v1.Hash, size func(v1.Hash) (int64, error), del func(v1.Hash) error) error {
+	n, err := size(d)
+	if err != nil {
+		return nil // already gone
+	}
+	if err := del(d); err != nil {
+		return err
+	}
+	*count++
+	p.rep.Reclaimed += n
 	return nil
 }
 

@@ -25,6 +25,41 @@ type Roots struct {
 	DiffIDs map[v1.Hash]bool
 }
 
+// NewRoots returns empty Roots.
+func NewRoots() Roots {
+	return Roots{Blobs: map[v1.Hash]bool{}, DiffIDs: map[v1.Hash]bool{}}
+}
+
+// AddImage keeps the image whose manifest is digest: that manifest, its
+// config, layer blobs and snapshots.
+func (r Roots) AddImage(digest v1.Hash, img v1.Image) error {
+	r.Blobs[digest] = true
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	r.Blobs[m.Config.Digest] = true
+	for _, l := range m.Layers {
+		r.Blobs[l.Digest] = true
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	for _, d := range cfg.RootFS.DiffIDs {
+		r.DiffIDs[d] = true
+	}
+	return nil
+}
+
+// AddLowers keeps the snapshots a container's overlay lowers are: a
+// lower is <snapshots>/layers/<hex>/fs (or a twin beside fs).
+func (r Roots) AddLowers(lowers []string) {
+	for _, l := range lowers {
+		r.DiffIDs[v1.Hash{Algorithm: "sha256", Hex: filepath.Base(filepath.Dir(l))}] = true
+	}
+}
+
 // Snapshots is the part of the snapshotter GC uses.
 type Snapshots interface {
 	List() ([]v1.Hash, error)

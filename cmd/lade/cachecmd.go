@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/cache"
@@ -93,31 +92,18 @@ func (a *app) gc() (*gc.Collector, error) {
 // gcRoots lists what images and containers use. A stored image that
 // cannot be read fails the collection rather than losing its blobs.
 func (a *app) gcRoots(ctx context.Context) (gc.Roots, error) {
-	r := gc.Roots{Blobs: map[v1.Hash]bool{}, DiffIDs: map[v1.Hash]bool{}}
+	r := gc.NewRoots()
 	list, err := a.images.List(ctx)
 	if err != nil {
 		return r, err
 	}
 	for _, e := range list {
-		r.Blobs[e.Digest] = true
 		img, err := a.images.Get(ctx, e.Digest.String())
 		if err != nil {
 			return r, fmt.Errorf("image %s is damaged (remove it with lade rmi): %w", e.Digest, err)
 		}
-		m, err := img.Manifest()
-		if err != nil {
+		if err := r.AddImage(e.Digest, img); err != nil {
 			return r, err
-		}
-		r.Blobs[m.Config.Digest] = true
-		for _, l := range m.Layers {
-			r.Blobs[l.Digest] = true
-		}
-		cfg, err := img.ConfigFile()
-		if err != nil {
-			return r, err
-		}
-		for _, d := range cfg.RootFS.DiffIDs {
-			r.DiffIDs[d] = true
 		}
 	}
 	cs, err := a.containers()
@@ -129,10 +115,7 @@ func (a *app) gcRoots(ctx context.Context) (gc.Roots, error) {
 		return r, err
 	}
 	for _, c := range ctrs {
-		// A lower is <snapshots>/layers/<hex>/fs (or a twin beside fs).
-		for _, l := range c.Lowers {
-			r.DiffIDs[v1.Hash{Algorithm: "sha256", Hex: filepath.Base(filepath.Dir(l))}] = true
-		}
+		r.AddLowers(c.Lowers)
 	}
 	return r, nil
 }
