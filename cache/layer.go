@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/blockgzip"
+	"github.com/lade-build/lade/internal/ctxio"
 )
 
 // Compression selects how WriteLayer compresses a layer.
@@ -97,7 +98,7 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 	// Buffer file writes: zstd emits many small writes.
 	bw := lb.bw
 	bw.Reset(&writeback{f: f})
-	src := io.Reader(io.TeeReader(ctxReader{ctx, r}, diffHash))
+	src := io.Reader(io.TeeReader(ctxio.Reader(ctx, r), diffHash))
 	out := io.MultiWriter(bw, blobHash, &size)
 	var zw io.WriteCloser
 	if c == "" || c == Gzip {

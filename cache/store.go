@@ -18,6 +18,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/lade-build/lade/internal/ctxio"
 	"github.com/lade-build/lade/internal/idle"
 )
 
@@ -140,9 +141,9 @@ func (s *Store) Stat(d v1.Hash) (fs.FileInfo, error) {
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("blob %s: %w", d, err)
+		err = fmt.Errorf("blob %s: %w", d, err)
 	}
-	return fi, nil
+	return fi, err
 }
 
 // Open streams blob d. The reader hashes what it returns and fails at EOF
@@ -224,7 +225,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want v1.Hash, size int64) 
 	defer discard(f)
 
 	h := sha256.New()
-	var src io.Reader = ctxReader{ctx, r}
+	var src io.Reader = ctxio.Reader(ctx, r)
 	if size >= 0 {
 		// One byte more than expected is enough to detect an overlong stream.
 		src = io.LimitReader(src, size+1)
@@ -354,19 +355,6 @@ func (s *Store) Walk(fn func(d v1.Hash, size int64) error) error {
 
 func sum(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
-}
-
-// ctxReader stops a long copy once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // verifier passes reads through while hashing them and turns EOF into an

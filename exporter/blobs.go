@@ -11,6 +11,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lade-build/lade/internal/ctxio"
 )
 
 // blob is one content-addressed file of the layout.
@@ -141,7 +143,7 @@ func copyVerified(ctx context.Context, dst io.Writer, b blob) error {
 		selfChecked = d == b.digest && size == b.size
 	}
 	h := sha256.New()
-	var src io.Reader = ctxReader{ctx, rc}
+	var src io.Reader = ctxio.Reader(ctx, rc)
 	if !selfChecked {
 		src = io.TeeReader(src, h)
 	}
@@ -167,17 +169,4 @@ func copyVerified(ctx context.Context, dst io.Writer, b blob) error {
 		return fmt.Errorf("blob %s: content hashes to sha256:%s", b.digest, got)
 	}
 	return nil
-}
-
-// ctxReader stops a long layer copy soon after ctx is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -30,13 +30,12 @@ const (
 
 // ParseSpecs parses every value of one flag.
 func ParseSpecs(vals []string, dir Direction) ([]Spec, error) {
-	var out []Spec
-	for _, v := range vals {
-		c, err := ParseSpec(v, dir)
-		if err != nil {
+	out := make([]Spec, len(vals))
+	for i, v := range vals {
+		var err error
+		if out[i], err = ParseSpec(v, dir); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
 	}
 	return out, nil
 }
