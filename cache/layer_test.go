@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // layerTar builds an uncompressed layer tar; big spans several gzip blocks
@@ -97,23 +99,14 @@ func TestWriteLayer(t *testing.T) {
 
 			l := s.Layer(info)
 			checkLayerMeta(t, l, info)
-			rc, err := l.Uncompressed()
+			if got := testutil.LayerBytes(t, l); !bytes.Equal(got, in) {
+				t.Fatalf("Uncompressed() returned %d bytes differing from the %d written", len(got), len(in))
+			}
+			rc, err := l.Compressed()
 			if err != nil {
 				t.Fatal(err)
 			}
 			got, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, in) {
-				t.Fatalf("Uncompressed() returned %d bytes differing from the %d written", len(got), len(in))
-			}
-			rc, err = l.Compressed()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err = io.ReadAll(rc)
 			rc.Close()
 			if err != nil || !bytes.Equal(got, blob) {
 				t.Fatalf("Compressed() = %d bytes, %v", len(got), err)
@@ -199,14 +192,8 @@ func TestLayerDockerMediaType(t *testing.T) {
 	}
 	for _, mt := range []types.MediaType{types.DockerLayer, "application/octet-stream"} {
 		info.MediaType = mt
-		rc, err := s.Layer(info).Uncompressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil || !bytes.Equal(got, in) {
-			t.Errorf("%s: Uncompressed = %d bytes, %v", mt, len(got), err)
+		if got := testutil.LayerBytes(t, s.Layer(info)); !bytes.Equal(got, in) {
+			t.Errorf("%s: Uncompressed = %d bytes, want %d", mt, len(got), len(in))
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // rootfsTar is a tiny root filesystem tarball.
@@ -97,16 +98,7 @@ func TestImport(t *testing.T) {
 			if err != nil || len(layers) != 1 {
 				t.Fatalf("layers: %d, %v", len(layers), err)
 			}
-			rc, err := layers[0].Uncompressed()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, in) {
+			if got := testutil.LayerBytes(t, layers[0]); !bytes.Equal(got, in) {
 				t.Fatal("layer content differs from the imported tar")
 			}
 
