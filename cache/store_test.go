@@ -17,6 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func newStore(t *testing.T) *Store {
@@ -35,16 +37,7 @@ func digestOf(b []byte) v1.Hash {
 
 func readAll(t *testing.T, s *Store, d v1.Hash) []byte {
 	t.Helper()
-	rc, err := s.Open(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testutil.ReadAll(t, func() (io.ReadCloser, error) { return s.Open(d) })
 }
 
 func TestPutOpenRoundTrip(t *testing.T) {

@@ -7,11 +7,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// LayerBytes reads the whole uncompressed content of l, failing t on any
-// error (a digest mismatch included).
-func LayerBytes(t testing.TB, l v1.Layer) []byte {
+// ReadAll reads what open returns to the end and closes it, failing t on
+// any error (a digest mismatch at EOF included).
+func ReadAll(t testing.TB, open func() (io.ReadCloser, error)) []byte {
 	t.Helper()
-	rc, err := l.Uncompressed()
+	rc, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,4 +21,10 @@ func LayerBytes(t testing.TB, l v1.Layer) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// LayerBytes reads the whole uncompressed content of l.
+func LayerBytes(t testing.TB, l v1.Layer) []byte {
+	t.Helper()
+	return ReadAll(t, l.Uncompressed)
 }
