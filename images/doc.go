@@ -6,7 +6,8 @@
 // then records name -> manifest digest in root/index.json. The index is
 // updated under an exclusive flock on root/lock and replaced atomically
 // (temp file, fsync, rename), so concurrent lade processes never lose a tag
-// and readers never see a half-written index. Get resolves a name or digest
+// and readers never see a half-written index (a temp index a killed writer
+// leaves, Scratch reports to package gc). Get resolves a name or digest
 // back into a v1.Image served from the stored raw manifest, so its digest is
 // exactly the one that was tagged. Pull fills content from a registry
 // (verifying every blob) and Import/LoadLayout from local files; all three
