@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -50,16 +51,55 @@ func (f fakeSnaps) DiskUsage(d v1.Hash) (int64, error) {
 
 func (f fakeSnaps) Delete(d v1.Hash) error { delete(f, d); return nil }
 
-func TestPrune(t *testing.T) {
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	// Three cached layers: "old" (used 10h ago), "new" (1h ago) and
-	// "image" (used by a stored image); plus one orphan blob.
-	type layer struct {
+// pruneFixture is a root with three cached layers: "old" (used 10h
+// before now), "new" (1h) and "image" (used by a stored image, so in
+// roots); plus one orphan blob, 3h old.
+type pruneFixture struct {
+	cs     *cache.Store
+	ix     *cache.Index
+	snaps  fakeSnaps
+	roots  Roots
+	layers map[string]cache.LayerInfo
+	orphan v1.Hash
+}
+
+func newPruneFixture(t *testing.T, now time.Time) *pruneFixture {
+	dir := t.TempDir()
+	f := &pruneFixture{snaps: fakeSnaps{}, roots: NewRoots(), layers: map[string]cache.LayerInfo{}}
+	f.cs, f.ix = openStores(t, dir)
+	ctx := context.Background()
+	for i, l := range []struct {
 		name string
 		age  time.Duration
 		size int
+	}{{"old", 10 * time.Hour, 3000}, {"new", time.Hour, 2000}, {"image", 5 * time.Hour, 1000}} {
+		info, err := f.cs.WriteLayer(ctx, bytes.NewReader(bytes.Repeat([]byte{byte(i + 1)}, l.size)), cache.Uncompressed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.layers[l.name] = info
+		f.snaps[info.DiffID] = int64(l.size)
+		key := fmt.Sprintf("sha256:%064x", i+1)
+		if err := f.ix.Put(key, cache.Result{Layer: info, Inputs: map[string]string{"instruction": l.name}}); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "keys", fmt.Sprintf("%064x.json", i+1))
+		os.Chtimes(p, now.Add(-l.age), now.Add(-l.age))
+		if l.name == "image" {
+			f.roots.Blobs[info.Digest], f.roots.DiffIDs[info.DiffID] = true, true
+		}
 	}
-	layers := []layer{{"old", 10 * time.Hour, 3000}, {"new", time.Hour, 2000}, {"image", 5 * time.Hour, 1000}}
+	var err error
+	if f.orphan, err = f.cs.PutBytes(ctx, []byte("orphan")); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "content", "blobs", "sha256", f.orphan.Hex)
+	os.Chtimes(p, now.Add(-3*time.Hour), now.Add(-3*time.Hour))
+	return f
+}
+
+func TestPrune(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name     string
 		opts     PruneOptions
@@ -73,43 +113,14 @@ func TestPrune(t *testing.T) {
 		{name: "keep-storage big", opts: PruneOptions{KeepStorage: 1 << 30}, kept: []string{"image", "new", "old"}, orphanGo: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			cs, ix := openStores(t, dir)
-			snaps := fakeSnaps{}
-			roots := Roots{Blobs: map[v1.Hash]bool{}, DiffIDs: map[v1.Hash]bool{}}
-			byName := map[string]cache.LayerInfo{}
-			ctx := context.Background()
-			for i, l := range layers {
-				info, err := cs.WriteLayer(ctx, bytes.NewReader(bytes.Repeat([]byte{byte(i + 1)}, l.size)), cache.Uncompressed)
-				if err != nil {
-					t.Fatal(err)
-				}
-				byName[l.name] = info
-				snaps[info.DiffID] = int64(l.size)
-				key := fmt.Sprintf("sha256:%064x", i+1)
-				if err := ix.Put(key, cache.Result{Layer: info, Inputs: map[string]string{"instruction": l.name}}); err != nil {
-					t.Fatal(err)
-				}
-				p := filepath.Join(dir, "keys", fmt.Sprintf("%064x.json", i+1))
-				os.Chtimes(p, now.Add(-l.age), now.Add(-l.age))
-				if l.name == "image" {
-					roots.Blobs[info.Digest], roots.DiffIDs[info.DiffID] = true, true
-				}
-			}
-			orphan, err := cs.PutBytes(ctx, []byte("orphan"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := filepath.Join(dir, "content", "blobs", "sha256", orphan.Hex)
-			os.Chtimes(p, now.Add(-3*time.Hour), now.Add(-3*time.Hour))
-
-			g := &Collector{Content: cs, Index: ix, Snapshots: snaps, Roots: func(context.Context) (Roots, error) { return roots, nil }}
+			f := newPruneFixture(t, now)
+			g := &Collector{Content: f.cs, Index: f.ix, Snapshots: f.snaps, Roots: func(context.Context) (Roots, error) { return f.roots, nil }}
 			tc.opts.Now = now
-			if _, err := g.Prune(ctx, tc.opts); err != nil {
+			if _, err := g.Prune(context.Background(), tc.opts); err != nil {
 				t.Fatal(err)
 			}
 			var kept []string
-			ix.Walk(func(_ string, r cache.Result) error {
+			f.ix.Walk(func(_ string, r cache.Result) error {
 				kept = append(kept, r.Inputs["instruction"])
 				return nil
 			})
@@ -119,20 +130,17 @@ func TestPrune(t *testing.T) {
 			}
 			// A layer's blob and snapshot stay exactly when a record or a
 			// root still needs them; the image's always do.
-			for name, info := range byName {
-				want := roots.Blobs[info.Digest]
-				for _, k := range kept {
-					want = want || k == name
+			for name, info := range f.layers {
+				want := f.roots.Blobs[info.Digest] || slices.Contains(kept, name)
+				if f.cs.Has(info.Digest) != want {
+					t.Errorf("layer %s: blob present %v, want %v", name, f.cs.Has(info.Digest), want)
 				}
-				if cs.Has(info.Digest) != want {
-					t.Errorf("layer %s: blob present %v, want %v", name, cs.Has(info.Digest), want)
-				}
-				if _, has := snaps[info.DiffID]; has != want {
+				if _, has := f.snaps[info.DiffID]; has != want {
 					t.Errorf("layer %s: snapshot present %v, want %v", name, has, want)
 				}
 			}
-			if cs.Has(orphan) == tc.orphanGo {
-				t.Errorf("orphan blob present %v, want %v", cs.Has(orphan), !tc.orphanGo)
+			if f.cs.Has(f.orphan) == tc.orphanGo {
+				t.Errorf("orphan blob present %v, want %v", f.cs.Has(f.orphan), !tc.orphanGo)
 			}
 		})
 	}
