@@ -32,8 +32,8 @@ func TestCheckManifest(t *testing.T) {
 		{"upper-case hex", func(m *v1.Manifest) { m.Config.Digest.Hex = strings.Repeat("A", 64) }, ImageConfigTypes, "invalid digest"},
 		{"config as layer", func(m *v1.Manifest) { m.Layers[0].MediaType = types.OCIConfigJSON }, ImageConfigTypes, "does not belong"},
 		{"layer as config", func(m *v1.Manifest) { m.Config.MediaType = types.OCILayer }, ImageConfigTypes, "does not belong"},
-		{"cache config", func(m *v1.Manifest) { m.Config.MediaType = CacheConfigType }, []types.MediaType{CacheConfigType}, ""},
-		{"image config where a cache is read", func(*v1.Manifest) {}, []types.MediaType{CacheConfigType}, "does not belong"},
+		{"cache config", func(m *v1.Manifest) { m.Config.MediaType = cacheConfigType }, []types.MediaType{cacheConfigType}, ""},
+		{"image config where a cache is read", func(*v1.Manifest) {}, []types.MediaType{cacheConfigType}, "does not belong"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,3 +50,6 @@ func TestCheckManifest(t *testing.T) {
 		t.Errorf("CheckIndex: %v", err)
 	}
 }
+
+// cacheConfigType is the config media type of remotecache's format.
+const cacheConfigType = types.MediaType("application/vnd.lade.cache.config.v1+json")

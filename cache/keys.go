@@ -14,6 +14,13 @@ import (
 	"github.com/lade-build/lade/internal/atomicfile"
 )
 
+// Record is one cached step: its key and result, as a remote cache
+// carries it.
+type Record struct {
+	Key    string `json:"key"`
+	Result Result `json:"result"`
+}
+
 // Result is what a cached build step produced: one layer.
 type Result struct {
 	Layer   LayerInfo         `json:"layer"`

@@ -10,17 +10,16 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/flate"
-	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
+	"github.com/lade-build/lade/internal/blockgzip"
 	"github.com/lade-build/lade/internal/ctxio"
 )
 
@@ -33,11 +32,6 @@ const (
 	Zstd         Compression = "zstd"
 	Uncompressed Compression = "uncompressed"
 )
-
-// gzipBlockSize is fixed so the parallel gzip writer (blockGzip) splits
-// the stream at the same offsets on every machine, whatever its CPU count:
-// identical input, identical digest.
-const gzipBlockSize = 1 << 20
 
 // MediaType is the OCI layer media type for c.
 func (c Compression) MediaType() (types.MediaType, error) {
@@ -56,7 +50,7 @@ func (c Compression) MediaType() (types.MediaType, error) {
 func (c Compression) compressor(w io.Writer) (io.WriteCloser, error) {
 	switch c {
 	case "", Gzip:
-		return newBlockGzip(w, flate.DefaultCompression), nil
+		return blockgzip.NewWriter(w, flate.DefaultCompression), nil
 	case Zstd:
 		zw, err := zstd.NewWriter(w)
 		if err != nil {
@@ -114,8 +108,8 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 		// layer still always gets the same digest.
 		br := lb.br
 		br.Reset(src)
-		if head, _ := br.Peek(gzipBlockSize); len(head) < gzipBlockSize {
-			zw = smallGzip(out)
+		if head, _ := br.Peek(blockgzip.BlockSize); len(head) < blockgzip.BlockSize {
+			zw = blockgzip.NewSmall(out)
 		}
 		src = br
 	}
@@ -176,7 +170,7 @@ type layerBufs struct {
 var layerBufPool = sync.Pool{New: func() any {
 	return &layerBufs{
 		bw:  bufio.NewWriterSize(nil, copyBufSize),
-		br:  bufio.NewReaderSize(nil, gzipBlockSize),
+		br:  bufio.NewReaderSize(nil, blockgzip.BlockSize),
 		buf: make([]byte, copyBufSize),
 	}
 }}
@@ -294,27 +288,4 @@ func sniff(br *bufio.Reader) Compression {
 		return Zstd
 	}
 	return Uncompressed
-}
-
-var gzipPool sync.Pool
-
-// smallGzip is a single-threaded gzip writer with the same header fields
-// as the parallel one (no name, mtime 0), taken from a pool.
-func smallGzip(w io.Writer) io.WriteCloser {
-	zw, _ := gzipPool.Get().(*kgzip.Writer)
-	if zw == nil {
-		zw, _ = kgzip.NewWriterLevel(w, kgzip.DefaultCompression)
-	} else {
-		zw.Reset(w)
-	}
-	zw.ModTime, zw.Name, zw.Comment, zw.OS = time.Unix(0, 0), "", "", 255
-	return pooledGzip{zw}
-}
-
-type pooledGzip struct{ *kgzip.Writer }
-
-func (p pooledGzip) Close() error {
-	err := p.Writer.Close()
-	gzipPool.Put(p.Writer)
-	return err
 }

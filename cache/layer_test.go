@@ -186,14 +186,8 @@ func TestLayerDockerMediaType(t *testing.T) {
 	}
 	for _, mt := range []types.MediaType{types.DockerLayer, "application/octet-stream"} {
 		info.MediaType = mt
-		rc, err := s.Layer(info).Uncompressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil || !bytes.Equal(got, in) {
-			t.Errorf("%s: Uncompressed = %d bytes, %v", mt, len(got), err)
+		if got := testutil.LayerBytes(t, s.Layer(info)); !bytes.Equal(got, in) {
+			t.Errorf("%s: Uncompressed = %d bytes, want %d", mt, len(got), len(in))
 		}
 	}
 }

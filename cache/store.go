@@ -127,15 +127,24 @@ func (s *Store) Has(d v1.Hash) bool {
 
 // Size returns the stored size of blob d.
 func (s *Store) Size(d v1.Hash) (int64, error) {
-	p, err := s.path(d)
+	fi, err := s.Stat(d)
 	if err != nil {
 		return 0, err
 	}
+	return fi.Size(), nil
+}
+
+// Stat describes the file of blob d (GC reads its age).
+func (s *Store) Stat(d v1.Hash) (fs.FileInfo, error) {
+	p, err := s.path(d)
+	if err != nil {
+		return nil, err
+	}
 	fi, err := os.Stat(p)
 	if err != nil {
-		return 0, fmt.Errorf("blob %s: %w", d, err)
+		err = fmt.Errorf("blob %s: %w", d, err)
 	}
-	return fi.Size(), nil
+	return fi, err
 }
 
 // Open streams blob d. The reader hashes what it returns and fails at EOF

@@ -30,6 +30,11 @@ type Removed struct {
 // or, without force, a stopped one does or it has names in several
 // repositories.
 func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(imageID v1.Hash) []User) (Removed, error) {
+	release, err := s.content.HoldGC(ctx)
+	if err != nil {
+		return Removed{}, err
+	}
+	defer release() // a prune would take the index's temp file
 	img, err := s.Get(ctx, ref)
 	if err != nil {
 		return Removed{}, err

@@ -10,7 +10,8 @@
 // then records name -> manifest digest in root/index.json. The index is
 // updated under an exclusive flock on root/lock and replaced atomically
 // and durably (atomicfile, fsynced), so concurrent lade processes never
-// lose a tag and readers never see a half-written index. Get resolves a
+// lose a tag and readers never see a half-written index (a temp file a
+// killed writer leaves, Scratch reports to package gc). Get resolves a
 // name or digest back into a v1.Image served from the stored raw
 // manifest, so its digest is exactly the one that was tagged. Pull fills
 // content from a registry (verifying every blob, the manifest last) and

@@ -382,6 +382,11 @@ func byPrefix(idx *index, ref, prefix string) (v1.Hash, error) {
 // manifest digest (or unique prefix), which drops the image and all its
 // names.
 func (s *Store) Untag(ctx context.Context, ref string) error {
+	release, err := s.content.HoldGC(ctx)
+	if err != nil {
+		return err
+	}
+	defer release() // a prune would take the index's temp file
 	return s.update(func(idx *index) error {
 		if canonical, err := normalize(ref); err == nil {
 			if d, ok := idx.Refs[canonical]; ok {

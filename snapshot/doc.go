@@ -7,6 +7,8 @@
 // and Unmount attach it at Active.Merged. After a step runs, Diff turns the
 // upper dir into an OCI layer tar and Commit stores the upper dir itself as
 // the committed snapshot for that tar's DiffID. Remove discards an Active.
+// Work in progress lives under tmp/ and active/; what a killed process
+// leaves there Scratch reports to package gc, which removes it once stale.
 //
 // Apply extracts a layer into a plain directory (whiteouts delete), which is
 // used for flattening. Unpack and Apply treat layer content as hostile: the

@@ -8,7 +8,8 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/du"
 )
 
 // List returns the DiffIDs of all committed snapshots.
@@ -34,34 +35,12 @@ func (s *Snapshotter) DiskUsage(diffID v1.Hash) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return dirUsage(dir)
-}
-
-// dirUsage is the allocated size of the tree at dir, each inode once.
-func dirUsage(dir string) (int64, error) {
-	seen := map[uint64]bool{}
-	var total int64
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		var st unix.Stat_t
-		if unix.Lstat(p, &st) != nil || seen[st.Ino] {
-			return nil
-		}
-		seen[st.Ino] = true
-		total += st.Blocks * 512
-		return nil
-	})
-	return total, err
+	return du.Size(dir)
 }
 
 // Delete removes the committed snapshot diffID. It is first renamed out of
 // layers/, so no reader ever sees a half-deleted snapshot. The caller makes
-// sure nothing uses it (see cache.GC).
+// sure nothing uses it (see gc.Collector).
 func (s *Snapshotter) Delete(diffID v1.Hash) error {
 	dir, err := s.layerDir(diffID)
 	if err != nil {

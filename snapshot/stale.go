@@ -36,3 +36,14 @@ func (s *Snapshotter) removeStale() {
 		release()
 	}
 }
+
+// Scratch lists the unpack, commit and discard dirs under tmp/ and the
+// active snapshots: each lives only while its process does.
+func (s *Snapshotter) Scratch() []string {
+	var out []string
+	for _, d := range []string{"tmp", "active"} {
+		ms, _ := filepath.Glob(filepath.Join(s.root, d, "*"))
+		out = append(out, ms...)
+	}
+	return out
+}

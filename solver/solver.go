@@ -20,6 +20,7 @@ import (
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/progress"
+	"github.com/lade-build/lade/remotecache"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
 )
@@ -46,7 +47,7 @@ type Builder struct {
 	// Remote holds the layers that --cache-from records name; nil when no
 	// remote cache is in use. A blob is fetched from it only when a step
 	// needs its snapshot or the result needs its blob.
-	Remote *cache.Remote
+	Remote *remotecache.Remote
 	// StatCache remembers context file digests across builds; may be nil.
 	StatCache *fileop.StatCache
 	// CacheMounts holds RUN --mount=type=cache dirs; default <TmpDir>/../cachemounts.

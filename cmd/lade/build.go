@@ -24,6 +24,7 @@ import (
 	"github.com/lade-build/lade/internal/atomicfile"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/progress"
+	"github.com/lade-build/lade/remotecache"
 	"github.com/lade-build/lade/solver"
 )
 
@@ -318,23 +319,16 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return err
 	}
 	defer b.StatCache.Save()
-	var cacheTo, cacheFrom []cacheSpec
-	for _, v := range f.cacheTo {
-		c, err := parseCacheSpec(v, true)
-		if err != nil {
-			return fmt.Errorf("--cache-to: %w", err)
-		}
-		cacheTo = append(cacheTo, c)
+	cacheTo, err := remotecache.ParseSpecs(f.cacheTo, remotecache.To)
+	if err != nil {
+		return fmt.Errorf("--cache-to: %w", err)
 	}
-	for _, v := range f.cacheFrom {
-		c, err := parseCacheSpec(v, false)
-		if err != nil {
-			return fmt.Errorf("--cache-from: %w", err)
-		}
-		cacheFrom = append(cacheFrom, c)
+	cacheFrom, err := remotecache.ParseSpecs(f.cacheFrom, remotecache.From)
+	if err != nil {
+		return fmt.Errorf("--cache-from: %w", err)
 	}
 	if len(cacheFrom) > 0 && !f.noCache {
-		b.Remote = a.importCache(ctx, cacheFrom, b.Index, prog)
+		b.Remote = remotecache.Import(ctx, a.remoteCache(prog), cacheFrom, b.Index)
 	}
 	comp := cache.Compression("gzip")
 	for _, o := range outs {
@@ -370,7 +364,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 			return err
 		}
 	}
-	if err := a.exportCache(ctx, cacheTo, res, b.Remote, prog); err != nil {
+	if err := remotecache.Export(ctx, a.remoteCache(prog), cacheTo, cacheBuild(res), b.Remote); err != nil {
 		return err
 	}
 	id, err := res.Image.ConfigName()

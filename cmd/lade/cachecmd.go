@@ -10,10 +10,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/gc"
+	"github.com/lade-build/lade/solver"
 )
 
 func init() {
@@ -70,7 +71,7 @@ func addPruneFlags(c *cobra.Command, f *pruneFlags) {
 }
 
 // gc returns the collector of the root's build cache.
-func (a *app) gc() (*cache.GC, error) {
+func (a *app) gc() (*gc.Collector, error) {
 	if err := a.open(); err != nil {
 		return nil, err
 	}
@@ -78,57 +79,31 @@ func (a *app) gc() (*cache.GC, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := a.root
-	return &cache.GC{
+	return &gc.Collector{
 		Content:     a.content,
 		Index:       ix,
 		Snapshots:   a.snapshots,
-		CacheMounts: filepath.Join(r, "cachemounts"),
-		Scratch: []string{
-			filepath.Join(r, "tmp", "*"),
-			filepath.Join(r, "snapshots", "tmp", "*"),
-			filepath.Join(r, "snapshots", "active", "*"),
-			filepath.Join(r, "content", "ingest", "*"),
-			filepath.Join(r, "cache", "keys", ".key-*"),
-			filepath.Join(r, "images", "index-*.tmp"),
-			filepath.Join(r, "cachemounts", ".gc-*"),
-			filepath.Join(r, "cachemounts", "*", "init-*"),
-			filepath.Join(r, "cachemounts", "*", "private-*"),
-		},
-		// The solver writes the RUN steps' /etc files here once per process.
-		NotScratch: []string{filepath.Join(r, "tmp", "etc")},
-		Roots:      a.gcRoots,
+		CacheMounts: filepath.Join(a.root, "cachemounts"),
+		Scratch:     []cache.Scratcher{a.content, ix, a.snapshots, a.images, solver.TmpDir(filepath.Join(a.root, "tmp"))},
+		Roots:       a.gcRoots,
 	}, nil
 }
 
 // gcRoots lists what images and containers use. A stored image that
 // cannot be read fails the collection rather than losing its blobs.
-func (a *app) gcRoots(ctx context.Context) (cache.Roots, error) {
-	r := cache.Roots{Blobs: map[v1.Hash]bool{}, DiffIDs: map[v1.Hash]bool{}}
+func (a *app) gcRoots(ctx context.Context) (gc.Roots, error) {
+	r := gc.NewRoots()
 	list, err := a.images.List(ctx)
 	if err != nil {
 		return r, err
 	}
 	for _, e := range list {
-		r.Blobs[e.Digest] = true
 		img, err := a.images.Get(ctx, e.Digest.String())
 		if err != nil {
 			return r, fmt.Errorf("image %s is damaged (remove it with lade rmi): %w", e.Digest, err)
 		}
-		m, err := img.Manifest()
-		if err != nil {
+		if err := r.AddImage(e.Digest, img); err != nil {
 			return r, err
-		}
-		r.Blobs[m.Config.Digest] = true
-		for _, l := range m.Layers {
-			r.Blobs[l.Digest] = true
-		}
-		cfg, err := img.ConfigFile()
-		if err != nil {
-			return r, err
-		}
-		for _, d := range cfg.RootFS.DiffIDs {
-			r.DiffIDs[d] = true
 		}
 	}
 	cs, err := a.containers()
@@ -140,10 +115,7 @@ func (a *app) gcRoots(ctx context.Context) (cache.Roots, error) {
 		return r, err
 	}
 	for _, c := range ctrs {
-		// A lower is <snapshots>/layers/<hex>/fs (or a twin beside fs).
-		for _, l := range c.Lowers {
-			r.DiffIDs[v1.Hash{Algorithm: "sha256", Hex: filepath.Base(filepath.Dir(l))}] = true
-		}
+		r.AddLowers(c.Lowers)
 	}
 	return r, nil
 }
@@ -206,8 +178,8 @@ func (a *app) confirm(force bool, warning string) bool {
 	return line == "y" || line == "yes"
 }
 
-func (f *pruneFlags) options() (cache.PruneOptions, error) {
-	o := cache.PruneOptions{All: f.all, StaleAge: f.minAge}
+func (f *pruneFlags) options() (gc.PruneOptions, error) {
+	o := gc.PruneOptions{All: f.all, StaleAge: f.minAge}
 	if f.keepStorage != "" {
 		n, err := parseSize(f.keepStorage)
 		if err != nil {
@@ -259,7 +231,7 @@ func (a *app) cachePrune(ctx context.Context, f *pruneFlags) error {
 }
 
 // pruneCache prunes under the exclusive GC lock, waiting for builds.
-func (a *app) pruneCache(ctx context.Context, o cache.PruneOptions) (*cache.PruneReport, error) {
+func (a *app) pruneCache(ctx context.Context, o gc.PruneOptions) (*gc.PruneReport, error) {
 	g, err := a.gc()
 	if err != nil {
 		return nil, err

@@ -9,7 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/du"
 )
 
 func init() {
@@ -83,7 +83,7 @@ func (a *app) diskUsage(ctx context.Context) ([]dfRow, error) {
 	ctrRow := dfRow{typ: "Containers", total: len(ctrs)}
 	for _, c := range ctrs {
 		usedImage[c.ImageID] = true
-		n, _ := cache.DirUsage(filepath.Join(cs.Dir(c.ID), "rootfs", "upper"))
+		n, _ := du.Size(filepath.Join(cs.Dir(c.ID), "rootfs", "upper"))
 		ctrRow.size += n
 		if cs.Running(c.ID) {
 			ctrRow.active++
@@ -140,7 +140,7 @@ func (a *app) diskUsage(ctx context.Context) ([]dfRow, error) {
 	}
 	for _, v := range vols {
 		volRow.total++
-		n, _ := cache.DirUsage(v.Mountpoint)
+		n, _ := du.Size(v.Mountpoint)
 		volRow.size += n
 		if users, _ := cs.VolumeUsers(v.Name); len(users) > 0 {
 			volRow.active++

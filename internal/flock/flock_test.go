@@ -12,44 +12,43 @@ import (
 )
 
 func TestWait(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "lock")
-	open := func() *os.File {
-		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.Close() })
-		return f
-	}
-	holder := open()
-	if err := Wait(context.Background(), holder, unix.LOCK_EX, nil); err != nil {
+	path := filepath.Join(t.TempDir(), "lock")
+	holder, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
 		t.Fatal(err)
 	}
-
-	// Held exclusively elsewhere: a shared waiter waits until ctx ends,
-	// and says so once.
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	calls := 0
-	err := Wait(ctx, open(), unix.LOCK_SH, func() { calls++ })
-	if !errors.Is(err, context.DeadlineExceeded) || calls != 1 {
-		t.Fatalf("Wait on a held lock = %v, waiting called %d times; want deadline, 1", err, calls)
+	defer holder.Close()
+	if err := unix.Flock(int(holder.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
 	}
-
-	// Released meanwhile: the waiter gets it.
-	waiter := open()
-	done := make(chan error, 1)
-	go func() { done <- Wait(context.Background(), waiter, unix.LOCK_EX, nil) }()
-	holder.Close()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Wait did not take the released lock")
+	tests := []struct {
+		name string
+		how  int
+	}{{"shared", unix.LOCK_SH}, {"exclusive", unix.LOCK_EX}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			waited := 0
+			ran := false
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			err = Wait(ctx, f, tt.how, func() { waited++ })
+			if !errors.Is(err, context.DeadlineExceeded) || waited != 1 {
+				t.Fatalf("Wait on a held lock = %v after %d waiting calls, want deadline after 1", err, waited)
+			}
+			err = With(ctx, path, tt.how, func() error { ran = true; return nil })
+			if err == nil || ran {
+				t.Fatalf("With on a held lock ran fn (err %v)", err)
+			}
+		})
 	}
-	if err := unix.Flock(int(open().Fd()), unix.LOCK_SH|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
-		t.Fatalf("lock not held by the waiter: %v", err)
+	holder.Close() // releases the lock
+	ran := false
+	if err := With(context.Background(), path, unix.LOCK_EX, func() error { ran = true; return nil }); err != nil || !ran {
+		t.Fatalf("With on a free lock: ran %v, err %v", ran, err)
 	}
 }

@@ -1,4 +1,4 @@
-package cache
+package blockgzip
 
 import (
 	"bytes"
@@ -28,33 +28,33 @@ func gzipInputs() map[string][]byte {
 		return b
 	}
 	var text bytes.Buffer
-	for i := 0; text.Len() < 3*gzipBlockSize; i++ {
+	for i := 0; text.Len() < 3*BlockSize; i++ {
 		fmt.Fprintf(&text, "line %d: the quick brown fox jumps over the lazy dog %d\n", i, i%97)
 	}
 	var files bytes.Buffer
-	for files.Len() < 2*gzipBlockSize+12345 {
+	for files.Len() < 2*BlockSize+12345 {
 		hdr := make([]byte, 512)
 		copy(hdr, fmt.Sprintf("d%d/f%d\x000000644\x00", files.Len()%100, files.Len()))
 		files.Write(hdr)
 		files.Write(random(10 << 10))
 	}
-	mixed := append(append(random(gzipBlockSize/2), text.Bytes()[:gzipBlockSize]...), random(gzipBlockSize)...)
+	mixed := append(append(random(BlockSize/2), text.Bytes()[:BlockSize]...), random(BlockSize)...)
 	return map[string][]byte{
 		"empty":          nil,
 		"small":          []byte("hello\n"),
 		"text":           text.Bytes(),
-		"one block":      random(gzipBlockSize),
-		"random":         random(3*gzipBlockSize + 7),
+		"one block":      random(BlockSize),
+		"random":         random(3*BlockSize + 7),
 		"tar-like files": files.Bytes(),
 		"mixed":          mixed,
-		"zeros":          make([]byte, 2*gzipBlockSize+1),
+		"zeros":          make([]byte, 2*BlockSize+1),
 	}
 }
 
 func blockGzipBytes(t *testing.T, in []byte, chunk int) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	z := newBlockGzip(&out, flate.DefaultCompression)
+	z := NewWriter(&out, flate.DefaultCompression)
 	for p := in; len(p) > 0; {
 		n := min(chunk, len(p))
 		if _, err := z.Write(p[:n]); err != nil {
@@ -127,8 +127,8 @@ func TestBlockLevel(t *testing.T) {
 		{"small", []int{flate.DefaultCompression}},
 	} {
 		b := in[tc.name]
-		if len(b) > gzipBlockSize {
-			b = b[:gzipBlockSize]
+		if len(b) > BlockSize {
+			b = b[:BlockSize]
 		}
 		if got := blockLevel(b, flate.DefaultCompression); !slices.Contains(tc.want, got) {
 			t.Errorf("%s: level %d, want one of %v", tc.name, got, tc.want)
@@ -136,7 +136,7 @@ func TestBlockLevel(t *testing.T) {
 	}
 	// Few repeats but skewed bytes: Huffman coding still pays.
 	rng := rand.New(rand.NewPCG(3, 4))
-	skewed := make([]byte, gzipBlockSize)
+	skewed := make([]byte, BlockSize)
 	for i := range skewed {
 		skewed[i] = byte(rng.Uint32() % 64)
 	}
@@ -166,7 +166,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 
 func TestBlockGzipWriteError(t *testing.T) {
 	in := gzipInputs()["random"]
-	z := newBlockGzip(&failingWriter{after: gzipBlockSize}, flate.DefaultCompression)
+	z := NewWriter(&failingWriter{after: BlockSize}, flate.DefaultCompression)
 	var werr error
 	for p := in; len(p) > 0 && werr == nil; p = p[min(len(p), 64<<10):] {
 		_, werr = z.Write(p[:min(len(p), 64<<10)])

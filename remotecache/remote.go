@@ -1,4 +1,4 @@
-package cache
+package remotecache
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/lade-build/lade/cache"
 )
 
 // Remote is the set of imported build caches (--cache-from). Importing
@@ -15,7 +17,7 @@ import (
 // the store, checked against its digest and size (BuildKit's remote cache
 // keeps its blobs lazy the same way).
 type Remote struct {
-	store   *Store
+	store   *cache.Store
 	mu      sync.Mutex
 	sources []v1.Image
 	layers  map[v1.Hash]bool // layer digests some source lists
@@ -23,14 +25,14 @@ type Remote struct {
 }
 
 // NewRemote returns an empty set of sources whose blobs go into s.
-func NewRemote(s *Store) *Remote {
+func NewRemote(s *cache.Store) *Remote {
 	return &Remote{store: s, layers: map[v1.Hash]bool{}}
 }
 
 // Add reads img's records and makes the layers its manifest lists
 // fetchable. No layer blob is read.
-func (r *Remote) Add(img v1.Image) ([]Record, []MountRecord, error) {
-	recs, mounts, err := ReadCacheImage(img)
+func (r *Remote) Add(img v1.Image) ([]cache.Record, []MountRecord, error) {
+	recs, mounts, err := ReadImage(img)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,7 +62,7 @@ func (r *Remote) Has(d v1.Hash) bool {
 // Fetch copies the blob of l from the first source that serves it into
 // the store, unless the store has it. Concurrent fetches of one blob
 // share a single download.
-func (r *Remote) Fetch(ctx context.Context, l LayerInfo) error {
+func (r *Remote) Fetch(ctx context.Context, l cache.LayerInfo) error {
 	if r.store.Has(l.Digest) {
 		return nil
 	}
@@ -82,7 +84,7 @@ func (r *Remote) Fetch(ctx context.Context, l LayerInfo) error {
 	return err
 }
 
-func (r *Remote) fetchFrom(ctx context.Context, img v1.Image, l LayerInfo) error {
+func (r *Remote) fetchFrom(ctx context.Context, img v1.Image, l cache.LayerInfo) error {
 	layer, err := img.LayerByDigest(l.Digest)
 	if err != nil {
 		return err

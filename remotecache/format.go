@@ -1,4 +1,4 @@
-package cache
+package remotecache
 
 import (
 	"bytes"
@@ -8,41 +8,37 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lade-build/lade/cache"
 )
 
 // Media types of an exported build cache. The cache is an ordinary OCI
 // image manifest, so any registry or OCI layout can hold it: its config
 // maps cache keys to layers, and its layers are the cached layer blobs.
 const (
-	CacheArtifactType = "application/vnd.lade.cache.v1"
-	CacheConfigType   = types.MediaType("application/vnd.lade.cache.config.v1+json")
-	// maxCacheConfig bounds what we read from a stranger's cache config.
-	maxCacheConfig = 64 << 20
+	ArtifactType = "application/vnd.lade.cache.v1"
+	ConfigType   = types.MediaType("application/vnd.lade.cache.config.v1+json")
+	// maxConfig bounds what we read from a stranger's cache config.
+	maxConfig = 64 << 20
 )
-
-// Record is one cached step.
-type Record struct {
-	Key    string `json:"key"`
-	Result Result `json:"result"`
-}
 
 // MountRecord is the content of one RUN --mount=type=cache directory,
 // exported with cache-mounts=true, as a layer.
 type MountRecord struct {
-	ID    string    `json:"id"`
-	Layer LayerInfo `json:"layer"`
+	ID    string          `json:"id"`
+	Layer cache.LayerInfo `json:"layer"`
 }
 
-type cacheConfig struct {
-	Version int           `json:"version"`
-	Records []Record      `json:"records"`
-	Mounts  []MountRecord `json:"mounts,omitempty"`
+type config struct {
+	Version int            `json:"version"`
+	Records []cache.Record `json:"records"`
+	Mounts  []MountRecord  `json:"mounts,omitempty"`
 }
 
-// CacheImage packs records into an exportable image whose layers are the
-// records' layers from the store.
-func (s *Store) CacheImage(recs []Record, mounts []MountRecord) (v1.Image, error) {
-	cfg, err := json.Marshal(cacheConfig{Version: 1, Records: recs, Mounts: mounts})
+// newImage packs records into an exportable image whose layers are the
+// records' layers from the content store s.
+func newImage(s *cache.Store, recs []cache.Record, mounts []MountRecord) (v1.Image, error) {
+	cfg, err := json.Marshal(config{Version: 1, Records: recs, Mounts: mounts})
 	if err != nil {
 		return nil, err
 	}
@@ -53,17 +49,17 @@ func (s *Store) CacheImage(recs []Record, mounts []MountRecord) (v1.Image, error
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
-		Config:        v1.Descriptor{MediaType: CacheConfigType, Digest: cfgHash, Size: cfgSize},
-		Annotations:   map[string]string{"org.opencontainers.image.artifactType": CacheArtifactType},
+		Config:        v1.Descriptor{MediaType: ConfigType, Digest: cfgHash, Size: cfgSize},
+		Annotations:   map[string]string{"org.opencontainers.image.artifactType": ArtifactType},
 	}
-	layers := map[v1.Hash]v1.Layer{}
-	infos := make([]LayerInfo, 0, len(recs)+len(mounts))
+	infos := make([]cache.LayerInfo, 0, len(recs)+len(mounts))
 	for _, r := range recs {
 		infos = append(infos, r.Result.Layer)
 	}
 	for _, m := range mounts {
 		infos = append(infos, m.Layer)
 	}
+	layers := map[v1.Hash]v1.Layer{}
 	for i, li := range infos {
 		if _, dup := layers[li.Digest]; dup {
 			continue
@@ -78,23 +74,23 @@ func (s *Store) CacheImage(recs []Record, mounts []MountRecord) (v1.Image, error
 	if err != nil {
 		return nil, err
 	}
-	return partial.CompressedToImage(&cacheImage{config: cfg, manifest: raw, layers: layers})
+	return partial.CompressedToImage(&image{config: cfg, manifest: raw, layers: layers})
 }
 
-// ReadCacheImage returns the records and cache mounts of an exported cache.
-func ReadCacheImage(img v1.Image) ([]Record, []MountRecord, error) {
+// ReadImage returns the records and cache mounts of an exported cache.
+func ReadImage(img v1.Image) ([]cache.Record, []MountRecord, error) {
 	m, err := img.Manifest()
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading cache manifest: %w", err)
 	}
-	if m.Config.MediaType != CacheConfigType {
+	if m.Config.MediaType != ConfigType {
 		return nil, nil, fmt.Errorf("not a lade build cache (config media type %q)", m.Config.MediaType)
 	}
-	if err := CheckManifest(m, CacheConfigType); err != nil {
+	if err := cache.CheckManifest(m, ConfigType); err != nil {
 		return nil, nil, fmt.Errorf("cache manifest: %w", err)
 	}
-	if m.Config.Size > maxCacheConfig {
-		return nil, nil, fmt.Errorf("cache config is %d bytes, more than %d", m.Config.Size, maxCacheConfig)
+	if m.Config.Size > maxConfig {
+		return nil, nil, fmt.Errorf("cache config is %d bytes, more than %d", m.Config.Size, maxConfig)
 	}
 	raw, err := img.RawConfigFile()
 	if err != nil {
@@ -103,7 +99,7 @@ func ReadCacheImage(img v1.Image) ([]Record, []MountRecord, error) {
 	if h, _, err := v1.SHA256(bytes.NewReader(raw)); err != nil || h != m.Config.Digest {
 		return nil, nil, fmt.Errorf("cache config does not match its digest %s", m.Config.Digest)
 	}
-	var cfg cacheConfig
+	var cfg config
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, nil, fmt.Errorf("decoding cache config: %w", err)
 	}
@@ -113,15 +109,16 @@ func ReadCacheImage(img v1.Image) ([]Record, []MountRecord, error) {
 	return cfg.Records, cfg.Mounts, nil
 }
 
-type cacheImage struct {
+// image serves newImage's manifest, config and store layers.
+type image struct {
 	config, manifest []byte
 	layers           map[v1.Hash]v1.Layer
 }
 
-func (c *cacheImage) RawConfigFile() ([]byte, error)      { return c.config, nil }
-func (c *cacheImage) RawManifest() ([]byte, error)        { return c.manifest, nil }
-func (c *cacheImage) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
-func (c *cacheImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+func (c *image) RawConfigFile() ([]byte, error)      { return c.config, nil }
+func (c *image) RawManifest() ([]byte, error)        { return c.manifest, nil }
+func (c *image) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+func (c *image) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	if l, ok := c.layers[h]; ok {
 		return l, nil
 	}

@@ -1,4 +1,9 @@
-package cache
+// Package blockgzip writes gzip streams for layer blobs whose bytes depend
+// only on the input: Writer compresses 1 MiB blocks in parallel (see its
+// doc), NewSmall is the single-threaded writer for inputs under a block,
+// with the same header fields. Both are stateless beyond one stream;
+// their buffers and flate writers come from pools.
+package blockgzip
 
 import (
 	"bytes"
@@ -14,8 +19,8 @@ import (
 	"github.com/klauspost/compress/flate"
 )
 
-// blockGzip is a parallel gzip writer. The input is cut into
-// gzipBlockSize blocks; each is deflated on its own goroutine, primed with
+// Writer is a parallel gzip writer. The input is cut into
+// BlockSize blocks; each is deflated on its own goroutine, primed with
 // the previous block's last 32 KiB as dictionary and ended by a sync
 // flush, and the results are concatenated in order into one gzip member.
 //
@@ -24,7 +29,7 @@ import (
 // nothing there and costs half of the CPU of the whole layer. The choice
 // depends only on the block's bytes, so the same input gives the same
 // output on every machine, whatever its CPU count.
-type blockGzip struct {
+type Writer struct {
 	w       io.Writer
 	level   int
 	buf     []byte // the block being filled
@@ -41,19 +46,25 @@ type blockGzip struct {
 	err     error // first output error
 }
 
+// BlockSize is fixed so Writer splits the stream at the same offsets on
+// every machine, whatever its CPU count: identical input, identical
+// digest.
+const BlockSize = 1 << 20
+
 const dictSize = 32 << 10
 
 var (
-	blockPool = sync.Pool{New: func() any { b := make([]byte, 0, gzipBlockSize); return &b }}
-	outPool   = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, gzipBlockSize+gzipBlockSize/16)) }}
+	blockPool = sync.Pool{New: func() any { b := make([]byte, 0, BlockSize); return &b }}
+	outPool   = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, BlockSize+BlockSize/16)) }}
 	// flate writers are large (hash chains); one pool per level, from
 	// HuffmanOnly (-2) to BestCompression (9).
 	flatePools [flate.BestCompression - flate.HuffmanOnly + 1]sync.Pool
 )
 
-func newBlockGzip(w io.Writer, level int) *blockGzip {
+// NewWriter returns a parallel gzip writer of w at a flate level.
+func NewWriter(w io.Writer, level int) *Writer {
 	workers := runtime.GOMAXPROCS(0)
-	z := &blockGzip{
+	z := &Writer{
 		w:       w,
 		level:   level,
 		sem:     make(chan struct{}, workers),
@@ -66,7 +77,7 @@ func newBlockGzip(w io.Writer, level int) *blockGzip {
 }
 
 // output writes the blocks' results in order as they are ready.
-func (z *blockGzip) output() {
+func (z *Writer) output() {
 	defer close(z.done)
 	for ch := range z.results {
 		out := <-ch
@@ -80,13 +91,13 @@ func (z *blockGzip) output() {
 	}
 }
 
-func (z *blockGzip) error() error {
+func (z *Writer) error() error {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	return z.err
 }
 
-func (z *blockGzip) setError(err error) {
+func (z *Writer) setError(err error) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	if z.err == nil {
@@ -95,7 +106,7 @@ func (z *blockGzip) setError(err error) {
 }
 
 // emit queues raw bytes (the header, the trailer) in output order.
-func (z *blockGzip) emit(p []byte) {
+func (z *Writer) emit(p []byte) {
 	out := outPool.Get().(*bytes.Buffer)
 	out.Write(p)
 	ch := make(chan *bytes.Buffer, 1)
@@ -103,7 +114,7 @@ func (z *blockGzip) emit(p []byte) {
 	z.results <- ch
 }
 
-func (z *blockGzip) Write(p []byte) (int, error) {
+func (z *Writer) Write(p []byte) (int, error) {
 	if z.closed {
 		return 0, errors.New("gzip: write after close")
 	}
@@ -119,10 +130,10 @@ func (z *blockGzip) Write(p []byte) (int, error) {
 	z.size += uint32(len(p))
 	n := len(p)
 	for len(p) > 0 {
-		k := min(len(p), gzipBlockSize-len(z.buf))
+		k := min(len(p), BlockSize-len(z.buf))
 		z.buf = append(z.buf, p[:k]...)
 		p = p[k:]
-		if len(z.buf) == gzipBlockSize {
+		if len(z.buf) == BlockSize {
 			z.dispatch(false)
 		}
 	}
@@ -130,7 +141,7 @@ func (z *blockGzip) Write(p []byte) (int, error) {
 }
 
 // dispatch hands the filled block to a compressing goroutine.
-func (z *blockGzip) dispatch(last bool) {
+func (z *Writer) dispatch(last bool) {
 	block := z.buf
 	dict := z.dict
 	if !last {
@@ -184,7 +195,7 @@ func deflateBlock(out *bytes.Buffer, block, dict []byte, level int, last bool) e
 
 // Close compresses what is left, writes the trailer and waits for all of
 // it to reach the underlying writer.
-func (z *blockGzip) Close() error {
+func (z *Writer) Close() error {
 	if z.closed {
 		return z.error()
 	}
