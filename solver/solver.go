@@ -20,7 +20,6 @@ import (
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/runner"
-	"github.com/lade-build/lade/snapshot"
 )
 
 // ImageSource resolves a base image reference (FROM, COPY --from=IMAGE).
@@ -35,7 +34,7 @@ type Executor interface {
 
 // Builder holds the stores a build works against.
 type Builder struct {
-	Snapshots *snapshot.Snapshotter
+	Snapshots Snapshotter // OverlaySnapshots in lade
 	Content   *cache.Store
 	Images    ImageSource
 	Exec      Executor

@@ -2,105 +2,12 @@ package solver
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
-	"github.com/lade-build/lade/cache"
-	"github.com/lade-build/lade/internal/testutil"
-	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/runner"
-	"github.com/lade-build/lade/snapshot"
 )
-
-// fakeImages serves one image for every reference and counts resolutions.
-type fakeImages struct {
-	img v1.Image
-	mu  sync.Mutex
-	n   map[string]int
-}
-
-func (f *fakeImages) Resolve(_ context.Context, ref string, _ v1.Platform) (v1.Image, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.n[ref]++
-	if ref == "missing" {
-		return nil, fmt.Errorf("no such image")
-	}
-	return f.img, nil
-}
-
-// fakeExec records commands instead of running them. A command "meet:X"
-// blocks until every command named in meetWant has arrived, which only
-// happens when stages run concurrently.
-type fakeExec struct {
-	mu       sync.Mutex
-	ran      []string
-	arrived  map[string]bool
-	meetWant int
-	cond     *sync.Cond
-}
-
-func newFakeExec(meet int) *fakeExec {
-	f := &fakeExec{arrived: map[string]bool{}, meetWant: meet}
-	f.cond = sync.NewCond(&f.mu)
-	return f
-}
-
-func (f *fakeExec) Run(ctx context.Context, spec *runner.Spec) (int, error) {
-	cmd := spec.Args[len(spec.Args)-1]
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ran = append(f.ran, cmd)
-	if strings.HasPrefix(cmd, "meet:") {
-		f.arrived[cmd] = true
-		f.cond.Broadcast()
-		deadline := time.AfterFunc(20*time.Second, func() { f.mu.Lock(); f.cond.Broadcast(); f.mu.Unlock() })
-		defer deadline.Stop()
-		start := time.Now()
-		for len(f.arrived) < f.meetWant {
-			if time.Since(start) > 19*time.Second || ctx.Err() != nil {
-				return 1, nil // the other stage never ran alongside
-			}
-			f.cond.Wait()
-		}
-	}
-	if strings.HasPrefix(cmd, "fail") {
-		return 3, nil
-	}
-	return 0, nil
-}
-
-func newBuilder(t *testing.T, ex Executor) (*Builder, *fakeImages) {
-	t.Helper()
-	testutil.RequireRoot(t)
-	dir := t.TempDir()
-	snaps, err := snapshot.New(filepath.Join(dir, "snapshots"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, err := cache.Open(filepath.Join(dir, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	imgs := &fakeImages{img: testutil.BusyboxImage(t), n: map[string]int{}}
-	return &Builder{Snapshots: snaps, Content: content, Images: imgs, Exec: ex, TmpDir: filepath.Join(dir, "tmp")}, imgs
-}
-
-func parse(t *testing.T, src string) *parser.Dockerfile {
-	t.Helper()
-	df, err := parser.Parse(strings.NewReader(src), "Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return df
-}
 
 func TestStagesRunInParallelAndUnusedNever(t *testing.T) {
 	ex := newFakeExec(2)

@@ -69,6 +69,7 @@ func TestVertexNamesAsBuildKit(t *testing.T) {
 	tests := []struct {
 		name, src string
 		want      []string
+		root      bool // WORKDIR and COPY --chown create files owned by others
 	}{
 		{"single stage", `FROM base
 ARG V=1
@@ -86,7 +87,7 @@ RUN --mount=type=secret,id=tok,env=TOKEN echo $TOKEN
 			"[3/6] WORKDIR /w",
 			"[4/6] COPY --chown=1:1 f.txt .",
 			"[5/6] RUN --mount=type=secret,id=tok,env=TOKEN echo ****",
-		}},
+		}, true},
 		{"stages", `FROM base AS a
 ARG V=2
 RUN one
@@ -103,15 +104,18 @@ COPY --from=2 /p /p
 			"[b 1/1] RUN two 1 2",
 			"[stage-2 1/1] COPY --from=b /etc/passwd /p",
 			"[stage-3 2/2] COPY --from=2 /p /p",
-		}},
+		}, false},
 		{"padding", tens, []string{
 			"[ 1/11] " + from, "[ 2/11] RUN r0", "[ 3/11] RUN r1", "[ 4/11] RUN r2", "[ 5/11] RUN r3", "[ 6/11] RUN r4",
 			"[ 7/11] RUN r5", "[ 8/11] RUN r6", "[ 9/11] RUN r7", "[10/11] RUN r8", "[11/11] RUN r9",
-		}},
+		}, false},
 	}
 	for _, mode := range []string{ProgressPlain, ProgressRawJSON} {
 		for _, tt := range tests {
 			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+				if tt.root {
+					testutil.RequireRoot(t)
+				}
 				b, _ := newBuilder(t, newFakeExec(0))
 				ctxDir := t.TempDir()
 				if err := os.WriteFile(filepath.Join(ctxDir, "f.txt"), []byte("f"), 0o644); err != nil {
