@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,7 +50,8 @@ func (f *fakeImages) count(ref string) int {
 
 // fakeExec records commands instead of running them. A command "meet:X"
 // blocks until every command named in meetWant has arrived, which only
-// happens when stages run concurrently.
+// happens when stages run concurrently; "write:X" writes the file /X
+// holding X; "fail..." exits 3.
 type fakeExec struct {
 	mu       sync.Mutex
 	ran      []string
@@ -81,6 +84,11 @@ func (f *fakeExec) Run(ctx context.Context, spec *runner.Spec) (int, error) {
 				return 1, nil // the other stage never ran alongside
 			}
 			f.cond.Wait()
+		}
+	}
+	if name, ok := strings.CutPrefix(cmd, "write:"); ok {
+		if err := os.WriteFile(filepath.Join(spec.Rootfs, name), []byte(name), 0o644); err != nil {
+			return -1, err
 		}
 	}
 	if strings.HasPrefix(cmd, "fail") {
@@ -136,8 +144,9 @@ func parse(t *testing.T, src string) *parser.Dockerfile {
 
 // dirSnapshots is a Snapshotter of plain directories. Layers are kept as
 // tars; Mount extracts its parents into a fresh dir, owned by whoever
-// runs the test, and Diff packs the whole root. Nothing is mounted or
-// chowned.
+// runs the test, and Diff packs what was added or changed since (not
+// deletions), with times zeroed so equal changes make equal layers, as
+// with SOURCE_DATE_EPOCH. Nothing is mounted or chowned.
 type dirSnapshots struct {
 	dir    string
 	mu     sync.Mutex
@@ -194,29 +203,88 @@ func (s *dirSnapshots) Mount(ctx context.Context, parents []v1.Hash, _ bool) (Mo
 			return nil, err
 		}
 	}
+	before, err := walkState(root)
+	if err != nil {
+		os.RemoveAll(root)
+		return nil, err
+	}
 	s.mounts++
-	return &dirMount{s: s, root: root}, nil
+	return &dirMount{s: s, root: root, before: before}, nil
 }
 
 type dirMount struct {
 	s       *dirSnapshots
 	root    string
-	diff    bytes.Buffer
+	before  map[string]string // walkState at Mount
+	diff    []byte
 	removed bool
 }
 
 func (m *dirMount) Root() string { return m.root }
 
-func (m *dirMount) Diff(ctx context.Context, opts snapshot.DiffOptions) (io.ReadCloser, error) {
-	rc := diffStream(ctx, m.root, nil, opts)
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.TeeReader(rc, &m.diff), rc}, nil
+func (m *dirMount) Diff(context.Context, snapshot.DiffOptions) (io.ReadCloser, error) {
+	after, err := walkState(m.root)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	err = filepath.WalkDir(m.root, func(p string, _ fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(m.root, p)
+		if err != nil || rel == "." || m.before[rel] == after[rel] {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		link, _ := os.Readlink(p)
+		hdr, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return err
+		}
+		hdr.Name, hdr.ModTime, hdr.Format = filepath.ToSlash(rel), time.Unix(0, 0), tar.FormatPAX
+		hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+		if err := tw.WriteHeader(hdr); err != nil || !fi.Mode().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err == nil {
+			_, err = tw.Write(data)
+		}
+		return err
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	m.diff = buf.Bytes()
+	return io.NopCloser(bytes.NewReader(m.diff)), err
+}
+
+// walkState describes every entry under root by what a change alters.
+func walkState(root string) (map[string]string, error) {
+	state := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		link, _ := os.Readlink(p)
+		rel, _ := filepath.Rel(root, p)
+		// ctime too: a rewrite keeping size and mtime still changes it.
+		ctime := fi.Sys().(*syscall.Stat_t).Ctim
+		state[rel] = fmt.Sprint(fi.Mode(), fi.Size(), fi.ModTime().UnixNano(), ctime, link)
+		return nil
+	})
+	return state, err
 }
 
 func (m *dirMount) Commit(_ context.Context, id v1.Hash) error {
-	return m.s.store(id, bytes.Clone(m.diff.Bytes()))
+	return m.s.store(id, m.diff)
 }
 
 func (m *dirMount) Remove() error {

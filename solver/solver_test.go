@@ -1,12 +1,17 @@
 package solver
 
 import (
+	"archive/tar"
 	"context"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/runner"
+	"github.com/lade-build/lade/snapshot"
 )
 
 func TestStagesRunInParallelAndUnusedNever(t *testing.T) {
@@ -79,4 +84,44 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(m.Run())
+}
+
+// TestOverlaySnapshots runs steps on real overlay mounts: what a step
+// writes reaches its layer and a later stage reads it from there.
+func TestOverlaySnapshots(t *testing.T) {
+	testutil.RequireRoot(t)
+	b, _ := newBuilder(t, newFakeExec(0))
+	snaps, err := snapshot.New(filepath.Join(t.TempDir(), "snapshots"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Snapshots = OverlaySnapshots(snaps)
+	df := parse(t, "FROM base AS a\nRUN write:made\nFROM base\nCOPY --from=a /made /copied\n")
+	res, err := b.Build(context.Background(), Options{Dockerfile: df, ContextDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := res.Image.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := layers[len(layers)-1].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no /copied in the COPY layer: %v", err)
+		}
+		if hdr.Name == "copied" {
+			data, _ := io.ReadAll(tr)
+			if string(data) != "made" {
+				t.Errorf("/copied holds %q", data)
+			}
+			return
+		}
+	}
 }
