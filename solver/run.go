@@ -96,6 +96,20 @@ func (sc *stageCtx) runArgs(c *instructions.RunCommand) (args []string, script *
 	return args, nil, nil
 }
 
+// runStep is what a RUN step's process needs besides the stage.
+type runStep struct {
+	args     []string
+	plan     []plannedMount
+	mounts   []runner.Mount // /etc files and the heredoc script
+	etc      *etcFiles
+	network  string
+	insecure bool
+	out      *Step // the process's stdout and stderr
+}
+
+// dispatchRun runs a RUN: it checks the step, keys it on its command,
+// environment and mounts, and runs the process unless the cache holds the
+// result.
 func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand) error {
 	bd := sc.bd
 	args, script, err := sc.runArgs(c)
@@ -113,120 +127,153 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	if err != nil {
 		return err
 	}
-	network := bd.o.Network
+	rs := &runStep{args: args, plan: plan, network: bd.o.Network, insecure: insecure}
 	if n := instructions.GetNetwork(c); n != "" && n != "default" {
-		network = string(n)
+		rs.network = string(n)
 	}
-	etc, err := bd.etcFiles()
+	cleanup, err := sc.runFiles(rs, script)
+	defer cleanup()
 	if err != nil {
-		return fmt.Errorf("preparing /etc files: %w", err)
+		return err
 	}
-	mounts := []runner.Mount{
-		{Type: "bind", Source: etc.hosts, Target: "/etc/hosts", Options: []string{"ro"}},
-		{Type: "bind", Source: etc.resolv, Target: "/etc/resolv.conf", Options: []string{"ro"}},
-	}
-	if script != nil {
-		dir, err := os.MkdirTemp(bd.b.TmpDir, "pipes-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		if err := os.WriteFile(filepath.Join(dir, script.Name), []byte(script.Data), 0o755); err != nil {
-			return err
-		}
-		mounts = append(mounts, runner.Mount{Type: "bind", Source: dir, Target: "/dev/pipes", Options: []string{"ro"}})
-	}
-
-	step := bd.o.Progress.Start(sc.progressName(c))
+	rs.out = bd.o.Progress.Start(sc.progressName(c))
 	scriptData := ""
 	if script != nil {
 		scriptData = script.Data
 	}
-	in := sc.runInputs(ctx, args, scriptData, network, string(instructions.GetSecurity(c)), plan)
-	added, err := sc.layerStep(ctx, step, in, func(rootfs string) (err error) {
-		sm, err := sc.prepareMounts(ctx, plan, sc.st.env)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if rerr := sm.release(); err == nil {
-				err = rerr
-			}
-		}()
-		mounts := append(mounts, sm.mounts...)
-		user, err := sc.resolveUser(rootfs)
-		if err != nil {
-			return err
-		}
-		cwd := sc.st.img.Config.WorkingDir
-		if cwd == "" {
-			cwd = "/"
-		}
-		if err := mkdirAllOwned(rootfs, cwd, int(user.UID), int(user.GID)); err != nil {
-			return fmt.Errorf("creating working directory %s: %w", cwd, err)
-		}
-		env := append([]string(nil), sc.st.env...)
-		if _, ok := getEnv(env, "HOME"); !ok {
-			env = append(env, "HOME="+user.Home)
-		}
-		for k, v := range bd.o.BuildArgs {
-			if proxyArgs[k] {
-				if _, ok := getEnv(env, k); !ok {
-					env = append(env, k+"="+v)
-				}
-			}
-		}
-		for _, kv := range sm.env {
-			k, v, _ := strings.Cut(kv, "=")
-			env = setEnv(env, k, v)
-		}
-		// BuildKit leaves an image's own /etc/hostname alone (a step may
-		// delete it); only an image without one gets ours, as a stub that
-		// the runner removes again.
-		if p, err := securejoin.SecureJoin(rootfs, "/etc/hostname"); err == nil {
-			if _, err := os.Lstat(p); os.IsNotExist(err) {
-				mounts = append(mounts, runner.Mount{Type: "bind", Source: etc.hostname, Target: "/etc/hostname", Options: []string{"ro"}})
-			}
-		}
-		spec := &runner.Spec{
-			Rootfs:         rootfs,
-			Args:           args,
-			Env:            env,
-			Cwd:            cwd,
-			UID:            user.UID,
-			GID:            user.GID,
-			AdditionalGIDs: user.AdditionalGIDs,
-			Hostname:       sandboxHostname,
-			Network:        runner.NetworkHost,
-			Mounts:         mounts,
-			Stdout:         step,
-			Stderr:         step,
-		}
-		if network == "none" {
-			spec.Network = runner.NetworkNone
-		}
-		if !insecure {
-			spec.Capabilities = runner.DefaultCapabilities
-			spec.MaskedPaths = runner.DefaultMaskedPaths
-			spec.ReadonlyPaths = runner.DefaultReadonlyPaths
-			spec.Seccomp = runner.DefaultSeccompProfile()
-		}
-		// BuildKit's insecure mode runs privileged: every device may be opened.
-		spec.AllDevices = insecure
-		code, err := bd.b.Exec.Run(ctx, spec)
-		if err != nil {
-			return err
-		}
-		if code != 0 {
-			return fmt.Errorf("process %q did not complete successfully: exit code: %d", strings.Join(args, " "), code)
-		}
-		return nil
+	in := sc.runInputs(ctx, args, scriptData, rs.network, string(instructions.GetSecurity(c)), plan)
+	added, err := sc.layerStep(ctx, rs.out, in, func(rootfs string) error {
+		return sc.runProcess(ctx, rootfs, rs)
 	})
 	if err != nil {
 		return err
 	}
 	sc.commit("RUN "+sc.runCommandString(args), added, true)
 	return nil
+}
+
+// runFiles binds the /etc files every RUN sees and, for a heredoc
+// script, a dir holding it; cleanup removes the script's dir.
+func (sc *stageCtx) runFiles(rs *runStep, script *instructions.ShellInlineFile) (cleanup func(), err error) {
+	cleanup = func() {}
+	if rs.etc, err = sc.bd.etcFiles(); err != nil {
+		return cleanup, fmt.Errorf("preparing /etc files: %w", err)
+	}
+	rs.mounts = []runner.Mount{
+		{Type: "bind", Source: rs.etc.hosts, Target: "/etc/hosts", Options: []string{"ro"}},
+		{Type: "bind", Source: rs.etc.resolv, Target: "/etc/resolv.conf", Options: []string{"ro"}},
+	}
+	if script == nil {
+		return cleanup, nil
+	}
+	dir, err := os.MkdirTemp(sc.bd.b.TmpDir, "pipes-")
+	if err != nil {
+		return cleanup, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	if err := os.WriteFile(filepath.Join(dir, script.Name), []byte(script.Data), 0o755); err != nil {
+		return cleanup, err
+	}
+	rs.mounts = append(rs.mounts, runner.Mount{Type: "bind", Source: dir, Target: "/dev/pipes", Options: []string{"ro"}})
+	return cleanup, nil
+}
+
+// runProcess sets up the step's mounts, runs its process on rootfs and
+// releases the mounts once it is gone.
+func (sc *stageCtx) runProcess(ctx context.Context, rootfs string, rs *runStep) (err error) {
+	sm, err := sc.prepareMounts(ctx, rs.plan, sc.st.env)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := sm.release(); err == nil {
+			err = rerr
+		}
+	}()
+	spec, err := sc.runSpec(rootfs, rs, sm)
+	if err != nil {
+		return err
+	}
+	code, err := sc.bd.b.Exec.Run(ctx, spec)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("process %q did not complete successfully: exit code: %d", strings.Join(rs.args, " "), code)
+	}
+	return nil
+}
+
+// runSpec describes the step's process: its user, working dir (created
+// if missing), environment, mounts and sandbox.
+func (sc *stageCtx) runSpec(rootfs string, rs *runStep, sm *stepMounts) (*runner.Spec, error) {
+	user, err := sc.resolveUser(rootfs)
+	if err != nil {
+		return nil, err
+	}
+	cwd := sc.st.img.Config.WorkingDir
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := mkdirAllOwned(rootfs, cwd, int(user.UID), int(user.GID)); err != nil {
+		return nil, fmt.Errorf("creating working directory %s: %w", cwd, err)
+	}
+	mounts := append(append([]runner.Mount(nil), rs.mounts...), sm.mounts...)
+	// BuildKit leaves an image's own /etc/hostname alone (a step may
+	// delete it); only an image without one gets ours, as a stub that
+	// the runner removes again.
+	if p, err := securejoin.SecureJoin(rootfs, "/etc/hostname"); err == nil {
+		if _, err := os.Lstat(p); os.IsNotExist(err) {
+			mounts = append(mounts, runner.Mount{Type: "bind", Source: rs.etc.hostname, Target: "/etc/hostname", Options: []string{"ro"}})
+		}
+	}
+	spec := &runner.Spec{
+		Rootfs:         rootfs,
+		Args:           rs.args,
+		Env:            sc.runEnv(user.Home, sm.env),
+		Cwd:            cwd,
+		UID:            user.UID,
+		GID:            user.GID,
+		AdditionalGIDs: user.AdditionalGIDs,
+		Hostname:       sandboxHostname,
+		Network:        runner.NetworkHost,
+		Mounts:         mounts,
+		Stdout:         rs.out,
+		Stderr:         rs.out,
+	}
+	if rs.network == "none" {
+		spec.Network = runner.NetworkNone
+	}
+	if !rs.insecure {
+		spec.Capabilities = runner.DefaultCapabilities
+		spec.MaskedPaths = runner.DefaultMaskedPaths
+		spec.ReadonlyPaths = runner.DefaultReadonlyPaths
+		spec.Seccomp = runner.DefaultSeccompProfile()
+	}
+	// BuildKit's insecure mode runs privileged: every device may be opened.
+	spec.AllDevices = rs.insecure
+	return spec, nil
+}
+
+// runEnv is a RUN process's environment: the stage's, HOME if unset, the
+// proxy build args, then what its mounts set (SSH_AUTH_SOCK, secrets).
+func (sc *stageCtx) runEnv(home string, mountEnv []string) []string {
+	env := append([]string(nil), sc.st.env...)
+	if _, ok := getEnv(env, "HOME"); !ok {
+		env = append(env, "HOME="+home)
+	}
+	for k, v := range sc.bd.o.BuildArgs {
+		if proxyArgs[k] {
+			if _, ok := getEnv(env, k); !ok {
+				env = append(env, k+"="+v)
+			}
+		}
+	}
+	for _, kv := range mountEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		env = setEnv(env, k, v)
+	}
+	return env
 }
 
 // resolveUser looks up the stage's USER in the rootfs like runc does.
