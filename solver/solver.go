@@ -209,14 +209,13 @@ func (bd *build) loadIgnore() error {
 // result assembles the target's image, fetching the remote blobs of its
 // cache hits, with the build's cache records and cache mount ids.
 func (bd *build) result(ctx context.Context, st *stageState) (*Result, error) {
-	img := st.img
-	if len(bd.o.Labels) > 0 {
-		if img.Config.Labels == nil {
-			img.Config.Labels = map[string]string{}
-		}
-		for k, v := range bd.o.Labels {
-			img.Config.Labels[k] = v
-		}
+	// On the target's own config: finalImage reads it from st.
+	cfg := &st.img.Config
+	if len(bd.o.Labels) > 0 && cfg.Labels == nil {
+		cfg.Labels = map[string]string{}
+	}
+	for k, v := range bd.o.Labels {
+		cfg.Labels[k] = v
 	}
 	// The image is exported from blobs, never from snapshots: only the
 	// target's own cache hits have to be fetched.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
@@ -123,5 +124,33 @@ func TestOverlaySnapshots(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// TestBuildLabels: --label values reach the image whether or not the
+// Dockerfile set labels of its own.
+func TestBuildLabels(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      map[string]string
+	}{
+		{"image without labels", "FROM base\n", map[string]string{"a": "b"}},
+		{"dockerfile labels", "FROM base\nLABEL x=y a=old\n", map[string]string{"a": "b", "x": "y"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _ := newBuilder(t, newFakeExec(0))
+			res, err := b.Build(context.Background(), Options{Dockerfile: parse(t, tt.src), ContextDir: t.TempDir(), Labels: map[string]string{"a": "b"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf, err := res.Image.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, cf.Config.Labels); d != "" {
+				t.Errorf("labels (-want +got):\n%s", d)
+			}
+		})
 	}
 }
