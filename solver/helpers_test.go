@@ -4,12 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -215,7 +214,7 @@ func (s *dirSnapshots) Mount(ctx context.Context, parents []v1.Hash, _ bool) (Mo
 type dirMount struct {
 	s       *dirSnapshots
 	root    string
-	before  map[string]string // walkState at Mount
+	before  map[string]entry // walkState at Mount
 	diff    []byte
 	removed bool
 }
@@ -227,60 +226,67 @@ func (m *dirMount) Diff(context.Context, snapshot.DiffOptions) (io.ReadCloser, e
 	if err != nil {
 		return nil, err
 	}
+	var names []string
+	for rel, e := range after {
+		if m.before[rel].state != e.state {
+			names = append(names, rel)
+		}
+	}
+	sort.Strings(names)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	err = filepath.WalkDir(m.root, func(p string, _ fs.DirEntry, err error) error {
-		rel, _ := filepath.Rel(m.root, p)
-		if err != nil || rel == "." || m.before[rel] == after[rel] {
-			return err
+	for _, rel := range names {
+		if err := writeEntry(tw, m.root, rel, after[rel]); err != nil {
+			return nil, err
 		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		link, _ := os.Readlink(p)
-		hdr, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return err
-		}
-		hdr.Name, hdr.ModTime, hdr.Format = filepath.ToSlash(rel), time.Unix(0, 0), tar.FormatPAX
-		hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-		if err := tw.WriteHeader(hdr); err != nil || !fi.Mode().IsRegular() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err == nil {
-			_, err = tw.Write(data)
-		}
-		return err
-	})
-	if err == nil {
-		err = tw.Close()
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
 	}
 	m.diff = buf.Bytes()
-	return io.NopCloser(bytes.NewReader(m.diff)), err
+	return io.NopCloser(bytes.NewReader(m.diff)), nil
 }
 
-// walkState describes every entry under root by what a change alters.
-func walkState(root string) (map[string]string, error) {
-	state := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
+// writeEntry packs one entry without owner or times, so equal changes
+// make equal layers.
+func writeEntry(tw *tar.Writer, root, rel string, e entry) error {
+	hdr, err := tar.FileInfoHeader(e.fi, e.link)
+	if err != nil {
+		return err
+	}
+	hdr.Name, hdr.Format = filepath.ToSlash(rel), tar.FormatPAX
+	hdr.ModTime, hdr.AccessTime, hdr.ChangeTime = time.Unix(0, 0), time.Time{}, time.Time{}
+	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+	if err := tw.WriteHeader(hdr); err != nil || !e.fi.Mode().IsRegular() {
+		return err
+	}
+	data, err := os.ReadFile(filepath.Join(root, rel))
+	if err == nil {
+		_, err = tw.Write(data)
+	}
+	return err
+}
+
+// entry is one path under a fake snapshot's root; state is what a change
+// alters: ctime too, as a rewrite keeping size and mtime still changes it.
+type entry struct {
+	fi    os.FileInfo
+	link  string
+	state string
+}
+
+func walkState(root string) (map[string]entry, error) {
+	out := map[string]entry{}
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || p == root {
 			return err
 		}
 		link, _ := os.Readlink(p)
 		rel, _ := filepath.Rel(root, p)
-		// ctime too: a rewrite keeping size and mtime still changes it.
-		ctime := fi.Sys().(*syscall.Stat_t).Ctim
-		state[rel] = fmt.Sprint(fi.Mode(), fi.Size(), fi.ModTime().UnixNano(), ctime, link)
+		out[rel] = entry{fi, link, fmt.Sprint(fi.Mode(), fi.Size(), fi.ModTime().UnixNano(), fi.Sys().(*syscall.Stat_t).Ctim, link)}
 		return nil
 	})
-	return state, err
+	return out, err
 }
 
 func (m *dirMount) Commit(_ context.Context, id v1.Hash) error {
@@ -303,7 +309,7 @@ func untar(root string, data []byte) error {
 	tr := tar.NewReader(bytes.NewReader(data))
 	for {
 		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF {
 			return nil
 		}
 		if err != nil {

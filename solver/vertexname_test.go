@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -117,10 +115,7 @@ COPY --from=2 /p /p
 					testutil.RequireRoot(t)
 				}
 				b, _ := newBuilder(t, newFakeExec(0))
-				ctxDir := t.TempDir()
-				if err := os.WriteFile(filepath.Join(ctxDir, "f.txt"), []byte("f"), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				ctxDir := testutil.WriteTree(t, t.TempDir(), map[string]string{"f.txt": "f"})
 				var out bytes.Buffer
 				prog, err := NewProgressMode(&out, mode)
 				if err != nil {
