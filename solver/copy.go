@@ -65,8 +65,13 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 	step := sc.bd.o.Progress.Start(sc.progressName(cs.cmd))
 	// One limit for everything this ADD brings in, as for a pulled layer.
 	limit := fileop.NewLimit(cache.MaxUncompressedLayer, cache.MaxLayerSizeEnv)
-	jobs, cleanup, err := sc.copyJobs(ctx, cs, step, limit)
+	jobs, cleanup, err := sc.copyJobs(ctx, cs, limit)
 	defer cleanup()
+	var fetchErr *fetchError
+	if errors.As(err, &fetchErr) {
+		step.Done(true, fetchErr.err)
+		return fetchErr.err
+	}
 	if err != nil {
 		return err
 	}
@@ -163,9 +168,14 @@ type copyJob struct {
 	digest  string // of the download
 }
 
+// fetchError is a download that failed: the step shows it as its own.
+type fetchError struct{ err error }
+
+func (e *fetchError) Error() string { return e.err.Error() }
+
 // copyJobs lists the jobs of a COPY or ADD, downloading URL sources and
 // writing heredocs into temp dirs, which cleanup removes.
-func (sc *stageCtx) copyJobs(ctx context.Context, cs copySpec, step *Step, limit *fileop.Limit) (jobs []copyJob, cleanup func(), err error) {
+func (sc *stageCtx) copyJobs(ctx context.Context, cs copySpec, limit *fileop.Limit) (jobs []copyJob, cleanup func(), err error) {
 	var tmpDirs []string
 	cleanup = func() {
 		for _, d := range tmpDirs {
@@ -177,8 +187,7 @@ func (sc *stageCtx) copyJobs(ctx context.Context, cs copySpec, step *Step, limit
 		if cs.add && isURL(p) {
 			file, _, mtime, err := fileop.FetchURL(ctx, p, cs.checksum, sc.bd.b.TmpDir, limit)
 			if err != nil {
-				step.Done(true, err)
-				return nil, cleanup, err
+				return nil, cleanup, &fetchError{err}
 			}
 			tmpDirs = append(tmpDirs, filepath.Dir(file))
 			d, err := fileop.ChecksumFetched(ctx, file)

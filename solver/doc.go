@@ -1,28 +1,33 @@
 // Package solver turns a parsed Dockerfile into an image.
 //
 // It holds the stage DAG and its scheduling (solver.go), the instructions
-// (dispatch.go, run.go, copy.go, mounts.go and the secret, ssh and cache
-// mounts), the step cache keys and their explanations (cachekey.go), the
-// lazy use of cached layers (lazy.go), the image it assembles (image.go)
-// and BuildKit's progress names (vertexname.go).
+// (dispatch.go, run.go, copy.go) with what RUN needs around the process
+// (--mount of bind, cache, tmpfs, secret and ssh; secrets, ssh agents and
+// entitlements), the step cache keys and their explanations (cachekey.go),
+// the lazy use of cached layers (lazy.go), the image it assembles
+// (image.go) and BuildKit's names for the steps it shows (vertexname.go).
 //
-// A Builder holds the stores a build works against, each behind a small
-// interface so tests can swap it: a Snapshotter (OverlaySnapshots in
-// lade; a directory fake in tests, so graph tests need no root), the
-// content store, the cache index, an ImageSource for base images and an
-// Executor for RUN processes. A Builder lives as long as the process;
-// each Build call is one build and keeps its state in a build value.
+// A Builder holds one root's stores, each behind what the solver calls so
+// tests can swap it: a Snapshotter (OverlaySnapshots in lade; a directory
+// fake in tests, so graph tests need no root), the content store, the
+// cache index, an ImageSource for base images and an Executor for RUN
+// processes. What one build decides (stage states, records, the progress
+// numbering) lives only as long as its Build call; what outlives it is in
+// those stores and the cache mount dirs.
 //
-// Lifecycle of a build: plan reads the global ARGs, .dockerignore and
-// every stage's dependencies (FROM, COPY --from, RUN --mount from=) before
-// anything runs, and fails early on a missing required secret or agent.
+// A build first plans: the global ARGs, .dockerignore and every stage's
+// dependencies (FROM, COPY --from, RUN --mount from=) are read before
+// anything runs, and a missing required secret or agent fails it then.
 // The target and, eagerly, every stage it needs start at once, so
 // independent stages run in parallel and stages nobody needs never run.
 // Within a stage, instructions run in order: metadata instructions change
-// the image config only; RUN, COPY, ADD and WORKDIR are layer steps,
-// keyed on their parent's key and their inputs. A hit reuses the stored
-// layer without unpacking it; a miss mounts a snapshot of the stage's
-// layers (unpacking those not yet unpacked), runs the step and stores
-// the change as a new layer. Build ends by assembling the target's image
-// from blobs, with the cache records for --cache-to.
+// the image config only; RUN, COPY, ADD and WORKDIR (except WORKDIR /) are
+// layer steps. A layer step's cache key is its parent's key and its named
+// inputs (instruction, build args, source digests, mount specs; never
+// secret values). A hit reuses the stored layer without unpacking it; a
+// miss mounts a snapshot of the stage's layers (unpacking those not yet
+// unpacked), runs the step and stores the change as a new layer, an empty
+// one if nothing changed, as in BuildKit. Build ends by assembling the
+// target's image from blobs, with every step's cache record for
+// --cache-to.
 package solver

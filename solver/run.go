@@ -3,6 +3,7 @@ package solver
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -104,7 +105,7 @@ type runStep struct {
 	etc      *etcFiles
 	network  string
 	insecure bool
-	out      *Step // the process's stdout and stderr
+	out      io.Writer // the process's stdout and stderr: its step
 }
 
 // dispatchRun runs a RUN: it checks the step, keys it on its command,
@@ -136,13 +137,14 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	if err != nil {
 		return err
 	}
-	rs.out = bd.o.Progress.Start(sc.progressName(c))
+	step := bd.o.Progress.Start(sc.progressName(c))
+	rs.out = step
 	scriptData := ""
 	if script != nil {
 		scriptData = script.Data
 	}
 	in := sc.runInputs(ctx, args, scriptData, rs.network, string(instructions.GetSecurity(c)), plan)
-	added, err := sc.layerStep(ctx, rs.out, in, func(rootfs string) error {
+	added, err := sc.layerStep(ctx, step, in, func(rootfs string) error {
 		return sc.runProcess(ctx, rootfs, rs)
 	})
 	if err != nil {
