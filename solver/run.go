@@ -3,7 +3,6 @@ package solver
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -97,15 +96,14 @@ func (sc *stageCtx) runArgs(c *instructions.RunCommand) (args []string, script *
 	return args, nil, nil
 }
 
-// runStep is what a RUN step's process needs besides the stage.
+// runStep is what a RUN step's process needs besides the stage and its
+// rootfs.
 type runStep struct {
-	args     []string
-	plan     []plannedMount
-	mounts   []runner.Mount // /etc files and the heredoc script
-	etc      *etcFiles
-	network  string
-	insecure bool
-	out      io.Writer // the process's stdout and stderr: its step
+	plan []plannedMount
+	etc  *etcFiles
+	// spec is what does not depend on the rootfs: argv, the /etc and
+	// script mounts, network, sandbox and output.
+	spec runner.Spec
 }
 
 // dispatchRun runs a RUN: it checks the step, keys it on its command,
@@ -117,9 +115,6 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	if err != nil {
 		return err
 	}
-	// The sandbox (the default) is BuildKit's: docker's default
-	// capabilities, masked paths and seccomp filter; insecure, with its
-	// entitlement, keeps every capability and hides and filters nothing.
 	insecure := instructions.GetSecurity(c) == "insecure"
 	if insecure && !bd.allowed(EntitlementSecurityInsecure) {
 		return fmt.Errorf("security.insecure is not allowed: pass --allow %s", EntitlementSecurityInsecure)
@@ -128,22 +123,23 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	if err != nil {
 		return err
 	}
-	rs := &runStep{args: args, plan: plan, network: bd.o.Network, insecure: insecure}
+	network := bd.o.Network
 	if n := instructions.GetNetwork(c); n != "" && n != "default" {
-		rs.network = string(n)
+		network = string(n)
 	}
+	rs := &runStep{plan: plan, spec: sandboxSpec(args, network, insecure)}
 	cleanup, err := sc.runFiles(rs, script)
 	defer cleanup()
 	if err != nil {
 		return err
 	}
 	step := bd.o.Progress.Start(sc.progressName(c))
-	rs.out = step
+	rs.spec.Stdout, rs.spec.Stderr = step, step
 	scriptData := ""
 	if script != nil {
 		scriptData = script.Data
 	}
-	in := sc.runInputs(ctx, args, scriptData, rs.network, string(instructions.GetSecurity(c)), plan)
+	in := sc.runInputs(ctx, args, scriptData, network, string(instructions.GetSecurity(c)), plan)
 	added, err := sc.layerStep(ctx, step, in, func(rootfs string) error {
 		return sc.runProcess(ctx, rootfs, rs)
 	})
@@ -154,6 +150,25 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	return nil
 }
 
+// sandboxSpec is BuildKit's sandbox (the default): docker's default
+// capabilities, masked paths and seccomp filter. Insecure, with its
+// entitlement, keeps every capability and hides and filters nothing.
+func sandboxSpec(args []string, network string, insecure bool) runner.Spec {
+	spec := runner.Spec{Args: args, Hostname: sandboxHostname, Network: runner.NetworkHost}
+	if network == "none" {
+		spec.Network = runner.NetworkNone
+	}
+	if !insecure {
+		spec.Capabilities = runner.DefaultCapabilities
+		spec.MaskedPaths = runner.DefaultMaskedPaths
+		spec.ReadonlyPaths = runner.DefaultReadonlyPaths
+		spec.Seccomp = runner.DefaultSeccompProfile()
+	}
+	// BuildKit's insecure mode runs privileged: every device may be opened.
+	spec.AllDevices = insecure
+	return spec
+}
+
 // runFiles binds the /etc files every RUN sees and, for a heredoc
 // script, a dir holding it; cleanup removes the script's dir.
 func (sc *stageCtx) runFiles(rs *runStep, script *instructions.ShellInlineFile) (cleanup func(), err error) {
@@ -161,7 +176,7 @@ func (sc *stageCtx) runFiles(rs *runStep, script *instructions.ShellInlineFile) 
 	if rs.etc, err = sc.bd.etcFiles(); err != nil {
 		return cleanup, fmt.Errorf("preparing /etc files: %w", err)
 	}
-	rs.mounts = []runner.Mount{
+	rs.spec.Mounts = []runner.Mount{
 		{Type: "bind", Source: rs.etc.hosts, Target: "/etc/hosts", Options: []string{"ro"}},
 		{Type: "bind", Source: rs.etc.resolv, Target: "/etc/resolv.conf", Options: []string{"ro"}},
 	}
@@ -176,7 +191,7 @@ func (sc *stageCtx) runFiles(rs *runStep, script *instructions.ShellInlineFile) 
 	if err := os.WriteFile(filepath.Join(dir, script.Name), []byte(script.Data), 0o755); err != nil {
 		return cleanup, err
 	}
-	rs.mounts = append(rs.mounts, runner.Mount{Type: "bind", Source: dir, Target: "/dev/pipes", Options: []string{"ro"}})
+	rs.spec.Mounts = append(rs.spec.Mounts, runner.Mount{Type: "bind", Source: dir, Target: "/dev/pipes", Options: []string{"ro"}})
 	return cleanup, nil
 }
 
@@ -201,13 +216,13 @@ func (sc *stageCtx) runProcess(ctx context.Context, rootfs string, rs *runStep) 
 		return err
 	}
 	if code != 0 {
-		return fmt.Errorf("process %q did not complete successfully: exit code: %d", strings.Join(rs.args, " "), code)
+		return fmt.Errorf("process %q did not complete successfully: exit code: %d", strings.Join(spec.Args, " "), code)
 	}
 	return nil
 }
 
-// runSpec describes the step's process: its user, working dir (created
-// if missing), environment, mounts and sandbox.
+// runSpec completes the step's process for rootfs: its user, working dir
+// (created if missing), environment and mounts.
 func (sc *stageCtx) runSpec(rootfs string, rs *runStep, sm *stepMounts) (*runner.Spec, error) {
 	user, err := sc.resolveUser(rootfs)
 	if err != nil {
@@ -220,41 +235,19 @@ func (sc *stageCtx) runSpec(rootfs string, rs *runStep, sm *stepMounts) (*runner
 	if err := mkdirAllOwned(rootfs, cwd, int(user.UID), int(user.GID)); err != nil {
 		return nil, fmt.Errorf("creating working directory %s: %w", cwd, err)
 	}
-	mounts := append(append([]runner.Mount(nil), rs.mounts...), sm.mounts...)
+	spec := rs.spec
+	spec.Rootfs, spec.Cwd, spec.Env = rootfs, cwd, sc.runEnv(user.Home, sm.env)
+	spec.UID, spec.GID, spec.AdditionalGIDs = user.UID, user.GID, user.AdditionalGIDs
+	spec.Mounts = append(append([]runner.Mount(nil), rs.spec.Mounts...), sm.mounts...)
 	// BuildKit leaves an image's own /etc/hostname alone (a step may
 	// delete it); only an image without one gets ours, as a stub that
 	// the runner removes again.
 	if p, err := securejoin.SecureJoin(rootfs, "/etc/hostname"); err == nil {
 		if _, err := os.Lstat(p); os.IsNotExist(err) {
-			mounts = append(mounts, runner.Mount{Type: "bind", Source: rs.etc.hostname, Target: "/etc/hostname", Options: []string{"ro"}})
+			spec.Mounts = append(spec.Mounts, runner.Mount{Type: "bind", Source: rs.etc.hostname, Target: "/etc/hostname", Options: []string{"ro"}})
 		}
 	}
-	spec := &runner.Spec{
-		Rootfs:         rootfs,
-		Args:           rs.args,
-		Env:            sc.runEnv(user.Home, sm.env),
-		Cwd:            cwd,
-		UID:            user.UID,
-		GID:            user.GID,
-		AdditionalGIDs: user.AdditionalGIDs,
-		Hostname:       sandboxHostname,
-		Network:        runner.NetworkHost,
-		Mounts:         mounts,
-		Stdout:         rs.out,
-		Stderr:         rs.out,
-	}
-	if rs.network == "none" {
-		spec.Network = runner.NetworkNone
-	}
-	if !rs.insecure {
-		spec.Capabilities = runner.DefaultCapabilities
-		spec.MaskedPaths = runner.DefaultMaskedPaths
-		spec.ReadonlyPaths = runner.DefaultReadonlyPaths
-		spec.Seccomp = runner.DefaultSeccompProfile()
-	}
-	// BuildKit's insecure mode runs privileged: every device may be opened.
-	spec.AllDevices = rs.insecure
-	return spec, nil
+	return &spec, nil
 }
 
 // runEnv is a RUN process's environment: the stage's, HOME if unset, the

@@ -60,10 +60,7 @@ func TestVertexNamesAsBuildKit(t *testing.T) {
 	}
 	from := "FROM docker.io/library/base:latest@" + d.String()
 	internal := []string{"[internal] load .dockerignore", "[internal] load build definition from Dockerfile", "[internal] load metadata for docker.io/library/base:latest"}
-	tens := "FROM base\n"
-	for i := range 10 {
-		tens += "RUN r" + string(rune('0'+i)) + "\n"
-	}
+	tens := "FROM base\nRUN r0\nRUN r1\nRUN r2\nRUN r3\nRUN r4\nRUN r5\nRUN r6\nRUN r7\nRUN r8\nRUN r9\n"
 	tests := []struct {
 		name, src string
 		want      []string
