@@ -58,7 +58,7 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 		"instruction": copyHistory(cs) + " -> " + dest,
 		"options":     fmt.Sprintf("add=%v unpack=%s exclude=%q chown=%q chmod=%q parents=%v", cs.add, unpackKey(cs.unpack), cs.exclude, cs.chown, cs.chmod, cs.parents),
 	}
-	from, err := sc.copySource(ctx, cs, in)
+	from, err := sc.resolveSource(ctx, cs, in)
 	if err != nil {
 		return err
 	}
@@ -119,11 +119,11 @@ type copySource struct {
 	st   *stageState // what it names
 }
 
-// copySource resolves the local sources' root and puts their content in
+// resolveSource resolves the local sources' root and puts their content in
 // the step's key: the context files' digests, or the --from source's
 // layers, whose snapshot is mounted (and unpacked) only when the step
 // runs.
-func (sc *stageCtx) copySource(ctx context.Context, cs copySpec, in inputs) (copySource, error) {
+func (sc *stageCtx) resolveSource(ctx context.Context, cs copySpec, in inputs) (copySource, error) {
 	bd := sc.bd
 	if cs.from == "" {
 		src := fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore, Sent: bd.sent}
