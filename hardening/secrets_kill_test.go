@@ -2,11 +2,9 @@ package hardening
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/pem"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -16,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // A build SIGKILLed while a RUN step has a secret or an ssh agent mounted
@@ -165,13 +163,5 @@ func randBytes(t *testing.T, n int) []byte {
 // sshKeyFile writes a fresh unencrypted ed25519 key in OpenSSH format.
 func sshKeyFile(t *testing.T) string {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writeTemp(t, "id_ed25519", pem.EncodeToMemory(block))
+	return writeTemp(t, "id_ed25519", testutil.SSHKey(t))
 }

@@ -225,26 +225,21 @@ func (sc *stageCtx) runInputs(ctx context.Context, args []string, script string,
 			continue
 		}
 		// A bind's content is an input like a COPY source.
-		switch dep := sc.bd.lookupStage(m.From, sc.n.index); {
-		case m.From == "":
-			src := m.Source
-			if src == "" {
-				src = "/"
+		if m.From != "" {
+			if _, desc, err := sc.fromSource(ctx, m.From); err == nil {
+				in[fmt.Sprintf("mount %d from", i)] = desc
 			}
-			d, err := fileop.Checksum(ctx, fileop.Source{Root: sc.bd.o.ContextDir, Ignore: sc.bd.ignore}, []string{src}, sc.bd.b.StatCache)
-			if err != nil {
-				d = "error: " + err.Error()
-			}
-			in[fmt.Sprintf("source mount %d %s", i, src)] = d
-		case dep != nil:
-			if res, err := sc.bd.stageResult(ctx, dep); err == nil {
-				in[fmt.Sprintf("mount %d from", i)] = "stage " + chainID(res.diffIDs)
-			}
-		default:
-			if ist, err := sc.bd.imageState(ctx, m.From, sc.bd.o.Platform); err == nil {
-				in[fmt.Sprintf("mount %d from", i)] = "image " + chainID(ist.diffIDs)
-			}
+			continue
 		}
+		src := m.Source
+		if src == "" {
+			src = "/"
+		}
+		d, err := fileop.Checksum(ctx, fileop.Source{Root: sc.bd.o.ContextDir, Ignore: sc.bd.ignore}, []string{src}, sc.bd.b.StatCache)
+		if err != nil {
+			d = "error: " + err.Error()
+		}
+		in[fmt.Sprintf("source mount %d %s", i, src)] = d
 	}
 	sc.addBuildInputs(in)
 	return in

@@ -2,10 +2,12 @@ package solver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -45,61 +47,86 @@ func (sc *stageCtx) destPath(dest string) string {
 	return p
 }
 
+// dispatchCopy runs a COPY or ADD: it resolves the sources, keys the step
+// on their content and copies them in, unless the cache holds the result.
 func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
-	bd := sc.bd
+	dest, err := sc.copyDest(cs)
+	if err != nil {
+		return err
+	}
+	in := inputs{
+		"instruction": copyHistory(cs) + " -> " + dest,
+		"options":     fmt.Sprintf("add=%v unpack=%s exclude=%q chown=%q chmod=%q parents=%v", cs.add, unpackKey(cs.unpack), cs.exclude, cs.chown, cs.chmod, cs.parents),
+	}
+	from, err := sc.resolveSource(ctx, cs, in)
+	if err != nil {
+		return err
+	}
+	step := sc.bd.o.Progress.Start(sc.progressName(cs.cmd))
+	// One limit for everything this ADD brings in, as for a pulled layer.
+	limit := fileop.NewLimit(cache.MaxUncompressedLayer, cache.MaxLayerSizeEnv)
+	jobs, cleanup, err := sc.copyJobs(ctx, cs, limit)
+	defer cleanup()
+	var fetchErr *fetchError
+	if errors.As(err, &fetchErr) {
+		step.Done(true, fetchErr.err)
+		return fetchErr.err
+	}
+	if err != nil {
+		return err
+	}
+	for i, j := range jobs {
+		if j.url != "" {
+			in[fmt.Sprintf("url %d %s", i, j.url)] = j.digest
+		}
+	}
+	for i, c := range cs.src.SourceContents {
+		in[fmt.Sprintf("heredoc %d %s", i, c.Path)] = c.Data
+	}
+	sc.addBuildInputs(in)
+	added, err := sc.layerStep(ctx, step, in, func(rootfs string) error {
+		return sc.runCopy(ctx, rootfs, cs, dest, from, jobs, limit)
+	})
+	if err != nil {
+		return err
+	}
+	sc.commit(copyHistory(cs), added, true)
+	return nil
+}
+
+// copyDest checks a COPY's or ADD's sources against its destination and
+// returns the destination resolved against WORKDIR.
+func (sc *stageCtx) copyDest(cs copySpec) (string, error) {
 	nsrc := len(cs.src.SourcePaths) + len(cs.src.SourceContents)
 	if nsrc == 0 {
-		return fmt.Errorf("no source files were specified")
+		return "", fmt.Errorf("no source files were specified")
 	}
 	dest := sc.destPath(cs.src.DestPath)
 	if nsrc > 1 && !strings.HasSuffix(dest, "/") {
-		return fmt.Errorf("when using %s with more than one source file, the destination must be a directory and end with a /", cs.name)
+		return "", fmt.Errorf("when using %s with more than one source file, the destination must be a directory and end with a /", cs.name)
 	}
 	if cs.checksum != "" && (len(cs.src.SourcePaths) != 1 || !isURL(cs.src.SourcePaths[0])) {
-		return fmt.Errorf("checksum can't be specified for non-HTTP(S) sources")
+		return "", fmt.Errorf("checksum can't be specified for non-HTTP(S) sources")
 	}
+	return dest, nil
+}
 
-	// Resolve the source root: another stage, an image, or the context.
-	var src fileop.Source
-	var fromState *stageState // the stage or image COPY --from reads
-	var fromName string
-	in := inputs{"instruction": copyHistory(cs) + " -> " + dest}
-	in["options"] = fmt.Sprintf("add=%v unpack=%s exclude=%q chown=%q chmod=%q parents=%v", cs.add, unpackKey(cs.unpack), cs.exclude, cs.chown, cs.chmod, cs.parents)
-	if cs.from != "" {
-		from, _, err := bd.newLex().ProcessWord(cs.from, shellEnv(sc.st.env))
-		if err != nil {
-			return err
-		}
-		if dep := bd.lookupStage(from, sc.n.index); dep != nil {
-			if dep == sc.n {
-				return fmt.Errorf("circular dependency detected on stage: %s", from)
-			}
-			res, err := bd.stageResult(ctx, dep)
-			if err != nil {
-				return err
-			}
-			fromState = res
-			in["from"] = "stage " + chainID(res.diffIDs)
-		} else if bd.byName[strings.ToLower(from)] != nil {
-			return fmt.Errorf("cannot copy from stage %q, it needs to be defined before current stage %q", from, sc.name)
-		} else {
-			ist, err := bd.imageState(ctx, from, bd.o.Platform)
-			if err != nil {
-				return err
-			}
-			fromState = ist
-			in["from"] = "image " + chainID(ist.diffIDs)
-		}
-		fromName = from
-		// The key needs only the source's layer digests; its snapshot is
-		// mounted (and unpacked) only when the step runs.
-		src = fileop.Source{KeepOwner: true}
-	} else {
-		src = fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore, Sent: bd.sent}
-	}
-	if cs.from != "" {
-		in["source paths"] = strings.Join(cs.src.SourcePaths, "\x00")
-	} else {
+// copySource is where a COPY's local (non-URL) sources are read: the
+// build context, or the stage or image that --from names.
+type copySource struct {
+	src  fileop.Source
+	name string      // the expanded --from; "" for the context
+	st   *stageState // what it names
+}
+
+// resolveSource resolves the local sources' root and puts their content in
+// the step's key: the context files' digests, or the --from source's
+// layers, whose snapshot is mounted (and unpacked) only when the step
+// runs.
+func (sc *stageCtx) resolveSource(ctx context.Context, cs copySpec, in inputs) (copySource, error) {
+	bd := sc.bd
+	if cs.from == "" {
+		src := fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore, Sent: bd.sent}
 		for _, p := range cs.src.SourcePaths {
 			if isURL(p) {
 				continue
@@ -111,131 +138,154 @@ func (sc *stageCtx) dispatchCopy(ctx context.Context, cs copySpec) error {
 				in["source "+p] = "error: " + err.Error()
 			}
 		}
+		return copySource{src: src}, nil
 	}
+	from, _, err := bd.newLex().ProcessWord(cs.from, shellEnv(sc.st.env))
+	if err != nil {
+		return copySource{}, err
+	}
+	st, desc, err := sc.fromSource(ctx, from)
+	if errors.Is(err, errStageLater) {
+		return copySource{}, fmt.Errorf("cannot copy from stage %q, it needs to be defined before current stage %q", from, sc.name)
+	}
+	if err != nil {
+		return copySource{}, err
+	}
+	in["from"] = desc
+	in["source paths"] = strings.Join(cs.src.SourcePaths, "\x00")
+	return copySource{src: fileop.Source{KeepOwner: true}, name: from, st: st}, nil
+}
 
-	step := bd.o.Progress.Start(sc.progressName(cs.cmd))
+// copyJob is one fileop call of a COPY or ADD: its local sources, one
+// downloaded URL, or its heredocs.
+type copyJob struct {
+	local   bool // reads the copySource
+	src     fileop.Source
+	paths   []string
+	add     bool   // extract archives
+	fetched string // a downloaded URL source
+	url     string
+	digest  string // of the download
+}
+
+// fetchError is a download that failed: the step shows it as its own.
+type fetchError struct{ err error }
+
+func (e *fetchError) Error() string { return e.err.Error() }
+
+// copyJobs lists the jobs of a COPY or ADD, downloading URL sources and
+// writing heredocs into temp dirs, which cleanup removes.
+func (sc *stageCtx) copyJobs(ctx context.Context, cs copySpec, limit *fileop.Limit) (jobs []copyJob, cleanup func(), err error) {
 	var tmpDirs []string
-	defer func() {
+	cleanup = func() {
 		for _, d := range tmpDirs {
 			os.RemoveAll(d)
 		}
-	}()
-	// One limit for everything this ADD brings in, as for a pulled layer.
-	limit := fileop.NewLimit(cache.MaxUncompressedLayer, cache.MaxLayerSizeEnv)
-	type job struct {
-		src     fileop.Source
-		paths   []string
-		add     bool
-		fetched string // a downloaded URL source
-		url     string
-		digest  string // of the download
 	}
-	var jobs []job
 	var local []string
 	for _, p := range cs.src.SourcePaths {
 		if cs.add && isURL(p) {
-			file, _, mtime, err := fileop.FetchURL(ctx, p, cs.checksum, bd.b.TmpDir, limit)
+			file, _, mtime, err := fileop.FetchURL(ctx, p, cs.checksum, sc.bd.b.TmpDir, limit)
 			if err != nil {
-				step.Done(true, err)
-				return err
+				return nil, cleanup, &fetchError{err}
 			}
 			tmpDirs = append(tmpDirs, filepath.Dir(file))
 			d, err := fileop.ChecksumFetched(ctx, file)
 			if err != nil {
-				return err
+				return nil, cleanup, err
 			}
 			// Downloads are extracted only on request, as in BuildKit.
 			unpack := cs.unpack != nil && *cs.unpack
-			jobs = append(jobs, job{fetched: file, add: unpack, url: p, digest: d + " " + mtime.String()})
+			jobs = append(jobs, copyJob{fetched: file, add: unpack, url: p, digest: d + " " + mtime.String()})
 			continue
 		}
 		if cs.from == "" && !cs.add && isURL(p) {
-			return fmt.Errorf("source can't be a URL for COPY")
+			return nil, cleanup, fmt.Errorf("source can't be a URL for COPY")
 		}
 		local = append(local, p)
 	}
-	fromJob := -1
 	if len(local) > 0 {
-		fromJob = len(jobs)
 		unpack := cs.add && cs.from == "" && (cs.unpack == nil || *cs.unpack)
-		jobs = append(jobs, job{src: src, paths: local, add: unpack})
+		jobs = append(jobs, copyJob{local: true, paths: local, add: unpack})
 	}
 	if len(cs.src.SourceContents) > 0 {
-		dir, err := os.MkdirTemp(bd.b.TmpDir, "heredoc-")
+		dir, names, err := sc.writeHeredocs(cs.src.SourceContents)
+		if dir != "" {
+			tmpDirs = append(tmpDirs, dir)
+		}
+		if err != nil {
+			return nil, cleanup, err
+		}
+		jobs = append(jobs, copyJob{src: fileop.Source{Root: dir}, paths: names})
+	}
+	return jobs, cleanup, nil
+}
+
+// writeHeredocs writes a COPY's heredocs into a new temp dir.
+func (sc *stageCtx) writeHeredocs(docs []instructions.SourceContent) (dir string, names []string, err error) {
+	dir, err = os.MkdirTemp(sc.bd.b.TmpDir, "heredoc-")
+	if err != nil {
+		return "", nil, err
+	}
+	for _, c := range docs {
+		name := path.Base(c.Path)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(c.Data), 0o644); err != nil {
+			return dir, nil, err
+		}
+		if err := os.Chmod(filepath.Join(dir, name), 0o644); err != nil {
+			return dir, nil, err
+		}
+		names = append(names, name)
+	}
+	return dir, names, nil
+}
+
+// runCopy runs a COPY's or ADD's jobs into rootfs, mounting the --from
+// source first when a job reads it.
+func (sc *stageCtx) runCopy(ctx context.Context, rootfs string, cs copySpec, dest string, from copySource, jobs []copyJob, limit *fileop.Limit) error {
+	if from.st != nil && slices.ContainsFunc(jobs, func(j copyJob) bool { return j.local }) {
+		root, release, err := sc.bd.view(ctx, from.name, from.st.layers, from.st.diffIDs)
 		if err != nil {
 			return err
 		}
-		tmpDirs = append(tmpDirs, dir)
-		var names []string
-		for _, c := range cs.src.SourceContents {
-			name := path.Base(c.Path)
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(c.Data), 0o644); err != nil {
-				return err
-			}
-			if err := os.Chmod(filepath.Join(dir, name), 0o644); err != nil {
-				return err
-			}
-			names = append(names, name)
-		}
-		jobs = append(jobs, job{src: fileop.Source{Root: dir}, paths: names})
+		defer release()
+		from.src.Root = root
 	}
-
-	for i, j := range jobs {
-		if j.url != "" {
-			in[fmt.Sprintf("url %d %s", i, j.url)] = j.digest
+	var owner *fileop.Owner
+	if cs.chown != "" {
+		o, err := fileop.LookupChown(rootfs, cs.chown)
+		if err != nil {
+			return err
+		}
+		owner = &o
+	}
+	for _, j := range jobs {
+		if j.local {
+			j.src = from.src
+		}
+		opts := fileop.CopyOptions{
+			Src:             j.src,
+			Paths:           j.paths,
+			DestRoot:        rootfs,
+			Dest:            dest,
+			Chown:           owner,
+			Chmod:           cs.chmod,
+			Parents:         cs.parents,
+			Exclude:         cs.exclude,
+			Add:             j.add,
+			Limit:           limit,
+			SourceDateEpoch: sc.bd.o.SourceDateEpoch,
+		}
+		var err error
+		if j.fetched != "" {
+			err = fileop.CopyFetched(ctx, j.fetched, opts)
+		} else {
+			err = fileop.Copy(ctx, opts)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	for i, c := range cs.src.SourceContents {
-		in[fmt.Sprintf("heredoc %d %s", i, c.Path)] = c.Data
-	}
-	sc.addBuildInputs(in)
-	added, err := sc.layerStep(ctx, step, in, func(rootfs string) error {
-		if fromState != nil && fromJob >= 0 {
-			root, release, err := bd.view(ctx, fromName, fromState.layers, fromState.diffIDs)
-			if err != nil {
-				return err
-			}
-			defer release()
-			jobs[fromJob].src.Root = root
-		}
-		var owner *fileop.Owner
-		if cs.chown != "" {
-			o, err := fileop.LookupChown(rootfs, cs.chown)
-			if err != nil {
-				return err
-			}
-			owner = &o
-		}
-		for _, j := range jobs {
-			opts := fileop.CopyOptions{
-				Src:             j.src,
-				Paths:           j.paths,
-				DestRoot:        rootfs,
-				Dest:            dest,
-				Chown:           owner,
-				Chmod:           cs.chmod,
-				Parents:         cs.parents,
-				Exclude:         cs.exclude,
-				Add:             j.add,
-				Limit:           limit,
-				SourceDateEpoch: bd.o.SourceDateEpoch,
-			}
-			var err error
-			if j.fetched != "" {
-				err = fileop.CopyFetched(ctx, j.fetched, opts)
-			} else {
-				err = fileop.Copy(ctx, opts)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	sc.commit(copyHistory(cs), added, true)
 	return nil
 }
 

@@ -23,7 +23,41 @@ func (bd *build) createdTime() time.Time {
 
 // dispatch applies one instruction to the stage.
 func (sc *stageCtx) dispatch(ctx context.Context, c instructions.Command) error {
-	st := sc.st
+	if err := sc.expand(c); err != nil {
+		return err
+	}
+	switch c := c.(type) {
+	case *instructions.ArgCommand:
+		return sc.dispatchArg(c)
+	case *instructions.ExposeCommand:
+		return sc.dispatchExpose(c)
+	case *instructions.WorkdirCommand:
+		return sc.dispatchWorkdir(ctx, c)
+	case *instructions.RunCommand:
+		return sc.dispatchRun(ctx, c)
+	case *instructions.CopyCommand:
+		return sc.dispatchCopy(ctx, copySpec{
+			cmd: c, src: c.SourcesAndDest, from: c.From, chown: c.Chown, chmod: c.Chmod,
+			parents: c.Parents, exclude: c.ExcludePatterns, name: "COPY",
+		})
+	case *instructions.AddCommand:
+		return sc.dispatchCopy(ctx, copySpec{
+			cmd: c, src: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod,
+			exclude: c.ExcludePatterns, checksum: c.Checksum, add: true, name: "ADD", unpack: c.Unpack,
+		})
+	case *instructions.CmdCommand:
+		sc.dispatchCmd("CMD", c.CmdLine, c.PrependShell)
+		return nil
+	case *instructions.EntrypointCommand:
+		sc.dispatchCmd("ENTRYPOINT", c.CmdLine, c.PrependShell)
+		return nil
+	}
+	return sc.dispatchConfig(c)
+}
+
+// expand substitutes the stage's variables in an instruction's words;
+// ARG expands its own values as it declares them.
+func (sc *stageCtx) expand(c instructions.Command) error {
 	if _, isArg := c.(*instructions.ArgCommand); !isArg {
 		if ex, ok := c.(instructions.SupportsSingleWordExpansion); ok {
 			if err := ex.Expand(sc.expander()); err != nil {
@@ -34,7 +68,7 @@ func (sc *stageCtx) dispatch(ctx context.Context, c instructions.Command) error 
 	if ex, ok := c.(instructions.SupportsSingleWordExpansionRaw); ok {
 		lex := shell.NewLex('\\')
 		lex.SkipProcessQuotes = true
-		env := shell.EnvsFromSlice(st.env)
+		env := shell.EnvsFromSlice(sc.st.env)
 		if err := ex.ExpandRaw(func(w string) (string, error) {
 			v, _, err := lex.ProcessWord(w, env)
 			return v, err
@@ -42,6 +76,34 @@ func (sc *stageCtx) dispatch(ctx context.Context, c instructions.Command) error 
 			return err
 		}
 	}
+	return nil
+}
+
+// dispatchCmd applies CMD or ENTRYPOINT; an ENTRYPOINT clears a CMD the
+// base image set, not one this stage set.
+func (sc *stageCtx) dispatchCmd(name string, args []string, prependShell bool) {
+	st := sc.st
+	if prependShell {
+		args = sc.withShell(args)
+	}
+	cfg := &st.img.Config
+	if name == "CMD" {
+		cfg.Cmd = args
+		cfg.ArgsEscaped = true //nolint:staticcheck // docker compatibility, as BuildKit writes it
+		st.cmdSet = true
+	} else {
+		cfg.Entrypoint = args
+		if !st.cmdSet {
+			cfg.Cmd = nil
+		}
+	}
+	sc.commit(fmt.Sprintf("%s %q", name, args), false, false)
+}
+
+// dispatchConfig applies an instruction that only changes the image
+// config.
+func (sc *stageCtx) dispatchConfig(c instructions.Command) error {
+	st := sc.st
 	cfg := &st.img.Config
 	switch c := c.(type) {
 	case *instructions.EnvCommand:
@@ -52,8 +114,6 @@ func (sc *stageCtx) dispatch(ctx context.Context, c instructions.Command) error 
 			msg += " " + kv.Key + "=" + kv.Value
 		}
 		sc.commit(msg, false, false)
-	case *instructions.ArgCommand:
-		return sc.dispatchArg(c)
 	case *instructions.LabelCommand:
 		if cfg.Labels == nil {
 			cfg.Labels = map[string]string{}
@@ -67,27 +127,6 @@ func (sc *stageCtx) dispatch(ctx context.Context, c instructions.Command) error 
 	case *instructions.MaintainerCommand:
 		st.img.Author = c.Maintainer
 		sc.commit("MAINTAINER "+c.Maintainer, false, false)
-	case *instructions.CmdCommand:
-		args := c.CmdLine
-		if c.PrependShell {
-			args = sc.withShell(args)
-		}
-		cfg.Cmd = args
-		cfg.ArgsEscaped = true //nolint:staticcheck // docker compatibility, as BuildKit writes it
-		st.cmdSet = true
-		sc.commit(fmt.Sprintf("CMD %q", args), false, false)
-	case *instructions.EntrypointCommand:
-		args := c.CmdLine
-		if c.PrependShell {
-			args = sc.withShell(args)
-		}
-		cfg.Entrypoint = args
-		if !st.cmdSet {
-			cfg.Cmd = nil
-		}
-		sc.commit(fmt.Sprintf("ENTRYPOINT %q", args), false, false)
-	case *instructions.ExposeCommand:
-		return sc.dispatchExpose(c)
 	case *instructions.VolumeCommand:
 		if cfg.Volumes == nil {
 			cfg.Volumes = map[string]struct{}{}
@@ -120,20 +159,6 @@ func (sc *stageCtx) dispatch(ctx context.Context, c instructions.Command) error 
 		sc.commit(fmt.Sprintf("HEALTHCHECK %+v", *cfg.Healthcheck), false, false)
 	case *instructions.OnbuildCommand:
 		cfg.OnBuild = append(cfg.OnBuild, c.Expression)
-	case *instructions.WorkdirCommand:
-		return sc.dispatchWorkdir(ctx, c)
-	case *instructions.RunCommand:
-		return sc.dispatchRun(ctx, c)
-	case *instructions.CopyCommand:
-		return sc.dispatchCopy(ctx, copySpec{
-			cmd: c, src: c.SourcesAndDest, from: c.From, chown: c.Chown, chmod: c.Chmod,
-			parents: c.Parents, exclude: c.ExcludePatterns, name: "COPY",
-		})
-	case *instructions.AddCommand:
-		return sc.dispatchCopy(ctx, copySpec{
-			cmd: c, src: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod,
-			exclude: c.ExcludePatterns, checksum: c.Checksum, add: true, name: "ADD", unpack: c.Unpack,
-		})
 	default:
 		return fmt.Errorf("unsupported instruction %s", c.Name())
 	}

@@ -1,27 +1,33 @@
 // Package solver turns a parsed Dockerfile into an image.
 //
-// Each stage is a vertex of a DAG: a stage depends on the stages it names in
-// FROM, COPY --from and RUN --mount from=. Build starts the target stage and,
-// eagerly, every stage it depends on, so independent stages run in parallel
-// and stages nobody needs never run. Within a stage, instructions run in
-// order; metadata instructions only change the image config, while RUN, COPY,
-// ADD and WORKDIR (except WORKDIR /) each prepare an overlay snapshot over the
-// stage's layers, change it, and turn the upper dir into a new layer, an
-// empty one if nothing changed, as in BuildKit.
+// It holds the stage DAG and its scheduling (solver.go), the instructions
+// (dispatch.go, run.go, copy.go) with what RUN needs around the process
+// (--mount of bind, cache, tmpfs, secret and ssh; secrets, ssh agents and
+// entitlements), the step cache keys and their explanations (cachekey.go),
+// the lazy use of cached layers (lazy.go), the image it assembles
+// (image.go) and BuildKit's names for the steps it shows (vertexname.go).
 //
-// Before a layer step runs, its cache key (its parent's key and its named
-// inputs: instruction, build args, source digests, mount specs; never
-// secret values) is looked up in the Builder's cache.Index; a hit reuses
-// the stored layer, and every step's record is returned in the Result for
+// A Builder holds one root's stores, each behind what the solver calls so
+// tests can swap it: a Snapshotter (OverlaySnapshots in lade; a directory
+// fake in tests, so graph tests need no root), the content store, the
+// cache index, an ImageSource for base images and an Executor for RUN
+// processes. What one build decides (stage states, records, the progress
+// numbering) lives only as long as its Build call; what outlives it is in
+// those stores and the cache mount dirs.
+//
+// A build first plans: the global ARGs, .dockerignore and every stage's
+// dependencies (FROM, COPY --from, RUN --mount from=) are read before
+// anything runs, and a missing required secret or agent fails it then.
+// The target and, eagerly, every stage it needs start at once, so
+// independent stages run in parallel and stages nobody needs never run.
+// Within a stage, instructions run in order: metadata instructions change
+// the image config only; RUN, COPY, ADD and WORKDIR (except WORKDIR /) are
+// layer steps. A layer step's cache key is its parent's key and its named
+// inputs (instruction, build args, source digests, mount specs; never
+// secret values). A hit reuses the stored layer without unpacking it; a
+// miss mounts a snapshot of the stage's layers (unpacking those not yet
+// unpacked), runs the step and stores the change as a new layer, an empty
+// one if nothing changed, as in BuildKit. Build ends by assembling the
+// target's image from blobs, with every step's cache record for
 // --cache-to.
-// Steps are shown as BuildKit's Dockerfile frontend names them, through the
-// progress package. The package also holds what RUN needs around the
-// process: --mount (bind, cache, tmpfs, secret, ssh), secrets and ssh
-// agents, and entitlements.
-//
-// A Builder holds one root's stores: the concrete snapshotter, content store
-// and index, plus two interfaces that tests swap, an ImageSource for base
-// images and an Executor for RUN processes. What one build decides (stage
-// states, records, the progress numbering) lives only as long as its Build
-// call; what outlives it is in those stores and the cache mount dirs.
 package solver

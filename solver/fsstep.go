@@ -1,11 +1,9 @@
 package solver
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -21,51 +19,37 @@ import (
 // what fn changed into a new layer. Like BuildKit, a step that changed
 // nothing still adds its (empty) layer; only metadata instructions add none.
 func (sc *stageCtx) fsStep(ctx context.Context, step *progress.Step, fn func(rootfs string) error) (bool, error) {
-	b := sc.bd.b
 	if err := sc.bd.ensureSnapshots(ctx, sc.name, sc.st.layers, sc.st.diffIDs); err != nil {
 		return false, err
 	}
-	a, err := b.Snapshots.Prepare(ctx, sc.st.diffIDs)
+	// Volatile: the layer blob is what is made durable.
+	m, err := sc.bd.b.Snapshots.Mount(ctx, sc.st.diffIDs, true)
 	if err != nil {
-		return false, fmt.Errorf("preparing snapshot: %w", err)
-	}
-	defer b.Snapshots.Remove(a)
-	a.Volatile = true // the layer blob is what is made durable
-	if err := a.Mount(); err != nil {
-		return false, fmt.Errorf("mounting snapshot: %w", err)
-	}
-	if err := fn(a.Merged); err != nil {
 		return false, err
 	}
-	if err := a.Unmount(); err != nil {
-		return false, fmt.Errorf("unmounting snapshot: %w", err)
+	defer m.Remove()
+	if err := fn(m.Root()); err != nil {
+		return false, err
 	}
-	return sc.commitUpper(ctx, step, a)
+	return sc.commitUpper(ctx, step, m)
 }
 
-// commitUpper diffs an unmounted active snapshot into a stored layer, as
-// the step's "writing layer" status.
-func (sc *stageCtx) commitUpper(ctx context.Context, step *progress.Step, a *snapshot.Active) (bool, error) {
+// commitUpper diffs a step's snapshot into a stored layer, as the step's
+// "writing layer" status.
+func (sc *stageCtx) commitUpper(ctx context.Context, step *progress.Step, m Mounted) (bool, error) {
 	b := sc.bd.b
+	diff, err := m.Diff(ctx, snapshot.DiffOptions{SourceDateEpoch: sc.bd.o.SourceDateEpoch})
+	if err != nil {
+		return false, err
+	}
 	status := step.Status("writing layer")
-	pr, pw := io.Pipe()
-	go func() {
-		// Batch the tar's 512-byte headers and small files: each write to
-		// the pipe is a handoff to the reading goroutine.
-		bw := bufio.NewWriterSize(pw, 256<<10)
-		_, err := snapshot.Diff(ctx, a.Upper, a.Lowers, bw, snapshot.DiffOptions{SourceDateEpoch: sc.bd.o.SourceDateEpoch})
-		if err == nil {
-			err = bw.Flush()
-		}
-		pw.CloseWithError(err)
-	}()
-	info, err := b.Content.WriteLayer(ctx, pr, sc.bd.o.Compression)
-	pr.CloseWithError(err) // unblock the differ if the writer failed first
+	info, err := b.Content.WriteLayer(ctx, diff, sc.bd.o.Compression)
+	diff.Close() // unblock the differ if the writer failed first
 	if err != nil {
 		status.Done("")
 		return false, err // WriteLayer's errors say "writing layer"
 	}
-	err = b.Snapshots.Commit(ctx, a, info.DiffID)
+	err = m.Commit(ctx, info.DiffID)
 	status.Done("writing layer " + info.Digest.String())
 	if err != nil {
 		return false, fmt.Errorf("committing snapshot %s: %w", info.DiffID, err)
@@ -99,15 +83,11 @@ func (bd *build) view(ctx context.Context, what string, layers []v1.Layer, diffI
 	if err := bd.ensureSnapshots(ctx, what, layers, diffIDs); err != nil {
 		return "", nil, err
 	}
-	a, err := bd.b.Snapshots.Prepare(ctx, diffIDs)
+	m, err := bd.b.Snapshots.Mount(ctx, diffIDs, false)
 	if err != nil {
-		return "", nil, fmt.Errorf("preparing snapshot: %w", err)
+		return "", nil, err
 	}
-	if err := a.Mount(); err != nil {
-		bd.b.Snapshots.Remove(a)
-		return "", nil, fmt.Errorf("mounting snapshot: %w", err)
-	}
-	return a.Merged, func() { bd.b.Snapshots.Remove(a) }, nil
+	return m.Root(), func() { m.Remove() }, nil
 }
 
 // mkdirAllOwned creates dir (absolute, inside rootfs) and any missing

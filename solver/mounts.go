@@ -79,8 +79,6 @@ func (bd *build) allowed(entitlement string) bool {
 	return false
 }
 
-// planMounts validates a RUN's mounts without touching anything, so bad
-// input (a missing required secret, an invalid target) fails first.
 // workdirTarget places a mount target as BuildKit does for every type:
 // an absolute target is used as is, a relative one is under the workdir
 // (the frontend joins it for cache, bind and tmpfs, the exec op for
@@ -92,8 +90,57 @@ func workdirTarget(wd, target string) string {
 	return path.Join("/", wd, target)
 }
 
+// mountID is the id a secret, ssh or cache mount is known by, as BuildKit
+// derives it: a secret's source, else its id, else its target's base
+// name; an ssh mount's id, else "default"; a cache mount's id, else its
+// target. Other types have none.
+func mountID(m *instructions.Mount) (string, error) {
+	switch m.Type {
+	case instructions.MountTypeSecret:
+		switch {
+		case m.Source != "":
+			return m.Source, nil
+		case m.CacheID != "":
+			return m.CacheID, nil
+		case m.Target == "":
+			return "", errors.New("invalid secret mount: one of source, target required")
+		}
+		return path.Base(m.Target), nil
+	case instructions.MountTypeSSH:
+		if m.CacheID == "" {
+			return "default", nil
+		}
+		return m.CacheID, nil
+	case instructions.MountTypeCache:
+		if m.CacheID == "" {
+			return path.Clean(m.Target), nil
+		}
+		return m.CacheID, nil
+	}
+	return "", nil
+}
+
+// unprovided says how to pass the secret or ssh agent id when the build
+// was not given it; nil when it was, and for other mount types.
+func (bd *build) unprovided(typ instructions.MountType, id string) error {
+	switch typ {
+	case instructions.MountTypeSecret:
+		if _, ok := bd.o.Secrets[id]; !ok {
+			return fmt.Errorf("secret %s: not found: it is required, pass it with --secret id=%s,src=FILE", id, id)
+		}
+	case instructions.MountTypeSSH:
+		if _, ok := bd.o.SSH[id]; !ok {
+			return fmt.Errorf("ssh %s: no SSH agent or key forwarded: pass --ssh %s", id, id)
+		}
+	}
+	return nil
+}
+
+// planMounts validates a RUN's mounts without touching anything, so bad
+// input (a missing required secret, an invalid target) fails first.
+// Parents come first, so a mount below another mount's target stays
+// visible.
 func (sc *stageCtx) planMounts(c *instructions.RunCommand) ([]plannedMount, error) {
-	bd := sc.bd
 	wd := sc.st.img.Config.WorkingDir
 	if wd == "" {
 		wd = "/"
@@ -101,72 +148,60 @@ func (sc *stageCtx) planMounts(c *instructions.RunCommand) ([]plannedMount, erro
 	var out []plannedMount
 	nssh := 0
 	for _, m := range instructions.GetMounts(c) {
-		p := plannedMount{m: m}
-		switch m.Type {
-		case instructions.MountTypeSecret:
-			p.id = m.CacheID
-			if m.Source != "" {
-				p.id = m.Source
-			}
-			if p.id == "" {
-				if m.Target == "" {
-					return nil, errors.New("invalid secret mount: one of source, target required")
-				}
-				p.id = path.Base(m.Target)
-			}
-			if _, ok := bd.o.Secrets[p.id]; !ok {
-				if m.Required {
-					return nil, fmt.Errorf("secret %s: not found: it is required, pass it with --secret id=%s,src=FILE", p.id, p.id)
-				}
-				p.skip = true
-			}
-			switch {
-			case m.Target != "":
-				p.target = workdirTarget(wd, m.Target)
-			case m.Env == nil:
-				p.target = "/run/secrets/" + path.Base(p.id)
-			}
-		case instructions.MountTypeSSH:
-			if m.Source != "" {
-				return nil, errors.New("ssh does not support source")
-			}
-			p.id = m.CacheID
-			if p.id == "" {
-				p.id = "default"
-			}
-			p.index = nssh
-			nssh++
-			p.target = "/run/buildkit/ssh_agent." + strconv.Itoa(p.index)
-			if m.Target != "" {
-				p.target = workdirTarget(wd, m.Target)
-			}
-			if _, ok := bd.o.SSH[p.id]; !ok {
-				if m.Required {
-					return nil, fmt.Errorf("ssh %s: no SSH agent or key forwarded: pass --ssh %s", p.id, p.id)
-				}
-				p.skip = true
-			}
-		case instructions.MountTypeBind, instructions.MountTypeCache, instructions.MountTypeTmpfs:
-			p.target = workdirTarget(wd, m.Target)
-			if m.Type == instructions.MountTypeCache {
-				p.id = m.CacheID
-				if p.id == "" {
-					p.id = path.Clean(m.Target)
-				}
-			}
-		default:
-			return nil, fmt.Errorf("unsupported mount type %q", m.Type)
+		p, err := sc.bd.planMount(m, wd, nssh)
+		if err != nil {
+			return nil, err
 		}
-		if p.target == "/" {
-			return nil, fmt.Errorf("invalid mount target %q", m.Target)
+		if m.Type == instructions.MountTypeSSH {
+			nssh++
 		}
 		out = append(out, p)
 	}
-	// Parents first, so a mount below another mount's target stays visible.
 	sort.SliceStable(out, func(i, j int) bool {
 		return strings.Count(out[i].target, "/") < strings.Count(out[j].target, "/")
 	})
 	return out, nil
+}
+
+// planMount places one mount; nssh counts the ssh mounts before it.
+func (bd *build) planMount(m *instructions.Mount, wd string, nssh int) (plannedMount, error) {
+	p := plannedMount{m: m}
+	if m.Type == instructions.MountTypeSSH && m.Source != "" {
+		return p, errors.New("ssh does not support source")
+	}
+	var err error
+	if p.id, err = mountID(m); err != nil {
+		return p, err
+	}
+	if err := bd.unprovided(m.Type, p.id); err != nil {
+		if m.Required {
+			return p, err
+		}
+		p.skip = true
+	}
+	switch m.Type {
+	case instructions.MountTypeSecret:
+		switch {
+		case m.Target != "":
+			p.target = workdirTarget(wd, m.Target)
+		case m.Env == nil:
+			p.target = "/run/secrets/" + path.Base(p.id)
+		}
+	case instructions.MountTypeSSH:
+		p.index = nssh
+		p.target = "/run/buildkit/ssh_agent." + strconv.Itoa(p.index)
+		if m.Target != "" {
+			p.target = workdirTarget(wd, m.Target)
+		}
+	case instructions.MountTypeBind, instructions.MountTypeCache, instructions.MountTypeTmpfs:
+		p.target = workdirTarget(wd, m.Target)
+	default:
+		return p, fmt.Errorf("unsupported mount type %q", m.Type)
+	}
+	if p.target == "/" {
+		return p, fmt.Errorf("invalid mount target %q", m.Target)
+	}
+	return p, nil
 }
 
 // prepareMounts turns a RUN's --mount flags into runner mounts. On error
@@ -280,31 +315,22 @@ func (sc *stageCtx) sshMount(ctx context.Context, s *stepMounts, p plannedMount)
 	return nil
 }
 
-// sourceRoot resolves a mount's from=: an earlier stage, an image, or (empty)
-// the build context, which is returned as "" for the caller to handle.
+// sourceRoot mounts what a mount's from= names (see fromSource) until the
+// step's mounts are released; an empty from is the build context, which
+// is returned as "" for the caller to handle.
 func (sc *stageCtx) sourceRoot(ctx context.Context, s *stepMounts, from, target string) (string, error) {
-	bd := sc.bd
 	if from == "" {
 		return "", nil
 	}
-	var src *stageState
-	if dep := bd.lookupStage(from, sc.n.index); dep != nil {
-		res, err := bd.stageResult(ctx, dep)
-		if err != nil {
-			return "", err
-		}
-		src = res
-	} else if bd.byName[strings.ToLower(from)] != nil {
+	src, _, err := sc.fromSource(ctx, from)
+	if errors.Is(err, errStageLater) {
 		return "", fmt.Errorf("cannot mount from stage %q to %q, stage needs to be defined before current command", from, target)
-	} else {
-		ist, err := bd.imageState(ctx, from, bd.o.Platform)
-		if err != nil {
-			return "", err
-		}
-		src = ist
+	}
+	if err != nil {
+		return "", err
 	}
 	// A throwaway overlay: an rw bind's writes vanish with it.
-	root, release, err := bd.view(ctx, from, src.layers, src.diffIDs)
+	root, release, err := sc.bd.view(ctx, from, src.layers, src.diffIDs)
 	if err != nil {
 		return "", err
 	}
@@ -419,27 +445,12 @@ func (bd *build) checkRequiredMounts(needed []*stageNode) error {
 				if !m.Required || strings.Contains(m.CacheID+m.Source+m.Target, "$") {
 					continue
 				}
-				var err error
-				switch m.Type {
-				case instructions.MountTypeSecret:
-					id := m.CacheID
-					if m.Source != "" {
-						id = m.Source
-					}
-					if id == "" {
-						id = path.Base(m.Target)
-					}
-					if _, ok := bd.o.Secrets[id]; !ok {
-						err = fmt.Errorf("secret %s: not found: it is required, pass it with --secret id=%s,src=FILE", id, id)
-					}
-				case instructions.MountTypeSSH:
-					id := m.CacheID
-					if id == "" {
-						id = "default"
-					}
-					if _, ok := bd.o.SSH[id]; !ok {
-						err = fmt.Errorf("ssh %s: no SSH agent or key forwarded: pass --ssh %s", id, id)
-					}
+				if m.Type != instructions.MountTypeSecret && m.Type != instructions.MountTypeSSH {
+					continue
+				}
+				id, err := mountID(m)
+				if err == nil {
+					err = bd.unprovided(m.Type, id)
 				}
 				if err != nil {
 					return bd.df.At(rc.Location(), fmt.Errorf("RUN failed: %w", err))

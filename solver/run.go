@@ -97,15 +97,25 @@ func (sc *stageCtx) runArgs(c *instructions.RunCommand) (args []string, script *
 	return args, nil, nil
 }
 
+// runStep is what a RUN step's process needs besides the stage and its
+// rootfs.
+type runStep struct {
+	plan []plannedMount
+	etc  *etcFiles
+	// spec is what does not depend on the rootfs: argv, the /etc and
+	// script mounts, network, sandbox and output.
+	spec runner.Spec
+}
+
+// dispatchRun runs a RUN: it checks the step, keys it on its command,
+// environment and mounts, and runs the process unless the cache holds the
+// result.
 func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand) error {
 	bd := sc.bd
 	args, script, err := sc.runArgs(c)
 	if err != nil {
 		return err
 	}
-	// The sandbox (the default) is BuildKit's: docker's default
-	// capabilities, masked paths and seccomp filter; insecure, with its
-	// entitlement, keeps every capability and hides and filters nothing.
 	insecure := instructions.GetSecurity(c) == "insecure"
 	if insecure && !bd.allowed(EntitlementSecurityInsecure) {
 		return fmt.Errorf("security.insecure is not allowed: pass --allow %s", EntitlementSecurityInsecure)
@@ -118,116 +128,148 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	if n := instructions.GetNetwork(c); n != "" && n != "default" {
 		network = string(n)
 	}
-	etc, err := bd.etcFiles()
+	rs := &runStep{plan: plan, spec: sandboxSpec(args, network, insecure)}
+	cleanup, err := sc.runFiles(rs, script)
+	defer cleanup()
 	if err != nil {
-		return fmt.Errorf("preparing /etc files: %w", err)
+		return err
 	}
-	mounts := []runner.Mount{
-		{Type: "bind", Source: etc.hosts, Target: "/etc/hosts", Options: []string{"ro"}},
-		{Type: "bind", Source: etc.resolv, Target: "/etc/resolv.conf", Options: []string{"ro"}},
-	}
-	if script != nil {
-		dir, err := os.MkdirTemp(bd.b.TmpDir, "pipes-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		if err := os.WriteFile(filepath.Join(dir, script.Name), []byte(script.Data), 0o755); err != nil {
-			return err
-		}
-		mounts = append(mounts, runner.Mount{Type: "bind", Source: dir, Target: "/dev/pipes", Options: []string{"ro"}})
-	}
-
 	step := bd.o.Progress.Start(sc.progressName(c))
+	rs.spec.Stdout, rs.spec.Stderr = step, step
 	scriptData := ""
 	if script != nil {
 		scriptData = script.Data
 	}
 	in := sc.runInputs(ctx, args, scriptData, network, string(instructions.GetSecurity(c)), plan)
-	added, err := sc.layerStep(ctx, step, in, func(rootfs string) (err error) {
-		sm, err := sc.prepareMounts(ctx, plan, sc.st.env)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if rerr := sm.release(); err == nil {
-				err = rerr
-			}
-		}()
-		mounts := append(mounts, sm.mounts...)
-		user, err := sc.resolveUser(rootfs)
-		if err != nil {
-			return err
-		}
-		cwd := sc.st.img.Config.WorkingDir
-		if cwd == "" {
-			cwd = "/"
-		}
-		if err := mkdirAllOwned(rootfs, cwd, int(user.UID), int(user.GID)); err != nil {
-			return fmt.Errorf("creating working directory %s: %w", cwd, err)
-		}
-		env := append([]string(nil), sc.st.env...)
-		if _, ok := getEnv(env, "HOME"); !ok {
-			env = append(env, "HOME="+user.Home)
-		}
-		for k, v := range bd.o.BuildArgs {
-			if proxyArgs[k] {
-				if _, ok := getEnv(env, k); !ok {
-					env = append(env, k+"="+v)
-				}
-			}
-		}
-		for _, kv := range sm.env {
-			k, v, _ := strings.Cut(kv, "=")
-			env = setEnv(env, k, v)
-		}
-		// BuildKit leaves an image's own /etc/hostname alone (a step may
-		// delete it); only an image without one gets ours, as a stub that
-		// the runner removes again.
-		if p, err := securejoin.SecureJoin(rootfs, "/etc/hostname"); err == nil {
-			if _, err := os.Lstat(p); os.IsNotExist(err) {
-				mounts = append(mounts, runner.Mount{Type: "bind", Source: etc.hostname, Target: "/etc/hostname", Options: []string{"ro"}})
-			}
-		}
-		spec := &runner.Spec{
-			Rootfs:         rootfs,
-			Args:           args,
-			Env:            env,
-			Cwd:            cwd,
-			UID:            user.UID,
-			GID:            user.GID,
-			AdditionalGIDs: user.AdditionalGIDs,
-			Hostname:       sandboxHostname,
-			Network:        runner.NetworkHost,
-			Mounts:         mounts,
-			Stdout:         step,
-			Stderr:         step,
-		}
-		if network == "none" {
-			spec.Network = runner.NetworkNone
-		}
-		if !insecure {
-			spec.Capabilities = runner.DefaultCapabilities
-			spec.MaskedPaths = runner.DefaultMaskedPaths
-			spec.ReadonlyPaths = runner.DefaultReadonlyPaths
-			spec.Seccomp = seccomp.Default()
-		}
-		// BuildKit's insecure mode runs privileged: every device may be opened.
-		spec.AllDevices = insecure
-		code, err := bd.b.Exec.Run(ctx, spec)
-		if err != nil {
-			return err
-		}
-		if code != 0 {
-			return fmt.Errorf("process %q did not complete successfully: exit code: %d", strings.Join(args, " "), code)
-		}
-		return nil
+	added, err := sc.layerStep(ctx, step, in, func(rootfs string) error {
+		return sc.runProcess(ctx, rootfs, rs)
 	})
 	if err != nil {
 		return err
 	}
 	sc.commit("RUN "+sc.runCommandString(args), added, true)
 	return nil
+}
+
+// sandboxSpec is BuildKit's sandbox (the default): docker's default
+// capabilities, masked paths and seccomp filter. Insecure, with its
+// entitlement, keeps every capability and hides and filters nothing.
+func sandboxSpec(args []string, network string, insecure bool) runner.Spec {
+	spec := runner.Spec{Args: args, Hostname: sandboxHostname, Network: runner.NetworkHost}
+	if network == "none" {
+		spec.Network = runner.NetworkNone
+	}
+	if !insecure {
+		spec.Capabilities = runner.DefaultCapabilities
+		spec.MaskedPaths = runner.DefaultMaskedPaths
+		spec.ReadonlyPaths = runner.DefaultReadonlyPaths
+		spec.Seccomp = seccomp.Default()
+	}
+	// BuildKit's insecure mode runs privileged: every device may be opened.
+	spec.AllDevices = insecure
+	return spec
+}
+
+// runFiles binds the /etc files every RUN sees and, for a heredoc
+// script, a dir holding it; cleanup removes the script's dir.
+func (sc *stageCtx) runFiles(rs *runStep, script *instructions.ShellInlineFile) (cleanup func(), err error) {
+	cleanup = func() {}
+	if rs.etc, err = sc.bd.etcFiles(); err != nil {
+		return cleanup, fmt.Errorf("preparing /etc files: %w", err)
+	}
+	rs.spec.Mounts = []runner.Mount{
+		{Type: "bind", Source: rs.etc.hosts, Target: "/etc/hosts", Options: []string{"ro"}},
+		{Type: "bind", Source: rs.etc.resolv, Target: "/etc/resolv.conf", Options: []string{"ro"}},
+	}
+	if script == nil {
+		return cleanup, nil
+	}
+	dir, err := os.MkdirTemp(sc.bd.b.TmpDir, "pipes-")
+	if err != nil {
+		return cleanup, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	if err := os.WriteFile(filepath.Join(dir, script.Name), []byte(script.Data), 0o755); err != nil {
+		return cleanup, err
+	}
+	rs.spec.Mounts = append(rs.spec.Mounts, runner.Mount{Type: "bind", Source: dir, Target: "/dev/pipes", Options: []string{"ro"}})
+	return cleanup, nil
+}
+
+// runProcess sets up the step's mounts, runs its process on rootfs and
+// releases the mounts once it is gone.
+func (sc *stageCtx) runProcess(ctx context.Context, rootfs string, rs *runStep) (err error) {
+	sm, err := sc.prepareMounts(ctx, rs.plan, sc.st.env)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := sm.release(); err == nil {
+			err = rerr
+		}
+	}()
+	spec, err := sc.runSpec(rootfs, rs, sm)
+	if err != nil {
+		return err
+	}
+	code, err := sc.bd.b.Exec.Run(ctx, spec)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("process %q did not complete successfully: exit code: %d", strings.Join(spec.Args, " "), code)
+	}
+	return nil
+}
+
+// runSpec completes the step's process for rootfs: its user, working dir
+// (created if missing), environment and mounts.
+func (sc *stageCtx) runSpec(rootfs string, rs *runStep, sm *stepMounts) (*runner.Spec, error) {
+	user, err := sc.resolveUser(rootfs)
+	if err != nil {
+		return nil, err
+	}
+	cwd := sc.st.img.Config.WorkingDir
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := mkdirAllOwned(rootfs, cwd, int(user.UID), int(user.GID)); err != nil {
+		return nil, fmt.Errorf("creating working directory %s: %w", cwd, err)
+	}
+	spec := rs.spec
+	spec.Rootfs, spec.Cwd, spec.Env = rootfs, cwd, sc.runEnv(user.Home, sm.env)
+	spec.UID, spec.GID, spec.AdditionalGIDs = user.UID, user.GID, user.AdditionalGIDs
+	spec.Mounts = append(append([]runner.Mount(nil), rs.spec.Mounts...), sm.mounts...)
+	// BuildKit leaves an image's own /etc/hostname alone (a step may
+	// delete it); only an image without one gets ours, as a stub that
+	// the runner removes again.
+	if p, err := securejoin.SecureJoin(rootfs, "/etc/hostname"); err == nil {
+		if _, err := os.Lstat(p); os.IsNotExist(err) {
+			spec.Mounts = append(spec.Mounts, runner.Mount{Type: "bind", Source: rs.etc.hostname, Target: "/etc/hostname", Options: []string{"ro"}})
+		}
+	}
+	return &spec, nil
+}
+
+// runEnv is a RUN process's environment: the stage's, HOME if unset, the
+// proxy build args, then what its mounts set (SSH_AUTH_SOCK, secrets).
+func (sc *stageCtx) runEnv(home string, mountEnv []string) []string {
+	env := append([]string(nil), sc.st.env...)
+	if _, ok := getEnv(env, "HOME"); !ok {
+		env = append(env, "HOME="+home)
+	}
+	for k, v := range sc.bd.o.BuildArgs {
+		if proxyArgs[k] {
+			if _, ok := getEnv(env, k); !ok {
+				env = append(env, k+"="+v)
+			}
+		}
+	}
+	for _, kv := range mountEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		env = setEnv(env, k, v)
+	}
+	return env
 }
 
 // resolveUser looks up the stage's USER in the rootfs like runc does.

@@ -126,3 +126,47 @@ func TestWarmOnlyWhenTheTargetNeedsARun(t *testing.T) {
 		})
 	}
 }
+
+// TestStageOrder: a step that reads another stage, whichever way it names
+// it, runs after that stage's steps; every needed step runs once.
+func TestStageOrder(t *testing.T) {
+	tests := []struct {
+		name, src string
+		before    [][2]string // {a, b}: a ran before b
+	}{
+		{"copy from", "FROM base AS a\nRUN a1\nRUN a2\nFROM base\nRUN b1\nCOPY --from=a /etc/passwd /p\nRUN b2\n",
+			[][2]string{{"a1", "a2"}, {"a2", "b2"}, {"b1", "b2"}}},
+		{"mount from", "FROM base AS a\nRUN a1\nFROM base\nRUN --mount=type=bind,from=a,target=/m b1\n",
+			[][2]string{{"a1", "b1"}}},
+		{"built on a stage", "FROM base AS a\nRUN a1\nFROM a\nRUN b1\n",
+			[][2]string{{"a1", "b1"}}},
+		{"chain through an index", "FROM base AS a\nRUN a1\nFROM base AS b\nCOPY --from=0 /etc/passwd /p\nRUN b1\nFROM base\nRUN --mount=from=1,target=/m c1\n",
+			[][2]string{{"a1", "b1"}, {"b1", "c1"}}},
+		{"stage named by an ARG", "ARG S=a\nFROM base AS a\nRUN a1\nFROM base\nCOPY --from=$S /etc/passwd /p\nRUN b1\n",
+			[][2]string{{"a1", "b1"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := newFakeExec(0)
+			b, _ := newBuilder(t, ex)
+			if _, err := b.Build(context.Background(), Options{Dockerfile: parse(t, tt.src), ContextDir: t.TempDir()}); err != nil {
+				t.Fatal(err)
+			}
+			ran := ex.commands()
+			at := map[string]int{}
+			for i, c := range ran {
+				if _, dup := at[c]; dup {
+					t.Errorf("%s ran twice", c)
+				}
+				at[c] = i
+			}
+			for _, p := range tt.before {
+				i, ok1 := at[p[0]]
+				j, ok2 := at[p[1]]
+				if !ok1 || !ok2 || i > j {
+					t.Errorf("ran %q, want %s before %s", ran, p[0], p[1])
+				}
+			}
+		})
+	}
+}

@@ -22,7 +22,6 @@ import (
 	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/remotecache"
 	"github.com/lade-build/lade/runner"
-	"github.com/lade-build/lade/snapshot"
 )
 
 // ImageSource resolves a base image reference (FROM, COPY --from=IMAGE).
@@ -37,7 +36,7 @@ type Executor interface {
 
 // Builder holds the stores a build works against.
 type Builder struct {
-	Snapshots *snapshot.Snapshotter
+	Snapshots Snapshotter // OverlaySnapshots in lade
 	Content   *cache.Store
 	Images    ImageSource
 	Exec      Executor
@@ -89,20 +88,8 @@ type Result struct {
 
 // Build runs the build and returns the target stage's image.
 func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
-	df := o.Dockerfile
-	if df == nil || len(df.Stages) == 0 {
-		return nil, errors.New("no Dockerfile stages")
-	}
-	if o.Platform.OS == "" {
-		o.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
-	}
-	if o.Platform.OS != "linux" {
-		return nil, fmt.Errorf("platform %s/%s: only linux images can be built", o.Platform.OS, o.Platform.Architecture)
-	}
-	switch o.Network {
-	case "", "default", "host", "none":
-	default:
-		return nil, fmt.Errorf("network mode %q not supported: use default, host or none", o.Network)
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(b.TmpDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating temp dir: %w", err)
@@ -118,45 +105,9 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 		lb.Exec = &limitedExec{Executor: b.Exec, slots: make(chan struct{}, o.Jobs)}
 		b = &lb
 	}
-	bd := &build{b: b, o: o, df: df, cancel: cancel, usedArgs: map[string]bool{}, created: time.Now().UTC().Truncate(time.Second)}
-	if err := bd.resolveGlobalArgs(); err != nil {
-		return nil, err
-	}
-	// BuildKit's first vertices; the Dockerfile was read and parsed by the caller.
-	o.Progress.Start("[internal] load build definition from "+df.Name).Done(false, nil)
-	ignStep := o.Progress.Start("[internal] load .dockerignore")
-	patterns, err := fileop.ReadDockerignore(o.ContextDir, o.DockerfilePath)
+	bd := &build{b: b, o: o, df: o.Dockerfile, cancel: cancel, usedArgs: map[string]bool{}, created: time.Now().UTC().Truncate(time.Second)}
+	target, needed, err := bd.plan()
 	if err != nil {
-		ignStep.Done(false, err)
-		return nil, fmt.Errorf("reading .dockerignore: %w", err)
-	}
-	if bd.ignore, err = fileop.NewMatcher(patterns); err != nil {
-		ignStep.Done(false, err)
-		return nil, fmt.Errorf("parsing .dockerignore: %w", err)
-	}
-	ignStep.Done(false, nil)
-	if err := bd.initStages(); err != nil {
-		return nil, err
-	}
-	for _, n := range bd.stages {
-		bd.scanStage(n)
-	}
-	target := bd.stages[len(bd.stages)-1]
-	if o.Target != "" {
-		target = bd.byName[strings.ToLower(o.Target)]
-		if target == nil {
-			return nil, fmt.Errorf("target stage %q could not be found", o.Target)
-		}
-	}
-	needed := bd.neededStages(target)
-	bd.sent = contextPaths(needed)
-	bd.fromOwner = map[string]int{}
-	for _, n := range needed {
-		if i, ok := bd.fromOwner[n.fromKey()]; !ok || n.index < i {
-			bd.fromOwner[n.fromKey()] = n.index
-		}
-	}
-	if err := bd.checkRequiredMounts(needed); err != nil {
 		return nil, err
 	}
 	// An executor that can start a process ahead of need (runner's spare
@@ -180,14 +131,93 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	bd.warnUnusedArgs()
-	img := st.img
-	if len(o.Labels) > 0 {
-		if img.Config.Labels == nil {
-			img.Config.Labels = map[string]string{}
+	return bd.result(ctx, st)
+}
+
+// check validates the options and fills in the default platform.
+func (o *Options) check() error {
+	if o.Dockerfile == nil || len(o.Dockerfile.Stages) == 0 {
+		return errors.New("no Dockerfile stages")
+	}
+	if o.Platform.OS == "" {
+		o.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
+	}
+	if o.Platform.OS != "linux" {
+		return fmt.Errorf("platform %s/%s: only linux images can be built", o.Platform.OS, o.Platform.Architecture)
+	}
+	switch o.Network {
+	case "", "default", "host", "none":
+	default:
+		return fmt.Errorf("network mode %q not supported: use default, host or none", o.Network)
+	}
+	return nil
+}
+
+// plan reads everything the build needs before any stage runs: the
+// global ARGs, .dockerignore, the stage DAG, the target and the stages
+// it needs (target first), and their required secrets and agents.
+func (bd *build) plan() (target *stageNode, needed []*stageNode, err error) {
+	if err := bd.resolveGlobalArgs(); err != nil {
+		return nil, nil, err
+	}
+	if err := bd.loadIgnore(); err != nil {
+		return nil, nil, err
+	}
+	if err := bd.initStages(); err != nil {
+		return nil, nil, err
+	}
+	for _, n := range bd.stages {
+		bd.scanStage(n)
+	}
+	target = bd.stages[len(bd.stages)-1]
+	if bd.o.Target != "" {
+		target = bd.byName[strings.ToLower(bd.o.Target)]
+		if target == nil {
+			return nil, nil, fmt.Errorf("target stage %q could not be found", bd.o.Target)
 		}
-		for k, v := range o.Labels {
-			img.Config.Labels[k] = v
+	}
+	needed = bd.neededStages(target)
+	bd.sent = contextPaths(needed)
+	bd.fromOwner = map[string]int{}
+	for _, n := range needed {
+		if i, ok := bd.fromOwner[n.fromKey()]; !ok || n.index < i {
+			bd.fromOwner[n.fromKey()] = n.index
 		}
+	}
+	if err := bd.checkRequiredMounts(needed); err != nil {
+		return nil, nil, err
+	}
+	return target, needed, nil
+}
+
+// loadIgnore reads .dockerignore, as BuildKit's first vertices show (the
+// Dockerfile was read and parsed by the caller).
+func (bd *build) loadIgnore() error {
+	bd.o.Progress.Start("[internal] load build definition from "+bd.df.Name).Done(false, nil)
+	ignStep := bd.o.Progress.Start("[internal] load .dockerignore")
+	patterns, err := fileop.ReadDockerignore(bd.o.ContextDir, bd.o.DockerfilePath)
+	if err != nil {
+		ignStep.Done(false, err)
+		return fmt.Errorf("reading .dockerignore: %w", err)
+	}
+	if bd.ignore, err = fileop.NewMatcher(patterns); err != nil {
+		ignStep.Done(false, err)
+		return fmt.Errorf("parsing .dockerignore: %w", err)
+	}
+	ignStep.Done(false, nil)
+	return nil
+}
+
+// result assembles the target's image, fetching the remote blobs of its
+// cache hits, with the build's cache records and cache mount ids.
+func (bd *build) result(ctx context.Context, st *stageState) (*Result, error) {
+	// On the target's own config: finalImage reads it from st.
+	cfg := &st.img.Config
+	if len(bd.o.Labels) > 0 && cfg.Labels == nil {
+		cfg.Labels = map[string]string{}
+	}
+	for k, v := range bd.o.Labels {
+		cfg.Labels[k] = v
 	}
 	// The image is exported from blobs, never from snapshots: only the
 	// target's own cache hits have to be fetched.

@@ -1,107 +1,22 @@
 package solver
 
 import (
+	"archive/tar"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
-	"github.com/lade-build/lade/cache"
+	"github.com/google/go-cmp/cmp"
 	"github.com/lade-build/lade/internal/testutil"
-	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
 )
-
-// fakeImages serves one image for every reference and counts resolutions.
-type fakeImages struct {
-	img v1.Image
-	mu  sync.Mutex
-	n   map[string]int
-}
-
-func (f *fakeImages) Resolve(_ context.Context, ref string, _ v1.Platform) (v1.Image, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.n[ref]++
-	if ref == "missing" {
-		return nil, fmt.Errorf("no such image")
-	}
-	return f.img, nil
-}
-
-// fakeExec records commands instead of running them. A command "meet:X"
-// blocks until every command named in meetWant has arrived, which only
-// happens when stages run concurrently.
-type fakeExec struct {
-	mu       sync.Mutex
-	ran      []string
-	arrived  map[string]bool
-	meetWant int
-	cond     *sync.Cond
-}
-
-func newFakeExec(meet int) *fakeExec {
-	f := &fakeExec{arrived: map[string]bool{}, meetWant: meet}
-	f.cond = sync.NewCond(&f.mu)
-	return f
-}
-
-func (f *fakeExec) Run(ctx context.Context, spec *runner.Spec) (int, error) {
-	cmd := spec.Args[len(spec.Args)-1]
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ran = append(f.ran, cmd)
-	if strings.HasPrefix(cmd, "meet:") {
-		f.arrived[cmd] = true
-		f.cond.Broadcast()
-		deadline := time.AfterFunc(20*time.Second, func() { f.mu.Lock(); f.cond.Broadcast(); f.mu.Unlock() })
-		defer deadline.Stop()
-		start := time.Now()
-		for len(f.arrived) < f.meetWant {
-			if time.Since(start) > 19*time.Second || ctx.Err() != nil {
-				return 1, nil // the other stage never ran alongside
-			}
-			f.cond.Wait()
-		}
-	}
-	if strings.HasPrefix(cmd, "fail") {
-		return 3, nil
-	}
-	return 0, nil
-}
-
-func newBuilder(t *testing.T, ex Executor) (*Builder, *fakeImages) {
-	t.Helper()
-	testutil.RequireRoot(t)
-	dir := t.TempDir()
-	snaps, err := snapshot.New(filepath.Join(dir, "snapshots"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	content, err := cache.Open(filepath.Join(dir, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	imgs := &fakeImages{img: testutil.BusyboxImage(t), n: map[string]int{}}
-	return &Builder{Snapshots: snaps, Content: content, Images: imgs, Exec: ex, TmpDir: filepath.Join(dir, "tmp")}, imgs
-}
-
-func parse(t *testing.T, src string) *parser.Dockerfile {
-	t.Helper()
-	df, err := parser.Parse(strings.NewReader(src), "Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return df
-}
 
 func TestStagesRunInParallelAndUnusedNever(t *testing.T) {
 	ex := newFakeExec(2)
@@ -173,4 +88,162 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(m.Run())
+}
+
+// TestOverlaySnapshots runs steps on real overlay mounts: what a step
+// writes reaches its layer and a later stage reads it from there.
+func TestOverlaySnapshots(t *testing.T) {
+	testutil.RequireRoot(t)
+	b, _ := newBuilder(t, newFakeExec(0))
+	snaps, err := snapshot.New(filepath.Join(t.TempDir(), "snapshots"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Snapshots = OverlaySnapshots(snaps)
+	df := parse(t, "FROM base AS a\nRUN write:made\nFROM base\nCOPY --from=a /made /copied\n")
+	res, err := b.Build(context.Background(), Options{Dockerfile: df, ContextDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := res.Image.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := layers[len(layers)-1].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no /copied in the COPY layer: %v", err)
+		}
+		if hdr.Name == "copied" {
+			data, _ := io.ReadAll(tr)
+			if string(data) != "made" {
+				t.Errorf("/copied holds %q", data)
+			}
+			return
+		}
+	}
+}
+
+// TestBuildLabels: --label values reach the image whether or not the
+// Dockerfile set labels of its own.
+func TestBuildLabels(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      map[string]string
+	}{
+		{"image without labels", "FROM base\n", map[string]string{"a": "b"}},
+		{"dockerfile labels", "FROM base\nLABEL x=y a=old\n", map[string]string{"a": "b", "x": "y"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _ := newBuilder(t, newFakeExec(0))
+			res, err := b.Build(context.Background(), Options{Dockerfile: parse(t, tt.src), ContextDir: t.TempDir(), Labels: map[string]string{"a": "b"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf, err := res.Image.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, cf.Config.Labels); d != "" {
+				t.Errorf("labels (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestCacheKeys builds a Dockerfile, changes one input, builds again and
+// checks which steps ran the second time: the same inputs hit the cache
+// throughout, a changed input misses from its step on, and a changed
+// stage misses exactly where its content is read.
+func TestCacheKeys(t *testing.T) {
+	// --chown to the caller: the test runs as any user.
+	src := fmt.Sprintf(`FROM base AS dep
+RUN write:dep
+FROM base
+ARG V=1
+ENV E=1
+RUN first $V
+COPY --chown=%d:%d f.txt /f
+RUN after-copy
+COPY --from=dep /etc/passwd /p
+RUN --mount=type=bind,from=dep,target=/mnt last
+LABEL l=1
+`, os.Getuid(), os.Getgid())
+	tests := []struct {
+		name   string
+		change func(t *testing.T, o *Options) // before the second build
+		edit   [2]string                      // replace edit[0] by edit[1] in the Dockerfile
+		want   []string                       // what the second build runs
+	}{
+		{name: "same inputs"},
+		{name: "build arg a step uses", change: func(_ *testing.T, o *Options) { o.BuildArgs = map[string]string{"V": "2"} },
+			want: []string{"first $V", "after-copy", "last"}},
+		{name: "build arg nothing declares", change: func(_ *testing.T, o *Options) { o.BuildArgs = map[string]string{"OTHER": "x"} }},
+		{name: "env before a step", edit: [2]string{"ENV E=1", "ENV E=2"},
+			want: []string{"first $V", "after-copy", "last"}},
+		{name: "label after the steps", edit: [2]string{"LABEL l=1", "LABEL l=2"}},
+		{name: "copied file's content", change: func(t *testing.T, o *Options) { testutil.WriteTree(t, o.ContextDir, map[string]string{"f.txt": "new"}) },
+			want: []string{"after-copy", "last"}},
+		{name: "copied file touched, same content", change: func(t *testing.T, o *Options) {
+			later := time.Now().Add(time.Hour)
+			if err := os.Chtimes(filepath.Join(o.ContextDir, "f.txt"), later, later); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "context file nothing reads", change: func(t *testing.T, o *Options) {
+			testutil.WriteTree(t, o.ContextDir, map[string]string{"other.txt": "x"})
+		}},
+		{name: "stage another copies from", edit: [2]string{"RUN write:dep", "RUN write:dep2"},
+			want: []string{"write:dep2", "last"}},
+		{name: "no-cache-filter on a stage with the same output", change: func(_ *testing.T, o *Options) { o.NoCacheFilter = []string{"dep"} },
+			want: []string{"write:dep"}},
+		{name: "no-cache", change: func(_ *testing.T, o *Options) { o.NoCache = true },
+			want: []string{"write:dep", "first $V", "after-copy", "last"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := newFakeExec(0)
+			b, _ := newBuilder(t, ex)
+			o := Options{Dockerfile: parse(t, src), ContextDir: testutil.WriteTree(t, t.TempDir(), map[string]string{"f.txt": "old"})}
+			if _, err := b.Build(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			ran := ex.commands()
+			if len(ran) != 4 {
+				t.Fatalf("first build ran %q, want 4 steps", ran)
+			}
+			if tt.change != nil {
+				tt.change(t, &o)
+			}
+			if tt.edit[0] != "" {
+				o.Dockerfile = parse(t, strings.Replace(src, tt.edit[0], tt.edit[1], 1))
+			}
+			if _, err := b.Build(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, sortedByStage(ex.commands())); d != "" {
+				t.Errorf("second build ran (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// sortedByStage puts the dep stage's steps first: stages run in parallel.
+func sortedByStage(ran []string) []string {
+	var out, rest []string
+	for _, c := range ran {
+		if strings.HasPrefix(c, "write:dep") {
+			out = append(out, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return append(out, rest...)
 }

@@ -184,6 +184,31 @@ func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, erro
 	return st, nil
 }
 
+// errStageLater is fromSource's answer for a stage defined after the one
+// that reads it; each reader words its own error, as BuildKit does.
+var errStageLater = errors.New("stage is defined later")
+
+// fromSource resolves what COPY --from or RUN --mount from= names: an
+// earlier stage, by name or index (which is run first if needed), else an
+// image. desc keys a step on the source's content, not on how it was
+// made.
+func (sc *stageCtx) fromSource(ctx context.Context, from string) (st *stageState, desc string, err error) {
+	bd := sc.bd
+	if dep := bd.lookupStage(from, sc.n.index); dep != nil {
+		if st, err = bd.stageResult(ctx, dep); err != nil {
+			return nil, "", err
+		}
+		return st, "stage " + chainID(st.diffIDs), nil
+	}
+	if bd.byName[strings.ToLower(from)] != nil {
+		return nil, "", errStageLater
+	}
+	if st, err = bd.imageState(ctx, from, bd.o.Platform); err != nil {
+		return nil, "", err
+	}
+	return st, "image " + chainID(st.diffIDs), nil
+}
+
 // imageFuture resolves one image once per build, however many stages
 // and COPY --from name it.
 type imageFuture struct {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -63,13 +61,11 @@ func TestVertexNamesAsBuildKit(t *testing.T) {
 	}
 	from := "FROM docker.io/library/base:latest@" + d.String()
 	internal := []string{"[internal] load .dockerignore", "[internal] load build definition from Dockerfile", "[internal] load metadata for docker.io/library/base:latest"}
-	tens := "FROM base\n"
-	for i := range 10 {
-		tens += "RUN r" + string(rune('0'+i)) + "\n"
-	}
+	tens := "FROM base\nRUN r0\nRUN r1\nRUN r2\nRUN r3\nRUN r4\nRUN r5\nRUN r6\nRUN r7\nRUN r8\nRUN r9\n"
 	tests := []struct {
 		name, src string
 		want      []string
+		root      bool // WORKDIR and COPY --chown create files owned by others
 	}{
 		{"single stage", `FROM base
 ARG V=1
@@ -87,7 +83,7 @@ RUN --mount=type=secret,id=tok,env=TOKEN echo $TOKEN
 			"[3/6] WORKDIR /w",
 			"[4/6] COPY --chown=1:1 f.txt .",
 			"[5/6] RUN --mount=type=secret,id=tok,env=TOKEN echo ****",
-		}},
+		}, true},
 		{"stages", `FROM base AS a
 ARG V=2
 RUN one
@@ -104,20 +100,20 @@ COPY --from=2 /p /p
 			"[b 1/1] RUN two 1 2",
 			"[stage-2 1/1] COPY --from=b /etc/passwd /p",
 			"[stage-3 2/2] COPY --from=2 /p /p",
-		}},
+		}, false},
 		{"padding", tens, []string{
 			"[ 1/11] " + from, "[ 2/11] RUN r0", "[ 3/11] RUN r1", "[ 4/11] RUN r2", "[ 5/11] RUN r3", "[ 6/11] RUN r4",
 			"[ 7/11] RUN r5", "[ 8/11] RUN r6", "[ 9/11] RUN r7", "[10/11] RUN r8", "[11/11] RUN r9",
-		}},
+		}, false},
 	}
 	for _, mode := range []string{progress.ModePlain, progress.ModeRawJSON} {
 		for _, tt := range tests {
 			t.Run(mode+"/"+tt.name, func(t *testing.T) {
-				b, _ := newBuilder(t, newFakeExec(0))
-				ctxDir := t.TempDir()
-				if err := os.WriteFile(filepath.Join(ctxDir, "f.txt"), []byte("f"), 0o644); err != nil {
-					t.Fatal(err)
+				if tt.root {
+					testutil.RequireRoot(t)
 				}
+				b, _ := newBuilder(t, newFakeExec(0))
+				ctxDir := testutil.WriteTree(t, t.TempDir(), map[string]string{"f.txt": "f"})
 				var out bytes.Buffer
 				prog, err := progress.New(&out, mode)
 				if err != nil {

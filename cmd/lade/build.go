@@ -308,7 +308,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	run.Prestart = true
 	defer run.Close()
 	b := &solver.Builder{
-		Snapshots: a.snapshots,
+		Snapshots: solver.OverlaySnapshots(a.snapshots),
 		Content:   a.content,
 		Images:    a,
 		Exec:      run,
