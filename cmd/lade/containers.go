@@ -102,7 +102,7 @@ func (a *app) psCmd() *cobra.Command {
 					command = command[:19] + "…"
 				}
 				var ports []string
-				for _, p := range bindings(c) {
+				for _, p := range c.Bindings() {
 					ports = append(ports, p.String())
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%q\t%s ago\t%s\t%s\t%s\n", id, c.Image, command,
@@ -363,7 +363,7 @@ func (a *app) execCmd() *cobra.Command {
 				defer term.Close()
 				o.Terminal = term
 			}
-			if o.Env, err = runEnv(&runFlags{env: env}); err != nil {
+			if o.Env, err = container.ParseEnv(nil, env); err != nil {
 				return err
 			}
 			// Signals go to the command, which lade then waits for.

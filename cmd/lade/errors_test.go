@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/internal/testutil"
 )
 
@@ -62,7 +63,7 @@ func TestCLIErrors(t *testing.T) {
 		{"pull unauthorized", []string{"pull", host + "/private/x:1.0"}, 1, "Error: " + host + "/private/x:1.0: unauthorized: authentication required"},
 		{"push denied", []string{"push", host + "/ro/busybox:1"}, 1, "Error: " + host + "/ro/busybox:1: denied: requested access to the resource is denied"},
 		{"publish with a port for an IP", []string{"run", "--rm", "-p", "127.0.0.1:18080:80:90", "busybox", "true"}, 125,
-			`Error: --publish: invalid IP address "127.0.0.1:18080" in "127.0.0.1:18080:80:90" (want ` + portForms + ")"},
+			`Error: --publish: invalid IP address "127.0.0.1:18080" in "127.0.0.1:18080:80:90" (want ` + container.PortForms + ")"},
 		{"unknown flag", []string{"run", "--nope", "busybox"}, 125, "Error: unknown flag: --nope (see 'lade run --help')"},
 		{"bad flag value", []string{"run", "--cpus", "many", "busybox"}, 125,
 			`Error: invalid argument "many" for "--cpus" flag: strconv.ParseFloat: parsing "many": invalid syntax (see 'lade run --help')`},
