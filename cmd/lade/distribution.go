@@ -231,19 +231,6 @@ func (a *app) rmi(ctx context.Context, ref string, force bool) error {
 	return nil
 }
 
-func (a *app) entry(ctx context.Context, d v1.Hash) (images.Entry, error) {
-	list, err := a.images.List(ctx)
-	if err != nil {
-		return images.Entry{}, err
-	}
-	for _, e := range list {
-		if e.Digest == d {
-			return e, nil
-		}
-	}
-	return images.Entry{Digest: d}, nil
-}
-
 func (a *app) saveCmd() *cobra.Command {
 	var output string
 	c := &cobra.Command{

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/testutil"
 )
 
@@ -73,7 +74,7 @@ func TestTagRmiImagesInspectHistory(t *testing.T) {
 	}
 
 	r := lade(t, root, "", "inspect", "app:1")
-	var ins []imageInspect
+	var ins []images.Inspect
 	if err := json.Unmarshal([]byte(r.stdout), &ins); err != nil || len(ins) != 1 {
 		t.Fatalf("inspect: %v %s", err, r.stdout)
 	}
@@ -273,7 +274,7 @@ func TestSaveLoadCLI(t *testing.T) {
 	}
 	digests := func(root, ref string) string {
 		t.Helper()
-		var ins []imageInspect
+		var ins []images.Inspect
 		r := lade(t, root, "", "inspect", ref)
 		if err := json.Unmarshal([]byte(r.stdout), &ins); err != nil || len(ins) != 1 {
 			t.Fatalf("inspect %s: %v %+v", ref, err, r)

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/lade-build/lade/images"
 	"github.com/spf13/cobra"
 )
 
@@ -31,7 +31,7 @@ func (a *app) imagesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if list, err = filterImages(list, filters); err != nil {
+			if list, err = images.Filter(list, filters); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
@@ -56,7 +56,7 @@ func (a *app) imagesCmd() *cobra.Command {
 					names = []string{"<none>:<none>"}
 				}
 				for _, n := range names {
-					repo, tag := splitTag(n)
+					repo, tag := images.SplitTag(n)
 					if digests {
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", repo, tag, e.Digest, id, ago(e.Created), humanSize(e.Size))
 					} else {
@@ -114,13 +114,6 @@ func (a *app) importCmd() *cobra.Command {
 		},
 	}
 	return c
-}
-
-func splitTag(n string) (string, string) {
-	if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
-		return n[:i], n[i+1:]
-	}
-	return n, "<none>"
 }
 
 func ago(t time.Time) string {

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
+	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/testutil"
 )
 
@@ -144,7 +145,7 @@ func TestRegistryInterop(t *testing.T) {
 		t.Errorf("build --push progress:\n%s", r.stderr)
 	}
 	ins := lade(t, root, "", "inspect", ref)
-	var local []imageInspect
+	var local []images.Inspect
 	if err := json.Unmarshal([]byte(ins.stdout), &local); err != nil || len(local) != 1 {
 		t.Fatalf("inspect: %v\n%s", err, ins.stdout)
 	}
@@ -401,9 +402,9 @@ func TestSkopeoReadsSavedArchive(t *testing.T) {
 	one, both := filepath.Join(tmp, "one.tar"), filepath.Join(tmp, "both.tar")
 	lade(t, root, "", "save", "-o", one, "skopeo-save:one")
 	lade(t, root, "", "save", "-o", both, "skopeo-save:one", "skopeo-save:two")
-	inspect := func(root, ref string) imageInspect {
+	inspect := func(root, ref string) images.Inspect {
 		t.Helper()
-		var ins []imageInspect
+		var ins []images.Inspect
 		if err := json.Unmarshal([]byte(lade(t, root, "", "inspect", ref).stdout), &ins); err != nil || len(ins) != 1 {
 			t.Fatalf("inspect %s: %v", ref, err)
 		}
