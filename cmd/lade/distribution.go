@@ -118,13 +118,10 @@ func (a *app) pushCmd() *cobra.Command {
 		Short: "Upload an image to a registry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
 			if _, err := images.ParseTag(args[0]); err != nil {
 				return err
 			}
-			img, err := a.images.Get(cmd.Context(), args[0])
+			img, err := a.image(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -163,10 +160,7 @@ func (a *app) tagCmd() *cobra.Command {
 		Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
-			img, err := a.images.Get(cmd.Context(), args[0])
+			img, err := a.image(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -317,6 +311,14 @@ func dockerConfigPath() (string, error) {
 	return filepath.Join(home, ".docker", "config.json"), nil
 }
 
+// optionalArg is a command's one optional argument, "" without it.
+func optionalArg(args []string) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	return ""
+}
+
 // registryKey is the auths key docker uses for a registry.
 func registryKey(s string, insecure []string) (string, name.Registry, error) {
 	if s == "" || s == "docker.io" || s == "index.docker.io" || s == "registry-1.docker.io" {
@@ -382,11 +384,7 @@ func (a *app) loginCmd() *cobra.Command {
 		Short: "Log in to a registry (stores credentials in docker's config.json)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			server := ""
-			if len(args) == 1 {
-				server = args[0]
-			}
-			key, reg, err := registryKey(server, a.insecure)
+			key, reg, err := registryKey(optionalArg(args), a.insecure)
 			if err != nil {
 				return err
 			}
@@ -454,11 +452,7 @@ func (a *app) logoutCmd() *cobra.Command {
 		Short: "Log out from a registry",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			server := ""
-			if len(args) == 1 {
-				server = args[0]
-			}
-			key, reg, err := registryKey(server, a.insecure)
+			key, reg, err := registryKey(optionalArg(args), a.insecure)
 			if err != nil {
 				return err
 			}

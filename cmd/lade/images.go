@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"text/tabwriter"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/lade-build/lade/images"
 	"github.com/spf13/cobra"
 )
@@ -146,4 +148,12 @@ func humanSize(n int64) string {
 		}
 	}
 	return fmt.Sprintf("%.3gPB", f/unit)
+}
+
+// image opens the stores and looks ref up in the image store.
+func (a *app) image(ctx context.Context, ref string) (v1.Image, error) {
+	if err := a.open(); err != nil {
+		return nil, err
+	}
+	return a.images.Get(ctx, ref)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,11 +37,9 @@ func (a *app) inspectCmd() *cobra.Command {
 				}
 				out = append(out, ii)
 			}
-			b, err := json.MarshalIndent(out, "", "    ")
-			if err != nil {
+			if err := a.printJSON(out); err != nil {
 				return err
 			}
-			fmt.Fprintln(a.stdout, string(b))
 			if len(missing) > 0 {
 				return fmt.Errorf("No such image: %s", strings.Join(missing, ", "))
 			}
@@ -58,10 +55,7 @@ func (a *app) historyCmd() *cobra.Command {
 		Short: "Show the history of an image",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
-			img, err := a.images.Get(cmd.Context(), args[0])
+			img, err := a.image(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

@@ -49,17 +49,13 @@ func (a *app) runCmd() *cobra.Command {
 		},
 	}
 	fl := c.Flags()
-	fl.SetInterspersed(false)
+	processFlags(c, &f.OpenStdin, &f.Tty, &f.Env, &f.Workdir)
 	fl.BoolVar(&f.AutoRemove, "rm", false, "remove the container (and its anonymous volumes) when it exits")
 	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
-	fl.BoolVarP(&f.OpenStdin, "interactive", "i", false, "keep stdin attached")
-	fl.BoolVarP(&f.Tty, "tty", "t", false, "allocate a pseudo-TTY as the command's stdin, stdout and stderr")
 	fl.BoolVar(&f.sigProxy, "sig-proxy", true, "pass the signals lade receives on to the container's process (foreground)")
 	fl.BoolVar(&f.Init, "init", false, "run an init as pid 1 that forwards signals and reaps zombies")
-	fl.StringArrayVarP(&f.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY from the environment)")
 	fl.StringArrayVar(&f.EnvFiles, "env-file", nil, "read environment variables from a file")
 	fl.StringVar(&entry, "entrypoint", "", "override the image's ENTRYPOINT")
-	fl.StringVarP(&f.Workdir, "workdir", "w", "", "working directory inside the container")
 	fl.StringVarP(&f.User, "user", "u", "", "user[:group] to run as")
 	fl.StringArrayVar(&f.GroupAdd, "group-add", nil, "add a supplementary group (name from the image's /etc/group, or GID)")
 	fl.StringVar(&f.Network, "network", "private", "network: private (own namespace with loopback), host or none")
@@ -222,4 +218,16 @@ func (a *app) unpack(ctx context.Context, img v1.Image) ([]v1.Hash, error) {
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// processFlags registers the flags run and exec share, on how the
+// command's process runs: -i, -t, -e and -w. Arguments after the image
+// or container are the command's.
+func processFlags(c *cobra.Command, interactive, tty *bool, env *[]string, workdir *string) {
+	fl := c.Flags()
+	fl.SetInterspersed(false)
+	fl.BoolVarP(interactive, "interactive", "i", false, "keep stdin attached")
+	fl.BoolVarP(tty, "tty", "t", false, "allocate a pseudo-TTY as the command's stdin, stdout and stderr")
+	fl.StringArrayVarP(env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY from the environment)")
+	fl.StringVarP(workdir, "workdir", "w", "", "working directory inside the container")
 }
