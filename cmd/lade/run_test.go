@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestRunForeground(t *testing.T) {
@@ -159,16 +161,12 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// poll retries fn every 50ms until it reports true or 30s pass.
+// poll retries fn until it reports true, failing the test after 30s.
 func poll(t *testing.T, what string, fn func() bool) {
 	t.Helper()
-	for i := 0; i < 600; i++ {
-		if fn() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testutil.PollUntil(30*time.Second, fn) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 func TestRunResources(t *testing.T) {

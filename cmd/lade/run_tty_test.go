@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lade-build/lade/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,7 +19,7 @@ import (
 // stdin, stdout and stderr, the test types into and reads the master.
 type testTerminal struct {
 	master, slave *os.File
-	out           *syncBuffer
+	out           *testutil.Buffer
 }
 
 func newTestTerminal(t *testing.T, rows, cols uint16) *testTerminal {
@@ -38,7 +39,7 @@ func newTestTerminal(t *testing.T, rows, cols uint16) *testTerminal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tt := &testTerminal{master: os.NewFile(uintptr(m), "ptmx"), slave: s, out: &syncBuffer{}}
+	tt := &testTerminal{master: os.NewFile(uintptr(m), "ptmx"), slave: s, out: &testutil.Buffer{}}
 	tt.resize(t, rows, cols)
 	go func() { _, _ = io.Copy(tt.out, tt.master) }()
 	t.Cleanup(func() { s.Close(); tt.master.Close() })

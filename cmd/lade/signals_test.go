@@ -1,40 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // asLadeEnv makes the test binary run main() instead of the tests, so a
 // test can signal a lade process of its own.
 const asLadeEnv = "_LADE_TEST_AS_LADE"
 
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startLade starts lade with args as a process of its own.
-func startLade(t *testing.T, root string, args ...string) (*exec.Cmd, *lockedBuffer) {
+func startLade(t *testing.T, root string, args ...string) (*exec.Cmd, *testutil.Buffer) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -42,7 +24,7 @@ func startLade(t *testing.T, root string, args ...string) (*exec.Cmd, *lockedBuf
 	}
 	cmd := exec.Command(self, append([]string{"--root", root}, args...)...)
 	cmd.Env = append(os.Environ(), asLadeEnv+"=1")
-	out := &lockedBuffer{}
+	out := &testutil.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -57,7 +39,7 @@ func startLade(t *testing.T, root string, args ...string) (*exec.Cmd, *lockedBuf
 }
 
 // waitForOutput polls out for want, for at most d.
-func waitForOutput(t *testing.T, out *lockedBuffer, want string, d time.Duration) {
+func waitForOutput(t *testing.T, out *testutil.Buffer, want string, d time.Duration) {
 	t.Helper()
 	for deadline := time.Now().Add(d); !strings.Contains(out.String(), want); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
@@ -14,25 +13,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while a command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // cacheTotal is the build cache size as `lade cache du` computes it.
 func cacheTotal(t *testing.T, root string) int64 {
@@ -98,7 +80,7 @@ RUN echo b > /who
 `})
 	ctx := context.Background()
 	var wg sync.WaitGroup
-	builds := map[string]*syncBuffer{"a": {}, "b": {}}
+	builds := map[string]*testutil.Buffer{"a": {}, "b": {}}
 	codes := map[string]int{}
 	var mu sync.Mutex
 	for name, dir := range map[string]string{"a": ctxA, "b": ctxB} {
@@ -113,8 +95,8 @@ RUN echo b > /who
 	}
 	// Build a is inside its RUN once it printed the first RUN's marker.
 	waitUntil(t, "build a to reach its waiting RUN", func() bool { return strings.Contains(builds["a"].String(), "RAN-a") })
-	pruneErr := &syncBuffer{}
-	pruneOut := &syncBuffer{}
+	pruneErr := &testutil.Buffer{}
+	pruneOut := &testutil.Buffer{}
 	pruned := make(chan int, 1)
 	go func() {
 		pruned <- Run(ctx, []string{"--root", root, "cache", "prune", "-f", "--all", "--min-age", "0s"}, strings.NewReader(""), pruneOut, pruneErr)
