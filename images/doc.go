@@ -10,5 +10,7 @@
 // back into a v1.Image served from the stored raw manifest, so its digest is
 // exactly the one that was tagged. Pull fills content from a registry
 // (verifying every blob) and Import/LoadLayout from local files; all three
-// return store-backed images.
+// return store-backed images. Inspect, History and Filter describe stored
+// images as docker's inspect, history and images --filter do; DiskUsage
+// measures them for system df.
 package images
