@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,25 +44,29 @@ func (s *Store) containerMounts(c *Config, ic *dockerspec.DockerOCIImage, o *Cre
 
 // parseMounts reads the -v, --mount and --tmpfs values, in that order.
 func parseMounts(o *CreateOptions) ([]Mount, error) {
-	var mounts []Mount
-	for _, v := range o.Volumes {
-		m, err := ParseVolumeFlag(v)
+	volumes, err := parseEach(o.Volumes, ParseVolumeFlag)
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := parseEach(o.Mounts, ParseMountFlag)
+	if err != nil {
+		return nil, err
+	}
+	tmpfs, _ := parseEach(o.Tmpfs, func(s string) (Mount, error) { return parseTmpfsFlag(s), nil })
+	return slices.Concat(volumes, mounts, tmpfs), nil
+}
+
+// parseEach parses every value, stopping at the first error.
+func parseEach(vals []string, parse func(string) (Mount, error)) ([]Mount, error) {
+	var out []Mount
+	for _, v := range vals {
+		m, err := parse(v)
 		if err != nil {
 			return nil, err
 		}
-		mounts = append(mounts, m)
+		out = append(out, m)
 	}
-	for _, s := range o.Mounts {
-		m, err := ParseMountFlag(s)
-		if err != nil {
-			return nil, err
-		}
-		mounts = append(mounts, m)
-	}
-	for _, t := range o.Tmpfs {
-		mounts = append(mounts, parseTmpfsFlag(t))
-	}
-	return mounts, nil
+	return out, nil
 }
 
 // parseTmpfsFlag reads --tmpfs PATH[:OPTIONS].

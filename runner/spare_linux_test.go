@@ -35,7 +35,7 @@ func warmSpare(t *testing.T, r *Runner) int {
 // writer takes stdout and stderr, as the solver passes them (which is what
 // lets a spare run the step).
 func runOn(ctx context.Context, r *Runner, spec *Spec) (code int, pid int, out string, err error) {
-	var buf lockedBuffer
+	var buf testutil.Buffer
 	spec.Stdout, spec.Stderr = &buf, &buf
 	spec.Started = func(p int) error { pid = p; return nil }
 	code, err = r.Run(ctx, spec)
@@ -176,7 +176,7 @@ func TestSpareCancelAndDeadSpare(t *testing.T) {
 	werr := <-p.exited
 	p.exited <- werr
 	spec := baseSpec(rootfs, "echo", "never")
-	var buf lockedBuffer
+	var buf testutil.Buffer
 	spec.Stdout, spec.Stderr = &buf, &buf
 	cfg, err := prepare(spec)
 	if err != nil {

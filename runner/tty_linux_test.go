@@ -7,33 +7,14 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
 
-// lockedBuffer is an output sink tests can read while a container writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitOutput polls until out contains want, failing after 30s.
-func waitOutput(t *testing.T, out *lockedBuffer, want string) {
+func waitOutput(t *testing.T, out *testutil.Buffer, want string) {
 	t.Helper()
 	for i := 0; i < 3000; i++ {
 		if strings.Contains(out.String(), want) {
@@ -82,7 +63,7 @@ func TestTtyInterrupt(t *testing.T) {
 func ttyInterrupt(t *testing.T, rootfs string, init bool) {
 	inR, inW := io.Pipe()
 	defer inW.Close()
-	out := &lockedBuffer{}
+	out := &testutil.Buffer{}
 	spec := baseSpec(rootfs, "sh", "-c", `trap "echo got-int; exit 3" INT; echo ready; sleep 30`)
 	spec.Tty, spec.Stdin, spec.Stdout, spec.Init = true, inR, out, init
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -139,7 +120,7 @@ func startLong(t *testing.T, rootfs string, edit ...func(*Spec)) (int, func()) {
 		e(spec)
 	}
 	spec.Running = func(pid int) error { pids <- pid; return nil }
-	var errOut lockedBuffer
+	var errOut testutil.Buffer
 	spec.Stderr = &errOut
 	go func() {
 		defer close(done)
