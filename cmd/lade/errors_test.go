@@ -33,17 +33,6 @@ func refuse(prefix string, status int, code string) func(http.Handler) http.Hand
 	}
 }
 
-// errorLines returns the lines lade printed as errors.
-func errorLines(stderr string) []string {
-	var out []string
-	for _, l := range strings.Split(stderr, "\n") {
-		if strings.HasPrefix(l, "Error: ") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 func TestCLIErrors(t *testing.T) {
 	root := newRoot(t)
 	host := testRegistry(t, func(h http.Handler) http.Handler {
@@ -79,7 +68,7 @@ func TestCLIErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := lade(t, root, "", tt.args...)
-			lines := errorLines(r.stderr)
+			lines := testutil.ErrorLines(r.stderr)
 			if r.code != tt.code || len(lines) != 1 || lines[0] != tt.want {
 				t.Errorf("lade %v: exit %d, error lines %q\nwant exit %d and %q\nstderr:\n%s", tt.args, r.code, lines, tt.code, tt.want, r.stderr)
 			}
@@ -109,7 +98,7 @@ func TestBuildCanceled(t *testing.T) {
 	if ctx.Err() == nil {
 		t.Fatalf("the step never ran; stderr:\n%s", errb.String())
 	}
-	lines := errorLines(errb.String())
+	lines := testutil.ErrorLines(errb.String())
 	if code == 0 || len(lines) != 1 || lines[0] != "Error: build canceled" {
 		t.Errorf("exit %d, error lines %q; want one \"Error: build canceled\"\nstderr:\n%s", code, lines, errb.String())
 	}

@@ -44,3 +44,14 @@ func Registry(t testing.TB, wrap func(http.Handler) http.Handler) string {
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
+
+// ErrorLines returns the lines lade printed as errors on stderr.
+func ErrorLines(stderr string) []string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "Error: ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
