@@ -69,7 +69,7 @@ func (a *app) pullCmd() *cobra.Command {
 			// As docker pull does, unpack the layers now: the first build
 			// or run from the image then starts at once. A layer that
 			// cannot be unpacked fails the pull before the name is set.
-			if _, err := a.unpack(ctx, img); err != nil {
+			if _, err := a.snapshots.UnpackImage(ctx, img); err != nil {
 				return err
 			}
 			if err := a.images.Keep(ctx, args[0], img); err != nil {

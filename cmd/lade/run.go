@@ -181,7 +181,7 @@ func (a *app) runImage(ctx context.Context, ref string) (container.Image, error)
 		return container.Image{}, fmt.Errorf("decoding image config: %w", err)
 	}
 	imgID, _ := img.ConfigName()
-	diffIDs, err := a.unpack(ctx, img)
+	diffIDs, err := a.snapshots.UnpackImage(ctx, img)
 	if err != nil {
 		return container.Image{}, err
 	}
@@ -190,34 +190,6 @@ func (a *app) runImage(ctx context.Context, ref string) (container.Image, error)
 		return container.Image{}, err
 	}
 	return container.Image{Ref: ref, ID: imgID.String(), Config: &ic, Lowers: lowers}, nil
-}
-
-// unpack makes sure every layer of img is a snapshot and returns the chain.
-func (a *app) unpack(ctx context.Context, img v1.Image) ([]v1.Hash, error) {
-	layers, err := img.Layers()
-	if err != nil {
-		return nil, err
-	}
-	var ids []v1.Hash
-	for _, l := range layers {
-		id, err := l.DiffID()
-		if err != nil {
-			return nil, err
-		}
-		if !a.snapshots.Has(id) {
-			rc, err := l.Uncompressed()
-			if err != nil {
-				return nil, err
-			}
-			err = a.snapshots.Unpack(ctx, id, rc)
-			rc.Close()
-			if err != nil {
-				return nil, fmt.Errorf("unpacking layer %s: %w", id, err)
-			}
-		}
-		ids = append(ids, id)
-	}
-	return ids, nil
 }
 
 // processFlags registers the flags run and exec share, on how the
