@@ -165,9 +165,16 @@ func TestRegistryInterop(t *testing.T) {
 	crane := craneTool(t)
 	run(t, crane, "validate", "--remote", ref, "--insecure")
 
-	// buildx's output options, with force-compression: the busybox base
-	// layer is recompressed too. skopeo copies each image and a fresh lade
-	// root pulls and runs it.
+	pushCompressed(t, root, host, dir, skopeo, ociDir)
+	pullSkopeoPushed(t, host, skopeo)
+}
+
+// pushCompressed pushes dir's image built with buildx's output options,
+// with force-compression (so the busybox base layer is recompressed too);
+// skopeo copies each image into ociDir and a fresh lade root pulls and
+// runs it.
+func pushCompressed(t *testing.T, root, host, dir, skopeo, ociDir string) {
+	t.Helper()
 	for _, c := range []struct{ opts, suffix string }{
 		{"compression=zstd,compression-level=9", ".zstd"},
 		{"compression=uncompressed", ".tar"},
@@ -197,8 +204,12 @@ func TestRegistryInterop(t *testing.T) {
 		}
 	}
 
-	// An image skopeo pushes from a layout this test writes is pulled and
-	// run by lade (in a fresh root).
+}
+
+// pullSkopeoPushed: an image skopeo pushes from a layout this test writes
+// is pulled and run by lade (in a fresh root).
+func pullSkopeoPushed(t *testing.T, host, skopeo string) {
+	t.Helper()
 	img := testutil.BusyboxImage(t)
 	cf, _ := img.ConfigFile()
 	cf = cf.DeepCopy()
