@@ -195,13 +195,7 @@ func pushCompressed(t *testing.T, root, host, dir, skopeo, ociDir string) {
 			}
 		}
 		run(t, skopeo, "copy", "--src-tls-verify=false", "docker://"+cref, "oci:"+ociDir+":"+tag)
-		fresh := t.TempDir()
-		if r := lade(t, fresh, "", "pull", "-q", cref); r.code != 0 {
-			t.Fatalf("pull %s: %s", cref, r.stderr)
-		}
-		if r := lade(t, fresh, "", "run", "--rm", cref); r.code != 0 || r.stdout != "pushed by lade\n" {
-			t.Errorf("run %s (%d): %q %s", cref, r.code, r.stdout, r.stderr)
-		}
+		pullAndRun(t, cref, "pushed by lade\n", "-q")
 	}
 
 }
@@ -227,13 +221,24 @@ func pullSkopeoPushed(t *testing.T, host, skopeo string) {
 	}
 	sref := host + "/skopeo/img:1"
 	run(t, skopeo, "copy", "--dest-tls-verify=false", "oci:"+string(lp), "docker://"+sref)
+	if r := pullAndRun(t, sref, "pushed by skopeo\n"); !strings.Contains(r.stderr, "pulling sha256:") {
+		t.Errorf("pull progress of %s:\n%s", sref, r.stderr)
+	}
+}
+
+// pullAndRun pulls ref into a fresh root and runs it, which must print
+// want, and returns the pull's result.
+func pullAndRun(t *testing.T, ref, want string, pullArgs ...string) result {
+	t.Helper()
 	fresh := t.TempDir()
-	if r := lade(t, fresh, "", "pull", sref); r.code != 0 || !strings.Contains(r.stderr, "pulling sha256:") {
-		t.Fatalf("pull (%d): %s\n%s", r.code, r.stdout, r.stderr)
+	p := lade(t, fresh, "", append(append([]string{"pull"}, pullArgs...), ref)...)
+	if p.code != 0 {
+		t.Fatalf("pull %s (%d): %s\n%s", ref, p.code, p.stdout, p.stderr)
 	}
-	if r := lade(t, fresh, "", "run", "--rm", sref); r.code != 0 || r.stdout != "pushed by skopeo\n" {
-		t.Fatalf("run (%d): %q %s", r.code, r.stdout, r.stderr)
+	if r := lade(t, fresh, "", "run", "--rm", ref); r.code != 0 || r.stdout != want {
+		t.Fatalf("run %s (%d): %q %s", ref, r.code, r.stdout, r.stderr)
 	}
+	return p
 }
 
 // TestRegistryMountInterop pushes one image to two repositories of a real
@@ -386,13 +391,7 @@ func TestDockerRegistryInterop(t *testing.T) {
 	if o, err := testutil.RunDocker(docker, 2*time.Minute, "push", back); err != nil {
 		t.Fatalf("docker push: %v\n%s", err, o)
 	}
-	fresh := t.TempDir()
-	if r := lade(t, fresh, "", "pull", back); r.code != 0 {
-		t.Fatalf("pull of the docker-pushed image: %+v", r)
-	}
-	if r := lade(t, fresh, "", "run", "--rm", back); r.code != 0 || r.stdout != "via registry\n" {
-		t.Fatalf("run of the docker-pushed image (%d): %q %s", r.code, r.stdout, r.stderr)
-	}
+	pullAndRun(t, back, "via registry\n")
 }
 
 // TestSkopeoReadsSavedArchive: a lade save archive is both a docker
