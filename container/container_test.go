@@ -53,14 +53,7 @@ func TestParseSignal(t *testing.T) {
 }
 
 func TestLogsRoundTrip(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &Config{Args: []string{"true"}}
-	if err := s.Create(cfg); err != nil {
-		t.Fatal(err)
-	}
+	s, cfg := createdContainer(t)
 	lf, err := openLog(s.LogPath(cfg.ID))
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +113,19 @@ func TestStoreNames(t *testing.T) {
 // TestStartShimDeadShim: a shim that dies before it reports gives an
 // error that says so, not an empty one.
 func TestStartShimDeadShim(t *testing.T) {
+	s, c := createdContainer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := s.StartShim(ctx, c.ID, "/bin/false")
+	if err == nil || !strings.Contains(err.Error(), "exited before the container started: exit status 1") {
+		t.Fatalf("StartShim with a shim that dies: %v", err)
+	}
+}
+
+// createdContainer is a store in a temp dir holding one created container
+// that runs true.
+func createdContainer(t *testing.T) (*Store, *Config) {
+	t.Helper()
 	s, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -128,10 +134,5 @@ func TestStartShimDeadShim(t *testing.T) {
 	if err := s.Create(c); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	err = s.StartShim(ctx, c.ID, "/bin/false")
-	if err == nil || !strings.Contains(err.Error(), "exited before the container started: exit status 1") {
-		t.Fatalf("StartShim with a shim that dies: %v", err)
-	}
+	return s, c
 }

@@ -1,6 +1,14 @@
 // Package container is lade's container runtime: containers that outlive
 // the CLI, without a daemon.
 //
+// Creation: CreateFromImage takes an image already pulled and unpacked and
+// docker run's options already parsed (CreateOptions: the CLI binds its
+// flags into them, an API server would fill them from a request), checks
+// the options against the image, records the container, mounts its rootfs
+// to resolve the user, working directory and volumes, and saves the
+// config; a container that fails half-way is removed. ParsePorts,
+// ParseVolumeFlag, ParseMountFlag and ParseEnv read docker's option forms.
+//
 // State lives under <root>/containers/<id>/:
 //
 //	config.json   what `lade run` decided (immutable after create)
@@ -23,5 +31,6 @@
 // supervisor copies it to lade's own terminal (Terminal: raw mode with -i,
 // window size), a shim to the log.
 //
-// Named volumes live under <root>/volumes/<name>/_data.
+// Named volumes live under <root>/volumes/<name>/_data. DiskUsage,
+// VolumeUsage, PruneStopped and PruneVolumes serve system df and prune.
 package container

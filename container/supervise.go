@@ -15,9 +15,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/lade-build/lade/runner"
-	"github.com/lade-build/lade/runner/seccomp"
 )
 
 // IO is the supervisor's extra stdio: a foreground run's terminal. The
@@ -79,91 +76,153 @@ func (s *Store) Supervise(ctx context.Context, id string, stdio IO, warn io.Writ
 	return code, err
 }
 
+// supervision is one supervisor's hold on a container: what each run of
+// its process shares.
+type supervision struct {
+	c     *Config
+	stdio IO
+	warn  io.Writer
+	// stdout and stderr go to the log, and to stdio's when set.
+	stdout, stderr io.Writer
+	pid            atomic.Int64 // the running process, 0 between runs
+	proxy          *SignalProxy // nil without stdio.SigProxy
+}
+
 func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writer) (int, error) {
-	logf, err := openLog(s.LogPath(c.ID))
+	r := &supervision{c: c, stdio: stdio, warn: warn}
+	closeLog, err := s.openOutput(r)
 	if err != nil {
 		return -1, err
 	}
-	defer logf.Close()
+	defer closeLog()
+	if stdio.SigProxy {
+		r.proxy = ProxySignals()
+		defer r.proxy.Stop()
+	}
+	unpublish, err := s.publishPorts(r)
+	if err != nil {
+		return -1, err
+	}
+	defer unpublish()
+	return s.runUntilDone(ctx, r)
+}
+
+// openOutput points r's stdout and stderr at the container log (and at
+// stdio's writers when set); the returned func flushes and closes it.
+func (s *Store) openOutput(r *supervision) (func(), error) {
+	logf, err := openLog(s.LogPath(r.c.ID))
+	if err != nil {
+		return nil, err
+	}
 	outLog := &streamWriter{log: logf, stream: "stdout"}
 	errLog := &streamWriter{log: logf, stream: "stderr"}
-	defer outLog.Flush()
-	defer errLog.Flush()
-	var stdout, stderr io.Writer = outLog, errLog
-	if stdio.Stdout != nil {
-		stdout = io.MultiWriter(stdio.Stdout, outLog)
+	r.stdout, r.stderr = outLog, errLog
+	if r.stdio.Stdout != nil {
+		r.stdout = io.MultiWriter(r.stdio.Stdout, outLog)
 	}
-	if stdio.Stderr != nil {
-		stderr = io.MultiWriter(stdio.Stderr, errLog)
+	if r.stdio.Stderr != nil {
+		r.stderr = io.MultiWriter(r.stdio.Stderr, errLog)
 	}
+	return func() {
+		errLog.Flush()
+		outLog.Flush()
+		logf.Close()
+	}, nil
+}
 
-	var pid atomic.Int64
-	var proxy *SignalProxy
-	if stdio.SigProxy {
-		proxy = ProxySignals()
-		defer proxy.Stop()
+// publishPorts starts the proxies of the container's published ports for
+// the whole supervision, across restarts, and records the bound ports;
+// the returned func withdraws them.
+func (s *Store) publishPorts(r *supervision) (func(), error) {
+	c := r.c
+	if len(c.Ports) == 0 {
+		return func() {}, nil
 	}
-	if len(c.Ports) > 0 {
-		if c.Network == "host" {
-			fmt.Fprintln(warn, "WARNING: published ports are discarded when using host network mode")
-		} else {
-			stop, bound, err := startProxies(c.Ports, func() int { return int(pid.Load()) }, warn)
-			if err != nil {
-				s.recordFailure(c.ID, err)
-				return -1, err
-			}
-			defer stop()
-			if err := s.UpdateState(c.ID, func(st *State) { st.Ports = bound }); err != nil {
-				return -1, err
-			}
-			// Down for good: no port is published any more.
-			defer s.UpdateState(c.ID, func(st *State) { st.Ports = nil })
-		}
+	if c.Network == "host" {
+		fmt.Fprintln(r.warn, "WARNING: published ports are discarded when using host network mode")
+		return func() {}, nil
 	}
+	stop, bound, err := startProxies(c.Ports, func() int { return int(r.pid.Load()) }, r.warn)
+	if err != nil {
+		s.recordFailure(c.ID, err)
+		return nil, err
+	}
+	if err := s.UpdateState(c.ID, func(st *State) { st.Ports = bound }); err != nil {
+		stop()
+		return nil, err
+	}
+	return func() {
+		// Down for good: no port is published any more.
+		_ = s.UpdateState(c.ID, func(st *State) { st.Ports = nil })
+		stop()
+	}, nil
+}
+
+// runUntilDone runs the container's process, again and again as its
+// restart policy says, and returns the last exit status.
+func (s *Store) runUntilDone(ctx context.Context, r *supervision) (int, error) {
 	code := -1
 	for first := true; ; first = false {
 		// A stop, kill or rm -f may come before the process runs: then
 		// it must not run at all.
-		st, err := s.loadState(c.ID)
+		st, err := s.loadState(r.c.ID)
 		if err != nil {
 			return code, err
 		}
 		if st.StoppedByUser {
-			if first {
-				err := fmt.Errorf("container %s was stopped before it started", c.ID[:12])
-				s.recordFailure(c.ID, err)
-				return -1, err
-			}
-			return code, s.UpdateState(c.ID, func(st *State) { st.Status = StatusExited })
+			return code, s.stoppedByUser(r.c.ID, first)
 		}
-		code, err = s.runOnce(ctx, c, &pid, proxy, stdio, stdout, stderr, warn)
+		code, err = s.runOnce(ctx, r)
 		if err != nil {
-			s.recordFailure(c.ID, err)
+			s.recordFailure(r.c.ID, err)
 			return -1, err
 		}
-		if st, err = s.loadState(c.ID); err != nil {
+		again, err := s.awaitRestart(ctx, r, code)
+		if err != nil || !again {
 			return code, err
-		}
-		// Ended by a signal to lade: the end a foreground run asked for.
-		if !shouldRestart(c.Restart, st, code) || ctx.Err() != nil || proxy.Ending() {
-			return code, nil
-		}
-		delay := 100 * time.Millisecond << min(st.RestartCount, 6)
-		if err := s.UpdateState(c.ID, func(st *State) {
-			st.Status = StatusRestarting
-			st.RestartCount++
-		}); err != nil {
-			return code, err
-		}
-		select {
-		case <-ctx.Done():
-			return code, s.UpdateState(c.ID, func(st *State) { st.Status = StatusExited })
-		case <-time.After(delay):
-		}
-		if proxy.Ending() {
-			return code, s.UpdateState(c.ID, func(st *State) { st.Status = StatusExited })
 		}
 	}
+}
+
+// stoppedByUser ends a supervision a stop asked for: a failure when the
+// process has not run yet.
+func (s *Store) stoppedByUser(id string, first bool) error {
+	if first {
+		err := fmt.Errorf("container %s was stopped before it started", id[:12])
+		s.recordFailure(id, err)
+		return err
+	}
+	return s.UpdateState(id, func(st *State) { st.Status = StatusExited })
+}
+
+// awaitRestart decides, after the process exited with code, whether it
+// runs again, and waits out the restart back-off.
+func (s *Store) awaitRestart(ctx context.Context, r *supervision, code int) (bool, error) {
+	st, err := s.loadState(r.c.ID)
+	if err != nil {
+		return false, err
+	}
+	// Ended by a signal to lade: the end a foreground run asked for.
+	if !shouldRestart(r.c.Restart, st, code) || ctx.Err() != nil || r.proxy.Ending() {
+		return false, nil
+	}
+	delay := 100 * time.Millisecond << min(st.RestartCount, 6)
+	if err := s.UpdateState(r.c.ID, func(st *State) {
+		st.Status = StatusRestarting
+		st.RestartCount++
+	}); err != nil {
+		return false, err
+	}
+	exited := func(st *State) { st.Status = StatusExited }
+	select {
+	case <-ctx.Done():
+		return false, s.UpdateState(r.c.ID, exited)
+	case <-time.After(delay):
+	}
+	if r.proxy.Ending() {
+		return false, s.UpdateState(r.c.ID, exited)
+	}
+	return true, nil
 }
 
 // shouldRestart applies docker's restart policies.
@@ -193,102 +252,6 @@ func (s *Store) recordFailure(id string, err error) {
 		st.Status, st.Pid, st.ExitCode, st.Error = StatusExited, 0, 125, err.Error()
 		st.FinishedAt = time.Now().UTC()
 	})
-}
-
-// runOnce starts the container's process and waits for it.
-func (s *Store) runOnce(ctx context.Context, c *Config, pid *atomic.Int64, proxy *SignalProxy, stdio IO, stdout, stderr, warn io.Writer) (int, error) {
-	if err := s.MountRootfs(c); err != nil {
-		return -1, err
-	}
-	etc, err := s.WriteEtc(c)
-	if err != nil {
-		return -1, err
-	}
-	spec := &runner.Spec{
-		Rootfs: s.Rootfs(c.ID), Args: c.Args, Env: c.Env, Cwd: c.Cwd,
-		UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
-		Hostname: c.Hostname, Network: runner.NetworkPrivate,
-		Stdin: stdio.Stdin, Stdout: stdout, Stderr: stderr,
-		Tty: c.Tty, Init: c.Init, CgroupNS: true,
-		ReadonlyRootfs: c.ReadOnly, NoNewPrivileges: c.NoNewPrivileges,
-		Capabilities: c.Capabilities,
-		// Named after the container so exec finds and joins it.
-		AllDevices: c.Privileged, Devices: c.Devices, DeviceCgroup: "lade/" + c.ID,
-	}
-	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged); err != nil {
-		return -1, err
-	}
-	if c.Network == "host" {
-		spec.Network = runner.NetworkHost
-	}
-	if !c.Privileged {
-		spec.MaskedPaths, spec.ReadonlyPaths = runner.DefaultMaskedPaths, runner.DefaultReadonlyPaths
-	}
-	for _, m := range append(etc, c.Mounts...) {
-		rm := runner.Mount{Type: "bind", Source: m.Source, Target: m.Target}
-		if m.Type == "tmpfs" {
-			rm = runner.Mount{Type: "tmpfs", Target: m.Target, Options: m.Options}
-		}
-		if m.ReadOnly {
-			rm.Options = append(rm.Options, "ro")
-		}
-		spec.Mounts = append(spec.Mounts, rm)
-	}
-	cg, err := setupCgroup(c.ID, c.Resources, warn)
-	if err != nil {
-		return -1, err
-	}
-	defer cg.remove()
-	healthDone := make(chan struct{})
-	healthStarted := false
-	runCtx, cancelHealth := context.WithCancel(ctx)
-	if c.Tty && stdio.Terminal != nil {
-		spec.TtySize, spec.Console = stdio.Terminal.Size(), stdio.Terminal.Follow
-	}
-	// The init joins the cgroups before it unshares its cgroup namespace.
-	spec.Cgroups = cg.paths()
-	// Recorded once the command runs: exec must not join an init that is
-	// still setting up (or is still lade's code).
-	spec.Running = func(p int) error {
-		pid.Store(int64(p))
-		proxy.SetPid(p)
-		err := s.UpdateState(c.ID, func(st *State) {
-			st.Status, st.Pid, st.ExitCode, st.Error, st.OOMKilled = StatusRunning, p, 0, "", false
-			st.StartedAt, st.FinishedAt = time.Now().UTC(), time.Time{}
-			if c.Healthcheck != nil {
-				st.Health = &Health{Status: "starting"}
-			}
-		})
-		if err != nil {
-			return err
-		}
-		stdio.Ready(nil)
-		healthStarted = true
-		go func() {
-			defer close(healthDone)
-			s.runHealthcheck(runCtx, c, p)
-		}()
-		return nil
-	}
-	code, err := runner.New().Run(ctx, spec)
-	cancelHealth()
-	if healthStarted {
-		<-healthDone
-	}
-	pid.Store(0)
-	proxy.SetPid(0)
-	oom := cg.oomKills() > 0
-	st := func(st *State) {
-		st.Status, st.Pid, st.ExitCode, st.OOMKilled = StatusExited, 0, code, oom
-		st.FinishedAt = time.Now().UTC()
-		if err != nil {
-			st.ExitCode, st.Error = 125, err.Error()
-		}
-	}
-	if uerr := s.UpdateState(c.ID, st); uerr != nil && err == nil {
-		err = uerr
-	}
-	return code, err
 }
 
 // shimEnv marks a process started by StartShim.

@@ -3,7 +3,6 @@ package hardening
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,8 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lade-build/lade/cache"
-	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/testroot"
 	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/runner"
 )
@@ -128,20 +126,7 @@ func newRoot(t *testing.T) string {
 	return root
 }
 
-func seedBusybox(t *testing.T, root string) {
-	t.Helper()
-	content, err := cache.Open(filepath.Join(root, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := images.Open(filepath.Join(root, "images"), content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Tag(context.Background(), "busybox:latest", testutil.BusyboxImage(t)); err != nil {
-		t.Fatal(err)
-	}
-}
+func seedBusybox(t *testing.T, root string) { testroot.SeedBusybox(t, root) }
 
 // sentinel makes a host directory outside every root that no case may
 // touch; hostile entries aim at it by absolute and relative paths.

@@ -89,7 +89,7 @@ func TestDotReferences(t *testing.T) {
 		}
 		for what, args := range cases {
 			res := lade(t, root, nil, args...)
-			lines := errorLines(res.stderr)
+			lines := testutil.ErrorLines(res.stderr)
 			if res.code == 0 || len(lines) != 1 || !strings.Contains(lines[0], "invalid reference format") {
 				t.Errorf("%s %s: exit %d, want a one-line invalid reference error; stderr:\n%s", what, r, res.code, res.stderr)
 			}
@@ -104,15 +104,4 @@ func TestDotReferences(t *testing.T) {
 	if strings.Contains(out.stdout, "..") || strings.Contains(out.stdout, "/./") {
 		t.Errorf("a dotted name reached the store:\n%s", out.stdout)
 	}
-}
-
-// errorLines returns the lines of stderr that say an error.
-func errorLines(stderr string) []string {
-	var out []string
-	for _, l := range strings.Split(stderr, "\n") {
-		if strings.HasPrefix(l, "Error: ") {
-			out = append(out, l)
-		}
-	}
-	return out
 }

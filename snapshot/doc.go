@@ -2,7 +2,8 @@
 // prepares overlay mounts for build steps.
 //
 // Lifecycle: Unpack turns an uncompressed OCI layer tar into a committed
-// snapshot named by its DiffID (verified while extracting). Prepare creates
+// snapshot named by its DiffID (verified while extracting); UnpackImage does
+// so for each layer of an image not unpacked yet. Prepare creates
 // an Active snapshot (fresh upper/work dirs) over committed parents; Mount
 // and Unmount attach it at Active.Merged. After a step runs, Diff turns the
 // upper dir into an OCI layer tar and Commit stores the upper dir itself as

@@ -196,89 +196,14 @@ func sourceDateEpoch() (*time.Time, error) {
 }
 
 func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error {
-	var outs []output
-	for _, s := range f.outputs {
-		o, err := parseOutput(s)
-		if err != nil {
-			return err
-		}
-		outs = append(outs, o)
-	}
-	// Names are flag values, checked before the build runs, as docker
-	// build does.
-	for _, n := range f.tags {
-		if _, err := images.ParseTag(n); err != nil {
-			return statusError{125, fmt.Errorf("--tag: %w", err)}
-		}
-	}
-	for _, o := range outs {
-		for _, n := range o.names {
-			if _, err := images.ParseTag(n); err != nil {
-				return statusError{125, fmt.Errorf("--output: %w", err)}
-			}
-		}
-	}
-	if len(outs) == 0 {
-		outs = []output{{typ: "image"}}
-	}
-	if f.push {
-		for i := range outs {
-			outs[i].push = outs[i].push || outs[i].typ == "image"
-		}
-	}
-	buildArgs, err := parseKV(f.buildArgs, true)
-	if err != nil {
-		return fmt.Errorf("--build-arg: %w", err)
-	}
-	labels, err := parseKV(f.labels, false)
-	if err != nil {
-		return fmt.Errorf("--label: %w", err)
-	}
-	plat, err := v1.ParsePlatform(f.platform)
-	if err != nil {
-		return fmt.Errorf("--platform: %w", err)
-	}
-	epoch, err := sourceDateEpoch()
+	outs, err := parseOutputs(f)
 	if err != nil {
 		return err
 	}
-	secrets, sshSrcs, err := parseBuildSecrets(f)
+	opts, err := a.buildOptions(f, contextArg, outs)
 	if err != nil {
 		return err
 	}
-	ctxDir, err := filepath.Abs(contextArg)
-	if err != nil {
-		return err
-	}
-	if fi, err := os.Stat(ctxDir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("unable to prepare context: path %q not found or not a directory", contextArg)
-	}
-
-	// The Dockerfile: -f FILE (relative to the working dir, as docker), - for stdin.
-	dfPath := filepath.Join(ctxDir, "Dockerfile")
-	var dfData []byte
-	switch {
-	case f.file == "-":
-		dfData, err = io.ReadAll(io.LimitReader(a.stdin, parser.MaxSize+1))
-		dfPath = ""
-	case f.file != "":
-		dfPath, _ = filepath.Abs(f.file)
-		dfData, err = os.ReadFile(dfPath)
-	default:
-		dfData, err = os.ReadFile(dfPath)
-	}
-	if err != nil {
-		return fmt.Errorf("failed to read dockerfile: %w", err)
-	}
-	name := "Dockerfile"
-	if dfPath != "" {
-		name = filepath.Base(dfPath)
-	}
-	df, err := parser.Parse(bytes.NewReader(dfData), name)
-	if err != nil {
-		return err
-	}
-
 	mode := f.progress
 	if f.quiet {
 		mode = progress.ModeQuiet
@@ -288,9 +213,10 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return err
 	}
 	defer prog.Close()
-	for _, w := range df.Warnings {
+	for _, w := range opts.Dockerfile.Warnings {
 		prog.Printf("WARNING: %s\n", w)
 	}
+	opts.Progress = prog
 	if err := a.open(); err != nil {
 		return err
 	}
@@ -301,61 +227,19 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return err
 	}
 	defer release()
-	// A spare init, started when the build begins (if it has a RUN step)
-	// and after each RUN step, overlaps the next step's container start
-	// with what runs before it.
-	run := a.runner()
-	run.Prestart = true
-	defer run.Close()
-	b := &solver.Builder{
-		Snapshots: solver.OverlaySnapshots(a.snapshots),
-		Content:   a.content,
-		Images:    a,
-		Exec:      run,
-		TmpDir:    filepath.Join(a.root, "tmp"), // cache mounts go beside it, in <root>/cachemounts
-		StatCache: fileop.OpenStatCache(filepath.Join(a.root, "cache", "statcache.json")),
-	}
-	if b.Index, err = cache.OpenIndex(filepath.Join(a.root, "cache", "keys")); err != nil {
+	b, closeBuilder, err := a.builder()
+	if err != nil {
 		return err
 	}
-	defer b.StatCache.Save()
-	cacheTo, err := remotecache.ParseSpecs(f.cacheTo, remotecache.To)
+	defer closeBuilder()
+	cacheTo, cacheFrom, err := parseCacheFlags(f)
 	if err != nil {
-		return fmt.Errorf("--cache-to: %w", err)
-	}
-	cacheFrom, err := remotecache.ParseSpecs(f.cacheFrom, remotecache.From)
-	if err != nil {
-		return fmt.Errorf("--cache-from: %w", err)
+		return err
 	}
 	if len(cacheFrom) > 0 && !f.noCache {
 		b.Remote = remotecache.Import(ctx, a.remoteCache(prog), cacheFrom, b.Index)
 	}
-	comp := cache.Compression("gzip")
-	for _, o := range outs {
-		if o.compression != "" {
-			comp = o.compression
-		}
-	}
-	res, err := b.Build(ctx, solver.Options{
-		Dockerfile:      df,
-		ContextDir:      ctxDir,
-		DockerfilePath:  dfPath,
-		BuildArgs:       buildArgs,
-		Target:          f.target,
-		Labels:          labels,
-		Network:         f.network,
-		Platform:        *plat,
-		NoCache:         f.noCache,
-		NoCacheFilter:   f.noCacheFilter,
-		ExplainCache:    f.explainCache,
-		SourceDateEpoch: epoch,
-		Compression:     comp,
-		Progress:        prog,
-		Secrets:         secrets,
-		SSH:             sshSrcs,
-		Allow:           f.allow,
-		Jobs:            f.jobs,
-	})
+	res, err := b.Build(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -367,7 +251,158 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if err := remotecache.Export(ctx, a.remoteCache(prog), cacheTo, cacheBuild(res), b.Remote); err != nil {
 		return err
 	}
-	id, err := res.Image.ConfigName()
+	return a.reportImage(f, res.Image)
+}
+
+// parseOutputs reads the -o values, applies --push and checks -t and the
+// outputs' names before the build runs, as docker build does.
+func parseOutputs(f *buildFlags) ([]output, error) {
+	var outs []output
+	for _, s := range f.outputs {
+		o, err := parseOutput(s)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
+	}
+	for _, n := range f.tags {
+		if _, err := images.ParseTag(n); err != nil {
+			return nil, statusError{125, fmt.Errorf("--tag: %w", err)}
+		}
+	}
+	for _, o := range outs {
+		for _, n := range o.names {
+			if _, err := images.ParseTag(n); err != nil {
+				return nil, statusError{125, fmt.Errorf("--output: %w", err)}
+			}
+		}
+	}
+	if len(outs) == 0 {
+		outs = []output{{typ: "image"}}
+	}
+	if f.push {
+		for i := range outs {
+			outs[i].push = outs[i].push || outs[i].typ == "image"
+		}
+	}
+	return outs, nil
+}
+
+// buildOptions are the solver's options from the flags, the context
+// directory and the Dockerfile.
+func (a *app) buildOptions(f *buildFlags, contextArg string, outs []output) (solver.Options, error) {
+	o := solver.Options{
+		Target: f.target, Network: f.network, NoCache: f.noCache,
+		NoCacheFilter: f.noCacheFilter, ExplainCache: f.explainCache,
+		Allow: f.allow, Jobs: f.jobs, Compression: cache.Compression("gzip"),
+	}
+	var err error
+	if o.BuildArgs, err = parseKV(f.buildArgs, true); err != nil {
+		return o, fmt.Errorf("--build-arg: %w", err)
+	}
+	if o.Labels, err = parseKV(f.labels, false); err != nil {
+		return o, fmt.Errorf("--label: %w", err)
+	}
+	plat, err := v1.ParsePlatform(f.platform)
+	if err != nil {
+		return o, fmt.Errorf("--platform: %w", err)
+	}
+	o.Platform = *plat
+	if o.SourceDateEpoch, err = sourceDateEpoch(); err != nil {
+		return o, err
+	}
+	if o.Secrets, o.SSH, err = parseBuildSecrets(f); err != nil {
+		return o, err
+	}
+	if o.ContextDir, err = filepath.Abs(contextArg); err != nil {
+		return o, err
+	}
+	if fi, err := os.Stat(o.ContextDir); err != nil || !fi.IsDir() {
+		return o, fmt.Errorf("unable to prepare context: path %q not found or not a directory", contextArg)
+	}
+	if o.Dockerfile, o.DockerfilePath, err = a.readDockerfile(f.file, o.ContextDir); err != nil {
+		return o, err
+	}
+	for _, out := range outs {
+		if out.compression != "" {
+			o.Compression = out.compression
+		}
+	}
+	return o, nil
+}
+
+// readDockerfile reads and parses -f FILE (relative to the working dir,
+// as docker), - for stdin, or the context's Dockerfile; path is "" for
+// stdin.
+func (a *app) readDockerfile(file, ctxDir string) (df *parser.Dockerfile, path string, err error) {
+	path = filepath.Join(ctxDir, "Dockerfile")
+	var data []byte
+	switch {
+	case file == "-":
+		data, err = io.ReadAll(io.LimitReader(a.stdin, parser.MaxSize+1))
+		path = ""
+	case file != "":
+		path, _ = filepath.Abs(file)
+		data, err = os.ReadFile(path)
+	default:
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("failed to read dockerfile: %w", err)
+	}
+	name := "Dockerfile"
+	if path != "" {
+		name = filepath.Base(path)
+	}
+	df, err = parser.Parse(bytes.NewReader(data), name)
+	if err != nil {
+		return nil, "", err
+	}
+	return df, path, nil
+}
+
+// builder wires the solver to lade's stores; the returned func saves the
+// stat cache and stops the runner.
+func (a *app) builder() (*solver.Builder, func(), error) {
+	// A spare init, started when the build begins (if it has a RUN step)
+	// and after each RUN step, overlaps the next step's container start
+	// with what runs before it.
+	run := a.runner()
+	run.Prestart = true
+	b := &solver.Builder{
+		Snapshots: solver.OverlaySnapshots(a.snapshots),
+		Content:   a.content,
+		Images:    a,
+		Exec:      run,
+		TmpDir:    filepath.Join(a.root, "tmp"), // cache mounts go beside it, in <root>/cachemounts
+		StatCache: fileop.OpenStatCache(filepath.Join(a.root, "cache", "statcache.json")),
+	}
+	var err error
+	if b.Index, err = cache.OpenIndex(filepath.Join(a.root, "cache", "keys")); err != nil {
+		run.Close()
+		return nil, nil, err
+	}
+	return b, func() {
+		b.StatCache.Save()
+		run.Close()
+	}, nil
+}
+
+// parseCacheFlags reads --cache-to and --cache-from.
+func parseCacheFlags(f *buildFlags) (cacheTo, cacheFrom []remotecache.Spec, err error) {
+	if cacheTo, err = remotecache.ParseSpecs(f.cacheTo, remotecache.To); err != nil {
+		return nil, nil, fmt.Errorf("--cache-to: %w", err)
+	}
+	if cacheFrom, err = remotecache.ParseSpecs(f.cacheFrom, remotecache.From); err != nil {
+		return nil, nil, fmt.Errorf("--cache-from: %w", err)
+	}
+	return cacheTo, cacheFrom, nil
+}
+
+// reportImage writes the built image's ID to --iidfile, and to stdout
+// with -q.
+func (a *app) reportImage(f *buildFlags, img v1.Image) error {
+	id, err := img.ConfigName()
 	if err != nil {
 		return err
 	}

@@ -45,16 +45,7 @@ RUN echo RAN-b && cat /b.txt >> /copy
 		}
 		return r
 	}
-	digest := func() string {
-		r := lade(t, root, "", "images", "--digests")
-		for _, l := range strings.Split(r.stdout, "\n") {
-			if strings.HasPrefix(l, "cached ") {
-				return strings.Fields(l)[2]
-			}
-		}
-		t.Fatalf("no cached image in:\n%s", r.stdout)
-		return ""
-	}
+	digest := func() string { return imageDigest(t, root, "cached") }
 
 	first := build()
 	if n := executed(first.stderr); n != 3 {

@@ -46,13 +46,22 @@ func (a *app) eachContainer(refs []string, fn func(*container.Store, *container.
 	if err != nil {
 		return err
 	}
+	return a.each(refs, func(ref string) error {
+		c, err := store.Get(ref)
+		if err != nil {
+			return err
+		}
+		return fn(store, c)
+	})
+}
+
+// each runs fn on every ref, printing the ref when it succeeds and the
+// error when it fails, as docker's commands on several objects do, and
+// fails at the end when any ref failed.
+func (a *app) each(refs []string, fn func(ref string) error) error {
 	failed := false
 	for _, ref := range refs {
-		c, err := store.Get(ref)
-		if err == nil {
-			err = fn(store, c)
-		}
-		if err != nil {
+		if err := fn(ref); err != nil {
 			printError(a.stderr, "", err)
 			failed = true
 			continue
@@ -62,6 +71,16 @@ func (a *app) eachContainer(refs []string, fn func(*container.Store, *container.
 	if failed {
 		return exitError{1}
 	}
+	return nil
+}
+
+// printJSON prints v as the inspect commands do: an indented JSON line.
+func (a *app) printJSON(v any) error {
+	out, err := json.MarshalIndent(v, "", "    ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, string(out))
 	return nil
 }
 
@@ -102,7 +121,7 @@ func (a *app) psCmd() *cobra.Command {
 					command = command[:19] + "…"
 				}
 				var ports []string
-				for _, p := range bindings(c) {
+				for _, p := range c.Bindings() {
 					ports = append(ports, p.String())
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%q\t%s ago\t%s\t%s\t%s\n", id, c.Image, command,
@@ -363,7 +382,7 @@ func (a *app) execCmd() *cobra.Command {
 				defer term.Close()
 				o.Terminal = term
 			}
-			if o.Env, err = runEnv(&runFlags{env: env}); err != nil {
+			if o.Env, err = container.ParseEnv(nil, env); err != nil {
 				return err
 			}
 			// Signals go to the command, which lade then waits for.
@@ -377,13 +396,8 @@ func (a *app) execCmd() *cobra.Command {
 			return nil
 		},
 	}
-	fl := c.Flags()
-	fl.SetInterspersed(false)
-	fl.BoolVarP(&interactive, "interactive", "i", false, "keep stdin attached")
-	fl.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-TTY")
-	fl.StringArrayVarP(&env, "env", "e", nil, "set an environment variable")
-	fl.StringVarP(&workdir, "workdir", "w", "", "working directory")
-	fl.StringVarP(&user, "user", "u", "", "user[:group] to run as (names from the container's /etc/passwd and /etc/group)")
+	processFlags(c, &interactive, &tty, &env, &workdir)
+	c.Flags().StringVarP(&user, "user", "u", "", "user[:group] to run as (names from the container's /etc/passwd and /etc/group)")
 	return c
 }
 
@@ -431,17 +445,17 @@ func (a *app) inspectContainers(refs []string) ([]*container.Container, error) {
 		}
 		found = append(found, c)
 	}
-	out, err := json.MarshalIndent(found, "", "    ")
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintln(a.stdout, string(out))
-	return found, nil
+	return found, a.printJSON(found)
 }
 
 func (a *app) volumeCmd() *cobra.Command {
 	c := &cobra.Command{Use: "volume", Short: "Manage volumes"}
-	create := &cobra.Command{
+	c.AddCommand(a.volumeCreateCmd(), a.volumeLsCmd(), a.volumeInspectCmd(), a.volumeRmCmd())
+	return c
+}
+
+func (a *app) volumeCreateCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "create [NAME]",
 		Short: "Create a volume (a random name when none is given)",
 		Args:  cobra.MaximumNArgs(1),
@@ -450,11 +464,7 @@ func (a *app) volumeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			name := ""
-			if len(args) == 1 {
-				name = args[0]
-			}
-			v, err := store.CreateVolume(name, nil)
+			v, err := store.CreateVolume(optionalArg(args), nil)
 			if err != nil {
 				return a.failed(err)
 			}
@@ -462,6 +472,9 @@ func (a *app) volumeCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func (a *app) volumeLsCmd() *cobra.Command {
 	var quiet bool
 	ls := &cobra.Command{
 		Use:     "ls [-q]",
@@ -492,7 +505,11 @@ func (a *app) volumeCmd() *cobra.Command {
 		},
 	}
 	ls.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print names")
-	inspect := &cobra.Command{
+	return ls
+}
+
+func (a *app) volumeInspectCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "inspect VOLUME...",
 		Short: "Show volumes as JSON",
 		Args:  cobra.MinimumNArgs(1),
@@ -512,15 +529,16 @@ func (a *app) volumeCmd() *cobra.Command {
 				}
 				vols = append(vols, v)
 			}
-			out, err := json.MarshalIndent(vols, "", "    ")
-			if err != nil {
+			if err := a.printJSON(vols); err != nil {
 				return err
 			}
-			fmt.Fprintln(a.stdout, string(out))
 			return missing
 		},
 	}
-	rm := &cobra.Command{
+}
+
+func (a *app) volumeRmCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "rm VOLUME...",
 		Short: "Remove volumes not used by any container",
 		Args:  cobra.MinimumNArgs(1),
@@ -529,18 +547,7 @@ func (a *app) volumeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var failed error
-			for _, n := range args {
-				if err := store.RemoveVolume(n); err != nil {
-					printError(a.stderr, "", err)
-					failed = exitError{1}
-					continue
-				}
-				fmt.Fprintln(a.stdout, n)
-			}
-			return failed
+			return a.each(args, store.RemoveVolume)
 		},
 	}
-	c.AddCommand(create, ls, inspect, rm)
-	return c
 }

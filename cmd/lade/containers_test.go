@@ -143,14 +143,9 @@ func TestPublishHTTP(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/index.html", port)
 	var body string
 	poll(t, "httpd answering through the proxy", func() bool {
-		resp, err := http.Get(url)
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		body = string(b)
-		return resp.StatusCode == http.StatusOK
+		var ok bool
+		body, ok = httpGet(url)
+		return ok
 	})
 	if body != "hello-from-busybox\n" {
 		t.Errorf("body %q", body)
@@ -211,13 +206,8 @@ func TestPublishFreePort(t *testing.T) {
 		t.Fatalf("port 8080: %q", addr)
 	}
 	poll(t, "httpd on the chosen port", func() bool {
-		resp, err := http.Get("http://" + addr + "/index.html")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b) == "free-port\n"
+		body, _ := httpGet("http://" + addr + "/index.html")
+		return body == "free-port\n"
 	})
 	// -P added 9090/udp on a port of its own; 8080 was published by -p.
 	all := lade(t, root, "", "port", id).stdout
@@ -289,13 +279,8 @@ func TestPublishRanges(t *testing.T) {
 		t.Fatalf("8080 published on %s, want %s (the first free port of the range)", addr, want)
 	}
 	poll(t, "httpd on the ranged port", func() bool {
-		resp, err := http.Get("http://" + addr + "/index.html")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b) == "ranged\n"
+		body, _ := httpGet("http://" + addr + "/index.html")
+		return body == "ranged\n"
 	})
 	all := lade(t, root, "", "port", id).stdout
 	for _, want := range []string{fmt.Sprintf("9000/udp -> 127.0.0.1:%d", base+3), fmt.Sprintf("9001/udp -> 127.0.0.1:%d", base+4)} {
@@ -307,4 +292,15 @@ func TestPublishRanges(t *testing.T) {
 	if r := lade(t, root, "", "run", "--rm", "-p", fmt.Sprintf("127.0.0.1:%d-%d:80", base, base+1), "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "no port of the range is free") {
 		t.Errorf("run on a busy range: %+v", r)
 	}
+}
+
+// httpGet is url's body, and whether it answered 200 OK.
+func httpGet(url string) (string, bool) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp.StatusCode == http.StatusOK
 }

@@ -69,7 +69,7 @@ func (a *app) pullCmd() *cobra.Command {
 			// As docker pull does, unpack the layers now: the first build
 			// or run from the image then starts at once. A layer that
 			// cannot be unpacked fails the pull before the name is set.
-			if _, err := a.unpack(ctx, img); err != nil {
+			if _, err := a.snapshots.UnpackImage(ctx, img); err != nil {
 				return err
 			}
 			if err := a.images.Keep(ctx, args[0], img); err != nil {
@@ -118,13 +118,10 @@ func (a *app) pushCmd() *cobra.Command {
 		Short: "Upload an image to a registry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
 			if _, err := images.ParseTag(args[0]); err != nil {
 				return err
 			}
-			img, err := a.images.Get(cmd.Context(), args[0])
+			img, err := a.image(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -163,10 +160,7 @@ func (a *app) tagCmd() *cobra.Command {
 		Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
-			img, err := a.images.Get(cmd.Context(), args[0])
+			img, err := a.image(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -229,19 +223,6 @@ func (a *app) rmi(ctx context.Context, ref string, force bool) error {
 		fmt.Fprintf(a.stdout, "Deleted: %s\n", removed.Deleted)
 	}
 	return nil
-}
-
-func (a *app) entry(ctx context.Context, d v1.Hash) (images.Entry, error) {
-	list, err := a.images.List(ctx)
-	if err != nil {
-		return images.Entry{}, err
-	}
-	for _, e := range list {
-		if e.Digest == d {
-			return e, nil
-		}
-	}
-	return images.Entry{Digest: d}, nil
 }
 
 func (a *app) saveCmd() *cobra.Command {
@@ -330,6 +311,14 @@ func dockerConfigPath() (string, error) {
 	return filepath.Join(home, ".docker", "config.json"), nil
 }
 
+// optionalArg is a command's one optional argument, "" without it.
+func optionalArg(args []string) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	return ""
+}
+
 // registryKey is the auths key docker uses for a registry.
 func registryKey(s string, insecure []string) (string, name.Registry, error) {
 	if s == "" || s == "docker.io" || s == "index.docker.io" || s == "registry-1.docker.io" {
@@ -395,11 +384,7 @@ func (a *app) loginCmd() *cobra.Command {
 		Short: "Log in to a registry (stores credentials in docker's config.json)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			server := ""
-			if len(args) == 1 {
-				server = args[0]
-			}
-			key, reg, err := registryKey(server, a.insecure)
+			key, reg, err := registryKey(optionalArg(args), a.insecure)
 			if err != nil {
 				return err
 			}
@@ -467,11 +452,7 @@ func (a *app) logoutCmd() *cobra.Command {
 		Short: "Log out from a registry",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			server := ""
-			if len(args) == 1 {
-				server = args[0]
-			}
-			key, reg, err := registryKey(server, a.insecure)
+			key, reg, err := registryKey(optionalArg(args), a.insecure)
 			if err != nil {
 				return err
 			}

@@ -19,8 +19,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/testutil"
 )
+
+// testRegistry is an in-process registry behind wrap; returns host:port.
+func testRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
+	return testutil.Registry(t, wrap)
+}
 
 func TestTagRmiImagesInspectHistory(t *testing.T) {
 	root := newRoot(t)
@@ -58,7 +64,7 @@ func TestTagRmiImagesInspectHistory(t *testing.T) {
 	}
 
 	r := lade(t, root, "", "inspect", "app:1")
-	var ins []imageInspect
+	var ins []images.Inspect
 	if err := json.Unmarshal([]byte(r.stdout), &ins); err != nil || len(ins) != 1 {
 		t.Fatalf("inspect: %v %s", err, r.stdout)
 	}
@@ -102,28 +108,7 @@ func TestTagRmiImagesInspectHistory(t *testing.T) {
 // into a fresh root, and checks that faults leave the store clean.
 func TestPushPullCLI(t *testing.T) {
 	root := newRoot(t)
-	var bodies, fail atomic.Int32
-	host := testutil.Registry(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.Contains(r.URL.Path, "/blobs/uploads/") && (r.Method == http.MethodPatch || r.Method == http.MethodPut && r.ContentLength > 0) {
-				bodies.Add(1)
-			}
-			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && fail.Load() > 0 {
-				switch fail.Add(1) {
-				case 2:
-					http.Error(w, "boom", http.StatusInternalServerError)
-					return
-				case 3:
-					http.Error(w, "slow down", http.StatusTooManyRequests)
-					return
-				default: // serve wrong bytes from then on
-					w.Write([]byte("definitely not the blob you asked for"))
-					return
-				}
-			}
-			h.ServeHTTP(w, r)
-		})
-	})
+	host, bodies, fail := faultyRegistry(t)
 	ref := host + "/cli/busybox:1"
 	if r := lade(t, root, "", "tag", "busybox", ref); r.code != 0 {
 		t.Fatal(r.stderr)
@@ -150,16 +135,7 @@ func TestPushPullCLI(t *testing.T) {
 	if r := lade(t, fresh, "", "pull", ref); !strings.Contains(r.stdout, "Image is up to date") {
 		t.Errorf("second pull: %+v", r)
 	}
-	// Like docker pull, pull unpacked every layer.
-	var insp []struct{ RootFS struct{ Layers []string } }
-	if err := json.Unmarshal([]byte(lade(t, fresh, "", "inspect", ref).stdout), &insp); err != nil || len(insp) != 1 || len(insp[0].RootFS.Layers) == 0 {
-		t.Fatalf("inspect after pull: %v %+v", err, insp)
-	}
-	for _, l := range insp[0].RootFS.Layers {
-		if fi, err := os.Stat(filepath.Join(fresh, "snapshots", "layers", strings.TrimPrefix(l, "sha256:"))); err != nil || !fi.IsDir() {
-			t.Errorf("layer %s not unpacked by pull: %v", l, err)
-		}
-	}
+	checkLayersUnpacked(t, fresh, ref)
 
 	// 500, then 429, then wrong bytes: lade retries the first two and
 	// refuses the third; the root keeps no image and no partial blob.
@@ -184,6 +160,50 @@ func TestPushPullCLI(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// faultyRegistry is a test registry that counts the blob bodies pushed
+// to it and, once fail is set to 1, answers blob GETs with a 500, then a
+// 429, then wrong bytes.
+func faultyRegistry(t *testing.T) (host string, bodies, fail *atomic.Int32) {
+	bodies, fail = new(atomic.Int32), new(atomic.Int32)
+	host = testRegistry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/blobs/uploads/") && (r.Method == http.MethodPatch || r.Method == http.MethodPut && r.ContentLength > 0) {
+				bodies.Add(1)
+			}
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && fail.Load() > 0 {
+				switch fail.Add(1) {
+				case 2:
+					http.Error(w, "boom", http.StatusInternalServerError)
+					return
+				case 3:
+					http.Error(w, "slow down", http.StatusTooManyRequests)
+					return
+				default: // serve wrong bytes from then on
+					w.Write([]byte("definitely not the blob you asked for"))
+					return
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	return host, bodies, fail
+}
+
+// checkLayersUnpacked checks that every layer of ref is unpacked under
+// root, as docker pull leaves them.
+func checkLayersUnpacked(t *testing.T, root, ref string) {
+	t.Helper()
+	var insp []struct{ RootFS struct{ Layers []string } }
+	if err := json.Unmarshal([]byte(lade(t, root, "", "inspect", ref).stdout), &insp); err != nil || len(insp) != 1 || len(insp[0].RootFS.Layers) == 0 {
+		t.Fatalf("inspect after pull: %v %+v", err, insp)
+	}
+	for _, l := range insp[0].RootFS.Layers {
+		if fi, err := os.Stat(filepath.Join(root, "snapshots", "layers", strings.TrimPrefix(l, "sha256:"))); err != nil || !fi.IsDir() {
+			t.Errorf("layer %s not unpacked by pull: %v", l, err)
+		}
+	}
 }
 
 func TestLoginLogout(t *testing.T) {
@@ -258,7 +278,7 @@ func TestSaveLoadCLI(t *testing.T) {
 	}
 	digests := func(root, ref string) string {
 		t.Helper()
-		var ins []imageInspect
+		var ins []images.Inspect
 		r := lade(t, root, "", "inspect", ref)
 		if err := json.Unmarshal([]byte(r.stdout), &ins); err != nil || len(ins) != 1 {
 			t.Fatalf("inspect %s: %v %+v", ref, err, r)

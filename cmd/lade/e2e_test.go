@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/lade-build/lade/internal/testutil"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/internal/testutil"
 )
 
@@ -30,17 +31,6 @@ func refuse(prefix string, status int, code string) func(http.Handler) http.Hand
 			fmt.Fprintf(w, `{"errors":[{"code":%q,"message":"refused by test","detail":{"Tag":"1.0"}}]}`, code)
 		})
 	}
-}
-
-// errorLines returns the lines lade printed as errors.
-func errorLines(stderr string) []string {
-	var out []string
-	for _, l := range strings.Split(stderr, "\n") {
-		if strings.HasPrefix(l, "Error: ") {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 func TestCLIErrors(t *testing.T) {
@@ -62,7 +52,7 @@ func TestCLIErrors(t *testing.T) {
 		{"pull unauthorized", []string{"pull", host + "/private/x:1.0"}, 1, "Error: " + host + "/private/x:1.0: unauthorized: authentication required"},
 		{"push denied", []string{"push", host + "/ro/busybox:1"}, 1, "Error: " + host + "/ro/busybox:1: denied: requested access to the resource is denied"},
 		{"publish with a port for an IP", []string{"run", "--rm", "-p", "127.0.0.1:18080:80:90", "busybox", "true"}, 125,
-			`Error: --publish: invalid IP address "127.0.0.1:18080" in "127.0.0.1:18080:80:90" (want ` + portForms + ")"},
+			`Error: --publish: invalid IP address "127.0.0.1:18080" in "127.0.0.1:18080:80:90" (want ` + container.PortForms + ")"},
 		{"unknown flag", []string{"run", "--nope", "busybox"}, 125, "Error: unknown flag: --nope (see 'lade run --help')"},
 		{"bad flag value", []string{"run", "--cpus", "many", "busybox"}, 125,
 			`Error: invalid argument "many" for "--cpus" flag: strconv.ParseFloat: parsing "many": invalid syntax (see 'lade run --help')`},
@@ -78,7 +68,7 @@ func TestCLIErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := lade(t, root, "", tt.args...)
-			lines := errorLines(r.stderr)
+			lines := testutil.ErrorLines(r.stderr)
 			if r.code != tt.code || len(lines) != 1 || lines[0] != tt.want {
 				t.Errorf("lade %v: exit %d, error lines %q\nwant exit %d and %q\nstderr:\n%s", tt.args, r.code, lines, tt.code, tt.want, r.stderr)
 			}
@@ -108,7 +98,7 @@ func TestBuildCanceled(t *testing.T) {
 	if ctx.Err() == nil {
 		t.Fatalf("the step never ran; stderr:\n%s", errb.String())
 	}
-	lines := errorLines(errb.String())
+	lines := testutil.ErrorLines(errb.String())
 	if code == 0 || len(lines) != 1 || lines[0] != "Error: build canceled" {
 		t.Errorf("exit %d, error lines %q; want one \"Error: build canceled\"\nstderr:\n%s", code, lines, errb.String())
 	}

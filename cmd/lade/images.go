@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
+
+	"github.com/lade-build/lade/images"
 )
 
 func init() {
@@ -31,7 +34,7 @@ func (a *app) imagesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if list, err = filterImages(list, filters); err != nil {
+			if list, err = images.Filter(list, filters); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
@@ -56,7 +59,7 @@ func (a *app) imagesCmd() *cobra.Command {
 					names = []string{"<none>:<none>"}
 				}
 				for _, n := range names {
-					repo, tag := splitTag(n)
+					repo, tag := images.SplitTag(n)
 					if digests {
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", repo, tag, e.Digest, id, ago(e.Created), humanSize(e.Size))
 					} else {
@@ -116,13 +119,6 @@ func (a *app) importCmd() *cobra.Command {
 	return c
 }
 
-func splitTag(n string) (string, string) {
-	if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
-		return n[:i], n[i+1:]
-	}
-	return n, "<none>"
-}
-
 func ago(t time.Time) string {
 	if t.IsZero() || t.Unix() <= 0 {
 		return "N/A"
@@ -153,4 +149,12 @@ func humanSize(n int64) string {
 		}
 	}
 	return fmt.Sprintf("%.3gPB", f/unit)
+}
+
+// image opens the stores and looks ref up in the image store.
+func (a *app) image(ctx context.Context, ref string) (v1.Image, error) {
+	if err := a.open(); err != nil {
+		return nil, err
+	}
+	return a.images.Get(ctx, ref)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
+	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/testutil"
 )
 
@@ -144,7 +145,7 @@ func TestRegistryInterop(t *testing.T) {
 		t.Errorf("build --push progress:\n%s", r.stderr)
 	}
 	ins := lade(t, root, "", "inspect", ref)
-	var local []imageInspect
+	var local []images.Inspect
 	if err := json.Unmarshal([]byte(ins.stdout), &local); err != nil || len(local) != 1 {
 		t.Fatalf("inspect: %v\n%s", err, ins.stdout)
 	}
@@ -164,9 +165,16 @@ func TestRegistryInterop(t *testing.T) {
 	crane := craneTool(t)
 	run(t, crane, "validate", "--remote", ref, "--insecure")
 
-	// buildx's output options, with force-compression: the busybox base
-	// layer is recompressed too. skopeo copies each image and a fresh lade
-	// root pulls and runs it.
+	pushCompressed(t, root, host, dir, skopeo, ociDir)
+	pullSkopeoPushed(t, host, skopeo)
+}
+
+// pushCompressed pushes dir's image built with buildx's output options,
+// with force-compression (so the busybox base layer is recompressed too);
+// skopeo copies each image into ociDir and a fresh lade root pulls and
+// runs it.
+func pushCompressed(t *testing.T, root, host, dir, skopeo, ociDir string) {
+	t.Helper()
 	for _, c := range []struct{ opts, suffix string }{
 		{"compression=zstd,compression-level=9", ".zstd"},
 		{"compression=uncompressed", ".tar"},
@@ -187,17 +195,15 @@ func TestRegistryInterop(t *testing.T) {
 			}
 		}
 		run(t, skopeo, "copy", "--src-tls-verify=false", "docker://"+cref, "oci:"+ociDir+":"+tag)
-		fresh := t.TempDir()
-		if r := lade(t, fresh, "", "pull", "-q", cref); r.code != 0 {
-			t.Fatalf("pull %s: %s", cref, r.stderr)
-		}
-		if r := lade(t, fresh, "", "run", "--rm", cref); r.code != 0 || r.stdout != "pushed by lade\n" {
-			t.Errorf("run %s (%d): %q %s", cref, r.code, r.stdout, r.stderr)
-		}
+		pullAndRun(t, cref, "pushed by lade\n", "-q")
 	}
 
-	// An image skopeo pushes from a layout this test writes is pulled and
-	// run by lade (in a fresh root).
+}
+
+// pullSkopeoPushed: an image skopeo pushes from a layout this test writes
+// is pulled and run by lade (in a fresh root).
+func pullSkopeoPushed(t *testing.T, host, skopeo string) {
+	t.Helper()
 	img := testutil.BusyboxImage(t)
 	cf, _ := img.ConfigFile()
 	cf = cf.DeepCopy()
@@ -215,13 +221,24 @@ func TestRegistryInterop(t *testing.T) {
 	}
 	sref := host + "/skopeo/img:1"
 	run(t, skopeo, "copy", "--dest-tls-verify=false", "oci:"+string(lp), "docker://"+sref)
+	if r := pullAndRun(t, sref, "pushed by skopeo\n"); !strings.Contains(r.stderr, "pulling sha256:") {
+		t.Errorf("pull progress of %s:\n%s", sref, r.stderr)
+	}
+}
+
+// pullAndRun pulls ref into a fresh root and runs it, which must print
+// want, and returns the pull's result.
+func pullAndRun(t *testing.T, ref, want string, pullArgs ...string) result {
+	t.Helper()
 	fresh := t.TempDir()
-	if r := lade(t, fresh, "", "pull", sref); r.code != 0 || !strings.Contains(r.stderr, "pulling sha256:") {
-		t.Fatalf("pull (%d): %s\n%s", r.code, r.stdout, r.stderr)
+	p := lade(t, fresh, "", append(append([]string{"pull"}, pullArgs...), ref)...)
+	if p.code != 0 {
+		t.Fatalf("pull %s (%d): %s\n%s", ref, p.code, p.stdout, p.stderr)
 	}
-	if r := lade(t, fresh, "", "run", "--rm", sref); r.code != 0 || r.stdout != "pushed by skopeo\n" {
-		t.Fatalf("run (%d): %q %s", r.code, r.stdout, r.stderr)
+	if r := lade(t, fresh, "", "run", "--rm", ref); r.code != 0 || r.stdout != want {
+		t.Fatalf("run %s (%d): %q %s", ref, r.code, r.stdout, r.stderr)
 	}
+	return p
 }
 
 // TestRegistryMountInterop pushes one image to two repositories of a real
@@ -374,13 +391,7 @@ func TestDockerRegistryInterop(t *testing.T) {
 	if o, err := testutil.RunDocker(docker, 2*time.Minute, "push", back); err != nil {
 		t.Fatalf("docker push: %v\n%s", err, o)
 	}
-	fresh := t.TempDir()
-	if r := lade(t, fresh, "", "pull", back); r.code != 0 {
-		t.Fatalf("pull of the docker-pushed image: %+v", r)
-	}
-	if r := lade(t, fresh, "", "run", "--rm", back); r.code != 0 || r.stdout != "via registry\n" {
-		t.Fatalf("run of the docker-pushed image (%d): %q %s", r.code, r.stdout, r.stderr)
-	}
+	pullAndRun(t, back, "via registry\n")
 }
 
 // TestSkopeoReadsSavedArchive: a lade save archive is both a docker
@@ -401,9 +412,9 @@ func TestSkopeoReadsSavedArchive(t *testing.T) {
 	one, both := filepath.Join(tmp, "one.tar"), filepath.Join(tmp, "both.tar")
 	lade(t, root, "", "save", "-o", one, "skopeo-save:one")
 	lade(t, root, "", "save", "-o", both, "skopeo-save:one", "skopeo-save:two")
-	inspect := func(root, ref string) imageInspect {
+	inspect := func(root, ref string) images.Inspect {
 		t.Helper()
-		var ins []imageInspect
+		var ins []images.Inspect
 		if err := json.Unmarshal([]byte(lade(t, root, "", "inspect", ref).stdout), &ins); err != nil || len(ins) != 1 {
 			t.Fatalf("inspect %s: %v", ref, err)
 		}

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/container"
-	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/testroot"
 	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/runner"
 )
@@ -31,17 +30,7 @@ func newRoot(t testing.TB) string {
 	t.Helper()
 	testutil.RequireRoot(t)
 	root := t.TempDir()
-	content, err := cache.Open(filepath.Join(root, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := images.Open(filepath.Join(root, "images"), content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Tag(context.Background(), "busybox:latest", testutil.BusyboxImage(t)); err != nil {
-		t.Fatal(err)
-	}
+	testroot.SeedBusybox(t, root)
 	return root
 }
 

@@ -137,11 +137,7 @@ func waitFor(t *testing.T, p string) {
 // seeding, and checks that nothing a mount held or wrote stays behind.
 func TestRunMounts(t *testing.T) {
 	root := newRoot(t)
-	cases := []struct {
-		name  string
-		files map[string]string
-		tree  map[string]string // path -> content ("" checks absence)
-	}{
+	cases := []runMountCase{
 		{
 			name: "context bind honours .dockerignore and stays read-only",
 			files: map[string]string{
@@ -205,39 +201,63 @@ RUN --mount=type=ssh echo "$SSH_AUTH_SOCK" > /sock && (test -e /run/buildkit && 
 		},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := writeTree(t, tc.files)
-			before, _ := os.ReadDir(ctx)
-			im := buildOCI(t, root, ctx)
-			for p, want := range tc.tree {
-				e, ok := im.Tree[p]
-				if want == "" {
-					if ok {
-						t.Errorf("%s left in the image", p)
-					}
-					continue
-				}
-				if e.Content != want {
-					t.Errorf("%s = %q, want %q", p, e.Content, want)
-				}
-			}
-			after, _ := os.ReadDir(ctx)
-			if len(after) != len(before) {
-				t.Errorf("context changed: %d entries, was %d", len(after), len(before))
-			}
-			if b, _ := os.ReadFile(filepath.Join(ctx, "a.txt")); tc.files["a.txt"] != "" && string(b) != tc.files["a.txt"] {
-				t.Errorf("context a.txt changed to %q", b)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkRunMountCase(t, root, tc) })
 	}
-	if m, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(m), root) {
-		t.Errorf("mounts left under the root:\n%s", m)
+	checkNoLeftovers(t, root)
+}
+
+// runMountCase is a build whose RUN mounts must leave tree in the image
+// and the context as it was.
+type runMountCase struct {
+	name  string
+	files map[string]string
+	tree  map[string]string // path -> content ("" checks absence)
+}
+
+func checkRunMountCase(t *testing.T, root string, tc runMountCase) {
+	t.Helper()
+	ctx := writeTree(t, tc.files)
+	before, _ := os.ReadDir(ctx)
+	im := buildOCI(t, root, ctx)
+	for p, want := range tc.tree {
+		e, ok := im.Tree[p]
+		if want == "" {
+			if ok {
+				t.Errorf("%s left in the image", p)
+			}
+			continue
+		}
+		if e.Content != want {
+			t.Errorf("%s = %q, want %q", p, e.Content, want)
+		}
 	}
+	after, _ := os.ReadDir(ctx)
+	if len(after) != len(before) {
+		t.Errorf("context changed: %d entries, was %d", len(after), len(before))
+	}
+	if b, _ := os.ReadFile(filepath.Join(ctx, "a.txt")); tc.files["a.txt"] != "" && string(b) != tc.files["a.txt"] {
+		t.Errorf("context a.txt changed to %q", b)
+	}
+}
+
+// checkNoLeftovers fails the test when builds under root left mounts or
+// more than one entry in its tmp.
+func checkNoLeftovers(t *testing.T, root string) {
+	t.Helper()
+	checkNoMounts(t, root)
 	if ents, _ := os.ReadDir(filepath.Join(root, "tmp")); len(ents) > 1 {
 		var names []string
 		for _, e := range ents {
 			names = append(names, e.Name())
 		}
 		t.Errorf("scratch left in tmp: %v", names)
+	}
+}
+
+// checkNoMounts fails the test when anything is still mounted under root.
+func checkNoMounts(t *testing.T, root string) {
+	t.Helper()
+	if m, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(m), root) {
+		t.Errorf("mounts left under the root:\n%s", m)
 	}
 }

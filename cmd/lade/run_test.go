@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestRunForeground(t *testing.T) {
@@ -159,16 +161,12 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// poll retries fn every 50ms until it reports true or 30s pass.
+// poll retries fn until it reports true, failing the test after 30s.
 func poll(t *testing.T, what string, fn func() bool) {
 	t.Helper()
-	for i := 0; i < 600; i++ {
-		if fn() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testutil.PollUntil(30*time.Second, fn) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 func TestRunResources(t *testing.T) {
@@ -206,61 +204,4 @@ func TestRunResources(t *testing.T) {
 			t.Fatalf("--cpus: %+v", r)
 		}
 	})
-}
-
-func TestParsePort(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string // the ports, space-separated
-		bad  bool
-	}{
-		{in: "8080:80", want: "0.0.0.0:8080->80/tcp"},
-		{in: "127.0.0.1:8080:80/udp", want: "127.0.0.1:8080->80/udp"},
-		{in: "80", want: "0.0.0.0:0->80/tcp"},
-		{in: "53/udp", want: "0.0.0.0:0->53/udp"},
-		{in: ":80", want: "0.0.0.0:0->80/tcp"},
-		{in: "127.0.0.1::80", want: "127.0.0.1:0->80/tcp"},
-		{in: "[::1]:9000:80", want: "::1:9000->80/tcp"},
-		// Ranges, as docker takes them.
-		{in: "8000-8002:80-82", want: "0.0.0.0:8000->80/tcp 0.0.0.0:8001->81/tcp 0.0.0.0:8002->82/tcp"},
-		{in: "127.0.0.1:9000-9001:90-91/udp", want: "127.0.0.1:9000->90/udp 127.0.0.1:9001->91/udp"},
-		{in: "80-81", want: "0.0.0.0:0->80/tcp 0.0.0.0:0->81/tcp"},
-		{in: "127.0.0.1::80-81", want: "127.0.0.1:0->80/tcp 127.0.0.1:0->81/tcp"},
-		{in: "8000-8010:80", want: "0.0.0.0:8000-8010->80/tcp"},
-		{in: "8000-8010:80-85", bad: true}, // lengths differ
-		{in: "8000:80-81", bad: true},
-		{in: "82-80", bad: true},
-		{in: "0-5:80", bad: true},
-		{in: "a:80", bad: true},
-		{in: "8080:80/sctp", bad: true},
-		{in: "0", bad: true},
-		{in: "70000:80", bad: true},
-		{in: "80-70000", bad: true},
-	}
-	for _, tc := range tests {
-		ps, err := parsePorts(tc.in)
-		if (err != nil) != tc.bad {
-			t.Errorf("%s: err %v", tc.in, err)
-			continue
-		}
-		var got []string
-		for _, p := range ps {
-			got = append(got, p.String())
-		}
-		if !tc.bad && strings.Join(got, " ") != tc.want {
-			t.Errorf("%s: %s, want %s", tc.in, strings.Join(got, " "), tc.want)
-		}
-	}
-	if _, err := parsePort("80-81"); err == nil {
-		t.Error("parsePort took a range")
-	}
-	if _, err := parseRestart("on-failure:x"); err == nil {
-		t.Error("bad restart count accepted")
-	}
-	if p, err := parseRestart("on-failure:2"); err != nil || p.MaxRetries != 2 {
-		t.Errorf("on-failure:2: %+v %v", p, err)
-	}
-	if n, err := parseBytes("32m"); err != nil || n != 32<<20 {
-		t.Errorf("32m = %d %v", n, err)
-	}
 }

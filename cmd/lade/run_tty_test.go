@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lade-build/lade/internal/testutil"
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // testTerminal is a terminal the test owns: lade gets the slave as its

@@ -166,9 +166,7 @@ RUN echo "$TOK" > /env-after && ls /run > /run-after 2>&1 || true
 	if len(hits(t, filepath.Dir(secretFile), marker)) != 1 {
 		t.Fatal("search does not find the marker in the secret file itself")
 	}
-	if m, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(m, []byte(root)) {
-		t.Errorf("mounts left under the root:\n%s", m)
-	}
+	checkNoMounts(t, root)
 }
 
 // TestRunMountErrors: bad input fails with the Dockerfile line and never
@@ -180,14 +178,7 @@ func TestRunMountErrors(t *testing.T) {
 	if err := os.WriteFile(hostFile, []byte("host"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name, dockerfile string
-		args             []string
-		links            map[string]string // context symlinks
-		want             []string
-		inStep           bool // fails while preparing the step, before its process
-
-	}{
+	cases := []mountErrorCase{
 		{
 			name:       "required secret missing",
 			dockerfile: "FROM busybox\nRUN echo first > /first\nRUN --mount=type=secret,id=nope,required=true echo ran > /ran\n",
@@ -253,31 +244,45 @@ func TestRunMountErrors(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := writeTree(t, map[string]string{"Dockerfile": tc.dockerfile})
-			for name, target := range tc.links {
-				if err := os.Symlink(target, filepath.Join(ctx, name)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			args := append([]string{"build", "--progress", "plain"}, tc.args...)
-			r := lade(t, root, "", append(args, ctx)...)
-			if r.code == 0 {
-				t.Fatalf("build succeeded, want error %v", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(r.stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
-				}
-			}
-			// Checks run before any step: no RUN even starts.
-			if !tc.inStep && strings.Contains(r.stderr, "] RUN ") {
-				t.Errorf("a step ran before the error:\n%s", r.stderr)
-			}
-			if b, err := os.ReadFile(hostFile); err != nil || string(b) != "host" {
-				t.Errorf("host file changed: %q %v", b, err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkMountError(t, root, hostFile, tc) })
+	}
+}
+
+// mountErrorCase is a build that must fail with want in its output.
+type mountErrorCase struct {
+	name, dockerfile string
+	args             []string
+	links            map[string]string // context symlinks
+	want             []string
+	inStep           bool // fails while preparing the step, before its process
+}
+
+// checkMountError builds tc, which must fail as it says, before any step
+// runs unless inStep, and leave hostFile as it was.
+func checkMountError(t *testing.T, root, hostFile string, tc mountErrorCase) {
+	t.Helper()
+	ctx := writeTree(t, map[string]string{"Dockerfile": tc.dockerfile})
+	for name, target := range tc.links {
+		if err := os.Symlink(target, filepath.Join(ctx, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := append([]string{"build", "--progress", "plain"}, tc.args...)
+	r := lade(t, root, "", append(args, ctx)...)
+	if r.code == 0 {
+		t.Fatalf("build succeeded, want error %v", tc.want)
+	}
+	for _, w := range tc.want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+		}
+	}
+	// Checks run before any step: no RUN even starts.
+	if !tc.inStep && strings.Contains(r.stderr, "] RUN ") {
+		t.Errorf("a step ran before the error:\n%s", r.stderr)
+	}
+	if b, err := os.ReadFile(hostFile); err != nil || string(b) != "host" {
+		t.Errorf("host file changed: %q %v", b, err)
 	}
 }
 

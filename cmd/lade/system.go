@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"text/tabwriter"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/lade-build/lade/internal/du"
+	"github.com/lade-build/lade/container"
 )
 
 func init() {
@@ -67,88 +65,24 @@ func (a *app) systemDF(ctx context.Context) error {
 	return tw.Flush()
 }
 
+// diskUsage asks each store what it takes.
 func (a *app) diskUsage(ctx context.Context) ([]dfRow, error) {
-	if err := a.open(); err != nil {
-		return nil, err
-	}
 	cs, err := a.containers()
 	if err != nil {
 		return nil, err
 	}
-	ctrs, err := cs.List()
+	ctrs, usedImages, err := cs.DiskUsage()
 	if err != nil {
 		return nil, err
 	}
-	usedImage := map[string]bool{} // config digests
-	ctrRow := dfRow{typ: "Containers", total: len(ctrs)}
-	for _, c := range ctrs {
-		usedImage[c.ImageID] = true
-		n, _ := du.Size(filepath.Join(cs.Dir(c.ID), "rootfs", "upper"))
-		ctrRow.size += n
-		if cs.Running(c.ID) {
-			ctrRow.active++
-		} else {
-			ctrRow.reclaimable += n
-		}
-	}
-
-	// Images: every blob once; reclaimable is what only unused images hold.
-	imgRow := dfRow{typ: "Images"}
-	list, err := a.images.List(ctx)
+	imgs, err := a.images.DiskUsage(ctx, usedImages)
 	if err != nil {
 		return nil, err
 	}
-	sizes := map[v1.Hash]int64{}
-	keep := map[v1.Hash]bool{}
-	for _, e := range list {
-		imgRow.total++
-		img, err := a.images.Get(ctx, e.Digest.String())
-		if err != nil {
-			continue
-		}
-		m, err := img.Manifest()
-		if err != nil {
-			continue
-		}
-		blobs := map[v1.Hash]int64{e.Digest: 0, m.Config.Digest: m.Config.Size}
-		for _, l := range m.Layers {
-			blobs[l.Digest] = l.Size
-		}
-		if n, err := a.content.Size(e.Digest); err == nil {
-			blobs[e.Digest] = n
-		}
-		used := usedImage[m.Config.Digest.String()]
-		if used {
-			imgRow.active++
-		}
-		for d, n := range blobs {
-			sizes[d] = n
-			keep[d] = keep[d] || used
-		}
-	}
-	for d, n := range sizes {
-		imgRow.size += n
-		if !keep[d] {
-			imgRow.reclaimable += n
-		}
-	}
-
-	volRow := dfRow{typ: "Local Volumes"}
-	vols, err := cs.ListVolumes()
+	vols, err := cs.VolumeUsage()
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range vols {
-		volRow.total++
-		n, _ := du.Size(v.Mountpoint)
-		volRow.size += n
-		if users, _ := cs.VolumeUsers(v.Name); len(users) > 0 {
-			volRow.active++
-		} else {
-			volRow.reclaimable += n
-		}
-	}
-
 	g, err := a.gc()
 	if err != nil {
 		return nil, err
@@ -161,7 +95,16 @@ func (a *app) diskUsage(ctx context.Context) ([]dfRow, error) {
 	if a.content.GCBusy() {
 		bcRow.active = 1 // at least one build runs
 	}
-	return []dfRow{imgRow, ctrRow, volRow, bcRow}, nil
+	return []dfRow{
+		{"Images", imgs.Total, imgs.Active, imgs.Size, imgs.Reclaimable},
+		containerRow("Containers", ctrs),
+		containerRow("Local Volumes", vols),
+		bcRow,
+	}, nil
+}
+
+func containerRow(typ string, u container.Usage) dfRow {
+	return dfRow{typ, u.Total, u.Active, u.Size, u.Reclaimable}
 }
 
 func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) error {
@@ -185,41 +128,17 @@ func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) erro
 	if err != nil {
 		return err
 	}
-	ctrs, err := cs.List()
+	removed, used, err := cs.PruneStopped(ctx)
 	if err != nil {
 		return err
 	}
-	used := map[string]bool{}
-	var removed []string
-	for _, c := range ctrs {
-		if cs.Running(c.ID) {
-			used[c.ImageID] = true
-			continue
-		}
-		if err := cs.Remove(ctx, c.ID, false, true); err != nil {
-			return err
-		}
-		removed = append(removed, c.ID)
-	}
 	printList(a, "Deleted Containers:", removed)
-
 	if volumes {
-		removed = nil
-		vols, err := cs.ListVolumes()
-		if err != nil {
+		if removed, err = cs.PruneVolumes(); err != nil {
 			return err
-		}
-		for _, v := range vols {
-			if users, _ := cs.VolumeUsers(v.Name); len(users) > 0 || !v.Anonymous {
-				continue
-			}
-			if err := cs.RemoveVolume(v.Name); err == nil {
-				removed = append(removed, v.Name)
-			}
 		}
 		printList(a, "Deleted Volumes:", removed)
 	}
-
 	removed, err = a.pruneImages(ctx, f.all, used)
 	if err != nil {
 		return err

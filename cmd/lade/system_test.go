@@ -78,6 +78,49 @@ RUN --mount=type=bind,target=/ctx sh -c 'until [ -e /ctx/go ]; do sleep 0.02; do
 RUN head -c 1000000 /dev/urandom > /big && echo RAN-b
 RUN echo b > /who
 `})
+	buildWhilePruning(t, root, ctxA, ctxB)
+	verifyContent(t, root)
+	for _, name := range []string{"a", "b"} {
+		r := lade(t, root, "", "run", "--rm", "img-"+name, "cat", "/who")
+		if r.code != 0 || strings.TrimSpace(r.stdout) != name {
+			t.Fatalf("run img-%s: code %d, out %q, err %s", name, r.code, r.stdout, r.stderr)
+		}
+	}
+
+	// Removing img-a makes its layers reclaimable; img-b's stay.
+	pruneReclaimsRemovedImage(t, root)
+	verifyContent(t, root)
+
+	// Tagged images survive whole: save reads and verifies every blob.
+	for _, img := range []string{"img-b", "busybox"} {
+		if r := lade(t, root, "", "save", "-o", filepath.Join(t.TempDir(), "x.tar"), img); r.code != 0 {
+			t.Fatalf("save %s after prune: %s", img, r.stderr)
+		}
+	}
+	if r := lade(t, root, "", "run", "--rm", "img-b", "cat", "/who"); r.code != 0 || strings.TrimSpace(r.stdout) != "b" {
+		t.Fatalf("run img-b after prune: %q %s", r.stdout, r.stderr)
+	}
+
+	// A rebuild of a misses the cache and builds cleanly.
+	r := lade(t, root, "", "build", "--progress", "plain", "-t", "img-a", ctxA)
+	if r.code != 0 {
+		t.Fatalf("rebuild: %s", r.stderr)
+	}
+	if !ran(r.stderr, "a") {
+		t.Fatalf("rebuild after prune did not run the pruned step:\n%s", r.stderr)
+	}
+	if r := lade(t, root, "", "run", "--rm", "img-a", "cat", "/who"); r.code != 0 || strings.TrimSpace(r.stdout) != "a" {
+		t.Fatalf("run rebuilt img-a: %q %s", r.stdout, r.stderr)
+	}
+	verifyContent(t, root)
+}
+
+// buildWhilePruning builds ctxA as img-a and ctxB as img-b at once while
+// a cache prune starts: the prune must wait for both builds, and all
+// three must succeed. ctxA's build waits in a RUN step until the test
+// creates "go" in its context.
+func buildWhilePruning(t *testing.T, root, ctxA, ctxB string) {
+	t.Helper()
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	builds := map[string]*testutil.LockedBuffer{"a": {}, "b": {}}
@@ -114,15 +157,12 @@ RUN echo b > /who
 			t.Fatalf("build %s failed:\n%s", name, builds[name].String())
 		}
 	}
-	verifyContent(t, root)
-	for _, name := range []string{"a", "b"} {
-		r := lade(t, root, "", "run", "--rm", "img-"+name, "cat", "/who")
-		if r.code != 0 || strings.TrimSpace(r.stdout) != name {
-			t.Fatalf("run img-%s: code %d, out %q, err %s", name, r.code, r.stdout, r.stderr)
-		}
-	}
+}
 
-	// Removing img-a makes its layers reclaimable; img-b's stay.
+// pruneReclaimsRemovedImage removes img-a and checks that a prune frees
+// its layers.
+func pruneReclaimsRemovedImage(t *testing.T, root string) {
+	t.Helper()
 	before := cacheTotal(t, root)
 	if r := lade(t, root, "", "rmi", "img-a"); r.code != 0 {
 		t.Fatalf("rmi: %s", r.stderr)
@@ -139,30 +179,6 @@ RUN echo b > /who
 		t.Fatalf("prune reclaimed too little: du %d -> %d", withGarbage, after)
 	}
 	t.Logf("cache du: %d before rmi, %d after rmi, %d after prune", before, withGarbage, after)
-	verifyContent(t, root)
-
-	// Tagged images survive whole: save reads and verifies every blob.
-	for _, img := range []string{"img-b", "busybox"} {
-		if r := lade(t, root, "", "save", "-o", filepath.Join(t.TempDir(), "x.tar"), img); r.code != 0 {
-			t.Fatalf("save %s after prune: %s", img, r.stderr)
-		}
-	}
-	if r := lade(t, root, "", "run", "--rm", "img-b", "cat", "/who"); r.code != 0 || strings.TrimSpace(r.stdout) != "b" {
-		t.Fatalf("run img-b after prune: %q %s", r.stdout, r.stderr)
-	}
-
-	// A rebuild of a misses the cache and builds cleanly.
-	r := lade(t, root, "", "build", "--progress", "plain", "-t", "img-a", ctxA)
-	if r.code != 0 {
-		t.Fatalf("rebuild: %s", r.stderr)
-	}
-	if !ran(r.stderr, "a") {
-		t.Fatalf("rebuild after prune did not run the pruned step:\n%s", r.stderr)
-	}
-	if r := lade(t, root, "", "run", "--rm", "img-a", "cat", "/who"); r.code != 0 || strings.TrimSpace(r.stdout) != "a" {
-		t.Fatalf("run rebuilt img-a: %q %s", r.stdout, r.stderr)
-	}
-	verifyContent(t, root)
 }
 
 func TestSystemDF(t *testing.T) {

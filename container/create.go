@@ -1,0 +1,216 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
+	"github.com/lade-build/lade/runner"
+)
+
+// CreateOptions are docker run's options as parsed from its flags (or,
+// later, from an API request), before they are checked against the image.
+// CreateFromImage turns them into a Config.
+type CreateOptions struct {
+	Name, Hostname, Network, User, Workdir string
+	// Entrypoint, when set, replaces the image's ENTRYPOINT (and drops
+	// its CMD); "" clears it.
+	Entrypoint *string
+	Cmd        []string // replaces the image's CMD when not empty
+
+	OpenStdin, Tty, Init, ReadOnly, AutoRemove, Privileged bool
+
+	StopSignal  string // default: the image's, else SIGTERM
+	StopTimeout int    // seconds
+	Restart     string // no, on-failure[:N], always, unless-stopped
+
+	Memory    string // docker size: 32m, 1g
+	CPUs      float64
+	PidsLimit int64
+
+	CapAdd, CapDrop, Devices, SecurityOpt, GroupAdd []string
+
+	Publish    []string // -p values
+	PublishAll bool     // -P: every EXPOSEd port on a free host port
+
+	Health HealthOptions
+	Labels []string // KEY=VALUE
+
+	EnvFiles, Env          []string // --env-file, then -e
+	Volumes, Mounts, Tmpfs []string // -v, --mount, --tmpfs values
+}
+
+// HealthOptions are the --health-* flags, laid over the image's
+// HEALTHCHECK.
+type HealthOptions struct {
+	Cmd                            string // run with /bin/sh -c
+	Interval, Timeout, StartPeriod time.Duration
+	Retries                        int
+	Disable                        bool // --no-healthcheck
+}
+
+// Image is what a container is created from: an image already pulled and
+// unpacked into snapshots.
+type Image struct {
+	Ref, ID string
+	Config  *dockerspec.DockerOCIImage
+	Lowers  []string // the layers' snapshot dirs, top-most first
+}
+
+// CheckPublish checks the -p values, which can be checked before an image
+// is pulled.
+func (o *CreateOptions) CheckPublish() error {
+	_, err := PublishedPorts(o.Publish, false, nil)
+	return err
+}
+
+// CreateFromImage creates a container from img as docker run (or create)
+// does: options checked, the container recorded, its rootfs mounted, the
+// user, working directory and volumes resolved in it. A container that
+// fails half-way is removed again.
+func (s *Store) CreateFromImage(ctx context.Context, img Image, o CreateOptions) (*Config, error) {
+	c, err := newConfig(img, &o)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Create(c); err != nil {
+		return nil, err
+	}
+	if err := s.finishConfig(c, img.Config, &o); err != nil {
+		_ = s.Remove(ctx, c.ID, true, true)
+		return nil, err
+	}
+	return c, nil
+}
+
+// newConfig resolves the image and the options that need no rootfs.
+func newConfig(img Image, o *CreateOptions) (*Config, error) {
+	ic := img.Config.Config
+	argv, err := commandLine(ic.Entrypoint, ic.Cmd, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{
+		Name: o.Name, Image: img.Ref, ImageID: img.ID, Args: argv,
+		Lowers:   img.Lowers,
+		Hostname: o.Hostname, Network: o.Network, OpenStdin: o.OpenStdin,
+		Tty: o.Tty, Init: o.Init,
+		ReadOnly: o.ReadOnly, AutoRemove: o.AutoRemove, Privileged: o.Privileged,
+		StopSignal: ic.StopSignal, StopTimeout: o.StopTimeout,
+	}
+	if c.Network, err = networkMode(o.Network); err != nil {
+		return nil, err
+	}
+	if err := applyRuntimeOptions(c, o); err != nil {
+		return nil, err
+	}
+	if c.Ports, err = PublishedPorts(o.Publish, o.PublishAll, ic.ExposedPorts); err != nil {
+		return nil, err
+	}
+	c.Healthcheck = o.Health.merge(ic.Healthcheck)
+	c.Labels = labels(o.Labels)
+	if c.Hostname == "" {
+		c.Hostname = "pending" // the ID's prefix, once there is one
+	}
+	c.Env = append([]string(nil), ic.Env...)
+	return c, nil
+}
+
+// commandLine is the image's ENTRYPOINT and CMD with the options'
+// replacements.
+func commandLine(entrypoint, cmd []string, o *CreateOptions) ([]string, error) {
+	if o.Entrypoint != nil {
+		entrypoint, cmd = nil, nil
+		if *o.Entrypoint != "" {
+			entrypoint = []string{*o.Entrypoint}
+		}
+	}
+	if len(o.Cmd) > 0 {
+		cmd = o.Cmd
+	}
+	argv := append(append([]string(nil), entrypoint...), cmd...)
+	if len(argv) == 0 {
+		return nil, errors.New("no command specified")
+	}
+	return argv, nil
+}
+
+// networkMode is docker's --network value as lade names it.
+func networkMode(n string) (string, error) {
+	switch n {
+	case "private", "default", "bridge":
+		return "private", nil
+	case "host", "none":
+		return n, nil
+	}
+	return "", fmt.Errorf("network %q not supported: use private, host or none", n)
+}
+
+// applyRuntimeOptions sets what the process runs under: stop signal,
+// restart policy, resources, capabilities, devices and security options.
+func applyRuntimeOptions(c *Config, o *CreateOptions) error {
+	var err error
+	if o.StopSignal != "" {
+		c.StopSignal = o.StopSignal
+	}
+	if _, err := ParseSignal(c.StopSignal); err != nil {
+		return err
+	}
+	if c.Restart, err = ParseRestart(o.Restart); err != nil {
+		return err
+	}
+	if c.Restart.Name != "no" && o.AutoRemove {
+		return errors.New("conflicting options: --restart and --rm")
+	}
+	if c.Resources, err = o.resources(); err != nil {
+		return err
+	}
+	if c.Capabilities, err = o.capabilities(); err != nil {
+		return err
+	}
+	for _, d := range o.Devices {
+		dev, err := runner.DeviceFromFlag(d)
+		if err != nil {
+			return fmt.Errorf("--device: %w", err)
+		}
+		c.Devices = append(c.Devices, dev)
+	}
+	return applySecurityOpts(c, o.SecurityOpt)
+}
+
+// applySecurityOpts reads --security-opt no-new-privileges and seccomp=.
+func applySecurityOpts(c *Config, opts []string) error {
+	for _, o := range opts {
+		switch o {
+		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true":
+			c.NoNewPrivileges = true
+		case "no-new-privileges:false", "no-new-privileges=false":
+		default:
+			v, ok, err := SeccompOption(o)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("unsupported --security-opt %q", o)
+			}
+			c.Seccomp = v
+		}
+	}
+	return nil
+}
+
+func labels(kvs []string) map[string]string {
+	if len(kvs) == 0 {
+		return nil
+	}
+	m := map[string]string{}
+	for _, l := range kvs {
+		k, v, _ := strings.Cut(l, "=")
+		m[k] = v
+	}
+	return m
+}

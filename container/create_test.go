@@ -1,0 +1,137 @@
+package container
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+)
+
+// TestNewConfig checks run's options against an image config without a
+// store or root: what CreateFromImage records before it touches a rootfs.
+func TestNewConfig(t *testing.T) {
+	var ic dockerspec.DockerOCIImage
+	ic.Config.Entrypoint = []string{"/bin/sh", "-c"}
+	ic.Config.Cmd = []string{"echo hi"}
+	ic.Config.Env = []string{"A=1"}
+	ic.Config.StopSignal = "SIGQUIT"
+	ic.Config.ExposedPorts = map[string]struct{}{"80/tcp": {}, "53/udp": {}}
+	ic.Config.Healthcheck = &dockerspec.HealthcheckConfig{Test: []string{"CMD", "true"}, Retries: 5}
+	img := Image{Ref: "app:1", ID: "sha256:abc", Config: &ic, Lowers: []string{"/l1"}}
+	empty := ""
+	tests := []struct {
+		name  string
+		opts  CreateOptions
+		check func(*Config) bool
+		err   string
+	}{
+		{name: "image defaults", check: func(c *Config) bool {
+			return slices.Equal(c.Args, []string{"/bin/sh", "-c", "echo hi"}) && c.Network == "private" &&
+				c.StopSignal == "SIGQUIT" && c.Restart.Name == "no" && c.Hostname == "pending" &&
+				slices.Equal(c.Env, []string{"A=1"}) && c.Healthcheck.Retries == 5 && c.Ports == nil &&
+				slices.Equal(c.Lowers, []string{"/l1"}) && c.ImageID == "sha256:abc" && c.Image == "app:1"
+		}},
+		{name: "cmd replaces CMD", opts: CreateOptions{Cmd: []string{"date"}}, check: func(c *Config) bool {
+			return slices.Equal(c.Args, []string{"/bin/sh", "-c", "date"})
+		}},
+		{name: "empty entrypoint drops both", opts: CreateOptions{Entrypoint: &empty, Cmd: []string{"ls"}}, check: func(c *Config) bool {
+			return slices.Equal(c.Args, []string{"ls"})
+		}},
+		{name: "empty entrypoint and no cmd", opts: CreateOptions{Entrypoint: &empty}, err: "no command specified"},
+		{name: "bridge is private", opts: CreateOptions{Network: "bridge"}, check: func(c *Config) bool { return c.Network == "private" }},
+		{name: "unknown network", opts: CreateOptions{Network: "overlay"}, err: `network "overlay" not supported`},
+		{name: "restart with rm", opts: CreateOptions{Restart: "always", AutoRemove: true}, err: "conflicting options"},
+		{name: "bad stop signal", opts: CreateOptions{StopSignal: "SIGNOPE"}, err: "SIGNOPE"},
+		{name: "memory below minimum", opts: CreateOptions{Memory: "1m"}, err: "minimum memory limit"},
+		{name: "publish all", opts: CreateOptions{PublishAll: true, Publish: []string{"8080:80"}}, check: func(c *Config) bool {
+			var got []string
+			for _, p := range c.Ports {
+				got = append(got, p.String())
+			}
+			return strings.Join(got, " ") == "0.0.0.0:8080->80/tcp 0.0.0.0:0->53/udp"
+		}},
+		{name: "cap drop all, add one", opts: CreateOptions{CapDrop: []string{"ALL"}, CapAdd: []string{"net_admin"}}, check: func(c *Config) bool {
+			return slices.Equal(c.Capabilities, []string{"CAP_NET_ADMIN"})
+		}},
+		{name: "privileged keeps all", opts: CreateOptions{Privileged: true}, check: func(c *Config) bool { return c.Capabilities == nil }},
+		{name: "health flags over image", opts: CreateOptions{Health: HealthOptions{Cmd: "check", Interval: time.Second}}, check: func(c *Config) bool {
+			h := c.Healthcheck
+			return slices.Equal(h.Test, []string{"CMD-SHELL", "check"}) && h.Interval == time.Second && h.Retries == 5
+		}},
+		{name: "no healthcheck", opts: CreateOptions{Health: HealthOptions{Disable: true}}, check: func(c *Config) bool { return c.Healthcheck == nil }},
+		{name: "labels and security", opts: CreateOptions{Labels: []string{"a=b", "c"}, SecurityOpt: []string{"no-new-privileges", "seccomp=unconfined"}}, check: func(c *Config) bool {
+			return c.Labels["a"] == "b" && c.Labels["c"] == "" && len(c.Labels) == 2 && c.NoNewPrivileges && c.Seccomp == "unconfined"
+		}},
+		{name: "unknown security option", opts: CreateOptions{SecurityOpt: []string{"label=disable"}}, err: "unsupported --security-opt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.opts.Network == "" {
+				tc.opts.Network = "private"
+			}
+			c, err := newConfig(img, &tc.opts)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Errorf("config %+v", c)
+			}
+		})
+	}
+}
+
+func TestParseMountFlags(t *testing.T) {
+	tests := []struct {
+		in   string
+		flag func(string) (Mount, error)
+		want Mount
+		err  string
+	}{
+		{in: "data:/d:ro", flag: ParseVolumeFlag, want: Mount{Type: "volume", Name: "data", Target: "/d", ReadOnly: true}},
+		{in: "/anon", flag: ParseVolumeFlag, want: Mount{Type: "volume", Target: "/anon"}},
+		{in: "a:/b:rshared", flag: ParseVolumeFlag, err: `unknown option "rshared"`},
+		{in: "type=tmpfs,target=/t,tmpfs-size=1m", flag: ParseMountFlag, want: Mount{Type: "tmpfs", Target: "/t", Options: []string{"size=1m"}}},
+		{in: "source=v,target=/v,readonly", flag: ParseMountFlag, want: Mount{Type: "volume", Name: "v", Target: "/v", ReadOnly: true}},
+		{in: "type=bind,source=rel,target=/x", flag: ParseMountFlag, err: "absolute path"},
+		{in: "target=/x,colour=red", flag: ParseMountFlag, err: `unknown key "colour"`},
+		{in: "/t:ro,size=1m", flag: func(s string) (Mount, error) { return parseTmpfsFlag(s), nil },
+			want: Mount{Type: "tmpfs", Target: "/t", ReadOnly: true, Options: []string{"size=1m"}}},
+	}
+	for _, tc := range tests {
+		m, err := tc.flag(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || m.Type != tc.want.Type || m.Name != tc.want.Name || m.Target != tc.want.Target ||
+			m.ReadOnly != tc.want.ReadOnly || !slices.Equal(m.Options, tc.want.Options) {
+			t.Errorf("%s: %+v %v, want %+v", tc.in, m, err, tc.want)
+		}
+	}
+}
+
+func TestParseEnv(t *testing.T) {
+	t.Setenv("LADE_TEST_FROM_ENV", "x")
+	file := t.TempDir() + "/env"
+	if err := os.WriteFile(file, []byte("# comment\n\n  B=2\nLADE_TEST_FROM_ENV\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseEnv([]string{file}, []string{"A=1", "LADE_TEST_UNSET"})
+	if err != nil || !slices.Equal(got, []string{"B=2", "LADE_TEST_FROM_ENV=x", "A=1"}) {
+		t.Errorf("ParseEnv = %q, %v", got, err)
+	}
+	if _, err := ParseEnv(nil, []string{"=v"}); err == nil {
+		t.Error("an empty key was accepted")
+	}
+}

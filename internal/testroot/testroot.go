@@ -1,0 +1,32 @@
+// Package testroot makes lade --root directories for tests: a store
+// seeded with busybox:latest, made offline from testutil's image. It is
+// apart from testutil because it uses the cache and images packages,
+// whose own tests use testutil.
+package testroot
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/testutil"
+)
+
+// SeedBusybox tags testutil's busybox image as busybox:latest in the
+// stores under root.
+func SeedBusybox(t testing.TB, root string) {
+	t.Helper()
+	content, err := cache.Open(filepath.Join(root, "content"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := images.Open(filepath.Join(root, "images"), content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Tag(context.Background(), "busybox:latest", testutil.BusyboxImage(t)); err != nil {
+		t.Fatal(err)
+	}
+}
