@@ -264,14 +264,7 @@ func TestCorruptBlob(t *testing.T) {
 				}
 			}
 			p := filepath.Join(blobs, layer)
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b[len(b)/2] ^= 0xff
-			if err := os.WriteFile(p, b, 0o444); err != nil {
-				t.Fatal(err)
-			}
+			flipMiddleByte(t, p)
 			s := sentinel(t)
 			out := t.TempDir()
 			args := c.args(root, out)

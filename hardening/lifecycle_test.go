@@ -1,7 +1,6 @@
 package hardening
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,20 +19,11 @@ func ladeWithin(t *testing.T, d time.Duration, root string, args ...string) resu
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ladeBin, append([]string{"--root", root}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	r := ladeContext(t, ctx, root, nil, args...)
 	if ctx.Err() != nil {
-		t.Fatalf("lade %s hung (killed after %s)\nstderr:\n%s", strings.Join(args, " "), d, errb.String())
+		t.Fatalf("lade %s hung (killed after %s)\nstderr:\n%s", strings.Join(args, " "), d, r.stderr)
 	}
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running lade: %v", err)
-	}
-	return result{code, out.String(), errb.String()}
+	return r
 }
 
 // pidsWithArgs lists the processes whose command line is exactly args.
