@@ -80,15 +80,7 @@ func TestDroppedConnections(t *testing.T) {
 		t.Run("pull-"+mode, func(t *testing.T) {
 			d := &dropper{n: 2, mode: mode, match: isTarget}
 			host := testutil.Registry(t, d.wrap)
-			push(t, host+"/d/app:1", img)
-			s, _ := retryingStore(t)
-			got, err := s.Pull(ctx, host+"/d/app:1", PullOptions{})
-			if err != nil {
-				t.Fatalf("pull through two broken connections: %v", err)
-			}
-			if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
-				t.Error("wrong image pulled")
-			}
+			s := pushPullRetrying(t, ctx, host+"/d/app:1", img)
 			if d.hits != 3 {
 				t.Errorf("blob requested %d times, want 3", d.hits)
 			}

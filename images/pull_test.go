@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -41,12 +40,7 @@ func TestPullImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
-		t.Fatalf("pulled digest %s, want %s", testutil.ImageDigest(t, got), testutil.ImageDigest(t, img))
-	}
-	if err := validate.Image(got); err != nil {
-		t.Fatal(err)
-	}
+	wantImage(t, "pulled", got, testutil.ImageDigest(t, img))
 	if n := blobGets.Load(); n != 4 {
 		t.Errorf("%d blob downloads, want 4 (config + 3 layers)", n)
 	}
@@ -114,12 +108,7 @@ func TestPullIndex(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := testutil.ImageDigest(t, img); got != tt.want {
-				t.Errorf("digest %s, want %s", got, tt.want)
-			}
-			if err := validate.Image(img); err != nil {
-				t.Error(err)
-			}
+			wantImage(t, "pulled", img, tt.want)
 		})
 	}
 	_, err = quickStore(t).Pull(ctx, ref, PullOptions{Platform: v1.Platform{OS: "linux", Architecture: "s390x"}})
