@@ -316,11 +316,8 @@ func TestRegistryMountInterop(t *testing.T) {
 // TestDockerInterop: lade save of two images loads into a real docker
 // and runs; docker save of a docker image loads into lade and runs.
 func TestDockerInterop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping docker interop test in short mode")
-	}
+	host := testutil.Docker(t)
 	root := newRoot(t)
-	host := testutil.DockerEngine(t, testutil.DockerTools(t))
 	for _, msg := range []string{"one", "two"} {
 		dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nCMD [\"echo\", \"image " + msg + "\"]\n"})
 		if r := lade(t, root, "", "build", "-t", "lade-save-test:"+msg, dir); r.code != 0 {
@@ -366,11 +363,8 @@ func TestDockerInterop(t *testing.T) {
 // to a real distribution registry, and lade pulls and runs one docker
 // pushed there.
 func TestDockerRegistryInterop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping docker interop test in short mode")
-	}
+	docker := testutil.Docker(t)
 	root := newRoot(t)
-	docker := testutil.DockerEngine(t, testutil.DockerTools(t))
 	host := startDistribution(t)
 	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo via registry > /msg\nCMD [\"cat\", \"/msg\"]\n"})
 	ref := host + "/lade/docker:1"
