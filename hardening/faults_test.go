@@ -2,10 +2,8 @@ package hardening
 
 import (
 	"fmt"
-	"io"
-	"log"
 	"math/rand/v2"
-	"net/http/httptest"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,17 +15,17 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
 
-// loopRegistry serves an in-memory registry on loopback holding busybox.
-func loopRegistry(t *testing.T) string {
+// loopRegistry serves an in-memory registry on loopback holding busybox,
+// behind wrap (nil: none).
+func loopRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
-	host := emptyRegistry(t)
+	host := testutil.Registry(t, wrap)
 	ref, err := name.NewTag(host+"/lib/busybox:latest", name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -36,13 +34,6 @@ func loopRegistry(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return host
-}
-
-func emptyRegistry(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
 }
 
 // noSurvivors fails if a process carrying marker in its argv is still
@@ -75,7 +66,7 @@ func noSurvivors(t *testing.T, marker string) {
 // active snapshot is left and no RUN process survives.
 func TestSIGKILLAnywhere(t *testing.T) {
 	needLade(t)
-	host := loopRegistry(t)
+	host := loopRegistry(t, nil)
 	root := filepath.Join(t.TempDir(), "root")
 	out := t.TempDir()
 	df := "FROM " + host + "/lib/busybox:latest\nARG N\nRUN echo $N > /n && head -c 300000 /dev/urandom > /r\n" +
@@ -232,7 +223,7 @@ func TestFullDisk(t *testing.T) {
 // and the error names its digest.
 func TestCorruptBlob(t *testing.T) {
 	needLade(t)
-	host := emptyRegistry(t)
+	host := testutil.Registry(t, nil)
 	cases := []struct {
 		name string
 		args func(root, out string) []string
