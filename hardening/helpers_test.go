@@ -117,6 +117,30 @@ func flipMiddleByte(t *testing.T, p string) {
 	}
 }
 
+// noSurvivors fails if a process carrying marker in its argv is still
+// alive after at most d: the kernel kills a dead init's pid namespace at
+// once, but reaping its processes is not instant.
+func noSurvivors(t *testing.T, marker string, d time.Duration) {
+	t.Helper()
+	alive := map[string]string{}
+	gone := testutil.PollUntil(d, func() bool {
+		clear(alive)
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if strings.Contains(string(b), marker) {
+				alive[e.Name()] = string(b)
+			}
+		}
+		return len(alive) == 0
+	})
+	if !gone {
+		for pid, argv := range alive {
+			t.Errorf("process %s survived: %q", pid, argv)
+		}
+	}
+}
+
 func wantOK(t *testing.T, r result) {
 	t.Helper()
 	if r.code != 0 {

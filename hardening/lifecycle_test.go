@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // ladeWithin runs lade like lade() but gives up (and fails) after d: a
@@ -43,15 +45,12 @@ func pidsWithArgs(args ...string) []int {
 	return pids
 }
 
-// waitFor polls fn every 20ms for at most 30s.
+// waitFor polls fn for at most 30s.
 func waitFor(t *testing.T, what string, fn func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if fn() {
-			return
-		}
+	if !testutil.PollUntil(30*time.Second, fn) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 type ctrState struct {
