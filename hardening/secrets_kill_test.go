@@ -65,7 +65,7 @@ func TestSecretMountsDieWithLade(t *testing.T) {
 				t.Fatal(err)
 			}
 			ready := filepath.Join(root, "cachemounts", shaHex("killsync"), "data", "ready")
-			if !testutil.PollUntil(60*time.Second, func() bool { _, err := os.Stat(ready); return err == nil }) {
+			if !testutil.WaitForFile(ready, 60*time.Second) {
 				cmd.Process.Kill()
 				cmd.Wait()
 				t.Fatalf("the step never ran:\n%s", stderr.String())

@@ -95,21 +95,19 @@ func startDistribution(t *testing.T) string {
 		cmd.Wait()
 		logf.Close()
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
+	up := testutil.PollUntil(20*time.Second, func() bool {
+		var resp *http.Response
+		if resp, err = http.Get("http://" + addr + "/v2/"); err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
-			testutil.Unavailable(t, "docker-registry did not answer on %s: %v\n%s", addr, err, b)
-		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if !up {
+		b, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
+		testutil.Unavailable(t, "docker-registry did not answer on %s: %v\n%s", addr, err, b)
 	}
+	return addr
 }
 
 func run(t *testing.T, name string, args ...string) string {
