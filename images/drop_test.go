@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,11 +68,7 @@ func (d *dropper) wrap(h http.Handler) http.Handler {
 func TestDroppedConnections(t *testing.T) {
 	ctx := context.Background()
 	img := randomImage(t, 2, time.Unix(9, 0))
-	layers, _ := img.Layers()
-	target, _ := layers[1].Digest()
-	isTarget := func(r *http.Request) bool {
-		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+target.String())
-	}
+	isTarget := getsBlob(layerDigest(t, img, 1))
 	isPatch := func(r *http.Request) bool { return r.Method == http.MethodPatch }
 
 	for _, mode := range []string{"drop", "cut"} {

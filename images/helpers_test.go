@@ -182,3 +182,24 @@ func mustPush(t *testing.T, ctx context.Context, s *Store, ref string, img v1.Im
 		t.Fatal(err)
 	}
 }
+
+// layerDigest is the digest of img's layer i.
+func layerDigest(t *testing.T, img v1.Image, i int) v1.Hash {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := layers[i].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// getsBlob matches a registry request that downloads blob d.
+func getsBlob(d v1.Hash) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+d.String())
+	}
+}

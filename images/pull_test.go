@@ -122,11 +122,10 @@ func TestPullIndex(t *testing.T) {
 func TestPullCorruptBlob(t *testing.T) {
 	ctx := context.Background()
 	img := randomImage(t, 2, time.Unix(1, 0))
-	layers, _ := img.Layers()
-	bad, _ := layers[1].Digest()
+	bad := layerDigest(t, img, 1)
 	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+bad.String()) {
+			if !getsBlob(bad)(r) {
 				h.ServeHTTP(w, r)
 				return
 			}

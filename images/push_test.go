@@ -213,11 +213,8 @@ func TestPushRetriesAndRefusesCorruption(t *testing.T) {
 func TestPullRetriesAndLeavesNothingOnCorruption(t *testing.T) {
 	ctx := context.Background()
 	img := randomImage(t, 2, time.Unix(1, 0))
-	layers, _ := img.Layers()
-	target, _ := layers[0].Digest()
-	isTarget := func(r *http.Request) bool {
-		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+target.String())
-	}
+	target := layerDigest(t, img, 0)
+	isTarget := getsBlob(target)
 
 	t.Run("transient", func(t *testing.T) {
 		f := &faulty{faults: []string{"500", "429"}, match: isTarget}
