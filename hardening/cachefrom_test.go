@@ -30,14 +30,7 @@ func TestCacheFromHostile(t *testing.T) {
 	}{
 		{"blob altered", func(t *testing.T, dir string, layer v1.Hash, _ string) string {
 			p := filepath.Join(dir, "blobs", "sha256", layer.Hex)
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b[len(b)/2] ^= 0xff
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			flipMiddleByte(t, p)
 			return layer.String()
 		}},
 		{"diffID lies", func(t *testing.T, dir string, layer v1.Hash, diffID string) string {

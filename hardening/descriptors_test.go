@@ -3,14 +3,11 @@ package hardening
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // descriptorImage is one image's blobs and the JSON of its manifest and
@@ -98,12 +95,10 @@ func TestHostileDescriptors(t *testing.T) {
 // refused before any blob is fetched.
 func TestPullHostileDescriptors(t *testing.T) {
 	needLade(t)
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := testutil.Registry(t, nil)
 	send := func(t *testing.T, method, path, ctype string, body []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
+		req, _ := http.NewRequest(method, "http://"+host+path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", ctype)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -2,10 +2,8 @@ package hardening
 
 import (
 	"fmt"
-	"io"
-	"log"
 	"math/rand/v2"
-	"net/http/httptest"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,17 +15,17 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
 
-// loopRegistry serves an in-memory registry on loopback holding busybox.
-func loopRegistry(t *testing.T) string {
+// loopRegistry serves an in-memory registry on loopback holding busybox,
+// behind wrap (nil: none).
+func loopRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
-	host := emptyRegistry(t)
+	host := testutil.Registry(t, wrap)
 	ref, err := name.NewTag(host+"/lib/busybox:latest", name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -38,44 +36,13 @@ func loopRegistry(t *testing.T) string {
 	return host
 }
 
-func emptyRegistry(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-// noSurvivors fails if a process carrying marker in its argv is still
-// alive after a bounded wait: the kernel kills a dead init's pid namespace
-// at once, but reaping its processes is not instant.
-func noSurvivors(t *testing.T, marker string) {
-	t.Helper()
-	alive := map[string]string{}
-	gone := testutil.PollUntil(5*time.Second, func() bool {
-		clear(alive)
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			if strings.Contains(string(b), marker) {
-				alive[e.Name()] = string(b)
-			}
-		}
-		return len(alive) == 0
-	})
-	if !gone {
-		for pid, argv := range alive {
-			t.Errorf("process %s survived: %q", pid, argv)
-		}
-	}
-}
-
 // TestSIGKILLAnywhere kills lade with SIGKILL at random points of pulls,
 // unpacks, RUN steps, commits, tags, exports and pushes, 50 times. After
 // every kill the next build succeeds, every blob verifies, no mount or
 // active snapshot is left and no RUN process survives.
 func TestSIGKILLAnywhere(t *testing.T) {
 	needLade(t)
-	host := loopRegistry(t)
+	host := loopRegistry(t, nil)
 	root := filepath.Join(t.TempDir(), "root")
 	out := t.TempDir()
 	df := "FROM " + host + "/lib/busybox:latest\nARG N\nRUN echo $N > /n && head -c 300000 /dev/urandom > /r\n" +
@@ -125,7 +92,7 @@ func TestSIGKILLAnywhere(t *testing.T) {
 		}
 		sameTree(t, before, snap(t, s, ctx), nil)
 	}
-	noSurvivors(t, "lade-kill-marker")
+	noSurvivors(t, "lade-kill-marker", 5*time.Second)
 	// Most kills must land while the command still runs, or the loop
 	// tests little: commands that finished first do not count.
 	if killed < 45 {
@@ -232,7 +199,7 @@ func TestFullDisk(t *testing.T) {
 // and the error names its digest.
 func TestCorruptBlob(t *testing.T) {
 	needLade(t)
-	host := emptyRegistry(t)
+	host := testutil.Registry(t, nil)
 	cases := []struct {
 		name string
 		args func(root, out string) []string
@@ -264,14 +231,7 @@ func TestCorruptBlob(t *testing.T) {
 				}
 			}
 			p := filepath.Join(blobs, layer)
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b[len(b)/2] ^= 0xff
-			if err := os.WriteFile(p, b, 0o444); err != nil {
-				t.Fatal(err)
-			}
+			flipMiddleByte(t, p)
 			s := sentinel(t)
 			out := t.TempDir()
 			args := c.args(root, out)

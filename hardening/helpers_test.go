@@ -3,6 +3,7 @@ package hardening
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -71,7 +72,13 @@ type result struct {
 // lade runs the binary with --root root; env entries are added.
 func lade(t *testing.T, root string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(ladeBin, append([]string{"--root", root}, args...)...)
+	return ladeContext(t, context.Background(), root, env, args...)
+}
+
+// ladeContext is lade that ctx can kill; a killed lade has code -1.
+func ladeContext(t *testing.T, ctx context.Context, root string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, ladeBin, append([]string{"--root", root}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -93,6 +100,44 @@ func wantFail(t *testing.T, r result, want string) {
 	}
 	if !strings.Contains(r.stderr, "Error: ") || !strings.Contains(r.stderr, want) {
 		t.Fatalf("lade failed (%d) without a clear error containing %q:\n%s", r.code, want, r.stderr)
+	}
+}
+
+// flipMiddleByte corrupts the file at p in place, keeping its size.
+func flipMiddleByte(t *testing.T, p string) {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	// WriteFile keeps an existing file's mode.
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// noSurvivors fails if a process carrying marker in its argv is still
+// alive after at most d: the kernel kills a dead init's pid namespace at
+// once, but reaping its processes is not instant.
+func noSurvivors(t *testing.T, marker string, d time.Duration) {
+	t.Helper()
+	alive := map[string]string{}
+	gone := testutil.PollUntil(d, func() bool {
+		clear(alive)
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if strings.Contains(string(b), marker) {
+				alive[e.Name()] = string(b)
+			}
+		}
+		return len(alive) == 0
+	})
+	if !gone {
+		for pid, argv := range alive {
+			t.Errorf("process %s survived: %q", pid, argv)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package hardening
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // ladeWithin runs lade like lade() but gives up (and fails) after d: a
@@ -20,20 +21,11 @@ func ladeWithin(t *testing.T, d time.Duration, root string, args ...string) resu
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ladeBin, append([]string{"--root", root}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	r := ladeContext(t, ctx, root, nil, args...)
 	if ctx.Err() != nil {
-		t.Fatalf("lade %s hung (killed after %s)\nstderr:\n%s", strings.Join(args, " "), d, errb.String())
+		t.Fatalf("lade %s hung (killed after %s)\nstderr:\n%s", strings.Join(args, " "), d, r.stderr)
 	}
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running lade: %v", err)
-	}
-	return result{code, out.String(), errb.String()}
+	return r
 }
 
 // pidsWithArgs lists the processes whose command line is exactly args.
@@ -53,15 +45,12 @@ func pidsWithArgs(args ...string) []int {
 	return pids
 }
 
-// waitFor polls fn every 20ms for at most 30s.
+// waitFor polls fn for at most 30s.
 func waitFor(t *testing.T, what string, fn func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if fn() {
-			return
-		}
+	if !testutil.PollUntil(30*time.Second, fn) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 type ctrState struct {

@@ -1,18 +1,11 @@
 package hardening
 
 import (
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"path"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -52,16 +45,7 @@ func (p *pathLog) outside() (bad []string, n int) {
 func TestDotReferences(t *testing.T) {
 	needLade(t)
 	seen := &pathLog{}
-	srv := httptest.NewServer(seen.wrap(registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
-	ref, err := name.NewTag(host+"/lib/busybox:latest", name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, testutil.BusyboxImage(t)); err != nil {
-		t.Fatal(err)
-	}
+	host := loopRegistry(t, seen.wrap)
 	root := newRoot(t)
 	// Control: a good name is pulled, so the log does see lade's requests.
 	wantOK(t, lade(t, root, nil, "pull", "-q", host+"/lib/busybox:latest"))

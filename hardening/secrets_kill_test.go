@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -66,7 +65,7 @@ func TestSecretMountsDieWithLade(t *testing.T) {
 				t.Fatal(err)
 			}
 			ready := filepath.Join(root, "cachemounts", shaHex("killsync"), "data", "ready")
-			if !pollFor(ready, 60*time.Second) {
+			if !testutil.WaitForFile(ready, 60*time.Second) {
 				cmd.Process.Kill()
 				cmd.Wait()
 				t.Fatalf("the step never ran:\n%s", stderr.String())
@@ -95,9 +94,7 @@ func TestSecretMountsDieWithLade(t *testing.T) {
 				return nil
 			})
 			// The step's namespaces, and the secret in them, die with lade.
-			if !pollGone("lade-secret-kill-marker", 10*time.Second) {
-				noSurvivors(t, "lade-secret-kill-marker")
-			}
+			noSurvivors(t, "lade-secret-kill-marker", 15*time.Second)
 		})
 	}
 }
@@ -118,32 +115,6 @@ func noFileHolds(t *testing.T, root, value string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// pollFor waits until p exists, at most d.
-func pollFor(p string, d time.Duration) bool {
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(p); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// pollGone waits until no process carries marker in its argv, at most d.
-func pollGone(marker string, d time.Duration) bool {
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		alive := false
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			alive = alive || strings.Contains(string(b), marker)
-		}
-		if !alive {
-			return true
-		}
-	}
-	return false
 }
 
 func shaHex(s string) string {

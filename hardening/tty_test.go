@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // TestNoTerminalForContainers runs lade the way an operator does, on a
@@ -136,14 +138,12 @@ func ladeOnTerminal(t *testing.T, root string, args ...string) (output, queued s
 		n, _ = slave.Read(q)
 		queued = string(q[:n])
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	testutil.PollUntil(10*time.Second, func() bool {
 		mu.Lock()
+		defer mu.Unlock()
 		output = buf.String()
-		mu.Unlock()
-		if strings.Contains(output, "tiocsti-done") {
-			break
-		}
-	}
+		return strings.Contains(output, "tiocsti-done")
+	})
 	return output, queued
 }
 

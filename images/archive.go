@@ -177,10 +177,7 @@ func (s *Store) loadOCI(ctx context.Context, dir string) ([]Loaded, error) {
 func (s *Store) storeLoaded(ctx context.Context, img v1.Image, names []string) (Loaded, error) {
 	l := Loaded{Names: names}
 	var err error
-	if l.Digest, err = img.Digest(); err != nil {
-		return l, err
-	}
-	if l.ID, err = img.ConfigName(); err != nil {
+	if l.Digest, l.ID, err = identity(img); err != nil {
 		return l, err
 	}
 	if len(names) == 0 {

@@ -62,12 +62,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, want) {
-					t.Errorf("%s: digest %s, want %s", ref, testutil.ImageDigest(t, got), testutil.ImageDigest(t, want))
-				}
-				if err := validate.Image(got); err != nil {
-					t.Error(err)
-				}
+				wantImage(t, ref, got, testutil.ImageDigest(t, want))
 			}
 		})
 	}

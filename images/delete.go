@@ -39,11 +39,7 @@ func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(i
 	if err != nil {
 		return Removed{}, err
 	}
-	d, err := img.Digest()
-	if err != nil {
-		return Removed{}, err
-	}
-	id, err := img.ConfigName()
+	d, id, err := identity(img)
 	if err != nil {
 		return Removed{}, err
 	}

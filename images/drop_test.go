@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,26 +68,14 @@ func (d *dropper) wrap(h http.Handler) http.Handler {
 func TestDroppedConnections(t *testing.T) {
 	ctx := context.Background()
 	img := randomImage(t, 2, time.Unix(9, 0))
-	layers, _ := img.Layers()
-	target, _ := layers[1].Digest()
-	isTarget := func(r *http.Request) bool {
-		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+target.String())
-	}
+	isTarget := getsBlob(layerDigest(t, img, 1))
 	isPatch := func(r *http.Request) bool { return r.Method == http.MethodPatch }
 
 	for _, mode := range []string{"drop", "cut"} {
 		t.Run("pull-"+mode, func(t *testing.T) {
 			d := &dropper{n: 2, mode: mode, match: isTarget}
 			host := testutil.Registry(t, d.wrap)
-			push(t, host+"/d/app:1", img)
-			s, _ := retryingStore(t)
-			got, err := s.Pull(ctx, host+"/d/app:1", PullOptions{})
-			if err != nil {
-				t.Fatalf("pull through two broken connections: %v", err)
-			}
-			if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
-				t.Error("wrong image pulled")
-			}
+			s := pushPullRetrying(t, ctx, host+"/d/app:1", img)
 			if d.hits != 3 {
 				t.Errorf("blob requested %d times, want 3", d.hits)
 			}

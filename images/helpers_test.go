@@ -148,3 +148,58 @@ func regTar(t *testing.T, nameContent ...string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// wantImage fails t unless got is a valid image whose digest is want;
+// what names got in the messages.
+func wantImage(t *testing.T, what string, got v1.Image, want v1.Hash) {
+	t.Helper()
+	if d := testutil.ImageDigest(t, got); d != want {
+		t.Errorf("%s: digest %s, want %s", what, d, want)
+	}
+	if err := validate.Image(got); err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+}
+
+// pushPullRetrying pushes img as ref and pulls it back into a fresh
+// retrying store, failing t unless img arrives whole; it returns that store.
+func pushPullRetrying(t *testing.T, ctx context.Context, ref string, img v1.Image) *Store {
+	t.Helper()
+	push(t, ref, img)
+	s, _ := retryingStore(t)
+	got, err := s.Pull(ctx, ref, PullOptions{})
+	if err != nil {
+		t.Fatalf("pull %s: %v", ref, err)
+	}
+	wantImage(t, "pulled", got, testutil.ImageDigest(t, img))
+	return s
+}
+
+// mustPush pushes img as ref from s, failing t if that fails.
+func mustPush(t *testing.T, ctx context.Context, s *Store, ref string, img v1.Image, opts PushOptions) {
+	t.Helper()
+	if _, err := s.Push(ctx, ref, img, opts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// layerDigest is the digest of img's layer i.
+func layerDigest(t *testing.T, img v1.Image, i int) v1.Hash {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := layers[i].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// getsBlob matches a registry request that downloads blob d.
+func getsBlob(d v1.Hash) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+d.String())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -212,12 +213,7 @@ func TestLoadLayout(t *testing.T) {
 		t.Fatalf("loaded %d images, want 3", len(loaded))
 	}
 	for i, img := range loaded {
-		if testutil.ImageDigest(t, img) != testutil.ImageDigest(t, adds[i].img) {
-			t.Errorf("image %d digest changed", i)
-		}
-		if err := validate.Image(img); err != nil {
-			t.Errorf("image %d: %v", i, err)
-		}
+		wantImage(t, fmt.Sprintf("image %d", i), img, testutil.ImageDigest(t, adds[i].img))
 	}
 	for ref, want := range map[string]v1.Image{"example.com/base:1": full, "base:2.0": bare, "base:latest": plain} {
 		img, err := s.Get(ctx, ref)

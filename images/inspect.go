@@ -42,11 +42,7 @@ func (s *Store) Inspect(ctx context.Context, ref string) (Inspect, error) {
 	if err != nil {
 		return Inspect{}, err
 	}
-	d, err := img.Digest()
-	if err != nil {
-		return Inspect{}, err
-	}
-	id, err := img.ConfigName()
+	d, id, err := identity(img)
 	if err != nil {
 		return Inspect{}, err
 	}

@@ -122,9 +122,7 @@ func TestPushMountsAcrossRepositories(t *testing.T) {
 	host, u, pr := mountRegistry(t)
 	s := quickStore(t)
 	img := storedRandom(t, s, 3)
-	if _, err := s.Push(ctx, host+"/a/app:1", img, PushOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPush(t, ctx, s, host+"/a/app:1", img, PushOptions{})
 	if bodies, kinds := u.reset(); bodies < 4 || kinds["MOUNT"] != 0 {
 		t.Fatalf("first push: %d bodies, requests %v", bodies, kinds)
 	}
@@ -137,9 +135,7 @@ func TestPushMountsAcrossRepositories(t *testing.T) {
 		t.Fatal(err)
 	}
 	var prog bytes.Buffer
-	if _, err := s2.Push(ctx, host+"/b/app:1", img2, PushOptions{Progress: &prog}); err != nil {
-		t.Fatal(err)
-	}
+	mustPush(t, ctx, s2, host+"/b/app:1", img2, PushOptions{Progress: &prog})
 	bodies, kinds := u.reset()
 	if bodies != 0 || kinds["MOUNT"] != 4 || pr.mounts != 4 {
 		t.Errorf("second push: %d bodies, requests %v, %d mounts granted", bodies, kinds, pr.mounts)
@@ -168,15 +164,11 @@ func TestPushMountFallsBack(t *testing.T) {
 	host, u, pr := mountRegistry(t)
 	s := quickStore(t)
 	img := storedRandom(t, s, 2)
-	if _, err := s.Push(ctx, host+"/a/app:1", img, PushOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPush(t, ctx, s, host+"/a/app:1", img, PushOptions{})
 	u.reset()
 	pr.forget("a/app")
 	var prog bytes.Buffer
-	if _, err := s.Push(ctx, host+"/b/app:1", img, PushOptions{Progress: &prog}); err != nil {
-		t.Fatal(err)
-	}
+	mustPush(t, ctx, s, host+"/b/app:1", img, PushOptions{Progress: &prog})
 	bodies, kinds := u.reset()
 	if kinds["MOUNT"] != 3 || bodies < 3 || pr.mounts != 0 {
 		t.Errorf("push after the source lost its blobs: %d bodies, requests %v", bodies, kinds)
@@ -200,17 +192,13 @@ func TestPushMountsPulledBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.reset()
-	if _, err := s.Push(ctx, host+"/derived/img:1", img, PushOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPush(t, ctx, s, host+"/derived/img:1", img, PushOptions{})
 	if bodies, kinds := u.reset(); bodies != 0 || kinds["MOUNT"] != 3 {
 		t.Errorf("push of pulled blobs: %d bodies, requests %v", bodies, kinds)
 	}
 	validateRemote(t, host+"/derived/img:1")
 
-	if _, err := s.Push(ctx, other+"/derived/img:1", img, PushOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPush(t, ctx, s, other+"/derived/img:1", img, PushOptions{})
 	if bodies, kinds := u2.reset(); bodies < 3 || kinds["MOUNT"] != 0 {
 		t.Errorf("push to another registry: %d bodies, requests %v", bodies, kinds)
 	}
@@ -229,9 +217,7 @@ func TestPushMountsRemoteLayers(t *testing.T) {
 	}
 	u.reset()
 	var prog bytes.Buffer
-	if _, err := quickStore(t).Push(ctx, host+"/derived/img:1", remoteImg, PushOptions{Progress: &prog}); err != nil {
-		t.Fatal(err)
-	}
+	mustPush(t, ctx, quickStore(t), host+"/derived/img:1", remoteImg, PushOptions{Progress: &prog})
 	// remote.Image offers its config and both layers for mounting.
 	bodies, kinds := u.reset()
 	if bodies != 0 || kinds["MOUNT"] != 3 || strings.Count(prog.String(), "mounted sha256:") != 3 {
@@ -320,13 +306,9 @@ func TestPushMountAsksForSourceScope(t *testing.T) {
 	host = testutil.Registry(t, func(h http.Handler) http.Handler { return auth(u.wrap(pr.wrap(h))) })
 	s := quickStore(t)
 	img := storedRandom(t, s, 2)
-	if _, err := s.Push(ctx, host+"/a/app:1", img, PushOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPush(t, ctx, s, host+"/a/app:1", img, PushOptions{})
 	u.reset()
-	if _, err := s.Push(ctx, host+"/b/app:1", img, PushOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	mustPush(t, ctx, s, host+"/b/app:1", img, PushOptions{})
 	if bodies, kinds := u.reset(); bodies != 0 || pr.mounts != 3 {
 		t.Errorf("push behind token auth: %d bodies, requests %v, %d mounts granted", bodies, kinds, pr.mounts)
 	}

@@ -51,14 +51,5 @@ func repoPart(s string) string {
 
 // isHexPrefix reports whether s could be (part of) a hex digest.
 func isHexPrefix(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
+	return s != "" && len(s) <= 64 && strings.Trim(s, "0123456789abcdef") == ""
 }

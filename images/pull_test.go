@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -41,12 +40,7 @@ func TestPullImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
-		t.Fatalf("pulled digest %s, want %s", testutil.ImageDigest(t, got), testutil.ImageDigest(t, img))
-	}
-	if err := validate.Image(got); err != nil {
-		t.Fatal(err)
-	}
+	wantImage(t, "pulled", got, testutil.ImageDigest(t, img))
 	if n := blobGets.Load(); n != 4 {
 		t.Errorf("%d blob downloads, want 4 (config + 3 layers)", n)
 	}
@@ -114,12 +108,7 @@ func TestPullIndex(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := testutil.ImageDigest(t, img); got != tt.want {
-				t.Errorf("digest %s, want %s", got, tt.want)
-			}
-			if err := validate.Image(img); err != nil {
-				t.Error(err)
-			}
+			wantImage(t, "pulled", img, tt.want)
 		})
 	}
 	_, err = quickStore(t).Pull(ctx, ref, PullOptions{Platform: v1.Platform{OS: "linux", Architecture: "s390x"}})
@@ -133,11 +122,10 @@ func TestPullIndex(t *testing.T) {
 func TestPullCorruptBlob(t *testing.T) {
 	ctx := context.Background()
 	img := randomImage(t, 2, time.Unix(1, 0))
-	layers, _ := img.Layers()
-	bad, _ := layers[1].Digest()
+	bad := layerDigest(t, img, 1)
 	host := testutil.Registry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+bad.String()) {
+			if !getsBlob(bad)(r) {
 				h.ServeHTTP(w, r)
 				return
 			}

@@ -85,20 +85,13 @@ func TestPushAndSkipExisting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if testutil.ImageDigest(t, got) != d {
-		t.Errorf("registry has %s, want %s", testutil.ImageDigest(t, got), d)
-	}
-	if err := validate.Image(got); err != nil {
-		t.Error(err)
-	}
+	wantImage(t, "registry", got, d)
 
 	// Same image to the same repository and to a sibling one: HEAD finds
 	// every blob (or the registry mounts it), so no body is sent.
 	for _, ref := range []string{host + "/team/app:v2", host + "/team/other:v1"} {
 		prog.Reset()
-		if _, err := s.Push(ctx, ref, img, PushOptions{Progress: &prog}); err != nil {
-			t.Fatal(err)
-		}
+		mustPush(t, ctx, s, ref, img, PushOptions{Progress: &prog})
 		bodies, kinds := u.reset()
 		if bodies != 0 {
 			t.Errorf("push to %s sent %d blob bodies (%v)", ref, bodies, kinds)
@@ -220,24 +213,13 @@ func TestPushRetriesAndRefusesCorruption(t *testing.T) {
 func TestPullRetriesAndLeavesNothingOnCorruption(t *testing.T) {
 	ctx := context.Background()
 	img := randomImage(t, 2, time.Unix(1, 0))
-	layers, _ := img.Layers()
-	target, _ := layers[0].Digest()
-	isTarget := func(r *http.Request) bool {
-		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+target.String())
-	}
+	target := layerDigest(t, img, 0)
+	isTarget := getsBlob(target)
 
 	t.Run("transient", func(t *testing.T) {
 		f := &faulty{faults: []string{"500", "429"}, match: isTarget}
 		host := testutil.Registry(t, f.wrap)
-		push(t, host+"/p/app:1", img)
-		s, _ := retryingStore(t)
-		got, err := s.Pull(ctx, host+"/p/app:1", PullOptions{})
-		if err != nil {
-			t.Fatalf("pull through 500 and 429: %v", err)
-		}
-		if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
-			t.Error("wrong image pulled")
-		}
+		pushPullRetrying(t, ctx, host+"/p/app:1", img)
 		if n := f.hits.Load(); n < 3 {
 			t.Errorf("target blob requested %d times, want 3 (500, 429, ok)", n)
 		}

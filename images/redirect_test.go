@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -81,12 +80,7 @@ func TestPullRedirectDropsCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if testutil.ImageDigest(t, got) != testutil.ImageDigest(t, img) {
-		t.Errorf("pulled %s, want %s", testutil.ImageDigest(t, got), testutil.ImageDigest(t, img))
-	}
-	if err := validate.Image(got); err != nil {
-		t.Error(err)
-	}
+	wantImage(t, "pulled", got, testutil.ImageDigest(t, img))
 	mu.Lock()
 	defer mu.Unlock()
 	if storageHits != 3 {

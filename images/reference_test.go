@@ -2,6 +2,7 @@ package images
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -71,6 +72,26 @@ func TestPlainHTTP(t *testing.T) {
 		}
 		if tt.want && reg.Scheme() != "http" {
 			t.Errorf("Registry(%q).Scheme() = %s", tt.host, reg.Scheme())
+		}
+	}
+}
+
+func TestIsHexPrefix(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"", false},
+		{"0a9f", true},
+		{strings.Repeat("ab", 32), true},
+		{strings.Repeat("ab", 32) + "c", false},
+		{"0A9F", false},
+		{"abcg", false},
+		{"app:1", false},
+	}
+	for _, tt := range tests {
+		if got := isHexPrefix(tt.in); got != tt.want {
+			t.Errorf("isHexPrefix(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
 }

@@ -469,6 +469,15 @@ func (s *Store) List(ctx context.Context) ([]Entry, error) {
 	return list, nil
 }
 
+// identity is img's manifest digest and its image ID (config digest).
+func identity(img v1.Image) (digest, id v1.Hash, err error) {
+	if digest, err = img.Digest(); err != nil {
+		return digest, id, err
+	}
+	id, err = img.ConfigName()
+	return digest, id, err
+}
+
 func digestOf(b []byte) v1.Hash {
 	h := sha256.Sum256(b)
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h[:])}

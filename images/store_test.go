@@ -79,12 +79,7 @@ func TestTagGetListUntag(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Get(%q): %v", g.ref, err)
 		}
-		if got := testutil.ImageDigest(t, img); got != g.want {
-			t.Errorf("Get(%q) digest = %s, want %s", g.ref, got, g.want)
-		}
-		if err := validate.Image(img); err != nil {
-			t.Errorf("Get(%q): invalid image: %v", g.ref, err)
-		}
+		wantImage(t, "Get("+g.ref+")", img, g.want)
 	}
 
 	list, err := s.List(ctx)

@@ -165,9 +165,7 @@ func TestPushUploadsInParallel(t *testing.T) {
 	s := quickStore(t)
 	img := storedRandom(t, s, 4)
 	var prog bytes.Buffer
-	if _, err := s.Push(ctx, host+"/par/app:1", img, PushOptions{Progress: &prog}); err != nil {
-		t.Fatal(err)
-	}
+	mustPush(t, ctx, s, host+"/par/app:1", img, PushOptions{Progress: &prog})
 	mu.Lock()
 	defer mu.Unlock()
 	if most < 2 {

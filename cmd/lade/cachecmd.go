@@ -219,15 +219,19 @@ func (a *app) cachePrune(ctx context.Context, f *pruneFlags) error {
 	if err != nil {
 		return err
 	}
-	if len(rep.Records) > 0 {
-		fmt.Fprintln(a.stdout, "Deleted build cache objects:")
-		for _, id := range rep.Records {
-			fmt.Fprintln(a.stdout, id[:12])
-		}
-		fmt.Fprintln(a.stdout)
-	}
-	fmt.Fprintf(a.stdout, "Total reclaimed space: %s\n", humanSize(rep.Reclaimed))
+	a.printPruned(rep)
 	return nil
+}
+
+// printPruned ends a prune command's output as docker does: the build
+// cache records removed, then the space reclaimed.
+func (a *app) printPruned(rep *gc.PruneReport) {
+	ids := make([]string, len(rep.Records))
+	for i, id := range rep.Records {
+		ids[i] = id[:12]
+	}
+	printList(a, "Deleted build cache objects:", ids)
+	fmt.Fprintf(a.stdout, "Total reclaimed space: %s\n", humanSize(rep.Reclaimed))
 }
 
 // pruneCache prunes under the exclusive GC lock, waiting for builds.

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // bigLayer is the size of the random file the intermediate stage makes:
@@ -33,15 +30,15 @@ COPY --from=build /v /v
 // the bytes of the blobs it sends.
 func countingRegistry(t *testing.T) (host string, sent *atomic.Int64) {
 	sent = new(atomic.Int64)
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-			w = countWriter{w, sent}
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://"), sent
+	host = testutil.Registry(t, func(reg http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+				w = countWriter{w, sent}
+			}
+			reg.ServeHTTP(w, r)
+		})
+	})
+	return host, sent
 }
 
 type countWriter struct {

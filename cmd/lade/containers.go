@@ -84,6 +84,16 @@ func (a *app) printJSON(v any) error {
 	return nil
 }
 
+// table starts a listing on stdout as docker's list commands print it:
+// aligned columns under header, no header when quiet. Flush it at the end.
+func (a *app) table(quiet bool, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
+	if !quiet {
+		fmt.Fprintln(tw, header)
+	}
+	return tw
+}
+
 func (a *app) psCmd() *cobra.Command {
 	var all, quiet, noTrunc bool
 	c := &cobra.Command{
@@ -99,10 +109,7 @@ func (a *app) psCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
-			if !quiet {
-				fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
-			}
+			tw := a.table(quiet, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 			for _, c := range list {
 				running := c.State.Status == container.StatusRunning || c.State.Status == container.StatusRestarting
 				if !all && !running {
@@ -490,10 +497,7 @@ func (a *app) volumeLsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
-			if !quiet {
-				fmt.Fprintln(tw, "DRIVER\tVOLUME NAME")
-			}
+			tw := a.table(quiet, "DRIVER\tVOLUME NAME")
 			for _, v := range vols {
 				if quiet {
 					fmt.Fprintln(tw, v.Name)

@@ -12,11 +12,8 @@ import (
 // TestDockerLoadsLadeImage builds an image with lade, exports it with
 // type=docker, loads it into a real docker engine and runs its CMD.
 func TestDockerLoadsLadeImage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping docker interop test in short mode")
-	}
+	host := testutil.Docker(t)
 	root := newRoot(t)
-	host := testutil.DockerEngine(t, testutil.DockerTools(t))
 	dir := writeTree(t, map[string]string{
 		"Dockerfile": "FROM busybox\nCOPY msg.txt /msg.txt\nRUN echo \"and $(cat /msg.txt | tr a-z A-Z)\" >> /msg.txt\nCMD [\"cat\", \"/msg.txt\"]\n",
 		"msg.txt":    "built by lade\n",

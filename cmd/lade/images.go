@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -37,14 +36,11 @@ func (a *app) imagesCmd() *cobra.Command {
 			if list, err = images.Filter(list, filters); err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
-			if !quiet {
-				if digests {
-					fmt.Fprintln(tw, "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE")
-				} else {
-					fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-				}
+			header := "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE"
+			if digests {
+				header = "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE"
 			}
+			tw := a.table(quiet, header)
 			for _, e := range list {
 				id := e.ImageID().Hex
 				if len(id) > 12 {

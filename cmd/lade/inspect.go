@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -63,10 +62,7 @@ func (a *app) historyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
-			if !quiet {
-				fmt.Fprintln(tw, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT")
-			}
+			tw := a.table(quiet, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT")
 			for _, r := range rows {
 				id := r.ID
 				if !noTrunc && id != "<missing>" {

@@ -95,21 +95,19 @@ func startDistribution(t *testing.T) string {
 		cmd.Wait()
 		logf.Close()
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
+	up := testutil.PollUntil(20*time.Second, func() bool {
+		var resp *http.Response
+		if resp, err = http.Get("http://" + addr + "/v2/"); err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
-			testutil.Unavailable(t, "docker-registry did not answer on %s: %v\n%s", addr, err, b)
-		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if !up {
+		b, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
+		testutil.Unavailable(t, "docker-registry did not answer on %s: %v\n%s", addr, err, b)
 	}
+	return addr
 }
 
 func run(t *testing.T, name string, args ...string) string {
@@ -316,11 +314,8 @@ func TestRegistryMountInterop(t *testing.T) {
 // TestDockerInterop: lade save of two images loads into a real docker
 // and runs; docker save of a docker image loads into lade and runs.
 func TestDockerInterop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping docker interop test in short mode")
-	}
+	host := testutil.Docker(t)
 	root := newRoot(t)
-	host := testutil.DockerEngine(t, testutil.DockerTools(t))
 	for _, msg := range []string{"one", "two"} {
 		dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nCMD [\"echo\", \"image " + msg + "\"]\n"})
 		if r := lade(t, root, "", "build", "-t", "lade-save-test:"+msg, dir); r.code != 0 {
@@ -366,11 +361,8 @@ func TestDockerInterop(t *testing.T) {
 // to a real distribution registry, and lade pulls and runs one docker
 // pushed there.
 func TestDockerRegistryInterop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping docker interop test in short mode")
-	}
+	docker := testutil.Docker(t)
 	root := newRoot(t)
-	docker := testutil.DockerEngine(t, testutil.DockerTools(t))
 	host := startDistribution(t)
 	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo via registry > /msg\nCMD [\"cat\", \"/msg\"]\n"})
 	ref := host + "/lade/docker:1"

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // cacheData is the host dir of a cache mount id under root.
@@ -121,15 +123,8 @@ RUN --mount=type=cache,id=pv,target=/c,sharing=private ls -A /c > /seen
 
 func waitFor(t *testing.T, p string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := os.Stat(p); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", p)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.WaitForFile(p, 30*time.Second) {
+		t.Fatalf("timed out waiting for %s", p)
 	}
 }
 

@@ -41,10 +41,8 @@ func startLade(t *testing.T, root string, args ...string) (*exec.Cmd, *testutil.
 // waitForOutput polls out for want, for at most d.
 func waitForOutput(t *testing.T, out *testutil.LockedBuffer, want string, d time.Duration) {
 	t.Helper()
-	for deadline := time.Now().Add(d); !strings.Contains(out.String(), want); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q within %v; output:\n%s", want, d, out.String())
-		}
+	if !testutil.PollUntil(d, func() bool { return strings.Contains(out.String(), want) }) {
+		t.Fatalf("no %q within %v; output:\n%s", want, d, out.String())
 	}
 }
 
@@ -120,13 +118,11 @@ func TestSignalProxy(t *testing.T) {
 func waitForProcess(t *testing.T, root, ctr string, argv []string) {
 	t.Helper()
 	want := strings.Join(argv, " ")
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		r := lade(t, root, "", "exec", ctr, "ps", "-o", "args")
-		if strings.Contains(r.stdout, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in %s:\n%s", want, ctr, r.stdout)
-		}
+	var r result
+	if !testutil.PollUntil(time.Minute, func() bool {
+		r = lade(t, root, "", "exec", ctr, "ps", "-o", "args")
+		return strings.Contains(r.stdout, want)
+	}) {
+		t.Fatalf("no %q in %s:\n%s", want, ctr, r.stdout)
 	}
 }

@@ -174,13 +174,7 @@ RUN --mount=type=ssh --mount=type=cache,id=sshsync,target=/sync /agentls > /keys
 	go func() {
 		sync := cacheData(root, "sshsync")
 		defer os.WriteFile(filepath.Join(sync, "go"), nil, 0o644)
-		deadline := time.Now().Add(60 * time.Second)
-		for time.Now().Before(deadline) {
-			if _, err := os.Stat(filepath.Join(sync, "ready")); err == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testutil.WaitForFile(filepath.Join(sync, "ready"), 60*time.Second)
 		socks, _ := filepath.Glob(filepath.Join(root, "tmp", "run-*", "ssh-0.sock"))
 		if len(socks) != 1 {
 			hostList <- "forwarded sockets found: " + strings.Join(socks, ",")

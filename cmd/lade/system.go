@@ -148,12 +148,7 @@ func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) erro
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(rep.Records))
-	for i, id := range rep.Records {
-		ids[i] = id[:12]
-	}
-	printList(a, "Deleted build cache objects:", ids)
-	fmt.Fprintf(a.stdout, "Total reclaimed space: %s\n", humanSize(rep.Reclaimed))
+	a.printPruned(rep)
 	return nil
 }
 

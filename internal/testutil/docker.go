@@ -48,6 +48,16 @@ func DockerTools(t testing.TB) string {
 	return ""
 }
 
+// Docker is what an interop test needs of docker: outside -short, a
+// private engine (DockerEngine on DockerTools' dockerd); its DOCKER_HOST.
+func Docker(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping docker interop test in short mode")
+	}
+	return DockerEngine(t, DockerTools(t))
+}
+
 // DockerEngine starts a private dockerd for this test, with its own socket
 // and data root, and returns its DOCKER_HOST; the test stops it. A user's
 // own engine is never used: tests load and delete images.

@@ -203,3 +203,11 @@ func PollUntil(d time.Duration, fn func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// WaitForFile reports whether p exists, polling for at most d.
+func WaitForFile(p string, d time.Duration) bool {
+	return PollUntil(d, func() bool {
+		_, err := os.Stat(p)
+		return err == nil
+	})
+}
