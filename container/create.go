@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -81,6 +82,11 @@ func (s *Store) CreateFromImage(ctx context.Context, img Image, o CreateOptions)
 		return nil, err
 	}
 	if err := s.finishConfig(c, img.Config, &o); err != nil {
+		// An rm -f of the new container makes the next step fail on a
+		// missing file: say what happened, not the step that noticed.
+		if _, serr := os.Stat(s.Dir(c.ID)); errors.Is(serr, os.ErrNotExist) {
+			return nil, fmt.Errorf("container %s was removed before it started", c.ID[:12])
+		}
 		_ = s.Remove(ctx, c.ID, true, true)
 		return nil, err
 	}
