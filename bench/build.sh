@@ -47,15 +47,7 @@ mk() { mkdir -p "$work/$1"; cat >"$work/$1/Dockerfile"; }
 printf 'FROM %s\nCOPY . /src\nRUN true\n' "$base" | mk ctx
 printf 'FROM %s AS a\nRUN sleep 2 && echo a >/a\nFROM %s AS b\nRUN sleep 2 && echo b >/b\nFROM %s\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n' "$base" "$base" "$base" | mk par
 # 100 MB in 10,000 incompressible 10 KB files.
-python3 - "$work/ctx" <<'PY'
-import os, sys
-root = sys.argv[1]
-for d in range(100):
-    os.makedirs(f"{root}/d{d}", exist_ok=True)
-    for f in range(100):
-        with open(f"{root}/d{d}/f{f}", "wb") as fh:
-            fh.write(os.urandom(10240))
-PY
+bench_randtree "$work/ctx"
 
 declare -A res
 

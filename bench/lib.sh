@@ -87,6 +87,20 @@ bench_dockerd() {
   exit 1
 }
 
+# bench_randtree DIR [WIDTH]: a build context of 10,000 files of 10 KiB of
+# random bytes in 100 dirs, named dN/fN (numbers zero-padded to WIDTH).
+bench_randtree() {
+  python3 - "$1" "${2:-0}" <<'PY'
+import os, sys
+root, w = sys.argv[1], sys.argv[2]
+for d in range(100):
+    os.makedirs(f"{root}/d{d:0{w}}", exist_ok=True)
+    for f in range(100):
+        with open(f"{root}/d{d:0{w}}/f{f:0{w}}", "wb") as fh:
+            fh.write(os.urandom(10240))
+PY
+}
+
 now() { date +%s.%N; }
 # time_it CMD...: prints the seconds CMD took, its output discarded.
 time_it() {

@@ -23,15 +23,7 @@ $L import "$(scripts/mkbusybox.sh "$work/busybox.tar")" "$host/busybox:latest" >
 $L push "$host/busybox:latest" >/dev/null 2>&1
 
 # The context: 10,000 files of 10 KiB of random bytes in 100 dirs.
-python3 - "$work/ctx" <<'PY'
-import os, sys
-root = sys.argv[1]
-for d in range(100):
-    os.makedirs(f"{root}/d{d:03}", exist_ok=True)
-    for f in range(100):
-        with open(f"{root}/d{d:03}/f{f:03}", "wb") as fh:
-            fh.write(os.urandom(10240))
-PY
+bench_randtree "$work/ctx" 3
 cat >"$work/ctx/Dockerfile" <<EOF
 FROM $host/busybox:latest
 COPY . /src
