@@ -1,6 +1,6 @@
 # Start-up shared by the bench scripts; they source it from the checkout's
-# top dir, it runs nothing by itself. A bench calls bench_init first, then what it needs of
-# bench_registry and bench_dockerd; everything they start is stopped, and
+# top dir, it runs nothing by itself. A bench calls bench_init first, then
+# what it needs of bench_registry and bench_dockerd; everything they start is stopped, and
 # the work dir unmounted and deleted, when the bench exits (also on an
 # error, Ctrl-C or SIGTERM).
 
@@ -22,7 +22,7 @@ bench_need() {
 bench_init() {
   export PATH=$PATH:/usr/local/go/bin
   work=$(mktemp -d "$1")
-  bench_workparent=$(dirname "$1")
+  bench_workprefix=${1%%XX*} # the guard of bench_cleanup
   bench_pids=()
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM # so the EXIT trap runs on Ctrl-C and SIGTERM too
@@ -40,7 +40,7 @@ bench_bg() {
 # under the work dir and deleting it. Only paths under $work are touched.
 bench_cleanup() {
   local i p
-  case $work in "$bench_workparent"/?*) ;; *) return ;; esac # never match every mount
+  case $work in "$bench_workprefix"?*) ;; *) return ;; esac # never match every mount
   for ((i = ${#bench_pids[@]} - 1; i >= 0; i--)); do
     p=${bench_pids[i]}
     kill "$p" 2>/dev/null || continue
