@@ -7,34 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-export PATH=$PATH:/usr/local/go/bin DOCKER_BUILDKIT=1
-need=()
-for p in buildah:buildah dockerd:docker.io docker-registry:docker-registry; do
-  command -v "${p%%:*}" >/dev/null || need+=("${p#*:}")
-done
-[ -x /usr/bin/docker ] || need+=(docker.io)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-work=$(mktemp -d /var/tmp/ladebench.XXXX)
-pids=()
-# Stop what we started (dockerd last, it owns containerd), waiting for
-# each to exit before unmounting its dirs and deleting the work dir.
-cleanup() {
-  local i p
-  case $work in /var/tmp/ladebench.?*) ;; *) return ;; esac # never match every mount
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    p=${pids[i]}
-    kill "$p" 2>/dev/null || continue
-    for _ in $(seq 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  # dockerd can leave mounts behind (overlay2 layers, netns/default).
-  awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
+. bench/lib.sh
+export DOCKER_BUILDKIT=1
+bench_need buildah:buildah /usr/sbin/dockerd:docker.io /usr/bin/docker:docker.io docker-registry:docker-registry
 # A docker engine of the user's, if one answers, must end as it began.
 sysdocker() { DOCKER_HOST=unix:///var/run/docker.sock /usr/bin/docker "$@" 2>/dev/null; }
 check_sys() {
@@ -47,34 +22,16 @@ check_sys() {
   fi
 }
 sys_before=
-trap 'cleanup; check_sys' EXIT
-trap 'exit 130' INT TERM # so the EXIT trap runs on Ctrl-C and SIGTERM too
-CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
+bench_init /var/tmp/ladebench.XXXX
+trap 'bench_cleanup; check_sys' EXIT
 load0=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the machine skews every figure
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(freeport)
-host=127.0.0.1:$port
-cat >"$work/registry.yml" <<YML
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: $host}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -fs "http://$host/v2/" >/dev/null && break; sleep 0.1; done
-
+bench_registry
 # Always a private dockerd on its own socket and data root: the bench
 # prunes its engine's images and build cache, which must never be a
 # user's. An engine on the default socket is only looked at (below).
 sys_before=$(sysdocker system df --format '{{.Type}} {{.TotalCount}} {{.Size}}' || true)
-sock=$work/docker.sock
-dockerd --iptables=false --bridge=none -H "unix://$sock" --data-root "$work/docker-data" \
-  --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" >"$work/dockerd.log" 2>&1 &
-pids+=($!)
-D=(/usr/bin/docker -H "unix://$sock")
-for _ in $(seq 100); do "${D[@]}" info >/dev/null 2>&1 && break; sleep 0.2; done
+bench_dockerd
 BAH=(buildah --root "$work/buildah" --runroot "$work/buildah-run")
 
 # The base image: Debian's static busybox, pushed by lade to the registry.
@@ -90,27 +47,9 @@ mk() { mkdir -p "$work/$1"; cat >"$work/$1/Dockerfile"; }
 printf 'FROM %s\nCOPY . /src\nRUN true\n' "$base" | mk ctx
 printf 'FROM %s AS a\nRUN sleep 2 && echo a >/a\nFROM %s AS b\nRUN sleep 2 && echo b >/b\nFROM %s\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n' "$base" "$base" "$base" | mk par
 # 100 MB in 10,000 incompressible 10 KB files.
-python3 - "$work/ctx" <<'PY'
-import os, sys
-root = sys.argv[1]
-for d in range(100):
-    os.makedirs(f"{root}/d{d}", exist_ok=True)
-    for f in range(100):
-        with open(f"{root}/d{d}/f{f}", "wb") as fh:
-            fh.write(os.urandom(10240))
-PY
+bench_randtree "$work/ctx"
 
-now() { date +%s.%N; }
 declare -A res
-# t KEY CMD...: time CMD, append seconds to res[KEY]; a failure aborts.
-t() {
-  local k=$1 t0 t1; shift
-  t0=$(now)
-  if ! "$@" >"$work/last.log" 2>&1; then echo "FAILED: $*" >&2; tail -20 "$work/last.log" >&2; exit 1; fi
-  t1=$(now)
-  res[$k]+="$(echo "$t1 - $t0" | bc)"$'\n'
-}
-median() { sort -n | awk 'NF {a[++n]=$1} END {if (n) print (n%2) ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2}'; }
 
 L() { "$work/lade" --root "$work/lroot" "$@"; }
 dprune() { "${D[@]}" builder prune -af >/dev/null; "${D[@]}" image prune -af >/dev/null; "${D[@]}" rmi -f "$base" >/dev/null 2>&1 || true; }

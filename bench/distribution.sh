@@ -6,25 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-export PATH=$PATH:/usr/local/go/bin
-for p in docker-registry skopeo; do
-  command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
-done
-work=$(mktemp -d)
-reg_pid=
-trap '[ -n "$reg_pid" ] && kill "$reg_pid"; rm -rf "$work"' EXIT
-CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-host=127.0.0.1:$port
-cat >"$work/registry.yml" <<YML
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: $host}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 100); do curl -fs "http://$host/v2/" >/dev/null && break; sleep 0.1; done
+. bench/lib.sh
+bench_need docker-registry:docker-registry skopeo:skopeo
+bench_init "${TMPDIR:-/tmp}/ladedist.XXXXXX"
+bench_registry
 
 # A 100 MB incompressible layer. Every push gets its own image (the layer
 # differs by one small file), so neither tool can skip or mount a blob it
@@ -39,10 +24,6 @@ mkimage() { # NAME: import a distinct image, save it, unpack it as a layout
   $L save -o "$work/$1.tar" "$1"
   mkdir -p "$work/layout-$1" && tar -C "$work/layout-$1" -xf "$work/$1.tar" && rm "$work/$1.tar"
 }
-
-now() { date +%s.%N; }
-time_it() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo "$(now) - $t0" | bc; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 declare -A res
 for i in $(seq "$runs"); do

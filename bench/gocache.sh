@@ -11,40 +11,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-export PATH=$PATH:/usr/local/go/bin DOCKER_BUILDKIT=1
-[ -x /usr/bin/docker ] && [ -x /usr/sbin/dockerd ] ||
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null; }
+. bench/lib.sh
+export DOCKER_BUILDKIT=1
+bench_need /usr/bin/docker:docker.io /usr/sbin/dockerd:docker.io
 goroot=${GOROOT_FOR_IMAGE:-/usr/local/go}
 file -L "$goroot/bin/go" | grep -q 'statically linked' || { echo "gocache: $goroot/bin/go is not static" >&2; exit 1; }
 
-work=$(mktemp -d /var/tmp/ladegocache.XXXX)
-dockerd_pid=
-# Stop our dockerd (waiting for it), unmount what it left under the work
-# dir and delete the dir. Only paths under our own work dir are touched.
-cleanup() {
-  case $work in /var/tmp/ladegocache.?*) ;; *) return ;; esac
-  if [ -n "$dockerd_pid" ] && kill "$dockerd_pid" 2>/dev/null; then
-    for _ in $(seq 150); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$dockerd_pid" 2>/dev/null || true
-  fi
-  awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
+bench_init /var/tmp/ladegocache.XXXX
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# Our own dockerd: private socket, data root and exec root.
-sock=$work/docker.sock
-/usr/sbin/dockerd --iptables=false --bridge=none -H "unix://$sock" --data-root "$work/docker-data" \
-  --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" >"$work/dockerd.log" 2>&1 &
-dockerd_pid=$!
-D=(/usr/bin/docker -H "unix://$sock")
-for _ in $(seq 150); do "${D[@]}" info >/dev/null 2>&1 && break; sleep 0.2; done
-"${D[@]}" info >/dev/null 2>&1 || { echo "gocache: dockerd did not start:" >&2; tail -5 "$work/dockerd.log" >&2; exit 1; }
+bench_dockerd
 
 # The base image: busybox + the Go toolchain (without its tests and docs).
 ./scripts/mkbusybox.sh "$work/busybox.tar" >/dev/null
@@ -151,17 +126,7 @@ RUN --mount=type=cache,target=/root/.cache/go-build --mount=type=cache,target=/g
     go build -o /out/svc .
 EOF
 
-now() { date +%s.%N; }
 declare -A res
-# t KEY CMD...: time CMD, append seconds to res[KEY]; a failure aborts.
-t() {
-  local k=$1 t0 t1; shift
-  t0=$(now)
-  if ! "$@" >"$work/last.log" 2>&1; then echo "FAILED: $*" >&2; tail -20 "$work/last.log" >&2; exit 1; fi
-  t1=$(now)
-  res[$k]+="$(echo "$t1 - $t0" | bc)"$'\n'
-}
-median() { sort -n | awk 'NF {a[++n]=$1} END {if (n) print (n%2) ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2}'; }
 edit() { sed -i "s/^const version = .*/const version = \"$1\"/" "$ctx/main.go"; }
 lbuild() { L build -q -t gocache-bench/svc "$ctx"; }
 dbuild() { "${D[@]}" build -q --network host -t gocache-bench/svc "$ctx"; }

@@ -2,67 +2,34 @@
 # Times the no-op rebuild of a 10,000 file / 100 MB context (COPY . /src and
 # one RUN) with lade and with docker's BuildKit, and prints medians.
 # Usage: sudo bench/rebuild.sh [RUNS] (default 5). Needs docker.io and
-# docker-registry (installed with apt-get when missing); uses a running
-# engine if one answers on /var/run/docker.sock, else starts its own dockerd.
+# docker-registry (installed with apt-get when missing); always starts its
+# own dockerd on a private socket and data root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-export PATH=$PATH:/usr/local/go/bin
-command -v docker-registry >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
-[ -x /usr/bin/docker ] && [ -x /usr/sbin/dockerd ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
-work=$(mktemp -d)
-reg_pid= dockerd_pid=
-cleanup() {
-  [ -n "$reg_pid" ] && kill "$reg_pid"
-  [ -n "$dockerd_pid" ] && kill "$dockerd_pid" && wait "$dockerd_pid" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
+. bench/lib.sh
+bench_need docker-registry:docker-registry /usr/bin/docker:docker.io /usr/sbin/dockerd:docker.io
+bench_init "${TMPDIR:-/tmp}/laderebuild.XXXXXX"
 L="$work/lade --root $work/root"
 
 # Always a private docker engine, never a user's: the bench deletes images.
-export DOCKER_HOST=unix://$work/docker.sock
-/usr/sbin/dockerd --iptables=false --bridge=none --host "$DOCKER_HOST" \
-  --data-root "$work/docker" --exec-root "$work/dexec" --pidfile "$work/docker.pid" >"$work/dockerd.log" 2>&1 &
-dockerd_pid=$!
-for _ in $(seq 300); do /usr/bin/docker version >/dev/null 2>&1 && break; sleep 0.1; done
+bench_dockerd
+export DOCKER_HOST=unix://$sock
 
 # An offline busybox base image served by a loopback registry, so both
 # builders start from the same bytes without the internet.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-host=127.0.0.1:$port
-cat >"$work/registry.yml" <<YML
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: $host}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 100); do curl -fs "http://$host/v2/" >/dev/null && break; sleep 0.1; done
+bench_registry
 $L import "$(scripts/mkbusybox.sh "$work/busybox.tar")" "$host/busybox:latest" >/dev/null
 $L push "$host/busybox:latest" >/dev/null 2>&1
 
 # The context: 10,000 files of 10 KiB of random bytes in 100 dirs.
-python3 - "$work/ctx" <<'PY'
-import os, sys
-root = sys.argv[1]
-for d in range(100):
-    os.makedirs(f"{root}/d{d:03}", exist_ok=True)
-    for f in range(100):
-        with open(f"{root}/d{d:03}/f{f:03}", "wb") as fh:
-            fh.write(os.urandom(10240))
-PY
+bench_randtree "$work/ctx" 3
 cat >"$work/ctx/Dockerfile" <<EOF
 FROM $host/busybox:latest
 COPY . /src
 RUN find /src -type f | wc -l > /count
 EOF
 
-now() { date +%s.%N; }
-time_it() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo "$(now) - $t0" | bc; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 lade_build() { $L build -t bench "$work/ctx"; }
 docker_build() { DOCKER_BUILDKIT=1 /usr/bin/docker build --network host -t lade-bench-rebuild "$work/ctx"; }
 

@@ -7,13 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-50}
-export PATH=$PATH:/usr/local/go/bin
-if ! command -v runc >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runc >/dev/null
-fi
-work=$(mktemp -d /var/tmp/laderun.XXXX)
-trap 'rm -rf "$work"' EXIT
-CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
+. bench/lib.sh
+bench_need runc:runc
+bench_init /var/tmp/laderun.XXXX
 scripts/mkbusybox.sh "$work/busybox.tar" >/dev/null
 
 L=("$work/lade" --root "$work/root")
@@ -33,7 +29,6 @@ ms() {
   local e=$EPOCHREALTIME
   echo "($e - $s) * 1000" | bc -l
 }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 # One warm-up each: page cache, lade's first unpack of the image.
 "${L[@]}" run --rm busybox:bench true

@@ -7,13 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-15}
-export PATH=$PATH:/usr/local/go/bin
-if [ ! -x /bin/busybox ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
-fi
-work=$(mktemp -d /var/tmp/ladeseccomp.XXXX)
-trap 'rm -rf "$work"' EXIT
-CGO_ENABLED=0 go build -o "$work/lade" ./cmd/lade
+. bench/lib.sh
+bench_need /bin/busybox:busybox-static
+bench_init /var/tmp/ladeseccomp.XXXX
 mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/"
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$work/rootfs/bin/$a"; done
@@ -22,7 +18,6 @@ L=("$work/lade" --root "$work/root")
 "${L[@]}" import "$work/rootfs.tar" bench-busybox >/dev/null
 
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 declare -A times
 for kind in start dd; do

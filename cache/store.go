@@ -117,11 +117,7 @@ func validHex(h string) bool {
 
 // Has reports whether the blob d is stored.
 func (s *Store) Has(d v1.Hash) bool {
-	p, err := s.path(d)
-	if err != nil {
-		return false
-	}
-	fi, err := os.Stat(p)
+	fi, err := s.Stat(d)
 	return err == nil && fi.Mode().IsRegular()
 }
 

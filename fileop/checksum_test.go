@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestChecksum(t *testing.T) {
@@ -130,12 +132,8 @@ func TestChecksumMissingSource(t *testing.T) {
 	}
 }
 
+// writeT writes file p (mode 0644), making its parent dirs.
 func writeT(t *testing.T, p, s string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteTree(t, filepath.Dir(p), map[string]string{filepath.Base(p): s})
 }

@@ -30,9 +30,10 @@ type groupEntry struct {
 	members []string
 }
 
-// readDBFile reads an /etc file of the rootfs in-root; a missing file is
+// readDB reads an /etc file of the rootfs in-root and keeps the entries
+// parse accepts from its lines' colon-separated fields; a missing file is
 // an empty list.
-func readDBFile(root, name string) ([][]string, error) {
+func readDB[T any](root, name string, parse func(f []string) (T, bool)) ([]T, error) {
 	p, err := securejoin.SecureJoin(root, name)
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", name, err)
@@ -45,7 +46,7 @@ func readDBFile(root, name string) ([][]string, error) {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
 	defer f.Close()
-	var out [][]string
+	var out []T
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -53,7 +54,9 @@ func readDBFile(root, name string) ([][]string, error) {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		out = append(out, strings.Split(line, ":"))
+		if e, ok := parse(strings.Split(line, ":")); ok {
+			out = append(out, e)
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
@@ -67,52 +70,46 @@ func parseID(s string) (uint32, bool) {
 }
 
 func readPasswd(root string) ([]passwdEntry, error) {
-	lines, err := readDBFile(root, "/etc/passwd")
-	if err != nil {
-		return nil, err
+	return readDB(root, "/etc/passwd", parsePasswd)
+}
+
+// parsePasswd takes name:x:uid:gid[:gecos:home...]; bad ids skip the line.
+func parsePasswd(f []string) (passwdEntry, bool) {
+	if len(f) < 4 {
+		return passwdEntry{}, false
 	}
-	var out []passwdEntry
-	for _, f := range lines {
-		if len(f) < 4 {
-			continue
-		}
-		uid, ok1 := parseID(f[2])
-		gid, ok2 := parseID(f[3])
-		if !ok1 || !ok2 {
-			continue
-		}
-		e := passwdEntry{name: f[0], uid: uid, gid: gid}
-		if len(f) > 5 {
-			e.home = f[5]
-		}
-		out = append(out, e)
+	uid, ok1 := parseID(f[2])
+	gid, ok2 := parseID(f[3])
+	if !ok1 || !ok2 {
+		return passwdEntry{}, false
 	}
-	return out, nil
+	e := passwdEntry{name: f[0], uid: uid, gid: gid}
+	if len(f) > 5 {
+		e.home = f[5]
+	}
+	return e, true
 }
 
 func readGroup(root string) ([]groupEntry, error) {
-	lines, err := readDBFile(root, "/etc/group")
-	if err != nil {
-		return nil, err
+	return readDB(root, "/etc/group", parseGroup)
+}
+
+// parseGroup takes name:x:gid[:member,...]; a bad gid skips the line.
+func parseGroup(f []string) (groupEntry, bool) {
+	if len(f) < 3 {
+		return groupEntry{}, false
 	}
-	var out []groupEntry
-	for _, f := range lines {
-		if len(f) < 3 {
-			continue
-		}
-		gid, ok := parseID(f[2])
-		if !ok {
-			continue
-		}
-		e := groupEntry{name: f[0], gid: gid}
-		if len(f) > 3 && f[3] != "" {
-			for _, m := range strings.Split(f[3], ",") {
-				e.members = append(e.members, strings.TrimSpace(m))
-			}
-		}
-		out = append(out, e)
+	gid, ok := parseID(f[2])
+	if !ok {
+		return groupEntry{}, false
 	}
-	return out, nil
+	e := groupEntry{name: f[0], gid: gid}
+	if len(f) > 3 && f[3] != "" {
+		for _, m := range strings.Split(f[3], ",") {
+			e.members = append(e.members, strings.TrimSpace(m))
+		}
+	}
+	return e, true
 }
 
 // findUser looks a user up by name, or by uid when spec is numeric. A

@@ -22,6 +22,27 @@ func drive(p *Printer) {
 	p.Close()
 }
 
+// newPrinter is New(mode) writing into a buffer the test reads.
+func newPrinter(t *testing.T, mode string) (*Printer, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	p, err := New(&buf, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, &buf
+}
+
+// matchAll reports each regexp of want that out does not match.
+func matchAll(t *testing.T, out string, want []string) {
+	t.Helper()
+	for _, re := range want {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("output does not match %s:\n%s", re, out)
+		}
+	}
+}
+
 func TestProgressModes(t *testing.T) {
 	tests := []struct {
 		mode string
@@ -43,21 +64,13 @@ func TestProgressModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			var buf bytes.Buffer
-			p, err := New(&buf, tt.mode)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p, buf := newPrinter(t, tt.mode)
 			drive(p)
 			out := buf.String()
 			if tt.none && out != "" {
 				t.Errorf("output %q, want none", out)
 			}
-			for _, re := range tt.want {
-				if !regexp.MustCompile(re).MatchString(out) {
-					t.Errorf("output does not match %s:\n%s", re, out)
-				}
-			}
+			matchAll(t, out, tt.want)
 			evs := p.Events()
 			if len(evs) != 3 || !evs[1].Cached || evs[2].Err == "" || !evs[0].Executed {
 				t.Errorf("events = %+v", evs)
@@ -67,8 +80,7 @@ func TestProgressModes(t *testing.T) {
 }
 
 func TestProgressRawJSONIsOneRecordPerLine(t *testing.T) {
-	var buf bytes.Buffer
-	p, _ := New(&buf, ModeRawJSON)
+	p, buf := newPrinter(t, ModeRawJSON)
 	drive(p)
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	// 3 starts, 3 output lines, 3 completions, 1 warning.
@@ -121,8 +133,7 @@ func TestProgressStatuses(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
-			var buf bytes.Buffer
-			p, _ := New(&buf, tt.mode)
+			p, buf := newPrinter(t, tt.mode)
 			s := p.Start("[stage-0 2/2] COPY . /src")
 			st := s.Status("writing layer")
 			st.Done("writing layer sha256:abc")
@@ -130,11 +141,7 @@ func TestProgressStatuses(t *testing.T) {
 			s.Done(true, nil)
 			p.Close()
 			out := buf.String()
-			for _, re := range tt.want {
-				if !regexp.MustCompile(re).MatchString(out) {
-					t.Errorf("output does not match %s:\n%s", re, out)
-				}
-			}
+			matchAll(t, out, tt.want)
 			if strings.Contains(out, "again") {
 				t.Errorf("a second Done was shown:\n%s", out)
 			}
@@ -174,11 +181,7 @@ func TestWriterAndID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			var buf bytes.Buffer
-			p, err := New(&buf, tt.mode)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p, buf := newPrinter(t, tt.mode)
 			s := p.Start("exporting to image")
 			line := []byte("pushed sha256:abc… 1.0kB\n")
 			if n, err := p.Writer().Write(line); n != len(line) || err != nil {

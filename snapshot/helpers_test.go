@@ -16,6 +16,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/internal/untar"
 	"golang.org/x/sys/unix"
 )
@@ -198,14 +199,20 @@ func listingExcept(t *testing.T, parent, skip string) []string {
 	return out
 }
 
+// newStore is New(dir), failing the test on an error.
+func newStore(t *testing.T, dir string) *Snapshotter {
+	t.Helper()
+	s, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// writeFileT writes file p (mode 0644), making its parent dirs.
 func writeFileT(t *testing.T, p, body string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteTree(t, filepath.Dir(p), map[string]string{filepath.Base(p): body})
 }
 
 func timeOf(ts unix.Timespec) time.Time { return time.Unix(ts.Unix()) }

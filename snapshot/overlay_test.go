@@ -20,10 +20,7 @@ import (
 func TestPrepareRepeatedLayer(t *testing.T) {
 	testutil.RequireRoot(t)
 	ctx := context.Background()
-	s, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, t.TempDir())
 	layers := [][]byte{
 		buildTar(t, dir("d/", 0o755), file("d/f", "a")),
 		buildTar(t, dir("d/", 0o755), file("d/f", "b")),

@@ -68,10 +68,7 @@ func mustMount(t *testing.T, s *Snapshotter, parents ...v1.Hash) *Active {
 func TestRoundTrip(t *testing.T) {
 	testutil.RequireRoot(t)
 	ctx := context.Background()
-	s, err := New(filepath.Join(t.TempDir(), "snapshots"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, filepath.Join(t.TempDir(), "snapshots"))
 	base := baseLayer(t)
 	d1 := mustUnpack(t, s, base)
 
@@ -161,10 +158,7 @@ func TestRoundTrip(t *testing.T) {
 
 	// The diff tar itself must reproduce the same view, both unpacked as a
 	// lower dir and applied to a plain directory.
-	s2, err := New(filepath.Join(t.TempDir(), "snapshots2"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := newStore(t, filepath.Join(t.TempDir(), "snapshots2"))
 	e1, e2 := mustUnpack(t, s2, base), mustUnpack(t, s2, diffTar)
 	c := mustMount(t, s2, e1, e2)
 	if diff := cmp.Diff(wantView, tree(t, c.Merged)); diff != "" {
@@ -183,10 +177,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestUnpackOverlayForm(t *testing.T) {
 	testutil.RequireRoot(t)
-	s, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, t.TempDir())
 	layer := buildTar(t,
 		dir("d/", 0o755),
 		file("d/.wh..wh..opq", ""),
@@ -233,13 +224,10 @@ func TestUnpackOverlayForm(t *testing.T) {
 
 func TestUnpackDigestMismatch(t *testing.T) {
 	testutil.RequireRoot(t)
-	s, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, t.TempDir())
 	layer := buildTar(t, file("a", "a"))
 	wrong := digest([]byte("something else"))
-	err = s.Unpack(context.Background(), wrong, bytes.NewReader(layer))
+	err := s.Unpack(context.Background(), wrong, bytes.NewReader(layer))
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("digest mismatch")) {
 		t.Fatalf("Unpack error = %v, want digest mismatch", err)
 	}
@@ -267,10 +255,7 @@ func TestUnpackDigestMismatch(t *testing.T) {
 
 func TestManyParents(t *testing.T) {
 	testutil.RequireRoot(t)
-	s, err := New(filepath.Join(t.TempDir(), "a-rather-long-directory-name-to-stretch-paths", "snapshots"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, filepath.Join(t.TempDir(), "a-rather-long-directory-name-to-stretch-paths", "snapshots"))
 	var parents []v1.Hash
 	want := map[string]string{}
 	total := 0
@@ -300,10 +285,7 @@ func TestManyParents(t *testing.T) {
 
 func TestZeroParents(t *testing.T) {
 	testutil.RequireRoot(t)
-	s, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, t.TempDir())
 	a := mustMount(t, s)
 	writeFileT(t, filepath.Join(a.Merged, "etc/hello"), "hi")
 	if err := a.Unmount(); err != nil {
@@ -326,10 +308,7 @@ func TestZeroParents(t *testing.T) {
 func TestCommitExisting(t *testing.T) {
 	testutil.RequireRoot(t)
 	ctx := context.Background()
-	s, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, t.TempDir())
 	layer := buildTar(t, file("a", "from-unpack"))
 	d := mustUnpack(t, s, layer)
 	a, err := s.Prepare(ctx, nil)
@@ -363,10 +342,7 @@ func TestCommitExisting(t *testing.T) {
 
 func TestConcurrentUnpack(t *testing.T) {
 	testutil.RequireRoot(t)
-	s, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, t.TempDir())
 	layer := buildTar(t, dir("x/", 0o755), file("x/y", "y"), file("z", "z"))
 	d := digest(layer)
 	var wg sync.WaitGroup
@@ -401,10 +377,7 @@ func TestConcurrentUnpack(t *testing.T) {
 
 func TestMountLegacyAndBusyUnmount(t *testing.T) {
 	testutil.RequireRoot(t)
-	s, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, t.TempDir())
 	d1 := mustUnpack(t, s, buildTar(t, file("a", "1"), file("b", "1")))
 	d2 := mustUnpack(t, s, buildTar(t, file("a", "2")))
 	a, err := s.Prepare(context.Background(), []v1.Hash{d1, d2})
@@ -441,10 +414,7 @@ func TestMountLegacyAndBusyUnmount(t *testing.T) {
 func TestVolatileMount(t *testing.T) {
 	testutil.RequireRoot(t)
 	ctx := context.Background()
-	s, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, t.TempDir())
 	a, err := s.Prepare(ctx, []v1.Hash{mustUnpack(t, s, buildTar(t, file("a", "lower")))})
 	if err != nil {
 		t.Fatal(err)
@@ -498,10 +468,7 @@ func TestNewSpreadsSnapshotDirs(t *testing.T) {
 	if getFlags(t, probe)&0x00020000 == 0 {
 		t.Skip("this filesystem does not keep FS_TOPDIR_FL")
 	}
-	s, err := New(filepath.Join(root, "snaps"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t, filepath.Join(root, "snaps"))
 	if getFlags(t, filepath.Join(s.root, "tmp"))&fsTopdirFL == 0 {
 		t.Error("snapshots/tmp lacks FS_TOPDIR_FL")
 	}

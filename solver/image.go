@@ -66,20 +66,12 @@ func newImage(config any, layers []v1.Layer) (v1.Image, error) {
 	}
 	byDigest := map[v1.Hash]v1.Layer{}
 	for i, l := range layers {
-		d, err := l.Digest()
+		d, err := partial.Descriptor(l)
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
-		size, err := l.Size()
-		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", i, err)
-		}
-		mt, err := l.MediaType()
-		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", i, err)
-		}
-		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: string(ociLayerType(mt)), Digest: digestOf(d), Size: size})
-		byDigest[d] = l
+		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: string(ociLayerType(d.MediaType)), Digest: digestOf(d.Digest), Size: d.Size})
+		byDigest[d.Digest] = l
 	}
 	rawManifest, err := json.Marshal(m)
 	if err != nil {
