@@ -72,7 +72,9 @@ type Options struct {
 	Secrets         map[string][]byte    // --secret values by id (see ParseSecretFlag)
 	SSH             map[string]SSHSource // --ssh agents by id (see ParseSSHFlag)
 	Allow           []string             // granted entitlements: EntitlementSecurityInsecure
-	// Jobs caps how many RUN processes execute at once; 0 means no limit.
+	// Jobs caps how many RUN processes execute at once; 0 means no limit
+	// (BuildKit's default): a process cap would make steps that wait on
+	// sleep, network or disk queue behind each other while the CPU idles.
 	Jobs int
 }
 

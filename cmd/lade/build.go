@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +80,9 @@ func (a *app) buildCmd() *cobra.Command {
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "export the build cache: type=registry,ref=REF[,mode=min|max] or type=local,dest=DIR")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import a build cache: type=registry,ref=REF or type=local,src=DIR")
 	fl.StringVar(&f.progress, "progress", "auto", "progress output: auto, tty, plain, rawjson or quiet")
-	fl.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "run at most this many RUN steps at once (0: no limit)")
+	// No default cap, as BuildKit: a RUN step that waits (sleep, network)
+	// must not hold back another; the kernel schedules the CPU.
+	fl.IntVar(&f.jobs, "jobs", 0, "run at most this many RUN steps at once (0: no limit)")
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination: type=oci|docker|image[,dest=FILE|-][,name=NAME]")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
 	fl.BoolVar(&f.push, "push", false, "push the image to its registry (shorthand for --output=type=registry)")
