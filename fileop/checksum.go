@@ -4,120 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"os"
 	"path"
 	"path/filepath"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
-
-	"github.com/lade-build/lade/internal/atomicfile"
 )
-
-// StatCache remembers the content digest of files by (path, dev, inode,
-// size, mtime, ctime), so hashing an unchanged build context reads no file
-// content. ctime is part of the key because every real write moves it,
-// even one that restores size and mtime (the false cache hit BuildKit has
-// when only mtime and size are compared).
-type StatCache struct {
-	mu     sync.Mutex
-	path   string
-	loaded bool
-	m      map[string]string
-	dirty  bool
-	reads  int // files whose content was read, for tests
-}
-
-type statKey struct {
-	Path                 string
-	Dev, Ino             uint64
-	Size                 int64
-	Mtime, Ctime         int64
-	MtimeNsec, CtimeNsec int64
-}
-
-func (k statKey) String() string {
-	return fmt.Sprintf("%s\x00%d:%d:%d:%d.%d:%d.%d", k.Path, k.Dev, k.Ino, k.Size, k.Mtime, k.MtimeNsec, k.Ctime, k.CtimeNsec)
-}
-
-// OpenStatCache returns the record kept at file (missing is fine). It is
-// read on first use: builds that hash no context files (RUN-only stages,
-// COPY --from) skip parsing a record of every file ever hashed.
-func OpenStatCache(file string) *StatCache {
-	return &StatCache{path: file, m: map[string]string{}}
-}
-
-// load reads the record once; c.mu is held.
-func (c *StatCache) load() {
-	if c.loaded {
-		return
-	}
-	c.loaded = true
-	if b, err := os.ReadFile(c.path); err == nil && c.path != "" {
-		_ = json.Unmarshal(b, &c.m) // a damaged record only costs re-hashing
-	}
-}
-
-// Save writes the record atomically if it changed.
-func (c *StatCache) Save() error {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.dirty || c.path == "" {
-		return nil
-	}
-	b, err := json.Marshal(c.m)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
-		return err
-	}
-	// No Sync: a lost record only costs re-hashing.
-	if err := atomicfile.WriteFile(c.path, b, atomicfile.Options{Perm: 0o600}); err != nil {
-		return err
-	}
-	c.dirty = false
-	return nil
-}
-
-// fileDigest returns the sha256 of a regular file's content.
-func (c *StatCache) fileDigest(p string, st *unix.Stat_t) (string, error) {
-	k := statKey{Path: p, Dev: st.Dev, Ino: st.Ino, Size: st.Size,
-		Mtime: st.Mtim.Sec, MtimeNsec: st.Mtim.Nsec, Ctime: st.Ctim.Sec, CtimeNsec: st.Ctim.Nsec}.String()
-	if c != nil {
-		c.mu.Lock()
-		c.load()
-		d, ok := c.m[k]
-		c.mu.Unlock()
-		if ok {
-			return d, nil
-		}
-	}
-	if c != nil {
-		c.mu.Lock()
-		c.reads++
-		c.mu.Unlock()
-	}
-	d, err := hashFile(p)
-	if err != nil {
-		return "", err
-	}
-	if c != nil {
-		c.mu.Lock()
-		c.m[k] = d
-		c.dirty = true
-		c.mu.Unlock()
-	}
-	return d, nil
-}
 
 // hashFile is the hex sha256 of a regular file, read through a raw fd
 // (no Go poller) with a pooled buffer.

@@ -12,8 +12,9 @@
 //
 // Lifecycle: FetchURL downloads into a fresh directory under the caller's
 // temp dir, which the caller removes after CopyFetched. A StatCache
-// (OpenStatCache) lives for one build: it remembers file digests by stat
-// identity and Save writes it back atomically (atomicfile, no fsync: a lost
-// record only costs re-hashing). A Limit bounds the bytes one ADD may
+// (StatCaches.Open, one record per context) lives for one build: it
+// remembers file digests by stat identity and Save writes it back
+// atomically (atomicfile, no fsync: a lost record only costs re-hashing),
+// without the entries of files gone or changed. A Limit bounds the bytes one ADD may
 // write.
 package fileop

@@ -18,7 +18,6 @@ import (
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/exporter"
-	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/atomicfile"
 	"github.com/lade-build/lade/parser"
@@ -228,7 +227,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return err
 	}
 	defer release()
-	b, closeBuilder, err := a.builder()
+	b, closeBuilder, err := a.builder(opts.ContextDir)
 	if err != nil {
 		return err
 	}
@@ -362,9 +361,9 @@ func (a *app) readDockerfile(file, ctxDir string) (df *parser.Dockerfile, path s
 	return df, path, nil
 }
 
-// builder wires the solver to lade's stores; the returned func saves the
-// stat cache and stops the runner.
-func (a *app) builder() (*solver.Builder, func(), error) {
+// builder wires the solver to lade's stores for a build of contextDir;
+// the returned func saves the context's stat cache and stops the runner.
+func (a *app) builder(contextDir string) (*solver.Builder, func(), error) {
 	// A spare init, started when the build begins (if it has a RUN step)
 	// and after each RUN step, overlaps the next step's container start
 	// with what runs before it.
@@ -376,7 +375,7 @@ func (a *app) builder() (*solver.Builder, func(), error) {
 		Images:    a,
 		Exec:      run,
 		TmpDir:    filepath.Join(a.root, "tmp"), // cache mounts go beside it, in <root>/cachemounts
-		StatCache: fileop.OpenStatCache(filepath.Join(a.root, "cache", "statcache.json")),
+		StatCache: a.statCaches().Open(contextDir),
 	}
 	var err error
 	if b.Index, err = cache.OpenIndex(filepath.Join(a.root, "cache", "keys")); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/gc"
 	"github.com/lade-build/lade/solver"
 )
@@ -84,9 +85,14 @@ func (a *app) gc() (*gc.Collector, error) {
 		Index:       ix,
 		Snapshots:   a.snapshots,
 		CacheMounts: filepath.Join(a.root, "cachemounts"),
-		Scratch:     []cache.Scratcher{a.content, ix, a.snapshots, a.images, solver.TmpDir(filepath.Join(a.root, "tmp"))},
+		Scratch:     []cache.Scratcher{a.content, ix, a.snapshots, a.images, solver.TmpDir(filepath.Join(a.root, "tmp")), a.statCaches()},
 		Roots:       a.gcRoots,
 	}, nil
+}
+
+// statCaches is the root's directory of per-context stat records.
+func (a *app) statCaches() fileop.StatCaches {
+	return fileop.StatCaches(filepath.Join(a.root, "cache", "statcache"))
 }
 
 // gcRoots lists what images and containers use. A stored image that
