@@ -316,9 +316,14 @@ func (s *Snapshotter) discard(a *Active) error {
 	return nil
 }
 
-// Wait returns once the snapshots discarded by Commit are deleted. Call it
-// before the process exits.
-func (s *Snapshotter) Wait() { s.bg.Wait() }
+// Wait returns once the snapshots discarded by Commit are deleted, and
+// sweeps again the active snapshots whose owner is gone: a process killed
+// while this one started may have left its overlay after New's sweep.
+// Call it before the process exits.
+func (s *Snapshotter) Wait() {
+	s.bg.Wait()
+	s.removeStale()
+}
 
 // Remove unmounts a if mounted and deletes all of its dirs. It is safe to
 // call more than once, including after Commit.
