@@ -116,30 +116,28 @@ func (p *pruning) scratch(stale time.Time) {
 // orphans removes unreferenced blobs and snapshots: garbage whatever the
 // size limit; Until spares recent blobs.
 func (p *pruning) orphans(ctx context.Context) error {
-	for _, d := range p.u.blobOrphan {
+	for _, o := range p.u.blobOrphan {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if !p.old(p.g.blobTime(d)) {
+		if !p.old(p.g.blobTime(o.d)) {
 			continue
 		}
-		n, _ := p.g.Content.Size(d)
-		if err := p.g.Content.Delete(d); err != nil {
+		if err := p.g.Content.Delete(o.d); err != nil {
 			return err
 		}
 		p.rep.Blobs++
-		p.freed(n)
+		p.freed(o.size)
 	}
-	for _, d := range p.u.snapOrphan {
+	for _, o := range p.u.snapOrphan {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, _ := p.g.Snapshots.DiskUsage(d)
-		if err := p.g.Snapshots.Delete(d); err != nil {
+		if err := p.g.Snapshots.Delete(o.d); err != nil {
 			return err
 		}
 		p.rep.Snapshots++
-		p.freed(n)
+		p.freed(o.size)
 	}
 	return nil
 }

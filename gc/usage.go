@@ -115,8 +115,15 @@ type Usage struct {
 	Orphans    int
 	OrphanSize int64
 	Scratch    int64 // stale-or-not temp files
-	snapOrphan []v1.Hash
-	blobOrphan []v1.Hash
+	snapOrphan []orphan
+	blobOrphan []orphan
+}
+
+// orphan is an unreferenced blob or snapshot and the bytes it takes, as
+// measured by Usage, so Prune need not measure it again.
+type orphan struct {
+	d    v1.Hash
+	size int64
 }
 
 // Total is the size of the whole build cache.
@@ -219,7 +226,7 @@ func (g *Collector) orphans(u *Usage, roots Roots, byLayer map[v1.Hash]*Entry) e
 	}
 	err := g.Content.Walk(func(d v1.Hash, size int64) error {
 		if !roots.Blobs[d] && byLayer[d] == nil {
-			u.blobOrphan = append(u.blobOrphan, d)
+			u.blobOrphan = append(u.blobOrphan, orphan{d, size})
 			u.Orphans++
 			u.OrphanSize += size
 		}
@@ -234,11 +241,10 @@ func (g *Collector) orphans(u *Usage, roots Roots, byLayer map[v1.Hash]*Entry) e
 	}
 	for _, d := range snaps {
 		if !roots.DiffIDs[d] && !recDiff[d] {
-			u.snapOrphan = append(u.snapOrphan, d)
+			n, _ := g.Snapshots.DiskUsage(d) // 0 when it cannot be measured
+			u.snapOrphan = append(u.snapOrphan, orphan{d, n})
 			u.Orphans++
-			if n, err := g.Snapshots.DiskUsage(d); err == nil {
-				u.OrphanSize += n
-			}
+			u.OrphanSize += n
 		}
 	}
 	return nil

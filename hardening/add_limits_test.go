@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/lade-build/lade/internal/du"
 )
 
 // The layer limit these cases run under, as in the issue: 100 MB.
@@ -96,19 +98,10 @@ func errorLine(out, want string) bool {
 	return false
 }
 
-// allocated sums the disk blocks of the regular files below dir.
+// allocated is what dir takes on disk, as du(1) counts it.
 func allocated(t *testing.T, dir string) int64 {
 	t.Helper()
-	var n int64
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() {
-			n += st.Blocks * 512
-		}
-		return nil
-	})
+	n, err := du.Size(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

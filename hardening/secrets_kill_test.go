@@ -3,7 +3,6 @@ package hardening
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lade-build/lade/internal/testutil"
+	"github.com/lade-build/lade/solver"
 )
 
 // A build SIGKILLed while a RUN step has a secret or an ssh agent mounted
@@ -64,7 +64,7 @@ func TestSecretMountsDieWithLade(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			ready := filepath.Join(root, "cachemounts", shaHex("killsync"), "data", "ready")
+			ready := filepath.Join(solver.CacheMountDir(root, "killsync"), "data", "ready")
 			if !testutil.WaitForFile(ready, 60*time.Second) {
 				cmd.Process.Kill()
 				cmd.Wait()
@@ -115,11 +115,6 @@ func noFileHolds(t *testing.T, root, value string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func shaHex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }
 
 func randBytes(t *testing.T, n int) []byte {
