@@ -70,7 +70,7 @@ func savedName(ref string) (string, bool) {
 // Loaded is one image that Load stored.
 type Loaded struct {
 	Names  []string // as given in the archive; empty if untagged
-	ID     v1.Hash  // config digest (docker's image ID)
+	ID     v1.Hash  // config digest (docker's image ID); an index's digest
 	Digest v1.Hash  // manifest digest
 }
 
@@ -152,26 +152,7 @@ func (s *Store) loadArchive(ctx context.Context, r io.Reader) ([]Loaded, error) 
 }
 
 func (s *Store) loadOCI(ctx context.Context, dir string) ([]Loaded, error) {
-	imgs, err := s.LoadLayout(ctx, dir, "")
-	if err != nil {
-		return nil, err
-	}
-	raw, _ := readMeta(filepath.Join(dir, "index.json"))
-	var idx v1.IndexManifest
-	json.Unmarshal(raw, &idx) // LoadLayout has parsed it already
-	var out []Loaded
-	for _, img := range imgs {
-		l := Loaded{}
-		l.Digest, _ = img.Digest()
-		l.ID, _ = img.ConfigName()
-		for _, d := range idx.Manifests {
-			if n := layoutName(d.Annotations, ""); d.Digest == l.Digest && n != "" {
-				l.Names = append(l.Names, n)
-			}
-		}
-		out = append(out, l)
-	}
-	return out, nil
+	return s.LoadLayout(ctx, dir, "")
 }
 
 func (s *Store) storeLoaded(ctx context.Context, img v1.Image, names []string) (Loaded, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,4 +89,48 @@ func TestRunPlatformFromIndex(t *testing.T) {
 func binfmtHas(name string) bool {
 	b, err := os.ReadFile(filepath.Join("/proc/sys/fs/binfmt_misc", name))
 	return err == nil && strings.HasPrefix(string(b), "enabled")
+}
+
+// An index pushes whole (skopeo sees both platforms), and the archive
+// skopeo copy --all makes of it loads back as one index under its name.
+func TestPushIndexSkopeoLoad(t *testing.T) {
+	skopeo := tool(t, "skopeo", "skopeo")
+	root := newRoot(t)
+	testroot.SeedBusyboxMulti(t, root, "multi:latest")
+	ref := testutil.Registry(t, nil) + "/multi:1"
+	if r := lade(t, root, "", "tag", "multi", ref); r.code != 0 {
+		t.Fatalf("tag: %s", r.stderr)
+	}
+	if r := lade(t, root, "", "push", ref); r.code != 0 {
+		t.Fatalf("push: %s", r.stderr)
+	}
+	raw := run(t, skopeo, "inspect", "--raw", "--tls-verify=false", "docker://"+ref)
+	for _, arch := range []string{`"amd64"`, `"arm64"`} {
+		if !strings.Contains(raw, arch) {
+			t.Errorf("skopeo inspect --raw shows no %s platform:\n%s", arch, raw)
+		}
+	}
+	archive := filepath.Join(t.TempDir(), "multi.tar")
+	run(t, skopeo, "copy", "--all", "--src-tls-verify=false", "docker://"+ref, "oci-archive:"+archive+":example.com/multi:2")
+	root2 := newRoot(t)
+	r := lade(t, root2, "", "load", "-i", archive)
+	if r.code != 0 || !strings.Contains(r.stdout, "Loaded image: example.com/multi:2") {
+		t.Fatalf("load: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// skopeo re-serialises the index: the archive's digest is the one.
+	var layout v1.IndexManifest
+	if err := json.Unmarshal([]byte(run(t, "tar", "-xOf", archive, "index.json")), &layout); err != nil || len(layout.Manifests) != 1 {
+		t.Fatalf("skopeo's index.json: %v %+v", err, layout)
+	}
+	want := layout.Manifests[0].Digest
+	r = lade(t, root2, "", "images", "-q", "--filter", "reference=example.com/multi")
+	if got := strings.TrimSpace(r.stdout); r.code != 0 || got == "" || !strings.HasPrefix(want.Hex, got) {
+		t.Errorf("images after load: %q (code %d), want one row of the index %s\n%s", r.stdout, r.code, want, r.stderr)
+	}
+	if !binfmtHas("qemu-aarch64") {
+		testutil.Unavailable(t, "needs qemu-aarch64 registered in binfmt_misc: apt-get install qemu-user-static")
+	}
+	if r := lade(t, root2, "", "run", "--rm", "--platform", "linux/arm64", "example.com/multi:2", "uname", "-m"); strings.TrimSpace(r.stdout) != "aarch64" {
+		t.Errorf("run --platform linux/arm64 of the loaded index: %q %s", r.stdout, r.stderr)
+	}
 }
