@@ -372,3 +372,39 @@ func (s *Store) Manifests(ctx context.Context) (imgs, indexes []v1.Hash, err err
 	}
 	return imgs, indexes, nil
 }
+
+// IndexEntry is one entry of a stored index, as images --tree and
+// inspect show it.
+type IndexEntry struct {
+	ID         string        `json:"ID"` // the manifest digest
+	Descriptor v1.Descriptor `json:"Descriptor"`
+	// Available says its manifest and blobs are stored (a pull of one
+	// platform stores only that one's).
+	Available bool   `json:"Available"`
+	Kind      string `json:"Kind"` // "image" or "index"
+	Size      int64  `json:"Size"` // compressed, as stored; 0 when unavailable
+}
+
+// IndexEntries lists the entries of the stored index d.
+func (s *Store) IndexEntries(ctx context.Context, d v1.Hash) ([]IndexEntry, error) {
+	ix, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	si, err := s.loadIndex(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	var out []IndexEntry
+	for _, m := range si.m.Manifests {
+		e := IndexEntry{ID: m.Digest.String(), Descriptor: m, Kind: "image"}
+		if rec, ok := ix.Images[m.Digest.String()]; ok {
+			e.Available, e.Size = s.content.Has(m.Digest), rec.Size
+		}
+		if rec, ok := ix.Indexes[m.Digest.String()]; ok {
+			e.Available, e.Size, e.Kind = true, rec.Size, "index"
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

@@ -28,6 +28,9 @@ type Inspect struct {
 	Os            string      `json:"Os"`
 	Size          int64       `json:"Size"`
 	RootFS        InspectRoot `json:"RootFS"`
+	// Manifests are an index's entries, as docker's containerd store
+	// shows them; the fields above describe the platform picked.
+	Manifests []IndexEntry `json:"Manifests,omitempty"`
 }
 
 // InspectRoot is the image's layer chain.
@@ -36,9 +39,14 @@ type InspectRoot struct {
 	Layers []string `json:"Layers"`
 }
 
-// Inspect describes the image ref names.
-func (s *Store) Inspect(ctx context.Context, ref string) (Inspect, error) {
+// Inspect describes the image ref names; for an index (a multi-platform
+// image), its image for platform (nil: the host's) and its entries, with
+// the index's digest as ID as in docker's containerd store.
+func (s *Store) Inspect(ctx context.Context, ref string, platform *v1.Platform) (Inspect, error) {
 	img, err := s.Get(ctx, ref)
+	if platform != nil {
+		img, err = s.GetPlatform(ctx, ref, *platform)
+	}
 	if err != nil {
 		return Inspect{}, err
 	}
@@ -49,6 +57,16 @@ func (s *Store) Inspect(ctx context.Context, ref string) (Inspect, error) {
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		return Inspect{}, err
+	}
+	var entries []IndexEntry
+	if ix, err := s.GetIndex(ctx, ref); err == nil {
+		if d, err = ix.Digest(); err != nil {
+			return Inspect{}, err
+		}
+		id = d
+		if entries, err = s.IndexEntries(ctx, d); err != nil {
+			return Inspect{}, err
+		}
 	}
 	e, err := s.entry(ctx, d)
 	if err != nil {
@@ -67,6 +85,7 @@ func (s *Store) Inspect(ctx context.Context, ref string) (Inspect, error) {
 		Os:            cfg.OS,
 		Size:          e.Size,
 		RootFS:        InspectRoot{Type: cfg.RootFS.Type, Layers: []string{}},
+		Manifests:     entries,
 	}
 	// lade keeps manifests as pulled or pushed, so every tagged
 	// repository serves this image under the same manifest digest.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/images"
@@ -15,7 +16,8 @@ func init() {
 }
 
 func (a *app) inspectCmd() *cobra.Command {
-	return &cobra.Command{
+	var platform string
+	c := &cobra.Command{
 		Use:   "inspect IMAGE [IMAGE...]",
 		Short: "Show low-level information on images as JSON",
 		Args:  cobra.MinimumNArgs(1),
@@ -23,10 +25,18 @@ func (a *app) inspectCmd() *cobra.Command {
 			if err := a.open(); err != nil {
 				return err
 			}
+			var plat *v1.Platform
+			if platform != "" {
+				p, err := images.ParsePlatform(platform)
+				if err != nil {
+					return fmt.Errorf("--platform: %w", err)
+				}
+				plat = &p
+			}
 			out := []images.Inspect{}
 			var missing []string
 			for _, ref := range args {
-				ii, err := a.images.Inspect(cmd.Context(), ref)
+				ii, err := a.images.Inspect(cmd.Context(), ref, plat)
 				if errors.Is(err, images.ErrNotFound) {
 					missing = append(missing, ref)
 					continue
@@ -45,6 +55,8 @@ func (a *app) inspectCmd() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().StringVar(&platform, "platform", "", "describe this platform's image of a multi-platform image (default: the host's)")
+	return c
 }
 
 func (a *app) historyCmd() *cobra.Command {

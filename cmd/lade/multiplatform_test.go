@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/testroot"
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -132,5 +133,41 @@ func TestPushIndexSkopeoLoad(t *testing.T) {
 	}
 	if r := lade(t, root2, "", "run", "--rm", "--platform", "linux/arm64", "example.com/multi:2", "uname", "-m"); strings.TrimSpace(r.stdout) != "aarch64" {
 		t.Errorf("run --platform linux/arm64 of the loaded index: %q %s", r.stdout, r.stderr)
+	}
+}
+
+// images lists an index once (--tree with its platforms); inspect
+// describes the host's platform, or --platform's, with the entries.
+func TestImagesInspectIndex(t *testing.T) {
+	root := newRoot(t)
+	idx := testroot.SeedBusyboxMulti(t, root, "multi:latest")
+	d, _ := idx.Digest()
+	r := lade(t, root, "", "images")
+	if n := strings.Count(r.stdout, "multi "); r.code != 0 || n != 1 || !strings.Contains(r.stdout, d.Hex[:12]) {
+		t.Errorf("images shows multi %d times, want once with ID %s:\n%s%s", n, d.Hex[:12], r.stdout, r.stderr)
+	}
+	r = lade(t, root, "", "images", "--tree")
+	for _, want := range []string{"multi:latest", "├─ linux/amd64", "└─ linux/arm64"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("images --tree lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	tests := []struct{ platform, arch string }{{"", "amd64"}, {"linux/arm64", "arm64"}}
+	for _, tc := range tests {
+		args := []string{"inspect", "multi"}
+		if tc.platform != "" {
+			args = append(args, "--platform", tc.platform)
+		}
+		r := lade(t, root, "", args...)
+		var out []images.Inspect
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out) != 1 {
+			t.Fatalf("inspect %v: %v\n%s%s", args, err, r.stdout, r.stderr)
+		}
+		if got := out[0]; got.Architecture != tc.arch || got.ID != d.String() || len(got.Manifests) != 2 {
+			t.Errorf("inspect %v: arch %s, ID %s, %d manifests; want %s, %s, 2", args, got.Architecture, got.ID, len(got.Manifests), tc.arch, d)
+		}
+	}
+	if r := lade(t, root, "", "inspect", "--platform", "linux/s390x", "multi"); r.code == 0 {
+		t.Errorf("inspect --platform linux/s390x succeeded:\n%s", r.stdout)
 	}
 }
