@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/lade-build/lade/fileop"
 )
 
 // shared is what the builds of one multi-platform build have in common.
@@ -22,9 +24,12 @@ type shared struct {
 	steps   keyLocks           // one runner per step cache key, see layerStep
 	unpacks singleflight.Group // by diffID, see ensureSnapshots
 	// multi is set for more than one platform: progress names then
-	// carry the platform, and only the first build shows the steps that
-	// read the Dockerfile and .dockerignore.
-	multi bool
+	// carry the platform.
+	multi  bool
+	ignore *fileop.Matcher // .dockerignore, read before the builds start
+
+	mu   sync.Mutex
+	imgs map[string]*imageFuture // base images by ref and platform
 }
 
 // BuildPlatforms builds o once for each platform, all at once, and
@@ -52,12 +57,19 @@ func (b *Builder) BuildPlatforms(ctx context.Context, o Options, platforms []v1.
 		lb.Exec = &limitedExec{Executor: b.Exec, slots: make(chan struct{}, o.Jobs)}
 		b = &lb
 	}
+	if sh.multi {
+		// Shown once, before the builds start.
+		bd := &build{o: o, df: o.Dockerfile, sh: sh}
+		if err := bd.loadIgnore(); err != nil {
+			return nil, err
+		}
+		sh.ignore = bd.ignore
+	}
 	res := make([]*Result, len(platforms))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, p := range platforms {
 		po := o
 		po.Platform = p
-		po.first = i == 0
 		if i > 0 {
 			// Stages expand their instructions in place.
 			df, err := o.Dockerfile.Clone()

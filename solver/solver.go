@@ -18,6 +18,7 @@ import (
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/remotecache"
@@ -76,8 +77,6 @@ type Options struct {
 	// (BuildKit's default): a process cap would make steps that wait on
 	// sleep, network or disk queue behind each other while the CPU idles.
 	Jobs int
-
-	first bool // the first platform's build (see shared.multi)
 }
 
 // Result is a built image.
@@ -148,7 +147,7 @@ func (o *Options) check() error {
 	if o.Platform.OS == "" {
 		o.Platform = HostPlatform()
 	}
-	o.Platform = NormalizePlatform(o.Platform)
+	o.Platform = images.Normalize(o.Platform)
 	if o.Platform.OS != "linux" {
 		return fmt.Errorf("platform %s/%s: only linux images can be built", o.Platform.OS, o.Platform.Architecture)
 	}
@@ -200,12 +199,12 @@ func (bd *build) plan() (target *stageNode, needed []*stageNode, err error) {
 // loadIgnore reads .dockerignore, as BuildKit's first vertices show (the
 // Dockerfile was read and parsed by the caller).
 func (bd *build) loadIgnore() error {
-	prog := bd.o.Progress
-	if !bd.o.first {
-		prog = nil // the first platform's build shows these steps
+	if bd.sh.ignore != nil {
+		bd.ignore = bd.sh.ignore // read once for every platform
+		return nil
 	}
-	prog.Start("[internal] load build definition from "+bd.df.Name).Done(false, nil)
-	ignStep := prog.Start("[internal] load .dockerignore")
+	bd.o.Progress.Start("[internal] load build definition from "+bd.df.Name).Done(false, nil)
+	ignStep := bd.o.Progress.Start("[internal] load .dockerignore")
 	patterns, err := fileop.ReadDockerignore(bd.o.ContextDir, bd.o.DockerfilePath)
 	if err != nil {
 		ignStep.Done(false, err)
@@ -269,7 +268,6 @@ type build struct {
 	mu       sync.Mutex
 	usedArgs map[string]bool
 	created  time.Time
-	imgs     map[string]*imageFuture
 	// fromOwner is, per FROM image (name and platform), the first stage the
 	// target needs that uses it: only that stage shows its FROM step.
 	fromOwner map[string]int

@@ -17,6 +17,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/images"
 )
 
 const (
@@ -199,7 +200,7 @@ func (bd *build) stagePlatform(n *stageNode) (v1.Platform, error) {
 	if err != nil {
 		return v1.Platform{}, fmt.Errorf("parsing platform %q: %w", v, err)
 	}
-	return NormalizePlatform(*p), nil
+	return images.Normalize(*p), nil
 }
 
 // checkBasePlatform warns, as BuildKit's InvalidBaseImagePlatform check
@@ -208,7 +209,7 @@ func (bd *build) stagePlatform(n *stageNode) (v1.Platform, error) {
 // own config: it says what the image really is.
 func (bd *build) checkBasePlatform(n *stageNode, st *stageState, want v1.Platform) {
 	have := v1.Platform{OS: st.img.OS, Architecture: st.img.Architecture, Variant: st.img.Variant}
-	if have.OS == "" || have.Architecture == "" || platformMatches(have, want) {
+	if have.OS == "" || have.Architecture == "" || images.PlatformMatches(have, want) {
 		return
 	}
 	line := 0
@@ -216,7 +217,7 @@ func (bd *build) checkBasePlatform(n *stageNode, st *stageState, want v1.Platfor
 		line = n.stage.Location[0].Start.Line
 	}
 	bd.o.Progress.Printf("WARNING: InvalidBaseImagePlatform: Base image %s was pulled with platform %q, expected %q for current build (line %d)\n",
-		n.baseName, FormatPlatform(NormalizePlatform(have)), FormatPlatform(want), line)
+		n.baseName, images.PlatformString(images.Normalize(have)), images.PlatformString(want), line)
 }
 
 // errStageLater is fromSource's answer for a stage defined after the one
@@ -244,8 +245,8 @@ func (sc *stageCtx) fromSource(ctx context.Context, from string) (st *stageState
 	return st, "image " + chainID(st.diffIDs), nil
 }
 
-// imageFuture resolves one image once per build, however many stages
-// and COPY --from name it.
+// imageFuture resolves one image once per build (of all its platforms),
+// however many stages and COPY --from name it.
 type imageFuture struct {
 	once sync.Once
 	st   *stageState
@@ -256,16 +257,17 @@ type imageFuture struct {
 // a step needs them. The result is shared: callers get a clone.
 func (bd *build) imageState(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
 	key := ref + "|" + p.String()
-	bd.mu.Lock()
-	if bd.imgs == nil {
-		bd.imgs = map[string]*imageFuture{}
+	sh := bd.sh
+	sh.mu.Lock()
+	if sh.imgs == nil {
+		sh.imgs = map[string]*imageFuture{}
 	}
-	f := bd.imgs[key]
+	f := sh.imgs[key]
 	if f == nil {
 		f = &imageFuture{}
-		bd.imgs[key] = f
+		sh.imgs[key] = f
 	}
-	bd.mu.Unlock()
+	sh.mu.Unlock()
 	f.once.Do(func() { f.st, f.err = bd.resolveImage(ctx, ref, p) })
 	if f.err != nil {
 		return nil, f.err
@@ -276,7 +278,7 @@ func (bd *build) imageState(ctx context.Context, ref string, p v1.Platform) (*st
 func (bd *build) resolveImage(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
 	prefix := "internal"
 	if bd.sh.multi {
-		prefix = FormatPlatform(p) + " internal"
+		prefix = images.PlatformString(p) + " internal"
 	}
 	step := bd.o.Progress.Start("[" + prefix + "] load metadata for " + imageName(ref, nil))
 	img, err := bd.b.Images.Resolve(ctx, ref, p)

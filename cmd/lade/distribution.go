@@ -491,3 +491,28 @@ func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog
 	}
 	return nil
 }
+
+// exportPushIndex tags and pushes a multi-platform build's index under
+// each name.
+func (a *app) exportPushIndex(ctx context.Context, idx v1.ImageIndex, names []string, prog *progress.Printer) error {
+	if len(names) == 0 {
+		return errors.New("pushing needs a name: use -t NAME or name=NAME")
+	}
+	raw, err := idx.RawManifest()
+	if err != nil {
+		return err
+	}
+	w := prog.Writer()
+	for _, n := range names {
+		if err := a.images.TagIndex(ctx, n, idx); err != nil {
+			return err
+		}
+		d, err := a.images.PushIndex(ctx, n, idx, images.PushOptions{Insecure: a.insecure, Progress: w})
+		if err != nil {
+			return err
+		}
+		t, _ := images.ParseTag(n) // checked before the build
+		fmt.Fprintf(w, "%s: digest: %s size: %d\n", t.TagStr(), d, len(raw))
+	}
+	return nil
+}
