@@ -3,6 +3,11 @@ package images
 import (
 	"context"
 	"errors"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,4 +253,73 @@ func TestPushIndex(t *testing.T) {
 	if len(im.Manifests) != 2 || im.Manifests[1].Platform == nil || im.Manifests[1].Platform.Architecture != "arm64" {
 		t.Errorf("pushed entries %+v, want amd64 and arm64 with platforms", im.Manifests)
 	}
+}
+
+// TestPullPlatformFetchesOnlyItsBlobs: pull --platform of an index
+// downloads exactly that platform's config and layers.
+func TestPullPlatformFetchesOnlyItsBlobs(t *testing.T) {
+	idx, amd, arm := twoPlatforms(t)
+	var mu sync.Mutex
+	got := map[string]bool{}
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if i := strings.Index(r.URL.Path, "/blobs/sha256:"); i >= 0 && r.Method == http.MethodGet {
+				mu.Lock()
+				got[r.URL.Path[i+len("/blobs/"):]] = true
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ref := host + "/multi:1"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		platform v1.Platform
+		want     v1.Image
+	}{
+		{v1.Platform{OS: "linux", Architecture: "arm64"}, arm},
+		{v1.Platform{}, amd}, // the host's
+	}
+	for _, tc := range tests {
+		mu.Lock()
+		clear(got)
+		mu.Unlock()
+		s := quickStore(t)
+		img, err := s.Pull(context.Background(), ref, PullOptions{Platform: tc.platform})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, w := testutil.ImageDigest(t, img), testutil.ImageDigest(t, tc.want); d != w {
+			t.Errorf("pull %v = %s, want %s", tc.platform, d, w)
+		}
+		want := map[string]bool{}
+		for _, d := range blobDigestsOf(t, tc.want) {
+			want[d.String()] = true
+		}
+		mu.Lock()
+		if !maps.Equal(got, want) {
+			t.Errorf("pull %v fetched blobs %v, want only %v", tc.platform, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+		}
+		mu.Unlock()
+	}
+}
+
+// blobDigestsOf is img's config and layer digests.
+func blobDigestsOf(t *testing.T, img v1.Image) []v1.Hash {
+	t.Helper()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []v1.Hash{m.Config.Digest}
+	for _, l := range m.Layers {
+		out = append(out, l.Digest)
+	}
+	return out
 }
