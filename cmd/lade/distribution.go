@@ -523,21 +523,14 @@ func (a *app) exportPushIndex(ctx context.Context, idx v1.ImageIndex, names []st
 	if len(names) == 0 {
 		return errors.New("pushing needs a name: use -t NAME or name=NAME")
 	}
-	raw, err := idx.RawManifest()
-	if err != nil {
-		return err
-	}
-	w := prog.Writer()
 	for _, n := range names {
 		if err := a.images.TagIndex(ctx, n, idx); err != nil {
 			return err
 		}
-		d, err := a.images.PushIndex(ctx, n, idx, images.PushOptions{Insecure: a.insecure, Progress: w})
-		if err != nil {
+		w := prog.Writer()
+		if err := a.pushIndex(ctx, n, idx, w, w); err != nil {
 			return err
 		}
-		t, _ := images.ParseTag(n) // checked before the build
-		fmt.Fprintf(w, "%s: digest: %s size: %d\n", t.TagStr(), d, len(raw))
 	}
 	return nil
 }
