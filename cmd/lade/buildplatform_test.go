@@ -199,3 +199,33 @@ func TestBuildPlatformErrors(t *testing.T) {
 		t.Errorf("refused build wrote %s", out)
 	}
 }
+
+// TestBuildMultiPlatformRemoteCache: --cache-to carries every platform's
+// records, so another machine rebuilds both platforms without running a
+// step, to the same index.
+func TestBuildMultiPlatformRemoteCache(t *testing.T) {
+	cacheDir := filepath.Join(t.TempDir(), "cache")
+	dir := writeTree(t, map[string]string{"Dockerfile": crossDockerfile})
+	var ids []string
+	for i, cacheArg := range []string{"--cache-to=type=local,mode=max,dest=" + cacheDir, "--cache-from=type=local,src=" + cacheDir} {
+		root := newRoot(t)
+		testroot.SeedBusyboxMulti(t, root, "busybox:latest")
+		iid := filepath.Join(t.TempDir(), "iid")
+		r := lade(t, root, "", "build", "--platform", "linux/amd64,linux/arm64", "--iidfile", iid, cacheArg, dir)
+		if r.code != 0 {
+			t.Fatalf("build %d: %s", i, r.stderr)
+		}
+		// Six layer steps: two RUN, COPY and RUN per platform.
+		if n, want := strings.Count(r.stderr, "writing layer sha256:"), []int{6, 0}[i]; n != want {
+			t.Errorf("build %d wrote %d layers, want %d:\n%s", i, n, want, r.stderr)
+		}
+		b, err := os.ReadFile(iid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, string(b))
+	}
+	if ids[0] != ids[1] || !strings.HasPrefix(ids[0], "sha256:") {
+		t.Errorf("index digests %q, want the same from the cache", ids)
+	}
+}
