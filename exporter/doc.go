@@ -1,5 +1,7 @@
 // Package exporter writes built images to their destinations: an OCI
-// image layout as a tar stream (WriteOCI), and a docker save style
+// image layout as a tar stream (WriteOCI; WriteOCIIndex for a
+// multi-platform image, its index a blob that index.json names), and a
+// docker save style
 // archive that `docker load` accepts, for one image or several
 // (WriteDocker, WriteDockerMulti).
 //
