@@ -516,3 +516,21 @@ func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog
 	}
 	return nil
 }
+
+// exportPushIndex tags and pushes a multi-platform build's index under
+// each name.
+func (a *app) exportPushIndex(ctx context.Context, idx v1.ImageIndex, names []string, prog *progress.Printer) error {
+	if len(names) == 0 {
+		return errors.New("pushing needs a name: use -t NAME or name=NAME")
+	}
+	for _, n := range names {
+		if err := a.images.TagIndex(ctx, n, idx); err != nil {
+			return err
+		}
+		w := prog.Writer()
+		if err := a.pushIndex(ctx, n, idx, w, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
