@@ -24,12 +24,23 @@ import (
 // Save writes the images named by refs to w as one docker save archive.
 // An image given by name is saved under that name; one given by ID or
 // digest is saved without names, as docker does. Images given twice are
-// written once, with all their names.
-func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
+// written once, with all their names. With platform set, a multi-platform
+// image is saved as its image for that platform (docker save --platform);
+// without, one multi-platform image is saved alone as an OCI archive of
+// its index (no manifest.json: docker's classic store cannot load it).
+func (s *Store) Save(ctx context.Context, w io.Writer, refs []string, platform *v1.Platform) error {
+	if platform == nil {
+		if done, err := s.saveIndex(ctx, w, refs); done || err != nil {
+			return err
+		}
+	}
 	var list []exporter.NamedImage
 	pos := map[v1.Hash]int{}
 	for _, ref := range refs {
 		img, err := s.Get(ctx, ref)
+		if platform != nil {
+			img, err = s.GetPlatform(ctx, ref, *platform)
+		}
 		if err != nil {
 			return err
 		}
@@ -51,6 +62,34 @@ func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
 		return fmt.Errorf("saving images: %w", err)
 	}
 	return nil
+}
+
+// saveIndex saves refs as an OCI archive when they name one index (done),
+// refuses a mix of an index with other images, and leaves images alone.
+func (s *Store) saveIndex(ctx context.Context, w io.Writer, refs []string) (done bool, err error) {
+	var idx v1.ImageIndex
+	for _, ref := range refs {
+		ix, err := s.GetIndex(ctx, ref)
+		switch {
+		case err == nil && len(refs) == 1:
+			idx = ix
+		case err == nil:
+			return true, fmt.Errorf("%s is a multi-platform image: save it alone, or pick one platform with --platform", ref)
+		case !errors.Is(err, ErrNotFound): // ErrNotIndex is one too
+			return true, err
+		}
+	}
+	if idx == nil {
+		return false, nil
+	}
+	var names []string
+	if n, ok := savedName(refs[0]); ok {
+		names = append(names, n)
+	}
+	if err := exporter.WriteOCIIndex(ctx, w, idx, names); err != nil {
+		return true, fmt.Errorf("saving %s: %w", refs[0], err)
+	}
+	return true, nil
 }
 
 // savedName is the name an image given as ref is saved under, if any.

@@ -144,6 +144,9 @@ func (s *Store) loadLayoutEntry(ctx context.Context, idx v1.ImageIndex, desc v1.
 	l.Digest = desc.Digest
 	if tag != "" {
 		l.Names = []string{tag}
+		if n, err := normalize(tag); err == nil {
+			l.Names = []string{familiar(n)} // as docker load prints it
+		}
 	}
 	switch {
 	case desc.MediaType.IsImage():

@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
@@ -322,4 +323,52 @@ func blobDigestsOf(t *testing.T, img v1.Image) []v1.Hash {
 		out = append(out, l.Digest)
 	}
 	return out
+}
+
+// TestSaveLoadIndex: save of an index writes an OCI archive with the
+// index that loads back whole under its name; --platform saves one
+// platform as a docker archive; a mix of an index and images is refused.
+func TestSaveLoadIndex(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	idx, _, arm := twoPlatforms(t)
+	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.Save(ctx, &buf, []string{"multi:1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := newStore(t)
+	loaded, err := dst.Load(ctx, bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := idx.Digest()
+	if len(loaded) != 1 || loaded[0].Digest != want || len(loaded[0].Names) != 1 || loaded[0].Names[0] != "multi:1" {
+		t.Errorf("loaded %+v, want the index %s as multi:1", loaded, want)
+	}
+	if _, err := dst.GetPlatform(ctx, "multi:1", v1.Platform{OS: "linux", Architecture: "arm64"}); err != nil {
+		t.Errorf("arm64 image after load: %v", err)
+	}
+
+	buf.Reset()
+	arm64 := v1.Platform{OS: "linux", Architecture: "arm64"}
+	if err := s.Save(ctx, &buf, []string{"multi:1"}, &arm64); err != nil {
+		t.Fatal(err)
+	}
+	dst, _ = newStore(t)
+	if loaded, err = dst.Load(ctx, bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded) != 1 || loaded[0].Digest != testutil.ImageDigest(t, arm) {
+		t.Errorf("save --platform linux/arm64 loaded %+v, want the arm64 image", loaded)
+	}
+
+	if err := s.Tag(ctx, "single:1", arm); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, &buf, []string{"single:1", "multi:1"}, nil); err == nil || !strings.Contains(err.Error(), "--platform") {
+		t.Errorf("save of an index with an image = %v, want a refusal naming --platform", err)
+	}
 }

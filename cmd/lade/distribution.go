@@ -251,7 +251,7 @@ func (a *app) rmi(ctx context.Context, ref string, force bool) error {
 }
 
 func (a *app) saveCmd() *cobra.Command {
-	var output string
+	var output, platform string
 	c := &cobra.Command{
 		Use:   "save [OPTIONS] IMAGE [IMAGE...]",
 		Short: "Save one or more images to a tar archive (streamed to STDOUT by default)",
@@ -260,18 +260,27 @@ func (a *app) saveCmd() *cobra.Command {
 			if err := a.open(); err != nil {
 				return err
 			}
+			var plat *v1.Platform
+			if platform != "" {
+				p, err := images.ParsePlatform(platform)
+				if err != nil {
+					return fmt.Errorf("--platform: %w", err)
+				}
+				plat = &p
+			}
 			if output == "" || output == "-" {
 				if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {
 					return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 				}
-				return a.images.Save(cmd.Context(), a.stdout, args)
+				return a.images.Save(cmd.Context(), a.stdout, args, plat)
 			}
 			return writeArchive(output, func(w io.Writer) error {
-				return a.images.Save(cmd.Context(), w, args)
+				return a.images.Save(cmd.Context(), w, args, plat)
 			})
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", "", "write to a file, instead of STDOUT")
+	c.Flags().StringVar(&platform, "platform", "", "save this platform's image of a multi-platform image, as a docker archive (default: one multi-platform image is saved whole as an OCI archive)")
 	return c
 }
 
