@@ -134,6 +134,16 @@ func TestPushIndexSkopeoLoad(t *testing.T) {
 	if r := lade(t, root2, "", "run", "--rm", "--platform", "linux/arm64", "example.com/multi:2", "uname", "-m"); strings.TrimSpace(r.stdout) != "aarch64" {
 		t.Errorf("run --platform linux/arm64 of the loaded index: %q %s", r.stdout, r.stderr)
 	}
+	// Not stored: run pulls that platform only, then runs it.
+	root3 := newRoot(t)
+	r = lade(t, root3, "", "run", "--rm", "--platform", "linux/arm64", ref, "uname", "-m")
+	if strings.TrimSpace(r.stdout) != "aarch64" || !strings.Contains(r.stderr, "Unable to find image") {
+		t.Errorf("run --platform linux/arm64 %s (pulled): %q %s", ref, r.stdout, r.stderr)
+	}
+	r = lade(t, root3, "", "inspect", ref)
+	if !strings.Contains(r.stdout, `"Architecture": "arm64"`) {
+		t.Errorf("inspect after run --platform linux/arm64 pulled it:\n%s%s", r.stdout, r.stderr)
+	}
 }
 
 // images lists an index once (--tree with its platforms); inspect
