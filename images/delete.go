@@ -35,11 +35,7 @@ func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(i
 		return Removed{}, err
 	}
 	defer release() // a prune would take the index's temp file
-	idx, err := s.read()
-	if err != nil {
-		return Removed{}, err
-	}
-	d, err := resolve(idx, ref)
+	idx, d, err := s.lookup(ref)
 	if err != nil {
 		return Removed{}, err
 	}

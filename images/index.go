@@ -176,11 +176,7 @@ func checkedIndex(idx v1.ImageIndex) ([]byte, *v1.IndexManifest, error) {
 // GetIndex returns the stored index ref names; ErrNotIndex when ref
 // names a single image.
 func (s *Store) GetIndex(ctx context.Context, ref string) (v1.ImageIndex, error) {
-	ix, err := s.read()
-	if err != nil {
-		return nil, err
-	}
-	d, err := resolve(ix, ref)
+	ix, d, err := s.lookup(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -194,11 +190,7 @@ func (s *Store) GetIndex(ctx context.Context, ref string) (v1.ImageIndex, error)
 // index, the entry matching p by the OCI rules (Normalize, PlatformMatches);
 // a single image only if its config says p. Anything else is ErrNotFound.
 func (s *Store) GetPlatform(ctx context.Context, ref string, p v1.Platform) (v1.Image, error) {
-	ix, err := s.read()
-	if err != nil {
-		return nil, err
-	}
-	d, err := resolve(ix, ref)
+	ix, d, err := s.lookup(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -260,13 +260,9 @@ func (a *app) saveCmd() *cobra.Command {
 			if err := a.open(); err != nil {
 				return err
 			}
-			var plat *v1.Platform
-			if platform != "" {
-				p, err := images.ParsePlatform(platform)
-				if err != nil {
-					return fmt.Errorf("--platform: %w", err)
-				}
-				plat = &p
+			plat, err := platformFlag(platform)
+			if err != nil {
+				return err
 			}
 			if output == "" || output == "-" {
 				if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {

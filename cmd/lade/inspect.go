@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/images"
@@ -25,13 +24,9 @@ func (a *app) inspectCmd() *cobra.Command {
 			if err := a.open(); err != nil {
 				return err
 			}
-			var plat *v1.Platform
-			if platform != "" {
-				p, err := images.ParsePlatform(platform)
-				if err != nil {
-					return fmt.Errorf("--platform: %w", err)
-				}
-				plat = &p
+			plat, err := platformFlag(platform)
+			if err != nil {
+				return err
 			}
 			out := []images.Inspect{}
 			var missing []string
