@@ -328,6 +328,9 @@ func (ix *index) isChild(d string) bool {
 // drop removes d from the store's lists and, when it is an index, the
 // children no name and no other index holds. Blobs stay for GC.
 func (ix *index) drop(d string) {
+	if ix.isChild(d) {
+		return // still listed with its index
+	}
 	rec, isIndex := ix.Indexes[d]
 	delete(ix.Images, d)
 	delete(ix.Indexes, d)

@@ -366,3 +366,34 @@ func TestSaveLoadIndex(t *testing.T) {
 		t.Errorf("save of an index with an image = %v, want a refusal naming --platform", err)
 	}
 }
+
+// TestDeleteIndexChild: an image of a stored index cannot be removed on
+// its own by ID; a name of its own goes, the image stays for the index.
+func TestDeleteIndexChild(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	idx, amd, arm := twoPlatforms(t)
+	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(ctx, "amd:1", amd); err != nil {
+		t.Fatal(err)
+	}
+	none := func(v1.Hash) []User { return nil }
+	if _, err := s.Delete(ctx, testutil.ImageDigest(t, arm).String(), true, none); err == nil || !strings.Contains(err.Error(), "multi-platform") {
+		t.Errorf("rmi of an index's arm64 image by digest = %v, want a refusal", err)
+	}
+	rm, err := s.Delete(ctx, "amd:1", false, none)
+	if err != nil || rm.Deleted.Hex != "" {
+		t.Errorf("rmi amd:1 = %+v, %v; want only untagged", rm, err)
+	}
+	for _, img := range []v1.Image{amd, arm} {
+		if _, err := s.Get(ctx, testutil.ImageDigest(t, img).String()); err != nil {
+			t.Errorf("index image gone: %v", err)
+		}
+	}
+	ids, err := s.ImageIDs("multi:1")
+	if err != nil || len(ids) != 2 || ids[1] != testutil.ImageID(t, arm) {
+		t.Errorf("ImageIDs(multi:1) = %v, %v; want both images' IDs", ids, err)
+	}
+}

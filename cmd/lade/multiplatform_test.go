@@ -181,3 +181,31 @@ func TestImagesInspectIndex(t *testing.T) {
 		t.Errorf("inspect --platform linux/s390x succeeded:\n%s", r.stdout)
 	}
 }
+
+// system prune -a keeps an index one of whose platforms a running
+// container uses, and GC keeps that platform's blobs.
+func TestSystemPruneKeepsUsedIndex(t *testing.T) {
+	root := newRoot(t)
+	idx := testroot.SeedBusyboxMulti(t, root, "multi:latest")
+	if !binfmtHas("qemu-aarch64") {
+		testutil.Unavailable(t, "needs qemu-aarch64 registered in binfmt_misc: apt-get install qemu-user-static")
+	}
+	r := lade(t, root, "", "run", "-d", "--platform", "linux/arm64", "multi", "sleep", "60")
+	if r.code != 0 {
+		t.Fatalf("run -d: %s", r.stderr)
+	}
+	id := strings.TrimSpace(r.stdout)
+	t.Cleanup(func() { lade(t, root, "", "rm", "-f", id) })
+	if r := lade(t, root, "", "system", "prune", "-a", "-f"); r.code != 0 {
+		t.Fatalf("system prune: %s", r.stderr)
+	}
+	d, _ := idx.Digest()
+	if r := lade(t, root, "", "images", "-q"); !strings.Contains(r.stdout, d.Hex[:12]) {
+		t.Errorf("system prune -a removed the index a running arm64 container uses:\n%s%s", r.stdout, r.stderr)
+	}
+	for _, b := range childBlobs(t, idx, "arm64") {
+		if _, err := os.Stat(filepath.Join(root, "content", "blobs", b.Algorithm, b.Hex)); err != nil {
+			t.Errorf("blob %s of the arm64 image in use: %v", b, err)
+		}
+	}
+}
