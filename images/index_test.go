@@ -14,8 +14,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/lade-build/lade/internal/testutil"
@@ -395,5 +397,33 @@ func TestDeleteIndexChild(t *testing.T) {
 	ids, err := s.ImageIDs("multi:1")
 	if err != nil || len(ids) != 2 || ids[1] != testutil.ImageID(t, arm) {
 		t.Errorf("ImageIDs(multi:1) = %v, %v; want both images' IDs", ids, err)
+	}
+}
+
+// TestTagIndexNested: an index of indexes is stored whole and Get finds
+// the platform inside; nesting deeper than maxIndexDepth is refused.
+func TestTagIndexNested(t *testing.T) {
+	ctx := context.Background()
+	inner, _, arm := twoPlatforms(t)
+	wrap := func(ix v1.ImageIndex) v1.ImageIndex {
+		return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), mutate.IndexAddendum{Add: ix})
+	}
+	s, _ := newStore(t)
+	if err := s.TagIndex(ctx, "nested:1", wrap(inner)); err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.GetPlatform(ctx, "nested:1", v1.Platform{OS: "linux", Architecture: "arm64"})
+	if err != nil || testutil.ImageDigest(t, img) != testutil.ImageDigest(t, arm) {
+		t.Errorf("arm64 inside a nested index: %v", err)
+	}
+	deep := inner
+	for range maxIndexDepth + 1 {
+		deep = wrap(deep)
+	}
+	if err := s.TagIndex(ctx, "deep:1", deep); err == nil || !strings.Contains(err.Error(), "nested more than") {
+		t.Errorf("TagIndex of %d nested indexes = %v, want a refusal", maxIndexDepth+2, err)
+	}
+	if _, err := s.Get(ctx, "deep:1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a refused index was named: %v", err)
 	}
 }

@@ -209,3 +209,40 @@ func TestSystemPruneKeepsUsedIndex(t *testing.T) {
 		}
 	}
 }
+
+// lade manifest: a list of the local busybox index's images, annotated,
+// pushed, read back by skopeo, removed.
+func TestManifestCommands(t *testing.T) {
+	skopeo := tool(t, "skopeo", "skopeo")
+	root := newRoot(t)
+	testroot.SeedBusyboxMulti(t, root, "multi:latest")
+	list := testutil.Registry(t, nil) + "/bb:list"
+	steps := []struct {
+		args []string
+		ok   bool
+		want string // in stdout
+	}{
+		{[]string{"manifest", "create", list, "multi"}, true, "Created manifest list"},
+		{[]string{"manifest", "create", list, "busybox"}, false, ""},
+		{[]string{"manifest", "create", "--amend", list, "busybox"}, true, ""},
+		{[]string{"manifest", "annotate", "--os-version", "6.1", list, "busybox"}, true, ""},
+		{[]string{"manifest", "inspect", list}, true, `"os.version": "6.1"`},
+		{[]string{"manifest", "push", "--purge", list}, true, "sha256:"},
+		{[]string{"manifest", "rm", list}, false, ""},
+	}
+	for _, st := range steps {
+		r := lade(t, root, "", st.args...)
+		if (r.code == 0) != st.ok || !strings.Contains(r.stdout, st.want) {
+			t.Fatalf("lade %v: code %d, want ok=%v and %q in\n%s%s", st.args, r.code, st.ok, st.want, r.stdout, r.stderr)
+		}
+	}
+	raw := run(t, skopeo, "inspect", "--raw", "--tls-verify=false", "docker://"+list)
+	var im v1.IndexManifest
+	if err := json.Unmarshal([]byte(raw), &im); err != nil {
+		t.Fatalf("pushed list: %v\n%s", err, raw)
+	}
+	// The busybox amd64 image is the index's amd64 image: one entry.
+	if len(im.Manifests) != 2 {
+		t.Errorf("pushed list has %d entries, want 2:\n%s", len(im.Manifests), raw)
+	}
+}
