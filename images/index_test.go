@@ -427,3 +427,32 @@ func TestTagIndexNested(t *testing.T) {
 		t.Errorf("a refused index was named: %v", err)
 	}
 }
+
+// TestDiskUsageIndex: system df counts every platform's blobs of an
+// index, and an index whose arm64 image a container uses is active.
+func TestDiskUsageIndex(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	idx, amd, arm := twoPlatforms(t)
+	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, img := range []v1.Image{amd, arm} {
+		m, _ := img.Manifest()
+		raw, _ := img.RawManifest()
+		want += m.Config.Size + int64(len(raw))
+		for _, l := range m.Layers {
+			want += l.Size
+		}
+	}
+	raw, _ := idx.RawManifest()
+	want += int64(len(raw))
+	u, err := s.DiskUsage(ctx, map[string]bool{testutil.ImageID(t, arm).String(): true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Total != 1 || u.Active != 1 || u.Size != want || u.Reclaimable != 0 {
+		t.Errorf("DiskUsage = %+v, want 1 image, active, %d bytes, none reclaimable", u, want)
+	}
+}

@@ -56,12 +56,20 @@ func (a *app) inspectCmd() *cobra.Command {
 
 func (a *app) historyCmd() *cobra.Command {
 	var noTrunc, quiet bool
+	var platform string
 	c := &cobra.Command{
 		Use:   "history [OPTIONS] IMAGE",
 		Short: "Show the history of an image",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			plat, err := platformFlag(platform)
+			if err != nil {
+				return err
+			}
 			img, err := a.image(cmd.Context(), args[0])
+			if err == nil && plat != nil {
+				img, err = a.images.GetPlatform(cmd.Context(), args[0], *plat)
+			}
 			if err != nil {
 				return err
 			}
@@ -92,6 +100,7 @@ func (a *app) historyCmd() *cobra.Command {
 	}
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
+	c.Flags().StringVar(&platform, "platform", "", "show this platform's image of a multi-platform image (default: the host's)")
 	return c
 }
 

@@ -134,6 +134,18 @@ func TestPushIndexSkopeoLoad(t *testing.T) {
 	if r := lade(t, root2, "", "run", "--rm", "--platform", "linux/arm64", "example.com/multi:2", "uname", "-m"); strings.TrimSpace(r.stdout) != "aarch64" {
 		t.Errorf("run --platform linux/arm64 of the loaded index: %q %s", r.stdout, r.stderr)
 	}
+	// crane writes the same nesting in a layout directory.
+	layoutDir := t.TempDir()
+	run(t, craneTool(t), "pull", "--format", "oci", ref, layoutDir)
+	craneTar := filepath.Join(t.TempDir(), "crane.tar")
+	run(t, "tar", "-C", layoutDir, "-cf", craneTar, ".")
+	root4 := newRoot(t)
+	if r := lade(t, root4, "", "load", "-i", craneTar); r.code != 0 {
+		t.Fatalf("load of crane's layout: %s", r.stderr)
+	}
+	if r := lade(t, root4, "", "images", "--tree"); !strings.Contains(r.stdout, "└─ linux/arm64") {
+		t.Errorf("crane's layout did not load as an index:\n%s%s", r.stdout, r.stderr)
+	}
 	// Not stored: run pulls that platform only, then runs it.
 	root3 := newRoot(t)
 	r = lade(t, root3, "", "run", "--rm", "--platform", "linux/arm64", ref, "uname", "-m")
@@ -179,6 +191,13 @@ func TestImagesInspectIndex(t *testing.T) {
 	}
 	if r := lade(t, root, "", "inspect", "--platform", "linux/s390x", "multi"); r.code == 0 {
 		t.Errorf("inspect --platform linux/s390x succeeded:\n%s", r.stdout)
+	}
+	arm := childBlobs(t, idx, "arm64")[0]
+	for _, args := range [][]string{{"history", "-q", "--no-trunc", "--platform", "linux/arm64", "multi"}, {"history", "-q", "--no-trunc", arm.String()}} {
+		r := lade(t, root, "", args...)
+		if r.code != 0 || r.stdout == "" {
+			t.Errorf("lade %v: code %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
 	}
 }
 
