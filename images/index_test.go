@@ -456,3 +456,30 @@ func TestDiskUsageIndex(t *testing.T) {
 		t.Errorf("DiskUsage = %+v, want 1 image, active, %d bytes, none reclaimable", u, want)
 	}
 }
+
+// TestPushIndexMounts: a second push of an index to another repository
+// of the registry mounts every blob of every platform, sending none.
+func TestPushIndexMounts(t *testing.T) {
+	ctx := context.Background()
+	host, u, pr := mountRegistry(t)
+	s := quickStore(t)
+	idx, amd, arm := twoPlatforms(t)
+	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	gi, err := s.GetIndex(ctx, "multi:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PushIndex(ctx, host+"/a/multi:1", gi, PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u.reset()
+	if _, err := s.PushIndex(ctx, host+"/b/multi:1", gi, PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := len(blobDigestsOf(t, amd)) + len(blobDigestsOf(t, arm))
+	if bodies, kinds := u.reset(); bodies != 0 || kinds["MOUNT"] != want || pr.mounts != want {
+		t.Errorf("second push: %d bodies, requests %v, %d mounts granted; want %d mounts", bodies, kinds, pr.mounts, want)
+	}
+}
