@@ -507,33 +507,31 @@ func (a *app) logoutCmd() *cobra.Command {
 // exportPush is build's type=registry output: tag img locally under each
 // name, then push it there.
 func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog *progress.Printer) error {
-	if len(names) == 0 {
-		return errors.New("pushing needs a name: use -t NAME or name=NAME")
-	}
-	for _, n := range names {
+	return pushNames(names, prog, func(n string, w io.Writer) error {
 		if err := a.images.Tag(ctx, n, img); err != nil {
 			return err
 		}
-		w := prog.Writer()
-		if err := a.push(ctx, n, img, w, w); err != nil {
-			return err
-		}
-	}
-	return nil
+		return a.push(ctx, n, img, w, w)
+	})
 }
 
-// exportPushIndex tags and pushes a multi-platform build's index under
-// each name.
+// exportPushIndex is the same for a multi-platform build's index.
 func (a *app) exportPushIndex(ctx context.Context, idx v1.ImageIndex, names []string, prog *progress.Printer) error {
+	return pushNames(names, prog, func(n string, w io.Writer) error {
+		if err := a.images.TagIndex(ctx, n, idx); err != nil {
+			return err
+		}
+		return a.pushIndex(ctx, n, idx, w, w)
+	})
+}
+
+// pushNames tags and pushes (push) under each name, showing its progress.
+func pushNames(names []string, prog *progress.Printer, push func(name string, w io.Writer) error) error {
 	if len(names) == 0 {
 		return errors.New("pushing needs a name: use -t NAME or name=NAME")
 	}
 	for _, n := range names {
-		if err := a.images.TagIndex(ctx, n, idx); err != nil {
-			return err
-		}
-		w := prog.Writer()
-		if err := a.pushIndex(ctx, n, idx, w, w); err != nil {
+		if err := push(n, prog.Writer()); err != nil {
 			return err
 		}
 	}
