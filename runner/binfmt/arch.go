@@ -1,7 +1,6 @@
 package binfmt
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"fmt"
@@ -109,58 +108,42 @@ func (r rule) matches(hdr []byte) bool {
 // NAME): "enabled", "interpreter PATH", "flags: PF", "offset N", "magic
 // HEX", "mask HEX". Extension rules come back with no magic.
 func parseEntry(name string, b []byte) rule {
-	r := rule{name: name}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		key, val, _ := strings.Cut(sc.Text(), " ")
-		switch key {
-		case "enabled":
-			r.enabled = true
-		case "interpreter":
-			r.interpreter = val
-		case "flags:":
-			r.flags = val
-		case "offset":
-			r.offset, _ = strconv.Atoi(val)
-		case "magic":
-			r.magic, _ = hex.DecodeString(val)
-		case "mask":
-			r.mask, _ = hex.DecodeString(val)
-		}
-	}
-	return r
+	f := keyed(b)
+	_, enabled := f["enabled"]
+	offset, _ := strconv.Atoi(f["offset"])
+	magic, _ := hex.DecodeString(f["magic"])
+	mask, _ := hex.DecodeString(f["mask"])
+	return rule{name: name, enabled: enabled, interpreter: f["interpreter"], flags: f["flags:"],
+		offset: offset, magic: magic, mask: mask}
 }
 
 // packaged reads binfmt-support's description of qemu's handler for t
 // (/usr/share/binfmts/qemu-NAME, which Debian's qemu-user-static ships):
-// its interpreter, magic and mask (as \xNN escapes) and flags.
+// its interpreter, magic and mask (as \xNN escapes) and whether it
+// preserves argv[0]. lade registers it with the F flag.
 func packaged(dir string, t target) (rule, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, "qemu-"+t.qemu))
 	if err != nil {
 		return rule{}, false
 	}
-	r := rule{name: "qemu-" + t.qemu}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		key, val, _ := strings.Cut(sc.Text(), " ")
-		switch key {
-		case "interpreter":
-			r.interpreter = val
-		case "offset":
-			r.offset, _ = strconv.Atoi(val)
-		case "magic":
-			r.magic = unescape(val)
-		case "mask":
-			r.mask = unescape(val)
-		case "preserve":
-			if val == "yes" {
-				r.flags += "P"
-			}
-		}
+	f := keyed(b)
+	offset, _ := strconv.Atoi(f["offset"])
+	r := rule{name: "qemu-" + t.qemu, interpreter: f["interpreter"], flags: "F",
+		offset: offset, magic: unescape(f["magic"]), mask: unescape(f["mask"])}
+	if f["preserve"] == "yes" {
+		r.flags = "PF"
 	}
-	r.flags += "F"
-	ok := r.interpreter != "" && r.matches(t.header())
-	return r, ok
+	return r, r.interpreter != "" && r.matches(t.header())
+}
+
+// keyed reads the lines "key value" (or a bare "key") of both formats.
+func keyed(b []byte) map[string]string {
+	f := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, " ")
+		f[k] = v
+	}
+	return f
 }
 
 // unescape decodes binfmt-support's \xNN escapes.
