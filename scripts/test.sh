@@ -20,12 +20,6 @@ if [ ! -x "$bbarm" ] && [ "$(id -u)" = 0 ]; then
   install -D -m 0755 "$tmp/x/bin/busybox" "$bbarm"
   rm -rf "$tmp"
 fi
-# qemu-user-static runs that arm64 busybox (runner/binfmt); its handlers
-# need binfmt_misc, which a container's /proc may not have mounted.
-if [ "$(id -u)" = 0 ]; then
-  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
-  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 || true
-fi
 export PATH=$PATH:/usr/local/go/bin
 # Client tools the interop tests drive, pinned: crane at the version go.mod
 # pins for go-containerregistry. Tests never install anything; under CI a
@@ -33,6 +27,12 @@ export PATH=$PATH:/usr/local/go/bin
 gobin=$(go env GOPATH)/bin
 [ -x "$gobin/crane" ] || GOBIN=$gobin go install github.com/google/go-containerregistry/cmd/crane@v0.22.1
 export PATH=$PATH:$gobin
+# qemu-user-static runs the arm64 busybox (runner/binfmt); its handlers
+# need binfmt_misc, which a container's /proc may not have mounted.
+if [ "$(id -u)" = 0 ]; then
+  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 || true
+fi
 go vet ./...
 # Nothing may assume an amd64 host: the module, tests included, builds for arm64.
 GOARCH=arm64 go build ./...
