@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/lade-build/lade/internal/testutil"
+	"github.com/lade-build/lade/runner/binfmt"
 	"github.com/lade-build/lade/runner/seccomp"
 )
 
@@ -31,6 +32,9 @@ func newArm64Rootfs(t *testing.T) string {
 func TestForeignPlatform(t *testing.T) {
 	rootfs := newArm64Rootfs(t)
 	arm64 := &v1.Platform{OS: "linux", Architecture: "arm64"}
+	if err := binfmt.Prepare(*arm64); err != nil {
+		testutil.Unavailable(t, "%v", err)
+	}
 	for _, tc := range []struct {
 		name     string
 		platform *v1.Platform
