@@ -149,11 +149,11 @@ func (h host) register(p v1.Platform, t target, r rule) error {
 	name := "lade-qemu-" + t.qemu
 	own := filepath.Join(h.misc, name)
 	if _, err := os.Stat(own); err == nil {
-		if err := os.WriteFile(own, []byte("-1"), 0); err != nil {
+		if err := write(own, "-1"); err != nil {
 			return fmt.Errorf("removing the disabled binfmt_misc handler %s: %w", name, err)
 		}
 	}
-	err := os.WriteFile(filepath.Join(h.misc, "register"), []byte(r.registration(name)), 0)
+	err := write(filepath.Join(h.misc, "register"), r.registration(name))
 	if errors.Is(err, unix.EEXIST) {
 		err = nil // another lade registered it meanwhile
 	}
@@ -161,6 +161,20 @@ func (h host) register(p v1.Platform, t target, r rule) error {
 		return h.unsupported(p, t, fmt.Errorf("registering %s with binfmt_misc (needs root): %w", r.interpreter, err))
 	}
 	return nil
+}
+
+// write writes v to a binfmt_misc control file, which must exist (the
+// kernel refuses to create files there).
+func write(path, v string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(v)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // unsupported is the one-line error for a platform this host cannot run.

@@ -53,18 +53,18 @@ func TestPrepareChoices(t *testing.T) {
 			dir := t.TempDir()
 			h := host{goarch: "amd64", misc: filepath.Join(dir, "misc"), packages: filepath.Join(dir, "binfmts"), path: filepath.Join(dir, "bin")}
 			interp := filepath.Join(dir, "aarch64-binfmt-P")
-			write(t, filepath.Join(h.misc, "register"), "", 0o200)
-			write(t, filepath.Join(h.misc, "status"), "enabled\n", 0o644)
-			write(t, filepath.Join(h.misc, "jar"), "enabled\ninterpreter /usr/bin/jexec\nflags: \nextension .jar\n", 0o644)
+			writeFile(t, filepath.Join(h.misc, "register"), "", 0o200)
+			writeFile(t, filepath.Join(h.misc, "status"), "enabled\n", 0o644)
+			writeFile(t, filepath.Join(h.misc, "jar"), "enabled\ninterpreter /usr/bin/jexec\nflags: \nextension .jar\n", 0o644)
 			if tc.entry != "" {
-				write(t, filepath.Join(h.misc, "qemu-aarch64"), tc.entry, 0o644)
+				writeFile(t, filepath.Join(h.misc, "qemu-aarch64"), tc.entry, 0o644)
 			}
 			if tc.pkg {
-				write(t, filepath.Join(h.packages, "qemu-aarch64"), strings.ReplaceAll(aarch64Package, "INTERP", interp), 0o644)
-				write(t, interp, "", 0o755)
+				writeFile(t, filepath.Join(h.packages, "qemu-aarch64"), strings.ReplaceAll(aarch64Package, "INTERP", interp), 0o644)
+				writeFile(t, interp, "", 0o755)
 			}
 			if tc.static {
-				write(t, filepath.Join(h.path, "qemu-aarch64-static"), "", 0o755)
+				writeFile(t, filepath.Join(h.path, "qemu-aarch64-static"), "", 0o755)
 			}
 			err := h.prepare(tc.p)
 			switch {
@@ -82,7 +82,7 @@ func TestPrepareChoices(t *testing.T) {
 	}
 }
 
-func write(t *testing.T, path, data string, mode os.FileMode) {
+func writeFile(t *testing.T, path, data string, mode os.FileMode) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

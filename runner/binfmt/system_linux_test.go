@@ -1,6 +1,7 @@
 package binfmt
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -17,11 +18,14 @@ import (
 	"github.com/lade-build/lade/internal/testutil"
 )
 
-// With the host's aarch64 handlers disabled, Prepare registers one of its
-// own with the F flag, and an arm64 program then runs in another root (a
-// chroot holding only it), which only an F handler allows. The handlers
-// are global: the test holds a lock against other runs of itself,
-// disables them only for the moment Prepare looks, and restores them.
+// When no aarch64 handler is enabled, Prepare registers one of its own
+// with the F flag, and an arm64 program then runs through it in another
+// root (a chroot holding only it), which only an F handler allows.
+// Handlers are global and other tests on this host run arm64 programs,
+// so the host's are never all off at once: Prepare looks at a copy of
+// binfmt_misc in which they are disabled (its register file is the
+// kernel's), and the host's are disabled for real only while lade's runs
+// the program, then enabled again, before lade's is removed.
 func TestPrepareRegistersHandler(t *testing.T) {
 	testutil.RequireRoot(t)
 	if system.native(v1.Platform{OS: "linux", Architecture: "arm64"}) {
@@ -30,6 +34,9 @@ func TestPrepareRegistersHandler(t *testing.T) {
 	bb := testutil.BusyboxArm64(t)
 	if _, err := system.emulator(v1.Platform{}, targets["arm64"]); err != nil {
 		testutil.Unavailable(t, "needs %s: %v", Package, err)
+	}
+	if _, err := system.rules(); err != nil {
+		testutil.Unavailable(t, "binfmt_misc: %v", err)
 	}
 	root := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
@@ -44,30 +51,68 @@ func TestPrepareRegistersHandler(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	hdr := targets["arm64"].header()
 	// binfmt-support's description when installed, and qemu-aarch64-static
 	// from $PATH with qemu's rule (as without binfmt-support)
-	bare := system
-	bare.packages = t.TempDir()
-	for _, h := range []host{system, bare} {
+	for _, packages := range []string{system.packages, t.TempDir()} {
 		err = flock.With(ctx, filepath.Join(os.TempDir(), "lade-binfmt-test.lock"), unix.LOCK_EX, func() error {
-			restore := disableHandlers(t, targets["arm64"].header())
-			defer restore()
+			setEntry(t, "lade-qemu-aarch64", "-1")
+			defer setEntry(t, "lade-qemu-aarch64", "-1")
+			h := system
+			h.misc, h.packages = disabledView(t, hdr), packages
 			if err := h.prepare(v1.Platform{OS: "linux", Architecture: "arm64"}); err != nil {
 				return err
 			}
-			checkRegistered(t, root)
+			runAlone(t, hdr, root)
 			return nil
 		})
 		if err != nil {
-			t.Fatalf("prepare with %s: %v", h.packages, err)
+			t.Fatalf("prepare with %s: %v", packages, err)
 		}
 	}
 }
 
-// checkRegistered checks lade's handler and runs uname -m of an arm64
-// busybox in root through it.
-func checkRegistered(t *testing.T, root string) {
+// disabledView is a copy of binfmt_misc in which the handlers matching
+// hdr are disabled; its register file is the kernel's.
+func disabledView(t *testing.T, hdr []byte) string {
 	t.Helper()
+	dir := t.TempDir()
+	ents, err := os.ReadDir(system.misc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		src, dst := filepath.Join(system.misc, e.Name()), filepath.Join(dir, e.Name())
+		if e.Name() == "register" {
+			err = os.Symlink(src, dst)
+		} else if b, rerr := os.ReadFile(src); rerr == nil {
+			if parseEntry(e.Name(), b).matches(hdr) {
+				b = bytes.Replace(b, []byte("enabled\n"), []byte("disabled\n"), 1)
+			}
+			err = os.WriteFile(dst, b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// runAlone disables the host's handlers matching hdr but lade's, checks
+// lade's and runs uname -m of an arm64 busybox in root through it, and
+// enables them again.
+func runAlone(t *testing.T, hdr []byte, root string) {
+	t.Helper()
+	rules, err := system.rules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		if r.enabled && r.matches(hdr) && !strings.HasPrefix(r.name, "lade-") {
+			setEntry(t, r.name, "0")
+			defer setEntry(t, r.name, "1")
+		}
+	}
 	own, err := os.ReadFile(filepath.Join(system.misc, "lade-qemu-aarch64"))
 	if r := parseEntry("lade-qemu-aarch64", own); err != nil || !r.enabled || !strings.Contains(r.flags, "F") {
 		t.Fatalf("lade-qemu-aarch64: %q, %v", own, err)
@@ -80,41 +125,11 @@ func checkRegistered(t *testing.T, root string) {
 	}
 }
 
-// disableHandlers disables every enabled binfmt_misc handler matching
-// hdr and removes lade's own; the returned func enables them again first
-// and then removes what Prepare registered.
-func disableHandlers(t *testing.T, hdr []byte) func() {
+// setEntry writes v to the binfmt_misc entry name ("1" enables, "0"
+// disables, "-1" removes); a missing entry is no error.
+func setEntry(t *testing.T, name, v string) {
 	t.Helper()
-	rules, err := system.rules()
-	if err != nil {
-		testutil.Unavailable(t, "binfmt_misc: %v", err)
-	}
-	set := func(name, v string) error {
-		return os.WriteFile(filepath.Join(system.misc, name), []byte(v), 0)
-	}
-	var disabled []string
-	for _, r := range rules {
-		switch {
-		case !r.matches(hdr):
-		case strings.HasPrefix(r.name, "lade-"):
-			if err := set(r.name, "-1"); err != nil {
-				t.Fatal(err)
-			}
-		case r.enabled:
-			if err := set(r.name, "0"); err != nil {
-				t.Fatal(err)
-			}
-			disabled = append(disabled, r.name)
-		}
-	}
-	return func() {
-		for _, name := range disabled {
-			if err := set(name, "1"); err != nil {
-				t.Errorf("enabling %s again: %v", name, err)
-			}
-		}
-		if err := set("lade-qemu-aarch64", "-1"); err != nil && !os.IsNotExist(err) {
-			t.Errorf("removing lade-qemu-aarch64: %v", err)
-		}
+	if err := write(filepath.Join(system.misc, name), v); err != nil && !os.IsNotExist(err) {
+		t.Errorf("binfmt_misc %s = %s: %v", name, v, err)
 	}
 }
