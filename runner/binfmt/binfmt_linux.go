@@ -104,12 +104,16 @@ func (h host) prepare(p v1.Platform) error {
 }
 
 // rules reads the registered handlers, mounting binfmt_misc first when
-// it is not (that needs root).
+// it is not (that needs root). With binfmt_misc switched off as a whole
+// none of them runs.
 func (h host) rules() ([]rule, error) {
 	if _, err := os.Stat(filepath.Join(h.misc, "register")); err != nil {
 		if err := unix.Mount("binfmt_misc", h.misc, "binfmt_misc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 			return nil, fmt.Errorf("mounting binfmt_misc on %s: %w", h.misc, err)
 		}
+	}
+	if st, err := os.ReadFile(filepath.Join(h.misc, "status")); err == nil && strings.TrimSpace(string(st)) == "disabled" {
+		return nil, fmt.Errorf("binfmt_misc is switched off (%s says disabled)", filepath.Join(h.misc, "status"))
 	}
 	ents, err := os.ReadDir(h.misc)
 	if err != nil {

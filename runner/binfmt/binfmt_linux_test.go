@@ -26,6 +26,7 @@ func TestPrepareChoices(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		p        v1.Platform
+		off      bool   // binfmt_misc's status is disabled
 		entry    string // the binfmt_misc entry qemu-aarch64, if any
 		pkg      bool   // binfmt-support describes qemu-aarch64
 		static   bool   // qemu-aarch64-static is on the path
@@ -47,6 +48,8 @@ func TestPrepareChoices(t *testing.T) {
 			problem: "binfmt_misc handler qemu-aarch64 lacks the F flag"},
 		{name: "no emulator for arm/v7", p: v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"},
 			problem: "platform linux/arm/v7 needs emulation on this linux/amd64 host: no qemu-arm-static found; install qemu-user-static"},
+		{name: "binfmt_misc switched off", p: arm64, off: true, entry: "enabled\nflags: PF\n" + aarch64Entry, static: true,
+			problem: "binfmt_misc is switched off"},
 		{name: "unknown architecture", p: v1.Platform{OS: "linux", Architecture: "sparc64"}, problem: `no emulation known for architecture "sparc64"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,7 +57,11 @@ func TestPrepareChoices(t *testing.T) {
 			h := host{goarch: "amd64", misc: filepath.Join(dir, "misc"), packages: filepath.Join(dir, "binfmts"), path: filepath.Join(dir, "bin")}
 			interp := filepath.Join(dir, "aarch64-binfmt-P")
 			writeFile(t, filepath.Join(h.misc, "register"), "", 0o200)
-			writeFile(t, filepath.Join(h.misc, "status"), "enabled\n", 0o644)
+			status := "enabled\n"
+			if tc.off {
+				status = "disabled\n"
+			}
+			writeFile(t, filepath.Join(h.misc, "status"), status, 0o644)
 			writeFile(t, filepath.Join(h.misc, "jar"), "enabled\ninterpreter /usr/bin/jexec\nflags: \nextension .jar\n", 0o644)
 			if tc.entry != "" {
 				writeFile(t, filepath.Join(h.misc, "qemu-aarch64"), tc.entry, 0o644)
