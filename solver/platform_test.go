@@ -93,7 +93,8 @@ func envOf(s *runner.Spec, k string) string {
 // A two-platform build runs a FROM --platform=$BUILDPLATFORM stage's steps
 // that read no TARGET* arg once, with one cache key for both platforms;
 // the steps after ARG TARGETARCH and the target stage's run per platform,
-// with their own keys and the platform args BuildKit defines.
+// with their own keys and the platform args BuildKit defines; each RUN
+// process is for its stage's platform (runner/binfmt emulates a foreign one).
 func TestBuildPlatformsShareSteps(t *testing.T) {
 	ex := newFakeExec(0)
 	b, _ := newBuilder(t, ex)
@@ -118,13 +119,13 @@ RUN final
 	got := map[string][]string{}
 	for _, s := range ex.specs {
 		cmd := s.Args[len(s.Args)-1]
-		got[cmd] = append(got[cmd], strings.Join([]string{envOf(s, "TARGETARCH"), envOf(s, "BUILDPLATFORM"), envOf(s, "TARGETPLATFORM"), envOf(s, "TARGETVARIANT")}, " "))
+		got[cmd] = append(got[cmd], strings.Join([]string{s.Platform.String(), envOf(s, "TARGETARCH"), envOf(s, "BUILDPLATFORM"), envOf(s, "TARGETPLATFORM"), envOf(s, "TARGETVARIANT")}, " "))
 	}
 	hp := host.OS + "/" + host.Architecture
 	want := map[string][]string{
-		"shared":     {"   "},
-		"per-target": {"amd64 " + hp + "  ", "arm64 " + hp + "  "},
-		"final":      {"  linux/amd64 none", "  linux/arm64 none"},
+		"shared":     {hp + "    "},
+		"per-target": {hp + " amd64 " + hp + "  ", hp + " arm64 " + hp + "  "},
+		"final":      {"linux/amd64   linux/amd64 none", "linux/arm64   linux/arm64 none"},
 	}
 	for _, v := range got {
 		slices.Sort(v)
@@ -176,5 +177,8 @@ func TestBasePlatformMismatch(t *testing.T) {
 	}
 	if cf, _ := r.Image.ConfigFile(); cf.Architecture != "amd64" {
 		t.Errorf("image config architecture = %s, want the base's amd64", cf.Architecture)
+	}
+	if len(ex.specs) != 1 || ex.specs[0].Platform.Architecture != "amd64" {
+		t.Errorf("RUN did not run for the base's amd64: %d specs", len(ex.specs))
 	}
 }
