@@ -115,6 +115,21 @@ RUN final
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSharedRuns(t, ex)
+	checkSharedKeys(t, rs)
+	// With --no-cache too, as BuildKit: the shared step is one vertex.
+	o.NoCache = true
+	o.Dockerfile = parse(t, strings.Join(df.Lines, "\n"))
+	if _, err := b.BuildPlatforms(context.Background(), o, []v1.Platform{amd64, arm64}); err != nil {
+		t.Fatal(err)
+	}
+	checkSharedRuns(t, ex)
+}
+
+// checkSharedRuns checks the RUN steps of TestBuildPlatformsShareSteps's
+// two-platform build and forgets them.
+func checkSharedRuns(t *testing.T, ex *fakeExec) {
+	t.Helper()
 	host := HostPlatform()
 	got := map[string][]string{}
 	for _, s := range ex.specs {
@@ -133,6 +148,13 @@ RUN final
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("RUN steps and their platform args (-want +got):\n%s", d)
 	}
+	ex.commands()
+}
+
+// checkSharedKeys checks that the two results share only the shared
+// RUN's key, and are for their platforms.
+func checkSharedKeys(t *testing.T, rs []*Result) {
+	t.Helper()
 	keys := [2]map[string]bool{{}, {}}
 	for i, r := range rs {
 		if r.Platform.String() != []v1.Platform{amd64, arm64}[i].String() {
