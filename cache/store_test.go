@@ -21,7 +21,8 @@ import (
 	"github.com/lade-build/lade/internal/testutil"
 )
 
-func newStore(t *testing.T) *Store {
+// newStore is a content store in a fresh temporary directory.
+func newStore(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(filepath.Join(t.TempDir(), "content"))
 	if err != nil {
