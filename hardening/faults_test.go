@@ -251,7 +251,6 @@ func TestCorruptBlob(t *testing.T) {
 // TestConcurrentBuildsAndTags: two builds, a tag/rmi loop and a prune on
 // one root at once lose no image and never tear the index.
 func TestConcurrentBuildsAndTags(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	var wg sync.WaitGroup
 	results := make([]result, 2)
