@@ -19,7 +19,6 @@ export PATH=$PATH:$gobin
 go vet ./...
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
-go test -count=1 -timeout 30m "$@" ./...
 # Each fuzz target briefly, from its seed corpus in testdata/fuzz (a longer
 # run: FUZZTIME=60s ./scripts/test.sh). The default is a count of inputs,
 # not a duration: Go 1.26's coordinator can fail a run that ends on a
@@ -30,6 +29,8 @@ go test -count=1 -timeout 30m "$@" ./...
 for t in ./parser:FuzzParse ./fileop:FuzzMatcher ./images:FuzzLoadMetadata ./snapshot:FuzzApply; do
   go test -run '^$' -fuzz "^${t#*:}\$" -fuzztime "${FUZZTIME:-4000x}" -fuzzminimizetime 0 "${t%%:*}"
 done
-# Everything once more under the race detector (the lade binary the CLI
+# The whole suite, once, under the race detector (the lade binary the CLI
 # and hardening tests build stays uninstrumented; their drivers are not).
+# One pass, not a plain one and a race one: the race pass runs every test
+# the plain one does, and the second pass doubled CI's time.
 go test -count=1 -race -timeout 30m "$@" ./...

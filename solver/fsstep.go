@@ -9,6 +9,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/progress"
 
