@@ -211,9 +211,7 @@ func TestConcurrentPut(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			st := s
 			if i%2 == 1 {
 				st = s2
@@ -223,7 +221,7 @@ func TestConcurrentPut(t *testing.T) {
 				err = errors.New("wrong digest " + d.String())
 			}
 			errs[i] = err
-		}()
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {
