@@ -52,6 +52,10 @@ func (r Roots) AddImage(digest v1.Hash, img v1.Image) error {
 	return nil
 }
 
+// AddIndex keeps the manifest of an image index; its images are kept by
+// AddImage of each.
+func (r Roots) AddIndex(digest v1.Hash) { r.Blobs[digest] = true }
+
 // AddLowers keeps the snapshots a container's overlay lowers are: a
 // lower is <snapshots>/layers/<hex>/fs (or a twin beside fs).
 func (r Roots) AddLowers(lowers []string) {

@@ -47,11 +47,11 @@ func (a *app) pullCmd() *cobra.Command {
 				opts.Progress = nil
 			}
 			if platform != "" {
-				p, err := v1.ParsePlatform(platform)
+				p, err := images.ParsePlatform(platform)
 				if err != nil {
 					return fmt.Errorf("--platform: %w", err)
 				}
-				opts.Platform = *p
+				opts.Platform = p
 			}
 			ref, err := images.ParseReference(args[0])
 			if err != nil {
@@ -93,7 +93,7 @@ func (a *app) pullCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&platform, "platform", "", "platform to pull from a multi-platform image (default linux/amd64)")
+	c.Flags().StringVar(&platform, "platform", "", "platform os/arch[/variant] to pull from a multi-platform image; only its blobs are fetched (default: the host's)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the image reference")
 	return c
 }
@@ -121,13 +121,16 @@ func (a *app) pushCmd() *cobra.Command {
 			if _, err := images.ParseTag(args[0]); err != nil {
 				return err
 			}
-			img, err := a.image(cmd.Context(), args[0])
+			img, idx, err := a.imageOrIndex(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			var prog io.Writer = a.stderr
 			if quiet {
 				prog = nil
+			}
+			if idx != nil {
+				return a.pushIndex(cmd.Context(), args[0], idx, prog, a.stdout)
 			}
 			return a.push(cmd.Context(), args[0], img, prog, a.stdout)
 		},
@@ -146,11 +149,30 @@ func (a *app) push(ctx context.Context, ref string, img v1.Image, prog, summary 
 	if err != nil {
 		return err
 	}
-	raw, err := img.RawManifest()
+	return pushed(summary, t, d, img.RawManifest)
+}
+
+// pushIndex uploads the multi-platform image idx as ref, all its images
+// with it, and prints docker's summary line for the index.
+func (a *app) pushIndex(ctx context.Context, ref string, idx v1.ImageIndex, prog, summary io.Writer) error {
+	t, err := images.ParseTag(ref)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(summary, "%s: digest: %s size: %d\n", t.TagStr(), d, len(raw))
+	d, err := a.images.PushIndex(ctx, ref, idx, images.PushOptions{Insecure: a.insecure, Progress: prog})
+	if err != nil {
+		return err
+	}
+	return pushed(summary, t, d, idx.RawManifest)
+}
+
+// pushed prints docker push's last line: tag, digest and manifest size.
+func pushed(w io.Writer, t name.Tag, d v1.Hash, raw func() ([]byte, error)) error {
+	b, err := raw()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: digest: %s size: %d\n", t.TagStr(), d, len(b))
 	return nil
 }
 
@@ -160,9 +182,12 @@ func (a *app) tagCmd() *cobra.Command {
 		Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			img, err := a.image(cmd.Context(), args[0])
+			img, idx, err := a.imageOrIndex(cmd.Context(), args[0])
 			if err != nil {
 				return err
+			}
+			if idx != nil {
+				return a.images.TagIndex(cmd.Context(), args[1], idx)
 			}
 			return a.images.Tag(cmd.Context(), args[1], img)
 		},
