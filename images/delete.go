@@ -35,20 +35,16 @@ func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(i
 		return Removed{}, err
 	}
 	defer release() // a prune would take the index's temp file
-	img, err := s.Get(ctx, ref)
-	if err != nil {
-		return Removed{}, err
-	}
-	d, id, err := identity(img)
-	if err != nil {
-		return Removed{}, err
-	}
 	idx, err := s.read()
 	if err != nil {
 		return Removed{}, err
 	}
+	d, err := resolve(idx, ref)
+	if err != nil {
+		return Removed{}, err
+	}
+	id, using := idx.usersOf(d.String(), users)
 	names := namesOf(idx, d.String())
-	using := users(id)
 
 	if canonical, err := normalize(ref); err == nil && !strings.HasPrefix(ref, "sha256:") && idx.Refs[canonical] == d.String() {
 		last := len(names) == 1
@@ -64,7 +60,7 @@ func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(i
 		return removed, s.update(func(idx *index) error {
 			delete(idx.Refs, canonical)
 			if !keep && len(namesOf(idx, d.String())) == 0 {
-				delete(idx.Images, d.String())
+				idx.drop(d.String())
 			}
 			return nil
 		})
@@ -91,7 +87,7 @@ func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(i
 		for _, n := range namesOf(idx, d.String()) {
 			delete(idx.Refs, n)
 		}
-		delete(idx.Images, d.String())
+		idx.drop(d.String())
 		return nil
 	})
 }
@@ -101,4 +97,24 @@ func short(hex string) string {
 		return hex[:12]
 	}
 	return hex
+}
+
+// usersOf is the ID rmi prints for manifest d (an image's config digest,
+// an index's own digest) and the containers using it or, for an index,
+// any of its images.
+func (ix *index) usersOf(d string, users func(imageID v1.Hash) []User) (v1.Hash, []User) {
+	if rec, ok := ix.Indexes[d]; ok {
+		var using []User
+		for _, c := range rec.Manifests {
+			_, u := ix.usersOf(c, users)
+			using = append(using, u...)
+		}
+		id, _ := v1.NewHash(d)
+		return id, using
+	}
+	id, err := v1.NewHash(ix.Images[d].Config)
+	if err != nil {
+		id, _ = v1.NewHash(d)
+	}
+	return id, users(id)
 }

@@ -39,11 +39,11 @@ func (a *app) pullCmd() *cobra.Command {
 			opts.Progress = nil
 		}
 		if platform != "" {
-			p, err := v1.ParsePlatform(platform)
+			p, err := images.ParsePlatform(platform)
 			if err != nil {
 				return fmt.Errorf("--platform: %w", err)
 			}
-			opts.Platform = *p
+			opts.Platform = p
 		}
 		ref, err := images.ParseReference(args[0])
 		if err != nil {
@@ -84,7 +84,7 @@ func (a *app) pullCmd() *cobra.Command {
 		fmt.Fprintln(a.stdout, full)
 		return nil
 	}))
-	c.Flags().StringVar(&platform, "platform", "", "platform to pull from a multi-platform image (default linux/amd64)")
+	c.Flags().StringVar(&platform, "platform", "", "platform os/arch[/variant] to pull from a multi-platform image; only its blobs are fetched (default: the host's)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the image reference")
 	return c
 }
@@ -108,13 +108,16 @@ func (a *app) pushCmd() *cobra.Command {
 		if _, err := images.ParseTag(args[0]); err != nil {
 			return err
 		}
-		img, err := a.image(ctx, args[0])
+		img, idx, err := a.imageOrIndex(ctx, args[0])
 		if err != nil {
 			return err
 		}
 		var prog io.Writer = a.stderr
 		if quiet {
 			prog = nil
+		}
+		if idx != nil {
+			return a.pushIndex(ctx, args[0], idx, prog, a.stdout)
 		}
 		return a.push(ctx, args[0], img, prog, a.stdout)
 	})
@@ -132,20 +135,42 @@ func (a *app) push(ctx context.Context, ref string, img v1.Image, prog, summary 
 	if err != nil {
 		return err
 	}
-	raw, err := img.RawManifest()
+	return pushed(summary, t, d, img.RawManifest)
+}
+
+// pushIndex uploads the multi-platform image idx as ref, all its images
+// with it, and prints docker's summary line for the index.
+func (a *app) pushIndex(ctx context.Context, ref string, idx v1.ImageIndex, prog, summary io.Writer) error {
+	t, err := images.ParseTag(ref)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(summary, "%s: digest: %s size: %d\n", t.TagStr(), d, len(raw))
+	d, err := a.images.PushIndex(ctx, ref, idx, images.PushOptions{Insecure: a.insecure, Progress: prog})
+	if err != nil {
+		return err
+	}
+	return pushed(summary, t, d, idx.RawManifest)
+}
+
+// pushed prints docker push's last line: tag, digest and manifest size.
+func pushed(w io.Writer, t name.Tag, d v1.Hash, raw func() ([]byte, error)) error {
+	b, err := raw()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: digest: %s size: %d\n", t.TagStr(), d, len(b))
 	return nil
 }
 
 func (a *app) tagCmd() *cobra.Command {
 	return command("tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", cobra.ExactArgs(2),
 		func(ctx context.Context, args []string) error {
-			img, err := a.image(ctx, args[0])
+			img, idx, err := a.imageOrIndex(ctx, args[0])
 			if err != nil {
 				return err
+			}
+			if idx != nil {
+				return a.images.TagIndex(ctx, args[1], idx)
 			}
 			return a.images.Tag(ctx, args[1], img)
 		})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -137,4 +138,21 @@ func (a *app) image(ctx context.Context, ref string) (v1.Image, error) {
 		return nil, err
 	}
 	return a.images.Get(ctx, ref)
+}
+
+// imageOrIndex is what ref names: a multi-platform index (idx set) or a
+// single image.
+func (a *app) imageOrIndex(ctx context.Context, ref string) (img v1.Image, idx v1.ImageIndex, err error) {
+	if err := a.open(); err != nil {
+		return nil, nil, err
+	}
+	idx, err = a.images.GetIndex(ctx, ref)
+	if err == nil {
+		return nil, idx, nil
+	}
+	if !errors.Is(err, images.ErrNotIndex) {
+		return nil, nil, err
+	}
+	img, err = a.images.Get(ctx, ref)
+	return img, nil, err
 }

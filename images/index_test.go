@@ -1,0 +1,325 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/lade-build/lade/internal/testutil"
+)
+
+// platformImage is a random image whose config says platform p
+// ("linux/arm64/v8").
+func platformImage(t *testing.T, p string, created time.Time) v1.Image {
+	t.Helper()
+	plat, err := v1.ParsePlatform(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := randomImage(t, 2, created)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// twoPlatforms is an index of a linux/amd64 and a linux/arm64/v8 image.
+func twoPlatforms(t *testing.T) (v1.ImageIndex, v1.Image, v1.Image) {
+	t.Helper()
+	amd := platformImage(t, "linux/amd64", time.Unix(100, 0))
+	arm := platformImage(t, "linux/arm64/v8", time.Unix(200, 0))
+	return testutil.MultiIndex(t, amd, arm), amd, arm
+}
+
+func TestTagIndexGet(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	idx, amd, arm := twoPlatforms(t)
+	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	gi, err := s.GetIndex(ctx, "multi:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Index(gi); err != nil {
+		t.Fatalf("stored index does not validate: %v", err)
+	}
+	want, _ := idx.Digest()
+	if got, _ := gi.Digest(); got != want {
+		t.Errorf("GetIndex digest = %s, want %s", got, want)
+	}
+	tests := []struct {
+		platform string // "" for Get
+		want     v1.Image
+		err      error
+	}{
+		{"", amd, nil}, // the host's platform (tests run on amd64)
+		{"linux/amd64", amd, nil},
+		{"linux/x86_64", amd, nil},
+		{"linux/arm64", arm, nil},
+		{"linux/arm64/v8", arm, nil},
+		{"linux/aarch64", arm, nil},
+		{"linux/arm/v7", nil, ErrNotFound},
+		{"windows/amd64", nil, ErrNotFound},
+	}
+	for _, tc := range tests {
+		var img v1.Image
+		var err error
+		if tc.platform == "" {
+			img, err = s.Get(ctx, "multi:1")
+		} else {
+			p, perr := ParsePlatform(tc.platform)
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			img, err = s.GetPlatform(ctx, "multi:1", p)
+		}
+		if tc.err != nil {
+			if !errors.Is(err, tc.err) {
+				t.Errorf("GetPlatform(%q) = %v, want %v", tc.platform, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("GetPlatform(%q): %v", tc.platform, err)
+			continue
+		}
+		if got, want := testutil.ImageDigest(t, img), testutil.ImageDigest(t, tc.want); got != want {
+			t.Errorf("GetPlatform(%q) = %s, want %s", tc.platform, got, want)
+		}
+	}
+}
+
+func TestGetIndexOfImage(t *testing.T) {
+	ctx := context.Background()
+	s, _ := storeWith(t, "single:1", 1)
+	if _, err := s.GetIndex(ctx, "single:1"); !errors.Is(err, ErrNotIndex) || !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetIndex of an image = %v, want ErrNotIndex", err)
+	}
+	if _, err := s.GetIndex(ctx, "absent:1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetIndex of nothing = %v, want ErrNotFound", err)
+	}
+}
+
+func TestGetPlatformSingleImage(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	if err := s.Tag(ctx, "arm:1", platformImage(t, "linux/arm64", time.Unix(1, 0))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetPlatform(ctx, "arm:1", v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}); err != nil {
+		t.Errorf("arm64 image as arm64/v8: %v", err)
+	}
+	if _, err := s.GetPlatform(ctx, "arm:1", v1.Platform{OS: "linux", Architecture: "amd64"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("arm64 image as amd64 = %v, want ErrNotFound", err)
+	}
+}
+
+// TestListIndex: an index is one entry, with its platforms; its images
+// are not listed on their own, but stay reachable by digest.
+func TestListIndex(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	idx, _, arm := twoPlatforms(t)
+	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := idx.Digest()
+	if len(list) != 1 || list[0].Digest != d || list[0].ID != d || !list[0].IsIndex() {
+		t.Fatalf("List = %+v, want one index entry %s", list, d)
+	}
+	if got := list[0].Platforms; len(got) != 2 || got[0] != "linux/amd64" || got[1] != "linux/arm64/v8" {
+		t.Errorf("Platforms = %v", got)
+	}
+	if _, err := s.Get(ctx, "multi@"+testutil.ImageDigest(t, arm).String()); err != nil {
+		t.Errorf("child by digest: %v", err)
+	}
+	if _, err := s.Get(ctx, d.Hex[:12]); err != nil {
+		t.Errorf("index by ID prefix: %v", err)
+	}
+}
+
+// TestDeleteIndex: rmi of an index's last name drops it and its images
+// from the store; an image also named on its own stays.
+func TestDeleteIndex(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	idx, amd, _ := twoPlatforms(t)
+	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(ctx, "amd:1", amd); err != nil {
+		t.Fatal(err)
+	}
+	none := func(v1.Hash) []User { return nil }
+	rm, err := s.Delete(ctx, "multi:1", false, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := idx.Digest()
+	if rm.Deleted != d {
+		t.Errorf("Deleted = %s, want the index %s", rm.Deleted, d)
+	}
+	imgs, indexes, err := s.Manifests(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(indexes) != 0 || len(imgs) != 1 || imgs[0] != testutil.ImageDigest(t, amd) {
+		t.Errorf("after rmi: images %v, indexes %v; want only amd:1's image", imgs, indexes)
+	}
+}
+
+// TestDeleteIndexInUse: a container using one platform's image holds the
+// index against rmi by ID.
+func TestDeleteIndexInUse(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	idx, _, arm := twoPlatforms(t)
+	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	armID := testutil.ImageID(t, arm)
+	users := func(id v1.Hash) []User {
+		if id == armID {
+			return []User{{ID: "c0ffee", Running: true}}
+		}
+		return nil
+	}
+	d, _ := idx.Digest()
+	if _, err := s.Delete(ctx, d.String(), true, users); err == nil {
+		t.Error("rmi -f of an index whose arm64 image a running container uses succeeded")
+	}
+}
+
+// TestPushIndex: an index pushes with all its images, each entry keeping
+// its platform, under the same digest.
+func TestPushIndex(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	idx, _, _ := twoPlatforms(t)
+	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	gi, err := s.GetIndex(ctx, "multi:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := testutil.Registry(t, nil) + "/multi:1"
+	d, err := s.PushIndex(ctx, ref, gi, PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ri, err := remote.Index(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Index(ri); err != nil {
+		t.Fatalf("pushed index: %v", err)
+	}
+	rd, _ := ri.Digest()
+	want, _ := idx.Digest()
+	if rd != want || d != want {
+		t.Errorf("pushed digest %s (returned %s), want %s", rd, d, want)
+	}
+	im, _ := ri.IndexManifest()
+	if len(im.Manifests) != 2 || im.Manifests[1].Platform == nil || im.Manifests[1].Platform.Architecture != "arm64" {
+		t.Errorf("pushed entries %+v, want amd64 and arm64 with platforms", im.Manifests)
+	}
+}
+
+// TestPullPlatformFetchesOnlyItsBlobs: pull --platform of an index
+// downloads exactly that platform's config and layers.
+func TestPullPlatformFetchesOnlyItsBlobs(t *testing.T) {
+	idx, amd, arm := twoPlatforms(t)
+	var mu sync.Mutex
+	got := map[string]bool{}
+	host := testutil.Registry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if i := strings.Index(r.URL.Path, "/blobs/sha256:"); i >= 0 && r.Method == http.MethodGet {
+				mu.Lock()
+				got[r.URL.Path[i+len("/blobs/"):]] = true
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ref := host + "/multi:1"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		platform v1.Platform
+		want     v1.Image
+	}{
+		{v1.Platform{OS: "linux", Architecture: "arm64"}, arm},
+		{v1.Platform{}, amd}, // the host's
+	}
+	for _, tc := range tests {
+		mu.Lock()
+		clear(got)
+		mu.Unlock()
+		s := quickStore(t)
+		img, err := s.Pull(context.Background(), ref, PullOptions{Platform: tc.platform})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, w := testutil.ImageDigest(t, img), testutil.ImageDigest(t, tc.want); d != w {
+			t.Errorf("pull %v = %s, want %s", tc.platform, d, w)
+		}
+		want := map[string]bool{}
+		for _, d := range blobDigestsOf(t, tc.want) {
+			want[d.String()] = true
+		}
+		mu.Lock()
+		if !maps.Equal(got, want) {
+			t.Errorf("pull %v fetched blobs %v, want only %v", tc.platform, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+		}
+		mu.Unlock()
+	}
+}
+
+// blobDigestsOf is img's config and layer digests.
+func blobDigestsOf(t *testing.T, img v1.Image) []v1.Hash {
+	t.Helper()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []v1.Hash{m.Config.Digest}
+	for _, l := range m.Layers {
+		out = append(out, l.Digest)
+	}
+	return out
+}
