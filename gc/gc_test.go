@@ -235,7 +235,7 @@ func TestUsageCountsMountScratchOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cs, ix := openStores(t, dir)
+	cs, ix := testroot.OpenCache(t, dir)
 	g := &Collector{
 		Content: cs, Index: ix, Snapshots: fakeSnaps{},
 		CacheMounts: filepath.Join(dir, "cachemounts"),

@@ -116,49 +116,33 @@ func (a *app) pushCmd() *cobra.Command {
 		if quiet {
 			prog = nil
 		}
-		if idx != nil {
-			return a.pushIndex(ctx, args[0], idx, prog, a.stdout)
-		}
-		return a.push(ctx, args[0], img, prog, a.stdout)
+		return a.push(ctx, args[0], img, idx, prog, a.stdout)
 	})
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress progress output")
 	return c
 }
 
-// push uploads img as ref and prints docker's summary line.
-func (a *app) push(ctx context.Context, ref string, img v1.Image, prog, summary io.Writer) error {
+// push uploads img, or the multi-platform image idx with all its images
+// when idx is set, as ref and prints docker's summary line.
+func (a *app) push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIndex, prog, summary io.Writer) error {
 	t, err := images.ParseTag(ref)
 	if err != nil {
 		return err
 	}
-	d, err := a.images.Push(ctx, ref, img, images.PushOptions{Insecure: a.insecure, Progress: prog})
+	o := images.PushOptions{Insecure: a.insecure, Progress: prog}
+	var d v1.Hash
+	var raw []byte
+	if idx != nil {
+		if d, err = a.images.PushIndex(ctx, ref, idx, o); err == nil {
+			raw, err = idx.RawManifest()
+		}
+	} else if d, err = a.images.Push(ctx, ref, img, o); err == nil {
+		raw, err = img.RawManifest()
+	}
 	if err != nil {
 		return err
 	}
-	return pushed(summary, t, d, img.RawManifest)
-}
-
-// pushIndex uploads the multi-platform image idx as ref, all its images
-// with it, and prints docker's summary line for the index.
-func (a *app) pushIndex(ctx context.Context, ref string, idx v1.ImageIndex, prog, summary io.Writer) error {
-	t, err := images.ParseTag(ref)
-	if err != nil {
-		return err
-	}
-	d, err := a.images.PushIndex(ctx, ref, idx, images.PushOptions{Insecure: a.insecure, Progress: prog})
-	if err != nil {
-		return err
-	}
-	return pushed(summary, t, d, idx.RawManifest)
-}
-
-// pushed prints docker push's last line: tag, digest and manifest size.
-func pushed(w io.Writer, t name.Tag, d v1.Hash, raw func() ([]byte, error)) error {
-	b, err := raw()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "%s: digest: %s size: %d\n", t.TagStr(), d, len(b))
+	fmt.Fprintf(summary, "%s: digest: %s size: %d\n", t.TagStr(), d, len(raw))
 	return nil
 }
 
@@ -460,7 +444,7 @@ func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog
 			return err
 		}
 		w := prog.Writer()
-		if err := a.push(ctx, n, img, w, w); err != nil {
+		if err := a.push(ctx, n, img, nil, w, w); err != nil {
 			return err
 		}
 	}
