@@ -176,33 +176,39 @@ func checkedIndex(idx v1.ImageIndex) ([]byte, *v1.IndexManifest, error) {
 // GetIndex returns the stored index ref names; ErrNotIndex when ref
 // names a single image.
 func (s *Store) GetIndex(ctx context.Context, ref string) (v1.ImageIndex, error) {
-	ix, err := s.read()
+	d, isIndex, err := s.find(ref)
 	if err != nil {
 		return nil, err
 	}
-	d, err := resolve(ix, ref)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := ix.Indexes[d.String()]; !ok {
+	if !isIndex {
 		return nil, fmt.Errorf("image %q: %w", ref, ErrNotIndex)
 	}
 	return s.loadIndex(ctx, d)
+}
+
+// find resolves ref in the stored index and says whether it names a
+// multi-platform index rather than a single image.
+func (s *Store) find(ref string) (d v1.Hash, isIndex bool, err error) {
+	ix, err := s.read()
+	if err != nil {
+		return d, false, err
+	}
+	if d, err = resolve(ix, ref); err != nil {
+		return d, false, err
+	}
+	_, isIndex = ix.Indexes[d.String()]
+	return d, isIndex, nil
 }
 
 // GetPlatform returns the image for platform p that ref names: from an
 // index, the entry matching p by the OCI rules (Normalize, PlatformMatches);
 // a single image only if its config says p. Anything else is ErrNotFound.
 func (s *Store) GetPlatform(ctx context.Context, ref string, p v1.Platform) (v1.Image, error) {
-	ix, err := s.read()
+	d, isIndex, err := s.find(ref)
 	if err != nil {
 		return nil, err
 	}
-	d, err := resolve(ix, ref)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := ix.Indexes[d.String()]; ok {
+	if isIndex {
 		img, err := s.pick(ctx, d, p, 0)
 		if err != nil {
 			return nil, fmt.Errorf("image %q: %w", ref, err)

@@ -272,13 +272,7 @@ func TestPullPlatformFetchesOnlyItsBlobs(t *testing.T) {
 		})
 	})
 	ref := host + "/multi:1"
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatal(err)
-	}
+	push(t, ref, idx)
 	tests := []struct {
 		platform v1.Platform
 		want     v1.Image
