@@ -50,13 +50,20 @@ func twoPlatforms(t *testing.T) (v1.ImageIndex, v1.Image, v1.Image) {
 	return testutil.MultiIndex(t, amd, arm), amd, arm
 }
 
-func TestTagIndexGet(t *testing.T) {
-	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, amd, arm := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+// storeWithIndex is a store holding twoPlatforms' index as multi:1.
+func storeWithIndex(t *testing.T) (s *Store, idx v1.ImageIndex, amd, arm v1.Image) {
+	t.Helper()
+	s, _ = newStore(t)
+	idx, amd, arm = twoPlatforms(t)
+	if err := s.TagIndex(context.Background(), "multi:1", idx); err != nil {
 		t.Fatal(err)
 	}
+	return s, idx, amd, arm
+}
+
+func TestTagIndexGet(t *testing.T) {
+	ctx := context.Background()
+	s, idx, amd, arm := storeWithIndex(t)
 	gi, err := s.GetIndex(ctx, "multi:1")
 	if err != nil {
 		t.Fatal(err)
@@ -139,11 +146,7 @@ func TestGetPlatformSingleImage(t *testing.T) {
 // are not listed on their own, but stay reachable by digest.
 func TestListIndex(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, _, arm := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, idx, _, arm := storeWithIndex(t)
 	list, err := s.List(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -167,11 +170,7 @@ func TestListIndex(t *testing.T) {
 // from the store; an image also named on its own stays.
 func TestDeleteIndex(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, amd, _ := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, idx, amd, _ := storeWithIndex(t)
 	if err := s.Tag(ctx, "amd:1", amd); err != nil {
 		t.Fatal(err)
 	}
@@ -197,11 +196,7 @@ func TestDeleteIndex(t *testing.T) {
 // index against rmi by ID.
 func TestDeleteIndexInUse(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, _, arm := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, idx, _, arm := storeWithIndex(t)
 	armID := testutil.ImageID(t, arm)
 	users := func(id v1.Hash) []User {
 		if id == armID {
@@ -219,11 +214,7 @@ func TestDeleteIndexInUse(t *testing.T) {
 // its platform, under the same digest.
 func TestPushIndex(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, _, _ := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, idx, _, _ := storeWithIndex(t)
 	gi, err := s.GetIndex(ctx, "multi:1")
 	if err != nil {
 		t.Fatal(err)
