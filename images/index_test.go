@@ -483,3 +483,23 @@ func TestPushIndexMounts(t *testing.T) {
 		t.Errorf("second push: %d bodies, requests %v, %d mounts granted; want %d mounts", bodies, kinds, pr.mounts, want)
 	}
 }
+
+// TestInspectForeignIndex: an index without the host's platform is
+// inspected by its first image; --platform still must match.
+func TestInspectForeignIndex(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	arm := platformImage(t, "linux/arm64", time.Unix(1, 0))
+	idx := testutil.MultiIndex(t, arm, platformImage(t, "linux/arm/v7", time.Unix(2, 0)))
+	if err := s.TagIndex(ctx, "foreign:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	ii, err := s.Inspect(ctx, "foreign:1", nil)
+	d, _ := idx.Digest()
+	if err != nil || ii.Architecture != "arm64" || ii.ID != d.String() || len(ii.RepoTags) != 1 {
+		t.Errorf("Inspect = %+v, %v; want the arm64 image under the index's ID and name", ii, err)
+	}
+	if _, err := s.Inspect(ctx, "foreign:1", &v1.Platform{OS: "linux", Architecture: "amd64"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Inspect --platform linux/amd64 = %v, want ErrNotFound", err)
+	}
+}
