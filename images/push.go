@@ -109,10 +109,21 @@ func (s *Store) pushIndex(ctx context.Context, ref string, idx v1.ImageIndex, op
 		base = remote.DefaultTransport
 	}
 	sizes := map[string]int64{}
-	if err := eachImage(idx, 0, func(img v1.Image) { maps.Copy(sizes, blobSizes(img)) }); err != nil {
+	var digests []v1.Hash
+	err = eachImage(idx, 0, func(img v1.Image) error {
+		maps.Copy(sizes, blobSizes(img))
+		ds, err := blobDigests(img)
+		digests = append(digests, ds...)
+		return err
+	})
+	if err != nil {
 		return v1.Hash{}, err
 	}
-	err = remote.WriteIndex(r, idx,
+	up := idx
+	if from := s.mountSources(r.Context(), digests); len(from) > 0 {
+		up = &mountableIndex{imageIndex: idx, from: from}
+	}
+	err = remote.WriteIndex(r, up,
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithRetryBackoff(s.backoff),
@@ -123,11 +134,12 @@ func (s *Store) pushIndex(ctx context.Context, ref string, idx v1.ImageIndex, op
 	if err != nil {
 		return v1.Hash{}, err
 	}
+	s.noteSources(r.Context(), digests, opts.Progress)
 	return d, nil
 }
 
 // eachImage calls fn on every image of idx, nested indexes included.
-func eachImage(idx v1.ImageIndex, depth int, fn func(v1.Image)) error {
+func eachImage(idx v1.ImageIndex, depth int, fn func(v1.Image) error) error {
 	if depth > maxIndexDepth {
 		return fmt.Errorf("indexes nested more than %d deep", maxIndexDepth)
 	}
@@ -142,7 +154,9 @@ func eachImage(idx v1.ImageIndex, depth int, fn func(v1.Image)) error {
 			if err != nil {
 				return err
 			}
-			fn(img)
+			if err := fn(img); err != nil {
+				return err
+			}
 		case desc.MediaType.IsIndex():
 			child, err := idx.ImageIndex(desc.Digest)
 			if err != nil {
