@@ -176,39 +176,25 @@ func checkedIndex(idx v1.ImageIndex) ([]byte, *v1.IndexManifest, error) {
 // GetIndex returns the stored index ref names; ErrNotIndex when ref
 // names a single image.
 func (s *Store) GetIndex(ctx context.Context, ref string) (v1.ImageIndex, error) {
-	d, isIndex, err := s.find(ref)
+	ix, d, err := s.lookup(ref)
 	if err != nil {
 		return nil, err
 	}
-	if !isIndex {
+	if _, ok := ix.Indexes[d.String()]; !ok {
 		return nil, fmt.Errorf("image %q: %w", ref, ErrNotIndex)
 	}
 	return s.loadIndex(ctx, d)
-}
-
-// find resolves ref in the stored index and says whether it names a
-// multi-platform index rather than a single image.
-func (s *Store) find(ref string) (d v1.Hash, isIndex bool, err error) {
-	ix, err := s.read()
-	if err != nil {
-		return d, false, err
-	}
-	if d, err = resolve(ix, ref); err != nil {
-		return d, false, err
-	}
-	_, isIndex = ix.Indexes[d.String()]
-	return d, isIndex, nil
 }
 
 // GetPlatform returns the image for platform p that ref names: from an
 // index, the entry matching p by the OCI rules (Normalize, PlatformMatches);
 // a single image only if its config says p. Anything else is ErrNotFound.
 func (s *Store) GetPlatform(ctx context.Context, ref string, p v1.Platform) (v1.Image, error) {
-	d, isIndex, err := s.find(ref)
+	ix, d, err := s.lookup(ref)
 	if err != nil {
 		return nil, err
 	}
-	if isIndex {
+	if _, ok := ix.Indexes[d.String()]; ok {
 		img, err := s.pick(ctx, d, p, 0)
 		if err != nil {
 			return nil, fmt.Errorf("image %q: %w", ref, err)
@@ -342,6 +328,9 @@ func (ix *index) isChild(d string) bool {
 // drop removes d from the store's lists and, when it is an index, the
 // children no name and no other index holds. Blobs stay for GC.
 func (ix *index) drop(d string) {
+	if ix.isChild(d) {
+		return // still listed with its index
+	}
 	rec, isIndex := ix.Indexes[d]
 	delete(ix.Images, d)
 	delete(ix.Indexes, d)
@@ -377,4 +366,40 @@ func (s *Store) Manifests(ctx context.Context) (imgs, indexes []v1.Hash, err err
 		indexes = append(indexes, h)
 	}
 	return imgs, indexes, nil
+}
+
+// IndexEntry is one entry of a stored index, as images --tree and
+// inspect show it.
+type IndexEntry struct {
+	ID         string        `json:"ID"` // the manifest digest
+	Descriptor v1.Descriptor `json:"Descriptor"`
+	// Available says its manifest and blobs are stored (a pull of one
+	// platform stores only that one's).
+	Available bool   `json:"Available"`
+	Kind      string `json:"Kind"` // "image" or "index"
+	Size      int64  `json:"Size"` // compressed, as stored; 0 when unavailable
+}
+
+// IndexEntries lists the entries of the stored index d.
+func (s *Store) IndexEntries(ctx context.Context, d v1.Hash) ([]IndexEntry, error) {
+	ix, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	si, err := s.loadIndex(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	var out []IndexEntry
+	for _, m := range si.m.Manifests {
+		e := IndexEntry{ID: m.Digest.String(), Descriptor: m, Kind: "image"}
+		if rec, ok := ix.Images[m.Digest.String()]; ok {
+			e.Available, e.Size = s.content.Has(m.Digest), rec.Size
+		}
+		if rec, ok := ix.Indexes[m.Digest.String()]; ok {
+			e.Available, e.Size, e.Kind = true, rec.Size, "index"
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
@@ -13,8 +14,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/lade-build/lade/internal/testutil"
@@ -50,11 +53,11 @@ func twoPlatforms(t *testing.T) (v1.ImageIndex, v1.Image, v1.Image) {
 	return testutil.MultiIndex(t, amd, arm), amd, arm
 }
 
-// storeWithIndex is a store holding twoPlatforms' index as multi:1.
-func storeWithIndex(t *testing.T) (s *Store, idx v1.ImageIndex, amd, arm v1.Image) {
+// storedTwoPlatforms is a store holding twoPlatforms' index as multi:1.
+func storedTwoPlatforms(t *testing.T) (*Store, v1.ImageIndex, v1.Image, v1.Image) {
 	t.Helper()
-	s, _ = newStore(t)
-	idx, amd, arm = twoPlatforms(t)
+	s, _ := newStore(t)
+	idx, amd, arm := twoPlatforms(t)
 	if err := s.TagIndex(context.Background(), "multi:1", idx); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func storeWithIndex(t *testing.T) (s *Store, idx v1.ImageIndex, amd, arm v1.Imag
 
 func TestTagIndexGet(t *testing.T) {
 	ctx := context.Background()
-	s, idx, amd, arm := storeWithIndex(t)
+	s, idx, amd, arm := storedTwoPlatforms(t)
 	gi, err := s.GetIndex(ctx, "multi:1")
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +149,7 @@ func TestGetPlatformSingleImage(t *testing.T) {
 // are not listed on their own, but stay reachable by digest.
 func TestListIndex(t *testing.T) {
 	ctx := context.Background()
-	s, idx, _, arm := storeWithIndex(t)
+	s, idx, _, arm := storedTwoPlatforms(t)
 	list, err := s.List(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +173,7 @@ func TestListIndex(t *testing.T) {
 // from the store; an image also named on its own stays.
 func TestDeleteIndex(t *testing.T) {
 	ctx := context.Background()
-	s, idx, amd, _ := storeWithIndex(t)
+	s, idx, amd, _ := storedTwoPlatforms(t)
 	if err := s.Tag(ctx, "amd:1", amd); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +199,7 @@ func TestDeleteIndex(t *testing.T) {
 // index against rmi by ID.
 func TestDeleteIndexInUse(t *testing.T) {
 	ctx := context.Background()
-	s, idx, _, arm := storeWithIndex(t)
+	s, idx, _, arm := storedTwoPlatforms(t)
 	armID := testutil.ImageID(t, arm)
 	users := func(id v1.Hash) []User {
 		if id == armID {
@@ -214,7 +217,7 @@ func TestDeleteIndexInUse(t *testing.T) {
 // its platform, under the same digest.
 func TestPushIndex(t *testing.T) {
 	ctx := context.Background()
-	s, idx, _, _ := storeWithIndex(t)
+	s, idx, _, _ := storedTwoPlatforms(t)
 	gi, err := s.GetIndex(ctx, "multi:1")
 	if err != nil {
 		t.Fatal(err)
@@ -307,4 +310,175 @@ func blobDigestsOf(t *testing.T, img v1.Image) []v1.Hash {
 		out = append(out, l.Digest)
 	}
 	return out
+}
+
+// TestSaveLoadIndex: save of an index writes an OCI archive with the
+// index that loads back whole under its name; --platform saves one
+// platform as a docker archive; a mix of an index and images is refused.
+func TestSaveLoadIndex(t *testing.T) {
+	ctx := context.Background()
+	s, idx, _, arm := storedTwoPlatforms(t)
+	var buf bytes.Buffer
+	if err := s.Save(ctx, &buf, []string{"multi:1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := newStore(t)
+	loaded, err := dst.Load(ctx, bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := idx.Digest()
+	if len(loaded) != 1 || loaded[0].Digest != want || len(loaded[0].Names) != 1 || loaded[0].Names[0] != "multi:1" {
+		t.Errorf("loaded %+v, want the index %s as multi:1", loaded, want)
+	}
+	if _, err := dst.GetPlatform(ctx, "multi:1", v1.Platform{OS: "linux", Architecture: "arm64"}); err != nil {
+		t.Errorf("arm64 image after load: %v", err)
+	}
+
+	buf.Reset()
+	arm64 := v1.Platform{OS: "linux", Architecture: "arm64"}
+	if err := s.Save(ctx, &buf, []string{"multi:1"}, &arm64); err != nil {
+		t.Fatal(err)
+	}
+	dst, _ = newStore(t)
+	if loaded, err = dst.Load(ctx, bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded) != 1 || loaded[0].Digest != testutil.ImageDigest(t, arm) {
+		t.Errorf("save --platform linux/arm64 loaded %+v, want the arm64 image", loaded)
+	}
+
+	if err := s.Tag(ctx, "single:1", arm); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, &buf, []string{"single:1", "multi:1"}, nil); err == nil || !strings.Contains(err.Error(), "--platform") {
+		t.Errorf("save of an index with an image = %v, want a refusal naming --platform", err)
+	}
+}
+
+// TestDeleteIndexChild: an image of a stored index cannot be removed on
+// its own by ID; a name of its own goes, the image stays for the index.
+func TestDeleteIndexChild(t *testing.T) {
+	ctx := context.Background()
+	s, _, amd, arm := storedTwoPlatforms(t)
+	if err := s.Tag(ctx, "amd:1", amd); err != nil {
+		t.Fatal(err)
+	}
+	none := func(v1.Hash) []User { return nil }
+	if _, err := s.Delete(ctx, testutil.ImageDigest(t, arm).String(), true, none); err == nil || !strings.Contains(err.Error(), "multi-platform") {
+		t.Errorf("rmi of an index's arm64 image by digest = %v, want a refusal", err)
+	}
+	rm, err := s.Delete(ctx, "amd:1", false, none)
+	if err != nil || rm.Deleted.Hex != "" {
+		t.Errorf("rmi amd:1 = %+v, %v; want only untagged", rm, err)
+	}
+	for _, img := range []v1.Image{amd, arm} {
+		if _, err := s.Get(ctx, testutil.ImageDigest(t, img).String()); err != nil {
+			t.Errorf("index image gone: %v", err)
+		}
+	}
+	ids, err := s.ImageIDs("multi:1")
+	if err != nil || len(ids) != 2 || ids[1] != testutil.ImageID(t, arm) {
+		t.Errorf("ImageIDs(multi:1) = %v, %v; want both images' IDs", ids, err)
+	}
+}
+
+// TestTagIndexNested: an index of indexes is stored whole and Get finds
+// the platform inside; nesting deeper than maxIndexDepth is refused.
+func TestTagIndexNested(t *testing.T) {
+	ctx := context.Background()
+	inner, _, arm := twoPlatforms(t)
+	wrap := func(ix v1.ImageIndex) v1.ImageIndex {
+		return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), mutate.IndexAddendum{Add: ix})
+	}
+	s, _ := newStore(t)
+	if err := s.TagIndex(ctx, "nested:1", wrap(inner)); err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.GetPlatform(ctx, "nested:1", v1.Platform{OS: "linux", Architecture: "arm64"})
+	if err != nil || testutil.ImageDigest(t, img) != testutil.ImageDigest(t, arm) {
+		t.Errorf("arm64 inside a nested index: %v", err)
+	}
+	deep := inner
+	for range maxIndexDepth + 1 {
+		deep = wrap(deep)
+	}
+	if err := s.TagIndex(ctx, "deep:1", deep); err == nil || !strings.Contains(err.Error(), "nested more than") {
+		t.Errorf("TagIndex of %d nested indexes = %v, want a refusal", maxIndexDepth+2, err)
+	}
+	if _, err := s.Get(ctx, "deep:1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a refused index was named: %v", err)
+	}
+}
+
+// TestDiskUsageIndex: system df counts every platform's blobs of an
+// index, and an index whose arm64 image a container uses is active.
+func TestDiskUsageIndex(t *testing.T) {
+	ctx := context.Background()
+	s, idx, amd, arm := storedTwoPlatforms(t)
+	var want int64
+	for _, img := range []v1.Image{amd, arm} {
+		m, _ := img.Manifest()
+		raw, _ := img.RawManifest()
+		want += m.Config.Size + int64(len(raw))
+		for _, l := range m.Layers {
+			want += l.Size
+		}
+	}
+	raw, _ := idx.RawManifest()
+	want += int64(len(raw))
+	u, err := s.DiskUsage(ctx, map[string]bool{testutil.ImageID(t, arm).String(): true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Total != 1 || u.Active != 1 || u.Size != want || u.Reclaimable != 0 {
+		t.Errorf("DiskUsage = %+v, want 1 image, active, %d bytes, none reclaimable", u, want)
+	}
+}
+
+// TestPushIndexMounts: a second push of an index to another repository
+// of the registry mounts every blob of every platform, sending none.
+func TestPushIndexMounts(t *testing.T) {
+	ctx := context.Background()
+	host, u, pr := mountRegistry(t)
+	s := quickStore(t)
+	idx, amd, arm := twoPlatforms(t)
+	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	gi, err := s.GetIndex(ctx, "multi:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PushIndex(ctx, host+"/a/multi:1", gi, PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u.reset()
+	if _, err := s.PushIndex(ctx, host+"/b/multi:1", gi, PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := len(blobDigestsOf(t, amd)) + len(blobDigestsOf(t, arm))
+	if bodies, kinds := u.reset(); bodies != 0 || kinds["MOUNT"] != want || pr.mounts != want {
+		t.Errorf("second push: %d bodies, requests %v, %d mounts granted; want %d mounts", bodies, kinds, pr.mounts, want)
+	}
+}
+
+// TestInspectForeignIndex: an index without the host's platform is
+// inspected by its first image; --platform still must match.
+func TestInspectForeignIndex(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	arm := platformImage(t, "linux/arm64", time.Unix(1, 0))
+	idx := testutil.MultiIndex(t, arm, platformImage(t, "linux/arm/v7", time.Unix(2, 0)))
+	if err := s.TagIndex(ctx, "foreign:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	ii, err := s.Inspect(ctx, "foreign:1", nil)
+	d, _ := idx.Digest()
+	if err != nil || ii.Architecture != "arm64" || ii.ID != d.String() || len(ii.RepoTags) != 1 {
+		t.Errorf("Inspect = %+v, %v; want the arm64 image under the index's ID and name", ii, err)
+	}
+	if _, err := s.Inspect(ctx, "foreign:1", &v1.Platform{OS: "linux", Architecture: "amd64"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Inspect --platform linux/amd64 = %v, want ErrNotFound", err)
+	}
 }

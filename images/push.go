@@ -102,17 +102,29 @@ func (s *Store) pushIndex(ctx context.Context, ref string, idx v1.ImageIndex, op
 		return v1.Hash{}, err
 	}
 	sizes := map[string]int64{}
-	if err := eachImage(idx, 0, func(img v1.Image) { maps.Copy(sizes, blobSizes(img)) }); err != nil {
+	var digests []v1.Hash
+	err = eachImage(idx, 0, func(img v1.Image) error {
+		maps.Copy(sizes, blobSizes(img))
+		ds, err := blobDigests(img)
+		digests = append(digests, ds...)
+		return err
+	})
+	if err != nil {
 		return v1.Hash{}, err
 	}
-	if err := remote.WriteIndex(r, idx, s.pushOptions(ctx, opts, sizes)...); err != nil {
+	up := idx
+	if from := s.mountSources(r.Context(), digests); len(from) > 0 {
+		up = &mountableIndex{imageIndex: idx, from: from}
+	}
+	if err := remote.WriteIndex(r, up, s.pushOptions(ctx, opts, sizes)...); err != nil {
 		return v1.Hash{}, err
 	}
+	s.noteSources(r.Context(), digests, opts.Progress)
 	return d, nil
 }
 
 // eachImage calls fn on every image of idx, nested indexes included.
-func eachImage(idx v1.ImageIndex, depth int, fn func(v1.Image)) error {
+func eachImage(idx v1.ImageIndex, depth int, fn func(v1.Image) error) error {
 	if depth > maxIndexDepth {
 		return fmt.Errorf("indexes nested more than %d deep", maxIndexDepth)
 	}
@@ -127,7 +139,9 @@ func eachImage(idx v1.ImageIndex, depth int, fn func(v1.Image)) error {
 			if err != nil {
 				return err
 			}
-			fn(img)
+			if err := fn(img); err != nil {
+				return err
+			}
 		case desc.MediaType.IsIndex():
 			child, err := idx.ImageIndex(desc.Digest)
 			if err != nil {

@@ -313,11 +313,7 @@ func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, 
 // unique prefix of one ("sha256:abc", "abc123"). For an index it is the
 // image for the host's platform (DefaultPlatform).
 func (s *Store) Get(ctx context.Context, ref string) (v1.Image, error) {
-	idx, err := s.read()
-	if err != nil {
-		return nil, err
-	}
-	d, err := resolve(idx, ref)
+	idx, d, err := s.lookup(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -329,6 +325,16 @@ func (s *Store) Get(ctx context.Context, ref string) (v1.Image, error) {
 		return img, nil
 	}
 	return s.load(ctx, d)
+}
+
+// lookup reads the index and resolves ref in it.
+func (s *Store) lookup(ref string) (*index, v1.Hash, error) {
+	idx, err := s.read()
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
+	d, err := resolve(idx, ref)
+	return idx, d, err
 }
 
 func resolve(idx *index, ref string) (v1.Hash, error) {

@@ -11,15 +11,7 @@ if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
 fi
 # Debian's arm64 busybox-static beside the host's, for the two-platform
 # test base (testutil.BusyboxMulti) at a path the tests know.
-bbarm=/var/cache/lade-test/busybox-arm64
-if [ ! -x "$bbarm" ] && [ "$(id -u)" = 0 ]; then
-  dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
-  apt-get update -qq >/dev/null
-  tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -qq busybox-static:arm64 >/dev/null 2>&1 && dpkg-deb -x busybox-static_*_arm64.deb x)
-  install -D -m 0755 "$tmp/x/bin/busybox" "$bbarm"
-  rm -rf "$tmp"
-fi
+scripts/busybox-arm64.sh
 export PATH=$PATH:/usr/local/go/bin
 # Client tools the interop tests drive, pinned: crane at the version go.mod
 # pins for go-containerregistry. Tests never install anything; under CI a

@@ -209,20 +209,25 @@ func (a *app) rmi(ctx context.Context, ref string, force bool) error {
 }
 
 func (a *app) saveCmd() *cobra.Command {
-	var output string
+	var output, platform string
 	c := command("save [OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", cobra.MinimumNArgs(1),
 		a.withStores(func(ctx context.Context, args []string) error {
+			plat, err := platformFlag(platform)
+			if err != nil {
+				return err
+			}
 			if output == "" || output == "-" {
 				if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {
 					return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 				}
-				return a.images.Save(ctx, a.stdout, args)
+				return a.images.Save(ctx, a.stdout, args, plat)
 			}
 			return writeArchive(output, func(w io.Writer) error {
-				return a.images.Save(ctx, w, args)
+				return a.images.Save(ctx, w, args, plat)
 			})
 		}))
 	c.Flags().StringVarP(&output, "output", "o", "", "write to a file, instead of STDOUT")
+	c.Flags().StringVar(&platform, "platform", "", "save this platform's image of a multi-platform image, as a docker archive (default: one multi-platform image is saved whole as an OCI archive)")
 	return c
 }
 
@@ -436,15 +441,31 @@ func (a *app) logoutCmd() *cobra.Command {
 // exportPush is build's type=registry output: tag img locally under each
 // name, then push it there.
 func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog *progress.Printer) error {
+	return pushNames(names, prog, func(n string, w io.Writer) error {
+		if err := a.images.Tag(ctx, n, img); err != nil {
+			return err
+		}
+		return a.push(ctx, n, img, nil, w, w)
+	})
+}
+
+// exportPushIndex is the same for a multi-platform build's index.
+func (a *app) exportPushIndex(ctx context.Context, idx v1.ImageIndex, names []string, prog *progress.Printer) error {
+	return pushNames(names, prog, func(n string, w io.Writer) error {
+		if err := a.images.TagIndex(ctx, n, idx); err != nil {
+			return err
+		}
+		return a.push(ctx, n, nil, idx, w, w)
+	})
+}
+
+// pushNames tags and pushes (push) under each name, showing its progress.
+func pushNames(names []string, prog *progress.Printer, push func(name string, w io.Writer) error) error {
 	if len(names) == 0 {
 		return errors.New("pushing needs a name: use -t NAME or name=NAME")
 	}
 	for _, n := range names {
-		if err := a.images.Tag(ctx, n, img); err != nil {
-			return err
-		}
-		w := prog.Writer()
-		if err := a.push(ctx, n, img, nil, w, w); err != nil {
+		if err := push(n, prog.Writer()); err != nil {
 			return err
 		}
 	}

@@ -16,11 +16,16 @@ func init() {
 }
 
 func (a *app) inspectCmd() *cobra.Command {
-	return command("inspect IMAGE [IMAGE...]", "Show low-level information on images as JSON", cobra.MinimumNArgs(1), a.withStores(func(ctx context.Context, args []string) error {
+	var platform string
+	c := command("inspect IMAGE [IMAGE...]", "Show low-level information on images as JSON", cobra.MinimumNArgs(1), a.withStores(func(ctx context.Context, args []string) error {
+		plat, err := platformFlag(platform)
+		if err != nil {
+			return err
+		}
 		out := []images.Inspect{}
 		var missing []string
 		for _, ref := range args {
-			ii, err := a.images.Inspect(ctx, ref)
+			ii, err := a.images.Inspect(ctx, ref, plat)
 			if errors.Is(err, images.ErrNotFound) {
 				missing = append(missing, ref)
 				continue
@@ -38,12 +43,22 @@ func (a *app) inspectCmd() *cobra.Command {
 		}
 		return nil
 	}))
+	c.Flags().StringVar(&platform, "platform", "", "describe this platform's image of a multi-platform image (default: the host's)")
+	return c
 }
 
 func (a *app) historyCmd() *cobra.Command {
 	var noTrunc, quiet bool
+	var platform string
 	c := command("history [OPTIONS] IMAGE", "Show the history of an image", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
+		plat, err := platformFlag(platform)
+		if err != nil {
+			return err
+		}
 		img, err := a.image(ctx, args[0])
+		if err == nil && plat != nil {
+			img, err = a.images.GetPlatform(ctx, args[0], *plat)
+		}
 		if err != nil {
 			return err
 		}
@@ -73,6 +88,7 @@ func (a *app) historyCmd() *cobra.Command {
 	})
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
+	c.Flags().StringVar(&platform, "platform", "", "show this platform's image of a multi-platform image (default: the host's)")
 	return c
 }
 

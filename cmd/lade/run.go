@@ -164,21 +164,33 @@ func (a *app) pullForRun(ctx context.Context, ref string, plat v1.Platform) (v1.
 // platformImage is ref's stored image for platform ("": the host's),
 // pulled when the store has none for it.
 func (a *app) platformImage(ctx context.Context, ref, platform string) (v1.Image, error) {
+	p, err := platformFlag(platform)
+	if err != nil {
+		return nil, err
+	}
 	plat := images.DefaultPlatform()
 	get := func() (v1.Image, error) { return a.images.Get(ctx, ref) }
-	if platform != "" {
-		p, err := images.ParsePlatform(platform)
-		if err != nil {
-			return nil, fmt.Errorf("--platform: %w", err)
-		}
-		plat = p
-		get = func() (v1.Image, error) { return a.images.GetPlatform(ctx, ref, p) }
+	if p != nil {
+		plat = *p
+		get = func() (v1.Image, error) { return a.images.GetPlatform(ctx, ref, *p) }
 	}
 	img, err := get()
 	if errors.Is(err, images.ErrNotFound) {
 		img, err = a.pullForRun(ctx, ref, plat)
 	}
 	return img, err
+}
+
+// platformFlag parses a --platform value; nil for none.
+func platformFlag(s string) (*v1.Platform, error) {
+	if s == "" {
+		return nil, nil
+	}
+	p, err := images.ParsePlatform(s)
+	if err != nil {
+		return nil, fmt.Errorf("--platform: %w", err)
+	}
+	return &p, nil
 }
 
 // runImage is ref's image for platform, pulled when missing, with its

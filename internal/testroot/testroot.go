@@ -66,3 +66,7 @@ func SeedBusyboxMulti(t testing.TB, root, ref string) v1.ImageIndex {
 	}
 	return idx
 }
+
+// Store opens the image store under root, for a test to read back what a
+// command stored.
+func Store(t testing.TB, root string) *images.Store { return openStore(t, root) }
