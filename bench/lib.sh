@@ -101,6 +101,20 @@ for d in range(100):
 PY
 }
 
+# bench_bigctx DIR: a build context of 100,000 files of a few bytes in
+# 100 dirs (dN/fN) and a Dockerfile that copies it all.
+bench_bigctx() {
+  python3 - "$1" <<'PY'
+import os, sys
+for d in range(100):
+    os.makedirs(f"{sys.argv[1]}/d{d}", exist_ok=True)
+    for f in range(1000):
+        with open(f"{sys.argv[1]}/d{d}/f{f}", "w") as fh:
+            fh.write(f"{d}/{f}\n")
+PY
+  printf 'FROM busybox:latest\nCOPY . /src\n' >"$1/Dockerfile"
+}
+
 now() { date +%s.%N; }
 # time_it CMD...: prints the seconds CMD took, its output discarded.
 time_it() {

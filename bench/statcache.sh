@@ -17,15 +17,7 @@ for r in fresh seen; do
 done
 
 # Fill the "seen" root's stat cache: 100,000 files of a few bytes.
-python3 - "$work/big" <<'PY'
-import os, sys
-for d in range(100):
-    os.makedirs(f"{sys.argv[1]}/d{d}", exist_ok=True)
-    for f in range(1000):
-        with open(f"{sys.argv[1]}/d{d}/f{f}", "w") as fh:
-            fh.write(f"{d}/{f}\n")
-PY
-printf 'FROM busybox:latest\nCOPY . /src\n' >"$work/big/Dockerfile"
+bench_bigctx "$work/big"
 "$lade" --root "$work/seen" build -q -t big "$work/big" >/dev/null
 
 # The small context: 20 files.

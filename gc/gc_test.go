@@ -15,21 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/testroot"
 )
-
-// openStores opens a content store and a key index under dir.
-func openStores(t *testing.T, dir string) (*cache.Store, *cache.Index) {
-	t.Helper()
-	cs, err := cache.Open(filepath.Join(dir, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := cache.OpenIndex(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cs, ix
-}
 
 // fakeSnaps is an in-memory snapshotter: DiffID -> size.
 type fakeSnaps map[v1.Hash]int64
@@ -66,7 +53,7 @@ type pruneFixture struct {
 func newPruneFixture(t *testing.T, now time.Time) *pruneFixture {
 	dir := t.TempDir()
 	f := &pruneFixture{snaps: fakeSnaps{}, roots: NewRoots(), layers: map[string]cache.LayerInfo{}}
-	f.cs, f.ix = openStores(t, dir)
+	f.cs, f.ix = testroot.OpenCache(t, dir)
 	ctx := context.Background()
 	for i, l := range []struct {
 		name string
@@ -183,7 +170,7 @@ func TestPruneScratch(t *testing.T) {
 			store = append(store, tt.path)
 		}
 	}
-	cs, ix := openStores(t, dir)
+	cs, ix := testroot.OpenCache(t, dir)
 	g := &Collector{
 		Content: cs, Index: ix, Snapshots: fakeSnaps{},
 		CacheMounts: filepath.Join(dir, "cachemounts"),
@@ -248,7 +235,7 @@ func TestUsageCountsMountScratchOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cs, ix := openStores(t, dir)
+	cs, ix := testroot.OpenCache(t, dir)
 	g := &Collector{
 		Content: cs, Index: ix, Snapshots: fakeSnaps{},
 		CacheMounts: filepath.Join(dir, "cachemounts"),

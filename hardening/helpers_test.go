@@ -92,6 +92,19 @@ func ladeContext(t *testing.T, ctx context.Context, root string, env []string, a
 	return result{code, out.String(), errb.String()}
 }
 
+// ladeWithin runs lade like lade() but gives up (and fails) after d: a
+// hang is what these tests look for.
+func ladeWithin(t *testing.T, d time.Duration, root string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	r := ladeContext(t, ctx, root, nil, args...)
+	if ctx.Err() != nil {
+		t.Fatalf("lade %s hung (killed after %s)\nstderr:\n%s", strings.Join(args, " "), d, r.stderr)
+	}
+	return r
+}
+
 // wantFail checks that r failed with a message containing want.
 func wantFail(t *testing.T, r result, want string) {
 	t.Helper()
@@ -163,9 +176,11 @@ func busyboxLayer(t *testing.T) []byte {
 	return bbLayer
 }
 
-// newRoot returns a fresh --root holding busybox:latest.
+// newRoot returns a fresh --root holding busybox:latest, for a test that
+// drives the lade binary: it needs what needLade checks.
 func newRoot(t *testing.T) string {
 	t.Helper()
+	needLade(t)
 	root := filepath.Join(t.TempDir(), "root")
 	seedBusybox(t, root)
 	return root

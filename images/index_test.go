@@ -266,7 +266,7 @@ func TestPullPlatformFetchesOnlyItsBlobs(t *testing.T) {
 		})
 	})
 	ref := host + "/multi:1"
-	pushIndexTo(t, ref, idx)
+	push(t, ref, idx)
 	tests := []struct {
 		platform v1.Platform
 		want     v1.Image

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -51,12 +50,7 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if err != nil {
 		return nil, err
 	}
-	puller, err := remote.NewPuller(
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithRetryBackoff(s.backoff),
-		remote.WithUserAgent("lade"),
-	)
+	puller, err := remote.NewPuller(s.remoteOptions(ctx)...)
 	if err != nil {
 		return nil, err
 	}

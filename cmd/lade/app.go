@@ -24,6 +24,35 @@ import (
 // constructor in an init func, so commands live side by side.
 var commands []func(*app) *cobra.Command
 
+// command makes a subcommand from its usage line, one-line help and
+// argument rule; run gets the command's context and arguments.
+func command(use, short string, args cobra.PositionalArgs, run func(ctx context.Context, args []string) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
+		return run(cmd.Context(), args)
+	}}
+}
+
+// withStores is run with the stores under --root opened first.
+func (a *app) withStores(run func(ctx context.Context, args []string) error) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		if err := a.open(); err != nil {
+			return err
+		}
+		return run(ctx, args)
+	}
+}
+
+// withContainers is run with the container store opened first.
+func (a *app) withContainers(run func(ctx context.Context, store *container.Store, args []string) error) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		store, err := a.containers()
+		if err != nil {
+			return err
+		}
+		return run(ctx, store, args)
+	}
+}
+
 // exitError carries a specific exit status out of a command that has
 // printed its errors already.
 type exitError struct{ code int }

@@ -57,14 +57,9 @@ type buildFlags struct {
 
 func (a *app) buildCmd() *cobra.Command {
 	f := &buildFlags{}
-	c := &cobra.Command{
-		Use:   "build [OPTIONS] CONTEXT",
-		Short: "Build an image from a Dockerfile",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.build(cmd.Context(), f, args[0])
-		},
-	}
+	c := command("build [OPTIONS] CONTEXT", "Build an image from a Dockerfile", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
+		return a.build(ctx, f, args[0])
+	})
 	fl := c.Flags()
 	fl.StringArrayVarP(&f.tags, "tag", "t", nil, `name and optionally a tag ("name:tag")`)
 	fl.StringVarP(&f.file, "file", "f", "", `name of the Dockerfile (default "CONTEXT/Dockerfile"; "-" reads stdin)`)

@@ -31,24 +31,20 @@ type runFlags struct {
 func (a *app) runCmd() *cobra.Command {
 	f := &runFlags{}
 	var entry string
-	c := &cobra.Command{
-		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
-		Short: "Run a command in a new container",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.Flags().Changed("entrypoint") {
-				f.Entrypoint = &entry
-			}
-			code, err := a.run(cmd.Context(), f, args[0], args[1:])
-			if err != nil {
-				return statusError{125, err}
-			}
-			if code != 0 {
-				return exitError{code}
-			}
-			return nil
-		},
-	}
+	var c *cobra.Command
+	c = command("run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Run a command in a new container", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
+		if c.Flags().Changed("entrypoint") {
+			f.Entrypoint = &entry
+		}
+		code, err := a.run(ctx, f, args[0], args[1:])
+		if err != nil {
+			return statusError{125, err}
+		}
+		if code != 0 {
+			return exitError{code}
+		}
+		return nil
+	})
 	fl := c.Flags()
 	processFlags(c, &f.OpenStdin, &f.Tty, &f.Env, &f.Workdir)
 	fl.BoolVar(&f.AutoRemove, "rm", false, "remove the container (and its anonymous volumes) when it exits")
