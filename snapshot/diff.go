@@ -322,7 +322,7 @@ func getXattr(host, name string) ([]byte, error) {
 }
 
 func isOpaque(host string) bool {
-	v, err := getXattr(host, opaqueXattr)
+	v, err := getXattr(host, opaqueXattr())
 	return err == nil && string(v) == "y"
 }
 

@@ -20,7 +20,6 @@ const (
 	whiteoutPrefix = ".wh."
 	whiteoutMeta   = ".wh..wh."
 	opaqueMarker   = ".wh..wh..opq"
-	opaqueXattr    = "trusted.overlay.opaque"
 )
 
 // extractMode selects how whiteouts are materialised.
@@ -131,7 +130,7 @@ func (l *layer) opaque(dir string) error {
 		return fmt.Errorf("opaque marker parent %q is not a directory", dir)
 	}
 	if l.mode == modeOverlay {
-		if err := unix.Lsetxattr(p, opaqueXattr, []byte("y"), 0); err != nil {
+		if err := unix.Lsetxattr(p, opaqueXattr(), []byte("y"), 0); err != nil {
 			return fmt.Errorf("marking %s opaque: %w", p, err)
 		}
 		return nil

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/userns"
 )
 
 // Active is a writable snapshot: an overlay of Lowers with Upper on top,
@@ -146,7 +148,12 @@ func mountNew(target string, o Overlay) error {
 	if err := set("workdir", o.Work); err != nil {
 		return err
 	}
-	for _, opt := range overlayOptions {
+	if userns.Rootless() {
+		if err := unix.FsconfigSetFlag(fsfd, "userxattr"); err != nil {
+			return fmt.Errorf("fsconfig userxattr: %w%s", err, fsLog(fsfd))
+		}
+	}
+	for _, opt := range mountOptions() {
 		if err := set(opt[0], opt[1]); err != nil {
 			return err
 		}
@@ -197,7 +204,10 @@ func mountLegacy(target string, o Overlay) error {
 		"upperdir=" + o.Upper,
 		"workdir=" + o.Work,
 	}
-	for _, opt := range overlayOptions {
+	if userns.Rootless() {
+		opts = append(opts, "userxattr")
+	}
+	for _, opt := range mountOptions() {
 		opts = append(opts, opt[0]+"="+opt[1])
 	}
 	data := strings.Join(opts, ",")

@@ -1,0 +1,32 @@
+package snapshot
+
+import "github.com/lade-build/lade/internal/userns"
+
+// opaqueXattr marks an overlay dir opaque. In a user namespace overlayfs
+// is mounted with userxattr (Linux 5.11) and keeps its markers in
+// user.overlay.*, since trusted.* belongs to the host's root there.
+// Whiteouts are 0:0 character devices either way: creating one needs no
+// privilege since Linux 5.8.
+func opaqueXattr() string {
+	if userns.Rootless() {
+		return "user.overlay.opaque"
+	}
+	return "trusted.overlay.opaque"
+}
+
+// mountOptions are overlayOptions as the kernel takes them here: with
+// userxattr it refuses redirect_dir=off (which still follows redirects)
+// and wants nofollow, which creates none either.
+func mountOptions() [][2]string {
+	if !userns.Rootless() {
+		return overlayOptions
+	}
+	opts := make([][2]string, 0, len(overlayOptions))
+	for _, o := range overlayOptions {
+		if o[0] == "redirect_dir" {
+			o[1] = "nofollow"
+		}
+		opts = append(opts, o)
+	}
+	return opts
+}
