@@ -148,6 +148,9 @@ func (x *extractor) write(name string, hdr *tar.Header, content io.Reader) error
 	default:
 		return fmt.Errorf("unsupported tar entry type %q", hdr.Typeflag)
 	}
+	if SkipDevice(name, hdr.Typeflag == tar.TypeChar || hdr.Typeflag == tar.TypeBlock) {
+		return nil
+	}
 	if name == "." {
 		return x.rootEntry(hdr)
 	}
