@@ -23,7 +23,7 @@ stop_holder() {
   local pid
   pid=$(cut -d' ' -f1 "$home/run/lade/userns.pid" 2>/dev/null) || return 0
   kill -KILL "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 50); do [ -e "/proc/$pid/ns/mnt" ] || break; sleep 0.1; done
 }
 trap 'stop_holder; bench_cleanup' EXIT
 chmod 755 "$work"
@@ -51,7 +51,5 @@ for _ in $(seq "$runs"); do
 done
 r=$(printf '%s' "${res[root]}" | median)
 u=$(printf '%s' "${res[rootless]}" | median)
-printf '%-40s %8s\n' case median_s
-printf '%-40s %8.3f\n' "root: build --no-cache (10x RUN)" "$r" "rootless: build --no-cache (10x RUN)" "$u"
-printf 'rootless/root %.2f\n' "$(echo "$u / $r" | bc -l)"
+bench_pair s 3 "rootless: build --no-cache (10x RUN)" "$u" "root: build --no-cache (10x RUN)" "$r" rootless/root
 echo "(median of $runs runs each, interleaved; $(nproc) CPUs, Linux $(uname -r); load before: $load0)"

@@ -19,7 +19,7 @@ holder() { cut -d' ' -f1 "$tmp/run/lade/userns.pid" 2>/dev/null; }
 cleanup() {
   local pid
   pid=$(holder) && kill -KILL "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 50); do [ -n "${pid:-}" ] && [ -e "/proc/$pid/ns/mnt" ] || break; sleep 0.1; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT

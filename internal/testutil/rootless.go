@@ -125,7 +125,9 @@ func (r *RootlessUser) cleanup() {
 		if f := strings.Fields(string(data)); len(f) > 0 {
 			if pid, err := strconv.Atoi(f[0]); err == nil && pid > 0 {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
-				PollUntil(5*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
+				// Gone, or a zombie, which holds no namespace.
+				ns := fmt.Sprintf("/proc/%d/ns/mnt", pid)
+				PollUntil(5*time.Second, func() bool { _, err := os.Stat(ns); return err != nil })
 			}
 		}
 	}

@@ -10,15 +10,15 @@
 // starts a holder: lade again, cloned into a new user and mount namespace,
 // which waits on a pipe until the parent has written its id maps and then
 // only sleeps, keeping both namespaces alive (podman's pause process). The
-// command itself, and every later one, re-runs lade through nsenter(1)
-// joined to the holder's namespaces, so containers that `run -d` left
+// command itself, and every later one, execs nsenter(1), which runs lade
+// again joined to the holder's namespaces, so containers that `run -d` left
 // behind, their mounts and processes, are there for exec, stop, kill and
 // rm. nsenter is the single-threaded step a Go program cannot be:
 // setns(CLONE_NEWUSER) is refused to a multithreaded process. Without
 // nsenter each command gets a namespace of its own (started the same way,
 // then re-executing itself once mapped so that it holds full capabilities
-// there) and says once that later commands cannot reach its containers.
-// The parent forwards signals and exits with the child's status. An
+// there) and says once that later commands cannot reach its containers;
+// that parent forwards signals and exits with the child's status. An
 // environment marker plus the uid_map check keep lade from recursing.
 //
 // Rootless reports whether lade runs in a user namespace at all (from

@@ -98,6 +98,10 @@ func liveHolder(pidFile string) int {
 	if start, err := startTime(pid); err != nil || start != f[1] {
 		return 0
 	}
+	// A holder that was killed but not yet reaped has no namespaces.
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d/ns/mnt", pid)); err != nil {
+		return 0
+	}
 	return pid
 }
 

@@ -15,19 +15,7 @@ import (
 var ladeBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lade-userns-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if bin, out, err := testutil.BuildLade(dir); err != nil {
-		fmt.Fprintf(os.Stderr, "building lade: %v\n%s", err, out)
-	} else {
-		ladeBin = bin
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.MainWithLade(m, &ladeBin))
 }
 
 // rootless gives a fresh unprivileged user and a busybox rootfs tar in

@@ -96,10 +96,11 @@ func run(stderr io.Writer) (int, error) {
 	if err != nil {
 		cwd = "/"
 	}
-	args := append([]string{"--target", fmt.Sprint(pid), "--user", "--mount", "--preserve-credentials", "--wd=" + cwd, "--", exe}, os.Args[1:]...)
-	cmd := exec.Command(nsenter, args...)
-	cmd.Env = withStage(os.Environ(), stageInside)
-	return forward(cmd, cmd.Start)
+	// nsenter replaces this process: no parent stays behind, so the
+	// terminal's signals, job control and the exit status are lade's own.
+	args := append([]string{"nsenter", "--target", fmt.Sprint(pid), "--user", "--mount", "--preserve-credentials", "--wd=" + cwd, "--", exe}, os.Args[1:]...)
+	err = syscall.Exec(nsenter, args, withStage(os.Environ(), stageInside))
+	return 0, fmt.Errorf("running nsenter: %w", err)
 }
 
 // startMapped starts cmd (not yet started) as lade at stage in a new user
