@@ -3,7 +3,6 @@ package userns
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -19,10 +18,10 @@ type idMaps struct {
 	sub        bool // both ranges exist
 }
 
-// userMaps finds the user's subordinate ranges. Without them it warns once
-// and maps the user alone.
-func userMaps(stderr io.Writer) (idMaps, error) {
-	m := idMaps{uid: os.Getuid(), gid: os.Getgid()}
+// userMaps finds the user's subordinate ranges. Without them it maps the
+// user alone and returns the warning to print once the namespace exists.
+func userMaps() (m idMaps, warning string, err error) {
+	m = idMaps{uid: os.Getuid(), gid: os.Getgid()}
 	name := strconv.Itoa(m.uid)
 	if u, err := user.LookupId(name); err == nil {
 		name = u.Username
@@ -32,15 +31,14 @@ func userMaps(stderr io.Writer) (idMaps, error) {
 	m.subG, okG = subRange("/etc/subgid", name, m.uid)
 	m.sub = okU && okG
 	if !m.sub {
-		fmt.Fprintf(stderr, "WARNING: rootless: %s has no subordinate ids in /etc/subuid and /etc/subgid: only root exists in lade's user namespace, so layers or RUN steps with files of other owners fail (add %s:100000:65536 to both)\n", name, name)
-		return m, nil
+		return m, fmt.Sprintf("WARNING: rootless: %s has no subordinate ids in /etc/subuid and /etc/subgid: only root exists in lade's user namespace, so layers or RUN steps with files of other owners fail (add %s:100000:65536 to both)\n", name, name), nil
 	}
 	for _, tool := range []string{"newuidmap", "newgidmap"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return m, fmt.Errorf("%s not found: install uidmap (apt-get install uidmap)", tool)
+			return m, "", fmt.Errorf("%s not found: install uidmap (apt-get install uidmap)", tool)
 		}
 	}
-	return m, nil
+	return m, "", nil
 }
 
 // write sets the id maps of process pid, which is in a new user namespace.

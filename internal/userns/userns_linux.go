@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,21 +72,27 @@ func run(stderr io.Writer) (int, error) {
 	if _, err := os.ReadFile("/proc/self/uid_map"); err != nil {
 		return 0, errors.New("/proc/self/uid_map is not readable: /proc is masked or not mounted")
 	}
-	m, err := userMaps(stderr)
+	m, warning, err := userMaps()
 	if err != nil {
 		return 0, err
 	}
 	nsenter, err := exec.LookPath("nsenter")
 	if err != nil {
-		fmt.Fprintln(stderr, "WARNING: rootless: nsenter (util-linux) not found: this command gets a user namespace of its own, and later commands cannot exec into, stop or kill its containers")
 		cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
 		cmd.Args[0] = os.Args[0]
-		return forward(cmd, func() error { return startMapped(cmd, stageMapped, m) })
+		return forward(cmd, func() error {
+			if err := startMapped(cmd, stageMapped, m); err != nil {
+				return err
+			}
+			fmt.Fprint(stderr, warning+"WARNING: rootless: nsenter (util-linux) not found: this command gets a user namespace of its own, and later commands cannot exec into, stop or kill its containers\n")
+			return nil
+		})
 	}
 	pid, err := holder(m)
 	if err != nil {
 		return 0, err
 	}
+	fmt.Fprint(stderr, warning)
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, fmt.Errorf("finding lade's binary: %w", err)
@@ -250,4 +257,25 @@ func DefaultRoot() string {
 		return ""
 	}
 	return filepath.Join(home, ".local", "share", "lade")
+}
+
+// Mapped reports whether id is inside the namespace side of a map file
+// (/proc/self/uid_map or gid_map).
+func Mapped(mapFile string, id uint32) bool {
+	data, err := os.ReadFile(mapFile)
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		in, err1 := strconv.ParseUint(f[0], 10, 32)
+		n, err2 := strconv.ParseUint(f[2], 10, 32)
+		if err1 == nil && err2 == nil && uint64(id) >= in && uint64(id) < in+n {
+			return true
+		}
+	}
+	return false
 }
