@@ -71,7 +71,7 @@ func MountOverlay(target string, o Overlay) error {
 		return errors.New("mounting overlay: no lower dir")
 	}
 	if err := mountNew(target, o); err != nil {
-		return fmt.Errorf("mounting overlay at %s: %w", target, err)
+		return fmt.Errorf("mounting overlay at %s: %w%s", target, err, rootlessHint())
 	}
 	return nil
 }

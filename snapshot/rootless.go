@@ -30,3 +30,13 @@ func mountOptions() [][2]string {
 	}
 	return opts
 }
+
+// rootlessHint says, after a refused overlay mount in a user namespace,
+// what rootless overlayfs needs, since lade has no copying snapshotter to
+// fall back to yet.
+func rootlessHint() string {
+	if !userns.Rootless() {
+		return ""
+	}
+	return " (rootless overlayfs needs Linux 5.11 and --root on a filesystem it accepts as upper dir, such as ext4, xfs, btrfs or tmpfs: not overlayfs itself, so use a volume inside a container)"
+}
