@@ -143,3 +143,24 @@ func TestRootlessRun(t *testing.T) {
 		}
 	}
 }
+
+// As the user: build and push, a cached rebuild, then pull and run show
+// the owner the Dockerfile set.
+func TestRootlessPushPull(t *testing.T) {
+	u, bb := rootless(t)
+	asUser(t, u, nil, "import", bb, "busybox")
+	ref := testutil.Registry(t, nil) + "/owned:1"
+	ctx := filepath.Join(u.Home, "ctx")
+	testutil.WriteTree(t, ctx, map[string]string{"Dockerfile": "FROM busybox\nRUN echo hi > /f && chown 1000:1000 /f\n"})
+	asUser(t, u, nil, "build", "-q", "-t", ref, ctx)
+	asUser(t, u, nil, "push", "-q", ref)
+	code, _, errs := u.Run(t, ladeBin, nil, "build", "--progress", "plain", "-t", ref, ctx)
+	if code != 0 || !strings.Contains(errs, "CACHED") {
+		t.Errorf("rebuild as the user: exit %d, want CACHED in:\n%s", code, errs)
+	}
+	asUser(t, u, nil, "rmi", ref)
+	asUser(t, u, nil, "pull", "-q", ref)
+	if out := asUser(t, u, nil, "run", "--rm", ref, "stat", "-c", "%u:%g", "/f"); strings.TrimSpace(out) != "1000:1000" {
+		t.Errorf("pulled image's /f is owned by %q, want 1000:1000", out)
+	}
+}
