@@ -107,10 +107,7 @@ func (l *layer) whiteout(name string) error {
 	if err := os.RemoveAll(p); err != nil {
 		return err
 	}
-	if err := unix.Mknod(p, unix.S_IFCHR|0o000, 0); err != nil {
-		return &os.PathError{Op: "mknod whiteout", Path: p, Err: err}
-	}
-	return nil
+	return mkWhiteout(p)
 }
 
 // opaque marks dir so lower layers' content below it is hidden.

@@ -31,7 +31,8 @@ type Active struct {
 	Volatile bool
 
 	dir     string
-	lock    *os.File // flock held while the snapshot lives (see stale.go)
+	lock    *os.File  // flock held while the snapshot lives (see stale.go)
+	copies  copyState // Merged is a copy, not a mount (copy.go)
 	mu      sync.Mutex
 	mounted bool
 	removed bool
@@ -108,7 +109,7 @@ func (a *Active) Mount() error {
 	if a.mounted {
 		return nil
 	}
-	if err := MountOverlay(a.Merged, Overlay{Lowers: a.mountLowers(), Upper: a.Upper, Work: a.Work, Volatile: a.Volatile}); err != nil {
+	if err := a.mountOrCopy(); err != nil {
 		return err
 	}
 	a.mounted = true
@@ -227,11 +228,22 @@ func mountLegacy(target string, o Overlay) error {
 }
 
 // Unmount unmounts Merged, retrying while busy and finally detaching.
-func (a *Active) Unmount() error {
+func (a *Active) Unmount() error { return a.unmount(true) }
+
+// unmount unmounts Merged; a copy (copy.go) becomes the upper dir, if
+// keep, or is left for removal.
+func (a *Active) unmount(keep bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.mounted {
 		return nil
+	}
+	if a.copies != nil {
+		a.mounted = false
+		if !keep {
+			return nil
+		}
+		return a.toUpper()
 	}
 	var err error
 	for i := range 10 {

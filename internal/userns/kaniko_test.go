@@ -28,21 +28,24 @@ func TestRootlessInUnprivilegedContainer(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	script := "lade --root /state import /base.tar base >/dev/null 2>&1; lade --root /state build -q /home/app/ctx 2>&1; echo rc=$?"
-	unconfined := []string{"--security-opt", "seccomp=unconfined"}
+	tmpfs := []string{"--tmpfs", "/state:uid=1000,gid=1000,exec"}
+	unconfined := append(tmpfs, "--security-opt", "seccomp=unconfined")
+	all := append(unconfined, "--security-opt", "systempaths=unconfined")
 	tests := []struct {
 		name string
 		opts []string
 		want string // the only line before rc=
 	}{
-		{"default seccomp profile", nil,
+		{"default seccomp profile", tmpfs,
 			"Error: rootless: creating a user namespace was refused (operation not permitted): a seccomp or AppArmor profile blocks unshare/clone(CLONE_NEWUSER)"},
 		{"masked /proc", unconfined, "/proc is masked (over-mounted paths)"},
-		{"all there", append(unconfined, "--security-opt", "systempaths=unconfined"), "sha256:"},
+		{"all there", all, "sha256:"},
+		// The store on the container's own overlayfs: snapshots are copied.
+		{"no volume", all[2:], "sha256:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"run", "--rm", "--user", "1000:1000", "-e", "HOME=/home/app", "-e", "PATH=/bin",
-				"--tmpfs", "/state:uid=1000,gid=1000,exec"}, tt.opts...)
+			args := append([]string{"run", "--rm", "--user", "1000:1000", "-e", "HOME=/home/app", "-e", "PATH=/bin"}, tt.opts...)
 			out, err := testutil.RunDocker(host, 2*time.Minute, append(args, "lade-in-container", "/bin/sh", "-c", script)...)
 			if err != nil {
 				t.Fatalf("%v: %s", err, out)
@@ -90,7 +93,7 @@ func kanikoRootfs(t *testing.T) string {
 	if err := os.Symlink("busybox", filepath.Join(root, "bin/sh")); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"home/app", "home/app/ctx", "home/app/ctx/Dockerfile"} {
+	for _, p := range []string{"home/app", "home/app/ctx", "home/app/ctx/Dockerfile", "state"} {
 		if err := os.Chown(filepath.Join(root, p), 1000, 1000); err != nil {
 			t.Fatal(err)
 		}

@@ -64,10 +64,12 @@ func stderrOf(err error) string {
 }
 
 // A rootless build gives the image a root build gives, byte for byte:
-// owners, modes, setuid bits, whiteouts, opaque dirs and hardlinks.
+// owners, modes, setuid bits, whiteouts, opaque dirs and hardlinks; also
+// where overlayfs is refused (the user's store on overlayfs itself) and
+// lade copies snapshots instead.
 func TestRootlessBuildMatchesRoot(t *testing.T) {
 	u, bb := rootless(t)
-	// One base image for both: import records the time it ran.
+	// One base image for all: import records the time it ran.
 	root := t.TempDir()
 	saved := filepath.Join(u.Home, "saved.tar")
 	asRoot(t, "/", root, nil, "import", bb, "busybox")
@@ -75,7 +77,11 @@ func TestRootlessBuildMatchesRoot(t *testing.T) {
 	if err := os.Chmod(saved, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	asUser(t, u, nil, "load", "-i", saved)
+	copying := testutil.NewRootlessUser(t)
+	overlayData(t, copying)
+	for _, who := range []*testutil.RootlessUser{u, copying} {
+		asUser(t, who, nil, "load", "-i", saved)
+	}
 	tests := []struct{ name, dockerfile string }{
 		{"chown", "FROM busybox\nRUN echo hi > /f && chown 1000:1000 /f && chown -h 1000:1000 /bin/sh && chown 65534:65534 /tmp"},
 		{"chmod and setuid", "FROM busybox\nRUN chmod 4755 /bin/busybox && chmod 2775 /var/tmp && chmod 0600 /etc/passwd"},
@@ -101,7 +107,32 @@ func TestRootlessBuildMatchesRoot(t *testing.T) {
 			if got != want {
 				t.Errorf("rootless build of %q = %s, root build = %s", tt.dockerfile, got, want)
 			}
+			code, out, errs := copying.Run(t, ladeBin, env, "build", "-q", ctx)
+			if got := strings.TrimSpace(out); code != 0 || got != want || !strings.Contains(errs, "build steps copy their snapshots") {
+				t.Errorf("rootless build of %q copying snapshots: exit %d, %s, want %s and a warning; stderr:\n%s", tt.dockerfile, code, got, want, errs)
+			}
 		})
+	}
+}
+
+// overlayData puts u's store on overlayfs, where a user namespace cannot
+// mount overlayfs again (an upper dir on overlayfs).
+func overlayData(t *testing.T, u *testutil.RootlessUser) {
+	t.Helper()
+	o := filepath.Join(u.Home, "ovl")
+	for _, d := range []string{"lower", "upper", "work", "../data"} {
+		if err := os.MkdirAll(filepath.Join(o, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := filepath.Join(u.Home, "data")
+	opts := fmt.Sprintf("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", o, o, o)
+	if out, err := exec.Command("mount", "-t", "overlay", "overlay", "-o", opts, data).CombinedOutput(); err != nil {
+		t.Fatalf("mount overlay: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", data).Run() })
+	if err := os.Chown(data, u.UID, u.GID); err != nil {
+		t.Fatal(err)
 	}
 }
 
