@@ -32,8 +32,8 @@ func mountOptions() [][2]string {
 }
 
 // rootlessHint says, after a refused overlay mount in a user namespace,
-// what rootless overlayfs needs, since lade has no copying snapshotter to
-// fall back to yet.
+// what rootless overlayfs needs: build steps then copy their snapshots
+// (copy.go), but a container's rootfs has no such fallback.
 func rootlessHint() string {
 	if !userns.Rootless() {
 		return ""
