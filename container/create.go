@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/lade-build/lade/runner"
@@ -123,6 +124,9 @@ func newConfig(img Image, o *CreateOptions) (*Config, error) {
 		c.Hostname = "pending" // the ID's prefix, once there is one
 	}
 	c.Env = append([]string(nil), ic.Env...)
+	if arch := img.Config.Architecture; arch != "" {
+		c.Platform = &v1.Platform{OS: img.Config.OS, Architecture: arch, Variant: img.Config.Variant}
+	}
 	return c, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/atomicfile"
@@ -115,11 +116,14 @@ type Config struct {
 	// unless Privileged.
 	Devices []runner.Device `json:"devices,omitempty"`
 	// Capabilities is the kept set; nil with Privileged keeps all.
-	Capabilities    []string          `json:"capabilities"`
-	NoNewPrivileges bool              `json:"noNewPrivileges,omitempty"`
-	Seccomp         string            `json:"seccomp,omitempty"` // "" (default filter), "unconfined" or a profile's JSON
-	Healthcheck     *Healthcheck      `json:"healthcheck,omitempty"`
-	Labels          map[string]string `json:"labels,omitempty"`
+	Capabilities    []string `json:"capabilities"`
+	NoNewPrivileges bool     `json:"noNewPrivileges,omitempty"`
+	Seccomp         string   `json:"seccomp,omitempty"` // "" (default filter), "unconfined" or a profile's JSON
+	// Platform is the image's (its config's os, architecture and
+	// variant): runner makes sure this host can run it (binfmt, qemu).
+	Platform    *v1.Platform      `json:"platform,omitempty"`
+	Healthcheck *Healthcheck      `json:"healthcheck,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
 }
 
 // Statuses a container can be in.

@@ -233,3 +233,38 @@ func TestRootsAddImage(t *testing.T) {
 		t.Errorf("roots hold %d blobs and %d snapshots, want %d and %d", len(r.Blobs), len(r.DiffIDs), len(blobs), len(diffs))
 	}
 }
+
+// A cache mount's size is its data: a user's temp dir beside it is
+// scratch, counted once (system df counted it twice).
+func TestUsageCountsMountScratchOnce(t *testing.T) {
+	dir := t.TempDir()
+	mount := filepath.Join(dir, "cachemounts", fmt.Sprintf("%064x", 1))
+	for p, n := range map[string]int{"data/f": 1 << 20, "private-1/f": 3 << 20} {
+		p = filepath.Join(mount, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, n), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, ix := openStores(t, dir)
+	g := &Collector{
+		Content: cs, Index: ix, Snapshots: fakeSnaps{},
+		CacheMounts: filepath.Join(dir, "cachemounts"),
+		Roots:       func(context.Context) (Roots, error) { return Roots{}, nil },
+	}
+	u, err := g.Usage(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Mounts) != 1 || u.Mounts[0].Size >= 2<<20 {
+		t.Errorf("mounts = %+v, want one of about 1 MiB", u.Mounts)
+	}
+	if u.Scratch < 3<<20 {
+		t.Errorf("scratch = %d, want the private dir's 3 MiB", u.Scratch)
+	}
+	if tot := u.Total(); tot >= 5<<20 {
+		t.Errorf("total = %d, counts the private dir twice", tot)
+	}
+}

@@ -84,6 +84,18 @@ func push(t *testing.T, ref string, img v1.Image) {
 	}
 }
 
+// pushIndexTo writes idx to the registry as ref.
+func pushIndexTo(t *testing.T, ref string, idx v1.ImageIndex) {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // storedRandom tags a random image in s and returns the store-backed copy.
 func storedRandom(t *testing.T, s *Store, layers int) v1.Image {
 	t.Helper()

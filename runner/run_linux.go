@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/lade-build/lade/runner/binfmt"
 	"github.com/lade-build/lade/runner/caps"
 	"github.com/lade-build/lade/runner/seccomp"
 	"golang.org/x/sys/unix"
@@ -345,6 +346,11 @@ func prepare(spec *Spec) (*initConfig, error) {
 	}
 	if !filepath.IsAbs(spec.Cwd) {
 		return nil, fmt.Errorf("runner: cwd %q is not absolute", spec.Cwd)
+	}
+	if spec.Platform != nil {
+		if err := binfmt.Prepare(*spec.Platform); err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
 	}
 	switch spec.Network {
 	case NetworkHost, NetworkNone:

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/lade-build/lade/cache"
-	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/progress"
 )
 
@@ -87,6 +87,13 @@ func (sc *stageCtx) layerStep(ctx context.Context, step *progress.Step, in input
 	in["parent"] = sc.st.key
 	key := in.digest()
 	if !sc.cacheDisabled() {
+		// Another platform's build at this same step runs it once: this
+		// one waits, then finds its result in the cache.
+		unlock, err := sc.bd.sh.steps.lock(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		defer unlock()
 		if r, ok := b.Index.Get(key); ok && sc.reuse(r) {
 			step.Cached()
 			sc.st.key = key
@@ -235,7 +242,7 @@ func (sc *stageCtx) runInputs(ctx context.Context, args []string, script string,
 		if src == "" {
 			src = "/"
 		}
-		d, err := fileop.Checksum(ctx, fileop.Source{Root: sc.bd.o.ContextDir, Ignore: sc.bd.ignore}, []string{src}, sc.bd.b.StatCache)
+		d, err := sc.bd.contextChecksum(ctx, src)
 		if err != nil {
 			d = "error: " + err.Error()
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/runner"

@@ -154,12 +154,19 @@ func (a *app) open() error {
 // Resolve implements solver.ImageSource: the local store first, like
 // docker, then the registry.
 func (a *app) Resolve(ctx context.Context, ref string, p v1.Platform) (v1.Image, error) {
-	if img, err := a.images.Get(ctx, ref); err == nil {
-		return img, nil
-	} else if !errors.Is(err, images.ErrNotFound) {
-		return nil, err
+	img, err := a.images.GetPlatform(ctx, ref, p)
+	if err == nil || !errors.Is(err, images.ErrNotFound) {
+		return img, err
 	}
-	return a.images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: a.insecure})
+	// A name stored for another platform only: the registry may have p;
+	// if it cannot be reached, the stored image serves (the solver warns
+	// that its platform is not the one wanted, as BuildKit does).
+	local, lerr := a.images.Get(ctx, ref)
+	img, err = a.images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: a.insecure})
+	if err != nil && lerr == nil {
+		return local, nil
+	}
+	return img, err
 }
 
 func (a *app) runner() *runner.Runner { return runner.New() }

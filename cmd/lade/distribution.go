@@ -47,11 +47,11 @@ func (a *app) pullCmd() *cobra.Command {
 				opts.Progress = nil
 			}
 			if platform != "" {
-				p, err := v1.ParsePlatform(platform)
+				p, err := images.ParsePlatform(platform)
 				if err != nil {
 					return fmt.Errorf("--platform: %w", err)
 				}
-				opts.Platform = *p
+				opts.Platform = p
 			}
 			ref, err := images.ParseReference(args[0])
 			if err != nil {
@@ -93,7 +93,7 @@ func (a *app) pullCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&platform, "platform", "", "platform to pull from a multi-platform image (default linux/amd64)")
+	c.Flags().StringVar(&platform, "platform", "", "platform os/arch[/variant] to pull from a multi-platform image; only its blobs are fetched (default: the host's)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the image reference")
 	return c
 }
@@ -121,13 +121,16 @@ func (a *app) pushCmd() *cobra.Command {
 			if _, err := images.ParseTag(args[0]); err != nil {
 				return err
 			}
-			img, err := a.image(cmd.Context(), args[0])
+			img, idx, err := a.imageOrIndex(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			var prog io.Writer = a.stderr
 			if quiet {
 				prog = nil
+			}
+			if idx != nil {
+				return a.pushIndex(cmd.Context(), args[0], idx, prog, a.stdout)
 			}
 			return a.push(cmd.Context(), args[0], img, prog, a.stdout)
 		},
@@ -146,11 +149,30 @@ func (a *app) push(ctx context.Context, ref string, img v1.Image, prog, summary 
 	if err != nil {
 		return err
 	}
-	raw, err := img.RawManifest()
+	return pushed(summary, t, d, img.RawManifest)
+}
+
+// pushIndex uploads the multi-platform image idx as ref, all its images
+// with it, and prints docker's summary line for the index.
+func (a *app) pushIndex(ctx context.Context, ref string, idx v1.ImageIndex, prog, summary io.Writer) error {
+	t, err := images.ParseTag(ref)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(summary, "%s: digest: %s size: %d\n", t.TagStr(), d, len(raw))
+	d, err := a.images.PushIndex(ctx, ref, idx, images.PushOptions{Insecure: a.insecure, Progress: prog})
+	if err != nil {
+		return err
+	}
+	return pushed(summary, t, d, idx.RawManifest)
+}
+
+// pushed prints docker push's last line: tag, digest and manifest size.
+func pushed(w io.Writer, t name.Tag, d v1.Hash, raw func() ([]byte, error)) error {
+	b, err := raw()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: digest: %s size: %d\n", t.TagStr(), d, len(b))
 	return nil
 }
 
@@ -160,9 +182,12 @@ func (a *app) tagCmd() *cobra.Command {
 		Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			img, err := a.image(cmd.Context(), args[0])
+			img, idx, err := a.imageOrIndex(cmd.Context(), args[0])
 			if err != nil {
 				return err
+			}
+			if idx != nil {
+				return a.images.TagIndex(cmd.Context(), args[1], idx)
 			}
 			return a.images.Tag(cmd.Context(), args[1], img)
 		},
@@ -226,7 +251,7 @@ func (a *app) rmi(ctx context.Context, ref string, force bool) error {
 }
 
 func (a *app) saveCmd() *cobra.Command {
-	var output string
+	var output, platform string
 	c := &cobra.Command{
 		Use:   "save [OPTIONS] IMAGE [IMAGE...]",
 		Short: "Save one or more images to a tar archive (streamed to STDOUT by default)",
@@ -235,18 +260,23 @@ func (a *app) saveCmd() *cobra.Command {
 			if err := a.open(); err != nil {
 				return err
 			}
+			plat, err := platformFlag(platform)
+			if err != nil {
+				return err
+			}
 			if output == "" || output == "-" {
 				if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {
 					return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 				}
-				return a.images.Save(cmd.Context(), a.stdout, args)
+				return a.images.Save(cmd.Context(), a.stdout, args, plat)
 			}
 			return writeArchive(output, func(w io.Writer) error {
-				return a.images.Save(cmd.Context(), w, args)
+				return a.images.Save(cmd.Context(), w, args, plat)
 			})
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", "", "write to a file, instead of STDOUT")
+	c.Flags().StringVar(&platform, "platform", "", "save this platform's image of a multi-platform image, as a docker archive (default: one multi-platform image is saved whole as an OCI archive)")
 	return c
 }
 
@@ -477,15 +507,31 @@ func (a *app) logoutCmd() *cobra.Command {
 // exportPush is build's type=registry output: tag img locally under each
 // name, then push it there.
 func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog *progress.Printer) error {
+	return pushNames(names, prog, func(n string, w io.Writer) error {
+		if err := a.images.Tag(ctx, n, img); err != nil {
+			return err
+		}
+		return a.push(ctx, n, img, w, w)
+	})
+}
+
+// exportPushIndex is the same for a multi-platform build's index.
+func (a *app) exportPushIndex(ctx context.Context, idx v1.ImageIndex, names []string, prog *progress.Printer) error {
+	return pushNames(names, prog, func(n string, w io.Writer) error {
+		if err := a.images.TagIndex(ctx, n, idx); err != nil {
+			return err
+		}
+		return a.pushIndex(ctx, n, idx, w, w)
+	})
+}
+
+// pushNames tags and pushes (push) under each name, showing its progress.
+func pushNames(names []string, prog *progress.Printer, push func(name string, w io.Writer) error) error {
 	if len(names) == 0 {
 		return errors.New("pushing needs a name: use -t NAME or name=NAME")
 	}
 	for _, n := range names {
-		if err := a.images.Tag(ctx, n, img); err != nil {
-			return err
-		}
-		w := prog.Writer()
-		if err := a.push(ctx, n, img, w, w); err != nil {
+		if err := push(n, prog.Writer()); err != nil {
 			return err
 		}
 	}

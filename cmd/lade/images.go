@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,7 +20,7 @@ func init() {
 }
 
 func (a *app) imagesCmd() *cobra.Command {
-	var quiet, digests bool
+	var quiet, digests, tree bool
 	var filters []string
 	c := &cobra.Command{
 		Use:   "images",
@@ -36,16 +37,16 @@ func (a *app) imagesCmd() *cobra.Command {
 			if list, err = images.Filter(list, filters); err != nil {
 				return err
 			}
+			if tree && !quiet {
+				return a.imagesTree(cmd.Context(), list)
+			}
 			header := "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE"
 			if digests {
 				header = "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE"
 			}
 			tw := a.table(quiet, header)
 			for _, e := range list {
-				id := e.ImageID().Hex
-				if len(id) > 12 {
-					id = id[:12]
-				}
+				id := shortID(e.ImageID())
 				if quiet {
 					fmt.Fprintln(tw, id)
 					continue
@@ -68,8 +69,53 @@ func (a *app) imagesCmd() *cobra.Command {
 	}
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	c.Flags().BoolVar(&digests, "digests", false, "show digests")
+	c.Flags().BoolVar(&tree, "tree", false, "show each multi-platform image's platforms under it")
 	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output: reference=PATTERN, dangling=true|false")
 	return c
+}
+
+// imagesTree is docker's images --tree: one row per name, then one per
+// platform of a multi-platform image, marked when it is not stored.
+func (a *app) imagesTree(ctx context.Context, list []images.Entry) error {
+	tw := a.table(false, "IMAGE\tID\tSIZE\tEXTRA")
+	for _, e := range list {
+		names := e.Names
+		if len(names) == 0 {
+			names = []string{"<none>:<none>"}
+		}
+		for _, n := range names {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", n, shortID(e.ImageID()), humanSize(e.Size))
+		}
+		if !e.IsIndex() {
+			continue
+		}
+		entries, err := a.images.IndexEntries(ctx, e.Digest)
+		if err != nil {
+			return err
+		}
+		for i, c := range entries {
+			branch, plat, extra := "├─ ", "unknown", ""
+			if i == len(entries)-1 {
+				branch = "└─ "
+			}
+			if p := c.Descriptor.Platform; p != nil {
+				plat = images.PlatformString(*p)
+			}
+			if !c.Available {
+				extra = "not stored"
+			}
+			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", branch, plat, shortID(c.Descriptor.Digest), humanSize(c.Size), extra)
+		}
+	}
+	return tw.Flush()
+}
+
+// shortID is the 12 hex digits docker shows of an ID or digest.
+func shortID(d v1.Hash) string {
+	if len(d.Hex) > 12 {
+		return d.Hex[:12]
+	}
+	return d.Hex
 }
 
 func (a *app) importCmd() *cobra.Command {
@@ -153,4 +199,21 @@ func (a *app) image(ctx context.Context, ref string) (v1.Image, error) {
 		return nil, err
 	}
 	return a.images.Get(ctx, ref)
+}
+
+// imageOrIndex is what ref names: a multi-platform index (idx set) or a
+// single image.
+func (a *app) imageOrIndex(ctx context.Context, ref string) (img v1.Image, idx v1.ImageIndex, err error) {
+	if err := a.open(); err != nil {
+		return nil, nil, err
+	}
+	idx, err = a.images.GetIndex(ctx, ref)
+	if err == nil {
+		return nil, idx, nil
+	}
+	if !errors.Is(err, images.ErrNotIndex) {
+		return nil, nil, err
+	}
+	img, err = a.images.Get(ctx, ref)
+	return img, nil, err
 }

@@ -15,7 +15,8 @@ func init() {
 }
 
 func (a *app) inspectCmd() *cobra.Command {
-	return &cobra.Command{
+	var platform string
+	c := &cobra.Command{
 		Use:   "inspect IMAGE [IMAGE...]",
 		Short: "Show low-level information on images as JSON",
 		Args:  cobra.MinimumNArgs(1),
@@ -23,10 +24,14 @@ func (a *app) inspectCmd() *cobra.Command {
 			if err := a.open(); err != nil {
 				return err
 			}
+			plat, err := platformFlag(platform)
+			if err != nil {
+				return err
+			}
 			out := []images.Inspect{}
 			var missing []string
 			for _, ref := range args {
-				ii, err := a.images.Inspect(cmd.Context(), ref)
+				ii, err := a.images.Inspect(cmd.Context(), ref, plat)
 				if errors.Is(err, images.ErrNotFound) {
 					missing = append(missing, ref)
 					continue
@@ -45,16 +50,26 @@ func (a *app) inspectCmd() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().StringVar(&platform, "platform", "", "describe this platform's image of a multi-platform image (default: the host's)")
+	return c
 }
 
 func (a *app) historyCmd() *cobra.Command {
 	var noTrunc, quiet bool
+	var platform string
 	c := &cobra.Command{
 		Use:   "history [OPTIONS] IMAGE",
 		Short: "Show the history of an image",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			plat, err := platformFlag(platform)
+			if err != nil {
+				return err
+			}
 			img, err := a.image(cmd.Context(), args[0])
+			if err == nil && plat != nil {
+				img, err = a.images.GetPlatform(cmd.Context(), args[0], *plat)
+			}
 			if err != nil {
 				return err
 			}
@@ -85,6 +100,7 @@ func (a *app) historyCmd() *cobra.Command {
 	}
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
+	c.Flags().StringVar(&platform, "platform", "", "show this platform's image of a multi-platform image (default: the host's)")
 	return c
 }
 

@@ -23,6 +23,7 @@ func init() {
 type runFlags struct {
 	container.CreateOptions
 	detach, sigProxy bool
+	platform         string
 }
 
 // runCmd is docker run: create a container and run it in the foreground,
@@ -60,6 +61,7 @@ func (a *app) runCmd() *cobra.Command {
 	fl.StringArrayVar(&f.GroupAdd, "group-add", nil, "add a supplementary group (name from the image's /etc/group, or GID)")
 	fl.StringVar(&f.Network, "network", "private", "network: private (own namespace with loopback), host or none")
 	fl.StringVar(&f.Hostname, "hostname", "", "container host name")
+	fl.StringVar(&f.platform, "platform", "", "platform os/arch[/variant] of the image to run, from a multi-platform image or pulled (default: the host's)")
 	fl.StringVar(&f.Name, "name", "", "container name")
 	fl.BoolVar(&f.ReadOnly, "read-only", false, "mount the container's root filesystem read-only")
 	fl.StringArrayVarP(&f.Volumes, "volume", "v", nil, "bind mount or volume: HOST-PATH|NAME:CONTAINER-PATH[:ro], or CONTAINER-PATH for an anonymous volume")
@@ -104,7 +106,7 @@ func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string
 	if err := f.CheckPublish(); err != nil {
 		return 0, err
 	}
-	img, err := a.runImage(ctx, ref)
+	img, err := a.runImage(ctx, ref, f.platform)
 	if err != nil {
 		return 0, err
 	}
@@ -151,24 +153,54 @@ func (a *app) foreground(ctx context.Context, store *container.Store, id string,
 	return store.Supervise(ctx, id, stdio, a.stderr)
 }
 
-// pullForRun pulls an image run does not have and keeps it under its
-// name, as docker run does, so images lists it and rmi removes it.
-func (a *app) pullForRun(ctx context.Context, ref string) (v1.Image, error) {
+// pullForRun pulls an image run does not have (for plat: all zero is
+// the host's) and keeps it under its name, as docker run does, so images
+// lists it and rmi removes it.
+func (a *app) pullForRun(ctx context.Context, ref string, plat v1.Platform) (v1.Image, error) {
 	fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", ref)
-	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure})
+	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure, Platform: plat})
 	if err != nil {
 		return nil, err
 	}
 	return img, a.images.Keep(ctx, ref, img)
 }
 
-// runImage is ref's image, pulled when missing, with its layers
-// unpacked into snapshots.
-func (a *app) runImage(ctx context.Context, ref string) (container.Image, error) {
-	img, err := a.images.Get(ctx, ref)
-	if errors.Is(err, images.ErrNotFound) {
-		img, err = a.pullForRun(ctx, ref)
+// platformImage is ref's stored image for platform ("": the host's),
+// pulled when the store has none for it.
+func (a *app) platformImage(ctx context.Context, ref, platform string) (v1.Image, error) {
+	p, err := platformFlag(platform)
+	if err != nil {
+		return nil, err
 	}
+	plat := images.DefaultPlatform()
+	get := func() (v1.Image, error) { return a.images.Get(ctx, ref) }
+	if p != nil {
+		plat = *p
+		get = func() (v1.Image, error) { return a.images.GetPlatform(ctx, ref, *p) }
+	}
+	img, err := get()
+	if errors.Is(err, images.ErrNotFound) {
+		img, err = a.pullForRun(ctx, ref, plat)
+	}
+	return img, err
+}
+
+// platformFlag parses a --platform value; nil for none.
+func platformFlag(s string) (*v1.Platform, error) {
+	if s == "" {
+		return nil, nil
+	}
+	p, err := images.ParsePlatform(s)
+	if err != nil {
+		return nil, fmt.Errorf("--platform: %w", err)
+	}
+	return &p, nil
+}
+
+// runImage is ref's image for platform, pulled when missing, with its
+// layers unpacked into snapshots.
+func (a *app) runImage(ctx context.Context, ref, platform string) (container.Image, error) {
+	img, err := a.platformImage(ctx, ref, platform)
 	if err != nil {
 		return container.Image{}, err
 	}

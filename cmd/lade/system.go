@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
@@ -164,10 +166,9 @@ func (a *app) pruneImages(ctx context.Context, all bool, used map[string]bool) (
 		if len(e.Names) > 0 && !all {
 			continue
 		}
-		if img, err := a.images.Get(ctx, e.Digest.String()); err == nil {
-			if id, err := img.ConfigName(); err == nil && used[id.String()] {
-				continue
-			}
+		ids, _ := a.images.ImageIDs(e.Digest.String())
+		if slices.ContainsFunc(ids, func(id v1.Hash) bool { return used[id.String()] }) {
+			continue // for an index: any platform's image
 		}
 		if err := a.images.Untag(ctx, e.Digest.String()); err != nil {
 			return out, err

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/testutil"
@@ -18,6 +20,14 @@ import (
 // stores under root.
 func SeedBusybox(t testing.TB, root string) {
 	t.Helper()
+	store := openStore(t, root)
+	if err := store.Tag(context.Background(), "busybox:latest", testutil.BusyboxImage(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func openStore(t testing.TB, root string) *images.Store {
+	t.Helper()
 	content, err := cache.Open(filepath.Join(root, "content"))
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +36,21 @@ func SeedBusybox(t testing.TB, root string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Tag(context.Background(), "busybox:latest", testutil.BusyboxImage(t)); err != nil {
+	return store
+}
+
+// SeedBusyboxMulti tags testutil's two-platform busybox index (linux/amd64
+// and linux/arm64) as ref in the stores under root and returns it.
+func SeedBusyboxMulti(t testing.TB, root, ref string) v1.ImageIndex {
+	t.Helper()
+	store := openStore(t, root)
+	idx := testutil.BusyboxMulti(t)
+	if err := store.TagIndex(context.Background(), ref, idx); err != nil {
 		t.Fatal(err)
 	}
+	return idx
 }
+
+// Store opens the image store under root, for a test to read back what a
+// command stored.
+func Store(t testing.TB, root string) *images.Store { return openStore(t, root) }
