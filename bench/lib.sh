@@ -138,3 +138,10 @@ t() {
 }
 # median: of the numbers on stdin, one a line (blank lines skipped).
 median() { sort -n | awk 'NF {a[++n]=$1} END {if (n) print (n%2) ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2}'; }
+# bench_pair UNIT PRECISION LABEL_A A LABEL_B B RATIO: prints medians A and
+# B (in UNIT, PRECISION decimals) under a header, then "RATIO A/B".
+bench_pair() {
+  printf '%-40s %9s\n' case "median_$1"
+  printf "%-40s %9.$2f\n" "$3" "$4" "$5" "$6"
+  printf '%s %.2f\n' "$7" "$(echo "$4 / $6" | bc -l)"
+}

@@ -178,6 +178,9 @@ func applyRuntimeOptions(c *Config, o *CreateOptions) error {
 	if c.Resources, err = o.resources(); err != nil {
 		return err
 	}
+	if err := rootlessLimits(c.Resources); err != nil {
+		return err
+	}
 	if c.Capabilities, err = o.capabilities(); err != nil {
 		return err
 	}

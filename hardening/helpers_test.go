@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -31,28 +30,7 @@ func TestMain(m *testing.M) {
 	if runner.Reexec() {
 		return
 	}
-	dir, err := os.MkdirTemp("", "lade-hardening-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if p, err := exec.LookPath("go"); err == nil {
-		goTool = p
-	}
-	bin := filepath.Join(dir, "lade")
-	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/lade-build/lade/cmd/lade")
-	// Static, as scripts/quickstart.sh builds it; the tests of the other
-	// packages run cgo-linked test binaries, so both forms get tested.
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building lade: %v\n%s", err, out)
-	} else {
-		ladeBin = bin
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.MainWithLade(m, &ladeBin))
 }
 
 // needLade skips unless root, overlayfs and the built binary are there.

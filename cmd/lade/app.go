@@ -15,6 +15,7 @@ import (
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/errmsg"
+	"github.com/lade-build/lade/internal/userns"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
 	"github.com/lade-build/lade/solver"
@@ -98,6 +99,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		SilenceErrors: true,
 	}
 	defRoot := os.Getenv("LADE_ROOT")
+	if defRoot == "" {
+		defRoot = userns.DefaultRoot()
+	}
 	if defRoot == "" {
 		defRoot = "/var/lib/lade"
 	}
