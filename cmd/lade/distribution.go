@@ -43,6 +43,10 @@ func (a *app) pullCmd() *cobra.Command {
 			}
 			ctx := cmd.Context()
 			opts := images.PullOptions{Insecure: a.insecure, Progress: a.stderr}
+			var err error
+			if opts.Verify, err = a.signatureCheck(args[0]); err != nil {
+				return err
+			}
 			if quiet {
 				opts.Progress = nil
 			}
@@ -95,6 +99,7 @@ func (a *app) pullCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&platform, "platform", "", "platform to pull from a multi-platform image (default linux/amd64)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the image reference")
+	a.policyFlag(c)
 	return c
 }
 
@@ -112,14 +117,19 @@ func canonicalRef(ref name.Reference) string {
 }
 
 func (a *app) pushCmd() *cobra.Command {
-	var quiet bool
+	var quiet, sign bool
+	var key string
 	c := &cobra.Command{
 		Use:   "push [OPTIONS] NAME[:TAG]",
 		Short: "Upload an image to a registry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := images.ParseTag(args[0]); err != nil {
+			t, err := images.ParseTag(args[0])
+			if err != nil {
 				return err
+			}
+			if sign != (key != "") {
+				return statusError{125, errors.New("--sign and --key go together")}
 			}
 			img, err := a.image(cmd.Context(), args[0])
 			if err != nil {
@@ -129,29 +139,36 @@ func (a *app) pushCmd() *cobra.Command {
 			if quiet {
 				prog = nil
 			}
-			return a.push(cmd.Context(), args[0], img, prog, a.stdout)
+			d, err := a.push(cmd.Context(), args[0], img, prog, a.stdout)
+			if err != nil || !sign {
+				return err
+			}
+			return a.sign(cmd.Context(), args[0], t.Context(), d, key)
 		},
 	}
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress progress output")
+	c.Flags().BoolVar(&sign, "sign", false, "sign the pushed image with --key, as lade sign does")
+	c.Flags().StringVar(&key, "key", "", "private key for --sign")
 	return c
 }
 
-// push uploads img as ref and prints docker's summary line.
-func (a *app) push(ctx context.Context, ref string, img v1.Image, prog, summary io.Writer) error {
+// push uploads img as ref, prints docker's summary line and returns the
+// pushed manifest's digest.
+func (a *app) push(ctx context.Context, ref string, img v1.Image, prog, summary io.Writer) (v1.Hash, error) {
 	t, err := images.ParseTag(ref)
 	if err != nil {
-		return err
+		return v1.Hash{}, err
 	}
 	d, err := a.images.Push(ctx, ref, img, images.PushOptions{Insecure: a.insecure, Progress: prog})
 	if err != nil {
-		return err
+		return v1.Hash{}, err
 	}
 	raw, err := img.RawManifest()
 	if err != nil {
-		return err
+		return v1.Hash{}, err
 	}
 	fmt.Fprintf(summary, "%s: digest: %s size: %d\n", t.TagStr(), d, len(raw))
-	return nil
+	return d, nil
 }
 
 func (a *app) tagCmd() *cobra.Command {
@@ -485,7 +502,7 @@ func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog
 			return err
 		}
 		w := prog.Writer()
-		if err := a.push(ctx, n, img, w, w); err != nil {
+		if _, err := a.push(ctx, n, img, w, w); err != nil {
 			return err
 		}
 	}
