@@ -81,6 +81,11 @@ func Sign(ctx context.Context, repo name.Repository, d v1.Hash, s sigs.Signer, o
 			return nil // cosign's dupe detection: already signed with this key
 		}
 	}
+	return write(tag, base, pl, raw, opts)
+}
+
+// write adds the signature raw over pl to base and writes it as tag.
+func write(tag name.Tag, base v1.Image, pl, raw []byte, opts []remote.Option) error {
 	img, err := mutate.Append(base, mutate.Addendum{
 		Layer:       static.NewLayer(pl, SimpleSigningMediaType),
 		Annotations: map[string]string{SignatureAnnotation: base64.StdEncoding.EncodeToString(raw)},
