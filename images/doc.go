@@ -16,7 +16,8 @@
 // manifest, so its digest is exactly the one that was tagged. Pull fills
 // content from a registry (verifying every blob, the manifest last) and
 // Import/Load/LoadLayout from local files; all return store-backed
-// images. Inspect, History and Filter describe stored images as docker's
+// images. PullOptions.Verify (lade's signature policy) judges the digest a
+// reference resolves to before Pull fetches or stores anything. Inspect, History and Filter describe stored images as docker's
 // inspect, history and images --filter do; DiskUsage measures them for
 // system df. Blobs no longer named stay until the build cache's GC frees
 // them.
