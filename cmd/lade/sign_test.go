@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/elliptic"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -166,6 +168,16 @@ func TestCosignInterop(t *testing.T) {
 	r := lade(t, root, "", "verify", "--key", pub, byCosign)
 	if r.code != 0 || !strings.Contains(r.stdout, digests[byCosign]) {
 		t.Errorf("lade verify of cosign's signature: %+v", r)
+	}
+	// The signature policy takes cosign's signatures too.
+	policy, err := signature.Load(requireKey(t, host, pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(byCosign)
+	d, _ := v1.NewHash(digests[byCosign])
+	if err := policy.Check(context.Background(), ref, d); err != nil {
+		t.Errorf("policy check of cosign's signature: %v", err)
 	}
 	if r := lade(t, root, "", "verify", "--key", pub, unsigned); r.code == 0 || !strings.Contains(r.stderr, "image is not signed") {
 		t.Errorf("lade verify of an unsigned image: %+v", r)
