@@ -99,7 +99,7 @@ func (a *app) resolveRemote(ctx context.Context, ref string) (name.Reference, v1
 	}
 	desc, err := remote.Head(r, append(remoteOptions(), remote.WithContext(ctx))...)
 	if err != nil {
-		return nil, v1.Hash{}, &images.RefError{Op: "resolving", Ref: ref, Err: err}
+		return nil, v1.Hash{}, images.RemoteError("resolving", ref, err)
 	}
 	return r, desc.Digest, nil
 }

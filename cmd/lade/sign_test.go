@@ -101,6 +101,7 @@ func TestSignVerifyPolicyCLI(t *testing.T) {
 	for _, tc := range []struct{ key, ref, want string }{
 		{pub, plain, "Error: " + plain + ": no valid signature: image is not signed"},
 		{otherPub, signed, "Error: " + signed + ": no valid signature: signature does not verify: "},
+		{pub, host + "/sig/missing:1", "Error: " + host + "/sig/missing:1: not found"},
 	} {
 		r := lade(t, root, "", "verify", "--key", tc.key, tc.ref)
 		if lines := testutil.ErrorLines(r.stderr); r.code == 0 || len(lines) != 1 || !strings.HasPrefix(lines[0], tc.want) {
