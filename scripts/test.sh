@@ -18,6 +18,10 @@ export PATH=$PATH:/usr/local/go/bin
 # missing tool fails its test instead of skipping it.
 gobin=$(go env GOPATH)/bin
 [ -x "$gobin/crane" ] || GOBIN=$gobin go install github.com/google/go-containerregistry/cmd/crane@v0.22.1
+# cosign, the outside verifier of lade's signatures (and signer of the ones
+# lade verifies): the newest v2 whose go.mod this Go accepts. A first build
+# takes minutes (it links cloud KMS clients); later runs find the binary.
+[ -x "$gobin/cosign" ] || GOBIN=$gobin go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5
 export PATH=$PATH:$gobin
 # qemu-user-static runs the arm64 busybox (runner/binfmt); its handlers
 # need binfmt_misc, which a container's /proc may not have mounted.

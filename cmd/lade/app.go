@@ -80,6 +80,7 @@ func printError(w io.Writer, op string, err error) {
 type app struct {
 	root     string
 	insecure []string
+	policy   string // --signature-policy of pull and run
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer

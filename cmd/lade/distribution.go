@@ -35,6 +35,10 @@ func (a *app) pullCmd() *cobra.Command {
 	var quiet bool
 	c := command("pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", cobra.ExactArgs(1), a.withStores(func(ctx context.Context, args []string) error {
 		opts := images.PullOptions{Insecure: a.insecure, Progress: a.stderr}
+		var err error
+		if opts.Verify, err = a.signatureCheck(args[0]); err != nil {
+			return err
+		}
 		if quiet {
 			opts.Progress = nil
 		}
@@ -86,6 +90,7 @@ func (a *app) pullCmd() *cobra.Command {
 	}))
 	c.Flags().StringVar(&platform, "platform", "", "platform os/arch[/variant] to pull from a multi-platform image; only its blobs are fetched (default: the host's)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the image reference")
+	a.policyFlag(c)
 	return c
 }
 
@@ -103,10 +108,15 @@ func canonicalRef(ref name.Reference) string {
 }
 
 func (a *app) pushCmd() *cobra.Command {
-	var quiet bool
+	var quiet, sign bool
+	var key string
 	c := command("push [OPTIONS] NAME[:TAG]", "Upload an image to a registry", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
-		if _, err := images.ParseTag(args[0]); err != nil {
+		t, err := images.ParseTag(args[0])
+		if err != nil {
 			return err
+		}
+		if sign != (key != "") {
+			return statusError{125, errors.New("--sign and --key go together")}
 		}
 		img, idx, err := a.imageOrIndex(ctx, args[0])
 		if err != nil {
@@ -116,18 +126,25 @@ func (a *app) pushCmd() *cobra.Command {
 		if quiet {
 			prog = nil
 		}
-		return a.push(ctx, args[0], img, idx, prog, a.stdout)
+		d, err := a.push(ctx, args[0], img, idx, prog, a.stdout)
+		if err != nil || !sign {
+			return err
+		}
+		return a.sign(ctx, args[0], t.Context(), d, key)
 	})
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress progress output")
+	c.Flags().BoolVar(&sign, "sign", false, "sign the pushed image with --key, as lade sign does")
+	c.Flags().StringVar(&key, "key", "", "private key for --sign")
 	return c
 }
 
 // push uploads img, or the multi-platform image idx with all its images
-// when idx is set, as ref and prints docker's summary line.
-func (a *app) push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIndex, prog, summary io.Writer) error {
+// when idx is set, as ref, prints docker's summary line and returns the
+// pushed manifest's digest.
+func (a *app) push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIndex, prog, summary io.Writer) (v1.Hash, error) {
 	t, err := images.ParseTag(ref)
 	if err != nil {
-		return err
+		return v1.Hash{}, err
 	}
 	o := images.PushOptions{Insecure: a.insecure, Progress: prog}
 	var d v1.Hash
@@ -140,10 +157,10 @@ func (a *app) push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIn
 		raw, err = img.RawManifest()
 	}
 	if err != nil {
-		return err
+		return v1.Hash{}, err
 	}
 	fmt.Fprintf(summary, "%s: digest: %s size: %d\n", t.TagStr(), d, len(raw))
-	return nil
+	return d, nil
 }
 
 func (a *app) tagCmd() *cobra.Command {
@@ -445,7 +462,8 @@ func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog
 		if err := a.images.Tag(ctx, n, img); err != nil {
 			return err
 		}
-		return a.push(ctx, n, img, nil, w, w)
+		_, err := a.push(ctx, n, img, nil, w, w)
+		return err
 	})
 }
 
@@ -455,7 +473,8 @@ func (a *app) exportPushIndex(ctx context.Context, idx v1.ImageIndex, names []st
 		if err := a.images.TagIndex(ctx, n, idx); err != nil {
 			return err
 		}
-		return a.push(ctx, n, nil, idx, w, w)
+		_, err := a.push(ctx, n, nil, idx, w, w)
+		return err
 	})
 }
 

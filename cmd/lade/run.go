@@ -47,6 +47,7 @@ func (a *app) runCmd() *cobra.Command {
 	})
 	fl := c.Flags()
 	processFlags(c, &f.OpenStdin, &f.Tty, &f.Env, &f.Workdir)
+	a.policyFlag(c)
 	fl.BoolVar(&f.AutoRemove, "rm", false, "remove the container (and its anonymous volumes) when it exits")
 	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
 	fl.BoolVar(&f.sigProxy, "sig-proxy", true, "pass the signals lade receives on to the container's process (foreground)")
@@ -154,7 +155,11 @@ func (a *app) foreground(ctx context.Context, store *container.Store, id string,
 // lists it and rmi removes it.
 func (a *app) pullForRun(ctx context.Context, ref string, plat v1.Platform) (v1.Image, error) {
 	fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", ref)
-	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure, Platform: plat})
+	verify, err := a.signatureCheck(ref)
+	if err != nil {
+		return nil, err
+	}
+	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure, Platform: plat, Verify: verify})
 	if err != nil {
 		return nil, err
 	}
