@@ -143,9 +143,11 @@ func sortDifferences(ds []Difference) {
 
 // jsonString is v as compact JSON, the readable form of a field's value.
 func jsonString(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // "RUN a > b && c" as written
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprintf("%v", v)
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }

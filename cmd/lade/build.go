@@ -52,6 +52,7 @@ type buildFlags struct {
 	ssh           []string
 	allow         []string
 	jobs          int
+	verifyRepro   bool
 }
 
 func (a *app) buildCmd() *cobra.Command {
@@ -88,6 +89,7 @@ func (a *app) buildCmd() *cobra.Command {
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE | id=ID,env=VAR | id=ID")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent for RUN --mount=type=ssh: default | ID=SOCKET | ID=KEYFILE[,KEYFILE]")
 	fl.StringArrayVar(&f.allow, "allow", nil, "grant an entitlement: security.insecure, network.host")
+	fl.BoolVar(&f.verifyRepro, "verify-repro", false, "build again from scratch in a fresh root and fail if the images differ")
 	return c
 }
 
@@ -217,6 +219,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		prog.Printf("WARNING: %s\n", w)
 	}
 	opts.Progress = prog
+	a.prepareRepro(ctx, f, &opts, prog)
 	if err := a.open(); err != nil {
 		return err
 	}
@@ -242,6 +245,9 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	res, err := b.Build(ctx, opts)
 	if err != nil {
 		return err
+	}
+	if err := a.verifyRepro(ctx, f, opts, res.Image, prog); err != nil {
+		return err // before any export: nothing irreproducible is pushed
 	}
 	for _, o := range outs {
 		if err := a.export(ctx, res.Image, o, f.tags, prog); err != nil {
