@@ -23,15 +23,10 @@ L build -q -t ctx "$work/ctx" >/dev/null
 declare -A res
 for i in $(seq "$runs"); do
   echo "run $i/$runs" >&2
-  t cold_plain L build -q --no-cache -t ctx "$work/ctx"
-  t cold_verify L build -q --no-cache --verify-repro -t ctx "$work/ctx"
-  t cached_plain L build -q -t ctx "$work/ctx"
-  t cached_verify L build -q --verify-repro -t ctx "$work/ctx"
+  t cold-plain L build -q --no-cache -t ctx "$work/ctx"
+  t cold-verify L build -q --no-cache --verify-repro -t ctx "$work/ctx"
+  t cached-plain L build -q -t ctx "$work/ctx"
+  t cached-verify L build -q --verify-repro -t ctx "$work/ctx"
 done
-printf '%-8s %10s %10s %8s\n' build plain_s verify_s ratio
-for k in cold cached; do
-  p=$(printf '%s' "${res[${k}_plain]}" | median)
-  v=$(printf '%s' "${res[${k}_verify]}" | median)
-  printf '%-8s %10.3f %10.3f %8.2f\n' "$k" "$p" "$v" "$(echo "$v / $p" | bc -l)"
-done
+bench_pairs plain verify cold cached
 echo "(medians of $runs, interleaved; load average $(cut -d' ' -f1-3 /proc/loadavg))"

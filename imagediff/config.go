@@ -40,13 +40,9 @@ func skipped(t reflect.Type, field string) bool {
 }
 
 func diffManifests(_ context.Context, a, b v1.Image) ([]Difference, error) {
-	ma, err := a.Manifest()
+	ma, mb, err := both(a, b, "manifest", v1.Image.Manifest)
 	if err != nil {
-		return nil, fmt.Errorf("image A: manifest: %w", err)
-	}
-	mb, err := b.Manifest()
-	if err != nil {
-		return nil, fmt.Errorf("image B: manifest: %w", err)
+		return nil, err
 	}
 	var out []Difference
 	walk("manifest", "", reflect.ValueOf(*ma), reflect.ValueOf(*mb), &out)
@@ -54,13 +50,9 @@ func diffManifests(_ context.Context, a, b v1.Image) ([]Difference, error) {
 }
 
 func diffConfigs(_ context.Context, a, b v1.Image) ([]Difference, error) {
-	ca, err := a.ConfigFile()
+	ca, cb, err := both(a, b, "config", v1.Image.ConfigFile)
 	if err != nil {
-		return nil, fmt.Errorf("image A: config: %w", err)
-	}
-	cb, err := b.ConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("image B: config: %w", err)
+		return nil, err
 	}
 	var out []Difference
 	walk("config", "", reflect.ValueOf(*ca), reflect.ValueOf(*cb), &out)
@@ -68,28 +60,17 @@ func diffConfigs(_ context.Context, a, b v1.Image) ([]Difference, error) {
 }
 
 // diffRaw explains two images that differ in no field: the same fields
-// in other bytes (key order, fields v1's types do not know).
-func diffRaw(a, b v1.Image) ([]Difference, error) {
-	for _, s := range []struct {
-		scope string
-		name  func(v1.Image) (v1.Hash, error)
-	}{
-		{"config", v1.Image.ConfigName},
-		{"manifest", v1.Image.Digest},
-	} {
-		ha, err := s.name(a)
-		if err != nil {
-			return nil, err
-		}
-		hb, err := s.name(b)
-		if err != nil {
-			return nil, err
-		}
-		if ha != hb {
-			return []Difference{{Scope: s.scope, Path: "(raw JSON)", A: ha.String(), B: hb.String()}}, nil
-		}
+// in other bytes (key order, fields v1's types do not know), in the
+// config or else in the manifest (whose digests differ: Compare checked).
+func diffRaw(a, b v1.Image, da, db v1.Hash) ([]Difference, error) {
+	ca, cb, err := both(a, b, "config digest", v1.Image.ConfigName)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	if ca != cb {
+		return []Difference{{Scope: "config", Path: "(raw JSON)", A: ca.String(), B: cb.String()}}, nil
+	}
+	return []Difference{{Scope: "manifest", Path: "(raw JSON)", A: da.String(), B: db.String()}}, nil
 }
 
 // walk compares a and b at path within scope, adding what differs to out.

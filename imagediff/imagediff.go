@@ -84,13 +84,9 @@ type Report struct {
 
 // Compare compares a with b: manifest, config, then layer by layer.
 func Compare(ctx context.Context, a, b v1.Image) (*Report, error) {
-	da, err := a.Digest()
+	da, db, err := both(a, b, "manifest digest", v1.Image.Digest)
 	if err != nil {
-		return nil, fmt.Errorf("image A: %w", err)
-	}
-	db, err := b.Digest()
-	if err != nil {
-		return nil, fmt.Errorf("image B: %w", err)
+		return nil, err
 	}
 	r := &Report{A: da.String(), B: db.String(), Differences: []Difference{}}
 	if da == db {
@@ -107,13 +103,26 @@ func Compare(ctx context.Context, a, b v1.Image) (*Report, error) {
 		r.Differences = append(r.Differences, d...)
 	}
 	if len(r.Differences) == 0 {
-		if r.Differences, err = diffRaw(a, b); err != nil {
+		if r.Differences, err = diffRaw(a, b, da, db); err != nil {
 			return nil, err
 		}
 	}
 	sortDifferences(r.Differences)
 	r.Identical = len(r.Differences) == 0
 	return r, nil
+}
+
+// both calls get on a and b; an error names the image and what failed.
+func both[T any](a, b v1.Image, what string, get func(v1.Image) (T, error)) (T, T, error) {
+	va, err := get(a)
+	if err != nil {
+		return va, va, fmt.Errorf("image A: %s: %w", what, err)
+	}
+	vb, err := get(b)
+	if err != nil {
+		return va, vb, fmt.Errorf("image B: %s: %w", what, err)
+	}
+	return va, vb, nil
 }
 
 // sortDifferences orders by scope (manifest, config, layers), layer

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -280,5 +281,61 @@ func TestCompareRandom(t *testing.T) {
 	}
 	if r.Identical || !layers[0] || !layers[1] {
 		t.Errorf("Compare(a, b) = %v, want differences in layers 0 and 1", r.Differences)
+	}
+}
+
+// TestCompareCorruptLayer: a layer that is not a tar is an error naming
+// the layer and the image, never a report or a panic.
+func TestCompareCorruptLayer(t *testing.T) {
+	bad := bytes.Repeat([]byte("not a tar header "), 64)
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(bad)), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := build(t, spec{layers: [][]file{baseFiles()}, level: gzip.BestSpeed})
+	for _, tc := range []struct {
+		a, b v1.Image
+		want string
+	}{
+		{img, good, "layer 0: image A: "},
+		{good, img, "layer 0: image B: "},
+	} {
+		_, err := Compare(context.Background(), tc.a, tc.b)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("Compare = %v, want an error starting %q", err, tc.want)
+		}
+	}
+}
+
+// spaced is an image whose manifest has a trailing newline: the same
+// fields in other bytes.
+type spaced struct{ v1.Image }
+
+func (s spaced) RawManifest() ([]byte, error) {
+	b, err := s.Image.RawManifest()
+	return append(b, '\n'), err
+}
+
+func (s spaced) Digest() (v1.Hash, error) {
+	b, _ := s.RawManifest()
+	h, _, err := v1.SHA256(bytes.NewReader(b))
+	return h, err
+}
+
+// TestCompareRaw: the same fields in other bytes are still a difference.
+func TestCompareRaw(t *testing.T) {
+	a := build(t, baseSpec())
+	r, err := Compare(context.Background(), a, spaced{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Identical || len(r.Differences) != 1 || r.Differences[0].Path != "(raw JSON)" || r.Differences[0].Scope != "manifest" {
+		t.Errorf("Compare = %v, want one manifest (raw JSON) difference", r.Differences)
 	}
 }

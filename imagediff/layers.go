@@ -20,16 +20,12 @@ import (
 // maxEntries bounds the entries indexed from one layer, so a hostile
 // image cannot grow the index without end (metadata only: about 200
 // bytes an entry).
-const maxEntries = 10_000_000
+const maxEntries = 2_000_000
 
 func diffLayers(ctx context.Context, a, b v1.Image) ([]Difference, error) {
-	la, err := a.Layers()
+	la, lb, err := both(a, b, "layers", v1.Image.Layers)
 	if err != nil {
-		return nil, fmt.Errorf("image A: layers: %w", err)
-	}
-	lb, err := b.Layers()
-	if err != nil {
-		return nil, fmt.Errorf("image B: layers: %w", err)
+		return nil, err
 	}
 	var out []Difference
 	for i := 0; i < max(len(la), len(lb)); i++ {

@@ -30,7 +30,7 @@ func (a *app) prepareRepro(ctx context.Context, f *buildFlags, o *solver.Options
 	t, err := sourcedate.FromGit(ctx, o.ContextDir)
 	from := "the context's git commit time"
 	if err != nil {
-		t, from = time.Unix(0, 0).UTC(), "0: the context is no git checkout"
+		t, from = time.Unix(0, 0).UTC(), "no git commit time for the context"
 	}
 	o.SourceDateEpoch = &t
 	prog.Printf("SOURCE_DATE_EPOCH=%d (%s)\n", t.Unix(), from)

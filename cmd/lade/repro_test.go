@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lade-build/lade/imagediff"
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // TestVerifyRepro: --verify-repro passes a deterministic build and fails
@@ -31,7 +34,7 @@ func TestVerifyRepro(t *testing.T) {
 COPY a /a
 RUN echo hello > /f && chmod 0600 /f && ln -s /f /sym && ln /f /hard && mkdir -p /d && touch /d/x
 `,
-			want: []string{"SOURCE_DATE_EPOCH=0 (", "reproducible: sha256:"},
+			want: []string{"SOURCE_DATE_EPOCH=0 (no git commit time for the context)", "reproducible: sha256:"},
 		},
 		{
 			name:       "deterministic with epoch",
@@ -85,6 +88,31 @@ RUN echo hello > /f && chmod 0600 /f && ln -s /f /sym && ln /f /hard && mkdir -p
 				t.Errorf("scratch roots left: %v", left)
 			}
 		})
+	}
+}
+
+// TestVerifyReproGitEpoch: without SOURCE_DATE_EPOCH, both builds use
+// the context's git commit time.
+func TestVerifyReproGitEpoch(t *testing.T) {
+	root := newRoot(t)
+	if _, err := exec.LookPath("git"); err != nil {
+		testutil.Unavailable(t, "git: %v", err)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nCOPY a /a\n", "a": "A\n"})
+	cmd := exec.Command("sh", "-c", "git init -q && git add . && git -c user.name=t -c user.email=t@t commit -qm c")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_COMMITTER_DATE=@1600000000 +0000", "GIT_AUTHOR_DATE=@1500000000 +0000")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git: %v\n%s", err, out)
+	}
+	r := lade(t, root, "", "build", "--progress", "plain", "--verify-repro", "-t", "git:1", dir)
+	if r.code != 0 || !strings.Contains(r.stderr, "SOURCE_DATE_EPOCH=1600000000 (the context's git commit time)") {
+		t.Fatalf("build --verify-repro = %d:\n%s", r.code, r.stderr)
+	}
+	r = lade(t, root, "", "inspect", "git:1")
+	if !strings.Contains(r.stdout, `"Created": "2020-09-13T12:26:40Z"`) {
+		t.Errorf("inspect git:1: want Created = the commit time:\n%s", r.stdout)
 	}
 }
 
