@@ -136,6 +136,18 @@ t() {
   t1=$(now)
   res[$k]+="$(echo "$t1 - $t0" | bc)"$'\n'
 }
+# bench_pairs A B KEY...: a table of, for each KEY, the medians of
+# res[KEY-A] and res[KEY-B] (seconds) and their ratio B/A.
+bench_pairs() {
+  local a=$1 b=$2 k x y
+  shift 2
+  printf '%-8s %10s %10s %8s\n' build "${a}_s" "${b}_s" ratio
+  for k in "$@"; do
+    x=$(printf '%s' "${res[$k-$a]}" | median)
+    y=$(printf '%s' "${res[$k-$b]}" | median)
+    printf '%-8s %10.3f %10.3f %8.2f\n' "$k" "$x" "$y" "$(echo "$y / $x" | bc -l)"
+  done
+}
 # median: of the numbers on stdin, one a line (blank lines skipped).
 median() { sort -n | awk 'NF {a[++n]=$1} END {if (n) print (n%2) ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2}'; }
 # bench_pair UNIT PRECISION LABEL_A A LABEL_B B RATIO: prints medians A and
