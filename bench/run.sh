@@ -40,7 +40,5 @@ for i in $(seq "$runs"); do
 done
 l=$(printf '%s\n' "${lade_t[@]}" | median)
 r=$(printf '%s\n' "${runc_t[@]}" | median)
-printf '%-36s %9s\n' case median_ms
-printf '%-36s %9.1f\n' "lade run --rm IMAGE true" "$l" "runc run (bundle, true)" "$r"
-printf 'lade/runc %.2f\n' "$(echo "$l / $r" | bc -l)"
+bench_pair ms 1 "lade run --rm IMAGE true" "$l" "runc run (bundle, true)" "$r" lade/runc
 echo "(median of $runs runs each; $(nproc) CPUs, Linux $(uname -r), $(runc --version | head -1))"

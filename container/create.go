@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -79,15 +78,15 @@ func (s *Store) CreateFromImage(ctx context.Context, img Image, o CreateOptions)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Create(c); err != nil {
+	// The supervisor lock is held until the container is complete: an
+	// `rm -f` meanwhile waits for it (then the start finds it removed).
+	release, err := s.create(c)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.finishConfig(c, img.Config, &o); err != nil {
-		// An rm -f of the new container makes the next step fail on a
-		// missing file: say what happened, not the step that noticed.
-		if _, serr := os.Stat(s.Dir(c.ID)); errors.Is(serr, os.ErrNotExist) {
-			return nil, fmt.Errorf("container %s was removed before it started", c.ID[:12])
-		}
+	err = s.finishConfig(c, img.Config, &o)
+	release()
+	if err != nil {
 		_ = s.Remove(ctx, c.ID, true, true)
 		return nil, err
 	}
@@ -177,6 +176,9 @@ func applyRuntimeOptions(c *Config, o *CreateOptions) error {
 		return errors.New("conflicting options: --restart and --rm")
 	}
 	if c.Resources, err = o.resources(); err != nil {
+		return err
+	}
+	if err := rootlessLimits(c.Resources); err != nil {
 		return err
 	}
 	if c.Capabilities, err = o.capabilities(); err != nil {

@@ -217,9 +217,20 @@ func NewID() string {
 // Create records cfg (ID and Name filled in when empty) as a new
 // container in state created.
 func (s *Store) Create(cfg *Config) error {
+	release, err := s.create(cfg)
+	if err == nil {
+		release()
+	}
+	return err
+}
+
+// create is Create that returns holding the new container's supervisor
+// lock, for a creator that still writes to the container: a concurrent
+// `rm -f` waits for it instead of removing the dir under it.
+func (s *Store) create(cfg *Config) (release func(), err error) {
 	unlock, err := lockFile(filepath.Join(s.dir, ".lock"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer unlock()
 	if cfg.ID == "" {
@@ -229,15 +240,15 @@ func (s *Store) Create(cfg *Config) error {
 		cfg.Name = randomName()
 	}
 	if !nameRE.MatchString(cfg.Name) {
-		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", cfg.Name)
+		return nil, fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", cfg.Name)
 	}
 	all, err := s.list()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, c := range all {
 		if c.Name == cfg.Name {
-			return fmt.Errorf("the container name %q is already in use by container %s", cfg.Name, c.ID[:12])
+			return nil, fmt.Errorf("the container name %q is already in use by container %s", cfg.Name, c.ID[:12])
 		}
 	}
 	if cfg.Created.IsZero() {
@@ -245,12 +256,25 @@ func (s *Store) Create(cfg *Config) error {
 	}
 	dir := s.Dir(cfg.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating container %s: %w", cfg.ID, err)
+		return nil, fmt.Errorf("creating container %s: %w", cfg.ID, err)
 	}
-	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
-		return err
+	release, err = s.lockSupervisor(cfg.ID)
+	if err != nil {
+		return nil, err
 	}
-	return writeJSON(filepath.Join(dir, "state.json"), &State{Status: StatusCreated})
+	// state.json first: config.json is what makes the container exist
+	// for list and Get, so `rm -f NAME` right after it appears finds it
+	// (a container with only config.json read as not there, and a
+	// concurrent `rm -f` missed it).
+	err = writeJSON(filepath.Join(dir, "state.json"), &State{Status: StatusCreated})
+	if err == nil {
+		err = writeJSON(filepath.Join(dir, "config.json"), cfg)
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
 }
 
 // Get finds a container by full id, name or unique id prefix.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
@@ -111,84 +112,144 @@ func (c *copier) hashTree(h hash.Hash, name, real string, sc *StatCache, top boo
 // hashEntry writes one entry, given its stat and, for a regular file, its
 // content digest; a directory's children follow in name order.
 func (c *copier) hashEntry(h hash.Hash, name, real string, st *unix.Stat_t, digest string, sc *StatCache) error {
-	owner := ""
-	if c.opts.Src.KeepOwner {
-		owner = fmt.Sprintf(" %d:%d", st.Uid, st.Gid)
+	// One line an entry, built with strconv (fmt cost as much as the
+	// lstat per file); the bytes are those of the format
+	// "T %q %o owner ...\n" that TestChecksumStable pins.
+	b := append(append(c.line[:0], ' ', ' '), strconv.Quote(name)...)
+	mode := uint64(st.Mode & 0o7777)
+	owner := func(b []byte) []byte {
+		if !c.opts.Src.KeepOwner {
+			return b
+		}
+		b = strconv.AppendUint(append(b, ' '), uint64(st.Uid), 10)
+		return strconv.AppendUint(append(b, ':'), uint64(st.Gid), 10)
 	}
+	var kids []hashKid
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		fmt.Fprintf(h, "f %q %o%s %s\n", name, st.Mode&0o7777, owner, digest)
+		b[0] = 'f'
+		b = owner(strconv.AppendUint(append(b, ' '), mode, 8))
+		b = append(append(b, ' '), digest...)
 	case unix.S_IFLNK:
 		target, err := os.Readlink(real)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(h, "l %q%s %q\n", name, owner, target)
+		b[0] = 'l'
+		b = append(append(owner(b), ' '), strconv.Quote(target)...)
 	case unix.S_IFDIR:
-		fmt.Fprintf(h, "d %q %o%s\n", name, st.Mode&0o7777, owner)
-		kids, err := c.hashChildren(real, sc)
-		if err != nil {
+		b[0] = 'd'
+		b = owner(strconv.AppendUint(append(b, ' '), mode, 8))
+		var err error
+		if kids, err = c.hashChildren(real, sc); err != nil {
 			return err
 		}
-		for _, k := range kids {
-			if err := c.ctx.Err(); err != nil {
-				return err
-			}
-			if err := c.hashEntry(h, path.Join(name, k.name), k.real, &k.st, k.digest, sc); err != nil {
-				return err
-			}
-		}
 	default:
-		fmt.Fprintf(h, "o %q %o%s %d\n", name, st.Mode, owner, st.Rdev)
+		b[0] = 'o'
+		b = owner(strconv.AppendUint(append(b, ' '), uint64(st.Mode), 8))
+		b = strconv.AppendUint(append(b, ' '), st.Rdev, 10)
+	}
+	c.line = append(b, '\n')
+	h.Write(c.line)
+	for _, k := range kids {
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.hashEntry(h, path.Join(name, k.name), k.real, &k.st, k.digest, sc); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 type hashKid struct {
 	name, real string
+	key        string // stat cache key of a file whose content must be read
 	st         unix.Stat_t
 	digest     string
 }
 
 // hashChildren lists dir's visible entries in name order, stat'ed once,
-// with the content digests of its regular files computed on a few
-// goroutines (hashing a cold context is read and sha256 bound).
+// with the content digests of its regular files: those the stat cache
+// has, then the others read on a few goroutines (hashing a cold context
+// is read and sha256 bound).
 func (c *copier) hashChildren(dir string, sc *StatCache) ([]hashKid, error) {
 	ents, err := os.ReadDir(dir) // sorted by name
 	if err != nil {
 		return nil, err
 	}
-	kids := make([]hashKid, 0, len(ents))
-	for _, e := range ents {
-		k := hashKid{name: e.Name(), real: filepath.Join(dir, e.Name())}
-		if err := unix.Lstat(k.real, &k.st); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				continue
-			}
-			return nil, &os.PathError{Op: "lstat", Path: k.real, Err: err}
-		}
-		if vis, err := c.visible(k.real, k.st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
-			return nil, err
-		} else if !vis {
-			continue
-		}
-		kids = append(kids, k)
-	}
+	kids := make([]hashKid, len(ents))
+	// A large directory is stat'ed in chunks on several goroutines: on
+	// a warm no-op rebuild the lstat calls are most of the work.
 	g, gctx := errgroup.WithContext(c.ctx)
 	g.SetLimit(copyWorkers)
+	for lo := 0; lo < len(ents); lo += statChunk {
+		hi := min(lo+statChunk, len(ents))
+		g.Go(func() error { return c.statKids(dir, ents[lo:hi], kids[lo:hi], sc) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, k := range kids {
+		if k.name != "" {
+			kids[n] = k
+			n++
+		}
+	}
+	kids = kids[:n]
+	g, gctx = errgroup.WithContext(c.ctx)
+	g.SetLimit(copyWorkers)
 	for i := range kids {
-		if kids[i].st.Mode&unix.S_IFMT != unix.S_IFREG {
-			continue
+		k := &kids[i]
+		if k.key == "" {
+			continue // not a regular file, or its digest was recorded
 		}
 		if gctx.Err() != nil {
 			break
 		}
-		k := &kids[i]
 		g.Go(func() error {
-			d, err := sc.fileDigest(k.real, &k.st)
+			d, err := sc.hash(k.real, k.key)
 			k.digest = d
 			return err
 		})
 	}
 	return kids, g.Wait()
+}
+
+// statChunk is how many entries of a directory one goroutine stats.
+const statChunk = 512
+
+// statKids fills kids from ents: stat, visibility, and for a regular file
+// the digest the stat cache records, or its key when it has none. An
+// entry that vanished or is ignored keeps an empty name.
+func (c *copier) statKids(dir string, ents []os.DirEntry, kids []hashKid, sc *StatCache) error {
+	var keys []string
+	var files []int
+	for i, e := range ents {
+		k := hashKid{name: e.Name(), real: filepath.Join(dir, e.Name())}
+		if err := unix.Lstat(k.real, &k.st); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			return &os.PathError{Op: "lstat", Path: k.real, Err: err}
+		}
+		if vis, err := c.visible(k.real, k.st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
+			return err
+		} else if !vis {
+			continue
+		}
+		if k.st.Mode&unix.S_IFMT == unix.S_IFREG {
+			k.key = keyOf(k.real, &k.st)
+			keys = append(keys, k.key)
+			files = append(files, i)
+		}
+		kids[i] = k
+	}
+	for j, d := range sc.lookupAll(keys) {
+		if d != "" {
+			kids[files[j]].digest, kids[files[j]].key = d, ""
+		}
+	}
+	return nil
 }

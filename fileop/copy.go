@@ -63,6 +63,7 @@ type copier struct {
 	include *Matcher // --parents pattern; nil copies everything
 	incPat  string
 	links   map[[2]uint64]string
+	line    []byte // Checksum's entry buffer, reused
 
 	// Set while a directory is copied (see startPool).
 	group *errgroup.Group
@@ -300,6 +301,9 @@ func (c *copier) glob(clean string) ([]srcMatch, error) {
 // excluded dir stays visible when "!" patterns may re-include its children.
 func (c *copier) visible(real string, isDir bool) (bool, error) {
 	ig := c.opts.Src.Ignore
+	if ig.empty() {
+		return true, nil
+	}
 	ex, err := ig.Excluded(c.srcRel(real), isDir)
 	if err != nil || !ex {
 		return err == nil, err

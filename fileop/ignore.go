@@ -97,7 +97,7 @@ func NewMatcher(patterns []string) (*Matcher, error) {
 // directories alike.
 func (m *Matcher) Excluded(rel string, isDir bool) (bool, error) {
 	_ = isDir
-	if m == nil {
+	if m.empty() {
 		return false, nil
 	}
 	rel = cleanRel(rel)
@@ -111,6 +111,12 @@ func (m *Matcher) Excluded(rel string, isDir bool) (bool, error) {
 		return false, fmt.Errorf("match %s: %w", rel, err)
 	}
 	return ok, nil
+}
+
+// empty reports whether m excludes nothing (nil, or no patterns): the
+// check a walk makes per entry before it pays for a path to match.
+func (m *Matcher) empty() bool {
+	return m == nil || len(m.pm.Patterns()) == 0
 }
 
 // Exclusions reports whether any "!" pattern exists, in which case an

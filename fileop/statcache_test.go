@@ -1,6 +1,7 @@
 package fileop
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -136,5 +137,27 @@ func TestStatCachesScratchLegacy(t *testing.T) {
 	got := d.Scratch()
 	if len(got) != 1 || got[0] != string(d)+".json" {
 		t.Errorf("Scratch = %v, want the legacy record", got)
+	}
+}
+
+func TestStatRecordRoundTrip(t *testing.T) {
+	m := map[string]string{"/a\x001:2:3:4.5:6.7": "sha256:aa", "/b": "sha256:bb", "": ""}
+	b := encodeRecord(m)
+	got, err := decodeRecord(b)
+	if err != nil || len(got) != len(m) {
+		t.Fatalf("decode = %v, %v", got, err)
+	}
+	for k, v := range m {
+		if got[k] != v {
+			t.Errorf("%q = %q, want %q", k, got[k], v)
+		}
+	}
+	if !bytes.Equal(encodeRecord(got), b) {
+		t.Error("encoding is not deterministic")
+	}
+	for _, bad := range [][]byte{nil, []byte("{}"), b[:len(b)-1], append(append([]byte{}, recordMagic...), 0xff)} {
+		if _, err := decodeRecord(bad); err == nil {
+			t.Errorf("decodeRecord(%q) accepted a damaged record", bad)
+		}
 	}
 }

@@ -271,7 +271,9 @@ func (g *Collector) mounts() ([]Mount, error) {
 			continue
 		}
 		p := filepath.Join(g.CacheMounts, e.Name())
-		n, _ := du.Size(p)
+		// Only data: the users' temp dirs beside it are scratch
+		// (mountScratch), counted there.
+		n, _ := du.Size(filepath.Join(p, "data"))
 		m := Mount{ID: e.Name(), Size: n}
 		// The lock file is opened by every use of the mount.
 		if fi, err := os.Stat(filepath.Join(p, "data")); err == nil {

@@ -30,7 +30,9 @@
 // with LoadLayout/Load of a layout whose entry is an index. Manifest lists
 // being put together (docker manifest) live apart, in root/manifests:
 // ManifestCreate, ManifestAnnotate, ManifestPush, ManifestInspect,
-// ManifestRemove. Inspect, History and Filter describe stored images as docker's
+// ManifestRemove. PullOptions.Verify (lade's signature policy) judges the
+// digest a reference resolves to before Pull fetches or stores anything.
+// Inspect, History and Filter describe stored images as docker's
 // inspect, history and images --filter do; DiskUsage measures them for
 // system df. Blobs no longer named stay until the build cache's GC frees
 // them.

@@ -53,13 +53,20 @@ func twoPlatforms(t *testing.T) (v1.ImageIndex, v1.Image, v1.Image) {
 	return testutil.MultiIndex(t, amd, arm), amd, arm
 }
 
-func TestTagIndexGet(t *testing.T) {
-	ctx := context.Background()
+// storedTwoPlatforms is a store holding twoPlatforms' index as multi:1.
+func storedTwoPlatforms(t *testing.T) (*Store, v1.ImageIndex, v1.Image, v1.Image) {
+	t.Helper()
 	s, _ := newStore(t)
 	idx, amd, arm := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
+	if err := s.TagIndex(context.Background(), "multi:1", idx); err != nil {
 		t.Fatal(err)
 	}
+	return s, idx, amd, arm
+}
+
+func TestTagIndexGet(t *testing.T) {
+	ctx := context.Background()
+	s, idx, amd, arm := storedTwoPlatforms(t)
 	gi, err := s.GetIndex(ctx, "multi:1")
 	if err != nil {
 		t.Fatal(err)
@@ -142,11 +149,7 @@ func TestGetPlatformSingleImage(t *testing.T) {
 // are not listed on their own, but stay reachable by digest.
 func TestListIndex(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, _, arm := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, idx, _, arm := storedTwoPlatforms(t)
 	list, err := s.List(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -170,11 +173,7 @@ func TestListIndex(t *testing.T) {
 // from the store; an image also named on its own stays.
 func TestDeleteIndex(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, amd, _ := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, idx, amd, _ := storedTwoPlatforms(t)
 	if err := s.Tag(ctx, "amd:1", amd); err != nil {
 		t.Fatal(err)
 	}
@@ -200,11 +199,7 @@ func TestDeleteIndex(t *testing.T) {
 // index against rmi by ID.
 func TestDeleteIndexInUse(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, _, arm := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, idx, _, arm := storedTwoPlatforms(t)
 	armID := testutil.ImageID(t, arm)
 	users := func(id v1.Hash) []User {
 		if id == armID {
@@ -222,11 +217,7 @@ func TestDeleteIndexInUse(t *testing.T) {
 // its platform, under the same digest.
 func TestPushIndex(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, _, _ := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, idx, _, _ := storedTwoPlatforms(t)
 	gi, err := s.GetIndex(ctx, "multi:1")
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +266,7 @@ func TestPullPlatformFetchesOnlyItsBlobs(t *testing.T) {
 		})
 	})
 	ref := host + "/multi:1"
-	pushIndexTo(t, ref, idx)
+	push(t, ref, idx)
 	tests := []struct {
 		platform v1.Platform
 		want     v1.Image
@@ -326,11 +317,7 @@ func blobDigestsOf(t *testing.T, img v1.Image) []v1.Hash {
 // platform as a docker archive; a mix of an index and images is refused.
 func TestSaveLoadIndex(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, _, arm := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, idx, _, arm := storedTwoPlatforms(t)
 	var buf bytes.Buffer
 	if err := s.Save(ctx, &buf, []string{"multi:1"}, nil); err != nil {
 		t.Fatal(err)
@@ -373,11 +360,7 @@ func TestSaveLoadIndex(t *testing.T) {
 // its own by ID; a name of its own goes, the image stays for the index.
 func TestDeleteIndexChild(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, amd, arm := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, _, amd, arm := storedTwoPlatforms(t)
 	if err := s.Tag(ctx, "amd:1", amd); err != nil {
 		t.Fatal(err)
 	}
@@ -432,11 +415,7 @@ func TestTagIndexNested(t *testing.T) {
 // index, and an index whose arm64 image a container uses is active.
 func TestDiskUsageIndex(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	idx, amd, arm := twoPlatforms(t)
-	if err := s.TagIndex(ctx, "multi:1", idx); err != nil {
-		t.Fatal(err)
-	}
+	s, idx, amd, arm := storedTwoPlatforms(t)
 	var want int64
 	for _, img := range []v1.Image{amd, arm} {
 		m, _ := img.Manifest()
@@ -481,5 +460,25 @@ func TestPushIndexMounts(t *testing.T) {
 	want := len(blobDigestsOf(t, amd)) + len(blobDigestsOf(t, arm))
 	if bodies, kinds := u.reset(); bodies != 0 || kinds["MOUNT"] != want || pr.mounts != want {
 		t.Errorf("second push: %d bodies, requests %v, %d mounts granted; want %d mounts", bodies, kinds, pr.mounts, want)
+	}
+}
+
+// TestInspectForeignIndex: an index without the host's platform is
+// inspected by its first image; --platform still must match.
+func TestInspectForeignIndex(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	arm := platformImage(t, "linux/arm64", time.Unix(1, 0))
+	idx := testutil.MultiIndex(t, arm, platformImage(t, "linux/arm/v7", time.Unix(2, 0)))
+	if err := s.TagIndex(ctx, "foreign:1", idx); err != nil {
+		t.Fatal(err)
+	}
+	ii, err := s.Inspect(ctx, "foreign:1", nil)
+	d, _ := idx.Digest()
+	if err != nil || ii.Architecture != "arm64" || ii.ID != d.String() || len(ii.RepoTags) != 1 {
+		t.Errorf("Inspect = %+v, %v; want the arm64 image under the index's ID and name", ii, err)
+	}
+	if _, err := s.Inspect(ctx, "foreign:1", &v1.Platform{OS: "linux", Architecture: "amd64"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Inspect --platform linux/amd64 = %v, want ErrNotFound", err)
 	}
 }

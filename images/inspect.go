@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -43,10 +44,7 @@ type InspectRoot struct {
 // image), its image for platform (nil: the host's) and its entries, with
 // the index's digest as ID as in docker's containerd store.
 func (s *Store) Inspect(ctx context.Context, ref string, platform *v1.Platform) (Inspect, error) {
-	img, err := s.Get(ctx, ref)
-	if platform != nil {
-		img, err = s.GetPlatform(ctx, ref, *platform)
-	}
+	img, err := s.inspected(ctx, ref, platform)
 	if err != nil {
 		return Inspect{}, err
 	}
@@ -102,6 +100,32 @@ func (s *Store) Inspect(ctx context.Context, ref string, platform *v1.Platform) 
 		ii.RootFS.Layers = append(ii.RootFS.Layers, l.String())
 	}
 	return ii, nil
+}
+
+// inspected is the image Inspect describes: platform's, else the host's,
+// else, for an index without the host's platform, its first image.
+func (s *Store) inspected(ctx context.Context, ref string, platform *v1.Platform) (v1.Image, error) {
+	if platform != nil {
+		return s.GetPlatform(ctx, ref, *platform)
+	}
+	img, err := s.Get(ctx, ref)
+	if !errors.Is(err, ErrNotFound) {
+		return img, err
+	}
+	ix, ierr := s.GetIndex(ctx, ref)
+	if ierr != nil {
+		return nil, err
+	}
+	im, ierr := ix.IndexManifest()
+	if ierr != nil {
+		return nil, err
+	}
+	for _, m := range im.Manifests {
+		if m.MediaType.IsImage() {
+			return ix.Image(m.Digest)
+		}
+	}
+	return nil, err
 }
 
 // entry is the index entry of manifest d; only its digest when untagged

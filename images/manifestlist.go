@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -133,15 +132,6 @@ func (s *Store) manifestEntries(ctx context.Context, ref string, insecure []stri
 		return nil, err
 	}
 	return imageEntry(img)
-}
-
-func (s *Store) remoteOptions(ctx context.Context) []remote.Option {
-	return []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithRetryBackoff(s.backoff),
-		remote.WithUserAgent("lade"),
-	}
 }
 
 // imageEntries are ix's image entries (attestations and nested indexes

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -28,6 +27,9 @@ type PullOptions struct {
 	Platform v1.Platform // default: the host's (DefaultPlatform)
 	Insecure []string    // extra registry hosts allowed over plain http
 	Progress io.Writer   // optional: one line per blob, pulling or exists
+	// Verify, when set, judges the digest ref resolves to (an index's, for
+	// a multi-platform image) before anything is fetched or stored.
+	Verify func(ctx context.Context, ref name.Reference, d v1.Hash) error
 }
 
 // Pull downloads ref into content and returns the store-backed image; it
@@ -51,16 +53,11 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if err != nil {
 		return nil, err
 	}
-	puller, err := remote.NewPuller(
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithRetryBackoff(s.backoff),
-		remote.WithUserAgent("lade"),
-	)
+	puller, err := remote.NewPuller(s.remoteOptions(ctx)...)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := resolveManifest(ctx, puller, r, opts.Platform)
+	desc, err := resolveManifest(ctx, puller, r, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -86,8 +83,10 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 }
 
 // resolveManifest fetches r's image manifest, through an index to the
-// manifest for plat (the host's where unset) when r names one.
-func resolveManifest(ctx context.Context, puller *remote.Puller, r name.Reference, plat v1.Platform) (*remote.Descriptor, error) {
+// manifest for opts.Platform (the host's where unset) when r names one,
+// once opts.Verify accepts the digest r resolves to.
+func resolveManifest(ctx context.Context, puller *remote.Puller, r name.Reference, opts PullOptions) (*remote.Descriptor, error) {
+	plat := opts.Platform
 	if plat.OS == "" {
 		plat.OS = "linux"
 	}
@@ -97,6 +96,11 @@ func resolveManifest(ctx context.Context, puller *remote.Puller, r name.Referenc
 	desc, err := getManifest(ctx, puller, r)
 	if err != nil {
 		return nil, fmt.Errorf("fetching manifest: %w", err)
+	}
+	if opts.Verify != nil {
+		if err := opts.Verify(ctx, r, desc.Digest); err != nil {
+			return nil, err
+		}
 	}
 	sniffMediaType(desc)
 	if desc.MediaType.IsIndex() {

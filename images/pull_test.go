@@ -82,7 +82,7 @@ func TestPullIndex(t *testing.T) {
 		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}},
 	)
 	ref := host + "/multi/app:latest"
-	pushIndexTo(t, ref, idx)
+	push(t, ref, idx)
 	tests := []struct {
 		name string
 		plat v1.Platform

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -55,11 +54,6 @@ func (s *Store) push(ctx context.Context, ref string, img v1.Image, opts PushOpt
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	base := opts.Transport
-	if base == nil {
-		base = remote.DefaultTransport
-	}
-	rt := &pushLog{next: base, w: opts.Progress, sizes: blobSizes(img)}
 	digests, err := blobDigests(img)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("reading manifest: %w", err)
@@ -68,19 +62,22 @@ func (s *Store) push(ctx context.Context, ref string, img v1.Image, opts PushOpt
 	if from := s.mountSources(r.Context(), digests); len(from) > 0 {
 		up = &mountable{Image: img, from: from}
 	}
-	err = remote.Write(r, up,
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithRetryBackoff(s.backoff),
-		remote.WithJobs(blobJobs),
-		remote.WithUserAgent("lade"),
-		remote.WithTransport(rt),
-	)
-	if err != nil {
+	if err := remote.Write(r, up, s.pushOptions(ctx, opts, blobSizes(img))...); err != nil {
 		return v1.Hash{}, err
 	}
 	s.noteSources(r.Context(), digests, opts.Progress)
 	return d, nil
+}
+
+// pushOptions are remoteOptions for a push: blobJobs blobs at a time,
+// over opts.Transport with each blob logged (with its size from sizes)
+// to opts.Progress.
+func (s *Store) pushOptions(ctx context.Context, opts PushOptions, sizes map[string]int64) []remote.Option {
+	base := opts.Transport
+	if base == nil {
+		base = remote.DefaultTransport
+	}
+	return s.remoteOptions(ctx, remote.WithJobs(blobJobs), remote.WithTransport(&pushLog{next: base, w: opts.Progress, sizes: sizes}))
 }
 
 // PushIndex uploads the index idx to ref as Push does an image: every
@@ -104,10 +101,6 @@ func (s *Store) pushIndex(ctx context.Context, ref string, idx v1.ImageIndex, op
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	base := opts.Transport
-	if base == nil {
-		base = remote.DefaultTransport
-	}
 	sizes := map[string]int64{}
 	var digests []v1.Hash
 	err = eachImage(idx, 0, func(img v1.Image) error {
@@ -123,15 +116,7 @@ func (s *Store) pushIndex(ctx context.Context, ref string, idx v1.ImageIndex, op
 	if from := s.mountSources(r.Context(), digests); len(from) > 0 {
 		up = &mountableIndex{imageIndex: idx, from: from}
 	}
-	err = remote.WriteIndex(r, up,
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithRetryBackoff(s.backoff),
-		remote.WithJobs(blobJobs),
-		remote.WithUserAgent("lade"),
-		remote.WithTransport(&pushLog{next: base, w: opts.Progress, sizes: sizes}),
-	)
-	if err != nil {
+	if err := remote.WriteIndex(r, up, s.pushOptions(ctx, opts, sizes)...); err != nil {
 		return v1.Hash{}, err
 	}
 	s.noteSources(r.Context(), digests, opts.Progress)

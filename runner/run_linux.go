@@ -122,7 +122,7 @@ func (r *Runner) runConfined(ctx context.Context, spec *Spec, cfg *initConfig, p
 			}
 		}()
 	}
-	if !spec.AllDevices && (p == nil || p.dc == nil) {
+	if !spec.AllDevices && (p == nil || p.dc == nil) && deviceCgroups() {
 		dc, err := setupDeviceCgroup(spec.DeviceCgroup, deviceRules(spec.Devices), v2Cgroup(cfg.Cgroups))
 		if err != nil {
 			if p != nil {

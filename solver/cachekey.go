@@ -12,7 +12,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/lade-build/lade/cache"
-	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/progress"
 )
 
@@ -259,7 +258,7 @@ func (sc *stageCtx) runInputs(ctx context.Context, args []string, script string,
 		if src == "" {
 			src = "/"
 		}
-		d, err := fileop.Checksum(ctx, fileop.Source{Root: sc.bd.o.ContextDir, Ignore: sc.bd.ignore}, []string{src}, sc.bd.b.StatCache)
+		d, err := sc.bd.contextChecksum(ctx, src)
 		if err != nil {
 			d = "error: " + err.Error()
 		}

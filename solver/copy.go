@@ -132,7 +132,7 @@ func (sc *stageCtx) resolveSource(ctx context.Context, cs copySpec, in inputs) (
 				continue
 			}
 			// A missing source yields no digest here; Copy reports it.
-			if d, err := fileop.Checksum(ctx, src, []string{p}, bd.b.StatCache); err == nil {
+			if d, err := bd.contextChecksum(ctx, p); err == nil {
 				in["source "+p] = d
 			} else {
 				in["source "+p] = "error: " + err.Error()

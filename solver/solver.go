@@ -277,6 +277,7 @@ type build struct {
 	firstErr        error       // the first stage failure
 	ms              *mountState // RUN mount state, see mounts.go; guarded by mu
 	sent            []string    // context paths the needed stages read (fileop.Source.Sent)
+	sums            contextSums // context digests, see contextChecksum
 }
 
 // stageNode is one vertex of the stage DAG; its result is computed once.
@@ -516,20 +517,15 @@ func (l *limitedExec) Run(ctx context.Context, spec *runner.Spec) (int, error) {
 }
 
 // prehashContext digests the context sources that the stages the target
-// needs COPY, while base images are still being pulled, so the COPY steps
-// find them in the stat cache. Only literal paths are hashed; a COPY that
-// arrives first just hashes again.
+// needs COPY, while base images are still being pulled; the COPY steps
+// share the result (contextChecksum). Only literal paths are hashed.
 func (bd *build) prehashContext(ctx context.Context, needed []*stageNode) {
-	if bd.b.StatCache == nil {
-		return
-	}
-	src := fileop.Source{Root: bd.o.ContextDir, Ignore: bd.ignore}
 	for _, n := range needed {
 		for _, p := range n.copySources {
 			if ctx.Err() != nil {
 				return
 			}
-			_, _ = fileop.Checksum(ctx, src, []string{p}, bd.b.StatCache)
+			_, _ = bd.contextChecksum(ctx, p)
 		}
 	}
 }

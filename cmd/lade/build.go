@@ -53,18 +53,14 @@ type buildFlags struct {
 	ssh           []string
 	allow         []string
 	jobs          int
+	verifyRepro   bool
 }
 
 func (a *app) buildCmd() *cobra.Command {
 	f := &buildFlags{}
-	c := &cobra.Command{
-		Use:   "build [OPTIONS] CONTEXT",
-		Short: "Build an image from a Dockerfile",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.build(cmd.Context(), f, args[0])
-		},
-	}
+	c := command("build [OPTIONS] CONTEXT", "Build an image from a Dockerfile", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
+		return a.build(ctx, f, args[0])
+	})
 	fl := c.Flags()
 	fl.StringArrayVarP(&f.tags, "tag", "t", nil, `name and optionally a tag ("name:tag")`)
 	fl.StringVarP(&f.file, "file", "f", "", `name of the Dockerfile (default "CONTEXT/Dockerfile"; "-" reads stdin)`)
@@ -89,6 +85,7 @@ func (a *app) buildCmd() *cobra.Command {
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE | id=ID,env=VAR | id=ID")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent for RUN --mount=type=ssh: default | ID=SOCKET | ID=KEYFILE[,KEYFILE]")
 	fl.StringArrayVar(&f.allow, "allow", nil, "grant an entitlement: security.insecure, network.host")
+	fl.BoolVar(&f.verifyRepro, "verify-repro", false, "build again from scratch in a fresh root and fail if the images differ")
 	return c
 }
 
@@ -222,6 +219,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		prog.Printf("WARNING: %s\n", w)
 	}
 	opts.Progress = prog
+	a.prepareRepro(ctx, f, &opts, prog)
 	if err := a.open(); err != nil {
 		return err
 	}
@@ -252,6 +250,11 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return a.finishIndex(ctx, f, outs, cacheTo, results, b.Remote, prog)
 	}
 	res := results[0]
+	ro := opts
+	ro.Platform = plats[0]
+	if err := a.verifyRepro(ctx, f, ro, res.Image, prog); err != nil {
+		return err // before any export: nothing irreproducible is pushed
+	}
 	for _, o := range outs {
 		if err := a.export(ctx, res.Image, o, f.tags, prog); err != nil {
 			return err
@@ -274,6 +277,9 @@ func buildPlatforms(f *buildFlags, outs []output) ([]v1.Platform, error) {
 		plats = []v1.Platform{solver.HostPlatform()}
 	}
 	if len(plats) > 1 {
+		if f.verifyRepro {
+			return nil, errors.New("--verify-repro checks one platform's image: build one --platform at a time")
+		}
 		for _, o := range outs {
 			if o.typ == "docker" {
 				// buildx's words: a docker archive holds no image index.

@@ -38,24 +38,14 @@ type pruneFlags struct {
 func (a *app) cacheCmd() *cobra.Command {
 	c := &cobra.Command{Use: "cache", Short: "Manage the build cache"}
 	var verbose bool
-	du := &cobra.Command{
-		Use:   "du [--verbose]",
-		Short: "Show the disk usage of the build cache",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.cacheDU(cmd.Context(), verbose)
-		},
-	}
+	du := command("du [--verbose]", "Show the disk usage of the build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		return a.cacheDU(ctx, verbose)
+	})
 	du.Flags().BoolVarP(&verbose, "verbose", "v", false, "describe every cache record")
 	f := &pruneFlags{}
-	prune := &cobra.Command{
-		Use:   "prune [--all] [--keep-storage SIZE] [--filter until=DURATION] [-f]",
-		Short: "Remove build cache",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.cachePrune(cmd.Context(), f)
-		},
-	}
+	prune := command("prune [--all] [--keep-storage SIZE] [--filter until=DURATION] [-f]", "Remove build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		return a.cachePrune(ctx, f)
+	})
 	addPruneFlags(prune, f)
 	c.AddCommand(du, prune)
 	return c

@@ -22,51 +22,43 @@ func init() {
 func (a *app) imagesCmd() *cobra.Command {
 	var quiet, digests, tree bool
 	var filters []string
-	c := &cobra.Command{
-		Use:   "images",
-		Short: "List images in the local store",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
+	c := command("images", "List images in the local store", cobra.NoArgs, a.withStores(func(ctx context.Context, _ []string) error {
+		list, err := a.images.List(ctx)
+		if err != nil {
+			return err
+		}
+		if list, err = images.Filter(list, filters); err != nil {
+			return err
+		}
+		if tree && !quiet {
+			return a.imagesTree(ctx, list)
+		}
+		header := "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE"
+		if digests {
+			header = "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE"
+		}
+		tw := a.table(quiet, header)
+		for _, e := range list {
+			id := shortID(e.ImageID())
+			if quiet {
+				fmt.Fprintln(tw, id)
+				continue
 			}
-			list, err := a.images.List(cmd.Context())
-			if err != nil {
-				return err
+			names := e.Names
+			if len(names) == 0 {
+				names = []string{"<none>:<none>"}
 			}
-			if list, err = images.Filter(list, filters); err != nil {
-				return err
-			}
-			if tree && !quiet {
-				return a.imagesTree(cmd.Context(), list)
-			}
-			header := "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE"
-			if digests {
-				header = "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE"
-			}
-			tw := a.table(quiet, header)
-			for _, e := range list {
-				id := shortID(e.ImageID())
-				if quiet {
-					fmt.Fprintln(tw, id)
-					continue
-				}
-				names := e.Names
-				if len(names) == 0 {
-					names = []string{"<none>:<none>"}
-				}
-				for _, n := range names {
-					repo, tag := images.SplitTag(n)
-					if digests {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", repo, tag, e.Digest, id, ago(e.Created), humanSize(e.Size))
-					} else {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, id, ago(e.Created), humanSize(e.Size))
-					}
+			for _, n := range names {
+				repo, tag := images.SplitTag(n)
+				if digests {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", repo, tag, e.Digest, id, ago(e.Created), humanSize(e.Size))
+				} else {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, id, ago(e.Created), humanSize(e.Size))
 				}
 			}
-			return tw.Flush()
-		},
-	}
+		}
+		return tw.Flush()
+	}))
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	c.Flags().BoolVar(&digests, "digests", false, "show digests")
 	c.Flags().BoolVar(&tree, "tree", false, "show each multi-platform image's platforms under it")
@@ -119,14 +111,8 @@ func shortID(d v1.Hash) string {
 }
 
 func (a *app) importCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "import TARBALL|- [REPOSITORY[:TAG]]",
-		Short: "Create an image from a root filesystem tarball",
-		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
+	return command("import TARBALL|- [REPOSITORY[:TAG]]", "Create an image from a root filesystem tarball", cobra.RangeArgs(1, 2),
+		a.withStores(func(ctx context.Context, args []string) error {
 			var r io.Reader = a.stdin
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
@@ -146,7 +132,7 @@ func (a *app) importCmd() *cobra.Command {
 			} else if t != nil {
 				created = *t
 			}
-			img, err := a.images.Import(cmd.Context(), r, name, created)
+			img, err := a.images.Import(ctx, r, name, created)
 			if err != nil {
 				return fmt.Errorf("importing %s: %w", args[0], err)
 			}
@@ -156,9 +142,7 @@ func (a *app) importCmd() *cobra.Command {
 			}
 			fmt.Fprintln(a.stdout, id.String())
 			return nil
-		},
-	}
-	return c
+		}))
 }
 
 func ago(t time.Time) string {

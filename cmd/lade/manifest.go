@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,32 +21,21 @@ func init() {
 // manifestCmd is docker manifest: put together a multi-platform list
 // from images in the store or in registries, and push it.
 func (a *app) manifestCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "manifest COMMAND",
-		Short: "Manage multi-platform manifest lists (as docker manifest)",
-		Args:  cobra.NoArgs,
-	}
+	c := &cobra.Command{Use: "manifest COMMAND", Short: "Manage multi-platform manifest lists (as docker manifest)", Args: cobra.NoArgs}
 	c.AddCommand(a.manifestCreateCmd(), a.manifestAnnotateCmd(), a.manifestInspectCmd(), a.manifestPushCmd(), a.manifestRmCmd())
 	return c
 }
 
 func (a *app) manifestCreateCmd() *cobra.Command {
 	var amend bool
-	c := &cobra.Command{
-		Use:   "create [--amend] MANIFEST_LIST MANIFEST [MANIFEST...]",
-		Short: "Create a local manifest list of images (local first, else from their registry)",
-		Args:  cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
-			if _, err := a.images.ManifestCreate(cmd.Context(), args[0], args[1:], amend, a.insecure); err != nil {
+	c := command("create [--amend] MANIFEST_LIST MANIFEST [MANIFEST...]", "Create a local manifest list of images (local first, else from their registry)", cobra.MinimumNArgs(2),
+		a.withStores(func(ctx context.Context, args []string) error {
+			if _, err := a.images.ManifestCreate(ctx, args[0], args[1:], amend, a.insecure); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Created manifest list %s\n", args[0])
 			return nil
-		},
-	}
+		}))
 	c.Flags().BoolVarP(&amend, "amend", "a", false, "add to an existing manifest list")
 	return c
 }
@@ -53,20 +43,13 @@ func (a *app) manifestCreateCmd() *cobra.Command {
 func (a *app) manifestAnnotateCmd() *cobra.Command {
 	var p v1.Platform
 	var features string
-	c := &cobra.Command{
-		Use:   "annotate [OPTIONS] MANIFEST_LIST MANIFEST",
-		Short: "Set the platform of an entry of a local manifest list",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
+	c := command("annotate [OPTIONS] MANIFEST_LIST MANIFEST", "Set the platform of an entry of a local manifest list", cobra.ExactArgs(2),
+		a.withStores(func(_ context.Context, args []string) error {
 			if features != "" {
 				p.OSFeatures = strings.Split(features, ",")
 			}
 			return a.images.ManifestAnnotate(args[0], args[1], p)
-		},
-	}
+		}))
 	fl := c.Flags()
 	fl.StringVar(&p.OS, "os", "", "operating system")
 	fl.StringVar(&p.Architecture, "arch", "", "architecture")
@@ -77,15 +60,9 @@ func (a *app) manifestAnnotateCmd() *cobra.Command {
 }
 
 func (a *app) manifestInspectCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect [MANIFEST_LIST] MANIFEST",
-		Short: "Show a local manifest list, or a manifest in a registry, as JSON",
-		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
-			raw, err := a.images.ManifestInspect(cmd.Context(), args[0], a.insecure)
+	return command("inspect [MANIFEST_LIST] MANIFEST", "Show a local manifest list, or a manifest in a registry, as JSON", cobra.RangeArgs(1, 2),
+		a.withStores(func(ctx context.Context, args []string) error {
+			raw, err := a.images.ManifestInspect(ctx, args[0], a.insecure)
 			if err != nil {
 				return err
 			}
@@ -100,8 +77,7 @@ func (a *app) manifestInspectCmd() *cobra.Command {
 			}
 			fmt.Fprintln(a.stdout, out.String())
 			return nil
-		},
-	}
+		}))
 }
 
 // listEntry is the entry of the list raw whose digest is d.
@@ -120,15 +96,9 @@ func listEntry(raw []byte, d string) ([]byte, error) {
 
 func (a *app) manifestPushCmd() *cobra.Command {
 	var purge bool
-	c := &cobra.Command{
-		Use:   "push [--purge] MANIFEST_LIST",
-		Short: "Push a local manifest list and its images to the list's repository",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
-			d, _, err := a.images.ManifestPush(cmd.Context(), args[0], images.PushOptions{Insecure: a.insecure})
+	c := command("push [--purge] MANIFEST_LIST", "Push a local manifest list and its images to the list's repository", cobra.ExactArgs(1),
+		a.withStores(func(ctx context.Context, args []string) error {
+			d, _, err := a.images.ManifestPush(ctx, args[0], images.PushOptions{Insecure: a.insecure})
 			if err != nil {
 				return err
 			}
@@ -137,26 +107,18 @@ func (a *app) manifestPushCmd() *cobra.Command {
 				return a.images.ManifestRemove(args[0])
 			}
 			return nil
-		},
-	}
+		}))
 	c.Flags().BoolVarP(&purge, "purge", "p", false, "remove the local manifest list after the push")
 	return c
 }
 
 func (a *app) manifestRmCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm MANIFEST_LIST [MANIFEST_LIST...]",
-		Short: "Delete local manifest lists",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
+	return command("rm MANIFEST_LIST [MANIFEST_LIST...]", "Delete local manifest lists", cobra.MinimumNArgs(1),
+		a.withStores(func(_ context.Context, args []string) error {
 			var errs []error
 			for _, l := range args {
 				errs = append(errs, a.images.ManifestRemove(l))
 			}
 			return errors.Join(errs...)
-		},
-	}
+		}))
 }

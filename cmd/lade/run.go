@@ -31,26 +31,23 @@ type runFlags struct {
 func (a *app) runCmd() *cobra.Command {
 	f := &runFlags{}
 	var entry string
-	c := &cobra.Command{
-		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
-		Short: "Run a command in a new container",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.Flags().Changed("entrypoint") {
-				f.Entrypoint = &entry
-			}
-			code, err := a.run(cmd.Context(), f, args[0], args[1:])
-			if err != nil {
-				return statusError{125, err}
-			}
-			if code != 0 {
-				return exitError{code}
-			}
-			return nil
-		},
-	}
+	var c *cobra.Command
+	c = command("run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Run a command in a new container", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
+		if c.Flags().Changed("entrypoint") {
+			f.Entrypoint = &entry
+		}
+		code, err := a.run(ctx, f, args[0], args[1:])
+		if err != nil {
+			return statusError{125, err}
+		}
+		if code != 0 {
+			return exitError{code}
+		}
+		return nil
+	})
 	fl := c.Flags()
 	processFlags(c, &f.OpenStdin, &f.Tty, &f.Env, &f.Workdir)
+	a.policyFlag(c)
 	fl.BoolVar(&f.AutoRemove, "rm", false, "remove the container (and its anonymous volumes) when it exits")
 	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
 	fl.BoolVar(&f.sigProxy, "sig-proxy", true, "pass the signals lade receives on to the container's process (foreground)")
@@ -158,7 +155,11 @@ func (a *app) foreground(ctx context.Context, store *container.Store, id string,
 // lists it and rmi removes it.
 func (a *app) pullForRun(ctx context.Context, ref string, plat v1.Platform) (v1.Image, error) {
 	fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", ref)
-	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure, Platform: plat})
+	verify, err := a.signatureCheck(ref)
+	if err != nil {
+		return nil, err
+	}
+	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure, Platform: plat, Verify: verify})
 	if err != nil {
 		return nil, err
 	}

@@ -18,24 +18,14 @@ func init() {
 
 func (a *app) systemCmd() *cobra.Command {
 	c := &cobra.Command{Use: "system", Short: "Manage lade"}
-	df := &cobra.Command{
-		Use:   "df",
-		Short: "Show disk usage of images, containers, volumes and build cache",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.systemDF(cmd.Context())
-		},
-	}
+	df := command("df", "Show disk usage of images, containers, volumes and build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		return a.systemDF(ctx)
+	})
 	f := &pruneFlags{}
 	var volumes bool
-	prune := &cobra.Command{
-		Use:   "prune [-a] [--volumes] [-f]",
-		Short: "Remove stopped containers, dangling images and build cache",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.systemPrune(cmd.Context(), f, volumes)
-		},
-	}
+	prune := command("prune [-a] [--volumes] [-f]", "Remove stopped containers, dangling images and build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		return a.systemPrune(ctx, f, volumes)
+	})
 	addPruneFlags(prune, f)
 	prune.Flags().Lookup("all").Usage = "also remove images no container uses, and all build cache"
 	prune.Flags().BoolVar(&volumes, "volumes", false, "also remove anonymous volumes no container uses")

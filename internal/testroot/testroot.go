@@ -1,5 +1,6 @@
 // Package testroot makes lade --root directories for tests: a store
-// seeded with busybox:latest, made offline from testutil's image. It is
+// seeded with busybox:latest, made offline from testutil's image, and a
+// content store with its build cache key index (OpenCache). It is
 // apart from testutil because it uses the cache and images packages,
 // whose own tests use testutil.
 package testroot
@@ -15,6 +16,21 @@ import (
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/testutil"
 )
+
+// OpenCache opens a content store (dir/content) and a build cache key
+// index (dir/keys) under dir, failing t on an error.
+func OpenCache(t testing.TB, dir string) (*cache.Store, *cache.Index) {
+	t.Helper()
+	content, err := cache.Open(filepath.Join(dir, "content"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	index, err := cache.OpenIndex(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return content, index
+}
 
 // SeedBusybox tags testutil's busybox image as busybox:latest in the
 // stores under root.

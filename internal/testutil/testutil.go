@@ -217,6 +217,15 @@ func PollUntil(d time.Duration, fn func() bool) bool {
 	}
 }
 
+// Poll waits up to 30s for fn to report true and fails t, naming what it
+// waited for, when it does not.
+func Poll(t testing.TB, what string, fn func() bool) {
+	t.Helper()
+	if !PollUntil(30*time.Second, fn) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
 // WaitForFile reports whether p exists, polling for at most d.
 func WaitForFile(p string, d time.Duration) bool {
 	return PollUntil(d, func() bool {
