@@ -42,6 +42,9 @@ GOARCH=arm64 go build ./...
 GOARCH=arm64 go vet ./...
 # The arch-dependent pure pieces' tests as arm64 programs, through qemu.
 GOARCH=arm64 go test -count=1 ./runner/seccomp ./runner/binfmt
+# The build's platform pieces on an arm64 host: BUILDPLATFORM, the platform
+# args, keys and RUN platforms of a two-platform build (no root needed).
+GOARCH=arm64 go test -count=1 -run 'Platform' ./solver
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
 # Each fuzz target briefly, from its seed corpus in testdata/fuzz (a longer

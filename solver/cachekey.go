@@ -86,24 +86,25 @@ func (sc *stageCtx) layerStep(ctx context.Context, step *progress.Step, in input
 	b := sc.bd.b
 	in["parent"] = sc.st.key
 	key := in.digest()
-	if !sc.cacheDisabled() {
-		// Another platform's build at this same step runs it once: this
-		// one waits, then finds its result in the cache.
-		unlock, err := sc.bd.sh.steps.lock(ctx, key)
-		if err != nil {
-			return false, err
-		}
-		defer unlock()
-		if r, ok := b.Index.Get(key); ok && sc.reuse(r) {
-			step.Cached()
-			sc.st.key = key
-			sc.st.lastCreated = r.Created
+	// A step that another build of this command (another platform's, or
+	// another stage with the same key) is running runs once: this one
+	// waits, then takes its result.
+	unlock, err := sc.bd.sh.steps.lock(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	if r, ok := sc.lookup(key); ok && sc.reuse(r) {
+		step.Cached()
+		sc.st.key = key
+		sc.st.lastCreated = r.Created
+		if b.Index != nil {
 			sc.record(key, r)
-			return true, nil
 		}
-		if sc.bd.o.ExplainCache {
-			sc.bd.o.Progress.Printf("#%d cache miss: %s\n", step.ID(), sc.explain(in))
-		}
+		return true, nil
+	}
+	if !sc.cacheDisabled() && sc.bd.o.ExplainCache {
+		sc.bd.o.Progress.Printf("#%d cache miss: %s\n", step.ID(), sc.explain(in))
 	}
 	added, err := sc.fsStep(ctx, step, fn)
 	step.Done(true, err)
@@ -112,15 +113,30 @@ func (sc *stageCtx) layerStep(ctx context.Context, step *progress.Step, in input
 	}
 	sc.st.key = key
 	sc.st.lastCreated = time.Now().UTC().Truncate(time.Second)
-	if b.Index != nil && len(sc.st.layers) > 0 {
-		info := sc.st.lastInfo
-		rec := cache.Result{Layer: info, Created: sc.st.lastCreated, Inputs: in}
-		if err := b.Index.Put(key, rec); err == nil {
-			_ = b.Index.Put(sc.slotKey(), rec)
+	if len(sc.st.layers) > 0 {
+		rec := cache.Result{Layer: sc.st.lastInfo, Created: sc.st.lastCreated, Inputs: in}
+		sc.bd.sh.made.Store(key, rec)
+		if b.Index != nil {
+			if err := b.Index.Put(key, rec); err == nil {
+				_ = b.Index.Put(sc.slotKey(), rec)
+			}
+			sc.record(key, rec)
 		}
-		sc.record(key, rec)
 	}
 	return added, nil
+}
+
+// lookup finds a step's result: in the build cache, or with the cache
+// off, among the steps this command ran (as BuildKit's --no-cache still
+// runs a vertex two platforms share once).
+func (sc *stageCtx) lookup(key string) (cache.Result, bool) {
+	if !sc.cacheDisabled() {
+		return sc.bd.b.Index.Get(key)
+	}
+	if r, ok := sc.bd.sh.made.Load(key); ok {
+		return r.(cache.Result), true
+	}
+	return cache.Result{}, false
 }
 
 // reuse appends a cached layer whose blob is here or in a --cache-from

@@ -37,6 +37,7 @@
 // unpacks. A step's key names its stage's platform (FROM --platform, else
 // the target's), so a build-platform stage that reads no TARGET* arg has
 // the same keys in every build; a per-key lock makes the second build to
-// reach such a step wait and hit the cache. Index lists the results with
-// their platforms.
+// reach such a step wait and take its result (from the cache, or with
+// the cache off from the steps this command ran). Index lists the
+// results with their platforms.
 package solver

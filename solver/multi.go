@@ -22,6 +22,7 @@ type shared struct {
 	exec    Executor // Builder.Exec as given, for its Warm
 	created time.Time
 	steps   keyLocks           // one runner per step cache key, see layerStep
+	made    sync.Map           // step key -> cache.Result of the steps run here
 	unpacks singleflight.Group // by diffID, see ensureSnapshots
 	// multi is set for more than one platform: progress names then
 	// carry the platform.

@@ -93,7 +93,8 @@ func envOf(s *runner.Spec, k string) string {
 // A two-platform build runs a FROM --platform=$BUILDPLATFORM stage's steps
 // that read no TARGET* arg once, with one cache key for both platforms;
 // the steps after ARG TARGETARCH and the target stage's run per platform,
-// with their own keys and the platform args BuildKit defines.
+// with their own keys and the platform args BuildKit defines; each RUN
+// process is for its stage's platform (runner/binfmt emulates a foreign one).
 func TestBuildPlatformsShareSteps(t *testing.T) {
 	ex := newFakeExec(0)
 	b, _ := newBuilder(t, ex)
@@ -114,17 +115,32 @@ RUN final
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSharedRuns(t, ex)
+	checkSharedKeys(t, rs)
+	// With --no-cache too, as BuildKit: the shared step is one vertex.
+	o.NoCache = true
+	o.Dockerfile = parse(t, strings.Join(df.Lines, "\n"))
+	if _, err := b.BuildPlatforms(context.Background(), o, []v1.Platform{amd64, arm64}); err != nil {
+		t.Fatal(err)
+	}
+	checkSharedRuns(t, ex)
+}
+
+// checkSharedRuns checks the RUN steps of TestBuildPlatformsShareSteps's
+// two-platform build and forgets them.
+func checkSharedRuns(t *testing.T, ex *fakeExec) {
+	t.Helper()
 	host := HostPlatform()
 	got := map[string][]string{}
 	for _, s := range ex.specs {
 		cmd := s.Args[len(s.Args)-1]
-		got[cmd] = append(got[cmd], strings.Join([]string{envOf(s, "TARGETARCH"), envOf(s, "BUILDPLATFORM"), envOf(s, "TARGETPLATFORM"), envOf(s, "TARGETVARIANT")}, " "))
+		got[cmd] = append(got[cmd], strings.Join([]string{s.Platform.String(), envOf(s, "TARGETARCH"), envOf(s, "BUILDPLATFORM"), envOf(s, "TARGETPLATFORM"), envOf(s, "TARGETVARIANT")}, " "))
 	}
 	hp := host.OS + "/" + host.Architecture
 	want := map[string][]string{
-		"shared":     {"   "},
-		"per-target": {"amd64 " + hp + "  ", "arm64 " + hp + "  "},
-		"final":      {"  linux/amd64 none", "  linux/arm64 none"},
+		"shared":     {hp + "    "},
+		"per-target": {hp + " amd64 " + hp + "  ", hp + " arm64 " + hp + "  "},
+		"final":      {"linux/amd64   linux/amd64 none", "linux/arm64   linux/arm64 none"},
 	}
 	for _, v := range got {
 		slices.Sort(v)
@@ -132,6 +148,13 @@ RUN final
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("RUN steps and their platform args (-want +got):\n%s", d)
 	}
+	ex.commands()
+}
+
+// checkSharedKeys checks that the two results share only the shared
+// RUN's key, and are for their platforms.
+func checkSharedKeys(t *testing.T, rs []*Result) {
+	t.Helper()
 	keys := [2]map[string]bool{{}, {}}
 	for i, r := range rs {
 		if r.Platform.String() != []v1.Platform{amd64, arm64}[i].String() {
@@ -176,5 +199,8 @@ func TestBasePlatformMismatch(t *testing.T) {
 	}
 	if cf, _ := r.Image.ConfigFile(); cf.Architecture != "amd64" {
 		t.Errorf("image config architecture = %s, want the base's amd64", cf.Architecture)
+	}
+	if len(ex.specs) != 1 || ex.specs[0].Platform.Architecture != "amd64" {
+		t.Errorf("RUN did not run for the base's amd64: %d specs", len(ex.specs))
 	}
 }

@@ -129,6 +129,7 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 		network = string(n)
 	}
 	rs := &runStep{plan: plan, spec: sandboxSpec(args, network, insecure)}
+	rs.spec.Platform = sc.programPlatform()
 	cleanup, err := sc.runFiles(rs, script)
 	defer cleanup()
 	if err != nil {
@@ -149,6 +150,22 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	}
 	sc.commit("RUN "+sc.runCommandString(args), added, true)
 	return nil
+}
+
+// programPlatform is the platform of the stage's programs, which a RUN
+// runs (natively or through qemu, see runner/binfmt): what its image
+// config says, which for a base of the wrong platform is not the one the
+// stage wanted.
+func (sc *stageCtx) programPlatform() *v1.Platform {
+	img := sc.st.img
+	p := sc.st.platform
+	if img.Architecture != "" {
+		p = v1.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant}
+	}
+	if p.OS == "" {
+		p.OS = "linux"
+	}
+	return &p
 }
 
 // sandboxSpec is BuildKit's sandbox (the default): docker's default

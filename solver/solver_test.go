@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
 	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/runner"
