@@ -85,22 +85,23 @@ type Config struct {
 	// Lowers are the image's layer dirs, top-most first.
 	Lowers []string `json:"lowers"`
 
-	Args           []string `json:"args"`
-	Env            []string `json:"env"`
-	Cwd            string   `json:"cwd"`
-	UID            uint32   `json:"uid"`
-	GID            uint32   `json:"gid"`
-	AdditionalGIDs []uint32 `json:"additionalGIDs,omitempty"`
-	User           string   `json:"user,omitempty"`
-	GroupAdd       []string `json:"groupAdd,omitempty"` // --group-add, also for exec -u
-	Hostname       string   `json:"hostname"`
-	Network        string   `json:"network"` // private, none or host
-	OpenStdin      bool     `json:"openStdin,omitempty"`
-	Tty            bool     `json:"tty,omitempty"`  // a pseudo-terminal as stdio
-	Init           bool     `json:"init,omitempty"` // lade's init as pid 1
-	ReadOnly       bool     `json:"readOnly,omitempty"`
-	AutoRemove     bool     `json:"autoRemove,omitempty"`
-	Mounts         []Mount  `json:"mounts,omitempty"`
+	Args           []string    `json:"args"`
+	Env            []string    `json:"env"`
+	Cwd            string      `json:"cwd"`
+	UID            uint32      `json:"uid"`
+	GID            uint32      `json:"gid"`
+	AdditionalGIDs []uint32    `json:"additionalGIDs,omitempty"`
+	User           string      `json:"user,omitempty"`
+	GroupAdd       []string    `json:"groupAdd,omitempty"` // --group-add, also for exec -u
+	Hostname       string      `json:"hostname"`
+	Network        string      `json:"network"` // bridge, none, host or a network's name
+	Net            NetSettings `json:"net,omitzero"`
+	OpenStdin      bool        `json:"openStdin,omitempty"`
+	Tty            bool        `json:"tty,omitempty"`  // a pseudo-terminal as stdio
+	Init           bool        `json:"init,omitempty"` // lade's init as pid 1
+	ReadOnly       bool        `json:"readOnly,omitempty"`
+	AutoRemove     bool        `json:"autoRemove,omitempty"`
+	Mounts         []Mount     `json:"mounts,omitempty"`
 	// AnonVolumes are volumes created for this container alone; they go
 	// with it on rm -v and --rm.
 	AnonVolumes []string      `json:"anonVolumes,omitempty"`

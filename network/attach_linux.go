@@ -1,0 +1,138 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+
+	"github.com/vishvananda/netns"
+)
+
+// AttachOptions say which container joins which network.
+type AttachOptions struct {
+	Network         string // name or ID; "" is the default network
+	Container, Name string // the container's ID and name
+	Aliases         []string
+	MAC             string // empty: derived from the address
+	// Alive says whether a container is still supervised: the endpoints
+	// of the others are stale (their supervisor was killed) and swept.
+	Alive func(id string) bool
+}
+
+// Attachment is a container's place on a network for one run of its
+// process: the network namespace it runs in and its endpoint.
+type Attachment struct {
+	Network  *Network
+	Endpoint *Endpoint
+	store    *Store
+	ns       netns.NsHandle
+	dns      *dnsServer
+}
+
+// Attach records the container's endpoint on the network, makes sure the
+// bridge and the root's rules are in place, and makes a network namespace
+// wired to the bridge; the caller runs the container in NSPath and calls
+// Detach when it ended.
+func (s *Store) Attach(ctx context.Context, o AttachOptions) (*Attachment, error) {
+	if o.Network == "" {
+		o.Network = DefaultName
+	}
+	a := &Attachment{store: s, ns: -1}
+	err := s.update(ctx, func(st *state) error {
+		st.sweep(func(id string) bool { return id != o.Container && o.Alive(id) })
+		n := st.find(o.Network)
+		if n == nil {
+			return fmt.Errorf("%w: %s", ErrNotFound, o.Network)
+		}
+		ip, err := allocate(st, n)
+		if err != nil {
+			return err
+		}
+		e := &Endpoint{Container: o.Container, Name: o.Name, Aliases: o.Aliases, Network: n.ID, IP: ip, MAC: o.MAC}
+		if e.MAC == "" {
+			e.MAC = macFor(ip)
+		}
+		st.Endpoints = append(st.Endpoints, e)
+		a.Network, a.Endpoint = n, e
+		if err := ensureBridge(n); err != nil {
+			return err
+		}
+		return syncRules(s.table, st.Networks)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.wire(); err != nil {
+		_ = a.Detach(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return a, nil
+}
+
+// wire makes the namespace and plumbs the endpoint into it.
+func (a *Attachment) wire() error {
+	ns, err := newNS()
+	if err != nil {
+		return fmt.Errorf("new network namespace: %w", err)
+	}
+	a.ns = ns
+	return plumb(ns, a.Network, a.Endpoint, "lv"+a.Endpoint.Container[:12])
+}
+
+// newNS makes a network namespace and returns a handle that keeps it; the
+// thread that made it goes back to the host's namespace.
+func newNS() (netns.NsHandle, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return -1, err
+	}
+	defer orig.Close()
+	ns, err := netns.New()
+	if err != nil {
+		return -1, err
+	}
+	if err := netns.Set(orig); err != nil {
+		// This thread must not run anything else: keep it locked.
+		runtime.LockOSThread()
+		ns.Close()
+		return -1, err
+	}
+	return ns, nil
+}
+
+// NSPath is the namespace as a path another process (the container's
+// init) can open while this one holds it.
+func (a *Attachment) NSPath() string {
+	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(a.ns))
+}
+
+// Detach stops the DNS server, lets go of the namespace (the kernel then
+// deletes the veth pair) and releases the address.
+func (a *Attachment) Detach(ctx context.Context) error {
+	if a.dns != nil {
+		a.dns.stop()
+	}
+	if a.ns >= 0 {
+		a.ns.Close()
+		a.ns = -1
+	}
+	return a.store.update(ctx, func(st *state) error {
+		st.Endpoints = slices.DeleteFunc(st.Endpoints, func(e *Endpoint) bool {
+			return e.Container == a.Endpoint.Container && e.Network == a.Endpoint.Network
+		})
+		return nil
+	})
+}
+
+// Release drops the container's endpoints on every network, for a removed
+// container whose supervisor could not detach.
+func (s *Store) Release(ctx context.Context, container string) error {
+	return s.update(ctx, func(st *state) error {
+		st.Endpoints = slices.DeleteFunc(st.Endpoints, func(e *Endpoint) bool { return e.Container == container })
+		return nil
+	})
+}

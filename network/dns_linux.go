@@ -1,0 +1,151 @@
+package network
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/vishvananda/netns"
+)
+
+// DNSAddr is where the embedded DNS server listens in a container.
+const DNSAddr = "127.0.0.11"
+
+// dnsServer answers a container's queries for the names on its network
+// and forwards the others to upstream servers from the host's namespace.
+type dnsServer struct {
+	store    *Store
+	network  string // ID
+	upstream []string
+	servers  []*dns.Server
+}
+
+// StartDNS serves DNS on 127.0.0.11:53 (udp and tcp) inside the
+// attachment's namespace until Detach, forwarding to upstream (host:port
+// or address).
+func (a *Attachment) StartDNS(upstream []string) error {
+	udp, tcp, err := listenIn(a.ns)
+	if err != nil {
+		return fmt.Errorf("embedded DNS server: %w", err)
+	}
+	d := &dnsServer{store: a.store, network: a.Network.ID}
+	for _, u := range upstream {
+		if _, _, err := net.SplitHostPort(u); err != nil {
+			u = net.JoinHostPort(u, "53")
+		}
+		d.upstream = append(d.upstream, u)
+	}
+	d.servers = []*dns.Server{{PacketConn: udp, Handler: d}, {Listener: tcp, Handler: d}}
+	for _, srv := range d.servers {
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
+		go func() { _ = srv.ActivateAndServe() }()
+		<-started
+	}
+	a.dns = d
+	return nil
+}
+
+// listenIn opens the server's sockets on a thread inside ns; sockets keep
+// their namespace, so they are served from any thread. The thread stays
+// locked and dies with its goroutine.
+func listenIn(ns netns.NsHandle) (net.PacketConn, net.Listener, error) {
+	type res struct {
+		pc  net.PacketConn
+		l   net.Listener
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := netns.Set(ns); err != nil {
+			ch <- res{err: err}
+			return
+		}
+		addr := net.JoinHostPort(DNSAddr, "53")
+		pc, err := net.ListenPacket("udp4", addr)
+		if err != nil {
+			ch <- res{err: err}
+			return
+		}
+		l, err := net.Listen("tcp4", addr)
+		if err != nil {
+			pc.Close()
+		}
+		ch <- res{pc, l, err}
+	}()
+	r := <-ch
+	return r.pc, r.l, r.err
+}
+
+func (d *dnsServer) stop() {
+	for _, srv := range d.servers {
+		_ = srv.Shutdown()
+	}
+}
+
+// ServeDNS answers A (and AAAA, with no address) queries for a name on
+// the network, and forwards everything else.
+func (d *dnsServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	if len(r.Question) == 1 && (r.Question[0].Qtype == dns.TypeA || r.Question[0].Qtype == dns.TypeAAAA) {
+		if ips := d.lookup(r.Question[0].Name); len(ips) > 0 {
+			m := new(dns.Msg)
+			m.SetReply(r)
+			m.Authoritative = true
+			for _, ip := range ips {
+				if r.Question[0].Qtype == dns.TypeA {
+					hdr := dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 600}
+					m.Answer = append(m.Answer, &dns.A{Hdr: hdr, A: ip})
+				}
+			}
+			_ = w.WriteMsg(m)
+			return
+		}
+	}
+	_ = w.WriteMsg(d.forward(w, r))
+}
+
+// lookup is the addresses of the network's endpoints named name: by
+// container name, alias or short ID.
+func (d *dnsServer) lookup(name string) []net.IP {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	st, err := d.store.read()
+	if err != nil {
+		return nil
+	}
+	var out []net.IP
+	for _, e := range st.endpoints(d.network) {
+		if strings.EqualFold(e.Name, name) || (len(e.Container) >= 12 && e.Container[:12] == name) || containsFold(e.Aliases, name) {
+			out = append(out, e.IP.AsSlice())
+		}
+	}
+	return out
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// forward asks each upstream server in turn, over the query's transport.
+func (d *dnsServer) forward(w dns.ResponseWriter, r *dns.Msg) *dns.Msg {
+	c := &dns.Client{Net: "udp", Timeout: 3 * time.Second}
+	if _, ok := w.LocalAddr().(*net.TCPAddr); ok {
+		c.Net = "tcp"
+	}
+	for _, u := range d.upstream {
+		if resp, _, err := c.Exchange(r, u); err == nil {
+			return resp
+		}
+	}
+	m := new(dns.Msg)
+	m.SetRcode(r, dns.RcodeServerFailure)
+	return m
+}

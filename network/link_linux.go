@@ -1,0 +1,125 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// ensureBridge makes n's bridge exist, up, with the gateway address: made
+// when missing, repaired when someone changed it.
+func ensureBridge(n *Network) error {
+	link, err := netlink.LinkByName(n.Bridge)
+	var notFound netlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}
+		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("creating bridge %s: %w", n.Bridge, err)
+		}
+		link, err = netlink.LinkByName(n.Bridge)
+	}
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", n.Bridge, err)
+	}
+	if link.Type() != "bridge" {
+		return fmt.Errorf("%s exists and is not a bridge", n.Bridge)
+	}
+	addr := &netlink.Addr{IPNet: ipNet(n.Gateway, n.Subnet.Bits())}
+	if err := netlink.AddrReplace(link, addr); err != nil {
+		return fmt.Errorf("addressing bridge %s: %w", n.Bridge, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bringing up bridge %s: %w", n.Bridge, err)
+	}
+	if n.Internal {
+		return nil
+	}
+	// Outbound traffic is routed by the host.
+	return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
+}
+
+// deleteBridge removes a bridge; a missing one is fine.
+func deleteBridge(name string) error {
+	link, err := netlink.LinkByName(name)
+	var notFound netlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := netlink.LinkDel(link); err != nil {
+		return fmt.Errorf("deleting bridge %s: %w", name, err)
+	}
+	return nil
+}
+
+func ipNet(a netip.Addr, bits int) *net.IPNet {
+	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(bits, 32)}
+}
+
+// plumb puts e on its network inside ns: a veth pair, the host end
+// (named host) on the bridge, the other eth0 in ns with e's address and
+// MAC, and a default route through the gateway unless n is internal.
+func plumb(ns netns.NsHandle, n *Network, e *Endpoint, host string) error {
+	br, err := netlink.LinkByName(n.Bridge)
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", n.Bridge, err)
+	}
+	// A veth left by an earlier run whose namespace is still dying.
+	if old, err := netlink.LinkByName(host); err == nil {
+		_ = netlink.LinkDel(old)
+	}
+	mac, err := net.ParseMAC(e.MAC)
+	if err != nil {
+		return fmt.Errorf("mac address %q: %w", e.MAC, err)
+	}
+	veth := &netlink.Veth{
+		LinkAttrs: netlink.LinkAttrs{Name: host, MasterIndex: br.Attrs().Index},
+		PeerName:  "eth0", PeerHardwareAddr: mac, PeerNamespace: netlink.NsFd(int(ns)),
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("creating veth %s: %w", host, err)
+	}
+	if err := netlink.LinkSetUp(veth); err != nil {
+		return fmt.Errorf("bringing up %s: %w", host, err)
+	}
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	return configureInside(h, n, e)
+}
+
+// configureInside brings up lo and eth0 in the container's namespace,
+// addresses eth0 and routes through the gateway.
+func configureInside(h *netlink.Handle, n *Network, e *Endpoint) error {
+	for _, name := range []string{"lo", "eth0"} {
+		l, err := h.LinkByName(name)
+		if err != nil {
+			return fmt.Errorf("container %s: %w", name, err)
+		}
+		if name == "eth0" {
+			if err := h.AddrAdd(l, &netlink.Addr{IPNet: ipNet(e.IP, n.Subnet.Bits())}); err != nil {
+				return fmt.Errorf("addressing eth0: %w", err)
+			}
+		}
+		if err := h.LinkSetUp(l); err != nil {
+			return fmt.Errorf("bringing up %s: %w", name, err)
+		}
+		if name == "eth0" && !n.Internal {
+			r := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: n.Gateway.AsSlice()}
+			if err := h.RouteAdd(r); err != nil {
+				return fmt.Errorf("default route: %w", err)
+			}
+		}
+	}
+	return nil
+}
