@@ -69,6 +69,9 @@ func usedPrefixes(st *state) ([]netip.Prefix, error) {
 			continue // the default route overlaps everything
 		}
 		ones, _ := r.Dst.Mask.Size()
+		if ones == 0 {
+			continue // a default route, however spelt
+		}
 		if a, ok := netip.AddrFromSlice(r.Dst.IP.To4()); ok {
 			used = append(used, netip.PrefixFrom(a, ones))
 		}
