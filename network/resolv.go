@@ -44,6 +44,13 @@ func ResolvConf(o ResolvOptions) (Resolv, error) {
 			host.servers = real.servers
 		}
 	}
+	return makeResolv(host, o), nil
+}
+
+// makeResolv lays o over the host's settings. Off the host's network the
+// container cannot reach the host's loopback servers (the embedded server
+// can: it forwards from the host's namespace).
+func makeResolv(host resolvConf, o ResolvOptions) Resolv {
 	servers, search, opts := pick(o.DNS, host.servers), pick(o.Search, host.search), pick(o.Options, host.options)
 	if !o.HostNetwork && !o.Embedded {
 		servers = withoutLoopback(servers)
@@ -71,7 +78,7 @@ func ResolvConf(o ResolvOptions) (Resolv, error) {
 		fmt.Fprintf(&b, "# ExtServers: [%s]\n", strings.Join(servers, " "))
 	}
 	r.Content = b.String()
-	return r, nil
+	return r
 }
 
 func pick(flag, host []string) []string {
