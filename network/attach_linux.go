@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/lade-build/lade/internal/osthread"
 )
 
 // AttachOptions say which container joins which network.
@@ -81,27 +82,11 @@ func (a *Attachment) wire() error {
 	return plumb(ns, a.Network, a.Endpoint, "lv"+a.Endpoint.Container[:12])
 }
 
-// newNS makes a network namespace and returns a handle that keeps it; the
-// thread that made it goes back to the host's namespace.
-func newNS() (netns.NsHandle, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		return -1, err
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		return -1, err
-	}
-	if err := netns.Set(orig); err != nil {
-		// This thread must not run anything else: keep it locked.
-		runtime.LockOSThread()
-		ns.Close()
-		return -1, err
-	}
-	return ns, nil
+// newNS makes a network namespace and returns a handle that keeps it, on
+// a thread of its own that ends with it.
+func newNS() (ns netns.NsHandle, err error) {
+	osthread.Run(func() { ns, err = netns.New() })
+	return ns, err
 }
 
 // NSPath is the namespace as a path another process (the container's

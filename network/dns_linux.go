@@ -3,12 +3,13 @@ package network
 import (
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
 	"github.com/vishvananda/netns"
+
+	"github.com/lade-build/lade/internal/osthread"
 )
 
 // DNSAddr is where the embedded DNS server listens in a container.
@@ -50,35 +51,21 @@ func (a *Attachment) StartDNS(upstream []string) error {
 }
 
 // listenIn opens the server's sockets on a thread inside ns; sockets keep
-// their namespace, so they are served from any thread. The thread stays
-// locked and dies with its goroutine.
-func listenIn(ns netns.NsHandle) (net.PacketConn, net.Listener, error) {
-	type res struct {
-		pc  net.PacketConn
-		l   net.Listener
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := netns.Set(ns); err != nil {
-			ch <- res{err: err}
+// their namespace, so they are served from any thread.
+func listenIn(ns netns.NsHandle) (pc net.PacketConn, l net.Listener, err error) {
+	osthread.Run(func() {
+		if err = netns.Set(ns); err != nil {
 			return
 		}
 		addr := net.JoinHostPort(DNSAddr, "53")
-		pc, err := net.ListenPacket("udp4", addr)
-		if err != nil {
-			ch <- res{err: err}
+		if pc, err = net.ListenPacket("udp4", addr); err != nil {
 			return
 		}
-		l, err := net.Listen("tcp4", addr)
-		if err != nil {
+		if l, err = net.Listen("tcp4", addr); err != nil {
 			pc.Close()
 		}
-		ch <- res{pc, l, err}
-	}()
-	r := <-ch
-	return r.pc, r.l, r.err
+	})
+	return pc, l, err
 }
 
 func (d *dnsServer) stop() {
