@@ -60,7 +60,7 @@ func (s *Store) Attach(ctx context.Context, o AttachOptions) (*Attachment, error
 		if err := ensureBridge(n); err != nil {
 			return err
 		}
-		return syncRules(s.table, st.Networks)
+		return ensureRules(s.table, st.Networks)
 	})
 	if err != nil {
 		return nil, err

@@ -100,7 +100,7 @@ func TestAttachConcurrent(t *testing.T) {
 
 // TestAttachSweepsDead: the address of a container whose supervisor died
 // without detaching is taken back by the next attach; an internal network
-// gets no default route.
+// gets no default route; missing rules are repaired.
 func TestAttachSweepsDead(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
@@ -113,6 +113,10 @@ func TestAttachSweepsDead(t *testing.T) {
 		t.Fatal(err)
 	}
 	dead.ns.Close() // as a SIGKILL would: no Detach
+	// Someone flushed the rules: the next attach puts them back.
+	if err := deleteTable(s.Table()); err != nil {
+		t.Fatal(err)
+	}
 	next, err := s.Attach(ctx, AttachOptions{Network: "ladetest-int", Container: testID(2), Name: "next",
 		Alive: func(id string) bool { return id != testID(1) }})
 	if err != nil {

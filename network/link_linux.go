@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -30,18 +31,42 @@ func ensureBridge(n *Network) error {
 	if link.Type() != "bridge" {
 		return fmt.Errorf("%s exists and is not a bridge", n.Bridge)
 	}
-	addr := &netlink.Addr{IPNet: ipNet(n.Gateway, n.Subnet.Bits())}
-	if err := netlink.AddrReplace(link, addr); err != nil {
-		return fmt.Errorf("addressing bridge %s: %w", n.Bridge, err)
-	}
-	if err := netlink.LinkSetUp(link); err != nil {
-		return fmt.Errorf("bringing up bridge %s: %w", n.Bridge, err)
+	if err := addressBridge(link, n); err != nil {
+		return err
 	}
 	if n.Internal {
 		return nil
 	}
 	// Outbound traffic is routed by the host.
-	return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
+	if b, err := os.ReadFile(ipForward); err == nil && string(b) == "1\n" {
+		return nil
+	}
+	return os.WriteFile(ipForward, []byte("1"), 0o644)
+}
+
+const ipForward = "/proc/sys/net/ipv4/ip_forward"
+
+// addressBridge gives the bridge the gateway address and brings it up,
+// unless it is so already (the common case: netlink writes cost more
+// than reads).
+func addressBridge(link netlink.Link, n *Network) error {
+	want := ipNet(n.Gateway, n.Subnet.Bits())
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", n.Bridge, err)
+	}
+	if !slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return a.IPNet.String() == want.String() }) {
+		if err := netlink.AddrReplace(link, &netlink.Addr{IPNet: want}); err != nil {
+			return fmt.Errorf("addressing bridge %s: %w", n.Bridge, err)
+		}
+	}
+	if link.Attrs().Flags&net.FlagUp != 0 {
+		return nil
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bringing up bridge %s: %w", n.Bridge, err)
+	}
+	return nil
 }
 
 // deleteBridge removes a bridge; a missing one is fine.

@@ -21,6 +21,45 @@ func syncRules(table string, nets []*Network) error {
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
+	return writeRules(c, table, nets)
+}
+
+// ensureRules is syncRules when the table is missing or holds another
+// number of rules than nets need (someone flushed or changed it); a
+// commit costs an RCU grace period (~10 ms), a look much less.
+func ensureRules(table string, nets []*Network) error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: table}
+	have := 0
+	for _, chain := range []string{"forward", "postrouting"} {
+		rules, err := c.GetRules(t, &nftables.Chain{Name: chain, Table: t})
+		if err != nil {
+			return writeRules(c, table, nets)
+		}
+		have += len(rules)
+	}
+	if have == ruleCount(nets) {
+		return nil
+	}
+	return writeRules(c, table, nets)
+}
+
+// ruleCount is how many rules writeRules writes for nets.
+func ruleCount(nets []*Network) int {
+	n := len(nets) * (len(nets) - 1) // isolation, pairwise
+	for _, nw := range nets {
+		n++ // masquerade, or an internal network's first drop
+		if nw.Internal {
+			n++
+		}
+	}
+	return n
+}
+
+func writeRules(c *nftables.Conn, table string, nets []*Network) error {
 	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: table})
 	c.FlushTable(t)
 	fwd := c.AddChain(&nftables.Chain{
