@@ -23,9 +23,13 @@
 // in its own session, which outlives the CLI. The supervisor mounts the
 // rootfs, places the init in a cgroup, runs it through runner, records the
 // state, writes the log, proxies published ports, runs the healthcheck and
-// carries out the restart policy. Other commands (stop, kill, exec) work
-// on the recorded pid directly and never talk to the supervisor; holding
-// supervisor.lock is how they know one is alive.
+// carries out the restart policy. Before each run of the process it
+// attaches a bridged container to its network (package network: address,
+// namespace wired to the bridge, embedded DNS on user-defined networks),
+// and detaches it when the process ended; rm releases what is left.
+// Other commands (stop, kill, exec) work on the recorded pid directly and
+// never talk to the supervisor; holding supervisor.lock is how they know
+// one is alive.
 //
 // A -t container's terminal is opened inside it by runner; a foreground
 // supervisor copies it to lade's own terminal (Terminal: raw mode with -i,

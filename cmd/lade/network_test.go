@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,12 +145,16 @@ func TestRunEtcOptions(t *testing.T) {
 		{"default network", []string{"--add-host", "foo:10.1.2.3", "--dns", "10.9.9.9", "--dns-search", "example.test", "--dns-option", "ndots:2", "--hostname", "box"},
 			[]string{"10.1.2.3\tfoo", "nameserver 10.9.9.9", "search example.test", "options ndots:2", "\tbox\n"}},
 		{"host-gateway", []string{"--add-host", "gw:host-gateway"}, []string{"\tgw\n"}},
+		{"mac address", []string{"--mac-address", "02:42:0a:e1:a0:99", "busybox", "cat", "/sys/class/net/eth0/address"}, []string{"02:42:0a:e1:a0:99\n"}},
 		{"user network", []string{"--network", "ladetest-etc", "--dns", "10.9.9.9"}, []string{"nameserver 127.0.0.11", "ExtServers: [10.9.9.9]"}},
 		{"none", []string{"--network", "none", "--add-host", "foo:10.1.2.3"}, []string{"10.1.2.3\tfoo", "127.0.1.1\t"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append(append([]string{"run", "--rm"}, tc.args...), "busybox", "cat", "/etc/hosts", "/etc/resolv.conf")
+			args := append([]string{"run", "--rm"}, tc.args...)
+			if !slices.Contains(args, "busybox") {
+				args = append(args, "busybox", "cat", "/etc/hosts", "/etc/resolv.conf")
+			}
 			r := lade(t, root, "", args...)
 			for _, w := range tc.want {
 				if r.code != 0 || !strings.Contains(r.stdout, w) {
