@@ -43,24 +43,9 @@ func (s *Store) Attach(ctx context.Context, o AttachOptions) (*Attachment, error
 	a := &Attachment{store: s, ns: -1}
 	err := s.update(ctx, func(st *state) error {
 		st.sweep(func(id string) bool { return id != o.Container && o.Alive(id) })
-		n := st.find(o.Network)
-		if n == nil {
-			return fmt.Errorf("%w: %s", ErrNotFound, o.Network)
-		}
-		ip, err := allocate(st, n)
-		if err != nil {
-			return err
-		}
-		e := &Endpoint{Container: o.Container, Name: o.Name, Aliases: o.Aliases, Network: n.ID, IP: ip, MAC: o.MAC}
-		if e.MAC == "" {
-			e.MAC = macFor(ip)
-		}
-		st.Endpoints = append(st.Endpoints, e)
-		a.Network, a.Endpoint = n, e
-		if err := ensureBridge(n); err != nil {
-			return err
-		}
-		return ensureRules(s.table, st.Networks)
+		var err error
+		a.Network, a.Endpoint, err = s.addEndpoint(st, o)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -72,6 +57,28 @@ func (s *Store) Attach(ctx context.Context, o AttachOptions) (*Attachment, error
 	return a, nil
 }
 
+// addEndpoint records o's endpoint with a free address of its network and
+// makes sure the bridge and the root's rules are in place.
+func (s *Store) addEndpoint(st *state, o AttachOptions) (*Network, *Endpoint, error) {
+	n := st.find(o.Network)
+	if n == nil {
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, o.Network)
+	}
+	ip, err := allocate(st, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	e := &Endpoint{Container: o.Container, Name: o.Name, Aliases: o.Aliases, Network: n.ID, IP: ip, MAC: o.MAC}
+	if e.MAC == "" {
+		e.MAC = macFor(ip)
+	}
+	st.Endpoints = append(st.Endpoints, e)
+	if err := ensureBridge(n); err != nil {
+		return nil, nil, err
+	}
+	return n, e, ensureRules(s.table, st.Networks)
+}
+
 // wire makes the namespace and plumbs the endpoint into it.
 func (a *Attachment) wire() error {
 	ns, err := newNS()
@@ -79,7 +86,7 @@ func (a *Attachment) wire() error {
 		return fmt.Errorf("new network namespace: %w", err)
 	}
 	a.ns = ns
-	return plumb(ns, a.Network, a.Endpoint, "lv"+a.Endpoint.Container[:12])
+	return plumb(ns, a.Network, a.Endpoint, "eth0", true)
 }
 
 // newNS makes a network namespace and returns a handle that keeps it, on
@@ -96,7 +103,8 @@ func (a *Attachment) NSPath() string {
 }
 
 // Detach stops the DNS server, lets go of the namespace (the kernel then
-// deletes the veth pair) and releases the address.
+// deletes the veth pairs) and releases the container's addresses, on
+// its network and those it was connected to while it ran.
 func (a *Attachment) Detach(ctx context.Context) error {
 	if a.dns != nil {
 		a.dns.stop()
@@ -106,9 +114,7 @@ func (a *Attachment) Detach(ctx context.Context) error {
 		a.ns = -1
 	}
 	return a.store.update(ctx, func(st *state) error {
-		st.Endpoints = slices.DeleteFunc(st.Endpoints, func(e *Endpoint) bool {
-			return e.Container == a.Endpoint.Container && e.Network == a.Endpoint.Network
-		})
+		st.Endpoints = slices.DeleteFunc(st.Endpoints, func(e *Endpoint) bool { return e.Container == a.Endpoint.Container })
 		return nil
 	})
 }

@@ -18,10 +18,10 @@ const DNSAddr = "127.0.0.11"
 // dnsServer answers a container's queries for the names on its network
 // and forwards the others to upstream servers from the host's namespace.
 type dnsServer struct {
-	store    *Store
-	network  string // ID
-	upstream []string
-	servers  []*dns.Server
+	store     *Store
+	container string // ID: names on every network it is on resolve
+	upstream  []string
+	servers   []*dns.Server
 }
 
 // StartDNS serves DNS on 127.0.0.11:53 (udp and tcp) inside the
@@ -32,7 +32,7 @@ func (a *Attachment) StartDNS(upstream []string) error {
 	if err != nil {
 		return fmt.Errorf("embedded DNS server: %w", err)
 	}
-	d := &dnsServer{store: a.store, network: a.Network.ID}
+	d := &dnsServer{store: a.store, container: a.Endpoint.Container}
 	for _, u := range upstream {
 		if _, _, err := net.SplitHostPort(u); err != nil {
 			u = net.JoinHostPort(u, "53")
@@ -95,8 +95,8 @@ func (d *dnsServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	_ = w.WriteMsg(d.forward(w, r))
 }
 
-// lookup is the addresses of the network's endpoints named name: by
-// container name, alias or short ID.
+// lookup is the addresses, on the user-defined networks the container is
+// on, of the endpoints named name: by container name, alias or short ID.
 func (d *dnsServer) lookup(name string) []net.IP {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	st, err := d.store.read()
@@ -104,9 +104,14 @@ func (d *dnsServer) lookup(name string) []net.IP {
 		return nil
 	}
 	var out []net.IP
-	for _, e := range st.endpoints(d.network) {
-		if strings.EqualFold(e.Name, name) || (len(e.Container) >= 12 && e.Container[:12] == name) || containsFold(e.Aliases, name) {
-			out = append(out, e.IP.AsSlice())
+	for _, mine := range st.containerEndpoints(d.container) {
+		if n := st.find(mine.Network); n == nil || n.Default() {
+			continue
+		}
+		for _, e := range st.endpoints(mine.Network) {
+			if strings.EqualFold(e.Name, name) || (len(e.Container) >= 12 && e.Container[:12] == name) || containsFold(e.Aliases, name) {
+				out = append(out, e.IP.AsSlice())
+			}
 		}
 	}
 	return out

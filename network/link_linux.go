@@ -1,6 +1,8 @@
 package network
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -89,14 +91,23 @@ func ipNet(a netip.Addr, bits int) *net.IPNet {
 	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(bits, 32)}
 }
 
-// plumb puts e on its network inside ns: a veth pair, the host end
-// (named host) on the bridge, the other eth0 in ns with e's address and
-// MAC, and a default route through the gateway unless n is internal.
-func plumb(ns netns.NsHandle, n *Network, e *Endpoint, host string) error {
+// hostVeth names the host end of e's veth pair, one per container and
+// network: "lv" and 12 hex digits of both IDs' hash.
+func hostVeth(e *Endpoint) string {
+	sum := sha256.Sum256([]byte(e.Container + "/" + e.Network))
+	return "lv" + hex.EncodeToString(sum[:6])
+}
+
+// plumb puts e on its network inside ns as interface ifname: a veth
+// pair, the host end on the bridge, the other in ns with e's address and
+// MAC, and with route a default route through the gateway (never on an
+// internal network).
+func plumb(ns netns.NsHandle, n *Network, e *Endpoint, ifname string, route bool) error {
 	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
 		return fmt.Errorf("bridge %s: %w", n.Bridge, err)
 	}
+	host := hostVeth(e)
 	// A veth left by an earlier run whose namespace is still dying.
 	if old, err := netlink.LinkByName(host); err == nil {
 		_ = netlink.LinkDel(old)
@@ -107,7 +118,7 @@ func plumb(ns netns.NsHandle, n *Network, e *Endpoint, host string) error {
 	}
 	veth := &netlink.Veth{
 		LinkAttrs: netlink.LinkAttrs{Name: host, MasterIndex: br.Attrs().Index},
-		PeerName:  "eth0", PeerHardwareAddr: mac, PeerNamespace: netlink.NsFd(int(ns)),
+		PeerName:  ifname, PeerHardwareAddr: mac, PeerNamespace: netlink.NsFd(int(ns)),
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("creating veth %s: %w", host, err)
@@ -120,31 +131,63 @@ func plumb(ns netns.NsHandle, n *Network, e *Endpoint, host string) error {
 		return err
 	}
 	defer h.Close()
-	return configureInside(h, n, e)
+	return configureInside(h, ifname, ipNet(e.IP, n.Subnet.Bits()), gateway(n, route))
 }
 
-// configureInside brings up lo and eth0 in the container's namespace,
-// addresses eth0 and routes through the gateway.
-func configureInside(h *netlink.Handle, n *Network, e *Endpoint) error {
-	for _, name := range []string{"lo", "eth0"} {
+// gateway is n's gateway as a default route's, nil for none.
+func gateway(n *Network, route bool) net.IP {
+	if !route || n.Internal {
+		return nil
+	}
+	return n.Gateway.AsSlice()
+}
+
+// configureInside brings up lo and ifname in the container's namespace,
+// gives ifname addr and, when gw is set, routes through it.
+func configureInside(h *netlink.Handle, ifname string, addr *net.IPNet, gw net.IP) error {
+	for _, name := range []string{"lo", ifname} {
 		l, err := h.LinkByName(name)
 		if err != nil {
 			return fmt.Errorf("container %s: %w", name, err)
 		}
-		if name == "eth0" {
-			if err := h.AddrAdd(l, &netlink.Addr{IPNet: ipNet(e.IP, n.Subnet.Bits())}); err != nil {
-				return fmt.Errorf("addressing eth0: %w", err)
+		if name == ifname {
+			if err := h.AddrAdd(l, &netlink.Addr{IPNet: addr}); err != nil {
+				return fmt.Errorf("addressing %s: %w", ifname, err)
 			}
 		}
 		if err := h.LinkSetUp(l); err != nil {
 			return fmt.Errorf("bringing up %s: %w", name, err)
 		}
-		if name == "eth0" && !n.Internal {
-			r := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: n.Gateway.AsSlice()}
-			if err := h.RouteAdd(r); err != nil {
+		if name == ifname && gw != nil {
+			if err := h.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: gw}); err != nil {
 				return fmt.Errorf("default route: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// freeIfname is the first ethN that ns does not have.
+func freeIfname(ns netns.NsHandle) (string, error) {
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return "", err
+	}
+	defer h.Close()
+	for i := range 64 {
+		name := fmt.Sprintf("eth%d", i)
+		if _, err := h.LinkByName(name); err != nil {
+			return name, nil
+		}
+	}
+	return "", errors.New("no free interface name eth0-eth63")
+}
+
+// deleteVeth removes e's veth pair, if it is still there.
+func deleteVeth(e *Endpoint) error {
+	link, err := netlink.LinkByName(hostVeth(e))
+	if err != nil {
+		return nil
+	}
+	return netlink.LinkDel(link)
 }

@@ -17,7 +17,8 @@ func init() {
 
 func (a *app) networkCmd() *cobra.Command {
 	c := &cobra.Command{Use: "network", Short: "Manage networks"}
-	c.AddCommand(a.networkCreateCmd(), a.networkLsCmd(), a.networkInspectCmd(), a.networkRmCmd(), a.networkPruneCmd())
+	c.AddCommand(a.networkCreateCmd(), a.networkLsCmd(), a.networkInspectCmd(), a.networkRmCmd(), a.networkPruneCmd(),
+		a.networkConnectCmd(), a.networkDisconnectCmd())
 	return c
 }
 
@@ -205,4 +206,37 @@ func (a *app) networkPruneCmd() *cobra.Command {
 	}
 	c.Flags().BoolP("force", "f", false, "do not prompt (lade never prompts)")
 	return c
+}
+
+func (a *app) networkConnectCmd() *cobra.Command {
+	var aliases []string
+	c := &cobra.Command{
+		Use:   "connect [--alias NAME] NETWORK CONTAINER",
+		Short: "Connect a running container to a network until its process ends",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, c, err := a.container(args[1])
+			if err != nil {
+				return err
+			}
+			return store.ConnectNetwork(cmd.Context(), c, args[0], aliases)
+		},
+	}
+	c.Flags().StringArrayVar(&aliases, "alias", nil, "another name the container is found by on the network")
+	return c
+}
+
+func (a *app) networkDisconnectCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "disconnect NETWORK CONTAINER",
+		Short: "Disconnect a container from a network",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, c, err := a.container(args[1])
+			if err != nil {
+				return err
+			}
+			return store.DisconnectNetwork(cmd.Context(), c, args[0])
+		},
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miekg/dns"
 	"github.com/vishvananda/netlink"
 )
 
@@ -55,6 +56,22 @@ func TestNetworkNames(t *testing.T) {
 	}
 	if r := lade(t, root, "", "network", "rm", "ladetest-n1"); r.code == 0 {
 		t.Errorf("network rm of a network in use succeeded")
+	}
+	// Connected to ladetest-n2 too, web is found there, by its alias as
+	// well; disconnected, no more.
+	if r := lade(t, root, "", "network", "connect", "--alias", "www", "ladetest-n2", "web"); r.code != 0 {
+		t.Fatalf("network connect: %+v", r)
+	}
+	for _, host := range []string{"web", "www"} {
+		if r := lade(t, root, "", httpFrom("ladetest-n2", host, "8080")...); !strings.HasSuffix(r.stdout, "hello-web\n") {
+			t.Errorf("connected: GET http://%s:8080/ from ladetest-n2: %+v", host, r)
+		}
+	}
+	if r := lade(t, root, "", "network", "disconnect", "ladetest-n2", "web"); r.code != 0 {
+		t.Fatalf("network disconnect: %+v", r)
+	}
+	if r := lade(t, root, "", httpFrom("ladetest-n2", "web", "8080")...); strings.Contains(r.stdout, "hello-web") {
+		t.Errorf("disconnected: web still reached from ladetest-n2: %+v", r)
 	}
 }
 
@@ -193,6 +210,38 @@ func TestNetworkCommands(t *testing.T) {
 		r := lade(t, root, "", tc.args...)
 		if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.out) {
 			t.Errorf("lade %s = %+v, want code %d and %q", strings.Join(tc.args, " "), r, tc.code, tc.out)
+		}
+	}
+}
+
+// TestDNSForwarding: names the network does not know go to the --dns
+// servers: forwarded by the embedded server on a user-defined network,
+// asked directly through the gateway on the default one. The server is
+// the test's, on the host's own address.
+func TestDNSForwarding(t *testing.T) {
+	root := newRoot(t)
+	addr := hostAddr(t)
+	pc, err := net.ListenPacket("udp4", net.JoinHostPort(addr, "53"))
+	if err != nil {
+		t.Skipf("port 53 of %s is taken: %v", addr, err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		if r.Question[0].Name == "ext.lade-test." && r.Question[0].Qtype == dns.TypeA {
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 5}, A: net.IPv4(10, 1, 1, 1)})
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	if r := lade(t, root, "", "network", "create", "ladetest-fwd"); r.code != 0 {
+		t.Fatalf("network create: %+v", r)
+	}
+	for _, network := range []string{"ladetest-fwd", "bridge"} {
+		r := lade(t, root, "", "run", "--rm", "--network", network, "--dns", addr, "busybox", "nslookup", "-type=a", "ext.lade-test")
+		if r.code != 0 || !strings.Contains(r.stdout, "Address: 10.1.1.1") {
+			t.Errorf("nslookup ext.lade-test on %s: %+v", network, r)
 		}
 	}
 }
