@@ -80,7 +80,7 @@ func (s *Store) CreateFromImage(ctx context.Context, img Image, o CreateOptions)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.resolveNetwork(ctx, c); err != nil {
+	if err := s.resolveNetwork(ctx, c, &o); err != nil {
 		return nil, err
 	}
 	if err := s.Create(c); err != nil {

@@ -42,7 +42,7 @@ func TestNewConfig(t *testing.T) {
 		}},
 		{name: "empty entrypoint and no cmd", opts: CreateOptions{Entrypoint: &empty}, err: "no command specified"},
 		{name: "private is none", opts: CreateOptions{Network: "private"}, check: func(c *Config) bool { return c.Network == "none" }},
-		{name: "container network", opts: CreateOptions{Network: "container:web"}, err: `network "container:web" not supported`},
+		{name: "container network without a name", opts: CreateOptions{Network: "container:"}, err: "name the container"},
 		{name: "alias on the default network", opts: CreateOptions{Net: NetSettings{Aliases: []string{"a"}}}, err: "only supported for user-defined networks"},
 		{name: "bad add-host", opts: CreateOptions{Net: NetSettings{ExtraHosts: []string{"foo:nope"}}}, err: "invalid --add-host"},
 		{name: "restart with rm", opts: CreateOptions{Restart: "always", AutoRemove: true}, err: "conflicting options"},

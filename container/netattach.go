@@ -34,14 +34,16 @@ func networkMode(n string) (string, error) {
 		return "none", nil
 	case n == "host":
 		return n, nil
-	case strings.HasPrefix(n, "container:"):
-		return "", fmt.Errorf("network %q not supported: joining another container's network is not implemented", n)
+	case n == containerMode:
+		return "", fmt.Errorf("network %q: name the container", n)
 	}
 	return n, nil
 }
 
 // bridged says whether c runs on a bridge network.
-func bridged(c *Config) bool { return c.Network != "host" && c.Network != "none" }
+func bridged(c *Config) bool {
+	return c.Network != "host" && c.Network != "none" && sharedWith(c) == ""
+}
 
 // checkNetSettings checks the network options against the network mode.
 func checkNetSettings(c *Config) error {
@@ -68,9 +70,12 @@ func (s *Store) networks() (*network.Store, error) {
 	return network.Open(filepath.Join(s.root, "networks"))
 }
 
-// resolveNetwork checks that c's user-defined network exists and keeps
-// its name.
-func (s *Store) resolveNetwork(ctx context.Context, c *Config) error {
+// resolveNetwork checks that c's user-defined network (or the container
+// whose network it joins) exists and keeps its name (ID).
+func (s *Store) resolveNetwork(ctx context.Context, c *Config, o *CreateOptions) error {
+	if sharedWith(c) != "" {
+		return s.resolveShared(c, o)
+	}
 	if !bridged(c) || c.Network == network.DefaultName {
 		return nil
 	}
@@ -132,6 +137,10 @@ func (s *Store) releaseNetwork(id string) error {
 // resolv is c's resolv.conf: the embedded server's on user-defined
 // networks.
 func (s *Store) resolv(c *Config, att *network.Attachment) (network.Resolv, error) {
+	if sharedWith(c) != "" {
+		content, err := s.sharedEtc(c, "resolv.conf")
+		return network.Resolv{Content: content}, err
+	}
 	return network.ResolvConf(network.ResolvOptions{
 		HostNetwork: c.Network == "host",
 		Embedded:    att != nil && !att.Network.Default(),
@@ -141,7 +150,10 @@ func (s *Store) resolv(c *Config, att *network.Attachment) (network.Resolv, erro
 
 // hostsFile is c's /etc/hosts: localhost, the container's own address
 // (or 127.0.1.1 without one) under its host name, and --add-host lines.
-func hostsFile(c *Config, att *network.Attachment) (string, error) {
+func (s *Store) hostsFile(c *Config, att *network.Attachment) (string, error) {
+	if sharedWith(c) != "" {
+		return s.sharedEtc(c, "hosts")
+	}
 	var b strings.Builder
 	if c.Network == "host" {
 		h, err := os.ReadFile("/etc/hosts")

@@ -102,7 +102,7 @@ func (s *Store) WriteEtc(c *Config, att *network.Attachment) ([]Mount, error) {
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := hostsFile(c, att)
+	hosts, err := s.hostsFile(c, att)
 	if err != nil {
 		return nil, err
 	}

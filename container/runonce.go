@@ -85,6 +85,11 @@ func (s *Store) runSpec(c *Config, r *supervision, att *network.Attachment) (*ru
 	if att != nil {
 		spec.NetNS = att.NSPath()
 	}
+	if sharedWith(c) != "" {
+		if spec.NetNS, err = s.sharedNS(c); err != nil {
+			return nil, err
+		}
+	}
 	if !c.Privileged {
 		spec.MaskedPaths, spec.ReadonlyPaths = runner.DefaultMaskedPaths, runner.DefaultReadonlyPaths
 	}

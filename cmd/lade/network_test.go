@@ -13,7 +13,8 @@ import (
 )
 
 // TestNetworkNames: containers on a user-defined network reach each
-// other by name, alias and short ID; one on another network cannot.
+// other by name, alias and short ID; one on another network cannot; one
+// that joins a container's network shares its loopback and names.
 func TestNetworkNames(t *testing.T) {
 	root := newRoot(t)
 	for _, n := range []string{"ladetest-n1", "ladetest-n2"} {
@@ -32,6 +33,8 @@ func TestNetworkNames(t *testing.T) {
 		{"by short ID", "ladetest-n1", id[:12], true},
 		{"other network", "ladetest-n2", "web", false},
 		{"default network", "bridge", "web", false},
+		{"joined, on loopback", "container:web", "127.0.0.1", true},
+		{"joined, by alias", "container:web", "site", true},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
