@@ -71,14 +71,3 @@ func (st *state) endpoint(container, id string) *Endpoint {
 	}
 	return nil
 }
-
-// containerEndpoints are container's endpoints on every network.
-func (st *state) containerEndpoints(container string) []*Endpoint {
-	var out []*Endpoint
-	for _, e := range st.Endpoints {
-		if e.Container == container {
-			out = append(out, e)
-		}
-	}
-	return out
-}

@@ -152,11 +152,20 @@ func (st *state) find(ref string) *Network {
 	return found
 }
 
-// endpoints are n's endpoints.
+// endpoints are the endpoints on network id.
 func (st *state) endpoints(id string) []*Endpoint {
+	return st.endpointsWhere(func(e *Endpoint) bool { return e.Network == id })
+}
+
+// containerEndpoints are container's endpoints on every network.
+func (st *state) containerEndpoints(container string) []*Endpoint {
+	return st.endpointsWhere(func(e *Endpoint) bool { return e.Container == container })
+}
+
+func (st *state) endpointsWhere(keep func(*Endpoint) bool) []*Endpoint {
 	var out []*Endpoint
 	for _, e := range st.Endpoints {
-		if e.Network == id {
+		if keep(e) {
 			out = append(out, e)
 		}
 	}

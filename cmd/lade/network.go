@@ -145,14 +145,10 @@ func (a *app) networkInspectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := []networkView{}
-			var missing error
-			for _, ref := range args {
+			return inspectAll(a, args, func(ref string) (networkView, error) {
 				n, err := ns.Get(cmd.Context(), ref)
 				if err != nil {
-					printError(a.stderr, "", err)
-					missing = exitError{1}
-					continue
+					return networkView{}, err
 				}
 				v := networkView{Network: n, Containers: map[string]*network.Endpoint{}}
 				for _, e := range eps {
@@ -160,12 +156,8 @@ func (a *app) networkInspectCmd() *cobra.Command {
 						v.Containers[e.Container] = e
 					}
 				}
-				views = append(views, v)
-			}
-			if err := a.printJSON(views); err != nil {
-				return err
-			}
-			return missing
+				return v, nil
+			})
 		},
 	}
 }

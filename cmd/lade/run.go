@@ -58,7 +58,7 @@ func (a *app) runCmd() *cobra.Command {
 	fl.StringVar(&entry, "entrypoint", "", "override the image's ENTRYPOINT")
 	fl.StringVarP(&f.User, "user", "u", "", "user[:group] to run as")
 	fl.StringArrayVar(&f.GroupAdd, "group-add", nil, "add a supplementary group (name from the image's /etc/group, or GID)")
-	fl.StringVar(&f.Network, "network", "bridge", "network: bridge (the default network), a network's name, host, or none (private: loopback only)")
+	fl.StringVar(&f.Network, "network", "bridge", "network: bridge (the default network), a network's name, host, none (private: loopback only) or container:NAME")
 	fl.StringArrayVar(&f.Net.Aliases, "network-alias", nil, "add a name the container is found by on a user-defined network")
 	fl.StringArrayVar(&f.Net.ExtraHosts, "add-host", nil, "add a line to /etc/hosts: NAME:IP (IP may be host-gateway)")
 	fl.StringArrayVar(&f.Net.DNS, "dns", nil, "set a DNS server")
