@@ -122,6 +122,10 @@ func (a *Attachment) Detach(ctx context.Context) error {
 // Release drops the container's endpoints on every network, for a removed
 // container whose supervisor could not detach.
 func (s *Store) Release(ctx context.Context, container string) error {
+	// Mostly the supervisor detached: then a look without the lock will do.
+	if st, err := s.read(); err == nil && len(st.containerEndpoints(container)) == 0 {
+		return nil
+	}
 	return s.update(ctx, func(st *state) error {
 		st.Endpoints = slices.DeleteFunc(st.Endpoints, func(e *Endpoint) bool { return e.Container == container })
 		return nil

@@ -11,7 +11,6 @@ import (
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/internal/testroot"
 	"github.com/lade-build/lade/internal/testutil"
-	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/runner"
 )
 
@@ -32,13 +31,6 @@ func newRoot(t testing.TB) string {
 	testutil.RequireRoot(t)
 	root := t.TempDir()
 	testroot.SeedBusybox(t, root)
-	// Containers get the root's default network: its bridge and
-	// nftables table go with the test.
-	t.Cleanup(func() {
-		if ns, err := network.Open(filepath.Join(root, "networks")); err == nil {
-			_ = ns.Teardown()
-		}
-	})
 	return root
 }
 
