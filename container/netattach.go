@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lade-build/lade/network"
 )
 
@@ -105,6 +107,9 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config) (*network.Attachme
 		Network: c.Network, Container: c.ID, Name: c.Name, Aliases: c.Net.Aliases, MAC: c.Net.MAC,
 		Alive: s.supervised,
 	})
+	if errors.Is(err, unix.EPERM) {
+		return nil, fmt.Errorf("network %s: %w (bridge networks need root in the host's network namespace; rootless networking is not implemented yet: use --network none or host)", c.Network, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", c.Network, err)
 	}
