@@ -117,7 +117,8 @@ func hostAddr(t *testing.T) string {
 }
 
 // TestDefaultBridge: a container on the default network reaches a server
-// on the host's own address and publishes a port on the host's loopback.
+// on the host's own address (one on an --internal network does not) and
+// publishes a port on the host's loopback.
 func TestDefaultBridge(t *testing.T) {
 	root := newRoot(t)
 	ln, err := net.Listen("tcp4", net.JoinHostPort(hostAddr(t), "0"))
@@ -128,11 +129,19 @@ func TestDefaultBridge(t *testing.T) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	host, hport, _ := net.SplitHostPort(ln.Addr().String())
-	r := lade(t, root, "", httpFrom("bridge", host, hport)...)
-	if r.code != 0 || !strings.HasSuffix(r.stdout, "\r\n\r\nfrom-host") {
-		t.Errorf("GET from the host's %s: %+v", ln.Addr(), r)
+	if r := lade(t, root, "", "network", "create", "--internal", "ladetest-int"); r.code != 0 {
+		t.Fatalf("network create --internal: %+v", r)
 	}
-	r = lade(t, root, "", "run", "--rm", "busybox", "sh", "-c", "ip route | grep default; cat /etc/resolv.conf")
+	for _, tc := range []struct {
+		network string
+		reach   bool
+	}{{"bridge", true}, {"ladetest-int", false}} {
+		r := lade(t, root, "", httpFrom(tc.network, host, hport)...)
+		if got := r.code == 0 && strings.HasSuffix(r.stdout, "\r\n\r\nfrom-host"); got != tc.reach {
+			t.Errorf("GET from the host's %s on %s: reached=%v, want %v (%+v)", ln.Addr(), tc.network, got, tc.reach, r)
+		}
+	}
+	r := lade(t, root, "", "run", "--rm", "busybox", "sh", "-c", "ip route | grep default; cat /etc/resolv.conf")
 	if r.code != 0 || !strings.Contains(r.stdout, "default via") || strings.Contains(r.stdout, "127.0.0.11") {
 		t.Errorf("default network: route and resolv.conf: %+v", r)
 	}
