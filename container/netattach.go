@@ -25,6 +25,15 @@ type NetSettings struct {
 	MAC        string   `json:"macAddress,omitempty"`
 }
 
+// NetworkState is where a running container is on its network.
+type NetworkState struct {
+	Name       string `json:"name"`
+	IPAddress  string `json:"ipAddress"`
+	PrefixLen  int    `json:"prefixLen"`
+	Gateway    string `json:"gateway"`
+	MacAddress string `json:"macAddress"`
+}
+
 // networkMode is docker's --network value as lade keeps it: bridge (the
 // default network), none, host, or a user-defined network's name.
 // private, lade's former default, is loopback only: none.
@@ -113,18 +122,40 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config) (*network.Attachme
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", c.Network, err)
 	}
-	if att.Network.Default() {
-		return att, nil
-	}
-	rc, err := s.resolv(c, att)
-	if err == nil {
-		err = att.StartDNS(rc.Upstream)
-	}
-	if err != nil {
-		_ = att.Detach(context.WithoutCancel(ctx))
+	if err := s.startNetwork(c, att); err != nil {
+		s.detachNetwork(ctx, c, att)
 		return nil, err
 	}
 	return att, nil
+}
+
+// startNetwork records c's address and, on a user-defined network,
+// starts its DNS server.
+func (s *Store) startNetwork(c *Config, att *network.Attachment) error {
+	n, e := att.Network, att.Endpoint
+	err := s.UpdateState(c.ID, func(st *State) {
+		st.Network = &NetworkState{
+			Name: n.Name, IPAddress: e.IP.String(), PrefixLen: n.Subnet.Bits(),
+			Gateway: n.Gateway.String(), MacAddress: e.MAC,
+		}
+	})
+	if err != nil || n.Default() {
+		return err
+	}
+	rc, err := s.resolv(c, att)
+	if err != nil {
+		return err
+	}
+	return att.StartDNS(rc.Upstream)
+}
+
+// detachNetwork takes c off its network after a run; nil att is none.
+func (s *Store) detachNetwork(ctx context.Context, c *Config, att *network.Attachment) {
+	if att == nil {
+		return
+	}
+	_ = att.Detach(context.WithoutCancel(ctx))
+	_ = s.UpdateState(c.ID, func(st *State) { st.Network = nil })
 }
 
 // releaseNetwork drops a removed container's addresses, if it ever had one.

@@ -16,9 +16,7 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	if att != nil {
-		defer func() { _ = att.Detach(context.WithoutCancel(ctx)) }()
-	}
+	defer s.detachNetwork(ctx, c, att)
 	spec, err := s.runSpec(c, r, att)
 	if err != nil {
 		return -1, err

@@ -163,6 +163,8 @@ type State struct {
 	// Ports are the published ports in effect while the container is up,
 	// a host port of 0 in the config replaced by the one the kernel chose.
 	Ports []Port `json:"ports,omitempty"`
+	// Network is the container's address while it runs on a bridge.
+	Network *NetworkState `json:"network,omitempty"`
 }
 
 // Container is a config with its current state.
@@ -344,7 +346,7 @@ func (s *Store) recordOrphaned(id string, seen *State) {
 		if !orphaned(st) {
 			return
 		}
-		st.Status, st.Pid, st.ExitCode, st.Ports = StatusExited, 0, 137, nil
+		st.Status, st.Pid, st.ExitCode, st.Ports, st.Network = StatusExited, 0, 137, nil, nil
 		st.Error = "the container's lade supervisor was killed"
 		st.FinishedAt = time.Now().UTC()
 	}

@@ -53,6 +53,9 @@ func TestNetworkNames(t *testing.T) {
 	}
 	// By address too: names are not the only thing the other network lacks.
 	ip := inspectNetworkIP(t, root, "ladetest-n1", id)
+	if n := inspectContainer(t, root, "web").State.Network; n == nil || n.Name != "ladetest-n1" || n.IPAddress != ip {
+		t.Errorf("container inspect: state.network %+v, want ladetest-n1 and %s", n, ip)
+	}
 	r := lade(t, root, "", httpFrom("ladetest-n2", ip, "8080")...)
 	if strings.Contains(r.stdout, "hello-web") {
 		t.Errorf("a container on ladetest-n2 reached web at %s: %+v", ip, r)
