@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -298,14 +299,15 @@ func (s *Store) drop(st *state, n *Network) error {
 	return syncRules(s.table, st.Networks)
 }
 
-// Prune removes the user-defined networks no running container uses and
-// returns their names.
-func (s *Store) Prune(ctx context.Context, alive func(id string) bool) ([]string, error) {
+// Prune removes the user-defined networks that no running container is
+// on and no container names (used, by network name), and returns their
+// names.
+func (s *Store) Prune(ctx context.Context, alive func(id string) bool, used map[string]bool) ([]string, error) {
 	var removed []string
 	err := s.update(ctx, func(st *state) error {
 		st.sweep(alive)
-		for _, n := range append([]*Network(nil), st.Networks...) {
-			if n.Default() || len(st.endpoints(n.ID)) > 0 {
+		for _, n := range slices.Clone(st.Networks) {
+			if n.Default() || used[n.Name] || len(st.endpoints(n.ID)) > 0 {
 				continue
 			}
 			if err := s.drop(st, n); err != nil {

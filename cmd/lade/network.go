@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -181,23 +182,38 @@ func (a *app) networkRmCmd() *cobra.Command {
 func (a *app) networkPruneCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "prune [-f]",
-		Short: "Remove the user-defined networks no running container uses",
+		Short: "Remove the user-defined networks no container uses",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ns, alive, err := a.networks()
-			if err != nil {
-				return err
-			}
-			removed, err := ns.Prune(cmd.Context(), alive)
-			if len(removed) > 0 {
-				fmt.Fprintln(a.stdout, "Deleted Networks:")
-				fmt.Fprintln(a.stdout, strings.Join(removed, "\n"))
-			}
+			removed, err := a.pruneNetworks(cmd.Context())
+			printList(a, "Deleted Networks:", removed)
 			return err
 		},
 	}
 	c.Flags().BoolP("force", "f", false, "do not prompt (lade never prompts)")
 	return c
+}
+
+// pruneNetworks removes the user-defined networks that no container,
+// running or not, is on (docker's "unused").
+func (a *app) pruneNetworks(ctx context.Context) ([]string, error) {
+	ns, alive, err := a.networks()
+	if err != nil {
+		return nil, err
+	}
+	cs, err := a.containers()
+	if err != nil {
+		return nil, err
+	}
+	all, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, c := range all {
+		used[c.Network] = true
+	}
+	return ns.Prune(ctx, alive, used)
 }
 
 func (a *app) networkConnectCmd() *cobra.Command {

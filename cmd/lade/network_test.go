@@ -205,26 +205,33 @@ func TestNetworkCommands(t *testing.T) {
 		args []string
 		code int
 		out  string
+		not  string // must not be in the output
 	}{
-		{[]string{"network", "create", "--subnet", "10.231.0.0/24", "--label", "team=a", "ladetest-a"}, 0, ""},
-		{[]string{"network", "create", "--internal", "ladetest-b"}, 0, ""},
-		{[]string{"network", "create", "ladetest-a"}, 1, "already exists"},
-		{[]string{"network", "create", "--subnet", "10.231.0.128/25", "ladetest-c"}, 1, "overlaps"},
-		{[]string{"network", "create", "host"}, 1, "pre-defined"},
-		{[]string{"network", "ls", "--format", "{{.Name}} {{.Subnet}}"}, 0, "ladetest-a 10.231.0.0/24\n"},
-		{[]string{"network", "ls", "--filter", "label=team=a", "--format", "{{.Name}}"}, 0, "ladetest-a\n"},
-		{[]string{"network", "ls", "--filter", "name=test-b", "--format", "{{.Name}} {{.Internal}}"}, 0, "ladetest-b true\n"},
-		{[]string{"network", "ls"}, 0, "bridge"},
-		{[]string{"network", "inspect", "ladetest-a"}, 0, `"gateway": "10.231.0.1"`},
-		{[]string{"network", "rm", "bridge"}, 1, "pre-defined"},
-		{[]string{"network", "rm", "ladetest-a"}, 0, "ladetest-a"},
-		{[]string{"network", "prune"}, 0, "ladetest-b"},
-		{[]string{"network", "ls", "-q", "--filter", "type=custom"}, 0, ""},
+		{[]string{"network", "create", "--subnet", "10.231.0.0/24", "--label", "team=a", "ladetest-a"}, 0, "", ""},
+		{[]string{"network", "create", "--internal", "ladetest-b"}, 0, "", ""},
+		{[]string{"network", "create", "ladetest-a"}, 1, "already exists", ""},
+		{[]string{"network", "create", "--subnet", "10.231.0.128/25", "ladetest-c"}, 1, "overlaps", ""},
+		{[]string{"network", "create", "host"}, 1, "pre-defined", ""},
+		{[]string{"network", "ls", "--format", "{{.Name}} {{.Subnet}}"}, 0, "ladetest-a 10.231.0.0/24\n", ""},
+		{[]string{"network", "ls", "--filter", "label=team=a", "--format", "{{.Name}}"}, 0, "ladetest-a\n", ""},
+		{[]string{"network", "ls", "--filter", "name=test-b", "--format", "{{.Name}} {{.Internal}}"}, 0, "ladetest-b true\n", ""},
+		{[]string{"network", "ls"}, 0, "bridge", ""},
+		{[]string{"network", "inspect", "ladetest-a"}, 0, `"gateway": "10.231.0.1"`, ""},
+		{[]string{"network", "rm", "bridge"}, 1, "pre-defined", ""},
+		{[]string{"network", "rm", "ladetest-a"}, 0, "ladetest-a", ""},
+		{[]string{"network", "create", "ladetest-kept"}, 0, "", ""},
+		// A stopped container on it keeps a network from prune.
+		{[]string{"run", "--name", "stopped", "--network", "ladetest-kept", "busybox", "true"}, 0, "", ""},
+		{[]string{"network", "prune"}, 0, "ladetest-b", "ladetest-kept"},
+		{[]string{"network", "ls", "--filter", "type=custom", "--format", "{{.Name}}"}, 0, "ladetest-kept\n", "ladetest-b"},
+		{[]string{"rm", "stopped"}, 0, "", ""},
+		{[]string{"system", "prune", "-f"}, 0, "Deleted Networks:\nladetest-kept\n", ""},
+		{[]string{"network", "ls", "-q", "--filter", "type=custom"}, 0, "", "\n"},
 	}
 	for _, tc := range tests {
 		r := lade(t, root, "", tc.args...)
-		if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.out) {
-			t.Errorf("lade %s = %+v, want code %d and %q", strings.Join(tc.args, " "), r, tc.code, tc.out)
+		if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.out) || (tc.not != "" && strings.Contains(r.stdout, tc.not)) {
+			t.Errorf("lade %s = %+v, want code %d, %q and not %q", strings.Join(tc.args, " "), r, tc.code, tc.out, tc.not)
 		}
 	}
 }
