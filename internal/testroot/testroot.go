@@ -6,6 +6,7 @@ package testroot
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,17 +17,11 @@ import (
 )
 
 // SeedBusybox tags testutil's busybox image as busybox:latest in the
-// stores under root. The bridges and nftables table of the root's
-// networks, which its containers make, go when the test ends.
+// stores under root. Its networks go when the test ends
+// (TeardownNetworks).
 func SeedBusybox(t testing.TB, root string) {
 	t.Helper()
-	t.Cleanup(func() {
-		if ns, err := network.Open(filepath.Join(root, "networks")); err == nil {
-			if err := ns.Teardown(); err != nil {
-				t.Errorf("removing the test's networks: %v", err)
-			}
-		}
-	})
+	TeardownNetworks(t, root)
 	content, err := cache.Open(filepath.Join(root, "content"))
 	if err != nil {
 		t.Fatal(err)
@@ -38,4 +33,21 @@ func SeedBusybox(t testing.TB, root string) {
 	if err := store.Tag(context.Background(), "busybox:latest", testutil.BusyboxImage(t)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TeardownNetworks removes, when the test ends, the bridges and nftables
+// table of root's networks, which its containers make.
+func TeardownNetworks(t testing.TB, root string) {
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(root, "networks")); err != nil {
+			return
+		}
+		ns, err := network.Open(filepath.Join(root, "networks"))
+		if err == nil {
+			err = ns.Teardown()
+		}
+		if err != nil {
+			t.Errorf("removing the test's networks: %v", err)
+		}
+	})
 }
