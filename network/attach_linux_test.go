@@ -123,9 +123,11 @@ func TestAttachSweepsDead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer next.Detach(ctx)
-	addr, def := eth0(t, next)
-	if addr != "10.231.8.2/24" || def {
-		t.Errorf("after a dead endpoint: eth0 %s, default route %v; want 10.231.8.2/24 and none", addr, def)
+	if addr, def := eth0(t, next); addr != "10.231.8.3/24" || def {
+		t.Errorf("after a dead endpoint: eth0 %s, default route %v; want 10.231.8.3/24 and none", addr, def)
+	}
+	if st, _ := s.read(); len(st.containerEndpoints(testID(1))) != 0 {
+		t.Errorf("the dead container's endpoint was kept: %+v", st.Endpoints)
 	}
 	c, err := nftables.New()
 	if err != nil {

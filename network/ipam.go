@@ -95,19 +95,37 @@ func freePool(used []netip.Prefix) (netip.Prefix, error) {
 	return netip.Prefix{}, errors.New("no free address pool: all of 172.17-31.0.0/16 and 192.168.0-255.0/24 are in use")
 }
 
-// allocate is the lowest address of n not its network, broadcast or
-// gateway address nor held by an endpoint.
+// allocate is the first address of n after the last one it gave out
+// (wrapping round) that is not its network, broadcast or gateway address
+// nor held by an endpoint. Not the lowest free one, as docker: a stopped
+// container's veth lingers on the bridge until the kernel has destroyed
+// its namespace, and a new one with its address and MAC would fight it.
 func allocate(st *state, n *Network) (netip.Addr, error) {
 	taken := map[netip.Addr]bool{n.Gateway: true}
 	for _, e := range st.endpoints(n.ID) {
 		taken[e.IP] = true
 	}
-	for a := n.Subnet.Addr().Next(); n.Subnet.Contains(a); a = a.Next() {
+	first := n.Subnet.Addr().Next()
+	start := st.Next[n.ID]
+	if !n.Subnet.Contains(start) {
+		start = first
+	}
+	a := start
+	for {
 		if !taken[a] && n.Subnet.Contains(a.Next()) {
+			if st.Next == nil {
+				st.Next = map[string]netip.Addr{}
+			}
+			st.Next[n.ID] = a.Next()
 			return a, nil
 		}
+		if a = a.Next(); !n.Subnet.Contains(a) {
+			a = first
+		}
+		if a == start {
+			return netip.Addr{}, fmt.Errorf("network %s has no free address", n.Name)
+		}
 	}
-	return netip.Addr{}, fmt.Errorf("network %s has no free address", n.Name)
 }
 
 // macFor is docker's MAC for an address: 02:42 then the IPv4 bytes.

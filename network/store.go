@@ -62,6 +62,9 @@ type Endpoint struct {
 type state struct {
 	Networks  []*Network  `json:"networks"`
 	Endpoints []*Endpoint `json:"endpoints,omitempty"`
+	// Next is, by network ID, where the search for a free address
+	// starts: after the last one given out (see allocate).
+	Next map[string]netip.Addr `json:"next,omitempty"`
 }
 
 // Store is the networks of one lade root.
