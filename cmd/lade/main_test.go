@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/lade-build/lade/container"
@@ -41,10 +40,6 @@ func writeTree(t testing.TB, files map[string]string) string {
 	return testutil.WriteTree(t, t.TempDir(), files)
 }
 
-// tornDown holds the test and root pairs whose networks are torn down
-// when the test ends.
-var tornDown sync.Map
-
 type result struct {
 	code           int
 	stdout, stderr string
@@ -52,10 +47,9 @@ type result struct {
 
 func lade(t *testing.T, root string, stdin string, args ...string) result {
 	t.Helper()
-	// Whatever the root, the bridges its containers make go with the test.
-	if _, seen := tornDown.LoadOrStore(t.Name()+"\x00"+root, true); !seen {
-		testroot.TeardownNetworks(t, root)
-	}
+	// Whatever the root, the bridges its containers make go with the
+	// test that first drove it (newRoot's test, for most).
+	testroot.TeardownNetworks(t, root)
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), append([]string{"--root", root}, args...), strings.NewReader(stdin), &out, &errb)
 	return result{code, out.String(), errb.String()}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/lade-build/lade/cache"
@@ -35,9 +36,18 @@ func SeedBusybox(t testing.TB, root string) {
 	}
 }
 
+// tornDown holds the roots TeardownNetworks was called for.
+var tornDown sync.Map
+
 // TeardownNetworks removes, when the test ends, the bridges and nftables
-// table of root's networks, which its containers make.
+// table of root's networks, which its containers make. Only the first
+// call for a root counts: call it from the test that owns the root, not
+// from a subtest of it (its cleanup would take the bridges from under
+// the parent's containers).
 func TeardownNetworks(t testing.TB, root string) {
+	if _, seen := tornDown.LoadOrStore(root, true); seen {
+		return
+	}
 	t.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(root, "networks")); err != nil {
 			return
