@@ -8,15 +8,19 @@
 // `bridge` is recorded on first use. Endpoints (a running container's
 // address on a network) live in the same file; every change takes the
 // file's flock, so two concurrent runs never get the same address.
+// Addresses are given out round-robin, as docker does, so a new container
+// does not meet the lingering veth of a stopped one.
 //
 // Lifecycle: Attach, called by a container's supervisor before the
 // container starts, records an endpoint, makes a network namespace, sets
 // up the bridge (created idempotently), the nftables table that
-// masquerades and isolates every network of the root, a veth pair with
-// eth0 inside the namespace, its address and default route, and, on
-// user-defined networks, an embedded DNS server on 127.0.0.11:53 inside
-// it. Detach, when the container's process ended, stops the server,
+// masquerades and isolates every network of the root, and a veth pair
+// with eth0 inside the namespace, its address and default route. On
+// user-defined networks StartDNS then serves names on 127.0.0.11:53
+// inside it (ResolvConf makes the matching resolv.conf). Detach, when the container's process ended, stops the server,
 // drops the namespace (the kernel then deletes the veth) and releases the
-// address. An endpoint whose supervisor died (SIGKILL) is swept by the
-// next Attach; a network's bridge and rules go with `network rm`.
+// addresses. Connect and Disconnect add and remove a running container's
+// further endpoints (ethN, no default route). An endpoint whose supervisor
+// died (SIGKILL) is swept by the next Attach; a network's bridge and
+// rules go with `network rm`.
 package network
