@@ -15,16 +15,7 @@ bins=(now)
 declare -A bin=([now]=$work/lade)
 if [ -n "${LADE_BIN:-}" ]; then bins+=(other) bin[other]=$LADE_BIN; fi
 
-# 100 dirs of 1,000 files of a few bytes each.
-python3 - "$work/ctx" <<'PY'
-import os, sys
-for d in range(100):
-    os.makedirs(f"{sys.argv[1]}/d{d}", exist_ok=True)
-    for f in range(1000):
-        with open(f"{sys.argv[1]}/d{d}/f{f}", "w") as fh:
-            fh.write(f"{d}/{f}\n")
-PY
-printf 'FROM busybox:latest\nCOPY . /src\n' >"$work/ctx/Dockerfile"
+bench_bigctx "$work/ctx"
 b() { "${bin[$1]}" --root "$work/root-$1" build -q -t big "$work/ctx"; }
 walk() { find "$work/ctx" -printf '%s %T@\n' >/dev/null; }
 for k in "${bins[@]}"; do

@@ -101,6 +101,20 @@ for d in range(100):
 PY
 }
 
+# bench_bigctx DIR: a build context of 100,000 files of a few bytes in
+# 100 dirs (dN/fN) and a Dockerfile that copies it all.
+bench_bigctx() {
+  python3 - "$1" <<'PY'
+import os, sys
+for d in range(100):
+    os.makedirs(f"{sys.argv[1]}/d{d}", exist_ok=True)
+    for f in range(1000):
+        with open(f"{sys.argv[1]}/d{d}/f{f}", "w") as fh:
+            fh.write(f"{d}/{f}\n")
+PY
+  printf 'FROM busybox:latest\nCOPY . /src\n' >"$1/Dockerfile"
+}
+
 now() { date +%s.%N; }
 # time_it CMD...: prints the seconds CMD took, its output discarded.
 time_it() {
@@ -122,5 +136,24 @@ t() {
   t1=$(now)
   res[$k]+="$(echo "$t1 - $t0" | bc)"$'\n'
 }
+# bench_pairs A B KEY...: a table of, for each KEY, the medians of
+# res[KEY-A] and res[KEY-B] (seconds) and their ratio B/A.
+bench_pairs() {
+  local a=$1 b=$2 k x y
+  shift 2
+  printf '%-8s %10s %10s %8s\n' build "${a}_s" "${b}_s" ratio
+  for k in "$@"; do
+    x=$(printf '%s' "${res[$k-$a]}" | median)
+    y=$(printf '%s' "${res[$k-$b]}" | median)
+    printf '%-8s %10.3f %10.3f %8.2f\n' "$k" "$x" "$y" "$(echo "$y / $x" | bc -l)"
+  done
+}
 # median: of the numbers on stdin, one a line (blank lines skipped).
 median() { sort -n | awk 'NF {a[++n]=$1} END {if (n) print (n%2) ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2}'; }
+# bench_pair UNIT PRECISION LABEL_A A LABEL_B B RATIO: prints medians A and
+# B (in UNIT, PRECISION decimals) under a header, then "RATIO A/B".
+bench_pair() {
+  printf '%-40s %9s\n' case "median_$1"
+  printf "%-40s %9.$2f\n" "$3" "$4" "$5" "$6"
+  printf '%s %.2f\n' "$7" "$(echo "$4 / $6" | bc -l)"
+}

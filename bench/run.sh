@@ -43,10 +43,8 @@ done
 l=$(printf '%s\n' "${lade_t[@]}" | median)
 n=$(printf '%s\n' "${none_t[@]}" | median)
 r=$(printf '%s\n' "${runc_t[@]}" | median)
-printf '%-42s %9s\n' case median_ms
-printf '%-42s %9.1f\n' "lade run --rm IMAGE true (bridge)" "$l" \
-  "lade run --rm --network none IMAGE true" "$n" "runc run (bundle, true)" "$r"
-printf 'lade/runc %.2f\n' "$(echo "$l / $r" | bc -l)"
+bench_pair ms 1 "lade run --rm IMAGE true (bridge)" "$l" "runc run (bundle, true)" "$r" lade/runc
+printf '%-40s %9.1f\n' "lade run --rm --network none IMAGE true" "$n"
 echo "(median of $runs runs each; $(nproc) CPUs, Linux $(uname -r), $(runc --version | head -1))"
 # The bench root's default bridge and nftables table (see network.Open).
 ip link del "$("${L[@]}" network ls --filter type=builtin --format '{{.Bridge}}')" 2>/dev/null || true

@@ -17,15 +17,7 @@ for r in fresh seen; do
 done
 
 # Fill the "seen" root's stat cache: 100,000 files of a few bytes.
-python3 - "$work/big" <<'PY'
-import os, sys
-for d in range(100):
-    os.makedirs(f"{sys.argv[1]}/d{d}", exist_ok=True)
-    for f in range(1000):
-        with open(f"{sys.argv[1]}/d{d}/f{f}", "w") as fh:
-            fh.write(f"{d}/{f}\n")
-PY
-printf 'FROM busybox:latest\nCOPY . /src\n' >"$work/big/Dockerfile"
+bench_bigctx "$work/big"
 "$lade" --root "$work/seen" build -q -t big "$work/big" >/dev/null
 
 # The small context: 20 files.
@@ -40,12 +32,7 @@ for i in $(seq "$runs"); do
   echo "edit $i" >"$work/small/f1" # the same edit, seen by both roots
   for r in fresh seen; do t "edit-$r" b "$r"; done
 done
-printf '%-8s %10s %10s %8s\n' build fresh_s seen_s ratio
-for k in noop edit; do
-  f=$(printf '%s' "${res[$k-fresh]}" | median)
-  s=$(printf '%s' "${res[$k-seen]}" | median)
-  printf '%-8s %10.3f %10.3f %8.2f\n' "$k" "$f" "$s" "$(echo "$s / $f" | bc -l)"
-done
+bench_pairs fresh seen noop edit
 echo "(medians of $runs, interleaved; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 sc() { du -sb "$work/seen/cache/statcache" "$work/seen/cache/statcache.json" 2>/dev/null | awk '{n+=$1} END {print n+0}'; }
 echo "seen root's stat cache: $(sc) bytes; after cache prune --min-age 0s: $(

@@ -6,10 +6,7 @@ import (
 )
 
 func TestGCLock(t *testing.T) {
-	cs, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := newStore(t)
 	ctx := context.Background()
 	r1, err := cs.HoldGC(ctx)
 	if err != nil {

@@ -2,7 +2,6 @@ package cache
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -15,12 +14,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/zstd"
-	"github.com/klauspost/pgzip"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/blockgzip"
 	"github.com/lade-build/lade/internal/ctxio"
+	"github.com/lade-build/lade/internal/decompress"
 )
 
 // Compression selects how WriteLayer compresses a layer.
@@ -226,28 +225,21 @@ func (l *storeLayer) Uncompressed() (io.ReadCloser, error) {
 		return nil, err
 	}
 	br := bufio.NewReaderSize(rc, 64<<10)
-	kind := compressionOf(l.info.MediaType)
-	if kind == "" {
-		kind = sniff(br)
-	}
-	var r io.Reader = br
-	closeDec := func() {}
-	switch kind {
-	case Gzip:
-		zr, err := pgzip.NewReader(br)
-		if err != nil {
-			rc.Close()
-			return nil, fmt.Errorf("decompressing layer %s: %w", l.info.Digest, err)
+	kind, known := decompressKind(l.info.MediaType)
+	if !known {
+		// A layer is gzip, zstd or plain; other magic reads as plain and
+		// fails as a tar.
+		if kind, _ = decompress.Sniff(br); kind != decompress.Gzip && kind != decompress.Zstd {
+			kind = decompress.None
 		}
-		r, closeDec = zr, func() { zr.Close() }
-	case Zstd:
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			rc.Close()
-			return nil, fmt.Errorf("decompressing layer %s: %w", l.info.Digest, err)
-		}
-		r, closeDec = zr, zr.Close
 	}
+	dec, err := decompress.Open(context.Background(), br, kind)
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("decompressing layer %s: %w", l.info.Digest, err)
+	}
+	var r io.Reader = dec
+	closeDec := func() { dec.Close() }
 	r = &causeReader{r: &capReader{r: r, digest: l.info.Digest, max: MaxUncompressedLayer}, l: l}
 	out := &readCloser{Reader: r, close: func() error { closeDec(); return rc.Close() }}
 	if l.info.DiffID == (v1.Hash{}) {
@@ -263,29 +255,17 @@ type readCloser struct {
 
 func (r *readCloser) Close() error { return r.close() }
 
-// compressionOf maps a layer media type (OCI or docker) to its compression,
-// or "" when the media type does not tell.
-func compressionOf(mt types.MediaType) Compression {
+// decompressKind maps a layer media type (OCI or docker) to its
+// compression; known is false when the media type does not tell.
+func decompressKind(mt types.MediaType) (kind decompress.Kind, known bool) {
 	s := string(mt)
 	switch {
 	case strings.HasSuffix(s, "gzip"):
-		return Gzip
+		return decompress.Gzip, true
 	case strings.HasSuffix(s, "zstd"):
-		return Zstd
+		return decompress.Zstd, true
 	case strings.HasSuffix(s, ".tar"):
-		return Uncompressed
+		return decompress.None, true
 	}
-	return ""
-}
-
-// sniff recognizes gzip and zstd by their magic bytes.
-func sniff(br *bufio.Reader) Compression {
-	magic, _ := br.Peek(4)
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		return Gzip
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		return Zstd
-	}
-	return Uncompressed
+	return decompress.None, false
 }

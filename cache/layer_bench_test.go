@@ -11,10 +11,7 @@ import (
 // digests and the fsynced blob out, in one pass. Half the input is random
 // and half repeats, so it compresses about as well as typical files.
 func BenchmarkWriteLayer(b *testing.B) {
-	s, err := Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := newStore(b)
 	data := make([]byte, 100<<20)
 	rand.Read(data[:50<<20])
 	for i := 50 << 20; i < len(data); i++ {

@@ -21,7 +21,8 @@ import (
 	"github.com/lade-build/lade/internal/testutil"
 )
 
-func newStore(t *testing.T) *Store {
+// newStore is a content store in a fresh temporary directory.
+func newStore(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(filepath.Join(t.TempDir(), "content"))
 	if err != nil {
@@ -210,9 +211,7 @@ func TestConcurrentPut(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			st := s
 			if i%2 == 1 {
 				st = s2
@@ -222,7 +221,7 @@ func TestConcurrentPut(t *testing.T) {
 				err = errors.New("wrong digest " + d.String())
 			}
 			errs[i] = err
-		}()
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {

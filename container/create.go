@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/lade-build/lade/runner"
@@ -83,15 +83,15 @@ func (s *Store) CreateFromImage(ctx context.Context, img Image, o CreateOptions)
 	if err := s.resolveNetwork(ctx, c, &o); err != nil {
 		return nil, err
 	}
-	if err := s.Create(c); err != nil {
+	// The supervisor lock is held until the container is complete: an
+	// `rm -f` meanwhile waits for it (then the start finds it removed).
+	release, err := s.create(c)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.finishConfig(c, img.Config, &o); err != nil {
-		// An rm -f of the new container makes the next step fail on a
-		// missing file: say what happened, not the step that noticed.
-		if _, serr := os.Stat(s.Dir(c.ID)); errors.Is(serr, os.ErrNotExist) {
-			return nil, fmt.Errorf("container %s was removed before it started", c.ID[:12])
-		}
+	err = s.finishConfig(c, img.Config, &o)
+	release()
+	if err != nil {
 		_ = s.Remove(ctx, c.ID, true, true)
 		return nil, err
 	}
@@ -132,6 +132,9 @@ func newConfig(img Image, o *CreateOptions) (*Config, error) {
 		c.Hostname = "pending" // the ID's prefix, once there is one
 	}
 	c.Env = append([]string(nil), ic.Env...)
+	if arch := img.Config.Architecture; arch != "" {
+		c.Platform = &v1.Platform{OS: img.Config.OS, Architecture: arch, Variant: img.Config.Variant}
+	}
 	return c, nil
 }
 
@@ -171,6 +174,9 @@ func applyRuntimeOptions(c *Config, o *CreateOptions) error {
 		return errors.New("conflicting options: --restart and --rm")
 	}
 	if c.Resources, err = o.resources(); err != nil {
+		return err
+	}
+	if err := rootlessLimits(c.Resources); err != nil {
 		return err
 	}
 	if c.Capabilities, err = o.capabilities(); err != nil {

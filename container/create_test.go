@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 )
 
@@ -20,6 +21,7 @@ func TestNewConfig(t *testing.T) {
 	ic.Config.StopSignal = "SIGQUIT"
 	ic.Config.ExposedPorts = map[string]struct{}{"80/tcp": {}, "53/udp": {}}
 	ic.Config.Healthcheck = &dockerspec.HealthcheckConfig{Test: []string{"CMD", "true"}, Retries: 5}
+	ic.OS, ic.Architecture, ic.Variant = "linux", "arm64", "v8"
 	img := Image{Ref: "app:1", ID: "sha256:abc", Config: &ic, Lowers: []string{"/l1"}}
 	empty := ""
 	tests := []struct {
@@ -32,7 +34,8 @@ func TestNewConfig(t *testing.T) {
 			return slices.Equal(c.Args, []string{"/bin/sh", "-c", "echo hi"}) && c.Network == "bridge" &&
 				c.StopSignal == "SIGQUIT" && c.Restart.Name == "no" && c.Hostname == "pending" &&
 				slices.Equal(c.Env, []string{"A=1"}) && c.Healthcheck.Retries == 5 && c.Ports == nil &&
-				slices.Equal(c.Lowers, []string{"/l1"}) && c.ImageID == "sha256:abc" && c.Image == "app:1"
+				slices.Equal(c.Lowers, []string{"/l1"}) && c.ImageID == "sha256:abc" && c.Image == "app:1" &&
+				c.Platform.Equals(v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"})
 		}},
 		{name: "cmd replaces CMD", opts: CreateOptions{Cmd: []string{"date"}}, check: func(c *Config) bool {
 			return slices.Equal(c.Args, []string{"/bin/sh", "-c", "date"})

@@ -29,7 +29,11 @@
 // and detaches it when the process ended; rm releases what is left.
 // Other commands (stop, kill, exec) work on the recorded pid directly and
 // never talk to the supervisor; holding supervisor.lock is how they know
-// one is alive.
+// one is alive. Rootless, every lade command runs in the user's one user
+// namespace (internal/userns), the one a shim stays in, so they reach its
+// containers as root's do: exec joins the container's other namespaces
+// from a thread, and never has to join a user namespace, which a
+// multithreaded process cannot.
 //
 // A -t container's terminal is opened inside it by runner; a foreground
 // supervisor copies it to lade's own terminal (Terminal: raw mode with -i,

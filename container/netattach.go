@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lade-build/lade/internal/userns"
 	"github.com/lade-build/lade/network"
 )
 
@@ -36,10 +37,16 @@ type NetworkState struct {
 
 // networkMode is docker's --network value as lade keeps it: bridge (the
 // default network), none, host, or a user-defined network's name.
-// private, lade's former default, is loopback only: none.
+// private, lade's former default, is loopback only: none. Rootless there
+// are no bridges yet: the default is none, and user-defined networks are
+// refused.
 func networkMode(n string) (string, error) {
+	rootless := userns.Rootless()
 	switch {
 	case n == "" || n == "default" || n == network.DefaultName:
+		if rootless {
+			return "none", nil
+		}
 		return network.DefaultName, nil
 	case n == "private" || n == "none":
 		return "none", nil
@@ -47,6 +54,8 @@ func networkMode(n string) (string, error) {
 		return n, nil
 	case n == containerMode:
 		return "", fmt.Errorf("network %q: name the container", n)
+	case rootless && !strings.HasPrefix(n, containerMode):
+		return "", fmt.Errorf("network %s: user-defined networks need root (rootless networking through pasta or slirp4netns is not implemented yet)", n)
 	}
 	return n, nil
 }

@@ -70,7 +70,7 @@ func (s *Store) runSpec(c *Config, r *supervision, att *network.Attachment) (*ru
 		Stdin: r.stdio.Stdin, Stdout: r.stdout, Stderr: r.stderr,
 		Tty: c.Tty, Init: c.Init, CgroupNS: true,
 		ReadonlyRootfs: c.ReadOnly, NoNewPrivileges: c.NoNewPrivileges,
-		Capabilities: c.Capabilities,
+		Capabilities: c.Capabilities, Platform: c.Platform,
 		// Named after the container so exec finds and joins it.
 		AllDevices: c.Privileged, Devices: c.Devices, DeviceCgroup: "lade/" + c.ID,
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/atomicfile"
@@ -116,11 +117,14 @@ type Config struct {
 	// unless Privileged.
 	Devices []runner.Device `json:"devices,omitempty"`
 	// Capabilities is the kept set; nil with Privileged keeps all.
-	Capabilities    []string          `json:"capabilities"`
-	NoNewPrivileges bool              `json:"noNewPrivileges,omitempty"`
-	Seccomp         string            `json:"seccomp,omitempty"` // "" (default filter), "unconfined" or a profile's JSON
-	Healthcheck     *Healthcheck      `json:"healthcheck,omitempty"`
-	Labels          map[string]string `json:"labels,omitempty"`
+	Capabilities    []string `json:"capabilities"`
+	NoNewPrivileges bool     `json:"noNewPrivileges,omitempty"`
+	Seccomp         string   `json:"seccomp,omitempty"` // "" (default filter), "unconfined" or a profile's JSON
+	// Platform is the image's (its config's os, architecture and
+	// variant): runner makes sure this host can run it (binfmt, qemu).
+	Platform    *v1.Platform      `json:"platform,omitempty"`
+	Healthcheck *Healthcheck      `json:"healthcheck,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
 }
 
 // Statuses a container can be in.
@@ -216,9 +220,20 @@ func NewID() string {
 // Create records cfg (ID and Name filled in when empty) as a new
 // container in state created.
 func (s *Store) Create(cfg *Config) error {
+	release, err := s.create(cfg)
+	if err == nil {
+		release()
+	}
+	return err
+}
+
+// create is Create that returns holding the new container's supervisor
+// lock, for a creator that still writes to the container: a concurrent
+// `rm -f` waits for it instead of removing the dir under it.
+func (s *Store) create(cfg *Config) (release func(), err error) {
 	unlock, err := lockFile(filepath.Join(s.dir, ".lock"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer unlock()
 	if cfg.ID == "" {
@@ -228,15 +243,15 @@ func (s *Store) Create(cfg *Config) error {
 		cfg.Name = randomName()
 	}
 	if !nameRE.MatchString(cfg.Name) {
-		return fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", cfg.Name)
+		return nil, fmt.Errorf("invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", cfg.Name)
 	}
 	all, err := s.list()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, c := range all {
 		if c.Name == cfg.Name {
-			return fmt.Errorf("the container name %q is already in use by container %s", cfg.Name, c.ID[:12])
+			return nil, fmt.Errorf("the container name %q is already in use by container %s", cfg.Name, c.ID[:12])
 		}
 	}
 	if cfg.Created.IsZero() {
@@ -244,12 +259,25 @@ func (s *Store) Create(cfg *Config) error {
 	}
 	dir := s.Dir(cfg.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating container %s: %w", cfg.ID, err)
+		return nil, fmt.Errorf("creating container %s: %w", cfg.ID, err)
 	}
-	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
-		return err
+	release, err = s.lockSupervisor(cfg.ID)
+	if err != nil {
+		return nil, err
 	}
-	return writeJSON(filepath.Join(dir, "state.json"), &State{Status: StatusCreated})
+	// state.json first: config.json is what makes the container exist
+	// for list and Get, so `rm -f NAME` right after it appears finds it
+	// (a container with only config.json read as not there, and a
+	// concurrent `rm -f` missed it).
+	err = writeJSON(filepath.Join(dir, "state.json"), &State{Status: StatusCreated})
+	if err == nil {
+		err = writeJSON(filepath.Join(dir, "config.json"), cfg)
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
 }
 
 // Get finds a container by full id, name or unique id prefix.

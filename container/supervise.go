@@ -326,6 +326,9 @@ func (s *Store) StartShim(ctx context.Context, id, self string) error {
 	}
 	shimLog := filepath.Join(s.Dir(id), "shim.log")
 	lf, err := os.OpenFile(shimLog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if errors.Is(err, os.ErrNotExist) && !s.exists(id) {
+		return fmt.Errorf("container %s was removed before it started", id[:12])
+	}
 	if err != nil {
 		return fmt.Errorf("starting shim: %w", err)
 	}

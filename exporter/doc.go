@@ -1,7 +1,8 @@
 // Package exporter writes built images to their destinations: an OCI
-// image layout as a tar stream (WriteOCI), and a docker save style
-// archive that `docker load` accepts, for one image or several
-// (WriteDocker, WriteDockerMulti).
+// image layout as a tar stream (WriteOCI; WriteOCIIndex for a
+// multi-platform image, its index a blob that index.json names), and a
+// docker save style archive that `docker load` accepts, for one image or
+// several (WriteDocker, WriteDockerMulti).
 //
 // Lifecycle of an export: everything about the image (manifest, config,
 // layer descriptors) is gathered and checked first, so a broken image

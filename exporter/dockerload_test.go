@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
@@ -66,15 +65,7 @@ func TestDockerLoadAndRun(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if out, err := testutil.RunDocker(host, 2*time.Minute, "load", "-i", path); err != nil {
-		t.Fatalf("docker load: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { testutil.RunDocker(host, time.Minute, "rmi", "-f", ref) })
-
-	out, err := testutil.RunDocker(host, 2*time.Minute, "run", "--rm", "--network", "none", ref)
-	if err != nil {
-		t.Fatalf("docker run: %v\n%s", err, out)
-	}
+	out := testutil.DockerLoadRun(t, host, path, ref)
 	if got := strings.TrimSpace(out); got != "hello-from-lade" {
 		t.Errorf("container printed %q, want %q", got, "hello-from-lade")
 	}

@@ -69,7 +69,9 @@ type namedFile struct {
 // files. Metadata goes last so that an export cut short by an error lacks
 // index.json and cannot be mistaken for a complete one.
 func writeLayout(ctx context.Context, s *tarSink, p *imageParts, names []imageName, extra []namedFile) error {
-	index, err := indexJSON(p, names)
+	d := p.manifest
+	d.Platform = p.platform
+	index, err := indexJSON(d, names)
 	if err != nil {
 		return err
 	}
@@ -80,15 +82,13 @@ func writeLayout(ctx context.Context, s *tarSink, p *imageParts, names []imageNa
 	return writeEntries(ctx, s, p.blobs, files)
 }
 
-func indexJSON(p *imageParts, names []imageName) ([]byte, error) {
+// indexJSON is the layout's index.json: the manifest d once per name
+// (with the names' annotations), or once unnamed.
+func indexJSON(d v1.Descriptor, names []imageName) ([]byte, error) {
 	desc := func(annotations map[string]string) v1.Descriptor {
-		return v1.Descriptor{
-			MediaType:   p.manifest.MediaType,
-			Size:        p.manifest.Size,
-			Digest:      p.manifest.Digest,
-			Annotations: annotations,
-			Platform:    p.platform,
-		}
+		e := d
+		e.Annotations = annotations
+		return e
 	}
 	idx := v1.IndexManifest{
 		SchemaVersion: 2,

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // node describes one fixture entry: a dir (path ends in "/"), a symlink
@@ -57,16 +58,7 @@ func mkTree(t *testing.T, root string, nodes ...node) {
 // "path type mode uid:gid content" lines, sorted.
 func listTree(t *testing.T, root, sub string) []string {
 	t.Helper()
-	var out []string
-	base := filepath.Join(root, sub)
-	err := filepath.Walk(base, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
+	return testutil.Listing(t, filepath.Join(root, sub), func(p string, st *unix.Stat_t) (string, error) {
 		rel, _ := filepath.Rel(root, p)
 		line := "/" + rel
 		perm := st.Mode & 0o7777
@@ -79,19 +71,12 @@ func listTree(t *testing.T, root, sub string) []string {
 		case unix.S_IFREG:
 			b, err := os.ReadFile(p)
 			if err != nil {
-				return err
+				return "", err
 			}
 			line += fmt.Sprintf(" file %04o %s", perm, b)
 		default:
 			line += " other"
 		}
-		line += fmt.Sprintf(" %d:%d", st.Uid, st.Gid)
-		out = append(out, line)
-		return nil
+		return line + fmt.Sprintf(" %d:%d", st.Uid, st.Gid), nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/untar"
 )
 
 // dirNode is a destination directory that is created only when needed:
@@ -253,6 +255,9 @@ func (c *copier) copyEntry(src, dst string, st *unix.Stat_t) error {
 			return err
 		}
 	case unix.S_IFIFO, unix.S_IFCHR, unix.S_IFBLK:
+		if untar.SkipDevice(dst, st.Mode&unix.S_IFMT != unix.S_IFIFO) {
+			return nil
+		}
 		err := c.replaceEntry(dst, func() error {
 			if err := unix.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
 				return &os.PathError{Op: "mknod", Path: dst, Err: err}

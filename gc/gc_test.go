@@ -15,21 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/testroot"
 )
-
-// openStores opens a content store and a key index under dir.
-func openStores(t *testing.T, dir string) (*cache.Store, *cache.Index) {
-	t.Helper()
-	cs, err := cache.Open(filepath.Join(dir, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := cache.OpenIndex(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cs, ix
-}
 
 // fakeSnaps is an in-memory snapshotter: DiffID -> size.
 type fakeSnaps map[v1.Hash]int64
@@ -66,7 +53,7 @@ type pruneFixture struct {
 func newPruneFixture(t *testing.T, now time.Time) *pruneFixture {
 	dir := t.TempDir()
 	f := &pruneFixture{snaps: fakeSnaps{}, roots: NewRoots(), layers: map[string]cache.LayerInfo{}}
-	f.cs, f.ix = openStores(t, dir)
+	f.cs, f.ix = testroot.OpenCache(t, dir)
 	ctx := context.Background()
 	for i, l := range []struct {
 		name string
@@ -183,7 +170,7 @@ func TestPruneScratch(t *testing.T) {
 			store = append(store, tt.path)
 		}
 	}
-	cs, ix := openStores(t, dir)
+	cs, ix := testroot.OpenCache(t, dir)
 	g := &Collector{
 		Content: cs, Index: ix, Snapshots: fakeSnaps{},
 		CacheMounts: filepath.Join(dir, "cachemounts"),
@@ -231,5 +218,40 @@ func TestRootsAddImage(t *testing.T) {
 	}
 	if len(r.Blobs) != len(blobs) || len(r.DiffIDs) != len(diffs) {
 		t.Errorf("roots hold %d blobs and %d snapshots, want %d and %d", len(r.Blobs), len(r.DiffIDs), len(blobs), len(diffs))
+	}
+}
+
+// A cache mount's size is its data: a user's temp dir beside it is
+// scratch, counted once (system df counted it twice).
+func TestUsageCountsMountScratchOnce(t *testing.T) {
+	dir := t.TempDir()
+	mount := filepath.Join(dir, "cachemounts", fmt.Sprintf("%064x", 1))
+	for p, n := range map[string]int{"data/f": 1 << 20, "private-1/f": 3 << 20} {
+		p = filepath.Join(mount, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, n), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, ix := testroot.OpenCache(t, dir)
+	g := &Collector{
+		Content: cs, Index: ix, Snapshots: fakeSnaps{},
+		CacheMounts: filepath.Join(dir, "cachemounts"),
+		Roots:       func(context.Context) (Roots, error) { return Roots{}, nil },
+	}
+	u, err := g.Usage(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Mounts) != 1 || u.Mounts[0].Size >= 2<<20 {
+		t.Errorf("mounts = %+v, want one of about 1 MiB", u.Mounts)
+	}
+	if u.Scratch < 3<<20 {
+		t.Errorf("scratch = %d, want the private dir's 3 MiB", u.Scratch)
+	}
+	if tot := u.Total(); tot >= 5<<20 {
+		t.Errorf("total = %d, counts the private dir twice", tot)
 	}
 }

@@ -52,6 +52,10 @@ func (r Roots) AddImage(digest v1.Hash, img v1.Image) error {
 	return nil
 }
 
+// AddIndex keeps the manifest of an image index; its images are kept by
+// AddImage of each.
+func (r Roots) AddIndex(digest v1.Hash) { r.Blobs[digest] = true }
+
 // AddLowers keeps the snapshots a container's overlay lowers are: a
 // lower is <snapshots>/layers/<hex>/fs (or a twin beside fs).
 func (r Roots) AddLowers(lowers []string) {
@@ -267,7 +271,9 @@ func (g *Collector) mounts() ([]Mount, error) {
 			continue
 		}
 		p := filepath.Join(g.CacheMounts, e.Name())
-		n, _ := du.Size(p)
+		// Only data: the users' temp dirs beside it are scratch
+		// (mountScratch), counted there.
+		n, _ := du.Size(filepath.Join(p, "data"))
 		m := Mount{ID: e.Name(), Size: n}
 		// The lock file is opened by every use of the mount.
 		if fi, err := os.Stat(filepath.Join(p, "data")); err == nil {

@@ -61,7 +61,6 @@ func writeKmsg(marker string) string {
 const stdDevices = `echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c && ! echo x 2>/dev/null > /dev/full`
 
 func TestDeviceEscapeRUN(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	marker := markOnce()
 	ctx := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN " + writeKmsg(marker) + "\n"})
@@ -77,7 +76,6 @@ func TestDeviceEscapeRUN(t *testing.T) {
 }
 
 func TestDeviceEscapeRun(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	marker := markOnce()
 	r := lade(t, root, nil, "run", "--rm", "busybox", "sh", "-c", writeKmsg(marker))
@@ -111,7 +109,6 @@ func TestDeviceEscapeRun(t *testing.T) {
 // --security=insecure. They open the node for reading only, which
 // leaves the host's log alone.
 func TestDeviceRulesLifted(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	const openMade = `mknod /tmp/k c 1 11 && : < /tmp/k && echo opened`
 	r := lade(t, root, nil, "run", "--rm", "--privileged", "busybox", "sh", "-c", openMade)
@@ -143,7 +140,6 @@ func TestDeviceRulesLifted(t *testing.T) {
 
 // No cgroup of a step or a removed container is left behind.
 func TestDeviceCgroupsCleanedUp(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	ctx := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN true\nRUN true\n"})
 	cmd := exec.Command(ladeBin, "--root", root, "build", "--progress", "plain", "-t", "out", ctx)

@@ -251,19 +251,16 @@ func TestCorruptBlob(t *testing.T) {
 // TestConcurrentBuildsAndTags: two builds, a tag/rmi loop and a prune on
 // one root at once lose no image and never tear the index.
 func TestConcurrentBuildsAndTags(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	var wg sync.WaitGroup
 	results := make([]result, 2)
 	var built atomic.Int32
 	for i := range 2 {
 		ctx := writeTree(t, map[string]string{"Dockerfile": fmt.Sprintf("FROM busybox\nRUN echo %d > /id\nRUN sleep 0.5\n", i)})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			results[i] = lade(t, root, nil, "build", "-t", fmt.Sprintf("built:%d", i), ctx)
 			built.Add(1)
-		}()
+		})
 	}
 	// A prune of everything races the builds and tags: it waits for the
 	// builds' GC lock, and must never take what an image or build uses.

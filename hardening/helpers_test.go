@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -31,28 +30,7 @@ func TestMain(m *testing.M) {
 	if runner.Reexec() {
 		return
 	}
-	dir, err := os.MkdirTemp("", "lade-hardening-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if p, err := exec.LookPath("go"); err == nil {
-		goTool = p
-	}
-	bin := filepath.Join(dir, "lade")
-	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/lade-build/lade/cmd/lade")
-	// Static, as scripts/quickstart.sh builds it; the tests of the other
-	// packages run cgo-linked test binaries, so both forms get tested.
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building lade: %v\n%s", err, out)
-	} else {
-		ladeBin = bin
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.MainWithLade(m, &ladeBin))
 }
 
 // needLade skips unless root, overlayfs and the built binary are there.
@@ -90,6 +68,19 @@ func ladeContext(t *testing.T, ctx context.Context, root string, env []string, a
 		t.Fatalf("running lade: %v", err)
 	}
 	return result{code, out.String(), errb.String()}
+}
+
+// ladeWithin runs lade like lade() but gives up (and fails) after d: a
+// hang is what these tests look for.
+func ladeWithin(t *testing.T, d time.Duration, root string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	r := ladeContext(t, ctx, root, nil, args...)
+	if ctx.Err() != nil {
+		t.Fatalf("lade %s hung (killed after %s)\nstderr:\n%s", strings.Join(args, " "), d, r.stderr)
+	}
+	return r
 }
 
 // wantFail checks that r failed with a message containing want.
@@ -163,9 +154,11 @@ func busyboxLayer(t *testing.T) []byte {
 	return bbLayer
 }
 
-// newRoot returns a fresh --root holding busybox:latest.
+// newRoot returns a fresh --root holding busybox:latest, for a test that
+// drives the lade binary: it needs what needLade checks.
 func newRoot(t *testing.T) string {
 	t.Helper()
+	needLade(t)
 	root := filepath.Join(t.TempDir(), "root")
 	seedBusybox(t, root)
 	return root

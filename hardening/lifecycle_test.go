@@ -1,7 +1,6 @@
 package hardening
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,19 +13,6 @@ import (
 
 	"github.com/lade-build/lade/internal/testutil"
 )
-
-// ladeWithin runs lade like lade() but gives up (and fails) after d: a
-// hang is what these tests look for.
-func ladeWithin(t *testing.T, d time.Duration, root string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	r := ladeContext(t, ctx, root, nil, args...)
-	if ctx.Err() != nil {
-		t.Fatalf("lade %s hung (killed after %s)\nstderr:\n%s", strings.Join(args, " "), d, r.stderr)
-	}
-	return r
-}
 
 // pidsWithArgs lists the processes whose command line is exactly args.
 func pidsWithArgs(args ...string) []int {
@@ -43,14 +29,6 @@ func pidsWithArgs(args ...string) []int {
 		pids = append(pids, pid)
 	}
 	return pids
-}
-
-// waitFor polls fn for at most 30s.
-func waitFor(t *testing.T, what string, fn func() bool) {
-	t.Helper()
-	if !testutil.PollUntil(30*time.Second, fn) {
-		t.Fatalf("timed out waiting for %s", what)
-	}
 }
 
 type ctrState struct {
@@ -78,7 +56,6 @@ func inspectCtr(t *testing.T, root, ref string) (ctrState, bool) {
 // starting the container neither hangs nor leaves it running (it hung
 // in 4 of 15 tries and the container kept running).
 func TestRmForceRightAfterRunDetached(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	for i := range 15 {
 		name := fmt.Sprintf("race%d", i)
@@ -87,7 +64,7 @@ func TestRmForceRightAfterRunDetached(t *testing.T) {
 		run := make(chan result, 1)
 		go func() { run <- ladeWithin(t, time.Minute, root, "run", "-d", "--name", name, "busybox", "sleep", secs) }()
 		// As soon as the container exists, whatever state it is in.
-		waitFor(t, "the container to be created", func() bool {
+		testutil.Poll(t, "the container to be created", func() bool {
 			m, _ := filepath.Glob(filepath.Join(root, "containers", "*", "config.json"))
 			return len(m) > 0
 		})
@@ -116,7 +93,6 @@ func TestRmForceRightAfterRunDetached(t *testing.T) {
 // found, not "Exited (0) 106751 days ago"; a --rm one is removed by the
 // next lade command.
 func TestKilledSupervisorRecordedAsKilled(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	t.Cleanup(func() { ladeWithin(t, time.Minute, root, "rm", "-f", "kept", "fg") })
 
@@ -141,7 +117,7 @@ func TestKilledSupervisorRecordedAsKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the container processes to die with their shims", func() bool { return len(pidsWithArgs("sleep", "7101")) == 0 })
+	testutil.Poll(t, "the container processes to die with their shims", func() bool { return len(pidsWithArgs("sleep", "7101")) == 0 })
 
 	// Foreground: lade itself is killed.
 	for _, name := range []string{"fg", "fgrm"} {
@@ -153,14 +129,14 @@ func TestKilledSupervisorRecordedAsKilled(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, name+" to run", func() bool {
+		testutil.Poll(t, name+" to run", func() bool {
 			st, ok := inspectCtr(t, root, name)
 			return ok && st.State.Status == "running"
 		})
 		cmd.Process.Kill()
 		cmd.Wait()
 	}
-	waitFor(t, "the foreground containers to die with lade", func() bool { return len(pidsWithArgs("sleep", "7102")) == 0 })
+	testutil.Poll(t, "the foreground containers to die with lade", func() bool { return len(pidsWithArgs("sleep", "7102")) == 0 })
 
 	ps := ladeWithin(t, time.Minute, root, "ps", "-a")
 	if strings.Contains(ps.stdout, "gone") || strings.Contains(ps.stdout, "fgrm") {

@@ -12,7 +12,6 @@ import (
 // --mount from that image, `lade run` (twice, so a failed first attempt
 // cannot poison the second) and `lade start` of a stopped one all work.
 func TestRepeatedLayerImage(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	ctx := writeTree(t, map[string]string{
 		"Dockerfile": "FROM busybox\nRUN true\nRUN true\nRUN echo ok > /ok\nRUN true\n",

@@ -15,7 +15,6 @@ import (
 // F leaves nothing in F's directory: no F and no temporary file, right
 // after the kill. Run against an existing F too, which must stay as it was.
 func TestKilledSaveLeavesNoTempFile(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	// 256 MiB of random data: stored, not compressed, and long enough
 	// to write that the kill lands mid-file.

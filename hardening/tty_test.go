@@ -26,7 +26,6 @@ import (
 // Without -t none may get the terminal: not as stdin, stdout or stderr,
 // not through /dev/tty, and none may stay in lade's session.
 func TestNoTerminalForContainers(t *testing.T) {
-	needLade(t)
 	root := newRoot(t)
 	prog := buildTiocsti(t)
 	ctx := writeTree(t, map[string]string{

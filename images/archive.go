@@ -24,12 +24,23 @@ import (
 // Save writes the images named by refs to w as one docker save archive.
 // An image given by name is saved under that name; one given by ID or
 // digest is saved without names, as docker does. Images given twice are
-// written once, with all their names.
-func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
+// written once, with all their names. With platform set, a multi-platform
+// image is saved as its image for that platform (docker save --platform);
+// without, one multi-platform image is saved alone as an OCI archive of
+// its index (no manifest.json: docker's classic store cannot load it).
+func (s *Store) Save(ctx context.Context, w io.Writer, refs []string, platform *v1.Platform) error {
+	if platform == nil {
+		if done, err := s.saveIndex(ctx, w, refs); done || err != nil {
+			return err
+		}
+	}
 	var list []exporter.NamedImage
 	pos := map[v1.Hash]int{}
 	for _, ref := range refs {
 		img, err := s.Get(ctx, ref)
+		if platform != nil {
+			img, err = s.GetPlatform(ctx, ref, *platform)
+		}
 		if err != nil {
 			return err
 		}
@@ -53,6 +64,34 @@ func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
 	return nil
 }
 
+// saveIndex saves refs as an OCI archive when they name one index (done),
+// refuses a mix of an index with other images, and leaves images alone.
+func (s *Store) saveIndex(ctx context.Context, w io.Writer, refs []string) (done bool, err error) {
+	var idx v1.ImageIndex
+	for _, ref := range refs {
+		ix, err := s.GetIndex(ctx, ref)
+		switch {
+		case err == nil && len(refs) == 1:
+			idx = ix
+		case err == nil:
+			return true, fmt.Errorf("%s is a multi-platform image: save it alone, or pick one platform with --platform", ref)
+		case !errors.Is(err, ErrNotFound): // ErrNotIndex is one too
+			return true, err
+		}
+	}
+	if idx == nil {
+		return false, nil
+	}
+	var names []string
+	if n, ok := savedName(refs[0]); ok {
+		names = append(names, n)
+	}
+	if err := exporter.WriteOCIIndex(ctx, w, idx, names); err != nil {
+		return true, fmt.Errorf("saving %s: %w", refs[0], err)
+	}
+	return true, nil
+}
+
 // savedName is the name an image given as ref is saved under, if any.
 func savedName(ref string) (string, bool) {
 	if strings.HasPrefix(ref, "sha256:") || strings.Contains(ref, "@") {
@@ -70,7 +109,7 @@ func savedName(ref string) (string, bool) {
 // Loaded is one image that Load stored.
 type Loaded struct {
 	Names  []string // as given in the archive; empty if untagged
-	ID     v1.Hash  // config digest (docker's image ID)
+	ID     v1.Hash  // config digest (docker's image ID); an index's digest
 	Digest v1.Hash  // manifest digest
 }
 
@@ -152,26 +191,7 @@ func (s *Store) loadArchive(ctx context.Context, r io.Reader) ([]Loaded, error) 
 }
 
 func (s *Store) loadOCI(ctx context.Context, dir string) ([]Loaded, error) {
-	imgs, err := s.LoadLayout(ctx, dir, "")
-	if err != nil {
-		return nil, err
-	}
-	raw, _ := readMeta(filepath.Join(dir, "index.json"))
-	var idx v1.IndexManifest
-	json.Unmarshal(raw, &idx) // LoadLayout has parsed it already
-	var out []Loaded
-	for _, img := range imgs {
-		l := Loaded{}
-		l.Digest, _ = img.Digest()
-		l.ID, _ = img.ConfigName()
-		for _, d := range idx.Manifests {
-			if n := layoutName(d.Annotations, ""); d.Digest == l.Digest && n != "" {
-				l.Names = append(l.Names, n)
-			}
-		}
-		out = append(out, l)
-	}
-	return out, nil
+	return s.LoadLayout(ctx, dir, "")
 }
 
 func (s *Store) storeLoaded(ctx context.Context, img v1.Image, names []string) (Loaded, error) {

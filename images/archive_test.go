@@ -34,7 +34,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	untagged := list[0].Digest // newest
 
 	var buf bytes.Buffer
-	if err := src.Save(ctx, &buf, []string{"app:1", "example.com/team/b:v1", "app:2", untagged.Hex[:12]}); err != nil {
+	if err := src.Save(ctx, &buf, []string{"app:1", "example.com/team/b:v1", "app:2", untagged.Hex[:12]}, nil); err != nil {
 		t.Fatal(err)
 	}
 	archive := buf.Bytes()

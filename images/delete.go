@@ -35,20 +35,12 @@ func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(i
 		return Removed{}, err
 	}
 	defer release() // a prune would take the index's temp file
-	img, err := s.Get(ctx, ref)
+	idx, d, err := s.lookup(ref)
 	if err != nil {
 		return Removed{}, err
 	}
-	d, id, err := identity(img)
-	if err != nil {
-		return Removed{}, err
-	}
-	idx, err := s.read()
-	if err != nil {
-		return Removed{}, err
-	}
+	id, using := idx.usersOf(d.String(), users)
 	names := namesOf(idx, d.String())
-	using := users(id)
 
 	if canonical, err := normalize(ref); err == nil && !strings.HasPrefix(ref, "sha256:") && idx.Refs[canonical] == d.String() {
 		last := len(names) == 1
@@ -57,19 +49,22 @@ func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(i
 				ref, short(using[0].ID), short(id.Hex))
 		}
 		removed := Removed{Untagged: []string{familiar(canonical)}}
-		keep := !last || len(using) > 0
+		keep := !last || len(using) > 0 || idx.isChild(d.String())
 		if !keep {
 			removed.Deleted = id
 		}
 		return removed, s.update(func(idx *index) error {
 			delete(idx.Refs, canonical)
 			if !keep && len(namesOf(idx, d.String())) == 0 {
-				delete(idx.Images, d.String())
+				idx.drop(d.String())
 			}
 			return nil
 		})
 	}
 
+	if idx.isChild(d.String()) {
+		return Removed{}, fmt.Errorf("conflict: unable to delete %s - it is one platform of a multi-platform image; remove that image instead", short(d.Hex))
+	}
 	for _, u := range using {
 		if u.Running {
 			return Removed{}, fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image is being used by running container %s", short(id.Hex), short(u.ID))
@@ -91,7 +86,7 @@ func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(i
 		for _, n := range namesOf(idx, d.String()) {
 			delete(idx.Refs, n)
 		}
-		delete(idx.Images, d.String())
+		idx.drop(d.String())
 		return nil
 	})
 }
@@ -101,4 +96,49 @@ func short(hex string) string {
 		return hex[:12]
 	}
 	return hex
+}
+
+// usersOf is the ID rmi prints for manifest d (an image's config digest,
+// an index's own digest) and the containers using it or, for an index,
+// any of its images.
+func (ix *index) usersOf(d string, users func(imageID v1.Hash) []User) (v1.Hash, []User) {
+	var using []User
+	for _, id := range ix.imageIDs(d, 0) {
+		using = append(using, users(id)...)
+	}
+	id, err := v1.NewHash(ix.Images[d].Config)
+	if _, isIndex := ix.Indexes[d]; isIndex || err != nil {
+		id, _ = v1.NewHash(d)
+	}
+	return id, using
+}
+
+// imageIDs are the image IDs (config digests) of manifest d: its own, or
+// those of all an index's images.
+func (ix *index) imageIDs(d string, depth int) []v1.Hash {
+	rec, ok := ix.Indexes[d]
+	if !ok {
+		id, err := v1.NewHash(ix.Images[d].Config)
+		if err != nil {
+			id, _ = v1.NewHash(d)
+		}
+		return []v1.Hash{id}
+	}
+	var ids []v1.Hash
+	for _, c := range rec.Manifests {
+		if depth < maxIndexDepth {
+			ids = append(ids, ix.imageIDs(c, depth+1)...)
+		}
+	}
+	return ids
+}
+
+// ImageIDs are the image IDs a container may use of the stored image
+// ref: its own, or every one of an index's images.
+func (s *Store) ImageIDs(ref string) ([]v1.Hash, error) {
+	ix, d, err := s.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	return ix.imageIDs(d.String(), 0), nil
 }

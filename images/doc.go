@@ -16,7 +16,23 @@
 // manifest, so its digest is exactly the one that was tagged. Pull fills
 // content from a registry (verifying every blob, the manifest last) and
 // Import/Load/LoadLayout from local files; all return store-backed
-// images. Inspect, History and Filter describe stored images as docker's
+// images.
+//
+// Multi-platform images are image indexes: TagIndex stores every child
+// image (blobs, manifest) and nested index, then the index, and records
+// name -> index digest; the children are listed only with their index
+// (one List entry, with its platforms) and dropped with it unless named
+// on their own. Get of an index picks the host's platform
+// (DefaultPlatform), GetPlatform any platform by the OCI matching rules
+// (Normalize: arm64 is arm64/v8, x86_64 is amd64), GetIndex the index
+// itself; Manifests lists every image and index for GC's roots. Indexes
+// go out with PushIndex and Save (an OCI archive of the index) and come in
+// with LoadLayout/Load of a layout whose entry is an index. Manifest lists
+// being put together (docker manifest) live apart, in root/manifests:
+// ManifestCreate, ManifestAnnotate, ManifestPush, ManifestInspect,
+// ManifestRemove. PullOptions.Verify (lade's signature policy) judges the
+// digest a reference resolves to before Pull fetches or stores anything.
+// Inspect, History and Filter describe stored images as docker's
 // inspect, history and images --filter do; DiskUsage measures them for
 // system df. Blobs no longer named stay until the build cache's GC frees
 // them.

@@ -84,3 +84,7 @@ type registryError struct {
 
 func (e *registryError) Error() string   { return e.meaning.Error() }
 func (e *registryError) Unwrap() []error { return []error{e.meaning, e.answer} }
+
+// RemoteError is remoteError for commands that speak to a registry
+// themselves (sign, verify).
+func RemoteError(op, ref string, err error) error { return remoteError(op, ref, err) }

@@ -73,13 +73,15 @@ func quickStore(t *testing.T) *Store {
 	return s
 }
 
-func push(t *testing.T, ref string, img v1.Image) {
+// push uploads img, an image or a multi-platform index, to the registry
+// as ref.
+func push(t *testing.T, ref string, img remote.Taggable) {
 	t.Helper()
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img); err != nil {
+	if err := remote.Push(r, img); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -98,9 +98,10 @@ const containerdNameAnnotation = "io.containerd.image.name"
 
 // LoadLayout stores the images listed in the OCI layout at dir. Each is
 // tagged by its org.opencontainers.image.ref.name annotation (a bare tag is
-// applied to ref's repository), else as ref, else stored untagged. Nested
-// indexes are not descended into.
-func (s *Store) LoadLayout(ctx context.Context, dir string, ref string) ([]v1.Image, error) {
+// applied to ref's repository), else as ref, else stored untagged. An
+// entry that is an index (a multi-platform image, as skopeo copy --all
+// and crane write one) is stored whole, with TagIndex.
+func (s *Store) LoadLayout(ctx context.Context, dir string, ref string) ([]Loaded, error) {
 	release, err := s.content.HoldGC(ctx)
 	if err != nil {
 		return nil, err
@@ -121,34 +122,65 @@ func (s *Store) LoadLayout(ctx context.Context, dir string, ref string) ([]v1.Im
 	if err := cache.CheckIndex(im); err != nil {
 		return nil, fmt.Errorf("loading layout %s: %w", dir, err)
 	}
-	var out []v1.Image
+	var out []Loaded
 	for _, desc := range im.Manifests {
-		if !desc.MediaType.IsImage() {
-			continue
+		l, ok, err := s.loadLayoutEntry(ctx, idx, desc, layoutName(desc.Annotations, ref))
+		if err != nil {
+			return nil, fmt.Errorf("loading layout %s: %w", dir, err)
 		}
+		if ok {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("loading layout %s: no image manifests or indexes in index.json", dir)
+	}
+	return out, nil
+}
+
+// loadLayoutEntry stores the image or index desc of a layout's index
+// under tag ("": untagged); ok is false for other entries.
+func (s *Store) loadLayoutEntry(ctx context.Context, idx v1.ImageIndex, desc v1.Descriptor, tag string) (l Loaded, ok bool, err error) {
+	l.Digest = desc.Digest
+	if tag != "" {
+		l.Names = []string{tag}
+		if n, err := normalize(tag); err == nil {
+			l.Names = []string{familiar(n)} // as docker load prints it
+		}
+	}
+	switch {
+	case desc.MediaType.IsImage():
 		img, err := idx.Image(desc.Digest)
 		if err != nil {
-			return nil, fmt.Errorf("loading layout %s: image %s: %w", dir, desc.Digest, err)
+			return l, false, fmt.Errorf("image %s: %w", desc.Digest, err)
 		}
-		tag := layoutName(desc.Annotations, ref)
 		if tag != "" {
 			err = s.Tag(ctx, tag, img)
 		} else {
 			err = s.Store(ctx, img)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("loading layout %s: %w", dir, err)
+			return l, false, err
 		}
-		stored, err := s.load(ctx, desc.Digest)
+		l.ID, err = img.ConfigName()
+		return l, true, err
+	case desc.MediaType.IsIndex():
+		child, err := idx.ImageIndex(desc.Digest)
 		if err != nil {
-			return nil, err
+			return l, false, fmt.Errorf("index %s: %w", desc.Digest, err)
 		}
-		out = append(out, stored)
+		var names []string
+		if tag != "" {
+			n, err := normalize(tag)
+			if err != nil {
+				return l, false, err
+			}
+			names = append(names, n)
+		}
+		l.ID, err = s.keepIndex(ctx, child, names...)
+		return l, true, err
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("loading layout %s: no image manifests in index.json", dir)
-	}
-	return out, nil
+	return l, false, nil
 }
 
 func layoutName(ann map[string]string, ref string) string {

@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -28,6 +29,9 @@ type Inspect struct {
 	Os            string      `json:"Os"`
 	Size          int64       `json:"Size"`
 	RootFS        InspectRoot `json:"RootFS"`
+	// Manifests are an index's entries, as docker's containerd store
+	// shows them; the fields above describe the platform picked.
+	Manifests []IndexEntry `json:"Manifests,omitempty"`
 }
 
 // InspectRoot is the image's layer chain.
@@ -36,9 +40,11 @@ type InspectRoot struct {
 	Layers []string `json:"Layers"`
 }
 
-// Inspect describes the image ref names.
-func (s *Store) Inspect(ctx context.Context, ref string) (Inspect, error) {
-	img, err := s.Get(ctx, ref)
+// Inspect describes the image ref names; for an index (a multi-platform
+// image), its image for platform (nil: the host's) and its entries, with
+// the index's digest as ID as in docker's containerd store.
+func (s *Store) Inspect(ctx context.Context, ref string, platform *v1.Platform) (Inspect, error) {
+	img, err := s.inspected(ctx, ref, platform)
 	if err != nil {
 		return Inspect{}, err
 	}
@@ -49,6 +55,16 @@ func (s *Store) Inspect(ctx context.Context, ref string) (Inspect, error) {
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		return Inspect{}, err
+	}
+	var entries []IndexEntry
+	if ix, err := s.GetIndex(ctx, ref); err == nil {
+		if d, err = ix.Digest(); err != nil {
+			return Inspect{}, err
+		}
+		id = d
+		if entries, err = s.IndexEntries(ctx, d); err != nil {
+			return Inspect{}, err
+		}
 	}
 	e, err := s.entry(ctx, d)
 	if err != nil {
@@ -67,6 +83,7 @@ func (s *Store) Inspect(ctx context.Context, ref string) (Inspect, error) {
 		Os:            cfg.OS,
 		Size:          e.Size,
 		RootFS:        InspectRoot{Type: cfg.RootFS.Type, Layers: []string{}},
+		Manifests:     entries,
 	}
 	// lade keeps manifests as pulled or pushed, so every tagged
 	// repository serves this image under the same manifest digest.
@@ -83,6 +100,32 @@ func (s *Store) Inspect(ctx context.Context, ref string) (Inspect, error) {
 		ii.RootFS.Layers = append(ii.RootFS.Layers, l.String())
 	}
 	return ii, nil
+}
+
+// inspected is the image Inspect describes: platform's, else the host's,
+// else, for an index without the host's platform, its first image.
+func (s *Store) inspected(ctx context.Context, ref string, platform *v1.Platform) (v1.Image, error) {
+	if platform != nil {
+		return s.GetPlatform(ctx, ref, *platform)
+	}
+	img, err := s.Get(ctx, ref)
+	if !errors.Is(err, ErrNotFound) {
+		return img, err
+	}
+	ix, ierr := s.GetIndex(ctx, ref)
+	if ierr != nil {
+		return nil, err
+	}
+	im, ierr := ix.IndexManifest()
+	if ierr != nil {
+		return nil, err
+	}
+	for _, m := range im.Manifests {
+		if m.MediaType.IsImage() {
+			return ix.Image(m.Digest)
+		}
+	}
+	return nil, err
 }
 
 // entry is the index entry of manifest d; only its digest when untagged

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -25,9 +24,12 @@ import (
 
 // PullOptions tune Pull.
 type PullOptions struct {
-	Platform v1.Platform // default linux/amd64
+	Platform v1.Platform // default: the host's (DefaultPlatform)
 	Insecure []string    // extra registry hosts allowed over plain http
 	Progress io.Writer   // optional: one line per blob, pulling or exists
+	// Verify, when set, judges the digest ref resolves to (an index's, for
+	// a multi-platform image) before anything is fetched or stored.
+	Verify func(ctx context.Context, ref name.Reference, d v1.Hash) error
 }
 
 // Pull downloads ref into content and returns the store-backed image; it
@@ -51,16 +53,11 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if err != nil {
 		return nil, err
 	}
-	puller, err := remote.NewPuller(
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithRetryBackoff(s.backoff),
-		remote.WithUserAgent("lade"),
-	)
+	puller, err := remote.NewPuller(s.remoteOptions(ctx)...)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := resolveManifest(ctx, puller, r, opts.Platform)
+	desc, err := resolveManifest(ctx, puller, r, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -86,17 +83,24 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 }
 
 // resolveManifest fetches r's image manifest, through an index to the
-// manifest for plat (linux/amd64 where unset) when r names one.
-func resolveManifest(ctx context.Context, puller *remote.Puller, r name.Reference, plat v1.Platform) (*remote.Descriptor, error) {
+// manifest for opts.Platform (the host's where unset) when r names one,
+// once opts.Verify accepts the digest r resolves to.
+func resolveManifest(ctx context.Context, puller *remote.Puller, r name.Reference, opts PullOptions) (*remote.Descriptor, error) {
+	plat := opts.Platform
 	if plat.OS == "" {
 		plat.OS = "linux"
 	}
 	if plat.Architecture == "" {
-		plat.Architecture = "amd64"
+		plat.Architecture = DefaultPlatform().Architecture
 	}
 	desc, err := getManifest(ctx, puller, r)
 	if err != nil {
 		return nil, fmt.Errorf("fetching manifest: %w", err)
+	}
+	if opts.Verify != nil {
+		if err := opts.Verify(ctx, r, desc.Digest); err != nil {
+			return nil, err
+		}
 	}
 	sniffMediaType(desc)
 	if desc.MediaType.IsIndex() {
@@ -249,32 +253,18 @@ func pickPlatform(raw []byte, d v1.Hash, want v1.Platform) (v1.Hash, error) {
 		return v1.Hash{}, fmt.Errorf("index %s: %w", d, err)
 	}
 	var have []string
-	for _, m := range idx.Manifests {
+	ps := make([]*v1.Platform, len(idx.Manifests))
+	for i, m := range idx.Manifests {
 		if !m.MediaType.IsImage() || m.Platform == nil {
 			continue
 		}
-		if platformMatches(*m.Platform, want) {
-			return m.Digest, nil
-		}
+		ps[i] = m.Platform
 		have = append(have, m.Platform.String())
 	}
+	if i := bestMatch(ps, want); i >= 0 {
+		return idx.Manifests[i].Digest, nil
+	}
 	return v1.Hash{}, fmt.Errorf("no manifest for platform %s in index %s (has %s)", want, d, strings.Join(have, ", "))
-}
-
-// platformMatches compares os/arch, and the variant when one is wanted
-// (arm64 without a variant means v8).
-func platformMatches(got, want v1.Platform) bool {
-	if got.OS != want.OS || got.Architecture != want.Architecture {
-		return false
-	}
-	if want.Variant == "" {
-		return true
-	}
-	gv := got.Variant
-	if gv == "" && got.Architecture == "arm64" {
-		gv = "v8"
-	}
-	return gv == want.Variant
 }
 
 // progress writes one line per blob; writes come from several goroutines.

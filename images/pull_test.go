@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -84,13 +82,7 @@ func TestPullIndex(t *testing.T) {
 		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}},
 	)
 	ref := host + "/multi/app:latest"
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatal(err)
-	}
+	push(t, ref, idx)
 	tests := []struct {
 		name string
 		plat v1.Platform
@@ -111,7 +103,7 @@ func TestPullIndex(t *testing.T) {
 			wantImage(t, "pulled", img, tt.want)
 		})
 	}
-	_, err = quickStore(t).Pull(ctx, ref, PullOptions{Platform: v1.Platform{OS: "linux", Architecture: "s390x"}})
+	_, err := quickStore(t).Pull(ctx, ref, PullOptions{Platform: v1.Platform{OS: "linux", Architecture: "s390x"}})
 	if err == nil || !strings.Contains(err.Error(), "no manifest for platform linux/s390x") {
 		t.Fatalf("pull of missing platform: %v", err)
 	}

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -54,11 +54,6 @@ func (s *Store) push(ctx context.Context, ref string, img v1.Image, opts PushOpt
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	base := opts.Transport
-	if base == nil {
-		base = remote.DefaultTransport
-	}
-	rt := &pushLog{next: base, w: opts.Progress, sizes: blobSizes(img)}
 	digests, err := blobDigests(img)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("reading manifest: %w", err)
@@ -67,19 +62,97 @@ func (s *Store) push(ctx context.Context, ref string, img v1.Image, opts PushOpt
 	if from := s.mountSources(r.Context(), digests); len(from) > 0 {
 		up = &mountable{Image: img, from: from}
 	}
-	err = remote.Write(r, up,
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithRetryBackoff(s.backoff),
-		remote.WithJobs(blobJobs),
-		remote.WithUserAgent("lade"),
-		remote.WithTransport(rt),
-	)
-	if err != nil {
+	if err := remote.Write(r, up, s.pushOptions(ctx, opts, blobSizes(img))...); err != nil {
 		return v1.Hash{}, err
 	}
 	s.noteSources(r.Context(), digests, opts.Progress)
 	return d, nil
+}
+
+// pushOptions are remoteOptions for a push: blobJobs blobs at a time,
+// over opts.Transport with each blob logged (with its size from sizes)
+// to opts.Progress.
+func (s *Store) pushOptions(ctx context.Context, opts PushOptions, sizes map[string]int64) []remote.Option {
+	base := opts.Transport
+	if base == nil {
+		base = remote.DefaultTransport
+	}
+	return s.remoteOptions(ctx, remote.WithJobs(blobJobs), remote.WithTransport(&pushLog{next: base, w: opts.Progress, sizes: sizes}))
+}
+
+// PushIndex uploads the index idx to ref as Push does an image: every
+// child image's blobs and manifest, then the index, whose entries keep
+// their platforms. Children are pushed by digest; only the index is
+// tagged. It returns the index digest.
+func (s *Store) PushIndex(ctx context.Context, ref string, idx v1.ImageIndex, opts PushOptions) (v1.Hash, error) {
+	d, err := s.pushIndex(ctx, ref, idx, opts)
+	if err != nil {
+		return v1.Hash{}, remoteError("pushing", ref, err)
+	}
+	return d, nil
+}
+
+func (s *Store) pushIndex(ctx context.Context, ref string, idx v1.ImageIndex, opts PushOptions) (v1.Hash, error) {
+	r, err := parseRemote(ref, opts.Insecure)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	sizes := map[string]int64{}
+	var digests []v1.Hash
+	err = eachImage(idx, 0, func(img v1.Image) error {
+		maps.Copy(sizes, blobSizes(img))
+		ds, err := blobDigests(img)
+		digests = append(digests, ds...)
+		return err
+	})
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	up := idx
+	if from := s.mountSources(r.Context(), digests); len(from) > 0 {
+		up = &mountableIndex{imageIndex: idx, from: from}
+	}
+	if err := remote.WriteIndex(r, up, s.pushOptions(ctx, opts, sizes)...); err != nil {
+		return v1.Hash{}, err
+	}
+	s.noteSources(r.Context(), digests, opts.Progress)
+	return d, nil
+}
+
+// eachImage calls fn on every image of idx, nested indexes included.
+func eachImage(idx v1.ImageIndex, depth int, fn func(v1.Image) error) error {
+	if depth > maxIndexDepth {
+		return fmt.Errorf("indexes nested more than %d deep", maxIndexDepth)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, desc := range im.Manifests {
+		switch {
+		case desc.MediaType.IsImage():
+			img, err := idx.Image(desc.Digest)
+			if err != nil {
+				return err
+			}
+			if err := fn(img); err != nil {
+				return err
+			}
+		case desc.MediaType.IsIndex():
+			child, err := idx.ImageIndex(desc.Digest)
+			if err != nil {
+				return err
+			}
+			if err := eachImage(child, depth+1, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // blobSizes maps the image's blob digests to their sizes, for progress.

@@ -99,3 +99,9 @@ func parseRemote(ref string, insecure []string) (name.Reference, error) {
 	}
 	return name.ParseReference(r.String(), name.Insecure)
 }
+
+// ParseRemote is ParseReference with PlainHTTP's rule applied, for
+// commands that speak to a registry themselves.
+func ParseRemote(ref string, insecure []string) (name.Reference, error) {
+	return parseRemote(ref, insecure)
+}

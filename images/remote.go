@@ -9,6 +9,18 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
+// remoteOptions are how lade talks to a registry, pulling or pushing:
+// within ctx, with docker's credentials, lade's retries of transient
+// failures and its user agent.
+func (s *Store) remoteOptions(ctx context.Context, more ...remote.Option) []remote.Option {
+	return append([]remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithRetryBackoff(s.backoff),
+		remote.WithUserAgent("lade"),
+	}, more...)
+}
+
 // RemoteImage returns ref's image without downloading its layers: the
 // manifest and config are fetched now, each layer only when read. Used for
 // --cache-from, where most layers of a shared cache are never needed.
@@ -17,12 +29,7 @@ func (s *Store) RemoteImage(ctx context.Context, ref string, insecure []string) 
 	if err != nil {
 		return nil, err
 	}
-	opts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithRetryBackoff(s.backoff),
-		remote.WithUserAgent("lade"),
-	}
+	opts := s.remoteOptions(ctx)
 	// As in Pull: a tag's manifest is fetched by the digest HEAD announces,
 	// so its bytes are checked.
 	if _, ok := r.(name.Tag); ok {

@@ -153,6 +153,30 @@ func (m *mountable) ConfigLayer() (v1.Layer, error) {
 	return m.wrap(l), nil
 }
 
+// mountableIndex is an index whose images are mountable.
+type mountableIndex struct {
+	imageIndex // the index, under a name that leaves ImageIndex free
+	from       map[v1.Hash]name.Repository
+}
+
+type imageIndex = v1.ImageIndex
+
+func (m *mountableIndex) Image(h v1.Hash) (v1.Image, error) {
+	img, err := m.imageIndex.Image(h)
+	if err != nil {
+		return nil, err
+	}
+	return &mountable{Image: img, from: m.from}, nil
+}
+
+func (m *mountableIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	ix, err := m.imageIndex.ImageIndex(h)
+	if err != nil {
+		return nil, err
+	}
+	return &mountableIndex{imageIndex: ix, from: m.from}, nil
+}
+
 // blobDigests lists img's config and layer digests from its manifest.
 func blobDigests(img v1.Image) ([]v1.Hash, error) {
 	m, err := img.Manifest()

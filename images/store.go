@@ -50,6 +50,9 @@ type index struct {
 	Refs map[string]string `json:"refs"`
 	// Images holds every manifest the store knows, tagged or not.
 	Images map[string]record `json:"images"`
+	// Indexes holds every image index (multi-platform image) by digest.
+	// Its children are in Images; unnamed ones are listed only with it.
+	Indexes map[string]indexRecord `json:"indexes,omitempty"`
 }
 
 // record caches what List shows so listing never reads content.
@@ -79,7 +82,7 @@ func (s *Store) indexPath() string { return filepath.Join(s.root, "index.json") 
 // read loads the index without locking: writers replace it by rename, so a
 // reader always sees one complete version.
 func (s *Store) read() (*index, error) {
-	idx := &index{Refs: map[string]string{}, Images: map[string]record{}}
+	idx := &index{Refs: map[string]string{}, Images: map[string]record{}, Indexes: map[string]indexRecord{}}
 	b, err := os.ReadFile(s.indexPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return idx, nil
@@ -95,6 +98,9 @@ func (s *Store) read() (*index, error) {
 	}
 	if idx.Images == nil {
 		idx.Images = map[string]record{}
+	}
+	if idx.Indexes == nil {
+		idx.Indexes = map[string]indexRecord{}
 	}
 	// Index files from before records kept the config digest: read it
 	// from the manifest (the next write keeps it).
@@ -304,17 +310,31 @@ func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, 
 
 // Get returns the stored image named ref: a name ("app", "app:1"), a name
 // with digest ("app@sha256:..."), a manifest digest ("sha256:...") or a
-// unique prefix of one ("sha256:abc", "abc123").
+// unique prefix of one ("sha256:abc", "abc123"). For an index it is the
+// image for the host's platform (DefaultPlatform).
 func (s *Store) Get(ctx context.Context, ref string) (v1.Image, error) {
-	idx, err := s.read()
+	idx, d, err := s.lookup(ref)
 	if err != nil {
 		return nil, err
 	}
-	d, err := resolve(idx, ref)
-	if err != nil {
-		return nil, err
+	if _, ok := idx.Indexes[d.String()]; ok {
+		img, err := s.pick(ctx, d, DefaultPlatform(), 0)
+		if err != nil {
+			return nil, fmt.Errorf("image %q: %w", ref, err)
+		}
+		return img, nil
 	}
 	return s.load(ctx, d)
+}
+
+// lookup reads the index and resolves ref in it.
+func (s *Store) lookup(ref string) (*index, v1.Hash, error) {
+	idx, err := s.read()
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
+	d, err := resolve(idx, ref)
+	return idx, d, err
 }
 
 func resolve(idx *index, ref string) (v1.Hash, error) {
@@ -328,7 +348,8 @@ func resolve(idx *index, ref string) (v1.Hash, error) {
 				return v1.NewHash(d)
 			}
 		case name.Digest:
-			if _, ok := idx.Images[r.DigestStr()]; ok {
+			_, img := idx.Images[r.DigestStr()]
+			if _, ix := idx.Indexes[r.DigestStr()]; img || ix {
 				return v1.NewHash(r.DigestStr())
 			}
 		}
@@ -350,6 +371,11 @@ func byPrefix(idx *index, ref, prefix string) (v1.Hash, error) {
 	want := "sha256:" + prefix
 	var manifests, byID []string
 	configs := map[string]bool{}
+	for d := range idx.Indexes {
+		if strings.HasPrefix(d, want) {
+			manifests = append(manifests, d)
+		}
+	}
 	for d, rec := range idx.Images {
 		switch {
 		case strings.HasPrefix(d, want):
@@ -392,7 +418,7 @@ func (s *Store) Untag(ctx context.Context, ref string) error {
 			if d, ok := idx.Refs[canonical]; ok {
 				delete(idx.Refs, canonical)
 				if len(namesOf(idx, d)) == 0 {
-					delete(idx.Images, d)
+					idx.drop(d)
 				}
 				return nil
 			}
@@ -404,7 +430,7 @@ func (s *Store) Untag(ctx context.Context, ref string) error {
 		for _, n := range namesOf(idx, d.String()) {
 			delete(idx.Refs, n)
 		}
-		delete(idx.Images, d.String())
+		idx.drop(d.String())
 		return nil
 	})
 }
@@ -428,7 +454,13 @@ type Entry struct {
 	ID      v1.Hash
 	Created time.Time
 	Size    int64 // manifest's config and compressed layer sizes
+	// Platforms are an index's platforms (os/arch[/variant]); nil for a
+	// single image.
+	Platforms []string
 }
+
+// IsIndex reports whether e is an image index, a multi-platform image.
+func (e Entry) IsIndex() bool { return e.Platforms != nil }
 
 // ImageID is the ID docker shows for e: its config digest, or its manifest
 // digest when the config could not be read.
@@ -449,16 +481,32 @@ func (s *Store) List(ctx context.Context) ([]Entry, error) {
 	for n, d := range idx.Refs {
 		byDigest[d] = append(byDigest[d], familiar(n))
 	}
-	list := make([]Entry, 0, len(idx.Images))
-	for ds, rec := range idx.Images {
+	list := make([]Entry, 0, len(idx.Images)+len(idx.Indexes))
+	add := func(ds string, e Entry) error {
+		if byDigest[ds] == nil && idx.isChild(ds) {
+			return nil // listed with its index
+		}
 		d, err := v1.NewHash(ds)
 		if err != nil {
-			return nil, fmt.Errorf("image index: %w", err)
+			return fmt.Errorf("image index: %w", err)
 		}
-		names := byDigest[ds]
-		sort.Strings(names)
+		e.Names, e.Digest = byDigest[ds], d
+		sort.Strings(e.Names)
+		list = append(list, e)
+		return nil
+	}
+	for ds, rec := range idx.Images {
 		id, _ := v1.NewHash(rec.Config)
-		list = append(list, Entry{Names: names, Digest: d, ID: id, Created: rec.Created, Size: rec.Size})
+		if err := add(ds, Entry{ID: id, Created: rec.Created, Size: rec.Size}); err != nil {
+			return nil, err
+		}
+	}
+	for ds, rec := range idx.Indexes {
+		// Like docker's containerd store, an index's ID is its digest.
+		id, _ := v1.NewHash(ds)
+		if err := add(ds, Entry{ID: id, Created: rec.Created, Size: rec.Size, Platforms: append([]string{}, rec.Platforms...)}); err != nil {
+			return nil, err
+		}
 	}
 	sort.Slice(list, func(i, j int) bool {
 		if !list[i].Created.Equal(list[j].Created) {

@@ -2,6 +2,9 @@ package images
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -21,15 +24,19 @@ func (s *Store) DiskUsage(ctx context.Context, used map[string]bool) (Usage, err
 	if err != nil {
 		return u, err
 	}
+	ix, err := s.read()
+	if err != nil {
+		return u, err
+	}
 	sizes := map[v1.Hash]int64{}
 	keep := map[v1.Hash]bool{}
 	for _, e := range list {
 		u.Total++
-		blobs, id, err := s.blobSizes(ctx, e.Digest)
+		blobs, ids, err := s.blobSizes(ctx, ix, e.Digest, 0)
 		if err != nil {
 			continue
 		}
-		inUse := used[id.String()]
+		inUse := slices.ContainsFunc(ids, func(id v1.Hash) bool { return used[id.String()] })
 		if inUse {
 			u.Active++
 		}
@@ -48,9 +55,40 @@ func (s *Store) DiskUsage(ctx context.Context, used map[string]bool) (Usage, err
 }
 
 // blobSizes are the sizes of the manifest d, its config and its layers,
-// and the image's config digest.
-func (s *Store) blobSizes(ctx context.Context, d v1.Hash) (map[v1.Hash]int64, v1.Hash, error) {
-	img, err := s.Get(ctx, d.String())
+// and the image's config digest; for an index, those of all its
+// children, and their config digests.
+func (s *Store) blobSizes(ctx context.Context, ix *index, d v1.Hash, depth int) (map[v1.Hash]int64, []v1.Hash, error) {
+	rec, ok := ix.Indexes[d.String()]
+	if !ok {
+		blobs, id, err := s.imageBlobSizes(ctx, d)
+		return blobs, []v1.Hash{id}, err
+	}
+	if depth > maxIndexDepth {
+		return nil, nil, fmt.Errorf("indexes nested more than %d deep", maxIndexDepth)
+	}
+	blobs := map[v1.Hash]int64{d: 0}
+	if n, err := s.content.Size(d); err == nil {
+		blobs[d] = n
+	}
+	var ids []v1.Hash
+	for _, c := range rec.Manifests {
+		h, err := v1.NewHash(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		cb, cids, err := s.blobSizes(ctx, ix, h, depth+1)
+		if err != nil {
+			continue // a platform not stored
+		}
+		maps.Copy(blobs, cb)
+		ids = append(ids, cids...)
+	}
+	return blobs, ids, nil
+}
+
+// imageBlobSizes is blobSizes of image manifest d.
+func (s *Store) imageBlobSizes(ctx context.Context, d v1.Hash) (map[v1.Hash]int64, v1.Hash, error) {
+	img, err := s.load(ctx, d)
 	if err != nil {
 		return nil, v1.Hash{}, err
 	}

@@ -5,5 +5,6 @@
 // the `check` directive, and errors that name their Dockerfile line.
 //
 // Lifecycle: Parse once per build; the solver then expands variables and
-// executes the stages it returns.
+// executes the stages it returns (in place: a build of several platforms
+// works on a Clone per platform).
 package parser

@@ -152,3 +152,9 @@ func (df *Dockerfile) WrapError(err error) error {
 	}
 	return df.At(nil, err)
 }
+
+// Clone parses df's source again: the solver expands instructions in
+// place, so each build of a multi-platform build needs its own copy.
+func (df *Dockerfile) Clone() (*Dockerfile, error) {
+	return Parse(strings.NewReader(strings.Join(df.Lines, "\n")), df.Name)
+}

@@ -6,10 +6,12 @@
 // ahead of need; devices*.go hold docker's device allow-list and the
 // device cgroup; tty_linux.go the terminal; reaper_linux.go the small pid 1
 // of --init. The seccomp compiler is runner/seccomp, capability names
-// runner/caps.
+// runner/caps, foreign-architecture emulation (binfmt_misc and qemu)
+// runner/binfmt.
 //
 // Lifecycle of Run: the caller's main (or TestMain) calls Reexec first.
-// Run checks the Spec (prepare), creates missing mount targets in the
+// Run checks the Spec (prepare; with Spec.Platform, that this host can
+// run that platform's programs), creates missing mount targets in the
 // rootfs, and starts the init: lade re-executed in new pid, UTS and IPC
 // namespaces (or a spare, with Runner.Prestart), under docker's device
 // allow-list unless Spec.AllDevices (a device cgroup per Run: cloned into

@@ -297,7 +297,7 @@ func joinedCommand(ctx context.Context, path, cwd string, spec *ExecSpec, stdin 
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// No Pdeathsig: Go's child compares getppid() with the forker's
 		// pid, and in the container's pid namespace the parent reads as 0.
-		Credential: &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: groups},
+		Credential: &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: groups, NoSetGroups: setgroupsDenied()},
 		Setsid:     true,
 	}
 	return cmd

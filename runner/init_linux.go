@@ -272,7 +272,7 @@ func setCredentials(cfg *initConfig) error {
 	if len(cfg.Groups) > 0 {
 		groups = &cfg.Groups[0]
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(cfg.Groups)), uintptr(unsafe.Pointer(groups)), 0); e != 0 {
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(cfg.Groups)), uintptr(unsafe.Pointer(groups)), 0); e != 0 && !(e == unix.EPERM && setgroupsDenied()) {
 		return fmt.Errorf("setgroups %v: %w", cfg.Groups, e)
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(cfg.GID), uintptr(cfg.GID), uintptr(cfg.GID)); e != 0 {

@@ -40,7 +40,7 @@ func setupRootfs(cfg *initConfig) error {
 		return err
 	}
 	if err := unix.Mount("proc", proc, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return fmt.Errorf("mount /proc: %w", err)
+		return procMountError(err)
 	}
 	if err := setupDev(root); err != nil {
 		return err
@@ -198,8 +198,7 @@ func setupDev(root string) error {
 	if err := unix.Mkdir(pts, 0o755); err != nil {
 		return fmt.Errorf("create /dev/pts: %w", err)
 	}
-	if err := unix.Mount("devpts", pts, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
-		"newinstance,ptmxmode=0666,mode=0620,gid=5"); err != nil {
+	if err := unix.Mount("devpts", pts, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, devptsOptions()); err != nil {
 		return fmt.Errorf("mount /dev/pts: %w", err)
 	}
 	shm := filepath.Join(dev, "shm")

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/lade-build/lade/runner/binfmt"
 	"github.com/lade-build/lade/runner/caps"
 	"github.com/lade-build/lade/runner/seccomp"
 	"golang.org/x/sys/unix"
@@ -122,7 +123,7 @@ func (r *Runner) runConfined(ctx context.Context, spec *Spec, cfg *initConfig, p
 			}
 		}()
 	}
-	if !spec.AllDevices && (p == nil || p.dc == nil) {
+	if !spec.AllDevices && (p == nil || p.dc == nil) && deviceCgroups() {
 		dc, err := setupDeviceCgroup(spec.DeviceCgroup, deviceRules(spec.Devices), v2Cgroup(cfg.Cgroups))
 		if err != nil {
 			if p != nil {
@@ -346,6 +347,11 @@ func prepare(spec *Spec) (*initConfig, error) {
 	}
 	if !filepath.IsAbs(spec.Cwd) {
 		return nil, fmt.Errorf("runner: cwd %q is not absolute", spec.Cwd)
+	}
+	if spec.Platform != nil {
+		if err := binfmt.Prepare(*spec.Platform); err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
 	}
 	switch spec.Network {
 	case NetworkHost, NetworkNone:

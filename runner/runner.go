@@ -5,6 +5,8 @@ import (
 	"os"
 	"sync"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/lade-build/lade/runner/seccomp"
 )
 
@@ -102,6 +104,10 @@ type Spec struct {
 	Capabilities []string
 	// NoNewPrivileges sets no_new_privs so setuid binaries gain nothing.
 	NoNewPrivileges bool
+	// Platform, when set, is the platform of the rootfs's programs: Run
+	// first makes sure this host can run them (binfmt.Prepare: natively
+	// or through qemu) and fails before starting anything when it cannot.
+	Platform *v1.Platform
 	// Seccomp, when set, is the seccomp filter the command runs under
 	// (see seccomp.ForContainer); its capability conditions follow
 	// Capabilities.

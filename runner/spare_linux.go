@@ -236,7 +236,7 @@ func (r *Runner) Warm() {
 		defer r.fills.Done()
 		// The next step's cgroup, made now, is off its critical path.
 		var dc *deviceCgroup
-		if stepDevicesOnV2() {
+		if stepDevicesOnV2() && deviceCgroups() {
 			dc, _ = setupDeviceCgroup("", DefaultDeviceRules, "")
 		}
 		p, err := r.launchInit(false, true, nil, nil, nil, dc)

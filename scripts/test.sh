@@ -4,19 +4,44 @@
 # elsewhere; as root here they all run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin
+gobin=$(go env GOPATH)/bin
+# cosign, the outside verifier of lade's signatures (and signer of the ones
+# lade verifies): the newest v2 whose go.mod this Go accepts. A first build
+# takes minutes (it links cloud KMS clients), so it runs in the background
+# beside the installs, vet and fuzzing; the suite waits for it. Later runs
+# find the binary.
+cosign_pid=
+if [ ! -x "$gobin/cosign" ]; then
+  cosign_log=$(mktemp)
+  GOBIN=$gobin go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5 >"$cosign_log" 2>&1 &
+  cosign_pid=$!
+fi
 need=()
-for p in busybox-static file skopeo docker-registry docker.io openssh-client xz-utils bzip2 zstd; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in busybox-static file skopeo docker-registry docker.io openssh-client xz-utils bzip2 zstd qemu-user-static binfmt-support uidmap; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null
 fi
-export PATH=$PATH:/usr/local/go/bin
+# Debian's arm64 busybox-static beside the host's, for the two-platform
+# test base (testutil.BusyboxMulti) at a path the tests know.
+scripts/busybox-arm64.sh
 # Client tools the interop tests drive, pinned: crane at the version go.mod
 # pins for go-containerregistry. Tests never install anything; under CI a
 # missing tool fails its test instead of skipping it.
-gobin=$(go env GOPATH)/bin
 [ -x "$gobin/crane" ] || GOBIN=$gobin go install github.com/google/go-containerregistry/cmd/crane@v0.22.1
 export PATH=$PATH:$gobin
+# qemu-user-static runs the arm64 busybox (runner/binfmt); its handlers
+# need binfmt_misc, which a container's /proc may not have mounted.
+if [ "$(id -u)" = 0 ]; then
+  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 || true
+fi
 go vet ./...
+# Nothing may assume an amd64 host: the module, tests included, builds for arm64.
+GOARCH=arm64 go build ./...
+GOARCH=arm64 go vet ./...
+# The arch-dependent pure pieces' tests as arm64 programs, through qemu.
+GOARCH=arm64 go test -count=1 ./runner/seccomp ./runner/binfmt
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
 # Each fuzz target briefly, from its seed corpus in testdata/fuzz (a longer
@@ -29,6 +54,11 @@ if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
 for t in ./parser:FuzzParse ./fileop:FuzzMatcher ./images:FuzzLoadMetadata ./snapshot:FuzzApply; do
   go test -run '^$' -fuzz "^${t#*:}\$" -fuzztime "${FUZZTIME:-4000x}" -fuzzminimizetime 0 "${t%%:*}"
 done
+if [ -n "$cosign_pid" ] && ! wait "$cosign_pid"; then
+  cat "$cosign_log"
+  echo "installing cosign failed" >&2
+  exit 1
+fi
 # The whole suite, once, under the race detector (the lade binary the CLI
 # and hardening tests build stays uninstrumented; their drivers are not).
 # One pass, not a plain one and a race one: the race pass runs every test

@@ -94,6 +94,9 @@ func (d *differ) walk(host, rel string, stack []*pendingDir) error {
 		// Overlay whiteout: the lower path was deleted.
 		return d.emit(stack, d.marker(path.Join(path.Dir(rel), whiteoutPrefix+path.Base(rel))))
 	}
+	if _, ok := fileWhiteout(path.Base(rel), &st); ok {
+		return d.emit(stack, d.marker(rel))
+	}
 	hdr, err := d.header(host, rel, &st)
 	if err != nil || hdr == nil {
 		return err
@@ -322,7 +325,7 @@ func getXattr(host, name string) ([]byte, error) {
 }
 
 func isOpaque(host string) bool {
-	v, err := getXattr(host, opaqueXattr)
+	v, err := getXattr(host, opaqueXattr())
 	return err == nil && string(v) == "y"
 }
 
@@ -343,6 +346,9 @@ func (d *differ) lowerStat(rel string) (unix.Stat_t, bool) {
 		if unix.Lstat(filepath.Join(l, rel), &st) == nil {
 			return st, st.Mode&unix.S_IFMT == unix.S_IFDIR
 		}
+		if hasFileWhiteout(l, rel) {
+			return st, false
+		}
 		// rel is absent here; an ancestor that is a non-dir, a whiteout or
 		// opaque hides it in all layers below.
 		for i := 1; i < len(comps); i++ {
@@ -351,7 +357,7 @@ func (d *differ) lowerStat(rel string) (unix.Stat_t, bool) {
 			if unix.Lstat(ap, &ast) != nil {
 				break
 			}
-			if ast.Mode&unix.S_IFMT != unix.S_IFDIR || isOpaque(ap) {
+			if ast.Mode&unix.S_IFMT != unix.S_IFDIR || isOpaque(ap) || hasFileWhiteout(l, filepath.Join(comps[:i+1]...)) {
 				return st, false
 			}
 		}

@@ -91,8 +91,8 @@ func TestDiffRules(t *testing.T) {
 			lower: []fsOp{mkdirOp("d", 0o755), fileOp("d/gone", "x"), mkdirOp("o", 0o755), fileOp("o/old", "x")},
 			upper: []fsOp{
 				mkdirOp("d", 0o755), whiteoutOp("d/gone"), fileOp("d/a", "a"), fileOp("d/z", "z"),
-				mkdirOp("o", 0o755), xattrOp("o", opaqueXattr, "y"), fileOp("o/new", "n"),
-				mkdirOp("e", 0o755), xattrOp("e", opaqueXattr, "y"),
+				mkdirOp("o", 0o755), xattrOp("o", opaqueXattr(), "y"), fileOp("o/new", "n"),
+				mkdirOp("e", 0o755), xattrOp("e", opaqueXattr(), "y"),
 			},
 			want: []tarEntry{
 				{Name: "d/", Type: tar.TypeDir, Mode: 0o755},

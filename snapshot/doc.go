@@ -11,6 +11,11 @@
 // Work in progress lives under tmp/ and active/; what a killed process
 // leaves there Scratch reports to package gc, which removes it once stale.
 //
+// Rootless (in a user namespace), overlayfs is mounted with userxattr
+// (rootless.go); where it is refused, Mount copies the lowers into Merged
+// and Unmount turns the copy back into an overlay-form upper dir (copy.go),
+// so Diff and Commit are the same either way.
+//
 // Apply extracts a layer into a plain directory (whiteouts delete), which is
 // used for flattening. Unpack and Apply treat layer content as hostile: the
 // extraction itself is internal/untar's, which no entry can make create or

@@ -20,7 +20,6 @@ const (
 	whiteoutPrefix = ".wh."
 	whiteoutMeta   = ".wh..wh."
 	opaqueMarker   = ".wh..wh..opq"
-	opaqueXattr    = "trusted.overlay.opaque"
 )
 
 // extractMode selects how whiteouts are materialised.
@@ -108,10 +107,7 @@ func (l *layer) whiteout(name string) error {
 	if err := os.RemoveAll(p); err != nil {
 		return err
 	}
-	if err := unix.Mknod(p, unix.S_IFCHR|0o000, 0); err != nil {
-		return &os.PathError{Op: "mknod whiteout", Path: p, Err: err}
-	}
-	return nil
+	return mkWhiteout(p)
 }
 
 // opaque marks dir so lower layers' content below it is hidden.
@@ -131,7 +127,7 @@ func (l *layer) opaque(dir string) error {
 		return fmt.Errorf("opaque marker parent %q is not a directory", dir)
 	}
 	if l.mode == modeOverlay {
-		if err := unix.Lsetxattr(p, opaqueXattr, []byte("y"), 0); err != nil {
+		if err := unix.Lsetxattr(p, opaqueXattr(), []byte("y"), 0); err != nil {
 			return fmt.Errorf("marking %s opaque: %w", p, err)
 		}
 		return nil

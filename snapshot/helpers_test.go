@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -172,31 +171,17 @@ func tree(t *testing.T, root string) map[string]string {
 // except those under skip, to prove nothing was written outside a root.
 func listingExcept(t *testing.T, parent, skip string) []string {
 	t.Helper()
-	var out []string
-	err := filepath.WalkDir(parent, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	return testutil.Listing(t, parent, func(p string, st *unix.Stat_t) (string, error) {
 		if p == skip {
-			return filepath.SkipDir
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
+			return "", filepath.SkipDir
 		}
 		line := fmt.Sprintf("%s %o", p, st.Mode)
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			// A new hardlink to a host file shows up in its link count.
 			line += fmt.Sprintf(" size=%d nlink=%d", st.Size, st.Nlink)
 		}
-		out = append(out, line)
-		return nil
+		return line, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // newStore is New(dir), failing the test on an error.

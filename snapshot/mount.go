@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/userns"
 )
 
 // Active is a writable snapshot: an overlay of Lowers with Upper on top,
@@ -29,7 +31,8 @@ type Active struct {
 	Volatile bool
 
 	dir     string
-	lock    *os.File // flock held while the snapshot lives (see stale.go)
+	lock    *os.File  // flock held while the snapshot lives (see stale.go)
+	copies  copyState // Merged is a copy, not a mount (copy.go)
 	mu      sync.Mutex
 	mounted bool
 	removed bool
@@ -69,7 +72,7 @@ func MountOverlay(target string, o Overlay) error {
 		return errors.New("mounting overlay: no lower dir")
 	}
 	if err := mountNew(target, o); err != nil {
-		return fmt.Errorf("mounting overlay at %s: %w", target, err)
+		return fmt.Errorf("mounting overlay at %s: %w%s", target, err, rootlessHint())
 	}
 	return nil
 }
@@ -106,7 +109,7 @@ func (a *Active) Mount() error {
 	if a.mounted {
 		return nil
 	}
-	if err := MountOverlay(a.Merged, Overlay{Lowers: a.mountLowers(), Upper: a.Upper, Work: a.Work, Volatile: a.Volatile}); err != nil {
+	if err := a.mountOrCopy(); err != nil {
 		return err
 	}
 	a.mounted = true
@@ -146,7 +149,12 @@ func mountNew(target string, o Overlay) error {
 	if err := set("workdir", o.Work); err != nil {
 		return err
 	}
-	for _, opt := range overlayOptions {
+	if userns.Rootless() {
+		if err := unix.FsconfigSetFlag(fsfd, "userxattr"); err != nil {
+			return fmt.Errorf("fsconfig userxattr: %w%s", err, fsLog(fsfd))
+		}
+	}
+	for _, opt := range mountOptions() {
 		if err := set(opt[0], opt[1]); err != nil {
 			return err
 		}
@@ -197,7 +205,10 @@ func mountLegacy(target string, o Overlay) error {
 		"upperdir=" + o.Upper,
 		"workdir=" + o.Work,
 	}
-	for _, opt := range overlayOptions {
+	if userns.Rootless() {
+		opts = append(opts, "userxattr")
+	}
+	for _, opt := range mountOptions() {
 		opts = append(opts, opt[0]+"="+opt[1])
 	}
 	data := strings.Join(opts, ",")
@@ -217,11 +228,22 @@ func mountLegacy(target string, o Overlay) error {
 }
 
 // Unmount unmounts Merged, retrying while busy and finally detaching.
-func (a *Active) Unmount() error {
+func (a *Active) Unmount() error { return a.unmount(true) }
+
+// unmount unmounts Merged; a copy (copy.go) becomes the upper dir, if
+// keep, or is left for removal.
+func (a *Active) unmount(keep bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.mounted {
 		return nil
+	}
+	if a.copies != nil {
+		a.mounted = false
+		if !keep {
+			return nil
+		}
+		return a.toUpper()
 	}
 	var err error
 	for i := range 10 {

@@ -328,7 +328,7 @@ func (s *Snapshotter) Wait() {
 // Remove unmounts a if mounted and deletes all of its dirs. It is safe to
 // call more than once, including after Commit.
 func (s *Snapshotter) Remove(a *Active) error {
-	if err := a.Unmount(); err != nil {
+	if err := a.unmount(false); err != nil {
 		return fmt.Errorf("removing snapshot: %w", err)
 	}
 	a.mu.Lock()

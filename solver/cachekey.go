@@ -87,6 +87,13 @@ func (sc *stageCtx) layerStep(ctx context.Context, step *progress.Step, in input
 	in["parent"] = sc.st.key
 	key := in.digest()
 	if !sc.cacheDisabled() {
+		// Another platform's build at this same step runs it once: this
+		// one waits, then finds its result in the cache.
+		unlock, err := sc.bd.sh.steps.lock(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		defer unlock()
 		if r, ok := b.Index.Get(key); ok && sc.reuse(r) {
 			step.Cached()
 			sc.st.key = key

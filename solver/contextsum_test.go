@@ -28,15 +28,13 @@ func TestContextChecksumOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	sums := make([]string, 8)
 	for i := range sums {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			d, err := bd.contextChecksum(ctx, ".")
 			if err != nil {
 				t.Error(err)
 			}
 			sums[i] = d
-		}()
+		})
 	}
 	wg.Wait()
 	for _, d := range sums {

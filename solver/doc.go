@@ -30,4 +30,13 @@
 // one if nothing changed, as in BuildKit. Build ends by assembling the
 // target's image from blobs, with every step's cache record for
 // --cache-to.
+//
+// BuildPlatforms runs one such build per target platform at once
+// (multi.go, platform.go), on its own copy of the Dockerfile, sharing the
+// Builder, the .dockerignore read, the base image resolutions and the
+// unpacks. A step's key names its stage's platform (FROM --platform, else
+// the target's), so a build-platform stage that reads no TARGET* arg has
+// the same keys in every build; a per-key lock makes the second build to
+// reach such a step wait and hit the cache. Index lists the results with
+// their platforms.
 package solver

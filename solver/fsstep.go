@@ -74,7 +74,9 @@ func (sc *stageCtx) addBuildInputs(in inputs) {
 		in["SOURCE_DATE_EPOCH"] = o.SourceDateEpoch.UTC().String()
 	}
 	in["compression"] = string(o.Compression)
-	in["platform"] = o.Platform.String()
+	// The platform the stage runs for: a FROM --platform=$BUILDPLATFORM
+	// stage has the same steps in every target's build.
+	in["platform"] = sc.st.platform.String()
 }
 
 // view mounts a throwaway overlay of a stage's or image's layers (what

@@ -17,7 +17,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/testroot"
 	"github.com/lade-build/lade/internal/testutil"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/runner"
@@ -111,14 +111,7 @@ func (f *fakeExec) commands() []string {
 func newBuilder(t *testing.T, ex Executor) (*Builder, *fakeImages) {
 	t.Helper()
 	dir := t.TempDir()
-	content, err := cache.Open(filepath.Join(dir, "content"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	index, err := cache.OpenIndex(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	content, index := testroot.OpenCache(t, dir)
 	snaps := &dirSnapshots{dir: filepath.Join(dir, "snapshots"), layers: map[v1.Hash][]byte{}}
 	if err := os.Mkdir(snaps.dir, 0o700); err != nil {
 		t.Fatal(err)

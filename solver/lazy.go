@@ -92,7 +92,7 @@ func (bd *build) ensureSnapshots(ctx context.Context, what string, layers []v1.L
 		}
 		l := l
 		g.Go(func() error {
-			_, err, _ := bd.unpacks.Do(id.String(), func() (any, error) {
+			_, err, _ := bd.sh.unpacks.Do(id.String(), func() (any, error) {
 				return nil, bd.unpack(gctx, what, l, id)
 			})
 			return err

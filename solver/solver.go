@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,10 +15,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/remotecache"
@@ -80,7 +81,8 @@ type Options struct {
 
 // Result is a built image.
 type Result struct {
-	Image v1.Image
+	Image    v1.Image
+	Platform v1.Platform // the target platform it was built for
 	// FinalRecords are the cache records of the target's layer chain
 	// (--cache-to mode=min); AllRecords those of every stage (mode=max).
 	FinalRecords, AllRecords []cache.Record
@@ -93,21 +95,22 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(b.TmpDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating temp dir: %w", err)
+	rs, err := b.BuildPlatforms(ctx, o, []v1.Platform{o.Platform})
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
+// build runs one platform's build; sh is what it shares with the builds
+// of the other platforms.
+func (b *Builder) build(ctx context.Context, o Options, sh *shared) (*Result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
-	exec := b.Exec
-	if o.Jobs > 0 {
-		// The limit wraps only the process, so a step waiting on another
-		// stage never holds a slot and jobs=1 cannot deadlock.
-		lb := *b
-		lb.Exec = &limitedExec{Executor: b.Exec, slots: make(chan struct{}, o.Jobs)}
-		b = &lb
-	}
-	bd := &build{b: b, o: o, df: o.Dockerfile, cancel: cancel, usedArgs: map[string]bool{}, created: time.Now().UTC().Truncate(time.Second)}
+	bd := &build{b: b, o: o, df: o.Dockerfile, sh: sh, cancel: cancel, usedArgs: map[string]bool{}, created: sh.created}
 	target, needed, err := bd.plan()
 	if err != nil {
 		return nil, err
@@ -115,7 +118,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	// An executor that can start a process ahead of need (runner's spare
 	// init) does so now when a stage the target needs has a RUN step: the
 	// start overlaps loading the base images.
-	if w, ok := exec.(interface{ Warm() }); ok && needsRun(needed) {
+	if w, ok := sh.exec.(interface{ Warm() }); ok && needsRun(needed) {
 		w.Warm()
 	}
 	prehashed := make(chan struct{})
@@ -142,8 +145,9 @@ func (o *Options) check() error {
 		return errors.New("no Dockerfile stages")
 	}
 	if o.Platform.OS == "" {
-		o.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
+		o.Platform = HostPlatform()
 	}
+	o.Platform = images.Normalize(o.Platform)
 	if o.Platform.OS != "linux" {
 		return fmt.Errorf("platform %s/%s: only linux images can be built", o.Platform.OS, o.Platform.Architecture)
 	}
@@ -195,6 +199,10 @@ func (bd *build) plan() (target *stageNode, needed []*stageNode, err error) {
 // loadIgnore reads .dockerignore, as BuildKit's first vertices show (the
 // Dockerfile was read and parsed by the caller).
 func (bd *build) loadIgnore() error {
+	if bd.sh.ignore != nil {
+		bd.ignore = bd.sh.ignore // read once for every platform
+		return nil
+	}
 	bd.o.Progress.Start("[internal] load build definition from "+bd.df.Name).Done(false, nil)
 	ignStep := bd.o.Progress.Start("[internal] load .dockerignore")
 	patterns, err := fileop.ReadDockerignore(bd.o.ContextDir, bd.o.DockerfilePath)
@@ -238,7 +246,7 @@ func (bd *build) result(ctx context.Context, st *stageState) (*Result, error) {
 	}
 	bd.mu.Unlock()
 	sort.Strings(mounts)
-	return &Result{Image: out, FinalRecords: st.records, AllRecords: all, CacheMounts: mounts}, nil
+	return &Result{Image: out, Platform: bd.o.Platform, FinalRecords: st.records, AllRecords: all, CacheMounts: mounts}, nil
 }
 
 // newLex returns a fresh variable expander: shell.Lex keeps per-word
@@ -249,6 +257,7 @@ type build struct {
 	b      *Builder
 	o      Options
 	df     *parser.Dockerfile
+	sh     *shared // with the other platforms' builds
 	cancel context.CancelFunc
 	ignore *fileop.Matcher
 
@@ -259,18 +268,16 @@ type build struct {
 	mu       sync.Mutex
 	usedArgs map[string]bool
 	created  time.Time
-	imgs     map[string]*imageFuture
 	// fromOwner is, per FROM image (name and platform), the first stage the
 	// target needs that uses it: only that stage shows its FROM step.
 	fromOwner map[string]int
 	records   []cache.Record
 	// cacheMountsUsed are the RUN --mount=type=cache ids this build used.
 	cacheMountsUsed map[string]bool
-	unpacks         singleflight.Group // by diffID, see ensureSnapshots
-	firstErr        error              // the first stage failure
-	ms              *mountState        // RUN mount state, see mounts.go; guarded by mu
-	sent            []string           // context paths the needed stages read (fileop.Source.Sent)
-	sums            contextSums        // context digests, see contextChecksum
+	firstErr        error       // the first stage failure
+	ms              *mountState // RUN mount state, see mounts.go; guarded by mu
+	sent            []string    // context paths the needed stages read (fileop.Source.Sent)
+	sums            contextSums // context digests, see contextChecksum
 }
 
 // stageNode is one vertex of the stage DAG; its result is computed once.
@@ -296,15 +303,7 @@ var proxyArgs = map[string]bool{
 
 // platformArgs are the automatic platform ARGs BuildKit provides.
 func (bd *build) platformArgs() map[string]string {
-	p := bd.o.Platform
-	plat := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		plat += "/" + p.Variant
-	}
-	return map[string]string{
-		"TARGETPLATFORM": plat, "TARGETOS": p.OS, "TARGETARCH": p.Architecture, "TARGETVARIANT": p.Variant,
-		"BUILDPLATFORM": "linux/amd64", "BUILDOS": "linux", "BUILDARCH": "amd64", "BUILDVARIANT": "",
-	}
+	return platformArgs(bd.o.Platform, HostPlatform())
 }
 
 func (bd *build) markUsed(key string) {
@@ -313,8 +312,14 @@ func (bd *build) markUsed(key string) {
 	bd.mu.Unlock()
 }
 
+// resolveGlobalArgs sets the global scope: the automatic platform ARGs
+// (FROM --platform=$BUILDPLATFORM needs no ARG line, as in BuildKit),
+// then the meta ARGs.
 func (bd *build) resolveGlobalArgs() error {
 	auto := bd.platformArgs()
+	for _, k := range slices.Sorted(maps.Keys(auto)) {
+		bd.globalArgs = setEnv(bd.globalArgs, k, auto[k])
+	}
 	for _, cmd := range bd.df.MetaArgs {
 		for _, kv := range cmd.Args {
 			var val *string

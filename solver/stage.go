@@ -17,6 +17,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/images"
 )
 
 const (
@@ -39,6 +40,9 @@ type stageState struct {
 	args        []instructions.KeyValuePairOptional
 	cmdSet      bool
 	from        *fromVertex // the base image's FROM step; nil for scratch and stages
+	// platform is what the stage is built for: its FROM --platform, else
+	// the target's; a stage built on a stage keeps that stage's.
+	platform v1.Platform
 }
 
 // fromVertex is what a stage's "FROM image" progress step shows.
@@ -85,6 +89,9 @@ func (bd *build) runStage(ctx context.Context, n *stageNode) (*stageState, error
 	}
 	if len(bd.df.Stages) > 1 {
 		sc.label = sc.name
+	}
+	if bd.sh.multi {
+		sc.label = strings.TrimSpace(platformLabel(st.platform, bd.o.Platform) + " " + sc.label)
 	}
 	cmds := n.stage.Commands
 	// ONBUILD triggers of the base run first, then are dropped (BuildKit).
@@ -153,36 +160,64 @@ func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, erro
 		st.cmdSet = false
 		st.from = nil
 		return st, nil
-	} else if strings.EqualFold(n.baseName, "scratch") {
+	}
+	p, err := bd.stagePlatform(n)
+	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(n.baseName, "scratch") {
 		st = &stageState{}
-		st.img.OS, st.img.Architecture = bd.o.Platform.OS, bd.o.Platform.Architecture
-		st.img.Variant = bd.o.Platform.Variant
+		st.img.OS, st.img.Architecture, st.img.Variant = p.OS, p.Architecture, p.Variant
 		st.img.RootFS.Type = "layers"
 		st.img.Config.WorkingDir = "/" // as BuildKit's empty image
-		st.key = "scratch " + bd.o.Platform.String()
+		st.key = "scratch " + p.String()
 	} else {
-		p := bd.o.Platform
-		if n.stage.Platform != "" {
-			v, _, err := bd.newLex().ProcessWord(n.stage.Platform, shell.EnvsFromSlice(bd.globalArgs))
-			if err != nil {
-				return nil, err
-			}
-			pp, err := v1.ParsePlatform(v)
-			if err != nil {
-				return nil, fmt.Errorf("parsing platform %q: %w", v, err)
-			}
-			p = *pp
-		}
-		var err error
 		if st, err = bd.imageState(ctx, n.baseName, p); err != nil {
 			return nil, err
 		}
+		bd.checkBasePlatform(n, st, p)
 	}
+	st.platform = p
 	if _, ok := getEnv(st.img.Config.Env, "PATH"); !ok {
 		st.img.Config.Env = append(st.img.Config.Env, "PATH="+defaultPath)
 	}
 	st.env = append([]string(nil), st.img.Config.Env...)
 	return st, nil
+}
+
+// stagePlatform is the platform a stage's FROM --platform names (with
+// the global scope's args, the automatic platform ones among them), else
+// the target's.
+func (bd *build) stagePlatform(n *stageNode) (v1.Platform, error) {
+	if n.stage.Platform == "" {
+		return bd.o.Platform, nil
+	}
+	v, _, err := bd.newLex().ProcessWord(n.stage.Platform, shell.EnvsFromSlice(bd.globalArgs))
+	if err != nil {
+		return v1.Platform{}, err
+	}
+	p, err := v1.ParsePlatform(v)
+	if err != nil {
+		return v1.Platform{}, fmt.Errorf("parsing platform %q: %w", v, err)
+	}
+	return images.Normalize(*p), nil
+}
+
+// checkBasePlatform warns, as BuildKit's InvalidBaseImagePlatform check
+// does, when the base image is not of the platform the stage wanted (a
+// single-platform image of another architecture). The image keeps its
+// own config: it says what the image really is.
+func (bd *build) checkBasePlatform(n *stageNode, st *stageState, want v1.Platform) {
+	have := v1.Platform{OS: st.img.OS, Architecture: st.img.Architecture, Variant: st.img.Variant}
+	if have.OS == "" || have.Architecture == "" || images.PlatformMatches(have, want) {
+		return
+	}
+	line := 0
+	if len(n.stage.Location) > 0 {
+		line = n.stage.Location[0].Start.Line
+	}
+	bd.o.Progress.Printf("WARNING: InvalidBaseImagePlatform: Base image %s was pulled with platform %q, expected %q for current build (line %d)\n",
+		n.baseName, images.PlatformString(images.Normalize(have)), images.PlatformString(want), line)
 }
 
 // errStageLater is fromSource's answer for a stage defined after the one
@@ -204,14 +239,14 @@ func (sc *stageCtx) fromSource(ctx context.Context, from string) (st *stageState
 	if bd.byName[strings.ToLower(from)] != nil {
 		return nil, "", errStageLater
 	}
-	if st, err = bd.imageState(ctx, from, bd.o.Platform); err != nil {
+	if st, err = bd.imageState(ctx, from, sc.st.platform); err != nil {
 		return nil, "", err
 	}
 	return st, "image " + chainID(st.diffIDs), nil
 }
 
-// imageFuture resolves one image once per build, however many stages
-// and COPY --from name it.
+// imageFuture resolves one image once per build (of all its platforms),
+// however many stages and COPY --from name it.
 type imageFuture struct {
 	once sync.Once
 	st   *stageState
@@ -222,16 +257,17 @@ type imageFuture struct {
 // a step needs them. The result is shared: callers get a clone.
 func (bd *build) imageState(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
 	key := ref + "|" + p.String()
-	bd.mu.Lock()
-	if bd.imgs == nil {
-		bd.imgs = map[string]*imageFuture{}
+	sh := bd.sh
+	sh.mu.Lock()
+	if sh.imgs == nil {
+		sh.imgs = map[string]*imageFuture{}
 	}
-	f := bd.imgs[key]
+	f := sh.imgs[key]
 	if f == nil {
 		f = &imageFuture{}
-		bd.imgs[key] = f
+		sh.imgs[key] = f
 	}
-	bd.mu.Unlock()
+	sh.mu.Unlock()
 	f.once.Do(func() { f.st, f.err = bd.resolveImage(ctx, ref, p) })
 	if f.err != nil {
 		return nil, f.err
@@ -240,7 +276,11 @@ func (bd *build) imageState(ctx context.Context, ref string, p v1.Platform) (*st
 }
 
 func (bd *build) resolveImage(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
-	step := bd.o.Progress.Start("[internal] load metadata for " + imageName(ref, nil))
+	prefix := "internal"
+	if bd.sh.multi {
+		prefix = images.PlatformString(p) + " internal"
+	}
+	step := bd.o.Progress.Start("[" + prefix + "] load metadata for " + imageName(ref, nil))
 	img, err := bd.b.Images.Resolve(ctx, ref, p)
 	if err != nil {
 		step.Done(false, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/errmsg"
+	"github.com/lade-build/lade/internal/userns"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/snapshot"
 	"github.com/lade-build/lade/solver"
@@ -23,6 +24,35 @@ import (
 // commands lists the subcommands; each command's file registers its
 // constructor in an init func, so commands live side by side.
 var commands []func(*app) *cobra.Command
+
+// command makes a subcommand from its usage line, one-line help and
+// argument rule; run gets the command's context and arguments.
+func command(use, short string, args cobra.PositionalArgs, run func(ctx context.Context, args []string) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
+		return run(cmd.Context(), args)
+	}}
+}
+
+// withStores is run with the stores under --root opened first.
+func (a *app) withStores(run func(ctx context.Context, args []string) error) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		if err := a.open(); err != nil {
+			return err
+		}
+		return run(ctx, args)
+	}
+}
+
+// withContainers is run with the container store opened first.
+func (a *app) withContainers(run func(ctx context.Context, store *container.Store, args []string) error) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		store, err := a.containers()
+		if err != nil {
+			return err
+		}
+		return run(ctx, store, args)
+	}
+}
 
 // exitError carries a specific exit status out of a command that has
 // printed its errors already.
@@ -50,6 +80,7 @@ func printError(w io.Writer, op string, err error) {
 type app struct {
 	root     string
 	insecure []string
+	policy   string // --signature-policy of pull and run
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
@@ -69,6 +100,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		SilenceErrors: true,
 	}
 	defRoot := os.Getenv("LADE_ROOT")
+	if defRoot == "" {
+		defRoot = userns.DefaultRoot()
+	}
 	if defRoot == "" {
 		defRoot = "/var/lib/lade"
 	}
@@ -150,12 +184,19 @@ func (a *app) open() error {
 // Resolve implements solver.ImageSource: the local store first, like
 // docker, then the registry.
 func (a *app) Resolve(ctx context.Context, ref string, p v1.Platform) (v1.Image, error) {
-	if img, err := a.images.Get(ctx, ref); err == nil {
-		return img, nil
-	} else if !errors.Is(err, images.ErrNotFound) {
-		return nil, err
+	img, err := a.images.GetPlatform(ctx, ref, p)
+	if err == nil || !errors.Is(err, images.ErrNotFound) {
+		return img, err
 	}
-	return a.images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: a.insecure})
+	// A name stored for another platform only: the registry may have p;
+	// if it cannot be reached, the stored image serves (the solver warns
+	// that its platform is not the one wanted, as BuildKit does).
+	local, lerr := a.images.Get(ctx, ref)
+	img, err = a.images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: a.insecure})
+	if err != nil && lerr == nil {
+		return local, nil
+	}
+	return img, err
 }
 
 func (a *app) runner() *runner.Runner { return runner.New() }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -38,7 +39,7 @@ type buildFlags struct {
 	labels        []string
 	iidfile       string
 	network       string
-	platform      string
+	platforms     []string
 	noCache       bool
 	noCacheFilter []string
 	explainCache  bool
@@ -52,18 +53,14 @@ type buildFlags struct {
 	ssh           []string
 	allow         []string
 	jobs          int
+	verifyRepro   bool
 }
 
 func (a *app) buildCmd() *cobra.Command {
 	f := &buildFlags{}
-	c := &cobra.Command{
-		Use:   "build [OPTIONS] CONTEXT",
-		Short: "Build an image from a Dockerfile",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.build(cmd.Context(), f, args[0])
-		},
-	}
+	c := command("build [OPTIONS] CONTEXT", "Build an image from a Dockerfile", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
+		return a.build(ctx, f, args[0])
+	})
 	fl := c.Flags()
 	fl.StringArrayVarP(&f.tags, "tag", "t", nil, `name and optionally a tag ("name:tag")`)
 	fl.StringVarP(&f.file, "file", "f", "", `name of the Dockerfile (default "CONTEXT/Dockerfile"; "-" reads stdin)`)
@@ -72,7 +69,7 @@ func (a *app) buildCmd() *cobra.Command {
 	fl.StringArrayVar(&f.labels, "label", nil, "set an image label (KEY=VALUE)")
 	fl.StringVar(&f.iidfile, "iidfile", "", "write the image ID to this file")
 	fl.StringVar(&f.network, "network", "default", "network for RUN steps: default (host), host or none")
-	fl.StringVar(&f.platform, "platform", "linux/amd64", "target platform")
+	fl.StringArrayVar(&f.platforms, "platform", nil, "target platforms, comma-separated or repeated: os/arch[/variant] (default: the host's)")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not use the build cache")
 	fl.StringSliceVar(&f.noCacheFilter, "no-cache-filter", nil, "do not use the build cache for these stages")
 	fl.BoolVar(&f.explainCache, "explain-cache", false, "print why each step missed the cache")
@@ -88,6 +85,7 @@ func (a *app) buildCmd() *cobra.Command {
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE | id=ID,env=VAR | id=ID")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent for RUN --mount=type=ssh: default | ID=SOCKET | ID=KEYFILE[,KEYFILE]")
 	fl.StringArrayVar(&f.allow, "allow", nil, "grant an entitlement: security.insecure, network.host")
+	fl.BoolVar(&f.verifyRepro, "verify-repro", false, "build again from scratch in a fresh root and fail if the images differ")
 	return c
 }
 
@@ -204,6 +202,10 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if err != nil {
 		return err
 	}
+	plats, err := buildPlatforms(f, outs)
+	if err != nil {
+		return err
+	}
 	mode := f.progress
 	if f.quiet {
 		mode = progress.ModeQuiet
@@ -217,6 +219,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		prog.Printf("WARNING: %s\n", w)
 	}
 	opts.Progress = prog
+	a.prepareRepro(ctx, f, &opts, prog)
 	if err := a.open(); err != nil {
 		return err
 	}
@@ -239,9 +242,18 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if len(cacheFrom) > 0 && !f.noCache {
 		b.Remote = remotecache.Import(ctx, a.remoteCache(prog), cacheFrom, b.Index)
 	}
-	res, err := b.Build(ctx, opts)
+	results, err := b.BuildPlatforms(ctx, opts, plats)
 	if err != nil {
 		return err
+	}
+	if len(results) > 1 {
+		return a.finishIndex(ctx, f, outs, cacheTo, results, b.Remote, prog)
+	}
+	res := results[0]
+	ro := opts
+	ro.Platform = plats[0]
+	if err := a.verifyRepro(ctx, f, ro, res.Image, prog); err != nil {
+		return err // before any export: nothing irreproducible is pushed
 	}
 	for _, o := range outs {
 		if err := a.export(ctx, res.Image, o, f.tags, prog); err != nil {
@@ -252,6 +264,30 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return err
 	}
 	return a.reportImage(f, res.Image)
+}
+
+// buildPlatforms reads --platform (the host's when not given) and
+// refuses what a multi-platform build cannot export, before building.
+func buildPlatforms(f *buildFlags, outs []output) ([]v1.Platform, error) {
+	plats, err := solver.ParsePlatforms(f.platforms)
+	if err != nil {
+		return nil, fmt.Errorf("--platform: %w", err)
+	}
+	if len(plats) == 0 {
+		plats = []v1.Platform{solver.HostPlatform()}
+	}
+	if len(plats) > 1 {
+		if f.verifyRepro {
+			return nil, errors.New("--verify-repro checks one platform's image: build one --platform at a time")
+		}
+		for _, o := range outs {
+			if o.typ == "docker" {
+				// buildx's words: a docker archive holds no image index.
+				return nil, errors.New("docker exporter does not currently support exporting manifest lists")
+			}
+		}
+	}
+	return plats, nil
 }
 
 // parseOutputs reads the -o values, applies --push and checks -t and the
@@ -303,11 +339,6 @@ func (a *app) buildOptions(f *buildFlags, contextArg string, outs []output) (sol
 	if o.Labels, err = parseKV(f.labels, false); err != nil {
 		return o, fmt.Errorf("--label: %w", err)
 	}
-	plat, err := v1.ParsePlatform(f.platform)
-	if err != nil {
-		return o, fmt.Errorf("--platform: %w", err)
-	}
-	o.Platform = *plat
 	if o.SourceDateEpoch, err = sourceDateEpoch(); err != nil {
 		return o, err
 	}
@@ -406,6 +437,11 @@ func (a *app) reportImage(f *buildFlags, img v1.Image) error {
 	if err != nil {
 		return err
 	}
+	return a.reportID(f, id)
+}
+
+// reportID writes id to --iidfile, and to stdout with -q.
+func (a *app) reportID(f *buildFlags, id v1.Hash) error {
 	if f.iidfile != "" {
 		if err := os.WriteFile(f.iidfile, []byte(id.String()), 0o644); err != nil {
 			return fmt.Errorf("writing iidfile: %w", err)

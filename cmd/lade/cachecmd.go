@@ -38,24 +38,14 @@ type pruneFlags struct {
 func (a *app) cacheCmd() *cobra.Command {
 	c := &cobra.Command{Use: "cache", Short: "Manage the build cache"}
 	var verbose bool
-	du := &cobra.Command{
-		Use:   "du [--verbose]",
-		Short: "Show the disk usage of the build cache",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.cacheDU(cmd.Context(), verbose)
-		},
-	}
+	du := command("du [--verbose]", "Show the disk usage of the build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		return a.cacheDU(ctx, verbose)
+	})
 	du.Flags().BoolVarP(&verbose, "verbose", "v", false, "describe every cache record")
 	f := &pruneFlags{}
-	prune := &cobra.Command{
-		Use:   "prune [--all] [--keep-storage SIZE] [--filter until=DURATION] [-f]",
-		Short: "Remove build cache",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.cachePrune(cmd.Context(), f)
-		},
-	}
+	prune := command("prune [--all] [--keep-storage SIZE] [--filter until=DURATION] [-f]", "Remove build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		return a.cachePrune(ctx, f)
+	})
 	addPruneFlags(prune, f)
 	c.AddCommand(du, prune)
 	return c
@@ -95,22 +85,27 @@ func (a *app) statCaches() fileop.StatCaches {
 	return fileop.StatCaches(filepath.Join(a.root, "cache", "statcache"))
 }
 
-// gcRoots lists what images and containers use. A stored image that
-// cannot be read fails the collection rather than losing its blobs.
+// gcRoots lists what images and containers use: every stored image,
+// the children of multi-platform indexes too, and the indexes. A stored
+// image that cannot be read fails the collection rather than losing its
+// blobs.
 func (a *app) gcRoots(ctx context.Context) (gc.Roots, error) {
 	r := gc.NewRoots()
-	list, err := a.images.List(ctx)
+	imgs, indexes, err := a.images.Manifests(ctx)
 	if err != nil {
 		return r, err
 	}
-	for _, e := range list {
-		img, err := a.images.Get(ctx, e.Digest.String())
+	for _, d := range imgs {
+		img, err := a.images.Get(ctx, d.String())
 		if err != nil {
-			return r, fmt.Errorf("image %s is damaged (remove it with lade rmi): %w", e.Digest, err)
+			return r, fmt.Errorf("image %s is damaged (remove it with lade rmi): %w", d, err)
 		}
-		if err := r.AddImage(e.Digest, img); err != nil {
+		if err := r.AddImage(d, img); err != nil {
 			return r, err
 		}
+	}
+	for _, d := range indexes {
+		r.AddIndex(d)
 	}
 	cs, err := a.containers()
 	if err != nil {

@@ -25,7 +25,20 @@ func (p cacheProgress) Begin(name string) func(error) {
 	return func(err error) { s.Done(true, err) }
 }
 
-// cacheBuild is what a build leaves to --cache-to.
-func cacheBuild(res *solver.Result) remotecache.Build {
-	return remotecache.Build{Final: res.FinalRecords, All: res.AllRecords, Mounts: res.CacheMounts}
+// cacheBuild is what a build leaves to --cache-to: the records of every
+// platform it built (their keys name the platform), each cache mount once.
+func cacheBuild(results ...*solver.Result) remotecache.Build {
+	var b remotecache.Build
+	seen := map[string]bool{}
+	for _, r := range results {
+		b.Final = append(b.Final, r.FinalRecords...)
+		b.All = append(b.All, r.AllRecords...)
+		for _, m := range r.CacheMounts {
+			if !seen[m] {
+				seen[m] = true
+				b.Mounts = append(b.Mounts, m)
+			}
+		}
+	}
+	return b
 }

@@ -116,15 +116,8 @@ func (a *app) table(quiet bool, header string) *tabwriter.Writer {
 
 func (a *app) psCmd() *cobra.Command {
 	var all, quiet, noTrunc bool
-	c := &cobra.Command{
-		Use:   "ps [-a] [-q]",
-		Short: "List containers",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.containers()
-			if err != nil {
-				return err
-			}
+	c := command("ps [-a] [-q]", "List containers", cobra.NoArgs,
+		a.withContainers(func(_ context.Context, store *container.Store, _ []string) error {
 			list, err := store.List()
 			if err != nil {
 				return err
@@ -155,8 +148,7 @@ func (a *app) psCmd() *cobra.Command {
 					since(c.Created), statusText(&c.State), strings.Join(ports, ", "), c.Name)
 			}
 			return tw.Flush()
-		},
-	}
+		}))
 	c.Flags().BoolVarP(&all, "all", "a", false, "show all containers, not only running ones")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print IDs")
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "do not truncate output")
@@ -203,24 +195,19 @@ func since(t time.Time) string {
 func (a *app) logsCmd() *cobra.Command {
 	var o container.LogOptions
 	var tail string
-	c := &cobra.Command{
-		Use:   "logs [-f] [--tail N] CONTAINER",
-		Short: "Show a container's output",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Tail = -1
-			if tail != "all" {
-				if _, err := fmt.Sscanf(tail, "%d", &o.Tail); err != nil {
-					return fmt.Errorf("invalid --tail %q", tail)
-				}
+	c := command("logs [-f] [--tail N] CONTAINER", "Show a container's output", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
+		o.Tail = -1
+		if tail != "all" {
+			if _, err := fmt.Sscanf(tail, "%d", &o.Tail); err != nil {
+				return fmt.Errorf("invalid --tail %q", tail)
 			}
-			store, c, err := a.container(args[0])
-			if err != nil {
-				return err
-			}
-			return store.ReadLogs(cmd.Context(), c.ID, o, a.stdout, a.stderr)
-		},
-	}
+		}
+		store, c, err := a.container(args[0])
+		if err != nil {
+			return err
+		}
+		return store.ReadLogs(ctx, c.ID, o, a.stdout, a.stderr)
+	})
 	c.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep following the output")
 	c.Flags().StringVarP(&tail, "tail", "n", "all", "number of lines to show from the end")
 	c.Flags().BoolVarP(&o.Timestamps, "timestamps", "t", false, "show timestamps")
@@ -229,16 +216,13 @@ func (a *app) logsCmd() *cobra.Command {
 
 func (a *app) stopCmd() *cobra.Command {
 	var timeout int
-	c := &cobra.Command{
-		Use:   "stop [-t N] CONTAINER...",
-		Short: "Stop containers: the stop signal, then SIGKILL after a grace period",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
-				return s.Stop(cmd.Context(), c, stopTimeout(cmd, timeout, c))
+	var c *cobra.Command
+	c = command("stop [-t N] CONTAINER...", "Stop containers: the stop signal, then SIGKILL after a grace period", cobra.MinimumNArgs(1),
+		func(ctx context.Context, args []string) error {
+			return a.eachContainer(args, func(s *container.Store, ctr *container.Container) error {
+				return s.Stop(ctx, ctr, stopTimeout(c, timeout, ctr))
 			})
-		},
-	}
+		})
 	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
 	return c
 }
@@ -253,42 +237,33 @@ func stopTimeout(cmd *cobra.Command, t int, c *container.Container) time.Duratio
 
 func (a *app) killCmd() *cobra.Command {
 	var sig string
-	c := &cobra.Command{
-		Use:   "kill [-s SIGNAL] CONTAINER...",
-		Short: "Send a signal (default SIGKILL) to containers",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := container.ParseSignal(sig)
-			if err != nil {
-				return err
-			}
-			return a.eachContainer(args, func(st *container.Store, c *container.Container) error {
-				return st.Kill(c.ID, s)
-			})
-		},
-	}
+	c := command("kill [-s SIGNAL] CONTAINER...", "Send a signal (default SIGKILL) to containers", cobra.MinimumNArgs(1), func(_ context.Context, args []string) error {
+		s, err := container.ParseSignal(sig)
+		if err != nil {
+			return err
+		}
+		return a.eachContainer(args, func(st *container.Store, c *container.Container) error {
+			return st.Kill(c.ID, s)
+		})
+	})
 	c.Flags().StringVarP(&sig, "signal", "s", "KILL", "signal to send")
 	return c
 }
 
 func (a *app) startCmd() *cobra.Command {
 	var attach, interactive bool
-	c := &cobra.Command{
-		Use:   "start [-a] [-i] CONTAINER...",
-		Short: "Start stopped containers in the background, or one attached with -a",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	c := command("start [-a] [-i] CONTAINER...", "Start stopped containers in the background, or one attached with -a", cobra.MinimumNArgs(1),
+		func(ctx context.Context, args []string) error {
 			if attach || interactive {
-				return a.startAttached(cmd.Context(), args, interactive)
+				return a.startAttached(ctx, args, interactive)
 			}
 			return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
 				if s.Running(c.ID) {
 					return nil // docker start of a running container is a no-op
 				}
-				return s.StartShim(cmd.Context(), c.ID, "")
+				return s.StartShim(ctx, c.ID, "")
 			})
-		},
-	}
+		})
 	c.Flags().BoolVarP(&attach, "attach", "a", false, "run in the foreground with its output and exit status, passing signals on (no -t)")
 	c.Flags().BoolVarP(&interactive, "interactive", "i", false, "attach stdin too (if created with -i)")
 	return c
@@ -319,61 +294,44 @@ func (a *app) startAttached(ctx context.Context, refs []string, interactive bool
 
 func (a *app) restartCmd() *cobra.Command {
 	var timeout int
-	c := &cobra.Command{
-		Use:   "restart [-t N] CONTAINER...",
-		Short: "Stop and start containers",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
-				if err := s.Stop(cmd.Context(), c, stopTimeout(cmd, timeout, c)); err != nil {
-					return err
-				}
-				return s.StartShim(cmd.Context(), c.ID, "")
-			})
-		},
-	}
+	var c *cobra.Command
+	c = command("restart [-t N] CONTAINER...", "Stop and start containers", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
+		return a.eachContainer(args, func(s *container.Store, ctr *container.Container) error {
+			if err := s.Stop(ctx, ctr, stopTimeout(c, timeout, ctr)); err != nil {
+				return err
+			}
+			return s.StartShim(ctx, ctr.ID, "")
+		})
+	})
 	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
 	return c
 }
 
 func (a *app) waitCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "wait CONTAINER...",
-		Short: "Wait for containers to stop and print their exit codes",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.containers()
-			if err != nil {
-				return err
-			}
+	return command("wait CONTAINER...", "Wait for containers to stop and print their exit codes", cobra.MinimumNArgs(1),
+		a.withContainers(func(ctx context.Context, store *container.Store, args []string) error {
 			for _, ref := range args {
 				c, err := store.Get(ref)
 				if err != nil {
 					return a.failed(err)
 				}
-				code, err := store.Wait(cmd.Context(), c.ID)
+				code, err := store.Wait(ctx, c.ID)
 				if err != nil {
 					return a.failed(err)
 				}
 				fmt.Fprintln(a.stdout, code)
 			}
 			return nil
-		},
-	}
+		}))
 }
 
 func (a *app) rmCmd() *cobra.Command {
 	var force, volumes bool
-	c := &cobra.Command{
-		Use:   "rm [-f] [-v] CONTAINER...",
-		Short: "Remove containers",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
-				return s.Remove(cmd.Context(), c.ID, force, volumes)
-			})
-		},
-	}
+	c := command("rm [-f] [-v] CONTAINER...", "Remove containers", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
+		return a.eachContainer(args, func(s *container.Store, c *container.Container) error {
+			return s.Remove(ctx, c.ID, force, volumes)
+		})
+	})
 	c.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container")
 	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove the container's anonymous volumes")
 	return c
@@ -383,15 +341,8 @@ func (a *app) execCmd() *cobra.Command {
 	var interactive, tty bool
 	var env []string
 	var workdir, user string
-	c := &cobra.Command{
-		Use:   "exec [-i] [-t] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER COMMAND [ARG...]",
-		Short: "Run a command in a running container",
-		Args:  cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.containers()
-			if err != nil {
-				return err
-			}
+	c := command("exec [-i] [-t] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER COMMAND [ARG...]", "Run a command in a running container", cobra.MinimumNArgs(2),
+		a.withContainers(func(ctx context.Context, store *container.Store, args []string) error {
 			c, err := store.Get(args[0])
 			if err != nil {
 				return statusError{125, err}
@@ -413,7 +364,7 @@ func (a *app) execCmd() *cobra.Command {
 				return err
 			}
 			// Signals go to the command, which lade then waits for.
-			code, err := store.Exec(context.WithoutCancel(cmd.Context()), c, o)
+			code, err := store.Exec(context.WithoutCancel(ctx), c, o)
 			if err != nil {
 				return statusError{125, err}
 			}
@@ -421,8 +372,7 @@ func (a *app) execCmd() *cobra.Command {
 				return exitError{code}
 			}
 			return nil
-		},
-	}
+		}))
 	processFlags(c, &interactive, &tty, &env, &workdir)
 	c.Flags().StringVarP(&user, "user", "u", "", "user[:group] to run as (names from the container's /etc/passwd and /etc/group)")
 	return c
@@ -432,21 +382,16 @@ func (a *app) execCmd() *cobra.Command {
 // images only (as `docker image inspect`); containers are inspected here.
 func (a *app) containerCmd() *cobra.Command {
 	c := &cobra.Command{Use: "container", Short: "Manage containers"}
-	inspect := &cobra.Command{
-		Use:   "inspect CONTAINER...",
-		Short: "Show containers' configuration and state as JSON",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			found, err := a.inspectContainers(args)
-			if err != nil {
-				return err
-			}
-			if len(found) < len(args) {
-				return exitError{1}
-			}
-			return nil
-		},
-	}
+	inspect := command("inspect CONTAINER...", "Show containers' configuration and state as JSON", cobra.MinimumNArgs(1), func(_ context.Context, args []string) error {
+		found, err := a.inspectContainers(args)
+		if err != nil {
+			return err
+		}
+		if len(found) < len(args) {
+			return exitError{1}
+		}
+		return nil
+	})
 	ls := a.psCmd()
 	ls.Use, ls.Aliases = "ls [-a] [-q]", []string{"list"}
 	c.AddCommand(inspect, ls)
@@ -482,82 +427,49 @@ func (a *app) volumeCmd() *cobra.Command {
 }
 
 func (a *app) volumeCreateCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "create [NAME]",
-		Short: "Create a volume (a random name when none is given)",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.containers()
-			if err != nil {
-				return err
-			}
+	return command("create [NAME]", "Create a volume (a random name when none is given)", cobra.MaximumNArgs(1),
+		a.withContainers(func(_ context.Context, store *container.Store, args []string) error {
 			v, err := store.CreateVolume(optionalArg(args), nil)
 			if err != nil {
 				return a.failed(err)
 			}
 			fmt.Fprintln(a.stdout, v.Name)
 			return nil
-		},
-	}
+		}))
 }
 
 func (a *app) volumeLsCmd() *cobra.Command {
 	var quiet bool
-	ls := &cobra.Command{
-		Use:     "ls [-q]",
-		Aliases: []string{"list"},
-		Short:   "List volumes",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.containers()
-			if err != nil {
-				return err
+	ls := command("ls [-q]", "List volumes", cobra.NoArgs, a.withContainers(func(_ context.Context, store *container.Store, _ []string) error {
+		vols, err := store.ListVolumes()
+		if err != nil {
+			return err
+		}
+		tw := a.table(quiet, "DRIVER\tVOLUME NAME")
+		for _, v := range vols {
+			if quiet {
+				fmt.Fprintln(tw, v.Name)
+			} else {
+				fmt.Fprintf(tw, "%s\t%s\n", v.Driver, v.Name)
 			}
-			vols, err := store.ListVolumes()
-			if err != nil {
-				return err
-			}
-			tw := a.table(quiet, "DRIVER\tVOLUME NAME")
-			for _, v := range vols {
-				if quiet {
-					fmt.Fprintln(tw, v.Name)
-				} else {
-					fmt.Fprintf(tw, "%s\t%s\n", v.Driver, v.Name)
-				}
-			}
-			return tw.Flush()
-		},
-	}
+		}
+		return tw.Flush()
+	}))
+	ls.Aliases = []string{"list"}
 	ls.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print names")
 	return ls
 }
 
 func (a *app) volumeInspectCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect VOLUME...",
-		Short: "Show volumes as JSON",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.containers()
-			if err != nil {
-				return err
-			}
+	return command("inspect VOLUME...", "Show volumes as JSON", cobra.MinimumNArgs(1),
+		a.withContainers(func(_ context.Context, store *container.Store, args []string) error {
 			return inspectAll(a, args, store.GetVolume)
-		},
-	}
+		}))
 }
 
 func (a *app) volumeRmCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm VOLUME...",
-		Short: "Remove volumes not used by any container",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.containers()
-			if err != nil {
-				return err
-			}
+	return command("rm VOLUME...", "Remove volumes not used by any container", cobra.MinimumNArgs(1),
+		a.withContainers(func(_ context.Context, store *container.Store, args []string) error {
 			return a.each(args, store.RemoveVolume)
-		},
-	}
+		}))
 }

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // runDetached starts a container with -d and removes it at the end.
@@ -57,7 +59,7 @@ func inspectContainer(t *testing.T, root, ref string) inspected {
 func TestDetachedLogsStop(t *testing.T) {
 	root := newRoot(t)
 	id := runDetached(t, root, "--name", "talker", "busybox", "sh", "-c", "echo out1; echo err1 >&2; echo out2; exec sleep 300")
-	poll(t, "output in the log", func() bool {
+	testutil.Poll(t, "output in the log", func() bool {
 		return lade(t, root, "", "logs", "talker").stdout == "out1\nout2\n"
 	})
 	// stdout and stderr are separate pipes, so err1 may be logged last.
@@ -146,7 +148,7 @@ func TestPublishHTTP(t *testing.T) {
 		"mkdir /www && echo hello-from-busybox > /www/index.html && exec httpd -f -p 8080 -h /www")
 	url := fmt.Sprintf("http://127.0.0.1:%d/index.html", port)
 	var body string
-	poll(t, "httpd answering through the proxy", func() bool {
+	testutil.Poll(t, "httpd answering through the proxy", func() bool {
 		var ok bool
 		body, ok = httpGet(url)
 		return ok
@@ -166,7 +168,7 @@ func TestHealthcheckUnhealthy(t *testing.T) {
 	runDetached(t, root, "--name", "sick", "--health-cmd", "test -e /healthy", "--health-interval", "100ms",
 		"--health-retries", "2", "busybox", "sh", "-c", "touch /healthy; sleep 1; rm /healthy; exec sleep 300")
 	seen := map[string]bool{}
-	poll(t, "health to turn unhealthy", func() bool {
+	testutil.Poll(t, "health to turn unhealthy", func() bool {
 		h := inspectContainer(t, root, "sick").State.Health
 		if h != nil {
 			seen[h.Status] = true
@@ -201,7 +203,7 @@ func TestPublishFreePort(t *testing.T) {
 	}
 	id := runDetached(t, root, "-p", "127.0.0.1::8080", "-P", "web:1", "httpd", "-f", "-p", "8080", "-h", "/www")
 	var addr string
-	poll(t, "the chosen port in lade port", func() bool {
+	testutil.Poll(t, "the chosen port in lade port", func() bool {
 		r := lade(t, root, "", "port", id, "8080")
 		addr = strings.TrimSpace(r.stdout)
 		return r.code == 0 && addr != ""
@@ -209,7 +211,7 @@ func TestPublishFreePort(t *testing.T) {
 	if !regexp.MustCompile(`^127\.0\.0\.1:[1-9][0-9]*$`).MatchString(addr) {
 		t.Fatalf("port 8080: %q", addr)
 	}
-	poll(t, "httpd on the chosen port", func() bool {
+	testutil.Poll(t, "httpd on the chosen port", func() bool {
 		body, _ := httpGet("http://" + addr + "/index.html")
 		return body == "free-port\n"
 	})
@@ -274,7 +276,7 @@ func TestPublishRanges(t *testing.T) {
 		"-p", fmt.Sprintf("127.0.0.1:%d-%d:9000-9001/udp", base+3, base+4), "busybox", "sh", "-c",
 		"mkdir /www && echo ranged > /www/index.html && exec httpd -f -p 8080 -h /www")
 	var addr string
-	poll(t, "the ranged port in lade port", func() bool {
+	testutil.Poll(t, "the ranged port in lade port", func() bool {
 		r := lade(t, root, "", "port", id, "8080")
 		addr = strings.TrimSpace(r.stdout)
 		return r.code == 0 && addr != ""
@@ -282,7 +284,7 @@ func TestPublishRanges(t *testing.T) {
 	if want := fmt.Sprintf("127.0.0.1:%d", base+1); addr != want {
 		t.Fatalf("8080 published on %s, want %s (the first free port of the range)", addr, want)
 	}
-	poll(t, "httpd on the ranged port", func() bool {
+	testutil.Poll(t, "httpd on the ranged port", func() bool {
 		body, _ := httpGet("http://" + addr + "/index.html")
 		return body == "ranged\n"
 	})

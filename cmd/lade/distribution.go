@@ -33,68 +33,64 @@ func init() {
 func (a *app) pullCmd() *cobra.Command {
 	var platform string
 	var quiet bool
-	c := &cobra.Command{
-		Use:   "pull [OPTIONS] NAME[:TAG|@DIGEST]",
-		Short: "Download an image from a registry",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			opts := images.PullOptions{Insecure: a.insecure, Progress: a.stderr}
-			if quiet {
-				opts.Progress = nil
-			}
-			if platform != "" {
-				p, err := v1.ParsePlatform(platform)
-				if err != nil {
-					return fmt.Errorf("--platform: %w", err)
-				}
-				opts.Platform = *p
-			}
-			ref, err := images.ParseReference(args[0])
+	c := command("pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", cobra.ExactArgs(1), a.withStores(func(ctx context.Context, args []string) error {
+		opts := images.PullOptions{Insecure: a.insecure, Progress: a.stderr}
+		var err error
+		if opts.Verify, err = a.signatureCheck(args[0]); err != nil {
+			return err
+		}
+		if quiet {
+			opts.Progress = nil
+		}
+		if platform != "" {
+			p, err := images.ParsePlatform(platform)
 			if err != nil {
-				return err
+				return fmt.Errorf("--platform: %w", err)
 			}
-			before, _ := a.images.Get(ctx, args[0])
-			img, err := a.images.Pull(ctx, args[0], opts)
-			if err != nil {
-				return err
-			}
-			d, err := img.Digest()
-			if err != nil {
-				return err
-			}
-			// As docker pull does, unpack the layers now: the first build
-			// or run from the image then starts at once. A layer that
-			// cannot be unpacked fails the pull before the name is set.
-			if _, err := a.snapshots.UnpackImage(ctx, img); err != nil {
-				return err
-			}
-			if err := a.images.Keep(ctx, args[0], img); err != nil {
-				return err
-			}
-			full := canonicalRef(ref)
-			if !quiet {
-				fmt.Fprintf(a.stdout, "Digest: %s\n", d)
-				if before != nil {
-					if bd, _ := before.Digest(); bd == d {
-						fmt.Fprintf(a.stdout, "Status: Image is up to date for %s\n", args[0])
-					} else {
-						before = nil
-					}
-				}
-				if before == nil {
-					fmt.Fprintf(a.stdout, "Status: Downloaded newer image for %s\n", args[0])
+			opts.Platform = p
+		}
+		ref, err := images.ParseReference(args[0])
+		if err != nil {
+			return err
+		}
+		before, _ := a.images.Get(ctx, args[0])
+		img, err := a.images.Pull(ctx, args[0], opts)
+		if err != nil {
+			return err
+		}
+		d, err := img.Digest()
+		if err != nil {
+			return err
+		}
+		// As docker pull does, unpack the layers now: the first build
+		// or run from the image then starts at once. A layer that
+		// cannot be unpacked fails the pull before the name is set.
+		if _, err := a.snapshots.UnpackImage(ctx, img); err != nil {
+			return err
+		}
+		if err := a.images.Keep(ctx, args[0], img); err != nil {
+			return err
+		}
+		full := canonicalRef(ref)
+		if !quiet {
+			fmt.Fprintf(a.stdout, "Digest: %s\n", d)
+			if before != nil {
+				if bd, _ := before.Digest(); bd == d {
+					fmt.Fprintf(a.stdout, "Status: Image is up to date for %s\n", args[0])
+				} else {
+					before = nil
 				}
 			}
-			fmt.Fprintln(a.stdout, full)
-			return nil
-		},
-	}
-	c.Flags().StringVar(&platform, "platform", "", "platform to pull from a multi-platform image (default linux/amd64)")
+			if before == nil {
+				fmt.Fprintf(a.stdout, "Status: Downloaded newer image for %s\n", args[0])
+			}
+		}
+		fmt.Fprintln(a.stdout, full)
+		return nil
+	}))
+	c.Flags().StringVar(&platform, "platform", "", "platform os/arch[/variant] to pull from a multi-platform image; only its blobs are fetched (default: the host's)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the image reference")
+	a.policyFlag(c)
 	return c
 }
 
@@ -112,86 +108,90 @@ func canonicalRef(ref name.Reference) string {
 }
 
 func (a *app) pushCmd() *cobra.Command {
-	var quiet bool
-	c := &cobra.Command{
-		Use:   "push [OPTIONS] NAME[:TAG]",
-		Short: "Upload an image to a registry",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := images.ParseTag(args[0]); err != nil {
-				return err
-			}
-			img, err := a.image(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			var prog io.Writer = a.stderr
-			if quiet {
-				prog = nil
-			}
-			return a.push(cmd.Context(), args[0], img, prog, a.stdout)
-		},
-	}
+	var quiet, sign bool
+	var key string
+	c := command("push [OPTIONS] NAME[:TAG]", "Upload an image to a registry", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
+		t, err := images.ParseTag(args[0])
+		if err != nil {
+			return err
+		}
+		if sign != (key != "") {
+			return statusError{125, errors.New("--sign and --key go together")}
+		}
+		img, idx, err := a.imageOrIndex(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		var prog io.Writer = a.stderr
+		if quiet {
+			prog = nil
+		}
+		d, err := a.push(ctx, args[0], img, idx, prog, a.stdout)
+		if err != nil || !sign {
+			return err
+		}
+		return a.sign(ctx, args[0], t.Context(), d, key)
+	})
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress progress output")
+	c.Flags().BoolVar(&sign, "sign", false, "sign the pushed image with --key, as lade sign does")
+	c.Flags().StringVar(&key, "key", "", "private key for --sign")
 	return c
 }
 
-// push uploads img as ref and prints docker's summary line.
-func (a *app) push(ctx context.Context, ref string, img v1.Image, prog, summary io.Writer) error {
+// push uploads img, or the multi-platform image idx with all its images
+// when idx is set, as ref, prints docker's summary line and returns the
+// pushed manifest's digest.
+func (a *app) push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIndex, prog, summary io.Writer) (v1.Hash, error) {
 	t, err := images.ParseTag(ref)
 	if err != nil {
-		return err
+		return v1.Hash{}, err
 	}
-	d, err := a.images.Push(ctx, ref, img, images.PushOptions{Insecure: a.insecure, Progress: prog})
-	if err != nil {
-		return err
+	o := images.PushOptions{Insecure: a.insecure, Progress: prog}
+	var d v1.Hash
+	var raw []byte
+	if idx != nil {
+		if d, err = a.images.PushIndex(ctx, ref, idx, o); err == nil {
+			raw, err = idx.RawManifest()
+		}
+	} else if d, err = a.images.Push(ctx, ref, img, o); err == nil {
+		raw, err = img.RawManifest()
 	}
-	raw, err := img.RawManifest()
 	if err != nil {
-		return err
+		return v1.Hash{}, err
 	}
 	fmt.Fprintf(summary, "%s: digest: %s size: %d\n", t.TagStr(), d, len(raw))
-	return nil
+	return d, nil
 }
 
 func (a *app) tagCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
-		Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			img, err := a.image(cmd.Context(), args[0])
+	return command("tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", cobra.ExactArgs(2),
+		func(ctx context.Context, args []string) error {
+			img, idx, err := a.imageOrIndex(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			return a.images.Tag(cmd.Context(), args[1], img)
-		},
-	}
+			if idx != nil {
+				return a.images.TagIndex(ctx, args[1], idx)
+			}
+			return a.images.Tag(ctx, args[1], img)
+		})
 }
 
 func (a *app) rmiCmd() *cobra.Command {
 	var force bool
-	c := &cobra.Command{
-		Use:   "rmi [OPTIONS] IMAGE [IMAGE...]",
-		Short: "Remove one or more images",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
+	c := command("rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cobra.MinimumNArgs(1), a.withStores(func(ctx context.Context, args []string) error {
+		var failed []string
+		for _, ref := range args {
+			if err := a.rmi(ctx, ref, force); err != nil {
+				printError(a.stderr, "rmi", err)
+				failed = append(failed, ref)
 			}
-			var failed []string
-			for _, ref := range args {
-				if err := a.rmi(cmd.Context(), ref, force); err != nil {
-					printError(a.stderr, "rmi", err)
-					failed = append(failed, ref)
-				}
-			}
-			if len(failed) > 0 {
-				return exitError{1}
-			}
-			return nil
-		},
-	}
+		}
+		if len(failed) > 0 {
+			return exitError{1}
+		}
+		return nil
+	}))
 	c.Flags().BoolVarP(&force, "force", "f", false, "remove an image ID that several names or a stopped container use, or the last name of an image a container uses")
 	return c
 }
@@ -226,27 +226,25 @@ func (a *app) rmi(ctx context.Context, ref string, force bool) error {
 }
 
 func (a *app) saveCmd() *cobra.Command {
-	var output string
-	c := &cobra.Command{
-		Use:   "save [OPTIONS] IMAGE [IMAGE...]",
-		Short: "Save one or more images to a tar archive (streamed to STDOUT by default)",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
+	var output, platform string
+	c := command("save [OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", cobra.MinimumNArgs(1),
+		a.withStores(func(ctx context.Context, args []string) error {
+			plat, err := platformFlag(platform)
+			if err != nil {
 				return err
 			}
 			if output == "" || output == "-" {
 				if f, ok := a.stdout.(*os.File); ok && isTerminal(f) {
 					return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 				}
-				return a.images.Save(cmd.Context(), a.stdout, args)
+				return a.images.Save(ctx, a.stdout, args, plat)
 			}
 			return writeArchive(output, func(w io.Writer) error {
-				return a.images.Save(cmd.Context(), w, args)
+				return a.images.Save(ctx, w, args, plat)
 			})
-		},
-	}
+		}))
 	c.Flags().StringVarP(&output, "output", "o", "", "write to a file, instead of STDOUT")
+	c.Flags().StringVar(&platform, "platform", "", "save this platform's image of a multi-platform image, as a docker archive (default: one multi-platform image is saved whole as an OCI archive)")
 	return c
 }
 
@@ -258,41 +256,33 @@ func isTerminal(f *os.File) bool {
 func (a *app) loadCmd() *cobra.Command {
 	var input string
 	var quiet bool
-	c := &cobra.Command{
-		Use:   "load [OPTIONS]",
-		Short: "Load images from a docker or OCI archive (plain, gzip or zstd) or STDIN",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
-			}
-			r := a.stdin
-			if input != "" && input != "-" {
-				f, err := os.Open(input)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				r = f
-			}
-			loaded, err := a.images.Load(cmd.Context(), r)
+	c := command("load [OPTIONS]", "Load images from a docker or OCI archive (plain, gzip or zstd) or STDIN", cobra.NoArgs, a.withStores(func(ctx context.Context, _ []string) error {
+		r := a.stdin
+		if input != "" && input != "-" {
+			f, err := os.Open(input)
 			if err != nil {
 				return err
 			}
-			if quiet {
-				return nil
-			}
-			for _, l := range loaded {
-				if len(l.Names) == 0 {
-					fmt.Fprintf(a.stdout, "Loaded image ID: %s\n", l.ID)
-				}
-				for _, n := range l.Names {
-					fmt.Fprintf(a.stdout, "Loaded image: %s\n", n)
-				}
-			}
+			defer f.Close()
+			r = f
+		}
+		loaded, err := a.images.Load(ctx, r)
+		if err != nil {
+			return err
+		}
+		if quiet {
 			return nil
-		},
-	}
+		}
+		for _, l := range loaded {
+			if len(l.Names) == 0 {
+				fmt.Fprintf(a.stdout, "Loaded image ID: %s\n", l.ID)
+			}
+			for _, n := range l.Names {
+				fmt.Fprintf(a.stdout, "Loaded image: %s\n", n)
+			}
+		}
+		return nil
+	}))
 	c.Flags().StringVarP(&input, "input", "i", "", "read from a tar archive file, instead of STDIN")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress the load output")
 	return c
@@ -379,11 +369,8 @@ func updateDockerConfig(fn func(auths map[string]json.RawMessage)) error {
 func (a *app) loginCmd() *cobra.Command {
 	var user, pass string
 	var passStdin bool
-	c := &cobra.Command{
-		Use:   "login [OPTIONS] [SERVER]",
-		Short: "Log in to a registry (stores credentials in docker's config.json)",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	c := command("login [OPTIONS] [SERVER]", "Log in to a registry (stores credentials in docker's config.json)", cobra.MaximumNArgs(1),
+		func(ctx context.Context, args []string) error {
 			key, reg, err := registryKey(optionalArg(args), a.insecure)
 			if err != nil {
 				return err
@@ -404,7 +391,7 @@ func (a *app) loginCmd() *cobra.Command {
 			if user == "" || pass == "" {
 				return errors.New("username and password are required (-u and -p or --password-stdin); lade does not prompt")
 			}
-			if err := a.checkLogin(cmd.Context(), reg, user, pass); err != nil {
+			if err := a.checkLogin(ctx, reg, user, pass); err != nil {
 				return fmt.Errorf("login to %s: %w", reg.RegistryStr(), err)
 			}
 			entry, _ := json.Marshal(map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))})
@@ -413,8 +400,7 @@ func (a *app) loginCmd() *cobra.Command {
 			}
 			fmt.Fprintln(a.stdout, "Login Succeeded")
 			return nil
-		},
-	}
+		})
 	c.Flags().StringVarP(&user, "username", "u", "", "username")
 	c.Flags().StringVarP(&pass, "password", "p", "", "password")
 	c.Flags().BoolVar(&passStdin, "password-stdin", false, "take the password from stdin")
@@ -447,45 +433,58 @@ func (a *app) checkLogin(ctx context.Context, reg name.Registry, user, pass stri
 }
 
 func (a *app) logoutCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "logout [SERVER]",
-		Short: "Log out from a registry",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			key, reg, err := registryKey(optionalArg(args), a.insecure)
-			if err != nil {
-				return err
-			}
-			found := false
-			err = updateDockerConfig(func(auths map[string]json.RawMessage) {
-				_, found = auths[key]
-				delete(auths, key)
-			})
-			if err != nil {
-				return err
-			}
-			if !found {
-				fmt.Fprintf(a.stdout, "Not logged in to %s\n", reg.RegistryStr())
-				return nil
-			}
-			fmt.Fprintf(a.stdout, "Removing login credentials for %s\n", reg.RegistryStr())
+	return command("logout [SERVER]", "Log out from a registry", cobra.MaximumNArgs(1), func(_ context.Context, args []string) error {
+		key, reg, err := registryKey(optionalArg(args), a.insecure)
+		if err != nil {
+			return err
+		}
+		found := false
+		err = updateDockerConfig(func(auths map[string]json.RawMessage) {
+			_, found = auths[key]
+			delete(auths, key)
+		})
+		if err != nil {
+			return err
+		}
+		if !found {
+			fmt.Fprintf(a.stdout, "Not logged in to %s\n", reg.RegistryStr())
 			return nil
-		},
-	}
+		}
+		fmt.Fprintf(a.stdout, "Removing login credentials for %s\n", reg.RegistryStr())
+		return nil
+	})
 }
 
 // exportPush is build's type=registry output: tag img locally under each
 // name, then push it there.
 func (a *app) exportPush(ctx context.Context, img v1.Image, names []string, prog *progress.Printer) error {
+	return pushNames(names, prog, func(n string, w io.Writer) error {
+		if err := a.images.Tag(ctx, n, img); err != nil {
+			return err
+		}
+		_, err := a.push(ctx, n, img, nil, w, w)
+		return err
+	})
+}
+
+// exportPushIndex is the same for a multi-platform build's index.
+func (a *app) exportPushIndex(ctx context.Context, idx v1.ImageIndex, names []string, prog *progress.Printer) error {
+	return pushNames(names, prog, func(n string, w io.Writer) error {
+		if err := a.images.TagIndex(ctx, n, idx); err != nil {
+			return err
+		}
+		_, err := a.push(ctx, n, nil, idx, w, w)
+		return err
+	})
+}
+
+// pushNames tags and pushes (push) under each name, showing its progress.
+func pushNames(names []string, prog *progress.Printer, push func(name string, w io.Writer) error) error {
 	if len(names) == 0 {
 		return errors.New("pushing needs a name: use -t NAME or name=NAME")
 	}
 	for _, n := range names {
-		if err := a.images.Tag(ctx, n, img); err != nil {
-			return err
-		}
-		w := prog.Writer()
-		if err := a.push(ctx, n, img, w, w); err != nil {
+		if err := push(n, prog.Writer()); err != nil {
 			return err
 		}
 	}

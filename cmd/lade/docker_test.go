@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -23,14 +22,7 @@ func TestDockerLoadsLadeImage(t *testing.T) {
 	if r := lade(t, root, "", "build", "-t", ref, "--output", "type=docker,dest="+out, dir); r.code != 0 {
 		t.Fatalf("build: %s", r.stderr)
 	}
-	if o, err := testutil.RunDocker(host, 2*time.Minute, "load", "-i", out); err != nil {
-		t.Fatalf("docker load: %v\n%s", err, o)
-	}
-	t.Cleanup(func() { testutil.RunDocker(host, time.Minute, "rmi", "-f", ref) })
-	o, err := testutil.RunDocker(host, 2*time.Minute, "run", "--rm", "--network", "none", ref)
-	if err != nil {
-		t.Fatalf("docker run: %v\n%s", err, o)
-	}
+	o := testutil.DockerLoadRun(t, host, out, ref)
 	if want := "built by lade\nand BUILT BY LADE\n"; o != want {
 		t.Errorf("docker run printed %q, want %q", o, want)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,68 +20,99 @@ func init() {
 }
 
 func (a *app) imagesCmd() *cobra.Command {
-	var quiet, digests bool
+	var quiet, digests, tree bool
 	var filters []string
-	c := &cobra.Command{
-		Use:   "images",
-		Short: "List images in the local store",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
+	c := command("images", "List images in the local store", cobra.NoArgs, a.withStores(func(ctx context.Context, _ []string) error {
+		list, err := a.images.List(ctx)
+		if err != nil {
+			return err
+		}
+		if list, err = images.Filter(list, filters); err != nil {
+			return err
+		}
+		if tree && !quiet {
+			return a.imagesTree(ctx, list)
+		}
+		header := "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE"
+		if digests {
+			header = "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE"
+		}
+		tw := a.table(quiet, header)
+		for _, e := range list {
+			id := shortID(e.ImageID())
+			if quiet {
+				fmt.Fprintln(tw, id)
+				continue
 			}
-			list, err := a.images.List(cmd.Context())
-			if err != nil {
-				return err
+			names := e.Names
+			if len(names) == 0 {
+				names = []string{"<none>:<none>"}
 			}
-			if list, err = images.Filter(list, filters); err != nil {
-				return err
-			}
-			header := "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE"
-			if digests {
-				header = "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE"
-			}
-			tw := a.table(quiet, header)
-			for _, e := range list {
-				id := e.ImageID().Hex
-				if len(id) > 12 {
-					id = id[:12]
-				}
-				if quiet {
-					fmt.Fprintln(tw, id)
-					continue
-				}
-				names := e.Names
-				if len(names) == 0 {
-					names = []string{"<none>:<none>"}
-				}
-				for _, n := range names {
-					repo, tag := images.SplitTag(n)
-					if digests {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", repo, tag, e.Digest, id, ago(e.Created), humanSize(e.Size))
-					} else {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, id, ago(e.Created), humanSize(e.Size))
-					}
+			for _, n := range names {
+				repo, tag := images.SplitTag(n)
+				if digests {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", repo, tag, e.Digest, id, ago(e.Created), humanSize(e.Size))
+				} else {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, id, ago(e.Created), humanSize(e.Size))
 				}
 			}
-			return tw.Flush()
-		},
-	}
+		}
+		return tw.Flush()
+	}))
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	c.Flags().BoolVar(&digests, "digests", false, "show digests")
+	c.Flags().BoolVar(&tree, "tree", false, "show each multi-platform image's platforms under it")
 	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output: reference=PATTERN, dangling=true|false")
 	return c
 }
 
-func (a *app) importCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "import TARBALL|- [REPOSITORY[:TAG]]",
-		Short: "Create an image from a root filesystem tarball",
-		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(); err != nil {
-				return err
+// imagesTree is docker's images --tree: one row per name, then one per
+// platform of a multi-platform image, marked when it is not stored.
+func (a *app) imagesTree(ctx context.Context, list []images.Entry) error {
+	tw := a.table(false, "IMAGE\tID\tSIZE\tEXTRA")
+	for _, e := range list {
+		names := e.Names
+		if len(names) == 0 {
+			names = []string{"<none>:<none>"}
+		}
+		for _, n := range names {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", n, shortID(e.ImageID()), humanSize(e.Size))
+		}
+		if !e.IsIndex() {
+			continue
+		}
+		entries, err := a.images.IndexEntries(ctx, e.Digest)
+		if err != nil {
+			return err
+		}
+		for i, c := range entries {
+			branch, plat, extra := "├─ ", "unknown", ""
+			if i == len(entries)-1 {
+				branch = "└─ "
 			}
+			if p := c.Descriptor.Platform; p != nil {
+				plat = images.PlatformString(*p)
+			}
+			if !c.Available {
+				extra = "not stored"
+			}
+			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", branch, plat, shortID(c.Descriptor.Digest), humanSize(c.Size), extra)
+		}
+	}
+	return tw.Flush()
+}
+
+// shortID is the 12 hex digits docker shows of an ID or digest.
+func shortID(d v1.Hash) string {
+	if len(d.Hex) > 12 {
+		return d.Hex[:12]
+	}
+	return d.Hex
+}
+
+func (a *app) importCmd() *cobra.Command {
+	return command("import TARBALL|- [REPOSITORY[:TAG]]", "Create an image from a root filesystem tarball", cobra.RangeArgs(1, 2),
+		a.withStores(func(ctx context.Context, args []string) error {
 			var r io.Reader = a.stdin
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
@@ -100,7 +132,7 @@ func (a *app) importCmd() *cobra.Command {
 			} else if t != nil {
 				created = *t
 			}
-			img, err := a.images.Import(cmd.Context(), r, name, created)
+			img, err := a.images.Import(ctx, r, name, created)
 			if err != nil {
 				return fmt.Errorf("importing %s: %w", args[0], err)
 			}
@@ -110,9 +142,7 @@ func (a *app) importCmd() *cobra.Command {
 			}
 			fmt.Fprintln(a.stdout, id.String())
 			return nil
-		},
-	}
-	return c
+		}))
 }
 
 func ago(t time.Time) string {
@@ -153,4 +183,21 @@ func (a *app) image(ctx context.Context, ref string) (v1.Image, error) {
 		return nil, err
 	}
 	return a.images.Get(ctx, ref)
+}
+
+// imageOrIndex is what ref names: a multi-platform index (idx set) or a
+// single image.
+func (a *app) imageOrIndex(ctx context.Context, ref string) (img v1.Image, idx v1.ImageIndex, err error) {
+	if err := a.open(); err != nil {
+		return nil, nil, err
+	}
+	idx, err = a.images.GetIndex(ctx, ref)
+	if err == nil {
+		return nil, idx, nil
+	}
+	if !errors.Is(err, images.ErrNotIndex) {
+		return nil, nil, err
+	}
+	img, err = a.images.Get(ctx, ref)
+	return img, nil, err
 }

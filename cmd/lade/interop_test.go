@@ -42,8 +42,14 @@ func tool(t *testing.T, prog, pkg string) string {
 // craneTool finds crane on PATH or in the Go bin directory, where
 // scripts/test.sh installs the version go.mod pins.
 func craneTool(t *testing.T) string {
+	return goTool(t, "crane", "github.com/google/go-containerregistry/cmd/crane@v0.22.1")
+}
+
+// goTool finds prog on PATH or in the Go bin directory, where
+// scripts/test.sh installs it with go install pkg (module@version).
+func goTool(t *testing.T, prog, pkg string) string {
 	t.Helper()
-	if p, err := exec.LookPath("crane"); err == nil {
+	if p, err := exec.LookPath(prog); err == nil {
 		return p
 	}
 	// go test does not put the go command on PATH; the toolchain that
@@ -56,9 +62,9 @@ func craneTool(t *testing.T) string {
 	if out, err := exec.Command(goCmd, "env", "GOPATH").Output(); err == nil {
 		gobin = filepath.Join(strings.TrimSpace(string(out)), "bin")
 	}
-	p := filepath.Join(gobin, "crane")
+	p := filepath.Join(gobin, prog)
 	if _, err := os.Stat(p); err != nil {
-		testutil.Unavailable(t, "crane missing: go install github.com/google/go-containerregistry/cmd/crane@v0.22.1")
+		testutil.Unavailable(t, "%s missing: go install %s", prog, pkg)
 	}
 	return p
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // ladeWithin is lade with a deadline, for commands that hang when broken.
@@ -35,7 +37,7 @@ func TestManualStopBeatsRestartPolicy(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				// Ends on SIGTERM (as pid 1 a bare sleep would not).
 				runDetached(t, root, "--name", name, "--restart", policy, "busybox", "sh", "-c", "trap 'exit 143' TERM; echo ready; sleep 300 & wait")
-				poll(t, "the trap to be set", func() bool { return lade(t, root, "", "logs", name).stdout == "ready\n" })
+				testutil.Poll(t, "the trap to be set", func() bool { return lade(t, root, "", "logs", name).stdout == "ready\n" })
 				if r := ladeWithin(t, time.Minute, root, append(action, name)...); r.code != 0 {
 					t.Fatalf("%s: %+v", action[0], r)
 				}
@@ -59,7 +61,7 @@ func TestManualStopBeatsRestartPolicy(t *testing.T) {
 				if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 					t.Fatal(err)
 				}
-				poll(t, "the policy to restart a crash", func() bool {
+				testutil.Poll(t, "the policy to restart a crash", func() bool {
 					st := inspectContainer(t, root, name)
 					return st.State.RestartCount == 1 && st.State.Status == "running" && st.State.Pid != pid
 				})

@@ -9,12 +9,16 @@ import (
 	"syscall"
 
 	"github.com/lade-build/lade/container"
+	"github.com/lade-build/lade/internal/userns"
 	"github.com/lade-build/lade/runner"
 )
 
 func main() {
 	if runner.Reexec() || container.Reexec() {
 		return
+	}
+	if code, exit := userns.Enter(os.Stderr); exit {
+		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	done := startProfile()

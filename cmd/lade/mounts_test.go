@@ -65,14 +65,12 @@ RUN --mount=type=cache,id=lk,target=/c,sharing=locked echo "start $NAME" >> /c/l
 `})
 	var wg sync.WaitGroup
 	for _, name := range []string{"a", "b"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			r := lade(t, root, "", "build", "--no-cache", "--build-arg", "NAME="+name, locked)
 			if r.code != 0 {
 				t.Errorf("build %s failed:\n%s", name, r.stderr)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	b, err := os.ReadFile(filepath.Join(cacheData(root, "lk"), "log"))

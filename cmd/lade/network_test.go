@@ -10,6 +10,8 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/vishvananda/netlink"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // TestNetworkNames: containers on a user-defined network reach each
@@ -152,7 +154,7 @@ func TestDefaultBridge(t *testing.T) {
 	runDetached(t, root, "--name", "pub", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), "busybox", "sh", "-c",
 		"mkdir /www && echo published > /www/index.html && exec httpd -f -p 8080 -h /www")
 	var body string
-	poll(t, "httpd answering on the published port", func() bool {
+	testutil.Poll(t, "httpd answering on the published port", func() bool {
 		var ok bool
 		body, ok = httpGet(fmt.Sprintf("http://127.0.0.1:%d/", port))
 		return ok

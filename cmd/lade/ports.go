@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -13,11 +14,8 @@ import (
 func init() { commands = append(commands, (*app).portCmd) }
 
 func (a *app) portCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "port CONTAINER [PRIVATE_PORT[/PROTO]]",
-		Short: "List a container's published ports, or the host address of one",
-		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	return command("port CONTAINER [PRIVATE_PORT[/PROTO]]", "List a container's published ports, or the host address of one", cobra.RangeArgs(1, 2),
+		func(_ context.Context, args []string) error {
 			_, c, err := a.container(args[0])
 			if err != nil {
 				return err
@@ -60,6 +58,5 @@ func (a *app) portCmd() *cobra.Command {
 				return a.failed(fmt.Errorf("no public port '%s' published for %s", want, args[0]))
 			}
 			return nil
-		},
-	}
+		})
 }

@@ -23,6 +23,7 @@ func init() {
 type runFlags struct {
 	container.CreateOptions
 	detach, sigProxy bool
+	platform         string
 }
 
 // runCmd is docker run: create a container and run it in the foreground,
@@ -30,26 +31,23 @@ type runFlags struct {
 func (a *app) runCmd() *cobra.Command {
 	f := &runFlags{}
 	var entry string
-	c := &cobra.Command{
-		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
-		Short: "Run a command in a new container",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.Flags().Changed("entrypoint") {
-				f.Entrypoint = &entry
-			}
-			code, err := a.run(cmd.Context(), f, args[0], args[1:])
-			if err != nil {
-				return statusError{125, err}
-			}
-			if code != 0 {
-				return exitError{code}
-			}
-			return nil
-		},
-	}
+	var c *cobra.Command
+	c = command("run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Run a command in a new container", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
+		if c.Flags().Changed("entrypoint") {
+			f.Entrypoint = &entry
+		}
+		code, err := a.run(ctx, f, args[0], args[1:])
+		if err != nil {
+			return statusError{125, err}
+		}
+		if code != 0 {
+			return exitError{code}
+		}
+		return nil
+	})
 	fl := c.Flags()
 	processFlags(c, &f.OpenStdin, &f.Tty, &f.Env, &f.Workdir)
+	a.policyFlag(c)
 	fl.BoolVar(&f.AutoRemove, "rm", false, "remove the container (and its anonymous volumes) when it exits")
 	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
 	fl.BoolVar(&f.sigProxy, "sig-proxy", true, "pass the signals lade receives on to the container's process (foreground)")
@@ -66,6 +64,7 @@ func (a *app) runCmd() *cobra.Command {
 	fl.StringArrayVar(&f.Net.DNSOptions, "dns-option", nil, "set a DNS option (resolv.conf options)")
 	fl.StringVar(&f.Net.MAC, "mac-address", "", "container MAC address (e.g. 02:42:ac:11:00:09)")
 	fl.StringVar(&f.Hostname, "hostname", "", "container host name")
+	fl.StringVar(&f.platform, "platform", "", "platform os/arch[/variant] of the image to run, from a multi-platform image or pulled (default: the host's)")
 	fl.StringVar(&f.Name, "name", "", "container name")
 	fl.BoolVar(&f.ReadOnly, "read-only", false, "mount the container's root filesystem read-only")
 	fl.StringArrayVarP(&f.Volumes, "volume", "v", nil, "bind mount or volume: HOST-PATH|NAME:CONTAINER-PATH[:ro], or CONTAINER-PATH for an anonymous volume")
@@ -110,7 +109,7 @@ func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string
 	if err := f.CheckPublish(); err != nil {
 		return 0, err
 	}
-	img, err := a.runImage(ctx, ref)
+	img, err := a.runImage(ctx, ref, f.platform)
 	if err != nil {
 		return 0, err
 	}
@@ -157,24 +156,58 @@ func (a *app) foreground(ctx context.Context, store *container.Store, id string,
 	return store.Supervise(ctx, id, stdio, a.stderr)
 }
 
-// pullForRun pulls an image run does not have and keeps it under its
-// name, as docker run does, so images lists it and rmi removes it.
-func (a *app) pullForRun(ctx context.Context, ref string) (v1.Image, error) {
+// pullForRun pulls an image run does not have (for plat: all zero is
+// the host's) and keeps it under its name, as docker run does, so images
+// lists it and rmi removes it.
+func (a *app) pullForRun(ctx context.Context, ref string, plat v1.Platform) (v1.Image, error) {
 	fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", ref)
-	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure})
+	verify, err := a.signatureCheck(ref)
+	if err != nil {
+		return nil, err
+	}
+	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure, Platform: plat, Verify: verify})
 	if err != nil {
 		return nil, err
 	}
 	return img, a.images.Keep(ctx, ref, img)
 }
 
-// runImage is ref's image, pulled when missing, with its layers
-// unpacked into snapshots.
-func (a *app) runImage(ctx context.Context, ref string) (container.Image, error) {
-	img, err := a.images.Get(ctx, ref)
-	if errors.Is(err, images.ErrNotFound) {
-		img, err = a.pullForRun(ctx, ref)
+// platformImage is ref's stored image for platform ("": the host's),
+// pulled when the store has none for it.
+func (a *app) platformImage(ctx context.Context, ref, platform string) (v1.Image, error) {
+	p, err := platformFlag(platform)
+	if err != nil {
+		return nil, err
 	}
+	plat := images.DefaultPlatform()
+	get := func() (v1.Image, error) { return a.images.Get(ctx, ref) }
+	if p != nil {
+		plat = *p
+		get = func() (v1.Image, error) { return a.images.GetPlatform(ctx, ref, *p) }
+	}
+	img, err := get()
+	if errors.Is(err, images.ErrNotFound) {
+		img, err = a.pullForRun(ctx, ref, plat)
+	}
+	return img, err
+}
+
+// platformFlag parses a --platform value; nil for none.
+func platformFlag(s string) (*v1.Platform, error) {
+	if s == "" {
+		return nil, nil
+	}
+	p, err := images.ParsePlatform(s)
+	if err != nil {
+		return nil, fmt.Errorf("--platform: %w", err)
+	}
+	return &p, nil
+}
+
+// runImage is ref's image for platform, pulled when missing, with its
+// layers unpacked into snapshots.
+func (a *app) runImage(ctx context.Context, ref, platform string) (container.Image, error) {
+	img, err := a.platformImage(ctx, ref, platform)
 	if err != nil {
 		return container.Image{}, err
 	}

@@ -7,9 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/lade-build/lade/internal/testutil"
 )
 
 func TestRunForeground(t *testing.T) {
@@ -162,13 +159,6 @@ func freePort(t *testing.T) int {
 }
 
 // poll retries fn until it reports true, failing the test after 30s.
-func poll(t *testing.T, what string, fn func() bool) {
-	t.Helper()
-	if !testutil.PollUntil(30*time.Second, fn) {
-		t.Fatalf("timed out waiting for %s", what)
-	}
-}
-
 func TestRunResources(t *testing.T) {
 	root := newRoot(t)
 	t.Run("memory", func(t *testing.T) {

@@ -65,7 +65,7 @@ func (tt *testTerminal) lade(root string, args ...string) <-chan int {
 
 func (tt *testTerminal) waitFor(t *testing.T, want string) {
 	t.Helper()
-	poll(t, fmt.Sprintf("%q on the terminal", want), func() bool { return strings.Contains(tt.out.String(), want) })
+	testutil.Poll(t, fmt.Sprintf("%q on the terminal", want), func() bool { return strings.Contains(tt.out.String(), want) })
 }
 
 func exitCode(t *testing.T, done <-chan int) int {
@@ -126,7 +126,7 @@ func TestRunInteractiveTty(t *testing.T) {
 func TestExecTtyAndDetachedTty(t *testing.T) {
 	root := newRoot(t)
 	id := runDetached(t, root, "-t", "--name", "ttybox", "busybox", "sh", "-c", "tty; echo logged; exec sleep 1000")
-	poll(t, "the detached terminal's output in the log", func() bool {
+	testutil.Poll(t, "the detached terminal's output in the log", func() bool {
 		return strings.Contains(lade(t, root, "", "logs", id).stdout, "logged")
 	})
 	if out := lade(t, root, "", "logs", id).stdout; !regexp.MustCompile(`^/dev/pts/\d+\r\nlogged\r\n$`).MatchString(out) {

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
@@ -16,24 +18,14 @@ func init() {
 
 func (a *app) systemCmd() *cobra.Command {
 	c := &cobra.Command{Use: "system", Short: "Manage lade"}
-	df := &cobra.Command{
-		Use:   "df",
-		Short: "Show disk usage of images, containers, volumes and build cache",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.systemDF(cmd.Context())
-		},
-	}
+	df := command("df", "Show disk usage of images, containers, volumes and build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		return a.systemDF(ctx)
+	})
 	f := &pruneFlags{}
 	var volumes bool
-	prune := &cobra.Command{
-		Use:   "prune [-a] [--volumes] [-f]",
-		Short: "Remove stopped containers, dangling images and build cache",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.systemPrune(cmd.Context(), f, volumes)
-		},
-	}
+	prune := command("prune [-a] [--volumes] [-f]", "Remove stopped containers, dangling images and build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		return a.systemPrune(ctx, f, volumes)
+	})
 	addPruneFlags(prune, f)
 	prune.Flags().Lookup("all").Usage = "also remove images no container uses, and all build cache"
 	prune.Flags().BoolVar(&volumes, "volumes", false, "also remove anonymous volumes no container uses")
@@ -168,10 +160,9 @@ func (a *app) pruneImages(ctx context.Context, all bool, used map[string]bool) (
 		if len(e.Names) > 0 && !all {
 			continue
 		}
-		if img, err := a.images.Get(ctx, e.Digest.String()); err == nil {
-			if id, err := img.ConfigName(); err == nil && used[id.String()] {
-				continue
-			}
+		ids, _ := a.images.ImageIDs(e.Digest.String())
+		if slices.ContainsFunc(ids, func(id v1.Hash) bool { return used[id.String()] }) {
+			continue // for an index: any platform's image
 		}
 		if err := a.images.Untag(ctx, e.Digest.String()); err != nil {
 			return out, err

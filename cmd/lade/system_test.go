@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -49,17 +48,6 @@ func verifyContent(t *testing.T, root string) {
 	})
 	if err != nil {
 		t.Fatalf("content store is inconsistent: %v", err)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-t.Context().Done():
-			t.Fatalf("gave up waiting for %s", what)
-		case <-time.After(10 * time.Millisecond):
-		}
 	}
 }
 
@@ -127,24 +115,22 @@ func buildWhilePruning(t *testing.T, root, ctxA, ctxB string) {
 	codes := map[string]int{}
 	var mu sync.Mutex
 	for name, dir := range map[string]string{"a": ctxA, "b": ctxB} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			code := Run(ctx, []string{"--root", root, "build", "--progress", "plain", "-t", "img-" + name, dir}, strings.NewReader(""), io.Discard, builds[name])
 			mu.Lock()
 			codes[name] = code
 			mu.Unlock()
-		}()
+		})
 	}
 	// Build a is inside its RUN once it printed the first RUN's marker.
-	waitUntil(t, "build a to reach its waiting RUN", func() bool { return strings.Contains(builds["a"].String(), "RAN-a") })
+	testutil.Poll(t, "build a to reach its waiting RUN", func() bool { return strings.Contains(builds["a"].String(), "RAN-a") })
 	pruneErr := &testutil.LockedBuffer{}
 	pruneOut := &testutil.LockedBuffer{}
 	pruned := make(chan int, 1)
 	go func() {
 		pruned <- Run(ctx, []string{"--root", root, "cache", "prune", "-f", "--all", "--min-age", "0s"}, strings.NewReader(""), pruneOut, pruneErr)
 	}()
-	waitUntil(t, "prune to wait for the builds", func() bool { return strings.Contains(pruneErr.String(), "waiting for running builds") })
+	testutil.Poll(t, "prune to wait for the builds", func() bool { return strings.Contains(pruneErr.String(), "waiting for running builds") })
 	if err := os.WriteFile(filepath.Join(ctxA, "go"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

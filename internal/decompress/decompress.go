@@ -21,37 +21,73 @@ import (
 // ErrEmpty is returned for a stream without a single byte.
 var ErrEmpty = errors.New("empty stream")
 
+// Kind is a stream's compression, as its magic bytes tell.
+type Kind string
+
+const (
+	None  Kind = ""
+	Gzip  Kind = "gzip"
+	Bzip2 Kind = "bzip2"
+	Xz    Kind = "xz"
+	Zstd  Kind = "zstd"
+)
+
+// Sniff peeks at br's first bytes and names their compression; ErrEmpty
+// for a stream without a single byte.
+func Sniff(br *bufio.Reader) (Kind, error) {
+	magic, err := br.Peek(6)
+	if len(magic) == 0 {
+		if err == nil || err == io.EOF {
+			return None, ErrEmpty
+		}
+		return None, err
+	}
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		return Gzip, nil
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		return Bzip2, nil
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		return Xz, nil
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return Zstd, nil
+	}
+	return None, nil
+}
+
 // Reader returns the plain stream of r, decompressing it by its magic
 // bytes; an uncompressed r is read as it is. xz goes through xz(1), which
 // ctx ends.
 func Reader(ctx context.Context, r io.Reader) (io.ReadCloser, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	magic, err := br.Peek(6)
-	if len(magic) == 0 {
-		if err == nil || err == io.EOF {
-			return nil, ErrEmpty
-		}
+	k, err := Sniff(br)
+	if err != nil {
 		return nil, err
 	}
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		zr, err := pgzip.NewReader(br)
+	return Open(ctx, br, k)
+}
+
+// Open decompresses r as k says (None: r as it is).
+func Open(ctx context.Context, r io.Reader, k Kind) (io.ReadCloser, error) {
+	switch k {
+	case Gzip:
+		zr, err := pgzip.NewReader(r)
 		if err != nil {
 			return nil, fmt.Errorf("reading gzip: %w", err)
 		}
 		return zr, nil
-	case bytes.HasPrefix(magic, []byte("BZh")):
-		return io.NopCloser(bzip2.NewReader(br)), nil
-	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
-		return xzReader(ctx, br)
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br)
+	case Bzip2:
+		return io.NopCloser(bzip2.NewReader(r)), nil
+	case Xz:
+		return xzReader(ctx, r)
+	case Zstd:
+		zr, err := zstd.NewReader(r)
 		if err != nil {
 			return nil, fmt.Errorf("reading zstd: %w", err)
 		}
 		return zr.IOReadCloser(), nil
 	}
-	return io.NopCloser(br), nil
+	return io.NopCloser(r), nil
 }
 
 // xzReader decompresses through xz(1), as docker does: the standard library

@@ -15,13 +15,11 @@ import (
 // that ends with fn rather than going back to Go's pool with that
 // priority.
 func Go(wg *sync.WaitGroup, fn func()) {
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		osthread.Run(func() {
 			// Best effort: at worst fn runs at normal priority.
 			_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
 			fn()
 		})
-	}()
+	})
 }

@@ -36,11 +36,9 @@ func TestRunEndsItsThread(t *testing.T) {
 		var wg sync.WaitGroup
 		tids := make([]int, 64)
 		for i := range tids {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				Run(func() { tids[i] = unix.Gettid() })
-			}()
+			})
 		}
 		wg.Wait()
 		for _, tid := range tids {

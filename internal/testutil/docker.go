@@ -138,6 +138,22 @@ func RunDocker(host string, timeout time.Duration, args ...string) (string, erro
 	return stdout.String(), nil
 }
 
+// DockerLoadRun loads the archive into the engine at host, runs ref from
+// it without a network and returns what it printed; the image is removed
+// when the test ends.
+func DockerLoadRun(t testing.TB, host, archive, ref string) string {
+	t.Helper()
+	if o, err := RunDocker(host, 2*time.Minute, "load", "-i", archive); err != nil {
+		t.Fatalf("docker load: %v\n%s", err, o)
+	}
+	t.Cleanup(func() { RunDocker(host, time.Minute, "rmi", "-f", ref) })
+	o, err := RunDocker(host, 2*time.Minute, "run", "--rm", "--network", "none", ref)
+	if err != nil {
+		t.Fatalf("docker run: %v\n%s", err, o)
+	}
+	return o
+}
+
 func logTail(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {

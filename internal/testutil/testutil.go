@@ -67,12 +67,19 @@ func Busybox(t testing.TB) string {
 // /tmp 1777, /etc/hostname "busybox".
 func BusyboxRootfs(t testing.TB) string {
 	t.Helper()
+	return busyboxRootfs(t, Busybox(t))
+}
+
+// busyboxRootfs is BusyboxRootfs with the binary bin; the applet list
+// comes from the host's busybox, so bin may be of another architecture.
+func busyboxRootfs(t testing.TB, bin string) string {
+	t.Helper()
 	bb := Busybox(t)
 	root := t.TempDir()
 	for _, d := range []string{"bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "var/tmp", "root", "home/app", "dev", "proc", "sys"} {
 		must(t, os.MkdirAll(filepath.Join(root, d), 0o755))
 	}
-	data, err := os.ReadFile(bb)
+	data, err := os.ReadFile(bin)
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(root, "bin/busybox"), data, 0o755))
 	out, err := exec.Command(bb, "--list-full").Output()
@@ -161,7 +168,13 @@ func TarDir(t testing.TB, dir string) []byte {
 // used.
 func BusyboxImage(t testing.TB) v1.Image {
 	t.Helper()
-	data := TarDir(t, BusyboxRootfs(t))
+	return busyboxImage(t, Busybox(t), "amd64")
+}
+
+// busyboxImage is BusyboxImage of the busybox binary bin, built for arch.
+func busyboxImage(t testing.TB, bin, arch string) v1.Image {
+	t.Helper()
+	data := TarDir(t, busyboxRootfs(t, bin))
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}, tarball.WithMediaType(types.OCILayer))
@@ -172,7 +185,7 @@ func BusyboxImage(t testing.TB) v1.Image {
 	cf, err := img.ConfigFile()
 	must(t, err)
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.OS, cf.Architecture = "linux", arch
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	cf.Config.Cmd = []string{"/bin/sh"}
 	img, err = mutate.ConfigFile(img, cf)
@@ -201,6 +214,15 @@ func PollUntil(d time.Duration, fn func() bool) bool {
 			return false
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Poll waits up to 30s for fn to report true and fails t, naming what it
+// waited for, when it does not.
+func Poll(t testing.TB, what string, fn func() bool) {
+	t.Helper()
+	if !PollUntil(30*time.Second, fn) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 

@@ -1,10 +1,14 @@
 package testutil
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // WriteTree creates dir and files in it (path -> content; a trailing "/"
@@ -30,4 +34,32 @@ func WriteTree(t testing.TB, dir string, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// Listing walks root and returns the line describe makes of each path
+// (given its lstat), sorted: a directory tree as comparable text.
+// describe may return filepath.SkipDir to leave a directory out.
+func Listing(t testing.TB, root string, describe func(p string, st *unix.Stat_t) (string, error)) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		line, err := describe(p, &st)
+		if err != nil {
+			return err
+		}
+		out = append(out, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("listing %s: %v", root, err)
+	}
+	sort.Strings(out)
+	return out
 }

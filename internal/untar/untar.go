@@ -148,6 +148,9 @@ func (x *extractor) write(name string, hdr *tar.Header, content io.Reader) error
 	default:
 		return fmt.Errorf("unsupported tar entry type %q", hdr.Typeflag)
 	}
+	if SkipDevice(name, hdr.Typeflag == tar.TypeChar || hdr.Typeflag == tar.TypeBlock) {
+		return nil
+	}
 	if name == "." {
 		return x.rootEntry(hdr)
 	}
@@ -327,9 +330,13 @@ func (x *extractor) xattrs(p string, hdr *tar.Header, isLink bool) error {
 }
 
 // SafeXattr reports whether a layer may carry the xattr name: file
-// capabilities and user.*, never overlayfs's trusted.* markers.
+// capabilities and user.*, never overlayfs's markers: trusted.overlay.*
+// or, where overlayfs runs in a user namespace (userxattr),
+// user.overlay.*. Skipping both always keeps a rootless build's layers
+// identical to a root build's.
 func SafeXattr(name string) bool {
-	return name == "security.capability" || strings.HasPrefix(name, "user.")
+	return name == "security.capability" ||
+		strings.HasPrefix(name, "user.") && !strings.HasPrefix(name, "user.overlay.")
 }
 
 func setTimes(p string, atime, mtime time.Time) error {

@@ -32,12 +32,10 @@ const (
 
 // struct seccomp_data offsets, and what the filter checks.
 const (
-	offNr           = 0
-	offArch         = 4
-	offArgs         = 16
-	auditArchX86_64 = 0xC000003E // AUDIT_ARCH_X86_64
-	auditArchI386   = 0x40000003 // AUDIT_ARCH_I386
-	x32SyscallBit   = 0x40000000 // __X32_SYSCALL_BIT
+	offNr         = 0
+	offArch       = 4
+	offArgs       = 16
+	x32SyscallBit = 0x40000000 // __X32_SYSCALL_BIT
 )
 
 // label names a position in the program; next is the instruction after.
@@ -224,11 +222,11 @@ type argRule struct {
 }
 
 // resolveRules applies includes/excludes for a container keeping kept on
-// a kernel of version kernel, and maps names to numbers through table
-// (syscallsAMD64 or syscalls386). As with docker, "arches" conditions
-// are decided for the native architecture, amd64, whichever table maps
-// the names: the i386 filter of a 32-bit program follows the same rules.
-func resolveRules(p *Profile, kept uint64, kernel kernelVersion, table map[string]uint32) (uint32, map[uint32][]argRule, error) {
+// a kernel of version kernel, and maps names to numbers through table.
+// As with docker, "arches" conditions are decided for the host's GOARCH
+// (amd64, arm64), whichever table maps the names: the compat filter of a
+// 32-bit program follows the same rules.
+func resolveRules(p *Profile, kept uint64, kernel kernelVersion, goarch string, table map[string]uint32) (uint32, map[uint32][]argRule, error) {
 	def, err := actionRet(p.DefaultAction, p.DefaultErrnoRet, eperm)
 	if err != nil {
 		return 0, nil, err
@@ -243,7 +241,7 @@ func resolveRules(p *Profile, kept uint64, kernel kernelVersion, table map[strin
 		if c == nil {
 			return true
 		}
-		if len(c.Arches) > 0 && slices.Contains(c.Arches, "amd64") != include {
+		if len(c.Arches) > 0 && slices.Contains(c.Arches, goarch) != include {
 			return false
 		}
 		for _, name := range c.Caps {
@@ -314,36 +312,49 @@ func sameIndexTwice(args []Arg) bool {
 	return false
 }
 
-// compile turns p into a BPF program for a container keeping kept:
-// check the architecture (x86_64, and i386 when p lists it as docker's
-// default does; another one kills the process), fail x32 syscalls with
-// EPERM, find the syscall by binary search over the numbers that have
-// rules, run its rules, else return the default action.
-func compile(p *Profile, kept uint64, kernel kernelVersion) ([]sockFilter, error) {
-	def, rules, err := resolveRules(p, kept, kernel, syscallsAMD64)
+// compile turns p into a BPF program for a container keeping kept on a
+// host of goarch: check the architecture (the native one, and the compat
+// one when p admits it as docker's default does; another one kills the
+// process), on x86_64 fail x32 syscalls with EPERM, find the syscall by
+// binary search over the numbers that have rules, run its rules, else
+// return the default action.
+func compile(p *Profile, kept uint64, kernel kernelVersion, goarch string) ([]sockFilter, error) {
+	abis, err := family(goarch)
 	if err != nil {
 		return nil, err
 	}
-	var rules386 map[uint32][]argRule
-	if p.allows386() {
-		if _, rules386, err = resolveRules(p, kept, kernel, syscalls386); err != nil {
+	native := abis[0]
+	rules := make([]map[uint32][]argRule, len(abis))
+	var def uint32
+	for i, a := range abis {
+		if i > 0 && !p.admits(a, native) {
+			continue
+		}
+		if def, rules[i], err = resolveRules(p, kept, kernel, goarch, a.syscalls()); err != nil {
 			return nil, err
 		}
 	}
 	a := &assembler{}
 	a.ld(offArch)
-	i386 := a.label()
-	if rules386 != nil {
-		a.jmp(bpfJeqK, auditArchI386, i386, next)
+	compat := make([]label, len(abis))
+	for i := 1; i < len(abis); i++ {
+		if rules[i] != nil {
+			compat[i] = a.label()
+			a.jmp(bpfJeqK, abis[i].audit, compat[i], next)
+		}
 	}
-	a.jmp(bpfJeqK, auditArchX86_64, next, a.ret(retKillProcess))
+	a.jmp(bpfJeqK, native.audit, next, a.ret(retKillProcess))
 	a.ld(offNr)
-	a.jmp(bpfJgeK, x32SyscallBit, a.ret(retErrno|eperm), next)
-	a.rules(rules, def)
-	if rules386 != nil {
-		a.place(i386)
-		a.ld(offNr)
-		a.rules(rules386, def)
+	if native == abiX86_64 {
+		a.jmp(bpfJgeK, x32SyscallBit, a.ret(retErrno|eperm), next)
+	}
+	a.rules(rules[0], def)
+	for i := 1; i < len(abis); i++ {
+		if rules[i] != nil {
+			a.place(compat[i])
+			a.ld(offNr)
+			a.rules(rules[i], def)
+		}
 	}
 	return a.assemble()
 }
@@ -478,14 +489,10 @@ func (a *assembler) ordered(hi, lo, vhi, vlo uint32, loOp uint16, above, below l
 	a.jmp(loOp, vlo, above, below)
 }
 
-// evalFilter runs prog on a struct seccomp_data for an x86_64 syscall nr
-// with args, as the kernel would; a malformed program returns kill.
-func evalFilter(prog []sockFilter, nr uint32, args ...uint64) uint32 {
-	return evalFilterArch(prog, auditArchX86_64, nr, args...)
-}
-
-// evalFilterArch is evalFilter for a syscall of architecture arch.
-func evalFilterArch(prog []sockFilter, arch, nr uint32, args ...uint64) uint32 {
+// evalFilter runs prog on a struct seccomp_data for syscall nr of the
+// AUDIT_ARCH arch with args, as the kernel would; a malformed program
+// returns kill.
+func evalFilter(prog []sockFilter, arch, nr uint32, args ...uint64) uint32 {
 	var data [64]byte
 	put32 := func(off int, v uint32) {
 		data[off], data[off+1], data[off+2], data[off+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)

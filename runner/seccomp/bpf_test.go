@@ -67,6 +67,12 @@ func seccompData(arch, nr uint32, args ...uint64) []byte {
 
 func mustCompile(t *testing.T, p *Profile, kept []string, kernel kernelVersion) []sockFilter {
 	t.Helper()
+	return mustCompileFor(t, p, kept, kernel, "amd64")
+}
+
+// mustCompileFor compiles p for a host of goarch.
+func mustCompileFor(t *testing.T, p *Profile, kept []string, kernel kernelVersion, goarch string) []sockFilter {
+	t.Helper()
 	set := ^uint64(0)
 	if kept != nil {
 		var err error
@@ -74,7 +80,7 @@ func mustCompile(t *testing.T, p *Profile, kept []string, kernel kernelVersion) 
 			t.Fatal(err)
 		}
 	}
-	prog, err := compile(p, set, kernel)
+	prog, err := compile(p, set, kernel, goarch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +89,7 @@ func mustCompile(t *testing.T, p *Profile, kept []string, kernel kernelVersion) 
 
 func nr(t *testing.T, name string) uint32 {
 	t.Helper()
-	n, ok := syscallsAMD64[name]
+	n, ok := abiX86_64.syscalls()[name]
 	if !ok {
 		t.Fatalf("no syscall %q", name)
 	}
@@ -93,8 +99,9 @@ func nr(t *testing.T, name string) uint32 {
 const (
 	errnoEPERM  = retErrno | 1
 	errnoENOSYS = retErrno | 38
-	auditI386   = auditArchI386
 )
+
+var auditI386 = abiX86.audit
 
 func TestDefaultSeccompFilter(t *testing.T) {
 	withAdmin := append(append([]string(nil), caps.Default...), "CAP_SYS_ADMIN")
@@ -191,12 +198,12 @@ func TestDefaultSeccompFilter(t *testing.T) {
 			}
 			arch := tc.arch
 			if arch == 0 {
-				arch = auditArchX86_64
+				arch = abiX86_64.audit
 			}
 			n := tc.nr
 			if tc.call != "" && arch == auditI386 {
 				var ok bool
-				if n, ok = syscalls386[tc.call]; !ok {
+				if n, ok = abiX86.syscalls()[tc.call]; !ok {
 					t.Fatalf("no i386 syscall %q", tc.call)
 				}
 			} else if tc.call != "" {
@@ -210,17 +217,13 @@ func TestDefaultSeccompFilter(t *testing.T) {
 	}
 }
 
-// Every syscall of the default allow-list is allowed and every syscall
-// of the table that no rule names is denied.
+// Every syscall of the default allow-list is allowed, on every ABI of
+// every host architecture, and every syscall of a table that no rule
+// names is denied.
 func TestDefaultSeccompCoversAllowList(t *testing.T) {
-	prog := mustCompile(t, Default(), caps.Default, kernelVersion{6, 1})
 	allowed := map[string]bool{}
 	for _, g := range defaultAllowed {
 		for _, name := range g {
-			_, on64 := syscallsAMD64[name]
-			if _, on32 := syscalls386[name]; !on64 && !on32 {
-				t.Errorf("allow-list names %q, which neither x86_64 nor i386 has", name)
-			}
 			allowed[name] = true
 		}
 	}
@@ -230,18 +233,28 @@ func TestDefaultSeccompCoversAllowList(t *testing.T) {
 			named[n] = true
 		}
 	}
-	for arch, table := range map[uint32]map[string]uint32{auditArchX86_64: syscallsAMD64, auditArchI386: syscalls386} {
-		for name, n := range table {
-			got := evalBPF(t, prog, seccompData(arch, n))
-			switch {
-			case allowed[name] && got != retAllow:
-				t.Errorf("%#x %s: %#x, want allowed", arch, name, got)
-			case !named[name] && got != errnoEPERM:
-				t.Errorf("%#x %s: %#x, want EPERM", arch, name, got)
+	known := map[string]bool{}
+	for goarch, abis := range families {
+		prog := mustCompileFor(t, Default(), caps.Default, kernelVersion{6, 1}, goarch)
+		for _, a := range abis {
+			for name, n := range a.syscalls() {
+				known[name] = true
+				got := evalBPF(t, prog, seccompData(a.audit, n))
+				switch {
+				case allowed[name] && got != retAllow:
+					t.Errorf("%s %s: %#x, want allowed", a.scmp, name, got)
+				case !named[name] && got != errnoEPERM:
+					t.Errorf("%s %s: %#x, want EPERM", a.scmp, name, got)
+				}
 			}
 		}
+		t.Logf("default filter on %s: %d instructions", goarch, len(prog))
 	}
-	t.Logf("default filter: %d instructions", len(prog))
+	for name := range named {
+		if !known[name] {
+			t.Errorf("the default profile names %q, which no table has", name)
+		}
+	}
 }
 
 // cmp64 is the reference for the argument comparisons.
@@ -284,7 +297,7 @@ func TestSeccompArgComparisons(t *testing.T) {
 				if cmp64(op, a, v, v2) {
 					want = retErrno | 7
 				}
-				got := evalBPF(t, prog, seccompData(auditArchX86_64, nr(t, "ioctl"), 0, 0, a))
+				got := evalBPF(t, prog, seccompData(abiX86_64.audit, nr(t, "ioctl"), 0, 0, a))
 				if got != want {
 					t.Errorf("%s value %#x arg %#x: %#x, want %#x", op, v, a, got, want)
 				}
@@ -337,7 +350,7 @@ func TestSeccompRuleSemantics(t *testing.T) {
 		if tc.call != "" {
 			n = nr(t, tc.call)
 		}
-		if got := evalBPF(t, prog, seccompData(auditArchX86_64, n, tc.args...)); got != tc.want {
+		if got := evalBPF(t, prog, seccompData(abiX86_64.audit, n, tc.args...)); got != tc.want {
 			t.Errorf("%s%v: %#x, want %#x", tc.call, tc.args, got, tc.want)
 		}
 	}
@@ -365,11 +378,11 @@ func TestSeccompLongJumps(t *testing.T) {
 		}
 		args := make([]uint64, 6)
 		args[n%6] = uint64(n) << 20
-		if got, want := evalBPF(t, prog, seccompData(auditArchX86_64, n, args...)), retErrno|(n%200+1); got != want {
+		if got, want := evalBPF(t, prog, seccompData(abiX86_64.audit, n, args...)), retErrno|(n%200+1); got != want {
 			t.Errorf("nr %d matching: %#x, want %#x", n, got, want)
 		}
 		args[n%6]++
-		if got := evalBPF(t, prog, seccompData(auditArchX86_64, n, args...)); got != retAllow {
+		if got := evalBPF(t, prog, seccompData(abiX86_64.audit, n, args...)); got != retAllow {
 			t.Errorf("nr %d not matching: %#x, want allow", n, got)
 		}
 	}
@@ -377,7 +390,7 @@ func TestSeccompLongJumps(t *testing.T) {
 
 // name is the syscall with number nr, "" if none.
 func name(nr uint32) string {
-	for n, v := range syscallsAMD64 {
+	for n, v := range abiX86_64.syscalls() {
 		if v == nr {
 			return n
 		}
@@ -415,7 +428,7 @@ func TestParseSeccompProfile(t *testing.T) {
 		{"mkdir", nil, retErrno | 13},
 		{"getpid", nil, errnoEPERM},
 	} {
-		if got := evalBPF(t, prog, seccompData(auditArchX86_64, nr(t, tc.call), tc.args...)); got != tc.want {
+		if got := evalBPF(t, prog, seccompData(abiX86_64.audit, nr(t, tc.call), tc.args...)); got != tc.want {
 			t.Errorf("%s: %#x, want %#x", tc.call, got, tc.want)
 		}
 	}
@@ -486,10 +499,10 @@ func TestContainerSeccomp(t *testing.T) {
 func TestEvalFilterAgrees(t *testing.T) {
 	for _, kept := range [][]string{caps.Default, caps.All()} {
 		prog := mustCompile(t, Default(), kept, kernelVersion{6, 1})
-		for _, n := range syscallsAMD64 {
+		for _, n := range abiX86_64.syscalls() {
 			for _, arg := range []uint64{0, 8, 38, 0x10000000 | 17, 1 << 32} {
-				want := evalBPF(t, prog, seccompData(auditArchX86_64, n, arg))
-				if got := evalFilter(prog, n, arg); got != want {
+				want := evalBPF(t, prog, seccompData(abiX86_64.audit, n, arg))
+				if got := evalFilter(prog, abiX86_64.audit, n, arg); got != want {
 					t.Errorf("nr %d arg %#x: evalFilter %#x, want %#x", n, arg, got, want)
 				}
 			}

@@ -3,7 +3,8 @@ package seccomp
 import "strings"
 
 // defaultAllowed is docker's unconditional allow-list as it applies to
-// x86_64 and i386, grouped by what the calls are for. Everything else gets
+// x86_64, i386, aarch64 and arm, grouped by what the calls are for (each
+// ABI's table leaves out the names it does not have). Everything else gets
 // EPERM unless a rule in defaultRules allows it.
 var defaultAllowed = [][]string{
 	// files and directories
@@ -64,7 +65,7 @@ var defaultAllowed = [][]string{
 		shmctl shmdt shmget`),
 	// system information
 	strings.Fields(`getrandom sysinfo uname`),
-	// the i386 ABI's own calls, for 32-bit programs (unknown on x86_64):
+	// the 32-bit ABIs' own calls (i386, arm), unknown to the 64-bit ones:
 	// 32-bit uid and 64-bit offset variants, time64 variants, multiplexers
 	strings.Fields(`chown32 fchown32 lchown32 getegid32 geteuid32 getgid32 getuid32
 		getgroups32 getresgid32 getresuid32 setfsgid32 setfsuid32 setgid32
@@ -87,6 +88,9 @@ const cloneNamespaceFlags = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 
 // personalities docker allows: PER_LINUX, PER_LINUX32, UNAME26,
 // UNAME26|PER_LINUX32, and 0xffffffff (query the current one).
 var defaultPersonalities = []uint64{0x0, 0x8, 0x20000, 0x20008, 0xffffffff}
+
+// armSyscalls are arm's own calls docker allows on arm and arm64 hosts.
+const armSyscalls = "arm_fadvise64_64 arm_sync_file_range breakpoint cacheflush set_tls"
 
 // capSyscalls are allowed only when the container keeps the capability.
 var capSyscalls = []struct {
@@ -112,13 +116,14 @@ var capSyscalls = []struct {
 	{"CAP_PERFMON", "perf_event_open"},
 }
 
-// Default returns lade's default filter, docker's default
-// profile for x86_64 and its i386 sub-architecture: EPERM for every
-// syscall not allowed here.
+// Default returns lade's default filter, docker's default profile for
+// x86_64 with its i386 sub-architecture and aarch64 with arm: EPERM for
+// every syscall not allowed here.
 func Default() *Profile {
 	eperm, enosys := uint(1), uint(38)
-	p := &Profile{DefaultAction: ActErrno, DefaultErrnoRet: &eperm,
-		ArchMap: []ArchMap{{Architecture: "SCMP_ARCH_X86_64", SubArchitectures: []string{"SCMP_ARCH_X86", "SCMP_ARCH_X32"}}}}
+	p := &Profile{DefaultAction: ActErrno, DefaultErrnoRet: &eperm, ArchMap: []ArchMap{
+		{Architecture: abiX86_64.scmp, SubArchitectures: []string{abiX86.scmp, "SCMP_ARCH_X32"}},
+		{Architecture: abiAArch64.scmp, SubArchitectures: []string{abiARM.scmp}}}}
 	add := func(s Syscall) { p.Syscalls = append(p.Syscalls, s) }
 	var all []string
 	for _, g := range defaultAllowed {
@@ -136,7 +141,10 @@ func Default() *Profile {
 	for _, v := range defaultPersonalities {
 		add(Syscall{Names: []string{"personality"}, Action: ActAllow, Args: []Arg{{Value: v, Op: OpEqualTo}}})
 	}
-	add(Syscall{Names: []string{"arch_prctl", "modify_ldt"}, Action: ActAllow})
+	add(Syscall{Names: []string{"arch_prctl", "modify_ldt"}, Action: ActAllow,
+		Includes: &Condition{Arches: []string{"amd64", "x32", "x86"}}})
+	add(Syscall{Names: strings.Fields(armSyscalls), Action: ActAllow,
+		Includes: &Condition{Arches: []string{"arm", "arm64"}}})
 	for _, c := range capSyscalls {
 		add(Syscall{Names: strings.Fields(c.names), Action: ActAllow, Includes: &Condition{Caps: []string{c.cap}}})
 	}

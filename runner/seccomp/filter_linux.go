@@ -53,9 +53,6 @@ func compileFor(p *Profile, kept uint64, forExec bool) (*Filter, error) {
 	if p == nil {
 		return nil, nil
 	}
-	if runtime.GOARCH != "amd64" {
-		return nil, fmt.Errorf("seccomp filters are only implemented for amd64, not %s: use --security-opt seccomp=unconfined", runtime.GOARCH)
-	}
 	js, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -72,12 +69,12 @@ func compileFor(p *Profile, kept uint64, forExec bool) (*Filter, error) {
 }
 
 func compileUncached(p *Profile, kept uint64, forExec bool) (*Filter, error) {
-	prog, err := compile(p, kept, runningKernel())
+	prog, err := compile(p, kept, runningKernel(), runtime.GOARCH)
 	if err != nil {
 		return nil, err
 	}
 	if forExec {
-		if err := checkExecThread(prog); err != nil {
+		if err := checkExecThread(prog, runtime.GOARCH); err != nil {
 			return nil, err
 		}
 	}
@@ -105,15 +102,22 @@ var execThreadSyscalls = []string{"futex", "rt_sigprocmask", "rt_sigreturn", "si
 // CLONE_PIDFD|SIGCHLD.
 const goForkFlags = 0x100 | 0x4000 | 0x1000 | 17
 
-func checkExecThread(prog []sockFilter) error {
+// checkExecThread checks prog for lade's own thread on a host of goarch.
+func checkExecThread(prog []sockFilter, goarch string) error {
+	abis, err := family(goarch)
+	if err != nil {
+		return err
+	}
+	native := abis[0]
+	table := native.syscalls()
 	var denied []string
 	ok := func(ret uint32) bool { return ret == retAllow || ret == retLog }
 	for _, name := range execThreadSyscalls {
-		if !ok(evalFilter(prog, syscallsAMD64[name])) {
+		if !ok(evalFilter(prog, native.audit, table[name])) {
 			denied = append(denied, name)
 		}
 	}
-	if !ok(evalFilter(prog, syscallsAMD64["clone"], goForkFlags)) {
+	if !ok(evalFilter(prog, native.audit, table["clone"], goForkFlags)) {
 		denied = append(denied, "clone")
 	}
 	if len(denied) > 0 {

@@ -12,11 +12,11 @@ import (
 	"github.com/lade-build/lade/runner/caps"
 )
 
-// Profile is a seccomp profile in docker's JSON format. x86_64
-// syscalls are filtered, and i386 ones (a 32-bit program's int 0x80) when
-// the profile lists SCMP_ARCH_X86, as docker's default does through its
-// archMap; a syscall of any other architecture kills the process, and x32
-// ones fail with EPERM.
+// Profile is a seccomp profile in docker's JSON format. The host's
+// native syscalls are filtered (x86_64 or aarch64), and its compat ABI's
+// (i386: a 32-bit program's int 0x80; arm on aarch64) when the profile
+// admits it, as docker's default does through its archMap; a syscall of
+// any other architecture kills the process, and x32 ones fail with EPERM.
 type Profile struct {
 	DefaultAction   string    `json:"defaultAction"`
 	DefaultErrnoRet *uint     `json:"defaultErrnoRet,omitempty"`
@@ -30,15 +30,16 @@ type Profile struct {
 	Syscalls []Syscall `json:"syscalls"`
 }
 
-// allows386 reports whether p lists the i386 ABI for this x86_64 host:
-// in architectures, or in archMap as x86_64's sub-architecture.
-func (p *Profile) allows386() bool {
-	const x86, x86_64 = "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"
-	if slices.Contains(p.Architectures, x86) {
+// admits reports whether p admits the compat ABI a on a host whose
+// native ABI is native, as docker reads a profile: a listed in
+// architectures, or in archMap as native's sub-architecture (or an entry
+// of its own).
+func (p *Profile) admits(a, native abi) bool {
+	if slices.Contains(p.Architectures, a.scmp) {
 		return true
 	}
 	for _, m := range p.ArchMap {
-		if m.Architecture == x86 || m.Architecture == x86_64 && slices.Contains(m.SubArchitectures, x86) {
+		if m.Architecture == a.scmp || m.Architecture == native.scmp && slices.Contains(m.SubArchitectures, a.scmp) {
 			return true
 		}
 	}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/lade-build/lade/exporter"
+	"github.com/lade-build/lade/progress"
+	"github.com/lade-build/lade/remotecache"
+	"github.com/lade-build/lade/solver"
+)
+
+// finishIndex ends a multi-platform build as buildx does: the image index
+// of its platforms goes to every output, every platform's cache records
+// to --cache-to, and the index digest to --iidfile (and stdout with -q).
+func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cacheTo []remotecache.Spec,
+	results []*solver.Result, remote *remotecache.Remote, prog *progress.Printer) error {
+	idx, err := solver.Index(results)
+	if err != nil {
+		return err
+	}
+	for _, o := range outs {
+		if err := a.exportIndex(ctx, idx, results, o, f.tags, prog); err != nil {
+			return err
+		}
+	}
+	if err := remotecache.Export(ctx, a.remoteCache(prog), cacheTo, cacheBuild(results...), remote); err != nil {
+		return err
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		return err
+	}
+	return a.reportID(f, d)
+}
+
+// exportIndex writes a multi-platform build's index to one output.
+func (a *app) exportIndex(ctx context.Context, idx v1.ImageIndex, results []*solver.Result, o output, tags []string, prog *progress.Printer) error {
+	names := append(append([]string(nil), tags...), o.names...)
+	step := prog.Start(fmt.Sprintf("exporting to %s", o.typ))
+	err := func() error {
+		if o.force && o.compression != "" {
+			return errors.New("force-compression is not supported for a multi-platform build")
+		}
+		if o.push {
+			return a.exportPushIndex(ctx, idx, names, prog)
+		}
+		switch o.typ {
+		case "image":
+			if len(names) == 0 {
+				// Nothing names the index: keep each platform's image.
+				for _, r := range results {
+					if err := a.images.Store(ctx, r.Image); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			for _, n := range names {
+				if err := a.images.TagIndex(ctx, n, idx); err != nil {
+					return err
+				}
+			}
+			return nil
+		default: // oci: docker was refused before the build
+			write := func(w io.Writer) error { return exporter.WriteOCIIndex(ctx, w, idx, names) }
+			if o.dest == "-" {
+				return write(a.stdout)
+			}
+			return writeArchive(o.dest, write)
+		}
+	}()
+	step.Done(true, err)
+	if err != nil {
+		return fmt.Errorf("exporting %s image: %w", o.typ, err)
+	}
+	return nil
+}
