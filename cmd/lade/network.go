@@ -23,29 +23,27 @@ func (a *app) networkCmd() *cobra.Command {
 	return c
 }
 
-// networks opens the root's network store, and alive says which
-// containers are running (their addresses are taken).
-func (a *app) networks() (*network.Store, func(string) bool, error) {
-	cs, err := a.containers()
-	if err != nil {
-		return nil, nil, err
+// withNetworks is run with the root's network store opened; alive says
+// which containers are running (their addresses are taken).
+func (a *app) withNetworks(run func(ctx context.Context, ns *network.Store, alive func(string) bool, args []string) error) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		cs, err := a.containers()
+		if err != nil {
+			return err
+		}
+		ns, err := network.Open(filepath.Join(a.root, "networks"))
+		if err != nil {
+			return err
+		}
+		return run(ctx, ns, cs.Running, args)
 	}
-	ns, err := network.Open(filepath.Join(a.root, "networks"))
-	return ns, cs.Running, err
 }
 
 func (a *app) networkCreateCmd() *cobra.Command {
 	var o network.CreateOptions
 	var labels []string
-	c := &cobra.Command{
-		Use:   "create [OPTIONS] NAME",
-		Short: "Create a bridge network",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ns, _, err := a.networks()
-			if err != nil {
-				return err
-			}
+	c := command("create [OPTIONS] NAME", "Create a bridge network", cobra.ExactArgs(1),
+		a.withNetworks(func(ctx context.Context, ns *network.Store, _ func(string) bool, args []string) error {
 			o.Name = args[0]
 			if len(labels) > 0 {
 				o.Labels = map[string]string{}
@@ -54,14 +52,13 @@ func (a *app) networkCreateCmd() *cobra.Command {
 					o.Labels[k] = v
 				}
 			}
-			n, err := ns.Create(cmd.Context(), o)
+			n, err := ns.Create(ctx, o)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(a.stdout, n.ID)
 			return nil
-		},
-	}
+		}))
 	fl := c.Flags()
 	fl.StringVar(&o.Subnet, "subnet", "", "subnet in CIDR form (default: a free one of 172.17-31.0.0/16, 192.168.x.0/24)")
 	fl.StringVar(&o.Gateway, "gateway", "", "gateway address (default: the subnet's first)")
@@ -75,17 +72,9 @@ func (a *app) networkLsCmd() *cobra.Command {
 	var quiet bool
 	var format string
 	var filters []string
-	c := &cobra.Command{
-		Use:     "ls [OPTIONS]",
-		Aliases: []string{"list"},
-		Short:   "List networks",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ns, _, err := a.networks()
-			if err != nil {
-				return err
-			}
-			nets, _, err := ns.List(cmd.Context())
+	c := command("ls [OPTIONS]", "List networks", cobra.NoArgs,
+		a.withNetworks(func(ctx context.Context, ns *network.Store, _ func(string) bool, _ []string) error {
+			nets, _, err := ns.List(ctx)
 			if err != nil {
 				return err
 			}
@@ -93,10 +82,10 @@ func (a *app) networkLsCmd() *cobra.Command {
 				return err
 			}
 			return a.printNetworks(nets, quiet, format)
-		},
-	}
+		}))
+	c.Aliases = []string{"list"}
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print IDs")
-	c.Flags().StringVar(&format, "format", "", "Go template per network: {{.ID}} {{.Name}} {{.Driver}} {{.Subnet}} {{.Gateway}} {{.Internal}} {{.Labels}}")
+	c.Flags().StringVar(&format, "format", "", "Go template per network: {{.ID}} {{.Name}} {{.Driver}} {{.Subnet}} {{.Gateway}} {{.Internal}} {{.Labels}} {{.Bridge}}")
 	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter: name=, id=, label=KEY[=VALUE], driver=, type=builtin|custom")
 	return c
 }
@@ -133,21 +122,14 @@ type networkView struct {
 }
 
 func (a *app) networkInspectCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect NETWORK...",
-		Short: "Show networks as JSON",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ns, alive, err := a.networks()
-			if err != nil {
-				return err
-			}
-			_, eps, err := ns.List(cmd.Context())
+	return command("inspect NETWORK...", "Show networks as JSON", cobra.MinimumNArgs(1),
+		a.withNetworks(func(ctx context.Context, ns *network.Store, alive func(string) bool, args []string) error {
+			_, eps, err := ns.List(ctx)
 			if err != nil {
 				return err
 			}
 			return inspectAll(a, args, func(ref string) (networkView, error) {
-				n, err := ns.Get(cmd.Context(), ref)
+				n, err := ns.Get(ctx, ref)
 				if err != nil {
 					return networkView{}, err
 				}
@@ -159,37 +141,25 @@ func (a *app) networkInspectCmd() *cobra.Command {
 				}
 				return v, nil
 			})
-		},
-	}
+		}))
 }
 
 func (a *app) networkRmCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm NETWORK...",
-		Aliases: []string{"remove"},
-		Short:   "Remove networks no running container uses",
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ns, alive, err := a.networks()
-			if err != nil {
-				return err
-			}
-			return a.each(args, func(ref string) error { return ns.Remove(cmd.Context(), ref, alive) })
-		},
-	}
+	c := command("rm NETWORK...", "Remove networks no running container uses", cobra.MinimumNArgs(1),
+		a.withNetworks(func(ctx context.Context, ns *network.Store, alive func(string) bool, args []string) error {
+			return a.each(args, func(ref string) error { return ns.Remove(ctx, ref, alive) })
+		}))
+	c.Aliases = []string{"remove"}
+	return c
 }
 
 func (a *app) networkPruneCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "prune [-f]",
-		Short: "Remove the user-defined networks no container uses",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			removed, err := a.pruneNetworks(cmd.Context())
+	c := command("prune [-f]", "Remove the user-defined networks no container uses", cobra.NoArgs,
+		func(ctx context.Context, _ []string) error {
+			removed, err := a.pruneNetworks(ctx)
 			printList(a, "Deleted Networks:", removed)
 			return err
-		},
-	}
+		})
 	c.Flags().BoolP("force", "f", false, "do not prompt (lade never prompts)")
 	return c
 }
@@ -197,10 +167,6 @@ func (a *app) networkPruneCmd() *cobra.Command {
 // pruneNetworks removes the user-defined networks that no container,
 // running or not, is on (docker's "unused").
 func (a *app) pruneNetworks(ctx context.Context) ([]string, error) {
-	ns, alive, err := a.networks()
-	if err != nil {
-		return nil, err
-	}
 	cs, err := a.containers()
 	if err != nil {
 		return nil, err
@@ -213,38 +179,35 @@ func (a *app) pruneNetworks(ctx context.Context) ([]string, error) {
 	for _, c := range all {
 		used[c.Network] = true
 	}
-	return ns.Prune(ctx, alive, used)
+	var removed []string
+	err = a.withNetworks(func(ctx context.Context, ns *network.Store, alive func(string) bool, _ []string) error {
+		removed, err = ns.Prune(ctx, alive, used)
+		return err
+	})(ctx, nil)
+	return removed, err
 }
 
 func (a *app) networkConnectCmd() *cobra.Command {
 	var aliases []string
-	c := &cobra.Command{
-		Use:   "connect [--alias NAME] NETWORK CONTAINER",
-		Short: "Connect a running container to a network until its process ends",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	c := command("connect [--alias NAME] NETWORK CONTAINER", "Connect a running container to a network until its process ends", cobra.ExactArgs(2),
+		func(ctx context.Context, args []string) error {
 			store, c, err := a.container(args[1])
 			if err != nil {
 				return err
 			}
-			return store.ConnectNetwork(cmd.Context(), c, args[0], aliases)
-		},
-	}
+			return store.ConnectNetwork(ctx, c, args[0], aliases)
+		})
 	c.Flags().StringArrayVar(&aliases, "alias", nil, "another name the container is found by on the network")
 	return c
 }
 
 func (a *app) networkDisconnectCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "disconnect NETWORK CONTAINER",
-		Short: "Disconnect a container from a network",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	return command("disconnect NETWORK CONTAINER", "Disconnect a container from a network", cobra.ExactArgs(2),
+		func(ctx context.Context, args []string) error {
 			store, c, err := a.container(args[1])
 			if err != nil {
 				return err
 			}
-			return store.DisconnectNetwork(cmd.Context(), c, args[0])
-		},
-	}
+			return store.DisconnectNetwork(ctx, c, args[0])
+		})
 }
