@@ -40,6 +40,16 @@ func (s *Store) Attach(ctx context.Context, o AttachOptions) (*Attachment, error
 	if o.Network == "" {
 		o.Network = DefaultName
 	}
+	// The kernel makes the namespace while the store is updated.
+	type made struct {
+		ns  netns.NsHandle
+		err error
+	}
+	nsc := make(chan made, 1)
+	go func() {
+		ns, err := newNS()
+		nsc <- made{ns, err}
+	}()
 	a := &Attachment{store: s, ns: -1}
 	err := s.update(ctx, func(st *state) error {
 		st.sweep(func(id string) bool { return id != o.Container && o.Alive(id) })
@@ -47,10 +57,22 @@ func (s *Store) Attach(ctx context.Context, o AttachOptions) (*Attachment, error
 		a.Network, a.Endpoint, err = s.addEndpoint(st, o)
 		return err
 	})
+	m := <-nsc
+	if m.err == nil {
+		a.ns = m.ns
+	}
 	if err != nil {
+		if a.ns >= 0 {
+			a.ns.Close()
+		}
 		return nil, err
 	}
-	if err := a.wire(); err != nil {
+	if m.err != nil {
+		err = fmt.Errorf("new network namespace: %w", m.err)
+	} else {
+		err = plumb(a.ns, a.Network, a.Endpoint, "eth0", true)
+	}
+	if err != nil {
 		_ = a.Detach(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -77,16 +99,6 @@ func (s *Store) addEndpoint(st *state, o AttachOptions) (*Network, *Endpoint, er
 		return nil, nil, err
 	}
 	return n, e, ensureRules(s.table, st.Networks)
-}
-
-// wire makes the namespace and plumbs the endpoint into it.
-func (a *Attachment) wire() error {
-	ns, err := newNS()
-	if err != nil {
-		return fmt.Errorf("new network namespace: %w", err)
-	}
-	a.ns = ns
-	return plumb(ns, a.Network, a.Endpoint, "eth0", true)
 }
 
 // newNS makes a network namespace and returns a handle that keeps it, on
