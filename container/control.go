@@ -203,6 +203,9 @@ func (s *Store) remove(id string, volumes bool) error {
 	if err := s.UnmountRootfs(id); err != nil {
 		return err
 	}
+	if err := s.releaseNetwork(id); err != nil {
+		return err
+	}
 	for _, d := range cgroupDirs(id) {
 		_ = os.Remove(d)
 	}

@@ -41,6 +41,8 @@ type CreateOptions struct {
 	Health HealthOptions
 	Labels []string // KEY=VALUE
 
+	Net NetSettings // --network-alias, --add-host, --dns*, --mac-address
+
 	EnvFiles, Env          []string // --env-file, then -e
 	Volumes, Mounts, Tmpfs []string // -v, --mount, --tmpfs values
 }
@@ -78,6 +80,9 @@ func (s *Store) CreateFromImage(ctx context.Context, img Image, o CreateOptions)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.resolveNetwork(ctx, c, &o); err != nil {
+		return nil, err
+	}
 	// The supervisor lock is held until the container is complete: an
 	// `rm -f` meanwhile waits for it (then the start finds it removed).
 	release, err := s.create(c)
@@ -109,6 +114,10 @@ func newConfig(img Image, o *CreateOptions) (*Config, error) {
 		StopSignal: ic.StopSignal, StopTimeout: o.StopTimeout,
 	}
 	if c.Network, err = networkMode(o.Network); err != nil {
+		return nil, err
+	}
+	c.Net = o.Net
+	if err := checkNetSettings(c); err != nil {
 		return nil, err
 	}
 	if err := applyRuntimeOptions(c, o); err != nil {
@@ -146,17 +155,6 @@ func commandLine(entrypoint, cmd []string, o *CreateOptions) ([]string, error) {
 		return nil, errors.New("no command specified")
 	}
 	return argv, nil
-}
-
-// networkMode is docker's --network value as lade names it.
-func networkMode(n string) (string, error) {
-	switch n {
-	case "private", "default", "bridge":
-		return "private", nil
-	case "host", "none":
-		return n, nil
-	}
-	return "", fmt.Errorf("network %q not supported: use private, host or none", n)
 }
 
 // applyRuntimeOptions sets what the process runs under: stop signal,

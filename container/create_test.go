@@ -31,7 +31,7 @@ func TestNewConfig(t *testing.T) {
 		err   string
 	}{
 		{name: "image defaults", check: func(c *Config) bool {
-			return slices.Equal(c.Args, []string{"/bin/sh", "-c", "echo hi"}) && c.Network == "private" &&
+			return slices.Equal(c.Args, []string{"/bin/sh", "-c", "echo hi"}) && c.Network == "bridge" &&
 				c.StopSignal == "SIGQUIT" && c.Restart.Name == "no" && c.Hostname == "pending" &&
 				slices.Equal(c.Env, []string{"A=1"}) && c.Healthcheck.Retries == 5 && c.Ports == nil &&
 				slices.Equal(c.Lowers, []string{"/l1"}) && c.ImageID == "sha256:abc" && c.Image == "app:1" &&
@@ -44,8 +44,10 @@ func TestNewConfig(t *testing.T) {
 			return slices.Equal(c.Args, []string{"ls"})
 		}},
 		{name: "empty entrypoint and no cmd", opts: CreateOptions{Entrypoint: &empty}, err: "no command specified"},
-		{name: "bridge is private", opts: CreateOptions{Network: "bridge"}, check: func(c *Config) bool { return c.Network == "private" }},
-		{name: "unknown network", opts: CreateOptions{Network: "overlay"}, err: `network "overlay" not supported`},
+		{name: "private is none", opts: CreateOptions{Network: "private"}, check: func(c *Config) bool { return c.Network == "none" }},
+		{name: "container network without a name", opts: CreateOptions{Network: "container:"}, err: "name the container"},
+		{name: "alias on the default network", opts: CreateOptions{Net: NetSettings{Aliases: []string{"a"}}}, err: "only supported for user-defined networks"},
+		{name: "bad add-host", opts: CreateOptions{Net: NetSettings{ExtraHosts: []string{"foo:nope"}}}, err: "invalid --add-host"},
 		{name: "restart with rm", opts: CreateOptions{Restart: "always", AutoRemove: true}, err: "conflicting options"},
 		{name: "bad stop signal", opts: CreateOptions{StopSignal: "SIGNOPE"}, err: "SIGNOPE"},
 		{name: "memory below minimum", opts: CreateOptions{Memory: "1m"}, err: "minimum memory limit"},
@@ -72,9 +74,6 @@ func TestNewConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.opts.Network == "" {
-				tc.opts.Network = "private"
-			}
 			c, err := newConfig(img, &tc.opts)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {

@@ -23,13 +23,17 @@
 // in its own session, which outlives the CLI. The supervisor mounts the
 // rootfs, places the init in a cgroup, runs it through runner, records the
 // state, writes the log, proxies published ports, runs the healthcheck and
-// carries out the restart policy. Other commands (stop, kill, exec) work
-// on the recorded pid directly and never talk to the supervisor; holding
-// supervisor.lock is how they know one is alive. Rootless, every lade
-// command runs in the user's one user namespace (internal/userns), the
-// one a shim stays in, so they reach its containers as root's do: exec
-// joins the container's other namespaces from a thread, and never has to
-// join a user namespace, which a multithreaded process cannot.
+// carries out the restart policy. Before each run of the process it
+// attaches a bridged container to its network (package network: address,
+// namespace wired to the bridge, embedded DNS on user-defined networks),
+// and detaches it when the process ended; rm releases what is left.
+// Other commands (stop, kill, exec) work on the recorded pid directly and
+// never talk to the supervisor; holding supervisor.lock is how they know
+// one is alive. Rootless, every lade command runs in the user's one user
+// namespace (internal/userns), the one a shim stays in, so they reach its
+// containers as root's do: exec joins the container's other namespaces
+// from a thread, and never has to join a user namespace, which a
+// multithreaded process cannot.
 //
 // A -t container's terminal is opened inside it by runner; a foreground
 // supervisor copies it to lade's own terminal (Terminal: raw mode with -i,

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/snapshot"
 )
 
@@ -90,26 +91,25 @@ func isMountpoint(p string) bool {
 }
 
 // WriteEtc writes the hosts, hostname and resolv.conf files that are bind
-// mounted into c, and returns the mounts.
-func (s *Store) WriteEtc(c *Config) ([]Mount, error) {
+// mounted into c, and returns the mounts. att is c's network attachment
+// for this run, nil off bridge networks.
+func (s *Store) WriteEtc(c *Config, att *network.Attachment) ([]Mount, error) {
 	dir := filepath.Join(s.Dir(c.ID), "etc")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("container etc files: %w", err)
 	}
-	resolv, err := os.ReadFile("/etc/resolv.conf")
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("reading host resolv.conf: %w", err)
+	resolv, err := s.resolv(c, att)
+	if err != nil {
+		return nil, err
 	}
-	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-	if c.Network != "host" {
-		hosts += "127.0.1.1\t" + c.Hostname + "\n"
-	} else if h, err := os.ReadFile("/etc/hosts"); err == nil {
-		hosts = string(h)
+	hosts, err := s.hostsFile(c, att)
+	if err != nil {
+		return nil, err
 	}
 	files := []struct{ name, data string }{
 		{"hosts", hosts},
 		{"hostname", c.Hostname + "\n"},
-		{"resolv.conf", string(resolv)},
+		{"resolv.conf", resolv.Content},
 	}
 	var mounts []Mount
 	for _, f := range files {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/runner/seccomp"
 )
@@ -11,7 +12,12 @@ import (
 // runOnce starts the container's process and waits for it.
 func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	c := r.c
-	spec, err := s.runSpec(c, r)
+	att, err := s.attachNetwork(ctx, c)
+	if err != nil {
+		return -1, err
+	}
+	defer s.detachNetwork(ctx, c, att)
+	spec, err := s.runSpec(c, r, att)
 	if err != nil {
 		return -1, err
 	}
@@ -49,11 +55,11 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 
 // runSpec mounts the container's rootfs and /etc files and describes its
 // process to runner.
-func (s *Store) runSpec(c *Config, r *supervision) (*runner.Spec, error) {
+func (s *Store) runSpec(c *Config, r *supervision, att *network.Attachment) (*runner.Spec, error) {
 	if err := s.MountRootfs(c); err != nil {
 		return nil, err
 	}
-	etc, err := s.WriteEtc(c)
+	etc, err := s.WriteEtc(c, att)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +79,14 @@ func (s *Store) runSpec(c *Config, r *supervision) (*runner.Spec, error) {
 	}
 	if c.Network == "host" {
 		spec.Network = runner.NetworkHost
+	}
+	if att != nil {
+		spec.NetNS = att.NSPath()
+	}
+	if sharedWith(c) != "" {
+		if spec.NetNS, err = s.sharedNS(c); err != nil {
+			return nil, err
+		}
 	}
 	if !c.Privileged {
 		spec.MaskedPaths, spec.ReadonlyPaths = runner.DefaultMaskedPaths, runner.DefaultReadonlyPaths

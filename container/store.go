@@ -86,22 +86,23 @@ type Config struct {
 	// Lowers are the image's layer dirs, top-most first.
 	Lowers []string `json:"lowers"`
 
-	Args           []string `json:"args"`
-	Env            []string `json:"env"`
-	Cwd            string   `json:"cwd"`
-	UID            uint32   `json:"uid"`
-	GID            uint32   `json:"gid"`
-	AdditionalGIDs []uint32 `json:"additionalGIDs,omitempty"`
-	User           string   `json:"user,omitempty"`
-	GroupAdd       []string `json:"groupAdd,omitempty"` // --group-add, also for exec -u
-	Hostname       string   `json:"hostname"`
-	Network        string   `json:"network"` // private, none or host
-	OpenStdin      bool     `json:"openStdin,omitempty"`
-	Tty            bool     `json:"tty,omitempty"`  // a pseudo-terminal as stdio
-	Init           bool     `json:"init,omitempty"` // lade's init as pid 1
-	ReadOnly       bool     `json:"readOnly,omitempty"`
-	AutoRemove     bool     `json:"autoRemove,omitempty"`
-	Mounts         []Mount  `json:"mounts,omitempty"`
+	Args           []string    `json:"args"`
+	Env            []string    `json:"env"`
+	Cwd            string      `json:"cwd"`
+	UID            uint32      `json:"uid"`
+	GID            uint32      `json:"gid"`
+	AdditionalGIDs []uint32    `json:"additionalGIDs,omitempty"`
+	User           string      `json:"user,omitempty"`
+	GroupAdd       []string    `json:"groupAdd,omitempty"` // --group-add, also for exec -u
+	Hostname       string      `json:"hostname"`
+	Network        string      `json:"network"` // bridge, none, host or a network's name
+	Net            NetSettings `json:"net,omitzero"`
+	OpenStdin      bool        `json:"openStdin,omitempty"`
+	Tty            bool        `json:"tty,omitempty"`  // a pseudo-terminal as stdio
+	Init           bool        `json:"init,omitempty"` // lade's init as pid 1
+	ReadOnly       bool        `json:"readOnly,omitempty"`
+	AutoRemove     bool        `json:"autoRemove,omitempty"`
+	Mounts         []Mount     `json:"mounts,omitempty"`
 	// AnonVolumes are volumes created for this container alone; they go
 	// with it on rm -v and --rm.
 	AnonVolumes []string      `json:"anonVolumes,omitempty"`
@@ -166,6 +167,8 @@ type State struct {
 	// Ports are the published ports in effect while the container is up,
 	// a host port of 0 in the config replaced by the one the kernel chose.
 	Ports []Port `json:"ports,omitempty"`
+	// Network is the container's address while it runs on a bridge.
+	Network *NetworkState `json:"network,omitempty"`
 }
 
 // Container is a config with its current state.
@@ -371,7 +374,7 @@ func (s *Store) recordOrphaned(id string, seen *State) {
 		if !orphaned(st) {
 			return
 		}
-		st.Status, st.Pid, st.ExitCode, st.Ports = StatusExited, 0, 137, nil
+		st.Status, st.Pid, st.ExitCode, st.Ports, st.Network = StatusExited, 0, 137, nil, nil
 		st.Error = "the container's lade supervisor was killed"
 		st.FinishedAt = time.Now().UTC()
 	}

@@ -17,7 +17,7 @@
 // allow-list unless Spec.AllDevices (a device cgroup per Run: cloned into
 // it on cgroup v2, joined like Spec.Cgroups on v1). The init reads its config from a pipe
 // and, in order: joins Spec.Cgroups; unshares its mount (with NetworkNone
-// its network, with CgroupNS its cgroup) namespace, so a spare sees mounts
+// its network, or joins Spec.NetNS; with CgroupNS its cgroup) namespace, so a spare sees mounts
 // made after it started; mounts /proc, /dev, /sys and the spec's mounts
 // ("file" mounts and secrets on a tmpfs only its namespace has); pivots
 // into the rootfs; applies read-only and masked paths; opens the terminal

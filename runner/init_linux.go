@@ -117,7 +117,11 @@ func enterNamespaces(cfg *initConfig) error {
 	// started ahead of its step (a spare) still sees the step's rootfs.
 	// The other threads of lade's runtime stay behind and die at execve.
 	flags := unix.CLONE_NEWNS
-	if cfg.NewNet {
+	if cfg.NetNS != "" {
+		if err := joinNetNS(cfg.NetNS); err != nil {
+			return err
+		}
+	} else if cfg.NewNet {
 		flags |= unix.CLONE_NEWNET
 	}
 	if err := unix.Unshare(flags); err != nil {
@@ -380,6 +384,20 @@ func loopbackUp() error {
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
 		return fmt.Errorf("loopback: set up: %w", err)
+	}
+	return nil
+}
+
+// joinNetNS moves this thread into the network namespace at path, one its
+// supervisor made and wired before the container started.
+func joinNetNS(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("network namespace: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("joining network namespace: %w", err)
 	}
 	return nil
 }

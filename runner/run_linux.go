@@ -31,6 +31,7 @@ type initConfig struct {
 	Groups   []uint32    `json:"groups,omitempty"`
 	Hostname string      `json:"hostname,omitempty"`
 	NewNet   bool        `json:"newNet,omitempty"`
+	NetNS    string      `json:"netNS,omitempty"` // joined instead of a new one
 	Mounts   []initMount `json:"mounts,omitempty"`
 	Security security    `json:"security"`
 	Tty      bool        `json:"tty,omitempty"`
@@ -367,6 +368,7 @@ func prepare(spec *Spec) (*initConfig, error) {
 		Groups:   spec.AdditionalGIDs,
 		Hostname: spec.Hostname,
 		NewNet:   spec.Network == NetworkNone,
+		NetNS:    spec.NetNS,
 		Tty:      spec.Tty,
 		TtySize:  spec.TtySize,
 		Init:     spec.Init,

@@ -74,6 +74,10 @@ type Spec struct {
 	// Hostname is set in the new UTS namespace; empty keeps the host's.
 	Hostname string
 	Network  Network
+	// NetNS, with NetworkNone, is a network namespace (a path such as
+	// /proc/PID/fd/N) the container joins instead of a new one: its
+	// supervisor made it and wired its interfaces beforehand.
+	NetNS string
 	// Mounts are applied in order after the standard mounts.
 	Mounts []Mount
 	// Stdin nil means /dev/null.

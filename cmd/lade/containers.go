@@ -74,6 +74,26 @@ func (a *app) each(refs []string, fn func(ref string) error) error {
 	return nil
 }
 
+// inspectAll prints what get finds for each ref as one JSON list, and an
+// error for each it does not find; then it fails with status 1.
+func inspectAll[T any](a *app, refs []string, get func(ref string) (T, error)) error {
+	found := []T{}
+	var missing error
+	for _, ref := range refs {
+		v, err := get(ref)
+		if err != nil {
+			printError(a.stderr, "", err)
+			missing = exitError{1}
+			continue
+		}
+		found = append(found, v)
+	}
+	if err := a.printJSON(found); err != nil {
+		return err
+	}
+	return missing
+}
+
 // printJSON prints v as the inspect commands do: an indented JSON line.
 func (a *app) printJSON(v any) error {
 	out, err := json.MarshalIndent(v, "", "    ")
@@ -443,21 +463,7 @@ func (a *app) volumeLsCmd() *cobra.Command {
 func (a *app) volumeInspectCmd() *cobra.Command {
 	return command("inspect VOLUME...", "Show volumes as JSON", cobra.MinimumNArgs(1),
 		a.withContainers(func(_ context.Context, store *container.Store, args []string) error {
-			vols := []*container.Volume{}
-			var missing error
-			for _, n := range args {
-				v, err := store.GetVolume(n)
-				if err != nil {
-					printError(a.stderr, "", err)
-					missing = exitError{1}
-					continue
-				}
-				vols = append(vols, v)
-			}
-			if err := a.printJSON(vols); err != nil {
-				return err
-			}
-			return missing
+			return inspectAll(a, args, store.GetVolume)
 		}))
 }
 

@@ -39,6 +39,10 @@ type inspected struct {
 		Health       *struct {
 			Status string `json:"status"`
 		} `json:"health"`
+		Network *struct {
+			Name      string `json:"name"`
+			IPAddress string `json:"ipAddress"`
+		} `json:"network"`
 	} `json:"state"`
 }
 

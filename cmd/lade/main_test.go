@@ -47,6 +47,9 @@ type result struct {
 
 func lade(t *testing.T, root string, stdin string, args ...string) result {
 	t.Helper()
+	// Whatever the root, the bridges its containers make go with the
+	// test that first drove it (newRoot's test, for most).
+	testroot.TeardownNetworks(t, root)
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), append([]string{"--root", root}, args...), strings.NewReader(stdin), &out, &errb)
 	return result{code, out.String(), errb.String()}

@@ -33,7 +33,7 @@ func TestRunForeground(t *testing.T) {
 		{name: "entrypoint", args: []string{"--entrypoint", "echo", "busybox", "hi"}, stdout: "hi\n"},
 		{name: "workdir", args: []string{"-w", "/new/dir", "busybox", "pwd"}, stdout: "/new/dir\n"},
 		{name: "user", args: []string{"-u", "1000:1000", "busybox", "id", "-u"}, stdout: "1000\n"},
-		{name: "hostname", args: []string{"--hostname", "box", "busybox", "sh", "-c", "hostname; cat /etc/hostname; grep box /etc/hosts"}, stdout: "box\nbox\n127.0.1.1\tbox\n"},
+		{name: "hostname", args: []string{"--hostname", "box", "--network", "none", "busybox", "sh", "-c", "hostname; cat /etc/hostname; grep box /etc/hosts"}, stdout: "box\nbox\n127.0.1.1\tbox\n"},
 		{name: "stdin with -i", args: []string{"-i", "busybox", "cat"}, stdin: "fed\n", stdout: "fed\n"},
 		{name: "no stdin without -i", args: []string{"busybox", "cat"}, stdin: "fed\n", stdout: ""},
 		{name: "read-only rootfs", args: []string{"--read-only", "busybox", "sh", "-c", "touch /x 2>/dev/null || echo denied; touch /dev/shm/y && echo shm-ok"},

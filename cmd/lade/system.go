@@ -104,7 +104,7 @@ func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) erro
 	if err != nil {
 		return err
 	}
-	warn := "This will remove:\n  - all stopped containers\n"
+	warn := "This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n"
 	if volumes {
 		warn += "  - all anonymous volumes not used by at least one container\n"
 	}
@@ -125,6 +125,10 @@ func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) erro
 		return err
 	}
 	printList(a, "Deleted Containers:", removed)
+	if removed, err = a.pruneNetworks(ctx); err != nil {
+		return err
+	}
+	printList(a, "Deleted Networks:", removed)
 	if volumes {
 		if removed, err = cs.PruneVolumes(); err != nil {
 			return err

@@ -7,7 +7,9 @@ package testroot
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -15,6 +17,7 @@ import (
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/testutil"
+	"github.com/lade-build/lade/network"
 )
 
 // OpenCache opens a content store (dir/content) and a build cache key
@@ -33,9 +36,11 @@ func OpenCache(t testing.TB, dir string) (*cache.Store, *cache.Index) {
 }
 
 // SeedBusybox tags testutil's busybox image as busybox:latest in the
-// stores under root.
+// stores under root. Its networks go when the test ends
+// (TeardownNetworks).
 func SeedBusybox(t testing.TB, root string) {
 	t.Helper()
+	TeardownNetworks(t, root)
 	store := openStore(t, root)
 	if err := store.Tag(context.Background(), "busybox:latest", testutil.BusyboxImage(t)); err != nil {
 		t.Fatal(err)
@@ -65,6 +70,32 @@ func SeedBusyboxMulti(t testing.TB, root, ref string) v1.ImageIndex {
 		t.Fatal(err)
 	}
 	return idx
+}
+
+// tornDown holds the roots TeardownNetworks was called for.
+var tornDown sync.Map
+
+// TeardownNetworks removes, when the test ends, the bridges and nftables
+// table of root's networks, which its containers make. Only the first
+// call for a root counts: call it from the test that owns the root, not
+// from a subtest of it (its cleanup would take the bridges from under
+// the parent's containers).
+func TeardownNetworks(t testing.TB, root string) {
+	if _, seen := tornDown.LoadOrStore(root, true); seen {
+		return
+	}
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(root, "networks")); err != nil {
+			return
+		}
+		ns, err := network.Open(filepath.Join(root, "networks"))
+		if err == nil {
+			err = ns.Teardown()
+		}
+		if err != nil {
+			t.Errorf("removing the test's networks: %v", err)
+		}
+	})
 }
 
 // Store opens the image store under root, for a test to read back what a

@@ -1,0 +1,258 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/internal/userns"
+	"github.com/lade-build/lade/network"
+)
+
+// NetSettings are the options on a container's network and name
+// resolution: docker's --network-alias, --add-host, --dns*, --mac-address.
+type NetSettings struct {
+	Aliases    []string `json:"aliases,omitempty"`
+	ExtraHosts []string `json:"extraHosts,omitempty"` // NAME:IP, IP may be host-gateway
+	DNS        []string `json:"dns,omitempty"`
+	DNSSearch  []string `json:"dnsSearch,omitempty"`
+	DNSOptions []string `json:"dnsOptions,omitempty"`
+	MAC        string   `json:"macAddress,omitempty"`
+}
+
+// NetworkState is where a running container is on its network.
+type NetworkState struct {
+	Name       string `json:"name"`
+	IPAddress  string `json:"ipAddress"`
+	PrefixLen  int    `json:"prefixLen"`
+	Gateway    string `json:"gateway"`
+	MacAddress string `json:"macAddress"`
+}
+
+// networkMode is docker's --network value as lade keeps it: bridge (the
+// default network), none, host, or a user-defined network's name.
+// private, lade's former default, is loopback only: none. Rootless there
+// are no bridges yet: the default is none, and user-defined networks are
+// refused.
+func networkMode(n string) (string, error) {
+	rootless := userns.Rootless()
+	switch {
+	case n == "" || n == "default" || n == network.DefaultName:
+		if rootless {
+			return "none", nil
+		}
+		return network.DefaultName, nil
+	case n == "private" || n == "none":
+		return "none", nil
+	case n == "host":
+		return n, nil
+	case n == containerMode:
+		return "", fmt.Errorf("network %q: name the container", n)
+	case rootless && !strings.HasPrefix(n, containerMode):
+		return "", fmt.Errorf("network %s: user-defined networks need root (rootless networking through pasta or slirp4netns is not implemented yet)", n)
+	}
+	return n, nil
+}
+
+// bridged says whether c runs on a bridge network.
+func bridged(c *Config) bool {
+	return c.Network != "host" && c.Network != "none" && sharedWith(c) == ""
+}
+
+// checkNetSettings checks the network options against the network mode.
+func checkNetSettings(c *Config) error {
+	n := c.Net
+	if len(n.Aliases) > 0 && (!bridged(c) || c.Network == network.DefaultName) {
+		return errors.New("network-scoped aliases are only supported for user-defined networks")
+	}
+	if n.MAC != "" && !bridged(c) {
+		return errors.New("conflicting options: mac-address and the network mode")
+	}
+	for _, h := range n.ExtraHosts {
+		name, ip, ok := strings.Cut(h, ":")
+		if !ok || name == "" {
+			return fmt.Errorf("invalid --add-host %q: want NAME:IP", h)
+		}
+		if _, err := netip.ParseAddr(strings.Trim(ip, "[]")); err != nil && ip != "host-gateway" {
+			return fmt.Errorf("invalid --add-host %q: bad IP address", h)
+		}
+	}
+	return nil
+}
+
+func (s *Store) networks() (*network.Store, error) {
+	return network.Open(filepath.Join(s.root, "networks"))
+}
+
+// resolveNetwork checks that c's user-defined network (or the container
+// whose network it joins) exists and keeps its name (ID).
+func (s *Store) resolveNetwork(ctx context.Context, c *Config, o *CreateOptions) error {
+	if sharedWith(c) != "" {
+		return s.resolveShared(c, o)
+	}
+	if !bridged(c) || c.Network == network.DefaultName {
+		return nil
+	}
+	ns, err := s.networks()
+	if err != nil {
+		return err
+	}
+	n, err := ns.Get(ctx, c.Network)
+	if err != nil {
+		return err
+	}
+	c.Network = n.Name
+	return nil
+}
+
+// attachNetwork puts a bridged container on its network for one run, and
+// starts the embedded DNS server on user-defined networks; nil otherwise.
+func (s *Store) attachNetwork(ctx context.Context, c *Config) (*network.Attachment, error) {
+	if !bridged(c) {
+		return nil, nil
+	}
+	ns, err := s.networks()
+	if err != nil {
+		return nil, err
+	}
+	att, err := ns.Attach(ctx, network.AttachOptions{
+		Network: c.Network, Container: c.ID, Name: c.Name, Aliases: c.Net.Aliases, MAC: c.Net.MAC,
+		Alive: s.supervised,
+	})
+	if errors.Is(err, unix.EPERM) {
+		return nil, fmt.Errorf("network %s: %w (bridge networks need root in the host's network namespace; rootless networking is not implemented yet: use --network none or host)", c.Network, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", c.Network, err)
+	}
+	if err := s.startNetwork(c, att); err != nil {
+		s.detachNetwork(ctx, c, att)
+		return nil, err
+	}
+	return att, nil
+}
+
+// startNetwork records c's address and, on a user-defined network,
+// starts its DNS server.
+func (s *Store) startNetwork(c *Config, att *network.Attachment) error {
+	n, e := att.Network, att.Endpoint
+	err := s.UpdateState(c.ID, func(st *State) {
+		st.Network = &NetworkState{
+			Name: n.Name, IPAddress: e.IP.String(), PrefixLen: n.Subnet.Bits(),
+			Gateway: n.Gateway.String(), MacAddress: e.MAC,
+		}
+	})
+	if err != nil || n.Default() {
+		return err
+	}
+	rc, err := s.resolv(c, att)
+	if err != nil {
+		return err
+	}
+	return att.StartDNS(rc.Upstream)
+}
+
+// detachNetwork takes c off its network after a run; nil att is none.
+func (s *Store) detachNetwork(ctx context.Context, c *Config, att *network.Attachment) {
+	if att == nil {
+		return
+	}
+	_ = att.Detach(context.WithoutCancel(ctx))
+	_ = s.UpdateState(c.ID, func(st *State) { st.Network = nil })
+}
+
+// releaseNetwork drops a removed container's addresses, if it ever had one.
+func (s *Store) releaseNetwork(id string) error {
+	if _, err := os.Stat(filepath.Join(s.root, "networks")); err != nil {
+		return nil
+	}
+	ns, err := s.networks()
+	if err != nil {
+		return err
+	}
+	return ns.Release(context.Background(), id)
+}
+
+// resolv is c's resolv.conf: the embedded server's on user-defined
+// networks.
+func (s *Store) resolv(c *Config, att *network.Attachment) (network.Resolv, error) {
+	if sharedWith(c) != "" {
+		content, err := s.sharedEtc(c, "resolv.conf")
+		return network.Resolv{Content: content}, err
+	}
+	return network.ResolvConf(network.ResolvOptions{
+		HostNetwork: c.Network == "host",
+		Embedded:    att != nil && !att.Network.Default(),
+		DNS:         c.Net.DNS, Search: c.Net.DNSSearch, Options: c.Net.DNSOptions,
+	})
+}
+
+// hostsFile is c's /etc/hosts: localhost, the container's own address
+// (or 127.0.1.1 without one) under its host name, and --add-host lines.
+func (s *Store) hostsFile(c *Config, att *network.Attachment) (string, error) {
+	if sharedWith(c) != "" {
+		return s.sharedEtc(c, "hosts")
+	}
+	var b strings.Builder
+	if c.Network == "host" {
+		h, err := os.ReadFile("/etc/hosts")
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		b.Write(h)
+	} else {
+		b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+		own := "127.0.1.1"
+		if att != nil {
+			own = att.Endpoint.IP.String()
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", own, c.Hostname)
+	}
+	for _, h := range c.Net.ExtraHosts {
+		name, ip, _ := strings.Cut(h, ":")
+		if ip == "host-gateway" {
+			ip = hostGateway(att)
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", strings.Trim(ip, "[]"), name)
+	}
+	return b.String(), nil
+}
+
+// hostGateway is the host as the container reaches it: its network's
+// gateway, else (host or no network) the host's loopback.
+func hostGateway(att *network.Attachment) string {
+	if att != nil {
+		return att.Network.Gateway.String()
+	}
+	return "127.0.0.1"
+}
+
+// ConnectNetwork puts running container c on one more network, with
+// aliases, until its process ends (lade keeps no daemon to redo it at a
+// restart).
+func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, aliases []string) error {
+	if c.State.Status != StatusRunning || c.State.Pid == 0 || !s.supervised(c.ID) {
+		return fmt.Errorf("container %s is not running", c.ID[:12])
+	}
+	ns, err := s.networks()
+	if err != nil {
+		return err
+	}
+	_, err = ns.Connect(ctx, network.AttachOptions{Network: net, Container: c.ID, Name: c.Name, Aliases: aliases}, c.State.Pid)
+	return err
+}
+
+// DisconnectNetwork takes container c off network net.
+func (s *Store) DisconnectNetwork(ctx context.Context, c *Container, net string) error {
+	ns, err := s.networks()
+	if err != nil {
+		return err
+	}
+	return ns.Disconnect(ctx, net, c.ID)
+}

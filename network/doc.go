@@ -1,0 +1,26 @@
+// Package network gives lade's containers docker's bridge networks without
+// a daemon.
+//
+// A Network is a record under <root>/networks/networks.json: a name, a
+// subnet picked from docker's private pools (172.17.0.0/16, 172.18..,
+// then 192.168.x.0/24) that no host route or other network uses, a
+// gateway, and the Linux bridge that carries it. The default network
+// `bridge` is recorded on first use. Endpoints (a running container's
+// address on a network) live in the same file; every change takes the
+// file's flock, so two concurrent runs never get the same address.
+// Addresses are given out round-robin, as docker does, so a new container
+// does not meet the lingering veth of a stopped one.
+//
+// Lifecycle: Attach, called by a container's supervisor before the
+// container starts, records an endpoint, makes a network namespace, sets
+// up the bridge (created idempotently), the nftables table that
+// masquerades and isolates every network of the root, and a veth pair
+// with eth0 inside the namespace, its address and default route. On
+// user-defined networks StartDNS then serves names on 127.0.0.11:53
+// inside it (ResolvConf makes the matching resolv.conf). Detach, when the container's process ended, stops the server,
+// drops the namespace (the kernel then deletes the veth) and releases the
+// addresses. Connect and Disconnect add and remove a running container's
+// further endpoints (ethN, no default route). An endpoint whose supervisor
+// died (SIGKILL) is swept by the next Attach; a network's bridge and
+// rules go with `network rm`.
+package network
