@@ -8,10 +8,10 @@ import (
 	"github.com/lade-build/lade/fileop"
 )
 
-// contextSums digests each context path once per build. The prehash, a
-// COPY's cache key and a RUN bind mount's key ask for the same paths, and
-// on a large context a second walk costs as much as the first (a no-op
-// rebuild of 100k files walked it twice).
+// contextSums digests each context path once per build, for every
+// platform of it. The prehash, a COPY's cache key and a RUN bind mount's
+// key ask for the same paths, and on a large context a second walk costs
+// as much as the first (a no-op rebuild of 100k files walked it twice).
 type contextSums struct {
 	mu sync.Mutex
 	m  map[string]*contextSum
@@ -27,7 +27,7 @@ type contextSum struct {
 // first caller and shared with the others. A result cut short by its
 // caller's cancellation is not kept: the next caller digests again.
 func (bd *build) contextChecksum(ctx context.Context, p string) (string, error) {
-	s := &bd.sums
+	s := &bd.sh.sums
 	for {
 		s.mu.Lock()
 		if s.m == nil {

@@ -16,7 +16,7 @@ func TestContextChecksumOnce(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bd := &build{b: &Builder{}, o: Options{ContextDir: dir}}
+	bd := &build{b: &Builder{}, o: Options{ContextDir: dir}, sh: &shared{}}
 
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -28,6 +28,7 @@ type shared struct {
 	// carry the platform.
 	multi  bool
 	ignore *fileop.Matcher // .dockerignore, read before the builds start
+	sums   contextSums     // context digests, see contextChecksum
 
 	mu   sync.Mutex
 	imgs map[string]*imageFuture // base images by ref and platform

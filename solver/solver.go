@@ -277,7 +277,6 @@ type build struct {
 	firstErr        error       // the first stage failure
 	ms              *mountState // RUN mount state, see mounts.go; guarded by mu
 	sent            []string    // context paths the needed stages read (fileop.Source.Sent)
-	sums            contextSums // context digests, see contextChecksum
 }
 
 // stageNode is one vertex of the stage DAG; its result is computed once.
