@@ -80,6 +80,11 @@ func TestPrepareChoices(t *testing.T) {
 			case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem) || strings.Contains(err.Error(), "\n")):
 				t.Fatalf("prepare: %v; want one line with %q", err, tc.problem)
 			}
+			// Write-only like the kernel's; readable again to check it
+			// (root reads it anyway, another user could not).
+			if err := os.Chmod(filepath.Join(h.misc, "register"), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			got, _ := os.ReadFile(filepath.Join(h.misc, "register"))
 			want := strings.NewReplacer("BIN", h.path, "INTERP", interp).Replace(tc.register)
 			if string(got) != want {
