@@ -115,7 +115,7 @@ func (s *Store) manifestEntries(ctx context.Context, ref string, insecure []stri
 	if err != nil {
 		return nil, err
 	}
-	desc, err := remote.Get(r, s.remoteOptions(ctx)...)
+	desc, err := remote.Get(r, s.RemoteOptions(ctx)...)
 	if err != nil {
 		return nil, remoteError("fetching", ref, err)
 	}
@@ -243,7 +243,7 @@ func (s *Store) ManifestInspect(ctx context.Context, ref string, insecure []stri
 	if err != nil {
 		return nil, err
 	}
-	desc, err := remote.Get(r, s.remoteOptions(ctx)...)
+	desc, err := remote.Get(r, s.RemoteOptions(ctx)...)
 	if err != nil {
 		return nil, remoteError("inspecting", ref, err)
 	}
@@ -278,7 +278,7 @@ func (s *Store) ManifestPush(ctx context.Context, list string, opts PushOptions)
 	if err != nil {
 		return v1.Hash{}, 0, err
 	}
-	err = remote.Put(target, rawManifest{raw, ml.Index.MediaType}, s.remoteOptions(ctx)...)
+	err = remote.Put(target, rawManifest{raw, ml.Index.MediaType}, s.RemoteOptions(ctx)...)
 	if err != nil {
 		return v1.Hash{}, 0, remoteError("pushing", list, err)
 	}
@@ -296,7 +296,7 @@ func (s *Store) listImage(ctx context.Context, ml *ManifestList, d v1.Hash, inse
 	if err != nil {
 		return nil, fmt.Errorf("image %s of %s: %w", d, ml.Name, err)
 	}
-	img, err := remote.Image(src.Context().Digest(d.String()), s.remoteOptions(ctx)...)
+	img, err := remote.Image(src.Context().Digest(d.String()), s.RemoteOptions(ctx)...)
 	if err != nil {
 		return nil, remoteError("fetching", src.Context().Digest(d.String()).String(), err)
 	}

@@ -53,7 +53,7 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if err != nil {
 		return nil, err
 	}
-	puller, err := remote.NewPuller(s.remoteOptions(ctx)...)
+	puller, err := remote.NewPuller(s.RemoteOptions(ctx)...)
 	if err != nil {
 		return nil, err
 	}

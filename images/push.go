@@ -77,7 +77,7 @@ func (s *Store) pushOptions(ctx context.Context, opts PushOptions, sizes map[str
 	if base == nil {
 		base = remote.DefaultTransport
 	}
-	return s.remoteOptions(ctx, remote.WithJobs(blobJobs), remote.WithTransport(&pushLog{next: base, w: opts.Progress, sizes: sizes}))
+	return s.RemoteOptions(ctx, remote.WithJobs(blobJobs), remote.WithTransport(&pushLog{next: base, w: opts.Progress, sizes: sizes}))
 }
 
 // PushIndex uploads the index idx to ref as Push does an image: every

@@ -9,10 +9,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// remoteOptions are how lade talks to a registry, pulling or pushing:
+// RemoteOptions are how lade talks to a registry, pulling or pushing:
 // within ctx, with docker's credentials, lade's retries of transient
 // failures and its user agent.
-func (s *Store) remoteOptions(ctx context.Context, more ...remote.Option) []remote.Option {
+func (s *Store) RemoteOptions(ctx context.Context, more ...remote.Option) []remote.Option {
 	return append([]remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
@@ -29,7 +29,7 @@ func (s *Store) RemoteImage(ctx context.Context, ref string, insecure []string) 
 	if err != nil {
 		return nil, err
 	}
-	opts := s.remoteOptions(ctx)
+	opts := s.RemoteOptions(ctx)
 	// As in Pull: a tag's manifest is fetched by the digest HEAD announces,
 	// so its bytes are checked.
 	if _, ok := r.(name.Tag); ok {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -22,18 +21,14 @@ func init() {
 
 func (a *app) signCmd() *cobra.Command {
 	var key string
-	c := &cobra.Command{
-		Use:   "sign --key KEY IMAGE",
-		Short: "Sign an image in a registry with a key, in cosign's format",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, d, err := a.resolveRemote(cmd.Context(), args[0])
+	c := command("sign --key KEY IMAGE", "Sign an image in a registry with a key, in cosign's format", cobra.ExactArgs(1),
+		a.withStores(func(ctx context.Context, args []string) error {
+			r, d, err := a.resolveRemote(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			return a.sign(cmd.Context(), args[0], r.Context(), d, key)
-		},
-	}
+			return a.sign(ctx, args[0], r.Context(), d, key)
+		}))
 	c.Flags().StringVar(&key, "key", "", "private key: cosign's (password in $COSIGN_PASSWORD) or a PEM EC, ed25519 or RSA key")
 	_ = c.MarkFlagRequired("key")
 	return c
@@ -46,7 +41,7 @@ func (a *app) sign(ctx context.Context, ref string, repo name.Repository, d v1.H
 		return err
 	}
 	fmt.Fprintf(a.stderr, "Pushing signature to: %s\n", signature.Tag(repo, d))
-	if err := signature.Sign(ctx, repo, d, s, remoteOptions()...); err != nil {
+	if err := signature.Sign(ctx, repo, d, s, a.images.RemoteOptions(ctx)...); err != nil {
 		return &images.RefError{Ref: ref, Err: err}
 	}
 	return nil
@@ -54,20 +49,17 @@ func (a *app) sign(ctx context.Context, ref string, repo name.Repository, d v1.H
 
 func (a *app) verifyCmd() *cobra.Command {
 	var key string
-	c := &cobra.Command{
-		Use:   "verify --key KEY IMAGE",
-		Short: "Verify an image's cosign signatures with a public key",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	c := command("verify --key KEY IMAGE", "Verify an image's cosign signatures with a public key", cobra.ExactArgs(1),
+		a.withStores(func(ctx context.Context, args []string) error {
 			v, err := signature.LoadVerifierFile(key)
 			if err != nil {
 				return err
 			}
-			r, d, err := a.resolveRemote(cmd.Context(), args[0])
+			r, d, err := a.resolveRemote(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			ps, err := signature.Verify(cmd.Context(), r.Context(), d, []signature.Verifier{v}, remoteOptions()...)
+			ps, err := signature.Verify(ctx, r.Context(), d, []signature.Verifier{v}, a.images.RemoteOptions(ctx)...)
 			if err != nil {
 				return &images.RefError{Ref: args[0], Err: err}
 			}
@@ -79,15 +71,16 @@ func (a *app) verifyCmd() *cobra.Command {
 			}
 			fmt.Fprintln(a.stdout, string(out))
 			return nil
-		},
-	}
+		}))
 	c.Flags().StringVar(&key, "key", "", "PEM public key (cosign.pub)")
 	_ = c.MarkFlagRequired("key")
 	return c
 }
 
 // resolveRemote parses ref and finds the manifest digest it names in its
-// registry, as cosign does: a tag is resolved with HEAD.
+// registry, as cosign does: a tag is resolved with HEAD. The stores must
+// be open: registry access goes through images' one set of options
+// (credentials, retries, user agent).
 func (a *app) resolveRemote(ctx context.Context, ref string) (name.Reference, v1.Hash, error) {
 	r, err := images.ParseRemote(ref, a.insecure)
 	if err != nil {
@@ -97,15 +90,11 @@ func (a *app) resolveRemote(ctx context.Context, ref string) (name.Reference, v1
 		d, err := v1.NewHash(dr.DigestStr())
 		return r, d, err
 	}
-	desc, err := remote.Head(r, append(remoteOptions(), remote.WithContext(ctx))...)
+	desc, err := remote.Head(r, a.images.RemoteOptions(ctx)...)
 	if err != nil {
 		return nil, v1.Hash{}, images.RemoteError("resolving", ref, err)
 	}
 	return r, desc.Digest, nil
-}
-
-func remoteOptions() []remote.Option {
-	return []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("lade")}
 }
 
 // signatureCheck is the pull hook for the signature policy in force
@@ -121,7 +110,7 @@ func (a *app) signatureCheck(ref string) (func(context.Context, name.Reference, 
 		return nil, err
 	}
 	return func(ctx context.Context, r name.Reference, d v1.Hash) error {
-		err := p.Check(ctx, r, d, remoteOptions()...)
+		err := p.Check(ctx, r, d, a.images.RemoteOptions(ctx)...)
 		var refused *signature.Refusal
 		if errors.As(err, &refused) {
 			return &images.RefError{Ref: ref, Err: err}
