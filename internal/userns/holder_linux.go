@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lade-build/lade/internal/atomicfile"
 	"github.com/lade-build/lade/internal/flock"
 )
 
@@ -75,7 +76,10 @@ func holder(m idMaps) (int, error) {
 			return err
 		}
 		_ = cmd.Process.Release()
-		return os.WriteFile(pidFile, []byte(fmt.Sprintf("%d %s\n", pid, start)), 0o600)
+		// Whole or not at all: a half-written record reads as no holder,
+		// and a second holder would leave the first one's containers out
+		// of reach.
+		return atomicfile.WriteFile(pidFile, []byte(fmt.Sprintf("%d %s\n", pid, start)), atomicfile.Options{Perm: 0o600})
 	})
 	return pid, err
 }
