@@ -114,15 +114,31 @@ func TestExecThreadLeavesCgroups(t *testing.T) {
 			}
 		}
 	}
-	// The command is in the cgroup and still running: no thread of ours is.
-	data, err := os.ReadFile(filepath.Join(dir, "tasks"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range strings.Fields(string(data)) {
-		if _, err := os.Stat("/proc/self/task/" + f); err == nil {
-			t.Errorf("lade's thread %s is still in the container's memory cgroup while the command runs", f)
+	// The command is in the cgroup: the thread that forked it ends right
+	// after (osthread), asynchronously, and must be gone while the
+	// command (sleep 2) still runs. Under load that takes a moment, so
+	// poll, for at most a second.
+	var ours []string
+	gone := testutil.PollUntil(time.Second, func() bool {
+		data, err := os.ReadFile(filepath.Join(dir, "tasks"))
+		if err != nil {
+			t.Fatal(err)
 		}
+		ours = ours[:0]
+		for _, f := range strings.Fields(string(data)) {
+			if _, err := os.Stat("/proc/self/task/" + f); err == nil {
+				ours = append(ours, f)
+			}
+		}
+		return len(ours) == 0
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("exec ended before lade's threads %v left the cgroup: %v", ours, err)
+	default:
+	}
+	if !gone {
+		t.Errorf("lade's threads %v are still in the container's memory cgroup while the command runs", ours)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
