@@ -32,6 +32,9 @@
 // ManifestCreate, ManifestAnnotate, ManifestPush, ManifestInspect,
 // ManifestRemove. PullOptions.Verify (lade's signature policy) judges the
 // digest a reference resolves to before Pull fetches or stores anything.
+// Registries are reached through Transport (docker's TLS rules: certs.d,
+// insecure registries) with docker's credentials, which Login and Logout
+// write and erase through config.json's credential helpers.
 // Inspect, History and Filter describe stored images as docker's
 // inspect, history and images --filter do; DiskUsage measures them for
 // system df. Blobs no longer named stay until the build cache's GC frees

@@ -2,22 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/images"
@@ -288,19 +280,6 @@ func (a *app) loadCmd() *cobra.Command {
 	return c
 }
 
-// dockerConfigPath is docker's client config: $DOCKER_CONFIG/config.json,
-// else ~/.docker/config.json.
-func dockerConfigPath() (string, error) {
-	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
-		return filepath.Join(d, "config.json"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, ".docker", "config.json"), nil
-}
-
 // optionalArg is a command's one optional argument, "" without it.
 func optionalArg(args []string) string {
 	if len(args) == 1 {
@@ -309,71 +288,13 @@ func optionalArg(args []string) string {
 	return ""
 }
 
-// registryKey is the auths key docker uses for a registry.
-func registryKey(s string, insecure []string) (string, name.Registry, error) {
-	if s == "" || s == "docker.io" || s == "index.docker.io" || s == "registry-1.docker.io" {
-		s = name.DefaultRegistry
-	}
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
-	s = strings.TrimSuffix(strings.TrimSuffix(s, "/v1/"), "/")
-	reg, err := images.Registry(s, insecure)
-	if err != nil {
-		return "", reg, err
-	}
-	if reg.RegistryStr() == name.DefaultRegistry {
-		return "https://index.docker.io/v1/", reg, nil
-	}
-	return reg.RegistryStr(), reg, nil
-}
-
-// updateDockerConfig edits the auths map of docker's config.json, keeping
-// every other field as it was.
-func updateDockerConfig(fn func(auths map[string]json.RawMessage)) error {
-	p, err := dockerConfigPath()
-	if err != nil {
-		return err
-	}
-	cfg := map[string]json.RawMessage{}
-	if b, err := os.ReadFile(p); err == nil {
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			return fmt.Errorf("parsing %s: %w", p, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	auths := map[string]json.RawMessage{}
-	if raw, ok := cfg["auths"]; ok {
-		if err := json.Unmarshal(raw, &auths); err != nil {
-			return fmt.Errorf("parsing auths in %s: %w", p, err)
-		}
-	}
-	fn(auths)
-	raw, err := json.Marshal(auths)
-	if err != nil {
-		return err
-	}
-	cfg["auths"] = raw
-	b, err := json.MarshalIndent(cfg, "", "\t")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
-	}
-	return writeFileAtomic(p, 0o600, func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
-		return err
-	})
-}
-
 func (a *app) loginCmd() *cobra.Command {
 	var user, pass string
 	var passStdin bool
-	c := command("login [OPTIONS] [SERVER]", "Log in to a registry (stores credentials in docker's config.json)", cobra.MaximumNArgs(1),
+	c := command("login [OPTIONS] [SERVER]", "Log in to a registry (stores credentials as docker does: through config.json's credential helper, else in config.json)", cobra.MaximumNArgs(1),
 		func(ctx context.Context, args []string) error {
-			key, reg, err := registryKey(optionalArg(args), a.insecure)
-			if err != nil {
-				return err
+			if pass != "" {
+				fmt.Fprintln(a.stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
 			}
 			if passStdin {
 				if pass != "" {
@@ -391,12 +312,12 @@ func (a *app) loginCmd() *cobra.Command {
 			if user == "" || pass == "" {
 				return errors.New("username and password are required (-u and -p or --password-stdin); lade does not prompt")
 			}
-			if err := a.checkLogin(ctx, reg, user, pass); err != nil {
-				return fmt.Errorf("login to %s: %w", reg.RegistryStr(), err)
+			res, err := images.Login(ctx, optionalArg(args), user, pass, a.insecure)
+			if err != nil {
+				return err
 			}
-			entry, _ := json.Marshal(map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))})
-			if err := updateDockerConfig(func(auths map[string]json.RawMessage) { auths[key] = entry }); err != nil {
-				return fmt.Errorf("storing credentials: %w", err)
+			if res.Plaintext != "" {
+				fmt.Fprintf(a.stderr, "WARNING! Your credentials are stored unencrypted in '%s'.\nConfigure a credential helper to remove this warning.\n", res.Plaintext)
 			}
 			fmt.Fprintln(a.stdout, "Login Succeeded")
 			return nil
@@ -407,50 +328,17 @@ func (a *app) loginCmd() *cobra.Command {
 	return c
 }
 
-// checkLogin asks the registry's /v2/ endpoint, through the token or
-// basic auth handshake, whether user and pass are accepted.
-func (a *app) checkLogin(ctx context.Context, reg name.Registry, user, pass string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	rt, err := transport.NewWithContext(ctx, reg, authn.FromConfig(authn.AuthConfig{Username: user, Password: pass}), remote.DefaultTransport, nil)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s://%s/v2/", reg.Scheme(), reg.RegistryStr()), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("registry answered %s", resp.Status)
-	}
-	return nil
-}
-
 func (a *app) logoutCmd() *cobra.Command {
-	return command("logout [SERVER]", "Log out from a registry", cobra.MaximumNArgs(1), func(_ context.Context, args []string) error {
-		key, reg, err := registryKey(optionalArg(args), a.insecure)
-		if err != nil {
-			return err
-		}
-		found := false
-		err = updateDockerConfig(func(auths map[string]json.RawMessage) {
-			_, found = auths[key]
-			delete(auths, key)
-		})
+	return command("logout [SERVER]", "Log out from a registry (erases the credentials where login stored them)", cobra.MaximumNArgs(1), func(_ context.Context, args []string) error {
+		reg, found, err := images.Logout(optionalArg(args), a.insecure)
 		if err != nil {
 			return err
 		}
 		if !found {
-			fmt.Fprintf(a.stdout, "Not logged in to %s\n", reg.RegistryStr())
+			fmt.Fprintf(a.stdout, "Not logged in to %s\n", reg)
 			return nil
 		}
-		fmt.Fprintf(a.stdout, "Removing login credentials for %s\n", reg.RegistryStr())
+		fmt.Fprintf(a.stdout, "Removing login credentials for %s\n", reg)
 		return nil
 	})
 }
