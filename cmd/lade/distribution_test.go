@@ -299,7 +299,7 @@ func TestSaveLoadCLI(t *testing.T) {
 		if got := digests(fresh, "saved:1"); got != want {
 			t.Errorf("after save/load: %s, want %s", got, want)
 		}
-		if l := lade(t, t.TempDir(), r.stdout, "load", "-q"); l.code != 0 || l.stdout != "" {
+		if l := lade(t, t.TempDir(), r.stdout, "load", "-q"); l.code != 0 || l.stdout != "Loaded image: saved:1\n" {
 			t.Errorf("load -q: %+v", l)
 		}
 	}

@@ -102,3 +102,89 @@ func TestLoginCredentialHelper(t *testing.T) {
 		})
 	}
 }
+
+// TestPushPullAllTags: push and pull -a move every tag of a repository,
+// refuse a tag, and -q prints only the full name, as docker's do.
+func TestPushPullAllTags(t *testing.T) {
+	root := newRoot(t)
+	host := testutil.Registry(t, nil)
+	repo := host + "/all/bb"
+	for _, tag := range []string{"1", "2", "3"} {
+		if r := lade(t, root, "", "tag", "busybox", repo+":"+tag); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+	}
+	fresh := t.TempDir()
+	tests := []struct {
+		root       string
+		args       []string
+		wantStdout string // exact, or with a trailing "*" a prefix
+		wantErr    string
+		wantLines  int // stdout lines when wantStdout is empty
+	}{
+		{root: root, args: []string{"push", "-a", repo + ":1"}, wantErr: "tag can't be used with --all-tags/-a"},
+		{root: root, args: []string{"push", "-a", host + "/none/bb"}, wantErr: "does not exist locally"},
+		{root: root, args: []string{"push", "-q", repo + ":1"}, wantStdout: repo + ":1\n"},
+		{root: root, args: []string{"push", "-a", repo}, wantStdout: "1: digest: sha256:*", wantLines: 3},
+		{root: root, args: []string{"push", "-a", "-q", repo}, wantStdout: repo + "\n"},
+		{root: fresh, args: []string{"pull", "-a", repo + ":2"}, wantErr: "tag can't be used with --all-tags/-a"},
+		{root: fresh, args: []string{"pull", "-a", "-q", repo}, wantStdout: repo + "\n"},
+		{root: fresh, args: []string{"pull", "-a", repo}, wantStdout: "Digest: sha256:*", wantLines: 7},
+		{root: fresh, args: []string{"images", "-q", "--filter", "reference=" + repo}, wantLines: 1},
+		{root: fresh, args: []string{"images", "--filter", "reference=" + repo}, wantLines: 4},
+	}
+	for _, tt := range tests {
+		r := lade(t, tt.root, "", tt.args...)
+		if tt.wantErr != "" {
+			if r.code == 0 || !strings.Contains(r.stderr, tt.wantErr) {
+				t.Errorf("%v: %+v, want error %q", tt.args, r, tt.wantErr)
+			}
+			continue
+		}
+		prefix, isPrefix := strings.CutSuffix(tt.wantStdout, "*")
+		ok := r.code == 0 && (tt.wantStdout == "" || r.stdout == tt.wantStdout || isPrefix && strings.HasPrefix(r.stdout, prefix))
+		if tt.wantLines > 0 && strings.Count(r.stdout, "\n") != tt.wantLines {
+			ok = false
+		}
+		if !ok {
+			t.Errorf("%v: %+v, want stdout %q (%d lines)", tt.args, r, tt.wantStdout, tt.wantLines)
+		}
+	}
+}
+
+// TestImageCommandsAsDocker: import -c/-m, load -q, rmi --no-prune and
+// tag's edge cases answer as docker's.
+func TestImageCommandsAsDocker(t *testing.T) {
+	root := newRoot(t)
+	tarball := filepath.Join(writeTree(t, map[string]string{"f": "x"}), "f")
+	saved := filepath.Join(t.TempDir(), "bb.tar")
+	tests := []struct {
+		args       []string
+		wantStdout string // substring
+		wantErr    string
+	}{
+		{args: []string{"import", "-c", "ENV A=1", "-c", `CMD ["/bin/sh"]`, "-c", "EXPOSE 80", "-m", "my message", tarball, "imp:1"}, wantStdout: "sha256:"},
+		{args: []string{"inspect", "imp:1"}, wantStdout: `"A=1"`},
+		{args: []string{"inspect", "imp:1"}, wantStdout: `"80/tcp"`},
+		{args: []string{"history", "imp:1"}, wantStdout: "my message"},
+		{args: []string{"import", "-c", "RUN true", tarball, "imp:2"}, wantErr: "RUN is not a valid change command"},
+		{args: []string{"save", "-o", saved, "busybox"}},
+		{args: []string{"load", "-q", "-i", saved}, wantStdout: "Loaded image: busybox:latest\n"},
+		{args: []string{"tag", "busybox", "x@sha256:" + strings.Repeat("0", 64)}, wantErr: "refusing to create a tag with a digest reference"},
+		{args: []string{"tag", "nope:1", "x"}, wantErr: "No such image: nope:1"},
+		{args: []string{"tag", "busybox", "Up"}, wantErr: "must be lowercase"},
+		{args: []string{"tag", "busybox", "x"}},
+		{args: []string{"tag", "x", "x"}},
+		{args: []string{"rmi", "--no-prune", "x"}, wantStdout: "Untagged: x:latest\n"},
+	}
+	for _, tt := range tests {
+		r := lade(t, root, "", tt.args...)
+		if tt.wantErr != "" {
+			if r.code == 0 || !strings.Contains(r.stderr, tt.wantErr) {
+				t.Errorf("%v: %+v, want error %q", tt.args, r, tt.wantErr)
+			}
+		} else if r.code != 0 || !strings.Contains(r.stdout, tt.wantStdout) {
+			t.Errorf("%v: %+v, want stdout with %q", tt.args, r, tt.wantStdout)
+		}
+	}
+}
