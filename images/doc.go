@@ -1,8 +1,10 @@
 // Package images is lade's local image store: named references to image
 // manifests whose blobs live in the content store (package cache), and
 // the ways images come in and go out: Pull and Push (registries, with
-// cross-repository mounts from the recorded blob sources), Import (a
-// rootfs tarball), Load and LoadLayout (docker and OCI archives, layouts),
+// cross-repository mounts from the recorded blob sources; Tags and
+// RemoteTags list a repository's tags for push and pull -a), Import (a
+// rootfs tarball, its config edited by docker's --change instructions,
+// ApplyChanges), Load and LoadLayout (docker and OCI archives, layouts),
 // Save, and Delete (docker rmi's rules).
 //
 // Lifecycle: Tag (or Store, for an untagged image) copies an image's layer
