@@ -59,23 +59,31 @@ func Login(ctx context.Context, server, user, pass string, insecure []string) (L
 }
 
 // Logout erases server's credentials where Login stored them, through the
-// same helper. found is false when config.json has no entry for it.
-func Logout(server string, insecure []string) (registry string, found bool, err error) {
-	key, reg, err := registryKey(server, insecure)
+// same helper, under every key docker has used for the registry (host,
+// http://host, https://host). It returns the registry as docker names it
+// and the erase errors, which matter only when every key failed.
+func Logout(server string, insecure []string) (registry string, errs []error, err error) {
+	key, _, err := registryKey(server, insecure)
 	if err != nil {
-		return "", false, err
+		return "", nil, err
 	}
 	cf, err := loadDockerConfig()
 	if err != nil {
-		return reg.RegistryStr(), false, err
+		return key, nil, err
 	}
-	if _, ok := cf.AuthConfigs[key]; !ok {
-		return reg.RegistryStr(), false, nil
+	keys := []string{key}
+	if key != hubKey {
+		keys = append(keys, "http://"+key, "https://"+key)
 	}
-	if err := cf.GetCredentialsStore(key).Erase(key); err != nil {
-		return reg.RegistryStr(), true, fmt.Errorf("erasing credentials: %w", err)
+	for _, k := range keys {
+		if err := cf.GetCredentialsStore(k).Erase(k); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", k, err))
+		}
 	}
-	return reg.RegistryStr(), true, nil
+	if len(errs) < len(keys) {
+		errs = nil
+	}
+	return key, errs, nil
 }
 
 // loadDockerConfig reads docker's client config from $DOCKER_CONFIG, else

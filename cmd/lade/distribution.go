@@ -431,15 +431,17 @@ func (a *app) loginCmd() *cobra.Command {
 
 func (a *app) logoutCmd() *cobra.Command {
 	return command("logout [SERVER]", "Log out from a registry (erases the credentials where login stored them)", cobra.MaximumNArgs(1), func(_ context.Context, args []string) error {
-		reg, found, err := images.Logout(optionalArg(args), a.insecure)
+		reg, errs, err := images.Logout(optionalArg(args), a.insecure)
 		if err != nil {
 			return err
 		}
-		if !found {
-			fmt.Fprintf(a.stdout, "Not logged in to %s\n", reg)
-			return nil
-		}
 		fmt.Fprintf(a.stdout, "Removing login credentials for %s\n", reg)
+		if len(errs) > 0 {
+			fmt.Fprintln(a.stderr, "WARNING: could not erase credentials:")
+			for _, e := range errs {
+				fmt.Fprintln(a.stderr, e)
+			}
+		}
 		return nil
 	})
 }
