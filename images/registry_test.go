@@ -69,24 +69,10 @@ func issue(t *testing.T, parent *testCert, ip net.IP, client bool) *testCert {
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})}
 }
 
-// hostAddress is a non-loopback address of this host: PlainHTTP treats
-// loopback as insecure, so TLS verification is tested elsewhere.
-func hostAddress(t *testing.T) net.IP {
-	t.Helper()
-	addrs, _ := net.InterfaceAddrs()
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
-			return n.IP
-		}
-	}
-	testutil.Unavailable(t, "no non-loopback IPv4 address on this host")
-	return nil
-}
-
 // TestRegistryTLS pulls from a registry on a host address over TLS, with
 // docker's certs.d and --insecure-registry rules.
 func TestRegistryTLS(t *testing.T) {
-	ip := hostAddress(t)
+	ip := testutil.HostAddress(t)
 	ca := issue(t, nil, nil, false)
 	server := issue(t, ca, ip, false)
 	client := issue(t, ca, nil, true)

@@ -188,3 +188,34 @@ func TestImageCommandsAsDocker(t *testing.T) {
 		}
 	}
 }
+
+// TestInsecureRegistryTLS: a self-signed TLS registry on a host address
+// is refused, and works for login, push and pull once named by
+// --insecure-registry (host:port, or the host for every port), as docker.
+func TestInsecureRegistryTLS(t *testing.T) {
+	host := testutil.TLSRegistry(t, basicAuth)
+	bare, _, _ := strings.Cut(host, ":")
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	root := newRoot(t)
+	ref := host + "/tls/bb:1"
+	if r := lade(t, root, "", "tag", "busybox", ref); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	tests := []struct {
+		root, stdin string
+		args        []string
+		wantErr     string
+	}{
+		{root: root, args: []string{"push", "-q", ref}, wantErr: "certificate"},
+		{root: root, stdin: "s3cret", args: []string{"login", "-u", "me", "--password-stdin", host}, wantErr: "certificate"},
+		{root: root, stdin: "s3cret", args: []string{"--insecure-registry", host, "login", "-u", "me", "--password-stdin", host}},
+		{root: root, args: []string{"--insecure-registry", host, "push", "-q", ref}},
+		{root: t.TempDir(), args: []string{"--insecure-registry", bare, "pull", "-q", ref}},
+	}
+	for _, tt := range tests {
+		r := lade(t, tt.root, tt.stdin, tt.args...)
+		if tt.wantErr == "" && r.code != 0 || tt.wantErr != "" && (r.code == 0 || !strings.Contains(r.stderr, tt.wantErr)) {
+			t.Errorf("%v: %+v, want error %q", tt.args, r, tt.wantErr)
+		}
+	}
+}
