@@ -111,7 +111,8 @@ func shortID(d v1.Hash) string {
 }
 
 func (a *app) importCmd() *cobra.Command {
-	return command("import TARBALL|- [REPOSITORY[:TAG]]", "Create an image from a root filesystem tarball", cobra.RangeArgs(1, 2),
+	var opts images.ImportOptions
+	c := command("import [OPTIONS] TARBALL|- [REPOSITORY[:TAG]]", "Create an image from a root filesystem tarball", cobra.RangeArgs(1, 2),
 		a.withStores(func(ctx context.Context, args []string) error {
 			var r io.Reader = a.stdin
 			if args[0] != "-" {
@@ -126,13 +127,13 @@ func (a *app) importCmd() *cobra.Command {
 			if len(args) == 2 {
 				name = args[1]
 			}
-			created := time.Now().UTC()
+			opts.Created = time.Now().UTC()
 			if t, err := sourceDateEpoch(); err != nil {
 				return err
 			} else if t != nil {
-				created = *t
+				opts.Created = *t
 			}
-			img, err := a.images.Import(ctx, r, name, created)
+			img, err := a.images.Import(ctx, r, name, opts)
 			if err != nil {
 				return fmt.Errorf("importing %s: %w", args[0], err)
 			}
@@ -143,6 +144,9 @@ func (a *app) importCmd() *cobra.Command {
 			fmt.Fprintln(a.stdout, id.String())
 			return nil
 		}))
+	c.Flags().StringArrayVarP(&opts.Changes, "change", "c", nil, "apply a Dockerfile instruction to the image's config (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)")
+	c.Flags().StringVarP(&opts.Message, "message", "m", "", "set the commit message (the history comment) of the image")
+	return c
 }
 
 func ago(t time.Time) string {
