@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 
@@ -9,8 +10,7 @@ import (
 	"github.com/lade-build/lade/container"
 )
 
-// ContainerSummary fills docker ps's record of c; sizes are left for
-// ContainerSizes (ps -s), which measures the disk.
+// ContainerSummary fills docker ps's record of c, without sizes.
 func ContainerSummary(c *container.Container) ctypes.Summary {
 	s := ctypes.Summary{
 		ID:      c.ID,
@@ -36,11 +36,23 @@ func ContainerSummary(c *container.Container) ctypes.Summary {
 	return s
 }
 
-// ContainerSizes sets sum's SizeRw (c's writable layer, measured) and
-// SizeRootFs (that and its image's size, imageSize).
-func ContainerSizes(s *container.Store, sum *ctypes.Summary, imageSize int64) {
-	sum.SizeRw = s.SizeRw(sum.ID)
-	sum.SizeRootFs = sum.SizeRw + imageSize
+// ContainerSummaries are docker ps's records of list; with size, each
+// one's writable layer is measured (SizeRw) and its image's size added
+// (SizeRootFs).
+func (s Stores) ContainerSummaries(ctx context.Context, list []*container.Container, size bool) []ctypes.Summary {
+	out := make([]ctypes.Summary, 0, len(list))
+	for _, c := range list {
+		sum := ContainerSummary(c)
+		if size {
+			sum.SizeRw = s.Containers.SizeRw(c.ID)
+			sum.SizeRootFs = sum.SizeRw
+			if img, err := s.Images.Get(ctx, c.ImageID); err == nil {
+				sum.SizeRootFs += imageSize(img)
+			}
+		}
+		out = append(out, sum)
+	}
+	return out
 }
 
 // portSummaries are published ports as ps lists them, one per host port.
