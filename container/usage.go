@@ -24,7 +24,8 @@ func (s *Store) DiskUsage() (Usage, map[string]bool, error) {
 	used := map[string]bool{}
 	for _, c := range ctrs {
 		used[c.ImageID] = true
-		n := s.SizeRw(c.ID)
+		upper, _, _, _ := s.rootfsDirs(c.ID)
+		n, _ := du.Size(upper)
 		u.Size += n
 		if s.Running(c.ID) {
 			u.Active++
@@ -95,11 +96,4 @@ func (s *Store) PruneVolumes() ([]string, error) {
 		}
 	}
 	return removed, nil
-}
-
-// SizeRw is what container id's writable layer takes on disk.
-func (s *Store) SizeRw(id string) int64 {
-	upper, _, _, _ := s.rootfsDirs(id)
-	n, _ := du.Size(upper)
-	return n
 }
