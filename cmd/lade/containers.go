@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 	"text/tabwriter"
+	"time"
 
 	"github.com/docker/cli/cli/command/formatter"
 	"github.com/spf13/cobra"
