@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -97,13 +98,7 @@ func Summaries(ctx context.Context, s *images.Store, list []images.Entry, users 
 		if users != nil {
 			sum.Containers = int64(users[sum.ID])
 		}
-		seen := map[string]bool{}
-		for _, n := range e.Names {
-			if repo, _ := images.SplitTag(n); !seen[repo] {
-				seen[repo] = true
-				sum.RepoDigests = append(sum.RepoDigests, repo+"@"+e.Digest.String())
-			}
-		}
+		sum.RepoDigests = repoDigests(e.Names, e.Digest)
 		if img, err := s.Get(ctx, e.Digest.String()); err == nil {
 			if cfg, err := img.ConfigFile(); err == nil && cfg.Config.Labels != nil {
 				sum.Labels = cfg.Config.Labels
@@ -112,6 +107,19 @@ func Summaries(ctx context.Context, s *images.Store, list []images.Entry, users 
 		out = append(out, sum)
 	}
 	return out, nil
+}
+
+// repoDigests are the repositories of names with digest d, as docker
+// lists an image's RepoDigests.
+func repoDigests(names []string, d v1.Hash) []string {
+	out := []string{}
+	for _, n := range names {
+		repo, _ := images.SplitTag(n)
+		if r := repo + "@" + d.String(); !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // History fills docker history's records of img, newest first.

@@ -57,7 +57,7 @@ func ListImages(ctx context.Context, s *images.Store, o ImageListOptions) ([]ity
 	for i, e := range list {
 		if n, ok := names[e.Digest.String()]; ok {
 			sum := all[i]
-			sum.RepoTags = nonNil(n)
+			sum.RepoTags, sum.RepoDigests = nonNil(n), repoDigests(n, e.Digest)
 			sums = append(sums, sum)
 		}
 	}
