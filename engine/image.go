@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ctypes "github.com/moby/moby/api/types/container"
 	itypes "github.com/moby/moby/api/types/image"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -16,13 +16,17 @@ import (
 )
 
 // ImageJSON is docker image inspect's record: the Engine API's
-// InspectResponse with API 1.41's Parent, DockerVersion and VirtualSize
-// kept for the scripts that read them.
+// InspectResponse with API 1.41's fields kept for the scripts that read
+// them: Parent, DockerVersion, VirtualSize, Comment and Author even when
+// empty, and Config in the container config's shape, every key present.
 type ImageJSON struct {
 	itypes.InspectResponse
 	Parent        string
+	Comment       string
+	Author        string
 	DockerVersion string
 	VirtualSize   int64
+	Config        *ctypes.Config
 }
 
 // ImageInspect fills docker's inspect record of the image ref names in s
@@ -40,10 +44,7 @@ func ImageInspect(ctx context.Context, s *images.Store, ref string, platform *v1
 		ID:           ii.ID,
 		RepoTags:     ii.RepoTags,
 		RepoDigests:  ii.RepoDigests,
-		Comment:      ii.Comment,
 		Created:      ii.Created,
-		Author:       ii.Author,
-		Config:       cfg,
 		Architecture: ii.Architecture,
 		Variant:      ii.Variant,
 		Os:           ii.Os,
@@ -53,17 +54,18 @@ func ImageInspect(ctx context.Context, s *images.Store, ref string, platform *v1
 	for _, m := range ii.Manifests {
 		r.Manifests = append(r.Manifests, manifestSummary(m))
 	}
-	return ImageJSON{InspectResponse: r, Parent: ii.Parent, DockerVersion: ii.DockerVersion, VirtualSize: ii.Size}, nil
+	return ImageJSON{InspectResponse: r, Parent: ii.Parent, Comment: ii.Comment, Author: ii.Author,
+		DockerVersion: ii.DockerVersion, VirtualSize: ii.Size, Config: cfg}, nil
 }
 
-// imageConfig is an image's config in the Engine API's type; both are
-// the image config's JSON, so it is read through it.
-func imageConfig(c v1.Config) (*dockerspec.DockerOCIImageConfig, error) {
+// imageConfig is an image's config in the Engine API's container config
+// type; both are docker's config JSON, so it is read through it.
+func imageConfig(c v1.Config) (*ctypes.Config, error) {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil, err
 	}
-	out := &dockerspec.DockerOCIImageConfig{}
+	out := &ctypes.Config{}
 	if err := json.Unmarshal(b, out); err != nil {
 		return nil, fmt.Errorf("image config: %w", err)
 	}
