@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"slices"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/docker/cli/cli/command/formatter"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
