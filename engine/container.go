@@ -144,21 +144,40 @@ func containerConfig(c *container.Container, img *v1.ConfigFile) *ctypes.Config 
 		cfg.Healthcheck = &ctypes.HealthConfig{Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout,
 			StartPeriod: hc.StartPeriod, Retries: hc.Retries}
 	}
-	if len(c.Ports) > 0 {
-		cfg.ExposedPorts = ntypes.PortSet{}
-		for p := range portMap(c.Ports) {
-			cfg.ExposedPorts[p] = struct{}{}
+	cfg.ExposedPorts, cfg.Volumes = exposedAndVolumes(c, img)
+	return cfg
+}
+
+// exposedAndVolumes are the container's exposed ports (the image's
+// EXPOSE and the published ones) and anonymous volumes' targets (the
+// image's VOLUME and -v DIR), as docker's Config lists them.
+func exposedAndVolumes(c *container.Container, img *v1.ConfigFile) (ntypes.PortSet, map[string]struct{}) {
+	ports, vols := ntypes.PortSet{}, map[string]struct{}{}
+	if img != nil {
+		for p := range img.Config.ExposedPorts {
+			if port, err := ntypes.ParsePort(p); err == nil {
+				ports[port] = struct{}{}
+			}
 		}
+		for v := range img.Config.Volumes {
+			vols[v] = struct{}{}
+		}
+	}
+	for p := range portMap(c.Ports) {
+		ports[p] = struct{}{}
 	}
 	for _, m := range c.Mounts {
 		if m.Type == "volume" && slices.Contains(c.AnonVolumes, m.Name) {
-			if cfg.Volumes == nil {
-				cfg.Volumes = map[string]struct{}{}
-			}
-			cfg.Volumes[m.Target] = struct{}{}
+			vols[m.Target] = struct{}{}
 		}
 	}
-	return cfg
+	if len(ports) == 0 {
+		ports = nil
+	}
+	if len(vols) == 0 {
+		vols = nil
+	}
+	return ports, vols
 }
 
 // mountPoints are docker's Mounts: binds, volumes and tmpfs.

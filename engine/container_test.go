@@ -99,3 +99,21 @@ func TestInspectorJSON(t *testing.T) {
 		t.Error("a broken template was accepted")
 	}
 }
+
+// TestConfigExposedVolumes: the image's EXPOSE and VOLUME join the
+// published ports and anonymous volumes in Config, as docker shows them.
+func TestConfigExposedVolumes(t *testing.T) {
+	c := fixture()[1]
+	c.Ports = []container.Port{{HostPort: 8080, Port: 80, Proto: "tcp"}}
+	c.AnonVolumes = []string{"anon1"}
+	c.Mounts = append(c.Mounts, container.Mount{Type: "volume", Name: "anon1", Target: "/cache"})
+	img := &v1.ConfigFile{Config: v1.Config{ExposedPorts: map[string]struct{}{"53/udp": {}}, Volumes: map[string]struct{}{"/var/lib/x": {}}}}
+	cfg := containerConfig(c, img)
+	b, _ := json.Marshal(struct{ E, V any }{cfg.ExposedPorts, cfg.Volumes})
+	if want := `{"E":{"53/udp":{},"80/tcp":{}},"V":{"/cache":{},"/var/lib/x":{}}}`; string(b) != want {
+		t.Errorf("ExposedPorts, Volumes = %s, want %s", b, want)
+	}
+	if cfg := containerConfig(fixture()[2], nil); cfg.ExposedPorts != nil || cfg.Volumes != nil {
+		t.Errorf("a container without ports or volumes: %v %v", cfg.ExposedPorts, cfg.Volumes)
+	}
+}
