@@ -73,7 +73,7 @@ func TestTagRmiImagesInspectHistory(t *testing.T) {
 		i.Architecture != "amd64" || len(i.RootFS.Layers) != 2 || i.Config.Cmd[1] != "/hi" || i.Size == 0 {
 		t.Errorf("inspect: %+v", i)
 	}
-	if r := lade(t, root, "", "inspect", "nope"); r.code == 0 || !strings.Contains(r.stderr, "No such image: nope") || strings.TrimSpace(r.stdout) != "[]" {
+	if r := lade(t, root, "", "inspect", "nope"); r.code == 0 || !strings.Contains(r.stderr, "No such object: nope") || strings.TrimSpace(r.stdout) != "[]" {
 		t.Errorf("inspect of missing image: %+v", r)
 	}
 
