@@ -12,6 +12,7 @@ import (
 
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/snapshot"
 )
 
@@ -124,4 +125,18 @@ func ContainerImage(ctx context.Context, snaps *snapshot.Snapshotter, ref string
 		return container.Image{}, err
 	}
 	return container.Image{Ref: ref, ID: imgID.String(), Config: &ic, Lowers: lowers}, nil
+}
+
+// PruneNetworks removes the user-defined networks of ns that no
+// container of cs, running or not, is on (docker's "unused").
+func PruneNetworks(ctx context.Context, cs *container.Store, ns *network.Store) ([]string, error) {
+	all, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, c := range all {
+		used[c.Network] = true
+	}
+	return ns.Prune(ctx, cs.Running, used)
 }

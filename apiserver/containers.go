@@ -1,0 +1,341 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	ctypes "github.com/moby/moby/api/types/container"
+
+	"github.com/lade-build/lade/container"
+	"github.com/lade-build/lade/engine"
+	"github.com/lade-build/lade/images"
+)
+
+func (s *Server) containerRoutes() {
+	s.handle("GET /containers/json", s.containerList)
+	s.handle("POST /containers/create", s.containerCreate)
+	s.handle("GET /containers/{id}/json", func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.container(r)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, s.stores.InspectContainer(r.Context(), c, boolQuery(r, "size")))
+	})
+	s.handle("POST /containers/{id}/start", s.containerStart)
+	s.handle("POST /containers/{id}/stop", s.containerStop)
+	s.handle("POST /containers/{id}/restart", s.containerRestart)
+	s.handle("POST /containers/{id}/kill", s.containerKill)
+	s.handle("POST /containers/{id}/wait", s.containerWait)
+	s.handle("GET /containers/{id}/logs", s.containerLogs)
+	s.handle("DELETE /containers/{id}", func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.container(r)
+		if err != nil {
+			return err
+		}
+		if err := s.stores.Containers.Remove(r.Context(), c.ID, boolQuery(r, "force"), boolQuery(r, "v")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// container is the container the path's {id} names.
+func (s *Server) container(r *http.Request) (*container.Container, error) {
+	ref := r.PathValue("id")
+	c, err := s.stores.Containers.Get(ref)
+	if err != nil {
+		return nil, noSuch("container", ref, err)
+	}
+	return c, nil
+}
+
+func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
+	filters, err := filterArgs(r)
+	if err != nil {
+		return err
+	}
+	limit, err := intQuery(r, "limit", -1)
+	if err != nil {
+		return err
+	}
+	all, err := s.stores.Containers.List()
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = -1 // docker's clients send 0 for no limit
+	}
+	list, err := engine.ListContainers(all, engine.ListOptions{All: boolQuery(r, "all"), Last: limit, Filters: filters})
+	if err != nil {
+		return badParameter(err)
+	}
+	return writeJSON(w, http.StatusOK, s.stores.ContainerSummaries(r.Context(), list, boolQuery(r, "size")))
+}
+
+// containerCreate is docker create: the image must be in the store (the
+// client pulls on 404, as with dockerd), then the same creation as
+// `lade create`.
+func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) error {
+	var req ctypes.CreateRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Config == nil || req.Image == "" {
+		return errorf(http.StatusBadRequest, "config cannot be empty in order to create a container")
+	}
+	o, err := createOptions(r.URL.Query().Get("name"), req)
+	if err != nil {
+		return err
+	}
+	if err := o.CheckPublish(); err != nil {
+		return badParameter(err)
+	}
+	img, err := s.storedImage(r, req.Image)
+	if err != nil {
+		return err
+	}
+	ci, err := engine.ContainerImage(r.Context(), s.o.Snapshots, req.Image, img)
+	if err != nil {
+		return err
+	}
+	cfg, err := s.stores.Containers.CreateFromImage(r.Context(), ci, o)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, ctypes.CreateResponse{ID: cfg.ID, Warnings: []string{}})
+}
+
+// storedImage is ref's image in the store for the request's platform.
+func (s *Server) storedImage(r *http.Request, ref string) (img v1.Image, err error) {
+	if p := r.URL.Query().Get("platform"); p != "" {
+		plat, perr := images.ParsePlatform(p)
+		if perr != nil {
+			return nil, badParameter(perr)
+		}
+		img, err = s.o.Images.GetPlatform(r.Context(), ref, plat)
+	} else {
+		img, err = s.o.Images.Get(r.Context(), ref)
+	}
+	if err != nil {
+		return nil, noSuch("image", ref, err)
+	}
+	return img, nil
+}
+
+func (s *Server) containerStart(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.container(r)
+	if err != nil {
+		return err
+	}
+	if s.stores.Containers.Running(c.ID) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	// The shim outlives the request: the container must not end with it.
+	if err := s.stores.Containers.StartShim(context.WithoutCancel(r.Context()), c.ID, ""); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// stopTimeout is the t parameter, else the container's stop timeout,
+// else docker's 10s.
+func stopTimeout(r *http.Request, c *container.Container) (time.Duration, error) {
+	def := 10
+	if c.StopTimeout > 0 {
+		def = c.StopTimeout
+	}
+	t, err := intQuery(r, "t", def)
+	return time.Duration(t) * time.Second, err
+}
+
+func (s *Server) containerStop(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.container(r)
+	if err != nil {
+		return err
+	}
+	if !s.stores.Containers.Running(c.ID) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	t, err := stopTimeout(r, c)
+	if err != nil {
+		return err
+	}
+	if err := s.stores.Containers.Stop(context.WithoutCancel(r.Context()), c, t); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) containerRestart(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.container(r)
+	if err != nil {
+		return err
+	}
+	t, err := stopTimeout(r, c)
+	if err != nil {
+		return err
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if err := s.stores.Containers.Stop(ctx, c, t); err != nil {
+		return err
+	}
+	if err := s.stores.Containers.StartShim(ctx, c.ID, ""); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) containerKill(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.container(r)
+	if err != nil {
+		return err
+	}
+	sig := r.URL.Query().Get("signal")
+	if sig == "" {
+		sig = "KILL"
+	}
+	n, err := container.ParseSignal(sig)
+	if err != nil {
+		return badParameter(err)
+	}
+	if err := s.stores.Containers.Kill(c.ID, n); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// containerWait answers at once with the status line, then, when the
+// condition is met, the exit code: clients start the container between.
+func (s *Server) containerWait(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.container(r)
+	if err != nil {
+		return err
+	}
+	cond := ctypes.WaitCondition(r.URL.Query().Get("condition"))
+	switch cond {
+	case "", ctypes.WaitConditionNotRunning, ctypes.WaitConditionNextExit, ctypes.WaitConditionRemoved:
+	default:
+		return badParameter(errors.New("invalid condition: " + string(cond)))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	resp := ctypes.WaitResponse{}
+	code, err := s.waitFor(r.Context(), c, cond)
+	resp.StatusCode = int64(code)
+	if err != nil {
+		resp.Error = &ctypes.WaitExitError{Message: err.Error()}
+	}
+	return writeBody(w, resp)
+}
+
+// waitFor waits for c to meet cond and returns its exit code. A created
+// container is not running: not-running is met at once.
+func (s *Server) waitFor(ctx context.Context, c *container.Container, cond ctypes.WaitCondition) (int, error) {
+	cs := s.stores.Containers
+	if (cond == "" || cond == ctypes.WaitConditionNotRunning) && c.State.Status == container.StatusCreated && !cs.Running(c.ID) {
+		return c.State.ExitCode, nil
+	}
+	code, err := cs.Wait(ctx, c.ID)
+	if cond != ctypes.WaitConditionRemoved {
+		return code, err
+	}
+	for ctx.Err() == nil { // --rm: the shim removes it after the exit
+		if _, err := cs.Get(c.ID); errors.Is(err, container.ErrNotFound) {
+			return code, nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return code, ctx.Err()
+}
+
+func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.container(r)
+	if err != nil {
+		return err
+	}
+	tail := -1
+	if v := r.URL.Query().Get("tail"); v != "" && v != "all" {
+		if tail, err = intQuery(r, "tail", -1); err != nil {
+			return err
+		}
+	}
+	o := container.LogOptions{Follow: boolQuery(r, "follow"), Tail: tail, Timestamps: boolQuery(r, "timestamps")}
+	var stdout, stderr io.Writer = io.Discard, io.Discard
+	fw := &frameWriter{w: w}
+	if c.Tty {
+		w.Header().Set("Content-Type", "application/vnd.docker.raw-stream")
+		stdout, stderr = fw.raw(), fw.raw()
+	} else {
+		w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
+		stdout, stderr = fw.stream(1), fw.stream(2)
+	}
+	if !boolQuery(r, "stdout") {
+		stdout = io.Discard
+	}
+	if !boolQuery(r, "stderr") {
+		stderr = io.Discard
+	}
+	w.WriteHeader(http.StatusOK)
+	return writeOnly(s.stores.Containers.ReadLogs(r.Context(), c.ID, o, stdout, stderr))
+}
+
+// writeOnly drops an error that comes after the status line was sent:
+// the client sees the stream end.
+func writeOnly(error) error { return nil }
+
+// frameWriter writes a container's output to the response, flushed as it
+// comes: each write in docker's multiplexed frame (stream byte, three
+// zero bytes, big-endian length) unless the container has a terminal.
+type frameWriter struct {
+	mu sync.Mutex
+	w  http.ResponseWriter
+}
+
+type frameFunc func(p []byte) (int, error)
+
+func (f frameFunc) Write(p []byte) (int, error) { return f(p) }
+
+func (fw *frameWriter) stream(id byte) io.Writer {
+	return frameFunc(func(p []byte) (int, error) {
+		var hdr [8]byte
+		hdr[0] = id
+		binary.BigEndian.PutUint32(hdr[4:], uint32(len(p)))
+		return fw.write(hdr[:], p)
+	})
+}
+
+func (fw *frameWriter) raw() io.Writer {
+	return frameFunc(func(p []byte) (int, error) { return fw.write(nil, p) })
+}
+
+func (fw *frameWriter) write(hdr, p []byte) (int, error) {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if _, err := fw.w.Write(hdr); err != nil {
+		return 0, err
+	}
+	n, err := fw.w.Write(p)
+	if f, ok := fw.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return n, err
+}

@@ -1,0 +1,273 @@
+package apiserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	itypes "github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/jsonstream"
+
+	"github.com/lade-build/lade/engine"
+	"github.com/lade-build/lade/images"
+)
+
+func (s *Server) imageRoutes() {
+	s.handle("GET /images/json", s.imageList)
+	s.handle("POST /images/create", s.imagePull)
+	s.handle("GET /images/get", func(w http.ResponseWriter, r *http.Request) error {
+		return s.imageSave(w, r, r.URL.Query()["names"])
+	})
+	s.handle("POST /images/load", s.imageLoad)
+	// Image names hold slashes: the action is the path's last element.
+	s.handle("GET /images/{rest...}", s.imageGet)
+	s.handle("POST /images/{rest...}", s.imagePost)
+	s.handle("DELETE /images/{rest...}", s.imageDelete)
+}
+
+// imageAction splits "NAME/ACTION" into the image's name and action.
+func imageAction(r *http.Request) (ref, action string) {
+	rest := r.PathValue("rest")
+	i := strings.LastIndex(rest, "/")
+	if i < 0 {
+		return rest, ""
+	}
+	return rest[:i], rest[i+1:]
+}
+
+func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
+	filters, err := filterArgs(r)
+	if err != nil {
+		return err
+	}
+	sums, err := engine.ListImages(r.Context(), s.o.Images, engine.ImageListOptions{Filters: filters})
+	if err != nil {
+		return badParameter(err)
+	}
+	return writeJSON(w, http.StatusOK, sums)
+}
+
+func (s *Server) imageGet(w http.ResponseWriter, r *http.Request) error {
+	ref, action := imageAction(r)
+	switch action {
+	case "json":
+		ii, err := engine.ImageInspect(r.Context(), s.o.Images, ref, nil)
+		if err != nil {
+			return noSuch("image", ref, err)
+		}
+		return writeJSON(w, http.StatusOK, ii)
+	case "history":
+		img, err := s.o.Images.Get(r.Context(), ref)
+		if err != nil {
+			return noSuch("image", ref, err)
+		}
+		ii, err := s.o.Images.Inspect(r.Context(), ref, nil)
+		if err != nil {
+			return noSuch("image", ref, err)
+		}
+		rows, err := engine.History(img, ii.RepoTags)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, rows)
+	case "get":
+		return s.imageSave(w, r, []string{ref})
+	}
+	return errorf(http.StatusNotFound, "page not found: lade serve has no endpoint GET %s", r.URL.Path)
+}
+
+func (s *Server) imagePost(w http.ResponseWriter, r *http.Request) error {
+	ref, action := imageAction(r)
+	switch action {
+	case "tag":
+		target := r.URL.Query().Get("repo")
+		if t := r.URL.Query().Get("tag"); t != "" {
+			target += ":" + t
+		}
+		if err := engine.Tag(r.Context(), s.o.Images, ref, target); err != nil {
+			return noSuch("image", ref, badRef(err))
+		}
+		w.WriteHeader(http.StatusCreated)
+		return nil
+	case "push":
+		return s.imagePush(w, r, ref)
+	}
+	return errorf(http.StatusNotFound, "page not found: lade serve has no endpoint POST %s", r.URL.Path)
+}
+
+// badRef makes a reference lade cannot parse docker's 400.
+func badRef(err error) error {
+	if err != nil && statusOf(err) == http.StatusInternalServerError {
+		return badParameter(err)
+	}
+	return err
+}
+
+func (s *Server) imageDelete(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("rest")
+	removed, err := engine.RemoveImage(r.Context(), s.o.Images, s.stores.Containers, ref, boolQuery(r, "force"))
+	if err != nil {
+		return noSuch("image", ref, err)
+	}
+	out := []itypes.DeleteResponse{}
+	for _, n := range removed.Untagged {
+		out = append(out, itypes.DeleteResponse{Untagged: n})
+	}
+	if removed.Deleted.Hex != "" {
+		out = append(out, itypes.DeleteResponse{Deleted: removed.Deleted.String()})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// pullRef is the reference images/create names: fromImage with tag, a
+// tag or a digest.
+func pullRef(r *http.Request) string {
+	ref, tag := r.URL.Query().Get("fromImage"), r.URL.Query().Get("tag")
+	switch {
+	case tag == "":
+		return ref
+	case strings.Contains(tag, ":"):
+		return ref + "@" + tag
+	}
+	return ref + ":" + tag
+}
+
+func (s *Server) imagePull(w http.ResponseWriter, r *http.Request) error {
+	ref := pullRef(r)
+	if ref == "" {
+		return errorf(http.StatusNotImplemented, "lade serve does not implement images/create from a source (fromSrc) yet")
+	}
+	opts := images.PullOptions{Insecure: s.o.Insecure}
+	if p := r.URL.Query().Get("platform"); p != "" {
+		plat, err := images.ParsePlatform(p)
+		if err != nil {
+			return badParameter(err)
+		}
+		opts.Platform = plat
+	}
+	st := newStream(w)
+	opts.Progress = st.lines()
+	pulled, err := engine.Pull(r.Context(), s.o.Images, s.o.Snapshots, ref, opts)
+	if err != nil {
+		return st.fail(err)
+	}
+	st.status("Digest: " + pulled.Digest.String())
+	if pulled.UpToDate {
+		st.status("Status: Image is up to date for " + ref)
+	} else {
+		st.status("Status: Downloaded newer image for " + ref)
+	}
+	return nil
+}
+
+func (s *Server) imagePush(w http.ResponseWriter, r *http.Request, ref string) error {
+	if t := r.URL.Query().Get("tag"); t != "" {
+		ref += ":" + t
+	}
+	img, err := s.o.Images.Get(r.Context(), ref)
+	if err != nil {
+		return noSuch("image", ref, err)
+	}
+	st := newStream(w)
+	st.status("The push refers to repository [" + strings.SplitN(ref, ":", 2)[0] + "]")
+	d, err := s.o.Images.Push(r.Context(), ref, img, images.PushOptions{Insecure: s.o.Insecure, Progress: st.lines()})
+	if err != nil {
+		return st.fail(err)
+	}
+	st.status("digest: " + d.String())
+	return nil
+}
+
+func (s *Server) imageSave(w http.ResponseWriter, r *http.Request, refs []string) error {
+	for _, ref := range refs {
+		if _, err := s.o.Images.Get(r.Context(), ref); err != nil {
+			return noSuch("image", ref, err)
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	return s.o.Images.Save(r.Context(), w, refs, nil)
+}
+
+func (s *Server) imageLoad(w http.ResponseWriter, r *http.Request) error {
+	loaded, err := s.o.Images.Load(r.Context(), r.Body)
+	if err != nil {
+		return badParameter(err)
+	}
+	st := newStream(w)
+	for _, l := range loaded {
+		if len(l.Names) == 0 {
+			st.stream("Loaded image ID: " + l.ID.String() + "\n")
+		}
+		for _, n := range l.Names {
+			st.stream("Loaded image: " + n + "\n")
+		}
+	}
+	return nil
+}
+
+// stream writes docker's streamed JSON messages, one a line, flushed as
+// they come; writes come from the pull's goroutines too.
+type stream struct {
+	mu  sync.Mutex
+	w   http.ResponseWriter
+	enc *json.Encoder
+}
+
+func newStream(w http.ResponseWriter) *stream {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	return &stream{w: w, enc: json.NewEncoder(w)}
+}
+
+// message is jsonstream.Message with the "error" string docker 20.10's
+// clients still read beside errorDetail.
+type message struct {
+	jsonstream.Message
+	ErrorMessage string `json:"error,omitempty"`
+}
+
+func (st *stream) send(m message) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	_ = st.enc.Encode(m)
+	if f, ok := st.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (st *stream) status(s string) { st.send(message{Message: jsonstream.Message{Status: s}}) }
+func (st *stream) stream(s string) { st.send(message{Message: jsonstream.Message{Stream: s}}) }
+
+// fail ends the stream with err: the status was sent already, so the
+// error goes in the body, where docker's clients look for it.
+func (st *stream) fail(err error) error {
+	st.send(message{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorMessage: err.Error()})
+	return nil
+}
+
+// lines is a writer whose every line becomes a status message: the
+// stores' progress lines ("Pulling fs layer sha256:…").
+func (st *stream) lines() io.Writer { return &lineWriter{st: st} }
+
+type lineWriter struct {
+	mu  sync.Mutex
+	st  *stream
+	buf []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		l.st.status(string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+}
