@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
+)
+
+// serveClients are the docker CLIs the API is tested with: a current one
+// and Debian's docker.io 20.10 (API 1.41).
+var serveClients = []struct{ name, bin string }{{"current", "/usr/local/bin/docker"}, {"docker.io-20.10", testutil.DockerClient}}
+
+// startServe runs lade serve over root on a socket of the test's, in
+// this process, until the test ends, and returns the socket's path.
+func startServe(t *testing.T, root string) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "lade.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var errb testutil.LockedBuffer
+	go func() {
+		defer close(done)
+		Run(ctx, []string{"--root", root, "serve", "-H", "unix://" + sock}, strings.NewReader(""), io.Discard, &errb)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	if !testutil.WaitForFile(sock, 20*time.Second) {
+		t.Fatalf("lade serve did not listen on %s:\n%s", sock, errb.String())
+	}
+	return sock
+}
+
+// dockerCLI runs a docker client against the socket and returns its
+// stdout, failing the test when it fails.
+func dockerCLI(t *testing.T, bin, sock string, args ...string) string {
+	t.Helper()
+	out, errOut, err := dockerTry(bin, sock, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", bin, strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+func dockerTry(bin, sock string, args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	home, _ := os.MkdirTemp("", "docker-home-")
+	defer os.RemoveAll(home)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock, "HOME="+home, "DOCKER_CONFIG="+home)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// requireClient stops the test when bin is missing (a failure under CI).
+func requireClient(t *testing.T, bin string) {
+	t.Helper()
+	if _, err := os.Stat(bin); err != nil {
+		testutil.Unavailable(t, "%s missing: scripts/test.sh installs the docker clients", bin)
+	}
+}
+
+// socketClient is an HTTP client that reaches the API on sock.
+func socketClient(sock string) *http.Client {
+	return &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}
+}
+
+// TestServeProtocol: versions, headers and error bodies as dockerd's.
+func TestServeProtocol(t *testing.T) {
+	sock := startServe(t, newRoot(t))
+	hc := socketClient(sock)
+	tests := []struct {
+		method, path string
+		status       int
+		message      string // in the error body; "" for none
+	}{
+		{"GET", "/_ping", 200, ""},
+		{"HEAD", "/_ping", 200, ""},
+		{"GET", "/v1.41/version", 200, ""},
+		{"GET", "/v1.57/images/json", 200, ""},
+		{"GET", "/v1.99/version", 400, "client version 1.99 is too new. Maximum supported API version is 1.57"},
+		{"GET", "/v1.30/version", 400, "client version 1.30 is too old. Minimum supported API version is 1.41"},
+		{"GET", "/v1.41/containers/nosuch/json", 404, "No such container: nosuch"},
+		{"GET", "/images/nosuch:1/json", 404, "No such image: nosuch:1"},
+		{"DELETE", "/images/nosuch", 404, "No such image: nosuch"},
+		{"GET", "/volumes/nosuch", 404, "no such volume"},
+		{"GET", "/networks/nosuch", 404, "No such network: nosuch"},
+		{"POST", "/v1.41/containers/abc/attach", 501, "lade serve does not implement POST /containers/abc/attach yet"},
+		{"POST", "/build", 501, "does not implement POST /build"},
+		{"GET", "/no/such/endpoint", 404, "page not found"},
+		{"POST", "/containers/create", 400, "config cannot be empty"},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, "http://lade"+tt.path, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s %s = %d, want %d (%s)", tt.method, tt.path, resp.StatusCode, tt.status, body)
+		}
+		for _, h := range []string{"Api-Version", "Ostype", "Server", "Docker-Experimental"} {
+			if resp.Header.Get(h) == "" {
+				t.Errorf("%s %s: no %s header", tt.method, tt.path, h)
+			}
+		}
+		if tt.message == "" {
+			continue
+		}
+		var e struct{ Message string }
+		if err := json.Unmarshal(body, &e); err != nil || !strings.Contains(e.Message, tt.message) {
+			t.Errorf("%s %s: body %s, want a message with %q", tt.method, tt.path, body, tt.message)
+		}
+	}
+}
+
+// TestServeDockerCLI drives lade serve with both docker CLIs: pull from a
+// loopback registry, images, run -d, ps, logs, stop, rm, volumes and
+// networks; the CLI and the API see each other's containers.
+func TestServeDockerCLI(t *testing.T) {
+	root := newRoot(t)
+	reg := testutil.Registry(t, nil)
+	ref := reg + "/lade/busybox:api"
+	for _, args := range [][]string{{"tag", "busybox", ref}, {"push", ref}, {"rmi", ref}} {
+		if r := lade(t, root, "", args...); r.code != 0 {
+			t.Fatalf("lade %v: %s", args, r.stderr)
+		}
+	}
+	sock := startServe(t, root)
+	for i, cl := range serveClients {
+		bin := cl.bin
+		t.Run(cl.name, func(t *testing.T) {
+			requireClient(t, bin)
+			if v := dockerCLI(t, bin, sock, "version", "--format", "{{.Server.APIVersion}} {{.Server.MinAPIVersion}}"); v != "1.57 1.41\n" {
+				t.Errorf("docker version: %q", v)
+			}
+			out := dockerCLI(t, bin, sock, "pull", ref)
+			if !strings.Contains(out, "Status: ") {
+				t.Errorf("docker pull printed %q", out)
+			}
+			if out := dockerCLI(t, bin, sock, "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, ref) {
+				t.Errorf("docker images: %q lacks %s", out, ref)
+			}
+			serveContainers(t, bin, sock, root, ref, i)
+			serveVolumesNetworks(t, bin, sock, root, i)
+		})
+	}
+}
+
+// serveContainers: a container the API runs is the CLI's, and back.
+func serveContainers(t *testing.T, bin, sock, root, ref string, i int) {
+	name := "api" + string(rune('a'+i))
+	id := strings.TrimSpace(dockerCLI(t, bin, sock, "run", "-d", "--name", name, ref, "sh", "-c", "echo out; echo err >&2; exec sleep 60"))
+	if len(id) != 64 {
+		t.Fatalf("docker run -d printed %q", id)
+	}
+	if out := dockerCLI(t, bin, sock, "ps", "--format", "{{.Names}} {{.State}}"); !strings.Contains(out, name+" running") {
+		t.Errorf("docker ps: %q", out)
+	}
+	if r := lade(t, root, "", "ps", "--format", "{{.ID}}"); !strings.Contains(r.stdout, id[:12]) {
+		t.Errorf("lade ps does not list the API's container: %q", r.stdout)
+	}
+	testutil.Poll(t, "the container's output", func() bool {
+		out, errOut, _ := dockerTry(bin, sock, "logs", name)
+		return out == "out\n" && errOut == "err\n"
+	})
+	dockerCLI(t, bin, sock, "stop", "-t", "1", name)
+	if st := dockerCLI(t, bin, sock, "inspect", "-f", "{{.State.Status}}", name); st != "exited\n" {
+		t.Errorf("after docker stop: %q", st)
+	}
+	dockerCLI(t, bin, sock, "rm", name)
+	if r := lade(t, root, "", "ps", "-a", "--format", "{{.ID}}"); strings.Contains(r.stdout, id[:12]) {
+		t.Errorf("lade ps -a still lists the removed container")
+	}
+	cli := "cli" + name
+	if r := lade(t, root, "", "run", "-d", "--name", cli, "busybox", "sleep", "60"); r.code != 0 {
+		t.Fatalf("lade run -d: %s", r.stderr)
+	}
+	if out := dockerCLI(t, bin, sock, "ps", "--filter", "name="+cli, "--format", "{{.Names}}"); out != cli+"\n" {
+		t.Errorf("docker ps --filter name=%s: %q", cli, out)
+	}
+	dockerCLI(t, bin, sock, "rm", "-f", cli)
+	if r := lade(t, root, "", "ps", "-a", "--format", "{{.Names}}"); strings.Contains(r.stdout, cli) {
+		t.Errorf("lade ps -a lists %s after docker rm -f", cli)
+	}
+}
+
+// serveVolumesNetworks: volume and network create, ls and rm.
+func serveVolumesNetworks(t *testing.T, bin, sock, root string, i int) {
+	vol, net := "vol"+string(rune('a'+i)), "net"+string(rune('a'+i))
+	dockerCLI(t, bin, sock, "volume", "create", vol)
+	if out := dockerCLI(t, bin, sock, "volume", "ls", "--format", "{{.Name}}"); !strings.Contains(out, vol) {
+		t.Errorf("docker volume ls: %q", out)
+	}
+	if r := lade(t, root, "", "volume", "ls", "-q"); !strings.Contains(r.stdout, vol) {
+		t.Errorf("lade volume ls: %q", r.stdout)
+	}
+	dockerCLI(t, bin, sock, "volume", "rm", vol)
+	dockerCLI(t, bin, sock, "network", "create", net)
+	if out := dockerCLI(t, bin, sock, "network", "ls", "--format", "{{.Name}}"); !strings.Contains(out, net) {
+		t.Errorf("docker network ls: %q", out)
+	}
+	if out := dockerCLI(t, bin, sock, "network", "inspect", "-f", "{{.Driver}}", net); out != "bridge\n" {
+		t.Errorf("docker network inspect: %q", out)
+	}
+	dockerCLI(t, bin, sock, "network", "rm", net)
+	if r := lade(t, root, "", "network", "ls", "--format", "{{.Name}}"); strings.Contains(r.stdout, net) {
+		t.Errorf("lade network ls lists %s after docker network rm", net)
+	}
+}
+
+// TestServeDockerPy: docker-py runs a container to its output.
+func TestServeDockerPy(t *testing.T) {
+	root := newRoot(t)
+	sock := startServe(t, root)
+	py, err := exec.LookPath("python3")
+	if err == nil {
+		err = exec.Command(py, "-c", "import docker").Run()
+	}
+	if err != nil {
+		testutil.Unavailable(t, "python3-docker missing: scripts/test.sh installs it")
+	}
+	script := `
+import docker, sys
+c = docker.DockerClient(base_url="unix://" + sys.argv[1])
+assert c.ping()
+assert c.version()["ApiVersion"] == "1.57"
+assert any("busybox:latest" in i.tags for i in c.images.list())
+out = c.containers.run("busybox", "echo py", remove=True)
+assert out == b"py\n", out
+v = c.volumes.create("pyvol")
+assert "pyvol" in [x.name for x in c.volumes.list()]
+v.remove()
+print("ok")
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "-c", script, sock).CombinedOutput()
+	if err != nil || string(out) != "ok\n" {
+		t.Fatalf("docker-py: %v\n%s", err, out)
+	}
+}
