@@ -209,16 +209,16 @@ func (s *Server) imageLoad(w http.ResponseWriter, r *http.Request) error {
 }
 
 // stream writes docker's streamed JSON messages, one a line, flushed as
-// they come; writes come from the pull's goroutines too.
+// they come; writes come from the pull's goroutines too. The status line
+// goes with the first message, so a failure before any is a plain error.
 type stream struct {
-	mu  sync.Mutex
-	w   http.ResponseWriter
-	enc *json.Encoder
+	mu      sync.Mutex
+	w       http.ResponseWriter
+	enc     *json.Encoder
+	started bool
 }
 
 func newStream(w http.ResponseWriter) *stream {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
 	return &stream{w: w, enc: json.NewEncoder(w)}
 }
 
@@ -232,6 +232,11 @@ type message struct {
 func (st *stream) send(m message) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if !st.started {
+		st.w.Header().Set("Content-Type", "application/json")
+		st.w.WriteHeader(http.StatusOK)
+		st.started = true
+	}
 	_ = st.enc.Encode(m)
 	if f, ok := st.w.(http.Flusher); ok {
 		f.Flush()
@@ -241,9 +246,15 @@ func (st *stream) send(m message) {
 func (st *stream) status(s string) { st.send(message{Message: jsonstream.Message{Status: s}}) }
 func (st *stream) stream(s string) { st.send(message{Message: jsonstream.Message{Stream: s}}) }
 
-// fail ends the stream with err: the status was sent already, so the
-// error goes in the body, where docker's clients look for it.
+// fail ends the stream with err: once the status was sent, the error
+// goes in the body, where docker's clients look for it.
 func (st *stream) fail(err error) error {
+	st.mu.Lock()
+	started := st.started
+	st.mu.Unlock()
+	if !started {
+		return err
+	}
 	st.send(message{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorMessage: err.Error()})
 	return nil
 }
