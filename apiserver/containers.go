@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -197,6 +198,9 @@ func (s *Server) containerRestart(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// killWait bounds how long a SIGKILL's answer waits for the exit.
+const killWait = 10 * time.Second
+
 func (s *Server) containerKill(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.container(r)
 	if err != nil {
@@ -212,6 +216,13 @@ func (s *Server) containerKill(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := s.stores.Containers.Kill(c.ID, n); err != nil {
 		return err
+	}
+	if n == syscall.SIGKILL {
+		// As dockerd: a kill answers once the container is gone, so the
+		// client's next inspect sees it exited.
+		ctx, cancel := context.WithTimeout(r.Context(), killWait)
+		defer cancel()
+		_, _ = s.stores.Containers.Wait(ctx, c.ID)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -161,6 +161,8 @@ func TestServeDockerCLI(t *testing.T) {
 				t.Errorf("docker images: %q lacks %s", out, ref)
 			}
 			serveContainers(t, bin, sock, root, ref, i)
+			serveLifecycle(t, bin, sock, i)
+			serveImages(t, bin, sock, root, reg, i)
 			serveVolumesNetworks(t, bin, sock, root, i)
 		})
 	}
@@ -257,5 +259,68 @@ print("ok")
 	out, err := exec.CommandContext(ctx, py, "-c", script, sock).CombinedOutput()
 	if err != nil || string(out) != "ok\n" {
 		t.Fatalf("docker-py: %v\n%s", err, out)
+	}
+}
+
+// serveLifecycle: create, start, kill, restart, wait and rm -f.
+func serveLifecycle(t *testing.T, bin, sock string, i int) {
+	name := "life" + string(rune('a'+i))
+	dockerCLI(t, bin, sock, "create", "--name", name, "busybox", "sh", "-c", "echo started; exec sleep 60")
+	if st := dockerCLI(t, bin, sock, "inspect", "-f", "{{.State.Status}}", name); st != "created\n" {
+		t.Errorf("after docker create: %q", st)
+	}
+	dockerCLI(t, bin, sock, "start", name)
+	dockerCLI(t, bin, sock, "kill", name)
+	if st := dockerCLI(t, bin, sock, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name); st != "exited 137\n" {
+		t.Errorf("after docker kill: %q", st)
+	}
+	if _, errOut, err := dockerTry(bin, sock, "kill", name); err == nil || !strings.Contains(errOut, "is not running") {
+		t.Errorf("docker kill of a stopped container: %v %q", err, errOut)
+	}
+	dockerCLI(t, bin, sock, "restart", "-t", "1", name)
+	if st := dockerCLI(t, bin, sock, "inspect", "-f", "{{.State.Running}}", name); st != "true\n" {
+		t.Errorf("after docker restart: %q", st)
+	}
+	if _, errOut, err := dockerTry(bin, sock, "rm", name); err == nil || !strings.Contains(errOut, "stop the container before removing") {
+		t.Errorf("docker rm of a running container: %v %q", err, errOut)
+	}
+	done := make(chan string, 1)
+	go func() { out, _, _ := dockerTry(bin, sock, "wait", name); done <- out }()
+	dockerCLI(t, bin, sock, "kill", "-s", "TERM", name)
+	dockerCLI(t, bin, sock, "kill", name) // sh as pid 1 ignores TERM
+	if code := <-done; code != "137\n" {
+		t.Errorf("docker wait printed %q, want 137", code)
+	}
+	dockerCLI(t, bin, sock, "rm", "-f", name)
+}
+
+// serveImages: tag, inspect, history, save, load, push and rmi.
+func serveImages(t *testing.T, bin, sock, root, reg string, i int) {
+	tag := reg + "/lade/pushed:" + string(rune('a'+i))
+	dockerCLI(t, bin, sock, "tag", "busybox", tag)
+	id := dockerCLI(t, bin, sock, "image", "inspect", "-f", "{{.Id}}", tag)
+	if want := dockerCLI(t, bin, sock, "image", "inspect", "-f", "{{.Id}}", "busybox"); id != want {
+		t.Errorf("tag's image %q, busybox's %q", id, want)
+	}
+	if out := dockerCLI(t, bin, sock, "history", "-q", tag); !strings.HasPrefix(id, "sha256:"+strings.TrimSpace(out)) {
+		t.Errorf("docker history -q: %q, image %q", out, id)
+	}
+	out := dockerCLI(t, bin, sock, "push", tag)
+	if !strings.Contains(out, "digest: sha256:") {
+		t.Errorf("docker push printed %q", out)
+	}
+	archive := filepath.Join(t.TempDir(), "save.tar")
+	dockerCLI(t, bin, sock, "save", "-o", archive, tag)
+	if out := dockerCLI(t, bin, sock, "rmi", tag); !strings.Contains(out, "Untagged: ") {
+		t.Errorf("docker rmi printed %q", out)
+	}
+	if r := lade(t, root, "", "images", "-q", tag); r.stdout != "" {
+		t.Errorf("lade images lists %s after docker rmi: %q", tag, r.stdout)
+	}
+	if out := dockerCLI(t, bin, sock, "load", "-i", archive); !strings.Contains(out, "Loaded image: "+tag) {
+		t.Errorf("docker load printed %q", out)
+	}
+	if r := lade(t, root, "", "pull", tag); r.code != 0 {
+		t.Errorf("lade pull of what docker pushed: %s", r.stderr)
 	}
 }
