@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -323,4 +324,35 @@ func serveImages(t *testing.T, bin, sock, root, reg string, i int) {
 	if r := lade(t, root, "", "pull", tag); r.code != 0 {
 		t.Errorf("lade pull of what docker pushed: %s", r.stderr)
 	}
+}
+
+// TestServeParallel: clients at once, as compose starts services; no
+// request waits for another's.
+func TestServeParallel(t *testing.T) {
+	bin := serveClients[0].bin
+	requireClient(t, bin)
+	root := newRoot(t)
+	sock := startServe(t, root)
+	const n = 10
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			out, errOut, err := dockerTry(bin, sock, "run", "-d", "--name", "par"+string(rune('a'+i)), "busybox", "sleep", "60")
+			if err != nil {
+				err = fmt.Errorf("docker run -d: %v: %s%s", err, out, errOut)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	out := dockerCLI(t, bin, sock, "ps", "-q")
+	if got := len(strings.Fields(out)); got != n {
+		t.Errorf("docker ps lists %d containers, want %d:\n%s", got, n, out)
+	}
+	ids := strings.Fields(dockerCLI(t, bin, sock, "ps", "-aq"))
+	dockerCLI(t, bin, sock, append([]string{"rm", "-f"}, ids...)...)
 }
