@@ -1,0 +1,268 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/lade-build/lade/internal/testutil"
+)
+
+// readFiles reads the files of an exported directory as path -> content
+// (dirs are not listed).
+func readFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || !fi.Mode().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out["/"+rel] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// tarFiles lists a plain tar's regular files as path -> content.
+func tarFiles(t *testing.T, data []byte) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	tr := tar.NewReader(bytes.NewReader(data))
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("reading tar: %v", err)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			b, _ := io.ReadAll(tr)
+			out["/"+strings.TrimPrefix(hdr.Name, "./")] = string(b)
+		}
+	}
+}
+
+func gzipped(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestBuildxOutputsAndStdinContexts: -o type=local, -o DIR, type=tar and
+// -o - write the final stage's files; stdin carries a Dockerfile (no
+// context) or a tar, plain or gzipped, as the context.
+func TestBuildxOutputsAndStdinContexts(t *testing.T) {
+	root := newRoot(t)
+	ctxDir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nCOPY f.txt /f.txt\nRUN echo ran > /ran\n", "f.txt": "from tar\n"})
+	ctxTar := testutil.TarDir(t, ctxDir)
+	tmp := t.TempDir()
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		read  func() map[string]string // the exported files
+		want  map[string]string
+	}{
+		{"stdin dockerfile, type=local", "FROM busybox\nRUN echo hi > /hi\n",
+			[]string{"-o", "type=local,dest=" + tmp + "/a", "-"},
+			func() map[string]string { return readFiles(t, tmp+"/a") }, map[string]string{"/hi": "hi\n"}},
+		{"stdin tar, -o DIR", string(ctxTar),
+			[]string{"-o", tmp + "/b", "-"},
+			func() map[string]string { return readFiles(t, tmp+"/b") }, map[string]string{"/f.txt": "from tar\n", "/ran": "ran\n"}},
+		{"stdin gzip tar, type=tar", string(gzipped(t, ctxTar)),
+			[]string{"-o", "type=tar,dest=" + tmp + "/c.tar", "-"},
+			func() map[string]string {
+				b, _ := os.ReadFile(tmp + "/c.tar")
+				return tarFiles(t, b)
+			}, map[string]string{"/f.txt": "from tar\n", "/ran": "ran\n"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := lade(t, root, tc.stdin, append([]string{"build"}, tc.args...)...)
+			if r.code != 0 {
+				t.Fatalf("build: %d %s", r.code, r.stderr)
+			}
+			got := tc.read()
+			for p, want := range tc.want {
+				if got[p] != want {
+					t.Errorf("%s = %q, want %q", p, got[p], want)
+				}
+			}
+			if got["/bin/busybox"] == "" {
+				t.Errorf("the base image's files are missing: %d files", len(got))
+			}
+		})
+	}
+	// -o - is a tar of the files on stdout.
+	r := lade(t, root, "", "build", "-o", "-", ctxDir)
+	if r.code != 0 {
+		t.Fatalf("build -o -: %s", r.stderr)
+	}
+	if got := tarFiles(t, []byte(r.stdout))["/ran"]; got != "ran\n" {
+		t.Errorf("-o - /ran = %q", got)
+	}
+}
+
+// TestBuildxMetadataAndAnnotations: --metadata-file holds the stored
+// image's manifest and config digests and its name; --annotation lands in
+// the manifest.
+func TestBuildxMetadataAndAnnotations(t *testing.T) {
+	root := newRoot(t)
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo x > /x\n"})
+	meta := filepath.Join(t.TempDir(), "meta.json")
+	iid := filepath.Join(t.TempDir(), "iid")
+	r := lade(t, root, "", "build", "-t", "meta:1", "--iidfile", iid, "--metadata-file", meta,
+		"--annotation", "org.example.a=1", "--annotation", "manifest:org.example.b=2", "--load", dir)
+	if r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	var m map[string]any
+	b, _ := os.ReadFile(meta)
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("metadata %q: %v", b, err)
+	}
+	a := &app{root: root, stderr: io.Discard}
+	if err := a.open(); err != nil {
+		t.Fatal(err)
+	}
+	img, err := a.images.Get(context.Background(), "meta:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	id, _ := os.ReadFile(iid)
+	desc, _ := m["containerimage.descriptor"].(map[string]any)
+	for k, want := range map[string]any{
+		"containerimage.digest":        d.String(),
+		"containerimage.config.digest": string(id),
+		"image.name":                   "docker.io/library/meta:1",
+	} {
+		if m[k] != want {
+			t.Errorf("metadata %s = %v, want %v", k, m[k], want)
+		}
+	}
+	if desc["digest"] != d.String() || desc["mediaType"] == nil {
+		t.Errorf("containerimage.descriptor = %v", desc)
+	}
+	mf, _ := img.Manifest()
+	if mf.Annotations["org.example.a"] != "1" || mf.Annotations["org.example.b"] != "2" {
+		t.Errorf("manifest annotations = %v", mf.Annotations)
+	}
+}
+
+// TestBuildxNamedContexts: --build-context names a directory (COPY
+// --from and FROM), an image (docker-image://) and an OCI layout.
+func TestBuildxNamedContexts(t *testing.T) {
+	root := newRoot(t)
+	src := writeTree(t, map[string]string{"hello": "hello\n"})
+	files := writeTree(t, map[string]string{"data.txt": "data\n"})
+	lay := filepath.Join(t.TempDir(), "layout")
+	p, err := layout.Write(lay, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(testutil.BusyboxImage(t)); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeTree(t, map[string]string{"Dockerfile": `FROM files AS f
+FROM fromlayout AS l
+RUN echo layout > /l
+FROM base
+COPY --from=src hello /hello
+COPY --from=f /data.txt /data.txt
+COPY --from=l /l /l
+RUN cat /hello /data.txt > /both
+`})
+	out := filepath.Join(t.TempDir(), "out")
+	r := lade(t, root, "", "build", "-o", "type=local,dest="+out,
+		"--build-context", "base=docker-image://busybox", "--build-context", "src="+src,
+		"--build-context", "files="+files, "--build-context", "fromlayout=oci-layout://"+lay, dir)
+	if r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	got := readFiles(t, out)
+	for p, want := range map[string]string{"/hello": "hello\n", "/data.txt": "data\n", "/both": "hello\ndata\n", "/l": "layout\n"} {
+		if got[p] != want {
+			t.Errorf("%s = %q, want %q", p, got[p], want)
+		}
+	}
+}
+
+// TestBuildxRunSandboxFlags: --add-host, --ulimit and --shm-size reach
+// RUN steps.
+func TestBuildxRunSandboxFlags(t *testing.T) {
+	root := newRoot(t)
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nRUN cat /etc/hosts > /hosts; ulimit -n > /nofile; grep /dev/shm /proc/mounts > /shm\n"})
+	out := filepath.Join(t.TempDir(), "out")
+	r := lade(t, root, "", "build", "-o", out, "--add-host", "db.example:10.1.2.3",
+		"--ulimit", "nofile=512:1024", "--shm-size", "128m", dir)
+	if r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	got := readFiles(t, out)
+	if !strings.Contains(got["/hosts"], "10.1.2.3\tdb.example\n") {
+		t.Errorf("/etc/hosts = %q", got["/hosts"])
+	}
+	if got["/nofile"] != "512\n" {
+		t.Errorf("ulimit -n = %q, want 512", got["/nofile"])
+	}
+	if !strings.Contains(got["/shm"], "size=131072k") {
+		t.Errorf("/dev/shm mount = %q, want size=131072k", got["/shm"])
+	}
+}
+
+// TestBuildxTarballURLContext builds from a .tar.gz served on loopback.
+func TestBuildxTarballURLContext(t *testing.T) {
+	root := newRoot(t)
+	ctxDir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nCOPY f /f\n", "f": "url\n"})
+	body := gzipped(t, testutil.TarDir(t, ctxDir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "out")
+	r := lade(t, root, "", "build", "-o", out, srv.URL+"/ctx.tar.gz")
+	if r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	if got := readFiles(t, out)["/f"]; got != "url\n" {
+		t.Errorf("/f = %q", got)
+	}
+}
+
+// TestBuildxLegacyFlags: the classic builder's flags are accepted with a
+// note, as buildx does.
+func TestBuildxLegacyFlags(t *testing.T) {
+	root := newRoot(t)
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\n"})
+	r := lade(t, root, "", "build", "--rm", "--force-rm", "-m", "1g", "--compress", "--cpu-shares", "2", "--isolation", "default", "-q", dir)
+	if r.code != 0 {
+		t.Fatalf("build: %d %s", r.code, r.stderr)
+	}
+	for _, f := range []string{"--memory", "--rm", "--force-rm", "--compress", "--cpu-shares", "--isolation"} {
+		if !strings.Contains(r.stderr, "WARNING: "+f+" is ignored") {
+			t.Errorf("no note for %s:\n%s", f, r.stderr)
+		}
+	}
+}
