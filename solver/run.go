@@ -24,7 +24,7 @@ func digestOf(h v1.Hash) digest.Digest { return digest.Digest(h.String()) }
 
 const sandboxHostname = "buildkitsandbox"
 
-var etcOnce sync.Map // TmpDir -> *etcFiles
+var etcOnce sync.Map // the files' dir -> *etcFiles
 
 type etcFiles struct {
 	once                    sync.Once

@@ -9,15 +9,22 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cgi"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/lade-build/lade/internal/testroot"
 	"github.com/lade-build/lade/internal/testutil"
 )
 
@@ -263,6 +270,132 @@ func TestBuildxLegacyFlags(t *testing.T) {
 	for _, f := range []string{"--memory", "--rm", "--force-rm", "--compress", "--cpu-shares", "--isolation"} {
 		if !strings.Contains(r.stderr, "WARNING: "+f+" is ignored") {
 			t.Errorf("no note for %s:\n%s", f, r.stderr)
+		}
+	}
+}
+
+// gitServer serves a repository over git's smart HTTP (git http-backend
+// as CGI) on loopback; main has sub/f "main", branch dev has sub/f "dev".
+func gitServer(t *testing.T) string {
+	t.Helper()
+	git := tool(t, "git", "git")
+	work := writeTree(t, map[string]string{"sub/Dockerfile": "FROM busybox\nCOPY f /f\n", "sub/f": "main\n"})
+	repos := t.TempDir()
+	env := []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t", "HOME=" + repos}
+	for _, args := range [][]string{
+		{"-C", work, "init", "-q", "-b", "main"}, {"-C", work, "add", "."}, {"-C", work, "commit", "-qm", "main"},
+		{"-C", work, "checkout", "-qb", "dev"},
+	} {
+		gitRun(t, git, env, args...)
+	}
+	os.WriteFile(filepath.Join(work, "sub/f"), []byte("dev\n"), 0o644)
+	gitRun(t, git, env, "-C", work, "commit", "-qam", "dev")
+	gitRun(t, git, env, "-C", work, "checkout", "-q", "main")
+	gitRun(t, git, env, "clone", "-q", "--bare", work, filepath.Join(repos, "repo.git"))
+	h := &cgi.Handler{Path: git, Args: []string{"http-backend"},
+		Env: []string{"GIT_PROJECT_ROOT=" + repos, "GIT_HTTP_EXPORT_ALL=1"}}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/repo.git"
+}
+
+func gitRun(t *testing.T, git string, env []string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(git, args...)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// TestBuildxGitContext builds from a git URL with #ref:subdir, and its
+// default branch with the -f path inside the repository.
+func TestBuildxGitContext(t *testing.T) {
+	root := newRoot(t)
+	url := gitServer(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{url + "#dev:sub"}, "dev\n"},
+		{[]string{url + "#:sub"}, "main\n"},
+		{[]string{"-f", "sub/Dockerfile", url + "#main"}, ""}, // COPY f: no f at the repo's top
+	}
+	for _, tc := range tests {
+		out := filepath.Join(t.TempDir(), "out")
+		r := lade(t, root, "", append([]string{"build", "-o", out}, tc.args...)...)
+		if tc.want == "" {
+			if r.code == 0 || !strings.Contains(r.stderr, `"/f": not found`) {
+				t.Errorf("build %v: code %d, want the COPY to miss f: %s", tc.args, r.code, r.stderr)
+			}
+			continue
+		}
+		if r.code != 0 {
+			t.Fatalf("build %v: %s", tc.args, r.stderr)
+		}
+		if got := readFiles(t, out)["/f"]; got != tc.want {
+			t.Errorf("build %v: /f = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestBuildxPull: a stored base image serves until --pull looks it up in
+// its registry again; --load is accepted.
+func TestBuildxPull(t *testing.T) {
+	root := newRoot(t)
+	host := testRegistry(t, nil)
+	ref := host + "/lade/base:1"
+	push := func(v string) {
+		l, err := tarball.LayerFromReader(bytes.NewReader(testutil.TarDir(t, writeTree(t, map[string]string{"v": v}))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := mutate.AppendLayers(testutil.BusyboxImage(t), l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag, _ := name.NewTag(ref)
+		if err := remote.Write(tag, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM " + ref + "\nRUN cp /v /got\n"})
+	build := func(args ...string) string {
+		out := filepath.Join(t.TempDir(), "out")
+		r := lade(t, root, "", append(append([]string{"build", "-o", out}, args...), dir)...)
+		if r.code != 0 {
+			t.Fatalf("build %v: %s", args, r.stderr)
+		}
+		return readFiles(t, out)["/got"]
+	}
+	push("1")
+	if r := lade(t, root, "", "pull", ref); r.code != 0 {
+		t.Fatalf("pull: %s", r.stderr)
+	}
+	push("2")
+	if got := build("--load"); got != "1" {
+		t.Errorf("without --pull: /got = %q, want the stored 1", got)
+	}
+	if got := build("--pull"); got != "2" {
+		t.Errorf("with --pull: /got = %q, want the registry's 2", got)
+	}
+}
+
+// TestBuildxMultiPlatformLocal: a multi-platform local export has one
+// directory per platform, as buildx's.
+func TestBuildxMultiPlatformLocal(t *testing.T) {
+	root := newRoot(t)
+	testroot.SeedBusyboxMulti(t, root, "busybox:latest")
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nCOPY f /f\n", "f": "f\n"})
+	out := filepath.Join(t.TempDir(), "out")
+	r := lade(t, root, "", "build", "--platform", "linux/amd64,linux/arm64", "-o", "type=local,dest="+out, dir)
+	if r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	got := readFiles(t, out)
+	for _, p := range []string{"/linux_amd64/f", "/linux_arm64/f"} {
+		if got[p] != "f\n" {
+			t.Errorf("%s = %q", p, got[p])
 		}
 	}
 }
