@@ -3,10 +3,8 @@ package main
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/cgi"
@@ -52,30 +50,12 @@ func readFiles(t *testing.T, dir string) map[string]string {
 func tarFiles(t *testing.T, data []byte) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	tr := tar.NewReader(bytes.NewReader(data))
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("reading tar: %v", err)
-		}
+	testutil.EachTarEntry(t, data, func(hdr *tar.Header, body []byte) {
 		if hdr.Typeflag == tar.TypeReg {
-			b, _ := io.ReadAll(tr)
-			out["/"+strings.TrimPrefix(hdr.Name, "./")] = string(b)
+			out["/"+strings.TrimPrefix(hdr.Name, "./")] = string(body)
 		}
-	}
-}
-
-func gzipped(t *testing.T, b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	})
+	return out
 }
 
 // TestBuildxOutputsAndStdinContexts: -o type=local, -o DIR, type=tar and
@@ -99,7 +79,7 @@ func TestBuildxOutputsAndStdinContexts(t *testing.T) {
 		{"stdin tar, -o DIR", string(ctxTar),
 			[]string{"-o", tmp + "/b", "-"},
 			func() map[string]string { return readFiles(t, tmp+"/b") }, map[string]string{"/f.txt": "from tar\n", "/ran": "ran\n"}},
-		{"stdin gzip tar, type=tar", string(gzipped(t, ctxTar)),
+		{"stdin gzip tar, type=tar", string(testutil.Gzip(t, ctxTar)),
 			[]string{"-o", "type=tar,dest=" + tmp + "/c.tar", "-"},
 			func() map[string]string {
 				b, _ := os.ReadFile(tmp + "/c.tar")
@@ -245,7 +225,7 @@ func TestBuildxRunSandboxFlags(t *testing.T) {
 func TestBuildxTarballURLContext(t *testing.T) {
 	root := newRoot(t)
 	ctxDir := writeTree(t, map[string]string{"Dockerfile": "FROM busybox\nCOPY f /f\n", "f": "url\n"})
-	body := gzipped(t, testutil.TarDir(t, ctxDir))
+	body := testutil.Gzip(t, testutil.TarDir(t, ctxDir))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(body) }))
 	defer srv.Close()
 	out := filepath.Join(t.TempDir(), "out")
