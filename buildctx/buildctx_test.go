@@ -129,3 +129,21 @@ func TestOpenStdin(t *testing.T) {
 		t.Errorf("a tar entry escaped the context")
 	}
 }
+
+// TestCloneRefusesOptions: a ref that git would read as an option
+// (--upload-pack runs a command) is refused before git runs.
+func TestCloneRefusesOptions(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	for _, g := range []GitRef{
+		{Remote: "https://127.0.0.1/r.git", Ref: "--upload-pack=touch " + marker},
+		{Remote: "-c", Ref: "main"},
+	} {
+		err := Clone(context.Background(), g, t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "invalid git reference") {
+			t.Errorf("Clone(%+v) = %v, want invalid git reference", g, err)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("git ran the upload-pack command")
+	}
+}

@@ -76,6 +76,10 @@ func fromGit(ctx context.Context, s, scratch string) (*Context, error) {
 // (as BuildKit's git source). It fetches only the ref's commit when the
 // server allows it, else the whole history.
 func Clone(ctx context.Context, g GitRef, dir string) error {
+	if strings.HasPrefix(g.Ref, "-") || strings.HasPrefix(g.Remote, "-") {
+		// git would take it for an option (--upload-pack runs a command).
+		return fmt.Errorf("invalid git reference %q", g.Remote+"#"+g.Ref)
+	}
 	git := func(args ...string) error { return runGit(ctx, dir, args...) }
 	ref := g.Ref
 	if ref == "" {

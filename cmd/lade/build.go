@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,7 +69,7 @@ func (a *app) buildCmd() *cobra.Command {
 	})
 	fl = c.Flags()
 	fl.StringArrayVarP(&f.tags, "tag", "t", nil, `name and optionally a tag ("name:tag")`)
-	fl.StringVarP(&f.file, "file", "f", "", `name of the Dockerfile (default "CONTEXT/Dockerfile"; "-" reads stdin)`)
+	fl.StringVarP(&f.file, "file", "f", "", `name of the Dockerfile (default "CONTEXT/Dockerfile"; "-" reads stdin; for a git, URL or stdin context, a path inside it)`)
 	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "set a build-time variable (KEY=VALUE, or KEY to take it from the environment)")
 	fl.StringVar(&f.target, "target", "", "build this stage")
 	fl.StringArrayVar(&f.labels, "label", nil, "set an image label (KEY=VALUE)")
@@ -193,19 +194,29 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		annotateResults(results, opts.annotations)
 		return a.finishIndex(ctx, f, outs, cacheTo, results, b.Remote, prog)
 	}
-	res := results[0]
-	ro := opts.Options
+	ro := opts
 	ro.Platform = plats[0]
-	if err := a.verifyRepro(ctx, f, ro, res.Image, prog); err != nil {
+	return a.finishImage(ctx, f, outs, cacheTo, ro, results[0], b.Remote, prog)
+}
+
+// finishImage ends a single-platform build: the reproducibility check,
+// the annotations, every output, --cache-to, --metadata-file and the
+// image ID.
+func (a *app) finishImage(ctx context.Context, f *buildFlags, outs []output, cacheTo []remotecache.Spec,
+	opts buildPlan, res *solver.Result, remote *remotecache.Remote, prog *progress.Printer) error {
+	if err := a.verifyRepro(ctx, f, opts.Options, res.Image, prog); err != nil {
 		return err // before any export: nothing irreproducible is pushed
 	}
-	annotateResults(results, opts.annotations)
+	annotateResults([]*solver.Result{res}, opts.annotations)
+	if slices.ContainsFunc(opts.annotations, func(an exporter.Annotation) bool { return an.Index }) {
+		prog.Printf("WARNING: index annotations are ignored: a single-platform build makes no image index\n")
+	}
 	for _, o := range outs {
 		if err := a.export(ctx, res.Image, o, f.tags, prog); err != nil {
 			return err
 		}
 	}
-	if err := remotecache.Export(ctx, a.remoteCache(prog), cacheTo, cacheBuild(res), b.Remote); err != nil {
+	if err := remotecache.Export(ctx, a.remoteCache(prog), cacheTo, cacheBuild(res), remote); err != nil {
 		return err
 	}
 	if err := a.writeImageMetadata(f, outs, res.Image); err != nil {
