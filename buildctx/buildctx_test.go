@@ -53,6 +53,7 @@ func TestParseNamed(t *testing.T) {
 		{"g=https://h/r.git#main", Named{Name: "g", Source: "https://h/r.git#main"}, ""},
 		{"nothing", Named{}, "expected NAME=VALUE"},
 		{"x=ftp://h/f", Named{}, "unsupported source"},
+		{"x=-", Named{}, "stdin is only the main context"},
 	}
 	for _, tc := range tests {
 		got, err := ParseNamed(tc.in)

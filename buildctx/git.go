@@ -94,8 +94,11 @@ func Clone(ctx context.Context, g GitRef, dir string) error {
 	if git("fetch", "-q", "--depth=1", "--no-tags", "origin", ref) != nil {
 		// A commit the server will not serve by itself, or a dumb server:
 		// the full history has it.
-		if err := git("fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"); err != nil {
+		if err := git("fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*", "+HEAD:refs/remotes/origin/HEAD"); err != nil {
 			return err
+		}
+		if ref == "HEAD" {
+			ref = "origin/HEAD"
 		}
 		if err := git("checkout", "-q", ref); err != nil {
 			return err

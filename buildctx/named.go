@@ -46,6 +46,8 @@ func ParseNamed(s string) (Named, error) {
 		n.Layout = parseLayout(strings.TrimPrefix(v, "oci-layout://"))
 	case IsGitURL(v) || IsHTTPURL(v):
 		n.Source = v
+	case v == "-":
+		return n, fmt.Errorf("invalid build context %q: stdin is only the main context", s)
 	case strings.Contains(v, "://"):
 		return n, fmt.Errorf("invalid build context %q: unsupported source", s)
 	default:

@@ -256,7 +256,8 @@ func TestBuildxLegacyFlags(t *testing.T) {
 
 // gitServer serves a repository over git's smart HTTP (git http-backend
 // as CGI) on loopback; main has sub/f "main", branch dev has sub/f "dev".
-func gitServer(t *testing.T) string {
+// It returns the URL and main's commit.
+func gitServer(t *testing.T) (url, mainCommit string) {
 	t.Helper()
 	git := tool(t, "git", "git")
 	work := writeTree(t, map[string]string{"sub/Dockerfile": "FROM busybox\nCOPY f /f\n", "sub/f": "main\n"})
@@ -272,11 +273,15 @@ func gitServer(t *testing.T) string {
 	gitRun(t, git, env, "-C", work, "commit", "-qam", "dev")
 	gitRun(t, git, env, "-C", work, "checkout", "-q", "main")
 	gitRun(t, git, env, "clone", "-q", "--bare", work, filepath.Join(repos, "repo.git"))
+	out, err := exec.Command(git, "-C", work, "rev-parse", "main").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := &cgi.Handler{Path: git, Args: []string{"http-backend"},
 		Env: []string{"GIT_PROJECT_ROOT=" + repos, "GIT_HTTP_EXPORT_ALL=1"}}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return srv.URL + "/repo.git"
+	return srv.URL + "/repo.git", strings.TrimSpace(string(out))
 }
 
 func gitRun(t *testing.T, git string, env []string, args ...string) {
@@ -292,13 +297,14 @@ func gitRun(t *testing.T, git string, env []string, args ...string) {
 // default branch with the -f path inside the repository.
 func TestBuildxGitContext(t *testing.T) {
 	root := newRoot(t)
-	url := gitServer(t)
+	url, commit := gitServer(t)
 	tests := []struct {
 		args []string
 		want string
 	}{
 		{[]string{url + "#dev:sub"}, "dev\n"},
 		{[]string{url + "#:sub"}, "main\n"},
+		{[]string{url + "#" + commit + ":sub"}, "main\n"},
 		{[]string{"-f", "sub/Dockerfile", url + "#main"}, ""}, // COPY f: no f at the repo's top
 	}
 	for _, tc := range tests {
