@@ -384,4 +384,33 @@ func TestBuildxMultiPlatformLocal(t *testing.T) {
 			t.Errorf("%s = %q", p, got[p])
 		}
 	}
+	// The index takes index: annotations; the metadata names it.
+	ociTar, meta, iid := filepath.Join(out, "..", "oci.tar"), filepath.Join(out, "..", "meta.json"), filepath.Join(out, "..", "iid")
+	r = lade(t, root, "", "build", "--platform", "linux/amd64,linux/arm64", "-o", "type=oci,dest="+ociTar,
+		"--annotation", "index:org.example.i=1", "--metadata-file", meta, "--iidfile", iid, dir)
+	if r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	blobs := map[string][]byte{}
+	b, _ := os.ReadFile(ociTar)
+	testutil.EachTarEntry(t, b, func(hdr *tar.Header, body []byte) { blobs[hdr.Name] = body })
+	var top, idx struct {
+		Manifests   []struct{ Digest string }
+		Annotations map[string]string
+	}
+	json.Unmarshal(blobs["index.json"], &top)
+	if len(top.Manifests) != 1 {
+		t.Fatalf("index.json = %s", blobs["index.json"])
+	}
+	json.Unmarshal(blobs["blobs/sha256/"+strings.TrimPrefix(top.Manifests[0].Digest, "sha256:")], &idx)
+	if idx.Annotations["org.example.i"] != "1" || len(idx.Manifests) != 2 {
+		t.Errorf("image index = %+v", idx)
+	}
+	var m map[string]any
+	mb, _ := os.ReadFile(meta)
+	json.Unmarshal(mb, &m)
+	id, _ := os.ReadFile(iid)
+	if m["containerimage.digest"] != top.Manifests[0].Digest || string(id) != top.Manifests[0].Digest {
+		t.Errorf("metadata %s, iid %s; want the index %s", mb, id, top.Manifests[0].Digest)
+	}
 }
