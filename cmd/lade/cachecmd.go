@@ -42,13 +42,18 @@ func (a *app) cacheCmd() *cobra.Command {
 		return a.cacheDU(ctx, verbose)
 	})
 	du.Flags().BoolVarP(&verbose, "verbose", "v", false, "describe every cache record")
+	c.AddCommand(du, a.cachePruneCmd())
+	return c
+}
+
+// cachePruneCmd is `cache prune`, and docker's `builder prune`.
+func (a *app) cachePruneCmd() *cobra.Command {
 	f := &pruneFlags{}
 	prune := command("prune [--all] [--keep-storage SIZE] [--filter until=DURATION] [-f]", "Remove build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
 		return a.cachePrune(ctx, f)
 	})
 	addPruneFlags(prune, f)
-	c.AddCommand(du, prune)
-	return c
+	return prune
 }
 
 func addPruneFlags(c *cobra.Command, f *pruneFlags) {

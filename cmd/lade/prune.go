@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lade-build/lade/gc"
+	"github.com/lade-build/lade/images"
+)
+
+func init() {
+	namespaceOnly["container"] = append(namespaceOnly["container"], (*app).containerPruneCmd)
+	namespaceOnly["image"] = append(namespaceOnly["image"], (*app).imagePruneCmd)
+	namespaceOnly["volume"] = append(namespaceOnly["volume"], (*app).volumePruneCmd)
+	namespaceOnly["builder"] = append(namespaceOnly["builder"], (*app).cachePruneCmd)
+}
+
+// printReclaimed ends a prune as docker does: what went, then the space.
+func (a *app) printReclaimed(title string, removed []string, n int64) {
+	printList(a, title, removed)
+	fmt.Fprintf(a.stdout, "Total reclaimed space: %s\n", humanSize(n))
+}
+
+func (a *app) containerPruneCmd() *cobra.Command {
+	var force bool
+	c := command("prune [OPTIONS]", "Remove all stopped containers", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		if !a.confirm(force, "This will remove all stopped containers.") {
+			return nil
+		}
+		cs, err := a.containers()
+		if err != nil {
+			return err
+		}
+		p, err := cs.PruneStopped(ctx)
+		a.printReclaimed("Deleted Containers:", p.Removed, p.Reclaimed)
+		return err
+	})
+	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	return c
+}
+
+func (a *app) volumePruneCmd() *cobra.Command {
+	var force, all bool
+	c := command("prune [OPTIONS]", "Remove unused local volumes", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		warn := "This will remove anonymous local volumes not used by at least one container."
+		if all {
+			warn = "This will remove all local volumes not used by at least one container."
+		}
+		if !a.confirm(force, warn) {
+			return nil
+		}
+		cs, err := a.containers()
+		if err != nil {
+			return err
+		}
+		p, err := cs.PruneVolumes(all)
+		a.printReclaimed("Deleted Volumes:", p.Removed, p.Reclaimed)
+		return err
+	})
+	c.Flags().BoolVarP(&all, "all", "a", false, "remove all unused volumes, not just anonymous ones")
+	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	return c
+}
+
+func (a *app) imagePruneCmd() *cobra.Command {
+	var force bool
+	var filters []string
+	var o images.PruneOptions
+	c := command("prune [OPTIONS]", "Remove unused images", cobra.NoArgs, a.withStores(func(ctx context.Context, _ []string) error {
+		if err := parseImageFilters(filters, &o, time.Now()); err != nil {
+			return statusError{125, err}
+		}
+		warn := "This will remove all dangling images."
+		if o.All {
+			warn = "This will remove all images without at least one container associated to them."
+		}
+		if !a.confirm(force, warn) {
+			return nil
+		}
+		return a.imagePrune(ctx, o)
+	}))
+	c.Flags().BoolVarP(&o.All, "all", "a", false, "remove all unused images, not just dangling ones")
+	c.Flags().StringArrayVar(&filters, "filter", nil, `filter values ("until=<timestamp|duration>", "label=KEY[=VALUE]", "label!=KEY[=VALUE]")`)
+	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	return c
+}
+
+// imagePrune untags the images o selects, sparing those any container
+// uses, then removes the blobs no image or cache record references.
+func (a *app) imagePrune(ctx context.Context, o images.PruneOptions) error {
+	cs, err := a.containers()
+	if err != nil {
+		return err
+	}
+	list, err := cs.List()
+	if err != nil {
+		return err
+	}
+	o.InUse = map[string]bool{}
+	for _, c := range list {
+		o.InUse[c.ImageID] = true
+	}
+	removed, err := a.images.Prune(ctx, o)
+	if err != nil {
+		return err
+	}
+	rep, err := a.pruneCache(ctx, gc.PruneOptions{OrphansOnly: true, StaleAge: defaultMinAge})
+	if err != nil {
+		return err
+	}
+	a.printReclaimed("Deleted Images:", removed, rep.Reclaimed)
+	return nil
+}
+
+// parseImageFilters reads docker's prune filters: until (a timestamp or
+// a duration before now) and label / label!=.
+func parseImageFilters(filters []string, o *images.PruneOptions, now time.Time) error {
+	for _, f := range filters {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return fmt.Errorf("bad format of filter (expected name=value): %s", f)
+		}
+		switch {
+		case k == "until":
+			t, err := untilTime(v, now)
+			if err != nil {
+				return err
+			}
+			o.Until = t
+		case k == "label" || k == "label!":
+			o.Labels = append(o.Labels, images.ParseLabelFilter(v, k == "label!"))
+		default:
+			return fmt.Errorf("invalid filter '%s'", k)
+		}
+	}
+	return nil
+}
+
+// untilTime reads a duration (before now), RFC 3339 time, date or Unix
+// timestamp, as docker's until filters do.
+func untilTime(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	sec, frac, _ := strings.Cut(v, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("invalid until filter %q: want a duration, a timestamp or a date", v)
+	}
+	ns, _ := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+	return time.Unix(s, ns), nil
+}
