@@ -154,7 +154,9 @@ func (a *app) rootCmd() *cobra.Command {
 		root.AddCommand(c)
 		ctors[c.Name()] = mk
 	}
+	applyExamples(root)
 	a.fillNamespaces(root, ctors)
+	applyExamples(root)
 	setVersion(root)
 	return root
 }

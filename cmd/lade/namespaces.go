@@ -68,6 +68,9 @@ func (a *app) fillNamespaces(root *cobra.Command, ctors map[string]func(*app) *c
 			c.Use = strings.TrimSpace(m.name + " " + rest)
 			c.Aliases = m.aliases
 			parent.AddCommand(c)
+			if c.Example == "" {
+				c.Example = memberExample(root, m.top, c.CommandPath())
+			}
 		}
 		for _, mk := range namespaceOnly[parent.Name()] {
 			if c := mk(a); subcommand(parent, c.Name()) == nil {
