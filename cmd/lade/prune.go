@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/gc"
 	"github.com/lade-build/lade/images"
 )
@@ -26,19 +27,26 @@ func (a *app) printReclaimed(title string, removed []string, n int64) {
 	fmt.Fprintf(a.stdout, "Total reclaimed space: %s\n", humanSize(n))
 }
 
+// storePrune confirms warn, runs prune on the container store and prints
+// what it removed under title: container and volume prune.
+func (a *app) storePrune(force bool, warn, title string, prune func(*container.Store) (container.Pruned, error)) error {
+	if !a.confirm(force, warn) {
+		return nil
+	}
+	cs, err := a.containers()
+	if err != nil {
+		return err
+	}
+	p, err := prune(cs)
+	a.printReclaimed(title, p.Removed, p.Reclaimed)
+	return err
+}
+
 func (a *app) containerPruneCmd() *cobra.Command {
 	var force bool
 	c := command("prune [OPTIONS]", "Remove all stopped containers", cobra.NoArgs, func(ctx context.Context, _ []string) error {
-		if !a.confirm(force, "This will remove all stopped containers.") {
-			return nil
-		}
-		cs, err := a.containers()
-		if err != nil {
-			return err
-		}
-		p, err := cs.PruneStopped(ctx)
-		a.printReclaimed("Deleted Containers:", p.Removed, p.Reclaimed)
-		return err
+		return a.storePrune(force, "This will remove all stopped containers.", "Deleted Containers:",
+			func(cs *container.Store) (container.Pruned, error) { return cs.PruneStopped(ctx) })
 	})
 	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	return c
@@ -46,21 +54,13 @@ func (a *app) containerPruneCmd() *cobra.Command {
 
 func (a *app) volumePruneCmd() *cobra.Command {
 	var force, all bool
-	c := command("prune [OPTIONS]", "Remove unused local volumes", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+	c := command("prune [OPTIONS]", "Remove unused local volumes", cobra.NoArgs, func(context.Context, []string) error {
 		warn := "This will remove anonymous local volumes not used by at least one container."
 		if all {
 			warn = "This will remove all local volumes not used by at least one container."
 		}
-		if !a.confirm(force, warn) {
-			return nil
-		}
-		cs, err := a.containers()
-		if err != nil {
-			return err
-		}
-		p, err := cs.PruneVolumes(all)
-		a.printReclaimed("Deleted Volumes:", p.Removed, p.Reclaimed)
-		return err
+		return a.storePrune(force, warn, "Deleted Volumes:",
+			func(cs *container.Store) (container.Pruned, error) { return cs.PruneVolumes(all) })
 	})
 	c.Flags().BoolVarP(&all, "all", "a", false, "remove all unused volumes, not just anonymous ones")
 	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
