@@ -125,7 +125,34 @@ var examples = map[string]string{
 	"lade volume rm": `  lade volume rm data`,
 	"lade wait":      `  lade wait web`,
 	"lade docs":      `  lade docs man /usr/local/share/man/man1`,
-	"lade docs man":  `  lade docs man docs/man`,
+
+	// Commands of issue 18 other changes add: their examples wait here.
+	"lade attach": `  lade attach web
+  lade attach --detach-keys ctrl-x web`,
+	"lade commit": `  lade commit web app:snapshot
+  lade commit -m "add config" -c 'CMD ["serve"]' web app:2`,
+	"lade cp": `  lade cp web:/etc/hosts ./hosts
+  lade cp ./config.json web:/app/
+  tar -c dir | lade cp - web:/tmp`,
+	"lade create": `  lade create --name web -p 8080:80 nginx
+  lade start -a web`,
+	"lade diff": `  lade diff web`,
+	"lade events": `  lade events --since 10m --until 0s
+  lade events --filter type=container --format '{{json .}}'`,
+	"lade export": `  lade export web > web.tar
+  lade export -o web.tar web`,
+	"lade pause":   `  lade pause web`,
+	"lade unpause": `  lade unpause web`,
+	"lade rename":  `  lade rename web frontend`,
+	"lade stats": `  lade stats
+  lade stats --no-stream web`,
+	"lade top": `  lade top web
+  lade top web -o pid,args`,
+	"lade update": `  lade update -m 1g --cpus 2 web
+  lade update --restart unless-stopped web`,
+	"lade system events": `  lade system events --since 1h`,
+	"lade system info":   `  lade system info --format '{{.Driver}}'`,
+	"lade docs man":      `  lade docs man docs/man`,
 }
 
 // applyExamples fills the Example of every command under c that has none.

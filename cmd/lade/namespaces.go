@@ -40,6 +40,7 @@ var namespaces = map[string][]member{
 	"volume":  {{"ls", "", []string{"list"}}},
 	"network": {{"ls", "", []string{"list"}}},
 	"builder": {{"build", "build", nil}},
+	"system":  {{"events", "events", nil}, {"info", "info", nil}},
 }
 
 // namespaceOnly are subcommands only a namespace has (the prunes), by
