@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/lade-build/lade/internal/du"
+	"github.com/lade-build/lade/internal/prunefilter"
 )
 
 // Usage is what containers or volumes take on disk, as system df shows
@@ -66,17 +67,17 @@ type Pruned struct {
 	UsedImages map[string]bool
 }
 
-// PruneStopped removes every container that is not running, with its
-// anonymous volumes, and returns their IDs, their writable layers' size
-// and the image IDs the running ones use.
-func (s *Store) PruneStopped(ctx context.Context) (Pruned, error) {
+// PruneStopped removes every container that is not running and f
+// selects, with its anonymous volumes, and returns their IDs, their
+// writable layers' size and the image IDs the containers kept use.
+func (s *Store) PruneStopped(ctx context.Context, f prunefilter.Filter) (Pruned, error) {
 	p := Pruned{UsedImages: map[string]bool{}}
 	ctrs, err := s.List()
 	if err != nil {
 		return p, err
 	}
 	for _, c := range ctrs {
-		if s.Running(c.ID) {
+		if s.Running(c.ID) || !f.Match(c.Created, c.Labels) {
 			p.UsedImages[c.ImageID] = true
 			continue
 		}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +10,7 @@ import (
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/gc"
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/prunefilter"
 )
 
 func init() {
@@ -44,12 +43,23 @@ func (a *app) storePrune(force bool, warn, title string, prune func(*container.S
 
 func (a *app) containerPruneCmd() *cobra.Command {
 	var force bool
+	var filters []string
 	c := command("prune [OPTIONS]", "Remove all stopped containers", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		f, err := prunefilter.Parse(filters, time.Now())
+		if err != nil {
+			return statusError{125, err}
+		}
 		return a.storePrune(force, "This will remove all stopped containers.", "Deleted Containers:",
-			func(cs *container.Store) (container.Pruned, error) { return cs.PruneStopped(ctx) })
+			func(cs *container.Store) (container.Pruned, error) { return cs.PruneStopped(ctx, f) })
 	})
+	addFilterFlag(c, &filters)
 	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	return c
+}
+
+// addFilterFlag is docker's --filter of container and image prune.
+func addFilterFlag(c *cobra.Command, filters *[]string) {
+	c.Flags().StringArrayVar(filters, "filter", nil, `filter values ("until=<timestamp|duration>", "label=KEY[=VALUE]", "label!=KEY[=VALUE]")`)
 }
 
 func (a *app) volumePruneCmd() *cobra.Command {
@@ -72,7 +82,8 @@ func (a *app) imagePruneCmd() *cobra.Command {
 	var filters []string
 	var o images.PruneOptions
 	c := command("prune [OPTIONS]", "Remove unused images", cobra.NoArgs, a.withStores(func(ctx context.Context, _ []string) error {
-		if err := parseImageFilters(filters, &o, time.Now()); err != nil {
+		var err error
+		if o.Filter, err = prunefilter.Parse(filters, time.Now()); err != nil {
 			return statusError{125, err}
 		}
 		warn := "This will remove all dangling images."
@@ -85,7 +96,7 @@ func (a *app) imagePruneCmd() *cobra.Command {
 		return a.imagePrune(ctx, o)
 	}))
 	c.Flags().BoolVarP(&o.All, "all", "a", false, "remove all unused images, not just dangling ones")
-	c.Flags().StringArrayVar(&filters, "filter", nil, `filter values ("until=<timestamp|duration>", "label=KEY[=VALUE]", "label!=KEY[=VALUE]")`)
+	addFilterFlag(c, &filters)
 	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	return c
 }
@@ -115,48 +126,4 @@ func (a *app) imagePrune(ctx context.Context, o images.PruneOptions) error {
 	}
 	a.printReclaimed("Deleted Images:", removed, rep.Reclaimed)
 	return nil
-}
-
-// parseImageFilters reads docker's prune filters: until (a timestamp or
-// a duration before now) and label / label!=.
-func parseImageFilters(filters []string, o *images.PruneOptions, now time.Time) error {
-	for _, f := range filters {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return fmt.Errorf("bad format of filter (expected name=value): %s", f)
-		}
-		switch {
-		case k == "until":
-			t, err := untilTime(v, now)
-			if err != nil {
-				return err
-			}
-			o.Until = t
-		case k == "label" || k == "label!":
-			o.Labels = append(o.Labels, images.ParseLabelFilter(v, k == "label!"))
-		default:
-			return fmt.Errorf("invalid filter '%s'", k)
-		}
-	}
-	return nil
-}
-
-// untilTime reads a duration (before now), RFC 3339 time, date or Unix
-// timestamp, as docker's until filters do.
-func untilTime(v string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	sec, frac, _ := strings.Cut(v, ".")
-	s, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("invalid until filter %q: want a duration, a timestamp or a date", v)
-	}
-	ns, _ := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
-	return time.Unix(s, ns), nil
 }

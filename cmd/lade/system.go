@@ -9,6 +9,7 @@ import (
 
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/prunefilter"
 )
 
 func init() {
@@ -119,7 +120,7 @@ func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) erro
 	if err != nil {
 		return err
 	}
-	ctrs, err := cs.PruneStopped(ctx)
+	ctrs, err := cs.PruneStopped(ctx, prunefilter.Filter{})
 	if err != nil {
 		return err
 	}
