@@ -16,6 +16,7 @@ import (
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/prunefilter"
 )
 
 func (s *Server) containerRoutes() {
@@ -34,6 +35,7 @@ func (s *Server) containerRoutes() {
 	s.handle("POST /containers/{id}/kill", s.containerKill)
 	s.handle("POST /containers/{id}/wait", s.containerWait)
 	s.handle("GET /containers/{id}/logs", s.containerLogs)
+	s.handle("POST /containers/prune", s.containerPrune)
 	s.handle("DELETE /containers/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		c, err := s.container(r)
 		if err != nil {
@@ -349,4 +351,20 @@ func (fw *frameWriter) write(hdr, p []byte) (int, error) {
 		f.Flush()
 	}
 	return n, err
+}
+
+func (s *Server) containerPrune(w http.ResponseWriter, r *http.Request) error {
+	filters, err := filterArgs(r)
+	if err != nil {
+		return err
+	}
+	f, err := prunefilter.Parse(filters, time.Now())
+	if err != nil {
+		return badParameter(err)
+	}
+	p, err := s.stores.Containers.PruneStopped(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ctypes.PruneReport{ContainersDeleted: nonNil(p.Removed), SpaceReclaimed: uint64(max(p.Reclaimed, 0))})
 }

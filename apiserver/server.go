@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 
 	"github.com/lade-build/lade/container"
@@ -15,6 +14,7 @@ import (
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/snapshot"
+	"github.com/lade-build/lade/sysinfo"
 )
 
 // Options are what a Server serves: the stores of one lade root, opened
@@ -76,17 +76,14 @@ func setHeaders(w http.ResponseWriter) {
 	h.Set("Api-Version", MaxVersion)
 	h.Set("Docker-Experimental", "false")
 	h.Set("Ostype", runtime.GOOS)
-	h.Set("Server", "lade/"+ladeVersion()+" ("+runtime.GOOS+")")
+	h.Set("Server", serverHeader)
 }
 
-// ladeVersion is the lade binary's module version ("dev" when built
-// from a work tree without one).
-func ladeVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return strings.TrimPrefix(bi.Main.Version, "v")
-	}
-	return "dev"
-}
+// serverHeader names lade as dockerd's Server header names Docker.
+var serverHeader = func() string {
+	v, _, _ := sysinfo.Build()
+	return "lade/" + strings.TrimPrefix(v, "v") + " (" + runtime.GOOS + ")"
+}()
 
 // handle routes pattern ("METHOD /path") to h, which returns an error
 // written as docker's error body.
@@ -125,8 +122,8 @@ var notImplemented = []string{
 	"GET /containers/{id}/stats", "GET /containers/{id}/changes", "GET /containers/{id}/export",
 	"HEAD /containers/{id}/archive", "GET /containers/{id}/archive", "PUT /containers/{id}/archive",
 	"POST /containers/{id}/rename", "POST /containers/{id}/pause", "POST /containers/{id}/unpause",
-	"POST /containers/{id}/update", "POST /containers/prune", "POST /images/prune", "GET /images/search",
-	"POST /commit", "GET /events", "GET /info", "GET /system/df", "POST /auth", "POST /session",
+	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
+	"POST /commit", "GET /events", "GET /system/df", "POST /auth", "POST /session",
 	"GET /distribution/{name...}",
 }
 

@@ -2,23 +2,18 @@ package apiserver
 
 import (
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
-	"github.com/moby/moby/api/types/system"
-	"golang.org/x/sys/unix"
+	"github.com/lade-build/lade/sysinfo"
 )
 
-// MinVersion is the oldest Engine API lade serves: docker 20.10's, the
-// client of Debian's docker.io.
-const MinVersion = "1.41"
-
-// MaxVersion is the newest: the version of the Engine API types lade
-// fills (github.com/moby/moby/api v1.57.0 describes API 1.57 in its
-// swagger.yaml; the module has no constant for it).
-const MaxVersion = "1.57"
+// The Engine API versions lade serves: from docker 20.10's (the client of
+// Debian's docker.io) to the version of the types lade fills.
+const (
+	MinVersion = sysinfo.MinAPIVersion
+	MaxVersion = sysinfo.APIVersion
+)
 
 // splitVersion splits "/v1.41/containers/json" into the path after the
 // version and the version; ok is false for a path without one.
@@ -77,43 +72,14 @@ func (s *Server) systemRoutes() {
 	s.handle("GET /_ping", ping)
 	s.handle("HEAD /_ping", ping)
 	s.handle("GET /version", func(w http.ResponseWriter, _ *http.Request) error {
-		return writeJSON(w, http.StatusOK, Version())
+		return writeJSON(w, http.StatusOK, sysinfo.Version().Server)
 	})
-}
-
-// Version is GET /version's answer for this lade.
-func Version() system.VersionResponse {
-	v, commit := ladeVersion(), vcsRevision()
-	var u unix.Utsname
-	kernel := ""
-	if unix.Uname(&u) == nil {
-		kernel = unix.ByteSliceToString(u.Release[:])
-	}
-	return system.VersionResponse{
-		Platform:      system.PlatformInfo{Name: "lade"},
-		Version:       v,
-		APIVersion:    MaxVersion,
-		MinAPIVersion: MinVersion,
-		Os:            runtime.GOOS,
-		Arch:          runtime.GOARCH,
-		GoVersion:     runtime.Version(),
-		KernelVersion: kernel,
-		GitCommit:     commit,
-		Components: []system.ComponentVersion{{Name: "Engine", Version: v, Details: map[string]string{
-			"ApiVersion": MaxVersion, "MinAPIVersion": MinVersion, "Os": runtime.GOOS, "Arch": runtime.GOARCH,
-			"GoVersion": runtime.Version(), "KernelVersion": kernel, "Experimental": "false", "GitCommit": commit,
-		}}},
-	}
-}
-
-// vcsRevision is the commit lade was built from, "" when unknown.
-func vcsRevision() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, kv := range bi.Settings {
-			if kv.Key == "vcs.revision" && len(kv.Value) >= 7 {
-				return kv.Value[:7]
-			}
+	s.handle("GET /info", func(w http.ResponseWriter, r *http.Request) error {
+		info, err := sysinfo.Collect(r.Context(), sysinfo.Stores{Root: s.o.Root, Containers: s.stores.Containers,
+			Images: s.o.Images, Snapshots: s.o.Snapshots})
+		if err != nil {
+			return err
 		}
-	}
-	return ""
+		return writeJSON(w, http.StatusOK, info)
+	})
 }

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"net/http"
+	"slices"
 
 	vtypes "github.com/moby/moby/api/types/volume"
 
@@ -49,12 +50,18 @@ func (s *Server) volumeRoutes() {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
-	s.handle("POST /volumes/prune", func(w http.ResponseWriter, _ *http.Request) error {
-		removed, err := cs.PruneVolumes()
+	s.handle("POST /volumes/prune", func(w http.ResponseWriter, r *http.Request) error {
+		filters, err := filterArgs(r)
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, vtypes.PruneReport{VolumesDeleted: nonNil(removed)})
+		// API 1.42 on: anonymous volumes only, unless the all filter.
+		all := slices.Contains(filters, "all=true") || slices.Contains(filters, "all=1")
+		p, err := cs.PruneVolumes(all)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, vtypes.PruneReport{VolumesDeleted: nonNil(p.Removed), SpaceReclaimed: uint64(max(p.Reclaimed, 0))})
 	})
 }
 

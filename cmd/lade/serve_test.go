@@ -164,6 +164,7 @@ func TestServeDockerCLI(t *testing.T) {
 			serveContainers(t, bin, sock, root, ref, i)
 			serveLifecycle(t, bin, sock, i)
 			serveImages(t, bin, sock, root, reg, i)
+			servePrune(t, bin, sock, root)
 			serveVolumesNetworks(t, bin, sock, root, i)
 		})
 	}
@@ -355,4 +356,27 @@ func TestServeParallel(t *testing.T) {
 	}
 	ids := strings.Fields(dockerCLI(t, bin, sock, "ps", "-aq"))
 	dockerCLI(t, bin, sock, append([]string{"rm", "-f"}, ids...)...)
+}
+
+// servePrune: info, and container and volume prune of what the CLI left.
+func servePrune(t *testing.T, bin, sock, root string) {
+	if out := dockerCLI(t, bin, sock, "info", "--format", "{{.Driver}}"); strings.TrimSpace(out) == "" {
+		t.Errorf("docker info names no storage driver")
+	}
+	r := lade(t, root, "", "run", "busybox", "true")
+	if r.code != 0 {
+		t.Fatalf("lade run: %s", r.stderr)
+	}
+	id := lade(t, root, "", "ps", "-lq").stdout
+	if out := dockerCLI(t, bin, sock, "container", "prune", "-f"); !strings.Contains(out, strings.TrimSpace(id)) {
+		t.Errorf("docker container prune printed %q, want %s", out, id)
+	}
+	if r := lade(t, root, "", "ps", "-aq"); r.stdout != "" {
+		t.Errorf("lade ps -a after docker container prune: %q", r.stdout)
+	}
+	dockerCLI(t, bin, sock, "volume", "create", "prunable")
+	dockerCLI(t, bin, sock, "volume", "prune", "-f", "--filter", "all=true")
+	if r := lade(t, root, "", "volume", "ls", "-q"); strings.Contains(r.stdout, "prunable") {
+		t.Errorf("lade volume ls after docker volume prune: %q", r.stdout)
+	}
 }
