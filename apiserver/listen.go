@@ -26,7 +26,7 @@ const (
 
 // Listener is an open -H address.
 type Listener struct {
-	Addr string
+	Host string // as given to Listen
 	net.Listener
 }
 
@@ -79,7 +79,7 @@ func Listen(host string, tlsConf *tls.Config) (Listener, error) {
 	if err != nil {
 		return Listener{}, err
 	}
-	return Listener{Addr: host, Listener: l}, nil
+	return Listener{Host: host, Listener: l}, nil
 }
 
 // loopback says whether addr's host is a loopback address or localhost.

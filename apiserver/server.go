@@ -141,7 +141,7 @@ func (s *Server) Serve(ctx context.Context, ls []Listener) error {
 			if errors.Is(err, http.ErrServerClosed) {
 				err = errShutdown
 			}
-			errc <- fmt.Errorf("serving %s: %w", l.Addr, err)
+			errc <- fmt.Errorf("serving %s: %w", l.Host, err)
 		}()
 	}
 	var err error
