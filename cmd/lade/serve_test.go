@@ -25,6 +25,14 @@ var serveClients = []struct{ name, bin string }{{"current", "/usr/local/bin/dock
 // this process, until the test ends, and returns the socket's path.
 func startServe(t *testing.T, root string) string {
 	t.Helper()
+	sock, _ := startServeStop(t, root)
+	return sock
+}
+
+// startServeStop is startServe that also returns a function that stops
+// the server (and waits for it) before the test ends.
+func startServeStop(t *testing.T, root string) (string, func()) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "lade.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -33,14 +41,15 @@ func startServe(t *testing.T, root string) string {
 		defer close(done)
 		Run(ctx, []string{"--root", root, "serve", "-H", "unix://" + sock}, strings.NewReader(""), io.Discard, &errb)
 	}()
-	t.Cleanup(func() {
+	stop := func() {
 		cancel()
 		<-done
-	})
+	}
+	t.Cleanup(stop)
 	if !testutil.WaitForFile(sock, 20*time.Second) {
 		t.Fatalf("lade serve did not listen on %s:\n%s", sock, errb.String())
 	}
-	return sock
+	return sock, stop
 }
 
 // dockerCLI runs a docker client against the socket and returns its
@@ -328,12 +337,12 @@ func serveImages(t *testing.T, bin, sock, root, reg string, i int) {
 }
 
 // TestServeParallel: clients at once, as compose starts services; no
-// request waits for another's.
+// request waits for another's. The containers outlive the server.
 func TestServeParallel(t *testing.T) {
 	bin := serveClients[0].bin
 	requireClient(t, bin)
 	root := newRoot(t)
-	sock := startServe(t, root)
+	sock, stop := startServeStop(t, root)
 	const n = 10
 	errs := make(chan error, n)
 	for i := range n {
@@ -354,8 +363,14 @@ func TestServeParallel(t *testing.T) {
 	if got := len(strings.Fields(out)); got != n {
 		t.Errorf("docker ps lists %d containers, want %d:\n%s", got, n, out)
 	}
-	ids := strings.Fields(dockerCLI(t, bin, sock, "ps", "-aq"))
-	dockerCLI(t, bin, sock, append([]string{"rm", "-f"}, ids...)...)
+	stop()
+	r := lade(t, root, "", "ps", "-q")
+	if got := len(strings.Fields(r.stdout)); got != n {
+		t.Errorf("after lade serve stopped, lade ps lists %d containers, want %d", got, n)
+	}
+	if r := lade(t, root, "", append([]string{"rm", "-f"}, strings.Fields(r.stdout)...)...); r.code != 0 {
+		t.Errorf("lade rm -f: %s", r.stderr)
+	}
 }
 
 // servePrune: info, and container and volume prune of what the CLI left.
