@@ -45,6 +45,10 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			return srv.Serve(ctx, ls)
 		}))
+	c.Example = `  lade serve &
+  DOCKER_HOST=unix:///run/lade/lade.sock docker ps
+  lade serve -H unix:///run/lade/lade.sock -H tcp://127.0.0.1:2375
+  lade serve -H tcp://0.0.0.0:2376 --tlsverify --tlscacert ca.pem --tlscert server.pem --tlskey server-key.pem`
 	fl := c.Flags()
 	fl.StringArrayVarP(&hosts, "host", "H", []string{apiserver.DefaultHost}, "address to serve on: unix://PATH or tcp://HOST:PORT (beyond loopback only with TLS); repeatable")
 	fl.BoolVar(&t.Verify, "tlsverify", false, "use TLS and require clients' certificates signed by --tlscacert")
