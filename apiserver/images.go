@@ -3,11 +3,12 @@ package apiserver
 import (
 	"bytes"
 	"encoding/json"
-	"io"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	itypes "github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
 
@@ -149,11 +150,13 @@ func (s *Server) imagePull(w http.ResponseWriter, r *http.Request) error {
 		opts.Platform = plat
 	}
 	st := newStream(w)
-	opts.Progress = st.lines()
+	lw := st.lines(pullVerbs)
+	opts.Progress = lw
 	pulled, err := engine.Pull(r.Context(), s.o.Images, s.o.Snapshots, ref, opts)
 	if err != nil {
 		return st.fail(err)
 	}
+	lw.done("Pull complete")
 	st.status("Digest: " + pulled.Digest.String())
 	if pulled.UpToDate {
 		st.status("Status: Image is up to date for " + ref)
@@ -171,13 +174,22 @@ func (s *Server) imagePush(w http.ResponseWriter, r *http.Request, ref string) e
 	if err != nil {
 		return noSuch("image", ref, err)
 	}
+	tag := "latest"
+	repo := ref
+	if t, err := name.NewTag(ref); err == nil {
+		tag, repo = t.TagStr(), t.Context().Name()
+	}
 	st := newStream(w)
-	st.status("The push refers to repository [" + strings.SplitN(ref, ":", 2)[0] + "]")
-	d, err := s.o.Images.Push(r.Context(), ref, img, images.PushOptions{Insecure: s.o.Insecure, Progress: st.lines()})
+	st.status("The push refers to repository [" + repo + "]")
+	d, err := s.o.Images.Push(r.Context(), ref, img, images.PushOptions{Insecure: s.o.Insecure, Progress: st.lines(pushVerbs)})
 	if err != nil {
 		return st.fail(err)
 	}
-	st.status("digest: " + d.String())
+	raw, err := img.RawManifest()
+	if err != nil {
+		return st.fail(err)
+	}
+	st.status(fmt.Sprintf("%s: digest: %s size: %d", tag, d, len(raw)))
 	return nil
 }
 
@@ -259,14 +271,25 @@ func (st *stream) fail(err error) error {
 	return nil
 }
 
-// lines is a writer whose every line becomes a status message: the
-// stores' progress lines ("Pulling fs layer sha256:…").
-func (st *stream) lines() io.Writer { return &lineWriter{st: st} }
+// Docker's words for the stores' progress verbs, per layer.
+var (
+	pullVerbs = map[string]string{"exists": "Already exists", "pulling": "Pulling fs layer"}
+	pushVerbs = map[string]string{"exists": "Layer already exists", "mounted": "Mounted", "pushed": "Pushed"}
+)
+
+// lines is a writer that makes each of the stores' progress lines, "VERB
+// sha256:HEX… SIZE", docker's message for a layer: verbs' word as status,
+// the short digest as id. Other lines pass as they are.
+func (st *stream) lines(verbs map[string]string) *lineWriter {
+	return &lineWriter{st: st, verbs: verbs}
+}
 
 type lineWriter struct {
-	mu  sync.Mutex
-	st  *stream
-	buf []byte
+	mu    sync.Mutex
+	st    *stream
+	verbs map[string]string
+	ids   []string // the blobs being pulled, in order
+	buf   []byte
 }
 
 func (l *lineWriter) Write(p []byte) (int, error) {
@@ -278,7 +301,37 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			return len(p), nil
 		}
-		l.st.status(string(l.buf[:i]))
+		l.line(string(l.buf[:i]))
 		l.buf = l.buf[i+1:]
 	}
+}
+
+func (l *lineWriter) line(s string) {
+	f := strings.Fields(s)
+	word, ok := l.verbs[firstOf(f)]
+	if !ok || len(f) < 2 {
+		l.st.status(s)
+		return
+	}
+	id := strings.TrimSuffix(strings.TrimPrefix(f[1], "sha256:"), "…")
+	if f[0] == "pulling" {
+		l.ids = append(l.ids, id)
+	}
+	l.st.send(message{Message: jsonstream.Message{Status: word, ID: id}})
+}
+
+// done reports every blob that was being pulled as complete.
+func (l *lineWriter) done(word string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range l.ids {
+		l.st.send(message{Message: jsonstream.Message{Status: word, ID: id}})
+	}
+}
+
+func firstOf(f []string) string {
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
