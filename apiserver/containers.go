@@ -51,7 +51,11 @@ func (s *Server) containerRoutes() {
 
 // container is the container the path's {id} names.
 func (s *Server) container(r *http.Request) (*container.Container, error) {
-	ref := r.PathValue("id")
+	return s.containerNamed(r.PathValue("id"))
+}
+
+// containerNamed is the container ref names, or docker's 404.
+func (s *Server) containerNamed(ref string) (*container.Container, error) {
 	c, err := s.stores.Containers.Get(ref)
 	if err != nil {
 		return nil, noSuch("container", ref, err)

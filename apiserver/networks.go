@@ -85,9 +85,9 @@ func (s *Server) networkConnect(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	c, err := s.stores.Containers.Get(req.Container)
+	c, err := s.containerNamed(req.Container)
 	if err != nil {
-		return noSuch("container", req.Container, err)
+		return err
 	}
 	var aliases []string
 	if req.EndpointConfig != nil {
@@ -105,9 +105,9 @@ func (s *Server) networkDisconnect(w http.ResponseWriter, r *http.Request) error
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	c, err := s.stores.Containers.Get(req.Container)
+	c, err := s.containerNamed(req.Container)
 	if err != nil {
-		return noSuch("container", req.Container, err)
+		return err
 	}
 	if err := s.stores.Containers.DisconnectNetwork(r.Context(), c, r.PathValue("id")); err != nil {
 		return noSuch("network", r.PathValue("id"), err)

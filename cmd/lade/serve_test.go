@@ -263,6 +263,18 @@ assert out == b"py\n", out
 v = c.volumes.create("pyvol")
 assert "pyvol" in [x.name for x in c.volumes.list()]
 v.remove()
+n = c.networks.create("pynet")
+ctr = c.containers.run("busybox", "sh -c 'echo up; exec sleep 60'", detach=True, name="pyctr")
+assert [x.name for x in c.containers.list()] == ["pyctr"]
+n.connect(ctr, aliases=["alias"])
+n.reload()
+assert [x.name for x in n.containers] == ["pyctr"], n.attrs
+n.disconnect(ctr)
+ctr.stop(timeout=1)
+assert ctr.wait()["StatusCode"] == 137
+assert ctr.logs() == b"up\n"
+ctr.remove()
+assert c.networks.prune()["NetworksDeleted"] == ["pynet"]
 print("ok")
 `
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
