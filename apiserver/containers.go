@@ -268,20 +268,27 @@ func (s *Server) waitFor(ctx context.Context, c *container.Container, cond ctype
 	if (cond == "" || cond == ctypes.WaitConditionNotRunning) && c.State.Status == container.StatusCreated && !cs.Running(c.ID) {
 		return c.State.ExitCode, nil
 	}
-	code, err := cs.Wait(ctx, c.ID)
 	if cond != ctypes.WaitConditionRemoved {
-		return code, err
+		return cs.Wait(ctx, c.ID)
 	}
-	for ctx.Err() == nil { // --rm: the shim removes it after the exit
-		if _, err := cs.Get(c.ID); errors.Is(err, container.ErrNotFound) {
+	// Until it is gone (--rm: the shim removes it after the exit), with
+	// the exit code it last recorded.
+	code := c.State.ExitCode
+	for {
+		cur, err := cs.Get(c.ID)
+		if errors.Is(err, container.ErrNotFound) {
 			return code, nil
 		}
+		if err != nil {
+			return -1, err
+		}
+		code = cur.State.ExitCode
 		select {
 		case <-ctx.Done():
+			return -1, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return code, ctx.Err()
 }
 
 func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) error {

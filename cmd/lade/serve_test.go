@@ -407,3 +407,45 @@ func servePrune(t *testing.T, bin, sock, root string) {
 		t.Errorf("lade volume ls after docker volume prune: %q", r.stdout)
 	}
 }
+
+// TestServeWaitRemoved: wait with condition=removed answers the exit code
+// of an auto-removed container once it is gone, as docker run --rm needs.
+func TestServeWaitRemoved(t *testing.T) {
+	hc := socketClient(startServe(t, newRoot(t)))
+	post := func(path, body string) []byte {
+		t.Helper()
+		resp, err := hc.Post("http://lade/v1.41"+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s = %d %s", path, resp.StatusCode, b)
+		}
+		return b
+	}
+	var created struct{ ID string `json:"Id"` }
+	if err := json.Unmarshal(post("/containers/create", `{"Image":"busybox","Cmd":["sh","-c","exit 3"],"HostConfig":{"AutoRemove":true}}`), &created); err != nil {
+		t.Fatal(err)
+	}
+	// The status line comes at once: the wait is in place before start.
+	resp, err := hc.Post("http://lade/containers/"+created.ID+"/wait?condition=removed", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	post("/containers/"+created.ID+"/start", "")
+	var res struct{ StatusCode int }
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || res.StatusCode != 3 {
+		t.Errorf("wait: %+v %v, want StatusCode 3", res, err)
+	}
+	gone, err := hc.Get("http://lade/containers/" + created.ID + "/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Body.Close()
+	if gone.StatusCode != http.StatusNotFound {
+		t.Errorf("inspect after the wait: %d, want 404", gone.StatusCode)
+	}
+}
