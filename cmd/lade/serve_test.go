@@ -425,7 +425,9 @@ func TestServeWaitRemoved(t *testing.T) {
 		}
 		return b
 	}
-	var created struct{ ID string `json:"Id"` }
+	var created struct {
+		ID string `json:"Id"`
+	}
 	if err := json.Unmarshal(post("/containers/create", `{"Image":"busybox","Cmd":["sh","-c","exit 3"],"HostConfig":{"AutoRemove":true}}`), &created); err != nil {
 		t.Fatal(err)
 	}
