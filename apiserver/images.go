@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	itypes "github.com/moby/moby/api/types/image"
@@ -137,9 +138,12 @@ func pullRef(r *http.Request) string {
 }
 
 func (s *Server) imagePull(w http.ResponseWriter, r *http.Request) error {
+	if src := r.URL.Query().Get("fromSrc"); src != "" {
+		return s.imageImport(w, r, src)
+	}
 	ref := pullRef(r)
 	if ref == "" {
-		return errorf(http.StatusNotImplemented, "lade serve does not implement images/create from a source (fromSrc) yet")
+		return errorf(http.StatusBadRequest, "images/create needs fromImage or fromSrc")
 	}
 	opts := images.PullOptions{Insecure: s.o.Insecure}
 	if p := r.URL.Query().Get("platform"); p != "" {
@@ -163,6 +167,30 @@ func (s *Server) imagePull(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		st.status("Status: Downloaded newer image for " + ref)
 	}
+	return nil
+}
+
+// imageImport is docker import: the request's body is a root filesystem
+// tarball, made an image as `lade import` makes it.
+func (s *Server) imageImport(w http.ResponseWriter, r *http.Request, src string) error {
+	if src != "-" {
+		return errorf(http.StatusNotImplemented, "lade serve does not implement importing from a URL (fromSrc=%s) yet; send the tarball as the body (fromSrc=-)", src)
+	}
+	q := r.URL.Query()
+	ref := q.Get("repo")
+	if t := q.Get("tag"); ref != "" && t != "" {
+		ref += ":" + t
+	}
+	opts := images.ImportOptions{Changes: q["changes"], Message: q.Get("message"), Created: time.Now().UTC()}
+	img, err := s.o.Images.Import(r.Context(), r.Body, ref, opts)
+	if err != nil {
+		return badParameter(fmt.Errorf("importing: %w", err))
+	}
+	id, err := img.ConfigName()
+	if err != nil {
+		return err
+	}
+	newStream(w).status(id.String())
 	return nil
 }
 

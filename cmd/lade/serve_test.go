@@ -346,6 +346,15 @@ func serveImages(t *testing.T, bin, sock, root, reg string, i int) {
 	if r := lade(t, root, "", "pull", tag); r.code != 0 {
 		t.Errorf("lade pull of what docker pushed: %s", r.stderr)
 	}
+	tarball := filepath.Join(t.TempDir(), "rootfs.tar")
+	if err := os.WriteFile(tarball, testutil.TarDir(t, testutil.BusyboxRootfs(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	imported := "imported:" + string(rune('a'+i))
+	dockerCLI(t, bin, sock, "import", "-c", `CMD ["/bin/sh"]`, "-m", "from the API", tarball, imported)
+	if out := dockerCLI(t, bin, sock, "image", "inspect", "-f", "{{.Config.Cmd}}", imported); out != "[/bin/sh]\n" {
+		t.Errorf("docker import -c: Cmd %q", out)
+	}
 }
 
 // TestServeParallel: clients at once, as compose starts services; no
