@@ -196,6 +196,13 @@ func serveContainers(t *testing.T, bin, sock, root, ref string, i int) {
 		out, errOut, _ := dockerTry(bin, sock, "logs", name)
 		return out == "out\n" && errOut == "err\n"
 	})
+	// With a terminal the log is one raw stream, not frames.
+	tty := dockerCLI(t, bin, sock, "run", "-d", "-t", ref, "echo", "tty")
+	testutil.Poll(t, "the terminal's output", func() bool {
+		out, _, _ := dockerTry(bin, sock, "logs", strings.TrimSpace(tty))
+		return out == "tty\r\n"
+	})
+	dockerCLI(t, bin, sock, "rm", "-f", strings.TrimSpace(tty))
 	dockerCLI(t, bin, sock, "stop", "-t", "1", name)
 	if st := dockerCLI(t, bin, sock, "inspect", "-f", "{{.State.Status}}", name); st != "exited\n" {
 		t.Errorf("after docker stop: %q", st)
