@@ -302,8 +302,11 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if !boolQuery(r, "stdout") && !boolQuery(r, "stderr") {
+		return errorf(http.StatusBadRequest, "Bad parameters: you must choose at least one stream")
+	}
 	o := container.LogOptions{Follow: boolQuery(r, "follow"), Tail: tail, Timestamps: boolQuery(r, "timestamps")}
-	var stdout, stderr io.Writer = io.Discard, io.Discard
+	var stdout, stderr io.Writer
 	fw := &frameWriter{w: w}
 	if c.Tty {
 		w.Header().Set("Content-Type", "application/vnd.docker.raw-stream")

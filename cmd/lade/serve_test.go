@@ -116,6 +116,7 @@ func TestServeProtocol(t *testing.T) {
 		{"POST", "/build", 501, "does not implement POST /build"},
 		{"GET", "/no/such/endpoint", 404, "page not found"},
 		{"POST", "/containers/create", 400, "config cannot be empty"},
+		{"GET", "/containers/nosuch/logs", 404, "No such container: nosuch"},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, "http://lade"+tt.path, nil)
