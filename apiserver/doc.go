@@ -9,9 +9,13 @@
 // Requests run concurrently, with no lock of the server's own.
 //
 // Every handler calls the package functions the CLI's commands call
-// (engine for the docker-shaped records, list filters, pull, tag and
-// rmi; images, container and network for the rest) and answers with the
-// Engine API's types, github.com/moby/moby/api/types. Paths take an
+// (engine for the docker-shaped records, list filters, pull, tag, rmi
+// and network prune; sysinfo for version and info; images, container
+// and network for the rest) and answers with the Engine API's types,
+// github.com/moby/moby/api/types. A create request is mapped onto
+// container.CreateOptions (createOptions), the options `lade run` and
+// `lade create` fill from their flags. Pull and push stream docker's JSON
+// messages, made from the stores' progress lines. Paths take an
 // optional /vX.Y prefix, from MinVersion (1.41, docker 20.10) to
 // MaxVersion (the types' version); others get dockerd's 400. Errors are
 // dockerd's {"message": ...} with its status codes: 404 for no such
