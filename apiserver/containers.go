@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -271,24 +272,33 @@ func (s *Server) waitFor(ctx context.Context, c *container.Container, cond ctype
 	if cond != ctypes.WaitConditionRemoved {
 		return cs.Wait(ctx, c.ID)
 	}
-	// Until it is gone (--rm: the shim removes it after the exit), with
-	// the exit code it last recorded.
+	// Until it is gone, with the exit code it last recorded. A container
+	// with AutoRemove is removed by its shim right after the exit: a poll
+	// may miss the exited state, and then the code is 0.
 	code := c.State.ExitCode
 	for {
 		cur, err := cs.Get(c.ID)
-		if errors.Is(err, container.ErrNotFound) {
+		switch {
+		case err == nil && cur.State.Status == container.StatusExited:
+			code = cur.State.ExitCode
+		case errors.Is(err, container.ErrNotFound) && s.gone(c.ID):
 			return code, nil
-		}
-		if err != nil {
+		case err != nil && !errors.Is(err, container.ErrNotFound):
 			return -1, err
 		}
-		code = cur.State.ExitCode
 		select {
 		case <-ctx.Done():
 			return -1, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// gone says whether container id's directory is removed: a container
+// Get misses while its files are rewritten is still there.
+func (s *Server) gone(id string) bool {
+	_, err := os.Stat(s.stores.Containers.Dir(id))
+	return errors.Is(err, os.ErrNotExist)
 }
 
 func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) error {

@@ -425,46 +425,64 @@ func servePrune(t *testing.T, bin, sock, root string) {
 	}
 }
 
-// TestServeWaitRemoved: wait with condition=removed answers the exit code
-// of an auto-removed container once it is gone, as docker run --rm needs.
+// TestServeWaitRemoved: wait with condition=removed answers once the
+// container is gone, with its exit code.
 func TestServeWaitRemoved(t *testing.T) {
 	hc := socketClient(startServe(t, newRoot(t)))
-	post := func(path, body string) []byte {
+	do := func(method, path, body string) *http.Response {
 		t.Helper()
-		resp, err := hc.Post("http://lade/v1.41"+path, "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest(method, "http://lade/v1.41"+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode >= 300 {
-			t.Fatalf("POST %s = %d %s", path, resp.StatusCode, b)
+			b, _ := io.ReadAll(resp.Body)
+			t.Fatalf("%s %s = %d %s", method, path, resp.StatusCode, b)
 		}
-		return b
+		return resp
 	}
-	var created struct {
-		ID string `json:"Id"`
+	waitCode := func(resp *http.Response) int {
+		t.Helper()
+		defer resp.Body.Close()
+		var res struct{ StatusCode int }
+		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode
 	}
-	if err := json.Unmarshal(post("/containers/create", `{"Image":"busybox","Cmd":["sh","-c","exit 3"],"HostConfig":{"AutoRemove":true}}`), &created); err != nil {
-		t.Fatal(err)
-	}
-	// The status line comes at once: the wait is in place before start.
-	resp, err := hc.Post("http://lade/containers/"+created.ID+"/wait?condition=removed", "application/json", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	post("/containers/"+created.ID+"/start", "")
-	var res struct{ StatusCode int }
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || res.StatusCode != 3 {
-		t.Errorf("wait: %+v %v, want StatusCode 3", res, err)
-	}
-	gone, err := hc.Get("http://lade/containers/" + created.ID + "/json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gone.Body.Close()
-	if gone.StatusCode != http.StatusNotFound {
-		t.Errorf("inspect after the wait: %d, want 404", gone.StatusCode)
+	for _, autoRemove := range []bool{false, true} {
+		body := fmt.Sprintf(`{"Image":"busybox","Cmd":["sh","-c","exit 3"],"HostConfig":{"AutoRemove":%v}}`, autoRemove)
+		var created struct {
+			ID string `json:"Id"`
+		}
+		resp := do("POST", "/containers/create", body)
+		if err := json.NewDecoder(resp.Body).Decode(&created); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		id := created.ID
+		// The status line comes at once: the wait is in place before start.
+		removed := do("POST", "/containers/"+id+"/wait?condition=removed", "")
+		do("POST", "/containers/"+id+"/start", "").Body.Close()
+		if !autoRemove {
+			if code := waitCode(do("POST", "/containers/"+id+"/wait", "")); code != 3 {
+				t.Errorf("wait: StatusCode %d, want 3", code)
+			}
+			do("DELETE", "/containers/"+id, "").Body.Close()
+		}
+		code := waitCode(removed)
+		if !autoRemove && code != 3 {
+			t.Errorf("wait condition=removed: StatusCode %d, want 3", code)
+		}
+		gone, err := hc.Get("http://lade/containers/" + id + "/json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone.Body.Close()
+		if gone.StatusCode != http.StatusNotFound {
+			t.Errorf("auto-remove %v: inspect after the wait for removal: %d, want 404", autoRemove, gone.StatusCode)
+		}
 	}
 }
