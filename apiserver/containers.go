@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -142,16 +143,44 @@ func (s *Server) containerStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.stores.Containers.Running(c.ID) {
+	if isRunning(c) && s.stores.Containers.Running(c.ID) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
 	// The shim outlives the request: the container must not end with it.
-	if err := s.stores.Containers.StartShim(context.WithoutCancel(r.Context()), c.ID, ""); err != nil {
+	if err := s.startShim(context.WithoutCancel(r.Context()), c.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+func isRunning(c *container.Container) bool {
+	return c.State.Status == container.StatusRunning || c.State.Status == container.StatusRestarting
+}
+
+// Bounds of startShim's retries.
+const (
+	startRetries = 50
+	startBackoff = 20 * time.Millisecond
+)
+
+// startShim starts container id under its shim. A supervisor lock is a
+// flock, and a process this server forks (another container's shim)
+// holds every open lock file until it execs: a start that finds the lock
+// taken by a container that does not run tries again.
+func (s *Server) startShim(ctx context.Context, id string) error {
+	cs := s.stores.Containers
+	for attempt := 0; ; attempt++ {
+		err := cs.StartShim(ctx, id, "")
+		if err == nil || attempt == startRetries || !strings.Contains(err.Error(), "is already running") {
+			return err
+		}
+		if c, gerr := cs.Get(id); gerr != nil || isRunning(c) {
+			return err
+		}
+		time.Sleep(startBackoff)
+	}
 }
 
 // stopTimeout is the t parameter, else the container's stop timeout,
@@ -198,7 +227,7 @@ func (s *Server) containerRestart(w http.ResponseWriter, r *http.Request) error 
 	if err := s.stores.Containers.Stop(ctx, c, t); err != nil {
 		return err
 	}
-	if err := s.stores.Containers.StartShim(ctx, c.ID, ""); err != nil {
+	if err := s.startShim(ctx, c.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

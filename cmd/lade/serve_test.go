@@ -390,7 +390,7 @@ func TestServeParallel(t *testing.T) {
 	}
 	out := dockerCLI(t, bin, sock, "ps", "-q")
 	if got := len(strings.Fields(out)); got != n {
-		t.Errorf("docker ps lists %d containers, want %d:\n%s", got, n, out)
+		t.Errorf("docker ps lists %d containers, want %d:\n%s\nlade ps -a:\n%s", got, n, out, lade(t, root, "", "ps", "-a").stdout)
 	}
 	stop()
 	r := lade(t, root, "", "ps", "-q")
