@@ -66,6 +66,9 @@ type differ struct {
 	links  map[inode]string
 	n      int
 	buf    []byte
+	// plain: the tree is a plain one (Archive), not an upper dir, so
+	// nothing in it is a whiteout or an opaque marker.
+	plain bool
 }
 
 func (d *differ) walkChildren(host, rel string, stack []*pendingDir) error {
@@ -90,11 +93,11 @@ func (d *differ) walk(host, rel string, stack []*pendingDir) error {
 		return &os.PathError{Op: "lstat", Path: host, Err: err}
 	}
 	ft := st.Mode & unix.S_IFMT
-	if ft == unix.S_IFCHR && st.Rdev == 0 {
+	if ft == unix.S_IFCHR && st.Rdev == 0 && !d.plain {
 		// Overlay whiteout: the lower path was deleted.
 		return d.emit(stack, d.marker(path.Join(path.Dir(rel), whiteoutPrefix+path.Base(rel))))
 	}
-	if _, ok := fileWhiteout(path.Base(rel), &st); ok {
+	if _, ok := fileWhiteout(path.Base(rel), &st); ok && !d.plain {
 		return d.emit(stack, d.marker(rel))
 	}
 	hdr, err := d.header(host, rel, &st)
@@ -122,7 +125,7 @@ func (d *differ) walk(host, rel string, stack []*pendingDir) error {
 		return nil
 	}
 
-	opaque := isOpaque(host)
+	opaque := !d.plain && isOpaque(host)
 	pd := &pendingDir{hdr: hdr}
 	stack = append(stack, pd)
 	if opaque || !d.copiedUp(rel, &st) {
@@ -338,13 +341,14 @@ func (d *differ) copiedUp(rel string, st *unix.Stat_t) bool {
 }
 
 // lowerStat finds rel in the top-most lower that shows it, honouring
-// whiteouts and opaque dirs of the layers above.
+// whiteouts and opaque dirs of the layers above; false when none does.
 func (d *differ) lowerStat(rel string) (unix.Stat_t, bool) {
 	var st unix.Stat_t
 	comps := strings.Split(rel, "/")
 	for _, l := range d.lowers {
 		if unix.Lstat(filepath.Join(l, rel), &st) == nil {
-			return st, st.Mode&unix.S_IFMT == unix.S_IFDIR
+			whiteout := st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
+			return st, !whiteout
 		}
 		if hasFileWhiteout(l, rel) {
 			return st, false

@@ -1,0 +1,217 @@
+package dockercp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+
+	"github.com/lade-build/lade/internal/untar"
+	"github.com/lade-build/lade/snapshot"
+)
+
+// Endpoint is one side of a copy: a host path, or a path in a container
+// whose merged root filesystem is at Root on the host.
+type Endpoint struct {
+	Root string // "" for the host
+	Path string // as the user wrote it: a trailing "/" or "/." matters
+	Name string // the container's name, for errors
+}
+
+func (e Endpoint) inContainer() bool { return e.Root != "" }
+
+// Options are docker cp's flags.
+type Options struct {
+	Archive    bool // -a: keep the entries' uid and gid
+	FollowLink bool // -L: follow a source that is a symlink
+}
+
+// source is a resolved copy source.
+type source struct {
+	host     string // where it is on the host
+	dir      bool
+	contents bool // "dir/.": the directory's children, not itself
+}
+
+// resolve finds the host path of p in root (the host when root is "").
+// Every symlink on the way resolves inside root; the last one is only
+// followed with follow.
+func resolve(root, p string, follow bool) (string, error) {
+	if root == "" {
+		return p, nil
+	}
+	clean := path.Clean("/" + p)
+	if follow || clean == "/" {
+		return securejoin.SecureJoin(root, clean)
+	}
+	dir, err := securejoin.SecureJoin(root, path.Dir(clean))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, path.Base(clean)), nil
+}
+
+func (e Endpoint) where() string {
+	if e.inContainer() {
+		return " in container " + e.Name
+	}
+	return ""
+}
+
+// statSource resolves and checks the source of a copy.
+func statSource(e Endpoint, o Options) (source, error) {
+	host, err := resolve(e.Root, e.Path, o.FollowLink)
+	if err != nil {
+		return source{}, err
+	}
+	stat := os.Lstat
+	if o.FollowLink {
+		stat = os.Stat
+	}
+	fi, err := stat(host)
+	if errors.Is(err, fs.ErrNotExist) {
+		return source{}, fmt.Errorf("could not find the file %s%s", e.Path, e.where())
+	}
+	if err != nil {
+		return source{}, err
+	}
+	clean := path.Clean("/" + e.Path)
+	s := source{host: host, dir: fi.IsDir(), contents: strings.HasSuffix(e.Path, "/.") || clean == "/"}
+	if !s.dir && (strings.HasSuffix(e.Path, "/") || s.contents) {
+		return source{}, fmt.Errorf("%s%s: not a directory", e.Path, e.where())
+	}
+	return s, nil
+}
+
+// target is where a copy's entries go: below dir (a host dir, or the
+// container root), named name, or with contents, the source's children
+// named name/...
+type target struct {
+	dir      string
+	name     string
+	contents bool
+}
+
+// destination applies docker's rules to place src at e.
+func destination(src source, srcPath string, e Endpoint) (target, error) {
+	host, err := resolve(e.Root, e.Path, true)
+	if err != nil {
+		return target{}, err
+	}
+	fi, err := os.Stat(host)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return target{}, err
+	}
+	into, name := e.Path, path.Base(path.Clean("/"+srcPath)) // into an existing dir
+	contents := false
+	switch {
+	case exists && fi.IsDir():
+		if src.contents {
+			name, contents = "", true
+		}
+	case exists && src.dir:
+		return target{}, fmt.Errorf("cannot copy a directory to a file: %s%s", e.Path, e.where())
+	case !exists && strings.HasSuffix(e.Path, "/"):
+		return target{}, fmt.Errorf("no such directory: %s%s", e.Path, e.where())
+	default: // a new or replaced file, or a new directory
+		into, name = filepath.Dir(strings.TrimSuffix(e.Path, "/")), path.Base(strings.TrimSuffix(e.Path, "/"))
+		parent, err := resolve(e.Root, into, true)
+		if err != nil {
+			return target{}, err
+		}
+		if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+			return target{}, fmt.Errorf("no such directory: %s%s", into, e.where())
+		}
+	}
+	if !e.inContainer() {
+		// On the host the destination is trusted: extract below it.
+		dir, err := filepath.Abs(into)
+		return target{dir: dir, name: name, contents: contents}, err
+	}
+	// In a container, extract below its root so that untar resolves
+	// every entry, symlinks included, inside it.
+	rel := strings.TrimPrefix(path.Clean("/"+into), "/")
+	return target{dir: e.Root, name: path.Join(rel, name), contents: contents}, nil
+}
+
+// Copy copies src to dst, one of them in a container.
+func Copy(ctx context.Context, src, dst Endpoint, o Options) error {
+	s, err := statSource(src, o)
+	if err != nil {
+		return err
+	}
+	t, err := destination(s, src.Path, dst)
+	if err != nil {
+		return err
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := snapshot.Archive(ctx, s.host, t.name, t.contents, pw)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	err = untar.Extract(ctx, pr, t.dir, extractOptions(dst, o))
+	if err == nil {
+		_, err = io.Copy(io.Discard, pr) // the tar's padding
+	}
+	pr.CloseWithError(errors.New("copy ended"))
+	if aerr := <-done; err == nil {
+		err = aerr
+	}
+	return err
+}
+
+// extractOptions: entries copied into a container belong to its root
+// unless -a; on the host they keep the container's owners when lade is
+// root (as docker's client does), else they are the user's.
+func extractOptions(dst Endpoint, o Options) untar.Options {
+	opts := untar.Options{Kind: "tar", Dest: "destination", SkipRoot: true}
+	switch {
+	case o.Archive:
+	case dst.inContainer():
+		opts.Owner = &untar.Owner{}
+	case os.Geteuid() != 0:
+		opts.Owner = &untar.Owner{UID: os.Getuid(), GID: os.Getgid()}
+	}
+	return opts
+}
+
+// WriteTar writes src as a tar to w, its entry named after it, as docker
+// cp CONTAINER:PATH - does.
+func WriteTar(ctx context.Context, src Endpoint, o Options, w io.Writer) error {
+	s, err := statSource(src, o)
+	if err != nil {
+		return err
+	}
+	name := ""
+	if !s.contents {
+		name = path.Base(path.Clean("/" + src.Path))
+	}
+	return snapshot.Archive(ctx, s.host, name, s.contents, w)
+}
+
+// ExtractTar extracts the tar r into dst, which must be a directory, as
+// docker cp - CONTAINER:PATH does.
+func ExtractTar(ctx context.Context, r io.Reader, dst Endpoint, o Options) error {
+	host, err := resolve(dst.Root, dst.Path, true)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(host)
+	if err != nil {
+		return fmt.Errorf("could not find the file %s%s", dst.Path, dst.where())
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("extraction point is not a directory: %s%s", dst.Path, dst.where())
+	}
+	return untar.Extract(ctx, r, host, extractOptions(dst, o))
+}

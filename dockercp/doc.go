@@ -1,0 +1,14 @@
+// Package dockercp copies files between a container's root filesystem and
+// the host with docker cp's rules: a trailing "/." copies a directory's
+// contents, an existing directory destination receives the source under
+// its own name, a missing one is created as the copy, a trailing "/" on a
+// destination demands a directory.
+//
+// A copy is one tar stream: snapshot.Archive writes the source, named
+// as it lands below the destination, and internal/untar (lade's one
+// extractor) writes it out. Paths in a container resolve inside its root
+// (cyphar/filepath-securejoin for the source and destination, untar's
+// resolution for every entry), so no symlink the container holds can
+// lead a copy out of it. Entries copied into a container belong to its
+// root unless Archive keeps their owners, as docker cp -a does.
+package dockercp
