@@ -1,0 +1,94 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/lade-build/lade/cache"
+)
+
+// CommitOptions say how docker commit makes an image of a container.
+type CommitOptions struct {
+	Ref     string   // REPO[:TAG]; "" stores the image untagged
+	Author  string   // -a
+	Comment string   // -m, the new layer's history comment
+	Changes []string // -c: Dockerfile instructions (ApplyChanges)
+	// Layer writes the container's changes as an uncompressed layer tar.
+	Layer func(io.Writer) error
+	// Config applies the container's own settings (its command, env,
+	// working dir...) to the base image's config, before Changes.
+	Config    func(*v1.Config)
+	CreatedBy string // the new layer's history created_by
+	Created   time.Time
+}
+
+// Commit stores base plus one layer, o.Layer, with its config changed as
+// o says, under o.Ref, and returns the stored image.
+func (s *Store) Commit(ctx context.Context, base v1.Image, o CommitOptions) (v1.Image, error) {
+	if o.Ref != "" {
+		if _, err := normalize(o.Ref); err != nil {
+			return nil, err
+		}
+	}
+	release, err := s.content.HoldGC(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release() // blobs stay unreferenced until the index names them
+	img, err := s.commitImage(ctx, base, o)
+	if err != nil {
+		return nil, fmt.Errorf("committing: %w", err)
+	}
+	if o.Ref != "" {
+		err = s.Tag(ctx, o.Ref, img)
+	} else {
+		err = s.Store(ctx, img)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	return s.load(ctx, d)
+}
+
+func (s *Store) commitImage(ctx context.Context, base v1.Image, o CommitOptions) (v1.Image, error) {
+	cf, err := base.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	if o.Config != nil {
+		o.Config(&cf.Config)
+	}
+	if err := ApplyChanges(&cf.Config, o.Changes); err != nil {
+		return nil, err
+	}
+	cf.Created = v1.Time{Time: o.Created}
+	if o.Author != "" {
+		cf.Author = o.Author
+	}
+	img, err := mutate.ConfigFile(base, cf)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(o.Layer(pw)) }()
+	info, err := s.content.WriteLayer(ctx, pr, cache.Gzip)
+	pr.CloseWithError(err) // ends the writer if the store gave up
+	if err != nil {
+		return nil, err
+	}
+	return mutate.Append(img, mutate.Addendum{
+		Layer: s.content.Layer(info),
+		History: v1.History{Created: cf.Created, Author: o.Author, Comment: o.Comment,
+			CreatedBy: o.CreatedBy},
+	})
+}
