@@ -1,0 +1,130 @@
+package dockercp
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// hostileRoot makes a container root whose symlinks point at a host
+// directory holding a secret, absolutely and through "..".
+func hostileRoot(t *testing.T) (root, host string) {
+	t.Helper()
+	root, host = t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "secret"), []byte("host secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{
+		"abs":       host,
+		"dotdot":    "../../../../../../../.." + host,
+		"dir/inner": "../../../../../../..",
+	} {
+		os.MkdirAll(filepath.Join(root, filepath.Dir(name)), 0o755)
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root, host
+}
+
+// TestHostileSymlinks: no symlink in the container leads a copy, in or
+// out, or a tar extracted into it, to the host's files.
+func TestHostileSymlinks(t *testing.T) {
+	ctx := context.Background()
+	root, host := hostileRoot(t)
+	src := filepath.Join(t.TempDir(), "payload")
+	if err := os.WriteFile(src, []byte("planted"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctr := func(p string) Endpoint { return Endpoint{Root: root, Path: p, Name: "c"} }
+	o := Options{Archive: true} // keep the test's own owner: no root needed
+	for _, p := range []string{"/abs/secret", "/dotdot/secret", "/dir/inner" + host + "/secret"} {
+		for _, follow := range []bool{false, true} {
+			out := filepath.Join(t.TempDir(), "out")
+			err := Copy(ctx, ctr(p), Endpoint{Path: out}, Options{FollowLink: follow})
+			if data, _ := os.ReadFile(out); strings.Contains(string(data), "secret") {
+				t.Errorf("cp %s (follow %v) read the host's secret", p, follow)
+			}
+			if err == nil || !strings.Contains(err.Error(), "could not find the file") {
+				t.Errorf("cp %s (follow %v): %v, want could not find the file", p, follow, err)
+			}
+			var buf bytes.Buffer
+			if err := WriteTar(ctx, ctr(p), Options{FollowLink: follow}, &buf); err == nil || strings.Contains(buf.String(), "host secret") {
+				t.Errorf("cp %s - (follow %v) = %v, wrote the secret or no error", p, follow, err)
+			}
+		}
+	}
+	// Writes land in the container's own copy of the host path.
+	os.MkdirAll(filepath.Join(root, host), 0o755)
+	for i, p := range []string{"/abs/a", "/dotdot/b", "/dir/inner" + host + "/c", "/abs/"} {
+		if err := Copy(ctx, Endpoint{Path: src}, ctr(p), o); err != nil {
+			t.Errorf("cp into %s (%d): %v", p, i, err)
+		}
+	}
+	var tarball bytes.Buffer
+	tw := tar.NewWriter(&tarball)
+	tw.WriteHeader(&tar.Header{Name: "d", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg, Uid: os.Getuid(), Gid: os.Getgid()})
+	tw.Write([]byte("x"))
+	tw.Close()
+	if err := ExtractTar(ctx, &tarball, ctr("/dotdot"), o); err != nil {
+		t.Errorf("tar into /dotdot: %v", err)
+	}
+	for _, name := range []string{"a", "b", "c", "payload", "d"} {
+		if _, err := os.Stat(filepath.Join(host, name)); err == nil {
+			t.Errorf("a copy wrote the host's %s", name)
+		}
+		if _, err := os.Stat(filepath.Join(root, host, name)); err != nil {
+			t.Errorf("%s is not in the container's %s: %v", name, host, err)
+		}
+	}
+}
+
+// TestRules: docker cp's destination rules, host to container.
+func TestRules(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "dir/sub"), 0o755)
+	os.WriteFile(filepath.Join(src, "dir/sub/f"), []byte("f"), 0o644)
+	os.WriteFile(filepath.Join(src, "file"), []byte("file"), 0o644)
+	for _, tc := range []struct {
+		src, dst string
+		want     string // a path that must exist in the root, or the error
+	}{
+		{"file", "/new", "new"},
+		{"file", "/existing", "existing/file"},
+		{"file", "/existing/", "existing/file"},
+		{"file", "/missing/", "no such directory"},
+		{"file", "/missing/x", "no such directory"},
+		{"dir", "/newdir", "newdir/sub/f"},
+		{"dir", "/existing", "existing/dir/sub/f"},
+		{"dir/.", "/existing", "existing/sub/f"},
+		{"dir/.", "/newdir2", "newdir2/sub/f"},
+		{"dir", "/afile", "cannot copy a directory to a file"},
+		{"file/", "/x", "not a directory"},
+		{"nope", "/x", "could not find the file"},
+	} {
+		t.Run(tc.src+"->"+tc.dst, func(t *testing.T) {
+			root := t.TempDir()
+			os.Mkdir(filepath.Join(root, "existing"), 0o755)
+			os.WriteFile(filepath.Join(root, "afile"), nil, 0o644)
+			err := Copy(ctx, Endpoint{Path: src + "/" + tc.src}, // not Join: "/." and "/" matter
+				Endpoint{Root: root, Path: tc.dst}, Options{Archive: true})
+			if strings.Contains(tc.want, " ") {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("Copy = %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(root, tc.want)); err != nil {
+				t.Errorf("after the copy: %v", err)
+			}
+		})
+	}
+}
