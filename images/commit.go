@@ -44,19 +44,7 @@ func (s *Store) Commit(ctx context.Context, base v1.Image, o CommitOptions) (v1.
 	if err != nil {
 		return nil, fmt.Errorf("committing: %w", err)
 	}
-	if o.Ref != "" {
-		err = s.Tag(ctx, o.Ref, img)
-	} else {
-		err = s.Store(ctx, img)
-	}
-	if err != nil {
-		return nil, err
-	}
-	d, err := img.Digest()
-	if err != nil {
-		return nil, err
-	}
-	return s.load(ctx, d)
+	return s.storeAs(ctx, o.Ref, img)
 }
 
 func (s *Store) commitImage(ctx context.Context, base v1.Image, o CommitOptions) (v1.Image, error) {
