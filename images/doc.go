@@ -2,8 +2,10 @@
 // manifests whose blobs live in the content store (package cache), and
 // the ways images come in and go out: Pull and Push (registries, with
 // cross-repository mounts from the recorded blob sources), Import (a
-// rootfs tarball), Load and LoadLayout (docker and OCI archives, layouts),
-// Save, and Delete (docker rmi's rules).
+// rootfs tarball), Commit (a container's changes as one more layer on its
+// image, the config changed by Dockerfile instructions: ApplyChanges),
+// Load and LoadLayout (docker and OCI archives, layouts), Save, and Delete
+// (docker rmi's rules).
 //
 // Lifecycle: Tag (or Store, for an untagged image) copies an image's layer
 // blobs, config and manifest into content, skipping blobs already there,
