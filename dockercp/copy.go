@@ -45,7 +45,7 @@ type source struct {
 // followed with follow.
 func resolve(root, p string, follow bool) (string, error) {
 	if root == "" {
-		return p, nil
+		return filepath.Abs(p)
 	}
 	clean := path.Clean("/" + p)
 	if follow || clean == "/" {
@@ -76,7 +76,7 @@ func statSource(e Endpoint, o Options) (source, error) {
 		stat = os.Stat
 	}
 	fi, err := stat(host)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) && e.inContainer() {
 		return source{}, fmt.Errorf("could not find the file %s%s", e.Path, e.where())
 	}
 	if err != nil {
@@ -118,9 +118,9 @@ func destination(src source, srcPath string, e Endpoint) (target, error) {
 			name, contents = "", true
 		}
 	case exists && src.dir:
-		return target{}, fmt.Errorf("cannot copy a directory to a file: %s%s", e.Path, e.where())
+		return target{}, errors.New("cannot copy directory") // docker's words
 	case !exists && strings.HasSuffix(e.Path, "/"):
-		return target{}, fmt.Errorf("no such directory: %s%s", e.Path, e.where())
+		return target{}, errors.New("no such directory")
 	default: // a new or replaced file, or a new directory
 		into, name = filepath.Dir(strings.TrimSuffix(e.Path, "/")), path.Base(strings.TrimSuffix(e.Path, "/"))
 		parent, err := resolve(e.Root, into, true)
@@ -128,7 +128,7 @@ func destination(src source, srcPath string, e Endpoint) (target, error) {
 			return target{}, err
 		}
 		if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
-			return target{}, fmt.Errorf("no such directory: %s%s", into, e.where())
+			return target{}, errors.New("no such directory")
 		}
 	}
 	if !e.inContainer() {
@@ -192,11 +192,11 @@ func WriteTar(ctx context.Context, src Endpoint, o Options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	name := ""
-	if !s.contents {
-		name = path.Base(path.Clean("/" + src.Path))
+	if s.contents {
+		// "./" and "./NAME", as docker writes a directory's contents.
+		return snapshot.Archive(ctx, s.host, ".", false, w)
 	}
-	return snapshot.Archive(ctx, s.host, name, s.contents, w)
+	return snapshot.Archive(ctx, s.host, path.Base(path.Clean("/"+src.Path)), false, w)
 }
 
 // ExtractTar extracts the tar r into dst, which must be a directory, as
@@ -206,12 +206,8 @@ func ExtractTar(ctx context.Context, r io.Reader, dst Endpoint, o Options) error
 	if err != nil {
 		return err
 	}
-	fi, err := os.Stat(host)
-	if err != nil {
-		return fmt.Errorf("could not find the file %s%s", dst.Path, dst.where())
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("extraction point is not a directory: %s%s", dst.Path, dst.where())
+	if fi, err := os.Stat(host); err != nil || !fi.IsDir() {
+		return fmt.Errorf("destination %q must be a directory", dst.Name+":"+dst.Path)
 	}
 	return untar.Extract(ctx, r, host, extractOptions(dst, o))
 }

@@ -103,9 +103,9 @@ func TestRules(t *testing.T) {
 		{"dir", "/existing", "existing/dir/sub/f"},
 		{"dir/.", "/existing", "existing/sub/f"},
 		{"dir/.", "/newdir2", "newdir2/sub/f"},
-		{"dir", "/afile", "cannot copy a directory to a file"},
+		{"dir", "/afile", "cannot copy directory"},
 		{"file/", "/x", "not a directory"},
-		{"nope", "/x", "could not find the file"},
+		{"nope", "/x", "no such file or directory"},
 	} {
 		t.Run(tc.src+"->"+tc.dst, func(t *testing.T) {
 			root := t.TempDir()

@@ -80,7 +80,11 @@ func (d *differ) walkChildren(host, rel string, stack []*pendingDir) error {
 		if err := d.ctx.Err(); err != nil {
 			return err
 		}
-		if err := d.walk(filepath.Join(host, e.Name()), path.Join(rel, e.Name()), stack); err != nil {
+		name := e.Name()
+		if rel != "" {
+			name = rel + "/" + name // rel is clean, or "." (Archive)
+		}
+		if err := d.walk(filepath.Join(host, e.Name()), name, stack); err != nil {
 			return err
 		}
 	}

@@ -85,9 +85,15 @@ func TestCp(t *testing.T) {
 				t.Errorf("tar entries %q, want sub/ and sub/g", got)
 			}
 		}},
+		{"contents as tar to stdout", []string{"cp", "cpt:/data/sub/.", "-"}, "", func(t *testing.T, r result) {
+			if got := tarNames(t, r.stdout); !slices.Equal(got, []string{"./", "./g"}) {
+				t.Errorf("tar entries %q, want ./ and ./g", got)
+			}
+		}},
+		{"tar onto a file", []string{"cp", "-", "cpt:/data/f"}, tarOf(t, map[string]string{"x": "x"}), failsWith(`destination "cpt:/data/f" must be a directory`)},
 		{"tar from stdin", []string{"cp", "-", "cpt:/data"}, tarOf(t, map[string]string{"streamed": "s\n"}), ctrFile(root, "/data/streamed", "s\n")},
 		{"missing source", []string{"cp", "cpt:/nope", out + "/nope"}, "", failsWith("could not find the file /nope in container cpt")},
-		{"dir onto a file", []string{"cp", "cpt:/data", out + "/f.txt"}, "", failsWith("cannot copy a directory to a file")},
+		{"dir onto a file", []string{"cp", "cpt:/data", out + "/f.txt"}, "", failsWith("cannot copy directory")},
 		// Hostile: the container's symlinks point at host paths; they
 		// resolve inside its root, never to the host's files.
 		{"symlink out, read", []string{"cp", "cpt:/escape/secret", out + "/stolen"}, "", failsWith("could not find the file")},
