@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"slices"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -29,9 +30,21 @@ func (c *Config) ImageConfig(cfg *v1.Config) {
 	} else {
 		cfg.Entrypoint, cfg.Cmd = nil, slices.Clone(c.Args)
 	}
-	cfg.Env = slices.Clone(c.Env)
-	cfg.WorkingDir = c.Cwd
-	cfg.User = c.User
+	// What lade added at create for the process alone (docker adds it to
+	// the process, not the config) stays out, unless the image has it.
+	base := cfg.Env
+	cfg.Env = slices.DeleteFunc(slices.Clone(c.Env), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return (kv == "HOSTNAME="+c.Hostname || k == "HOME" || kv == "TERM=xterm" && c.Tty) &&
+			!slices.ContainsFunc(base, func(b string) bool { return strings.HasPrefix(b, k+"=") })
+	})
+	// Defaults lade resolved ("/", uid 0) are not settings of the image.
+	if c.Cwd != cfg.WorkingDir && (cfg.WorkingDir != "" || c.Cwd != "/") {
+		cfg.WorkingDir = c.Cwd
+	}
+	if c.User != cfg.User && (cfg.User != "" || c.User != "0") {
+		cfg.User = c.User
+	}
 	for k, v := range c.Labels {
 		if cfg.Labels == nil {
 			cfg.Labels = map[string]string{}
