@@ -47,7 +47,7 @@
 // settings. Processes finds a running container's pids by its pid
 // namespace in /proc, which Top filters ps's rows by and Stats samples
 // (the Engine API's StatsResponse: memory from the container's memory
-// cgroup when it has a limit, else its processes' resident memory); a
+// cgroup when it has a limit, else its processes' PSS); a
 // Sampler measures CPU % between rounds and WriteStats prints rows with
 // docker's formatter.
 //

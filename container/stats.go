@@ -37,7 +37,7 @@ func (s *Store) Stats(c *Container, prev *dockercontainer.StatsResponse) dockerc
 	var rss, read, write uint64
 	for _, pid := range pids {
 		r.CPUStats.CPUUsage.TotalUsage += procCPU(pid)
-		rss += procRSS(pid)
+		rss += procMemory(pid)
 		rd, wr := procIO(pid)
 		read, write = read+rd, write+wr
 	}
@@ -50,7 +50,7 @@ func (s *Store) Stats(c *Container, prev *dockercontainer.StatsResponse) dockerc
 }
 
 // memoryStats reads c's memory cgroup when it has one (-m), else counts
-// its processes' resident memory; without a limit, the host's memory is
+// its processes' PSS; without a limit, the host's memory is
 // the limit, as in docker.
 func (s *Store) memoryStats(c *Container, rss uint64) dockercontainer.MemoryStats {
 	m := dockercontainer.MemoryStats{Usage: rss, Limit: hostMemory(), Stats: map[string]uint64{}}
@@ -82,7 +82,8 @@ func readUint(p string) uint64 {
 	return n
 }
 
-// readKeyed reads "key value" lines (memory.stat, cpu.stat).
+// readKeyed reads "key value [unit]" lines (memory.stat, /proc/PID/io,
+// smaps_rollup).
 func readKeyed(p string) map[string]uint64 {
 	out := map[string]uint64{}
 	b, err := os.ReadFile(p)
@@ -90,9 +91,9 @@ func readKeyed(p string) map[string]uint64 {
 		return out
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok {
-			if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-				out[k] = n
+		if f := strings.Fields(line); len(f) >= 2 {
+			if n, err := strconv.ParseUint(f[1], 10, 64); err == nil {
+				out[f[0]] = n
 			}
 		}
 	}
@@ -127,14 +128,12 @@ func procCPU(pid int) uint64 {
 	return ticks * clockTick
 }
 
-// procRSS is pid's resident memory in bytes.
-func procRSS(pid int) uint64 {
-	f := statFields(pid)
-	if len(f) < 22 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(f[21], 10, 64)
-	return pages * uint64(os.Getpagesize())
+// procMemory is pid's share of resident memory in bytes (its PSS: pages
+// shared with the container's other processes count once in the sum, as
+// in a memory cgroup's charge).
+func procMemory(pid int) uint64 {
+	kb := readKeyed(fmt.Sprintf("/proc/%d/smaps_rollup", pid))["Pss:"]
+	return kb << 10
 }
 
 // procIO is what pid read from and wrote to storage, in bytes.

@@ -78,7 +78,7 @@ func (a *app) statsCmd() *cobra.Command {
 	c.Long = `Display a live stream of containers' resource usage statistics, redrawn
 every second until interrupted: CPU % (of one CPU's time, over the last
 second), memory (the container's memory cgroup when it has a limit, else
-its processes' resident memory; the limit, else the host's memory),
+its processes' share of resident memory (PSS); the limit, else the host's memory),
 network I/O of its interfaces, block I/O and the number of processes.
 Without CONTAINER arguments, all running containers (all with -a).`
 	c.Example = `  lade stats --no-stream
