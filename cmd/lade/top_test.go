@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // TestTopStats: top lists the container's processes with docker's
@@ -47,6 +50,20 @@ func TestTopStats(t *testing.T) {
 		row := columns.Split(strings.TrimSpace(lines[1]), -1)
 		if len(row) != 8 || row[0] != id[:12] || row[1] != "busy" || strings.HasPrefix(row[3], "0B ") || row[7] != "3" {
 			t.Errorf("stats row %q, want busy's ID, name, non-zero memory and 3 processes", row)
+		}
+	})
+	t.Run("stats streams until interrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var out, errb testutil.LockedBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- Run(ctx, []string{"--root", root, "stats", "--format", "{{.Name}} {{.PIDs}}"}, strings.NewReader(""), &out, &errb)
+		}()
+		testutil.Poll(t, "two redraws", func() bool { return strings.Count(out.String(), "\033[2J\033[H") >= 2 })
+		cancel()
+		if code := <-done; code != 0 || !strings.Contains(out.String(), "\033[2J\033[Hbusy 3\n") {
+			t.Errorf("stats: exit %d, output %q, stderr %q", code, out.String(), errb.String())
 		}
 	})
 	t.Run("stats --format json", func(t *testing.T) {
