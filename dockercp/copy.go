@@ -23,6 +23,17 @@ type Endpoint struct {
 	Root string // "" for the host
 	Path string // as the user wrote it: a trailing "/" or "/." matters
 	Name string // the container's name, for errors
+	// ReadOnly: the container's root is read-only (run --read-only),
+	// so nothing is copied into it, as in docker.
+	ReadOnly bool
+}
+
+// writable refuses a copy into a read-only container.
+func (e Endpoint) writable() error {
+	if e.ReadOnly {
+		return errors.New("container rootfs is marked read-only")
+	}
+	return nil
 }
 
 func (e Endpoint) inContainer() bool { return e.Root != "" }
@@ -144,6 +155,9 @@ func destination(src source, srcPath string, e Endpoint) (target, error) {
 
 // Copy copies src to dst, one of them in a container.
 func Copy(ctx context.Context, src, dst Endpoint, o Options) error {
+	if err := dst.writable(); err != nil {
+		return err
+	}
 	s, err := statSource(src, o)
 	if err != nil {
 		return err
@@ -202,6 +216,9 @@ func WriteTar(ctx context.Context, src Endpoint, o Options, w io.Writer) error {
 // ExtractTar extracts the tar r into dst, which must be a directory, as
 // docker cp - CONTAINER:PATH does.
 func ExtractTar(ctx context.Context, r io.Reader, dst Endpoint, o Options) error {
+	if err := dst.writable(); err != nil {
+		return err
+	}
 	host, err := resolve(dst.Root, dst.Path, true)
 	if err != nil {
 		return err

@@ -106,13 +106,14 @@ func TestRules(t *testing.T) {
 		{"dir", "/afile", "cannot copy directory"},
 		{"file/", "/x", "not a directory"},
 		{"nope", "/x", "no such file or directory"},
+		{"file", "/readonly", "container rootfs is marked read-only"},
 	} {
 		t.Run(tc.src+"->"+tc.dst, func(t *testing.T) {
 			root := t.TempDir()
 			os.Mkdir(filepath.Join(root, "existing"), 0o755)
 			os.WriteFile(filepath.Join(root, "afile"), nil, 0o644)
 			err := Copy(ctx, Endpoint{Path: src + "/" + tc.src}, // not Join: "/." and "/" matter
-				Endpoint{Root: root, Path: tc.dst}, Options{Archive: true})
+				Endpoint{Root: root, Path: tc.dst, ReadOnly: tc.dst == "/readonly"}, Options{Archive: true})
 			if strings.Contains(tc.want, " ") {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("Copy = %v, want %q", err, tc.want)

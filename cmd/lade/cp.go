@@ -78,6 +78,6 @@ func (a *app) inContainerFS(ref, p string, fn func(dockercp.Endpoint) error) err
 		return err
 	}
 	return store.WithRootfs(&c.Config, func(root string) error {
-		return fn(dockercp.Endpoint{Root: root, Path: p, Name: ref})
+		return fn(dockercp.Endpoint{Root: root, Path: p, Name: ref, ReadOnly: c.ReadOnly})
 	})
 }
