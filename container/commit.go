@@ -15,7 +15,7 @@ import (
 // OCI layer tar, whiteouts included, for commit.
 func (s *Store) WriteDiff(ctx context.Context, c *Config, w io.Writer) error {
 	upper, lowers := s.Layers(c)
-	_, err := snapshot.Diff(ctx, upper, lowers, w, snapshot.DiffOptions{})
+	_, err := snapshot.Diff(ctx, upper, lowers, w, snapshot.DiffOptions{Exclude: c.mountpoint})
 	return err
 }
 

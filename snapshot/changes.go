@@ -18,13 +18,16 @@ type Change struct {
 }
 
 // Changes lists what the overlay upper dir changes in lowers (top-most
-// first), sorted by path: whiteouts are deletions, paths the lowers show
-// are changes (a directory that holds a change is one too, as in
-// docker), the rest additions.
-func Changes(ctx context.Context, upper string, lowers []string) ([]Change, error) {
+// first), in tree order: whiteouts are deletions, paths the lowers show
+// are changes, the rest additions. A directory the lowers show is a change
+// when its mode or owner changed or something below it did (as in
+// docker), not when overlay merely copied it up. exclude, if set, leaves
+// out paths (relative) and all below them, as DiffOptions.Exclude.
+func Changes(ctx context.Context, upper string, lowers []string, exclude func(rel string) bool) ([]Change, error) {
 	d := &differ{ctx: ctx, upper: filepath.Clean(upper), lowers: lowers}
 	var out []Change
-	err := filepath.WalkDir(d.upper, func(p string, _ fs.DirEntry, err error) error {
+	copiedUp := map[string]bool{}
+	err := filepath.WalkDir(d.upper, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || p == d.upper {
 			return err
 		}
@@ -32,6 +35,12 @@ func Changes(ctx context.Context, upper string, lowers []string) ([]Change, erro
 			return err
 		}
 		rel := strings.TrimPrefix(p, d.upper+"/")
+		if exclude != nil && exclude(rel) {
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		var st unix.Stat_t
 		if err := unix.Lstat(p, &st); err != nil {
 			return &fs.PathError{Op: "lstat", Path: p, Err: err}
@@ -48,11 +57,21 @@ func Changes(ctx context.Context, upper string, lowers []string) ([]Change, erro
 			kind := byte('A')
 			if _, found := d.lowerStat(rel); found {
 				kind = 'C'
+				copiedUp["/"+rel] = e.IsDir() && d.copiedUp(rel, &st)
 			}
 			out = append(out, Change{"/" + rel, kind})
 		}
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, err
+	// Sorted as a tree walk ("/" before any other byte), a directory's
+	// first descendant (if any) follows it.
+	key := func(p string) string { return strings.ReplaceAll(p, "/", "\x00") }
+	sort.Slice(out, func(i, j int) bool { return key(out[i].Path) < key(out[j].Path) })
+	kept := out[:0]
+	for i, c := range out {
+		if !copiedUp[c.Path] || i+1 < len(out) && strings.HasPrefix(out[i+1].Path, c.Path+"/") {
+			kept = append(kept, c)
+		}
+	}
+	return kept, err
 }

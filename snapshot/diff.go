@@ -20,6 +20,10 @@ import (
 type DiffOptions struct {
 	// SourceDateEpoch, if set, clamps every mtime to at most this time.
 	SourceDateEpoch *time.Time
+	// Exclude, if set, leaves out each path (relative, no leading "/")
+	// it is true for, with everything below it: a running container's
+	// mountpoint stubs.
+	Exclude func(rel string) bool
 }
 
 // markerTime is the mtime of synthesized whiteout and opaque entries; a
@@ -92,6 +96,9 @@ func (d *differ) walkChildren(host, rel string, stack []*pendingDir) error {
 }
 
 func (d *differ) walk(host, rel string, stack []*pendingDir) error {
+	if d.opts.Exclude != nil && d.opts.Exclude(rel) {
+		return nil
+	}
 	var st unix.Stat_t
 	if err := unix.Lstat(host, &st); err != nil {
 		return &os.PathError{Op: "lstat", Path: host, Err: err}

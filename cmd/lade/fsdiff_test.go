@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // TestDiffExportCommit: a container's changes as diff lists them, export
@@ -21,6 +23,19 @@ func TestDiffExportCommit(t *testing.T) {
 		want := "A /added\nC /etc\nD /etc/group\nC /etc/passwd\nA /newdir\nA /newdir/f\n"
 		if r.code != 0 || r.stdout != want {
 			t.Errorf("diff: %+v, want stdout\n%s", r, want)
+		}
+	})
+	t.Run("diff of a running container", func(t *testing.T) {
+		// Its /etc/hosts, /etc/resolv.conf and volume mountpoints are no
+		// changes of its own, as in docker.
+		runDetached(t, root, "--name", "up", "-v", "/vol", "busybox", "sh", "-c", "touch /touched; sleep 300")
+		var r result
+		testutil.Poll(t, "the container's change", func() bool {
+			r = lade(t, root, "", "diff", "up")
+			return strings.Contains(r.stdout, "/touched")
+		})
+		if r.stdout != "A /touched\n" {
+			t.Errorf("diff: %+v, want A /touched alone", r)
 		}
 	})
 	t.Run("export", func(t *testing.T) {
