@@ -56,7 +56,14 @@ type source struct {
 // followed with follow.
 func resolve(root, p string, follow bool) (string, error) {
 	if root == "" {
-		return filepath.Abs(p)
+		abs, err := filepath.Abs(p)
+		if err != nil || !follow {
+			return abs, err
+		}
+		if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+			return resolved, nil // the archive then holds what the link points at
+		}
+		return abs, nil // the stat says what is missing
 	}
 	clean := path.Clean("/" + p)
 	if follow || clean == "/" {

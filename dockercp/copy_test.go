@@ -90,6 +90,7 @@ func TestRules(t *testing.T) {
 	os.MkdirAll(filepath.Join(src, "dir/sub"), 0o755)
 	os.WriteFile(filepath.Join(src, "dir/sub/f"), []byte("f"), 0o644)
 	os.WriteFile(filepath.Join(src, "file"), []byte("file"), 0o644)
+	os.Symlink("file", filepath.Join(src, "link"))
 	for _, tc := range []struct {
 		src, dst string
 		want     string // a path that must exist in the root, or the error
@@ -107,13 +108,16 @@ func TestRules(t *testing.T) {
 		{"file/", "/x", "not a directory"},
 		{"nope", "/x", "no such file or directory"},
 		{"file", "/readonly", "container rootfs is marked read-only"},
+		{"link", "/keptlink", "keptlink"},
+		{"-L link", "/followed", "followed"},
 	} {
 		t.Run(tc.src+"->"+tc.dst, func(t *testing.T) {
 			root := t.TempDir()
 			os.Mkdir(filepath.Join(root, "existing"), 0o755)
 			os.WriteFile(filepath.Join(root, "afile"), nil, 0o644)
-			err := Copy(ctx, Endpoint{Path: src + "/" + tc.src}, // not Join: "/." and "/" matter
-				Endpoint{Root: root, Path: tc.dst, ReadOnly: tc.dst == "/readonly"}, Options{Archive: true})
+			follow := strings.HasPrefix(tc.src, "-L ")
+			err := Copy(ctx, Endpoint{Path: src + "/" + strings.TrimPrefix(tc.src, "-L ")}, // not Join: "/." and "/" matter
+				Endpoint{Root: root, Path: tc.dst, ReadOnly: tc.dst == "/readonly"}, Options{Archive: true, FollowLink: follow})
 			if strings.Contains(tc.want, " ") {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("Copy = %v, want %q", err, tc.want)
@@ -123,8 +127,13 @@ func TestRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := os.Stat(filepath.Join(root, tc.want)); err != nil {
-				t.Errorf("after the copy: %v", err)
+			fi, err := os.Lstat(filepath.Join(root, tc.want))
+			if err != nil {
+				t.Fatalf("after the copy: %v", err)
+			}
+			// A symlink is copied as one, unless -L follows it.
+			if isLink := fi.Mode()&os.ModeSymlink != 0; isLink != (tc.src == "link") {
+				t.Errorf("%s is a symlink: %v", tc.want, isLink)
 			}
 		})
 	}
