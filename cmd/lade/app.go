@@ -167,6 +167,7 @@ func (a *app) open() error {
 	if a.images, err = images.Open(filepath.Join(a.root, "images"), a.content); err != nil {
 		return err
 	}
+	a.images.SetInsecure(a.insecure)
 	if a.snapshots, err = snapshot.New(filepath.Join(a.root, "snapshots")); err != nil {
 		return err
 	}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"text/tabwriter"
 
+	"github.com/docker/cli/cli/command/formatter"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
@@ -18,9 +19,11 @@ func init() {
 
 func (a *app) systemCmd() *cobra.Command {
 	c := &cobra.Command{Use: "system", Short: "Manage lade"}
-	df := command("df", "Show disk usage of images, containers, volumes and build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
-		return a.systemDF(ctx)
+	var dfFormat string
+	df := command("df [--format FORMAT]", "Show disk usage of images, containers, volumes and build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		return a.systemDF(ctx, dfFormat)
 	})
+	df.Flags().StringVar(&dfFormat, "format", "", "format the output with a Go template, 'table', 'table TEMPLATE' or 'json'")
 	f := &pruneFlags{}
 	var volumes bool
 	prune := command("prune [-a] [--volumes] [-f]", "Remove stopped containers, dangling images and build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
@@ -40,21 +43,24 @@ type dfRow struct {
 	size, reclaimable int64
 }
 
-func (a *app) systemDF(ctx context.Context) error {
+// systemDF prints the rows through docker's disk usage formatter.
+func (a *app) systemDF(ctx context.Context, format string) error {
 	rows, err := a.diskUsage(ctx)
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
-	for _, r := range rows {
-		pct := 0
-		if r.size > 0 {
-			pct = int(100 * r.reclaimable / r.size)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s (%d%%)\n", r.typ, r.total, r.active, humanSize(r.size), humanSize(r.reclaimable), pct)
+	if format == "" {
+		format = formatter.TableFormatKey
 	}
-	return tw.Flush()
+	img, ctr, vol, bc := rows[0], rows[1], rows[2], rows[3]
+	du := formatter.DiskUsageContext{
+		Context:             formatter.Context{Output: a.stdout, Format: formatter.NewDiskUsageFormat(format, false)},
+		ImageDiskUsage:      client.ImagesDiskUsage{TotalCount: int64(img.total), ActiveCount: int64(img.active), TotalSize: img.size, Reclaimable: img.reclaimable},
+		ContainerDiskUsage:  client.ContainersDiskUsage{TotalCount: int64(ctr.total), ActiveCount: int64(ctr.active), TotalSize: ctr.size, Reclaimable: ctr.reclaimable},
+		VolumeDiskUsage:     client.VolumesDiskUsage{TotalCount: int64(vol.total), ActiveCount: int64(vol.active), TotalSize: vol.size, Reclaimable: vol.reclaimable},
+		BuildCacheDiskUsage: client.BuildCacheDiskUsage{TotalCount: int64(bc.total), ActiveCount: int64(bc.active), TotalSize: bc.size, Reclaimable: bc.reclaimable},
+	}
+	return du.Write()
 }
 
 // diskUsage asks each store what it takes.
