@@ -47,9 +47,8 @@
 // settings. Processes finds a running container's pids by its pid
 // namespace in /proc, which Top filters ps's rows by and Stats samples
 // (the Engine API's StatsResponse: memory from the container's memory
-// cgroup when it has a limit, else its processes' PSS); a
-// Sampler measures CPU % between rounds and WriteStats prints rows with
-// docker's formatter.
+// cgroup when it has a limit, else its processes' PSS); package engine
+// turns samples into docker stats' rows.
 //
 // Named volumes live under <root>/volumes/<name>/_data. DiskUsage,
 // VolumeUsage, PruneStopped and PruneVolumes serve system df and prune.

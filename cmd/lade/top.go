@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
+	"github.com/lade-build/lade/engine"
 )
 
 func init() { commands = append(commands, (*app).topCmd, (*app).statsCmd) }
@@ -50,7 +51,7 @@ func (a *app) statsCmd() *cobra.Command {
 			if format == "" {
 				format = formatter.TableFormatKey
 			}
-			sampler := store.NewSampler()
+			sampler := engine.NewSampler(store)
 			if _, err := sampler.Round(args, all); err != nil { // the base CPU % is measured from
 				return err
 			}
@@ -70,7 +71,7 @@ func (a *app) statsCmd() *cobra.Command {
 					fmt.Fprint(a.stdout, "\033[2J\033[H") // redraw, as docker does
 				}
 				out := formatter.Context{Output: a.stdout, Format: formatter.Format(format)}
-				if err := container.WriteStats(out, rows, !noTrunc); err != nil || noStream {
+				if err := engine.WriteStats(out, rows, !noTrunc); err != nil || noStream {
 					return err
 				}
 			}

@@ -1,4 +1,4 @@
-package container
+package engine
 
 import (
 	"strconv"
@@ -7,6 +7,8 @@ import (
 	"github.com/docker/cli/cli/command/formatter"
 	"github.com/docker/go-units"
 	dockercontainer "github.com/moby/moby/api/types/container"
+
+	"github.com/lade-build/lade/container"
 )
 
 // DefaultStatsFormat is docker stats' table.
@@ -128,19 +130,19 @@ func (c *statsContext) BlockIO() string {
 // Sampler samples containers' stats round after round; each round's CPU %
 // is measured against the round before.
 type Sampler struct {
-	store *Store
+	store *container.Store
 	prev  map[string]*dockercontainer.StatsResponse
 }
 
-// NewSampler starts sampling s's containers.
-func (s *Store) NewSampler() *Sampler {
-	return &Sampler{store: s, prev: map[string]*dockercontainer.StatsResponse{}}
+// NewSampler starts sampling store's containers.
+func NewSampler(store *container.Store) *Sampler {
+	return &Sampler{store: store, prev: map[string]*dockercontainer.StatsResponse{}}
 }
 
 // Round samples the containers refs name, or with no refs, the running
 // ones (all of them with all), and returns their rows.
 func (sp *Sampler) Round(refs []string, all bool) ([]StatsEntry, error) {
-	var ctrs []*Container
+	var ctrs []*container.Container
 	if len(refs) == 0 {
 		list, err := sp.store.List()
 		if err != nil {
