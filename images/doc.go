@@ -40,6 +40,7 @@
 // write and erase through config.json's credential helpers.
 // Inspect, History and Filter describe stored images as docker's
 // inspect, history and images --filter do; DiskUsage measures them for
-// system df. Blobs no longer named stay until the build cache's GC frees
-// them.
+// system df; Prune untags the dangling (or unused) images image prune
+// and system prune select. Blobs no longer named stay until the build
+// cache's GC frees them.
 package images

@@ -3,14 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/docker/cli/cli/command/formatter"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
+	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/prunefilter"
 )
 
 func init() {
@@ -126,22 +126,26 @@ func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) erro
 	if err != nil {
 		return err
 	}
-	removed, used, err := cs.PruneStopped(ctx)
+	ctrs, err := cs.PruneStopped(ctx, prunefilter.Filter{})
 	if err != nil {
 		return err
 	}
-	printList(a, "Deleted Containers:", removed)
-	if removed, err = a.pruneNetworks(ctx); err != nil {
+	printList(a, "Deleted Containers:", ctrs.Removed)
+	removed, err := a.pruneNetworks(ctx)
+	if err != nil {
 		return err
 	}
 	printList(a, "Deleted Networks:", removed)
+	reclaimed := ctrs.Reclaimed
 	if volumes {
-		if removed, err = cs.PruneVolumes(); err != nil {
+		vols, err := cs.PruneVolumes(false)
+		if err != nil {
 			return err
 		}
-		printList(a, "Deleted Volumes:", removed)
+		printList(a, "Deleted Volumes:", vols.Removed)
+		reclaimed += vols.Reclaimed
 	}
-	removed, err = a.pruneImages(ctx, f.all, used)
+	removed, err = a.images.Prune(ctx, images.PruneOptions{All: f.all, InUse: ctrs.UsedImages})
 	if err != nil {
 		return err
 	}
@@ -150,32 +154,9 @@ func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) erro
 	if err != nil {
 		return err
 	}
+	rep.Reclaimed += reclaimed
 	a.printPruned(rep)
 	return nil
-}
-
-// pruneImages drops dangling images, or with all every image no running
-// container uses; their blobs go with the build cache prune that follows.
-func (a *app) pruneImages(ctx context.Context, all bool, used map[string]bool) ([]string, error) {
-	list, err := a.images.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range list {
-		if len(e.Names) > 0 && !all {
-			continue
-		}
-		ids, _ := a.images.ImageIDs(e.Digest.String())
-		if slices.ContainsFunc(ids, func(id v1.Hash) bool { return used[id.String()] }) {
-			continue // for an index: any platform's image
-		}
-		if err := a.images.Untag(ctx, e.Digest.String()); err != nil {
-			return out, err
-		}
-		out = append(out, "deleted: "+e.ImageID().String())
-	}
-	return out, nil
 }
 
 func printList(a *app, title string, items []string) {
