@@ -1,13 +1,14 @@
 package dockercp
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // hostileRoot makes a container root whose symlinks point at a host
@@ -65,12 +66,8 @@ func TestHostileSymlinks(t *testing.T) {
 			t.Errorf("cp into %s (%d): %v", p, i, err)
 		}
 	}
-	var tarball bytes.Buffer
-	tw := tar.NewWriter(&tarball)
-	tw.WriteHeader(&tar.Header{Name: "d", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg, Uid: os.Getuid(), Gid: os.Getgid()})
-	tw.Write([]byte("x"))
-	tw.Close()
-	if err := ExtractTar(ctx, &tarball, ctr("/dotdot"), o); err != nil {
+	tarball := bytes.NewReader(testutil.TarDir(t, testutil.WriteTree(t, t.TempDir(), map[string]string{"d": "x"})))
+	if err := ExtractTar(ctx, tarball, ctr("/dotdot"), o); err != nil {
 		t.Errorf("tar into /dotdot: %v", err)
 	}
 	for _, name := range []string{"a", "b", "c", "payload", "d"} {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"archive/tar"
-	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,32 +15,14 @@ import (
 func tarNames(t *testing.T, data string) []string {
 	t.Helper()
 	var names []string
-	tr := tar.NewReader(strings.NewReader(data))
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return names
-		}
-		if err != nil {
-			t.Fatalf("reading tar: %v", err)
-		}
-		names = append(names, hdr.Name)
-	}
+	testutil.EachTarEntry(t, []byte(data), func(hdr *tar.Header, _ []byte) { names = append(names, hdr.Name) })
+	return names
 }
 
 // tarOf is a tar holding files (name -> content).
 func tarOf(t *testing.T, files map[string]string) string {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for name, content := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(content))
-	}
-	tw.Close()
-	return buf.String()
+	return string(testutil.TarDir(t, writeTree(t, files)))
 }
 
 // TestCp copies both ways with docker's path rules, on a running and on a

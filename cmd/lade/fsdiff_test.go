@@ -24,6 +24,9 @@ func TestDiffExportCommit(t *testing.T) {
 		if r.code != 0 || r.stdout != want {
 			t.Errorf("diff: %+v, want stdout\n%s", r, want)
 		}
+		if r := lade(t, root, "", "container", "diff", "changed"); r.stdout != want {
+			t.Errorf("container diff: %+v, want stdout\n%s", r, want)
+		}
 	})
 	t.Run("diff of a running container", func(t *testing.T) {
 		// Its /etc/hosts, /etc/resolv.conf and volume mountpoints are no
