@@ -24,16 +24,11 @@ type Endpoint struct {
 	Path string // as the user wrote it: a trailing "/" or "/." matters
 	Name string // the container's name, for errors
 	// ReadOnly: the container's root is read-only (run --read-only),
-	// so nothing is copied into it, as in docker.
+	// so nothing is copied into it but into its writable mounts.
 	ReadOnly bool
-}
-
-// writable refuses a copy into a read-only container.
-func (e Endpoint) writable() error {
-	if e.ReadOnly {
-		return errors.New("container rootfs is marked read-only")
-	}
-	return nil
+	// Mounts are the container's volumes and bind mounts, which a copy
+	// reaches through their host sources, as docker cp does.
+	Mounts []Mount
 }
 
 func (e Endpoint) inContainer() bool { return e.Root != "" }
@@ -51,11 +46,11 @@ type source struct {
 	contents bool // "dir/.": the directory's children, not itself
 }
 
-// resolve finds the host path of p in root (the host when root is "").
-// Every symlink on the way resolves inside root; the last one is only
-// followed with follow.
-func resolve(root, p string, follow bool) (string, error) {
-	if root == "" {
+// resolve finds the host path of p in e (the host, or e's container with
+// its mounts). Every symlink on the way resolves inside the container's
+// root, or the mount's source; the last one is only followed with follow.
+func (e Endpoint) resolve(p string, follow bool) (string, error) {
+	if !e.inContainer() {
 		abs, err := filepath.Abs(p)
 		if err != nil || !follow {
 			return abs, err
@@ -65,7 +60,7 @@ func resolve(root, p string, follow bool) (string, error) {
 		}
 		return abs, nil // the stat says what is missing
 	}
-	clean := path.Clean("/" + p)
+	root, clean, _ := e.locate(p, follow)
 	if follow || clean == "/" {
 		return securejoin.SecureJoin(root, clean)
 	}
@@ -85,7 +80,7 @@ func (e Endpoint) where() string {
 
 // statSource resolves and checks the source of a copy.
 func statSource(e Endpoint, o Options) (source, error) {
-	host, err := resolve(e.Root, e.Path, o.FollowLink)
+	host, err := e.resolve(e.Path, o.FollowLink)
 	if err != nil {
 		return source{}, err
 	}
@@ -119,7 +114,7 @@ type target struct {
 
 // destination applies docker's rules to place src at e.
 func destination(src source, srcPath string, e Endpoint) (target, error) {
-	host, err := resolve(e.Root, e.Path, true)
+	host, err := e.resolve(e.Path, true)
 	if err != nil {
 		return target{}, err
 	}
@@ -141,7 +136,7 @@ func destination(src source, srcPath string, e Endpoint) (target, error) {
 		return target{}, errors.New("no such directory")
 	default: // a new or replaced file, or a new directory
 		into, name = filepath.Dir(strings.TrimSuffix(e.Path, "/")), path.Base(strings.TrimSuffix(e.Path, "/"))
-		parent, err := resolve(e.Root, into, true)
+		parent, err := e.resolve(into, true)
 		if err != nil {
 			return target{}, err
 		}
@@ -154,10 +149,10 @@ func destination(src source, srcPath string, e Endpoint) (target, error) {
 		dir, err := filepath.Abs(into)
 		return target{dir: dir, name: name, contents: contents}, err
 	}
-	// In a container, extract below its root so that untar resolves
-	// every entry, symlinks included, inside it.
-	rel := strings.TrimPrefix(path.Clean("/"+into), "/")
-	return target{dir: e.Root, name: path.Join(rel, name), contents: contents}, nil
+	// In a container, extract below its root (or the mount's source) so
+	// that untar resolves every entry, symlinks included, inside it.
+	root, rel, _ := e.locate(into, true)
+	return target{dir: root, name: path.Join(strings.TrimPrefix(rel, "/"), name), contents: contents}, nil
 }
 
 // Copy copies src to dst, one of them in a container.
@@ -226,7 +221,7 @@ func ExtractTar(ctx context.Context, r io.Reader, dst Endpoint, o Options) error
 	if err := dst.writable(); err != nil {
 		return err
 	}
-	host, err := resolve(dst.Root, dst.Path, true)
+	host, err := dst.resolve(dst.Path, true)
 	if err != nil {
 		return err
 	}

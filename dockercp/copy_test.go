@@ -135,3 +135,48 @@ func TestRules(t *testing.T) {
 		})
 	}
 }
+
+// TestMounts: a copy reaches the container's volumes and binds through
+// their sources, as docker cp does, and respects their read-only flag.
+func TestMounts(t *testing.T) {
+	ctx := context.Background()
+	root, vol, ro := t.TempDir(), t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(root, "vol"), 0o755)
+	os.Symlink("/vol", filepath.Join(root, "link"))
+	os.WriteFile(filepath.Join(vol, "inside"), []byte("in the volume"), 0o644)
+	src := filepath.Join(t.TempDir(), "payload")
+	os.WriteFile(src, []byte("p"), 0o644)
+	mounts := []Mount{{Target: "/vol", Source: vol}, {Target: "/vol/ro", Source: ro, ReadOnly: true}}
+	ctr := func(p string, readOnly bool) Endpoint {
+		return Endpoint{Root: root, Path: p, Name: "c", Mounts: mounts, ReadOnly: readOnly}
+	}
+	for _, tc := range []struct {
+		dst      string
+		readOnly bool
+		want     string // the host file written, or the error
+	}{
+		{"/vol/a", false, filepath.Join(vol, "a")},
+		{"/link/b", false, filepath.Join(vol, "b")},
+		{"/vol/", true, filepath.Join(vol, "payload")}, // a writable volume of a read-only container
+		{"/vol/ro/c", false, "mounted volume is marked read-only"},
+		{"/elsewhere", true, "container rootfs is marked read-only"},
+	} {
+		err := Copy(ctx, Endpoint{Path: src}, ctr(tc.dst, tc.readOnly), Options{Archive: true})
+		if !filepath.IsAbs(tc.want) {
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("cp to %s = %v, want %q", tc.dst, err, tc.want)
+			}
+			continue
+		}
+		if _, serr := os.Stat(tc.want); err != nil || serr != nil {
+			t.Errorf("cp to %s = %v; %s: %v", tc.dst, err, tc.want, serr)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if err := Copy(ctx, ctr("/link/inside", false), Endpoint{Path: out}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "in the volume" {
+		t.Errorf("cp out of the volume read %q", b)
+	}
+}

@@ -9,6 +9,8 @@
 // extractor) writes it out. Paths in a container resolve inside its root
 // (cyphar/filepath-securejoin for the source and destination, untar's
 // resolution for every entry), so no symlink the container holds can
-// lead a copy out of it. Entries copied into a container belong to its
-// root unless Archive keeps their owners, as docker cp -a does.
+// lead a copy out of it. A path at or below one of the container's
+// volumes or bind mounts is reached through the mount's host directory
+// (Mount), resolved inside that. Entries copied into a container belong
+// to its root unless Archive keeps their owners, as docker cp -a does.
 package dockercp

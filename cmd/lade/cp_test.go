@@ -34,7 +34,8 @@ func TestCp(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(hostDir, "secret"), []byte("host secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	runDetached(t, root, "--name", "cpt", "busybox", "sh", "-c",
+	hostVol := t.TempDir() // bound at /hv: cp reaches it as docker's does
+	runDetached(t, root, "--name", "cpt", "-v", hostVol+":/hv", "busybox", "sh", "-c",
 		"mkdir -p /data/sub "+hostDir+" && echo hello > /data/f && echo deep > /data/sub/g && ln -s "+hostDir+" /escape && ln -s ../../../../../.. /up && touch /ready && sleep 300")
 	testutil.Poll(t, "the container's files", func() bool { return lade(t, root, "", "exec", "cpt", "test", "-e", "/ready").code == 0 })
 	src := writeTree(t, map[string]string{"in.txt": "from host\n", "tree/a": "A\n"})
@@ -71,6 +72,11 @@ func TestCp(t *testing.T) {
 			}
 		}},
 		{"tar onto a file", []string{"cp", "-", "cpt:/data/f"}, tarOf(t, map[string]string{"x": "x"}), failsWith(`destination "cpt:/data/f" must be a directory`)},
+		{"into a bind mount", []string{"cp", src + "/in.txt", "cpt:/hv/"}, "", func(t *testing.T, r result) {
+			hostFile(hostVol+"/in.txt", "from host\n")(t, r)
+			ctrFile(root, "/hv/in.txt", "from host\n")(t, r)
+		}},
+		{"out of a bind mount", []string{"cp", "cpt:/hv/in.txt", out + "/hv.txt"}, "", hostFile(out+"/hv.txt", "from host\n")},
 		{"tar from stdin", []string{"cp", "-", "cpt:/data"}, tarOf(t, map[string]string{"streamed": "s\n"}), ctrFile(root, "/data/streamed", "s\n")},
 		{"missing source", []string{"cp", "cpt:/nope", out + "/nope"}, "", failsWith("could not find the file /nope in container cpt")},
 		{"dir onto a file", []string{"cp", "cpt:/data", out + "/f.txt"}, "", failsWith("cannot copy directory")},
