@@ -1,13 +1,17 @@
 package images
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/lade-build/lade/cache"
 )
@@ -74,9 +78,59 @@ func (s *Store) commitImage(ctx context.Context, base v1.Image, o CommitOptions)
 	if err != nil {
 		return nil, err
 	}
-	return mutate.Append(img, mutate.Addendum{
+	img, err = mutate.Append(img, mutate.Addendum{
 		Layer: s.content.Layer(info),
 		History: v1.History{Created: cf.Created, Author: o.Author, Comment: o.Comment,
 			CreatedBy: o.CreatedBy},
 	})
+	if err != nil || o.Comment == "" {
+		return img, err
+	}
+	return withComment(img, o.Comment)
+}
+
+// withComment is img with docker's "comment" in its config (commit -m,
+// which image inspect shows as Comment); v1.ConfigFile has no such field,
+// so the raw config is edited and the manifest made to name it.
+func withComment(img v1.Image, comment string) (v1.Image, error) {
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, err
+	}
+	if fields["comment"], err = json.Marshal(comment); err != nil {
+		return nil, err
+	}
+	core := &rawConfigCore{img: img}
+	if core.config, err = json.Marshal(fields); err != nil {
+		return nil, err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	m = m.DeepCopy()
+	if m.Config.Digest, m.Config.Size, err = v1.SHA256(bytes.NewReader(core.config)); err != nil {
+		return nil, err
+	}
+	if core.manifest, err = json.Marshal(m); err != nil {
+		return nil, err
+	}
+	return partial.CompressedToImage(core)
+}
+
+// rawConfigCore serves img's layers under another config and manifest.
+type rawConfigCore struct {
+	img              v1.Image
+	config, manifest []byte
+}
+
+func (c *rawConfigCore) RawConfigFile() ([]byte, error)      { return c.config, nil }
+func (c *rawConfigCore) RawManifest() ([]byte, error)        { return c.manifest, nil }
+func (c *rawConfigCore) MediaType() (types.MediaType, error) { return c.img.MediaType() }
+func (c *rawConfigCore) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	return c.img.LayerByDigest(h)
 }

@@ -68,6 +68,9 @@ func TestDiffExportCommit(t *testing.T) {
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "sha256:") {
 			t.Fatalf("commit: %+v", r)
 		}
+		if r := lade(t, root, "", "image", "inspect", "-f", "{{.Comment}} by {{.Author}}", "test/committed:v1"); r.stdout != "a message by me\n" {
+			t.Errorf("image inspect of the committed image: %+v, want its comment and author", r)
+		}
 		if r := lade(t, root, "", "run", "--rm", "test/committed:v1"); r.stdout != "new\n" {
 			t.Errorf("run of the committed image's CMD: %+v, want new", r)
 		}
