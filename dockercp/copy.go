@@ -132,8 +132,8 @@ func destination(src source, srcPath string, e Endpoint) (target, error) {
 		}
 	case exists && src.dir:
 		return target{}, errors.New("cannot copy directory") // docker's words
-	case !exists && strings.HasSuffix(e.Path, "/"):
-		return target{}, errors.New("no such directory")
+	case !exists && !src.dir && strings.HasSuffix(e.Path, "/"):
+		return target{}, errors.New("no such directory") // a file needs DEST/ to exist
 	default: // a new or replaced file, or a new directory
 		into, name = filepath.Dir(strings.TrimSuffix(e.Path, "/")), path.Base(strings.TrimSuffix(e.Path, "/"))
 		parent, err := e.resolve(into, true)

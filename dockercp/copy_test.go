@@ -98,6 +98,7 @@ func TestRules(t *testing.T) {
 		{"file", "/missing/", "no such directory"},
 		{"file", "/missing/x", "no such directory"},
 		{"dir", "/newdir", "newdir/sub/f"},
+		{"dir", "/newdir3/", "newdir3/sub/f"},
 		{"dir", "/existing", "existing/dir/sub/f"},
 		{"dir/.", "/existing", "existing/sub/f"},
 		{"dir/.", "/newdir2", "newdir2/sub/f"},
