@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 
 	"github.com/lade-build/lade/internal/untar"
 	"github.com/lade-build/lade/snapshot"
@@ -44,6 +45,32 @@ type source struct {
 	host     string // where it is on the host
 	dir      bool
 	contents bool // "dir/.": the directory's children, not itself
+	parent   *os.File
+}
+
+// close releases the source's parent directory, if it holds one.
+func (s source) close() {
+	if s.parent != nil {
+		s.parent.Close()
+	}
+}
+
+// pin makes host, a path resolved in root, one that no later change of
+// root's directories can redirect: its parent directory is opened inside
+// root (pathrs-lite: openat2's RESOLVE_IN_ROOT where the kernel has it),
+// and the path goes through that descriptor. A running container can
+// swap a directory for a symlink at any time; the archive's walk below
+// is safe the same way (snapshot.Archive).
+func pin(root, host string) (string, *os.File, error) {
+	rel, err := filepath.Rel(root, host)
+	if err != nil || rel == "." {
+		return host, nil, err // the root itself is lade's own
+	}
+	dir, err := pathrs.OpenInRoot(root, filepath.Dir(rel))
+	if err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("/proc/self/fd/%d/%s", dir.Fd(), filepath.Base(rel)), dir, nil
 }
 
 // resolve finds the host path of p in e (the host, or e's container with
@@ -84,23 +111,29 @@ func statSource(e Endpoint, o Options) (source, error) {
 	if err != nil {
 		return source{}, err
 	}
-	stat := os.Lstat
-	if o.FollowLink {
-		stat = os.Stat
+	var parent *os.File
+	if e.inContainer() {
+		root, _, _ := e.locate(e.Path, o.FollowLink)
+		host, parent, err = pin(root, host)
 	}
-	fi, err := stat(host)
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = os.Lstat(host) // resolved already, with -L up to its target
+	}
 	if errors.Is(err, fs.ErrNotExist) && e.inContainer() {
-		return source{}, fmt.Errorf("could not find the file %s%s", e.Path, e.where())
-	}
-	if err != nil {
-		return source{}, err
+		err = fmt.Errorf("could not find the file %s%s", e.Path, e.where())
 	}
 	clean := path.Clean("/" + e.Path)
-	s := source{host: host, dir: fi.IsDir(), contents: strings.HasSuffix(e.Path, "/.") || clean == "/"}
-	if !s.dir && (strings.HasSuffix(e.Path, "/") || s.contents) {
-		return source{}, fmt.Errorf("%s%s: not a directory", e.Path, e.where())
+	if err == nil && !fi.IsDir() && (strings.HasSuffix(e.Path, "/") || strings.HasSuffix(e.Path, "/.") || clean == "/") {
+		err = fmt.Errorf("%s%s: not a directory", e.Path, e.where())
 	}
-	return s, nil
+	if err != nil {
+		if parent != nil {
+			parent.Close()
+		}
+		return source{}, err
+	}
+	return source{host: host, dir: fi.IsDir(), contents: strings.HasSuffix(e.Path, "/.") || clean == "/", parent: parent}, nil
 }
 
 // target is where a copy's entries go: below dir (a host dir, or the
@@ -164,6 +197,7 @@ func Copy(ctx context.Context, src, dst Endpoint, o Options) error {
 	if err != nil {
 		return err
 	}
+	defer s.close()
 	t, err := destination(s, src.Path, dst)
 	if err != nil {
 		return err
@@ -208,6 +242,7 @@ func WriteTar(ctx context.Context, src Endpoint, o Options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer s.close()
 	if s.contents {
 		// "./" and "./NAME", as docker writes a directory's contents.
 		return snapshot.Archive(ctx, s.host, ".", false, w)

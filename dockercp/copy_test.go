@@ -3,6 +3,7 @@ package dockercp
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,5 +180,45 @@ func TestMounts(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(out); string(b) != "in the volume" {
 		t.Errorf("cp out of the volume read %q", b)
+	}
+}
+
+// TestSwappedDirectory: a container process that keeps swapping a
+// directory for a symlink to the host's files while cp reads the tree
+// never gets those files into the copy (the walk goes through the
+// directories it opened). The swaps race the copies; a leak shows in
+// some of the rounds, none on correct code.
+func TestSwappedDirectory(t *testing.T) {
+	ctx := context.Background()
+	root, host := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(host, "secret"), []byte("host secret"), 0o600)
+	sub := filepath.Join(root, "data", "sub")
+	os.MkdirAll(sub, 0o755)
+	for i := range 50 {
+		os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%02d", i)), []byte("x"), 0o644)
+	}
+	stop := make(chan struct{})
+	swapped := make(chan struct{})
+	go func() {
+		defer close(swapped)
+		for i := 0; i < 1_000_000; i++ { // bounded; ends when the copies end
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			os.Rename(sub, sub+".real")
+			os.Symlink(host, sub)
+			os.Remove(sub)
+			os.Rename(sub+".real", sub)
+		}
+	}()
+	defer func() { close(stop); <-swapped }()
+	for range 300 {
+		var buf bytes.Buffer
+		_ = WriteTar(ctx, Endpoint{Root: root, Path: "/data", Name: "c"}, Options{}, &buf)
+		if strings.Contains(buf.String(), "host secret") {
+			t.Fatal("cp read the host's file through a directory swapped for a symlink")
+		}
 	}
 }

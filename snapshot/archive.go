@@ -11,7 +11,9 @@ import (
 // Archive writes the file or directory tree src as an uncompressed tar to
 // w, with Diff's headers (owners, modes, xattrs, hardlinks), for cp and
 // export. src itself is not followed if it is a symlink, nor is any
-// symlink below it. Its entry is named name, a directory's children
+// symlink below it, even one that replaces a directory while Archive
+// walks the tree: each directory is opened once (O_NOFOLLOW) and its
+// entries reached through that descriptor. Its entry is named name, a directory's children
 // name/...; with contents, only a directory's children are written, named
 // name/... (at the top when name is "").
 func Archive(ctx context.Context, src, name string, contents bool, w io.Writer) error {

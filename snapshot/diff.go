@@ -76,6 +76,17 @@ type differ struct {
 }
 
 func (d *differ) walkChildren(host, rel string, stack []*pendingDir) error {
+	if d.plain {
+		// A plain tree may be a running container's: reach its entries
+		// through the directory opened here (never through a symlink a
+		// process swapped in meanwhile), by its /proc/self/fd path.
+		fd, err := unix.Open(host, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return &os.PathError{Op: "open", Path: host, Err: err}
+		}
+		defer unix.Close(fd)
+		host = fmt.Sprintf("/proc/self/fd/%d", fd)
+	}
 	ents, err := os.ReadDir(host) // sorted by name
 	if err != nil {
 		return err
