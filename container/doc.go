@@ -39,6 +39,17 @@
 // supervisor copies it to lade's own terminal (Terminal: raw mode with -i,
 // window size), a shim to the log.
 //
+// A container's files and processes, for cp, diff, export, commit, top
+// and stats: WithRootfs gives a command the merged rootfs (a stopped
+// container's mounted for the while, under the supervisor lock); Changes
+// and WriteDiff read the upper dir against the image's layers, Export
+// the whole tree; ImageConfig is what commit keeps of the container's
+// settings. Processes finds a running container's pids by its pid
+// namespace in /proc, which Top filters ps's rows by and Stats samples
+// (the Engine API's StatsResponse: memory from the container's memory
+// cgroup when it has a limit, else its processes' PSS); package engine
+// turns samples into docker stats' rows.
+//
 // Named volumes live under <root>/volumes/<name>/_data. DiskUsage,
 // VolumeUsage, PruneStopped and PruneVolumes serve system df and the
 // prunes (container, volume, system), with the bytes they reclaimed.

@@ -52,6 +52,13 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, opts Import
 	if err != nil {
 		return nil, fmt.Errorf("importing tarball: %w", err)
 	}
+	return s.storeAs(ctx, ref, img)
+}
+
+// storeAs stores img tagged as ref, or untagged when ref is "", and
+// returns it as stored.
+func (s *Store) storeAs(ctx context.Context, ref string, img v1.Image) (v1.Image, error) {
+	var err error
 	if ref != "" {
 		err = s.Tag(ctx, ref, img)
 	} else {
