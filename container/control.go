@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/fileop"
@@ -68,7 +69,12 @@ func (s *Store) Kill(id string, sig syscall.Signal) error {
 		}
 		return fmt.Errorf("container %s is not running", id[:12])
 	}
-	return signalPid(id, st.Pid, sig)
+	if err := signalPid(id, st.Pid, sig); err != nil {
+		return err
+	}
+	s.event(events.ActionKill, &c.Config, map[string]string{"signal": strconv.Itoa(int(sig))})
+	s.thaw(id) // a frozen process takes the signal once thawed, as in docker
+	return nil
 }
 
 // endsContainer is docker's rule for a kill that cancels restarts.
@@ -102,11 +108,13 @@ func (s *Store) Stop(ctx context.Context, c *Container, timeout time.Duration) e
 		return err
 	}
 	if s.signalUntilGone(ctx, c.ID, sig, timeout) {
+		s.event(events.ActionStop, &c.Config, nil)
 		return nil
 	}
 	if !s.signalUntilGone(ctx, c.ID, syscall.SIGKILL, time.Minute) {
 		return fmt.Errorf("container %s did not stop", c.ID[:12])
 	}
+	s.event(events.ActionStop, &c.Config, nil)
 	return nil
 }
 
@@ -119,6 +127,7 @@ func (s *Store) signalUntilGone(ctx context.Context, id string, sig syscall.Sign
 	for s.supervised(id) {
 		if st, err := s.loadState(id); err == nil && st.Pid != 0 && st.Pid != signalled {
 			_ = signalPid(id, st.Pid, sig)
+			s.thaw(id)
 			signalled = st.Pid
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -220,6 +229,7 @@ func (s *Store) remove(id string, volumes bool) error {
 	if err := os.RemoveAll(trash); err != nil {
 		return fmt.Errorf("removing container %s: %w", id[:12], err)
 	}
+	s.event(events.ActionDestroy, &c.Config, nil)
 	if volumes {
 		for _, v := range c.AnonVolumes {
 			if err := s.RemoveVolume(v); err != nil {
@@ -236,7 +246,7 @@ func cgroupDirs(id string) []string {
 	if u := unifiedDir(); u != "" {
 		dirs = append(dirs, filepath.Join(u, "lade", id))
 	}
-	for _, ctrl := range []string{"memory", "pids", "cpu", "devices"} {
+	for _, ctrl := range []string{"memory", "pids", "cpu", "devices", "freezer"} {
 		dirs = append(dirs, filepath.Join(cgroupRoot, ctrl, "lade", id))
 	}
 	return dirs
@@ -311,6 +321,7 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		}
 		spec.UID, spec.GID, spec.AdditionalGIDs = u.UID, u.GID, u.AdditionalGIDs
 	}
+	s.event(events.Action(string(events.ActionExecStart)+": "+strings.Join(o.Args, " ")), &c.Config, nil)
 	code, err := runner.New().Exec(ctx, st.Pid, spec)
 	proxy.SetPid(0) // reaped: the pid may be another process's soon
 	return code, err

@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/moby/moby/api/types/events"
 
 	"github.com/lade-build/lade/runner"
 )
@@ -29,9 +30,11 @@ type CreateOptions struct {
 	StopTimeout int    // seconds
 	Restart     string // no, on-failure[:N], always, unless-stopped
 
-	Memory    string // docker size: 32m, 1g
-	CPUs      float64
-	PidsLimit int64
+	Memory     string // docker size: 32m, 1g
+	MemorySwap string // memory plus swap, a size or -1 (unlimited)
+	CPUs       float64
+	CPUShares  int64
+	PidsLimit  int64
 
 	CapAdd, CapDrop, Devices, SecurityOpt, GroupAdd []string
 
@@ -95,6 +98,7 @@ func (s *Store) CreateFromImage(ctx context.Context, img Image, o CreateOptions)
 		_ = s.Remove(ctx, c.ID, true, true)
 		return nil, err
 	}
+	s.event(events.ActionCreate, c, nil)
 	return c, nil
 }
 

@@ -62,9 +62,13 @@ type RestartPolicy struct {
 
 // Resources are cgroup limits; zero means unlimited.
 type Resources struct {
-	Memory    int64   `json:"memory,omitempty"` // bytes
-	CPUs      float64 `json:"cpus,omitempty"`
-	PidsLimit int64   `json:"pidsLimit,omitempty"`
+	Memory int64 `json:"memory,omitempty"` // bytes
+	// MemorySwap is memory plus swap (-1: unlimited swap); 0 or Memory
+	// means no swap.
+	MemorySwap int64   `json:"memorySwap,omitempty"`
+	CPUs       float64 `json:"cpus,omitempty"`
+	CPUShares  int64   `json:"cpuShares,omitempty"` // relative weight, 1024 the default
+	PidsLimit  int64   `json:"pidsLimit,omitempty"`
 }
 
 // Healthcheck is the image's or the command line's HEALTHCHECK.
@@ -162,8 +166,10 @@ type State struct {
 	RestartCount int       `json:"restartCount"`
 	// StoppedByUser is set by stop (and cleared by start): no restart,
 	// and unless-stopped stays down.
-	StoppedByUser bool    `json:"stoppedByUser,omitempty"`
-	Health        *Health `json:"health,omitempty"`
+	StoppedByUser bool `json:"stoppedByUser,omitempty"`
+	// Paused is set while pause has the container's processes frozen.
+	Paused bool    `json:"paused,omitempty"`
+	Health *Health `json:"health,omitempty"`
 	// Ports are the published ports in effect while the container is up,
 	// a host port of 0 in the config replaced by the one the kernel chose.
 	Ports []Port `json:"ports,omitempty"`

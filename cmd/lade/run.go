@@ -22,21 +22,17 @@ func init() {
 // container.CreateOptions, and how this command runs it.
 type runFlags struct {
 	container.CreateOptions
-	detach, sigProxy bool
-	platform         string
+	detach, sigProxy     bool
+	platform, entrypoint string
 }
 
 // runCmd is docker run: create a container and run it in the foreground,
 // or under a detached shim with -d.
 func (a *app) runCmd() *cobra.Command {
 	f := &runFlags{}
-	var entry string
 	var c *cobra.Command
 	c = command("run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Run a command in a new container", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
-		if c.Flags().Changed("entrypoint") {
-			f.Entrypoint = &entry
-		}
-		code, err := a.run(ctx, f, args[0], args[1:])
+		code, err := a.run(ctx, c, f, args[0], args[1:])
 		if err != nil {
 			return statusError{125, err}
 		}
@@ -45,15 +41,23 @@ func (a *app) runCmd() *cobra.Command {
 		}
 		return nil
 	})
+	a.createFlags(c, f)
+	fl := c.Flags()
+	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
+	fl.BoolVar(&f.sigProxy, "sig-proxy", true, "pass the signals lade receives on to the container's process (foreground)")
+	return c
+}
+
+// createFlags registers the container's options, which run and create
+// share, into f.
+func (a *app) createFlags(c *cobra.Command, f *runFlags) {
 	fl := c.Flags()
 	processFlags(c, &f.OpenStdin, &f.Tty, &f.Env, &f.Workdir)
 	a.policyFlag(c)
 	fl.BoolVar(&f.AutoRemove, "rm", false, "remove the container (and its anonymous volumes) when it exits")
-	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
-	fl.BoolVar(&f.sigProxy, "sig-proxy", true, "pass the signals lade receives on to the container's process (foreground)")
 	fl.BoolVar(&f.Init, "init", false, "run an init as pid 1 that forwards signals and reaps zombies")
 	fl.StringArrayVar(&f.EnvFiles, "env-file", nil, "read environment variables from a file")
-	fl.StringVar(&entry, "entrypoint", "", "override the image's ENTRYPOINT")
+	fl.StringVar(&f.entrypoint, "entrypoint", "", "override the image's ENTRYPOINT")
 	fl.StringVarP(&f.User, "user", "u", "", "user[:group] to run as")
 	fl.StringArrayVar(&f.GroupAdd, "group-add", nil, "add a supplementary group (name from the image's /etc/group, or GID)")
 	fl.StringVar(&f.Network, "network", "bridge", "network: bridge (the default network), a network's name, host, none (private: loopback only) or container:NAME")
@@ -90,7 +94,6 @@ func (a *app) runCmd() *cobra.Command {
 	fl.IntVar(&f.Health.Retries, "health-retries", 0, "consecutive failures that make the container unhealthy (default 3)")
 	fl.BoolVar(&f.Health.Disable, "no-healthcheck", false, "disable the image's HEALTHCHECK")
 	fl.StringArrayVarP(&f.Labels, "label", "l", nil, "set a label KEY=VALUE")
-	return c
 }
 
 func (a *app) containers() (*container.Store, error) {
@@ -100,22 +103,8 @@ func (a *app) containers() (*container.Store, error) {
 	return container.Open(a.root)
 }
 
-func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string) (int, error) {
-	store, err := a.containers()
-	if err != nil {
-		return 0, err
-	}
-	// Flags are checked before anything is pulled or created.
-	if err := f.CheckPublish(); err != nil {
-		return 0, err
-	}
-	img, err := a.runImage(ctx, ref, f.platform)
-	if err != nil {
-		return 0, err
-	}
-	opts := f.CreateOptions
-	opts.Cmd = cmdArgs
-	cfg, err := store.CreateFromImage(ctx, img, opts)
+func (a *app) run(ctx context.Context, c *cobra.Command, f *runFlags, ref string, cmdArgs []string) (int, error) {
+	store, cfg, err := a.create(ctx, c, f, ref, cmdArgs)
 	if err != nil {
 		return 0, err
 	}
@@ -130,6 +119,30 @@ func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string
 		return 0, nil
 	}
 	return a.foreground(ctx, store, cfg.ID, f.OpenStdin, f.Tty, f.sigProxy)
+}
+
+// create is docker create: ref's image, pulled when missing, made into a
+// container with c's flags f and cmdArgs as its command.
+func (a *app) create(ctx context.Context, c *cobra.Command, f *runFlags, ref string, cmdArgs []string) (*container.Store, *container.Config, error) {
+	store, err := a.containers()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Flags are checked before anything is pulled or created.
+	if err := f.CheckPublish(); err != nil {
+		return nil, nil, err
+	}
+	img, err := a.runImage(ctx, ref, f.platform)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := f.CreateOptions
+	if c.Flags().Changed("entrypoint") {
+		opts.Entrypoint = &f.entrypoint
+	}
+	opts.Cmd = cmdArgs
+	cfg, err := store.CreateFromImage(ctx, img, opts)
+	return store, cfg, err
 }
 
 // foreground supervises container id in this process with lade's stdio:
