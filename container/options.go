@@ -45,7 +45,10 @@ func ParseRestart(s string) (RestartPolicy, error) {
 
 func (o *CreateOptions) resources() (Resources, error) {
 	r := Resources{CPUs: o.CPUs, PidsLimit: o.PidsLimit, CPUShares: o.CPUShares}
-	if o.CPUs < 0 || o.PidsLimit < 0 || o.CPUShares < 0 {
+	if o.PidsLimit == -1 {
+		r.PidsLimit = 0 // docker's unlimited
+	}
+	if o.CPUs < 0 || r.PidsLimit < 0 || o.CPUShares < 0 {
 		return r, errors.New("--cpus, --cpu-shares and --pids-limit must not be negative")
 	}
 	var err error

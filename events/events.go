@@ -265,11 +265,7 @@ func (c *Cursor) same() bool {
 // Follow delivers to fn the events appended after cur that match f,
 // polling every interval, until ctx ends (nil then) or until passes.
 func Follow(ctx context.Context, cur *Cursor, until time.Time, f Filter, interval time.Duration, fn func(*Message)) error {
-	defer func() {
-		if cur.f != nil {
-			cur.f.Close()
-		}
-	}()
+	defer cur.Close()
 	for {
 		if err := cur.next(func(m *Message) {
 			if f.Match(m) && inWindow(m, time.Time{}, until) {

@@ -161,6 +161,9 @@ func statusText(st *container.State) string {
 	switch st.Status {
 	case container.StatusRunning:
 		s = "Up " + since(st.StartedAt)
+		if st.Paused {
+			s += " (Paused)"
+		}
 		if st.Health != nil {
 			s += " (" + st.Health.Status + ")"
 		}

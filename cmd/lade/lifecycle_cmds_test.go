@@ -1,0 +1,178 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
+)
+
+// TestCreateStartAttached: create prints the full ID of a container ps -a
+// lists as Created; start -a runs it with its output and exit status.
+func TestCreateStartAttached(t *testing.T) {
+	root := newRoot(t)
+	r := lade(t, root, "", "create", "--name", "made", "-e", "X=from-create", "busybox", "sh", "-c", "echo out $X; echo err >&2; exit 3")
+	id := strings.TrimSpace(r.stdout)
+	if r.code != 0 || len(id) != 64 {
+		t.Fatalf("create: %+v, want a full ID", r)
+	}
+	t.Cleanup(func() { lade(t, root, "", "rm", "-f", id) })
+	if ps := lade(t, root, "", "ps", "-a"); !strings.Contains(ps.stdout, "Created") || !strings.Contains(ps.stdout, "made") {
+		t.Errorf("ps -a after create: %q", ps.stdout)
+	}
+	if ps := lade(t, root, "", "ps", "-q"); strings.Contains(ps.stdout, id[:12]) {
+		t.Errorf("ps lists a created container as running: %q", ps.stdout)
+	}
+	r = ladeWithin(t, time.Minute, root, "start", "-a", "made")
+	if r.code != 3 || r.stdout != "out from-create\n" || !strings.Contains(r.stderr, "err\n") {
+		t.Errorf("start -a: %+v, want exit 3 with the output", r)
+	}
+	// create refuses what run refuses, with run's status.
+	if r := lade(t, root, "", "create", "--restart", "bogus", "busybox"); r.code != 125 {
+		t.Errorf("create --restart bogus: %+v, want 125", r)
+	}
+}
+
+// TestRename: the new name finds the container and ps shows it; a name
+// in use is refused.
+func TestRename(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "before", "busybox", "sleep", "300")
+	runDetached(t, root, "--name", "taken", "busybox", "sleep", "300")
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"rename", "before", "taken"}, 1},
+		{[]string{"rename", "before", "bad/name"}, 1},
+		{[]string{"rename", "nosuch", "x"}, 1},
+		{[]string{"rename", "before", "after"}, 0},
+	} {
+		if r := lade(t, root, "", tc.args...); r.code != tc.code {
+			t.Errorf("%v: %+v, want status %d", tc.args, r, tc.code)
+		}
+	}
+	ps := lade(t, root, "", "ps").stdout
+	if !strings.Contains(ps, " after\n") || strings.Contains(ps, "before") {
+		t.Errorf("ps after rename: %q", ps)
+	}
+	if st := inspectContainer(t, root, "after"); st.State.Status != "running" {
+		t.Errorf("renamed container: %+v", st.State)
+	}
+}
+
+// logLines counts a container's output lines.
+func logLines(t *testing.T, root, name string) int {
+	return strings.Count(lade(t, root, "", "logs", name).stdout, "\n")
+}
+
+// TestPauseUnpause: a paused container's counter stops; ps says Paused;
+// unpause lets it go on, and stop ends a paused container.
+func TestPauseUnpause(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "counter", "busybox", "sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.02; done")
+	testutil.Poll(t, "the counter to run", func() bool { return logLines(t, root, "counter") > 2 })
+	if r := lade(t, root, "", "pause", "counter"); r.code != 0 || r.stdout != "counter\n" {
+		t.Fatalf("pause: %+v", r)
+	}
+	if ps := lade(t, root, "", "ps").stdout; !strings.Contains(ps, "(Paused)") {
+		t.Errorf("ps of a paused container: %q", ps)
+	}
+	if r := lade(t, root, "", "pause", "counter"); r.code == 0 {
+		t.Errorf("pause of a paused container succeeded: %+v", r)
+	}
+	frozen := logLines(t, root, "counter")
+	time.Sleep(300 * time.Millisecond) // about 15 lines if it were running
+	if n := logLines(t, root, "counter"); n != frozen {
+		t.Fatalf("the counter went on from %d to %d while paused", frozen, n)
+	}
+	if r := lade(t, root, "", "unpause", "counter"); r.code != 0 {
+		t.Fatalf("unpause: %+v", r)
+	}
+	testutil.Poll(t, "the counter to go on", func() bool { return logLines(t, root, "counter") > frozen+2 })
+	if r := lade(t, root, "", "pause", "counter"); r.code != 0 {
+		t.Fatalf("pause again: %+v", r)
+	}
+	if r := ladeWithin(t, time.Minute, root, "stop", "-t", "1", "counter"); r.code != 0 {
+		t.Fatalf("stop of a paused container: %+v", r)
+	}
+}
+
+// memoryLimit reads container id's memory limit from its cgroup (v2 or
+// v1); "" when it has none.
+func memoryLimit(id string) string {
+	for _, p := range []string{"/sys/fs/cgroup/lade/" + id + "/memory.max", "/sys/fs/cgroup/unified/lade/" + id + "/memory.max",
+		"/sys/fs/cgroup/memory/lade/" + id + "/memory.limit_in_bytes"} {
+		if data, err := os.ReadFile(p); err == nil {
+			return strings.TrimSpace(string(data))
+		}
+	}
+	return ""
+}
+
+// TestUpdate: update -m changes a running container's cgroup limit and
+// its config, which the next start keeps; --restart is stored.
+func TestUpdate(t *testing.T) {
+	root := newRoot(t)
+	if _, err := os.Stat("/sys/fs/cgroup/memory/cgroup.procs"); err != nil {
+		if data, _ := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); !strings.Contains(string(data), "memory") {
+			t.Skip("no memory cgroup controller (v1 or v2) on this host")
+		}
+	}
+	id := runDetached(t, root, "--name", "limited", "busybox", "sleep", "300")
+	want := strconv.Itoa(64 << 20)
+	if r := lade(t, root, "", "update", "-m", "64m", "--restart", "on-failure:2", "limited"); r.code != 0 {
+		t.Fatalf("update: %+v", r)
+	}
+	if got := memoryLimit(id); got != want {
+		t.Errorf("live memory limit %q, want %s", got, want)
+	}
+	if r := lade(t, root, "", "update", "-m", "1k", "limited"); r.code == 0 {
+		t.Errorf("update -m 1k succeeded: %+v", r)
+	}
+	if r := ladeWithin(t, time.Minute, root, "restart", "-t", "1", "limited"); r.code != 0 {
+		t.Fatalf("restart: %+v", r)
+	}
+	if got := memoryLimit(id); got != want {
+		t.Errorf("memory limit after restart %q, want %s", got, want)
+	}
+	out := lade(t, root, "", "container", "inspect", "limited").stdout
+	if !strings.Contains(out, `"maxRetries": 2`) || !strings.Contains(out, `"memory": 67108864`) {
+		t.Errorf("inspect after update: %s", out)
+	}
+}
+
+// TestEventsWindow: events --since/--until lists what a run caused.
+func TestEventsWindow(t *testing.T) {
+	root := newRoot(t)
+	before := time.Now()
+	if r := lade(t, root, "", "run", "--name", "evented", "busybox", "sh", "-c", "exit 4"); r.code != 4 {
+		t.Fatalf("run: %+v", r)
+	}
+	after := time.Now()
+	lade(t, root, "", "rm", "evented")
+	since, until := strconv.FormatInt(before.Unix()-1, 10), strconv.FormatFloat(float64(after.UnixNano())/1e9, 'f', 9, 64)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--filter", "container=evented"}, "create 0\nstart 0\ndie 4\n"},
+		{[]string{"--filter", "event=die"}, "die 4\n"},
+		{[]string{"--filter", "type=volume"}, ""},
+	} {
+		args := append([]string{"events", "--since", since, "--until", until, "--format", "{{.Action}} {{with .Actor.Attributes.exitCode}}{{.}}{{else}}0{{end}}"}, tc.args...)
+		r := ladeWithin(t, 30*time.Second, root, args...)
+		if r.code != 0 || r.stdout != tc.want {
+			t.Errorf("%v: %+v, want %q", tc.args, r, tc.want)
+		}
+	}
+	// Without a window's end, destroy (after until) shows too, and the
+	// default format names the container.
+	r := ladeWithin(t, 30*time.Second, root, "events", "--since", since, "--until", "0s", "--filter", "event=destroy")
+	if r.code != 0 || !strings.Contains(r.stdout, "container destroy ") || !strings.Contains(r.stdout, "name=evented") {
+		t.Errorf("events of rm: %+v", r)
+	}
+}
