@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/moby/api/types/events"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/lade-build/lade/cache"
@@ -51,6 +52,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, created tim
 	d, err := img.Digest()
 	if err != nil {
 		return nil, err
+	}
+	if id, err := img.ConfigName(); err == nil {
+		s.event(events.ActionImport, id.String(), nil)
 	}
 	return s.load(ctx, d)
 }

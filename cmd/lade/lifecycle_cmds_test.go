@@ -176,3 +176,30 @@ func TestEventsWindow(t *testing.T) {
 		t.Errorf("events of rm: %+v", r)
 	}
 }
+
+// TestEventsOfObjects: volumes, networks and images record their events
+// too, each with its type.
+func TestEventsOfObjects(t *testing.T) {
+	root := newRoot(t)
+	since := time.Now().Format(time.RFC3339Nano)
+	for _, args := range [][]string{
+		{"volume", "create", "evvol"}, {"volume", "rm", "evvol"},
+		{"network", "create", "evnet"}, {"network", "rm", "evnet"},
+		{"tag", "busybox", "evimg:1"}, {"rmi", "evimg:1"},
+	} {
+		if r := lade(t, root, "", args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	for _, tc := range []struct{ typ, want string }{
+		{"volume", "create evvol local\ndestroy evvol local\n"},
+		{"network", "create evnet bridge\ndestroy evnet bridge\n"},
+		{"image", "tag evimg:1 -\nuntag evimg:1 -\n"},
+	} {
+		r := ladeWithin(t, 30*time.Second, root, "events", "--since", since, "--until", "0s", "--filter", "type="+tc.typ,
+			"--format", "{{.Action}} {{or .Actor.Attributes.name .Actor.ID}} {{or .Actor.Attributes.driver .Actor.Attributes.type "-"}}")
+		if r.code != 0 || r.stdout != tc.want {
+			t.Errorf("events of type %s: %+v, want %q", tc.typ, r, tc.want)
+		}
+	}
+}
