@@ -197,7 +197,7 @@ func TestEventsOfObjects(t *testing.T) {
 		{"image", "tag evimg:1 -\nuntag evimg:1 -\n"},
 	} {
 		r := ladeWithin(t, 30*time.Second, root, "events", "--since", since, "--until", "0s", "--filter", "type="+tc.typ,
-			"--format", "{{.Action}} {{or .Actor.Attributes.name .Actor.ID}} {{or .Actor.Attributes.driver .Actor.Attributes.type "-"}}")
+			"--format", `{{.Action}} {{or .Actor.Attributes.name .Actor.ID}} {{or .Actor.Attributes.driver .Actor.Attributes.type "-"}}`)
 		if r.code != 0 || r.stdout != tc.want {
 			t.Errorf("events of type %s: %+v, want %q", tc.typ, r, tc.want)
 		}
