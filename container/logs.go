@@ -94,6 +94,17 @@ type LogOptions struct {
 	Follow     bool
 	Tail       int // <0: all
 	Timestamps bool
+	// Since and Until, when set, bound the entries' times; a follow ends
+	// once Until has passed.
+	Since, Until time.Time
+	// Details prefixes each line with its extra attributes, as docker's
+	// --details (lade's log has none: an empty prefix and a space).
+	Details bool
+}
+
+// shows reports whether the entry at t is in the options' window.
+func (o *LogOptions) shows(t time.Time) bool {
+	return (o.Since.IsZero() || !t.Before(o.Since)) && (o.Until.IsZero() || !t.After(o.Until))
 }
 
 // ReadLogs copies c's log to stdout and stderr by stream. With Follow it
@@ -113,7 +124,7 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 	defer f.Close()
 	emit := func(line []byte) {
 		var e logEntry
-		if json.Unmarshal(line, &e) != nil {
+		if json.Unmarshal(line, &e) != nil || !opts.shows(e.Time) {
 			return
 		}
 		w := stdout
@@ -122,6 +133,9 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 		}
 		if opts.Timestamps {
 			fmt.Fprint(w, e.Time.Format(time.RFC3339Nano)+" ")
+		}
+		if opts.Details {
+			fmt.Fprint(w, " ")
 		}
 		io.WriteString(w, e.Log)
 	}
@@ -142,7 +156,11 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 			partial = nil
 		}
 	}
-	if err := readAll(func(b []byte) { lines = append(lines, b) }); err != nil {
+	if err := readAll(func(b []byte) {
+		if opts.Since.IsZero() && opts.Until.IsZero() || opts.shows(entryTime(b)) {
+			lines = append(lines, b)
+		}
+	}); err != nil {
 		return err
 	}
 	if opts.Tail >= 0 && len(lines) > opts.Tail {
@@ -159,7 +177,7 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 		if err := readAll(emit); err != nil {
 			return err
 		}
-		if stopped {
+		if stopped || !opts.Until.IsZero() && time.Now().After(opts.Until) {
 			return nil // everything written before it stopped is out
 		}
 		select {
@@ -168,4 +186,11 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// entryTime is the time of a log line; zero when it does not decode.
+func entryTime(line []byte) time.Time {
+	var e logEntry
+	_ = json.Unmarshal(line, &e)
+	return e.Time
 }

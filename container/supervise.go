@@ -28,6 +28,9 @@ type IO struct {
 	// SigProxy passes the signals lade receives on to the container's
 	// process (ProxySignals); ctx should then not end on them.
 	SigProxy bool
+	// Detached is set by a shim: an -i container then reads its stdin
+	// from a FIFO that attach writes into.
+	Detached bool
 	// Ready, when set, is called once: with nil when the container's
 	// process runs (or already ran), or with the error that kept it from
 	// starting.
@@ -95,6 +98,14 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 		return -1, err
 	}
 	defer closeLog()
+	if stdio.Detached && c.OpenStdin {
+		fifo, err := s.openStdinFifo(c.ID)
+		if err != nil {
+			return -1, err
+		}
+		defer fifo.Close()
+		r.stdio.Stdin = fifo
+	}
 	if stdio.SigProxy {
 		r.proxy = ProxySignals()
 		defer r.proxy.Stop()
@@ -293,7 +304,7 @@ func shimMain(root, id string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	code, err := s.Supervise(context.Background(), id, IO{Ready: ready}, os.Stderr)
+	code, err := s.Supervise(context.Background(), id, IO{Ready: ready, Detached: true}, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
+	"github.com/lade-build/lade/events"
 )
 
 func init() {
@@ -197,13 +198,21 @@ func since(t time.Time) string {
 
 func (a *app) logsCmd() *cobra.Command {
 	var o container.LogOptions
-	var tail string
-	c := command("logs [-f] [--tail N] CONTAINER", "Show a container's output", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
+	var tail, since, until string
+	c := command("logs [OPTIONS] CONTAINER", "Show a container's output", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
 		o.Tail = -1
 		if tail != "all" {
 			if _, err := fmt.Sscanf(tail, "%d", &o.Tail); err != nil {
 				return fmt.Errorf("invalid --tail %q", tail)
 			}
+		}
+		var err error
+		now := time.Now()
+		if o.Since, err = events.ParseTime(since, now); err != nil {
+			return statusError{125, fmt.Errorf("--since: %w", err)}
+		}
+		if o.Until, err = events.ParseTime(until, now); err != nil {
+			return statusError{125, fmt.Errorf("--until: %w", err)}
 		}
 		store, c, err := a.container(args[0])
 		if err != nil {
@@ -214,6 +223,9 @@ func (a *app) logsCmd() *cobra.Command {
 	c.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep following the output")
 	c.Flags().StringVarP(&tail, "tail", "n", "all", "number of lines to show from the end")
 	c.Flags().BoolVarP(&o.Timestamps, "timestamps", "t", false, "show timestamps")
+	c.Flags().StringVar(&since, "since", "", "show output since this time (RFC 3339, Unix seconds, or a duration back from now)")
+	c.Flags().StringVar(&until, "until", "", "show output before this time")
+	c.Flags().BoolVar(&o.Details, "details", false, "show the extra details given to the log (lade's has none)")
 	return c
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"strconv"
 	"strings"
@@ -200,6 +202,92 @@ func TestEventsOfObjects(t *testing.T) {
 			"--format", `{{.Action}} {{or .Actor.Attributes.name .Actor.ID}} {{or .Actor.Attributes.driver .Actor.Attributes.type "-"}}`)
 		if r.code != 0 || r.stdout != tc.want {
 			t.Errorf("events of type %s: %+v, want %q", tc.typ, r, tc.want)
+		}
+	}
+}
+
+// attached runs `lade attach args` in the background; wait returns its
+// result once it ends, within a minute.
+func attached(t *testing.T, root, stdin string, args ...string) (wait func() result) {
+	t.Helper()
+	done := make(chan result, 1)
+	since := time.Now().Format(time.RFC3339Nano)
+	go func() {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), append([]string{"--root", root, "attach"}, args...), strings.NewReader(stdin), &out, &errb)
+		done <- result{code, out.String(), errb.String()}
+	}()
+	// attach records its event once it follows the output.
+	testutil.Poll(t, "attach to attach", func() bool {
+		return strings.Contains(lade(t, root, "", "events", "--since", since, "--until", "0s", "--filter", "event=attach").stdout, "attach")
+	})
+	return func() result {
+		select {
+		case r := <-done:
+			return r
+		case <-time.After(time.Minute):
+			t.Fatal("attach did not end with its container")
+			return result{}
+		}
+	}
+}
+
+// TestAttach: attach to a run -d container sees its output from then on
+// and ends with its exit status; an -i one takes attach's stdin.
+func TestAttach(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "talks", "busybox", "sh", "-c",
+		"echo before; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after; echo oops >&2; exit 5")
+	testutil.Poll(t, "the first line", func() bool { return lade(t, root, "", "logs", "talks").stdout == "before\n" })
+	wait := attached(t, root, "", "talks")
+	if r := lade(t, root, "", "exec", "talks", "touch", "/tmp/go"); r.code != 0 {
+		t.Fatalf("exec: %+v", r)
+	}
+	if r := wait(); r.code != 5 || r.stdout != "after\n" || r.stderr != "oops\n" {
+		t.Errorf("attach: %+v, want exit 5 with the output after it attached", r)
+	}
+
+	runDetached(t, root, "-i", "--name", "reads", "busybox", "sh", "-c", "read line; echo got $line")
+	wait = attached(t, root, "hello\n", "reads")
+	if r := wait(); r.code != 0 || r.stdout != "got hello\n" {
+		t.Errorf("attach with stdin: %+v", r)
+	}
+	if r := lade(t, root, "", "attach", "reads"); r.code == 0 {
+		t.Errorf("attach to a stopped container: %+v", r)
+	}
+
+	// ctrl-p ctrl-q detaches and leaves the container running.
+	runDetached(t, root, "-i", "--name", "stays", "busybox", "sh", "-c", "read line; echo got $line")
+	wait = attached(t, root, "\x10\x11", "stays")
+	if r := wait(); r.code != 0 || !strings.Contains(r.stderr, "read escape sequence") {
+		t.Errorf("attach, detached: %+v", r)
+	}
+	if st := inspectContainer(t, root, "stays"); st.State.Status != "running" {
+		t.Errorf("after detach: %+v, want running", st.State)
+	}
+}
+
+// TestLogsWindow: logs --since/--until select by time; --details adds
+// docker's (empty) details prefix.
+func TestLogsWindow(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "early", "busybox", "sh", "-c", "echo one; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo two")
+	testutil.Poll(t, "the first line", func() bool { return lade(t, root, "", "logs", "early").stdout == "one\n" })
+	mid := time.Now().Format(time.RFC3339Nano)
+	lade(t, root, "", "exec", "early", "touch", "/tmp/go")
+	testutil.Poll(t, "the second line", func() bool { return lade(t, root, "", "logs", "early").stdout == "one\ntwo\n" })
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--since", mid}, "two\n"},
+		{[]string{"--until", mid}, "one\n"},
+		{[]string{"--since", "1h"}, "one\ntwo\n"},
+		{[]string{"--details", "--until", mid}, " one\n"},
+	} {
+		r := lade(t, root, "", append(append([]string{"logs"}, tc.args...), "early")...)
+		if r.code != 0 || r.stdout != tc.want {
+			t.Errorf("logs %v: %+v, want %q", tc.args, r, tc.want)
 		}
 	}
 }
