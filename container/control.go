@@ -267,6 +267,12 @@ type ExecOptions struct {
 	// SigProxy passes the signals lade receives on to the process
 	// (ProxySignals); ctx should then not end on them.
 	SigProxy bool
+	// Privileged gives the process every capability and no seccomp
+	// filter, whatever the container's.
+	Privileged bool
+	// Started, when set, is called with nil once the process runs (exec
+	// -d's report).
+	Started func(error)
 }
 
 // Exec runs a process in running container c and returns its exit status.
@@ -295,6 +301,18 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		Started: func(pid int) error { return joinCgroups(c.ID, pid, false) },
 		Tty:     o.Tty,
 	}
+	if o.Privileged {
+		spec.Capabilities = runner.AllCapabilities()
+	}
+	if o.Started != nil {
+		spec.Started = func(pid int) error {
+			err := joinCgroups(c.ID, pid, false)
+			if err == nil {
+				o.Started(nil)
+			}
+			return err
+		}
+	}
 	if o.Tty && o.Terminal != nil {
 		spec.TtySize, spec.Console = o.Terminal.Size(), o.Terminal.Follow
 	}
@@ -307,7 +325,7 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 			return joinCgroups(c.ID, p, false)
 		}
 	}
-	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged); err != nil {
+	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged || o.Privileged); err != nil {
 		return -1, err
 	}
 	if o.Cwd != "" {

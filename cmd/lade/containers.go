@@ -230,21 +230,46 @@ func (a *app) logsCmd() *cobra.Command {
 }
 
 func (a *app) stopCmd() *cobra.Command {
-	var timeout int
+	var f stopFlags
 	var c *cobra.Command
-	c = command("stop [-t N] CONTAINER...", "Stop containers: the stop signal, then SIGKILL after a grace period", cobra.MinimumNArgs(1),
+	c = command("stop [-t N] [-s SIGNAL] CONTAINER...", "Stop containers: the stop signal, then SIGKILL after a grace period", cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error {
 			return a.eachContainer(args, func(s *container.Store, ctr *container.Container) error {
-				return s.Stop(ctx, ctr, stopTimeout(c, timeout, ctr))
+				return s.Stop(ctx, f.apply(ctr), stopTimeout(c, f.timeout, ctr))
 			})
 		})
-	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	f.register(c)
 	return c
+}
+
+// stopFlags are stop's and restart's -t and -s.
+type stopFlags struct {
+	timeout int
+	signal  string
+}
+
+func (f *stopFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.IntVarP(&f.timeout, "timeout", "t", 10, "seconds to wait before killing")
+	fl.IntVar(&f.timeout, "time", 10, "seconds to wait before killing")
+	_ = fl.MarkDeprecated("time", "use --timeout")
+	fl.StringVarP(&f.signal, "signal", "s", "", "signal to stop with (default: the container's stop signal)")
+}
+
+// apply returns ctr with -s as its stop signal for this stop.
+func (f *stopFlags) apply(ctr *container.Container) *container.Container {
+	if f.signal == "" {
+		return ctr
+	}
+	with := *ctr
+	with.StopSignal = f.signal
+	return &with
 }
 
 // stopTimeout is -t when given, else the container's --stop-timeout, else 10s.
 func stopTimeout(cmd *cobra.Command, t int, c *container.Container) time.Duration {
-	if !cmd.Flags().Changed("time") && c.StopTimeout > 0 {
+	given := cmd.Flags().Changed("time") || cmd.Flags().Changed("timeout")
+	if !given && c.StopTimeout > 0 {
 		t = c.StopTimeout
 	}
 	return time.Duration(t) * time.Second
@@ -308,17 +333,17 @@ func (a *app) startAttached(ctx context.Context, refs []string, interactive bool
 }
 
 func (a *app) restartCmd() *cobra.Command {
-	var timeout int
+	var f stopFlags
 	var c *cobra.Command
-	c = command("restart [-t N] CONTAINER...", "Stop and start containers", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
+	c = command("restart [-t N] [-s SIGNAL] CONTAINER...", "Stop and start containers", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
 		return a.eachContainer(args, func(s *container.Store, ctr *container.Container) error {
-			if err := s.Stop(ctx, ctr, stopTimeout(c, timeout, ctr)); err != nil {
+			if err := s.Stop(ctx, f.apply(ctr), stopTimeout(c, f.timeout, ctr)); err != nil {
 				return err
 			}
 			return s.StartShim(ctx, ctr.ID, "")
 		})
 	})
-	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	f.register(c)
 	return c
 }
 
@@ -353,17 +378,26 @@ func (a *app) rmCmd() *cobra.Command {
 }
 
 func (a *app) execCmd() *cobra.Command {
-	var interactive, tty bool
-	var env []string
+	var interactive, tty, detach, privileged bool
+	var env, envFiles []string
 	var workdir, user string
-	c := command("exec [-i] [-t] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER COMMAND [ARG...]", "Run a command in a running container", cobra.MinimumNArgs(2),
+	c := command("exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Run a command in a running container", cobra.MinimumNArgs(2),
 		a.withContainers(func(ctx context.Context, store *container.Store, args []string) error {
 			c, err := store.Get(args[0])
 			if err != nil {
 				return statusError{125, err}
 			}
 			o := container.ExecOptions{Args: args[1:], Cwd: workdir, User: user, Stdout: a.stdout, Stderr: a.stderr, Tty: tty,
-				SigProxy: true}
+				SigProxy: true, Privileged: privileged}
+			if o.Env, err = container.ParseEnv(envFiles, env); err != nil {
+				return statusError{125, err}
+			}
+			if detach {
+				if err := store.ExecDetached(ctx, c, o); err != nil {
+					return statusError{125, err}
+				}
+				return nil
+			}
 			if interactive {
 				o.Stdin = a.stdin
 			}
@@ -374,9 +408,6 @@ func (a *app) execCmd() *cobra.Command {
 				}
 				defer term.Close()
 				o.Terminal = term
-			}
-			if o.Env, err = container.ParseEnv(nil, env); err != nil {
-				return err
 			}
 			// Signals go to the command, which lade then waits for.
 			code, err := store.Exec(context.WithoutCancel(ctx), c, o)
@@ -390,6 +421,9 @@ func (a *app) execCmd() *cobra.Command {
 		}))
 	processFlags(c, &interactive, &tty, &env, &workdir)
 	c.Flags().StringVarP(&user, "user", "u", "", "user[:group] to run as (names from the container's /etc/passwd and /etc/group)")
+	c.Flags().BoolVarP(&detach, "detach", "d", false, "run the command in the background")
+	c.Flags().StringArrayVar(&envFiles, "env-file", nil, "read environment variables from a file")
+	c.Flags().BoolVar(&privileged, "privileged", false, "give the command every capability and no seccomp filter")
 	return c
 }
 

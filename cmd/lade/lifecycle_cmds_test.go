@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -289,5 +290,46 @@ func TestLogsWindow(t *testing.T) {
 		if r.code != 0 || r.stdout != tc.want {
 			t.Errorf("logs %v: %+v, want %q", tc.args, r, tc.want)
 		}
+	}
+}
+
+// TestStopSignalFlag: stop -s sends that signal instead of the stop
+// signal; --timeout is -t's long name.
+func TestStopSignalFlag(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "usr1", "busybox", "sh", "-c", "trap 'echo got-usr1; exit 7' USR1; echo ready; while true; do sleep 0.1; done")
+	testutil.Poll(t, "the trap to be set", func() bool { return lade(t, root, "", "logs", "usr1").stdout == "ready\n" })
+	if r := ladeWithin(t, time.Minute, root, "stop", "-s", "USR1", "--timeout", "30", "usr1"); r.code != 0 {
+		t.Fatalf("stop -s USR1: %+v", r)
+	}
+	if st := inspectContainer(t, root, "usr1"); st.State.ExitCode != 7 {
+		t.Errorf("after stop -s USR1: %+v, want exit 7 from the trap", st.State)
+	}
+}
+
+// TestExecFlags: exec -d runs in the background, --env-file sets the
+// environment, --privileged gives every capability.
+func TestExecFlags(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "target", "busybox", "sleep", "300")
+	envFile := filepath.Join(t.TempDir(), "env")
+	if err := os.WriteFile(envFile, []byte("# comment\nFOO=from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := lade(t, root, "", "exec", "-d", "--env-file", envFile, "target", "sh", "-c", "sleep 0.2; echo $FOO > /tmp/done"); r.code != 0 || r.stdout != "" {
+		t.Fatalf("exec -d: %+v", r)
+	}
+	testutil.Poll(t, "the detached command's file", func() bool {
+		return lade(t, root, "", "exec", "target", "cat", "/tmp/done").stdout == "from-file\n"
+	})
+	caps := func(args ...string) string {
+		r := lade(t, root, "", append(append([]string{"exec"}, args...), "target", "grep", "CapBnd", "/proc/self/status")...)
+		if r.code != 0 {
+			t.Fatalf("exec %v: %+v", args, r)
+		}
+		return r.stdout
+	}
+	if plain, priv := caps(), caps("--privileged"); plain == priv {
+		t.Errorf("exec --privileged has the default capabilities: %q", priv)
 	}
 }
