@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -110,6 +111,10 @@ func (o *LogOptions) shows(t time.Time) bool {
 // ReadLogs copies c's log to stdout and stderr by stream. With Follow it
 // keeps reading until the container stops or ctx ends.
 func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Writer) error {
+	var c Config
+	if err := readJSON(filepath.Join(s.Dir(id), "config.json"), &c); err == nil && c.LogDriver == "none" {
+		return errors.New(`configured logging driver does not support reading`)
+	}
 	f, err := os.Open(s.LogPath(id))
 	if errors.Is(err, os.ErrNotExist) {
 		if !opts.Follow {

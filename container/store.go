@@ -129,6 +129,8 @@ type Config struct {
 	Platform    *v1.Platform      `json:"platform,omitempty"`
 	Healthcheck *Healthcheck      `json:"healthcheck,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	// LogDriver is "" (the JSON-lines container.log) or "none".
+	LogDriver string `json:"logDriver,omitempty"`
 }
 
 // Statuses a container can be in.

@@ -121,6 +121,10 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 // openOutput points r's stdout and stderr at the container log (and at
 // stdio's writers when set); the returned func flushes and closes it.
 func (s *Store) openOutput(r *supervision) (func(), error) {
+	if r.c.LogDriver == "none" {
+		r.stdout, r.stderr = orDiscard(r.stdio.Stdout), orDiscard(r.stdio.Stderr)
+		return func() {}, nil
+	}
 	logf, err := openLog(s.LogPath(r.c.ID))
 	if err != nil {
 		return nil, err
@@ -139,6 +143,14 @@ func (s *Store) openOutput(r *supervision) (func(), error) {
 		outLog.Flush()
 		logf.Close()
 	}, nil
+}
+
+// orDiscard is w, or io.Discard for none.
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }
 
 // publishPorts starts the proxies of the container's published ports for

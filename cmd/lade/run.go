@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -24,6 +26,8 @@ type runFlags struct {
 	container.CreateOptions
 	detach, sigProxy     bool
 	platform, entrypoint string
+	cidfile, pull        string
+	attach               []string // -a: the streams a foreground run shows
 }
 
 // runCmd is docker run: create a container and run it in the foreground,
@@ -45,6 +49,7 @@ func (a *app) runCmd() *cobra.Command {
 	fl := c.Flags()
 	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
 	fl.BoolVar(&f.sigProxy, "sig-proxy", true, "pass the signals lade receives on to the container's process (foreground)")
+	fl.StringArrayVarP(&f.attach, "attach", "a", nil, "attach to STDIN, STDOUT or STDERR (default: STDOUT and STDERR, and STDIN with -i)")
 	return c
 }
 
@@ -92,6 +97,12 @@ func (a *app) createFlags(c *cobra.Command, f *runFlags) {
 	fl.IntVar(&f.Health.Retries, "health-retries", 0, "consecutive failures that make the container unhealthy (default 3)")
 	fl.BoolVar(&f.Health.Disable, "no-healthcheck", false, "disable the image's HEALTHCHECK")
 	fl.StringArrayVarP(&f.Labels, "label", "l", nil, "set a label KEY=VALUE")
+	fl.StringArrayVar(&f.LabelFiles, "label-file", nil, "read labels from a file of KEY=VALUE lines")
+	fl.StringArrayVar(&f.Expose, "expose", nil, "expose a port or range (PORT[-END][/PROTO]) as the image's EXPOSE does, for -P")
+	fl.StringArrayVar(&f.VolumesFrom, "volumes-from", nil, "mount the volumes and binds of a container: CONTAINER[:ro|rw]")
+	fl.StringVar(&f.LogDriver, "log-driver", "json-file", "logging driver: json-file (what logs and attach read) or none")
+	fl.StringVar(&f.cidfile, "cidfile", "", "write the container ID to this file (which must not exist)")
+	fl.StringVar(&f.pull, "pull", "missing", "pull the image before creating: missing, always or never")
 }
 
 func (a *app) containers() (*container.Store, error) {
@@ -102,6 +113,13 @@ func (a *app) containers() (*container.Store, error) {
 }
 
 func (a *app) run(ctx context.Context, c *cobra.Command, f *runFlags, ref string, cmdArgs []string) (int, error) {
+	if f.detach && len(f.attach) > 0 {
+		return 0, errors.New("conflicting options: cannot specify both --attach and --detach")
+	}
+	streams, err := attachStreams(f.attach, f.OpenStdin)
+	if err != nil {
+		return 0, err
+	}
 	store, cfg, err := a.create(ctx, c, f, ref, cmdArgs)
 	if err != nil {
 		return 0, err
@@ -116,7 +134,32 @@ func (a *app) run(ctx context.Context, c *cobra.Command, f *runFlags, ref string
 		fmt.Fprintln(a.stdout, cfg.ID)
 		return 0, nil
 	}
-	return a.foreground(ctx, store, cfg.ID, f.OpenStdin, f.Tty, f.sigProxy)
+	return a.foreground(ctx, store, cfg.ID, streams, f.Tty, f.sigProxy)
+}
+
+// streams are the standard streams a foreground container is attached to.
+type streams struct{ stdin, stdout, stderr bool }
+
+// attachStreams reads run's -a values; none means stdout and stderr,
+// and stdin with -i.
+func attachStreams(names []string, interactive bool) (streams, error) {
+	if len(names) == 0 {
+		return streams{interactive, true, true}, nil
+	}
+	var s streams
+	for _, n := range names {
+		switch strings.ToLower(n) {
+		case "stdin":
+			s.stdin = true
+		case "stdout":
+			s.stdout = true
+		case "stderr":
+			s.stderr = true
+		default:
+			return s, fmt.Errorf("invalid argument %q for -a: valid streams are STDIN, STDOUT and STDERR", n)
+		}
+	}
+	return s, nil
 }
 
 // create is docker create: ref's image, pulled when missing, made into a
@@ -130,7 +173,10 @@ func (a *app) create(ctx context.Context, c *cobra.Command, f *runFlags, ref str
 	if err := f.CheckPublish(); err != nil {
 		return nil, nil, err
 	}
-	img, err := a.runImage(ctx, ref, f.platform)
+	if _, err := os.Stat(f.cidfile); f.cidfile != "" && err == nil {
+		return nil, nil, fmt.Errorf("container ID file found, make sure the other container isn't running or delete %s", f.cidfile)
+	}
+	img, err := a.runImage(ctx, ref, f.platform, f.pull)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -140,6 +186,12 @@ func (a *app) create(ctx context.Context, c *cobra.Command, f *runFlags, ref str
 	}
 	opts.Cmd = cmdArgs
 	cfg, err := store.CreateFromImage(ctx, img, opts)
+	if err == nil && f.cidfile != "" {
+		if err = os.WriteFile(f.cidfile, []byte(cfg.ID), 0o644); err != nil {
+			_ = store.Remove(ctx, cfg.ID, true, true)
+			return nil, nil, fmt.Errorf("writing the container ID file: %w", err)
+		}
+	}
 	return store, cfg, err
 }
 
@@ -147,8 +199,15 @@ func (a *app) create(ctx context.Context, c *cobra.Command, f *runFlags, ref str
 // stdin with interactive, lade's terminal followed with tty, and with
 // sigProxy the signals lade receives passed on to the container rather
 // than ending it.
-func (a *app) foreground(ctx context.Context, store *container.Store, id string, interactive, tty, sigProxy bool) (int, error) {
-	stdio := container.IO{Stdout: a.stdout, Stderr: a.stderr, SigProxy: sigProxy}
+func (a *app) foreground(ctx context.Context, store *container.Store, id string, attach streams, tty, sigProxy bool) (int, error) {
+	stdio := container.IO{SigProxy: sigProxy}
+	if attach.stdout {
+		stdio.Stdout = a.stdout
+	}
+	if attach.stderr {
+		stdio.Stderr = a.stderr
+	}
+	interactive := attach.stdin
 	if sigProxy {
 		ctx = context.WithoutCancel(ctx)
 	}
@@ -171,7 +230,6 @@ func (a *app) foreground(ctx context.Context, store *container.Store, id string,
 // the host's) and keeps it under its name, as docker run does, so images
 // lists it and rmi removes it.
 func (a *app) pullForRun(ctx context.Context, ref string, plat v1.Platform) (v1.Image, error) {
-	fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", ref)
 	verify, err := a.signatureCheck(ref)
 	if err != nil {
 		return nil, err
@@ -185,10 +243,13 @@ func (a *app) pullForRun(ctx context.Context, ref string, plat v1.Platform) (v1.
 
 // platformImage is ref's stored image for platform ("": the host's),
 // pulled when the store has none for it.
-func (a *app) platformImage(ctx context.Context, ref, platform string) (v1.Image, error) {
+func (a *app) platformImage(ctx context.Context, ref, platform, pull string) (v1.Image, error) {
 	p, err := platformFlag(platform)
 	if err != nil {
 		return nil, err
+	}
+	if pull != "missing" && pull != "always" && pull != "never" {
+		return nil, fmt.Errorf("invalid --pull %q: missing, always or never", pull)
 	}
 	plat := images.DefaultPlatform()
 	get := func() (v1.Image, error) { return a.images.Get(ctx, ref) }
@@ -196,8 +257,12 @@ func (a *app) platformImage(ctx context.Context, ref, platform string) (v1.Image
 		plat = *p
 		get = func() (v1.Image, error) { return a.images.GetPlatform(ctx, ref, *p) }
 	}
+	if pull == "always" {
+		return a.pullForRun(ctx, ref, plat)
+	}
 	img, err := get()
-	if errors.Is(err, images.ErrNotFound) {
+	if errors.Is(err, images.ErrNotFound) && pull == "missing" {
+		fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", ref)
 		img, err = a.pullForRun(ctx, ref, plat)
 	}
 	return img, err
@@ -217,8 +282,8 @@ func platformFlag(s string) (*v1.Platform, error) {
 
 // runImage is ref's image for platform, pulled when missing, with its
 // layers unpacked into snapshots.
-func (a *app) runImage(ctx context.Context, ref, platform string) (container.Image, error) {
-	img, err := a.platformImage(ctx, ref, platform)
+func (a *app) runImage(ctx context.Context, ref, platform, pull string) (container.Image, error) {
+	img, err := a.platformImage(ctx, ref, platform, pull)
 	if err != nil {
 		return container.Image{}, err
 	}

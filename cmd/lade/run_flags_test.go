@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRunNewFlags: --cidfile, --label-file, --expose, --volumes-from,
+// --log-driver none, -a and --pull, each against what docker does.
+func TestRunNewFlags(t *testing.T) {
+	root := newRoot(t)
+	dir := t.TempDir()
+	cid := filepath.Join(dir, "cid")
+	labelFile := filepath.Join(dir, "labels")
+	if err := os.WriteFile(labelFile, []byte("# labels\ntier=back\nowner=ops\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := lade(t, root, "", "run", "--name", "flags", "--cidfile", cid, "--label-file", labelFile, "-l", "owner=dev",
+		"--expose", "7000-7001/udp", "-v", "/data", "busybox", "sh", "-c", "echo shared > /data/f")
+	if r.code != 0 {
+		t.Fatalf("run: %+v", r)
+	}
+	if data, _ := os.ReadFile(cid); len(data) != 64 || !strings.Contains(lade(t, root, "", "container", "inspect", string(data)).stdout, `"tier": "back"`) {
+		t.Errorf("--cidfile wrote %q, or the label file's labels are missing", data)
+	}
+	out := lade(t, root, "", "container", "inspect", "flags").stdout
+	if !strings.Contains(out, `"owner": "dev"`) {
+		t.Errorf("-l does not win over --label-file: %s", out)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"cidfile exists", []string{"run", "--cidfile", cid, "busybox", "true"}, 125, ""},
+		{"volumes-from", []string{"run", "--rm", "--volumes-from", "flags:ro", "busybox", "sh", "-c", "cat /data/f; touch /data/g 2>/dev/null || echo ro"}, 0, "shared\nro\n"},
+		{"attach stdout", []string{"run", "--rm", "-a", "stdout", "busybox", "sh", "-c", "echo out; echo err >&2"}, 0, "out\n"},
+		{"attach bad", []string{"run", "--rm", "-a", "stdpipe", "busybox", "true"}, 125, ""},
+		{"attach and detach", []string{"run", "-d", "-a", "stdout", "busybox", "true"}, 125, ""},
+		{"log-driver none", []string{"run", "--name", "quiet", "--log-driver", "none", "busybox", "echo", "shown"}, 0, "shown\n"},
+		{"log-driver bad", []string{"run", "--rm", "--log-driver", "syslog", "busybox", "true"}, 125, ""},
+		{"pull never", []string{"run", "--rm", "--pull", "never", "busybox", "true"}, 0, ""},
+		{"pull never missing", []string{"run", "--rm", "--pull", "never", "nosuch-image", "true"}, 125, ""},
+		{"expose bad", []string{"run", "--rm", "--expose", "0", "busybox", "true"}, 125, ""},
+	} {
+		r := lade(t, root, "", tc.args...)
+		if r.code != tc.code || tc.code == 0 && r.stdout != tc.out {
+			t.Errorf("%s: %+v, want status %d and %q", tc.name, r, tc.code, tc.out)
+		}
+	}
+	if r := lade(t, root, "", "logs", "quiet"); r.code == 0 || r.stdout != "" {
+		t.Errorf("logs of a --log-driver none container: %+v", r)
+	}
+	// --expose adds to what -P publishes.
+	runDetached(t, root, "--name", "exposed", "--expose", "7000", "-P", "busybox", "sleep", "300")
+	if ports := inspectContainer(t, root, "exposed").State.Ports; len(ports) != 1 {
+		t.Errorf("-P with --expose 7000 published %v", ports)
+	}
+}
