@@ -53,6 +53,8 @@ type CreateOptions struct {
 	LabelFiles             []string // files of KEY=VALUE lines, before -l
 	Expose                 []string // PORT[/PROTO] or a range, added to the image's for -P
 	LogDriver              string   // json-file (""), or none
+	ShmSize                string   // /dev/shm's size (docker size)
+	Ulimits, Sysctls       []string // NAME=SOFT[:HARD], KEY=VALUE
 }
 
 // HealthOptions are the --health-* flags, laid over the image's
@@ -144,6 +146,9 @@ func newConfig(img Image, o *CreateOptions) (*Config, error) {
 		return nil, err
 	}
 	if c.LogDriver, err = logDriver(o.LogDriver); err != nil {
+		return nil, err
+	}
+	if err := applyKernelOptions(c, o); err != nil {
 		return nil, err
 	}
 	if c.Hostname == "" {

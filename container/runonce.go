@@ -94,6 +94,10 @@ func (s *Store) runSpec(c *Config, r *supervision, att *network.Attachment) (*ru
 	if !c.Privileged {
 		spec.MaskedPaths, spec.ReadonlyPaths = runner.DefaultMaskedPaths, runner.DefaultReadonlyPaths
 	}
+	spec.ShmSize, spec.Sysctls = c.ShmSize, c.Sysctls
+	if spec.Rlimits, err = rlimits(c.Ulimits); err != nil {
+		return nil, err
+	}
 	spec.Mounts = runnerMounts(append(etc, c.Mounts...))
 	if c.Tty && r.stdio.Terminal != nil {
 		spec.TtySize, spec.Console = r.stdio.Terminal.Size(), r.stdio.Terminal.Follow

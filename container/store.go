@@ -130,7 +130,10 @@ type Config struct {
 	Healthcheck *Healthcheck      `json:"healthcheck,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	// LogDriver is "" (the JSON-lines container.log) or "none".
-	LogDriver string `json:"logDriver,omitempty"`
+	LogDriver string            `json:"logDriver,omitempty"`
+	ShmSize   int64             `json:"shmSize,omitempty"` // 0: 64MiB
+	Ulimits   []string          `json:"ulimits,omitempty"` // docker's NAME=SOFT[:HARD]
+	Sysctls   map[string]string `json:"sysctls,omitempty"`
 }
 
 // Statuses a container can be in.

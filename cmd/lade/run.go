@@ -101,6 +101,9 @@ func (a *app) createFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVar(&f.Expose, "expose", nil, "expose a port or range (PORT[-END][/PROTO]) as the image's EXPOSE does, for -P")
 	fl.StringArrayVar(&f.VolumesFrom, "volumes-from", nil, "mount the volumes and binds of a container: CONTAINER[:ro|rw]")
 	fl.StringVar(&f.LogDriver, "log-driver", "json-file", "logging driver: json-file (what logs and attach read) or none")
+	fl.StringVar(&f.ShmSize, "shm-size", "", "size of /dev/shm (default 64m)")
+	fl.StringArrayVar(&f.Ulimits, "ulimit", nil, "resource limit: NAME=SOFT[:HARD] (e.g. nofile=1024:2048)")
+	fl.StringArrayVar(&f.Sysctls, "sysctl", nil, "namespaced kernel parameter KEY=VALUE (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)")
 	fl.StringVar(&f.cidfile, "cidfile", "", "write the container ID to this file (which must not exist)")
 	fl.StringVar(&f.pull, "pull", "missing", "pull the image before creating: missing, always or never")
 }

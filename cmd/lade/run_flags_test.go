@@ -60,3 +60,25 @@ func TestRunNewFlags(t *testing.T) {
 		t.Errorf("-P with --expose 7000 published %v", ports)
 	}
 }
+
+// TestRunKernelFlags: --shm-size sizes /dev/shm, --ulimit sets the
+// command's limits, --sysctl a namespaced parameter; others are refused.
+func TestRunKernelFlags(t *testing.T) {
+	root := newRoot(t)
+	r := lade(t, root, "", "run", "--rm", "--network", "none", "--shm-size", "100m", "--ulimit", "nofile=1000:2000",
+		"--sysctl", "net.ipv4.ip_forward=1", "busybox", "sh", "-c",
+		"df -k /dev/shm | awk 'NR==2 {print $2}'; ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward")
+	if r.code != 0 || r.stdout != "102400\n1000\n2000\n1\n" {
+		t.Errorf("run: %+v", r)
+	}
+	for _, args := range [][]string{
+		{"--sysctl", "kernel.hostname=x"},
+		{"--network", "host", "--sysctl", "net.ipv4.ip_forward=1"},
+		{"--ulimit", "bogus=1"},
+		{"--shm-size", "lots"},
+	} {
+		if r := lade(t, root, "", append(append([]string{"run", "--rm"}, args...), "busybox", "true")...); r.code != 125 {
+			t.Errorf("run %v: %+v, want 125", args, r)
+		}
+	}
+}
