@@ -36,4 +36,8 @@
 // inspect, history and images --filter do; DiskUsage measures them for
 // system df. Blobs no longer named stay until the build cache's GC frees
 // them.
+//
+// Pull, Push, Tag, Untag, Delete, Import, Load and Save record docker's
+// image events in the root's event log (package events; the store lives
+// in <root>/images).
 package images
