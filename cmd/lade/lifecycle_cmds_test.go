@@ -146,6 +146,25 @@ func TestUpdate(t *testing.T) {
 	if !strings.Contains(out, `"maxRetries": 2`) || !strings.Contains(out, `"memory": 67108864`) {
 		t.Errorf("inspect after update: %s", out)
 	}
+	// A stopped (here: created) container starts with what update set.
+	idle := strings.TrimSpace(lade(t, root, "", "create", "--name", "idle", "busybox", "sleep", "300").stdout)
+	t.Cleanup(func() { lade(t, root, "", "rm", "-f", idle) })
+	if r := lade(t, root, "", "update", "--pids-limit", "50", "idle"); r.code != 0 {
+		t.Fatalf("update of a created container: %+v", r)
+	}
+	if r := ladeWithin(t, time.Minute, root, "start", "idle"); r.code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	pids := ""
+	for _, p := range []string{"/sys/fs/cgroup/lade/" + idle + "/pids.max", "/sys/fs/cgroup/unified/lade/" + idle + "/pids.max",
+		"/sys/fs/cgroup/pids/lade/" + idle + "/pids.max"} {
+		if data, err := os.ReadFile(p); err == nil {
+			pids = strings.TrimSpace(string(data))
+		}
+	}
+	if pids != "50" {
+		t.Errorf("pids.max after update and start: %q, want 50", pids)
+	}
 }
 
 // TestEventsWindow: events --since/--until lists what a run caused.
