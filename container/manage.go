@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
@@ -69,6 +70,19 @@ func (s *Store) Rename(ref, newName string) error {
 		return err
 	}
 	s.event(events.ActionRename, &c.Config, map[string]string{"oldName": "/" + old})
+	return nil
+}
+
+// Restart stops container c (as Stop, within timeout) and starts it
+// again under a shim.
+func (s *Store) Restart(ctx context.Context, c *Container, timeout time.Duration) error {
+	if err := s.Stop(ctx, c, timeout); err != nil {
+		return err
+	}
+	if err := s.StartShim(ctx, c.ID, ""); err != nil {
+		return err
+	}
+	s.event(events.ActionRestart, &c.Config, nil)
 	return nil
 }
 

@@ -337,10 +337,7 @@ func (a *app) restartCmd() *cobra.Command {
 	var c *cobra.Command
 	c = command("restart [-t N] [-s SIGNAL] CONTAINER...", "Stop and start containers", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
 		return a.eachContainer(args, func(s *container.Store, ctr *container.Container) error {
-			if err := s.Stop(ctx, f.apply(ctr), stopTimeout(c, f.timeout, ctr)); err != nil {
-				return err
-			}
-			return s.StartShim(ctx, ctr.ID, "")
+			return s.Restart(ctx, f.apply(ctr), stopTimeout(c, f.timeout, ctr))
 		})
 	})
 	f.register(c)

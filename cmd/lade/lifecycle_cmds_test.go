@@ -352,3 +352,28 @@ func TestExecFlags(t *testing.T) {
 		t.Errorf("exec --privileged has the default capabilities: %q", priv)
 	}
 }
+
+// TestEventsFollow: without --until, events goes on printing new events
+// until interrupted.
+func TestEventsFollow(t *testing.T) {
+	root := newRoot(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out testutil.LockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"--root", root, "events", "--filter", "container=followed", "--format", "{{.Action}}"},
+			strings.NewReader(""), &out, &out)
+	}()
+	id := strings.TrimSpace(lade(t, root, "", "create", "--name", "followed", "busybox", "true").stdout)
+	lade(t, root, "", "rm", id)
+	testutil.Poll(t, "events to follow create and destroy", func() bool { return out.String() == "create\ndestroy\n" })
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("events ended with %d: %s", code, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("events did not end when interrupted")
+	}
+}
