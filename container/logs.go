@@ -53,8 +53,11 @@ func (l *logFile) write(stream string, line []byte) error {
 type streamWriter struct {
 	log    *logFile
 	stream string
-	mu     sync.Mutex
-	buf    []byte
+	// eager writes a partial line at once, as its own entry (a terminal's
+	// prompt reaches logs -f and attach before its newline does).
+	eager bool
+	mu    sync.Mutex
+	buf   []byte
 }
 
 func (w *streamWriter) Write(p []byte) (int, error) {
@@ -72,7 +75,7 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 	}
 	// Keep memory bounded for output without newlines.
-	if len(w.buf) >= 16<<10 {
+	if len(w.buf) >= 16<<10 || w.eager && len(w.buf) > 0 {
 		if err := w.log.write(w.stream, w.buf); err != nil {
 			return 0, err
 		}

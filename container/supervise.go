@@ -129,7 +129,7 @@ func (s *Store) openOutput(r *supervision) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	outLog := &streamWriter{log: logf, stream: "stdout"}
+	outLog := &streamWriter{log: logf, stream: "stdout", eager: r.c.Tty}
 	errLog := &streamWriter{log: logf, stream: "stderr"}
 	r.stdout, r.stderr = outLog, errLog
 	if r.stdio.Stdout != nil {

@@ -377,3 +377,11 @@ func TestEventsFollow(t *testing.T) {
 		t.Fatal("events did not end when interrupted")
 	}
 }
+
+// TestTtyPromptLogged: a -t container's output reaches the log (so logs
+// -f and attach) without waiting for a newline: a shell's prompt shows.
+func TestTtyPromptLogged(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "-t", "--name", "prompter", "busybox", "sh", "-c", "printf 'prompt> '; exec sleep 300")
+	testutil.Poll(t, "the prompt in the log", func() bool { return lade(t, root, "", "logs", "prompter").stdout == "prompt> " })
+}
