@@ -15,6 +15,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/atomicfile"
@@ -381,10 +382,12 @@ func orphaned(st *State) bool {
 // as far as anyone can tell. It is written once, under the state lock, so
 // every later look sees the same.
 func (s *Store) recordOrphaned(id string, seen *State) {
+	marked := false
 	mark := func(st *State) {
 		if !orphaned(st) {
 			return
 		}
+		marked = true
 		st.Status, st.Pid, st.ExitCode, st.Ports, st.Network = StatusExited, 0, 137, nil, nil
 		st.Error = "the container's lade supervisor was killed"
 		st.FinishedAt = time.Now().UTC()
@@ -399,6 +402,11 @@ func (s *Store) recordOrphaned(id string, seen *State) {
 	})
 	if err != nil {
 		mark(seen)
+		return
+	}
+	// The first to notice the end records the die the supervisor could not.
+	if marked {
+		s.Event(events.ActionDie, id, map[string]string{"exitCode": "137"})
 	}
 }
 

@@ -33,6 +33,12 @@ func TestCreateStartAttached(t *testing.T) {
 	if r.code != 3 || r.stdout != "out from-create\n" || !strings.Contains(r.stderr, "err\n") {
 		t.Errorf("start -a: %+v, want exit 3 with the output", r)
 	}
+	// start -a -i: lade's stdin goes to a container created with -i.
+	lade(t, root, "", "create", "-i", "--name", "reader", "busybox", "sh", "-c", "read line; echo got $line")
+	t.Cleanup(func() { lade(t, root, "", "rm", "-f", "reader") })
+	if r := lade(t, root, "hello\n", "start", "-a", "-i", "reader"); r.code != 0 || r.stdout != "got hello\n" {
+		t.Errorf("start -a -i: %+v", r)
+	}
 	// create refuses what run refuses, with run's status.
 	if r := lade(t, root, "", "create", "--restart", "bogus", "busybox"); r.code != 125 {
 		t.Errorf("create --restart bogus: %+v, want 125", r)
