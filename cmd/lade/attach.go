@@ -47,8 +47,9 @@ func (a *app) attachCmd() *cobra.Command {
 			code, err := store.Attach(ctx, ctr.ID, o)
 			switch {
 			case errors.Is(err, container.ErrDetached):
+				// docker's words and status for a detach.
 				fmt.Fprintln(a.stderr, "read escape sequence")
-				return nil
+				return exitError{1}
 			case err != nil:
 				return a.failed(err)
 			case code != 0:

@@ -285,7 +285,7 @@ func TestAttach(t *testing.T) {
 	// ctrl-p ctrl-q detaches and leaves the container running.
 	runDetached(t, root, "-i", "--name", "stays", "busybox", "sh", "-c", "read line; echo got $line")
 	wait = attached(t, root, "\x10\x11", "stays")
-	if r := wait(); r.code != 0 || !strings.Contains(r.stderr, "read escape sequence") {
+	if r := wait(); r.code != 1 || !strings.Contains(r.stderr, "read escape sequence") {
 		t.Errorf("attach, detached: %+v", r)
 	}
 	if st := inspectContainer(t, root, "stays"); st.State.Status != "running" {
