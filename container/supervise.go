@@ -225,6 +225,11 @@ func (s *Store) awaitRestart(ctx context.Context, r *supervision, code int) (boo
 	if err != nil {
 		return false, err
 	}
+	// update may have changed the policy and limits since the start.
+	var now Config
+	if readJSON(filepath.Join(s.Dir(r.c.ID), "config.json"), &now) == nil {
+		r.c.Restart, r.c.Resources = now.Restart, now.Resources
+	}
 	// Ended by a signal to lade: the end a foreground run asked for.
 	if !shouldRestart(r.c.Restart, st, code) || ctx.Err() != nil || r.proxy.Ending() {
 		return false, nil

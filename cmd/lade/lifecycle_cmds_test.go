@@ -391,3 +391,20 @@ func TestTtyPromptLogged(t *testing.T) {
 	runDetached(t, root, "-t", "--name", "prompter", "busybox", "sh", "-c", "printf 'prompt> '; exec sleep 300")
 	testutil.Poll(t, "the prompt in the log", func() bool { return lade(t, root, "", "logs", "prompter").stdout == "prompt> " })
 }
+
+// TestUpdateRestartLive: a restart policy set by update on a running
+// container applies to its next exit, as in docker.
+func TestUpdateRestartLive(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "flaky", "busybox", "sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 3")
+	if r := lade(t, root, "", "update", "--restart", "on-failure:2", "flaky"); r.code != 0 {
+		t.Fatalf("update: %+v", r)
+	}
+	lade(t, root, "", "exec", "flaky", "touch", "/tmp/go")
+	if r := ladeWithin(t, time.Minute, root, "wait", "flaky"); r.stdout != "3\n" {
+		t.Fatalf("wait: %+v", r)
+	}
+	if st := inspectContainer(t, root, "flaky"); st.State.RestartCount != 2 {
+		t.Errorf("after update --restart on-failure:2: %+v, want 2 restarts", st.State)
+	}
+}
