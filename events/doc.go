@@ -8,5 +8,7 @@
 //
 // Read returns the recorded messages in a time window that match a
 // Filter; Follow then delivers new ones as they are appended (polling,
-// across rotations) until its context ends.
+// across rotations) until its context ends. Readers skip lines that are
+// not events, or longer than any Record writes, in bounded memory; a
+// line still being written is read once it is whole.
 package events

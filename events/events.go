@@ -41,6 +41,9 @@ func Record(root string, typ events.Type, action events.Action, id string, attrs
 	if err != nil {
 		return err
 	}
+	if len(line) >= maxLine {
+		return fmt.Errorf("recording %s %s event: %d bytes is too long", typ, action, len(line))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = flock.With(ctx, filepath.Join(root, lockName), unix.LOCK_EX, func() error {
@@ -156,8 +159,9 @@ func Read(root string, since, until time.Time, f Filter) ([]Message, *Cursor, er
 	p := filepath.Join(root, logName)
 	old, err := os.Open(p + ".1")
 	if err == nil {
-		err = scan(old, keep)
-		old.Close()
+		rotated := &Cursor{f: old, rd: bufio.NewReader(old)}
+		err = rotated.drain(keep)
+		rotated.Close()
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, err
@@ -172,20 +176,6 @@ func Read(root string, since, until time.Time, f Filter) ([]Message, *Cursor, er
 func inWindow(m *Message, since, until time.Time) bool {
 	t := time.Unix(0, m.TimeNano)
 	return (since.IsZero() || !t.Before(since)) && (until.IsZero() || !t.After(until))
-}
-
-// scan calls fn with each complete line of r; a torn or foreign line is
-// skipped.
-func scan(r io.Reader, fn func(*Message)) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var m Message
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			fn(&m)
-		}
-	}
-	return sc.Err()
 }
 
 // Cursor is a reading position in the log that follows its rotations.
@@ -226,11 +216,11 @@ func (c *Cursor) next(fn func(*Message)) error {
 // line stays for the next call.
 func (c *Cursor) drain(fn func(*Message)) error {
 	for {
-		line, err := c.rd.ReadBytes('\n')
+		line, n, err := readLine(c.rd)
 		if err == io.EOF {
-			if len(line) > 0 {
+			if n > 0 {
 				// Not complete yet: read it again next time.
-				if _, serr := c.f.Seek(-int64(len(line)), io.SeekCurrent); serr != nil {
+				if _, serr := c.f.Seek(-int64(n), io.SeekCurrent); serr != nil {
 					return serr
 				}
 				c.rd.Reset(c.f)
@@ -241,8 +231,30 @@ func (c *Cursor) drain(fn func(*Message)) error {
 			return err
 		}
 		var m Message
-		if json.Unmarshal(line, &m) == nil {
+		if line != nil && json.Unmarshal(line, &m) == nil {
 			fn(&m)
+		}
+	}
+}
+
+// maxLine bounds an event's line: Record writes none longer, and readers
+// skip (in bounded memory) a longer one that someone else wrote.
+const maxLine = 256 << 10
+
+// readLine reads a line and how many bytes it took; the line is nil when
+// it was longer than maxLine.
+func readLine(rd *bufio.Reader) (line []byte, n int, err error) {
+	tooLong := false
+	for {
+		chunk, err := rd.ReadSlice('\n')
+		n += len(chunk)
+		if !tooLong && len(line)+len(chunk) <= maxLine {
+			line = append(line, chunk...)
+		} else {
+			tooLong, line = true, nil
+		}
+		if err != bufio.ErrBufferFull {
+			return line, n, err
 		}
 	}
 }

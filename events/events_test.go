@@ -146,3 +146,35 @@ func TestFollowAcrossRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHostileLog: lines that are not events, torn or longer than any
+// event are skipped, in bounded memory; the events around them are read.
+func TestHostileLog(t *testing.T) {
+	root := t.TempDir()
+	if err := Record(root, events.ContainerEventType, "create", "before", nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(root, "events.log"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := "not json\n{\"Type\":\n" + strings.Repeat("x", 3*maxLine) + "\n\x00\xff\n"
+	if _, err := f.WriteString(junk); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := Record(root, events.ContainerEventType, "die", "after", nil); err != nil {
+		t.Fatal(err)
+	}
+	got, cur, err := Read(root, time.Time{}, time.Time{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Close()
+	if len(got) != 2 || got[0].Actor.ID != "before" || got[1].Actor.ID != "after" {
+		t.Errorf("read %+v, want the two events around the junk", got)
+	}
+	if err := Record(root, events.ContainerEventType, "create", "big", map[string]string{"x": strings.Repeat("y", maxLine)}); err == nil {
+		t.Error("an event longer than maxLine was recorded")
+	}
+}
