@@ -339,9 +339,15 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		}
 		spec.UID, spec.GID, spec.AdditionalGIDs = u.UID, u.GID, u.AdditionalGIDs
 	}
-	s.event(events.Action(string(events.ActionExecStart)+": "+strings.Join(o.Args, " ")), &c.Config, nil)
+	// docker's exec events: the command follows create's and start's name.
+	cmdline := ": " + strings.Join(o.Args, " ")
+	s.event(events.Action(string(events.ActionExecCreate)+cmdline), &c.Config, nil)
+	s.event(events.Action(string(events.ActionExecStart)+cmdline), &c.Config, nil)
 	code, err := runner.New().Exec(ctx, st.Pid, spec)
 	proxy.SetPid(0) // reaped: the pid may be another process's soon
+	if err == nil {
+		s.event(events.ActionExecDie, &c.Config, map[string]string{"exitCode": strconv.Itoa(code)})
+	}
 	return code, err
 }
 

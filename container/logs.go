@@ -130,23 +130,7 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 		return fmt.Errorf("opening container log: %w", err)
 	}
 	defer f.Close()
-	emit := func(line []byte) {
-		var e logEntry
-		if json.Unmarshal(line, &e) != nil || !opts.shows(e.Time) {
-			return
-		}
-		w := stdout
-		if e.Stream == "stderr" {
-			w = stderr
-		}
-		if opts.Timestamps {
-			fmt.Fprint(w, e.Time.Format(time.RFC3339Nano)+" ")
-		}
-		if opts.Details {
-			fmt.Fprint(w, " ")
-		}
-		io.WriteString(w, e.Log)
-	}
+	emit := func(line []byte) { opts.emit(line, stdout, stderr) }
 	r := bufio.NewReader(f)
 	var lines [][]byte
 	var partial []byte
@@ -194,6 +178,25 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// emit prints a log line, if in the window, to the writer of its stream.
+func (o *LogOptions) emit(line []byte, stdout, stderr io.Writer) {
+	var e logEntry
+	if json.Unmarshal(line, &e) != nil || !o.shows(e.Time) {
+		return
+	}
+	w := stdout
+	if e.Stream == "stderr" {
+		w = stderr
+	}
+	if o.Timestamps {
+		fmt.Fprint(w, e.Time.Format(time.RFC3339Nano)+" ")
+	}
+	if o.Details {
+		fmt.Fprint(w, " ")
+	}
+	io.WriteString(w, e.Log)
 }
 
 // entryTime is the time of a log line; zero when it does not decode.

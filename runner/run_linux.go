@@ -378,9 +378,6 @@ func prepare(spec *Spec) (*initConfig, error) {
 		Cgroups:  spec.Cgroups,
 		CgroupNS: spec.CgroupNS,
 		Devices:  spec.Devices,
-		ShmSize:  spec.ShmSize,
-		Rlimits:  spec.Rlimits,
-		Sysctls:  spec.Sysctls,
 		Security: security{
 			ReadonlyRootfs:  spec.ReadonlyRootfs,
 			MaskedPaths:     spec.MaskedPaths,
@@ -401,10 +398,9 @@ func prepare(spec *Spec) (*initConfig, error) {
 	if cfg.Env == nil {
 		cfg.Env = []string{}
 	}
-	for _, d := range spec.Devices {
-		if err := checkDevice(d); err != nil {
-			return nil, fmt.Errorf("runner: %w", err)
-		}
+	cfg.ShmSize, cfg.Rlimits, cfg.Sysctls = spec.ShmSize, spec.Rlimits, spec.Sysctls
+	if err := checkDevices(spec.Devices); err != nil {
+		return nil, err
 	}
 	for i, m := range spec.Mounts {
 		im, err := parseMount(m)
