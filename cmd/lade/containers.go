@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
-	"github.com/lade-build/lade/events"
 	"github.com/lade-build/lade/engine"
+	"github.com/lade-build/lade/events"
 )
 
 func init() {
