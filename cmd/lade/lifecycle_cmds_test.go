@@ -93,6 +93,9 @@ func TestPauseUnpause(t *testing.T) {
 	if r := lade(t, root, "", "pause", "counter"); r.code == 0 {
 		t.Errorf("pause of a paused container succeeded: %+v", r)
 	}
+	if st := lade(t, root, "", "container", "inspect", "-f", "{{.State.Status}} {{.State.Paused}} {{.State.Running}}", "counter").stdout; st != "paused true true\n" {
+		t.Errorf("inspect of a paused container: %q", st)
+	}
 	frozen := logLines(t, root, "counter")
 	time.Sleep(300 * time.Millisecond) // about 15 lines if it were running
 	if n := logLines(t, root, "counter"); n != frozen {
