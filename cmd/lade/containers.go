@@ -12,7 +12,7 @@ import (
 
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/engine"
-	"github.com/lade-build/lade/events"
+	"github.com/lade-build/lade/internal/dockertime"
 )
 
 func init() {
@@ -129,10 +129,10 @@ func (a *app) logsCmd() *cobra.Command {
 		}
 		var err error
 		now := time.Now()
-		if o.Since, err = events.ParseTime(since, now); err != nil {
+		if o.Since, err = dockertime.Parse(since, now); err != nil {
 			return statusError{125, fmt.Errorf("--since: %w", err)}
 		}
-		if o.Until, err = events.ParseTime(until, now); err != nil {
+		if o.Until, err = dockertime.Parse(until, now); err != nil {
 			return statusError{125, fmt.Errorf("--until: %w", err)}
 		}
 		store, c, err := a.container(args[0])

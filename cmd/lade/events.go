@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/events"
+	"github.com/lade-build/lade/internal/dockertime"
 )
 
 func init() {
@@ -28,11 +29,11 @@ func (a *app) eventsCmd() *cobra.Command {
 	c := command("events [--since T] [--until T] [--filter K=V] [--format F]", "Show the events lade's commands recorded (followed until interrupted without --until)", cobra.NoArgs,
 		a.withStores(func(ctx context.Context, _ []string) error {
 			now := time.Now()
-			from, err := events.ParseTime(since, now)
+			from, err := dockertime.Parse(since, now)
 			if err != nil {
 				return statusError{125, fmt.Errorf("--since: %w", err)}
 			}
-			to, err := events.ParseTime(until, now)
+			to, err := dockertime.Parse(until, now)
 			if err != nil {
 				return statusError{125, fmt.Errorf("--until: %w", err)}
 			}

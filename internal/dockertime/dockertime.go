@@ -1,4 +1,6 @@
-package events
+// Package dockertime reads the times docker's CLI takes: --since and
+// --until of events and logs, and the until, since and before filters.
+package dockertime
 
 import (
 	"fmt"
@@ -8,10 +10,10 @@ import (
 	"time"
 )
 
-// ParseTime reads docker's --since/--until values: an RFC 3339 time or
-// date (local time when it has no zone), Unix seconds (with fractions),
-// or a duration back from now ("10m", "1h30m").
-func ParseTime(v string, now time.Time) (time.Time, error) {
+// Parse reads a docker time: an RFC 3339 time or date (local time when
+// it has no zone), Unix seconds (with fractions), or a duration back
+// from now ("10m", "1h30m"); "" is the zero time.
+func Parse(v string, now time.Time) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
