@@ -11,12 +11,25 @@
 //
 // State lives under <root>/containers/<id>/:
 //
-//	config.json   what `lade run` decided (immutable after create)
+//	config.json   what `lade run` or `create` decided (rename and update
+//	              change the name, limits and restart policy)
 //	state.json    status, pid, exit code, times, restarts, health
 //	container.log stdout/stderr as JSON lines {"stream","time","log"}
 //	rootfs/       the overlay (upper, work, merged) over the image layers
 //	etc/          hosts, hostname and resolv.conf bind-mounted in
 //	supervisor.lock  held (flock) by whoever supervises the container
+//	stdin.fifo    an -i container's stdin under a shim, which attach writes
+//
+// Attach follows the log from now on and writes lade's stdin into the
+// FIFO. Pause freezes the container's cgroup (v2 cgroup.freeze, else the
+// v1 freezer; setupCgroup gives every container run as root one); Update
+// writes new limits into the live cgroups and the config. ExecDetached
+// (exec -d) runs Exec in a lade re-executed as `container-exec`, which
+// reports its start as a shim does.
+//
+// Events: what happens to containers and volumes is recorded with
+// package events in the root's event log by the function that does it;
+// the die event by the supervisor that saw the process end.
 //
 // A container is supervised either by the CLI itself (foreground `lade
 // run`) or by a shim: lade re-executed as `lade container-shim --root R ID`

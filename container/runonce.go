@@ -2,7 +2,10 @@ package container
 
 import (
 	"context"
+	"strconv"
 	"time"
+
+	"github.com/moby/moby/api/types/events"
 
 	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/runner"
@@ -47,7 +50,7 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	health.wait()
 	r.pid.Store(0)
 	r.proxy.SetPid(0)
-	if uerr := s.recordExit(c.ID, code, err, cg.oomKills() > 0); uerr != nil && err == nil {
+	if uerr := s.recordExit(c, code, err, cg.oomKills() > 0); uerr != nil && err == nil {
 		err = uerr
 	}
 	return code, err
@@ -90,6 +93,10 @@ func (s *Store) runSpec(c *Config, r *supervision, att *network.Attachment) (*ru
 	}
 	if !c.Privileged {
 		spec.MaskedPaths, spec.ReadonlyPaths = runner.DefaultMaskedPaths, runner.DefaultReadonlyPaths
+	}
+	spec.ShmSize, spec.Sysctls = c.ShmSize, c.Sysctls
+	if spec.Rlimits, err = rlimits(c.Ulimits); err != nil {
+		return nil, err
 	}
 	spec.Mounts = runnerMounts(append(etc, c.Mounts...))
 	if c.Tty && r.stdio.Terminal != nil {
@@ -137,23 +144,36 @@ func (h *healthRun) wait() {
 
 // recordRunning records that the process p runs.
 func (s *Store) recordRunning(c *Config, p int) error {
-	return s.UpdateState(c.ID, func(st *State) {
+	err := s.UpdateState(c.ID, func(st *State) {
 		st.Status, st.Pid, st.ExitCode, st.Error, st.OOMKilled = StatusRunning, p, 0, "", false
 		st.StartedAt, st.FinishedAt = time.Now().UTC(), time.Time{}
 		if c.Healthcheck != nil {
 			st.Health = &Health{Status: "starting"}
 		}
 	})
+	if err == nil {
+		s.event(events.ActionStart, c, nil)
+	}
+	return err
 }
 
 // recordExit records the process's end: its status, or 125 and the
-// error when it could not run.
-func (s *Store) recordExit(id string, code int, err error, oom bool) error {
-	return s.UpdateState(id, func(st *State) {
-		st.Status, st.Pid, st.ExitCode, st.OOMKilled = StatusExited, 0, code, oom
+// error when it could not run; the supervisor that saw it end records
+// the die event.
+func (s *Store) recordExit(c *Config, code int, err error, oom bool) error {
+	uerr := s.UpdateState(c.ID, func(st *State) {
+		st.Status, st.Pid, st.ExitCode, st.OOMKilled, st.Paused = StatusExited, 0, code, oom, false
 		st.FinishedAt = time.Now().UTC()
 		if err != nil {
 			st.ExitCode, st.Error = 125, err.Error()
 		}
 	})
+	if oom {
+		s.event(events.ActionOOM, c, nil)
+	}
+	if err != nil {
+		code = 125
+	}
+	s.event(events.ActionDie, c, map[string]string{"exitCode": strconv.Itoa(code)})
+	return uerr
 }

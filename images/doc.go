@@ -43,4 +43,8 @@
 // system df; Prune untags the dangling (or unused) images image prune
 // and system prune select. Blobs no longer named stay until the build
 // cache's GC frees them.
+//
+// Pull, Push, Tag, Untag, Delete, Import, Load and Save record docker's
+// image events in the root's event log (package events; the store lives
+// in <root>/images).
 package images

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/moby/api/types/events"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
@@ -210,11 +211,15 @@ func (s *Store) Tag(ctx context.Context, ref string, img v1.Image) error {
 	if err != nil {
 		return fmt.Errorf("tagging %s: %w", ref, err)
 	}
-	return s.update(func(idx *index) error {
+	err = s.update(func(idx *index) error {
 		idx.Refs[canonical] = d.String()
 		idx.Images[d.String()] = rec
 		return nil
 	})
+	if err == nil {
+		s.event(events.ActionTag, rec.Config, map[string]string{"name": familiar(canonical)})
+	}
+	return err
 }
 
 // Keep records an image pulled as ref the way docker pull and docker run
@@ -421,7 +426,7 @@ func (s *Store) Untag(ctx context.Context, ref string) error {
 		return err
 	}
 	defer release() // a prune would take the index's temp file
-	return s.update(func(idx *index) error {
+	err = s.update(func(idx *index) error {
 		if canonical, err := normalize(ref); err == nil {
 			if d, ok := idx.Refs[canonical]; ok {
 				delete(idx.Refs, canonical)
@@ -441,6 +446,10 @@ func (s *Store) Untag(ctx context.Context, ref string) error {
 		idx.drop(d.String())
 		return nil
 	})
+	if err == nil {
+		s.event(events.ActionUnTag, ref, nil)
+	}
+	return err
 }
 
 func namesOf(idx *index, d string) []string {

@@ -23,4 +23,8 @@
 // further endpoints (ethN, no default route). An endpoint whose supervisor
 // died (SIGKILL) is swept by the next Attach; a network's bridge and
 // rules go with `network rm`.
+//
+// Create, Remove, Connect and Disconnect record docker's network events
+// in the root's event log (package events; the store lives in
+// <root>/networks).
 package network

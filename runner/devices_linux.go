@@ -386,3 +386,13 @@ func createDevice(root string, d Device) error {
 	}
 	return nil
 }
+
+// checkDevices checks each --device before anything starts.
+func checkDevices(devices []Device) error {
+	for _, d := range devices {
+		if err := checkDevice(d); err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+	}
+	return nil
+}

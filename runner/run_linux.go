@@ -22,24 +22,27 @@ import (
 
 // initConfig is what the parent sends the container init over its pipe.
 type initConfig struct {
-	Rootfs   string      `json:"rootfs"`
-	Args     []string    `json:"args"`
-	Env      []string    `json:"env"`
-	Cwd      string      `json:"cwd"`
-	UID      uint32      `json:"uid"`
-	GID      uint32      `json:"gid"`
-	Groups   []uint32    `json:"groups,omitempty"`
-	Hostname string      `json:"hostname,omitempty"`
-	NewNet   bool        `json:"newNet,omitempty"`
-	NetNS    string      `json:"netNS,omitempty"` // joined instead of a new one
-	Mounts   []initMount `json:"mounts,omitempty"`
-	Security security    `json:"security"`
-	Tty      bool        `json:"tty,omitempty"`
-	TtySize  WindowSize  `json:"ttySize,omitzero"`
-	Init     bool        `json:"init,omitempty"`
-	Cgroups  []string    `json:"cgroups,omitempty"`
-	CgroupNS bool        `json:"cgroupNS,omitempty"`
-	Devices  []Device    `json:"devices,omitempty"`
+	Rootfs   string            `json:"rootfs"`
+	Args     []string          `json:"args"`
+	Env      []string          `json:"env"`
+	Cwd      string            `json:"cwd"`
+	UID      uint32            `json:"uid"`
+	GID      uint32            `json:"gid"`
+	Groups   []uint32          `json:"groups,omitempty"`
+	Hostname string            `json:"hostname,omitempty"`
+	NewNet   bool              `json:"newNet,omitempty"`
+	NetNS    string            `json:"netNS,omitempty"` // joined instead of a new one
+	Mounts   []initMount       `json:"mounts,omitempty"`
+	Security security          `json:"security"`
+	Tty      bool              `json:"tty,omitempty"`
+	TtySize  WindowSize        `json:"ttySize,omitzero"`
+	Init     bool              `json:"init,omitempty"`
+	Cgroups  []string          `json:"cgroups,omitempty"`
+	CgroupNS bool              `json:"cgroupNS,omitempty"`
+	Devices  []Device          `json:"devices,omitempty"`
+	ShmSize  int64             `json:"shmSize,omitempty"`
+	Rlimits  []Rlimit          `json:"rlimits,omitempty"`
+	Sysctls  map[string]string `json:"sysctls,omitempty"`
 
 	// initArgv, set by the init itself, runs its /dev/init.
 	initArgv []string
@@ -395,10 +398,9 @@ func prepare(spec *Spec) (*initConfig, error) {
 	if cfg.Env == nil {
 		cfg.Env = []string{}
 	}
-	for _, d := range spec.Devices {
-		if err := checkDevice(d); err != nil {
-			return nil, fmt.Errorf("runner: %w", err)
-		}
+	cfg.ShmSize, cfg.Rlimits, cfg.Sysctls = spec.ShmSize, spec.Rlimits, spec.Sysctls
+	if err := checkDevices(spec.Devices); err != nil {
+		return nil, err
 	}
 	for i, m := range spec.Mounts {
 		im, err := parseMount(m)

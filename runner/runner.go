@@ -57,6 +57,13 @@ type Mount struct {
 	Data []byte
 }
 
+// Rlimit is one resource limit (unix.RLIMIT_NOFILE...) for the command.
+type Rlimit struct {
+	Type int    `json:"type"`
+	Soft uint64 `json:"soft"`
+	Hard uint64 `json:"hard"`
+}
+
 // Spec describes the one process Run starts.
 type Spec struct {
 	// Rootfs is an already-mounted, writable root filesystem directory.
@@ -126,6 +133,13 @@ type Spec struct {
 	// Console, with Tty, gets the terminal's master once it exists (to
 	// follow window size changes); it must not close it.
 	Console func(master *os.File)
+	// ShmSize is /dev/shm's size in bytes; 0 is docker's 64MiB.
+	ShmSize int64
+	// Rlimits are set on the command (docker's --ulimit).
+	Rlimits []Rlimit
+	// Sysctls are written under the container's /proc/sys (key in dotted
+	// form) before it is made read-only; only namespaced ones make sense.
+	Sysctls map[string]string
 	// Init runs a minimal init as pid 1 (lade itself, bound read-only at
 	// /dev/init, or run from there by its host's loader when dynamically
 	// linked) that starts the command as its child, forwards signals to it
