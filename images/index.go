@@ -126,7 +126,11 @@ func (s *Store) storeChild(ctx context.Context, idx v1.ImageIndex, desc v1.Descr
 		if err != nil {
 			return v1.Hash{}, time.Time{}, 0, fmt.Errorf("reading image %s: %w", desc.Digest, err)
 		}
-		d, rec, err := s.storeBlobs(ctx, img)
+		layers := cache.LayerTypes
+		if desc.Annotations[attestationRefType] == attestationManifest {
+			layers = cache.AttestationLayerTypes // kept, never unpacked
+		}
+		d, rec, err := s.storeBlobsOf(ctx, img, layers)
 		if err != nil {
 			return v1.Hash{}, time.Time{}, 0, fmt.Errorf("image %s: %w", desc.Digest, err)
 		}
@@ -146,6 +150,12 @@ func (s *Store) storeChild(ctx context.Context, idx v1.ImageIndex, desc v1.Descr
 	}
 	return v1.Hash{}, time.Time{}, 0, fmt.Errorf("index entry %s: unsupported media type %q", desc.Digest, desc.MediaType)
 }
+
+// The annotation of BuildKit's attestation manifests in an index.
+const (
+	attestationRefType  = "vnd.docker.reference.type"
+	attestationManifest = "attestation-manifest"
+)
 
 // checkedIndex is idx's raw manifest, parsed and checked.
 func checkedIndex(idx v1.ImageIndex) ([]byte, *v1.IndexManifest, error) {

@@ -54,6 +54,7 @@ type buildFlags struct {
 	allow         []string
 	jobs          int
 	verifyRepro   bool
+	attestFlags   attestFlags
 }
 
 func (a *app) buildCmd() *cobra.Command {
@@ -86,6 +87,7 @@ func (a *app) buildCmd() *cobra.Command {
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent for RUN --mount=type=ssh: default | ID=SOCKET | ID=KEYFILE[,KEYFILE]")
 	fl.StringArrayVar(&f.allow, "allow", nil, "grant an entitlement: security.insecure, network.host")
 	fl.BoolVar(&f.verifyRepro, "verify-repro", false, "build again from scratch in a fresh root and fail if the images differ")
+	addAttestFlags(fl, &f.attestFlags)
 	return c
 }
 
@@ -206,6 +208,10 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if err != nil {
 		return err
 	}
+	att, err := newBuildAttest(f, outs)
+	if err != nil {
+		return err
+	}
 	mode := f.progress
 	if f.quiet {
 		mode = progress.ModeQuiet
@@ -235,6 +241,9 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return err
 	}
 	defer closeBuilder()
+	if att != nil {
+		att.record(b, opts)
+	}
 	cacheTo, cacheFrom, err := parseCacheFlags(f)
 	if err != nil {
 		return err
@@ -246,14 +255,16 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if err != nil {
 		return err
 	}
-	if len(results) > 1 {
-		return a.finishIndex(ctx, f, outs, cacheTo, results, b.Remote, prog)
-	}
 	res := results[0]
-	ro := opts
-	ro.Platform = plats[0]
-	if err := a.verifyRepro(ctx, f, ro, res.Image, prog); err != nil {
-		return err // before any export: nothing irreproducible is pushed
+	if len(results) == 1 {
+		ro := opts
+		ro.Platform = plats[0]
+		if err := a.verifyRepro(ctx, f, ro, res.Image, prog); err != nil {
+			return err // before any export: nothing irreproducible is pushed
+		}
+	}
+	if len(results) > 1 || att != nil {
+		return a.finishIndex(ctx, f, outs, cacheTo, results, b.Remote, prog, att)
 	}
 	for _, o := range outs {
 		if err := a.export(ctx, res.Image, o, f.tags, prog); err != nil {
