@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// parseDpkg reads dpkg's status file: RFC 822 paragraphs, of which the
-// packages whose Status is "install ok installed" (or half-configured and
-// the like, as dpkg-query -W lists them) are in the image.
+// parseDpkg reads dpkg's status file: RFC 822 paragraphs, one package
+// each. Every package not in state not-installed is listed, as
+// dpkg-query -W lists them (a removed package's config files remain).
 func parseDpkg(data []byte, src string) []Package {
 	var out []Package
 	for _, para := range bytes.Split(data, []byte("\n\n")) {
@@ -20,7 +20,7 @@ func parseDpkg(data []byte, src string) []Package {
 			continue
 		}
 		st := strings.Fields(f["Status"])
-		if len(st) == 3 && (st[2] == "not-installed" || st[2] == "config-files") {
+		if len(st) == 3 && st[2] == "not-installed" {
 			continue
 		}
 		out = append(out, Package{Type: "deb", Name: f["Package"], Version: f["Version"], Arch: f["Architecture"], Source: src})

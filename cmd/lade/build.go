@@ -208,7 +208,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if err != nil {
 		return err
 	}
-	att, err := newBuildAttest(f, outs)
+	att, err := newBuildAttest(f)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -44,41 +43,18 @@ type buildAttest struct {
 	sb      *solver.Builder
 }
 
-// newBuildAttest reads the flags; nil when nothing is attested. As buildx
-// with a builder that stores attestations, a build pushed or exported
-// as OCI gets mode=min provenance unless --provenance=false or
-// BUILDX_NO_DEFAULT_ATTESTATIONS is set.
-func newBuildAttest(f *buildFlags, outs []output) (*buildAttest, error) {
-	prov := f.attestFlags.provenance
-	if prov == "" && !hasAttestType(f.attestFlags.attest, "provenance") && defaultAttestations(outs) {
-		prov = attest.ModeMin
-	}
-	req, err := attest.Parse(prov, f.attestFlags.sbom, f.attestFlags.attest)
+// newBuildAttest reads the flags; nil when nothing is attested. Unlike
+// buildx, which adds mode=min provenance to every push and OCI export
+// unless BUILDX_NO_DEFAULT_ATTESTATIONS is set, lade attests only when
+// asked: an image index in place of the one image would change what
+// every push and -o type=oci gives (their digest, docker load of the
+// tar), as it did for buildx's users in 2023.
+func newBuildAttest(f *buildFlags) (*buildAttest, error) {
+	req, err := attest.Parse(f.attestFlags.provenance, f.attestFlags.sbom, f.attestFlags.attest)
 	if err != nil || !req.Any() {
 		return nil, err
 	}
 	return &buildAttest{req: req, started: time.Now(), names: f.tags}, nil
-}
-
-func hasAttestType(list []string, typ string) bool {
-	for _, a := range list {
-		if strings.Contains(","+a+",", ",type="+typ+",") {
-			return true
-		}
-	}
-	return false
-}
-
-func defaultAttestations(outs []output) bool {
-	if os.Getenv("BUILDX_NO_DEFAULT_ATTESTATIONS") != "" {
-		return false
-	}
-	for _, o := range outs {
-		if o.push || o.typ == "oci" {
-			return true
-		}
-	}
-	return false
 }
 
 // record makes b resolve base images through the recorder.
@@ -135,7 +111,7 @@ func (ba *buildAttest) build(ctx context.Context) (attest.Build, error) {
 		}
 	}
 	if o.Dockerfile != nil {
-		b.Dockerfile = []byte(strings.Join(o.Dockerfile.Lines, "\n") + "\n")
+		b.Dockerfile = []byte(strings.TrimRight(strings.Join(o.Dockerfile.Lines, "\n"), "\n") + "\n")
 	}
 	b.Secrets, b.SSH = sortedKeys(o.Secrets), sortedKeys(o.SSH)
 	if ba.req.Provenance && ba.req.Mode == attest.ModeMax {
