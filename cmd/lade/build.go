@@ -208,10 +208,6 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if err != nil {
 		return err
 	}
-	att, err := newBuildAttest(f)
-	if err != nil {
-		return err
-	}
 	mode := f.progress
 	if f.quiet {
 		mode = progress.ModeQuiet
@@ -225,6 +221,10 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		prog.Printf("WARNING: %s\n", w)
 	}
 	opts.Progress = prog
+	att, err := newBuildAttest(f, outs, len(plats), prog)
+	if err != nil {
+		return err
+	}
 	a.prepareRepro(ctx, f, &opts, prog)
 	if err := a.open(); err != nil {
 		return err

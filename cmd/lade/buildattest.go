@@ -49,12 +49,27 @@ type buildAttest struct {
 // asked: an image index in place of the one image would change what
 // every push and -o type=oci gives (their digest, docker load of the
 // tar), as it did for buildx's users in 2023.
-func newBuildAttest(f *buildFlags) (*buildAttest, error) {
+func newBuildAttest(f *buildFlags, outs []output, plats int, prog *progress.Printer) (*buildAttest, error) {
 	req, err := attest.Parse(f.attestFlags.provenance, f.attestFlags.sbom, f.attestFlags.attest)
 	if err != nil || !req.Any() {
 		return nil, err
 	}
+	if !keepsAttestations(outs, plats) {
+		prog.Printf("WARNING: no output keeps attestations (one platform's image in the local store or a docker archive): use --push or -o type=oci\n")
+		return nil, nil
+	}
 	return &buildAttest{req: req, started: time.Now(), names: f.tags}, nil
+}
+
+// keepsAttestations: a push, an OCI archive or a stored index keeps them;
+// one image in the store or a docker archive does not.
+func keepsAttestations(outs []output, plats int) bool {
+	for _, o := range outs {
+		if o.push || o.typ == "oci" || (o.typ == "image" && plats > 1) {
+			return true
+		}
+	}
+	return false
 }
 
 // record makes b resolve base images through the recorder.
