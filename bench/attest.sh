@@ -12,12 +12,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 . bench/lib.sh
 bench_init "${TMPDIR:-/tmp}/ladeattest.XXXXXX"
-tar=$(scripts/mkbusybox.sh "$work/busybox.tar")
-L() { "$work/lade" --root "$work/root" "$@"; }
-L import "$tar" busybox:latest >/dev/null
-mkdir -p "$work/ctx"
-printf 'FROM busybox:latest\nCOPY . /src\nRUN true\n' >"$work/ctx/Dockerfile"
-bench_randtree "$work/ctx"
+bench_case2
 out=(-o "type=oci,dest=$work/out.tar")
 L build -q "${out[@]}" "$work/ctx" >/dev/null
 
