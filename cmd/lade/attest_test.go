@@ -126,6 +126,11 @@ func TestBuildAttestStoredIndex(t *testing.T) {
 			t.Errorf("linux/%s: attestations %v, want SLSA v0.2 provenance and an SBOM", arch, sts)
 		}
 	}
+	// The attestation manifests are no images of their own.
+	ls := lade(t, root, "", "images", "--tree")
+	if ls.code != 0 || strings.Contains(ls.stdout, "<none>") || strings.Contains(ls.stdout, "unknown") {
+		t.Errorf("images --tree:\n%s%s", ls.stdout, ls.stderr)
+	}
 }
 
 func checkAttestations(t *testing.T, idx v1.ImageIndex, img, base v1.Hash) {
