@@ -34,7 +34,7 @@ type Package struct {
 // maxMetaSize, or an executable larger than maxBinarySize, is skipped.
 const (
 	maxMetaSize   = 64 << 20
-	maxBinarySize = 512 << 20
+	maxBinarySize = 256 << 20
 )
 
 // Scanner finds packages in files given to it one by one, in any order,
