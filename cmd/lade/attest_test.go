@@ -126,6 +126,25 @@ func TestBuildAttestStoredIndex(t *testing.T) {
 			t.Errorf("linux/%s: attestations %v, want SLSA v0.2 provenance and an SBOM", arch, sts)
 		}
 	}
+	// lade push sends them with the index.
+	ref := testRegistry(t, nil) + "/lade/multi:att"
+	if r := lade(t, root, "", "tag", "multi:att", ref); r.code != 0 {
+		t.Fatalf("tag: %s", r.stderr)
+	}
+	if r := lade(t, root, "", "push", ref); r.code != 0 {
+		t.Fatalf("push: %s", r.stderr)
+	}
+	nref, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed, err := remote.Index(nref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts := attestations(t, pushed, imageEntry(t, pushed, "arm64")); sts[attest.PredicateSPDX] == nil {
+		t.Errorf("pushed index: attestations %v, want an SBOM", sts)
+	}
 	// The attestation manifests are no images of their own.
 	ls := lade(t, root, "", "images", "--tree")
 	if ls.code != 0 || strings.Contains(ls.stdout, "<none>") || strings.Contains(ls.stdout, "unknown") {
