@@ -1,12 +1,14 @@
 package attest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -63,32 +65,68 @@ func Subjects(manifest v1.Hash, names []string, p v1.Platform) []Subject {
 
 // Manifest is the attestation manifest of statements: an OCI image for
 // platform unknown/unknown whose every layer is one statement, annotated
-// with its predicate type.
+// with its predicate type. Its config is BuildKit's: the platform and the
+// statements' digests as diff IDs, no creation time or history.
 func Manifest(statements []Statement) (v1.Image, error) {
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	var adds []mutate.Addendum
+	a := &attImage{layers: map[v1.Hash]v1.Layer{}}
+	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1}
+	cfg := attConfig{Architecture: unknownPlatformString, OS: unknownPlatformString, Config: struct{}{}}
+	cfg.RootFS.Type = "layers"
+	cfg.RootFS.DiffIDs = []v1.Hash{}
 	for _, s := range statements {
 		data, err := json.Marshal(s)
 		if err != nil {
 			return nil, fmt.Errorf("encoding %s statement: %w", s.PredicateType, err)
 		}
-		adds = append(adds, mutate.Addendum{
-			Layer:       static.NewLayer(data, MediaTypeInToto),
+		l := static.NewLayer(data, MediaTypeInToto)
+		d, _ := l.Digest()
+		a.layers[d] = l
+		m.Layers = append(m.Layers, v1.Descriptor{
+			MediaType: MediaTypeInToto, Size: int64(len(data)), Digest: d,
 			Annotations: map[string]string{AnnotationPredicateType: s.PredicateType},
 		})
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, d)
 	}
-	img, err := mutate.Append(img, adds...)
+	var err error
+	if a.config, err = json.Marshal(cfg); err != nil {
+		return nil, err
+	}
+	cd, size, err := v1.SHA256(bytes.NewReader(a.config))
 	if err != nil {
 		return nil, err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
+	m.Config = v1.Descriptor{MediaType: types.OCIConfigJSON, Size: size, Digest: cd}
+	if a.manifest, err = json.Marshal(m); err != nil {
 		return nil, err
 	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = unknownPlatformString, unknownPlatformString
-	return mutate.ConfigFile(img, cf)
+	return partial.CompressedToImage(a)
+}
+
+// attConfig is the config of an attestation manifest, as BuildKit writes it.
+type attConfig struct {
+	Architecture string   `json:"architecture"`
+	OS           string   `json:"os"`
+	Config       struct{} `json:"config"`
+	RootFS       struct {
+		Type    string    `json:"type"`
+		DiffIDs []v1.Hash `json:"diff_ids"`
+	} `json:"rootfs"`
+}
+
+// attImage is an attestation manifest as a partial.CompressedImageCore.
+type attImage struct {
+	config, manifest []byte
+	layers           map[v1.Hash]v1.Layer
+}
+
+func (a *attImage) RawConfigFile() ([]byte, error)      { return a.config, nil }
+func (a *attImage) RawManifest() ([]byte, error)        { return a.manifest, nil }
+func (a *attImage) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+func (a *attImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	if l, ok := a.layers[h]; ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("attestation manifest has no blob %s", h)
 }
 
 // Attached is one image of an index and the statements about it.
