@@ -2,6 +2,7 @@ package attest
 
 import (
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 var amd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
@@ -173,5 +176,40 @@ func TestSBOMDocument(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("packages (-want +got):\n%s", d)
+	}
+}
+
+// TestGitInfo: the checkout's commit, its origin without credentials,
+// and whether tracked files changed.
+func TestGitInfo(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		testutil.Unavailable(t, "git not found")
+	}
+	dir := t.TempDir()
+	run := func(args ...string) string {
+		cmd := exec.Command(git, append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if g := GitInfo(t.Context(), dir); g != nil {
+		t.Fatalf("GitInfo of a plain dir = %+v, want nil", g)
+	}
+	run("init", "-q")
+	testutil.WriteTree(t, dir, map[string]string{"Dockerfile": "FROM scratch\n"})
+	run("add", "Dockerfile")
+	run("commit", "-q", "-m", "x")
+	run("remote", "add", "origin", "https://user:s3cret@example.com/r.git")
+	want := Git{Remote: "https://example.com/r.git", Commit: run("rev-parse", "HEAD")}
+	if g := GitInfo(t.Context(), dir); g == nil || *g != want {
+		t.Errorf("GitInfo = %+v, want %+v", g, want)
+	}
+	testutil.WriteTree(t, dir, map[string]string{"Dockerfile": "FROM busybox\n"})
+	want.Dirty = true
+	if g := GitInfo(t.Context(), dir); g == nil || *g != want {
+		t.Errorf("GitInfo of a changed checkout = %+v, want %+v", g, want)
 	}
 }
