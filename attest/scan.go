@@ -138,9 +138,9 @@ func (s *Scanner) addExec(name string, size int64, r io.Reader) error {
 	if err != nil || !bytes.Equal(head, elfMagic) {
 		return nil
 	}
-	data, err := io.ReadAll(io.LimitReader(br, maxBinarySize))
-	if err != nil {
-		return err
+	data := make([]byte, size) // one allocation: size was checked above
+	if _, err := io.ReadFull(br, data); err != nil {
+		return nil // shorter than its header said: not readable
 	}
 	bi, err := buildinfo.Read(bytes.NewReader(data))
 	if err != nil {
