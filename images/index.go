@@ -127,7 +127,7 @@ func (s *Store) storeChild(ctx context.Context, idx v1.ImageIndex, desc v1.Descr
 			return v1.Hash{}, time.Time{}, 0, fmt.Errorf("reading image %s: %w", desc.Digest, err)
 		}
 		layers := cache.LayerTypes
-		if desc.Annotations[attestationRefType] == attestationManifest {
+		if isAttestation(desc) {
 			layers = cache.AttestationLayerTypes // kept, never unpacked
 		}
 		d, rec, err := s.storeBlobsOf(ctx, img, layers)
@@ -156,6 +156,15 @@ const (
 	attestationRefType  = "vnd.docker.reference.type"
 	attestationManifest = "attestation-manifest"
 )
+
+// isAttestation: an entry marked as an attestation manifest, for no
+// platform a run or a build could pick, so its in-toto layers are never
+// taken for a filesystem.
+func isAttestation(d v1.Descriptor) bool {
+	p := d.Platform
+	return d.Annotations[attestationRefType] == attestationManifest &&
+		p != nil && p.OS == "unknown" && p.Architecture == "unknown"
+}
 
 // checkedIndex is idx's raw manifest, parsed and checked.
 func checkedIndex(idx v1.ImageIndex) ([]byte, *v1.IndexManifest, error) {
