@@ -19,7 +19,7 @@ import (
 // attestation manifests) goes to every output, every platform's cache
 // records to --cache-to, and the index digest to --iidfile (and stdout
 // with -q). One platform's image alone goes to the local store (its ID
-// reported) and to a docker archive, which hold no attestations.
+// reported), to a docker archive and to files, which keep no attestations.
 func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cacheTo []remotecache.Spec,
 	results []*solver.Result, remote *remotecache.Remote, prog *progress.Printer, att *buildAttest) error {
 	idx, err := solver.Index(results)
@@ -29,6 +29,11 @@ func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cac
 	if err != nil {
 		return err
 	}
+	anns, err := parseAnnotations(f.annotations) // checked before the build
+	if err != nil {
+		return err
+	}
+	idx = exporter.AnnotateIndex(idx, anns)
 	single := len(results) == 1
 	for _, o := range outs {
 		if single && !o.push && o.typ != "oci" {
@@ -47,7 +52,19 @@ func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cac
 		return err
 	}
 	if single {
+		if err := a.writeImageMetadata(f, outs, results[0].Image); err != nil {
+			return err
+		}
 		return a.reportImage(f, results[0].Image)
+	}
+	if f.metadataFile != "" {
+		m, err := exporter.IndexMetadata(idx, metadataNames(f.tags, outs))
+		if err != nil {
+			return err
+		}
+		if err := writeMetadata(f.metadataFile, m); err != nil {
+			return err
+		}
 	}
 	d, err := idx.Digest()
 	if err != nil {
@@ -68,6 +85,12 @@ func (a *app) exportIndex(ctx context.Context, idx v1.ImageIndex, results []*sol
 			return a.exportPushIndex(ctx, idx, names, prog)
 		}
 		switch o.typ {
+		case "local", "tar":
+			imgs, plats := make([]v1.Image, len(results)), make([]v1.Platform, len(results))
+			for i, r := range results {
+				imgs[i], plats[i] = r.Image, r.Platform
+			}
+			return a.exportFiles(ctx, o, exporter.ResultFiles(imgs, plats))
 		case "image":
 			if len(names) == 0 {
 				// Nothing names the index: keep each platform's image.
