@@ -18,12 +18,13 @@
 // pass (Scanner) for the SBOM; Index assembles what the exporters write.
 //
 // The scanner is lade's own, not anchore/syft v1.57.2, by measurement
-// (bench/README.md, "attest.sh", 2 CPUs under load 13-16): linking syft
-// (GetSource, CreateSBOM, its SPDX encoder) made lade's binary 99.2 MB
-// instead of 27.6 MB (this package adds 0.9 MB to 26.7 MB); on
-// debian:bookworm's OCI layout syft took 9.0-18.0 s where this scanner
-// takes 1.8-4.5 s, both finding the same 88 dpkg packages, and on
-// busybox 6.4-12.5 s against 0.03-0.5 s. syft covers more (licenses from
+// (bench/README.md, "attest.sh", 2 CPUs shared with other builds):
+// linking syft (GetSource, CreateSBOM, its SPDX encoder) made lade's
+// binary 99.2 MB instead of 27.6 MB (this package adds 0.9 MB to 26.7
+// MB); on debian:bookworm's OCI layout syft took 5.8-6.0 s where this
+// scanner takes 0.9-2.0 s (load 6; 9-18 s against 1.8-4.5 s at load
+// 15), both finding the same 88 dpkg packages, and on
+// busybox 2.3-12.5 s against 0.02-0.5 s. syft covers more (licenses from
 // Debian copyright files, RPM, Java, binaries recognised by signature:
 // busybox itself). This one reads dpkg's status (and status.d), apk's
 // installed db, the Go build info of ELF executables, npm's package.json

@@ -17,7 +17,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/lade-build/lade/internal/decompress"
 )
 
 // Package is one package found in an image's filesystem.
@@ -225,27 +226,96 @@ func (s *Scanner) ScanDir(ctx context.Context, root string) error {
 	})
 }
 
-// ScanImage scans img's flattened filesystem in one pass over its layers.
+// ScanImage scans img's filesystem as its layers stack up, in one pass
+// over each layer from the top: a file is read in the topmost layer that
+// has it, and not at all when an upper layer deleted it (a whiteout, an
+// opaque directory, or a non-directory in place of one of its parents).
+// Layers are decompressed by internal/decompress (parallel gzip, zstd).
 func (s *Scanner) ScanImage(ctx context.Context, img v1.Image) error {
-	rc := mutate.Extract(img)
+	layers, err := img.Layers()
+	if err != nil {
+		return fmt.Errorf("listing layers: %w", err)
+	}
+	up := &upperLayers{seen: map[string]bool{}, gone: map[string]bool{}, opaque: map[string]bool{}}
+	for i := len(layers) - 1; i >= 0; i-- {
+		if err := s.scanLayer(ctx, layers[i], up); err != nil {
+			return fmt.Errorf("scanning layer %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// upperLayers is what the layers above the one being read decided: the
+// paths they hold (seen), those whose subtree they removed (gone), and
+// the directories they made opaque.
+type upperLayers struct {
+	seen, gone, opaque map[string]bool
+}
+
+// hides tells whether an upper layer hides name.
+func (u *upperLayers) hides(name string) bool {
+	if u.seen[name] {
+		return true
+	}
+	for p := path.Dir(name); p != "." && p != "/"; p = path.Dir(p) {
+		if u.gone[p] || u.opaque[p] {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Scanner) scanLayer(ctx context.Context, l v1.Layer, up *upperLayers) error {
+	rc, err := l.Compressed()
+	if err != nil {
+		return err
+	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
+	zr, err := decompress.Reader(ctx, rc)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	this := &upperLayers{seen: map[string]bool{}, gone: map[string]bool{}, opaque: map[string]bool{}}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
 		if err != nil {
-			return fmt.Errorf("reading image filesystem: %w", err)
+			return err
 		}
-		if h.Typeflag != tar.TypeReg {
+		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		dir, base := path.Dir(name), path.Base(name)
+		switch {
+		case base == ".wh..wh..opq":
+			this.opaque[dir] = true
+			continue
+		case strings.HasPrefix(base, ".wh."):
+			gone := path.Join(dir, strings.TrimPrefix(base, ".wh."))
+			this.seen[gone], this.gone[gone] = true, true
 			continue
 		}
-		if err := s.Add(h.Name, h.FileInfo().Mode(), h.Size, tr); err != nil {
-			return fmt.Errorf("scanning %s: %w", h.Name, err)
+		hidden := up.hides(name)
+		this.seen[name] = true
+		if h.Typeflag != tar.TypeDir {
+			this.gone[name] = true
+		}
+		if hidden || h.Typeflag != tar.TypeReg {
+			continue
+		}
+		if err := s.Add(name, h.FileInfo().Mode(), h.Size, tr); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	for _, m := range []struct{ from, to map[string]bool }{{this.seen, up.seen}, {this.gone, up.gone}, {this.opaque, up.opaque}} {
+		for k := range m.from {
+			m.to[k] = true
+		}
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package attest
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -10,6 +12,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -204,4 +211,66 @@ func f1(f []string) string {
 		return f[1]
 	}
 	return ""
+}
+
+// tarLayer is an uncompressed layer of files (path -> content; "" for a
+// whiteout or opaque marker, which are empty files too).
+func tarLayer(t *testing.T, files map[string]string) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(files[n])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return static.NewLayer(buf.Bytes(), types.OCIUncompressedLayer)
+}
+
+// TestScanImageLayers: a package database an upper layer deleted (a
+// whiteout, an opaque dir, a file in place of a parent dir) is not
+// listed; the topmost copy of a file wins.
+func TestScanImageLayers(t *testing.T) {
+	status := func(pkg string) string { return "Package: " + pkg + "\nStatus: install ok installed\nVersion: 1\n" }
+	lower := tarLayer(t, map[string]string{
+		"var/lib/dpkg/status":             status("lower"),
+		"var/lib/dpkg/status.d/extra":     status("extra"),
+		"lib/apk/db/installed":            "P:musl\nV:1\n",
+		"app/node_modules/x/package.json": `{"name":"x","version":"1"}`,
+		"srv/node_modules/y/package.json": `{"name":"y","version":"1"}`,
+	})
+	upper := tarLayer(t, map[string]string{
+		"var/lib/dpkg/status":                status("upper"),
+		"var/lib/dpkg/status.d/.wh..wh..opq": "",
+		"lib/apk/db/.wh.installed":           "",
+		"app":                                "now a file",
+		"srv/node_modules/z/package.json":    `{"name":"z","version":"2"}`,
+	})
+	img, err := mutate.AppendLayers(empty.Image, lower, upper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Scanner
+	if err := s.ScanImage(context.Background(), img); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range s.Packages() {
+		got = append(got, p.Type+" "+p.Name)
+	}
+	want := []string{"deb upper", "npm y", "npm z"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("packages (-want +got):\n%s", d)
+	}
 }
