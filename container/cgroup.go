@@ -212,3 +212,22 @@ func joinCgroups(id string, pid int, thread bool) error {
 	}
 	return nil
 }
+
+// placeExec puts what spec starts in container id's cgroups: its forking
+// thread joins the v1 ones (so the command starts in them), and it is
+// cloned into the v2 one, where the device rules are (or, where the kernel
+// refuses that, moved into it right after it started).
+func placeExec(spec *runner.ExecSpec, id string) {
+	spec.Prepare = func(tid int) error { return joinCgroups(id, tid, true) }
+	spec.Started = func(pid int) error { return joinCgroups(id, pid, false) }
+	if u := unifiedDir(); u != "" {
+		if d := filepath.Join(u, "lade", id); isDir(d) {
+			spec.Cgroup = d
+		}
+	}
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
