@@ -270,7 +270,7 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Tty: o.Tty,
 	}
-	placeExec(spec, c.ID)
+	placeExec(spec, &c.Config)
 	if o.Tty && o.Terminal != nil {
 		spec.TtySize, spec.Console = o.Terminal.Size(), o.Terminal.Follow
 	}

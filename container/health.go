@@ -116,7 +116,7 @@ func (s *Store) probe(ctx context.Context, c *Config, pid int, args []string, ti
 		Capabilities: c.Capabilities, NoNewPrivileges: c.NoNewPrivileges, Seccomp: filter,
 		Stdout: &out, Stderr: &out,
 	}
-	placeExec(spec, c.ID)
+	placeExec(spec, c)
 	code, err := runner.New().Exec(pctx, pid, spec)
 	res.End = time.Now().UTC()
 	switch {

@@ -33,12 +33,18 @@ type ExecSpec struct {
 	// it into per-thread v1 cgroups the command then starts in).
 	Prepare func(tid int) error
 	// Cgroup, when set, is a cgroup v2 directory the command is cloned
-	// straight into (CLONE_INTO_CGROUP), so it never runs outside it (its
-	// device rules). Where the kernel refuses that (before 5.7, or a
-	// cgroup2 mounted with nsdelegate, whose namespace check fails from
-	// the container's cgroup namespace), the command starts where lade is
-	// and Started must move it.
+	// straight into (CLONE_INTO_CGROUP). Where that fails (a seccomp
+	// filter refusing clone3, a kernel before 5.7, a cgroup2 mounted with
+	// nsdelegate) the command starts where lade is and Started must move
+	// it.
 	Cgroup string
+	// AllDevices, Devices and DeviceCgroup are the container's, as in
+	// Spec: where the host has a v1 devices hierarchy, the command starts
+	// in DeviceCgroup there, with the same rules (see execDevicesV1); on
+	// cgroup v2 alone they are Cgroup's.
+	AllDevices   bool
+	Devices      []Device
+	DeviceCgroup string
 	// Started gets the new process's host pid right after it started.
 	Started func(pid int) error
 	// Tty, TtySize and Console are as in Spec: the terminal comes from
@@ -299,6 +305,13 @@ func openNamespaces(pid int) ([]int, error) {
 // bounding set.
 func joinNamespaces(fds []int, spec *ExecSpec, sec security) error {
 	// Host paths still resolve before the mount namespace changes.
+	devDir, err := execDevicesV1(spec)
+	if err != nil {
+		return fmt.Errorf("runner: exec: %w", err)
+	}
+	if err := joinThread(devDir); err != nil {
+		return fmt.Errorf("runner: exec: %w", err)
+	}
 	if spec.Prepare != nil {
 		if err := spec.Prepare(unix.Gettid()); err != nil {
 			return fmt.Errorf("runner: exec: %w", err)
