@@ -19,11 +19,13 @@ type Runner struct {
 	// build's run of RUN steps; Close must then be called.
 	Prestart bool
 
-	mu      sync.Mutex
-	spare   *proc // started, waiting for its config; nil when none
-	filling bool
-	closed  bool
-	fills   sync.WaitGroup
+	mu    sync.Mutex
+	spare *proc // started, waiting for its config; nil when none
+	// launched is the init Launch started for the next Run.
+	launched *launched
+	filling  bool
+	closed   bool
+	fills    sync.WaitGroup
 }
 
 // New returns a Runner that re-executes the running binary.
