@@ -65,5 +65,5 @@ fi
 echo "(median of $runs runs each; $(nproc) CPUs, Linux $(uname -r), $(runc --version | head -1))"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The bench root's default bridge and nftables table (see network.Open).
-ip link del "$("${L[@]}" network ls --filter type=builtin --format '{{.Bridge}}')" 2>/dev/null || true
+ip link del "$("${L[@]}" network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}')" 2>/dev/null || true
 nft delete table ip "lade-$(printf %s "$work/root/networks" | sha256sum | cut -c1-8)" 2>/dev/null || true

@@ -154,8 +154,9 @@ type Spec struct {
 	Devices []Device
 	// DeviceCgroup names the cgroup of the device rules relative to each
 	// hierarchy's root ("lade/ID"), for a caller that must find it again
-	// (exec joins it); empty makes a fresh one per Run. Run removes the
-	// cgroup when it created it.
+	// (exec starts its commands in it: ExecSpec.DeviceCgroup and Cgroup);
+	// empty makes a fresh one per Run. Run removes the cgroup when it
+	// created it.
 	DeviceCgroup string
 }
 
