@@ -11,8 +11,6 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-
-	"github.com/lade-build/lade/cache"
 )
 
 // storedLayer serves its blob as the content store serves one it vouches
@@ -128,16 +126,7 @@ func TestWriteToFileCopiesStoredBlobs(t *testing.T) {
 // A layer just written to the content store takes the kernel copy too,
 // and the archive reads back whole.
 func TestWriteStoreLayerToFile(t *testing.T) {
-	s, err := cache.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := makeTar(t, []tarEntry{{name: "f", typeflag: tar.TypeReg, mode: 0o644, data: bytes.Repeat([]byte("payload"), 100000)}})
-	info, err := s.WriteLayer(context.Background(), bytes.NewReader(raw), cache.Gzip)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := buildImage(t, []string{"/f"}, s.Layer(info))
+	img, _ := storedImage(t, t.TempDir(), bytes.Repeat([]byte("payload"), 100000))
 	got, err := exportToFile(t, WriteOCI, img)
 	if err != nil {
 		t.Fatal(err)
