@@ -238,6 +238,10 @@ func joinCgroups(id string, pid int, thread bool) error {
 		if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err != nil {
 			continue
 		}
+		// The device rules are runner's (ExecSpec.DeviceCgroup).
+		if strings.HasPrefix(d, filepath.Join(cgroupRoot, "devices")+"/") {
+			continue
+		}
 		v2 := u != "" && strings.HasPrefix(d, u+"/")
 		file := "cgroup.procs"
 		if thread {
@@ -251,4 +255,25 @@ func joinCgroups(id string, pid int, thread bool) error {
 		}
 	}
 	return nil
+}
+
+// placeExec puts what spec starts in container c's cgroups: its forking
+// thread joins the v1 ones (so the command starts in them), and it is
+// cloned into the v2 one (or, where that fails, moved into it right after
+// it started). Its device rules are c's (runner places it for them).
+func placeExec(spec *runner.ExecSpec, c *Config) {
+	id := c.ID
+	spec.AllDevices, spec.Devices, spec.DeviceCgroup = c.Privileged, c.Devices, "lade/"+id
+	spec.Prepare = func(tid int) error { return joinCgroups(id, tid, true) }
+	spec.Started = func(pid int) error { return joinCgroups(id, pid, false) }
+	if u := unifiedDir(); u != "" {
+		if d := filepath.Join(u, "lade", id); isDir(d) {
+			spec.Cgroup = d
+		}
+	}
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }

@@ -285,18 +285,16 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		Args: o.Args, Env: env, Cwd: c.Cwd, UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
 		Capabilities: c.Capabilities, NoNewPrivileges: c.NoNewPrivileges,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		// v1 cgroups are joined before the fork, so the command never
-		// runs outside them; v2 ones right after.
-		Prepare: func(tid int) error { return joinCgroups(c.ID, tid, true) },
-		Started: func(pid int) error { return joinCgroups(c.ID, pid, false) },
-		Tty:     o.Tty,
+		Tty: o.Tty,
 	}
+	placeExec(spec, &c.Config)
 	if o.Privileged {
 		spec.Capabilities = runner.AllCapabilities()
 	}
 	if o.Started != nil {
+		join := spec.Started
 		spec.Started = func(pid int) error {
-			err := joinCgroups(c.ID, pid, false)
+			err := join(pid)
 			if err == nil {
 				o.Started(nil)
 			}
@@ -310,9 +308,10 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 	if o.SigProxy {
 		proxy = ProxySignals()
 		defer proxy.Stop()
+		join := spec.Started
 		spec.Started = func(p int) error {
 			proxy.SetPid(p)
-			return joinCgroups(c.ID, p, false)
+			return join(p)
 		}
 	}
 	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged || o.Privileged); err != nil {

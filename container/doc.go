@@ -33,8 +33,10 @@
 //
 // A container is supervised either by the CLI itself (foreground `lade
 // run`) or by a shim: lade re-executed as `lade container-shim --root R ID`
-// in its own session, which outlives the CLI. The supervisor mounts the
-// rootfs, places the init in a cgroup, runs it through runner, records the
+// in its own session, which outlives the CLI. The supervisor makes the
+// container's cgroup, launches the init through runner (runner.Launch:
+// its start overlaps what follows), attaches the network, mounts the
+// rootfs, hands the init its spec (runner.Run), records the
 // state, writes the log, proxies published ports, runs the healthcheck and
 // carries out the restart policy. Before each run of the process it
 // attaches a bridged container to its network (package network: address,

@@ -277,7 +277,7 @@ func (s *Store) loadState(id string) (*State, error) {
 
 func (s *Store) recordFailure(id string, err error) {
 	_ = s.UpdateState(id, func(st *State) {
-		st.Status, st.Pid, st.ExitCode, st.Error = StatusExited, 0, 125, err.Error()
+		st.Status, st.Pid, st.ExitCode, st.Error, st.Network = StatusExited, 0, 125, err.Error(), nil
 		st.FinishedAt = time.Now().UTC()
 	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/moby/moby/api/types/events"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
@@ -257,6 +258,11 @@ func (s *Store) Store(ctx context.Context, img v1.Image) error {
 // storeBlobs copies img's layers, config and manifest into content, in
 // that order, so a stored manifest always has all its blobs present.
 func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, error) {
+	return s.storeBlobsOf(ctx, img, cache.LayerTypes)
+}
+
+// storeBlobsOf is storeBlobs for a manifest whose layers are of layerTypes.
+func (s *Store) storeBlobsOf(ctx context.Context, img v1.Image, layerTypes []types.MediaType) (v1.Hash, record, error) {
 	raw, err := img.RawManifest()
 	if err != nil {
 		return v1.Hash{}, record{}, fmt.Errorf("reading manifest: %w", err)
@@ -272,7 +278,7 @@ func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, 
 	if err != nil {
 		return v1.Hash{}, record{}, fmt.Errorf("parsing manifest: %w", err)
 	}
-	if err := cache.CheckManifest(m, cache.ImageConfigTypes...); err != nil {
+	if err := cache.CheckManifestLayers(m, layerTypes, cache.ImageConfigTypes...); err != nil {
 		return v1.Hash{}, record{}, fmt.Errorf("manifest: %w", err)
 	}
 	rawCfg, err := img.RawConfigFile()

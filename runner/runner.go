@@ -19,11 +19,13 @@ type Runner struct {
 	// build's run of RUN steps; Close must then be called.
 	Prestart bool
 
-	mu      sync.Mutex
-	spare   *proc // started, waiting for its config; nil when none
-	filling bool
-	closed  bool
-	fills   sync.WaitGroup
+	mu    sync.Mutex
+	spare *proc // started, waiting for its config; nil when none
+	// launched is the init Launch started for the next Run.
+	launched *launched
+	filling  bool
+	closed   bool
+	fills    sync.WaitGroup
 }
 
 // New returns a Runner that re-executes the running binary.
@@ -166,8 +168,9 @@ type Spec struct {
 	Devices []Device
 	// DeviceCgroup names the cgroup of the device rules relative to each
 	// hierarchy's root ("lade/ID"), for a caller that must find it again
-	// (exec joins it); empty makes a fresh one per Run. Run removes the
-	// cgroup when it created it.
+	// (exec starts its commands in it: ExecSpec.DeviceCgroup and Cgroup);
+	// empty makes a fresh one per Run. Run removes the cgroup when it
+	// created it.
 	DeviceCgroup string
 }
 
