@@ -79,7 +79,33 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 		return o, err
 	}
 	netSettings(&o, hc, req)
+	resourceOptions(&o, cfg, hc)
 	return o, nil
+}
+
+// resourceOptions fills the options of run's later flags: --shm-size,
+// --memory-swap, --cpu-shares, --ulimit, --sysctl, --expose,
+// --volumes-from and --log-driver.
+func resourceOptions(o *container.CreateOptions, cfg *ctypes.Config, hc *ctypes.HostConfig) {
+	if hc.ShmSize > 0 {
+		o.ShmSize = strconv.FormatInt(hc.ShmSize, 10)
+	}
+	if hc.MemorySwap != 0 {
+		o.MemorySwap = strconv.FormatInt(hc.MemorySwap, 10)
+	}
+	o.CPUShares, o.VolumesFrom = hc.CPUShares, hc.VolumesFrom
+	for _, u := range hc.Ulimits {
+		o.Ulimits = append(o.Ulimits, fmt.Sprintf("%s=%d:%d", u.Name, u.Soft, u.Hard))
+	}
+	for k, v := range hc.Sysctls {
+		o.Sysctls = append(o.Sysctls, k+"="+v)
+	}
+	for p := range cfg.ExposedPorts {
+		o.Expose = append(o.Expose, p.String())
+	}
+	if t := hc.LogConfig.Type; t != "" && t != "json-file" {
+		o.LogDriver = t // lade refuses what it lacks, as for --log-driver
+	}
 }
 
 // networkMode is the --network value of a NetworkMode; docker's

@@ -45,6 +45,12 @@ func TestCreateOptions(t *testing.T) {
 			container.CreateOptions{Volumes: []string{"/data"}, Network: "web", Restart: "no",
 				Mounts: []string{"type=volume,target=/v,source=v,readonly"}, Health: container.HealthOptions{Cmd: "true", Retries: 2},
 				Net: container.NetSettings{Aliases: []string{"db"}}}},
+		{"later flags", `{"Image":"b","ExposedPorts":{"80/tcp":{}},"HostConfig":{"ShmSize":1048576,"MemorySwap":-1,"CpuShares":512,
+			"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048}],"Sysctls":{"net.ipv4.ip_forward":"1"},"VolumesFrom":["other:ro"],
+			"LogConfig":{"Type":"none"}}}`,
+			container.CreateOptions{Network: "bridge", Restart: "no", ShmSize: "1048576", MemorySwap: "-1", CPUShares: 512,
+				Ulimits: []string{"nofile=1024:2048"}, Sysctls: []string{"net.ipv4.ip_forward=1"}, Expose: []string{"80/tcp"},
+				VolumesFrom: []string{"other:ro"}, LogDriver: "none"}},
 	}
 	for _, tt := range tests {
 		var req ctypes.CreateRequest
