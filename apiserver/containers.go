@@ -38,6 +38,15 @@ func (s *Server) containerRoutes() {
 	s.handle("POST /containers/{id}/wait", s.containerWait)
 	s.handle("GET /containers/{id}/logs", s.containerLogs)
 	s.handle("POST /containers/prune", s.containerPrune)
+	s.handle("POST /containers/{id}/rename", func(w http.ResponseWriter, r *http.Request) error {
+		return noContent(w, s.stores.Containers.Rename(r.PathValue("id"), r.URL.Query().Get("name")), r.PathValue("id"))
+	})
+	s.handle("POST /containers/{id}/pause", func(w http.ResponseWriter, r *http.Request) error {
+		return noContent(w, s.stores.Containers.Pause(r.PathValue("id")), r.PathValue("id"))
+	})
+	s.handle("POST /containers/{id}/unpause", func(w http.ResponseWriter, r *http.Request) error {
+		return noContent(w, s.stores.Containers.Unpause(r.PathValue("id")), r.PathValue("id"))
+	})
 	s.handle("DELETE /containers/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		c, err := s.container(r)
 		if err != nil {
@@ -49,6 +58,16 @@ func (s *Server) containerRoutes() {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
+}
+
+// noContent answers 204 after an action on container ref that returned
+// err, or docker's error.
+func noContent(w http.ResponseWriter, err error, ref string) error {
+	if err != nil {
+		return noSuch("container", ref, err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // container is the container the path's {id} names.
@@ -223,15 +242,7 @@ func (s *Server) containerRestart(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	ctx := context.WithoutCancel(r.Context())
-	if err := s.stores.Containers.Stop(ctx, c, t); err != nil {
-		return err
-	}
-	if err := s.startShim(ctx, c.ID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.stores.Containers.Restart(context.WithoutCancel(r.Context()), c, t), c.ID)
 }
 
 // killWait bounds how long a SIGKILL's answer waits for the exit.

@@ -49,7 +49,7 @@ func noSuch(kind, ref string, err error) error {
 // conflicts are the words of the stores' errors that dockerd answers
 // with 409 Conflict: an object in use, running or taken.
 var conflicts = []string{"conflict:", "already in use", "is running", "already running", "is in use",
-	"already exists", "is being removed", "is not running"}
+	"already exists", "is being removed", "is not running", "already paused", "is not paused"}
 
 // statusOf is the HTTP status of err as dockerd would answer it.
 func statusOf(err error) int {

@@ -121,7 +121,6 @@ var notImplemented = []string{
 	"POST /build/prune", "POST /containers/{id}/resize", "GET /containers/{id}/top",
 	"GET /containers/{id}/stats", "GET /containers/{id}/changes", "GET /containers/{id}/export",
 	"HEAD /containers/{id}/archive", "GET /containers/{id}/archive", "PUT /containers/{id}/archive",
-	"POST /containers/{id}/rename", "POST /containers/{id}/pause", "POST /containers/{id}/unpause",
 	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
 	"POST /commit", "GET /events", "GET /system/df", "POST /auth", "POST /session",
 	"GET /distribution/{name...}",

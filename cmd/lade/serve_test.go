@@ -312,6 +312,19 @@ func serveLifecycle(t *testing.T, bin, sock string, i int) {
 	if st := dockerCLI(t, bin, sock, "inspect", "-f", "{{.State.Running}}", name); st != "true\n" {
 		t.Errorf("after docker restart: %q", st)
 	}
+	dockerCLI(t, bin, sock, "pause", name)
+	if st := dockerCLI(t, bin, sock, "inspect", "-f", "{{.State.Status}}", name); st != "paused\n" {
+		t.Errorf("after docker pause: %q", st)
+	}
+	if _, errOut, err := dockerTry(bin, sock, "pause", name); err == nil || !strings.Contains(errOut, "already paused") {
+		t.Errorf("docker pause of a paused container: %v %q", err, errOut)
+	}
+	dockerCLI(t, bin, sock, "unpause", name)
+	dockerCLI(t, bin, sock, "rename", name, name+"2")
+	name += "2"
+	if st := dockerCLI(t, bin, sock, "inspect", "-f", "{{.Name}} {{.State.Status}}", name); st != "/"+name+" running\n" {
+		t.Errorf("after docker unpause and rename: %q", st)
+	}
 	if _, errOut, err := dockerTry(bin, sock, "rm", name); err == nil || !strings.Contains(errOut, "stop the container before removing") {
 		t.Errorf("docker rm of a running container: %v %q", err, errOut)
 	}
