@@ -38,6 +38,25 @@ func (s *Server) containerRoutes() {
 	s.handle("POST /containers/{id}/wait", s.containerWait)
 	s.handle("GET /containers/{id}/logs", s.containerLogs)
 	s.handle("POST /containers/prune", s.containerPrune)
+	s.handle("GET /containers/{id}/changes", func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.container(r)
+		if err != nil {
+			return err
+		}
+		changes, err := s.stores.Containers.Changes(r.Context(), &c.Config)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, nonNil(changes))
+	})
+	s.handle("GET /containers/{id}/export", func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.container(r)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/x-tar")
+		return writeOnly(s.stores.Containers.Export(r.Context(), &c.Config, w))
+	})
 	s.handle("POST /containers/{id}/rename", func(w http.ResponseWriter, r *http.Request) error {
 		return noContent(w, s.stores.Containers.Rename(r.PathValue("id"), r.URL.Query().Get("name")), r.PathValue("id"))
 	})

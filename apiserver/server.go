@@ -119,7 +119,7 @@ var notImplemented = []string{
 	"POST /containers/{id}/attach", "GET /containers/{id}/attach/ws", "POST /containers/{id}/exec",
 	"POST /exec/{id}/start", "POST /exec/{id}/resize", "GET /exec/{id}/json", "POST /build",
 	"POST /build/prune", "POST /containers/{id}/resize", "GET /containers/{id}/top",
-	"GET /containers/{id}/stats", "GET /containers/{id}/changes", "GET /containers/{id}/export",
+	"GET /containers/{id}/stats",
 	"HEAD /containers/{id}/archive", "GET /containers/{id}/archive", "PUT /containers/{id}/archive",
 	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
 	"POST /commit", "GET /events", "GET /system/df", "POST /auth", "POST /session",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -334,6 +335,36 @@ func serveLifecycle(t *testing.T, bin, sock string, i int) {
 	dockerCLI(t, bin, sock, "kill", name) // sh as pid 1 ignores TERM
 	if code := <-done; code != "137\n" {
 		t.Errorf("docker wait printed %q, want 137", code)
+	}
+	dockerCLI(t, bin, sock, "rm", "-f", name)
+	serveFilesystem(t, bin, sock, i)
+}
+
+// serveFilesystem: diff and export of a container's files.
+func serveFilesystem(t *testing.T, bin, sock string, i int) {
+	name := "fs" + string(rune('a'+i))
+	dockerCLI(t, bin, sock, "run", "-d", "--name", name, "busybox", "sh", "-c", "echo x > /made; exec sleep 60")
+	testutil.Poll(t, "docker diff listing /made", func() bool {
+		out, _, _ := dockerTry(bin, sock, "diff", name)
+		return strings.Contains(out, "A /made\n")
+	})
+	archive := filepath.Join(t.TempDir(), "export.tar")
+	dockerCLI(t, bin, sock, "export", "-o", archive, name)
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	found := false
+	for tr := tar.NewReader(f); ; {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		found = found || strings.TrimPrefix(h.Name, "./") == "made"
+	}
+	if !found {
+		t.Errorf("docker export's tar has no /made")
 	}
 	dockerCLI(t, bin, sock, "rm", "-f", name)
 }
