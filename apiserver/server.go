@@ -101,6 +101,7 @@ func (s *Server) routes() {
 	s.systemRoutes()
 	s.imageRoutes()
 	s.containerRoutes()
+	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
 	for _, p := range notImplemented {
@@ -118,8 +119,7 @@ func (s *Server) routes() {
 var notImplemented = []string{
 	"POST /containers/{id}/attach", "GET /containers/{id}/attach/ws", "POST /containers/{id}/exec",
 	"POST /exec/{id}/start", "POST /exec/{id}/resize", "GET /exec/{id}/json", "POST /build",
-	"POST /build/prune", "POST /containers/{id}/resize", "GET /containers/{id}/top",
-	"GET /containers/{id}/stats",
+	"POST /build/prune", "POST /containers/{id}/resize",
 	"HEAD /containers/{id}/archive", "GET /containers/{id}/archive", "PUT /containers/{id}/archive",
 	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
 	"POST /commit", "GET /events", "GET /system/df", "POST /auth", "POST /session",

@@ -340,7 +340,8 @@ func serveLifecycle(t *testing.T, bin, sock string, i int) {
 	serveFilesystem(t, bin, sock, i)
 }
 
-// serveFilesystem: diff and export of a container's files.
+// serveFilesystem: top and stats of a container, diff and export of its
+// files.
 func serveFilesystem(t *testing.T, bin, sock string, i int) {
 	name := "fs" + string(rune('a'+i))
 	dockerCLI(t, bin, sock, "run", "-d", "--name", name, "busybox", "sh", "-c", "echo x > /made; exec sleep 60")
@@ -348,6 +349,12 @@ func serveFilesystem(t *testing.T, bin, sock string, i int) {
 		out, _, _ := dockerTry(bin, sock, "diff", name)
 		return strings.Contains(out, "A /made\n")
 	})
+	if out := dockerCLI(t, bin, sock, "top", name); !strings.Contains(out, "sleep 60") {
+		t.Errorf("docker top: %q", out)
+	}
+	if out := dockerCLI(t, bin, sock, "stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", name); out != name+" 1\n" {
+		t.Errorf("docker stats --no-stream: %q", out)
+	}
 	archive := filepath.Join(t.TempDir(), "export.tar")
 	dockerCLI(t, bin, sock, "export", "-o", archive, name)
 	f, err := os.Open(archive)
