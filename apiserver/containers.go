@@ -18,6 +18,7 @@ import (
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/dockertime"
 	"github.com/lade-build/lade/internal/prunefilter"
 )
 
@@ -374,7 +375,15 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) error {
 	if !boolQuery(r, "stdout") && !boolQuery(r, "stderr") {
 		return errorf(http.StatusBadRequest, "Bad parameters: you must choose at least one stream")
 	}
-	o := container.LogOptions{Follow: boolQuery(r, "follow"), Tail: tail, Timestamps: boolQuery(r, "timestamps")}
+	o := container.LogOptions{Follow: boolQuery(r, "follow"), Tail: tail, Timestamps: boolQuery(r, "timestamps"),
+		Details: boolQuery(r, "details")}
+	now := time.Now()
+	if o.Since, err = dockertime.Parse(r.URL.Query().Get("since"), now); err != nil {
+		return badParameter(err)
+	}
+	if o.Until, err = dockertime.Parse(r.URL.Query().Get("until"), now); err != nil {
+		return badParameter(err)
+	}
 	var stdout, stderr io.Writer
 	fw := &frameWriter{w: w}
 	if c.Tty {

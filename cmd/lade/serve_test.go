@@ -198,6 +198,9 @@ func serveContainers(t *testing.T, bin, sock, root, ref string, i int) {
 		out, errOut, _ := dockerTry(bin, sock, "logs", name)
 		return out == "out\n" && errOut == "err\n"
 	})
+	if out, errOut, _ := dockerTry(bin, sock, "logs", "--until", "2000-01-01T00:00:00Z", name); out+errOut != "" {
+		t.Errorf("docker logs --until 2000: %q %q", out, errOut)
+	}
 	// With a terminal the log is one raw stream, not frames.
 	tty := dockerCLI(t, bin, sock, "run", "-d", "-t", ref, "echo", "tty")
 	testutil.Poll(t, "the terminal's output", func() bool {
