@@ -118,23 +118,36 @@ func (s *Store) streamLayer(ctx context.Context, puller *remote.Puller, repo nam
 	if err != nil {
 		// Wrong bytes usually break the gzip or tar stream before the
 		// blob's digest can be checked: name the blob when it is wrong.
-		if _, derr := io.Copy(io.Discard, body); derr == nil && ctx.Err() == nil {
-			if _, verr := ing.Verify(); verr != nil {
-				return verr
-			}
+		if verr := drainVerify(ctx, body, ing, info.Digest); verr != nil {
+			return verr
 		}
 		return err
 	}
 	defer x.Discard()
-	// The decompressor stops at the stream's end; the blob digest
-	// covers every byte.
-	if _, err := io.Copy(io.Discard, body); err != nil {
-		return fmt.Errorf("fetching blob %s: %w", info.Digest, err)
+	if err := drainVerify(ctx, body, ing, info.Digest); err != nil {
+		return err
 	}
 	if _, _, err := ing.Commit(); err != nil {
 		return err
 	}
 	return x.Commit()
+}
+
+// drainVerify reads the rest of body, which the decompressor may not
+// have (it stops at the stream's end), and checks the blob ing now holds.
+// A broken connection is returned as it is, for retryBody.
+func drainVerify(ctx context.Context, body io.Reader, ing *cache.Ingest, d v1.Hash) error {
+	_, err := io.Copy(io.Discard, body)
+	if err != nil && (brokenBody(err) || ctx.Err() != nil) {
+		return fmt.Errorf("fetching blob %s: %w", d, err)
+	}
+	if _, verr := ing.Verify(); verr != nil {
+		return verr
+	}
+	if err != nil {
+		return fmt.Errorf("fetching blob %s: %w", d, err)
+	}
+	return nil
 }
 
 // extractFrom decompresses the layer blob stream r into a verified,

@@ -1,0 +1,139 @@
+package hardening
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/lade-build/lade/internal/testutil"
+)
+
+// streamImage is busybox with three more layers; the last deletes what
+// the second wrote, so unpacking them out of order would show.
+func streamImage(t *testing.T) v1.Image {
+	t.Helper()
+	layers := [][]byte{
+		layerTar(t, dir("data"), file("data/a", "one\n")),
+		layerTar(t, dir("data"), file("data/b", "two\n"), file("data/gone", "x\n")),
+		layerTar(t, dir("data"), file("data/c", "three\n"), file("data/.wh.gone", "")),
+	}
+	img := testutil.BusyboxImage(t)
+	for _, b := range layers {
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.AppendLayers(img, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return img
+}
+
+// lieAbout serves blob d with edit applied to its body.
+func lieAbout(d v1.Hash, edit func([]byte) []byte) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+d.String()) {
+				h.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(edit(rec.Body.Bytes()))
+		})
+	}
+}
+
+// TestPullUnpackWhileDownloading pulls an image whose layers are unpacked
+// in parallel as they download, and images whose registry lies about a
+// layer: in its bytes mid-stream, or in the config's DiffID for intact
+// bytes. A lie fails the pull with one clear line and leaves neither the
+// layer's blob nor its snapshot.
+func TestPullUnpackWhileDownloading(t *testing.T) {
+	needLade(t)
+	img := streamImage(t)
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	last := len(layers) - 1
+	badDigest, _ := layers[last].Digest()
+	badDiffID := cfg.RootFS.DiffIDs[last]
+
+	lyingCfg := cfg.DeepCopy()
+	lyingCfg.RootFS.DiffIDs[last] = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
+	lyingImg, err := mutate.ConfigFile(img, lyingCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := func(b []byte) []byte { b[len(b)/2] ^= 0xff; return b }
+
+	tests := []struct {
+		name string
+		img  v1.Image
+		wrap func(http.Handler) http.Handler
+		want string // "" succeeds
+	}{
+		{"parallel layers", img, nil, ""},
+		{"bytes flipped mid-stream", img, lieAbout(badDigest, flip), "digest mismatch"},
+		{"diff id lies", lyingImg, nil, "digest mismatch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := newRoot(t)
+			host := testutil.Registry(t, tt.wrap)
+			ref := host + "/stream/app:v1"
+			tag, err := name.NewTag(ref, name.Insecure)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := remote.Write(tag, tt.img); err != nil {
+				t.Fatal(err)
+			}
+			r := lade(t, root, nil, "pull", "-q", ref)
+			checkStore(t, root)
+			if tt.want == "" {
+				wantOK(t, r)
+				out := lade(t, root, nil, "run", "--rm", ref, "sh", "-c", "cat /data/*")
+				wantOK(t, out)
+				if out.stdout != "one\ntwo\nthree\n" {
+					t.Fatalf("layers unpacked wrong: /data/* holds %q", out.stdout)
+				}
+				return
+			}
+			t.Logf("error: %s", r.stderr)
+			wantFail(t, r, tt.want)
+			if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); len(lines) != 1 {
+				t.Errorf("error is %d lines, want 1:\n%s", len(lines), r.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(root, "content", "blobs", "sha256", badDigest.Hex)); err == nil {
+				t.Errorf("blob %s was committed", badDigest)
+			}
+			for _, id := range []v1.Hash{badDiffID, lyingCfg.RootFS.DiffIDs[last]} {
+				if _, err := os.Stat(filepath.Join(root, "snapshots", "layers", id.Hex)); err == nil {
+					t.Errorf("snapshot %s was committed", id)
+				}
+			}
+			if ents, _ := os.ReadDir(filepath.Join(root, "snapshots", "tmp")); len(ents) > 0 {
+				t.Errorf("unpack temp dirs left: %d", len(ents))
+			}
+		})
+	}
+}
