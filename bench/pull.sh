@@ -12,7 +12,7 @@ runs=${1:-7}
 old=${2:-main}
 image=${IMAGE:-127.0.0.1:5000/debian:bookworm}
 . bench/lib.sh
-bench_need skopeo:skopeo
+bench_need skopeo:skopeo /usr/bin/time:time
 bench_init "${TMPDIR:-/tmp}/ladepull.XXXXXX"
 if ! curl -fs "http://${image%%/*}/v2/" >/dev/null; then
   echo "bench: no registry at ${image%%/*} (see the usage above)" >&2
@@ -23,9 +23,10 @@ git archive "$old" | tar -x -C "$work/old"
 (cd "$work/old" && CGO_ENABLED=0 go build -o "$work/lade-old" ./cmd/lade)
 mv "$work/lade" "$work/lade-new"
 
-pull() { # VERSION: pull into an empty root
+pull() { # VERSION: pull into an empty root, its CPU seconds to res[cpu-VERSION]
   rm -rf "$work/root"
-  "$work/lade-$1" --root "$work/root" pull -q "$image"
+  /usr/bin/time -f '%U %S' -o "$work/cpu" "$work/lade-$1" --root "$work/root" pull -q "$image"
+  res[cpu-$1]+="$(awk '{print $1 + $2}' "$work/cpu")"$'\n'
 }
 skopeo_dir() {
   rm -rf "$work/dir"
@@ -46,6 +47,10 @@ for i in $(seq "$runs"); do
   for v in $order; do t "pull-$v" pull "$v"; done
   t pull-skopeo skopeo_dir
   t pull-skopeo+tar skopeo_untar
+  printf 'run %d: old %.2f new %.2f skopeo %.2f skopeo+tar %.2f s, load %s\n' "$i" \
+    "$(tail -n2 <<<"${res[pull-old]}" | head -1)" "$(tail -n2 <<<"${res[pull-new]}" | head -1)" \
+    "$(tail -n2 <<<"${res[pull-skopeo]}" | head -1)" "$(tail -n2 <<<"${res[pull-skopeo+tar]}" | head -1)" \
+    "$(cut -d' ' -f1 /proc/loadavg)"
 done
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 o=$(printf '%s' "${res[pull-old]}" | median)
@@ -55,6 +60,8 @@ x=$(printf '%s' "${res[pull-skopeo+tar]}" | median)
 printf '%-34s %9s\n' case median_s
 printf '%-34s %9.3f\n' "lade pull ($old)" "$o" "lade pull (this checkout)" "$n" \
   "skopeo copy to dir:" "$s" "skopeo copy + tar -x of its layers" "$x"
+printf '%-34s %9.3f\n' "lade pull ($old), CPU s" "$(printf '%s' "${res[cpu-old]}" | median)" \
+  "lade pull (this checkout), CPU s" "$(printf '%s' "${res[cpu-new]}" | median)"
 printf 'new/old %.2f  new/skopeo %.2f  new/(skopeo+tar) %.2f\n' \
   "$(echo "$n / $o" | bc -l)" "$(echo "$n / $s" | bc -l)" "$(echo "$n / $x" | bc -l)"
 echo "(median of $runs interleaved runs of $image, skopeo $(skopeo --version | awk '{print $3}'))"

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash"
+	"io"
 	"os"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -23,6 +25,12 @@ type Ingest struct {
 	size  int64   // -1: any size
 	n     int64
 	done  bool
+
+	// What Tail readers wait on: n grew, or the writer finished.
+	mu     sync.Mutex
+	grew   *sync.Cond
+	closed bool
+	werr   error
 }
 
 // NewIngest starts writing a blob that must hash to want (unless zero)
@@ -39,14 +47,64 @@ func (s *Store) NewIngest(want v1.Hash, size int64) (*Ingest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storing %s: %w", label, err)
 	}
-	return &Ingest{s: s, f: f, h: sha256.New(), label: label, want: want, size: size}, nil
+	i := &Ingest{s: s, f: f, h: sha256.New(), label: label, want: want, size: size}
+	i.grew = sync.NewCond(&i.mu)
+	return i, nil
 }
 
 // Write stores and hashes p.
 func (i *Ingest) Write(p []byte) (int, error) {
 	n, err := i.f.Write(p)
 	i.h.Write(p[:n])
+	i.mu.Lock()
 	i.n += int64(n)
+	i.mu.Unlock()
+	i.grew.Broadcast()
+	return n, err
+}
+
+// CloseWrite tells Tail readers the writer is done: they read to the end
+// of what was written, then get err (io.EOF when nil).
+func (i *Ingest) CloseWrite(err error) {
+	if err == nil {
+		err = io.EOF
+	}
+	i.mu.Lock()
+	i.closed, i.werr = true, err
+	i.mu.Unlock()
+	i.grew.Broadcast()
+}
+
+// Tail reads what is written to i from the start, from the temp file
+// (the page cache, in effect), waiting for more until CloseWrite. A pull
+// downloads into the Ingest at the network's pace while the extractor
+// tails it at its own, and no side waits on the other.
+func (i *Ingest) Tail() io.Reader { return &tail{i: i} }
+
+type tail struct {
+	i   *Ingest
+	off int64
+}
+
+func (t *tail) Read(p []byte) (int, error) {
+	i := t.i
+	i.mu.Lock()
+	for t.off >= i.n && !i.closed {
+		i.grew.Wait()
+	}
+	avail, werr := i.n-t.off, i.werr
+	i.mu.Unlock()
+	if avail == 0 {
+		return 0, werr
+	}
+	if int64(len(p)) > avail {
+		p = p[:avail]
+	}
+	n, err := i.f.ReadAt(p, t.off)
+	t.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
 	return n, err
 }
 

@@ -96,11 +96,13 @@ func (s *Store) fetchLayer(ctx context.Context, puller *remote.Puller, repo name
 	return s.retryBody(ctx, func() error { return s.streamLayer(ctx, puller, repo, info, snaps) })
 }
 
-// streamLayer downloads layer info once: the body is teed into the
-// content store's ingest (hashing the blob) and, decompressed, into the
-// snapshot extractor (hashing the tar). Both digests are checked before
-// either is committed, so a lying registry leaves neither blob nor
-// snapshot, and a killed pull leaves only temp files.
+// streamLayer downloads layer info once into the content store's ingest
+// (hashing the blob) while the snapshot extractor decompresses and
+// extracts what has arrived (hashing the tar); the download goes at the
+// network's pace, the extraction at its own, and neither waits on the
+// other. Both digests are checked before either is committed, so a lying
+// registry leaves neither blob nor snapshot, and a killed pull leaves
+// only temp files.
 func (s *Store) streamLayer(ctx context.Context, puller *remote.Puller, repo name.Repository, info cache.LayerInfo, snaps *snapshot.Snapshotter) error {
 	rc, err := openBlob(ctx, puller, repo, info.Digest)
 	if err != nil {
@@ -112,20 +114,25 @@ func (s *Store) streamLayer(ctx context.Context, puller *remote.Puller, repo nam
 		return err
 	}
 	defer ing.Discard()
-	// The limit keeps a lying registry from streaming forever.
-	body := io.TeeReader(ctxio.Reader(ctx, io.LimitReader(rc, info.Size+1)), ing)
-	x, err := extractFrom(ctx, body, info, snaps)
-	if err != nil {
-		// Wrong bytes usually break the gzip or tar stream before the
-		// blob's digest can be checked: name the blob when it is wrong.
-		if verr := drainVerify(ctx, body, ing, info.Digest); verr != nil {
-			return verr
-		}
+	downloaded := make(chan error, 1)
+	go func() {
+		// The limit keeps a lying registry from streaming forever.
+		body := ctxio.Reader(ctx, io.LimitReader(rc, info.Size+1))
+		_, err := io.CopyBuffer(ing, body, make([]byte, 1<<20))
+		ing.CloseWrite(err)
+		downloaded <- err
+	}()
+	x, xerr := extractFrom(ctx, ing.Tail(), info, snaps)
+	if x != nil {
+		defer x.Discard()
+	}
+	// Wrong bytes usually break the gzip or tar stream before the blob's
+	// digest can be checked: name the blob first when it is wrong.
+	if err := checkDownload(ctx, <-downloaded, ing, info.Digest); err != nil {
 		return err
 	}
-	defer x.Discard()
-	if err := drainVerify(ctx, body, ing, info.Digest); err != nil {
-		return err
+	if xerr != nil {
+		return xerr
 	}
 	if _, _, err := ing.Commit(); err != nil {
 		return err
@@ -133,11 +140,10 @@ func (s *Store) streamLayer(ctx context.Context, puller *remote.Puller, repo nam
 	return x.Commit()
 }
 
-// drainVerify reads the rest of body, which the decompressor may not
-// have (it stops at the stream's end), and checks the blob ing now holds.
-// A broken connection is returned as it is, for retryBody.
-func drainVerify(ctx context.Context, body io.Reader, ing *cache.Ingest, d v1.Hash) error {
-	_, err := io.Copy(io.Discard, body)
+// checkDownload judges a finished download into ing: a broken
+// connection is returned as it is, for retryBody; then the blob must
+// have its digest and size.
+func checkDownload(ctx context.Context, err error, ing *cache.Ingest, d v1.Hash) error {
 	if err != nil && (brokenBody(err) || ctx.Err() != nil) {
 		return fmt.Errorf("fetching blob %s: %w", d, err)
 	}
@@ -157,7 +163,7 @@ func extractFrom(ctx context.Context, r io.Reader, info cache.LayerInfo, snaps *
 	if err != nil {
 		return nil, err
 	}
-	defer dec.Close() // before r is read again: pgzip reads ahead
+	defer dec.Close()
 	return snaps.Extract(ctx, info.DiffID, dec)
 }
 
