@@ -77,6 +77,7 @@ func (a *app) pull(ctx context.Context, ref string, opts images.PullOptions, qui
 		return err
 	}
 	before, _ := a.images.Get(ctx, ref)
+	opts.Snapshots = a.snapshots // unpack while downloading
 	img, err := a.images.Pull(ctx, ref, opts)
 	if err != nil {
 		return err
@@ -85,8 +86,9 @@ func (a *app) pull(ctx context.Context, ref string, opts images.PullOptions, qui
 	if err != nil {
 		return err
 	}
-	// As docker pull does, unpack the layers now: the first build
-	// or run from the image then starts at once. A layer that
+	// As docker pull does, have every layer unpacked now (Pull did
+	// it while downloading; this catches any it could not): the first
+	// build or run from the image then starts at once. A layer that
 	// cannot be unpacked fails the pull before the name is set.
 	if _, err := a.snapshots.UnpackImage(ctx, img); err != nil {
 		return err
