@@ -12,7 +12,8 @@
 //     Scratcher, how each store reports its temp entries to package gc.
 //
 // Lifecycle: Put (or WriteLayer, which compresses an uncompressed layer
-// tar on the way in) writes into a uniquely named temp file under
+// tar on the way in, or an Ingest, which a pull writes while it also
+// unpacks the same bytes) writes into a uniquely named temp file under
 // content/ingest while hashing, checks the expected digest and size,
 // fsyncs, and renames the file into blobs/ in one atomic step, so readers
 // and other processes only ever see complete, verified blobs. A process

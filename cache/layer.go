@@ -224,8 +224,26 @@ func (l *storeLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(rc, 64<<10)
-	kind, known := decompressKind(l.info.MediaType)
+	dec, err := Decompress(rc, l.info)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	r := &causeReader{r: dec, l: l}
+	out := &readCloser{Reader: r, close: func() error { dec.Close(); return rc.Close() }}
+	if l.info.DiffID == (v1.Hash{}) {
+		return out, nil
+	}
+	return newVerifier(out, "uncompressed layer", l.info.DiffID, -1), nil
+}
+
+// Decompress reads the compressed layer blob r as info's media type says
+// (sniffing the magic bytes for media types that do not say), failing
+// past MaxUncompressedLayer bytes. It checks no digest: Uncompressed
+// does, and a pull's unpack hashes the stream itself.
+func Decompress(r io.Reader, info LayerInfo) (io.ReadCloser, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	kind, known := decompressKind(info.MediaType)
 	if !known {
 		// A layer is gzip, zstd or plain; other magic reads as plain and
 		// fails as a tar.
@@ -235,17 +253,10 @@ func (l *storeLayer) Uncompressed() (io.ReadCloser, error) {
 	}
 	dec, err := decompress.Open(context.Background(), br, kind)
 	if err != nil {
-		rc.Close()
-		return nil, fmt.Errorf("decompressing layer %s: %w", l.info.Digest, err)
+		return nil, fmt.Errorf("decompressing layer %s: %w", info.Digest, err)
 	}
-	var r io.Reader = dec
-	closeDec := func() { dec.Close() }
-	r = &causeReader{r: &capReader{r: r, digest: l.info.Digest, max: MaxUncompressedLayer}, l: l}
-	out := &readCloser{Reader: r, close: func() error { closeDec(); return rc.Close() }}
-	if l.info.DiffID == (v1.Hash{}) {
-		return out, nil
-	}
-	return newVerifier(out, "uncompressed layer", l.info.DiffID, -1), nil
+	capped := &capReader{r: dec, digest: info.Digest, max: MaxUncompressedLayer}
+	return &readCloser{Reader: capped, close: dec.Close}, nil
 }
 
 type readCloser struct {

@@ -220,33 +220,20 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want v1.Hash, size int64) 
 			return want, fi.Size(), nil
 		}
 	}
-	f, err := os.CreateTemp(s.ingest, "put-*")
+	ing, err := s.NewIngest(want, size)
 	if err != nil {
-		return v1.Hash{}, 0, fmt.Errorf("storing %s: %w", label, err)
+		return v1.Hash{}, 0, err
 	}
-	defer discard(f)
-
-	h := sha256.New()
+	defer ing.Discard()
 	var src io.Reader = ctxio.Reader(ctx, r)
 	if size >= 0 {
 		// One byte more than expected is enough to detect an overlong stream.
 		src = io.LimitReader(src, size+1)
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), src, make([]byte, copyBufSize))
-	if err != nil {
+	if _, err := io.CopyBuffer(ing, src, make([]byte, copyBufSize)); err != nil {
 		return v1.Hash{}, 0, fmt.Errorf("storing %s: %w", label, err)
 	}
-	if size >= 0 && n != size {
-		return v1.Hash{}, 0, fmt.Errorf("storing %s: got %d bytes, want %d: %w", label, n, size, ErrDigestMismatch)
-	}
-	got := sum(h)
-	if known && got != want {
-		return v1.Hash{}, 0, fmt.Errorf("storing %s: content has digest %s: %w", label, got, ErrDigestMismatch)
-	}
-	if err := s.commit(f, got, n); err != nil {
-		return v1.Hash{}, 0, fmt.Errorf("storing %s: %w", label, err)
-	}
-	return got, n, nil
+	return ing.Commit()
 }
 
 // PutBytes stores b and returns its digest.

@@ -24,8 +24,9 @@ type Pulled struct {
 }
 
 // Pull is docker pull of one ref: the image fetched, its layers unpacked
-// (so the first run starts at once; a layer that cannot be unpacked fails
-// the pull before the name is set), then kept under ref.
+// into snaps while they download (any Pull could not unpack is unpacked
+// after: the first run starts at once, and a layer that cannot be
+// unpacked fails the pull before the name is set), then kept under ref.
 func Pull(ctx context.Context, s *images.Store, snaps *snapshot.Snapshotter, ref string, o images.PullOptions) (Pulled, error) {
 	if _, err := images.ParseReference(ref); err != nil {
 		return Pulled{}, err
@@ -34,6 +35,7 @@ func Pull(ctx context.Context, s *images.Store, snaps *snapshot.Snapshotter, ref
 	if img, err := s.Get(ctx, ref); err == nil {
 		before, _ = img.Digest()
 	}
+	o.Snapshots = snaps
 	img, err := s.Pull(ctx, ref, o)
 	if err != nil {
 		return Pulled{}, err

@@ -17,7 +17,10 @@
 // killed writer leaves, Scratch reports to package gc). Get resolves a
 // name or digest back into a v1.Image served from the stored raw
 // manifest, so its digest is exactly the one that was tagged. Pull fills
-// content from a registry (verifying every blob, the manifest last) and
+// content from a registry (verifying every blob, the manifest last; with
+// PullOptions.Snapshots, each missing layer is teed from the registry into
+// a cache.Ingest and a snapshot.Extract in one pass, up to blobJobs layers
+// at once, and both are committed only after both digests check out) and
 // Import/Load/LoadLayout from local files; all return store-backed
 // images.
 //

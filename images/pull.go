@@ -18,9 +18,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/moby/moby/api/types/events"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/snapshot"
 )
 
 // PullOptions tune Pull.
@@ -31,6 +31,9 @@ type PullOptions struct {
 	// Verify, when set, judges the digest ref resolves to (an index's, for
 	// a multi-platform image) before anything is fetched or stored.
 	Verify func(ctx context.Context, ref name.Reference, d v1.Hash) error
+	// Snapshots, when set, receives every layer unpacked as it downloads
+	// (see fetchLayer): the image is ready to run when Pull returns.
+	Snapshots *snapshot.Snapshotter
 }
 
 // Pull downloads ref into content and returns the store-backed image; it
@@ -69,7 +72,7 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 		return nil, err
 	}
 	repo := r.Context()
-	if err := s.fetchBlobs(ctx, puller, repo, m, &progress{w: opts.Progress}); err != nil {
+	if err := s.fetchBlobs(ctx, puller, repo, m, opts.Snapshots, &progress{w: opts.Progress}); err != nil {
 		return nil, err
 	}
 	// The manifest goes in last: its presence implies its blobs are there.
@@ -146,29 +149,6 @@ func checkImageManifest(d v1.Hash, raw []byte) (*v1.Manifest, error) {
 	return m, nil
 }
 
-// fetchBlobs stores m's config, then its layers in parallel, from repo;
-// blobs already in the store are not fetched again.
-func (s *Store) fetchBlobs(ctx context.Context, puller *remote.Puller, repo name.Repository, m *v1.Manifest, p *progress) error {
-	fetch := func(ctx context.Context, d name.Digest, size int64) error {
-		h, _ := v1.NewHash(d.DigestStr())
-		if s.content.Has(h) {
-			p.line("exists", h, size)
-			return nil
-		}
-		p.line("pulling", h, size)
-		return s.retryBody(ctx, func() error { return s.fetchBlob(ctx, puller, d, h, size) })
-	}
-	if err := fetch(ctx, repo.Digest(m.Config.Digest.String()), m.Config.Size); err != nil {
-		return err
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(blobJobs)
-	for _, l := range m.Layers {
-		g.Go(func() error { return fetch(gctx, repo.Digest(l.Digest.String()), l.Size) })
-	}
-	return g.Wait()
-}
-
 // getManifest fetches r's manifest. go-containerregistry checks a body
 // against the digest only when pulling by digest, so a tag is first
 // resolved with HEAD and the manifest fetched by the digest the registry
@@ -181,23 +161,6 @@ func getManifest(ctx context.Context, puller *remote.Puller, r name.Reference) (
 		}
 	}
 	return puller.Get(ctx, r)
-}
-
-// fetchBlob downloads blob d into content.
-func (s *Store) fetchBlob(ctx context.Context, puller *remote.Puller, d name.Digest, h v1.Hash, size int64) error {
-	l, err := puller.Layer(ctx, d)
-	if err != nil {
-		return fmt.Errorf("fetching blob %s: %w", h, err)
-	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return fmt.Errorf("fetching blob %s: %w", h, err)
-	}
-	defer rc.Close()
-	// Put checks digest and size; the limit keeps a lying registry from
-	// streaming forever.
-	_, _, err = s.content.Put(ctx, io.LimitReader(rc, size+1), h, size)
-	return err // Put's errors name the digest
 }
 
 // retryBody runs fetch again, with s.backoff, while it fails because the

@@ -3,7 +3,9 @@
 //
 // Lifecycle: Unpack turns an uncompressed OCI layer tar into a committed
 // snapshot named by its DiffID (verified while extracting); UnpackImage does
-// so for each layer of an image not unpacked yet. Prepare creates
+// so for each layer of an image not unpacked yet. Unpack is Extract (into
+// tmp/, verified) then Extracted.Commit (a rename): a pull commits the
+// layer's blob between the two, so a lie in either leaves neither. Prepare creates
 // an Active snapshot (fresh upper/work dirs) over committed parents; Mount
 // and Unmount attach it at Active.Merged. After a step runs, Diff turns the
 // upper dir into an OCI layer tar and Commit stores the upper dir itself as

@@ -110,29 +110,54 @@ func (s *Snapshotter) Path(diffID v1.Hash) string {
 // Nothing is committed on error. Concurrent callers are safe: the first
 // rename wins and the others discard their work.
 func (s *Snapshotter) Unpack(ctx context.Context, diffID v1.Hash, r io.Reader) error {
+	x, err := s.Extract(ctx, diffID, r)
+	if err != nil {
+		return err
+	}
+	defer x.Discard()
+	return x.Commit()
+}
+
+// Extracted is a layer unpacked under tmp/ and verified against its
+// DiffID, not yet committed: Commit makes it the snapshot, Discard
+// (always deferred) drops it. A pull commits the layer's blob between
+// Extract and Commit, so a layer whose blob or tar is wrong leaves neither.
+type Extracted struct {
+	diffID   v1.Hash
+	tmp, dst string // tmp "": the snapshot was already there
+}
+
+// Extract is Unpack up to the commit: it reads all of r into a temp dir
+// and checks its digest is diffID. An existing snapshot diffID makes it
+// only drain r.
+func (s *Snapshotter) Extract(ctx context.Context, diffID v1.Hash, r io.Reader) (*Extracted, error) {
 	dst, err := s.layerDir(diffID)
 	if err != nil {
-		return fmt.Errorf("unpacking layer: %w", err)
+		return nil, fmt.Errorf("unpacking layer: %w", err)
 	}
 	if s.Has(diffID) {
 		if _, err := io.Copy(io.Discard, r); err != nil {
-			return fmt.Errorf("unpacking layer %s: draining: %w", diffID, err)
+			return nil, fmt.Errorf("unpacking layer %s: draining: %w", diffID, err)
 		}
-		return nil
+		return &Extracted{diffID: diffID}, nil
 	}
 	tmp, err := os.MkdirTemp(filepath.Join(s.root, "tmp"), "unpack-")
 	if err != nil {
-		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
+		return nil, fmt.Errorf("unpacking layer %s: %w", diffID, err)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			os.RemoveAll(tmp)
-		}
-	}()
-	fs := filepath.Join(tmp, "fs")
+	x := &Extracted{diffID: diffID, tmp: tmp, dst: dst}
+	if err := x.fill(ctx, r); err != nil {
+		x.Discard()
+		return nil, fmt.Errorf("unpacking layer %s: %w", diffID, err)
+	}
+	return x, nil
+}
+
+// fill extracts r into x.tmp and checks the digest of all of r.
+func (x *Extracted) fill(ctx context.Context, r io.Reader) error {
+	fs := filepath.Join(x.tmp, "fs")
 	if err := untar.MkdirRoot(fs); err != nil {
-		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
+		return err
 	}
 	h := sha256.New()
 	tee := io.TeeReader(r, h)
@@ -144,25 +169,41 @@ func (s *Snapshotter) Unpack(ctx context.Context, diffID v1.Hash, r io.Reader) e
 				err = derr
 			}
 		}
-		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
+		return err
 	}
 	// The digest covers everything, including padding after the end marker.
 	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
+		return err
 	}
 	got := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}
-	if got != diffID {
-		return fmt.Errorf("unpacking layer %s: digest mismatch: got %s", diffID, got)
+	if got != x.diffID {
+		return fmt.Errorf("digest mismatch: got %s", got)
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("unpacking layer %s: %w", diffID, err)
+	return ctx.Err()
+}
+
+// Commit renames the extracted layer into place; a snapshot another
+// process committed first wins, and this one is discarded.
+func (x *Extracted) Commit() error {
+	if x.tmp == "" {
+		return nil
 	}
-	won, err := renameNoReplace(tmp, dst)
+	won, err := renameNoReplace(x.tmp, x.dst)
 	if err != nil {
-		return fmt.Errorf("unpacking layer %s: committing: %w", diffID, err)
+		return fmt.Errorf("unpacking layer %s: committing: %w", x.diffID, err)
 	}
-	committed = won
+	if won {
+		x.tmp = ""
+	}
 	return nil
+}
+
+// Discard removes the extracted layer unless Commit moved it into place.
+func (x *Extracted) Discard() {
+	if x.tmp != "" {
+		os.RemoveAll(x.tmp)
+		x.tmp = ""
+	}
 }
 
 // renameNoReplace renames src to dst unless dst exists. It reports whether

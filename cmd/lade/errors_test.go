@@ -60,7 +60,7 @@ func TestCLIErrors(t *testing.T) {
 		{"invalid reference", []string{"pull", host + "/../x"}, 1, `Error: "` + host + `/../x": invalid reference format`},
 		{"invalid tag", []string{"build", "-t", "a/../b", from}, 125, `Error: --tag: "a/../b": invalid reference format`},
 		{"digest as a tag", []string{"tag", "busybox", "x@sha256:" + strings.Repeat("0", 64)}, 1,
-			`Error: "x@sha256:` + strings.Repeat("0", 64) + `": invalid reference format: a digest reference cannot be used as a tag`},
+			"Error: refusing to create a tag with a digest reference"},
 	}
 	if r := lade(t, root, "", "tag", "busybox", host+"/ro/busybox:1"); r.code != 0 {
 		t.Fatal(r.stderr)

@@ -236,7 +236,7 @@ func (a *app) pullForRun(ctx context.Context, ref string, plat v1.Platform) (v1.
 	if err != nil {
 		return nil, err
 	}
-	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure, Platform: plat, Verify: verify})
+	img, err := a.images.Pull(ctx, ref, images.PullOptions{Insecure: a.insecure, Platform: plat, Verify: verify, Snapshots: a.snapshots})
 	if err != nil {
 		return nil, err
 	}
