@@ -111,9 +111,10 @@ func (s *Store) resolveNetwork(ctx context.Context, c *Config, o *CreateOptions)
 	return nil
 }
 
-// attachNetwork puts a bridged container on its network for one run, and
-// starts the embedded DNS server on user-defined networks; nil otherwise.
-func (s *Store) attachNetwork(ctx context.Context, c *Config) (*network.Attachment, error) {
+// attachNetwork puts a bridged container on its network for one run, with
+// kernel DNAT for its published ports, and starts the embedded DNS server
+// on user-defined networks; nil otherwise.
+func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port) (*network.Attachment, error) {
 	if !bridged(c) {
 		return nil, nil
 	}
@@ -123,7 +124,7 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config) (*network.Attachme
 	}
 	att, err := ns.Attach(ctx, network.AttachOptions{
 		Network: c.Network, Container: c.ID, Name: c.Name, Aliases: c.Net.Aliases, MAC: c.Net.MAC,
-		Alive: s.supervised,
+		Alive: s.supervised, Ports: portMaps(ports),
 	})
 	if errors.Is(err, unix.EPERM) {
 		return nil, fmt.Errorf("network %s: %w (bridge networks need root in the host's network namespace; rootless networking is not implemented yet: use --network none or host)", c.Network, err)
@@ -136,6 +137,15 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config) (*network.Attachme
 		return nil, err
 	}
 	return att, nil
+}
+
+// portMaps are ports as the network package keeps them.
+func portMaps(ports []Port) []network.PortMap {
+	var out []network.PortMap
+	for _, p := range ports {
+		out = append(out, network.PortMap{Proto: p.Proto, HostIP: p.HostIP, HostPort: p.HostPort, Port: p.Port})
+	}
+	return out
 }
 
 // startNetwork records c's address and, on a user-defined network,

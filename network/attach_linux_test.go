@@ -100,7 +100,8 @@ func TestAttachConcurrent(t *testing.T) {
 
 // TestAttachSweepsDead: the address of a container whose supervisor died
 // without detaching is taken back by the next attach; an internal network
-// gets no default route; missing rules are repaired.
+// gets no default route; missing rules are repaired, and the dead one's
+// DNAT rules removed.
 func TestAttachSweepsDead(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
@@ -108,6 +109,11 @@ func TestAttachSweepsDead(t *testing.T) {
 		t.Fatal(err)
 	}
 	always := func(string) bool { return true }
+	ported, err := s.Attach(ctx, AttachOptions{Container: testID(3), Name: "ported", Alive: always, Ports: []PortMap{{Proto: "tcp", HostPort: 1, Port: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ported.ns.Close()
 	dead, err := s.Attach(ctx, AttachOptions{Network: "ladetest-int", Container: testID(1), Name: "dead", Alive: always})
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +124,7 @@ func TestAttachSweepsDead(t *testing.T) {
 		t.Fatal(err)
 	}
 	next, err := s.Attach(ctx, AttachOptions{Network: "ladetest-int", Container: testID(2), Name: "next",
-		Alive: func(id string) bool { return id != testID(1) }})
+		Alive: func(id string) bool { return id == testID(2) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +147,9 @@ func TestAttachSweepsDead(t *testing.T) {
 	for _, ch := range chains {
 		if ch.Table.Name == s.Table() {
 			found++
+			if rules, _ := c.GetRules(ch.Table, ch); ch.Name == "prerouting" && len(rules) != 0 {
+				t.Errorf("a dead container's DNAT rules were kept: %d", len(rules))
+			}
 		}
 	}
 	if found != len(baseChains) {
