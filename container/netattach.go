@@ -132,6 +132,10 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port) (*ne
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", c.Network, err)
 	}
+	if err := s.connectAll(ctx, c, att); err != nil {
+		s.detachNetwork(ctx, c, att)
+		return nil, err
+	}
 	if err := s.startNetwork(c, att); err != nil {
 		s.detachNetwork(ctx, c, att)
 		return nil, err
@@ -241,28 +245,4 @@ func hostGateway(att *network.Attachment) string {
 		return att.Network.Gateway.String()
 	}
 	return "127.0.0.1"
-}
-
-// ConnectNetwork puts running container c on one more network, with
-// aliases, until its process ends (lade keeps no daemon to redo it at a
-// restart).
-func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, aliases []string) error {
-	if c.State.Status != StatusRunning || c.State.Pid == 0 || !s.supervised(c.ID) {
-		return fmt.Errorf("container %s is not running", c.ID[:12])
-	}
-	ns, err := s.networks()
-	if err != nil {
-		return err
-	}
-	_, err = ns.Connect(ctx, network.AttachOptions{Network: net, Container: c.ID, Name: c.Name, Aliases: aliases}, c.State.Pid)
-	return err
-}
-
-// DisconnectNetwork takes container c off network net.
-func (s *Store) DisconnectNetwork(ctx context.Context, c *Container, net string) error {
-	ns, err := s.networks()
-	if err != nil {
-		return err
-	}
-	return ns.Disconnect(ctx, net, c.ID)
 }

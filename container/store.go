@@ -97,6 +97,9 @@ type Config struct {
 	Hostname       string      `json:"hostname"`
 	Network        string      `json:"network"` // bridge, none, host or a network's name
 	Net            NetSettings `json:"net,omitzero"`
+	// Connections are the further networks `network connect` put it on:
+	// it joins them at every start.
+	Connections []Connection `json:"connections,omitempty"`
 	OpenStdin      bool        `json:"openStdin,omitempty"`
 	Tty            bool        `json:"tty,omitempty"`  // a pseudo-terminal as stdio
 	Init           bool        `json:"init,omitempty"` // lade's init as pid 1
