@@ -24,6 +24,9 @@ type NetSettings struct {
 	DNSSearch  []string `json:"dnsSearch,omitempty"`
 	DNSOptions []string `json:"dnsOptions,omitempty"`
 	MAC        string   `json:"macAddress,omitempty"`
+	// Connections are the further networks `network connect` put it on:
+	// it joins them at every start.
+	Connections []Connection `json:"connections,omitempty"`
 }
 
 // NetworkState is where a running container is on its network.

@@ -31,7 +31,7 @@ func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, al
 	if err != nil {
 		return err
 	}
-	if n.Name == c.Config.Network || slices.ContainsFunc(c.Connections, func(x Connection) bool { return x.Network == n.Name }) {
+	if n.Name == c.Config.Network || slices.ContainsFunc(c.Net.Connections, func(x Connection) bool { return x.Network == n.Name }) {
 		return fmt.Errorf("container %s is already on network %s", c.Name, n.Name)
 	}
 	if c.State.Status == StatusRunning && c.State.Pid != 0 && s.supervised(c.ID) {
@@ -41,7 +41,7 @@ func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, al
 		}
 	}
 	return s.updateConfig(c.ID, func(cfg *Config) {
-		cfg.Connections = append(cfg.Connections, Connection{Network: n.Name, Aliases: aliases})
+		cfg.Net.Connections = append(cfg.Net.Connections, Connection{Network: n.Name, Aliases: aliases})
 	})
 }
 
@@ -56,10 +56,10 @@ func (s *Store) DisconnectNetwork(ctx context.Context, c *Container, net string)
 	if err != nil {
 		return err
 	}
-	stored := slices.ContainsFunc(c.Connections, func(x Connection) bool { return x.Network == n.Name })
+	stored := slices.ContainsFunc(c.Net.Connections, func(x Connection) bool { return x.Network == n.Name })
 	if stored {
 		err := s.updateConfig(c.ID, func(cfg *Config) {
-			cfg.Connections = slices.DeleteFunc(cfg.Connections, func(x Connection) bool { return x.Network == n.Name })
+			cfg.Net.Connections = slices.DeleteFunc(cfg.Net.Connections, func(x Connection) bool { return x.Network == n.Name })
 		})
 		if err != nil {
 			return err
@@ -76,13 +76,11 @@ func (s *Store) DisconnectNetwork(ctx context.Context, c *Container, net string)
 // its config has them now (a connect may have come during a restart's
 // back-off); a network removed since fails the start, as with docker.
 func (s *Store) connectAll(ctx context.Context, c *Config, att *network.Attachment) error {
-	var conns []Connection
-	if err := readJSON(filepath.Join(s.Dir(c.ID), "config.json"), &struct {
-		Connections *[]Connection `json:"connections"`
-	}{&conns}); err != nil {
+	var now Config
+	if err := readJSON(filepath.Join(s.Dir(c.ID), "config.json"), &now); err != nil {
 		return err
 	}
-	for _, x := range conns {
+	for _, x := range now.Net.Connections {
 		o := network.AttachOptions{Network: x.Network, Container: c.ID, Name: c.Name, Aliases: x.Aliases}
 		if err := att.Connect(ctx, o); err != nil {
 			return fmt.Errorf("network %s: %w", x.Network, err)

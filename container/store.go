@@ -97,15 +97,12 @@ type Config struct {
 	Hostname       string      `json:"hostname"`
 	Network        string      `json:"network"` // bridge, none, host or a network's name
 	Net            NetSettings `json:"net,omitzero"`
-	// Connections are the further networks `network connect` put it on:
-	// it joins them at every start.
-	Connections []Connection `json:"connections,omitempty"`
-	OpenStdin   bool         `json:"openStdin,omitempty"`
-	Tty         bool         `json:"tty,omitempty"`  // a pseudo-terminal as stdio
-	Init        bool         `json:"init,omitempty"` // lade's init as pid 1
-	ReadOnly    bool         `json:"readOnly,omitempty"`
-	AutoRemove  bool         `json:"autoRemove,omitempty"`
-	Mounts      []Mount      `json:"mounts,omitempty"`
+	OpenStdin      bool        `json:"openStdin,omitempty"`
+	Tty            bool        `json:"tty,omitempty"`  // a pseudo-terminal as stdio
+	Init           bool        `json:"init,omitempty"` // lade's init as pid 1
+	ReadOnly       bool        `json:"readOnly,omitempty"`
+	AutoRemove     bool        `json:"autoRemove,omitempty"`
+	Mounts         []Mount     `json:"mounts,omitempty"`
 	// AnonVolumes are volumes created for this container alone; they go
 	// with it on rm -v and --rm.
 	AnonVolumes []string      `json:"anonVolumes,omitempty"`
