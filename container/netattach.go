@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -40,16 +41,12 @@ type NetworkState struct {
 
 // networkMode is docker's --network value as lade keeps it: bridge (the
 // default network), none, host, or a user-defined network's name.
-// private, lade's former default, is loopback only: none. Rootless there
-// are no bridges yet: the default is none, and user-defined networks are
-// refused.
+// private, lade's former default, is loopback only: none. Rootless the
+// default network is slirp4netns's (attachNetwork), and user-defined
+// networks are refused.
 func networkMode(n string) (string, error) {
-	rootless := userns.Rootless()
 	switch {
 	case n == "" || n == "default" || n == network.DefaultName:
-		if rootless {
-			return "none", nil
-		}
 		return network.DefaultName, nil
 	case n == "private" || n == "none":
 		return "none", nil
@@ -57,8 +54,8 @@ func networkMode(n string) (string, error) {
 		return n, nil
 	case n == containerMode:
 		return "", fmt.Errorf("network %q: name the container", n)
-	case rootless && !strings.HasPrefix(n, containerMode):
-		return "", fmt.Errorf("network %s: user-defined networks need root (rootless networking through pasta or slirp4netns is not implemented yet)", n)
+	case userns.Rootless() && !strings.HasPrefix(n, containerMode):
+		return "", fmt.Errorf("network %s: user-defined networks need root (rootless, containers get the default network through slirp4netns, --network none, host or container:NAME)", n)
 	}
 	return n, nil
 }
@@ -117,9 +114,12 @@ func (s *Store) resolveNetwork(ctx context.Context, c *Config, o *CreateOptions)
 // attachNetwork puts a bridged container on its network for one run, with
 // kernel DNAT for its published ports, and starts the embedded DNS server
 // on user-defined networks; nil otherwise.
-func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port) (*network.Attachment, error) {
+func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port, warn io.Writer) (*network.Attachment, error) {
 	if !bridged(c) {
 		return nil, nil
+	}
+	if userns.Rootless() {
+		return s.attachSlirp(ctx, c, warn)
 	}
 	ns, err := s.networks()
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port) (*ne
 		Alive: s.supervised, Ports: portMaps(ports),
 	})
 	if errors.Is(err, unix.EPERM) {
-		return nil, fmt.Errorf("network %s: %w (bridge networks need root in the host's network namespace; rootless networking is not implemented yet: use --network none or host)", c.Network, err)
+		return nil, fmt.Errorf("network %s: %w (bridge networks need root in the host's network namespace)", c.Network, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", c.Network, err)
@@ -138,6 +138,24 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port) (*ne
 	if err := s.connectAll(ctx, c, att); err != nil {
 		s.detachNetwork(ctx, c, att)
 		return nil, err
+	}
+	if err := s.startNetwork(c, att); err != nil {
+		s.detachNetwork(ctx, c, att)
+		return nil, err
+	}
+	return att, nil
+}
+
+// attachSlirp puts a rootless container on the default network, which is
+// slirp4netns's; without slirp4netns it has loopback only, with a warning.
+func (s *Store) attachSlirp(ctx context.Context, c *Config, warn io.Writer) (*network.Attachment, error) {
+	att, err := network.AttachSlirp(ctx)
+	if errors.Is(err, network.ErrNoSlirp) {
+		fmt.Fprintf(warn, "WARNING: rootless networking: %v: the container has loopback only\n", err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rootless networking: %w", err)
 	}
 	if err := s.startNetwork(c, att); err != nil {
 		s.detachNetwork(ctx, c, att)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/lade-build/lade/internal/userns"
 	"github.com/lade-build/lade/network"
 )
 
@@ -20,6 +21,9 @@ type Connection struct {
 // ConnectNetwork puts container c on one more network, with aliases: at
 // once if it runs, and at each of its starts, as docker does.
 func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, aliases []string) error {
+	if userns.Rootless() {
+		return errors.New("network connect: user-defined networks need root")
+	}
 	if !bridged(&c.Config) {
 		return fmt.Errorf("container %s is on network %s: only a container on a bridge network can be connected to another", c.Name, c.Config.Network)
 	}

@@ -12,7 +12,7 @@ import (
 // runOnce starts the container's process and waits for it.
 func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	c := r.c
-	att, err := s.attachNetwork(ctx, c, r.ports)
+	att, err := s.attachNetwork(ctx, c, r.ports, r.warn)
 	if err != nil {
 		return -1, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 
 	"github.com/vishvananda/netns"
@@ -31,6 +32,10 @@ type Attachment struct {
 	store    *Store
 	ns       netns.NsHandle
 	dns      *dnsServer
+	// slirp runs for a rootless attachment (AttachSlirp); closing
+	// slirpExit ends it.
+	slirp     *exec.Cmd
+	slirpExit *os.File
 }
 
 // Attach records the container's endpoint on the network, makes sure the
@@ -122,9 +127,13 @@ func (a *Attachment) Detach(ctx context.Context) error {
 	if a.dns != nil {
 		a.dns.stop()
 	}
+	a.stopSlirp()
 	if a.ns >= 0 {
 		a.ns.Close()
 		a.ns = -1
+	}
+	if a.store == nil {
+		return nil // slirp's: not in the store
 	}
 	return a.store.update(ctx, func(st *state) error {
 		return a.store.dropEndpoints(st, a.Endpoint.Container)

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
-	"github.com/vishvananda/netlink"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -102,31 +101,12 @@ func inspectNetworkIP(t *testing.T, root, network, id string) string {
 	return rest[:strings.Index(rest, `"`)]
 }
 
-// hostAddr is a non-loopback IPv4 address of the host's own, from
-// netlink: a server bound on it is reached only through the container's
-// gateway and the host's routing.
-func hostAddr(t *testing.T) string {
-	t.Helper()
-	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		l, err := netlink.LinkByIndex(a.LinkIndex)
-		if err == nil && !a.IP.IsLoopback() && l.Type() == "device" {
-			return a.IP.String()
-		}
-	}
-	t.Skip("the host has no non-loopback IPv4 address of a device")
-	return ""
-}
-
 // TestDefaultBridge: a container on the default network reaches a server
 // on the host's own address (one on an --internal network does not) and
 // publishes a port on the host's loopback.
 func TestDefaultBridge(t *testing.T) {
 	root := newRoot(t)
-	ln, err := net.Listen("tcp4", net.JoinHostPort(hostAddr(t), "0"))
+	ln, err := net.Listen("tcp4", net.JoinHostPort(testutil.HostAddr(t), "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +224,7 @@ func TestNetworkCommands(t *testing.T) {
 // the test's, on the host's own address.
 func TestDNSForwarding(t *testing.T) {
 	root := newRoot(t)
-	addr := hostAddr(t)
+	addr := testutil.HostAddr(t)
 	pc, err := net.ListenPacket("udp4", net.JoinHostPort(addr, "53"))
 	if err != nil {
 		t.Skipf("port 53 of %s is taken: %v", addr, err)

@@ -20,7 +20,7 @@ const cgiAddr = `mkdir -p /www/cgi-bin && printf '#!/bin/sh\necho Content-Type: 
 // IPv6 (the container sees its own loopback); a [::1] bind is the proxy's.
 func TestPublishDNATAndProxy(t *testing.T) {
 	root := newRoot(t)
-	host := hostAddr(t)
+	host := testutil.HostAddr(t)
 	any, v6 := freePort(t), freePort(t)
 	runDetached(t, root, "-p", fmt.Sprintf("%d:8080", any), "-p", fmt.Sprintf("[::1]:%d:8080", v6), "busybox", "sh", "-c", cgiAddr)
 	tests := []struct {
