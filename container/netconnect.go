@@ -27,11 +27,7 @@ func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, al
 	if !bridged(&c.Config) {
 		return fmt.Errorf("container %s is on network %s: only a container on a bridge network can be connected to another", c.Name, c.Config.Network)
 	}
-	ns, err := s.networks()
-	if err != nil {
-		return err
-	}
-	n, err := ns.Get(ctx, net)
+	ns, n, err := s.network(ctx, net)
 	if err != nil {
 		return err
 	}
@@ -52,11 +48,7 @@ func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, al
 // DisconnectNetwork takes container c off network net, now if it runs
 // and for its later starts.
 func (s *Store) DisconnectNetwork(ctx context.Context, c *Container, net string) error {
-	ns, err := s.networks()
-	if err != nil {
-		return err
-	}
-	n, err := ns.Get(ctx, net)
+	ns, n, err := s.network(ctx, net)
 	if err != nil {
 		return err
 	}
@@ -96,16 +88,15 @@ func (s *Store) connectAll(ctx context.Context, c *Config, att *network.Attachme
 // updateConfig applies fn to c's recorded config under the container
 // lock.
 func (s *Store) updateConfig(id string, fn func(*Config)) error {
-	unlock, err := lockFile(filepath.Join(s.Dir(id), "state.lock"))
+	return updateLocked(s, id, "config.json", fn)
+}
+
+// network is the network store and the network named net.
+func (s *Store) network(ctx context.Context, net string) (*network.Store, *network.Network, error) {
+	ns, err := s.networks()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer unlock()
-	var cfg Config
-	p := filepath.Join(s.Dir(id), "config.json")
-	if err := readJSON(p, &cfg); err != nil {
-		return err
-	}
-	fn(&cfg)
-	return writeJSON(p, &cfg)
+	n, err := ns.Get(ctx, net)
+	return ns, n, err
 }

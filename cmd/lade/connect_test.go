@@ -10,11 +10,7 @@ import (
 // docker's; a disconnect while stopped holds too.
 func TestConnectSurvivesRestart(t *testing.T) {
 	root := newRoot(t)
-	for _, n := range []string{"ladetest-c1", "ladetest-c2"} {
-		if r := lade(t, root, "", "network", "create", n); r.code != 0 {
-			t.Fatalf("network create %s: %+v", n, r)
-		}
-	}
+	createNetworks(t, root, "ladetest-c1", "ladetest-c2")
 	runDetached(t, root, "--name", "web", "--network", "ladetest-c1", "busybox", "sh", "-c",
 		"mkdir -p /www && echo hello-web > /www/index.html && exec httpd -f -p 8080 -h /www")
 	steps := []struct {

@@ -19,17 +19,10 @@ import (
 func TestRootlessNetwork(t *testing.T) {
 	u, bb := rootless(t)
 	asUser(t, u, nil, "import", bb, "busybox")
-	ln, err := net.Listen("tcp4", net.JoinHostPort(testutil.HostAddr(t), "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "from-host") })}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	host, hport, _ := net.SplitHostPort(ln.Addr().String())
+	host, hport := testutil.ServeOnHost(t, "from-host")
 	get := fmt.Sprintf(`printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 %s %s`, host, hport)
 	if out := asUser(t, u, nil, "run", "--rm", "busybox", "sh", "-c", get); !strings.HasSuffix(out, "from-host") {
-		t.Errorf("rootless GET from the host's %s: %q, want from-host", ln.Addr(), out)
+		t.Errorf("rootless GET from the host's %s:%s: %q, want from-host", host, hport, out)
 	}
 	pl, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
