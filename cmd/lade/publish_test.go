@@ -18,11 +18,12 @@ const cgiAddr = `mkdir -p /www/cgi-bin && printf '#!/bin/sh\necho Content-Type: 
 // container by kernel DNAT from the host's own address (the container sees
 // that address), and through the userspace proxy from loopback, IPv4 and
 // IPv6 (the container sees its own loopback); a [::1] bind is the proxy's.
+// port lists the IPv6 address too, as docker's.
 func TestPublishDNATAndProxy(t *testing.T) {
 	root := newRoot(t)
 	host := testutil.HostAddr(t)
 	any, v6 := freePort(t), freePort(t)
-	runDetached(t, root, "-p", fmt.Sprintf("%d:8080", any), "-p", fmt.Sprintf("[::1]:%d:8080", v6), "busybox", "sh", "-c", cgiAddr)
+	id := runDetached(t, root, "-p", fmt.Sprintf("%d:8080", any), "-p", fmt.Sprintf("[::1]:%d:8080", v6), "busybox", "sh", "-c", cgiAddr)
 	tests := []struct {
 		host string
 		port int
@@ -45,5 +46,9 @@ func TestPublishDNATAndProxy(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("GET %s: the container saw %q, want %q", url, got, tt.want)
 		}
+	}
+	want := fmt.Sprintf("8080/tcp -> 0.0.0.0:%d\n8080/tcp -> [::]:%d\n8080/tcp -> [::1]:%d\n", any, any, v6)
+	if r := lade(t, root, "", "port", id); r.stdout != want {
+		t.Errorf("port: %q, want %q", r.stdout, want)
 	}
 }
