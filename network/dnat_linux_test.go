@@ -5,10 +5,16 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/nftables"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // TestDNATRules: which binds get kernel DNAT (every address, one
@@ -43,9 +49,55 @@ func TestDNATRules(t *testing.T) {
 
 // TestPublishDNAT: a port published on every address reaches the server
 // in the container's namespace from the host's own (gateway) address, by
-// DNAT alone (no proxy here), for tcp and udp; the rules go with Detach.
+// DNAT alone (no proxy here), for tcp and udp, through nftables and
+// through the iptables fallback; the rules go with Detach.
 func TestPublishDNAT(t *testing.T) {
-	s := openTestStore(t)
+	for _, tt := range []struct {
+		name     string
+		iptables bool
+	}{{"nftables", false}, {"iptables", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.iptables {
+				// The host's iptables (on this host's nft backend or
+				// legacy), as where nf_tables is missing.
+				if _, err := exec.LookPath("iptables-restore"); err != nil {
+					testutil.Unavailable(t, "needs iptables: apt-get install iptables")
+				}
+				forceIPTables, iptablesBin = true, "iptables"
+				t.Cleanup(func() { forceIPTables, iptablesBin = false, "" })
+				dropNewTables(t)
+			}
+			checkPublish(t, openTestStore(t))
+		})
+	}
+}
+
+// dropNewTables deletes, after the test, the tables of family ip that
+// iptables' nft backend made for its built-in chains (filter, nat): the
+// test's rules are gone by then, and the host had none of them before.
+func dropNewTables(t *testing.T) {
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		after, _ := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+		for _, tb := range after {
+			// Only these: other tests may be making lade tables now.
+			made := tb.Name == "filter" || tb.Name == "nat"
+			if made && !slices.ContainsFunc(before, func(b *nftables.Table) bool { return b.Name == tb.Name }) {
+				c.DelTable(tb)
+			}
+		}
+		_ = c.Flush()
+	})
+}
+
+func checkPublish(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if _, err := s.Create(ctx, CreateOptions{Name: "ladetest-dnat", Subnet: "10.231.9.0/24"}); err != nil {
 		t.Fatal(err)
@@ -101,7 +153,7 @@ func TestPublishDNAT(t *testing.T) {
 		t.Fatal(err)
 	}
 	detached = true
-	if st, _ := s.read(); ensureRules(s.table, st) != nil || len(dnatRules(st)) != 0 {
+	if st, _ := s.read(); len(dnatRules(st)) != 0 || strings.Contains(ipRestore(s.table, st), "DNAT") {
 		t.Errorf("DNAT rules left after detach")
 	}
 }
@@ -146,4 +198,36 @@ func exchange(t *testing.T, proto, addr, send string) string {
 	n, _ := c.Read(buf)
 	b.Write(buf[:n])
 	return b.String()
+}
+
+// TestIPRestore: the iptables fallback's rules say what the nftables
+// ones do: isolation, internal networks, masquerade, and DNAT for the
+// binds that get it.
+func TestIPRestore(t *testing.T) {
+	n1 := &Network{Name: "n1", ID: "id1", Bridge: "br-1", Subnet: netip.MustParsePrefix("10.9.1.0/24")}
+	n2 := &Network{Name: "n2", ID: "id2", Bridge: "br-2", Subnet: netip.MustParsePrefix("10.9.2.0/24"), Internal: true}
+	st := &state{Networks: []*Network{n1, n2}, Endpoints: []*Endpoint{{
+		Container: "c", Network: "id1", IP: netip.MustParseAddr("10.9.1.2"),
+		Ports: []PortMap{{Proto: "tcp", HostPort: 8080, Port: 80}, {Proto: "udp", HostIP: "127.0.0.1", HostPort: 53, Port: 53}, {Proto: "udp", HostIP: "10.0.0.5", HostPort: 5353, Port: 53}},
+	}}}
+	got := ipRestore("lade", st)
+	tests := []struct {
+		line string
+		want bool
+	}{
+		{"-A LADE-FWD -i br-1 -o br-2 -j DROP", true},
+		{"-A LADE-FWD -i br-2 ! -o br-2 -j DROP", true},
+		{"-A LADE-FWD -i br-1 ! -o br-1 -j DROP", false},
+		{"-A LADE-POST -s 10.9.1.0/24 ! -o br-1 -j MASQUERADE", true},
+		{"-A LADE-POST -s 10.9.2.0/24 ! -o br-2 -j MASQUERADE", false},
+		{"-A LADE-PRE -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT --to-destination 10.9.1.2:80", true},
+		{"-A LADE-OUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT --to-destination 10.9.1.2:80", true},
+		{"-A LADE-PRE -d 10.0.0.5 -p udp --dport 5353 -j DNAT --to-destination 10.9.1.2:53", true},
+		{"--dport 53 ", false},
+	}
+	for _, tt := range tests {
+		if strings.Contains(got, tt.line) != tt.want {
+			t.Errorf("ipRestore has %q: %v, want %v\n%s", tt.line, !tt.want, tt.want, got)
+		}
+	}
 }

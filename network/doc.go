@@ -28,6 +28,9 @@
 // An endpoint whose supervisor died (SIGKILL) is swept, with its rules,
 // by the next Attach; a network's bridge and rules go with `network rm`.
 //
+// Where the kernel has no nf_tables the same rules are iptables chains of
+// the root's own, written with iptables-restore (iptables_linux.go).
+//
 // Rootless, AttachSlirp makes the namespace and runs slirp4netns on it
 // for outbound access; nothing of it is in the store.
 package network

@@ -26,8 +26,13 @@ var baseChains = []nftables.Chain{
 }
 
 // syncRules makes table (family ip) hold exactly the rules st needs, in
-// one atomic batch (see wantRules).
+// one atomic batch (see wantRules); iptables chains where the kernel has
+// no nf_tables.
 func syncRules(table string, st *state) error {
+	return withFallback(func() error { return syncNFT(table, st) }, func() error { return syncIPTables(table, st) })
+}
+
+func syncNFT(table string, st *state) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
@@ -37,8 +42,13 @@ func syncRules(table string, st *state) error {
 
 // ensureRules is syncRules when the table's rules are not those st needs
 // (someone flushed or changed it, or endpoints with ports came or went);
-// a commit costs an RCU grace period (~10 ms), a look much less.
+// a commit costs an RCU grace period (~10 ms), a look much less. The
+// iptables fallback always writes.
 func ensureRules(table string, st *state) error {
+	return withFallback(func() error { return ensureNFT(table, st) }, func() error { return syncIPTables(table, st) })
+}
+
+func ensureNFT(table string, st *state) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
@@ -114,8 +124,13 @@ func writeRules(c *nftables.Conn, table string, rules []nftRule) error {
 	return nil
 }
 
-// deleteTable removes table; a missing one is fine.
+// deleteTable removes table (or the fallback's chains); a missing one is
+// fine.
 func deleteTable(table string) error {
+	return withFallback(func() error { return deleteNFT(table) }, func() error { return deleteIPTables(table) })
+}
+
+func deleteNFT(table string) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
