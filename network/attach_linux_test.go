@@ -27,6 +27,15 @@ func openTestStore(t *testing.T) *Store {
 	return s
 }
 
+func nftConn(t *testing.T) *nftables.Conn {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func testID(i int) string { return fmt.Sprintf("e1a%02x%059x", i, 0) }
 
 // eth0 is the address and whether there is a default route in a's
@@ -135,10 +144,7 @@ func TestAttachSweepsDead(t *testing.T) {
 	if st, _ := s.read(); len(st.containerEndpoints(testID(1))) != 0 {
 		t.Errorf("the dead container's endpoint was kept: %+v", st.Endpoints)
 	}
-	c, err := nftables.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := nftConn(t)
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
 	if err != nil {
 		t.Fatal(err)

@@ -19,24 +19,31 @@ import (
 // every published port.
 func dnatRules(st *state) []nftRule {
 	var out []nftRule
+	st.eachDNAT(func(e *Endpoint, p PortMap) {
+		match, _ := hostMatch(p.HostIP)
+		tag := fmt.Sprintf("%s %s:%d %s:%d", p.Proto, p.HostIP, p.HostPort, e.IP, p.Port)
+		to := rule(portMatch(p.Proto, p.HostPort), dnatTo(e.IP, p.Port))
+		out = append(out,
+			nftRule{"prerouting", "dnat-in " + tag, rule(ifPrefix(expr.MetaKeyIIFNAME, "lade"), ifPrefix(expr.MetaKeyIIFNAME, "br-"), match, to)},
+			nftRule{"output", "dnat-out " + tag, rule(match, notLoopback(), to)})
+	})
+	return out
+}
+
+// eachDNAT calls fn for each published port that gets DNAT: on an
+// endpoint of a non-internal network, bound where hostMatch matches.
+func (st *state) eachDNAT(fn func(*Endpoint, PortMap)) {
 	for _, e := range st.Endpoints {
 		n := st.find(e.Network)
 		if n == nil || n.Internal {
 			continue
 		}
 		for _, p := range e.Ports {
-			match, ok := hostMatch(p.HostIP)
-			if !ok {
-				continue
+			if _, ok := hostMatch(p.HostIP); ok {
+				fn(e, p)
 			}
-			tag := fmt.Sprintf("%s %s:%d %s:%d", p.Proto, p.HostIP, p.HostPort, e.IP, p.Port)
-			to := rule(portMatch(p.Proto, p.HostPort), dnatTo(e.IP, p.Port))
-			out = append(out,
-				nftRule{"prerouting", "dnat-in " + tag, rule(ifPrefix(expr.MetaKeyIIFNAME, "lade"), ifPrefix(expr.MetaKeyIIFNAME, "br-"), match, to)},
-				nftRule{"output", "dnat-out " + tag, rule(match, notLoopback(), to)})
 		}
 	}
-	return out
 }
 
 // hostMatch matches the destination of a port bound on hostIP; false for

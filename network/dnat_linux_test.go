@@ -76,10 +76,7 @@ func TestPublishDNAT(t *testing.T) {
 // iptables' nft backend made for its built-in chains (filter, nat): the
 // test's rules are gone by then, and the host had none of them before.
 func dropNewTables(t *testing.T) {
-	c, err := nftables.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := nftConn(t)
 	before, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
 	if err != nil {
 		t.Fatal(err)

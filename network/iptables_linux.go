@@ -115,33 +115,16 @@ func ipRestore(table string, st *state) string {
 	}
 	// Connections from containers are the proxy's (see dnatRules).
 	fmt.Fprintf(&b, "-A %s -i lade+ -j RETURN\n-A %[1]s -i br-+ -j RETURN\n", ch(2))
-	for _, e := range st.Endpoints {
-		n := st.find(e.Network)
-		if n == nil || n.Internal {
-			continue
+	st.eachDNAT(func(e *Endpoint, p PortMap) {
+		dst := "-d " + p.HostIP
+		if p.HostIP == "" || p.HostIP == "0.0.0.0" {
+			dst = "-m addrtype --dst-type LOCAL"
 		}
-		for _, p := range e.Ports {
-			dst, ok := ipHostMatch(p.HostIP)
-			if !ok {
-				continue
-			}
-			dnat := fmt.Sprintf("-p %s --dport %d -j DNAT --to-destination %s:%d", p.Proto, p.HostPort, e.IP, p.Port)
-			fmt.Fprintf(&b, "-A %s %s %s\n-A %s ! -d 127.0.0.0/8 %s %s\n", ch(2), dst, dnat, ch(3), dst, dnat)
-		}
-	}
+		dnat := fmt.Sprintf("-p %s --dport %d -j DNAT --to-destination %s:%d", p.Proto, p.HostPort, e.IP, p.Port)
+		fmt.Fprintf(&b, "-A %s %s %s\n-A %s ! -d 127.0.0.0/8 %s %s\n", ch(2), dst, dnat, ch(3), dst, dnat)
+	})
 	b.WriteString("COMMIT\n")
 	return b.String()
-}
-
-// ipHostMatch is hostMatch's iptables match.
-func ipHostMatch(hostIP string) (string, bool) {
-	if _, ok := hostMatch(hostIP); !ok {
-		return "", false
-	}
-	if hostIP == "" || hostIP == "0.0.0.0" {
-		return "-m addrtype --dst-type LOCAL", true
-	}
-	return "-d " + hostIP, true
 }
 
 // deleteIPTables removes the root's chains and the jumps to them.
