@@ -119,7 +119,7 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port, warn
 		return nil, nil
 	}
 	if userns.Rootless() {
-		return s.attachSlirp(ctx, c, warn)
+		return s.attachRootless(ctx, c, warn)
 	}
 	ns, err := s.networks()
 	if err != nil {
@@ -146,11 +146,12 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port, warn
 	return att, nil
 }
 
-// attachSlirp puts a rootless container on the default network, which is
-// slirp4netns's; without slirp4netns it has loopback only, with a warning.
-func (s *Store) attachSlirp(ctx context.Context, c *Config, warn io.Writer) (*network.Attachment, error) {
-	att, err := network.AttachSlirp(ctx)
-	if errors.Is(err, network.ErrNoSlirp) {
+// attachRootless puts a rootless container on the default network, which
+// is slirp4netns's or pasta's ($LADE_ROOTLESS_NETWORK picks one); without
+// either it has loopback only, with a warning.
+func (s *Store) attachRootless(ctx context.Context, c *Config, warn io.Writer) (*network.Attachment, error) {
+	att, err := network.AttachRootless(ctx, os.Getenv("LADE_ROOTLESS_NETWORK"))
+	if errors.Is(err, network.ErrNoRootlessTool) {
 		fmt.Fprintf(warn, "WARNING: rootless networking: %v: the container has loopback only\n", err)
 		return nil, nil
 	}

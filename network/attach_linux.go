@@ -32,10 +32,12 @@ type Attachment struct {
 	store    *Store
 	ns       netns.NsHandle
 	dns      *dnsServer
-	// slirp runs for a rootless attachment (AttachSlirp); closing
-	// slirpExit ends it.
-	slirp     *exec.Cmd
-	slirpExit *os.File
+	// helper is slirp4netns or pasta for a rootless attachment
+	// (AttachRootless); closing helperExit ends slirp4netns, helperDone
+	// is closed when pasta exited.
+	helper     *exec.Cmd
+	helperExit *os.File
+	helperDone chan struct{}
 }
 
 // Attach records the container's endpoint on the network, makes sure the
@@ -127,7 +129,7 @@ func (a *Attachment) Detach(ctx context.Context) error {
 	if a.dns != nil {
 		a.dns.stop()
 	}
-	a.stopSlirp()
+	a.stopHelper()
 	if a.ns >= 0 {
 		a.ns.Close()
 		a.ns = -1
