@@ -42,8 +42,8 @@ type NetworkState struct {
 // networkMode is docker's --network value as lade keeps it: bridge (the
 // default network), none, host, or a user-defined network's name.
 // private, lade's former default, is loopback only: none. Rootless the
-// default network is slirp4netns's (attachNetwork), and user-defined
-// networks are refused.
+// default network is slirp4netns's or pasta's (attachNetwork), and
+// user-defined networks are refused.
 func networkMode(n string) (string, error) {
 	switch {
 	case n == "" || n == "default" || n == network.DefaultName:
@@ -55,7 +55,7 @@ func networkMode(n string) (string, error) {
 	case n == containerMode:
 		return "", fmt.Errorf("network %q: name the container", n)
 	case userns.Rootless() && !strings.HasPrefix(n, containerMode):
-		return "", fmt.Errorf("network %s: user-defined networks need root (rootless, containers get the default network through slirp4netns, --network none, host or container:NAME)", n)
+		return "", fmt.Errorf("network %s: user-defined networks need root (rootless, containers get the default network through slirp4netns or pasta; or --network none, host or container:NAME)", n)
 	}
 	return n, nil
 }
