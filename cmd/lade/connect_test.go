@@ -7,7 +7,8 @@ import (
 
 // TestConnectSurvivesRestart: a network connection, made while the
 // container runs or while it is stopped, holds at each later start, as
-// docker's; a disconnect while stopped holds too.
+// docker's; a disconnect while stopped holds too; prune keeps a network
+// a stopped container is connected to.
 func TestConnectSurvivesRestart(t *testing.T) {
 	root := newRoot(t)
 	createNetworks(t, root, "ladetest-c1", "ladetest-c2")
@@ -42,5 +43,10 @@ func TestConnectSurvivesRestart(t *testing.T) {
 		if got := strings.Contains(r.stdout, "hello-web"); got != st.reach {
 			t.Errorf("%s: GET http://www:8080/ from ladetest-c2: reached=%v, want %v (%+v)", st.name, got, st.reach, r)
 		}
+	}
+	lade(t, root, "", "stop", "-t", "1", "web")
+	lade(t, root, "", "network", "prune", "-f")
+	if r := lade(t, root, "", "network", "ls", "-q", "--filter", "name=ladetest-c2"); strings.TrimSpace(r.stdout) == "" {
+		t.Errorf("network prune removed ladetest-c2, which the stopped web is connected to")
 	}
 }

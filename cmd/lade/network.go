@@ -178,6 +178,9 @@ func (a *app) pruneNetworks(ctx context.Context) ([]string, error) {
 	used := map[string]bool{}
 	for _, c := range all {
 		used[c.Network] = true
+		for _, x := range c.Net.Connections {
+			used[x.Network] = true
+		}
 	}
 	var removed []string
 	err = a.withNetworks(func(ctx context.Context, ns *network.Store, alive func(string) bool, _ []string) error {
