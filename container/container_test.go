@@ -42,12 +42,44 @@ func TestParseSignal(t *testing.T) {
 		{"KILL", syscall.SIGKILL, false},
 		{"sigint", syscall.SIGINT, false},
 		{"9", syscall.SIGKILL, false},
+		{"SIGRTMIN+3", syscall.Signal(37), false}, // systemd images' STOPSIGNAL
+		{"RTMAX", syscall.Signal(64), false},
+		{"SIGPWR", syscall.SIGPWR, false},
 		{"NOPE", 0, true},
+		{"0", 0, true},
+		{"65", 0, true},
 	}
 	for _, tc := range tests {
 		got, err := ParseSignal(tc.in)
 		if (err != nil) != tc.bad || got != tc.want {
 			t.Errorf("ParseSignal(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{in: "1024", want: 1024},
+		{in: "512k", want: 512 << 10},
+		{in: "32m", want: 32 << 20},
+		{in: "10MB", want: 10 << 20},
+		{in: "1g", want: 1 << 30},
+		{in: "1GiB", want: 1 << 30},
+		{in: "64MiB", want: 64 << 20},
+		{in: "1.5GiB", want: 3 << 29},
+		{in: "2 GB", want: 2 << 30},
+		{in: "1T", want: 1 << 40},
+		{in: "lots", bad: true},
+		{in: "-1", bad: true},
+		{in: "1x", bad: true},
+	} {
+		got, err := ParseBytes(tc.in)
+		if (err != nil) != tc.bad || (!tc.bad && got != tc.want) {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d (error: %v)", tc.in, got, err, tc.want, tc.bad)
 		}
 	}
 }

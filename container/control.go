@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,22 +22,12 @@ import (
 // Running reports whether c has a live supervisor and a process.
 func (s *Store) Running(id string) bool { return s.supervised(id) }
 
-// ParseSignal accepts "TERM", "SIGTERM" or "15".
+// ParseSignal reads a signal as runner.ParseSignal does; "" is SIGTERM.
 func ParseSignal(sig string) (syscall.Signal, error) {
 	if sig == "" {
 		return syscall.SIGTERM, nil
 	}
-	if n, err := strconv.Atoi(sig); err == nil && n > 0 && n < 65 {
-		return syscall.Signal(n), nil
-	}
-	name := strings.ToUpper(sig)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if s := unix.SignalNum(name); s != 0 {
-		return s, nil
-	}
-	return 0, fmt.Errorf("invalid signal: %s", sig)
+	return runner.ParseSignal(sig)
 }
 
 // Kill sends sig to the container's main process. As in docker, a kill

@@ -101,12 +101,18 @@ func TestParseMountFlags(t *testing.T) {
 		{in: "data:/d:ro", flag: ParseVolumeFlag, want: Mount{Type: "volume", Name: "data", Target: "/d", ReadOnly: true}},
 		{in: "/anon", flag: ParseVolumeFlag, want: Mount{Type: "volume", Target: "/anon"}},
 		{in: "a:/b:rshared", flag: ParseVolumeFlag, err: `unknown option "rshared"`},
-		{in: "type=tmpfs,target=/t,tmpfs-size=1m", flag: ParseMountFlag, want: Mount{Type: "tmpfs", Target: "/t", Options: []string{"size=1m"}}},
+		{in: "type=tmpfs,target=/t,tmpfs-size=1m", flag: ParseMountFlag, want: Mount{Type: "tmpfs", Target: "/t", Options: []string{"size=1048576"}}},
+		{in: "type=tmpfs,target=/t,tmpfs-size=1GiB", flag: ParseMountFlag, want: Mount{Type: "tmpfs", Target: "/t", Options: []string{"size=1073741824"}}},
+		{in: "type=tmpfs,target=/t,tmpfs-size=big", flag: ParseMountFlag, err: "invalid size"},
 		{in: "source=v,target=/v,readonly", flag: ParseMountFlag, want: Mount{Type: "volume", Name: "v", Target: "/v", ReadOnly: true}},
 		{in: "type=bind,source=rel,target=/x", flag: ParseMountFlag, err: "absolute path"},
 		{in: "target=/x,colour=red", flag: ParseMountFlag, err: `unknown key "colour"`},
-		{in: "/t:ro,size=1m", flag: func(s string) (Mount, error) { return parseTmpfsFlag(s), nil },
-			want: Mount{Type: "tmpfs", Target: "/t", ReadOnly: true, Options: []string{"size=1m"}}},
+		{in: "/t:ro,size=1m", flag: parseTmpfsFlag,
+			want: Mount{Type: "tmpfs", Target: "/t", ReadOnly: true, Options: []string{"size=1048576"}}},
+		{in: "/t:size=64MiB,mode=1777", flag: parseTmpfsFlag,
+			want: Mount{Type: "tmpfs", Target: "/t", Options: []string{"size=67108864", "mode=1777"}}},
+		{in: "/t:size=50%", flag: parseTmpfsFlag, want: Mount{Type: "tmpfs", Target: "/t", Options: []string{"size=50%"}}},
+		{in: "/t:size=lots", flag: parseTmpfsFlag, err: "invalid size"},
 	}
 	for _, tc := range tests {
 		m, err := tc.flag(tc.in)

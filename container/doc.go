@@ -42,5 +42,6 @@
 // window size), a shim to the log.
 //
 // Named volumes live under <root>/volumes/<name>/_data. DiskUsage,
-// VolumeUsage, PruneStopped and PruneVolumes serve system df and prune.
+// VolumeUsage, PruneStopped and PruneVolumes serve system df and the
+// prunes (container, volume, system), with the bytes they reclaimed.
 package container

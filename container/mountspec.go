@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -52,7 +53,10 @@ func parseMounts(o *CreateOptions) ([]Mount, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpfs, _ := parseEach(o.Tmpfs, func(s string) (Mount, error) { return parseTmpfsFlag(s), nil })
+	tmpfs, err := parseEach(o.Tmpfs, parseTmpfsFlag)
+	if err != nil {
+		return nil, err
+	}
 	return slices.Concat(volumes, mounts, tmpfs), nil
 }
 
@@ -70,19 +74,41 @@ func parseEach(vals []string, parse func(string) (Mount, error)) ([]Mount, error
 }
 
 // parseTmpfsFlag reads --tmpfs PATH[:OPTIONS].
-func parseTmpfsFlag(t string) Mount {
+func parseTmpfsFlag(t string) (Mount, error) {
 	path, opts, _ := strings.Cut(t, ":")
 	m := Mount{Type: "tmpfs", Target: path}
-	if opts != "" {
-		for _, o := range strings.Split(opts, ",") {
-			if o == "ro" {
-				m.ReadOnly = true
-			} else if o != "rw" {
-				m.Options = append(m.Options, o)
+	if opts == "" {
+		return m, nil
+	}
+	for _, o := range strings.Split(opts, ",") {
+		switch v, isSize := strings.CutPrefix(o, "size="); {
+		case o == "ro":
+			m.ReadOnly = true
+		case o == "rw":
+		case isSize:
+			opt, err := tmpfsSize(v)
+			if err != nil {
+				return m, fmt.Errorf("invalid --tmpfs %q: %w", t, err)
 			}
+			m.Options = append(m.Options, opt)
+		default:
+			m.Options = append(m.Options, o)
 		}
 	}
-	return m
+	return m, nil
+}
+
+// tmpfsSize is the kernel's size= option for a docker size (1g, 64MiB),
+// in bytes; a percentage of RAM (50%) passes as the kernel reads it.
+func tmpfsSize(v string) (string, error) {
+	if strings.HasSuffix(v, "%") {
+		return "size=" + v, nil
+	}
+	n, err := ParseBytes(v)
+	if err != nil {
+		return "", err
+	}
+	return "size=" + strconv.FormatInt(n, 10), nil
 }
 
 // imageVolumes are anonymous volumes for the image's VOLUMEs nobody
@@ -175,7 +201,11 @@ func ParseMountFlag(s string) (Mount, error) {
 		case "readonly", "ro":
 			m.ReadOnly = !hasV || v == "true" || v == "1"
 		case "tmpfs-size":
-			m.Options = append(m.Options, "size="+v)
+			opt, err := tmpfsSize(v)
+			if err != nil {
+				return m, fmt.Errorf("invalid --mount %q: %w", s, err)
+			}
+			m.Options = append(m.Options, opt)
 		case "tmpfs-mode":
 			m.Options = append(m.Options, "mode="+v)
 		case "bind-propagation", "volume-nocopy", "consistency":

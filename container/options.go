@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/docker/go-units"
+
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/lade-build/lade/runner"
@@ -61,24 +63,15 @@ func (o *CreateOptions) resources() (Resources, error) {
 	return r, nil
 }
 
-// ParseBytes reads docker sizes: 32m, 1g, 512k, 1024b or a plain number.
+// ParseBytes reads a size as docker does, with go-units: 1024, 512k,
+// 32m, 1g, 1GiB, 1.5GB (binary units, case-insensitive, b optional). It
+// is lade's one size parser: memory, shm, tmpfs and cache limits.
 func ParseBytes(s string) (int64, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.m
-			break
-		}
+	n, err := units.RAMInBytes(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("invalid size: %q", s)
 	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return int64(v * float64(mult)), nil
+	return n, nil
 }
 
 // capabilities is docker's default set with CapAdd/CapDrop applied; nil

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lade-build/lade/internal/du"
 	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/snapshot"
 )
@@ -120,4 +121,11 @@ func (s *Store) WriteEtc(c *Config, att *network.Attachment) ([]Mount, error) {
 		mounts = append(mounts, Mount{Type: "bind", Source: p, Target: "/etc/" + f.name, ReadOnly: c.ReadOnly})
 	}
 	return mounts, nil
+}
+
+// SizeRw is what container id's writable layer takes on disk.
+func (s *Store) SizeRw(id string) int64 {
+	upper, _, _, _ := s.rootfsDirs(id)
+	n, _ := du.Size(upper)
+	return n
 }

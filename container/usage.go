@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/lade-build/lade/internal/du"
+	"github.com/lade-build/lade/internal/prunefilter"
 )
 
 // Usage is what containers or volumes take on disk, as system df shows
@@ -57,43 +58,57 @@ func (s *Store) VolumeUsage() (Usage, error) {
 	return u, nil
 }
 
-// PruneStopped removes every container that is not running, with its
-// anonymous volumes, and returns their IDs and the image IDs the running
-// ones use.
-func (s *Store) PruneStopped(ctx context.Context) (removed []string, usedImages map[string]bool, err error) {
-	ctrs, err := s.List()
-	if err != nil {
-		return nil, nil, err
-	}
-	usedImages = map[string]bool{}
-	for _, c := range ctrs {
-		if s.Running(c.ID) {
-			usedImages[c.ImageID] = true
-			continue
-		}
-		if err := s.Remove(ctx, c.ID, false, true); err != nil {
-			return removed, usedImages, err
-		}
-		removed = append(removed, c.ID)
-	}
-	return removed, usedImages, nil
+// Pruned is what a prune removed: container IDs or volume names, and
+// the bytes they held.
+type Pruned struct {
+	Removed   []string
+	Reclaimed int64
+	// UsedImages are the image IDs the containers kept use.
+	UsedImages map[string]bool
 }
 
-// PruneVolumes removes the anonymous volumes no container uses and
-// returns their names.
-func (s *Store) PruneVolumes() ([]string, error) {
-	vols, err := s.ListVolumes()
+// PruneStopped removes every container that is not running and f
+// selects, with its anonymous volumes, and returns their IDs, their
+// writable layers' size and the image IDs the containers kept use.
+func (s *Store) PruneStopped(ctx context.Context, f prunefilter.Filter) (Pruned, error) {
+	p := Pruned{UsedImages: map[string]bool{}}
+	ctrs, err := s.List()
 	if err != nil {
-		return nil, err
+		return p, err
 	}
-	var removed []string
-	for _, v := range vols {
-		if users, _ := s.VolumeUsers(v.Name); len(users) > 0 || !v.Anonymous {
+	for _, c := range ctrs {
+		if s.Running(c.ID) || !f.Match(c.Created, c.Labels) {
+			p.UsedImages[c.ImageID] = true
 			continue
 		}
+		upper, _, _, _ := s.rootfsDirs(c.ID)
+		n, _ := du.Size(upper)
+		if err := s.Remove(ctx, c.ID, false, true); err != nil {
+			return p, err
+		}
+		p.Removed = append(p.Removed, c.ID)
+		p.Reclaimed += n
+	}
+	return p, nil
+}
+
+// PruneVolumes removes the anonymous volumes no container uses, or with
+// all every unused volume, and returns their names and size.
+func (s *Store) PruneVolumes(all bool) (Pruned, error) {
+	var p Pruned
+	vols, err := s.ListVolumes()
+	if err != nil {
+		return p, err
+	}
+	for _, v := range vols {
+		if users, _ := s.VolumeUsers(v.Name); len(users) > 0 || !(v.Anonymous || all) {
+			continue
+		}
+		n, _ := du.Size(v.Mountpoint)
 		if err := s.RemoveVolume(v.Name); err == nil {
-			removed = append(removed, v.Name)
+			p.Removed = append(p.Removed, v.Name)
+			p.Reclaimed += n
 		}
 	}
-	return removed, nil
+	return p, nil
 }

@@ -65,15 +65,18 @@ func (s *Store) CreateVolume(name string, labels map[string]string) (*Volume, er
 	return v, nil
 }
 
+// ErrVolumeNotFound is returned for an unknown volume.
+var ErrVolumeNotFound = errors.New("no such volume")
+
 // GetVolume returns volume name.
 func (s *Store) GetVolume(name string) (*Volume, error) {
 	if !nameRE.MatchString(name) {
-		return nil, fmt.Errorf("no such volume: %s", name)
+		return nil, fmt.Errorf("%w: %s", ErrVolumeNotFound, name)
 	}
 	var v Volume
 	if err := readJSON(filepath.Join(s.volumeDir(name), "volume.json"), &v); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no such volume: %s", name)
+			return nil, fmt.Errorf("%w: %s", ErrVolumeNotFound, name)
 		}
 		return nil, err
 	}

@@ -2,7 +2,10 @@
 // image layout as a tar stream (WriteOCI; WriteOCIIndex for a
 // multi-platform image, its index a blob that index.json names), and a
 // docker save style archive that `docker load` accepts, for one image or
-// several (WriteDocker, WriteDockerMulti).
+// several (WriteDocker, WriteDockerMulti). The local and tar outputs
+// write an image's filesystem instead, its layers flattened (files.go:
+// WriteLocal into a directory, WriteFilesTar as one plain tar; a
+// multi-platform build's images each under their platform's directory).
 //
 // Lifecycle of an export: everything about the image (manifest, config,
 // layer descriptors) is gathered and checked first, so a broken image

@@ -3,7 +3,6 @@ package fileop
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"os"
 	"os/exec"
@@ -61,15 +60,7 @@ func makeTar(t *testing.T, entries ...tarEntry) []byte {
 	return buf.Bytes()
 }
 
-func gzipBytes(t *testing.T, b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func gzipBytes(t *testing.T, b []byte) []byte { return testutil.Gzip(t, b) }
 
 func zstdBytes(t *testing.T, b []byte) []byte {
 	zw, err := zstd.NewWriter(nil)

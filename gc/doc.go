@@ -10,5 +10,6 @@
 // record references is garbage; it removes, in order, stale scratch,
 // orphans, records (least recently used first) and then the blobs and
 // snapshots only those records held, each removal atomic on its own, so
-// an interrupted prune leaves a consistent, smaller root.
+// an interrupted prune leaves a consistent, smaller root. OrphansOnly
+// stops after the orphans: what image prune frees, records kept.
 package gc

@@ -28,6 +28,10 @@ type PruneOptions struct {
 	StaleAge time.Duration
 	// Now is the reference time (zero: time.Now()).
 	Now time.Time
+	// OrphansOnly removes only unreferenced blobs and snapshots (what
+	// removed images leave) and stale temp files, keeping every record:
+	// image prune, which leaves the build cache alone.
+	OrphansOnly bool
 }
 
 // PruneReport says what Prune removed.
@@ -71,7 +75,7 @@ func (g *Collector) Prune(ctx context.Context, o PruneOptions) (*PruneReport, er
 	}
 	p.total = p.u.Total()
 	p.scratch(stale)
-	if err := p.orphans(ctx); err != nil {
+	if err := p.orphans(ctx); err != nil || o.OrphansOnly {
 		return p.rep, err
 	}
 	gone, err := p.records(ctx)

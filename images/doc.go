@@ -1,8 +1,10 @@
 // Package images is lade's local image store: named references to image
 // manifests whose blobs live in the content store (package cache), and
 // the ways images come in and go out: Pull and Push (registries, with
-// cross-repository mounts from the recorded blob sources), Import (a
-// rootfs tarball), Load and LoadLayout (docker and OCI archives, layouts),
+// cross-repository mounts from the recorded blob sources; Tags and
+// RemoteTags list a repository's tags for push and pull -a), Import (a
+// rootfs tarball, its config edited by docker's --change instructions,
+// ApplyChanges), Load and LoadLayout (docker and OCI archives, layouts),
 // Save, and Delete (docker rmi's rules).
 //
 // Lifecycle: Tag (or Store, for an untagged image) copies an image's layer
@@ -32,8 +34,12 @@
 // ManifestCreate, ManifestAnnotate, ManifestPush, ManifestInspect,
 // ManifestRemove. PullOptions.Verify (lade's signature policy) judges the
 // digest a reference resolves to before Pull fetches or stores anything.
+// Registries are reached through Transport (docker's TLS rules: certs.d,
+// insecure registries) with docker's credentials, which Login and Logout
+// write and erase through config.json's credential helpers.
 // Inspect, History and Filter describe stored images as docker's
 // inspect, history and images --filter do; DiskUsage measures them for
-// system df. Blobs no longer named stay until the build cache's GC frees
-// them.
+// system df; Prune untags the dangling (or unused) images image prune
+// and system prune select. Blobs no longer named stay until the build
+// cache's GC frees them.
 package images

@@ -1,6 +1,7 @@
 package images
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,10 +23,17 @@ import (
 // defaultPath is the PATH docker gives images that do not set one.
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+// ImportOptions tune Import, as docker import's flags.
+type ImportOptions struct {
+	Created time.Time
+	Message string   // the history comment (-m); default "imported from tarball"
+	Changes []string // Dockerfile instructions applied to the config (-c), see ApplyChanges
+}
+
 // Import makes a one-layer linux/amd64 image from a root filesystem tarball
 // (plain, gzip, bzip2, xz or zstd) and tags it as ref unless ref is empty,
 // in which case it is stored untagged.
-func (s *Store) Import(ctx context.Context, r io.Reader, ref string, created time.Time) (v1.Image, error) {
+func (s *Store) Import(ctx context.Context, r io.Reader, ref string, opts ImportOptions) (v1.Image, error) {
 	release, err := s.content.HoldGC(ctx)
 	if err != nil {
 		return nil, err
@@ -36,7 +44,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, created tim
 			return nil, err
 		}
 	}
-	img, err := s.importLayer(ctx, r, created)
+	cfg := v1.Config{Env: []string{defaultPath}}
+	if err := ApplyChanges(&cfg, opts.Changes); err != nil {
+		return nil, err
+	}
+	img, err := s.importLayer(ctx, r, cfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("importing tarball: %w", err)
 	}
@@ -55,7 +67,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, created tim
 	return s.load(ctx, d)
 }
 
-func (s *Store) importLayer(ctx context.Context, r io.Reader, created time.Time) (v1.Image, error) {
+func (s *Store) importLayer(ctx context.Context, r io.Reader, cfg v1.Config, opts ImportOptions) (v1.Image, error) {
 	tr, err := plainTarball(ctx, r)
 	if err != nil {
 		return nil, err
@@ -68,10 +80,10 @@ func (s *Store) importLayer(ctx context.Context, r io.Reader, created time.Time)
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img, err = mutate.ConfigFile(img, &v1.ConfigFile{
-		Created:      v1.Time{Time: created},
+		Created:      v1.Time{Time: opts.Created},
 		OS:           "linux",
 		Architecture: "amd64",
-		Config:       v1.Config{Env: []string{defaultPath}},
+		Config:       cfg,
 		RootFS:       v1.RootFS{Type: "layers"},
 	})
 	if err != nil {
@@ -79,7 +91,7 @@ func (s *Store) importLayer(ctx context.Context, r io.Reader, created time.Time)
 	}
 	return mutate.Append(img, mutate.Addendum{
 		Layer:   s.content.Layer(info),
-		History: v1.History{Created: v1.Time{Time: created}, Comment: "imported from tarball"},
+		History: v1.History{Created: v1.Time{Time: opts.Created}, Comment: cmp.Or(opts.Message, "imported from tarball")},
 	})
 }
 

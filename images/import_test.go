@@ -87,7 +87,7 @@ func TestImport(t *testing.T) {
 	for _, kind := range []string{"plain", "gzip", "zstd", "bzip2", "xz"} {
 		t.Run(kind, func(t *testing.T) {
 			s, _ := newStore(t)
-			img, err := s.Import(ctx, bytes.NewReader(compressWith(t, kind, in)), "rootfs:"+kind, created)
+			img, err := s.Import(ctx, bytes.NewReader(compressWith(t, kind, in)), "rootfs:"+kind, ImportOptions{Created: created})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,12 +136,12 @@ func TestImportUntaggedAndDeterministic(t *testing.T) {
 	ctx := context.Background()
 	in := compressWith(t, "gzip", rootfsTar(t))
 	s, _ := newStore(t)
-	a, err := s.Import(ctx, bytes.NewReader(in), "", time.Unix(5, 0))
+	a, err := s.Import(ctx, bytes.NewReader(in), "", ImportOptions{Created: time.Unix(5, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s2, _ := newStore(t)
-	b, err := s2.Import(ctx, bytes.NewReader(in), "other", time.Unix(5, 0))
+	b, err := s2.Import(ctx, bytes.NewReader(in), "other", ImportOptions{Created: time.Unix(5, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestImportErrors(t *testing.T) {
 		{"broken gzip", "x", []byte{0x1f, 0x8b, 1, 2, 3}, "gzip"},
 	}
 	for _, tt := range tests {
-		_, err := s.Import(ctx, bytes.NewReader(tt.data), tt.ref, time.Unix(0, 0))
+		_, err := s.Import(ctx, bytes.NewReader(tt.data), tt.ref, ImportOptions{Created: time.Unix(0, 0)})
 		if err == nil || !strings.Contains(err.Error(), tt.contains) {
 			t.Errorf("%s: err %v, want it to mention %q", tt.name, err, tt.contains)
 		}

@@ -25,7 +25,7 @@ import (
 type PushOptions struct {
 	Insecure []string  // extra registry hosts allowed over plain http
 	Progress io.Writer // optional: one line per blob
-	// Transport is the base round tripper (default remote.DefaultTransport);
+	// Transport is the base round tripper (default the store's, Transport);
 	// go-containerregistry adds retries, auth and the user agent on top.
 	Transport http.RoundTripper
 }
@@ -75,7 +75,7 @@ func (s *Store) push(ctx context.Context, ref string, img v1.Image, opts PushOpt
 func (s *Store) pushOptions(ctx context.Context, opts PushOptions, sizes map[string]int64) []remote.Option {
 	base := opts.Transport
 	if base == nil {
-		base = remote.DefaultTransport
+		base = s.transport
 	}
 	return s.RemoteOptions(ctx, remote.WithJobs(blobJobs), remote.WithTransport(&pushLog{next: base, w: opts.Progress, sizes: sizes}))
 }

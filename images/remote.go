@@ -10,11 +10,13 @@ import (
 )
 
 // RemoteOptions are how lade talks to a registry, pulling or pushing:
-// within ctx, with docker's credentials, lade's retries of transient
-// failures and its user agent.
+// within ctx, with docker's credentials (config.json, read through its
+// credential helpers as Login writes them), docker's TLS rules
+// (Transport), lade's retries of transient failures and its user agent.
 func (s *Store) RemoteOptions(ctx context.Context, more ...remote.Option) []remote.Option {
 	return append([]remote.Option{
 		remote.WithContext(ctx),
+		remote.WithTransport(s.transport),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithRetryBackoff(s.backoff),
 		remote.WithUserAgent("lade"),

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -41,6 +42,8 @@ type Store struct {
 
 	// backoff is the retry policy for registry requests; tests shorten it.
 	backoff remote.Backoff
+	// transport reaches registries with docker's TLS rules (Transport).
+	transport http.RoundTripper
 }
 
 // index is the on-disk form of root/index.json.
@@ -71,11 +74,16 @@ func Open(root string, content *cache.Store) (*Store, error) {
 		return nil, fmt.Errorf("opening image store %s: %w", root, err)
 	}
 	return &Store{
-		root:    root,
-		content: content,
-		backoff: remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3},
+		root:      root,
+		content:   content,
+		backoff:   remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3},
+		transport: Transport(nil),
 	}, nil
 }
+
+// SetInsecure names the --insecure-registry hosts: the store then speaks
+// to them over TLS without verification, or plain http (Transport).
+func (s *Store) SetInsecure(hosts []string) { s.transport = Transport(hosts) }
 
 func (s *Store) indexPath() string { return filepath.Join(s.root, "index.json") }
 

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -95,19 +94,7 @@ type tarEntry struct {
 func readTar(t *testing.T, b []byte) []tarEntry {
 	t.Helper()
 	var out []tarEntry
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("reading tar: %v", err)
-		}
-		body, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
+	testutil.EachTarEntry(t, b, func(hdr *tar.Header, body []byte) {
 		e := tarEntry{Name: hdr.Name, Type: hdr.Typeflag, Mode: hdr.Mode, Uid: hdr.Uid, Link: hdr.Linkname, Body: string(body)}
 		for k, v := range hdr.PAXRecords {
 			if strings.HasPrefix(k, untar.PAXXattr) {
@@ -118,7 +105,8 @@ func readTar(t *testing.T, b []byte) []tarEntry {
 			}
 		}
 		out = append(out, e)
-	}
+	})
+	return out
 }
 
 // tree lists dir recursively as path -> "type mode uid content", the view a

@@ -144,6 +144,9 @@ func (sc *stageCtx) resolveSource(ctx context.Context, cs copySpec, in inputs) (
 	if err != nil {
 		return copySource{}, err
 	}
+	if nc, ok := bd.named(from); ok && nc.Dir != "" {
+		return sc.namedCopySource(ctx, nc.Dir, cs, in)
+	}
 	st, desc, err := sc.fromSource(ctx, from)
 	if errors.Is(err, errStageLater) {
 		return copySource{}, fmt.Errorf("cannot copy from stage %q, it needs to be defined before current stage %q", from, sc.name)

@@ -11,7 +11,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
+
+	"github.com/lade-build/lade/runner"
 )
 
 func (bd *build) createdTime() time.Time {
@@ -271,20 +272,8 @@ func parsePortSpec(s string) ([]string, error) {
 }
 
 func checkSignal(s string) error {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return fmt.Errorf("invalid signal: %s", s)
-		}
-		return nil
-	}
-	name := strings.ToUpper(strings.TrimPrefix(strings.ToUpper(s), "SIG"))
-	if strings.HasPrefix(name, "RTMIN") || strings.HasPrefix(name, "RTMAX") {
-		return nil
-	}
-	if unix.SignalNum("SIG"+name) == 0 {
-		return fmt.Errorf("invalid signal: %s", s)
-	}
-	return nil
+	_, err := runner.ParseSignal(s)
+	return err
 }
 
 // workdirPath resolves p against the current WORKDIR like BuildKit.

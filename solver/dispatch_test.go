@@ -36,12 +36,12 @@ func TestParsePortSpec(t *testing.T) {
 }
 
 func TestCheckSignal(t *testing.T) {
-	for _, s := range []string{"SIGTERM", "TERM", "sigkill", "9", "SIGRTMIN+3"} {
+	for _, s := range []string{"SIGTERM", "TERM", "sigkill", "9", "SIGRTMIN+3", "RTMIN+3", "SIGRTMAX-2"} {
 		if err := checkSignal(s); err != nil {
 			t.Errorf("checkSignal(%q) = %v", s, err)
 		}
 	}
-	for _, s := range []string{"SIGNOPE", "0", "65", ""} {
+	for _, s := range []string{"SIGNOPE", "0", "65", "", "SIGRTMIN+99", "RTMINNOPE"} {
 		if err := checkSignal(s); err == nil {
 			t.Errorf("checkSignal(%q) accepted", s)
 		}

@@ -40,4 +40,11 @@
 // reach such a step wait and take its result (from the cache, or with
 // the cache off from the steps this command ran). Index lists the
 // results with their platforms.
+//
+// Options also carry what buildx's flags add (named.go, sandbox.go):
+// named contexts, which FROM, COPY --from and RUN --mount from= look up
+// before stages and images (a directory one is copied into a scratch
+// stage for FROM), and the RUN sandbox's extra /etc/hosts lines,
+// rlimits (set on the init before it starts the command) and /dev/shm
+// size, which enter RUN keys only when set.
 package solver

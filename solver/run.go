@@ -24,7 +24,7 @@ func digestOf(h v1.Hash) digest.Digest { return digest.Digest(h.String()) }
 
 const sandboxHostname = "buildkitsandbox"
 
-var etcOnce sync.Map // TmpDir -> *etcFiles
+var etcOnce sync.Map // the files' dir -> *etcFiles
 
 type etcFiles struct {
 	once                    sync.Once
@@ -34,11 +34,16 @@ type etcFiles struct {
 
 // etcFiles writes the /etc/hosts, /etc/resolv.conf and /etc/hostname that
 // every RUN step sees. They are bind-mounted, so they never reach a layer.
+// --add-host lines make a hosts file of their own, beside the plain one.
 func (bd *build) etcFiles() (*etcFiles, error) {
-	v, _ := etcOnce.LoadOrStore(bd.b.TmpDir, &etcFiles{})
+	extra := bd.o.Sandbox.hostsLines()
+	dir := filepath.Join(bd.b.TmpDir, "etc")
+	if extra != "" {
+		dir += "-" + digest.FromString(extra).Encoded()[:16]
+	}
+	v, _ := etcOnce.LoadOrStore(dir, &etcFiles{})
 	e := v.(*etcFiles)
 	e.once.Do(func() {
-		dir := filepath.Join(bd.b.TmpDir, "etc")
 		if e.err = os.MkdirAll(dir, 0o755); e.err != nil {
 			return
 		}
@@ -47,7 +52,7 @@ func (bd *build) etcFiles() (*etcFiles, error) {
 			resolv = []byte{}
 		}
 		files := map[string][]byte{
-			"hosts":       []byte("127.0.0.1\tlocalhost " + sandboxHostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
+			"hosts":       []byte("127.0.0.1\tlocalhost " + sandboxHostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n" + extra),
 			"resolv.conf": resolv,
 			"hostname":    []byte(sandboxHostname + "\n"),
 		}
@@ -135,6 +140,7 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	if err != nil {
 		return err
 	}
+	bd.o.Sandbox.apply(&rs.spec)
 	step := bd.o.Progress.Start(sc.progressName(c))
 	rs.spec.Stdout, rs.spec.Stderr = step, step
 	scriptData := ""
@@ -142,6 +148,9 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 		scriptData = script.Data
 	}
 	in := sc.runInputs(ctx, args, scriptData, network, string(instructions.GetSecurity(c)), plan)
+	if k := bd.o.Sandbox.key(); k != "" {
+		in["sandbox"] = k
+	}
 	added, err := sc.layerStep(ctx, step, in, func(rootfs string) error {
 		return sc.runProcess(ctx, rootfs, rs)
 	})

@@ -77,6 +77,12 @@ type Options struct {
 	// (BuildKit's default): a process cap would make steps that wait on
 	// sleep, network or disk queue behind each other while the CPU idles.
 	Jobs int
+	// Sandbox is what --add-host, --ulimit and --shm-size add to RUN.
+	Sandbox Sandbox
+	// NamedContexts are the --build-context sources by name: FROM and
+	// COPY --from (and RUN --mount from=) read them instead of the image
+	// or stage of that name.
+	NamedContexts map[string]NamedContext
 }
 
 // Result is a built image.
@@ -472,6 +478,9 @@ func (bd *build) findDeps(n *stageNode) []*stageNode {
 	seen := map[*stageNode]bool{}
 	add := func(ref string) {
 		ref, _, _ = bd.newLex().ProcessWord(ref, shell.EnvsFromSlice(bd.globalArgs))
+		if _, ok := bd.named(ref); ok {
+			return // a named context replaces the stage of that name
+		}
 		if d := bd.lookupStage(ref, n.index); d != nil {
 			seen[d] = true
 		}

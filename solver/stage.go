@@ -100,6 +100,14 @@ func (bd *build) runStage(ctx context.Context, n *stageNode) (*stageState, error
 		return nil, bd.df.At(n.stage.Location, fmt.Errorf("parsing ONBUILD trigger: %w", err))
 	}
 	st.img.Config.OnBuild = nil
+	if fill, ok := bd.namedDirCopy(n); ok {
+		// FROM a directory context: its files are the stage's first layer.
+		filled, err := parseTriggers(fill)
+		if err != nil {
+			return nil, err
+		}
+		cmds = append(filled, cmds...)
+	}
 	all := append(triggers, cmds...)
 	sc.total = stageTotal(st.from != nil, triggers, cmds)
 	sc.fromStep()
@@ -148,7 +156,8 @@ func parseTriggers(triggers []string) ([]instructions.Command, error) {
 // baseState resolves FROM: an earlier stage, scratch, or an image.
 func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, error) {
 	var st *stageState
-	if dep := bd.lookupStage(n.baseName, n.index); dep != nil && dep.stage.Name != "" && strings.EqualFold(dep.stage.Name, n.baseName) {
+	nc, isNamed := bd.named(n.baseName)
+	if dep := bd.lookupStage(n.baseName, n.index); dep != nil && dep.stage.Name != "" && strings.EqualFold(dep.stage.Name, n.baseName) && !isNamed {
 		parent, err := bd.stageResult(ctx, dep)
 		if err != nil {
 			return nil, err
@@ -165,7 +174,11 @@ func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, erro
 	if err != nil {
 		return nil, err
 	}
-	if strings.EqualFold(n.baseName, "scratch") {
+	if isNamed {
+		if st, err = bd.namedBase(ctx, nc, p); err != nil {
+			return nil, err
+		}
+	} else if strings.EqualFold(n.baseName, "scratch") {
 		st = &stageState{}
 		st.img.OS, st.img.Architecture, st.img.Variant = p.OS, p.Architecture, p.Variant
 		st.img.RootFS.Type = "layers"
@@ -230,6 +243,15 @@ var errStageLater = errors.New("stage is defined later")
 // made.
 func (sc *stageCtx) fromSource(ctx context.Context, from string) (st *stageState, desc string, err error) {
 	bd := sc.bd
+	if nc, ok := bd.named(from); ok {
+		if nc.Dir != "" {
+			return nil, "", errNamedDir
+		}
+		if st, err = bd.namedImageState(ctx, nc, sc.st.platform); err != nil {
+			return nil, "", err
+		}
+		return st, "image " + chainID(st.diffIDs), nil
+	}
 	if dep := bd.lookupStage(from, sc.n.index); dep != nil {
 		if st, err = bd.stageResult(ctx, dep); err != nil {
 			return nil, "", err
@@ -256,7 +278,13 @@ type imageFuture struct {
 // imageState pulls (or finds) an image; its layers are unpacked only when
 // a step needs them. The result is shared: callers get a clone.
 func (bd *build) imageState(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
-	key := ref + "|" + p.String()
+	return bd.sourceState(ctx, ref, ref, bd.b.Images, p)
+}
+
+// sourceState is imageState with the image resolved by src, shared
+// under name.
+func (bd *build) sourceState(ctx context.Context, name, ref string, src ImageSource, p v1.Platform) (*stageState, error) {
+	key := name + "|" + p.String()
 	sh := bd.sh
 	sh.mu.Lock()
 	if sh.imgs == nil {
@@ -268,20 +296,20 @@ func (bd *build) imageState(ctx context.Context, ref string, p v1.Platform) (*st
 		sh.imgs[key] = f
 	}
 	sh.mu.Unlock()
-	f.once.Do(func() { f.st, f.err = bd.resolveImage(ctx, ref, p) })
+	f.once.Do(func() { f.st, f.err = bd.resolveImage(ctx, ref, src, p) })
 	if f.err != nil {
 		return nil, f.err
 	}
 	return f.st.clone(), nil
 }
 
-func (bd *build) resolveImage(ctx context.Context, ref string, p v1.Platform) (*stageState, error) {
+func (bd *build) resolveImage(ctx context.Context, ref string, src ImageSource, p v1.Platform) (*stageState, error) {
 	prefix := "internal"
 	if bd.sh.multi {
 		prefix = images.PlatformString(p) + " internal"
 	}
 	step := bd.o.Progress.Start("[" + prefix + "] load metadata for " + imageName(ref, nil))
-	img, err := bd.b.Images.Resolve(ctx, ref, p)
+	img, err := src.Resolve(ctx, ref, p)
 	if err != nil {
 		step.Done(false, err)
 		return nil, fmt.Errorf("resolving image %s: %w", ref, err)

@@ -93,32 +93,11 @@ type app struct {
 // Run is the whole CLI; tests call it directly.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
-	root := &cobra.Command{
-		Use:           "lade",
-		Short:         "Build OCI images from Dockerfiles and run them, without a daemon",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	defRoot := os.Getenv("LADE_ROOT")
-	if defRoot == "" {
-		defRoot = userns.DefaultRoot()
-	}
-	if defRoot == "" {
-		defRoot = "/var/lib/lade"
-	}
-	root.PersistentFlags().StringVar(&a.root, "root", defRoot, "directory for all lade state (env LADE_ROOT)")
-	root.PersistentFlags().StringArrayVar(&a.insecure, "insecure-registry", nil, "registry host allowed over plain HTTP (loopback always is)")
+	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	// A bad flag names itself (pflag says which) and exits 125, as in docker.
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return statusError{125, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
-	})
-	for _, mk := range commands {
-		root.AddCommand(mk(a))
-	}
 	cmd, err := root.ExecuteContextC(ctx)
 	if a.snapshots != nil {
 		a.snapshots.Wait() // duplicate snapshots a build discarded
@@ -147,6 +126,41 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return code
 }
 
+// rootCmd builds the command tree: the global flags, every registered
+// command, then docker's management namespaces filled from them.
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "lade",
+		Short:         "Build OCI images from Dockerfiles and run them, without a daemon",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	defRoot := os.Getenv("LADE_ROOT")
+	if defRoot == "" {
+		defRoot = userns.DefaultRoot()
+	}
+	if defRoot == "" {
+		defRoot = "/var/lib/lade"
+	}
+	root.PersistentFlags().StringVar(&a.root, "root", defRoot, "directory for all lade state (env LADE_ROOT)")
+	root.PersistentFlags().StringArrayVar(&a.insecure, "insecure-registry", nil, "registry host allowed over plain HTTP (loopback always is)")
+	// A bad flag names itself (pflag says which) and exits 125, as in docker.
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return statusError{125, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
+	ctors := map[string]func(*app) *cobra.Command{}
+	for _, mk := range commands {
+		c := mk(a)
+		root.AddCommand(c)
+		ctors[c.Name()] = mk
+	}
+	applyExamples(root)
+	a.fillNamespaces(root, ctors)
+	applyExamples(root)
+	setVersion(root)
+	return root
+}
+
 func (a *app) open() error {
 	if a.content != nil {
 		return nil
@@ -167,6 +181,7 @@ func (a *app) open() error {
 	if a.images, err = images.Open(filepath.Join(a.root, "images"), a.content); err != nil {
 		return err
 	}
+	a.images.SetInsecure(a.insecure)
 	if a.snapshots, err = snapshot.New(filepath.Join(a.root, "snapshots")); err != nil {
 		return err
 	}

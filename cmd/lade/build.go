@@ -8,18 +8,21 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/lade-build/lade/buildctx"
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/exporter"
-	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/atomicfile"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/progress"
@@ -54,16 +57,19 @@ type buildFlags struct {
 	allow         []string
 	jobs          int
 	verifyRepro   bool
+	buildxFlags
 }
 
 func (a *app) buildCmd() *cobra.Command {
 	f := &buildFlags{}
-	c := command("build [OPTIONS] CONTEXT", "Build an image from a Dockerfile", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
+	var fl *pflag.FlagSet
+	c := command("build [OPTIONS] PATH | URL | -", "Build an image from a Dockerfile", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
+		a.noteLegacyFlags(fl)
 		return a.build(ctx, f, args[0])
 	})
-	fl := c.Flags()
+	fl = c.Flags()
 	fl.StringArrayVarP(&f.tags, "tag", "t", nil, `name and optionally a tag ("name:tag")`)
-	fl.StringVarP(&f.file, "file", "f", "", `name of the Dockerfile (default "CONTEXT/Dockerfile"; "-" reads stdin)`)
+	fl.StringVarP(&f.file, "file", "f", "", `name of the Dockerfile (default "CONTEXT/Dockerfile"; "-" reads stdin; for a git, URL or stdin context, a path inside it)`)
 	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "set a build-time variable (KEY=VALUE, or KEY to take it from the environment)")
 	fl.StringVar(&f.target, "target", "", "build this stage")
 	fl.StringArrayVar(&f.labels, "label", nil, "set an image label (KEY=VALUE)")
@@ -79,81 +85,15 @@ func (a *app) buildCmd() *cobra.Command {
 	// No default cap, as BuildKit: a RUN step that waits (sleep, network)
 	// must not hold back another; the kernel schedules the CPU.
 	fl.IntVar(&f.jobs, "jobs", 0, "run at most this many RUN steps at once (0: no limit)")
-	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination: type=oci|docker|image[,dest=FILE|-][,name=NAME]")
+	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination: type=image|registry|oci|docker|local|tar[,dest=PATH|-][,name=NAME]; DIR means type=local,dest=DIR and - a tar of the files on stdout")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
 	fl.BoolVar(&f.push, "push", false, "push the image to its registry (shorthand for --output=type=registry)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE | id=ID,env=VAR | id=ID")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent for RUN --mount=type=ssh: default | ID=SOCKET | ID=KEYFILE[,KEYFILE]")
 	fl.StringArrayVar(&f.allow, "allow", nil, "grant an entitlement: security.insecure, network.host")
 	fl.BoolVar(&f.verifyRepro, "verify-repro", false, "build again from scratch in a fresh root and fail if the images differ")
+	addBuildxFlags(fl, &f.buildxFlags)
 	return c
-}
-
-type output struct {
-	typ         string
-	dest        string
-	names       []string
-	compression cache.Compression
-	push        bool // type=registry, or type=image,push=true
-	force       bool // force-compression: recompress base layers too
-	level       int  // compression-level
-}
-
-func parseOutput(s string) (output, error) {
-	o := output{typ: "image"}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			if k == "-" || !strings.Contains(s, "=") {
-				// buildx shorthand: -o DIR or -o - means a local/tar export; we take it as an OCI tar.
-				o.typ, o.dest = "oci", k
-				continue
-			}
-			return o, fmt.Errorf("invalid output %q: expected key=value", kv)
-		}
-		switch k {
-		case "type":
-			o.typ = v
-		case "dest":
-			o.dest = v
-		case "name":
-			o.names = append(o.names, strings.Split(v, ",")...)
-		case "compression":
-			o.compression = cache.Compression(v)
-		case "push", "force-compression":
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return o, fmt.Errorf("invalid output %q: %s=%q is not a boolean", s, k, v)
-			}
-			if k == "push" {
-				o.push = b
-			} else {
-				o.force = b
-			}
-		case "compression-level":
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return o, fmt.Errorf("invalid output %q: compression-level=%q is not a number", s, v)
-			}
-			o.level = n
-		case "oci-mediatypes":
-			// lade always writes OCI media types for new images.
-		default:
-			return o, fmt.Errorf("invalid output %q: unknown key %q", s, k)
-		}
-	}
-	switch o.typ {
-	case "oci", "docker":
-		if o.dest == "" {
-			return o, fmt.Errorf("output type=%s needs dest=FILE (or dest=-)", o.typ)
-		}
-	case "image":
-	case "registry":
-		o.typ, o.push = "image", true
-	default:
-		return o, fmt.Errorf("output type %q not supported: use oci, docker or image", o.typ)
-	}
-	return o, nil
 }
 
 func parseKV(list []string, fromEnv bool) (map[string]string, error) {
@@ -198,10 +138,11 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if err != nil {
 		return err
 	}
-	opts, err := a.buildOptions(f, contextArg, outs)
+	opts, done, err := a.buildOptions(ctx, f, contextArg, outs)
 	if err != nil {
 		return err
 	}
+	defer done()
 	plats, err := buildPlatforms(f, outs)
 	if err != nil {
 		return err
@@ -219,7 +160,7 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		prog.Printf("WARNING: %s\n", w)
 	}
 	opts.Progress = prog
-	a.prepareRepro(ctx, f, &opts, prog)
+	a.prepareRepro(ctx, f, &opts.Options, prog)
 	if err := a.open(); err != nil {
 		return err
 	}
@@ -230,11 +171,14 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		return err
 	}
 	defer release()
-	b, closeBuilder, err := a.builder(opts.ContextDir)
+	b, closeBuilder, err := a.builder(opts.ContextDir, !opts.remoteContext)
 	if err != nil {
 		return err
 	}
 	defer closeBuilder()
+	if f.pull {
+		b.Images = pullingSource{a}
+	}
 	cacheTo, cacheFrom, err := parseCacheFlags(f)
 	if err != nil {
 		return err
@@ -242,25 +186,40 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if len(cacheFrom) > 0 && !f.noCache {
 		b.Remote = remotecache.Import(ctx, a.remoteCache(prog), cacheFrom, b.Index)
 	}
-	results, err := b.BuildPlatforms(ctx, opts, plats)
+	results, err := b.BuildPlatforms(ctx, opts.Options, plats)
 	if err != nil {
 		return err
 	}
 	if len(results) > 1 {
+		annotateResults(results, opts.annotations)
 		return a.finishIndex(ctx, f, outs, cacheTo, results, b.Remote, prog)
 	}
-	res := results[0]
 	ro := opts
 	ro.Platform = plats[0]
-	if err := a.verifyRepro(ctx, f, ro, res.Image, prog); err != nil {
+	return a.finishImage(ctx, f, outs, cacheTo, ro, results[0], b.Remote, prog)
+}
+
+// finishImage ends a single-platform build: the reproducibility check,
+// the annotations, every output, --cache-to, --metadata-file and the
+// image ID.
+func (a *app) finishImage(ctx context.Context, f *buildFlags, outs []output, cacheTo []remotecache.Spec,
+	opts buildPlan, res *solver.Result, remote *remotecache.Remote, prog *progress.Printer) error {
+	if err := a.verifyRepro(ctx, f, opts.Options, res.Image, prog); err != nil {
 		return err // before any export: nothing irreproducible is pushed
+	}
+	annotateResults([]*solver.Result{res}, opts.annotations)
+	if slices.ContainsFunc(opts.annotations, func(an exporter.Annotation) bool { return an.Index }) {
+		prog.Printf("WARNING: index annotations are ignored: a single-platform build makes no image index\n")
 	}
 	for _, o := range outs {
 		if err := a.export(ctx, res.Image, o, f.tags, prog); err != nil {
 			return err
 		}
 	}
-	if err := remotecache.Export(ctx, a.remoteCache(prog), cacheTo, cacheBuild(res), b.Remote); err != nil {
+	if err := remotecache.Export(ctx, a.remoteCache(prog), cacheTo, cacheBuild(res), remote); err != nil {
+		return err
+	}
+	if err := a.writeImageMetadata(f, outs, res.Image); err != nil {
 		return err
 	}
 	return a.reportImage(f, res.Image)
@@ -290,88 +249,82 @@ func buildPlatforms(f *buildFlags, outs []output) ([]v1.Platform, error) {
 	return plats, nil
 }
 
-// parseOutputs reads the -o values, applies --push and checks -t and the
-// outputs' names before the build runs, as docker build does.
-func parseOutputs(f *buildFlags) ([]output, error) {
-	var outs []output
-	for _, s := range f.outputs {
-		o, err := parseOutput(s)
-		if err != nil {
-			return nil, err
-		}
-		outs = append(outs, o)
-	}
-	for _, n := range f.tags {
-		if _, err := images.ParseTag(n); err != nil {
-			return nil, statusError{125, fmt.Errorf("--tag: %w", err)}
-		}
-	}
-	for _, o := range outs {
-		for _, n := range o.names {
-			if _, err := images.ParseTag(n); err != nil {
-				return nil, statusError{125, fmt.Errorf("--output: %w", err)}
-			}
-		}
-	}
-	if len(outs) == 0 {
-		outs = []output{{typ: "image"}}
-	}
-	if f.push {
-		for i := range outs {
-			outs[i].push = outs[i].push || outs[i].typ == "image"
-		}
-	}
-	return outs, nil
-}
-
 // buildOptions are the solver's options from the flags, the context
-// directory and the Dockerfile.
-func (a *app) buildOptions(f *buildFlags, contextArg string, outs []output) (solver.Options, error) {
-	o := solver.Options{
+// (made ready here: done removes what was fetched for it) and the
+// Dockerfile.
+func (a *app) buildOptions(ctx context.Context, f *buildFlags, contextArg string, outs []output) (o buildPlan, done func(), err error) {
+	o.Options = solver.Options{
 		Target: f.target, Network: f.network, NoCache: f.noCache,
 		NoCacheFilter: f.noCacheFilter, ExplainCache: f.explainCache,
 		Allow: f.allow, Jobs: f.jobs, Compression: cache.Compression("gzip"),
 	}
-	var err error
-	if o.BuildArgs, err = parseKV(f.buildArgs, true); err != nil {
-		return o, fmt.Errorf("--build-arg: %w", err)
+	if err := a.flagOptions(f, &o); err != nil {
+		return o, nil, err
 	}
-	if o.Labels, err = parseKV(f.labels, false); err != nil {
-		return o, fmt.Errorf("--label: %w", err)
+	if contextArg == "-" && f.file == "-" {
+		return o, nil, errors.New("invalid argument: can't use stdin for both build context and dockerfile")
 	}
-	if o.SourceDateEpoch, err = sourceDateEpoch(); err != nil {
-		return o, err
+	src, err := buildctx.Open(ctx, contextArg, a.stdin, a.scratchDir())
+	if err != nil {
+		return o, nil, err
 	}
-	if o.Secrets, o.SSH, err = parseBuildSecrets(f); err != nil {
-		return o, err
+	named, closeNamed, err := a.namedContexts(ctx, &f.buildxFlags)
+	if err != nil {
+		src.Close()
+		return o, nil, err
 	}
-	if o.ContextDir, err = filepath.Abs(contextArg); err != nil {
-		return o, err
-	}
-	if fi, err := os.Stat(o.ContextDir); err != nil || !fi.IsDir() {
-		return o, fmt.Errorf("unable to prepare context: path %q not found or not a directory", contextArg)
-	}
-	if o.Dockerfile, o.DockerfilePath, err = a.readDockerfile(f.file, o.ContextDir); err != nil {
-		return o, err
+	done = func() { closeNamed(); src.Close() }
+	o.ContextDir, o.remoteContext, o.NamedContexts = src.Dir, src.Remote, named
+	if o.Dockerfile, o.DockerfilePath, err = a.readDockerfile(f.file, src); err != nil {
+		done()
+		return o, nil, err
 	}
 	for _, out := range outs {
 		if out.compression != "" {
 			o.Compression = out.compression
 		}
 	}
-	return o, nil
+	return o, done, nil
 }
 
-// readDockerfile reads and parses -f FILE (relative to the working dir,
-// as docker), - for stdin, or the context's Dockerfile; path is "" for
-// stdin.
-func (a *app) readDockerfile(file, ctxDir string) (df *parser.Dockerfile, path string, err error) {
-	path = filepath.Join(ctxDir, "Dockerfile")
+// flagOptions reads the flags that need no context into o.
+func (a *app) flagOptions(f *buildFlags, o *buildPlan) (err error) {
+	if o.BuildArgs, err = parseKV(f.buildArgs, true); err != nil {
+		return fmt.Errorf("--build-arg: %w", err)
+	}
+	if o.Labels, err = parseKV(f.labels, false); err != nil {
+		return fmt.Errorf("--label: %w", err)
+	}
+	if o.SourceDateEpoch, err = sourceDateEpoch(); err != nil {
+		return err
+	}
+	if o.Secrets, o.SSH, err = parseBuildSecrets(f); err != nil {
+		return err
+	}
+	if o.Sandbox, err = buildSandbox(&f.buildxFlags); err != nil {
+		return err
+	}
+	o.annotations, err = parseAnnotations(f.annotations)
+	return err
+}
+
+// readDockerfile reads and parses the Dockerfile: the one the context
+// source was (build - < Dockerfile), -f - from stdin, -f FILE (relative
+// to the working dir, as docker, or for a remote context inside it), or
+// the context's Dockerfile; path is "" when it has no file.
+func (a *app) readDockerfile(file string, src *buildctx.Context) (df *parser.Dockerfile, path string, err error) {
+	path = filepath.Join(src.Dir, "Dockerfile")
 	var data []byte
 	switch {
+	case src.Dockerfile != nil:
+		data, path = src.Dockerfile, ""
 	case file == "-":
 		data, err = io.ReadAll(io.LimitReader(a.stdin, parser.MaxSize+1))
 		path = ""
+	case file != "" && src.Remote:
+		if path, err = securejoin.SecureJoin(src.Dir, file); err == nil {
+			data, err = os.ReadFile(path)
+		}
 	case file != "":
 		path, _ = filepath.Abs(file)
 		data, err = os.ReadFile(path)
@@ -394,7 +347,7 @@ func (a *app) readDockerfile(file, ctxDir string) (df *parser.Dockerfile, path s
 
 // builder wires the solver to lade's stores for a build of contextDir;
 // the returned func saves the context's stat cache and stops the runner.
-func (a *app) builder(contextDir string) (*solver.Builder, func(), error) {
+func (a *app) builder(contextDir string, statCache bool) (*solver.Builder, func(), error) {
 	// A spare init, started when the build begins (if it has a RUN step)
 	// and after each RUN step, overlaps the next step's container start
 	// with what runs before it.
@@ -406,7 +359,9 @@ func (a *app) builder(contextDir string) (*solver.Builder, func(), error) {
 		Images:    a,
 		Exec:      run,
 		TmpDir:    filepath.Join(a.root, "tmp"), // cache mounts go beside it, in <root>/cachemounts
-		StatCache: a.statCaches().Open(contextDir),
+	}
+	if statCache { // a fetched context is new every time: nothing to remember
+		b.StatCache = a.statCaches().Open(contextDir)
 	}
 	var err error
 	if b.Index, err = cache.OpenIndex(filepath.Join(a.root, "cache", "keys")); err != nil {
@@ -467,6 +422,8 @@ func (a *app) export(ctx context.Context, img v1.Image, o output, tags []string,
 			return a.exportPush(ctx, img, names, prog)
 		}
 		switch o.typ {
+		case "local", "tar":
+			return a.exportFiles(ctx, o, []exporter.Files{{Image: img}})
 		case "image":
 			if len(names) == 0 {
 				return a.images.Store(ctx, img)

@@ -23,6 +23,11 @@ func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cac
 	if err != nil {
 		return err
 	}
+	anns, err := parseAnnotations(f.annotations) // checked before the build
+	if err != nil {
+		return err
+	}
+	idx = exporter.AnnotateIndex(idx, anns)
 	for _, o := range outs {
 		if err := a.exportIndex(ctx, idx, results, o, f.tags, prog); err != nil {
 			return err
@@ -30,6 +35,15 @@ func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cac
 	}
 	if err := remotecache.Export(ctx, a.remoteCache(prog), cacheTo, cacheBuild(results...), remote); err != nil {
 		return err
+	}
+	if f.metadataFile != "" {
+		m, err := exporter.IndexMetadata(idx, metadataNames(f.tags, outs))
+		if err != nil {
+			return err
+		}
+		if err := writeMetadata(f.metadataFile, m); err != nil {
+			return err
+		}
 	}
 	d, err := idx.Digest()
 	if err != nil {
@@ -50,6 +64,12 @@ func (a *app) exportIndex(ctx context.Context, idx v1.ImageIndex, results []*sol
 			return a.exportPushIndex(ctx, idx, names, prog)
 		}
 		switch o.typ {
+		case "local", "tar":
+			imgs, plats := make([]v1.Image, len(results)), make([]v1.Platform, len(results))
+			for i, r := range results {
+				imgs[i], plats[i] = r.Image, r.Platform
+			}
+			return a.exportFiles(ctx, o, exporter.ResultFiles(imgs, plats))
 		case "image":
 			if len(names) == 0 {
 				// Nothing names the index: keep each platform's image.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/gc"
 	"github.com/lade-build/lade/solver"
@@ -42,13 +42,18 @@ func (a *app) cacheCmd() *cobra.Command {
 		return a.cacheDU(ctx, verbose)
 	})
 	du.Flags().BoolVarP(&verbose, "verbose", "v", false, "describe every cache record")
+	c.AddCommand(du, a.cachePruneCmd())
+	return c
+}
+
+// cachePruneCmd is `cache prune`, and docker's `builder prune`.
+func (a *app) cachePruneCmd() *cobra.Command {
 	f := &pruneFlags{}
 	prune := command("prune [--all] [--keep-storage SIZE] [--filter until=DURATION] [-f]", "Remove build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
 		return a.cachePrune(ctx, f)
 	})
 	addPruneFlags(prune, f)
-	c.AddCommand(du, prune)
-	return c
+	return prune
 }
 
 func addPruneFlags(c *cobra.Command, f *pruneFlags) {
@@ -182,7 +187,7 @@ func (a *app) confirm(force bool, warning string) bool {
 func (f *pruneFlags) options() (gc.PruneOptions, error) {
 	o := gc.PruneOptions{All: f.all, StaleAge: f.minAge}
 	if f.keepStorage != "" {
-		n, err := parseSize(f.keepStorage)
+		n, err := container.ParseBytes(f.keepStorage)
 		if err != nil {
 			return o, fmt.Errorf("--keep-storage: %w", err)
 		}
@@ -249,23 +254,4 @@ func (a *app) pruneCache(ctx context.Context, o gc.PruneOptions) (*gc.PruneRepor
 	}
 	defer unlock()
 	return g.Prune(ctx, o)
-}
-
-// parseSize reads 1024, 512k, 10MB, 1.5GiB (units are powers of 1024, as
-// docker's --keep-storage).
-func parseSize(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "b"), "i")
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		if i := strings.IndexByte("kmgtp", t[n-1]); i >= 0 {
-			mult = int64(1) << (10 * (i + 1))
-			t = t[:n-1]
-		}
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("invalid size %q", s)
-	}
-	return int64(v * float64(mult)), nil
 }

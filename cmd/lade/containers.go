@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker/cli/cli/command/formatter"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
+	"github.com/lade-build/lade/engine"
 )
 
 func init() {
@@ -74,36 +74,6 @@ func (a *app) each(refs []string, fn func(ref string) error) error {
 	return nil
 }
 
-// inspectAll prints what get finds for each ref as one JSON list, and an
-// error for each it does not find; then it fails with status 1.
-func inspectAll[T any](a *app, refs []string, get func(ref string) (T, error)) error {
-	found := []T{}
-	var missing error
-	for _, ref := range refs {
-		v, err := get(ref)
-		if err != nil {
-			printError(a.stderr, "", err)
-			missing = exitError{1}
-			continue
-		}
-		found = append(found, v)
-	}
-	if err := a.printJSON(found); err != nil {
-		return err
-	}
-	return missing
-}
-
-// printJSON prints v as the inspect commands do: an indented JSON line.
-func (a *app) printJSON(v any) error {
-	out, err := json.MarshalIndent(v, "", "    ")
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(a.stdout, string(out))
-	return nil
-}
-
 // table starts a listing on stdout as docker's list commands print it:
 // aligned columns under header, no header when quiet. Flush it at the end.
 func (a *app) table(quiet bool, header string) *tabwriter.Writer {
@@ -115,81 +85,35 @@ func (a *app) table(quiet bool, header string) *tabwriter.Writer {
 }
 
 func (a *app) psCmd() *cobra.Command {
-	var all, quiet, noTrunc bool
-	c := command("ps [-a] [-q]", "List containers", cobra.NoArgs,
-		a.withContainers(func(_ context.Context, store *container.Store, _ []string) error {
-			list, err := store.List()
-			if err != nil {
-				return err
-			}
-			tw := a.table(quiet, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
-			for _, c := range list {
-				running := c.State.Status == container.StatusRunning || c.State.Status == container.StatusRestarting
-				if !all && !running {
-					continue
-				}
-				id := c.ID[:12]
-				if noTrunc {
-					id = c.ID
-				}
-				if quiet {
-					fmt.Fprintln(tw, id)
-					continue
-				}
-				command := strings.Join(c.Args, " ")
-				if !noTrunc && len(command) > 20 {
-					command = command[:19] + "…"
-				}
-				var ports []string
-				for _, p := range c.Bindings() {
-					ports = append(ports, p.String())
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%q\t%s ago\t%s\t%s\t%s\n", id, c.Image, command,
-					since(c.Created), statusText(&c.State), strings.Join(ports, ", "), c.Name)
-			}
-			return tw.Flush()
-		}))
-	c.Flags().BoolVarP(&all, "all", "a", false, "show all containers, not only running ones")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print IDs")
-	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "do not truncate output")
+	var o engine.ListOptions
+	var quiet, noTrunc, size bool
+	var format string
+	c := command("ps [OPTIONS]", "List containers", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		s, err := a.stores()
+		if err != nil {
+			return err
+		}
+		all, err := s.Containers.List()
+		if err != nil {
+			return err
+		}
+		list, err := engine.ListContainers(all, o)
+		if err != nil {
+			return statusError{125, err}
+		}
+		fctx := formatter.Context{Output: a.stdout, Format: formatter.NewContainerFormat(format, quiet, size), Trunc: !noTrunc}
+		return formatter.ContainerWrite(fctx, s.ContainerSummaries(ctx, list, size || fctx.Format.Contains("{{.Size}}")))
+	})
+	fl := c.Flags()
+	fl.BoolVarP(&o.All, "all", "a", false, "show all containers, not only running ones")
+	fl.BoolVarP(&quiet, "quiet", "q", false, "only print IDs")
+	fl.BoolVar(&noTrunc, "no-trunc", false, "do not truncate output")
+	fl.BoolVarP(&size, "size", "s", false, "display total file sizes")
+	fl.BoolVarP(&o.Latest, "latest", "l", false, "show the latest created container (any state)")
+	fl.IntVarP(&o.Last, "last", "n", -1, "show the N last created containers (any state)")
+	fl.StringVar(&format, "format", "", "format the output with a Go template, 'table', 'table TEMPLATE' or 'json'")
+	fl.StringArrayVarP(&o.Filters, "filter", "f", nil, "filter: id, name, label, status, exited, ancestor, before, since, volume, network, health, publish, expose")
 	return c
-}
-
-// statusText is docker ps's STATUS column.
-func statusText(st *container.State) string {
-	var s string
-	switch st.Status {
-	case container.StatusRunning:
-		s = "Up " + since(st.StartedAt)
-		if st.Health != nil {
-			s += " (" + st.Health.Status + ")"
-		}
-	case container.StatusRestarting:
-		s = fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, since(st.FinishedAt))
-	case container.StatusExited:
-		if st.StartedAt.IsZero() {
-			return "Created"
-		}
-		s = fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, since(st.FinishedAt))
-	default:
-		s = "Created"
-	}
-	return s
-}
-
-func since(t time.Time) string {
-	d := time.Since(t)
-	switch {
-	case d < 2*time.Second:
-		return "Less than a second"
-	case d < time.Minute:
-		return fmt.Sprintf("%d seconds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d minutes", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }
 
 func (a *app) logsCmd() *cobra.Command {
@@ -378,46 +302,14 @@ func (a *app) execCmd() *cobra.Command {
 	return c
 }
 
-// containerCmd groups `lade container inspect|ls`. `lade inspect` shows
-// images only (as `docker image inspect`); containers are inspected here.
+// containerCmd groups `lade container inspect|ls`.
 func (a *app) containerCmd() *cobra.Command {
 	c := &cobra.Command{Use: "container", Short: "Manage containers"}
-	inspect := command("inspect CONTAINER...", "Show containers' configuration and state as JSON", cobra.MinimumNArgs(1), func(_ context.Context, args []string) error {
-		found, err := a.inspectContainers(args)
-		if err != nil {
-			return err
-		}
-		if len(found) < len(args) {
-			return exitError{1}
-		}
-		return nil
-	})
+	inspect := a.kindInspectCmd("container", "inspect [OPTIONS] CONTAINER...", "Show containers' configuration and state as JSON")
 	ls := a.psCmd()
 	ls.Use, ls.Aliases = "ls [-a] [-q]", []string{"list"}
 	c.AddCommand(inspect, ls)
 	return c
-}
-
-// inspectContainers prints the containers refs name as a JSON array and
-// returns the ones it found; unknown refs are reported on stderr.
-func (a *app) inspectContainers(refs []string) ([]*container.Container, error) {
-	store, err := a.containers()
-	if err != nil {
-		return nil, err
-	}
-	found := []*container.Container{}
-	for _, ref := range refs {
-		c, err := store.Get(ref)
-		if err != nil {
-			if !errors.Is(err, container.ErrNotFound) {
-				return nil, err
-			}
-			printError(a.stderr, "", fmt.Errorf("No such container: %s", ref))
-			continue
-		}
-		found = append(found, c)
-	}
-	return found, a.printJSON(found)
 }
 
 func (a *app) volumeCmd() *cobra.Command {
@@ -440,31 +332,27 @@ func (a *app) volumeCreateCmd() *cobra.Command {
 
 func (a *app) volumeLsCmd() *cobra.Command {
 	var quiet bool
-	ls := command("ls [-q]", "List volumes", cobra.NoArgs, a.withContainers(func(_ context.Context, store *container.Store, _ []string) error {
-		vols, err := store.ListVolumes()
+	var format string
+	var filters []string
+	ls := command("ls [OPTIONS]", "List volumes", cobra.NoArgs, a.withContainers(func(_ context.Context, store *container.Store, _ []string) error {
+		vols, err := engine.ListVolumes(store, filters)
 		if err != nil {
-			return err
+			return statusError{125, err}
 		}
-		tw := a.table(quiet, "DRIVER\tVOLUME NAME")
-		for _, v := range vols {
-			if quiet {
-				fmt.Fprintln(tw, v.Name)
-			} else {
-				fmt.Fprintf(tw, "%s\t%s\n", v.Driver, v.Name)
-			}
+		if format == "" {
+			format = formatter.TableFormatKey
 		}
-		return tw.Flush()
+		return formatter.VolumeWrite(formatter.Context{Output: a.stdout, Format: formatter.NewVolumeFormat(format, quiet)}, vols)
 	}))
 	ls.Aliases = []string{"list"}
 	ls.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print names")
+	ls.Flags().StringVar(&format, "format", "", "format the output with a Go template, 'table', 'table TEMPLATE' or 'json'")
+	ls.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter: name, label, driver, dangling")
 	return ls
 }
 
 func (a *app) volumeInspectCmd() *cobra.Command {
-	return command("inspect VOLUME...", "Show volumes as JSON", cobra.MinimumNArgs(1),
-		a.withContainers(func(_ context.Context, store *container.Store, args []string) error {
-			return inspectAll(a, args, store.GetVolume)
-		}))
+	return a.kindInspectCmd("volume", "inspect [OPTIONS] VOLUME...", "Show volumes as JSON")
 }
 
 func (a *app) volumeRmCmd() *cobra.Command {

@@ -28,22 +28,20 @@ func runDetached(t *testing.T, root string, args ...string) string {
 	return id
 }
 
+// inspected is what the tests read of docker's container inspect record.
 type inspected struct {
-	Name  string `json:"name"`
-	State struct {
-		Status       string `json:"status"`
-		Pid          int    `json:"pid"`
-		ExitCode     int    `json:"exitCode"`
-		RestartCount int    `json:"restartCount"`
-		Ports        []any  `json:"ports"`
-		Health       *struct {
-			Status string `json:"status"`
-		} `json:"health"`
-		Network *struct {
-			Name      string `json:"name"`
-			IPAddress string `json:"ipAddress"`
-		} `json:"network"`
-	} `json:"state"`
+	Name         string
+	RestartCount int
+	State        struct {
+		Status   string
+		Pid      int
+		ExitCode int
+		Health   *struct{ Status string }
+	}
+	NetworkSettings struct {
+		Ports    map[string]any
+		Networks map[string]*struct{ IPAddress string }
+	}
 }
 
 func inspectContainer(t *testing.T, root, ref string) inspected {
@@ -133,8 +131,8 @@ func TestRestartOnFailure(t *testing.T) {
 		t.Fatalf("wait: %+v", r)
 	}
 	st := inspectContainer(t, root, "flaky")
-	if st.State.RestartCount != 2 {
-		t.Errorf("restart count %d, want 2", st.State.RestartCount)
+	if st.RestartCount != 2 {
+		t.Errorf("restart count %d, want 2", st.RestartCount)
 	}
 	if r := lade(t, root, "", "logs", "flaky"); r.stdout != "run\nrun\nrun\n" {
 		t.Errorf("logs: %q, want three runs", r.stdout)
@@ -233,8 +231,8 @@ func TestPublishFreePort(t *testing.T) {
 	if r := lade(t, root, "", "port", id); r.code != 0 || r.stdout != "" {
 		t.Errorf("port of a stopped container: %+v", r)
 	}
-	if st := inspectContainer(t, root, id); len(st.State.Ports) != 0 {
-		t.Errorf("stopped container still lists bound ports: %+v", st.State.Ports)
+	if st := inspectContainer(t, root, id); len(st.NetworkSettings.Ports) != 0 {
+		t.Errorf("stopped container still lists bound ports: %+v", st.NetworkSettings.Ports)
 	}
 }
 

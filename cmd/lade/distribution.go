@@ -2,22 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/images"
@@ -32,13 +24,9 @@ func init() {
 
 func (a *app) pullCmd() *cobra.Command {
 	var platform string
-	var quiet bool
+	var quiet, all bool
 	c := command("pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", cobra.ExactArgs(1), a.withStores(func(ctx context.Context, args []string) error {
 		opts := images.PullOptions{Insecure: a.insecure, Progress: a.stderr}
-		var err error
-		if opts.Verify, err = a.signatureCheck(args[0]); err != nil {
-			return err
-		}
 		if quiet {
 			opts.Progress = nil
 		}
@@ -49,49 +37,84 @@ func (a *app) pullCmd() *cobra.Command {
 			}
 			opts.Platform = p
 		}
-		ref, err := images.ParseReference(args[0])
+		if !all {
+			return a.pull(ctx, args[0], opts, quiet, true)
+		}
+		if err := images.AllTagsRepository(args[0]); err != nil {
+			return err
+		}
+		tags, err := a.images.RemoteTags(ctx, args[0], a.insecure)
 		if err != nil {
 			return err
 		}
-		before, _ := a.images.Get(ctx, args[0])
-		img, err := a.images.Pull(ctx, args[0], opts)
-		if err != nil {
-			return err
-		}
-		d, err := img.Digest()
-		if err != nil {
-			return err
-		}
-		// As docker pull does, unpack the layers now: the first build
-		// or run from the image then starts at once. A layer that
-		// cannot be unpacked fails the pull before the name is set.
-		if _, err := a.snapshots.UnpackImage(ctx, img); err != nil {
-			return err
-		}
-		if err := a.images.Keep(ctx, args[0], img); err != nil {
-			return err
-		}
-		full := canonicalRef(ref)
-		if !quiet {
-			fmt.Fprintf(a.stdout, "Digest: %s\n", d)
-			if before != nil {
-				if bd, _ := before.Digest(); bd == d {
-					fmt.Fprintf(a.stdout, "Status: Image is up to date for %s\n", args[0])
-				} else {
-					before = nil
-				}
-			}
-			if before == nil {
-				fmt.Fprintf(a.stdout, "Status: Downloaded newer image for %s\n", args[0])
+		for _, t := range tags {
+			if err := a.pull(ctx, args[0]+":"+t, opts, quiet, false); err != nil {
+				return err
 			}
 		}
-		fmt.Fprintln(a.stdout, full)
-		return nil
+		full, err := images.CanonicalName(args[0])
+		if err == nil {
+			fmt.Fprintln(a.stdout, full)
+		}
+		return err
 	}))
 	c.Flags().StringVar(&platform, "platform", "", "platform os/arch[/variant] to pull from a multi-platform image; only its blobs are fetched (default: the host's)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the image reference")
+	c.Flags().BoolVarP(&all, "all-tags", "a", false, "pull every tag of the repository NAME")
 	a.policyFlag(c)
 	return c
+}
+
+// pull pulls ref, unpacks and tags it, and prints docker's status lines
+// (unless quiet) and, when last, the full reference.
+func (a *app) pull(ctx context.Context, ref string, opts images.PullOptions, quiet, last bool) error {
+	var err error
+	if opts.Verify, err = a.signatureCheck(ref); err != nil {
+		return err
+	}
+	r, err := images.ParseReference(ref)
+	if err != nil {
+		return err
+	}
+	before, _ := a.images.Get(ctx, ref)
+	img, err := a.images.Pull(ctx, ref, opts)
+	if err != nil {
+		return err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	// As docker pull does, unpack the layers now: the first build
+	// or run from the image then starts at once. A layer that
+	// cannot be unpacked fails the pull before the name is set.
+	if _, err := a.snapshots.UnpackImage(ctx, img); err != nil {
+		return err
+	}
+	if err := a.images.Keep(ctx, ref, img); err != nil {
+		return err
+	}
+	if !quiet {
+		fmt.Fprintf(a.stdout, "Digest: %s\n", d)
+		if bd := digestOf(before); bd == d {
+			fmt.Fprintf(a.stdout, "Status: Image is up to date for %s\n", ref)
+		} else {
+			fmt.Fprintf(a.stdout, "Status: Downloaded newer image for %s\n", ref)
+		}
+	}
+	if last {
+		fmt.Fprintln(a.stdout, canonicalRef(r))
+	}
+	return nil
+}
+
+// digestOf is img's manifest digest, zero when img is nil.
+func digestOf(img v1.Image) v1.Hash {
+	if img == nil {
+		return v1.Hash{}
+	}
+	d, _ := img.Digest()
+	return d
 }
 
 // canonicalRef spells ref as docker prints it after a pull.
@@ -108,34 +131,90 @@ func canonicalRef(ref name.Reference) string {
 }
 
 func (a *app) pushCmd() *cobra.Command {
-	var quiet, sign bool
+	var quiet, sign, all bool
 	var key string
 	c := command("push [OPTIONS] NAME[:TAG]", "Upload an image to a registry", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
-		t, err := images.ParseTag(args[0])
-		if err != nil {
-			return err
-		}
 		if sign != (key != "") {
 			return statusError{125, errors.New("--sign and --key go together")}
 		}
-		img, idx, err := a.imageOrIndex(ctx, args[0])
+		refs, err := a.pushRefs(args[0], all)
 		if err != nil {
 			return err
 		}
-		var prog io.Writer = a.stderr
+		var prog, summary io.Writer = a.stderr, a.stdout
 		if quiet {
-			prog = nil
+			prog, summary = nil, io.Discard
 		}
-		d, err := a.push(ctx, args[0], img, idx, prog, a.stdout)
-		if err != nil || !sign {
-			return err
+		for _, ref := range refs {
+			if err := a.pushSigned(ctx, ref, prog, summary, key); err != nil {
+				return err
+			}
 		}
-		return a.sign(ctx, args[0], t.Context(), d, key)
+		if quiet {
+			fmt.Fprintln(a.stdout, pushedName(args[0], all))
+		}
+		return nil
 	})
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress progress output")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress progress output; print only the pushed reference")
+	c.Flags().BoolVarP(&all, "all-tags", "a", false, "push every stored tag of the repository NAME")
 	c.Flags().BoolVar(&sign, "sign", false, "sign the pushed image with --key, as lade sign does")
 	c.Flags().StringVar(&key, "key", "", "private key for --sign")
 	return c
+}
+
+// pushRefs are the names push uploads: ref, or with all every stored tag
+// of the repository ref names.
+func (a *app) pushRefs(ref string, all bool) ([]string, error) {
+	if !all {
+		_, err := images.ParseTag(ref)
+		return []string{ref}, err
+	}
+	if err := images.AllTagsRepository(ref); err != nil {
+		return nil, err
+	}
+	if err := a.open(); err != nil {
+		return nil, err
+	}
+	tags, err := a.images.Tags(ref)
+	if err != nil {
+		return nil, err
+	}
+	if len(tags) == 0 {
+		return nil, fmt.Errorf("An image does not exist locally with the tag: %s", ref)
+	}
+	refs := make([]string, len(tags))
+	for i, t := range tags {
+		refs[i] = ref + ":" + t
+	}
+	return refs, nil
+}
+
+// pushedName is what push -q prints, as docker: the full name of the tag
+// pushed, or of the repository with -a. ref has been checked.
+func pushedName(ref string, all bool) string {
+	if all {
+		full, _ := images.CanonicalName(ref)
+		return full
+	}
+	t, _ := images.ParseTag(ref)
+	return canonicalRef(t)
+}
+
+// pushSigned pushes the stored ref and, with key, signs what it pushed.
+func (a *app) pushSigned(ctx context.Context, ref string, prog, summary io.Writer, key string) error {
+	img, idx, err := a.imageOrIndex(ctx, ref)
+	if err != nil {
+		return err
+	}
+	d, err := a.push(ctx, ref, img, idx, prog, summary)
+	if err != nil || key == "" {
+		return err
+	}
+	t, err := images.ParseTag(ref)
+	if err != nil {
+		return err
+	}
+	return a.sign(ctx, ref, t.Context(), d, key)
 }
 
 // push uploads img, or the multi-platform image idx with all its images
@@ -166,7 +245,19 @@ func (a *app) push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIn
 func (a *app) tagCmd() *cobra.Command {
 	return command("tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", cobra.ExactArgs(2),
 		func(ctx context.Context, args []string) error {
+			// As docker: the target is checked first, and a digest is
+			// no tag; then the source must exist.
+			target, err := images.ParseReference(args[1])
+			if err != nil {
+				return err
+			}
+			if _, ok := target.(name.Digest); ok {
+				return errors.New("refusing to create a tag with a digest reference")
+			}
 			img, idx, err := a.imageOrIndex(ctx, args[0])
+			if errors.Is(err, images.ErrNotFound) {
+				return fmt.Errorf("No such image: %s", args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -178,7 +269,7 @@ func (a *app) tagCmd() *cobra.Command {
 }
 
 func (a *app) rmiCmd() *cobra.Command {
-	var force bool
+	var force, noPrune bool
 	c := command("rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cobra.MinimumNArgs(1), a.withStores(func(ctx context.Context, args []string) error {
 		var failed []string
 		for _, ref := range args {
@@ -193,6 +284,10 @@ func (a *app) rmiCmd() *cobra.Command {
 		return nil
 	}))
 	c.Flags().BoolVarP(&force, "force", "f", false, "remove an image ID that several names or a stopped container use, or the last name of an image a container uses")
+	// Docker's untagged parents are the images of a classic build's
+	// steps; lade's steps are build cache entries, never images, so
+	// there is nothing to prune and the flag changes nothing.
+	c.Flags().BoolVar(&noPrune, "no-prune", false, "do not delete untagged parents (accepted: lade images have no parent images)")
 	return c
 }
 
@@ -270,9 +365,7 @@ func (a *app) loadCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if quiet {
-			return nil
-		}
+		// -q only silences progress, as docker's: the names still print.
 		for _, l := range loaded {
 			if len(l.Names) == 0 {
 				fmt.Fprintf(a.stdout, "Loaded image ID: %s\n", l.ID)
@@ -284,21 +377,8 @@ func (a *app) loadCmd() *cobra.Command {
 		return nil
 	}))
 	c.Flags().StringVarP(&input, "input", "i", "", "read from a tar archive file, instead of STDIN")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress the load output")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "suppress progress output (lade's load shows none; the loaded names still print, as docker's)")
 	return c
-}
-
-// dockerConfigPath is docker's client config: $DOCKER_CONFIG/config.json,
-// else ~/.docker/config.json.
-func dockerConfigPath() (string, error) {
-	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
-		return filepath.Join(d, "config.json"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, ".docker", "config.json"), nil
 }
 
 // optionalArg is a command's one optional argument, "" without it.
@@ -309,71 +389,13 @@ func optionalArg(args []string) string {
 	return ""
 }
 
-// registryKey is the auths key docker uses for a registry.
-func registryKey(s string, insecure []string) (string, name.Registry, error) {
-	if s == "" || s == "docker.io" || s == "index.docker.io" || s == "registry-1.docker.io" {
-		s = name.DefaultRegistry
-	}
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
-	s = strings.TrimSuffix(strings.TrimSuffix(s, "/v1/"), "/")
-	reg, err := images.Registry(s, insecure)
-	if err != nil {
-		return "", reg, err
-	}
-	if reg.RegistryStr() == name.DefaultRegistry {
-		return "https://index.docker.io/v1/", reg, nil
-	}
-	return reg.RegistryStr(), reg, nil
-}
-
-// updateDockerConfig edits the auths map of docker's config.json, keeping
-// every other field as it was.
-func updateDockerConfig(fn func(auths map[string]json.RawMessage)) error {
-	p, err := dockerConfigPath()
-	if err != nil {
-		return err
-	}
-	cfg := map[string]json.RawMessage{}
-	if b, err := os.ReadFile(p); err == nil {
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			return fmt.Errorf("parsing %s: %w", p, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	auths := map[string]json.RawMessage{}
-	if raw, ok := cfg["auths"]; ok {
-		if err := json.Unmarshal(raw, &auths); err != nil {
-			return fmt.Errorf("parsing auths in %s: %w", p, err)
-		}
-	}
-	fn(auths)
-	raw, err := json.Marshal(auths)
-	if err != nil {
-		return err
-	}
-	cfg["auths"] = raw
-	b, err := json.MarshalIndent(cfg, "", "\t")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
-	}
-	return writeFileAtomic(p, 0o600, func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
-		return err
-	})
-}
-
 func (a *app) loginCmd() *cobra.Command {
 	var user, pass string
 	var passStdin bool
-	c := command("login [OPTIONS] [SERVER]", "Log in to a registry (stores credentials in docker's config.json)", cobra.MaximumNArgs(1),
+	c := command("login [OPTIONS] [SERVER]", "Log in to a registry (stores credentials as docker does: through config.json's credential helper, else in config.json)", cobra.MaximumNArgs(1),
 		func(ctx context.Context, args []string) error {
-			key, reg, err := registryKey(optionalArg(args), a.insecure)
-			if err != nil {
-				return err
+			if pass != "" {
+				fmt.Fprintln(a.stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
 			}
 			if passStdin {
 				if pass != "" {
@@ -391,12 +413,12 @@ func (a *app) loginCmd() *cobra.Command {
 			if user == "" || pass == "" {
 				return errors.New("username and password are required (-u and -p or --password-stdin); lade does not prompt")
 			}
-			if err := a.checkLogin(ctx, reg, user, pass); err != nil {
-				return fmt.Errorf("login to %s: %w", reg.RegistryStr(), err)
+			res, err := images.Login(ctx, optionalArg(args), user, pass, a.insecure)
+			if err != nil {
+				return err
 			}
-			entry, _ := json.Marshal(map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))})
-			if err := updateDockerConfig(func(auths map[string]json.RawMessage) { auths[key] = entry }); err != nil {
-				return fmt.Errorf("storing credentials: %w", err)
+			if res.Plaintext != "" {
+				fmt.Fprintf(a.stderr, "WARNING! Your credentials are stored unencrypted in '%s'.\nConfigure a credential helper to remove this warning.\n", res.Plaintext)
 			}
 			fmt.Fprintln(a.stdout, "Login Succeeded")
 			return nil
@@ -407,50 +429,19 @@ func (a *app) loginCmd() *cobra.Command {
 	return c
 }
 
-// checkLogin asks the registry's /v2/ endpoint, through the token or
-// basic auth handshake, whether user and pass are accepted.
-func (a *app) checkLogin(ctx context.Context, reg name.Registry, user, pass string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	rt, err := transport.NewWithContext(ctx, reg, authn.FromConfig(authn.AuthConfig{Username: user, Password: pass}), remote.DefaultTransport, nil)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s://%s/v2/", reg.Scheme(), reg.RegistryStr()), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("registry answered %s", resp.Status)
-	}
-	return nil
-}
-
 func (a *app) logoutCmd() *cobra.Command {
-	return command("logout [SERVER]", "Log out from a registry", cobra.MaximumNArgs(1), func(_ context.Context, args []string) error {
-		key, reg, err := registryKey(optionalArg(args), a.insecure)
+	return command("logout [SERVER]", "Log out from a registry (erases the credentials where login stored them)", cobra.MaximumNArgs(1), func(_ context.Context, args []string) error {
+		reg, errs, err := images.Logout(optionalArg(args), a.insecure)
 		if err != nil {
 			return err
 		}
-		found := false
-		err = updateDockerConfig(func(auths map[string]json.RawMessage) {
-			_, found = auths[key]
-			delete(auths, key)
-		})
-		if err != nil {
-			return err
+		fmt.Fprintf(a.stdout, "Removing login credentials for %s\n", reg)
+		if len(errs) > 0 {
+			fmt.Fprintln(a.stderr, "WARNING: could not erase credentials:")
+			for _, e := range errs {
+				fmt.Fprintln(a.stderr, e)
+			}
 		}
-		if !found {
-			fmt.Fprintf(a.stdout, "Not logged in to %s\n", reg.RegistryStr())
-			return nil
-		}
-		fmt.Fprintf(a.stdout, "Removing login credentials for %s\n", reg.RegistryStr())
 		return nil
 	})
 }

@@ -73,7 +73,7 @@ func TestTagRmiImagesInspectHistory(t *testing.T) {
 		i.Architecture != "amd64" || len(i.RootFS.Layers) != 2 || i.Config.Cmd[1] != "/hi" || i.Size == 0 {
 		t.Errorf("inspect: %+v", i)
 	}
-	if r := lade(t, root, "", "inspect", "nope"); r.code == 0 || !strings.Contains(r.stderr, "No such image: nope") || strings.TrimSpace(r.stdout) != "[]" {
+	if r := lade(t, root, "", "inspect", "nope"); r.code == 0 || !strings.Contains(r.stderr, "No such object: nope") || strings.TrimSpace(r.stdout) != "[]" {
 		t.Errorf("inspect of missing image: %+v", r)
 	}
 
@@ -207,16 +207,7 @@ func checkLayersUnpacked(t *testing.T, root, ref string) {
 }
 
 func TestLoginLogout(t *testing.T) {
-	host := testutil.Registry(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if u, p, ok := r.BasicAuth(); !ok || u != "me" || p != "s3cret" {
-				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-				http.Error(w, "unauthorized", http.StatusUnauthorized)
-				return
-			}
-			h.ServeHTTP(w, r)
-		})
-	})
+	host := testutil.Registry(t, basicAuth)
 	cfgDir := t.TempDir()
 	t.Setenv("DOCKER_CONFIG", cfgDir)
 	cfgPath := filepath.Join(cfgDir, "config.json")
@@ -299,7 +290,7 @@ func TestSaveLoadCLI(t *testing.T) {
 		if got := digests(fresh, "saved:1"); got != want {
 			t.Errorf("after save/load: %s, want %s", got, want)
 		}
-		if l := lade(t, t.TempDir(), r.stdout, "load", "-q"); l.code != 0 || l.stdout != "" {
+		if l := lade(t, t.TempDir(), r.stdout, "load", "-q"); l.code != 0 || l.stdout != "Loaded image: saved:1\n" {
 			t.Errorf("load -q: %+v", l)
 		}
 	}

@@ -20,7 +20,7 @@ func init() {
 // holds what has no top-level form.
 func (a *app) imageCmd() *cobra.Command {
 	c := &cobra.Command{Use: "image", Short: "Manage images"}
-	c.AddCommand(a.imageDiffCmd())
+	c.AddCommand(a.imageDiffCmd(), a.imageInspectCmd())
 	return c
 }
 

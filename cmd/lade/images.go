@@ -8,9 +8,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/docker/cli/cli/command/formatter"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
 )
 
@@ -20,49 +22,36 @@ func init() {
 }
 
 func (a *app) imagesCmd() *cobra.Command {
-	var quiet, digests, tree bool
-	var filters []string
-	c := command("images", "List images in the local store", cobra.NoArgs, a.withStores(func(ctx context.Context, _ []string) error {
-		list, err := a.images.List(ctx)
-		if err != nil {
-			return err
-		}
-		if list, err = images.Filter(list, filters); err != nil {
-			return err
-		}
+	var quiet, digests, tree, noTrunc bool
+	var format string
+	var o engine.ImageListOptions
+	c := command("images [OPTIONS] [REPOSITORY[:TAG]]", "List images in the local store", cobra.MaximumNArgs(1), a.withStores(func(ctx context.Context, args []string) error {
+		o.Ref = optionalArg(args)
 		if tree && !quiet {
+			list, err := a.images.List(ctx)
+			if err != nil {
+				return err
+			}
 			return a.imagesTree(ctx, list)
 		}
-		header := "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE"
-		if digests {
-			header = "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE"
+		sums, err := engine.ListImages(ctx, a.images, o)
+		if err != nil {
+			return statusError{125, err}
 		}
-		tw := a.table(quiet, header)
-		for _, e := range list {
-			id := shortID(e.ImageID())
-			if quiet {
-				fmt.Fprintln(tw, id)
-				continue
-			}
-			names := e.Names
-			if len(names) == 0 {
-				names = []string{"<none>:<none>"}
-			}
-			for _, n := range names {
-				repo, tag := images.SplitTag(n)
-				if digests {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", repo, tag, e.Digest, id, ago(e.Created), humanSize(e.Size))
-				} else {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, id, ago(e.Created), humanSize(e.Size))
-				}
-			}
+		if format == "" {
+			format = formatter.TableFormatKey
 		}
-		return tw.Flush()
+		fctx := formatter.ImageContext{Digest: digests, Context: formatter.Context{
+			Output: a.stdout, Format: formatter.NewImageFormat(format, quiet, digests), Trunc: !noTrunc}}
+		return formatter.ImageWrite(fctx, sums)
 	}))
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
-	c.Flags().BoolVar(&digests, "digests", false, "show digests")
-	c.Flags().BoolVar(&tree, "tree", false, "show each multi-platform image's platforms under it")
-	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output: reference=PATTERN, dangling=true|false")
+	fl := c.Flags()
+	fl.BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
+	fl.BoolVar(&digests, "digests", false, "show digests")
+	fl.BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
+	fl.BoolVar(&tree, "tree", false, "show each multi-platform image's platforms under it")
+	fl.StringVar(&format, "format", "", "format the output with a Go template, 'table', 'table TEMPLATE' or 'json'")
+	fl.StringArrayVarP(&o.Filters, "filter", "f", nil, "filter: reference, dangling, label, before, since, until")
 	return c
 }
 
@@ -111,7 +100,8 @@ func shortID(d v1.Hash) string {
 }
 
 func (a *app) importCmd() *cobra.Command {
-	return command("import TARBALL|- [REPOSITORY[:TAG]]", "Create an image from a root filesystem tarball", cobra.RangeArgs(1, 2),
+	var opts images.ImportOptions
+	c := command("import [OPTIONS] TARBALL|- [REPOSITORY[:TAG]]", "Create an image from a root filesystem tarball", cobra.RangeArgs(1, 2),
 		a.withStores(func(ctx context.Context, args []string) error {
 			var r io.Reader = a.stdin
 			if args[0] != "-" {
@@ -126,13 +116,13 @@ func (a *app) importCmd() *cobra.Command {
 			if len(args) == 2 {
 				name = args[1]
 			}
-			created := time.Now().UTC()
+			opts.Created = time.Now().UTC()
 			if t, err := sourceDateEpoch(); err != nil {
 				return err
 			} else if t != nil {
-				created = *t
+				opts.Created = *t
 			}
-			img, err := a.images.Import(ctx, r, name, created)
+			img, err := a.images.Import(ctx, r, name, opts)
 			if err != nil {
 				return fmt.Errorf("importing %s: %w", args[0], err)
 			}
@@ -143,6 +133,9 @@ func (a *app) importCmd() *cobra.Command {
 			fmt.Fprintln(a.stdout, id.String())
 			return nil
 		}))
+	c.Flags().StringArrayVarP(&opts.Changes, "change", "c", nil, "apply a Dockerfile instruction to the image's config (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)")
+	c.Flags().StringVarP(&opts.Message, "message", "m", "", "set the commit message (the history comment) of the image")
+	return c
 }
 
 func ago(t time.Time) string {

@@ -47,7 +47,7 @@ func TestManualStopBeatsRestartPolicy(t *testing.T) {
 					t.Errorf("wait: %+v", r)
 				}
 				st := inspectContainer(t, root, name)
-				if st.State.Status != "exited" || st.State.RestartCount != 0 {
+				if st.State.Status != "exited" || st.RestartCount != 0 {
 					t.Fatalf("after %s: %+v, want exited without restarts", action[0], st.State)
 				}
 				// start undoes it: a crash is restarted again.
@@ -63,7 +63,7 @@ func TestManualStopBeatsRestartPolicy(t *testing.T) {
 				}
 				testutil.Poll(t, "the policy to restart a crash", func() bool {
 					st := inspectContainer(t, root, name)
-					return st.State.RestartCount == 1 && st.State.Status == "running" && st.State.Pid != pid
+					return st.RestartCount == 1 && st.State.Status == "running" && st.State.Pid != pid
 				})
 			})
 		}

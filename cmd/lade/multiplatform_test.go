@@ -9,7 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/internal/testroot"
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -181,7 +181,7 @@ func TestImagesInspectIndex(t *testing.T) {
 			args = append(args, "--platform", tc.platform)
 		}
 		r := lade(t, root, "", args...)
-		var out []images.Inspect
+		var out []engine.ImageJSON
 		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out) != 1 {
 			t.Fatalf("inspect %v: %v\n%s%s", args, err, r.stdout, r.stderr)
 		}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"text/template"
 
+	"github.com/docker/cli/cli/command/formatter"
+	ntypes "github.com/moby/moby/api/types/network"
 	"github.com/spf13/cobra"
 
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/network"
 )
 
@@ -69,7 +71,7 @@ func (a *app) networkCreateCmd() *cobra.Command {
 }
 
 func (a *app) networkLsCmd() *cobra.Command {
-	var quiet bool
+	var quiet, noTrunc bool
 	var format string
 	var filters []string
 	c := command("ls [OPTIONS]", "List networks", cobra.NoArgs,
@@ -81,67 +83,23 @@ func (a *app) networkLsCmd() *cobra.Command {
 			if nets, err = network.Filter(nets, filters); err != nil {
 				return err
 			}
-			return a.printNetworks(nets, quiet, format)
+			sums := make([]ntypes.Summary, 0, len(nets))
+			for _, n := range nets {
+				sums = append(sums, engine.NetworkSummary(n))
+			}
+			fctx := formatter.Context{Output: a.stdout, Format: engine.NewNetworkFormat(format, quiet), Trunc: !noTrunc}
+			return engine.NetworkWrite(fctx, sums)
 		}))
 	c.Aliases = []string{"list"}
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only print IDs")
-	c.Flags().StringVar(&format, "format", "", "Go template per network: {{.ID}} {{.Name}} {{.Driver}} {{.Subnet}} {{.Gateway}} {{.Internal}} {{.Labels}} {{.Bridge}}")
+	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "do not truncate the output")
+	c.Flags().StringVar(&format, "format", "", "format the output with a Go template, 'table', 'table TEMPLATE' or 'json'")
 	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter: name=, id=, label=KEY[=VALUE], driver=, type=builtin|custom")
 	return c
 }
 
-func (a *app) printNetworks(nets []*network.Network, quiet bool, format string) error {
-	if format != "" && !quiet {
-		tmpl, err := template.New("format").Parse(format)
-		if err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-		for _, n := range nets {
-			if err := tmpl.Execute(a.stdout, n); err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout)
-		}
-		return nil
-	}
-	tw := a.table(quiet, "NETWORK ID\tNAME\tDRIVER\tSCOPE")
-	for _, n := range nets {
-		if quiet {
-			fmt.Fprintln(tw, n.ID[:12])
-		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\tlocal\n", n.ID[:12], n.Name, n.Driver)
-		}
-	}
-	return tw.Flush()
-}
-
-// networkView is inspect's record: the network and its running containers.
-type networkView struct {
-	*network.Network
-	Containers map[string]*network.Endpoint `json:"containers"`
-}
-
 func (a *app) networkInspectCmd() *cobra.Command {
-	return command("inspect NETWORK...", "Show networks as JSON", cobra.MinimumNArgs(1),
-		a.withNetworks(func(ctx context.Context, ns *network.Store, alive func(string) bool, args []string) error {
-			_, eps, err := ns.List(ctx)
-			if err != nil {
-				return err
-			}
-			return inspectAll(a, args, func(ref string) (networkView, error) {
-				n, err := ns.Get(ctx, ref)
-				if err != nil {
-					return networkView{}, err
-				}
-				v := networkView{Network: n, Containers: map[string]*network.Endpoint{}}
-				for _, e := range eps {
-					if e.Network == n.ID && alive(e.Container) {
-						v.Containers[e.Container] = e
-					}
-				}
-				return v, nil
-			})
-		}))
+	return a.kindInspectCmd("network", "inspect [OPTIONS] NETWORK...", "Show networks as JSON")
 }
 
 func (a *app) networkRmCmd() *cobra.Command {

@@ -49,8 +49,8 @@ func TestNetworkNames(t *testing.T) {
 	}
 	// By address too: names are not the only thing the other network lacks.
 	ip := inspectNetworkIP(t, root, "ladetest-n1", id)
-	if n := inspectContainer(t, root, "web").State.Network; n == nil || n.Name != "ladetest-n1" || n.IPAddress != ip {
-		t.Errorf("container inspect: state.network %+v, want ladetest-n1 and %s", n, ip)
+	if n := inspectContainer(t, root, "web").NetworkSettings.Networks["ladetest-n1"]; n == nil || n.IPAddress != ip {
+		t.Errorf("container inspect: NetworkSettings.Networks[ladetest-n1] %+v, want %s", n, ip)
 	}
 	r := lade(t, root, "", httpFrom("ladetest-n2", ip, "8080")...)
 	if strings.Contains(r.stdout, "hello-web") {
@@ -98,12 +98,12 @@ func inspectNetworkIP(t *testing.T, root, network, id string) string {
 	t.Helper()
 	r := lade(t, root, "", "network", "inspect", network)
 	i := strings.Index(r.stdout, id)
-	j := strings.Index(r.stdout[max(i, 0):], `"ip": "`)
+	j := strings.Index(r.stdout[max(i, 0):], `"IPv4Address": "`)
 	if i < 0 || j < 0 {
 		t.Fatalf("network inspect %s: no endpoint of %s: %+v", network, id, r)
 	}
-	rest := r.stdout[i+j+len(`"ip": "`):]
-	return rest[:strings.Index(rest, `"`)]
+	rest := r.stdout[i+j+len(`"IPv4Address": "`):]
+	return rest[:strings.Index(rest, `/`)]
 }
 
 // TestDefaultBridge: a container on the default network reaches a server
@@ -192,11 +192,11 @@ func TestNetworkCommands(t *testing.T) {
 		{[]string{"network", "create", "ladetest-a"}, 1, "already exists", ""},
 		{[]string{"network", "create", "--subnet", "10.231.0.128/25", "ladetest-c"}, 1, "overlaps", ""},
 		{[]string{"network", "create", "host"}, 1, "pre-defined", ""},
-		{[]string{"network", "ls", "--format", "{{.Name}} {{.Subnet}}"}, 0, "ladetest-a 10.231.0.0/24\n", ""},
+		{[]string{"network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Label \"team\"}}"}, 0, "ladetest-a bridge a\n", ""},
 		{[]string{"network", "ls", "--filter", "label=team=a", "--format", "{{.Name}}"}, 0, "ladetest-a\n", ""},
 		{[]string{"network", "ls", "--filter", "name=test-b", "--format", "{{.Name}} {{.Internal}}"}, 0, "ladetest-b true\n", ""},
 		{[]string{"network", "ls"}, 0, "bridge", ""},
-		{[]string{"network", "inspect", "ladetest-a"}, 0, `"gateway": "10.231.0.1"`, ""},
+		{[]string{"network", "inspect", "ladetest-a"}, 0, `"Gateway": "10.231.0.1"`, ""},
 		{[]string{"network", "rm", "bridge"}, 1, "pre-defined", ""},
 		{[]string{"network", "rm", "ladetest-a"}, 0, "ladetest-a", ""},
 		{[]string{"network", "create", "ladetest-kept"}, 0, "", ""},

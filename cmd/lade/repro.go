@@ -109,7 +109,7 @@ func (r *app) buildFresh(ctx context.Context, base *app, o solver.Options) (v1.I
 	if err := r.open(); err != nil {
 		return nil, err
 	}
-	b, closeBuilder, err := r.builder(o.ContextDir)
+	b, closeBuilder, err := r.builder(o.ContextDir, true)
 	if err != nil {
 		return nil, err
 	}

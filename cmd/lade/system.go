@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
-	"text/tabwriter"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/docker/cli/cli/command/formatter"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
+	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/prunefilter"
 )
 
 func init() {
@@ -18,9 +19,11 @@ func init() {
 
 func (a *app) systemCmd() *cobra.Command {
 	c := &cobra.Command{Use: "system", Short: "Manage lade"}
-	df := command("df", "Show disk usage of images, containers, volumes and build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
-		return a.systemDF(ctx)
+	var dfFormat string
+	df := command("df [--format FORMAT]", "Show disk usage of images, containers, volumes and build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		return a.systemDF(ctx, dfFormat)
 	})
+	df.Flags().StringVar(&dfFormat, "format", "", "format the output with a Go template, 'table', 'table TEMPLATE' or 'json'")
 	f := &pruneFlags{}
 	var volumes bool
 	prune := command("prune [-a] [--volumes] [-f]", "Remove stopped containers, dangling images and build cache", cobra.NoArgs, func(ctx context.Context, _ []string) error {
@@ -40,21 +43,24 @@ type dfRow struct {
 	size, reclaimable int64
 }
 
-func (a *app) systemDF(ctx context.Context) error {
+// systemDF prints the rows through docker's disk usage formatter.
+func (a *app) systemDF(ctx context.Context, format string) error {
 	rows, err := a.diskUsage(ctx)
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
-	for _, r := range rows {
-		pct := 0
-		if r.size > 0 {
-			pct = int(100 * r.reclaimable / r.size)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s (%d%%)\n", r.typ, r.total, r.active, humanSize(r.size), humanSize(r.reclaimable), pct)
+	if format == "" {
+		format = formatter.TableFormatKey
 	}
-	return tw.Flush()
+	img, ctr, vol, bc := rows[0], rows[1], rows[2], rows[3]
+	du := formatter.DiskUsageContext{
+		Context:             formatter.Context{Output: a.stdout, Format: formatter.NewDiskUsageFormat(format, false)},
+		ImageDiskUsage:      client.ImagesDiskUsage{TotalCount: int64(img.total), ActiveCount: int64(img.active), TotalSize: img.size, Reclaimable: img.reclaimable},
+		ContainerDiskUsage:  client.ContainersDiskUsage{TotalCount: int64(ctr.total), ActiveCount: int64(ctr.active), TotalSize: ctr.size, Reclaimable: ctr.reclaimable},
+		VolumeDiskUsage:     client.VolumesDiskUsage{TotalCount: int64(vol.total), ActiveCount: int64(vol.active), TotalSize: vol.size, Reclaimable: vol.reclaimable},
+		BuildCacheDiskUsage: client.BuildCacheDiskUsage{TotalCount: int64(bc.total), ActiveCount: int64(bc.active), TotalSize: bc.size, Reclaimable: bc.reclaimable},
+	}
+	return du.Write()
 }
 
 // diskUsage asks each store what it takes.
@@ -120,22 +126,26 @@ func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) erro
 	if err != nil {
 		return err
 	}
-	removed, used, err := cs.PruneStopped(ctx)
+	ctrs, err := cs.PruneStopped(ctx, prunefilter.Filter{})
 	if err != nil {
 		return err
 	}
-	printList(a, "Deleted Containers:", removed)
-	if removed, err = a.pruneNetworks(ctx); err != nil {
+	printList(a, "Deleted Containers:", ctrs.Removed)
+	removed, err := a.pruneNetworks(ctx)
+	if err != nil {
 		return err
 	}
 	printList(a, "Deleted Networks:", removed)
+	reclaimed := ctrs.Reclaimed
 	if volumes {
-		if removed, err = cs.PruneVolumes(); err != nil {
+		vols, err := cs.PruneVolumes(false)
+		if err != nil {
 			return err
 		}
-		printList(a, "Deleted Volumes:", removed)
+		printList(a, "Deleted Volumes:", vols.Removed)
+		reclaimed += vols.Reclaimed
 	}
-	removed, err = a.pruneImages(ctx, f.all, used)
+	removed, err = a.images.Prune(ctx, images.PruneOptions{All: f.all, InUse: ctrs.UsedImages})
 	if err != nil {
 		return err
 	}
@@ -144,32 +154,9 @@ func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) erro
 	if err != nil {
 		return err
 	}
+	rep.Reclaimed += reclaimed
 	a.printPruned(rep)
 	return nil
-}
-
-// pruneImages drops dangling images, or with all every image no running
-// container uses; their blobs go with the build cache prune that follows.
-func (a *app) pruneImages(ctx context.Context, all bool, used map[string]bool) ([]string, error) {
-	list, err := a.images.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range list {
-		if len(e.Names) > 0 && !all {
-			continue
-		}
-		ids, _ := a.images.ImageIDs(e.Digest.String())
-		if slices.ContainsFunc(ids, func(id v1.Hash) bool { return used[id.String()] }) {
-			continue // for an index: any platform's image
-		}
-		if err := a.images.Untag(ctx, e.Digest.String()); err != nil {
-			return out, err
-		}
-		out = append(out, "deleted: "+e.ImageID().String())
-	}
-	return out, nil
 }
 
 func printList(a *app, title string, items []string) {

@@ -191,24 +191,3 @@ func TestSystemDF(t *testing.T) {
 		t.Fatal(r.stderr)
 	}
 }
-
-func TestParseSize(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want int64
-		bad  bool
-	}{
-		{in: "1024", want: 1024},
-		{in: "512k", want: 512 << 10},
-		{in: "10MB", want: 10 << 20},
-		{in: "1.5GiB", want: 3 << 29},
-		{in: "2g", want: 2 << 30},
-		{in: "lots", bad: true},
-		{in: "-1", bad: true},
-	} {
-		got, err := parseSize(tc.in)
-		if (err != nil) != tc.bad || got != tc.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d (error: %v)", tc.in, got, err, tc.want, tc.bad)
-		}
-	}
-}

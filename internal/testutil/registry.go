@@ -3,6 +3,7 @@ package testutil
 import (
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,4 +28,39 @@ func Registry(t testing.TB, wrap func(http.Handler) http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// HostAddress is a non-loopback IPv4 address of this host, for registries
+// that lade must not treat as loopback (always insecure).
+func HostAddress(t testing.TB) net.IP {
+	t.Helper()
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP
+		}
+	}
+	Unavailable(t, "no non-loopback IPv4 address on this host")
+	return nil
+}
+
+// TLSRegistry serves a RegistryHandler over TLS with httptest's
+// self-signed certificate (valid for 127.0.0.1 and example.com only) on
+// a host address, HostAddress, and returns its host:port.
+func TLSRegistry(t testing.TB, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	h := RegistryHandler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(HostAddress(t).String(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener = l
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return l.Addr().String()
 }

@@ -1,0 +1,28 @@
+// Package engine is lade's objects in the Docker Engine API's shapes.
+//
+// Containers, images, volumes and networks live in lade's own stores
+// (packages container, images, network) in lade's own records. The
+// functions here fill the Engine API's types (github.com/moby/moby/api
+// /types) from those records: ContainerInspect and ContainerSummary for
+// inspect and ps, ImageInspect, Summaries and History for image inspect,
+// images and history, Volume, NetworkInspect and NetworkSummary. The CLI
+// prints these structs as JSON and runs docker's --format templates on
+// them, and `lade serve` is to answer with the same structs, so the
+// three never drift apart; cmd/lade only wires flags to them.
+//
+// Stores bundles one root's stores: Inspect looks a name up in docker
+// inspect's order (container, image, network, volume) or in one kind,
+// and Inspector prints the records as docker inspect does (an indented
+// JSON array, or a template per record, falling back to the record's
+// JSON as maps as docker's CLI does). ListContainers, ListImages and
+// ListVolumes select what ps, images and volume ls show, with docker's
+// --filter keys (ParseFilters: values of one key OR, keys AND).
+// NewHistoryFormat/HistoryWrite and NewNetworkFormat/NetworkWrite are
+// history's and network ls's rows on docker/cli's formatter, which has
+// no writer for them.
+//
+// Where docker's older API (1.41, Debian's docker.io) had fields the
+// current types dropped (NetworkSettings.IPAddress, an image's Parent and
+// DockerVersion, its Config with every key), the structs here add them
+// back, so scripts written for either client keep working.
+package engine
