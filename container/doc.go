@@ -27,8 +27,8 @@
 // attaches a bridged container to its network (package network: address,
 // namespace wired to the bridge, DNAT of its published ports, the further
 // networks `network connect` recorded in its config, embedded DNS on
-// user-defined networks; rootless, slirp4netns or pasta), and detaches it
-// when the process ended; rm releases what is left.
+// user-defined networks; rootless, slirp4netns), and detaches it when the
+// process ended; rm releases what is left.
 // Other commands (stop, kill, exec) work on the recorded pid directly and
 // never talk to the supervisor; holding supervisor.lock is how they know
 // one is alive. Rootless, every lade command runs in the user's one user

@@ -42,8 +42,8 @@ type NetworkState struct {
 // networkMode is docker's --network value as lade keeps it: bridge (the
 // default network), none, host, or a user-defined network's name.
 // private, lade's former default, is loopback only: none. Rootless the
-// default network is slirp4netns's or pasta's (attachNetwork), and
-// user-defined networks are refused.
+// default network is slirp4netns's (attachNetwork), and user-defined
+// networks are refused.
 func networkMode(n string) (string, error) {
 	switch {
 	case n == "" || n == "default" || n == network.DefaultName:
@@ -55,7 +55,7 @@ func networkMode(n string) (string, error) {
 	case n == containerMode:
 		return "", fmt.Errorf("network %q: name the container", n)
 	case userns.Rootless() && !strings.HasPrefix(n, containerMode):
-		return "", fmt.Errorf("network %s: user-defined networks need root (rootless, containers get the default network through slirp4netns or pasta; or --network none, host or container:NAME)", n)
+		return "", fmt.Errorf("network %s: user-defined networks need root (rootless, containers get the default network through slirp4netns; or --network none, host or container:NAME)", n)
 	}
 	return n, nil
 }
@@ -119,7 +119,7 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port, warn
 		return nil, nil
 	}
 	if userns.Rootless() {
-		return s.attachRootless(ctx, c, warn)
+		return s.attachSlirp(ctx, c, warn)
 	}
 	ns, err := s.networks()
 	if err != nil {
@@ -146,12 +146,11 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port, warn
 	return att, nil
 }
 
-// attachRootless puts a rootless container on the default network, which
-// is slirp4netns's or pasta's ($LADE_ROOTLESS_NETWORK picks one); without
-// either it has loopback only, with a warning.
-func (s *Store) attachRootless(ctx context.Context, c *Config, warn io.Writer) (*network.Attachment, error) {
-	att, err := network.AttachRootless(ctx, os.Getenv("LADE_ROOTLESS_NETWORK"))
-	if errors.Is(err, network.ErrNoRootlessTool) {
+// attachSlirp puts a rootless container on the default network, which is
+// slirp4netns's; without slirp4netns it has loopback only, with a warning.
+func (s *Store) attachSlirp(ctx context.Context, c *Config, warn io.Writer) (*network.Attachment, error) {
+	att, err := network.AttachSlirp(ctx)
+	if errors.Is(err, network.ErrNoSlirp) {
 		fmt.Fprintf(warn, "WARNING: rootless networking: %v: the container has loopback only\n", err)
 		return nil, nil
 	}

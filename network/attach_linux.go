@@ -32,12 +32,10 @@ type Attachment struct {
 	store    *Store
 	ns       netns.NsHandle
 	dns      *dnsServer
-	// helper is slirp4netns or pasta for a rootless attachment
-	// (AttachRootless); closing helperExit ends slirp4netns, helperDone
-	// is closed when pasta exited.
-	helper     *exec.Cmd
-	helperExit *os.File
-	helperDone chan struct{}
+	// slirp runs for a rootless attachment (AttachSlirp); closing
+	// slirpExit ends it.
+	slirp     *exec.Cmd
+	slirpExit *os.File
 }
 
 // Attach records the container's endpoint on the network, makes sure the
@@ -129,7 +127,7 @@ func (a *Attachment) Detach(ctx context.Context) error {
 	if a.dns != nil {
 		a.dns.stop()
 	}
-	a.stopHelper()
+	a.stopSlirp()
 	if a.ns >= 0 {
 		a.ns.Close()
 		a.ns = -1

@@ -31,6 +31,6 @@
 // Where the kernel has no nf_tables the same rules are iptables chains of
 // the root's own, written with iptables-restore (iptables_linux.go).
 //
-// Rootless, AttachRootless makes the namespace and runs slirp4netns or
-// pasta on it for outbound access; nothing of it is in the store.
+// Rootless, AttachSlirp makes the namespace and runs slirp4netns on it
+// for outbound access; nothing of it is in the store.
 package network
