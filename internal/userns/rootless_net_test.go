@@ -20,7 +20,7 @@ func TestRootlessNetwork(t *testing.T) {
 	u, bb := rootless(t)
 	asUser(t, u, nil, "import", bb, "busybox")
 	host, hport := testutil.ServeOnHost(t, "from-host")
-	get := fmt.Sprintf(`printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 %s %s`, host, hport)
+	get := fmt.Sprintf(`printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 nc -w 5 %s %s`, host, hport)
 	if out := asUser(t, u, nil, "run", "--rm", "busybox", "sh", "-c", get); !strings.HasSuffix(out, "from-host") {
 		t.Errorf("rootless GET from the host's %s:%s: %q, want from-host", host, hport, out)
 	}
