@@ -89,6 +89,19 @@ bench_dockerd() {
   exit 1
 }
 
+# bench_case2: L runs lade on $work/root, which holds busybox:latest
+# (imported offline), and $work/ctx is build.sh's case-2 context
+# (bench_randtree, COPY . /src, RUN true).
+bench_case2() {
+  local tar
+  tar=$(scripts/mkbusybox.sh "$work/busybox.tar")
+  L() { "$work/lade" --root "$work/root" "$@"; }
+  L import "$tar" busybox:latest >/dev/null
+  mkdir -p "$work/ctx"
+  printf 'FROM busybox:latest\nCOPY . /src\nRUN true\n' >"$work/ctx/Dockerfile"
+  bench_randtree "$work/ctx"
+}
+
 # bench_randtree DIR [WIDTH]: a build context of 10,000 files of 10 KiB of
 # random bytes in 100 dirs, named dN/fN (numbers zero-padded to WIDTH).
 bench_randtree() {

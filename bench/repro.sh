@@ -11,12 +11,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 . bench/lib.sh
 bench_init "${TMPDIR:-/tmp}/laderepro.XXXXXX"
-tar=$(scripts/mkbusybox.sh "$work/busybox.tar")
-L() { "$work/lade" --root "$work/root" "$@"; }
-L import "$tar" busybox:latest >/dev/null
-mkdir -p "$work/ctx"
-printf 'FROM busybox:latest\nCOPY . /src\nRUN true\n' >"$work/ctx/Dockerfile"
-bench_randtree "$work/ctx"
+bench_case2
 export SOURCE_DATE_EPOCH=0 # the same image with and without the check
 L build -q -t ctx "$work/ctx" >/dev/null
 

@@ -26,10 +26,19 @@ var LayerTypes = []types.MediaType{
 // ImageConfigTypes are the config media types of an image.
 var ImageConfigTypes = []types.MediaType{types.DockerConfigJSON, types.OCIConfigJSON}
 
+// AttestationLayerTypes are the layer media types of an attestation
+// manifest (BuildKit's layout): in-toto statements, never unpacked.
+var AttestationLayerTypes = []types.MediaType{"application/vnd.in-toto+json"}
+
 // CheckManifest checks m's own media type (empty is allowed, as OCI
 // does), its config descriptor against configTypes and every layer
 // descriptor against LayerTypes.
 func CheckManifest(m *v1.Manifest, configTypes ...types.MediaType) error {
+	return CheckManifestLayers(m, LayerTypes, configTypes...)
+}
+
+// CheckManifestLayers is CheckManifest with the layer types allowed.
+func CheckManifestLayers(m *v1.Manifest, layerTypes []types.MediaType, configTypes ...types.MediaType) error {
 	if m.MediaType != "" && !m.MediaType.IsImage() {
 		return fmt.Errorf("manifest: unsupported media type %q", m.MediaType)
 	}
@@ -37,7 +46,7 @@ func CheckManifest(m *v1.Manifest, configTypes ...types.MediaType) error {
 		return err
 	}
 	for i, l := range m.Layers {
-		if err := CheckDescriptor(fmt.Sprintf("layer %d", i+1), l, LayerTypes); err != nil {
+		if err := CheckDescriptor(fmt.Sprintf("layer %d", i+1), l, layerTypes); err != nil {
 			return err
 		}
 	}

@@ -195,6 +195,11 @@ func (c *sizeChecker) Close() error { return c.f.Close() }
 // Verifies: as the verifier's, so consumers leave the check to it.
 func (c *sizeChecker) Verifies() (v1.Hash, int64) { return c.want, c.size }
 
+// StoredFile is the blob's file, which needs no hashing (see Open), for a
+// consumer that copies it in the kernel (copy_file_range) instead of
+// reading it; that consumer checks the size itself.
+func (c *sizeChecker) StoredFile() *os.File { return c.f }
+
 // Put stores the content of r and returns its digest and size. want (if not
 // the zero Hash) and size (if not -1) are checked before the blob becomes
 // visible; on mismatch nothing is stored. If want is already present, r is

@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lade-build/lade/internal/userns"
 	"github.com/lade-build/lade/runner"
 )
 
@@ -45,38 +47,47 @@ func v2Controllers(u string) map[string]bool {
 	return out
 }
 
+// want is a controller's limit files: in cgroup v2 and in its v1
+// hierarchy v1Dir.
+type want struct {
+	ctrl  string
+	v2    [][2]string // file, value
+	v1    [][2]string
+	v1Dir string
+}
+
+// memoryWants are --memory and --memory-swap's files: no swap unless
+// MemorySwap (memory plus swap, -1 unlimited) allows it.
+func memoryWants(r Resources) []want {
+	if r.Memory <= 0 {
+		return nil
+	}
+	m := strconv.FormatInt(r.Memory, 10)
+	swap, memsw := "0", m
+	switch {
+	case r.MemorySwap < 0:
+		swap, memsw = "max", "-1"
+	case r.MemorySwap > r.Memory:
+		swap, memsw = strconv.FormatInt(r.MemorySwap-r.Memory, 10), strconv.FormatInt(r.MemorySwap, 10)
+	}
+	// v1 wants memsw >= limit at every step: memsw first for a raise
+	// (the write fails, and is skipped, for a cut), then again after.
+	return []want{{ctrl: "memory",
+		v2: [][2]string{{"memory.max", m}, {"memory.swap.max", swap}},
+		v1: [][2]string{{"memory.memsw.limit_in_bytes", memsw}, {"memory.limit_in_bytes", m}, {"memory.memsw.limit_in_bytes", memsw}}, v1Dir: "memory"}}
+}
+
 // setupCgroup creates the cgroup of container id with r's limits, warning
-// on w about limits no controller can enforce. It returns nil when r sets
-// no limit.
+// on w about limits no controller can enforce. Run as root, it always has
+// one that pause can freeze. Called again for a running container, it
+// changes the limits (update).
 func setupCgroup(id string, r Resources, w io.Writer) (*cgroup, error) {
-	type want struct {
-		ctrl  string
-		v2    [][2]string // file, value
-		v1    [][2]string
-		v1Dir string
-	}
-	var wants []want
-	if r.Memory > 0 {
-		m := strconv.FormatInt(r.Memory, 10)
-		wants = append(wants, want{ctrl: "memory",
-			v2: [][2]string{{"memory.max", m}, {"memory.swap.max", "0"}},
-			v1: [][2]string{{"memory.limit_in_bytes", m}, {"memory.memsw.limit_in_bytes", m}}, v1Dir: "memory"})
-	}
-	if r.PidsLimit > 0 {
-		p := strconv.FormatInt(r.PidsLimit, 10)
-		wants = append(wants, want{ctrl: "pids", v2: [][2]string{{"pids.max", p}},
-			v1: [][2]string{{"pids.max", p}}, v1Dir: "pids"})
-	}
-	if r.CPUs > 0 {
-		quota := strconv.FormatInt(int64(r.CPUs*100000), 10)
-		wants = append(wants, want{ctrl: "cpu", v2: [][2]string{{"cpu.max", quota + " 100000"}},
-			v1: [][2]string{{"cpu.cfs_period_us", "100000"}, {"cpu.cfs_quota_us", quota}}, v1Dir: "cpu"})
-	}
-	if len(wants) == 0 {
-		return nil, nil
-	}
+	wants := resourceWants(r)
 	cg := &cgroup{}
 	u := unifiedDir()
+	if !userns.Rootless() {
+		cg.addFreezer(id, u)
+	}
 	avail := v2Controllers(u)
 	v2Dir := ""
 	for _, wt := range wants {
@@ -86,7 +97,7 @@ func setupCgroup(id string, r Resources, w io.Writer) (*cgroup, error) {
 				if err := os.MkdirAll(v2Dir, 0o755); err != nil {
 					return nil, fmt.Errorf("creating cgroup %s: %w", v2Dir, err)
 				}
-				cg.dirs = append(cg.dirs, v2Dir)
+				cg.add(v2Dir)
 			}
 			// Delegate the controller down to the container's cgroup.
 			for _, d := range []string{u, filepath.Join(u, "lade")} {
@@ -108,7 +119,7 @@ func setupCgroup(id string, r Resources, w io.Writer) (*cgroup, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("creating cgroup %s: %w", dir, err)
 		}
-		cg.dirs = append(cg.dirs, dir)
+		cg.add(dir)
 		if err := writeFiles(dir, wt.v1); err != nil {
 			cg.remove()
 			return nil, err
@@ -118,6 +129,35 @@ func setupCgroup(id string, r Resources, w io.Writer) (*cgroup, error) {
 		}
 	}
 	return cg, nil
+}
+
+// resourceWants are the limit files r sets.
+func resourceWants(r Resources) []want {
+	wants := memoryWants(r)
+	if r.PidsLimit > 0 {
+		p := strconv.FormatInt(r.PidsLimit, 10)
+		wants = append(wants, want{ctrl: "pids", v2: [][2]string{{"pids.max", p}},
+			v1: [][2]string{{"pids.max", p}}, v1Dir: "pids"})
+	}
+	if r.CPUs > 0 {
+		quota := strconv.FormatInt(int64(r.CPUs*100000), 10)
+		wants = append(wants, want{ctrl: "cpu", v2: [][2]string{{"cpu.max", quota + " 100000"}},
+			v1: [][2]string{{"cpu.cfs_period_us", "100000"}, {"cpu.cfs_quota_us", quota}}, v1Dir: "cpu"})
+	}
+	if r.CPUShares > 0 {
+		// cgroup v2's weight from v1's shares, as runc maps them.
+		weight := strconv.FormatInt(1+((r.CPUShares-2)*9999)/262142, 10)
+		wants = append(wants, want{ctrl: "cpu", v2: [][2]string{{"cpu.weight", weight}},
+			v1: [][2]string{{"cpu.shares", strconv.FormatInt(r.CPUShares, 10)}}, v1Dir: "cpu"})
+	}
+	return wants
+}
+
+// add adds dir to the cgroup's directories, once.
+func (c *cgroup) add(dir string) {
+	if !slices.Contains(c.dirs, dir) {
+		c.dirs = append(c.dirs, dir)
+	}
 }
 
 // writeFiles writes limit files; a missing optional file (swap
@@ -198,6 +238,10 @@ func joinCgroups(id string, pid int, thread bool) error {
 		if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err != nil {
 			continue
 		}
+		// The device rules are runner's (ExecSpec.DeviceCgroup).
+		if strings.HasPrefix(d, filepath.Join(cgroupRoot, "devices")+"/") {
+			continue
+		}
 		v2 := u != "" && strings.HasPrefix(d, u+"/")
 		file := "cgroup.procs"
 		if thread {
@@ -211,4 +255,25 @@ func joinCgroups(id string, pid int, thread bool) error {
 		}
 	}
 	return nil
+}
+
+// placeExec puts what spec starts in container c's cgroups: its forking
+// thread joins the v1 ones (so the command starts in them), and it is
+// cloned into the v2 one (or, where that fails, moved into it right after
+// it started). Its device rules are c's (runner places it for them).
+func placeExec(spec *runner.ExecSpec, c *Config) {
+	id := c.ID
+	spec.AllDevices, spec.Devices, spec.DeviceCgroup = c.Privileged, c.Devices, "lade/"+id
+	spec.Prepare = func(tid int) error { return joinCgroups(id, tid, true) }
+	spec.Started = func(pid int) error { return joinCgroups(id, pid, false) }
+	if u := unifiedDir(); u != "" {
+		if d := filepath.Join(u, "lade", id); isDir(d) {
+			spec.Cgroup = d
+		}
+	}
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }

@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/fileop"
@@ -57,7 +59,12 @@ func (s *Store) Kill(id string, sig syscall.Signal) error {
 		}
 		return fmt.Errorf("container %s is not running", id[:12])
 	}
-	return signalPid(id, st.Pid, sig)
+	if err := signalPid(id, st.Pid, sig); err != nil {
+		return err
+	}
+	s.event(events.ActionKill, &c.Config, map[string]string{"signal": strconv.Itoa(int(sig))})
+	s.thaw(id) // a frozen process takes the signal once thawed, as in docker
+	return nil
 }
 
 // endsContainer is docker's rule for a kill that cancels restarts.
@@ -91,11 +98,13 @@ func (s *Store) Stop(ctx context.Context, c *Container, timeout time.Duration) e
 		return err
 	}
 	if s.signalUntilGone(ctx, c.ID, sig, timeout) {
+		s.event(events.ActionStop, &c.Config, nil)
 		return nil
 	}
 	if !s.signalUntilGone(ctx, c.ID, syscall.SIGKILL, time.Minute) {
 		return fmt.Errorf("container %s did not stop", c.ID[:12])
 	}
+	s.event(events.ActionStop, &c.Config, nil)
 	return nil
 }
 
@@ -108,6 +117,7 @@ func (s *Store) signalUntilGone(ctx context.Context, id string, sig syscall.Sign
 	for s.supervised(id) {
 		if st, err := s.loadState(id); err == nil && st.Pid != 0 && st.Pid != signalled {
 			_ = signalPid(id, st.Pid, sig)
+			s.thaw(id)
 			signalled = st.Pid
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -209,6 +219,7 @@ func (s *Store) remove(id string, volumes bool) error {
 	if err := os.RemoveAll(trash); err != nil {
 		return fmt.Errorf("removing container %s: %w", id[:12], err)
 	}
+	s.event(events.ActionDestroy, &c.Config, nil)
 	if volumes {
 		for _, v := range c.AnonVolumes {
 			if err := s.RemoveVolume(v); err != nil {
@@ -225,7 +236,7 @@ func cgroupDirs(id string) []string {
 	if u := unifiedDir(); u != "" {
 		dirs = append(dirs, filepath.Join(u, "lade", id))
 	}
-	for _, ctrl := range []string{"memory", "pids", "cpu", "devices"} {
+	for _, ctrl := range []string{"memory", "pids", "cpu", "devices", "freezer"} {
 		dirs = append(dirs, filepath.Join(cgroupRoot, ctrl, "lade", id))
 	}
 	return dirs
@@ -246,6 +257,12 @@ type ExecOptions struct {
 	// SigProxy passes the signals lade receives on to the process
 	// (ProxySignals); ctx should then not end on them.
 	SigProxy bool
+	// Privileged gives the process every capability and no seccomp
+	// filter, whatever the container's.
+	Privileged bool
+	// Started, when set, is called with nil once the process runs (exec
+	// -d's report).
+	Started func(error)
 }
 
 // Exec runs a process in running container c and returns its exit status.
@@ -268,11 +285,21 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		Args: o.Args, Env: env, Cwd: c.Cwd, UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
 		Capabilities: c.Capabilities, NoNewPrivileges: c.NoNewPrivileges,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		// v1 cgroups are joined before the fork, so the command never
-		// runs outside them; v2 ones right after.
-		Prepare: func(tid int) error { return joinCgroups(c.ID, tid, true) },
-		Started: func(pid int) error { return joinCgroups(c.ID, pid, false) },
-		Tty:     o.Tty,
+		Tty: o.Tty,
+	}
+	placeExec(spec, &c.Config)
+	if o.Privileged {
+		spec.Capabilities = runner.AllCapabilities()
+	}
+	if o.Started != nil {
+		join := spec.Started
+		spec.Started = func(pid int) error {
+			err := join(pid)
+			if err == nil {
+				o.Started(nil)
+			}
+			return err
+		}
 	}
 	if o.Tty && o.Terminal != nil {
 		spec.TtySize, spec.Console = o.Terminal.Size(), o.Terminal.Follow
@@ -281,12 +308,13 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 	if o.SigProxy {
 		proxy = ProxySignals()
 		defer proxy.Stop()
+		join := spec.Started
 		spec.Started = func(p int) error {
 			proxy.SetPid(p)
-			return joinCgroups(c.ID, p, false)
+			return join(p)
 		}
 	}
-	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged); err != nil {
+	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged || o.Privileged); err != nil {
 		return -1, err
 	}
 	if o.Cwd != "" {
@@ -300,8 +328,15 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 		}
 		spec.UID, spec.GID, spec.AdditionalGIDs = u.UID, u.GID, u.AdditionalGIDs
 	}
+	// docker's exec events: the command follows create's and start's name.
+	cmdline := ": " + strings.Join(o.Args, " ")
+	s.event(events.Action(string(events.ActionExecCreate)+cmdline), &c.Config, nil)
+	s.event(events.Action(string(events.ActionExecStart)+cmdline), &c.Config, nil)
 	code, err := runner.New().Exec(ctx, st.Pid, spec)
 	proxy.SetPid(0) // reaped: the pid may be another process's soon
+	if err == nil {
+		s.event(events.ActionExecDie, &c.Config, map[string]string{"exitCode": strconv.Itoa(code)})
+	}
 	return code, err
 }
 

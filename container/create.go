@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/moby/moby/api/types/events"
 
 	"github.com/lade-build/lade/runner"
 )
@@ -29,9 +31,11 @@ type CreateOptions struct {
 	StopTimeout int    // seconds
 	Restart     string // no, on-failure[:N], always, unless-stopped
 
-	Memory    string // docker size: 32m, 1g
-	CPUs      float64
-	PidsLimit int64
+	Memory     string // docker size: 32m, 1g
+	MemorySwap string // memory plus swap, a size or -1 (unlimited)
+	CPUs       float64
+	CPUShares  int64
+	PidsLimit  int64
 
 	CapAdd, CapDrop, Devices, SecurityOpt, GroupAdd []string
 
@@ -45,6 +49,12 @@ type CreateOptions struct {
 
 	EnvFiles, Env          []string // --env-file, then -e
 	Volumes, Mounts, Tmpfs []string // -v, --mount, --tmpfs values
+	VolumesFrom            []string // CONTAINER[:ro|rw]
+	LabelFiles             []string // files of KEY=VALUE lines, before -l
+	Expose                 []string // PORT[/PROTO] or a range, added to the image's for -P
+	LogDriver              string   // json-file (""), or none
+	ShmSize                string   // /dev/shm's size (docker size)
+	Ulimits, Sysctls       []string // NAME=SOFT[:HARD], KEY=VALUE
 }
 
 // HealthOptions are the --health-* flags, laid over the image's
@@ -95,6 +105,7 @@ func (s *Store) CreateFromImage(ctx context.Context, img Image, o CreateOptions)
 		_ = s.Remove(ctx, c.ID, true, true)
 		return nil, err
 	}
+	s.event(events.ActionCreate, c, nil)
 	return c, nil
 }
 
@@ -123,11 +134,23 @@ func newConfig(img Image, o *CreateOptions) (*Config, error) {
 	if err := applyRuntimeOptions(c, o); err != nil {
 		return nil, err
 	}
-	if c.Ports, err = PublishedPorts(o.Publish, o.PublishAll, ic.ExposedPorts); err != nil {
+	exposed, err := exposedPorts(ic.ExposedPorts, o.Expose)
+	if err != nil {
+		return nil, err
+	}
+	if c.Ports, err = PublishedPorts(o.Publish, o.PublishAll, exposed); err != nil {
 		return nil, err
 	}
 	c.Healthcheck = o.Health.merge(ic.Healthcheck)
-	c.Labels = labels(o.Labels)
+	if c.Labels, err = labels(o.LabelFiles, o.Labels); err != nil {
+		return nil, err
+	}
+	if c.LogDriver, err = logDriver(o.LogDriver); err != nil {
+		return nil, err
+	}
+	if err := applyKernelOptions(c, o); err != nil {
+		return nil, err
+	}
 	if c.Hostname == "" {
 		c.Hostname = "pending" // the ID's prefix, once there is one
 	}
@@ -213,14 +236,63 @@ func applySecurityOpts(c *Config, opts []string) error {
 	return nil
 }
 
-func labels(kvs []string) map[string]string {
-	if len(kvs) == 0 {
-		return nil
+// labels reads --label-file's lines, then -l's KEY=VALUE (later wins).
+func labels(files, kvs []string) (map[string]string, error) {
+	var all []string
+	for _, f := range files {
+		lines, err := readEnvFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--label-file: %w", err)
+		}
+		all = append(all, lines...)
+	}
+	all = append(all, kvs...)
+	if len(all) == 0 {
+		return nil, nil
 	}
 	m := map[string]string{}
-	for _, l := range kvs {
+	for _, l := range all {
 		k, v, _ := strings.Cut(l, "=")
 		m[k] = v
 	}
-	return m
+	return m, nil
+}
+
+// logDriver checks --log-driver: docker's json-file (lade's log) or none.
+func logDriver(d string) (string, error) {
+	switch d {
+	case "", "json-file":
+		return "", nil
+	case "none":
+		return d, nil
+	}
+	return "", fmt.Errorf("unsupported --log-driver %q: lade has json-file and none", d)
+}
+
+// exposedPorts is the image's EXPOSE with --expose's ports (PORT[/PROTO]
+// or START-END[/PROTO]) added.
+func exposedPorts(image map[string]struct{}, expose []string) (map[string]struct{}, error) {
+	out := map[string]struct{}{}
+	for k := range image {
+		out[k] = struct{}{}
+	}
+	for _, e := range expose {
+		spec, proto, _ := strings.Cut(e, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		lo, hi, isRange := strings.Cut(spec, "-")
+		first, err1 := strconv.Atoi(lo)
+		last, err2 := first, error(nil)
+		if isRange {
+			last, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || first < 1 || last > 65535 || last < first || proto != "tcp" && proto != "udp" {
+			return nil, fmt.Errorf("invalid --expose %q", e)
+		}
+		for p := first; p <= last; p++ {
+			out[fmt.Sprintf("%d/%s", p, proto)] = struct{}{}
+		}
+	}
+	return out, nil
 }

@@ -11,17 +11,32 @@
 //
 // State lives under <root>/containers/<id>/:
 //
-//	config.json   what `lade run` decided (immutable after create)
+//	config.json   what `lade run` or `create` decided (rename and update
+//	              change the name, limits and restart policy)
 //	state.json    status, pid, exit code, times, restarts, health
 //	container.log stdout/stderr as JSON lines {"stream","time","log"}
 //	rootfs/       the overlay (upper, work, merged) over the image layers
 //	etc/          hosts, hostname and resolv.conf bind-mounted in
 //	supervisor.lock  held (flock) by whoever supervises the container
+//	stdin.fifo    an -i container's stdin under a shim, which attach writes
+//
+// Attach follows the log from now on and writes lade's stdin into the
+// FIFO. Pause freezes the container's cgroup (v2 cgroup.freeze, else the
+// v1 freezer; setupCgroup gives every container run as root one); Update
+// writes new limits into the live cgroups and the config. ExecDetached
+// (exec -d) runs Exec in a lade re-executed as `container-exec`, which
+// reports its start as a shim does.
+//
+// Events: what happens to containers and volumes is recorded with
+// package events in the root's event log by the function that does it;
+// the die event by the supervisor that saw the process end.
 //
 // A container is supervised either by the CLI itself (foreground `lade
 // run`) or by a shim: lade re-executed as `lade container-shim --root R ID`
-// in its own session, which outlives the CLI. The supervisor mounts the
-// rootfs, places the init in a cgroup, runs it through runner, records the
+// in its own session, which outlives the CLI. The supervisor makes the
+// container's cgroup, launches the init through runner (runner.Launch:
+// its start overlaps what follows), attaches the network, mounts the
+// rootfs, hands the init its spec (runner.Run), records the
 // state, writes the log, proxies published ports, runs the healthcheck and
 // carries out the restart policy. Before each run of the process it
 // attaches a bridged container to its network (package network: address,
@@ -40,6 +55,17 @@
 // A -t container's terminal is opened inside it by runner; a foreground
 // supervisor copies it to lade's own terminal (Terminal: raw mode with -i,
 // window size), a shim to the log.
+//
+// A container's files and processes, for cp, diff, export, commit, top
+// and stats: WithRootfs gives a command the merged rootfs (a stopped
+// container's mounted for the while, under the supervisor lock); Changes
+// and WriteDiff read the upper dir against the image's layers, Export
+// the whole tree; ImageConfig is what commit keeps of the container's
+// settings. Processes finds a running container's pids by its pid
+// namespace in /proc, which Top filters ps's rows by and Stats samples
+// (the Engine API's StatsResponse: memory from the container's memory
+// cgroup when it has a limit, else its processes' PSS); package engine
+// turns samples into docker stats' rows.
 //
 // Named volumes live under <root>/volumes/<name>/_data. DiskUsage,
 // VolumeUsage, PruneStopped and PruneVolumes serve system df and the

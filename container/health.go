@@ -111,13 +111,13 @@ func (s *Store) probe(ctx context.Context, c *Config, pid int, args []string, ti
 		res.End, res.ExitCode, res.Output = time.Now().UTC(), -1, err.Error()
 		return res
 	}
-	code, err := runner.New().Exec(pctx, pid, &runner.ExecSpec{
+	spec := &runner.ExecSpec{
 		Args: args, Env: c.Env, Cwd: c.Cwd, UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
 		Capabilities: c.Capabilities, NoNewPrivileges: c.NoNewPrivileges, Seccomp: filter,
 		Stdout: &out, Stderr: &out,
-		Prepare: func(tid int) error { return joinCgroups(c.ID, tid, true) },
-		Started: func(p int) error { return joinCgroups(c.ID, p, false) },
-	})
+	}
+	placeExec(spec, c)
+	code, err := runner.New().Exec(pctx, pid, spec)
 	res.End = time.Now().UTC()
 	switch {
 	case pctx.Err() == context.DeadlineExceeded:

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -52,8 +53,11 @@ func (l *logFile) write(stream string, line []byte) error {
 type streamWriter struct {
 	log    *logFile
 	stream string
-	mu     sync.Mutex
-	buf    []byte
+	// eager writes a partial line at once, as its own entry (a terminal's
+	// prompt reaches logs -f and attach before its newline does).
+	eager bool
+	mu    sync.Mutex
+	buf   []byte
 }
 
 func (w *streamWriter) Write(p []byte) (int, error) {
@@ -71,7 +75,7 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 	}
 	// Keep memory bounded for output without newlines.
-	if len(w.buf) >= 16<<10 {
+	if len(w.buf) >= 16<<10 || w.eager && len(w.buf) > 0 {
 		if err := w.log.write(w.stream, w.buf); err != nil {
 			return 0, err
 		}
@@ -94,11 +98,26 @@ type LogOptions struct {
 	Follow     bool
 	Tail       int // <0: all
 	Timestamps bool
+	// Since and Until, when set, bound the entries' times; a follow ends
+	// once Until has passed.
+	Since, Until time.Time
+	// Details prefixes each line with its extra attributes, as docker's
+	// --details (lade's log has none: an empty prefix and a space).
+	Details bool
+}
+
+// shows reports whether the entry at t is in the options' window.
+func (o *LogOptions) shows(t time.Time) bool {
+	return (o.Since.IsZero() || !t.Before(o.Since)) && (o.Until.IsZero() || !t.After(o.Until))
 }
 
 // ReadLogs copies c's log to stdout and stderr by stream. With Follow it
 // keeps reading until the container stops or ctx ends.
 func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Writer) error {
+	var c Config
+	if err := readJSON(filepath.Join(s.Dir(id), "config.json"), &c); err == nil && c.LogDriver == "none" {
+		return errors.New(`configured logging driver does not support reading`)
+	}
 	f, err := os.Open(s.LogPath(id))
 	if errors.Is(err, os.ErrNotExist) {
 		if !opts.Follow {
@@ -111,20 +130,7 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 		return fmt.Errorf("opening container log: %w", err)
 	}
 	defer f.Close()
-	emit := func(line []byte) {
-		var e logEntry
-		if json.Unmarshal(line, &e) != nil {
-			return
-		}
-		w := stdout
-		if e.Stream == "stderr" {
-			w = stderr
-		}
-		if opts.Timestamps {
-			fmt.Fprint(w, e.Time.Format(time.RFC3339Nano)+" ")
-		}
-		io.WriteString(w, e.Log)
-	}
+	emit := func(line []byte) { opts.emit(line, stdout, stderr) }
 	r := bufio.NewReader(f)
 	var lines [][]byte
 	var partial []byte
@@ -142,7 +148,11 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 			partial = nil
 		}
 	}
-	if err := readAll(func(b []byte) { lines = append(lines, b) }); err != nil {
+	if err := readAll(func(b []byte) {
+		if opts.Since.IsZero() && opts.Until.IsZero() || opts.shows(entryTime(b)) {
+			lines = append(lines, b)
+		}
+	}); err != nil {
 		return err
 	}
 	if opts.Tail >= 0 && len(lines) > opts.Tail {
@@ -159,7 +169,7 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 		if err := readAll(emit); err != nil {
 			return err
 		}
-		if stopped {
+		if stopped || !opts.Until.IsZero() && time.Now().After(opts.Until) {
 			return nil // everything written before it stopped is out
 		}
 		select {
@@ -168,4 +178,30 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// emit prints a log line, if in the window, to the writer of its stream.
+func (o *LogOptions) emit(line []byte, stdout, stderr io.Writer) {
+	var e logEntry
+	if json.Unmarshal(line, &e) != nil || !o.shows(e.Time) {
+		return
+	}
+	w := stdout
+	if e.Stream == "stderr" {
+		w = stderr
+	}
+	if o.Timestamps {
+		fmt.Fprint(w, e.Time.Format(time.RFC3339Nano)+" ")
+	}
+	if o.Details {
+		fmt.Fprint(w, " ")
+	}
+	io.WriteString(w, e.Log)
+}
+
+// entryTime is the time of a log line; zero when it does not decode.
+func entryTime(line []byte) time.Time {
+	var e logEntry
+	_ = json.Unmarshal(line, &e)
+	return e.Time
 }

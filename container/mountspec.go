@@ -20,6 +20,11 @@ func (s *Store) containerMounts(c *Config, ic *dockerspec.DockerOCIImage, o *Cre
 	if err != nil {
 		return err
 	}
+	from, err := s.volumesFrom(o.VolumesFrom, mounts)
+	if err != nil {
+		return err
+	}
+	mounts = append(mounts, from...)
 	mounts = append(mounts, imageVolumes(ic.Config.Volumes, mounts)...)
 	seen := map[string]bool{}
 	for i := range mounts {
@@ -41,6 +46,37 @@ func (s *Store) containerMounts(c *Config, ic *dockerspec.DockerOCIImage, o *Cre
 	}
 	c.Mounts = mounts
 	return nil
+}
+
+// volumesFrom is --volumes-from CONTAINER[:ro|rw]: the bind and volume
+// mounts of those containers that the container's own do not cover.
+func (s *Store) volumesFrom(refs []string, own []Mount) ([]Mount, error) {
+	taken := map[string]bool{}
+	for _, m := range own {
+		taken[filepath.Clean(m.Target)] = true
+	}
+	var out []Mount
+	for _, ref := range refs {
+		name, mode, _ := strings.Cut(ref, ":")
+		if mode != "" && mode != "ro" && mode != "rw" {
+			return nil, fmt.Errorf("--volumes-from %s: mode must be ro or rw", ref)
+		}
+		other, err := s.Get(name)
+		if err != nil {
+			return nil, fmt.Errorf("--volumes-from: %w", err)
+		}
+		for _, m := range other.Mounts {
+			if m.Type == "tmpfs" || taken[m.Target] {
+				continue
+			}
+			taken[m.Target] = true
+			if mode != "" {
+				m.ReadOnly = mode == "ro"
+			}
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // parseMounts reads the -v, --mount and --tmpfs values, in that order.

@@ -136,11 +136,11 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port, warn
 		return nil, fmt.Errorf("network %s: %w", c.Network, err)
 	}
 	if err := s.connectAll(ctx, c, att); err != nil {
-		s.detachNetwork(ctx, c, att)
+		s.detachNetwork(ctx, att)
 		return nil, err
 	}
 	if err := s.startNetwork(c, att); err != nil {
-		s.detachNetwork(ctx, c, att)
+		s.detachNetwork(ctx, att)
 		return nil, err
 	}
 	return att, nil
@@ -158,7 +158,7 @@ func (s *Store) attachSlirp(ctx context.Context, c *Config, warn io.Writer) (*ne
 		return nil, fmt.Errorf("rootless networking: %w", err)
 	}
 	if err := s.startNetwork(c, att); err != nil {
-		s.detachNetwork(ctx, c, att)
+		s.detachNetwork(ctx, att)
 		return nil, err
 	}
 	return att, nil
@@ -173,18 +173,10 @@ func portMaps(ports []Port) []network.PortMap {
 	return out
 }
 
-// startNetwork records c's address and, on a user-defined network,
-// starts its DNS server.
+// startNetwork starts, on a user-defined network, c's DNS server.
 func (s *Store) startNetwork(c *Config, att *network.Attachment) error {
-	n, e := att.Network, att.Endpoint
-	err := s.UpdateState(c.ID, func(st *State) {
-		st.Network = &NetworkState{
-			Name: n.Name, IPAddress: e.IP.String(), PrefixLen: n.Subnet.Bits(),
-			Gateway: n.Gateway.String(), MacAddress: e.MAC,
-		}
-	})
-	if err != nil || n.Default() {
-		return err
+	if att.Network.Default() {
+		return nil
 	}
 	rc, err := s.resolv(c, att)
 	if err != nil {
@@ -193,13 +185,26 @@ func (s *Store) startNetwork(c *Config, att *network.Attachment) error {
 	return att.StartDNS(rc.Upstream)
 }
 
+// networkState is where att puts the container, as its state records it
+// while the process runs (nil att: nowhere). It is written with the
+// running status, and cleared with the exit, in the same writes.
+func networkState(att *network.Attachment) *NetworkState {
+	if att == nil {
+		return nil
+	}
+	n, e := att.Network, att.Endpoint
+	return &NetworkState{
+		Name: n.Name, IPAddress: e.IP.String(), PrefixLen: n.Subnet.Bits(),
+		Gateway: n.Gateway.String(), MacAddress: e.MAC,
+	}
+}
+
 // detachNetwork takes c off its network after a run; nil att is none.
-func (s *Store) detachNetwork(ctx context.Context, c *Config, att *network.Attachment) {
+func (s *Store) detachNetwork(ctx context.Context, att *network.Attachment) {
 	if att == nil {
 		return
 	}
 	_ = att.Detach(context.WithoutCancel(ctx))
-	_ = s.UpdateState(c.ID, func(st *State) { st.Network = nil })
 }
 
 // releaseNetwork drops a removed container's addresses, if it ever had one.

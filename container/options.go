@@ -46,21 +46,51 @@ func ParseRestart(s string) (RestartPolicy, error) {
 }
 
 func (o *CreateOptions) resources() (Resources, error) {
-	r := Resources{CPUs: o.CPUs, PidsLimit: o.PidsLimit}
-	if o.CPUs < 0 || o.PidsLimit < 0 {
-		return r, errors.New("--cpus and --pids-limit must not be negative")
+	r := Resources{CPUs: o.CPUs, PidsLimit: o.PidsLimit, CPUShares: o.CPUShares}
+	if o.PidsLimit == -1 {
+		r.PidsLimit = 0 // docker's unlimited
 	}
-	if o.Memory != "" {
-		m, err := ParseBytes(o.Memory)
-		if err != nil {
-			return r, fmt.Errorf("invalid --memory: %w", err)
-		}
-		if m < 6<<20 {
-			return r, errors.New("minimum memory limit allowed is 6MB")
-		}
-		r.Memory = m
+	if o.CPUs < 0 || r.PidsLimit < 0 || o.CPUShares < 0 {
+		return r, errors.New("--cpus, --cpu-shares and --pids-limit must not be negative")
 	}
-	return r, nil
+	var err error
+	if r.Memory, err = memoryFlag("--memory", o.Memory); err != nil {
+		return r, err
+	}
+	if r.MemorySwap, err = memoryFlag("--memory-swap", o.MemorySwap); err != nil {
+		return r, err
+	}
+	return r, checkSwap(r)
+}
+
+// memoryFlag reads a --memory or --memory-swap size ("" is 0, and -1
+// unlimited); docker's minimum is 6MB.
+func memoryFlag(flag, v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	if v == "-1" {
+		return -1, nil
+	}
+	m, err := ParseBytes(v)
+	if err != nil {
+		return 0, fmt.Errorf("invalid %s: %w", flag, err)
+	}
+	if m < 6<<20 {
+		return 0, errors.New("minimum memory limit allowed is 6MB")
+	}
+	return m, nil
+}
+
+// checkSwap applies docker's rules to --memory-swap.
+func checkSwap(r Resources) error {
+	if r.MemorySwap != 0 && r.Memory <= 0 {
+		return errors.New("you should always set the memory limit when using the memory swap limit")
+	}
+	if r.MemorySwap > 0 && r.MemorySwap < r.Memory {
+		return errors.New("minimum memoryswap limit should be larger than memory limit, see usage")
+	}
+	return nil
 }
 
 // ParseBytes reads a size as docker does, with go-units: 1024, 512k,

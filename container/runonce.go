@@ -2,22 +2,23 @@ package container
 
 import (
 	"context"
+	"strconv"
 	"time"
+
+	"github.com/moby/moby/api/types/events"
 
 	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/runner"
 	"github.com/lade-build/lade/runner/seccomp"
 )
 
-// runOnce starts the container's process and waits for it.
+// runOnce starts the container's process and waits for it. Its init is
+// launched first: lade's second start (the init's runtime) then overlaps
+// the network and root filesystem setup, which the init takes with its
+// config.
 func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	c := r.c
-	att, err := s.attachNetwork(ctx, c, r.ports, r.warn)
-	if err != nil {
-		return -1, err
-	}
-	defer s.detachNetwork(ctx, c, att)
-	spec, err := s.runSpec(c, r, att)
+	spec, err := processSpec(c, r)
 	if err != nil {
 		return -1, err
 	}
@@ -28,6 +29,19 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	defer cg.remove()
 	// The init joins the cgroups before it unshares its cgroup namespace.
 	spec.Cgroups = cg.paths()
+	rn := runner.New()
+	defer rn.Close()
+	if err := rn.Launch(spec); err != nil {
+		return -1, err
+	}
+	att, err := s.attachNetwork(ctx, c, r.ports, r.warn)
+	if err != nil {
+		return -1, err
+	}
+	defer s.detachNetwork(ctx, att)
+	if err := s.placeSpec(spec, c, att); err != nil {
+		return -1, err
+	}
 	health := &healthRun{}
 	runCtx, cancelHealth := context.WithCancel(ctx)
 	// Recorded once the command runs: exec must not join an init that is
@@ -35,36 +49,29 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	spec.Running = func(p int) error {
 		r.pid.Store(int64(p))
 		r.proxy.SetPid(p)
-		if err := s.recordRunning(c, p); err != nil {
+		if err := s.recordRunning(c, p, networkState(att)); err != nil {
 			return err
 		}
 		r.stdio.Ready(nil)
 		health.start(func() { s.runHealthcheck(runCtx, c, p) })
 		return nil
 	}
-	code, err := runner.New().Run(ctx, spec)
+	code, err := rn.Run(ctx, spec)
 	cancelHealth()
 	health.wait()
 	r.pid.Store(0)
 	r.proxy.SetPid(0)
-	if uerr := s.recordExit(c.ID, code, err, cg.oomKills() > 0); uerr != nil && err == nil {
+	if uerr := s.recordExit(c, code, err, cg.oomKills() > 0); uerr != nil && err == nil {
 		err = uerr
 	}
 	return code, err
 }
 
-// runSpec mounts the container's rootfs and /etc files and describes its
-// process to runner.
-func (s *Store) runSpec(c *Config, r *supervision, att *network.Attachment) (*runner.Spec, error) {
-	if err := s.MountRootfs(c); err != nil {
-		return nil, err
-	}
-	etc, err := s.WriteEtc(c, att)
-	if err != nil {
-		return nil, err
-	}
+// processSpec describes the container's process to runner, but for its
+// root filesystem, mounts and network (placeSpec).
+func processSpec(c *Config, r *supervision) (*runner.Spec, error) {
 	spec := &runner.Spec{
-		Rootfs: s.Rootfs(c.ID), Args: c.Args, Env: c.Env, Cwd: c.Cwd,
+		Args: c.Args, Env: c.Env, Cwd: c.Cwd,
 		UID: c.UID, GID: c.GID, AdditionalGIDs: c.AdditionalGIDs,
 		Hostname: c.Hostname, Network: runner.NetworkPrivate,
 		Stdin: r.stdio.Stdin, Stdout: r.stdout, Stderr: r.stderr,
@@ -74,28 +81,47 @@ func (s *Store) runSpec(c *Config, r *supervision, att *network.Attachment) (*ru
 		// Named after the container so exec finds and joins it.
 		AllDevices: c.Privileged, Devices: c.Devices, DeviceCgroup: "lade/" + c.ID,
 	}
+	var err error
 	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged); err != nil {
 		return nil, err
 	}
 	if c.Network == "host" {
 		spec.Network = runner.NetworkHost
 	}
+	if !c.Privileged {
+		spec.MaskedPaths, spec.ReadonlyPaths = runner.DefaultMaskedPaths, runner.DefaultReadonlyPaths
+	}
+	spec.ShmSize, spec.Sysctls = c.ShmSize, c.Sysctls
+	if spec.Rlimits, err = rlimits(c.Ulimits); err != nil {
+		return nil, err
+	}
+	if c.Tty && r.stdio.Terminal != nil {
+		spec.TtySize, spec.Console = r.stdio.Terminal.Size(), r.stdio.Terminal.Follow
+	}
+	return spec, nil
+}
+
+// placeSpec mounts the container's rootfs and /etc files and puts them
+// and its network namespace (att's, or a shared one) into spec.
+func (s *Store) placeSpec(spec *runner.Spec, c *Config, att *network.Attachment) error {
+	if err := s.MountRootfs(c); err != nil {
+		return err
+	}
+	etc, err := s.WriteEtc(c, att)
+	if err != nil {
+		return err
+	}
+	spec.Rootfs = s.Rootfs(c.ID)
 	if att != nil {
 		spec.NetNS = att.NSPath()
 	}
 	if sharedWith(c) != "" {
 		if spec.NetNS, err = s.sharedNS(c); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if !c.Privileged {
-		spec.MaskedPaths, spec.ReadonlyPaths = runner.DefaultMaskedPaths, runner.DefaultReadonlyPaths
-	}
 	spec.Mounts = runnerMounts(append(etc, c.Mounts...))
-	if c.Tty && r.stdio.Terminal != nil {
-		spec.TtySize, spec.Console = r.stdio.Terminal.Size(), r.stdio.Terminal.Follow
-	}
-	return spec, nil
+	return nil
 }
 
 // runnerMounts are the container's mounts as runner takes them.
@@ -135,25 +161,39 @@ func (h *healthRun) wait() {
 	}
 }
 
-// recordRunning records that the process p runs.
-func (s *Store) recordRunning(c *Config, p int) error {
-	return s.UpdateState(c.ID, func(st *State) {
+// recordRunning records that the process p runs, on net.
+func (s *Store) recordRunning(c *Config, p int, net *NetworkState) error {
+	err := s.UpdateState(c.ID, func(st *State) {
 		st.Status, st.Pid, st.ExitCode, st.Error, st.OOMKilled = StatusRunning, p, 0, "", false
+		st.Network = net
 		st.StartedAt, st.FinishedAt = time.Now().UTC(), time.Time{}
 		if c.Healthcheck != nil {
 			st.Health = &Health{Status: "starting"}
 		}
 	})
+	if err == nil {
+		s.event(events.ActionStart, c, nil)
+	}
+	return err
 }
 
 // recordExit records the process's end: its status, or 125 and the
-// error when it could not run.
-func (s *Store) recordExit(id string, code int, err error, oom bool) error {
-	return s.UpdateState(id, func(st *State) {
-		st.Status, st.Pid, st.ExitCode, st.OOMKilled = StatusExited, 0, code, oom
+// error when it could not run; the supervisor that saw it end records
+// the die event.
+func (s *Store) recordExit(c *Config, code int, err error, oom bool) error {
+	uerr := s.UpdateState(c.ID, func(st *State) {
+		st.Status, st.Pid, st.ExitCode, st.OOMKilled, st.Paused, st.Network = StatusExited, 0, code, oom, false, nil
 		st.FinishedAt = time.Now().UTC()
 		if err != nil {
 			st.ExitCode, st.Error = 125, err.Error()
 		}
 	})
+	if oom {
+		s.event(events.ActionOOM, c, nil)
+	}
+	if err != nil {
+		code = 125
+	}
+	s.event(events.ActionDie, c, map[string]string{"exitCode": strconv.Itoa(code)})
+	return uerr
 }

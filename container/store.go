@@ -15,6 +15,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/internal/atomicfile"
@@ -62,9 +63,13 @@ type RestartPolicy struct {
 
 // Resources are cgroup limits; zero means unlimited.
 type Resources struct {
-	Memory    int64   `json:"memory,omitempty"` // bytes
-	CPUs      float64 `json:"cpus,omitempty"`
-	PidsLimit int64   `json:"pidsLimit,omitempty"`
+	Memory int64 `json:"memory,omitempty"` // bytes
+	// MemorySwap is memory plus swap (-1: unlimited swap); 0 or Memory
+	// means no swap.
+	MemorySwap int64   `json:"memorySwap,omitempty"`
+	CPUs       float64 `json:"cpus,omitempty"`
+	CPUShares  int64   `json:"cpuShares,omitempty"` // relative weight, 1024 the default
+	PidsLimit  int64   `json:"pidsLimit,omitempty"`
 }
 
 // Healthcheck is the image's or the command line's HEALTHCHECK.
@@ -125,6 +130,11 @@ type Config struct {
 	Platform    *v1.Platform      `json:"platform,omitempty"`
 	Healthcheck *Healthcheck      `json:"healthcheck,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	// LogDriver is "" (the JSON-lines container.log) or "none".
+	LogDriver string            `json:"logDriver,omitempty"`
+	ShmSize   int64             `json:"shmSize,omitempty"` // 0: 64MiB
+	Ulimits   []string          `json:"ulimits,omitempty"` // docker's NAME=SOFT[:HARD]
+	Sysctls   map[string]string `json:"sysctls,omitempty"`
 }
 
 // Statuses a container can be in.
@@ -162,8 +172,10 @@ type State struct {
 	RestartCount int       `json:"restartCount"`
 	// StoppedByUser is set by stop (and cleared by start): no restart,
 	// and unless-stopped stays down.
-	StoppedByUser bool    `json:"stoppedByUser,omitempty"`
-	Health        *Health `json:"health,omitempty"`
+	StoppedByUser bool `json:"stoppedByUser,omitempty"`
+	// Paused is set while pause has the container's processes frozen.
+	Paused bool    `json:"paused,omitempty"`
+	Health *Health `json:"health,omitempty"`
 	// Ports are the published ports in effect while the container is up,
 	// a host port of 0 in the config replaced by the one the kernel chose.
 	Ports []Port `json:"ports,omitempty"`
@@ -370,10 +382,12 @@ func orphaned(st *State) bool {
 // as far as anyone can tell. It is written once, under the state lock, so
 // every later look sees the same.
 func (s *Store) recordOrphaned(id string, seen *State) {
+	marked := false
 	mark := func(st *State) {
 		if !orphaned(st) {
 			return
 		}
+		marked = true
 		st.Status, st.Pid, st.ExitCode, st.Ports, st.Network = StatusExited, 0, 137, nil, nil
 		st.Error = "the container's lade supervisor was killed"
 		st.FinishedAt = time.Now().UTC()
@@ -388,6 +402,11 @@ func (s *Store) recordOrphaned(id string, seen *State) {
 	})
 	if err != nil {
 		mark(seen)
+		return
+	}
+	// The first to notice the end records the die the supervisor could not.
+	if marked {
+		s.Event(events.ActionDie, id, map[string]string{"exitCode": "137"})
 	}
 }
 

@@ -28,6 +28,9 @@ type IO struct {
 	// SigProxy passes the signals lade receives on to the container's
 	// process (ProxySignals); ctx should then not end on them.
 	SigProxy bool
+	// Detached is set by a shim: an -i container then reads its stdin
+	// from a FIFO that attach writes into.
+	Detached bool
 	// Ready, when set, is called once: with nil when the container's
 	// process runs (or already ran), or with the error that kept it from
 	// starting.
@@ -96,6 +99,14 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 		return -1, err
 	}
 	defer closeLog()
+	if stdio.Detached && c.OpenStdin {
+		fifo, err := s.openStdinFifo(c.ID)
+		if err != nil {
+			return -1, err
+		}
+		defer fifo.Close()
+		r.stdio.Stdin = fifo
+	}
 	if stdio.SigProxy {
 		r.proxy = ProxySignals()
 		defer r.proxy.Stop()
@@ -111,11 +122,15 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 // openOutput points r's stdout and stderr at the container log (and at
 // stdio's writers when set); the returned func flushes and closes it.
 func (s *Store) openOutput(r *supervision) (func(), error) {
+	if r.c.LogDriver == "none" {
+		r.stdout, r.stderr = orDiscard(r.stdio.Stdout), orDiscard(r.stdio.Stderr)
+		return func() {}, nil
+	}
 	logf, err := openLog(s.LogPath(r.c.ID))
 	if err != nil {
 		return nil, err
 	}
-	outLog := &streamWriter{log: logf, stream: "stdout"}
+	outLog := &streamWriter{log: logf, stream: "stdout", eager: r.c.Tty}
 	errLog := &streamWriter{log: logf, stream: "stderr"}
 	r.stdout, r.stderr = outLog, errLog
 	if r.stdio.Stdout != nil {
@@ -129,6 +144,14 @@ func (s *Store) openOutput(r *supervision) (func(), error) {
 		outLog.Flush()
 		logf.Close()
 	}, nil
+}
+
+// orDiscard is w, or io.Discard for none.
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }
 
 // publishPorts starts the proxies of the container's published ports for
@@ -204,6 +227,11 @@ func (s *Store) awaitRestart(ctx context.Context, r *supervision, code int) (boo
 	if err != nil {
 		return false, err
 	}
+	// update may have changed the policy and limits since the start.
+	var now Config
+	if readJSON(filepath.Join(s.Dir(r.c.ID), "config.json"), &now) == nil {
+		r.c.Restart, r.c.Resources = now.Restart, now.Resources
+	}
 	// Ended by a signal to lade: the end a foreground run asked for.
 	if !shouldRestart(r.c.Restart, st, code) || ctx.Err() != nil || r.proxy.Ending() {
 		return false, nil
@@ -251,7 +279,7 @@ func (s *Store) loadState(id string) (*State, error) {
 
 func (s *Store) recordFailure(id string, err error) {
 	_ = s.UpdateState(id, func(st *State) {
-		st.Status, st.Pid, st.ExitCode, st.Error = StatusExited, 0, 125, err.Error()
+		st.Status, st.Pid, st.ExitCode, st.Error, st.Network = StatusExited, 0, 125, err.Error(), nil
 		st.FinishedAt = time.Now().UTC()
 	})
 }
@@ -264,11 +292,16 @@ const shimEnv = "_LADE_CONTAINER_SHIM"
 // by StartShim it supervises the container and exits; anywhere else it
 // returns false.
 func Reexec() bool {
-	if os.Getenv(shimEnv) != "1" || len(os.Args) != 5 || os.Args[1] != "container-shim" || os.Args[2] != "--root" {
+	if os.Getenv(shimEnv) != "1" || len(os.Args) < 5 || os.Args[2] != "--root" {
 		return false
 	}
-	os.Exit(shimMain(os.Args[3], os.Args[4]))
-	return true
+	switch {
+	case len(os.Args) == 5 && os.Args[1] == "container-shim":
+		os.Exit(shimMain(os.Args[3], os.Args[4]))
+	case len(os.Args) == 6 && os.Args[1] == "container-exec":
+		os.Exit(execMain(os.Args[3], os.Args[4], os.Args[5]))
+	}
+	return false
 }
 
 // shimReadyFd is the pipe on which a shim reports the container's start
@@ -277,30 +310,40 @@ const shimReadyFd = 3
 
 // shimMain supervises one container, detached from any terminal.
 func shimMain(root, id string) int {
-	// The shim lives in its own session; only stop/kill end containers.
-	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
-	syscall.CloseOnExec(shimReadyFd) // the container must not inherit it
-	readyPipe := os.NewFile(shimReadyFd, "ready")
-	ready := func(err error) {
-		msg := "ok\n"
-		if err != nil {
-			msg = "error: " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"
-		}
-		_, _ = readyPipe.WriteString(msg)
-		readyPipe.Close()
-	}
+	ready := detachedReporter()
 	s, err := Open(root)
 	if err != nil {
 		ready(err)
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	code, err := s.Supervise(context.Background(), id, IO{Ready: ready}, os.Stderr)
+	code, err := s.Supervise(context.Background(), id, IO{Ready: ready, Detached: true}, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return code
+}
+
+// detachedReporter sets up a detached lade (shim or exec -d): it lives in
+// its own session, where only stop and kill end what it runs; the
+// returned func reports on shimReadyFd, once, that it started (nil) or
+// the error that kept it from starting.
+func detachedReporter() func(error) {
+	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
+	syscall.CloseOnExec(shimReadyFd) // the container must not inherit it
+	readyPipe := os.NewFile(shimReadyFd, "ready")
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() {
+			msg := "ok\n"
+			if err != nil {
+				msg = "error: " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"
+			}
+			_, _ = readyPipe.WriteString(msg)
+			readyPipe.Close()
+		})
+	}
 }
 
 // ClearStop undoes a manual stop's mark, as an explicit start does: the
@@ -335,12 +378,20 @@ func (s *Store) StartShim(ctx context.Context, id, self string) error {
 		return fmt.Errorf("starting shim: %w", err)
 	}
 	defer lf.Close()
+	cmd := exec.Command(self, "container-shim", "--root", s.root, id)
+	return startReporting(ctx, cmd, lf, shimLog, "container shim of "+id[:12], "the container started")
+}
+
+// startReporting starts cmd, a re-executed lade, in its own session with
+// its output in lf (the file at logPath), and returns once it reports on
+// its shimReadyFd that what it runs has started, or the error it reports
+// or dies of; what names it, and started its start, in that error.
+func startReporting(ctx context.Context, cmd *exec.Cmd, lf *os.File, logPath, what, started string) error {
 	r, w, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("starting shim: %w", err)
+		return fmt.Errorf("starting %s: %w", what, err)
 	}
 	defer r.Close()
-	cmd := exec.Command(self, "container-shim", "--root", s.root, id)
 	cmd.Args[0] = "lade"
 	cmd.Env = []string{shimEnv + "=1", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.Dir = "/"
@@ -350,7 +401,7 @@ func (s *Store) StartShim(ctx context.Context, id, self string) error {
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
-		return fmt.Errorf("starting shim: %w", err)
+		return fmt.Errorf("starting %s: %w", what, err)
 	}
 	exited := make(chan struct{})
 	// Reap it if we outlive it; when the CLI exits first, init does.
@@ -368,14 +419,14 @@ func (s *Store) StartShim(ctx context.Context, id, self string) error {
 		if msg, ok := strings.CutPrefix(l, "error: "); ok {
 			return errors.New(msg)
 		}
-		// No report: the shim died before it knew.
+		// No report: it died before it knew.
 		<-exited
-		out, _ := os.ReadFile(shimLog)
+		out, _ := os.ReadFile(logPath)
 		why := strings.TrimSpace(string(out))
 		if why == "" {
 			why = cmd.ProcessState.String()
 		}
-		return fmt.Errorf("container shim of %s exited before the container started: %s", id[:12], why)
+		return fmt.Errorf("%s exited before %s: %s", what, started, why)
 	case <-ctx.Done():
 		return ctx.Err()
 	}

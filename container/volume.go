@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
+
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
@@ -62,6 +64,7 @@ func (s *Store) CreateVolume(name string, labels map[string]string) (*Volume, er
 	if err := writeJSON(filepath.Join(s.volumeDir(name), "volume.json"), v); err != nil {
 		return nil, err
 	}
+	s.volumeEvent(events.ActionCreate, name)
 	return v, nil
 }
 
@@ -135,6 +138,7 @@ func (s *Store) RemoveVolume(name string) error {
 	if err := os.RemoveAll(s.volumeDir(name)); err != nil {
 		return fmt.Errorf("removing volume %s: %w", name, err)
 	}
+	s.volumeEvent(events.ActionDestroy, name)
 	return nil
 }
 

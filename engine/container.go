@@ -92,7 +92,8 @@ func containerState(c *container.Container) *ctypes.State {
 	status := Status(&st)
 	s := &ctypes.State{
 		Status:     status,
-		Running:    status == ctypes.StateRunning || status == ctypes.StateRestarting,
+		Running:    status == ctypes.StateRunning || status == ctypes.StateRestarting || status == ctypes.StatePaused,
+		Paused:     status == ctypes.StatePaused,
 		Restarting: status == ctypes.StateRestarting,
 		OOMKilled:  st.OOMKilled,
 		Pid:        st.Pid,

@@ -19,7 +19,8 @@
 // --filter keys (ParseFilters: values of one key OR, keys AND).
 // NewHistoryFormat/HistoryWrite and NewNetworkFormat/NetworkWrite are
 // history's and network ls's rows on docker/cli's formatter, which has
-// no writer for them.
+// no writer for them; so is WriteStats for stats, whose rows a Sampler
+// computes from container.Store.Stats's samples (CPU % between rounds).
 //
 // Where docker's older API (1.41, Debian's docker.io) had fields the
 // current types dropped (NetworkSettings.IPAddress, an image's Parent and

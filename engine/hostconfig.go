@@ -21,7 +21,9 @@ import (
 func hostConfig(c *container.Container) *ctypes.HostConfig {
 	h := &ctypes.HostConfig{
 		Binds:          []string{},
-		LogConfig:      ctypes.LogConfig{Type: "json-file", Config: map[string]string{}},
+		LogConfig:      ctypes.LogConfig{Type: logDriver(c), Config: map[string]string{}},
+		ShmSize:        c.ShmSize,
+		Sysctls:        c.Sysctls,
 		NetworkMode:    ctypes.NetworkMode(c.Network),
 		PortBindings:   portMap(c.Ports),
 		RestartPolicy:  ctypes.RestartPolicy{Name: ctypes.RestartPolicyMode(c.Restart.Name), MaximumRetryCount: c.Restart.MaxRetries},
@@ -73,10 +75,23 @@ func hostConfig(c *container.Container) *ctypes.HostConfig {
 	return h
 }
 
+// logDriver is c's --log-driver as docker names it.
+func logDriver(c *container.Container) string {
+	if c.LogDriver == "" {
+		return "json-file"
+	}
+	return c.LogDriver
+}
+
 // resources are c's cgroup limits and devices.
 func resources(c *container.Container) ctypes.Resources {
 	r := ctypes.Resources{Memory: c.Resources.Memory, NanoCPUs: int64(c.Resources.CPUs * 1e9),
-		Devices: []ctypes.DeviceMapping{}}
+		MemorySwap: c.Resources.MemorySwap, CPUShares: c.Resources.CPUShares, Devices: []ctypes.DeviceMapping{}}
+	for _, u := range c.Ulimits {
+		if ul, err := units.ParseUlimit(u); err == nil {
+			r.Ulimits = append(r.Ulimits, ul)
+		}
+	}
 	if c.Resources.PidsLimit > 0 {
 		n := c.Resources.PidsLimit
 		r.PidsLimit = &n

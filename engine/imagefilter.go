@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	itypes "github.com/moby/moby/api/types/image"
 
 	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/internal/dockertime"
 )
 
 // ImageListOptions are docker images' selection: the REPO[:TAG]
@@ -120,16 +120,8 @@ func imageNamed(s itypes.Summary, ref string) bool {
 // parseTime reads docker's time filters: a Go duration before now, a
 // Unix timestamp, or an RFC 3339 time or date.
 func parseTime(v string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return now.Add(-d), nil
+	if v == "" {
+		return time.Time{}, fmt.Errorf("not a duration, timestamp or date")
 	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil {
-		return time.Unix(int64(f), 0), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("not a duration, timestamp or date")
+	return dockertime.Parse(v, now)
 }

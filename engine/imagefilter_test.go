@@ -66,7 +66,7 @@ func TestParseTime(t *testing.T) {
 	}{
 		{in: "1h", want: now.Add(-time.Hour)},
 		{in: "1767225600", want: time.Unix(1767225600, 0)},
-		{in: "2026-01-02", want: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)},
+		{in: "2026-01-02", want: time.Date(2026, 1, 2, 0, 0, 0, 0, time.Local)}, // docker's: local without a zone
 		{in: "2026-01-02T03:04:05Z", want: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 		{in: "yesterday", bad: true},
 	}

@@ -9,8 +9,12 @@ import (
 )
 
 // Status is docker's state of a container: lade's status, where a
-// container that exited without ever starting is still "created".
+// container that exited without ever starting is still "created" and a
+// frozen one is "paused".
 func Status(st *container.State) ctypes.ContainerState {
+	if st.Paused && st.Status == container.StatusRunning {
+		return ctypes.StatePaused
+	}
 	if st.Status == container.StatusExited && st.StartedAt.IsZero() {
 		return ctypes.StateCreated
 	}
@@ -35,6 +39,8 @@ func StatusText(st *container.State) string {
 			}
 		}
 		return s
+	case ctypes.StatePaused:
+		return "Up " + ago(st.StartedAt) + " (Paused)"
 	case ctypes.StateRestarting:
 		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, ago(st.FinishedAt))
 	case ctypes.StateExited:

@@ -161,15 +161,10 @@ func bytesBlob(d v1.Hash, data []byte) blob {
 	}}
 }
 
-// copyVerified streams exactly b.size bytes of b into dst and fails if the
-// source is shorter, longer, or hashes to something other than b.digest.
-func copyVerified(ctx context.Context, dst io.Writer, b blob) error {
-	rc, err := b.open()
-	if err != nil {
-		return fmt.Errorf("blob %s: opening: %w", b.digest, err)
-	}
-	// Close errors are moot once size and digest have been verified.
-	defer rc.Close()
+// copyVerified streams exactly b.size bytes of rc, b opened, into dst
+// and fails if the source is shorter, longer, or hashes to something
+// other than b.digest.
+func copyVerified(ctx context.Context, dst io.Writer, b blob, rc io.Reader) error {
 
 	// The content store's reader checks digest and size at EOF itself;
 	// hashing 100 MB a second time was a quarter of a no-op rebuild.

@@ -15,7 +15,9 @@
 // deterministic (fixed entry order, zeroed ownership and times, fixed
 // modes): the same image always yields the same bytes. Blobs are
 // streamed, never buffered whole, and each is verified against its
-// descriptor's size and digest while it is copied. A layout directory's
+// descriptor's size and digest while it is copied; one the content store
+// vouches for (hashed as it was stored) is copied into an archive that
+// is a file by the kernel (copy_file_range, sink.go), its size checked. A layout directory's
 // files appear only once verified (atomicfile, without fsync: an export
 // can be made again); the caller owns the tar stream's destination.
 package exporter

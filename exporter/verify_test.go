@@ -80,16 +80,7 @@ func TestWriteRejectsBadBlob(t *testing.T) {
 // not hash them again; a blob corrupted on disk must still fail the export.
 func TestWriteStoreLayerVerified(t *testing.T) {
 	root := t.TempDir()
-	s, err := cache.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := makeTar(t, []tarEntry{{name: "f", typeflag: tar.TypeReg, mode: 0o644, data: bytes.Repeat([]byte("payload"), 1000)}})
-	info, err := s.WriteLayer(context.Background(), bytes.NewReader(raw), cache.Gzip)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := buildImage(t, []string{"/f"}, s.Layer(info))
+	img, info := storedImage(t, root, bytes.Repeat([]byte("payload"), 1000))
 	var out bytes.Buffer
 	if err := WriteOCI(context.Background(), &out, img, []string{"x"}); err != nil {
 		t.Fatalf("export of an intact store layer: %v", err)
@@ -114,4 +105,21 @@ func TestWriteStoreLayerVerified(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Fatalf("export of a corrupted store blob: err = %v, want it to say corrupt", err)
 	}
+}
+
+// storedImage is an image of one layer, a file /f holding data, written
+// to a content store at root in this process (so the store vouches for
+// it), and that layer.
+func storedImage(t *testing.T, root string, data []byte) (v1.Image, cache.LayerInfo) {
+	t.Helper()
+	s, err := cache.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := makeTar(t, []tarEntry{{name: "f", typeflag: tar.TypeReg, mode: 0o644, data: data}})
+	info, err := s.WriteLayer(context.Background(), bytes.NewReader(raw), cache.Gzip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buildImage(t, []string{"/f"}, s.Layer(info)), info
 }

@@ -16,6 +16,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/moby/api/types/events"
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/exporter"
@@ -29,6 +30,16 @@ import (
 // without, one multi-platform image is saved alone as an OCI archive of
 // its index (no manifest.json: docker's classic store cannot load it).
 func (s *Store) Save(ctx context.Context, w io.Writer, refs []string, platform *v1.Platform) error {
+	if err := s.save(ctx, w, refs, platform); err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		s.event(events.ActionSave, ref, nil)
+	}
+	return nil
+}
+
+func (s *Store) save(ctx context.Context, w io.Writer, refs []string, platform *v1.Platform) error {
 	if platform == nil {
 		if done, err := s.saveIndex(ctx, w, refs); done || err != nil {
 			return err
@@ -131,6 +142,9 @@ func (s *Store) Load(ctx context.Context, r io.Reader) ([]Loaded, error) {
 	out, err := s.loadArchive(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("loading archive: %w", err)
+	}
+	for _, l := range out {
+		s.event(events.ActionLoad, l.ID.String(), nil)
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/moby/api/types/events"
 )
 
 // User is a container that uses an image, as image removal sees it.
@@ -30,6 +31,20 @@ type Removed struct {
 // or, without force, a stopped one does or it has names in several
 // repositories.
 func (s *Store) Delete(ctx context.Context, ref string, force bool, users func(imageID v1.Hash) []User) (Removed, error) {
+	removed, err := s.delete(ctx, ref, force, users)
+	if err != nil {
+		return removed, err
+	}
+	for _, n := range removed.Untagged {
+		s.event(events.ActionUnTag, n, nil)
+	}
+	if removed.Deleted != (v1.Hash{}) {
+		s.event(events.ActionDelete, removed.Deleted.String(), nil)
+	}
+	return removed, nil
+}
+
+func (s *Store) delete(ctx context.Context, ref string, force bool, users func(imageID v1.Hash) []User) (Removed, error) {
 	release, err := s.content.HoldGC(ctx)
 	if err != nil {
 		return Removed{}, err

@@ -4,8 +4,9 @@
 // cross-repository mounts from the recorded blob sources; Tags and
 // RemoteTags list a repository's tags for push and pull -a), Import (a
 // rootfs tarball, its config edited by docker's --change instructions,
-// ApplyChanges), Load and LoadLayout (docker and OCI archives, layouts),
-// Save, and Delete (docker rmi's rules).
+// ApplyChanges), Commit (a container's changes as one more layer on its
+// image, its config edited the same way), Load and LoadLayout (docker and
+// OCI archives, layouts), Save, and Delete (docker rmi's rules).
 //
 // Lifecycle: Tag (or Store, for an untagged image) copies an image's layer
 // blobs, config and manifest into content, skipping blobs already there,
@@ -42,4 +43,8 @@
 // system df; Prune untags the dangling (or unused) images image prune
 // and system prune select. Blobs no longer named stay until the build
 // cache's GC frees them.
+//
+// Pull, Push, Tag, Untag, Delete, Import, Load and Save record docker's
+// image events in the root's event log (package events; the store lives
+// in <root>/images).
 package images

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/moby/api/types/events"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/lade-build/lade/cache"
@@ -52,6 +53,13 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, opts Import
 	if err != nil {
 		return nil, fmt.Errorf("importing tarball: %w", err)
 	}
+	return s.storeAs(ctx, ref, img)
+}
+
+// storeAs stores img tagged as ref, or untagged when ref is "", and
+// returns it as stored.
+func (s *Store) storeAs(ctx context.Context, ref string, img v1.Image) (v1.Image, error) {
+	var err error
 	if ref != "" {
 		err = s.Tag(ctx, ref, img)
 	} else {
@@ -63,6 +71,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, opts Import
 	d, err := img.Digest()
 	if err != nil {
 		return nil, err
+	}
+	if id, err := img.ConfigName(); err == nil {
+		s.event(events.ActionImport, id.String(), nil)
 	}
 	return s.load(ctx, d)
 }

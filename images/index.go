@@ -126,7 +126,11 @@ func (s *Store) storeChild(ctx context.Context, idx v1.ImageIndex, desc v1.Descr
 		if err != nil {
 			return v1.Hash{}, time.Time{}, 0, fmt.Errorf("reading image %s: %w", desc.Digest, err)
 		}
-		d, rec, err := s.storeBlobs(ctx, img)
+		layers := cache.LayerTypes
+		if isAttestation(desc) {
+			layers = cache.AttestationLayerTypes // kept, never unpacked
+		}
+		d, rec, err := s.storeBlobsOf(ctx, img, layers)
 		if err != nil {
 			return v1.Hash{}, time.Time{}, 0, fmt.Errorf("image %s: %w", desc.Digest, err)
 		}
@@ -145,6 +149,21 @@ func (s *Store) storeChild(ctx context.Context, idx v1.ImageIndex, desc v1.Descr
 		return d, rec.Created, rec.Size, nil
 	}
 	return v1.Hash{}, time.Time{}, 0, fmt.Errorf("index entry %s: unsupported media type %q", desc.Digest, desc.MediaType)
+}
+
+// The annotation of BuildKit's attestation manifests in an index.
+const (
+	attestationRefType  = "vnd.docker.reference.type"
+	attestationManifest = "attestation-manifest"
+)
+
+// isAttestation: an entry marked as an attestation manifest, for no
+// platform a run or a build could pick, so its in-toto layers are never
+// taken for a filesystem.
+func isAttestation(d v1.Descriptor) bool {
+	p := d.Platform
+	return d.Annotations[attestationRefType] == attestationManifest &&
+		p != nil && p.OS == "unknown" && p.Architecture == "unknown"
 }
 
 // checkedIndex is idx's raw manifest, parsed and checked.

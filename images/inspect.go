@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -70,7 +71,15 @@ func (s *Store) Inspect(ctx context.Context, ref string, platform *v1.Platform) 
 	if err != nil {
 		return Inspect{}, err
 	}
+	// docker's "comment" (commit -m, import -m) is no v1.ConfigFile field.
+	var extra struct {
+		Comment string `json:"comment"`
+	}
+	if raw, err := img.RawConfigFile(); err == nil {
+		_ = json.Unmarshal(raw, &extra)
+	}
 	ii := Inspect{
+		Comment:       extra.Comment,
 		ID:            id.String(),
 		RepoTags:      []string{},
 		RepoDigests:   []string{},

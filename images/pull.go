@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/moby/api/types/events"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lade-build/lade/cache"
@@ -45,6 +46,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if err != nil {
 		return nil, remoteError("pulling", ref, err)
 	}
+	s.event(events.ActionPull, ref, nil)
 	return img, nil
 }
 

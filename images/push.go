@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
+	"github.com/moby/moby/api/types/events"
 
 	"github.com/lade-build/lade/cache"
 )
@@ -42,6 +43,7 @@ func (s *Store) Push(ctx context.Context, ref string, img v1.Image, opts PushOpt
 	if err != nil {
 		return v1.Hash{}, remoteError("pushing", ref, err)
 	}
+	s.event(events.ActionPush, ref, nil)
 	return d, nil
 }
 

@@ -21,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/moby/api/types/events"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
@@ -210,11 +212,15 @@ func (s *Store) Tag(ctx context.Context, ref string, img v1.Image) error {
 	if err != nil {
 		return fmt.Errorf("tagging %s: %w", ref, err)
 	}
-	return s.update(func(idx *index) error {
+	err = s.update(func(idx *index) error {
 		idx.Refs[canonical] = d.String()
 		idx.Images[d.String()] = rec
 		return nil
 	})
+	if err == nil {
+		s.event(events.ActionTag, rec.Config, map[string]string{"name": familiar(canonical)})
+	}
+	return err
 }
 
 // Keep records an image pulled as ref the way docker pull and docker run
@@ -252,6 +258,11 @@ func (s *Store) Store(ctx context.Context, img v1.Image) error {
 // storeBlobs copies img's layers, config and manifest into content, in
 // that order, so a stored manifest always has all its blobs present.
 func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, error) {
+	return s.storeBlobsOf(ctx, img, cache.LayerTypes)
+}
+
+// storeBlobsOf is storeBlobs for a manifest whose layers are of layerTypes.
+func (s *Store) storeBlobsOf(ctx context.Context, img v1.Image, layerTypes []types.MediaType) (v1.Hash, record, error) {
 	raw, err := img.RawManifest()
 	if err != nil {
 		return v1.Hash{}, record{}, fmt.Errorf("reading manifest: %w", err)
@@ -267,7 +278,7 @@ func (s *Store) storeBlobs(ctx context.Context, img v1.Image) (v1.Hash, record, 
 	if err != nil {
 		return v1.Hash{}, record{}, fmt.Errorf("parsing manifest: %w", err)
 	}
-	if err := cache.CheckManifest(m, cache.ImageConfigTypes...); err != nil {
+	if err := cache.CheckManifestLayers(m, layerTypes, cache.ImageConfigTypes...); err != nil {
 		return v1.Hash{}, record{}, fmt.Errorf("manifest: %w", err)
 	}
 	rawCfg, err := img.RawConfigFile()
@@ -421,7 +432,7 @@ func (s *Store) Untag(ctx context.Context, ref string) error {
 		return err
 	}
 	defer release() // a prune would take the index's temp file
-	return s.update(func(idx *index) error {
+	err = s.update(func(idx *index) error {
 		if canonical, err := normalize(ref); err == nil {
 			if d, ok := idx.Refs[canonical]; ok {
 				delete(idx.Refs, canonical)
@@ -441,6 +452,10 @@ func (s *Store) Untag(ctx context.Context, ref string) error {
 		idx.drop(d.String())
 		return nil
 	})
+	if err == nil {
+		s.event(events.ActionUnTag, ref, nil)
+	}
+	return err
 }
 
 func namesOf(idx *index, d string) []string {

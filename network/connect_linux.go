@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/moby/moby/api/types/events"
 	"github.com/vishvananda/netns"
 )
 
@@ -52,6 +53,9 @@ func (s *Store) connect(ctx context.Context, o AttachOptions, ns netns.NsHandle)
 		}
 		return plumb(ns, n, e, ifname, false)
 	})
+	if err == nil {
+		s.event(events.ActionConnect, n, map[string]string{"container": o.Container})
+	}
 	return e, err
 }
 
@@ -61,7 +65,8 @@ var ErrNotConnected = errors.New("container is not connected to the network")
 
 // Disconnect takes a container off a network it was connected to.
 func (s *Store) Disconnect(ctx context.Context, network, container string) error {
-	return s.update(ctx, func(st *state) error {
+	var from Network
+	err := s.update(ctx, func(st *state) error {
 		n := st.find(network)
 		if n == nil {
 			return fmt.Errorf("%w: %s", ErrNotFound, network)
@@ -74,8 +79,13 @@ func (s *Store) Disconnect(ctx context.Context, network, container string) error
 			return fmt.Errorf("deleting %s's veth: %w", n.Name, err)
 		}
 		st.Endpoints = slices.DeleteFunc(st.Endpoints, func(x *Endpoint) bool { return x == e })
+		from = *n
 		return nil
 	})
+	if err == nil {
+		s.event(events.ActionDisconnect, &from, map[string]string{"container": container})
+	}
+	return err
 }
 
 // endpoint is container's endpoint on network id, or nil.

@@ -33,4 +33,8 @@
 //
 // Rootless, AttachSlirp makes the namespace and runs slirp4netns on it
 // for outbound access; nothing of it is in the store.
+//
+// Create, Remove, Connect and Disconnect record docker's network events
+// in the root's event log (package events; the store lives in
+// <root>/networks).
 package network

@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/moby/moby/api/types/events"
+
 	"github.com/lade-build/lade/internal/atomicfile"
 	"github.com/lade-build/lade/internal/flock"
 )
@@ -204,6 +206,9 @@ func (s *Store) Create(ctx context.Context, o CreateOptions) (*Network, error) {
 		n, err = s.add(st, o)
 		return err
 	})
+	if err == nil {
+		s.event(events.ActionCreate, n, nil)
+	}
 	return n, err
 }
 
@@ -282,7 +287,8 @@ func (s *Store) List(ctx context.Context) ([]*Network, []*Endpoint, error) {
 // Remove deletes network ref, its bridge and its rules; alive says which
 // containers still run (their endpoints keep the network).
 func (s *Store) Remove(ctx context.Context, ref string, alive func(id string) bool) error {
-	return s.update(ctx, func(st *state) error {
+	var gone Network
+	err := s.update(ctx, func(st *state) error {
 		n := st.find(ref)
 		if n == nil {
 			return fmt.Errorf("%w: %s", ErrNotFound, ref)
@@ -294,8 +300,13 @@ func (s *Store) Remove(ctx context.Context, ref string, alive func(id string) bo
 		if eps := st.endpoints(n.ID); len(eps) > 0 {
 			return fmt.Errorf("network %s has active endpoints (%s)", n.Name, eps[0].Name)
 		}
+		gone = *n
 		return s.drop(st, n)
 	})
+	if err == nil {
+		s.event(events.ActionDestroy, &gone, nil)
+	}
+	return err
 }
 
 // drop removes n from st and tears down its bridge and rules.

@@ -46,29 +46,31 @@ func devicesV1Dir() string {
 type deviceCgroup struct {
 	dir     string
 	created bool // made by us, so removed by us
-	step    bool // made for one run alone, on cgroup v2
+	// clone: a v2 cgroup of the rules alone, which the init is cloned
+	// straight into. A caller's v2 cgroup (a container's limits) is
+	// joined only once the init has its spec, to keep lade's start off
+	// its memory charge.
+	clone bool
 }
 
-// cloneInto reports whether an init can be cloned straight into dc: a
-// step's own v2 cgroup (a container's limits are joined only once the
-// init has its spec, to keep lade's start off its memory charge).
-func (dc *deviceCgroup) cloneInto() bool { return dc != nil && dc.step }
+// cloneInto reports whether an init can be cloned straight into dc.
+func (dc *deviceCgroup) cloneInto() bool { return dc != nil && dc.clone }
 
 // stepDevicesOnV2 reports whether a step's device cgroup goes to v2.
 func stepDevicesOnV2() bool {
-	_, v2 := deviceHierarchy(false)
+	_, v2 := deviceHierarchy()
 	return v2
 }
 
 // deviceHierarchy picks where device rules go: the v1 devices hierarchy
 // or the v2 one (v2 true), and returns its root ("" when neither).
-// Where both exist (hybrid hosts), a step's own cgroup goes to v2:
-// joining a v1 devices cgroup cost the init ~0.8 ms here, a v2 one
-// ~0.03 ms. A named one (a container's) stays on v1, which exec joins
-// per thread before it forks, so no exec'd command runs outside it.
-func deviceHierarchy(named bool) (string, bool) {
+// Where both exist (hybrid hosts), v2 wins: an init is cloned into its
+// v2 cgroup (CLONE_INTO_CGROUP), and so is a command exec'd into a
+// container, while joining a v1 devices cgroup moved the init after its
+// start and cost it 10-15 ms here.
+func deviceHierarchy() (string, bool) {
 	v1, u := devicesV1Dir(), UnifiedCgroupDir(cgroupRoot)
-	v2 := u != "" && (!named || v1 == "")
+	v2 := u != ""
 	switch deviceMode {
 	case "v1":
 		v2 = false
@@ -97,7 +99,7 @@ var deviceCgroupSeq atomic.Uint64
 // program goes there.
 func setupDeviceCgroup(name string, rules []DeviceRule, inV2 string) (*deviceCgroup, error) {
 	named := name != ""
-	base, v2 := deviceHierarchy(named)
+	base, v2 := deviceHierarchy()
 	if base == "" {
 		return nil, errors.New("device rules: neither a cgroup v1 devices hierarchy nor cgroup v2 is mounted")
 	}
@@ -105,9 +107,9 @@ func setupDeviceCgroup(name string, rules []DeviceRule, inV2 string) (*deviceCgr
 		sweepOnce.Do(func() { sweepStepCgroups(filepath.Join(base, "lade")) })
 		name = fmt.Sprintf("lade/run-%d-%d", os.Getpid(), deviceCgroupSeq.Add(1))
 	}
-	dc := &deviceCgroup{dir: filepath.Join(base, name), step: v2 && !named}
+	dc := &deviceCgroup{dir: filepath.Join(base, name), clone: v2}
 	if v2 && inV2 != "" {
-		dc.dir, dc.step = inV2, false
+		dc.dir, dc.clone = inV2, false
 	}
 	if err := os.Mkdir(dc.dir, 0o755); err == nil {
 		dc.created = true
@@ -383,6 +385,16 @@ func createDevice(root string, d Device) error {
 	}
 	if err := unix.Lchown(p, int(d.UID), int(d.GID)); err != nil {
 		return fmt.Errorf("create device %s: %w", d.Path, err)
+	}
+	return nil
+}
+
+// checkDevices checks each --device before anything starts.
+func checkDevices(devices []Device) error {
+	for _, d := range devices {
+		if err := checkDevice(d); err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
 	}
 	return nil
 }

@@ -189,7 +189,7 @@ func TestStepCgroupSwept(t *testing.T) {
 	testutil.RequireRoot(t)
 	deviceModes(t, func(t *testing.T) {
 		// A pid that cannot be a live process: beyond pid_max's ceiling.
-		base, _ := deviceHierarchy(false)
+		base, _ := deviceHierarchy()
 		stale := filepath.Join(base, "lade", "run-4194305-1")
 		if err := os.MkdirAll(stale, 0o755); err != nil {
 			t.Fatal(err)

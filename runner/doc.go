@@ -13,9 +13,11 @@
 // Run checks the Spec (prepare; with Spec.Platform, that this host can
 // run that platform's programs), creates missing mount targets in the
 // rootfs, and starts the init: lade re-executed in new pid, UTS and IPC
-// namespaces (or a spare, with Runner.Prestart), under docker's device
-// allow-list unless Spec.AllDevices (a device cgroup per Run: cloned into
-// it on cgroup v2, joined like Spec.Cgroups on v1). The init reads its config from a pipe
+// namespaces (or a spare, with Runner.Prestart, or the one Launch started
+// ahead of a container's Run), under docker's device allow-list unless
+// Spec.AllDevices (a device cgroup per Run, or Spec.DeviceCgroup: cloned
+// into it on cgroup v2, also on hybrid hosts; joined like Spec.Cgroups on
+// v1, or when it is the caller's v2 cgroup). The init reads its config from a pipe
 // and, in order: joins Spec.Cgroups; unshares its mount (with NetworkNone
 // its network, or joins Spec.NetNS; with CgroupNS its cgroup) namespace, so a spare sees mounts
 // made after it started; mounts /proc, /dev, /sys and the spec's mounts
@@ -30,7 +32,11 @@
 //
 // Exec joins the init's namespaces from a thread of lade's own that ends
 // once the command started, so lade never stays in the container's
-// cgroups. Until execve, inits and Exec's fork child are non-dumpable:
+// cgroups. The command is cloned into the container's v2 cgroup
+// (ExecSpec.Cgroup) where clone3 is allowed; its device rules come from a
+// v1 devices cgroup its thread joins first where the host has one (a
+// seccomp filter makes clone3 fail), else from that v2 cgroup once
+// Started moved it there. Until execve, inits and Exec's fork child are non-dumpable:
 // nothing in a container can open a lade process's /proc/PID/exe
 // (CVE-2019-5736). A build step gets docker's default capabilities,
 // masked paths and seccomp filter (solver sets them); a `lade run`

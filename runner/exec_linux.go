@@ -32,6 +32,19 @@ type ExecSpec struct {
 	// it joins the namespaces, with that thread's host tid (e.g. to move
 	// it into per-thread v1 cgroups the command then starts in).
 	Prepare func(tid int) error
+	// Cgroup, when set, is a cgroup v2 directory the command is cloned
+	// straight into (CLONE_INTO_CGROUP). Where that fails (a seccomp
+	// filter refusing clone3, a kernel before 5.7, a cgroup2 mounted with
+	// nsdelegate) the command starts where lade is and Started must move
+	// it.
+	Cgroup string
+	// AllDevices, Devices and DeviceCgroup are the container's, as in
+	// Spec: where the host has a v1 devices hierarchy, the command starts
+	// in DeviceCgroup there, with the same rules (see execDevicesV1); on
+	// cgroup v2 alone they are Cgroup's.
+	AllDevices   bool
+	Devices      []Device
+	DeviceCgroup string
 	// Started gets the new process's host pid right after it started.
 	Started func(pid int) error
 	// Tty, TtySize and Console are as in Spec: the terminal comes from
@@ -186,6 +199,12 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security, std
 	if err != nil {
 		return nil, nil, err
 	}
+	// A host path: opened before the mount namespace changes.
+	cgFd, err := openCgroup(spec.Cgroup)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unix.Close(cgFd)
 	if err := joinNamespaces(fds, spec, sec); err != nil {
 		return nil, nil, err
 	}
@@ -200,8 +219,7 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security, std
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := joinedCommand(ctx, path, cwd, spec, stdin)
-	var master *os.File
+	var master, slave *os.File
 	if spec.Tty {
 		// This thread is in the container's mount namespace, so
 		// /dev/ptmx is the container's devpts.
@@ -209,18 +227,24 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security, std
 		if err != nil {
 			return nil, nil, fmt.Errorf("runner: exec: %w", err)
 		}
-		master = masterFile(m)
-		slave := os.NewFile(uintptr(sl), "pty-slave")
+		master, slave = masterFile(m), os.NewFile(uintptr(sl), "pty-slave")
 		defer slave.Close()
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
+	}
+	command := func() *exec.Cmd {
+		cmd := joinedCommand(ctx, path, cwd, spec, stdin)
+		if slave != nil {
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+			cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
+		}
+		return cmd
 	}
 	// lade keeps CAP_SYS_ADMIN, so this works without no_new_privs; the
 	// thread is never reused and the command inherits the filter.
 	if err := seccomp.Install(sec.Seccomp); err != nil {
 		return nil, nil, fmt.Errorf("runner: exec: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd, err := startInCgroup(command, cgFd)
+	if err != nil {
 		if master != nil {
 			master.Close()
 		}
@@ -231,6 +255,35 @@ func startJoined(ctx context.Context, pid int, spec *ExecSpec, sec security, std
 		return nil, nil, &execError{code: code, msg: fmt.Sprintf("exec %s: %v", spec.Args[0], err)}
 	}
 	return cmd, master, nil
+}
+
+// openCgroup opens cgroup directory dir for CLONE_INTO_CGROUP; "" gives
+// -1, which closes as a no-op.
+func openCgroup(dir string) (int, error) {
+	if dir == "" {
+		return -1, nil
+	}
+	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("runner: exec: open cgroup %s: %w", dir, err)
+	}
+	return fd, nil
+}
+
+// startInCgroup starts a command cloned into the cgroup cgFd (-1: none).
+// When that fails nothing ran: a fresh command starts without it (see
+// ExecSpec.Cgroup), and a second failure is the command's own.
+func startInCgroup(command func() *exec.Cmd, cgFd int) (*exec.Cmd, error) {
+	cmd := command()
+	if cgFd < 0 {
+		return cmd, cmd.Start()
+	}
+	cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgFd
+	if err := cmd.Start(); err == nil {
+		return cmd, nil
+	}
+	cmd = command()
+	return cmd, cmd.Start()
 }
 
 // openNamespaces opens the namespaces of pid in joinOrder; on failure it
@@ -252,6 +305,13 @@ func openNamespaces(pid int) ([]int, error) {
 // bounding set.
 func joinNamespaces(fds []int, spec *ExecSpec, sec security) error {
 	// Host paths still resolve before the mount namespace changes.
+	devDir, err := execDevicesV1(spec)
+	if err != nil {
+		return fmt.Errorf("runner: exec: %w", err)
+	}
+	if err := joinThread(devDir); err != nil {
+		return fmt.Errorf("runner: exec: %w", err)
+	}
 	if spec.Prepare != nil {
 		if err := spec.Prepare(unix.Gettid()); err != nil {
 			return fmt.Errorf("runner: exec: %w", err)

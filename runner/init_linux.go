@@ -154,6 +154,12 @@ func setupContainer(cfg *initConfig) error {
 			return fmt.Errorf("sethostname %q: %w", cfg.Hostname, err)
 		}
 	}
+	if err := writeSysctls(cfg.Sysctls); err != nil {
+		return err
+	}
+	if err := setRlimits(cfg.Rlimits); err != nil {
+		return err
+	}
 	if err := applyPaths(cfg.Security); err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func setupRootfs(cfg *initConfig) error {
 	if err := unix.Mount("proc", proc, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return procMountError(err)
 	}
-	if err := setupDev(root); err != nil {
+	if err := setupDev(root, cfg.ShmSize); err != nil {
 		return err
 	}
 	for _, d := range cfg.Devices {
@@ -177,7 +177,7 @@ func target(root, path string, isFile bool) (string, error) {
 	return p, nil
 }
 
-func setupDev(root string) error {
+func setupDev(root string, shmSize int64) error {
 	dev, err := target(root, "/dev", false)
 	if err != nil {
 		return err
@@ -205,8 +205,11 @@ func setupDev(root string) error {
 	if err := unix.Mkdir(shm, 0o755); err != nil {
 		return fmt.Errorf("create /dev/shm: %w", err)
 	}
+	if shmSize <= 0 {
+		shmSize = 64 << 20
+	}
 	if err := unix.Mount("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC,
-		"mode=1777,size=65536k"); err != nil {
+		fmt.Sprintf("mode=1777,size=%d", shmSize)); err != nil {
 		return fmt.Errorf("mount /dev/shm: %w", err)
 	}
 	// mqueue is optional: kernels without CONFIG_POSIX_MQUEUE lack it.

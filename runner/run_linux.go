@@ -22,24 +22,27 @@ import (
 
 // initConfig is what the parent sends the container init over its pipe.
 type initConfig struct {
-	Rootfs   string      `json:"rootfs"`
-	Args     []string    `json:"args"`
-	Env      []string    `json:"env"`
-	Cwd      string      `json:"cwd"`
-	UID      uint32      `json:"uid"`
-	GID      uint32      `json:"gid"`
-	Groups   []uint32    `json:"groups,omitempty"`
-	Hostname string      `json:"hostname,omitempty"`
-	NewNet   bool        `json:"newNet,omitempty"`
-	NetNS    string      `json:"netNS,omitempty"` // joined instead of a new one
-	Mounts   []initMount `json:"mounts,omitempty"`
-	Security security    `json:"security"`
-	Tty      bool        `json:"tty,omitempty"`
-	TtySize  WindowSize  `json:"ttySize,omitzero"`
-	Init     bool        `json:"init,omitempty"`
-	Cgroups  []string    `json:"cgroups,omitempty"`
-	CgroupNS bool        `json:"cgroupNS,omitempty"`
-	Devices  []Device    `json:"devices,omitempty"`
+	Rootfs   string            `json:"rootfs"`
+	Args     []string          `json:"args"`
+	Env      []string          `json:"env"`
+	Cwd      string            `json:"cwd"`
+	UID      uint32            `json:"uid"`
+	GID      uint32            `json:"gid"`
+	Groups   []uint32          `json:"groups,omitempty"`
+	Hostname string            `json:"hostname,omitempty"`
+	NewNet   bool              `json:"newNet,omitempty"`
+	NetNS    string            `json:"netNS,omitempty"` // joined instead of a new one
+	Mounts   []initMount       `json:"mounts,omitempty"`
+	Security security          `json:"security"`
+	Tty      bool              `json:"tty,omitempty"`
+	TtySize  WindowSize        `json:"ttySize,omitzero"`
+	Init     bool              `json:"init,omitempty"`
+	Cgroups  []string          `json:"cgroups,omitempty"`
+	CgroupNS bool              `json:"cgroupNS,omitempty"`
+	Devices  []Device          `json:"devices,omitempty"`
+	ShmSize  int64             `json:"shmSize,omitempty"`
+	Rlimits  []Rlimit          `json:"rlimits,omitempty"`
+	Sysctls  map[string]string `json:"sysctls,omitempty"`
 
 	// initArgv, set by the init itself, runs its /dev/init.
 	initArgv []string
@@ -93,8 +96,13 @@ func (r *Runner) Run(ctx context.Context, spec *Spec) (exitCode int, err error) 
 	return r.start(ctx, spec, cfg)
 }
 
-// start launches the init (or takes a spare), feeds it cfg and waits for it.
+// start launches the init (or takes the one Launch started, or a spare),
+// feeds it cfg and waits for it.
 func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, error) {
+	if p := r.takeLaunched(spec); p != nil {
+		code, _, err := r.runConfined(ctx, spec, cfg, p)
+		return code, err
+	}
 	spare := r.takeSpare(spec, cfg)
 	if r.Prestart {
 		// Started now, the next step's spare overlaps this step.
@@ -113,44 +121,30 @@ func (r *Runner) start(ctx context.Context, spec *Spec, cfg *initConfig) (int, e
 }
 
 // runConfined runs cfg in init p (nil: a fresh one) under spec's device
-// rules. A spare may sit in a step cgroup already; otherwise one is made,
-// and the init is cloned into it (v2) or joins it with its spec.
+// rules. p may sit in its device cgroup already (cloned into it); a
+// spare without one gets one now, which it joins with its spec.
 func (r *Runner) runConfined(ctx context.Context, spec *Spec, cfg *initConfig, p *proc) (code int, dead bool, err error) {
-	if p != nil && p.dc != nil {
-		defer func() {
-			if derr := p.dc.remove(); derr != nil && err == nil && !dead {
-				code, err = -1, fmt.Errorf("runner: %w", derr)
-			}
-		}()
-	}
-	if !spec.AllDevices && (p == nil || p.dc == nil) && deviceCgroups() {
-		dc, err := setupDeviceCgroup(spec.DeviceCgroup, deviceRules(spec.Devices), v2Cgroup(cfg.Cgroups))
-		if err != nil {
-			if p != nil {
-				p.discard()
-			}
-			return -1, false, fmt.Errorf("runner: %w", err)
-		}
-		defer func() {
-			if derr := dc.remove(); derr != nil && err == nil {
-				code, err = -1, fmt.Errorf("runner: %w", derr)
-			}
-		}()
-		if (p != nil || !dc.cloneInto()) && !slices.Contains(cfg.Cgroups, dc.dir) {
-			c := *cfg
-			c.Cgroups = append(slices.Clip(cfg.Cgroups), dc.dir)
-			cfg = &c
-		}
-		if p == nil {
-			if p, err = r.launchInit(cfg.Tty, false, spec.Stdin, spec.Stdout, spec.Stderr, dc); err != nil {
-				return -1, false, err
-			}
-		}
-	}
 	if p == nil {
-		if p, err = r.launchInit(cfg.Tty, false, spec.Stdin, spec.Stdout, spec.Stderr, nil); err != nil {
+		if p, err = r.launchFor(spec); err != nil {
 			return -1, false, err
 		}
+	} else if p.dc == nil && !spec.AllDevices && deviceCgroups() {
+		dc, err := setupDeviceCgroup(spec.DeviceCgroup, deviceRules(spec.Devices), v2Cgroup(cfg.Cgroups))
+		if err != nil {
+			p.discard()
+			return -1, false, fmt.Errorf("runner: %w", err)
+		}
+		p.dc = dc
+	}
+	defer func() {
+		if derr := p.dc.remove(); derr != nil && err == nil && !dead {
+			code, err = -1, fmt.Errorf("runner: %w", derr)
+		}
+	}()
+	if dc := p.dc; dc != nil && !dc.cloneInto() && !slices.Contains(cfg.Cgroups, dc.dir) {
+		c := *cfg
+		c.Cgroups = append(slices.Clip(cfg.Cgroups), dc.dir)
+		cfg = &c
 	}
 	return r.runInit(ctx, spec, cfg, p)
 }
@@ -395,10 +389,9 @@ func prepare(spec *Spec) (*initConfig, error) {
 	if cfg.Env == nil {
 		cfg.Env = []string{}
 	}
-	for _, d := range spec.Devices {
-		if err := checkDevice(d); err != nil {
-			return nil, fmt.Errorf("runner: %w", err)
-		}
+	cfg.ShmSize, cfg.Rlimits, cfg.Sysctls = spec.ShmSize, spec.Rlimits, spec.Sysctls
+	if err := checkDevices(spec.Devices); err != nil {
+		return nil, err
 	}
 	for i, m := range spec.Mounts {
 		im, err := parseMount(m)

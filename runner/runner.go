@@ -19,11 +19,13 @@ type Runner struct {
 	// build's run of RUN steps; Close must then be called.
 	Prestart bool
 
-	mu      sync.Mutex
-	spare   *proc // started, waiting for its config; nil when none
-	filling bool
-	closed  bool
-	fills   sync.WaitGroup
+	mu    sync.Mutex
+	spare *proc // started, waiting for its config; nil when none
+	// launched is the init Launch started for the next Run.
+	launched *launched
+	filling  bool
+	closed   bool
+	fills    sync.WaitGroup
 }
 
 // New returns a Runner that re-executes the running binary.
@@ -55,6 +57,13 @@ type Mount struct {
 	// at Target. It never exists on the host (secrets), and it goes with
 	// the container, even when lade is killed.
 	Data []byte
+}
+
+// Rlimit is one resource limit (unix.RLIMIT_NOFILE...) for the command.
+type Rlimit struct {
+	Type int    `json:"type"`
+	Soft uint64 `json:"soft"`
+	Hard uint64 `json:"hard"`
 }
 
 // Spec describes the one process Run starts.
@@ -126,6 +135,13 @@ type Spec struct {
 	// Console, with Tty, gets the terminal's master once it exists (to
 	// follow window size changes); it must not close it.
 	Console func(master *os.File)
+	// ShmSize is /dev/shm's size in bytes; 0 is docker's 64MiB.
+	ShmSize int64
+	// Rlimits are set on the command (docker's --ulimit).
+	Rlimits []Rlimit
+	// Sysctls are written under the container's /proc/sys (key in dotted
+	// form) before it is made read-only; only namespaced ones make sense.
+	Sysctls map[string]string
 	// Init runs a minimal init as pid 1 (lade itself, bound read-only at
 	// /dev/init, or run from there by its host's loader when dynamically
 	// linked) that starts the command as its child, forwards signals to it
@@ -152,8 +168,9 @@ type Spec struct {
 	Devices []Device
 	// DeviceCgroup names the cgroup of the device rules relative to each
 	// hierarchy's root ("lade/ID"), for a caller that must find it again
-	// (exec joins it); empty makes a fresh one per Run. Run removes the
-	// cgroup when it created it.
+	// (exec starts its commands in it: ExecSpec.DeviceCgroup and Cgroup);
+	// empty makes a fresh one per Run. Run removes the cgroup when it
+	// created it.
 	DeviceCgroup string
 }
 

@@ -264,16 +264,19 @@ func (p *proc) discard() {
 	_ = p.dc.remove()
 }
 
-// Close discards the spare init. The Runner starts no more spares, but
+// Close discards the spare init and one Launch started. The Runner starts no more spares, but
 // Run still works.
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	r.closed = true
-	p := r.spare
-	r.spare = nil
+	p, l := r.spare, r.launched
+	r.spare, r.launched = nil, nil
 	r.mu.Unlock()
 	if p != nil {
 		p.discard()
+	}
+	if l != nil {
+		l.p.discard()
 	}
 	r.fills.Wait()
 	return nil

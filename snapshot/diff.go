@@ -20,6 +20,10 @@ import (
 type DiffOptions struct {
 	// SourceDateEpoch, if set, clamps every mtime to at most this time.
 	SourceDateEpoch *time.Time
+	// Exclude, if set, leaves out each path (relative, no leading "/")
+	// it is true for, with everything below it: a running container's
+	// mountpoint stubs.
+	Exclude func(rel string) bool
 }
 
 // markerTime is the mtime of synthesized whiteout and opaque entries; a
@@ -66,9 +70,23 @@ type differ struct {
 	links  map[inode]string
 	n      int
 	buf    []byte
+	// plain: the tree is a plain one (Archive), not an upper dir, so
+	// nothing in it is a whiteout or an opaque marker.
+	plain bool
 }
 
 func (d *differ) walkChildren(host, rel string, stack []*pendingDir) error {
+	if d.plain {
+		// A plain tree may be a running container's: reach its entries
+		// through the directory opened here (never through a symlink a
+		// process swapped in meanwhile), by its /proc/self/fd path.
+		fd, err := unix.Open(host, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return &os.PathError{Op: "open", Path: host, Err: err}
+		}
+		defer unix.Close(fd)
+		host = fmt.Sprintf("/proc/self/fd/%d", fd)
+	}
 	ents, err := os.ReadDir(host) // sorted by name
 	if err != nil {
 		return err
@@ -77,7 +95,11 @@ func (d *differ) walkChildren(host, rel string, stack []*pendingDir) error {
 		if err := d.ctx.Err(); err != nil {
 			return err
 		}
-		if err := d.walk(filepath.Join(host, e.Name()), path.Join(rel, e.Name()), stack); err != nil {
+		name := e.Name()
+		if rel != "" {
+			name = rel + "/" + name // rel is clean, or "." (Archive)
+		}
+		if err := d.walk(filepath.Join(host, e.Name()), name, stack); err != nil {
 			return err
 		}
 	}
@@ -85,16 +107,19 @@ func (d *differ) walkChildren(host, rel string, stack []*pendingDir) error {
 }
 
 func (d *differ) walk(host, rel string, stack []*pendingDir) error {
+	if d.opts.Exclude != nil && d.opts.Exclude(rel) {
+		return nil
+	}
 	var st unix.Stat_t
 	if err := unix.Lstat(host, &st); err != nil {
 		return &os.PathError{Op: "lstat", Path: host, Err: err}
 	}
 	ft := st.Mode & unix.S_IFMT
-	if ft == unix.S_IFCHR && st.Rdev == 0 {
+	if ft == unix.S_IFCHR && st.Rdev == 0 && !d.plain {
 		// Overlay whiteout: the lower path was deleted.
 		return d.emit(stack, d.marker(path.Join(path.Dir(rel), whiteoutPrefix+path.Base(rel))))
 	}
-	if _, ok := fileWhiteout(path.Base(rel), &st); ok {
+	if _, ok := fileWhiteout(path.Base(rel), &st); ok && !d.plain {
 		return d.emit(stack, d.marker(rel))
 	}
 	hdr, err := d.header(host, rel, &st)
@@ -122,7 +147,7 @@ func (d *differ) walk(host, rel string, stack []*pendingDir) error {
 		return nil
 	}
 
-	opaque := isOpaque(host)
+	opaque := !d.plain && isOpaque(host)
 	pd := &pendingDir{hdr: hdr}
 	stack = append(stack, pd)
 	if opaque || !d.copiedUp(rel, &st) {
@@ -338,13 +363,14 @@ func (d *differ) copiedUp(rel string, st *unix.Stat_t) bool {
 }
 
 // lowerStat finds rel in the top-most lower that shows it, honouring
-// whiteouts and opaque dirs of the layers above.
+// whiteouts and opaque dirs of the layers above; false when none does.
 func (d *differ) lowerStat(rel string) (unix.Stat_t, bool) {
 	var st unix.Stat_t
 	comps := strings.Split(rel, "/")
 	for _, l := range d.lowers {
 		if unix.Lstat(filepath.Join(l, rel), &st) == nil {
-			return st, st.Mode&unix.S_IFMT == unix.S_IFDIR
+			whiteout := st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
+			return st, !whiteout
 		}
 		if hasFileWhiteout(l, rel) {
 			return st, false

@@ -16,6 +16,10 @@
 // and Unmount turns the copy back into an overlay-form upper dir (copy.go),
 // so Diff and Commit are the same either way.
 //
+// Changes lists what an upper dir changes (docker diff's A, C and D), and
+// Archive writes a plain tree (a container's files, for cp and export) as
+// a tar with Diff's headers.
+//
 // Apply extracts a layer into a plain directory (whiteouts delete), which is
 // used for flattening. Unpack and Apply treat layer content as hostile: the
 // extraction itself is internal/untar's, which no entry can make create or

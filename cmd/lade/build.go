@@ -58,6 +58,7 @@ type buildFlags struct {
 	jobs          int
 	verifyRepro   bool
 	buildxFlags
+	attestFlags attestFlags
 }
 
 func (a *app) buildCmd() *cobra.Command {
@@ -93,6 +94,7 @@ func (a *app) buildCmd() *cobra.Command {
 	fl.StringArrayVar(&f.allow, "allow", nil, "grant an entitlement: security.insecure, network.host")
 	fl.BoolVar(&f.verifyRepro, "verify-repro", false, "build again from scratch in a fresh root and fail if the images differ")
 	addBuildxFlags(fl, &f.buildxFlags)
+	addAttestFlags(fl, &f.attestFlags)
 	return c
 }
 
@@ -160,6 +162,10 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 		prog.Printf("WARNING: %s\n", w)
 	}
 	opts.Progress = prog
+	att, err := newBuildAttest(f, outs, len(plats), prog)
+	if err != nil {
+		return err
+	}
 	a.prepareRepro(ctx, f, &opts.Options, prog)
 	if err := a.open(); err != nil {
 		return err
@@ -179,6 +185,9 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	if f.pull {
 		b.Images = pullingSource{a}
 	}
+	if att != nil {
+		att.record(b, opts.Options)
+	}
 	cacheTo, cacheFrom, err := parseCacheFlags(f)
 	if err != nil {
 		return err
@@ -192,22 +201,25 @@ func (a *app) build(ctx context.Context, f *buildFlags, contextArg string) error
 	}
 	if len(results) > 1 {
 		annotateResults(results, opts.annotations)
-		return a.finishIndex(ctx, f, outs, cacheTo, results, b.Remote, prog)
+		return a.finishIndex(ctx, f, outs, cacheTo, results, b.Remote, prog, att)
 	}
 	ro := opts
 	ro.Platform = plats[0]
-	return a.finishImage(ctx, f, outs, cacheTo, ro, results[0], b.Remote, prog)
+	return a.finishImage(ctx, f, outs, cacheTo, ro, results[0], b.Remote, prog, att)
 }
 
 // finishImage ends a single-platform build: the reproducibility check,
 // the annotations, every output, --cache-to, --metadata-file and the
-// image ID.
+// image ID; with attestations (att non-nil), an index as finishIndex.
 func (a *app) finishImage(ctx context.Context, f *buildFlags, outs []output, cacheTo []remotecache.Spec,
-	opts buildPlan, res *solver.Result, remote *remotecache.Remote, prog *progress.Printer) error {
+	opts buildPlan, res *solver.Result, remote *remotecache.Remote, prog *progress.Printer, att *buildAttest) error {
 	if err := a.verifyRepro(ctx, f, opts.Options, res.Image, prog); err != nil {
 		return err // before any export: nothing irreproducible is pushed
 	}
 	annotateResults([]*solver.Result{res}, opts.annotations)
+	if att != nil {
+		return a.finishIndex(ctx, f, outs, cacheTo, []*solver.Result{res}, remote, prog, att)
+	}
 	if slices.ContainsFunc(opts.annotations, func(an exporter.Annotation) bool { return an.Index }) {
 		prog.Printf("WARNING: index annotations are ignored: a single-platform build makes no image index\n")
 	}

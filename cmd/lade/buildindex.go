@@ -14,12 +14,18 @@ import (
 	"github.com/lade-build/lade/solver"
 )
 
-// finishIndex ends a multi-platform build as buildx does: the image index
-// of its platforms goes to every output, every platform's cache records
-// to --cache-to, and the index digest to --iidfile (and stdout with -q).
+// finishIndex ends a multi-platform build, or one with attestations (att
+// non-nil), as buildx does: the image index of its platforms (and their
+// attestation manifests) goes to every output, every platform's cache
+// records to --cache-to, and the index digest to --iidfile (and stdout
+// with -q). One platform's image alone goes to the local store (its ID
+// reported), to a docker archive and to files, which keep no attestations.
 func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cacheTo []remotecache.Spec,
-	results []*solver.Result, remote *remotecache.Remote, prog *progress.Printer) error {
+	results []*solver.Result, remote *remotecache.Remote, prog *progress.Printer, att *buildAttest) error {
 	idx, err := solver.Index(results)
+	if att != nil {
+		idx, err = att.index(ctx, results, prog)
+	}
 	if err != nil {
 		return err
 	}
@@ -28,13 +34,28 @@ func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cac
 		return err
 	}
 	idx = exporter.AnnotateIndex(idx, anns)
+	single := len(results) == 1
 	for _, o := range outs {
-		if err := a.exportIndex(ctx, idx, results, o, f.tags, prog); err != nil {
+		if single && !o.push && o.typ != "oci" {
+			if o.typ == "docker" {
+				prog.Printf("WARNING: attestations are not exported to type=docker: use type=oci or --push to keep them\n")
+			}
+			err = a.export(ctx, results[0].Image, o, f.tags, prog)
+		} else {
+			err = a.exportIndex(ctx, idx, results, o, f.tags, prog)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	if err := remotecache.Export(ctx, a.remoteCache(prog), cacheTo, cacheBuild(results...), remote); err != nil {
 		return err
+	}
+	if single {
+		if err := a.writeImageMetadata(f, outs, results[0].Image); err != nil {
+			return err
+		}
+		return a.reportImage(f, results[0].Image)
 	}
 	if f.metadataFile != "" {
 		m, err := exporter.IndexMetadata(idx, metadataNames(f.tags, outs))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/engine"
+	"github.com/lade-build/lade/internal/dockertime"
 )
 
 func init() {
@@ -118,13 +119,21 @@ func (a *app) psCmd() *cobra.Command {
 
 func (a *app) logsCmd() *cobra.Command {
 	var o container.LogOptions
-	var tail string
-	c := command("logs [-f] [--tail N] CONTAINER", "Show a container's output", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
+	var tail, since, until string
+	c := command("logs [OPTIONS] CONTAINER", "Show a container's output", cobra.ExactArgs(1), func(ctx context.Context, args []string) error {
 		o.Tail = -1
 		if tail != "all" {
 			if _, err := fmt.Sscanf(tail, "%d", &o.Tail); err != nil {
 				return fmt.Errorf("invalid --tail %q", tail)
 			}
+		}
+		var err error
+		now := time.Now()
+		if o.Since, err = dockertime.Parse(since, now); err != nil {
+			return statusError{125, fmt.Errorf("--since: %w", err)}
+		}
+		if o.Until, err = dockertime.Parse(until, now); err != nil {
+			return statusError{125, fmt.Errorf("--until: %w", err)}
 		}
 		store, c, err := a.container(args[0])
 		if err != nil {
@@ -135,25 +144,53 @@ func (a *app) logsCmd() *cobra.Command {
 	c.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep following the output")
 	c.Flags().StringVarP(&tail, "tail", "n", "all", "number of lines to show from the end")
 	c.Flags().BoolVarP(&o.Timestamps, "timestamps", "t", false, "show timestamps")
+	c.Flags().StringVar(&since, "since", "", "show output since this time (RFC 3339, Unix seconds, or a duration back from now)")
+	c.Flags().StringVar(&until, "until", "", "show output before this time")
+	c.Flags().BoolVar(&o.Details, "details", false, "show the extra details given to the log (lade's has none)")
 	return c
 }
 
 func (a *app) stopCmd() *cobra.Command {
-	var timeout int
+	var f stopFlags
 	var c *cobra.Command
-	c = command("stop [-t N] CONTAINER...", "Stop containers: the stop signal, then SIGKILL after a grace period", cobra.MinimumNArgs(1),
+	c = command("stop [-t N] [-s SIGNAL] CONTAINER...", "Stop containers: the stop signal, then SIGKILL after a grace period", cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error {
 			return a.eachContainer(args, func(s *container.Store, ctr *container.Container) error {
-				return s.Stop(ctx, ctr, stopTimeout(c, timeout, ctr))
+				return s.Stop(ctx, f.apply(ctr), stopTimeout(c, f.timeout, ctr))
 			})
 		})
-	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	f.register(c)
 	return c
+}
+
+// stopFlags are stop's and restart's -t and -s.
+type stopFlags struct {
+	timeout int
+	signal  string
+}
+
+func (f *stopFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.IntVarP(&f.timeout, "timeout", "t", 10, "seconds to wait before killing")
+	fl.IntVar(&f.timeout, "time", 10, "seconds to wait before killing")
+	_ = fl.MarkDeprecated("time", "use --timeout")
+	fl.StringVarP(&f.signal, "signal", "s", "", "signal to stop with (default: the container's stop signal)")
+}
+
+// apply returns ctr with -s as its stop signal for this stop.
+func (f *stopFlags) apply(ctr *container.Container) *container.Container {
+	if f.signal == "" {
+		return ctr
+	}
+	with := *ctr
+	with.StopSignal = f.signal
+	return &with
 }
 
 // stopTimeout is -t when given, else the container's --stop-timeout, else 10s.
 func stopTimeout(cmd *cobra.Command, t int, c *container.Container) time.Duration {
-	if !cmd.Flags().Changed("time") && c.StopTimeout > 0 {
+	given := cmd.Flags().Changed("time") || cmd.Flags().Changed("timeout")
+	if !given && c.StopTimeout > 0 {
 		t = c.StopTimeout
 	}
 	return time.Duration(t) * time.Second
@@ -206,7 +243,7 @@ func (a *app) startAttached(ctx context.Context, refs []string, interactive bool
 	if err := store.ClearStop(c.ID); err != nil {
 		return err
 	}
-	code, err := a.foreground(ctx, store, c.ID, interactive && c.OpenStdin, c.Tty, !c.Tty)
+	code, err := a.foreground(ctx, store, c.ID, streams{interactive && c.OpenStdin, true, true}, c.Tty, !c.Tty)
 	if err != nil {
 		return a.failed(err)
 	}
@@ -217,17 +254,14 @@ func (a *app) startAttached(ctx context.Context, refs []string, interactive bool
 }
 
 func (a *app) restartCmd() *cobra.Command {
-	var timeout int
+	var f stopFlags
 	var c *cobra.Command
-	c = command("restart [-t N] CONTAINER...", "Stop and start containers", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
+	c = command("restart [-t N] [-s SIGNAL] CONTAINER...", "Stop and start containers", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
 		return a.eachContainer(args, func(s *container.Store, ctr *container.Container) error {
-			if err := s.Stop(ctx, ctr, stopTimeout(c, timeout, ctr)); err != nil {
-				return err
-			}
-			return s.StartShim(ctx, ctr.ID, "")
+			return s.Restart(ctx, f.apply(ctr), stopTimeout(c, f.timeout, ctr))
 		})
 	})
-	c.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	f.register(c)
 	return c
 }
 
@@ -262,17 +296,26 @@ func (a *app) rmCmd() *cobra.Command {
 }
 
 func (a *app) execCmd() *cobra.Command {
-	var interactive, tty bool
-	var env []string
+	var interactive, tty, detach, privileged bool
+	var env, envFiles []string
 	var workdir, user string
-	c := command("exec [-i] [-t] [-e K=V] [-w DIR] [-u USER[:GROUP]] CONTAINER COMMAND [ARG...]", "Run a command in a running container", cobra.MinimumNArgs(2),
+	c := command("exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Run a command in a running container", cobra.MinimumNArgs(2),
 		a.withContainers(func(ctx context.Context, store *container.Store, args []string) error {
 			c, err := store.Get(args[0])
 			if err != nil {
 				return statusError{125, err}
 			}
 			o := container.ExecOptions{Args: args[1:], Cwd: workdir, User: user, Stdout: a.stdout, Stderr: a.stderr, Tty: tty,
-				SigProxy: true}
+				SigProxy: true, Privileged: privileged}
+			if o.Env, err = container.ParseEnv(envFiles, env); err != nil {
+				return statusError{125, err}
+			}
+			if detach {
+				if err := store.ExecDetached(ctx, c, o); err != nil {
+					return statusError{125, err}
+				}
+				return nil
+			}
 			if interactive {
 				o.Stdin = a.stdin
 			}
@@ -283,9 +326,6 @@ func (a *app) execCmd() *cobra.Command {
 				}
 				defer term.Close()
 				o.Terminal = term
-			}
-			if o.Env, err = container.ParseEnv(nil, env); err != nil {
-				return err
 			}
 			// Signals go to the command, which lade then waits for.
 			code, err := store.Exec(context.WithoutCancel(ctx), c, o)
@@ -299,6 +339,9 @@ func (a *app) execCmd() *cobra.Command {
 		}))
 	processFlags(c, &interactive, &tty, &env, &workdir)
 	c.Flags().StringVarP(&user, "user", "u", "", "user[:group] to run as (names from the container's /etc/passwd and /etc/group)")
+	c.Flags().BoolVarP(&detach, "detach", "d", false, "run the command in the background")
+	c.Flags().StringArrayVar(&envFiles, "env-file", nil, "read environment variables from a file")
+	c.Flags().BoolVar(&privileged, "privileged", false, "give the command every capability and no seccomp filter")
 	return c
 }
 

@@ -51,6 +51,8 @@ var examples = map[string]string{
   tar -C rootfs -c . | lade import - app:rootfs`,
 	"lade info": `  lade info
   lade info --format '{{.Driver}} {{.CgroupVersion}}'`,
+	"lade image inspect": `  lade image inspect alpine
+  lade image inspect -f '{{.Config.Cmd}}' alpine`,
 	"lade inspect": `  lade inspect alpine
   lade inspect --platform linux/arm64 alpine`,
 	"lade kill": `  lade kill web

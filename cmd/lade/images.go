@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/docker/cli/cli/command/formatter"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/lade-build/lade/attest"
 	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
 )
@@ -70,10 +72,12 @@ func (a *app) imagesTree(ctx context.Context, list []images.Entry) error {
 		if !e.IsIndex() {
 			continue
 		}
-		entries, err := a.images.IndexEntries(ctx, e.Digest)
+		all, err := a.images.IndexEntries(ctx, e.Digest)
 		if err != nil {
 			return err
 		}
+		// Attestation manifests are about an image, not one: docker hides them too.
+		entries := slices.DeleteFunc(all, func(c images.IndexEntry) bool { return attest.IsAttestation(c.Descriptor) })
 		for i, c := range entries {
 			branch, plat, extra := "├─ ", "unknown", ""
 			if i == len(entries)-1 {

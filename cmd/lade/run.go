@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -22,21 +24,19 @@ func init() {
 // container.CreateOptions, and how this command runs it.
 type runFlags struct {
 	container.CreateOptions
-	detach, sigProxy bool
-	platform         string
+	detach, sigProxy     bool
+	platform, entrypoint string
+	cidfile, pull        string
+	attach               []string // -a: the streams a foreground run shows
 }
 
 // runCmd is docker run: create a container and run it in the foreground,
 // or under a detached shim with -d.
 func (a *app) runCmd() *cobra.Command {
 	f := &runFlags{}
-	var entry string
 	var c *cobra.Command
 	c = command("run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Run a command in a new container", cobra.MinimumNArgs(1), func(ctx context.Context, args []string) error {
-		if c.Flags().Changed("entrypoint") {
-			f.Entrypoint = &entry
-		}
-		code, err := a.run(ctx, f, args[0], args[1:])
+		code, err := a.run(ctx, c, f, args[0], args[1:])
 		if err != nil {
 			return statusError{125, err}
 		}
@@ -45,15 +45,24 @@ func (a *app) runCmd() *cobra.Command {
 		}
 		return nil
 	})
+	a.createFlags(c, f)
+	fl := c.Flags()
+	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
+	fl.BoolVar(&f.sigProxy, "sig-proxy", true, "pass the signals lade receives on to the container's process (foreground)")
+	fl.StringArrayVarP(&f.attach, "attach", "a", nil, "attach to STDIN, STDOUT or STDERR (default: STDOUT and STDERR, and STDIN with -i)")
+	return c
+}
+
+// createFlags registers the container's options, which run and create
+// share, into f.
+func (a *app) createFlags(c *cobra.Command, f *runFlags) {
 	fl := c.Flags()
 	processFlags(c, &f.OpenStdin, &f.Tty, &f.Env, &f.Workdir)
 	a.policyFlag(c)
 	fl.BoolVar(&f.AutoRemove, "rm", false, "remove the container (and its anonymous volumes) when it exits")
-	fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background under a shim and print the container ID")
-	fl.BoolVar(&f.sigProxy, "sig-proxy", true, "pass the signals lade receives on to the container's process (foreground)")
 	fl.BoolVar(&f.Init, "init", false, "run an init as pid 1 that forwards signals and reaps zombies")
 	fl.StringArrayVar(&f.EnvFiles, "env-file", nil, "read environment variables from a file")
-	fl.StringVar(&entry, "entrypoint", "", "override the image's ENTRYPOINT")
+	fl.StringVar(&f.entrypoint, "entrypoint", "", "override the image's ENTRYPOINT")
 	fl.StringVarP(&f.User, "user", "u", "", "user[:group] to run as")
 	fl.StringArrayVar(&f.GroupAdd, "group-add", nil, "add a supplementary group (name from the image's /etc/group, or GID)")
 	fl.StringVar(&f.Network, "network", "bridge", "network: bridge (the default network), a network's name, host, none (private: loopback only) or container:NAME")
@@ -73,9 +82,7 @@ func (a *app) runCmd() *cobra.Command {
 	fl.StringArrayVarP(&f.Publish, "publish", "p", nil, "publish a port: [[IP:]HOST-PORT:]CONTAINER-PORT[/tcp|udp]; no or an empty HOST-PORT picks a free one")
 	fl.BoolVarP(&f.PublishAll, "publish-all", "P", false, "publish every port the image EXPOSEs on a free host port")
 	fl.StringVar(&f.Restart, "restart", "no", "restart policy: no, on-failure[:N], always, unless-stopped")
-	fl.StringVarP(&f.Memory, "memory", "m", "", "memory limit (e.g. 32m, 1g)")
-	fl.Float64Var(&f.CPUs, "cpus", 0, "number of CPUs")
-	fl.Int64Var(&f.PidsLimit, "pids-limit", 0, "maximum number of processes")
+	resourceFlags(c, &f.Memory, &f.MemorySwap, &f.CPUs, &f.CPUShares, &f.PidsLimit)
 	fl.BoolVar(&f.Privileged, "privileged", false, "keep every capability and device, and no masked or read-only paths")
 	fl.StringArrayVar(&f.Devices, "device", nil, "add a host device: HOST[:CONTAINER[:PERMS]], PERMS some of rwm (default rwm)")
 	fl.StringArrayVar(&f.CapAdd, "cap-add", nil, "add a capability (or ALL)")
@@ -90,7 +97,15 @@ func (a *app) runCmd() *cobra.Command {
 	fl.IntVar(&f.Health.Retries, "health-retries", 0, "consecutive failures that make the container unhealthy (default 3)")
 	fl.BoolVar(&f.Health.Disable, "no-healthcheck", false, "disable the image's HEALTHCHECK")
 	fl.StringArrayVarP(&f.Labels, "label", "l", nil, "set a label KEY=VALUE")
-	return c
+	fl.StringArrayVar(&f.LabelFiles, "label-file", nil, "read labels from a file of KEY=VALUE lines")
+	fl.StringArrayVar(&f.Expose, "expose", nil, "expose a port or range (PORT[-END][/PROTO]) as the image's EXPOSE does, for -P")
+	fl.StringArrayVar(&f.VolumesFrom, "volumes-from", nil, "mount the volumes and binds of a container: CONTAINER[:ro|rw]")
+	fl.StringVar(&f.LogDriver, "log-driver", "json-file", "logging driver: json-file (what logs and attach read) or none")
+	fl.StringVar(&f.ShmSize, "shm-size", "", "size of /dev/shm (default 64m)")
+	fl.StringArrayVar(&f.Ulimits, "ulimit", nil, "resource limit: NAME=SOFT[:HARD] (e.g. nofile=1024:2048)")
+	fl.StringArrayVar(&f.Sysctls, "sysctl", nil, "namespaced kernel parameter KEY=VALUE (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)")
+	fl.StringVar(&f.cidfile, "cidfile", "", "write the container ID to this file (which must not exist)")
+	fl.StringVar(&f.pull, "pull", "missing", "pull the image before creating: missing, always or never")
 }
 
 func (a *app) containers() (*container.Store, error) {
@@ -100,22 +115,15 @@ func (a *app) containers() (*container.Store, error) {
 	return container.Open(a.root)
 }
 
-func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string) (int, error) {
-	store, err := a.containers()
+func (a *app) run(ctx context.Context, c *cobra.Command, f *runFlags, ref string, cmdArgs []string) (int, error) {
+	if f.detach && len(f.attach) > 0 {
+		return 0, errors.New("conflicting options: cannot specify both --attach and --detach")
+	}
+	streams, err := attachStreams(f.attach, f.OpenStdin)
 	if err != nil {
 		return 0, err
 	}
-	// Flags are checked before anything is pulled or created.
-	if err := f.CheckPublish(); err != nil {
-		return 0, err
-	}
-	img, err := a.runImage(ctx, ref, f.platform)
-	if err != nil {
-		return 0, err
-	}
-	opts := f.CreateOptions
-	opts.Cmd = cmdArgs
-	cfg, err := store.CreateFromImage(ctx, img, opts)
+	store, cfg, err := a.create(ctx, c, f, ref, cmdArgs)
 	if err != nil {
 		return 0, err
 	}
@@ -129,15 +137,80 @@ func (a *app) run(ctx context.Context, f *runFlags, ref string, cmdArgs []string
 		fmt.Fprintln(a.stdout, cfg.ID)
 		return 0, nil
 	}
-	return a.foreground(ctx, store, cfg.ID, f.OpenStdin, f.Tty, f.sigProxy)
+	return a.foreground(ctx, store, cfg.ID, streams, f.Tty, f.sigProxy)
+}
+
+// streams are the standard streams a foreground container is attached to.
+type streams struct{ stdin, stdout, stderr bool }
+
+// attachStreams reads run's -a values; none means stdout and stderr,
+// and stdin with -i.
+func attachStreams(names []string, interactive bool) (streams, error) {
+	if len(names) == 0 {
+		return streams{interactive, true, true}, nil
+	}
+	var s streams
+	for _, n := range names {
+		switch strings.ToLower(n) {
+		case "stdin":
+			s.stdin = true
+		case "stdout":
+			s.stdout = true
+		case "stderr":
+			s.stderr = true
+		default:
+			return s, fmt.Errorf("invalid argument %q for -a: valid streams are STDIN, STDOUT and STDERR", n)
+		}
+	}
+	return s, nil
+}
+
+// create is docker create: ref's image, pulled when missing, made into a
+// container with c's flags f and cmdArgs as its command.
+func (a *app) create(ctx context.Context, c *cobra.Command, f *runFlags, ref string, cmdArgs []string) (*container.Store, *container.Config, error) {
+	store, err := a.containers()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Flags are checked before anything is pulled or created.
+	if err := f.CheckPublish(); err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(f.cidfile); f.cidfile != "" && err == nil {
+		return nil, nil, fmt.Errorf("container ID file found, make sure the other container isn't running or delete %s", f.cidfile)
+	}
+	img, err := a.runImage(ctx, ref, f.platform, f.pull)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := f.CreateOptions
+	if c.Flags().Changed("entrypoint") {
+		opts.Entrypoint = &f.entrypoint
+	}
+	opts.Cmd = cmdArgs
+	cfg, err := store.CreateFromImage(ctx, img, opts)
+	if err == nil && f.cidfile != "" {
+		if err = os.WriteFile(f.cidfile, []byte(cfg.ID), 0o644); err != nil {
+			_ = store.Remove(ctx, cfg.ID, true, true)
+			return nil, nil, fmt.Errorf("writing the container ID file: %w", err)
+		}
+	}
+	return store, cfg, err
 }
 
 // foreground supervises container id in this process with lade's stdio:
 // stdin with interactive, lade's terminal followed with tty, and with
 // sigProxy the signals lade receives passed on to the container rather
 // than ending it.
-func (a *app) foreground(ctx context.Context, store *container.Store, id string, interactive, tty, sigProxy bool) (int, error) {
-	stdio := container.IO{Stdout: a.stdout, Stderr: a.stderr, SigProxy: sigProxy}
+func (a *app) foreground(ctx context.Context, store *container.Store, id string, attach streams, tty, sigProxy bool) (int, error) {
+	stdio := container.IO{SigProxy: sigProxy}
+	if attach.stdout {
+		stdio.Stdout = a.stdout
+	}
+	if attach.stderr {
+		stdio.Stderr = a.stderr
+	}
+	interactive := attach.stdin
 	if sigProxy {
 		ctx = context.WithoutCancel(ctx)
 	}
@@ -160,7 +233,6 @@ func (a *app) foreground(ctx context.Context, store *container.Store, id string,
 // the host's) and keeps it under its name, as docker run does, so images
 // lists it and rmi removes it.
 func (a *app) pullForRun(ctx context.Context, ref string, plat v1.Platform) (v1.Image, error) {
-	fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", ref)
 	verify, err := a.signatureCheck(ref)
 	if err != nil {
 		return nil, err
@@ -174,10 +246,13 @@ func (a *app) pullForRun(ctx context.Context, ref string, plat v1.Platform) (v1.
 
 // platformImage is ref's stored image for platform ("": the host's),
 // pulled when the store has none for it.
-func (a *app) platformImage(ctx context.Context, ref, platform string) (v1.Image, error) {
+func (a *app) platformImage(ctx context.Context, ref, platform, pull string) (v1.Image, error) {
 	p, err := platformFlag(platform)
 	if err != nil {
 		return nil, err
+	}
+	if pull != "missing" && pull != "always" && pull != "never" {
+		return nil, fmt.Errorf("invalid --pull %q: missing, always or never", pull)
 	}
 	plat := images.DefaultPlatform()
 	get := func() (v1.Image, error) { return a.images.Get(ctx, ref) }
@@ -185,8 +260,12 @@ func (a *app) platformImage(ctx context.Context, ref, platform string) (v1.Image
 		plat = *p
 		get = func() (v1.Image, error) { return a.images.GetPlatform(ctx, ref, *p) }
 	}
+	if pull == "always" {
+		return a.pullForRun(ctx, ref, plat)
+	}
 	img, err := get()
-	if errors.Is(err, images.ErrNotFound) {
+	if errors.Is(err, images.ErrNotFound) && pull == "missing" {
+		fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", ref)
 		img, err = a.pullForRun(ctx, ref, plat)
 	}
 	return img, err
@@ -206,8 +285,8 @@ func platformFlag(s string) (*v1.Platform, error) {
 
 // runImage is ref's image for platform, pulled when missing, with its
 // layers unpacked into snapshots.
-func (a *app) runImage(ctx context.Context, ref, platform string) (container.Image, error) {
-	img, err := a.platformImage(ctx, ref, platform)
+func (a *app) runImage(ctx context.Context, ref, platform, pull string) (container.Image, error) {
+	img, err := a.platformImage(ctx, ref, platform, pull)
 	if err != nil {
 		return container.Image{}, err
 	}

@@ -4,9 +4,10 @@ package prunefilter
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lade-build/lade/internal/dockertime"
 )
 
 // Filter selects what a prune may remove; the zero Filter selects all.
@@ -65,19 +66,9 @@ func (f Filter) Match(created time.Time, labels map[string]string) bool {
 // until reads a duration (before now), an RFC 3339 time, a date or a
 // Unix timestamp, as docker's until filters do.
 func until(v string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	sec, frac, _ := strings.Cut(v, ".")
-	s, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil {
+	t, err := dockertime.Parse(v, now)
+	if err != nil || v == "" {
 		return time.Time{}, fmt.Errorf("invalid until filter %q: want a duration, a timestamp or a date", v)
 	}
-	ns, _ := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
-	return time.Unix(s, ns), nil
+	return t, nil
 }
