@@ -136,6 +136,9 @@ func (a *app) pruneNetworks(ctx context.Context) ([]string, error) {
 	used := map[string]bool{}
 	for _, c := range all {
 		used[c.Network] = true
+		for _, x := range c.Net.Connections {
+			used[x.Network] = true
+		}
 	}
 	var removed []string
 	err = a.withNetworks(func(ctx context.Context, ns *network.Store, alive func(string) bool, _ []string) error {
@@ -147,7 +150,7 @@ func (a *app) pruneNetworks(ctx context.Context) ([]string, error) {
 
 func (a *app) networkConnectCmd() *cobra.Command {
 	var aliases []string
-	c := command("connect [--alias NAME] NETWORK CONTAINER", "Connect a running container to a network until its process ends", cobra.ExactArgs(2),
+	c := command("connect [--alias NAME] NETWORK CONTAINER", "Connect a container to a network, now if it runs and at each start", cobra.ExactArgs(2),
 		func(ctx context.Context, args []string) error {
 			store, c, err := a.container(args[1])
 			if err != nil {
