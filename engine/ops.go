@@ -130,7 +130,8 @@ func ContainerImage(ctx context.Context, snaps *snapshot.Snapshotter, ref string
 }
 
 // PruneNetworks removes the user-defined networks of ns that no
-// container of cs, running or not, is on (docker's "unused").
+// container of cs, running or not, is on or connected to (docker's
+// "unused").
 func PruneNetworks(ctx context.Context, cs *container.Store, ns *network.Store) ([]string, error) {
 	all, err := cs.List()
 	if err != nil {
@@ -139,6 +140,9 @@ func PruneNetworks(ctx context.Context, cs *container.Store, ns *network.Store) 
 	used := map[string]bool{}
 	for _, c := range all {
 		used[c.Network] = true
+		for _, x := range c.Net.Connections {
+			used[x.Network] = true
+		}
 	}
 	return ns.Prune(ctx, cs.Running, used)
 }

@@ -134,7 +134,7 @@ func (a *app) pruneNetworks(ctx context.Context) ([]string, error) {
 
 func (a *app) networkConnectCmd() *cobra.Command {
 	var aliases []string
-	c := command("connect [--alias NAME] NETWORK CONTAINER", "Connect a running container to a network until its process ends", cobra.ExactArgs(2),
+	c := command("connect [--alias NAME] NETWORK CONTAINER", "Connect a container to a network, now if it runs and at each start", cobra.ExactArgs(2),
 		func(ctx context.Context, args []string) error {
 			store, c, err := a.container(args[1])
 			if err != nil {
