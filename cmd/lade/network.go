@@ -125,27 +125,11 @@ func (a *app) networkPruneCmd() *cobra.Command {
 // pruneNetworks removes the user-defined networks that no container,
 // running or not, is on (docker's "unused").
 func (a *app) pruneNetworks(ctx context.Context) ([]string, error) {
-	cs, err := a.containers()
+	s, err := a.stores()
 	if err != nil {
 		return nil, err
 	}
-	all, err := cs.List()
-	if err != nil {
-		return nil, err
-	}
-	used := map[string]bool{}
-	for _, c := range all {
-		used[c.Network] = true
-		for _, x := range c.Net.Connections {
-			used[x.Network] = true
-		}
-	}
-	var removed []string
-	err = a.withNetworks(func(ctx context.Context, ns *network.Store, alive func(string) bool, _ []string) error {
-		removed, err = ns.Prune(ctx, alive, used)
-		return err
-	})(ctx, nil)
-	return removed, err
+	return engine.PruneNetworks(ctx, s.Containers, s.Networks)
 }
 
 func (a *app) networkConnectCmd() *cobra.Command {
