@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -35,14 +36,18 @@ func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cac
 	}
 	idx = exporter.AnnotateIndex(idx, anns)
 	single := len(results) == 1
+	extra, err := attestationFiles(ctx, att, outs, results)
+	if err != nil {
+		return err
+	}
 	for _, o := range outs {
-		if single && !o.push && o.typ != "oci" {
+		if single && !o.push && (o.typ == "image" || o.typ == "docker") {
 			if o.typ == "docker" {
 				prog.Printf("WARNING: attestations are not exported to type=docker: use type=oci or --push to keep them\n")
 			}
 			err = a.export(ctx, results[0].Image, o, f.tags, prog)
 		} else {
-			err = a.exportIndex(ctx, idx, results, o, f.tags, prog)
+			err = a.exportIndex(ctx, idx, results, extra, o, f.tags, prog)
 		}
 		if err != nil {
 			return err
@@ -73,8 +78,18 @@ func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cac
 	return a.reportID(f, d)
 }
 
-// exportIndex writes a multi-platform build's index to one output.
-func (a *app) exportIndex(ctx context.Context, idx v1.ImageIndex, results []*solver.Result, o output, tags []string, prog *progress.Printer) error {
+// attestationFiles are the results' attestations as files when an
+// output writes files (local, tar); nil otherwise.
+func attestationFiles(ctx context.Context, att *buildAttest, outs []output, results []*solver.Result) ([][]exporter.ExtraFile, error) {
+	if att == nil || !slices.ContainsFunc(outs, func(o output) bool { return !o.push && (o.typ == "local" || o.typ == "tar") }) {
+		return nil, nil
+	}
+	return att.files(ctx, results)
+}
+
+// exportIndex writes a multi-platform build's index (or, with extra
+// files, the results' files and their attestations) to one output.
+func (a *app) exportIndex(ctx context.Context, idx v1.ImageIndex, results []*solver.Result, extra [][]exporter.ExtraFile, o output, tags []string, prog *progress.Printer) error {
 	names := append(append([]string(nil), tags...), o.names...)
 	step := prog.Start(fmt.Sprintf("exporting to %s", o.typ))
 	err := func() error {
@@ -90,7 +105,11 @@ func (a *app) exportIndex(ctx context.Context, idx v1.ImageIndex, results []*sol
 			for i, r := range results {
 				imgs[i], plats[i] = r.Image, r.Platform
 			}
-			return a.exportFiles(ctx, o, exporter.ResultFiles(imgs, plats))
+			files := exporter.ResultFiles(imgs, plats)
+			for i := range extra {
+				files[i].Extra = extra[i]
+			}
+			return a.exportFiles(ctx, o, files)
 		case "image":
 			if len(names) == 0 {
 				// Nothing names the index: keep each platform's image.
