@@ -19,8 +19,10 @@ import (
 // non-nil), as buildx does: the image index of its platforms (and their
 // attestation manifests) goes to every output, every platform's cache
 // records to --cache-to, and the index digest to --iidfile (and stdout
-// with -q). One platform's image alone goes to the local store (its ID
-// reported), to a docker archive and to files, which keep no attestations.
+// with -q). One platform's image alone goes to the local store and to a
+// docker archive, which keep no attestations, and to files, beside its
+// attestations; when no output takes the index, the image's ID is
+// reported.
 func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cacheTo []remotecache.Spec,
 	results []*solver.Result, remote *remotecache.Remote, prog *progress.Printer, att *buildAttest) error {
 	idx, err := solver.Index(results)
@@ -56,7 +58,10 @@ func (a *app) finishIndex(ctx context.Context, f *buildFlags, outs []output, cac
 	if err := remotecache.Export(ctx, a.remoteCache(prog), cacheTo, cacheBuild(results...), remote); err != nil {
 		return err
 	}
-	if single {
+	// As buildx: a build that exports an index (attestations pushed or
+	// in an OCI archive) reports the index, its digest as the image ID
+	// and no config digest (BuildKit's exporter gives none for an index).
+	if single && !slices.ContainsFunc(outs, func(o output) bool { return o.push || o.typ == "oci" }) {
 		if err := a.writeImageMetadata(f, outs, results[0].Image); err != nil {
 			return err
 		}
