@@ -10,8 +10,9 @@ import (
 
 // TestBuildSignaturePolicy: the signature policy judges the base images a
 // build pulls (FROM, COPY --from, RUN --mount from=), as pull's: a signed
-// base builds, an unsigned one fails the build with one line naming it
-// before the step reading it runs, and none of it is stored.
+// base builds, an unsigned one fails the build with one line naming it,
+// a FROM base before any step runs, an image of COPY --from or RUN
+// --mount from= before that step reads it, and none of it is stored.
 func TestBuildSignaturePolicy(t *testing.T) {
 	root := newRoot(t)
 	host := testutil.Registry(t, nil)
@@ -39,6 +40,7 @@ func TestBuildSignaturePolicy(t *testing.T) {
 		{"from signed --pull", "FROM " + signed + "\nRUN echo ran > /ran\n", true, true},
 		{"from unsigned", "FROM " + plain + "\nRUN echo ran > /ran\n", false, false},
 		{"from unsigned --pull", "FROM " + plain + "\nRUN echo ran > /ran\n", true, false},
+		{"later stage from unsigned", "FROM scratch AS a\nCOPY Dockerfile /d\nFROM " + plain + "\nCOPY --from=a /d /d\n", false, false},
 		{"copy --from unsigned", "FROM " + signed + "\nCOPY --from=" + plain + " /bin/busybox /bb\n", false, false},
 		{"mount from unsigned", "FROM " + signed + "\nRUN --mount=from=" + plain + ",target=/m test -e /m/bin/busybox\n", false, false},
 	} {
