@@ -8,7 +8,9 @@
 // vnd.docker.reference.digest=<the image's manifest digest>, and whose
 // every layer is one statement (media type application/vnd.in-toto+json,
 // annotated in-toto.io/predicate-type). buildx imagetools, cosign and
-// policy engines read it there.
+// policy engines read it there. For -o type=local and type=tar, Files
+// makes BuildKit's provenance.json and sbom.spdx.json instead: the same
+// statements about the exported files (FileSubjects).
 //
 // Lifecycle of a build's attestations: a Recorder wraps the solver's
 // base image resolver and notes every base image with the manifest

@@ -5,7 +5,8 @@
 // several (WriteDocker, WriteDockerMulti). The local and tar outputs
 // write an image's filesystem instead, its layers flattened (files.go:
 // WriteLocal into a directory, WriteFilesTar as one plain tar; a
-// multi-platform build's images each under their platform's directory).
+// multi-platform build's images each under their platform's directory;
+// Files.Extra, the attestations, is written after an image's files).
 //
 // Lifecycle of an export: everything about the image (manifest, config,
 // layer descriptors) is gathered and checked first, so a broken image

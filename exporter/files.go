@@ -22,6 +22,13 @@ import (
 type Files struct {
 	Dir   string
 	Image v1.Image
+	Extra []ExtraFile // written in Dir after the image's files: its attestations
+}
+
+// ExtraFile is a file an output writes beside an image's files.
+type ExtraFile struct {
+	Name string
+	Data []byte
 }
 
 // PlatformDir is the directory buildx gives platform p's files.
@@ -40,6 +47,15 @@ func WriteFilesTar(ctx context.Context, w io.Writer, files []Files) error {
 	for _, f := range files {
 		if err := copyFiles(ctx, tw, f); err != nil {
 			return err
+		}
+		for _, e := range f.Extra {
+			hdr := &tar.Header{Typeflag: tar.TypeReg, Name: path.Join(f.Dir, e.Name), Mode: 0o644, Size: int64(len(e.Data))}
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+			if _, err := tw.Write(e.Data); err != nil {
+				return err
+			}
 		}
 	}
 	return tw.Close()
@@ -89,6 +105,16 @@ func WriteLocal(ctx context.Context, dir string, files []Files) error {
 		}
 		if err := extractFiles(ctx, root, f.Image); err != nil {
 			return err
+		}
+		for _, e := range f.Extra {
+			// The image may hold a file of that name: replace it, as
+			// BuildKit's exporter writes its attestations last.
+			if err := os.RemoveAll(filepath.Join(root, e.Name)); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(root, e.Name), e.Data, 0o644); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -18,7 +18,9 @@
 // A build first plans: the global ARGs, .dockerignore and every stage's
 // dependencies (FROM, COPY --from, RUN --mount from=) are read before
 // anything runs, and a missing required secret or agent fails it then.
-// The target and, eagerly, every stage it needs start at once, so
+// Then the FROM images of the needed stages are resolved, all at once
+// (resolveBases), so an image the ImageSource refuses fails the build
+// before any step runs. The target and, eagerly, every stage it needs start at once, so
 // independent stages run in parallel and stages nobody needs never run.
 // Within a stage, instructions run in order: metadata instructions change
 // the image config only; RUN, COPY, ADD and WORKDIR (except WORKDIR /) are

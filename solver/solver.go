@@ -130,6 +130,9 @@ func (b *Builder) build(ctx context.Context, o Options, sh *shared) (*Result, er
 	prehashed := make(chan struct{})
 	go func() { defer close(prehashed); bd.prehashContext(ctx, needed) }()
 	defer func() { cancel(); <-prehashed }()
+	if err := bd.resolveBases(ctx, needed); err != nil {
+		return nil, err
+	}
 	st, err := bd.stageResult(ctx, target)
 	if err != nil {
 		// A stage that failed cancels the others: report its error, not

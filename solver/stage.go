@@ -153,11 +153,54 @@ func parseTriggers(triggers []string) ([]instructions.Command, error) {
 	return out, nil
 }
 
+// baseStage is the earlier stage n's FROM names, if it names one (and no
+// named context takes the name).
+func (bd *build) baseStage(n *stageNode) *stageNode {
+	if _, isNamed := bd.named(n.baseName); isNamed {
+		return nil
+	}
+	if dep := bd.lookupStage(n.baseName, n.index); dep != nil && dep.stage.Name != "" && strings.EqualFold(dep.stage.Name, n.baseName) {
+		return dep
+	}
+	return nil
+}
+
+// resolveBases resolves the FROM images of the needed stages at once,
+// before any step runs, as BuildKit resolves them while converting the
+// Dockerfile: an image the ImageSource refuses (the signature policy)
+// fails the build before anything of it has run. The first failing
+// stage's error is returned; runStage finds the others resolved.
+func (bd *build) resolveBases(ctx context.Context, needed []*stageNode) error {
+	errs := make([]error, len(needed))
+	var wg sync.WaitGroup
+	for i, n := range needed {
+		if _, isNamed := bd.named(n.baseName); isNamed || bd.baseStage(n) != nil || strings.EqualFold(n.baseName, "scratch") {
+			continue
+		}
+		p, err := bd.stagePlatform(n)
+		if err != nil {
+			continue // runStage reports it
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = bd.imageState(ctx, n.baseName, p)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return bd.df.At(needed[i].stage.Location, err)
+		}
+	}
+	return nil
+}
+
 // baseState resolves FROM: an earlier stage, scratch, or an image.
 func (bd *build) baseState(ctx context.Context, n *stageNode) (*stageState, error) {
 	var st *stageState
 	nc, isNamed := bd.named(n.baseName)
-	if dep := bd.lookupStage(n.baseName, n.index); dep != nil && dep.stage.Name != "" && strings.EqualFold(dep.stage.Name, n.baseName) && !isNamed {
+	if dep := bd.baseStage(n); dep != nil {
 		parent, err := bd.stageResult(ctx, dep)
 		if err != nil {
 			return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/lade-build/lade/internal/errmsg"
 	"github.com/lade-build/lade/internal/userns"
 	"github.com/lade-build/lade/runner"
+	"github.com/lade-build/lade/signature"
 	"github.com/lade-build/lade/snapshot"
 	"github.com/lade-build/lade/solver"
 )
@@ -207,11 +208,23 @@ func (a *app) Resolve(ctx context.Context, ref string, p v1.Platform) (v1.Image,
 	// if it cannot be reached, the stored image serves (the solver warns
 	// that its platform is not the one wanted, as BuildKit does).
 	local, lerr := a.images.Get(ctx, ref)
-	img, err = a.images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: a.insecure})
-	if err != nil && lerr == nil {
+	img, err = a.pullBase(ctx, ref, p)
+	var refused *signature.Refusal
+	if err != nil && lerr == nil && !errors.As(err, &refused) {
 		return local, nil
 	}
 	return img, err
+}
+
+// pullBase pulls a base image of a build for platform p under the
+// signature policy in force, as pull does: a refused image is never
+// stored, and the error names ref.
+func (a *app) pullBase(ctx context.Context, ref string, p v1.Platform) (v1.Image, error) {
+	verify, err := a.signatureCheck(ref)
+	if err != nil {
+		return nil, err
+	}
+	return a.images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: a.insecure, Verify: verify})
 }
 
 func (a *app) runner() *runner.Runner { return runner.New() }

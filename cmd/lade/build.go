@@ -95,6 +95,7 @@ func (a *app) buildCmd() *cobra.Command {
 	fl.BoolVar(&f.verifyRepro, "verify-repro", false, "build again from scratch in a fresh root and fail if the images differ")
 	addBuildxFlags(fl, &f.buildxFlags)
 	addAttestFlags(fl, &f.attestFlags)
+	a.policyFlag(c)
 	return c
 }
 

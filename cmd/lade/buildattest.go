@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lade-build/lade/attest"
+	"github.com/lade-build/lade/exporter"
 	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/solver"
 )
@@ -41,6 +42,7 @@ type buildAttest struct {
 	names   []string
 	opts    solver.Options
 	sb      *solver.Builder
+	stmts   [][]attest.Statement // per result, once index made them
 }
 
 // newBuildAttest reads the flags; nil when nothing is attested. Unlike
@@ -55,17 +57,18 @@ func newBuildAttest(f *buildFlags, outs []output, plats int, prog *progress.Prin
 		return nil, err
 	}
 	if !keepsAttestations(outs, plats) {
-		prog.Printf("WARNING: no output keeps attestations (one platform's image in the local store or a docker archive): use --push or -o type=oci\n")
+		prog.Printf("WARNING: no output keeps attestations (one platform's image in the local store or a docker archive): use --push, -o type=oci, type=local or type=tar\n")
 		return nil, nil
 	}
 	return &buildAttest{req: req, started: time.Now(), names: f.tags}, nil
 }
 
-// keepsAttestations: a push, an OCI archive or a stored index keeps them;
-// one image in the store or a docker archive does not.
+// keepsAttestations: a push, an OCI archive, a stored index or files
+// (local, tar: as files beside them) keep them; one image in the store
+// or a docker archive does not.
 func keepsAttestations(outs []output, plats int) bool {
 	for _, o := range outs {
-		if o.push || o.typ == "oci" || (o.typ == "image" && plats > 1) {
+		if o.push || o.typ == "oci" || o.typ == "local" || o.typ == "tar" || (o.typ == "image" && plats > 1) {
 			return true
 		}
 	}
@@ -106,8 +109,23 @@ func (ba *buildAttest) makeIndex(ctx context.Context, results []*solver.Result) 
 			return nil, err
 		}
 		imgs = append(imgs, attest.Attached{Image: r.Image, Platform: r.Platform, Statements: st})
+		ba.stmts = append(ba.stmts, st)
 	}
 	return attest.Index(imgs)
+}
+
+// files are the attestations of each result as files for -o type=local
+// and type=tar (after index made them): statements about the exported
+// files, as BuildKit's.
+func (ba *buildAttest) files(ctx context.Context, results []*solver.Result) ([][]exporter.ExtraFile, error) {
+	out := make([][]exporter.ExtraFile, len(results))
+	for i, r := range results {
+		var err error
+		if out[i], err = attest.Files(ctx, r.Image, ba.stmts[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // build is what the provenance says of every platform's build.

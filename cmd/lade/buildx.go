@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +15,7 @@ import (
 
 	"github.com/lade-build/lade/buildctx"
 	"github.com/lade-build/lade/exporter"
-	"github.com/lade-build/lade/images"
+	"github.com/lade-build/lade/signature"
 	"github.com/lade-build/lade/solver"
 )
 
@@ -155,8 +156,12 @@ func (a *app) scratchDir() string {
 type pullingSource struct{ a *app }
 
 func (p pullingSource) Resolve(ctx context.Context, ref string, plat v1.Platform) (v1.Image, error) {
-	img, err := p.a.images.Pull(ctx, ref, images.PullOptions{Platform: plat, Insecure: p.a.insecure})
+	img, err := p.a.pullBase(ctx, ref, plat)
 	if err != nil {
+		var refused *signature.Refusal
+		if errors.As(err, &refused) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("--pull: %w", err)
 	}
 	return img, nil
