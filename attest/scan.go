@@ -278,6 +278,7 @@ func (s *Scanner) scanLayer(ctx context.Context, l v1.Layer, up *upperLayers) er
 	defer zr.Close()
 	tr := tar.NewReader(zr)
 	this := &upperLayers{seen: map[string]bool{}, gone: map[string]bool{}, opaque: map[string]bool{}}
+	links := map[string][]string{} // target -> hard links to it the scanner reads
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -305,6 +306,12 @@ func (s *Scanner) scanLayer(ctx context.Context, l v1.Layer, up *upperLayers) er
 		if h.Typeflag != tar.TypeDir {
 			this.gone[name] = true
 		}
+		if !hidden && h.Typeflag == tar.TypeLink && kind(name, h.FileInfo().Mode().Perm()) != "" {
+			// A hard link's bytes are its target's, an earlier entry:
+			// read again once this pass has found all the links.
+			target := strings.TrimPrefix(path.Clean("/"+h.Linkname), "/")
+			links[target] = append(links[target], name)
+		}
 		if hidden || h.Typeflag != tar.TypeReg {
 			continue
 		}
@@ -312,9 +319,60 @@ func (s *Scanner) scanLayer(ctx context.Context, l v1.Layer, up *upperLayers) er
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	if len(links) > 0 {
+		if err := s.scanLinks(ctx, l, links); err != nil {
+			return err
+		}
+	}
 	for _, m := range []struct{ from, to map[string]bool }{{this.seen, up.seen}, {this.gone, up.gone}, {this.opaque, up.opaque}} {
 		for k := range m.from {
 			m.to[k] = true
+		}
+	}
+	return nil
+}
+
+// scanLinks reads l again for the targets of the hard links the scanner
+// wants (a dpkg status file a RUN step linked, say), and adds each link
+// with its target's bytes: tar stores those bytes once, under whichever
+// name came first.
+func (s *Scanner) scanLinks(ctx context.Context, l v1.Layer, links map[string][]string) error {
+	rc, err := l.Compressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	zr, err := decompress.Reader(ctx, rc)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	for len(links) > 0 {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		names := links[name]
+		if h.Typeflag != tar.TypeReg || len(names) == 0 {
+			continue
+		}
+		delete(links, name)
+		if h.Size > max(maxMetaSize, maxBinarySize) {
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if err := s.Add(n, h.FileInfo().Mode(), h.Size, bytes.NewReader(data)); err != nil {
+				return fmt.Errorf("%s: %w", n, err)
+			}
 		}
 	}
 	return nil

@@ -274,3 +274,38 @@ func TestScanImageLayers(t *testing.T) {
 		t.Errorf("packages (-want +got):\n%s", d)
 	}
 }
+
+// TestScanHardLinkedDatabase: a package database that a layer stores as
+// a hard link (its bytes under another name that came first) is read.
+func TestScanHardLinkedDatabase(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := "Package: linked\nStatus: install ok installed\nVersion: 1\n"
+	for _, h := range []*tar.Header{
+		{Name: "a/status-copy", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg},
+		{Name: "var/lib/dpkg/status", Mode: 0o644, Typeflag: tar.TypeLink, Linkname: "a/status-copy"},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := tw.Write([]byte(body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, static.NewLayer(buf.Bytes(), types.OCIUncompressedLayer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Scanner
+	if err := s.ScanImage(context.Background(), img); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.Packages(); len(p) != 1 || p[0].Name != "linked" {
+		t.Errorf("packages = %+v, want the linked database's one", p)
+	}
+}
