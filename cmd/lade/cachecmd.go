@@ -112,11 +112,7 @@ func (a *app) gcRoots(ctx context.Context) (gc.Roots, error) {
 	for _, d := range indexes {
 		r.AddIndex(d)
 	}
-	cs, err := a.containers()
-	if err != nil {
-		return r, err
-	}
-	ctrs, err := cs.List()
+	ctrs, err := a.listContainers()
 	if err != nil {
 		return r, err
 	}

@@ -125,11 +125,7 @@ func (a *app) networkPruneCmd() *cobra.Command {
 // pruneNetworks removes the user-defined networks that no container,
 // running or not, is on (docker's "unused").
 func (a *app) pruneNetworks(ctx context.Context) ([]string, error) {
-	cs, err := a.containers()
-	if err != nil {
-		return nil, err
-	}
-	all, err := cs.List()
+	all, err := a.listContainers()
 	if err != nil {
 		return nil, err
 	}
