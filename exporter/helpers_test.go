@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // tarEntry is a file or directory of a test layer or of an exported archive.
@@ -88,22 +89,10 @@ func readTar(t *testing.T, data []byte) ([]*tar.Header, map[string][]byte) {
 	t.Helper()
 	var hdrs []*tar.Header
 	files := map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(data))
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	testutil.EachTarEntry(t, data, func(hdr *tar.Header, body []byte) {
 		hdrs = append(hdrs, hdr)
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[hdr.Name] = b
-	}
+		files[hdr.Name] = body
+	})
 	return hdrs, files
 }
 
