@@ -69,19 +69,11 @@ func buildImage(t *testing.T, cmd []string, layers ...v1.Layer) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS = "linux"
-	cf.Architecture = "amd64"
-	cf.Config.Cmd = cmd
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return testutil.EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS = "linux"
+		cf.Architecture = "amd64"
+		cf.Config.Cmd = cmd
+	})
 }
 
 // readTar returns every header of an archive with the bytes of its entry.

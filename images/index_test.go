@@ -32,17 +32,9 @@ func platformImage(t *testing.T, p string, created time.Time) v1.Image {
 		t.Fatal(err)
 	}
 	img := randomImage(t, 2, created)
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return testutil.EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
+	})
 }
 
 // twoPlatforms is an index of a linux/amd64 and a linux/arm64/v8 image.
