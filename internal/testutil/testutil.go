@@ -1,7 +1,3 @@
-// Package testutil makes the fixtures lade's tests share: a static busybox
-// root filesystem and image built from Debian's busybox-static, the one
-// root/overlayfs gate (RequireRoot) that skips tests which cannot run
-// here, and Unavailable for tools that scripts/test.sh installs.
 package testutil
 
 import (
