@@ -73,12 +73,14 @@ YML
   exit 1
 }
 
-# bench_dockerd starts a private dockerd, always: its own socket, data and
-# exec root under $work, never a user's engine (the benches prune and
-# delete images). It sets sock and D, the docker command talking to it.
+# bench_dockerd [BRIDGE] starts a private dockerd, always: its own socket,
+# data and exec root under $work, never a user's engine (the benches prune
+# and delete images). Its containers are on BRIDGE (an existing Linux
+# bridge with an address), else it has no bridge. It never touches
+# iptables. It sets sock and D, the docker command talking to it.
 bench_dockerd() {
   sock=$work/docker.sock
-  bench_bg /usr/sbin/dockerd --iptables=false --bridge=none -H "unix://$sock" --data-root "$work/docker-data" \
+  bench_bg /usr/sbin/dockerd --iptables=false --bridge="${1:-none}" -H "unix://$sock" --data-root "$work/docker-data" \
     --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" >"$work/dockerd.log" 2>&1
   D=(/usr/bin/docker -H "unix://$sock")
   for _ in $(seq 150); do "${D[@]}" info >/dev/null 2>&1 && return; sleep 0.2; done

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Times `lade run --rm IMAGE true` (on the default bridge network, and
-# with --network none for the bridge's cost) against `runc run` of an OCI bundle made
-# from the same busybox root filesystem, RUNS times each (default 50), and
-# prints both medians in milliseconds and the lade/runc ratio. With OLD,
+# with --network none for the bridge's cost) against `runc run` of an OCI
+# bundle made from the same busybox root filesystem, and against `docker
+# run --rm IMAGE true` on docker's default bridge network (a private
+# dockerd whose bridge is one this script makes, never a host's docker0,
+# and which leaves iptables alone: its FORWARD policy DROP would cut off
+# every other bridge; without -p docker adds no per-container rules
+# anyway), RUNS times each (default 50), and prints the medians in
+# milliseconds and the lade/runc and lade/docker ratios. With OLD,
 # another lade binary (say one built from main), it times that one too,
 # interleaved run by run on the same root, and prints its medians beside.
 # The load average is printed before and after.
-# Usage: sudo bench/run.sh [RUNS [OLD]]. Installs runc and busybox-static
-# when missing.
+# Usage: sudo bench/run.sh [RUNS [OLD]]. Installs runc, docker.io and
+# busybox-static when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-50}
 old=${2:-}
 . bench/lib.sh
-bench_need runc:runc
+bench_need runc:runc /usr/sbin/dockerd:docker.io /usr/bin/docker:docker.io
 bench_init /var/tmp/laderun.XXXX
 scripts/mkbusybox.sh "$work/busybox.tar" >/dev/null
 
@@ -26,6 +31,19 @@ tar -xf "$work/busybox.tar" -C "$bundle/rootfs"
 (cd "$bundle" && runc spec)
 jq '.process.args = ["true"] | .process.terminal = false' "$bundle/config.json" >"$bundle/config.new"
 mv "$bundle/config.new" "$bundle/config.json"
+
+# docker's default bridge: a bridge of the bench's own on a /24 that no
+# route uses, removed after dockerd stopped.
+dbr=ladebench$$
+for i in $(seq 200 254); do
+  ip route | grep -q "^10\.$i\." || { dnet=10.$i.0; break; }
+done
+ip link add "$dbr" type bridge
+trap 'bench_cleanup; ip link del "$dbr" 2>/dev/null || true' EXIT
+ip addr add "$dnet.1/24" dev "$dbr"
+ip link set "$dbr" up
+bench_dockerd "$dbr"
+"${D[@]}" import "$work/busybox.tar" busybox:bench >/dev/null
 
 # ms prints the wall time of one run of its arguments in milliseconds.
 ms() {
@@ -41,7 +59,8 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 "${L[@]}" run --rm busybox:bench true
 [ -z "$old" ] || "${O[@]}" run --rm busybox:bench true
 runc run --bundle "$bundle" lade-bench-warm >/dev/null
-lade_t=() none_t=() runc_t=() old_t=() oldnone_t=()
+"${D[@]}" run --rm busybox:bench true
+lade_t=() none_t=() runc_t=() docker_t=() old_t=() oldnone_t=()
 for i in $(seq "$runs"); do
   lade_t+=("$(ms "${L[@]}" run --rm busybox:bench true)")
   none_t+=("$(ms "${L[@]}" run --rm --network none busybox:bench true)")
@@ -50,11 +69,15 @@ for i in $(seq "$runs"); do
     oldnone_t+=("$(ms "${O[@]}" run --rm --network none busybox:bench true)")
   fi
   runc_t+=("$(ms runc run --bundle "$bundle" "lade-bench-$i")")
+  docker_t+=("$(ms "${D[@]}" run --rm busybox:bench true)")
 done
 l=$(printf '%s\n' "${lade_t[@]}" | median)
 n=$(printf '%s\n' "${none_t[@]}" | median)
 r=$(printf '%s\n' "${runc_t[@]}" | median)
+d=$(printf '%s\n' "${docker_t[@]}" | median)
 bench_pair ms 1 "lade run --rm IMAGE true (bridge)" "$l" "runc run (bundle, true)" "$r" lade/runc
+printf '%-40s %9.1f\n' "docker run --rm IMAGE true (bridge)" "$d"
+printf '%s %.2f\n' lade/docker "$(echo "$l / $d" | bc -l)"
 printf '%-40s %9.1f\n' "lade run --rm --network none IMAGE true" "$n"
 if [ -n "$old" ]; then
   ol=$(printf '%s\n' "${old_t[@]}" | median)
@@ -62,7 +85,7 @@ if [ -n "$old" ]; then
   bench_pair ms 1 "bridge: this lade" "$l" "OLD lade" "$ol" new/old
   bench_pair ms 1 "--network none: this lade" "$n" "OLD lade" "$on" new/old
 fi
-echo "(median of $runs runs each; $(nproc) CPUs, Linux $(uname -r), $(runc --version | head -1))"
+echo "(median of $runs runs each; $(nproc) CPUs, Linux $(uname -r), $(runc --version | head -1), $("${D[@]}" version --format 'docker {{.Server.Version}}'))"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The bench root's default bridge and nftables table (see network.Open).
 ip link del "$("${L[@]}" network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}')" 2>/dev/null || true

@@ -40,8 +40,10 @@
 // state, writes the log, proxies published ports, runs the healthcheck and
 // carries out the restart policy. Before each run of the process it
 // attaches a bridged container to its network (package network: address,
-// namespace wired to the bridge, embedded DNS on user-defined networks),
-// and detaches it when the process ended; rm releases what is left.
+// namespace wired to the bridge, DNAT of its published ports, the further
+// networks `network connect` recorded in its config, embedded DNS on
+// user-defined networks; rootless, slirp4netns), and detaches it when the
+// process ended; rm releases what is left.
 // Other commands (stop, kill, exec) work on the recorded pid directly and
 // never talk to the supervisor; holding supervisor.lock is how they know
 // one is alive. Rootless, every lade command runs in the user's one user

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -24,6 +25,9 @@ type NetSettings struct {
 	DNSSearch  []string `json:"dnsSearch,omitempty"`
 	DNSOptions []string `json:"dnsOptions,omitempty"`
 	MAC        string   `json:"macAddress,omitempty"`
+	// Connections are the further networks `network connect` put it on:
+	// it joins them at every start.
+	Connections []Connection `json:"connections,omitempty"`
 }
 
 // NetworkState is where a running container is on its network.
@@ -37,16 +41,12 @@ type NetworkState struct {
 
 // networkMode is docker's --network value as lade keeps it: bridge (the
 // default network), none, host, or a user-defined network's name.
-// private, lade's former default, is loopback only: none. Rootless there
-// are no bridges yet: the default is none, and user-defined networks are
-// refused.
+// private, lade's former default, is loopback only: none. Rootless the
+// default network is slirp4netns's (attachNetwork), and user-defined
+// networks are refused.
 func networkMode(n string) (string, error) {
-	rootless := userns.Rootless()
 	switch {
 	case n == "" || n == "default" || n == network.DefaultName:
-		if rootless {
-			return "none", nil
-		}
 		return network.DefaultName, nil
 	case n == "private" || n == "none":
 		return "none", nil
@@ -54,8 +54,8 @@ func networkMode(n string) (string, error) {
 		return n, nil
 	case n == containerMode:
 		return "", fmt.Errorf("network %q: name the container", n)
-	case rootless && !strings.HasPrefix(n, containerMode):
-		return "", fmt.Errorf("network %s: user-defined networks need root (rootless networking through pasta or slirp4netns is not implemented yet)", n)
+	case userns.Rootless() && !strings.HasPrefix(n, containerMode):
+		return "", fmt.Errorf("network %s: user-defined networks need root (rootless, containers get the default network through slirp4netns; or --network none, host or container:NAME)", n)
 	}
 	return n, nil
 }
@@ -111,11 +111,15 @@ func (s *Store) resolveNetwork(ctx context.Context, c *Config, o *CreateOptions)
 	return nil
 }
 
-// attachNetwork puts a bridged container on its network for one run, and
-// starts the embedded DNS server on user-defined networks; nil otherwise.
-func (s *Store) attachNetwork(ctx context.Context, c *Config) (*network.Attachment, error) {
+// attachNetwork puts a bridged container on its network for one run, with
+// kernel DNAT for its published ports, and starts the embedded DNS server
+// on user-defined networks; nil otherwise.
+func (s *Store) attachNetwork(ctx context.Context, c *Config, ports []Port, warn io.Writer) (*network.Attachment, error) {
 	if !bridged(c) {
 		return nil, nil
+	}
+	if userns.Rootless() {
+		return s.attachSlirp(ctx, c, warn)
 	}
 	ns, err := s.networks()
 	if err != nil {
@@ -123,19 +127,50 @@ func (s *Store) attachNetwork(ctx context.Context, c *Config) (*network.Attachme
 	}
 	att, err := ns.Attach(ctx, network.AttachOptions{
 		Network: c.Network, Container: c.ID, Name: c.Name, Aliases: c.Net.Aliases, MAC: c.Net.MAC,
-		Alive: s.supervised,
+		Alive: s.supervised, Ports: portMaps(ports),
 	})
 	if errors.Is(err, unix.EPERM) {
-		return nil, fmt.Errorf("network %s: %w (bridge networks need root in the host's network namespace; rootless networking is not implemented yet: use --network none or host)", c.Network, err)
+		return nil, fmt.Errorf("network %s: %w (bridge networks need root in the host's network namespace)", c.Network, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", c.Network, err)
+	}
+	if err := s.connectAll(ctx, c, att); err != nil {
+		s.detachNetwork(ctx, att)
+		return nil, err
 	}
 	if err := s.startNetwork(c, att); err != nil {
 		s.detachNetwork(ctx, att)
 		return nil, err
 	}
 	return att, nil
+}
+
+// attachSlirp puts a rootless container on the default network, which is
+// slirp4netns's; without slirp4netns it has loopback only, with a warning.
+func (s *Store) attachSlirp(ctx context.Context, c *Config, warn io.Writer) (*network.Attachment, error) {
+	att, err := network.AttachSlirp(ctx)
+	if errors.Is(err, network.ErrNoSlirp) {
+		fmt.Fprintf(warn, "WARNING: rootless networking: %v: the container has loopback only\n", err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rootless networking: %w", err)
+	}
+	if err := s.startNetwork(c, att); err != nil {
+		s.detachNetwork(ctx, att)
+		return nil, err
+	}
+	return att, nil
+}
+
+// portMaps are ports as the network package keeps them.
+func portMaps(ports []Port) []network.PortMap {
+	var out []network.PortMap
+	for _, p := range ports {
+		out = append(out, network.PortMap{Proto: p.Proto, HostIP: p.HostIP, HostPort: p.HostPort, Port: p.Port})
+	}
+	return out
 }
 
 // startNetwork starts, on a user-defined network, c's DNS server.
@@ -236,28 +271,4 @@ func hostGateway(att *network.Attachment) string {
 		return att.Network.Gateway.String()
 	}
 	return "127.0.0.1"
-}
-
-// ConnectNetwork puts running container c on one more network, with
-// aliases, until its process ends (lade keeps no daemon to redo it at a
-// restart).
-func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, aliases []string) error {
-	if c.State.Status != StatusRunning || c.State.Pid == 0 || !s.supervised(c.ID) {
-		return fmt.Errorf("container %s is not running", c.ID[:12])
-	}
-	ns, err := s.networks()
-	if err != nil {
-		return err
-	}
-	_, err = ns.Connect(ctx, network.AttachOptions{Network: net, Container: c.ID, Name: c.Name, Aliases: aliases}, c.State.Pid)
-	return err
-}
-
-// DisconnectNetwork takes container c off network net.
-func (s *Store) DisconnectNetwork(ctx context.Context, c *Container, net string) error {
-	ns, err := s.networks()
-	if err != nil {
-		return err
-	}
-	return ns.Disconnect(ctx, net, c.ID)
 }

@@ -3,6 +3,7 @@ package container
 import (
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,6 +134,27 @@ func PublishedPorts(specs []string, all bool, exposed map[string]struct{}) ([]Po
 		}
 	}
 	return ports, nil
+}
+
+// HostAddrs are the host addresses p is published on, as docker's port
+// lists them: without an IP, 0.0.0.0 and, where the host has IPv6 (the
+// proxy then listens on both), [::].
+func (p Port) HostAddrs() []string {
+	port := strconv.Itoa(p.HostPort)
+	if p.HostIP != "" {
+		return []string{net.JoinHostPort(p.HostIP, port)}
+	}
+	addrs := []string{net.JoinHostPort("0.0.0.0", port)}
+	if hostIPv6() {
+		addrs = append(addrs, net.JoinHostPort("::", port))
+	}
+	return addrs
+}
+
+// hostIPv6 says whether the host has IPv6 (an address on some interface).
+func hostIPv6() bool {
+	b, err := os.ReadFile("/proc/net/if_inet6")
+	return err == nil && len(b) > 0
 }
 
 // Key names the container port as docker does: 80/tcp.

@@ -34,7 +34,7 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	if err := rn.Launch(spec); err != nil {
 		return -1, err
 	}
-	att, err := s.attachNetwork(ctx, c)
+	att, err := s.attachNetwork(ctx, c, r.ports, r.warn)
 	if err != nil {
 		return -1, err
 	}

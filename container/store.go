@@ -437,18 +437,24 @@ func Sweep(ctx context.Context, root string) error {
 
 // UpdateState applies fn to the recorded state under the container lock.
 func (s *Store) UpdateState(id string, fn func(*State)) error {
+	return updateLocked(s, id, "state.json", fn)
+}
+
+// updateLocked applies fn to the container's JSON file name under the
+// container lock.
+func updateLocked[T any](s *Store, id, name string, fn func(*T)) error {
 	unlock, err := lockFile(filepath.Join(s.Dir(id), "state.lock"))
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	var st State
-	p := filepath.Join(s.Dir(id), "state.json")
-	if err := readJSON(p, &st); err != nil {
+	var v T
+	p := filepath.Join(s.Dir(id), name)
+	if err := readJSON(p, &v); err != nil {
 		return err
 	}
-	fn(&st)
-	return writeJSON(p, &st)
+	fn(&v)
+	return writeJSON(p, &v)
 }
 
 // supervised reports whether some process holds the supervisor lock.

@@ -88,6 +88,7 @@ type supervision struct {
 	// stdout and stderr go to the log, and to stdio's when set.
 	stdout, stderr io.Writer
 	pid            atomic.Int64 // the running process, 0 between runs
+	ports          []Port       // the published ports, as bound
 	proxy          *SignalProxy // nil without stdio.SigProxy
 }
 
@@ -170,6 +171,7 @@ func (s *Store) publishPorts(r *supervision) (func(), error) {
 		s.recordFailure(c.ID, err)
 		return nil, err
 	}
+	r.ports = bound
 	if err := s.UpdateState(c.ID, func(st *State) { st.Ports = bound }); err != nil {
 		stop()
 		return nil, err

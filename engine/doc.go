@@ -22,6 +22,12 @@
 // no writer for them; so is WriteStats for stats, whose rows a Sampler
 // computes from container.Store.Stats's samples (CPU % between rounds).
 //
+// Pull, Tag, RemoveImage, ContainerImage and PruneNetworks are the
+// operations both the CLI and `lade serve` (package apiserver) perform on
+// the stores: docker pull's fetch, unpack and name; docker tag's checks;
+// rmi with the containers that use an image; a stored image unpacked for
+// a new container; network prune of networks no container is on.
+//
 // Where docker's older API (1.41, Debian's docker.io) had fields the
 // current types dropped (NetworkSettings.IPAddress, an image's Parent and
 // DockerVersion, its Config with every key), the structs here add them

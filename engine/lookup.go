@@ -48,11 +48,20 @@ func (s Stores) Inspect(ctx context.Context, ref, kind string, o InspectOptions)
 			return v, err
 		}
 	}
-	if kind == "" {
-		return nil, fmt.Errorf("No such object: %s", ref) //nolint:staticcheck // docker's words
-	}
-	return nil, fmt.Errorf("No such %s: %s", kind, ref) //nolint:staticcheck // docker's words
+	return nil, noSuchObject{kind, ref}
 }
+
+// noSuchObject is docker's "No such KIND: REF"; it is ErrNotFound.
+type noSuchObject struct{ kind, ref string }
+
+func (e noSuchObject) Error() string {
+	if e.kind == "" {
+		return "No such object: " + e.ref
+	}
+	return "No such " + e.kind + ": " + e.ref
+}
+
+func (e noSuchObject) Unwrap() error { return ErrNotFound }
 
 // inspect looks ref up in the store of kind; ErrNotFound when absent.
 func (s Stores) inspect(ctx context.Context, ref, kind string, o InspectOptions) (any, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 
 	"github.com/vishvananda/netns"
@@ -16,7 +17,8 @@ type AttachOptions struct {
 	Network         string // name or ID; "" is the default network
 	Container, Name string // the container's ID and name
 	Aliases         []string
-	MAC             string // empty: derived from the address
+	MAC             string    // empty: derived from the address
+	Ports           []PortMap // published by DNAT (Attach only)
 	// Alive says whether a container is still supervised: the endpoints
 	// of the others are stale (their supervisor was killed) and swept.
 	Alive func(id string) bool
@@ -30,6 +32,10 @@ type Attachment struct {
 	store    *Store
 	ns       netns.NsHandle
 	dns      *dnsServer
+	// slirp runs for a rootless attachment (AttachSlirp); closing
+	// slirpExit ends it.
+	slirp     *exec.Cmd
+	slirpExit *os.File
 }
 
 // Attach records the container's endpoint on the network, makes sure the
@@ -90,7 +96,7 @@ func (s *Store) addEndpoint(st *state, o AttachOptions) (*Network, *Endpoint, er
 	if err != nil {
 		return nil, nil, err
 	}
-	e := &Endpoint{Container: o.Container, Name: o.Name, Aliases: o.Aliases, Network: n.ID, IP: ip, MAC: o.MAC}
+	e := &Endpoint{Container: o.Container, Name: o.Name, Aliases: o.Aliases, Network: n.ID, IP: ip, MAC: o.MAC, Ports: o.Ports}
 	if e.MAC == "" {
 		e.MAC = macFor(ip)
 	}
@@ -98,7 +104,7 @@ func (s *Store) addEndpoint(st *state, o AttachOptions) (*Network, *Endpoint, er
 	if err := ensureBridge(n); err != nil {
 		return nil, nil, err
 	}
-	return n, e, ensureRules(s.table, st.Networks)
+	return n, e, ensureRules(s.table, st)
 }
 
 // newNS makes a network namespace and returns a handle that keeps it, on
@@ -121,14 +127,31 @@ func (a *Attachment) Detach(ctx context.Context) error {
 	if a.dns != nil {
 		a.dns.stop()
 	}
+	a.stopSlirp()
 	if a.ns >= 0 {
 		a.ns.Close()
 		a.ns = -1
 	}
+	if a.store == nil {
+		return nil // slirp's: not in the store
+	}
 	return a.store.update(ctx, func(st *state) error {
-		st.Endpoints = slices.DeleteFunc(st.Endpoints, func(e *Endpoint) bool { return e.Container == a.Endpoint.Container })
-		return nil
+		return a.store.dropEndpoints(st, a.Endpoint.Container)
 	})
+}
+
+// dropEndpoints removes container's endpoints, and the DNAT rules of
+// their ports.
+func (s *Store) dropEndpoints(st *state, container string) error {
+	ported := false
+	st.Endpoints = slices.DeleteFunc(st.Endpoints, func(e *Endpoint) bool {
+		ported = ported || e.Container == container && len(e.Ports) > 0
+		return e.Container == container
+	})
+	if !ported {
+		return nil
+	}
+	return ensureRules(s.table, st)
 }
 
 // Release drops the container's endpoints on every network, for a removed
@@ -138,8 +161,5 @@ func (s *Store) Release(ctx context.Context, container string) error {
 	if st, err := s.read(); err == nil && len(st.containerEndpoints(container)) == 0 {
 		return nil
 	}
-	return s.update(ctx, func(st *state) error {
-		st.Endpoints = slices.DeleteFunc(st.Endpoints, func(e *Endpoint) bool { return e.Container == container })
-		return nil
-	})
+	return s.update(ctx, func(st *state) error { return s.dropEndpoints(st, container) })
 }

@@ -27,6 +27,15 @@ func openTestStore(t *testing.T) *Store {
 	return s
 }
 
+func nftConn(t *testing.T) *nftables.Conn {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func testID(i int) string { return fmt.Sprintf("e1a%02x%059x", i, 0) }
 
 // eth0 is the address and whether there is a default route in a's
@@ -100,7 +109,8 @@ func TestAttachConcurrent(t *testing.T) {
 
 // TestAttachSweepsDead: the address of a container whose supervisor died
 // without detaching is taken back by the next attach; an internal network
-// gets no default route; missing rules are repaired.
+// gets no default route; missing rules are repaired, and the dead one's
+// DNAT rules removed.
 func TestAttachSweepsDead(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
@@ -108,6 +118,11 @@ func TestAttachSweepsDead(t *testing.T) {
 		t.Fatal(err)
 	}
 	always := func(string) bool { return true }
+	ported, err := s.Attach(ctx, AttachOptions{Container: testID(3), Name: "ported", Alive: always, Ports: []PortMap{{Proto: "tcp", HostPort: 1, Port: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ported.ns.Close()
 	dead, err := s.Attach(ctx, AttachOptions{Network: "ladetest-int", Container: testID(1), Name: "dead", Alive: always})
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +133,7 @@ func TestAttachSweepsDead(t *testing.T) {
 		t.Fatal(err)
 	}
 	next, err := s.Attach(ctx, AttachOptions{Network: "ladetest-int", Container: testID(2), Name: "next",
-		Alive: func(id string) bool { return id != testID(1) }})
+		Alive: func(id string) bool { return id == testID(2) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,10 +144,7 @@ func TestAttachSweepsDead(t *testing.T) {
 	if st, _ := s.read(); len(st.containerEndpoints(testID(1))) != 0 {
 		t.Errorf("the dead container's endpoint was kept: %+v", st.Endpoints)
 	}
-	c, err := nftables.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := nftConn(t)
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
 	if err != nil {
 		t.Fatal(err)
@@ -141,9 +153,12 @@ func TestAttachSweepsDead(t *testing.T) {
 	for _, ch := range chains {
 		if ch.Table.Name == s.Table() {
 			found++
+			if rules, _ := c.GetRules(ch.Table, ch); ch.Name == "prerouting" && len(rules) != 0 {
+				t.Errorf("a dead container's DNAT rules were kept: %d", len(rules))
+			}
 		}
 	}
-	if found != 2 {
-		t.Errorf("nftables table %s has %d chains, want forward and postrouting", s.Table(), found)
+	if found != len(baseChains) {
+		t.Errorf("nftables table %s has %d chains, want %d", s.Table(), found, len(baseChains))
 	}
 }

@@ -20,7 +20,19 @@ func (s *Store) Connect(ctx context.Context, o AttachOptions, pid int) (*Endpoin
 		return nil, fmt.Errorf("container's network namespace: %w", err)
 	}
 	defer ns.Close()
+	return s.connect(ctx, o, ns)
+}
+
+// Connect puts the attached container on one more network, as Store's
+// Connect, before it starts.
+func (a *Attachment) Connect(ctx context.Context, o AttachOptions) error {
+	_, err := a.store.connect(ctx, o, a.ns)
+	return err
+}
+
+func (s *Store) connect(ctx context.Context, o AttachOptions, ns netns.NsHandle) (*Endpoint, error) {
 	var n *Network
+	var err error
 	var e *Endpoint
 	err = s.update(ctx, func(st *state) error {
 		if st.find(o.Network) == nil {
@@ -47,6 +59,10 @@ func (s *Store) Connect(ctx context.Context, o AttachOptions, pid int) (*Endpoin
 	return e, err
 }
 
+// ErrNotConnected is Disconnect's error for a container not on the
+// network.
+var ErrNotConnected = errors.New("container is not connected to the network")
+
 // Disconnect takes a container off a network it was connected to.
 func (s *Store) Disconnect(ctx context.Context, network, container string) error {
 	var from Network
@@ -57,7 +73,7 @@ func (s *Store) Disconnect(ctx context.Context, network, container string) error
 		}
 		e := st.endpoint(container, n.ID)
 		if e == nil {
-			return fmt.Errorf("container %s is not connected to network %s", container[:12], n.Name)
+			return fmt.Errorf("%w: container %s, network %s", ErrNotConnected, container[:12], n.Name)
 		}
 		if err := deleteVeth(e); err != nil {
 			return fmt.Errorf("deleting %s's veth: %w", n.Name, err)

@@ -28,7 +28,7 @@ type dnsServer struct {
 // attachment's namespace until Detach, forwarding to upstream (host:port
 // or address).
 func (a *Attachment) StartDNS(upstream []string) error {
-	udp, tcp, err := listenIn(a.ns)
+	udp, tcp, err := listenIn(a.ns, net.JoinHostPort(DNSAddr, "53"))
 	if err != nil {
 		return fmt.Errorf("embedded DNS server: %w", err)
 	}
@@ -50,14 +50,13 @@ func (a *Attachment) StartDNS(upstream []string) error {
 	return nil
 }
 
-// listenIn opens the server's sockets on a thread inside ns; sockets keep
-// their namespace, so they are served from any thread.
-func listenIn(ns netns.NsHandle) (pc net.PacketConn, l net.Listener, err error) {
+// listenIn opens udp and tcp sockets on addr on a thread inside ns;
+// sockets keep their namespace, so they are served from any thread.
+func listenIn(ns netns.NsHandle, addr string) (pc net.PacketConn, l net.Listener, err error) {
 	osthread.Run(func() {
 		if err = netns.Set(ns); err != nil {
 			return
 		}
-		addr := net.JoinHostPort(DNSAddr, "53")
 		if pc, err = net.ListenPacket("udp4", addr); err != nil {
 			return
 		}

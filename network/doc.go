@@ -14,15 +14,25 @@
 // Lifecycle: Attach, called by a container's supervisor before the
 // container starts, records an endpoint, makes a network namespace, sets
 // up the bridge (created idempotently), the nftables table that
-// masquerades and isolates every network of the root, and a veth pair
-// with eth0 inside the namespace, its address and default route. On
-// user-defined networks StartDNS then serves names on 127.0.0.11:53
-// inside it (ResolvConf makes the matching resolv.conf). Detach, when the container's process ended, stops the server,
-// drops the namespace (the kernel then deletes the veth) and releases the
-// addresses. Connect and Disconnect add and remove a running container's
-// further endpoints (ethN, no default route). An endpoint whose supervisor
-// died (SIGKILL) is swept by the next Attach; a network's bridge and
-// rules go with `network rm`.
+// masquerades and isolates every network of the root and DNATs the
+// endpoints' published ports (AttachOptions.Ports; each rule is tagged
+// with what it does, so the table is rewritten only when it differs from
+// what the store needs), and a veth pair with eth0 inside the namespace,
+// its address and default route. On user-defined networks StartDNS then
+// serves names on 127.0.0.11:53 inside it (ResolvConf makes the matching
+// resolv.conf). Detach, when the container's process ended, stops the
+// server, drops the namespace (the kernel then deletes the veth),
+// releases the addresses and drops the DNAT rules. Connect and
+// Disconnect add and remove a running container's further endpoints
+// (ethN, no default route); Attachment.Connect does so before it starts.
+// An endpoint whose supervisor died (SIGKILL) is swept, with its rules,
+// by the next Attach; a network's bridge and rules go with `network rm`.
+//
+// Where the kernel has no nf_tables the same rules are iptables chains of
+// the root's own, written with iptables-restore (iptables_linux.go).
+//
+// Rootless, AttachSlirp makes the namespace and runs slirp4netns on it
+// for outbound access; nothing of it is in the store.
 //
 // Create, Remove, Connect and Disconnect record docker's network events
 // in the root's event log (package events; the store lives in

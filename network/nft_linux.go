@@ -8,80 +8,115 @@ import (
 	"github.com/google/nftables/expr"
 )
 
-// syncRules makes table (family ip) hold exactly the rules the networks
-// need, in one atomic batch:
+// nftRule is one rule of a root's table: its chain, a tag that names it
+// (kept as the rule's user data, so ensureRules sees which rules the table
+// holds) and its expressions.
+type nftRule struct {
+	chain, tag string
+	exprs      []expr.Any
+}
+
+// baseChains are the table's base baseChains: forward (isolation), postrouting
+// (masquerade), and prerouting and output (published ports' DNAT).
+var baseChains = []nftables.Chain{
+	{Name: "forward", Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter},
+	{Name: "postrouting", Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource},
+	{Name: "prerouting", Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest},
+	{Name: "output", Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest},
+}
+
+// syncRules makes table (family ip) hold exactly the rules st needs, in
+// one atomic batch (see wantRules); iptables chains where the kernel has
+// no nf_tables.
+func syncRules(table string, st *state) error {
+	return withFallback(func() error { return syncNFT(table, st) }, func() error { return syncIPTables(table, st) })
+}
+
+func syncNFT(table string, st *state) error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	return writeRules(c, table, wantRules(st))
+}
+
+// ensureRules is syncRules when the table's rules are not those st needs
+// (someone flushed or changed it, or endpoints with ports came or went);
+// a commit costs an RCU grace period (~10 ms), a look much less. The
+// iptables fallback always writes.
+func ensureRules(table string, st *state) error {
+	return withFallback(func() error { return ensureNFT(table, st) }, func() error { return syncIPTables(table, st) })
+}
+
+func ensureNFT(table string, st *state) error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	want := wantRules(st)
+	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: table}
+	var have []string
+	for _, ch := range baseChains {
+		rules, err := c.GetRules(t, &nftables.Chain{Name: ch.Name, Table: t})
+		if err != nil {
+			return writeRules(c, table, want)
+		}
+		for _, r := range rules {
+			have = append(have, string(r.UserData))
+		}
+	}
+	tags := make([]string, len(want))
+	for i, r := range want {
+		tags[i] = r.tag
+	}
+	slices.Sort(have)
+	slices.Sort(tags)
+	if slices.Equal(have, tags) {
+		return nil
+	}
+	return writeRules(c, table, want)
+}
+
+// wantRules are the rules of st's networks and published ports:
 //
 //   - forward: traffic between two different bridges of the root is
 //     dropped (isolation); an internal network's traffic leaving or
 //     entering its bridge from elsewhere is dropped.
 //   - postrouting: a non-internal network's traffic leaving by another
 //     interface than its bridge is masqueraded (outbound NAT).
-func syncRules(table string, nets []*Network) error {
-	c, err := nftables.New()
-	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
-	}
-	return writeRules(c, table, nets)
-}
-
-// ensureRules is syncRules when the table is missing or holds another
-// number of rules than nets need (someone flushed or changed it); a
-// commit costs an RCU grace period (~10 ms), a look much less.
-func ensureRules(table string, nets []*Network) error {
-	c, err := nftables.New()
-	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
-	}
-	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: table}
-	have := 0
-	for _, chain := range []string{"forward", "postrouting"} {
-		rules, err := c.GetRules(t, &nftables.Chain{Name: chain, Table: t})
-		if err != nil {
-			return writeRules(c, table, nets)
-		}
-		have += len(rules)
-	}
-	if have == ruleCount(nets) {
-		return nil
-	}
-	return writeRules(c, table, nets)
-}
-
-// ruleCount is how many rules writeRules writes for nets.
-func ruleCount(nets []*Network) int {
-	n := len(nets) * (len(nets) - 1) // isolation, pairwise
-	for _, nw := range nets {
-		n++ // masquerade, or an internal network's first drop
-		if nw.Internal {
-			n++
-		}
-	}
-	return n
-}
-
-func writeRules(c *nftables.Conn, table string, nets []*Network) error {
-	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: table})
-	c.FlushTable(t)
-	fwd := c.AddChain(&nftables.Chain{
-		Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter,
-	})
-	post := c.AddChain(&nftables.Chain{
-		Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
-		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource,
-	})
+//   - prerouting, output: published ports (dnatRules).
+func wantRules(st *state) []nftRule {
+	var out []nftRule
+	nets := st.Networks
 	for _, n := range nets {
 		for _, m := range nets {
 			if m != n {
-				c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: rule(ifMatch(expr.MetaKeyIIFNAME, n.Bridge, true), ifMatch(expr.MetaKeyOIFNAME, m.Bridge, true), drop())})
+				out = append(out, nftRule{"forward", "isolate " + n.Bridge + " " + m.Bridge,
+					rule(ifMatch(expr.MetaKeyIIFNAME, n.Bridge, true), ifMatch(expr.MetaKeyOIFNAME, m.Bridge, true), drop())})
 			}
 		}
 		if n.Internal {
-			c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: rule(ifMatch(expr.MetaKeyIIFNAME, n.Bridge, true), ifMatch(expr.MetaKeyOIFNAME, n.Bridge, false), drop())})
-			c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: rule(ifMatch(expr.MetaKeyOIFNAME, n.Bridge, true), ifMatch(expr.MetaKeyIIFNAME, n.Bridge, false), drop())})
+			out = append(out,
+				nftRule{"forward", "internal-out " + n.Bridge, rule(ifMatch(expr.MetaKeyIIFNAME, n.Bridge, true), ifMatch(expr.MetaKeyOIFNAME, n.Bridge, false), drop())},
+				nftRule{"forward", "internal-in " + n.Bridge, rule(ifMatch(expr.MetaKeyOIFNAME, n.Bridge, true), ifMatch(expr.MetaKeyIIFNAME, n.Bridge, false), drop())})
 			continue
 		}
-		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: rule(saddrIn(n), ifMatch(expr.MetaKeyOIFNAME, n.Bridge, false), []expr.Any{&expr.Masq{}})})
+		out = append(out, nftRule{"postrouting", "masquerade " + n.Bridge,
+			rule(saddrIn(n), ifMatch(expr.MetaKeyOIFNAME, n.Bridge, false), []expr.Any{&expr.Masq{}})})
+	}
+	return append(out, dnatRules(st)...)
+}
+
+func writeRules(c *nftables.Conn, table string, rules []nftRule) error {
+	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: table})
+	c.FlushTable(t)
+	byName := map[string]*nftables.Chain{}
+	for _, ch := range baseChains {
+		ch.Table = t
+		byName[ch.Name] = c.AddChain(&ch)
+	}
+	for _, r := range rules {
+		c.AddRule(&nftables.Rule{Table: t, Chain: byName[r.chain], Exprs: r.exprs, UserData: []byte(r.tag)})
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nftables table %s: %w", table, err)
@@ -89,8 +124,13 @@ func writeRules(c *nftables.Conn, table string, nets []*Network) error {
 	return nil
 }
 
-// deleteTable removes table; a missing one is fine.
+// deleteTable removes table (or the fallback's chains); a missing one is
+// fine.
 func deleteTable(table string) error {
+	return withFallback(func() error { return deleteNFT(table) }, func() error { return deleteIPTables(table) })
+}
+
+func deleteNFT(table string) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)

@@ -58,6 +58,16 @@ type Endpoint struct {
 	Network   string     `json:"network"` // network ID
 	IP        netip.Addr `json:"ip"`
 	MAC       string     `json:"mac"`
+	Ports     []PortMap  `json:"ports,omitempty"` // published by DNAT to IP
+}
+
+// PortMap is a port published on the host: HostIP:HostPort (HostIP empty:
+// every address) leads to the endpoint's Port.
+type PortMap struct {
+	Proto    string `json:"proto"` // tcp or udp
+	HostIP   string `json:"hostIP,omitempty"`
+	HostPort int    `json:"hostPort"`
+	Port     int    `json:"port"`
 }
 
 // state is the file under the lock: every network and endpoint.
@@ -310,7 +320,7 @@ func (s *Store) drop(st *state, n *Network) error {
 	if err := deleteBridge(n.Bridge); err != nil {
 		return err
 	}
-	return syncRules(s.table, st.Networks)
+	return syncRules(s.table, st)
 }
 
 // Prune removes the user-defined networks that no running container is

@@ -18,10 +18,13 @@ if [ ! -x "$gobin/cosign" ]; then
   cosign_pid=$!
 fi
 need=()
-for p in busybox-static file skopeo docker-registry docker.io jq openssh-client xz-utils bzip2 zstd qemu-user-static binfmt-support uidmap git; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in busybox-static file skopeo docker-registry docker.io jq openssh-client xz-utils bzip2 zstd qemu-user-static binfmt-support uidmap git slirp4netns iptables python3-docker; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null
 fi
+# Rootless networking (slirp4netns) opens /dev/net/tun as the user: udev
+# makes it 0666 on Debian, a container's /dev may have it 0600.
+if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ]; then chmod 0666 /dev/net/tun; fi
 # Debian's arm64 busybox-static beside the host's, for the two-platform
 # test base (testutil.BusyboxMulti) at a path the tests know.
 scripts/busybox-arm64.sh

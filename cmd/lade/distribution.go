@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/progress"
 )
@@ -76,29 +77,13 @@ func (a *app) pull(ctx context.Context, ref string, opts images.PullOptions, qui
 	if err != nil {
 		return err
 	}
-	before, _ := a.images.Get(ctx, ref)
-	opts.Snapshots = a.snapshots // unpack while downloading
-	img, err := a.images.Pull(ctx, ref, opts)
+	pulled, err := engine.Pull(ctx, a.images, a.snapshots, ref, opts)
 	if err != nil {
-		return err
-	}
-	d, err := img.Digest()
-	if err != nil {
-		return err
-	}
-	// As docker pull does, have every layer unpacked now (Pull did
-	// it while downloading; this catches any it could not): the first
-	// build or run from the image then starts at once. A layer that
-	// cannot be unpacked fails the pull before the name is set.
-	if _, err := a.snapshots.UnpackImage(ctx, img); err != nil {
-		return err
-	}
-	if err := a.images.Keep(ctx, ref, img); err != nil {
 		return err
 	}
 	if !quiet {
-		fmt.Fprintf(a.stdout, "Digest: %s\n", d)
-		if bd := digestOf(before); bd == d {
+		fmt.Fprintf(a.stdout, "Digest: %s\n", pulled.Digest)
+		if pulled.UpToDate {
 			fmt.Fprintf(a.stdout, "Status: Image is up to date for %s\n", ref)
 		} else {
 			fmt.Fprintf(a.stdout, "Status: Downloaded newer image for %s\n", ref)
@@ -108,15 +93,6 @@ func (a *app) pull(ctx context.Context, ref string, opts images.PullOptions, qui
 		fmt.Fprintln(a.stdout, canonicalRef(r))
 	}
 	return nil
-}
-
-// digestOf is img's manifest digest, zero when img is nil.
-func digestOf(img v1.Image) v1.Hash {
-	if img == nil {
-		return v1.Hash{}
-	}
-	d, _ := img.Digest()
-	return d
 }
 
 // canonicalRef spells ref as docker prints it after a pull.
@@ -247,26 +223,10 @@ func (a *app) push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIn
 func (a *app) tagCmd() *cobra.Command {
 	return command("tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", cobra.ExactArgs(2),
 		func(ctx context.Context, args []string) error {
-			// As docker: the target is checked first, and a digest is
-			// no tag; then the source must exist.
-			target, err := images.ParseReference(args[1])
-			if err != nil {
+			if err := a.open(); err != nil {
 				return err
 			}
-			if _, ok := target.(name.Digest); ok {
-				return errors.New("refusing to create a tag with a digest reference")
-			}
-			img, idx, err := a.imageOrIndex(ctx, args[0])
-			if errors.Is(err, images.ErrNotFound) {
-				return fmt.Errorf("No such image: %s", args[0])
-			}
-			if err != nil {
-				return err
-			}
-			if idx != nil {
-				return a.images.TagIndex(ctx, args[1], idx)
-			}
-			return a.images.Tag(ctx, args[1], img)
+			return engine.Tag(ctx, a.images, args[0], args[1])
 		})
 }
 
@@ -298,18 +258,7 @@ func (a *app) rmi(ctx context.Context, ref string, force bool) error {
 	if err != nil {
 		return err
 	}
-	users := func(id v1.Hash) []images.User {
-		var out []images.User
-		ctrs, _ := cs.ImageUsers(id.String())
-		for _, c := range ctrs {
-			out = append(out, images.User{ID: c.ID, Running: cs.Running(c.ID)})
-		}
-		return out
-	}
-	removed, err := a.images.Delete(ctx, ref, force, users)
-	if errors.Is(err, images.ErrNotFound) {
-		return fmt.Errorf("No such image: %s", ref)
-	}
+	removed, err := engine.RemoveImage(ctx, a.images, cs, ref, force)
 	if err != nil {
 		return err
 	}

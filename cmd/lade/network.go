@@ -125,25 +125,16 @@ func (a *app) networkPruneCmd() *cobra.Command {
 // pruneNetworks removes the user-defined networks that no container,
 // running or not, is on (docker's "unused").
 func (a *app) pruneNetworks(ctx context.Context) ([]string, error) {
-	all, err := a.listContainers()
+	s, err := a.stores()
 	if err != nil {
 		return nil, err
 	}
-	used := map[string]bool{}
-	for _, c := range all {
-		used[c.Network] = true
-	}
-	var removed []string
-	err = a.withNetworks(func(ctx context.Context, ns *network.Store, alive func(string) bool, _ []string) error {
-		removed, err = ns.Prune(ctx, alive, used)
-		return err
-	})(ctx, nil)
-	return removed, err
+	return engine.PruneNetworks(ctx, s.Containers, s.Networks)
 }
 
 func (a *app) networkConnectCmd() *cobra.Command {
 	var aliases []string
-	c := command("connect [--alias NAME] NETWORK CONTAINER", "Connect a running container to a network until its process ends", cobra.ExactArgs(2),
+	c := command("connect [--alias NAME] NETWORK CONTAINER", "Connect a container to a network, now if it runs and at each start", cobra.ExactArgs(2),
 		func(ctx context.Context, args []string) error {
 			store, c, err := a.container(args[1])
 			if err != nil {

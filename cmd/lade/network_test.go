@@ -3,13 +3,11 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
-	"github.com/vishvananda/netlink"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -19,11 +17,7 @@ import (
 // that joins a container's network shares its loopback and names.
 func TestNetworkNames(t *testing.T) {
 	root := newRoot(t)
-	for _, n := range []string{"ladetest-n1", "ladetest-n2"} {
-		if r := lade(t, root, "", "network", "create", n); r.code != 0 {
-			t.Fatalf("network create %s: %+v", n, r)
-		}
-	}
+	createNetworks(t, root, "ladetest-n1", "ladetest-n2")
 	id := runDetached(t, root, "--name", "web", "--network", "ladetest-n1", "--network-alias", "site", "busybox", "sh", "-c",
 		"mkdir /www && echo hello-web > /www/index.html && exec httpd -f -p 8080 -h /www")
 	tests := []struct {
@@ -83,6 +77,16 @@ func TestNetworkNames(t *testing.T) {
 	}
 }
 
+// createNetworks makes the user-defined networks names on root.
+func createNetworks(t *testing.T, root string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if r := lade(t, root, "", "network", "create", n); r.code != 0 {
+			t.Fatalf("network create %s: %+v", n, r)
+		}
+	}
+}
+
 // httpFrom is a run of a container on network that GETs / from host:port
 // with nc (Debian's static busybox wget crashes in getaddrinfo).
 func httpFrom(network, host, port string) []string {
@@ -102,38 +106,12 @@ func inspectNetworkIP(t *testing.T, root, network, id string) string {
 	return rest[:strings.Index(rest, `/`)]
 }
 
-// hostAddr is a non-loopback IPv4 address of the host's own, from
-// netlink: a server bound on it is reached only through the container's
-// gateway and the host's routing.
-func hostAddr(t *testing.T) string {
-	t.Helper()
-	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		l, err := netlink.LinkByIndex(a.LinkIndex)
-		if err == nil && !a.IP.IsLoopback() && l.Type() == "device" {
-			return a.IP.String()
-		}
-	}
-	t.Skip("the host has no non-loopback IPv4 address of a device")
-	return ""
-}
-
 // TestDefaultBridge: a container on the default network reaches a server
 // on the host's own address (one on an --internal network does not) and
 // publishes a port on the host's loopback.
 func TestDefaultBridge(t *testing.T) {
 	root := newRoot(t)
-	ln, err := net.Listen("tcp4", net.JoinHostPort(hostAddr(t), "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "from-host") })}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	host, hport, _ := net.SplitHostPort(ln.Addr().String())
+	host, hport := testutil.ServeOnHost(t, "from-host")
 	if r := lade(t, root, "", "network", "create", "--internal", "ladetest-int"); r.code != 0 {
 		t.Fatalf("network create --internal: %+v", r)
 	}
@@ -143,7 +121,7 @@ func TestDefaultBridge(t *testing.T) {
 	}{{"bridge", true}, {"ladetest-int", false}} {
 		r := lade(t, root, "", httpFrom(tc.network, host, hport)...)
 		if got := r.code == 0 && strings.HasSuffix(r.stdout, "\r\n\r\nfrom-host"); got != tc.reach {
-			t.Errorf("GET from the host's %s on %s: reached=%v, want %v (%+v)", ln.Addr(), tc.network, got, tc.reach, r)
+			t.Errorf("GET from the host's %s on %s: reached=%v, want %v (%+v)", net.JoinHostPort(host, hport), tc.network, got, tc.reach, r)
 		}
 	}
 	r := lade(t, root, "", "run", "--rm", "busybox", "sh", "-c", "ip route | grep default; cat /etc/resolv.conf")
@@ -244,7 +222,7 @@ func TestNetworkCommands(t *testing.T) {
 // the test's, on the host's own address.
 func TestDNSForwarding(t *testing.T) {
 	root := newRoot(t)
-	addr := hostAddr(t)
+	addr := testutil.HostAddr(t)
 	pc, err := net.ListenPacket("udp4", net.JoinHostPort(addr, "53"))
 	if err != nil {
 		t.Skipf("port 53 of %s is taken: %v", addr, err)

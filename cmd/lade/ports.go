@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -43,15 +41,12 @@ func (a *app) portCmd() *cobra.Command {
 					continue
 				}
 				found = true
-				ip := p.HostIP
-				if ip == "" {
-					ip = "0.0.0.0"
-				}
-				addr := net.JoinHostPort(ip, strconv.Itoa(p.HostPort))
-				if want != "" {
-					fmt.Fprintln(a.stdout, addr)
-				} else {
-					fmt.Fprintf(a.stdout, "%s -> %s\n", key, addr)
+				for _, addr := range p.HostAddrs() {
+					if want != "" {
+						fmt.Fprintln(a.stdout, addr)
+					} else {
+						fmt.Fprintf(a.stdout, "%s -> %s\n", key, addr)
+					}
 				}
 			}
 			if want != "" && !found {

@@ -2,17 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
 )
 
@@ -299,24 +298,7 @@ func (a *app) runImage(ctx context.Context, ref, platform, pull string) (contain
 	if err != nil {
 		return container.Image{}, err
 	}
-	raw, err := img.RawConfigFile()
-	if err != nil {
-		return container.Image{}, err
-	}
-	var ic dockerspec.DockerOCIImage
-	if err := json.Unmarshal(raw, &ic); err != nil {
-		return container.Image{}, fmt.Errorf("decoding image config: %w", err)
-	}
-	imgID, _ := img.ConfigName()
-	diffIDs, err := a.snapshots.UnpackImage(ctx, img)
-	if err != nil {
-		return container.Image{}, err
-	}
-	lowers, err := a.snapshots.Lowers(diffIDs)
-	if err != nil {
-		return container.Image{}, err
-	}
-	return container.Image{Ref: ref, ID: imgID.String(), Config: &ic, Lowers: lowers}, nil
+	return engine.ContainerImage(ctx, a.snapshots, ref, img)
 }
 
 // processFlags registers the flags run and exec share, on how the

@@ -1,0 +1,29 @@
+// Package apiserver is `lade serve`: the Docker Engine API over lade's
+// stores, so docker's own clients (the docker CLI, docker-py, compose)
+// drive lade.
+//
+// A Server answers from one lade root, the CLI's --root: it opens the
+// stores as a CLI command does and keeps none of their state, so the CLI
+// and the API see the same images, containers, volumes and networks at
+// the same time; lade processes coordinate through the root's locks.
+// Requests run concurrently, with no lock of the server's own.
+//
+// Every handler calls the package functions the CLI's commands call
+// (engine for the docker-shaped records, list filters, pull, tag, rmi
+// and network prune; sysinfo for version and info; images, container
+// and network for the rest) and answers with the Engine API's types,
+// github.com/moby/moby/api/types. A create request is mapped onto
+// container.CreateOptions (createOptions), the options `lade run` and
+// `lade create` fill from their flags. Pull and push stream docker's JSON
+// messages, made from the stores' progress lines. Paths take an
+// optional /vX.Y prefix, from MinVersion (1.41, docker 20.10) to
+// MaxVersion (the types' version); others get dockerd's 400. Errors are
+// dockerd's {"message": ...} with its status codes: 404 for no such
+// object, 409 for conflicts, 400 for bad parameters, 500 otherwise, and
+// 501 for the endpoints lade does not serve yet (attach, exec, build and
+// the others listed in notImplemented).
+//
+// Listen opens the -H addresses as dockerd does: unix sockets with mode
+// 0660 and group "lade" when it exists, TCP beyond loopback only with
+// TLS. Serve answers on them until its context ends.
+package apiserver
