@@ -11,7 +11,8 @@
 //   - Reading back: ReadOCITar flattens an exported archive to a tree of
 //     Entry lines; EachTarEntry, LayerBytes, ReadAll, TarDir and Gzip.
 //   - Services: Registry and TLSRegistry (in-memory, on loopback or a
-//     host address), a private dockerd (DockerEngine) with Debian's
+//     host address) and RemoteImage/RemoteIndex to read what a test
+//     pushed there, a private dockerd (DockerEngine) with Debian's
 //     docker client, and a RootlessUser to run lade unprivileged.
 //   - Plumbing: MainWithLade builds the lade binary once for a TestMain;
 //     WriteTree, Listing, LockedBuffer, Poll and WaitForFile, ErrCase and

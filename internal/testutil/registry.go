@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // RegistryHandler is a quiet in-memory OCI registry.
@@ -63,4 +66,33 @@ func TLSRegistry(t testing.TB, wrap func(http.Handler) http.Handler) string {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return l.Addr().String()
+}
+
+// RemoteImage is the image ref names in its registry.
+func RemoteImage(t testing.TB, ref string) v1.Image {
+	t.Helper()
+	img, err := remote.Image(parseRef(t, ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// RemoteIndex is the image index ref names in its registry.
+func RemoteIndex(t testing.TB, ref string) v1.ImageIndex {
+	t.Helper()
+	idx, err := remote.Index(parseRef(t, ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+func parseRef(t testing.TB, ref string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
