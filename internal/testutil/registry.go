@@ -71,28 +71,24 @@ func TLSRegistry(t testing.TB, wrap func(http.Handler) http.Handler) string {
 // RemoteImage is the image ref names in its registry.
 func RemoteImage(t testing.TB, ref string) v1.Image {
 	t.Helper()
-	img, err := remote.Image(parseRef(t, ref))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return remoteGet(t, ref, remote.Image)
 }
 
 // RemoteIndex is the image index ref names in its registry.
 func RemoteIndex(t testing.TB, ref string) v1.ImageIndex {
 	t.Helper()
-	idx, err := remote.Index(parseRef(t, ref))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return idx
+	return remoteGet(t, ref, remote.Index)
 }
 
-func parseRef(t testing.TB, ref string) name.Reference {
+func remoteGet[T any](t testing.TB, ref string, get func(name.Reference, ...remote.Option) (T, error)) T {
 	t.Helper()
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	v, err := get(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
