@@ -8,9 +8,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lade-build/lade/internal/rawimage"
 )
 
 // The names of BuildKit's attestation layout, which buildx imagetools,
@@ -68,7 +69,7 @@ func Subjects(manifest v1.Hash, names []string, p v1.Platform) []Subject {
 // with its predicate type. Its config is BuildKit's: the platform and the
 // statements' digests as diff IDs, no creation time or history.
 func Manifest(statements []Statement) (v1.Image, error) {
-	a := &attImage{layers: map[v1.Hash]v1.Layer{}}
+	layers := map[v1.Hash]v1.Layer{}
 	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1}
 	cfg := attConfig{Architecture: unknownPlatformString, OS: unknownPlatformString, Config: struct{}{}}
 	cfg.RootFS.Type = "layers"
@@ -80,26 +81,27 @@ func Manifest(statements []Statement) (v1.Image, error) {
 		}
 		l := static.NewLayer(data, MediaTypeInToto)
 		d, _ := l.Digest()
-		a.layers[d] = l
+		layers[d] = l
 		m.Layers = append(m.Layers, v1.Descriptor{
 			MediaType: MediaTypeInToto, Size: int64(len(data)), Digest: d,
 			Annotations: map[string]string{AnnotationPredicateType: s.PredicateType},
 		})
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, d)
 	}
-	var err error
-	if a.config, err = json.Marshal(cfg); err != nil {
+	rawCfg, err := json.Marshal(cfg)
+	if err != nil {
 		return nil, err
 	}
-	cd, size, err := v1.SHA256(bytes.NewReader(a.config))
+	cd, size, err := v1.SHA256(bytes.NewReader(rawCfg))
 	if err != nil {
 		return nil, err
 	}
 	m.Config = v1.Descriptor{MediaType: types.OCIConfigJSON, Size: size, Digest: cd}
-	if a.manifest, err = json.Marshal(m); err != nil {
+	raw, err := json.Marshal(m)
+	if err != nil {
 		return nil, err
 	}
-	return partial.CompressedToImage(a)
+	return rawimage.New(raw, rawCfg, layers)
 }
 
 // attConfig is the config of an attestation manifest, as BuildKit writes it.
@@ -111,22 +113,6 @@ type attConfig struct {
 		Type    string    `json:"type"`
 		DiffIDs []v1.Hash `json:"diff_ids"`
 	} `json:"rootfs"`
-}
-
-// attImage is an attestation manifest as a partial.CompressedImageCore.
-type attImage struct {
-	config, manifest []byte
-	layers           map[v1.Hash]v1.Layer
-}
-
-func (a *attImage) RawConfigFile() ([]byte, error)      { return a.config, nil }
-func (a *attImage) RawManifest() ([]byte, error)        { return a.manifest, nil }
-func (a *attImage) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
-func (a *attImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
-	if l, ok := a.layers[h]; ok {
-		return l, nil
-	}
-	return nil, fmt.Errorf("attestation manifest has no blob %s", h)
 }
 
 // Attached is one image of an index and the statements about it.

@@ -3,13 +3,14 @@ package container
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/moby/moby/api/types/events"
+
+	"github.com/lade-build/lade/snapshot"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
@@ -200,7 +201,7 @@ func copyTree(src, dst string) error {
 				return err
 			}
 		case fi.Mode().IsRegular():
-			if err := copyFile(p, out); err != nil {
+			if err := snapshot.CopyFile(p, out); err != nil {
 				return err
 			}
 		default:
@@ -216,21 +217,4 @@ func copyTree(src, dst string) error {
 		}
 		return nil
 	})
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

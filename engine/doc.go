@@ -28,6 +28,12 @@
 // rmi with the containers that use an image; a stored image unpacked for
 // a new container; network prune of networks no container is on.
 //
+// A few operations are here too because the CLI and the API server do
+// them alike (ops.go): Pull (unpacking layers while they download), Tag,
+// RemoveImage (with images.Store.Delete's rules for images containers
+// use), ContainerImage (what a container is created from) and
+// PruneNetworks.
+//
 // Where docker's older API (1.41, Debian's docker.io) had fields the
 // current types dropped (NetworkSettings.IPAddress, an image's Parent and
 // DockerVersion, its Config with every key), the structs here add them

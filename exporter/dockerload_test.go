@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/lade-build/lade/internal/testutil"
 )
@@ -37,15 +37,7 @@ func TestDockerLoadAndRun(t *testing.T) {
 	})
 	img := buildImage(t, []string{"/bin/sh", "-c", "echo hello-from-lade"}, layer)
 	// The engine refuses images for another architecture than its own.
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.Architecture = runtime.GOARCH
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img = testutil.EditConfig(t, img, func(cf *v1.ConfigFile) { cf.Architecture = runtime.GOARCH })
 
 	suffix := make([]byte, 6)
 	if _, err := rand.Read(suffix); err != nil {

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // tarEntry is a file or directory of a test layer or of an exported archive.
@@ -68,19 +69,11 @@ func buildImage(t *testing.T, cmd []string, layers ...v1.Layer) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS = "linux"
-	cf.Architecture = "amd64"
-	cf.Config.Cmd = cmd
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return testutil.EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS = "linux"
+		cf.Architecture = "amd64"
+		cf.Config.Cmd = cmd
+	})
 }
 
 // readTar returns every header of an archive with the bytes of its entry.
@@ -88,22 +81,10 @@ func readTar(t *testing.T, data []byte) ([]*tar.Header, map[string][]byte) {
 	t.Helper()
 	var hdrs []*tar.Header
 	files := map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(data))
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	testutil.EachTarEntry(t, data, func(hdr *tar.Header, body []byte) {
 		hdrs = append(hdrs, hdr)
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[hdr.Name] = b
-	}
+		files[hdr.Name] = body
+	})
 	return hdrs, files
 }
 

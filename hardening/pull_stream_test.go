@@ -99,17 +99,9 @@ func lieAbout(d v1.Hash, edit func([]byte) []byte) func(http.Handler) http.Handl
 func TestPullUnpackWhileDownloading(t *testing.T) {
 	needLade(t)
 	img := streamImage(t)
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lyingCfg := cfg.DeepCopy()
-	last := len(lyingCfg.RootFS.DiffIDs) - 1
-	lyingCfg.RootFS.DiffIDs[last] = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
-	lyingImg, err := mutate.ConfigFile(img, lyingCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lyingImg := testutil.EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.RootFS.DiffIDs[len(cf.RootFS.DiffIDs)-1] = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
+	})
 	hostile := streamImage(t, layerTar(t, dir("a/"), file("a/../../../tmp/lade-hardening-pwned", "x")))
 	lastDigest, _ := lastLayer(t, img)
 	flip := func(b []byte) []byte { b[len(b)/2] ^= 0xff; return b }

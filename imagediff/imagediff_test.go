@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // file is one tar entry of a synthetic layer.
@@ -100,25 +102,18 @@ func build(t *testing.T, s spec) v1.Image {
 			t.Fatal(err)
 		}
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.Created = v1.Time{Time: epoch}
-	cf.Architecture, cf.OS = "amd64", "linux"
-	cf.Config.Env = []string{"PATH=/bin"}
-	cf.Config.Cmd = []string{"sh"}
-	if s.config != nil {
-		s.config(&cf.Config)
-	}
-	if s.edit != nil {
-		s.edit(cf)
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return testutil.EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.Created = v1.Time{Time: epoch}
+		cf.Architecture, cf.OS = "amd64", "linux"
+		cf.Config.Env = []string{"PATH=/bin"}
+		cf.Config.Cmd = []string{"sh"}
+		if s.config != nil {
+			s.config(&cf.Config)
+		}
+		if s.edit != nil {
+			s.edit(cf)
+		}
+	})
 }
 
 func sha(s string) string {

@@ -121,12 +121,7 @@ func mountRegistry(t *testing.T) (string, *uploads, *perRepo) {
 
 func validateRemote(t *testing.T, ref string) {
 	t.Helper()
-	r, _ := name.ParseReference(ref)
-	img, err := remote.Image(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := validate.Image(img); err != nil {
+	if err := validate.Image(testutil.RemoteImage(t, ref)); err != nil {
 		t.Errorf("%s: %v", ref, err)
 	}
 }

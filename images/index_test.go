@@ -12,11 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
@@ -32,17 +30,9 @@ func platformImage(t *testing.T, p string, created time.Time) v1.Image {
 		t.Fatal(err)
 	}
 	img := randomImage(t, 2, created)
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return testutil.EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
+	})
 }
 
 // twoPlatforms is an index of a linux/amd64 and a linux/arm64/v8 image.
@@ -227,14 +217,7 @@ func TestPushIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ri, err := remote.Index(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ri := testutil.RemoteIndex(t, ref)
 	if err := validate.Index(ri); err != nil {
 		t.Fatalf("pushed index: %v", err)
 	}

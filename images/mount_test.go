@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/internal/testutil"
@@ -210,11 +209,7 @@ func TestPushMountsRemoteLayers(t *testing.T) {
 	ctx := context.Background()
 	host, u, _ := mountRegistry(t)
 	push(t, host+"/base/img:1", randomImage(t, 2, time.Unix(1, 0)))
-	r, _ := name.ParseReference(host + "/base/img:1")
-	remoteImg, err := remote.Image(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	remoteImg := testutil.RemoteImage(t, host+"/base/img:1")
 	u.reset()
 	var prog bytes.Buffer
 	mustPush(t, ctx, quickStore(t), host+"/derived/img:1", remoteImg, PushOptions{Progress: &prog})

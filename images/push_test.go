@@ -80,12 +80,7 @@ func TestPushAndSkipExisting(t *testing.T) {
 	}
 
 	// The registry serves exactly the manifest lade holds.
-	r, _ := name.ParseReference(host + "/team/app:v1")
-	got, err := remote.Image(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantImage(t, "registry", got, d)
+	wantImage(t, "registry", testutil.RemoteImage(t, host+"/team/app:v1"), d)
 
 	// Same image to the same repository and to a sibling one: HEAD finds
 	// every blob (or the registry mounts it), so no body is sent.
@@ -179,12 +174,7 @@ func TestPushRetriesAndRefusesCorruption(t *testing.T) {
 		if _, err := s.Push(ctx, host+"/r/app:1", img, PushOptions{}); err != nil {
 			t.Fatalf("push through 500 and 429: %v", err)
 		}
-		r, _ := name.ParseReference(host + "/r/app:1")
-		got, err := remote.Image(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := validate.Image(got); err != nil {
+		if err := validate.Image(testutil.RemoteImage(t, host+"/r/app:1")); err != nil {
 			t.Error(err)
 		}
 	})

@@ -6,10 +6,10 @@ import (
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/internal/rawimage"
 )
 
 // Media types of an exported build cache. The cache is an ordinary OCI
@@ -74,7 +74,7 @@ func newImage(s *cache.Store, recs []cache.Record, mounts []MountRecord) (v1.Ima
 	if err != nil {
 		return nil, err
 	}
-	return partial.CompressedToImage(&image{config: cfg, manifest: raw, layers: layers})
+	return rawimage.New(raw, cfg, layers)
 }
 
 // ReadImage returns the records and cache mounts of an exported cache.
@@ -107,20 +107,4 @@ func ReadImage(img v1.Image) ([]cache.Record, []MountRecord, error) {
 		return nil, nil, fmt.Errorf("cache format version %d not supported", cfg.Version)
 	}
 	return cfg.Records, cfg.Mounts, nil
-}
-
-// image serves newImage's manifest, config and store layers.
-type image struct {
-	config, manifest []byte
-	layers           map[v1.Hash]v1.Layer
-}
-
-func (c *image) RawConfigFile() ([]byte, error)      { return c.config, nil }
-func (c *image) RawManifest() ([]byte, error)        { return c.manifest, nil }
-func (c *image) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
-func (c *image) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
-	if l, ok := c.layers[h]; ok {
-		return l, nil
-	}
-	return nil, fmt.Errorf("cache layer %s not found", h)
 }

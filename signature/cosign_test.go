@@ -111,14 +111,8 @@ func TestLoadSigner(t *testing.T) {
 				os.Unsetenv(PasswordEnv)
 			}
 			s, err := LoadSigner(priv)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("LoadSigner = %v, want error containing %q", err, tc.wantErr)
-				}
+			if testutil.ErrCase(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			v, err := LoadVerifierFile(pub)
 			if err != nil {

@@ -152,24 +152,32 @@ func copyLayer(src, dst, rel string, links map[inode]string) error {
 	return nil
 }
 
+// CopyFile creates dst, which must not exist, with the content of the
+// regular file src and mode 0600: the caller gives it src's owner and
+// mode once it holds the content (copyMeta here, volume seeding in
+// package container).
+func CopyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // copyNode creates d as a copy of the non-directory s.
 func copyNode(s, d string, st *unix.Stat_t) error {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		in, err := os.Open(s)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(d, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(out, in)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return CopyFile(s, d)
 	case unix.S_IFLNK:
 		target, err := os.Readlink(s)
 		if err != nil {

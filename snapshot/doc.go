@@ -20,7 +20,8 @@
 //
 // Changes lists what an upper dir changes (docker diff's A, C and D), and
 // Archive writes a plain tree (a container's files, for cp and export) as
-// a tar with Diff's headers.
+// a tar with Diff's headers. CopyFile is the one regular-file copy, of
+// the copying fallback and of package container's volume seeding.
 //
 // Apply extracts a layer into a plain directory (whiteouts delete), which is
 // used for flattening. Unpack and Apply treat layer content as hostile: the

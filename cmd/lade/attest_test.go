@@ -6,9 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/lade-build/lade/attest"
 	"github.com/lade-build/lade/internal/testroot"
@@ -89,14 +87,7 @@ func TestBuildAttestPush(t *testing.T) {
 		}
 	}
 	bd := testutil.ImageDigest(t, testutil.BusyboxImage(t))
-	nref, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := remote.Index(nref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := testutil.RemoteIndex(t, ref)
 	img := imageEntry(t, idx, "amd64")
 	checkAttestations(t, idx, img, bd)
 
@@ -134,14 +125,7 @@ func TestBuildAttestStoredIndex(t *testing.T) {
 	if r := lade(t, root, "", "push", ref); r.code != 0 {
 		t.Fatalf("push: %s", r.stderr)
 	}
-	nref, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pushed, err := remote.Index(nref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pushed := testutil.RemoteIndex(t, ref)
 	if sts := attestations(t, pushed, imageEntry(t, pushed, "arm64")); sts[attest.PredicateSPDX] == nil {
 		t.Errorf("pushed index: attestations %v, want an SBOM", sts)
 	}

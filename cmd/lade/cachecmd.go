@@ -112,11 +112,7 @@ func (a *app) gcRoots(ctx context.Context) (gc.Roots, error) {
 	for _, d := range indexes {
 		r.AddIndex(d)
 	}
-	cs, err := a.containers()
-	if err != nil {
-		return r, err
-	}
-	ctrs, err := cs.List()
+	ctrs, err := a.listContainers()
 	if err != nil {
 		return r, err
 	}
@@ -236,8 +232,7 @@ func (a *app) printPruned(rep *gc.PruneReport) {
 	for i, id := range rep.Records {
 		ids[i] = id[:12]
 	}
-	printList(a, "Deleted build cache objects:", ids)
-	fmt.Fprintf(a.stdout, "Total reclaimed space: %s\n", humanSize(rep.Reclaimed))
+	a.printReclaimed("Deleted build cache objects:", ids, rep.Reclaimed)
 }
 
 // pruneCache prunes under the exclusive GC lock, waiting for builds.

@@ -22,7 +22,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/testutil"
@@ -208,14 +207,9 @@ func pushCompressed(t *testing.T, root, host, dir, skopeo, ociDir string) {
 // is pulled and run by lade (in a fresh root).
 func pullSkopeoPushed(t *testing.T, host, skopeo string) {
 	t.Helper()
-	img := testutil.BusyboxImage(t)
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.Config.Cmd = []string{"echo", "pushed by skopeo"}
-	img, err := mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testutil.EditConfig(t, testutil.BusyboxImage(t), func(cf *v1.ConfigFile) {
+		cf.Config.Cmd = []string{"echo", "pushed by skopeo"}
+	})
 	lp, err := layout.Write(filepath.Join(t.TempDir(), "layout"), empty.Index)
 	if err != nil {
 		t.Fatal(err)

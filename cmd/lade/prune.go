@@ -104,11 +104,7 @@ func (a *app) imagePruneCmd() *cobra.Command {
 // imagePrune untags the images o selects, sparing those any container
 // uses, then removes the blobs no image or cache record references.
 func (a *app) imagePrune(ctx context.Context, o images.PruneOptions) error {
-	cs, err := a.containers()
-	if err != nil {
-		return err
-	}
-	list, err := cs.List()
+	list, err := a.listContainers()
 	if err != nil {
 		return err
 	}

@@ -114,6 +114,15 @@ func (a *app) containers() (*container.Store, error) {
 	return container.Open(a.root)
 }
 
+// listContainers returns every container of the root, running or not.
+func (a *app) listContainers() ([]*container.Container, error) {
+	cs, err := a.containers()
+	if err != nil {
+		return nil, err
+	}
+	return cs.List()
+}
+
 func (a *app) run(ctx context.Context, c *cobra.Command, f *runFlags, ref string, cmdArgs []string) (int, error) {
 	if f.detach && len(f.attach) > 0 {
 		return 0, errors.New("conflicting options: cannot specify both --attach and --detach")

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // ImageDigest is img's manifest digest.
@@ -42,4 +43,20 @@ func ReadAll(t testing.TB, open func() (io.ReadCloser, error)) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// EditConfig is img with edit applied to a copy of its config file.
+func EditConfig(t testing.TB, img v1.Image, edit func(*v1.ConfigFile)) v1.Image {
+	t.Helper()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	edit(cf)
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }

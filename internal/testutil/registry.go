@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // RegistryHandler is a quiet in-memory OCI registry.
@@ -63,4 +66,29 @@ func TLSRegistry(t testing.TB, wrap func(http.Handler) http.Handler) string {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return l.Addr().String()
+}
+
+// RemoteImage is the image ref names in its registry.
+func RemoteImage(t testing.TB, ref string) v1.Image {
+	t.Helper()
+	return remoteGet(t, ref, remote.Image)
+}
+
+// RemoteIndex is the image index ref names in its registry.
+func RemoteIndex(t testing.TB, ref string) v1.ImageIndex {
+	t.Helper()
+	return remoteGet(t, ref, remote.Index)
+}
+
+func remoteGet[T any](t testing.TB, ref string, get func(name.Reference, ...remote.Option) (T, error)) T {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := get(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

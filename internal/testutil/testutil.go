@@ -1,7 +1,3 @@
-// Package testutil makes the fixtures lade's tests share: a static busybox
-// root filesystem and image built from Debian's busybox-static, the one
-// root/overlayfs gate (RequireRoot) that skips tests which cannot run
-// here, and Unavailable for tools that scripts/test.sh installs.
 package testutil
 
 import (
@@ -182,15 +178,11 @@ func busyboxImage(t testing.TB, bin, arch string) v1.Image {
 	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
 	must(t, err)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cf, err := img.ConfigFile()
-	must(t, err)
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", arch
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	cf.Config.Cmd = []string{"/bin/sh"}
-	img, err = mutate.ConfigFile(img, cf)
-	must(t, err)
-	return img
+	return EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", arch
+		cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+		cf.Config.Cmd = []string{"/bin/sh"}
+	})
 }
 
 func must(t testing.TB, err error) {
