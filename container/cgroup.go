@@ -54,6 +54,9 @@ type want struct {
 	v2    [][2]string // file, value
 	v1    [][2]string
 	v1Dir string
+	// needs, when set, is a v1 file without which the host cannot
+	// enforce the limit (blkio.weight needs the BFQ or CFQ scheduler).
+	needs string
 }
 
 // memoryWants are --memory and --memory-swap's files: no swap unless
@@ -115,11 +118,18 @@ func setupCgroup(id string, r Resources, w io.Writer) (*cgroup, error) {
 			fmt.Fprintf(w, "WARNING: the %s cgroup controller is not available (neither cgroup v2 nor v1): %s limit not applied\n", wt.ctrl, wt.ctrl)
 			continue
 		}
+		if _, err := os.Stat(filepath.Join(base, wt.needs)); wt.needs != "" && err != nil {
+			fmt.Fprintf(w, "WARNING: this kernel does not support %s (no %s): limit not applied\n", wt.ctrl, wt.needs)
+			continue
+		}
 		dir := filepath.Join(base, "lade", id)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("creating cgroup %s: %w", dir, err)
 		}
 		cg.add(dir)
+		if wt.v1Dir == "cpuset" {
+			inheritCpuset(base, dir)
+		}
 		if err := writeFiles(dir, wt.v1); err != nil {
 			cg.remove()
 			return nil, err
@@ -133,7 +143,7 @@ func setupCgroup(id string, r Resources, w io.Writer) (*cgroup, error) {
 
 // resourceWants are the limit files r sets.
 func resourceWants(r Resources) []want {
-	wants := memoryWants(r)
+	wants := append(memoryWants(r), limitWants(r)...)
 	if r.PidsLimit > 0 {
 		p := strconv.FormatInt(r.PidsLimit, 10)
 		wants = append(wants, want{ctrl: "pids", v2: [][2]string{{"pids.max", p}},

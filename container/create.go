@@ -36,6 +36,10 @@ type CreateOptions struct {
 	CPUs       float64
 	CPUShares  int64
 	PidsLimit  int64
+	LimitOptions
+	OOMScoreAdj int
+	// PidMode, IpcMode and UTSMode are "" or "host" (private: "private").
+	PidMode, IpcMode, UTSMode, Domainname string
 
 	CapAdd, CapDrop, Devices, SecurityOpt, GroupAdd []string
 
@@ -149,6 +153,9 @@ func newConfig(img Image, o *CreateOptions) (*Config, error) {
 		return nil, err
 	}
 	if err := applyKernelOptions(c, o); err != nil {
+		return nil, err
+	}
+	if err := applyNamespaceModes(c, o); err != nil {
 		return nil, err
 	}
 	if c.Hostname == "" {

@@ -60,6 +60,12 @@ func (o *CreateOptions) resources() (Resources, error) {
 	if r.MemorySwap, err = memoryFlag("--memory-swap", o.MemorySwap); err != nil {
 		return r, err
 	}
+	if err := o.LimitOptions.apply(&r); err != nil {
+		return r, err
+	}
+	if err := checkLimits(r); err != nil {
+		return r, err
+	}
 	return r, checkSwap(r)
 }
 

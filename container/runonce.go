@@ -92,6 +92,7 @@ func processSpec(c *Config, r *supervision) (*runner.Spec, error) {
 		spec.MaskedPaths, spec.ReadonlyPaths = runner.DefaultMaskedPaths, runner.DefaultReadonlyPaths
 	}
 	spec.ShmSize, spec.Sysctls = c.ShmSize, c.Sysctls
+	namespaceSpec(spec, c)
 	if spec.Rlimits, err = rlimits(c.Ulimits); err != nil {
 		return nil, err
 	}

@@ -121,6 +121,7 @@ func containerState(c *container.Container) *ctypes.State {
 func containerConfig(c *container.Container, img *v1.ConfigFile) *ctypes.Config {
 	cfg := &ctypes.Config{
 		Hostname:    c.Hostname,
+		Domainname:  c.Domainname,
 		User:        c.User,
 		Tty:         c.Tty,
 		OpenStdin:   c.OpenStdin,
