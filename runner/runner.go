@@ -90,7 +90,7 @@ type Spec struct {
 	// OOMScoreAdj, when set, is the init's (and so the command's)
 	// /proc/PID/oom_score_adj.
 	OOMScoreAdj *int
-	Network  Network
+	Network     Network
 	// NetNS, with NetworkNone, is a network namespace (a path such as
 	// /proc/PID/fd/N) the container joins instead of a new one: its
 	// supervisor made it and wired its interfaces beforehand.
