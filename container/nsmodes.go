@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/runner"
 )
@@ -51,4 +54,38 @@ func namespaceSpec(spec *runner.Spec, c *Config) {
 		n := c.OOMScoreAdj
 		spec.OOMScoreAdj = &n
 	}
+}
+
+// killWithInit, for a container in the host's PID namespace, kills what
+// is left in its cgroup once its init (host pid p) exits, as runc does:
+// no PID namespace takes them down with it, and they would hold its
+// output open.
+func killWithInit(id string, p int) {
+	fd, err := unix.PidfdOpen(p, 0)
+	if err != nil {
+		return
+	}
+	go func() {
+		defer unix.Close(fd)
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for range 1000 {
+			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
+				break
+			}
+		}
+		f, err := findFreezer(id)
+		if err != nil {
+			return
+		}
+		for range 50 {
+			pids := f.pids()
+			if len(pids) == 0 {
+				return
+			}
+			for _, q := range pids {
+				_ = unix.Kill(q, unix.SIGKILL)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
 }

@@ -53,6 +53,9 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 			return err
 		}
 		r.stdio.Ready(nil)
+		if c.PidMode == "host" {
+			killWithInit(c.ID, p)
+		}
 		health.start(func() { s.runHealthcheck(runCtx, c, p) })
 		return nil
 	}

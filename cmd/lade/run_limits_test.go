@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -172,6 +173,14 @@ func TestRunNamespaceModes(t *testing.T) {
 		t.Fatalf("create: %+v", r)
 	}
 	t.Cleanup(func() { lade(t, root, "", "rm", "-f", "modes") })
+	// What the command left behind goes with it, and rm -f stops it.
+	runDetached(t, root, "--name", "orphans", "--pid", "host", "busybox", "sh", "-c", "sleep 301 & sleep 302")
+	if r := ladeWithin(t, time.Minute, root, "rm", "-f", "orphans"); r.code != 0 {
+		t.Errorf("rm -f of a --pid host container: %+v", r)
+	}
+	if out, _ := exec.Command("pgrep", "-f", "sleep 30[12]").Output(); len(out) > 0 {
+		t.Errorf("--pid host container's processes outlived it: %s", out)
+	}
 	f := "{{.HostConfig.PidMode}} {{.HostConfig.IpcMode}} {{.HostConfig.UTSMode}} {{.Config.Hostname}}"
 	if out := lade(t, root, "", "inspect", "-f", f, "modes").stdout; out != "host private host "+hostname+"\n" {
 		t.Errorf("inspect: %q", out)
