@@ -64,10 +64,10 @@ type CreateOptions struct {
 // HealthOptions are the --health-* flags, laid over the image's
 // HEALTHCHECK.
 type HealthOptions struct {
-	Cmd                            string // run with /bin/sh -c
-	Interval, Timeout, StartPeriod time.Duration
-	Retries                        int
-	Disable                        bool // --no-healthcheck
+	Cmd                                           string // run with /bin/sh -c
+	Interval, Timeout, StartPeriod, StartInterval time.Duration
+	Retries                                       int
+	Disable                                       bool // --no-healthcheck
 }
 
 // Image is what a container is created from: an image already pulled and

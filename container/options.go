@@ -160,6 +160,7 @@ func (h HealthOptions) merge(img *dockerspec.HealthcheckConfig) *Healthcheck {
 	hc := &Healthcheck{}
 	if img != nil {
 		hc.Test, hc.Interval, hc.Timeout, hc.StartPeriod, hc.Retries = img.Test, img.Interval, img.Timeout, img.StartPeriod, img.Retries
+		hc.StartInterval = img.StartInterval
 	}
 	if h.Cmd != "" {
 		hc.Test = []string{"CMD-SHELL", h.Cmd}
@@ -172,6 +173,9 @@ func (h HealthOptions) merge(img *dockerspec.HealthcheckConfig) *Healthcheck {
 	}
 	if h.StartPeriod > 0 {
 		hc.StartPeriod = h.StartPeriod
+	}
+	if h.StartInterval > 0 {
+		hc.StartInterval = h.StartInterval
 	}
 	if h.Retries > 0 {
 		hc.Retries = h.Retries

@@ -91,7 +91,10 @@ type Healthcheck struct {
 	Interval    time.Duration `json:"interval,omitempty"`
 	Timeout     time.Duration `json:"timeout,omitempty"`
 	StartPeriod time.Duration `json:"startPeriod,omitempty"`
-	Retries     int           `json:"retries,omitempty"`
+	// StartInterval is the time between probes in the start period,
+	// until one succeeds (default 5s).
+	StartInterval time.Duration `json:"startInterval,omitempty"`
+	Retries       int           `json:"retries,omitempty"`
 }
 
 // Config is everything needed to (re)start a container.

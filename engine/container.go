@@ -144,7 +144,7 @@ func containerConfig(c *container.Container, img *v1.ConfigFile) *ctypes.Config 
 	}
 	if hc := c.Healthcheck; hc != nil {
 		cfg.Healthcheck = &ctypes.HealthConfig{Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout,
-			StartPeriod: hc.StartPeriod, Retries: hc.Retries}
+			StartPeriod: hc.StartPeriod, StartInterval: hc.StartInterval, Retries: hc.Retries}
 	}
 	cfg.ExposedPorts, cfg.Volumes = exposedAndVolumes(c, img)
 	return cfg

@@ -101,6 +101,7 @@ func (a *app) createFlags(c *cobra.Command, f *runFlags) {
 	fl.DurationVar(&f.Health.Interval, "health-interval", 0, "time between healthchecks (default 30s)")
 	fl.DurationVar(&f.Health.Timeout, "health-timeout", 0, "healthcheck timeout (default 30s)")
 	fl.DurationVar(&f.Health.StartPeriod, "health-start-period", 0, "failures in this initial period do not count")
+	fl.DurationVar(&f.Health.StartInterval, "health-start-interval", 0, "time between healthchecks in the start period (default 5s)")
 	fl.IntVar(&f.Health.Retries, "health-retries", 0, "consecutive failures that make the container unhealthy (default 3)")
 	fl.BoolVar(&f.Health.Disable, "no-healthcheck", false, "disable the image's HEALTHCHECK")
 	fl.StringArrayVarP(&f.Labels, "label", "l", nil, "set a label KEY=VALUE")

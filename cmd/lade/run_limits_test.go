@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // cgroupValue reads container id's limit file from its cgroup: the v2
@@ -185,4 +187,19 @@ func TestRunNamespaceModes(t *testing.T) {
 	if out := lade(t, root, "", "inspect", "-f", f, "modes").stdout; out != "host private host "+hostname+"\n" {
 		t.Errorf("inspect: %q", out)
 	}
+}
+
+// TestHealthStartInterval: in the start period, probes come every
+// --health-start-interval, not every --health-interval (an hour here).
+func TestHealthStartInterval(t *testing.T) {
+	root := newRoot(t)
+	runDetached(t, root, "--name", "warm", "--health-cmd", "true", "--health-interval", "1h", "--health-start-period", "1h",
+		"--health-start-interval", "100ms", "busybox", "sleep", "300")
+	testutil.Poll(t, "the first probe of the start period", func() bool {
+		return lade(t, root, "", "inspect", "-f", "{{.State.Health.Status}}", "warm").stdout == "healthy\n"
+	})
+	if out := lade(t, root, "", "inspect", "-f", "{{.Config.Healthcheck.StartInterval}}", "warm").stdout; out != "100ms\n" {
+		t.Errorf("inspect: %q", out)
+	}
+	ladeWithin(t, time.Minute, root, "rm", "-f", "warm")
 }
