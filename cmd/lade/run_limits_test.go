@@ -176,7 +176,10 @@ func TestRunNamespaceModes(t *testing.T) {
 	}
 	t.Cleanup(func() { lade(t, root, "", "rm", "-f", "modes") })
 	// What the command left behind goes with it, and rm -f stops it.
-	runDetached(t, root, "--name", "orphans", "--pid", "host", "busybox", "sh", "-c", "sleep 301 & sleep 302")
+	runDetached(t, root, "--name", "orphans", "--pid", "host", "--uts", "host", "busybox", "sh", "-c", "sleep 301 & sleep 302")
+	if r := lade(t, root, "", "exec", "orphans", "readlink", "/proc/self/ns/pid"); r.stdout != host["pid"]+"\n" {
+		t.Errorf("exec in a --pid host container: %+v", r)
+	}
 	if r := ladeWithin(t, time.Minute, root, "rm", "-f", "orphans"); r.code != 0 {
 		t.Errorf("rm -f of a --pid host container: %+v", r)
 	}
