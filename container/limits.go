@@ -3,8 +3,6 @@ package container
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -136,28 +134,4 @@ func limitWants(r Resources) []want {
 			v1: [][2]string{{"blkio.weight", strconv.Itoa(int(r.BlkioWeight))}}, v1Dir: "blkio", needs: "blkio.weight"})
 	}
 	return wants
-}
-
-// inheritCpuset fills the empty cpuset.cpus and cpuset.mems of the v1
-// cpuset cgroups from base down to dir from their parents': a v1 cpuset
-// cgroup takes no process until both are set.
-func inheritCpuset(base, dir string) {
-	rel, err := filepath.Rel(base, dir)
-	if err != nil {
-		return
-	}
-	parent := base
-	for _, part := range strings.Split(rel, string(filepath.Separator)) {
-		d := filepath.Join(parent, part)
-		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-			cur, _ := os.ReadFile(filepath.Join(d, f))
-			if strings.TrimSpace(string(cur)) != "" {
-				continue
-			}
-			if v, err := os.ReadFile(filepath.Join(parent, f)); err == nil {
-				_ = os.WriteFile(filepath.Join(d, f), v, 0o644)
-			}
-		}
-		parent = d
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,10 +99,11 @@ func TestRunLimitFlags(t *testing.T) {
 	if out := lade(t, root, "", "inspect", "-f", f, "lim").stdout; out != "50000 25000 0 0 33554432 10 300 500\n" {
 		t.Errorf("inspect: %q", out)
 	}
-	cpus := "0"
-	if runtime.NumCPU() > 1 {
-		cpus = "0-1"
+	online, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		t.Fatal(err)
 	}
+	cpus := strings.TrimSpace(string(online)) // all of the host's
 	if r := lade(t, root, "", "update", "--cpu-period", "100000", "--cpu-quota", "-1", "--cpuset-cpus", cpus,
 		"--memory-reservation", "16m", "--blkio-weight", "500", "lim"); r.code != 0 {
 		t.Fatalf("update: %+v", r)
