@@ -89,7 +89,7 @@ func TestRunLimitFlags(t *testing.T) {
 		{"cpuset mems", "cpuset.mems", "0", "cpuset", "cpuset.mems", "0"},
 		{"memory reservation", "memory.low", strconv.Itoa(32 << 20), "memory", "memory.soft_limit_in_bytes", strconv.Itoa(32 << 20)},
 		{"swappiness", "", "", "memory", "memory.swappiness", "10"},
-		{"blkio weight", "io.weight", "default 2928", "blkio", "blkio.weight", "300"},
+		{"blkio weight", "io.weight", "default 2930", "blkio", "blkio.weight", "300"},
 	})
 	if r := lade(t, root, "", "exec", "lim", "cat", "/proc/1/oom_score_adj"); r.stdout != "500\n" {
 		t.Errorf("oom_score_adj in the container: %+v", r)
@@ -113,7 +113,7 @@ func TestRunLimitFlags(t *testing.T) {
 		{"updated cpu period", "cpu.max", "max 100000", "cpu", "cpu.cfs_period_us", "100000"},
 		{"updated cpuset cpus", "cpuset.cpus", cpus, "cpuset", "cpuset.cpus", cpus},
 		{"updated memory reservation", "memory.low", strconv.Itoa(16 << 20), "memory", "memory.soft_limit_in_bytes", strconv.Itoa(16 << 20)},
-		{"updated blkio weight", "io.weight", "default 5045", "blkio", "blkio.weight", "500"},
+		{"updated blkio weight", "io.weight", "default 4950", "blkio", "blkio.weight", "500"},
 	})
 	if out := lade(t, root, "", "inspect", "-f", "{{.HostConfig.CPUPeriod}} {{.HostConfig.CPUQuota}} {{.HostConfig.BlkioWeight}}", "lim").stdout; out != "100000 -1 500\n" {
 		t.Errorf("inspect after update: %q", out)
