@@ -180,6 +180,9 @@ func TestRunNamespaceModes(t *testing.T) {
 	if r := lade(t, root, "", "exec", "orphans", "readlink", "/proc/self/ns/pid"); r.stdout != host["pid"]+"\n" {
 		t.Errorf("exec in a --pid host container: %+v", r)
 	}
+	if r := lade(t, root, "", "top", "orphans"); !strings.Contains(r.stdout, "sleep 301") || strings.Count(r.stdout, "\n") != 3 {
+		t.Errorf("top of a --pid host container: %+v, want its two sleeps", r)
+	}
 	if r := ladeWithin(t, time.Minute, root, "rm", "-f", "orphans"); r.code != 0 {
 		t.Errorf("rm -f of a --pid host container: %+v", r)
 	}
