@@ -119,6 +119,8 @@ type Config struct {
 	Network        string      `json:"network"` // bridge, none, host or a network's name
 	Net            NetSettings `json:"net,omitzero"`
 	OpenStdin      bool        `json:"openStdin,omitempty"`
+	AttachStdout   bool        `json:"attachStdout,omitempty"` // -a, as docker keeps it
+	AttachStderr   bool        `json:"attachStderr,omitempty"`
 	Tty            bool        `json:"tty,omitempty"`  // a pseudo-terminal as stdio
 	Init           bool        `json:"init,omitempty"` // lade's init as pid 1
 	ReadOnly       bool        `json:"readOnly,omitempty"`

@@ -131,6 +131,9 @@ func (a *app) run(ctx context.Context, c *cobra.Command, f *runFlags, ref string
 	if err != nil {
 		return 0, err
 	}
+	if !f.detach {
+		f.AttachStdout, f.AttachStderr = streams.stdout, streams.stderr
+	}
 	store, cfg, err := a.create(ctx, c, f, ref, cmdArgs)
 	if err != nil {
 		return 0, err

@@ -209,3 +209,34 @@ func TestHealthStartInterval(t *testing.T) {
 	}
 	ladeWithin(t, time.Minute, root, "rm", "-f", "warm")
 }
+
+// TestCreateAttach: create -a records the streams as docker does (both
+// output streams without -a), and inspect shows them.
+func TestCreateAttach(t *testing.T) {
+	root := newRoot(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"default", []string{"create", "busybox", "true"}, 0, "true true\n"},
+		{"stdout", []string{"create", "-a", "stdout", "busybox", "true"}, 0, "true false\n"},
+		{"bad", []string{"create", "-a", "stdpipe", "busybox", "true"}, 125, ""},
+		{"run detached", []string{"run", "-d", "busybox", "true"}, 0, "false false\n"},
+	} {
+		r := lade(t, root, "", tc.args...)
+		if r.code != tc.code {
+			t.Errorf("%s: %+v, want status %d", tc.name, r, tc.code)
+			continue
+		}
+		if tc.code != 0 {
+			continue
+		}
+		id := strings.TrimSpace(r.stdout)
+		t.Cleanup(func() { lade(t, root, "", "rm", "-f", id) })
+		if out := lade(t, root, "", "inspect", "-f", "{{.Config.AttachStdout}} {{.Config.AttachStderr}}", id).stdout; out != tc.want {
+			t.Errorf("%s: inspect says %q, want %q", tc.name, out, tc.want)
+		}
+	}
+}
