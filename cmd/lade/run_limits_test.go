@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,8 +16,8 @@ import (
 // false when neither exists.
 func cgroupValue(id, v2File, v1Dir, v1File string) (string, bool) {
 	for _, p := range []string{
-		filepath.Join("/sys/fs/cgroup/lade", id, v2File), filepath.Join("/sys/fs/cgroup/unified/lade", id, v2File),
-		filepath.Join("/sys/fs/cgroup", v1Dir, "lade", id, v1File),
+		"/sys/fs/cgroup/lade/" + id + "/" + v2File, "/sys/fs/cgroup/unified/lade/" + id + "/" + v2File,
+		"/sys/fs/cgroup/" + v1Dir + "/lade/" + id + "/" + v1File,
 	} {
 		if data, err := os.ReadFile(p); err == nil {
 			return strings.TrimSpace(string(data)), strings.HasPrefix(p, "/sys/fs/cgroup/"+v1Dir+"/")
@@ -58,14 +57,12 @@ func checkLimitFiles(t *testing.T, id string, want []limitCheck) {
 
 // hostHasLimit says whether the host's cgroups offer c's file.
 func hostHasLimit(c limitCheck) bool {
-	for _, p := range []string{filepath.Join("/sys/fs/cgroup", c.v1Dir, c.v1File)} {
-		if _, err := os.Stat(p); err == nil {
-			return true
-		}
+	if _, err := os.Stat("/sys/fs/cgroup/" + c.v1Dir + "/" + c.v1File); err == nil {
+		return true
 	}
 	for _, u := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
 		ctrl, _, _ := strings.Cut(c.v2File, ".")
-		data, _ := os.ReadFile(filepath.Join(u, "cgroup.controllers"))
+		data, _ := os.ReadFile(u + "/cgroup.controllers")
 		if c.v2File != "" && strings.Contains(" "+string(data)+" ", " "+ctrl+" ") {
 			return true
 		}
