@@ -54,6 +54,9 @@ type want struct {
 	v2    [][2]string // file, value
 	v1    [][2]string
 	v1Dir string
+	// needs, when set, is a v1 file without which the host cannot
+	// enforce the limit (blkio.weight needs the BFQ or CFQ scheduler).
+	needs string
 }
 
 // memoryWants are --memory and --memory-swap's files: no swap unless
@@ -115,11 +118,18 @@ func setupCgroup(id string, r Resources, w io.Writer) (*cgroup, error) {
 			fmt.Fprintf(w, "WARNING: the %s cgroup controller is not available (neither cgroup v2 nor v1): %s limit not applied\n", wt.ctrl, wt.ctrl)
 			continue
 		}
+		if _, err := os.Stat(filepath.Join(base, wt.needs)); wt.needs != "" && err != nil {
+			fmt.Fprintf(w, "WARNING: this kernel does not support %s (no %s): limit not applied\n", wt.ctrl, wt.needs)
+			continue
+		}
 		dir := filepath.Join(base, "lade", id)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("creating cgroup %s: %w", dir, err)
 		}
 		cg.add(dir)
+		if wt.v1Dir == "cpuset" {
+			inheritCpuset(base, dir)
+		}
 		if err := writeFiles(dir, wt.v1); err != nil {
 			cg.remove()
 			return nil, err
@@ -133,7 +143,7 @@ func setupCgroup(id string, r Resources, w io.Writer) (*cgroup, error) {
 
 // resourceWants are the limit files r sets.
 func resourceWants(r Resources) []want {
-	wants := memoryWants(r)
+	wants := append(memoryWants(r), limitWants(r)...)
 	if r.PidsLimit > 0 {
 		p := strconv.FormatInt(r.PidsLimit, 10)
 		wants = append(wants, want{ctrl: "pids", v2: [][2]string{{"pids.max", p}},
@@ -276,4 +286,28 @@ func placeExec(spec *runner.ExecSpec, c *Config) {
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
+}
+
+// inheritCpuset fills the empty cpuset.cpus and cpuset.mems of the v1
+// cpuset cgroups from base down to dir from their parents': a v1 cpuset
+// cgroup takes no process until both are set.
+func inheritCpuset(base, dir string) {
+	rel, err := filepath.Rel(base, dir)
+	if err != nil {
+		return
+	}
+	parent := base
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		d := filepath.Join(parent, part)
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			cur, _ := os.ReadFile(filepath.Join(d, f))
+			if strings.TrimSpace(string(cur)) != "" {
+				continue
+			}
+			if v, err := os.ReadFile(filepath.Join(parent, f)); err == nil {
+				_ = os.WriteFile(filepath.Join(d, f), v, 0o644)
+			}
+		}
+		parent = d
+	}
 }

@@ -26,6 +26,9 @@ type CreateOptions struct {
 	Cmd        []string // replaces the image's CMD when not empty
 
 	OpenStdin, Tty, Init, ReadOnly, AutoRemove, Privileged bool
+	// AttachStdout and AttachStderr are the streams docker's -a (or a
+	// foreground run) attaches, kept for inspect.
+	AttachStdout, AttachStderr bool
 
 	StopSignal  string // default: the image's, else SIGTERM
 	StopTimeout int    // seconds
@@ -36,6 +39,10 @@ type CreateOptions struct {
 	CPUs       float64
 	CPUShares  int64
 	PidsLimit  int64
+	LimitOptions
+	OOMScoreAdj int
+	// PidMode, IpcMode and UTSMode are "" or "host" (private: "private").
+	PidMode, IpcMode, UTSMode, Domainname string
 
 	CapAdd, CapDrop, Devices, SecurityOpt, GroupAdd []string
 
@@ -60,10 +67,10 @@ type CreateOptions struct {
 // HealthOptions are the --health-* flags, laid over the image's
 // HEALTHCHECK.
 type HealthOptions struct {
-	Cmd                            string // run with /bin/sh -c
-	Interval, Timeout, StartPeriod time.Duration
-	Retries                        int
-	Disable                        bool // --no-healthcheck
+	Cmd                                           string // run with /bin/sh -c
+	Interval, Timeout, StartPeriod, StartInterval time.Duration
+	Retries                                       int
+	Disable                                       bool // --no-healthcheck
 }
 
 // Image is what a container is created from: an image already pulled and
@@ -120,7 +127,7 @@ func newConfig(img Image, o *CreateOptions) (*Config, error) {
 		Name: o.Name, Image: img.Ref, ImageID: img.ID, Args: argv,
 		Lowers:   img.Lowers,
 		Hostname: o.Hostname, Network: o.Network, OpenStdin: o.OpenStdin,
-		Tty: o.Tty, Init: o.Init,
+		Tty: o.Tty, Init: o.Init, AttachStdout: o.AttachStdout, AttachStderr: o.AttachStderr,
 		ReadOnly: o.ReadOnly, AutoRemove: o.AutoRemove, Privileged: o.Privileged,
 		StopSignal: ic.StopSignal, StopTimeout: o.StopTimeout,
 	}
@@ -149,6 +156,9 @@ func newConfig(img Image, o *CreateOptions) (*Config, error) {
 		return nil, err
 	}
 	if err := applyKernelOptions(c, o); err != nil {
+		return nil, err
+	}
+	if err := applyNamespaceModes(c, o); err != nil {
 		return nil, err
 	}
 	if c.Hostname == "" {

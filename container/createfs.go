@@ -15,7 +15,7 @@ import (
 // finishConfig does what needs the container's rootfs: user lookup,
 // environment, working directory, volumes; then saves the config.
 func (s *Store) finishConfig(c *Config, ic *dockerspec.DockerOCIImage, o *CreateOptions) error {
-	if o.Hostname == "" {
+	if o.Hostname == "" && c.UTSMode != "host" {
 		c.Hostname = c.ID[:12]
 	}
 	if err := s.MountRootfs(c); err != nil {

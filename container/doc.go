@@ -62,7 +62,8 @@
 // and WriteDiff read the upper dir against the image's layers, Export
 // the whole tree; ImageConfig is what commit keeps of the container's
 // settings. Processes finds a running container's pids by its pid
-// namespace in /proc, which Top filters ps's rows by and Stats samples
+// namespace in /proc (with --pid host: its cgroup's; and what is left
+// there when its command exits is killed), which Top filters ps's rows by and Stats samples
 // (the Engine API's StatsResponse: memory from the container's memory
 // cgroup when it has a limit, else its processes' PSS); package engine
 // turns samples into docker stats' rows.

@@ -12,10 +12,13 @@ import (
 // healthDefaults are docker's.
 const (
 	defaultHealthInterval = 30 * time.Second
-	defaultHealthTimeout  = 30 * time.Second
-	defaultHealthRetries  = 3
-	healthLogKeep         = 5
-	healthOutputMax       = 4096
+	// defaultHealthStartInterval is docker's probe interval in the start
+	// period.
+	defaultHealthStartInterval = 5 * time.Second
+	defaultHealthTimeout       = 30 * time.Second
+	defaultHealthRetries       = 3
+	healthLogKeep              = 5
+	healthOutputMax            = 4096
 )
 
 // runHealthcheck probes the container (init pid) until ctx ends.
@@ -51,17 +54,26 @@ func (s *Store) runHealthcheck(ctx context.Context, c *Config, pid int) {
 	if retries <= 0 {
 		retries = defaultHealthRetries
 	}
-	started := time.Now()
+	startInterval := hc.StartInterval
+	if startInterval <= 0 {
+		startInterval = defaultHealthStartInterval
+	}
+	started, healthy := time.Now(), false
 	for {
+		wait := interval
+		if !healthy && time.Since(started) < hc.StartPeriod {
+			wait = startInterval // docker's --health-start-interval
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(interval):
+		case <-time.After(wait):
 		}
 		res := s.probe(ctx, c, pid, args, timeout)
 		if ctx.Err() != nil {
 			return
 		}
+		healthy = healthy || res.ExitCode == 0
 		inStart := time.Since(started) < hc.StartPeriod
 		_ = s.UpdateState(c.ID, func(st *State) {
 			if st.Pid != pid {

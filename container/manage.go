@@ -144,6 +144,12 @@ type UpdateOptions struct {
 	CPUShares          *int64
 	PidsLimit          *int64
 	Restart            *string
+	CPUPeriod          *int64
+	CPUQuota           *int64
+	CpusetCpus         *string
+	CpusetMems         *string
+	MemoryReservation  string
+	BlkioWeight        *uint16
 }
 
 // Update changes container ref's limits and restart policy: in its
@@ -195,8 +201,11 @@ func (o UpdateOptions) apply(c *Config) error {
 	if o.PidsLimit != nil {
 		r.PidsLimit = max(*o.PidsLimit, 0)
 	}
-	if r.CPUs < 0 || r.CPUShares < 0 {
-		return errors.New("--cpus and --cpu-shares must not be negative")
+	if err := o.applyLimits(&r); err != nil {
+		return err
+	}
+	if err := checkLimits(r); err != nil {
+		return err
 	}
 	if err := checkSwap(r); err != nil {
 		return err
@@ -213,6 +222,29 @@ func (o UpdateOptions) apply(c *Config) error {
 	}
 	c.Resources = r
 	return nil
+}
+
+// applyLimits lays the LimitOptions update takes over r.
+func (o UpdateOptions) applyLimits(r *Resources) error {
+	setIf(&r.CPUPeriod, o.CPUPeriod)
+	setIf(&r.CPUQuota, o.CPUQuota)
+	setIf(&r.CpusetCpus, o.CpusetCpus)
+	setIf(&r.CpusetMems, o.CpusetMems)
+	setIf(&r.BlkioWeight, o.BlkioWeight)
+	if o.MemoryReservation != "" {
+		var err error
+		if r.MemoryReservation, err = reservationFlag(o.MemoryReservation); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setIf sets *dst to *v unless v is nil.
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 // applyLive writes r into running container id's cgroups, moving its

@@ -60,6 +60,12 @@ func (o *CreateOptions) resources() (Resources, error) {
 	if r.MemorySwap, err = memoryFlag("--memory-swap", o.MemorySwap); err != nil {
 		return r, err
 	}
+	if err := o.LimitOptions.apply(&r); err != nil {
+		return r, err
+	}
+	if err := checkLimits(r); err != nil {
+		return r, err
+	}
 	return r, checkSwap(r)
 }
 
@@ -154,6 +160,7 @@ func (h HealthOptions) merge(img *dockerspec.HealthcheckConfig) *Healthcheck {
 	hc := &Healthcheck{}
 	if img != nil {
 		hc.Test, hc.Interval, hc.Timeout, hc.StartPeriod, hc.Retries = img.Test, img.Interval, img.Timeout, img.StartPeriod, img.Retries
+		hc.StartInterval = img.StartInterval
 	}
 	if h.Cmd != "" {
 		hc.Test = []string{"CMD-SHELL", h.Cmd}
@@ -166,6 +173,9 @@ func (h HealthOptions) merge(img *dockerspec.HealthcheckConfig) *Healthcheck {
 	}
 	if h.StartPeriod > 0 {
 		hc.StartPeriod = h.StartPeriod
+	}
+	if h.StartInterval > 0 {
+		hc.StartInterval = h.StartInterval
 	}
 	if h.Retries > 0 {
 		hc.Retries = h.Retries

@@ -53,6 +53,9 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 			return err
 		}
 		r.stdio.Ready(nil)
+		if c.PidMode == "host" {
+			killWithInit(c.ID, p)
+		}
 		health.start(func() { s.runHealthcheck(runCtx, c, p) })
 		return nil
 	}
@@ -92,6 +95,7 @@ func processSpec(c *Config, r *supervision) (*runner.Spec, error) {
 		spec.MaskedPaths, spec.ReadonlyPaths = runner.DefaultMaskedPaths, runner.DefaultReadonlyPaths
 	}
 	spec.ShmSize, spec.Sysctls = c.ShmSize, c.Sysctls
+	namespaceSpec(spec, c)
 	if spec.Rlimits, err = rlimits(c.Ulimits); err != nil {
 		return nil, err
 	}

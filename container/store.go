@@ -70,6 +70,19 @@ type Resources struct {
 	CPUs       float64 `json:"cpus,omitempty"`
 	CPUShares  int64   `json:"cpuShares,omitempty"` // relative weight, 1024 the default
 	PidsLimit  int64   `json:"pidsLimit,omitempty"`
+	// CPUPeriod and CPUQuota are the CFS period and quota in
+	// microseconds (--cpu-period, --cpu-quota; a quota of -1 is none).
+	CPUPeriod int64 `json:"cpuPeriod,omitempty"`
+	CPUQuota  int64 `json:"cpuQuota,omitempty"`
+	// CpusetCpus and CpusetMems are cpuset lists such as 0-2,4.
+	CpusetCpus string `json:"cpusetCpus,omitempty"`
+	CpusetMems string `json:"cpusetMems,omitempty"`
+	// MemoryReservation is the soft limit in bytes.
+	MemoryReservation int64 `json:"memoryReservation,omitempty"`
+	// MemorySwappiness is 0-100; nil keeps the host's (cgroup v1 only).
+	MemorySwappiness *int64 `json:"memorySwappiness,omitempty"`
+	// BlkioWeight is the relative block IO weight, 10-1000 (0: unset).
+	BlkioWeight uint16 `json:"blkioWeight,omitempty"`
 }
 
 // Healthcheck is the image's or the command line's HEALTHCHECK.
@@ -78,7 +91,10 @@ type Healthcheck struct {
 	Interval    time.Duration `json:"interval,omitempty"`
 	Timeout     time.Duration `json:"timeout,omitempty"`
 	StartPeriod time.Duration `json:"startPeriod,omitempty"`
-	Retries     int           `json:"retries,omitempty"`
+	// StartInterval is the time between probes in the start period,
+	// until one succeeds (default 5s).
+	StartInterval time.Duration `json:"startInterval,omitempty"`
+	Retries       int           `json:"retries,omitempty"`
 }
 
 // Config is everything needed to (re)start a container.
@@ -103,6 +119,8 @@ type Config struct {
 	Network        string      `json:"network"` // bridge, none, host or a network's name
 	Net            NetSettings `json:"net,omitzero"`
 	OpenStdin      bool        `json:"openStdin,omitempty"`
+	AttachStdout   bool        `json:"attachStdout,omitempty"` // -a, as docker keeps it
+	AttachStderr   bool        `json:"attachStderr,omitempty"`
 	Tty            bool        `json:"tty,omitempty"`  // a pseudo-terminal as stdio
 	Init           bool        `json:"init,omitempty"` // lade's init as pid 1
 	ReadOnly       bool        `json:"readOnly,omitempty"`
@@ -135,6 +153,14 @@ type Config struct {
 	ShmSize   int64             `json:"shmSize,omitempty"` // 0: 64MiB
 	Ulimits   []string          `json:"ulimits,omitempty"` // docker's NAME=SOFT[:HARD]
 	Sysctls   map[string]string `json:"sysctls,omitempty"`
+	// PidMode, IpcMode and UTSMode are "" (the container's own
+	// namespace) or "host".
+	PidMode    string `json:"pidMode,omitempty"`
+	IpcMode    string `json:"ipcMode,omitempty"`
+	UTSMode    string `json:"utsMode,omitempty"`
+	Domainname string `json:"domainname,omitempty"`
+	// OOMScoreAdj is the process's oom_score_adj, -1000 to 1000.
+	OOMScoreAdj int `json:"oomScoreAdj,omitempty"`
 }
 
 // Statuses a container can be in.

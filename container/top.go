@@ -15,7 +15,8 @@ import (
 )
 
 // Processes lists the host pids of running container c's processes:
-// those in its pid namespace (exec'd ones too), found through /proc.
+// those in its pid namespace (exec'd ones too), found through /proc, or
+// with --pid host those in its cgroup.
 func (s *Store) Processes(c *Container) ([]int, error) {
 	st, err := s.loadState(c.ID)
 	if err != nil {
@@ -30,7 +31,13 @@ func (s *Store) Processes(c *Container) ([]int, error) {
 	}
 	self, _ := os.Readlink("/proc/self/ns/pid")
 	if ns == self {
-		return []int{st.Pid}, nil // not namespaced: its init alone is known
+		// In the host's pid namespace (--pid host): its cgroup's.
+		if f, err := findFreezer(c.ID); err == nil {
+			if pids := f.pids(); len(pids) > 0 {
+				return pids, nil
+			}
+		}
+		return []int{st.Pid}, nil
 	}
 	ents, err := os.ReadDir("/proc")
 	if err != nil {

@@ -120,17 +120,20 @@ func containerState(c *container.Container) *ctypes.State {
 // with it.
 func containerConfig(c *container.Container, img *v1.ConfigFile) *ctypes.Config {
 	cfg := &ctypes.Config{
-		Hostname:    c.Hostname,
-		User:        c.User,
-		Tty:         c.Tty,
-		OpenStdin:   c.OpenStdin,
-		AttachStdin: c.OpenStdin,
-		Env:         nonNil(c.Env),
-		Cmd:         slices.Clone(c.Args),
-		Image:       c.Image,
-		WorkingDir:  c.Cwd,
-		Labels:      nonNilMap(c.Labels),
-		StopSignal:  c.StopSignal,
+		Hostname:     c.Hostname,
+		Domainname:   c.Domainname,
+		User:         c.User,
+		Tty:          c.Tty,
+		OpenStdin:    c.OpenStdin,
+		AttachStdin:  c.OpenStdin,
+		AttachStdout: c.AttachStdout,
+		AttachStderr: c.AttachStderr,
+		Env:          nonNil(c.Env),
+		Cmd:          slices.Clone(c.Args),
+		Image:        c.Image,
+		WorkingDir:   c.Cwd,
+		Labels:       nonNilMap(c.Labels),
+		StopSignal:   c.StopSignal,
 	}
 	if img != nil {
 		if ep := img.Config.Entrypoint; len(ep) > 0 && len(c.Args) >= len(ep) && slices.Equal(ep, c.Args[:len(ep)]) {
@@ -143,7 +146,7 @@ func containerConfig(c *container.Container, img *v1.ConfigFile) *ctypes.Config 
 	}
 	if hc := c.Healthcheck; hc != nil {
 		cfg.Healthcheck = &ctypes.HealthConfig{Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout,
-			StartPeriod: hc.StartPeriod, Retries: hc.Retries}
+			StartPeriod: hc.StartPeriod, StartInterval: hc.StartInterval, Retries: hc.Retries}
 	}
 	cfg.ExposedPorts, cfg.Volumes = exposedAndVolumes(c, img)
 	return cfg

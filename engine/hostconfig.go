@@ -34,6 +34,13 @@ func hostConfig(c *container.Container) *ctypes.HostConfig {
 		GroupAdd:       c.GroupAdd,
 		Privileged:     c.Privileged,
 		ReadonlyRootfs: c.ReadOnly,
+		PidMode:        ctypes.PidMode(c.PidMode),
+		IpcMode:        ctypes.IpcMode(c.IpcMode),
+		UTSMode:        ctypes.UTSMode(c.UTSMode),
+		OomScoreAdj:    c.OOMScoreAdj,
+	}
+	if h.IpcMode == "" {
+		h.IpcMode = "private" // docker's default
 	}
 	h.CapAdd, h.CapDrop = capabilityChanges(c)
 	h.DNS = []netip.Addr{}
@@ -92,6 +99,9 @@ func resources(c *container.Container) ctypes.Resources {
 			r.Ulimits = append(r.Ulimits, ul)
 		}
 	}
+	lim := c.Resources
+	r.CPUPeriod, r.CPUQuota, r.CpusetCpus, r.CpusetMems = lim.CPUPeriod, lim.CPUQuota, lim.CpusetCpus, lim.CpusetMems
+	r.MemoryReservation, r.MemorySwappiness, r.BlkioWeight = lim.MemoryReservation, lim.MemorySwappiness, lim.BlkioWeight
 	if c.Resources.PidsLimit > 0 {
 		n := c.Resources.PidsLimit
 		r.PidsLimit = &n

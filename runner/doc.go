@@ -13,19 +13,20 @@
 // Run checks the Spec (prepare; with Spec.Platform, that this host can
 // run that platform's programs), creates missing mount targets in the
 // rootfs, and starts the init: lade re-executed in new pid, UTS and IPC
-// namespaces (or a spare, with Runner.Prestart, or the one Launch started
+// namespaces (the host's with Spec.HostPID, HostIPC, HostUTS) (or a spare, with Runner.Prestart, or the one Launch started
 // ahead of a container's Run), under docker's device allow-list unless
 // Spec.AllDevices (a device cgroup per Run, or Spec.DeviceCgroup: cloned
 // into it on cgroup v2, also on hybrid hosts; joined like Spec.Cgroups on
 // v1, or when it is the caller's v2 cgroup). The init reads its config from a pipe
-// and, in order: joins Spec.Cgroups; unshares its mount (with NetworkNone
+// and, in order: sets Spec.OOMScoreAdj; joins Spec.Cgroups; unshares its mount (with NetworkNone
 // its network, or joins Spec.NetNS; with CgroupNS its cgroup) namespace, so a spare sees mounts
 // made after it started; mounts /proc, /dev, /sys and the spec's mounts
 // ("file" mounts and secrets on a tmpfs only its namespace has); pivots
 // into the rootfs; applies read-only and masked paths; opens the terminal
 // in its own devpts (Tty); drops the bounding set; installs the seccomp
 // filter (with no_new_privs: right before execve); switches credentials;
-// closes inherited fds; execs the command, which becomes pid 1. Run
+// closes inherited fds; execs the command, which becomes pid 1 (unless
+// HostPID). Run
 // reports Started before the config is sent and Running after execve,
 // waits, removes the stubs and returns the exit status; when the command
 // exits the kernel kills whatever it left running.

@@ -105,6 +105,12 @@ func acceptConfig() (*initConfig, error) {
 // enterNamespaces joins the config's cgroups and takes the mount (and
 // network, and cgroup) namespaces.
 func enterNamespaces(cfg *initConfig) error {
+	// Lowering it needs CAP_SYS_RESOURCE, which the init still has.
+	if cfg.OOMScore != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*cfg.OOMScore)), 0); err != nil {
+			return fmt.Errorf("setting oom_score_adj: %w", err)
+		}
+	}
 	// Host paths, before the mount namespace changes. "0" moves the whole
 	// thread group, every thread of this runtime.
 	for _, dir := range cfg.Cgroups {
@@ -152,6 +158,11 @@ func setupContainer(cfg *initConfig) error {
 	if cfg.Hostname != "" {
 		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
 			return fmt.Errorf("sethostname %q: %w", cfg.Hostname, err)
+		}
+	}
+	if cfg.Domain != "" {
+		if err := unix.Setdomainname([]byte(cfg.Domain)); err != nil {
+			return fmt.Errorf("setdomainname %q: %w", cfg.Domain, err)
 		}
 	}
 	if err := writeSysctls(cfg.Sysctls); err != nil {

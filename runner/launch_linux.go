@@ -21,17 +21,18 @@ type launchKey struct {
 	deviceCgroup   string
 	devices        []Device
 	cgroups        []string
+	clone          uintptr
 }
 
 func keyOf(spec *Spec) launchKey {
 	return launchKey{stdin: spec.Stdin, stdout: spec.Stdout, stderr: spec.Stderr, tty: spec.Tty,
-		allDevices: spec.AllDevices, deviceCgroup: spec.DeviceCgroup, devices: spec.Devices, cgroups: spec.Cgroups}
+		allDevices: spec.AllDevices, deviceCgroup: spec.DeviceCgroup, devices: spec.Devices, cgroups: spec.Cgroups, clone: spec.cloneFlags()}
 }
 
 func (k launchKey) equal(o launchKey) bool {
 	return same(k.stdin, o.stdin) && same(k.stdout, o.stdout) && same(k.stderr, o.stderr) && k.tty == o.tty &&
 		k.allDevices == o.allDevices && k.deviceCgroup == o.deviceCgroup &&
-		slices.Equal(k.devices, o.devices) && slices.Equal(k.cgroups, o.cgroups)
+		slices.Equal(k.devices, o.devices) && slices.Equal(k.cgroups, o.cgroups) && k.clone == o.clone
 }
 
 // same compares a and b as == does, but says false for values == would
@@ -94,7 +95,7 @@ func (r *Runner) launchFor(spec *Spec) (*proc, error) {
 			return nil, fmt.Errorf("runner: %w", err)
 		}
 	}
-	p, err := r.launchInit(spec.Tty, false, spec.Stdin, spec.Stdout, spec.Stderr, dc)
+	p, err := r.launchInit(spec.Tty, false, spec.cloneFlags(), spec.Stdin, spec.Stdout, spec.Stderr, dc)
 	if err != nil {
 		_ = dc.remove()
 		return nil, err

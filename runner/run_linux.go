@@ -30,6 +30,8 @@ type initConfig struct {
 	GID      uint32            `json:"gid"`
 	Groups   []uint32          `json:"groups,omitempty"`
 	Hostname string            `json:"hostname,omitempty"`
+	Domain   string            `json:"domainname,omitempty"`
+	OOMScore *int              `json:"oomScoreAdj,omitempty"`
 	NewNet   bool              `json:"newNet,omitempty"`
 	NetNS    string            `json:"netNS,omitempty"` // joined instead of a new one
 	Mounts   []initMount       `json:"mounts,omitempty"`
@@ -361,6 +363,8 @@ func prepare(spec *Spec) (*initConfig, error) {
 		GID:      spec.GID,
 		Groups:   spec.AdditionalGIDs,
 		Hostname: spec.Hostname,
+		Domain:   spec.Domainname,
+		OOMScore: spec.OOMScoreAdj,
 		NewNet:   spec.Network == NetworkNone,
 		NetNS:    spec.NetNS,
 		Tty:      spec.Tty,
@@ -375,6 +379,9 @@ func prepare(spec *Spec) (*initConfig, error) {
 			ReadonlyPaths:   spec.ReadonlyPaths,
 			NoNewPrivileges: spec.NoNewPrivileges,
 		},
+	}
+	if spec.HostUTS {
+		cfg.Hostname, cfg.Domain = "", "" // never rename the host
 	}
 	if spec.Capabilities != nil {
 		set, err := caps.Set(spec.Capabilities)

@@ -82,7 +82,15 @@ type Spec struct {
 	AdditionalGIDs []uint32
 	// Hostname is set in the new UTS namespace; empty keeps the host's.
 	Hostname string
-	Network  Network
+	// Domainname is the NIS domain name set in the new UTS namespace.
+	Domainname string
+	// HostPID, HostIPC and HostUTS share the host's pid, IPC and UTS
+	// namespaces instead of new ones (docker's --pid/--ipc/--uts host).
+	HostPID, HostIPC, HostUTS bool
+	// OOMScoreAdj, when set, is the init's (and so the command's)
+	// /proc/PID/oom_score_adj.
+	OOMScoreAdj *int
+	Network     Network
 	// NetNS, with NetworkNone, is a network namespace (a path such as
 	// /proc/PID/fd/N) the container joins instead of a new one: its
 	// supervisor made it and wired its interfaces beforehand.

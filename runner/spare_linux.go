@@ -34,7 +34,7 @@ type proc struct {
 // pipe of its own (p.out). A dc made for one step is where the init is
 // cloned (CLONE_INTO_CGROUP): it never runs outside its device rules,
 // and moving a process between cgroups costs more than that.
-func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.Writer, dc *deviceCgroup) (_ *proc, err error) {
+func (r *Runner) launchInit(tty, spare bool, clone uintptr, stdin io.Reader, stdout, stderr io.Writer, dc *deviceCgroup) (_ *proc, err error) {
 	var ends childEnds // the init's ends of the pipes: closed here once it started
 	defer func() { ends.close() }()
 	p := &proc{ttyParent: -1, stopStdin: func() {}, exited: make(chan error, 1)}
@@ -59,7 +59,7 @@ func (r *Runner) launchInit(tty, spare bool, stdin io.Reader, stdout, stderr io.
 	// cannot reach lade's terminal through /dev/tty (a -t init makes its
 	// own session for its terminal).
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
+		Cloneflags: clone,
 		Pdeathsig:  syscall.SIGKILL,
 		Setsid:     !tty,
 	}
@@ -188,7 +188,27 @@ func (p *proc) close() {
 // spareFits tells whether a spare, started with /dev/null as stdin and one
 // pipe for stdout and stderr, can run spec as a fresh init would.
 func spareFits(spec *Spec, cfg *initConfig) bool {
-	return !cfg.Tty && spec.Stdin == nil && spec.Stdout == spec.Stderr
+	return !cfg.Tty && spec.Stdin == nil && spec.Stdout == spec.Stderr && spec.cloneFlags() == defaultClone
+}
+
+// defaultClone are the namespaces an init is cloned into; the mount and
+// network ones come later, from the init itself.
+const defaultClone = unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
+
+// cloneFlags are the namespaces spec's init is cloned into: the default
+// ones but those it shares with the host.
+func (spec *Spec) cloneFlags() uintptr {
+	flags := uintptr(defaultClone)
+	if spec.HostPID {
+		flags &^= unix.CLONE_NEWPID
+	}
+	if spec.HostIPC {
+		flags &^= unix.CLONE_NEWIPC
+	}
+	if spec.HostUTS {
+		flags &^= unix.CLONE_NEWUTS
+	}
+	return flags
 }
 
 // takeSpare hands out the spare init, if there is a live one and spec
@@ -239,7 +259,7 @@ func (r *Runner) Warm() {
 		if stepDevicesOnV2() && deviceCgroups() {
 			dc, _ = setupDeviceCgroup("", DefaultDeviceRules, "")
 		}
-		p, err := r.launchInit(false, true, nil, nil, nil, dc)
+		p, err := r.launchInit(false, true, defaultClone, nil, nil, nil, dc)
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.filling = false

@@ -166,7 +166,7 @@ func TestSpareCancelAndDeadSpare(t *testing.T) {
 	}
 
 	// The second of those cases, forced: a dead spare given its spec.
-	p, err := r.launchInit(false, true, nil, nil, nil, nil)
+	p, err := r.launchInit(false, true, defaultClone, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

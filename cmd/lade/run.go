@@ -82,6 +82,13 @@ func (a *app) createFlags(c *cobra.Command, f *runFlags) {
 	fl.BoolVarP(&f.PublishAll, "publish-all", "P", false, "publish every port the image EXPOSEs on a free host port")
 	fl.StringVar(&f.Restart, "restart", "no", "restart policy: no, on-failure[:N], always, unless-stopped")
 	resourceFlags(c, &f.Memory, &f.MemorySwap, &f.CPUs, &f.CPUShares, &f.PidsLimit)
+	limitFlags(c, &f.LimitOptions)
+	fl.Int64Var(&f.MemorySwappiness, "memory-swappiness", -1, "tune the container's memory swappiness (0 to 100; cgroup v1)")
+	fl.IntVar(&f.OOMScoreAdj, "oom-score-adj", 0, "tune the host's OOM preferences (-1000 to 1000)")
+	fl.StringVar(&f.PidMode, "pid", "", "PID namespace to use: host, or the container's own (default)")
+	fl.StringVar(&f.IpcMode, "ipc", "", "IPC namespace to use: host, or private (default)")
+	fl.StringVar(&f.UTSMode, "uts", "", "UTS namespace to use: host, or the container's own (default)")
+	fl.StringVar(&f.Domainname, "domainname", "", "container NIS domain name")
 	fl.BoolVar(&f.Privileged, "privileged", false, "keep every capability and device, and no masked or read-only paths")
 	fl.StringArrayVar(&f.Devices, "device", nil, "add a host device: HOST[:CONTAINER[:PERMS]], PERMS some of rwm (default rwm)")
 	fl.StringArrayVar(&f.CapAdd, "cap-add", nil, "add a capability (or ALL)")
@@ -93,6 +100,7 @@ func (a *app) createFlags(c *cobra.Command, f *runFlags) {
 	fl.DurationVar(&f.Health.Interval, "health-interval", 0, "time between healthchecks (default 30s)")
 	fl.DurationVar(&f.Health.Timeout, "health-timeout", 0, "healthcheck timeout (default 30s)")
 	fl.DurationVar(&f.Health.StartPeriod, "health-start-period", 0, "failures in this initial period do not count")
+	fl.DurationVar(&f.Health.StartInterval, "health-start-interval", 0, "time between healthchecks in the start period (default 5s)")
 	fl.IntVar(&f.Health.Retries, "health-retries", 0, "consecutive failures that make the container unhealthy (default 3)")
 	fl.BoolVar(&f.Health.Disable, "no-healthcheck", false, "disable the image's HEALTHCHECK")
 	fl.StringArrayVarP(&f.Labels, "label", "l", nil, "set a label KEY=VALUE")
@@ -130,6 +138,9 @@ func (a *app) run(ctx context.Context, c *cobra.Command, f *runFlags, ref string
 	streams, err := attachStreams(f.attach, f.OpenStdin)
 	if err != nil {
 		return 0, err
+	}
+	if !f.detach {
+		f.AttachStdout, f.AttachStderr = streams.stdout, streams.stderr
 	}
 	store, cfg, err := a.create(ctx, c, f, ref, cmdArgs)
 	if err != nil {
