@@ -101,6 +101,7 @@ func (s *Server) routes() {
 	s.systemRoutes()
 	s.imageRoutes()
 	s.containerRoutes()
+	s.attachRoutes()
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -117,9 +118,9 @@ func (s *Server) routes() {
 // notImplemented are the Engine API's endpoints lade has the objects for
 // but serves later.
 var notImplemented = []string{
-	"POST /containers/{id}/attach", "GET /containers/{id}/attach/ws", "POST /containers/{id}/exec",
+	"GET /containers/{id}/attach/ws", "POST /containers/{id}/exec",
 	"POST /exec/{id}/start", "POST /exec/{id}/resize", "GET /exec/{id}/json", "POST /build",
-	"POST /build/prune", "POST /containers/{id}/resize",
+	"POST /build/prune",
 	"HEAD /containers/{id}/archive", "GET /containers/{id}/archive", "PUT /containers/{id}/archive",
 	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
 	"POST /commit", "GET /events", "GET /system/df", "POST /auth", "POST /session",

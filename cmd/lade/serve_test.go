@@ -65,6 +65,11 @@ func dockerCLI(t *testing.T, bin, sock string, args ...string) string {
 }
 
 func dockerTry(bin, sock string, args ...string) (string, string, error) {
+	return dockerStdin(bin, sock, "", args...)
+}
+
+// dockerStdin is dockerTry with stdin.
+func dockerStdin(bin, sock, stdin string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -72,7 +77,7 @@ func dockerTry(bin, sock string, args ...string) (string, string, error) {
 	defer os.RemoveAll(home)
 	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock, "HOME="+home, "DOCKER_CONFIG="+home)
 	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
 	err := cmd.Run()
 	return out.String(), errb.String(), err
 }
@@ -113,7 +118,7 @@ func TestServeProtocol(t *testing.T) {
 		{"DELETE", "/images/nosuch", 404, "No such image: nosuch"},
 		{"GET", "/volumes/nosuch", 404, "no such volume"},
 		{"GET", "/networks/nosuch", 404, "No such network: nosuch"},
-		{"POST", "/v1.41/containers/abc/attach", 501, "lade serve does not implement POST /containers/abc/attach yet"},
+		{"POST", "/v1.41/containers/abc/attach", 404, "No such container: abc"},
 		{"POST", "/build", 501, "does not implement POST /build"},
 		{"GET", "/no/such/endpoint", 404, "page not found"},
 		{"POST", "/containers/create", 400, "config cannot be empty"},
