@@ -13,15 +13,17 @@
 // and network prune; sysinfo for version and info; images, container
 // and network for the rest) and answers with the Engine API's types,
 // github.com/moby/moby/api/types. A create request is mapped onto
-// container.CreateOptions (createOptions), the options `lade run` and
+// container. Exec start hijacks the same way and calls
+// container.Store.Exec (ExecDetached for Detach), as `lade exec`; exec
+// records live in the Server's memory (execTable), as dockerd's do.CreateOptions (createOptions), the options `lade run` and
 // `lade create` fill from their flags. Pull and push stream docker's JSON
 // messages, made from the stores' progress lines. Paths take an
 // optional /vX.Y prefix, from MinVersion (1.41, docker 20.10) to
 // MaxVersion (the types' version); others get dockerd's 400. Errors are
 // dockerd's {"message": ...} with its status codes: 404 for no such
 // object, 409 for conflicts, 400 for bad parameters, 500 otherwise, and
-// 501 for the endpoints lade does not serve yet (exec, build and the
-// others listed in notImplemented).
+// 501 for the endpoints lade does not serve yet (build and the others
+// listed in notImplemented).
 //
 // Attach hijacks the connection as dockerd does (101 UPGRADED, then the
 // raw or multiplexed stream) and calls container.Store.Attach, as `lade

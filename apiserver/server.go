@@ -32,6 +32,7 @@ type Server struct {
 	o      Options
 	stores engine.Stores
 	mux    *http.ServeMux
+	execs  execTable
 }
 
 // New opens the root's container and network stores and routes the
@@ -102,6 +103,7 @@ func (s *Server) routes() {
 	s.imageRoutes()
 	s.containerRoutes()
 	s.attachRoutes()
+	s.execRoutes()
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -118,8 +120,7 @@ func (s *Server) routes() {
 // notImplemented are the Engine API's endpoints lade has the objects for
 // but serves later.
 var notImplemented = []string{
-	"GET /containers/{id}/attach/ws", "POST /containers/{id}/exec",
-	"POST /exec/{id}/start", "POST /exec/{id}/resize", "GET /exec/{id}/json", "POST /build",
+	"GET /containers/{id}/attach/ws", "POST /build",
 	"POST /build/prune",
 	"HEAD /containers/{id}/archive", "GET /containers/{id}/archive", "PUT /containers/{id}/archive",
 	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",

@@ -205,12 +205,13 @@ func (s *Store) Resize(ref string, h, w uint16) error {
 	if !c.Tty || c.State.Pid == 0 || !s.supervised(c.ID) || h == 0 || w == 0 {
 		return nil
 	}
-	return resizeFd(fmt.Sprintf("/proc/%d/fd/0", c.State.Pid), h, w)
+	return ResizeTerminal(c.State.Pid, h, w)
 }
 
-// resizeFd sets the size of the terminal at path.
-func resizeFd(path string, h, w uint16) error {
-	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0)
+// ResizeTerminal sets the size of the terminal process pid reads from
+// (an exec's, whose pid ExecOptions.Pid reports).
+func ResizeTerminal(pid int, h, w uint16) error {
+	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/0", pid), os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		return fmt.Errorf("resizing the terminal: %w", err)
 	}

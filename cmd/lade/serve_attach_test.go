@@ -1,32 +1,34 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os/exec"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
-// TestServeAttach: docker run without -d attaches before it starts the
-// container, prints its output and exits with its status.
-func TestServeAttach(t *testing.T) {
-	sock := startServe(t, newRoot(t))
-	tests := []struct {
-		name, stdin string
-		args        []string
-		out, errOut string
-		code        int
-	}{
-		{name: "echo", args: []string{"run", "--rm", "busybox", "echo", "hi"}, out: "hi\n"},
-		{name: "streams and status", args: []string{"run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"},
-			out: "out\n", errOut: "err\n", code: 3},
-		{name: "kept", args: []string{"run", "busybox", "echo", "kept"}, out: "kept\n"},
-		{name: "terminal", args: []string{"run", "--rm", "-t", "busybox", "echo", "tty"}, out: "tty\r\n"},
-		{name: "stdin", stdin: "line one\nline two\n", args: []string{"run", "--rm", "-i", "busybox", "head", "-n1"},
-			out: "line one\n"},
-	}
+// serveCase is one docker CLI command against lade serve and what it
+// prints and exits with.
+type serveCase struct {
+	name, stdin string
+	args        []string
+	out, errOut string
+	code        int
+}
+
+// runServeCases runs the cases with every docker client; setup, when
+// set, runs first with each (a container the cases use).
+func runServeCases(t *testing.T, sock string, setup func(t *testing.T, bin string), tests []serveCase) {
 	for _, cl := range serveClients {
 		t.Run(cl.name, func(t *testing.T) {
 			requireClient(t, cl.bin)
+			if setup != nil {
+				setup(t, cl.bin)
+			}
 			for _, tt := range tests {
 				out, errOut, err := dockerStdin(cl.bin, sock, tt.stdin, tt.args...)
 				code := 0
@@ -41,5 +43,70 @@ func TestServeAttach(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServeAttach: docker run without -d attaches before it starts the
+// container, prints its output and exits with its status.
+func TestServeAttach(t *testing.T) {
+	sock := startServe(t, newRoot(t))
+	runServeCases(t, sock, nil, []serveCase{
+		{name: "echo", args: []string{"run", "--rm", "busybox", "echo", "hi"}, out: "hi\n"},
+		{name: "streams and status", args: []string{"run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"},
+			out: "out\n", errOut: "err\n", code: 3},
+		{name: "kept", args: []string{"run", "busybox", "echo", "kept"}, out: "kept\n"},
+		{name: "terminal", args: []string{"run", "--rm", "-t", "busybox", "echo", "tty"}, out: "tty\r\n"},
+		{name: "stdin", stdin: "line one\nline two\n", args: []string{"run", "--rm", "-i", "busybox", "head", "-n1"},
+			out: "line one\n"},
+	})
+}
+
+// TestServeExec: docker exec through the API, attached, with stdin, a
+// terminal, and detached.
+func TestServeExec(t *testing.T) {
+	sock := startServe(t, newRoot(t))
+	setup := func(t *testing.T, bin string) {
+		dockerCLI(t, bin, sock, "run", "-d", "--name", "ex", "busybox", "sleep", "60")
+		t.Cleanup(func() { _, _, _ = dockerTry(bin, sock, "rm", "-f", "ex") })
+	}
+	runServeCases(t, sock, setup, []serveCase{
+		{name: "ls", args: []string{"exec", "ex", "ls", "/bin/sh"}, out: "/bin/sh\n"},
+		{name: "status", args: []string{"exec", "ex", "sh", "-c", "echo e >&2; exit 4"}, errOut: "e\n", code: 4},
+		{name: "env and workdir", args: []string{"exec", "-e", "X=1", "-w", "/tmp", "ex", "sh", "-c", "echo $X; pwd"}, out: "1\n/tmp\n"},
+		{name: "stdin", stdin: "abc\n", args: []string{"exec", "-i", "ex", "cat"}, out: "abc\n"},
+		{name: "terminal", args: []string{"exec", "-t", "ex", "echo", "tty"}, out: "tty\r\n"},
+		{name: "detached", args: []string{"exec", "-d", "ex", "touch", "/tmp/detached"}},
+		{name: "after detached", args: []string{"exec", "ex", "sh", "-c", "for i in $(seq 50); do test -e /tmp/detached && break; sleep 0.1; done; ls /tmp/detached"},
+			out: "/tmp/detached\n"},
+	})
+}
+
+// TestServeDockerPyExec: docker-py's exec_run returns the exit code and
+// output.
+func TestServeDockerPyExec(t *testing.T) {
+	sock := startServe(t, newRoot(t))
+	py, err := exec.LookPath("python3")
+	if err == nil {
+		err = exec.Command(py, "-c", "import docker").Run()
+	}
+	if err != nil {
+		testutil.Unavailable(t, "python3-docker missing: scripts/test.sh installs it")
+	}
+	script := `
+import docker, sys
+c = docker.DockerClient(base_url="unix://" + sys.argv[1])
+ctr = c.containers.run("busybox", "sleep 60", detach=True)
+r = ctr.exec_run("sh -c 'echo py; exit 5'")
+assert r.exit_code == 5 and r.output == b"py\n", r
+r = ctr.exec_run(["echo", "tty"], tty=True)
+assert r.exit_code == 0 and r.output == b"tty\r\n", r
+ctr.remove(force=True)
+print("ok")
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "-c", script, sock).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("docker-py: %v\n%s", err, out)
 	}
 }
