@@ -13,9 +13,7 @@
 // and network prune; sysinfo for version and info; images, container
 // and network for the rest) and answers with the Engine API's types,
 // github.com/moby/moby/api/types. A create request is mapped onto
-// container. Exec start hijacks the same way and calls
-// container.Store.Exec (ExecDetached for Detach), as `lade exec`; exec
-// records live in the Server's memory (execTable), as dockerd's do.CreateOptions (createOptions), the options `lade run` and
+// container.CreateOptions (createOptions), the options `lade run` and
 // `lade create` fill from their flags. Pull and push stream docker's JSON
 // messages, made from the stores' progress lines. Paths take an
 // optional /vX.Y prefix, from MinVersion (1.41, docker 20.10) to
@@ -28,7 +26,9 @@
 // Attach hijacks the connection as dockerd does (101 UPGRADED, then the
 // raw or multiplexed stream) and calls container.Store.Attach, as `lade
 // attach` does, with Pending: docker run attaches before it starts the
-// container.
+// container. Exec start hijacks the same way and calls
+// container.Store.Exec (ExecDetached for Detach), as `lade exec`; exec
+// records live in the Server's memory (execTable), as dockerd's do.
 //
 // Listen opens the -H addresses as dockerd does: unix sockets with mode
 // 0660 and group "lade" when it exists, TCP beyond loopback only with
