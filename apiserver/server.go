@@ -104,6 +104,7 @@ func (s *Server) routes() {
 	s.containerRoutes()
 	s.attachRoutes()
 	s.execRoutes()
+	s.archiveRoutes()
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -122,7 +123,6 @@ func (s *Server) routes() {
 var notImplemented = []string{
 	"GET /containers/{id}/attach/ws", "POST /build",
 	"POST /build/prune",
-	"HEAD /containers/{id}/archive", "GET /containers/{id}/archive", "PUT /containers/{id}/archive",
 	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
 	"POST /commit", "GET /events", "GET /system/df", "POST /auth", "POST /session",
 	"GET /distribution/{name...}",

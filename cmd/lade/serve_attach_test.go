@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ type serveCase struct {
 	name, stdin string
 	args        []string
 	out, errOut string
+	errHas      string // in errOut, instead of errOut
 	code        int
 }
 
@@ -37,6 +40,9 @@ func runServeCases(t *testing.T, sock string, setup func(t *testing.T, bin strin
 					code = ee.ExitCode()
 				} else if err != nil {
 					t.Fatalf("%s: %v", tt.name, err)
+				}
+				if tt.errHas != "" && strings.Contains(errOut, tt.errHas) {
+					errOut = tt.errOut
 				}
 				if out != tt.out || errOut != tt.errOut || code != tt.code {
 					t.Errorf("%s: docker %v = %q %q exit %d, want %q %q exit %d", tt.name, tt.args, out, errOut, code, tt.out, tt.errOut, tt.code)
@@ -78,6 +84,36 @@ func TestServeExec(t *testing.T) {
 		{name: "detached", args: []string{"exec", "-d", "ex", "touch", "/tmp/detached"}},
 		{name: "after detached", args: []string{"exec", "ex", "sh", "-c", "for i in $(seq 50); do test -e /tmp/detached && break; sleep 0.1; done; ls /tmp/detached"},
 			out: "/tmp/detached\n"},
+	})
+}
+
+// TestServeCopy: docker cp both ways through the archive endpoints.
+func TestServeCopy(t *testing.T) {
+	sock := startServe(t, newRoot(t))
+	host := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(host, "dir", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range map[string]string{"hello": "hi\n", "dir/sub/f": "deep\n"} {
+		if err := os.WriteFile(filepath.Join(host, p), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	back := filepath.Join(host, "back")
+	setup := func(t *testing.T, bin string) {
+		os.RemoveAll(back)
+		dockerCLI(t, bin, sock, "run", "-d", "--name", "cp", "busybox", "sleep", "60")
+		t.Cleanup(func() { _, _, _ = dockerTry(bin, sock, "rm", "-f", "cp") })
+	}
+	runServeCases(t, sock, setup, []serveCase{
+		{name: "file in", args: []string{"cp", filepath.Join(host, "hello"), "cp:/tmp/"}},
+		{name: "dir in", args: []string{"cp", filepath.Join(host, "dir"), "cp:/tmp/dir2"}},
+		{name: "read in", args: []string{"exec", "cp", "cat", "/tmp/hello", "/tmp/dir2/sub/f"}, out: "hi\ndeep\n"},
+		{name: "dir out", args: []string{"cp", "cp:/tmp/dir2", back}},
+		{name: "file out", args: []string{"cp", "cp:/tmp/hello", filepath.Join(back, "hello")}},
+		{name: "round trip", args: []string{"cp", back, "cp:/tmp/back"}},
+		{name: "read back", args: []string{"exec", "cp", "cat", "/tmp/back/hello", "/tmp/back/sub/f"}, out: "hi\ndeep\n"},
+		{name: "missing", args: []string{"cp", "cp:/nosuch", back}, errHas: "/nosuch", code: 1},
 	})
 }
 
