@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
@@ -23,7 +24,8 @@ type Options struct {
 	Root      string
 	Images    *images.Store
 	Snapshots *snapshot.Snapshotter
-	Insecure  []string // --insecure-registry hosts, for pull and push
+	Content   *cache.Store // the build's content store
+	Insecure  []string     // --insecure-registry hosts, for pull and push
 }
 
 // Server answers the Engine API from one lade root. It keeps no state of
@@ -105,6 +107,7 @@ func (s *Server) routes() {
 	s.attachRoutes()
 	s.execRoutes()
 	s.archiveRoutes()
+	s.handle("POST /build", s.build)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -121,7 +124,7 @@ func (s *Server) routes() {
 // notImplemented are the Engine API's endpoints lade has the objects for
 // but serves later.
 var notImplemented = []string{
-	"GET /containers/{id}/attach/ws", "POST /build",
+	"GET /containers/{id}/attach/ws",
 	"POST /build/prune",
 	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
 	"POST /commit", "GET /events", "GET /system/df", "POST /auth", "POST /session",

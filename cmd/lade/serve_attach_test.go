@@ -19,7 +19,8 @@ type serveCase struct {
 	name, stdin string
 	args        []string
 	out, errOut string
-	errHas      string // in errOut, instead of errOut
+	errHas      string // may be in errOut, instead of errOut
+	outHas      string // in out, instead of out
 	code        int
 }
 
@@ -43,6 +44,9 @@ func runServeCases(t *testing.T, sock string, setup func(t *testing.T, bin strin
 				}
 				if tt.errHas != "" && strings.Contains(errOut, tt.errHas) {
 					errOut = tt.errOut
+				}
+				if tt.outHas != "" && strings.Contains(out, tt.outHas) {
+					out = tt.out
 				}
 				if out != tt.out || errOut != tt.errOut || code != tt.code {
 					t.Errorf("%s: docker %v = %q %q exit %d, want %q %q exit %d", tt.name, tt.args, out, errOut, code, tt.out, tt.errOut, tt.code)
@@ -114,6 +118,31 @@ func TestServeCopy(t *testing.T) {
 		{name: "round trip", args: []string{"cp", back, "cp:/tmp/back"}},
 		{name: "read back", args: []string{"exec", "cp", "cat", "/tmp/back/hello", "/tmp/back/sub/f"}, out: "hi\ndeep\n"},
 		{name: "missing", args: []string{"cp", "cp:/nosuch", back}, errHas: "/nosuch", code: 1},
+	})
+}
+
+// TestServeBuild: docker build (the classic builder's endpoint) of a
+// context, then docker run of the result.
+func TestServeBuild(t *testing.T) {
+	sock := startServe(t, newRoot(t))
+	dir := t.TempDir()
+	files := map[string]string{
+		"Dockerfile": "FROM busybox\nARG WHO=nobody\nCOPY f /f\nRUN echo \"$WHO\" >> /f\nLABEL by=api\nCMD [\"cat\", \"/f\"]\n",
+		"f":          "from the context\n",
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runServeCases(t, sock, nil, []serveCase{
+		// The current client warns that the legacy builder is deprecated.
+		{name: "build", args: []string{"build", "-q", "-t", "built:api", "--build-arg", "WHO=api", dir}, outHas: "sha256:",
+			errHas: "legacy builder is deprecated"},
+		{name: "build output", args: []string{"build", "-t", "built:api2", dir}, outHas: "Successfully tagged built:api2",
+			errHas: "legacy builder is deprecated"},
+		{name: "run", args: []string{"run", "--rm", "built:api"}, out: "from the context\napi\n"},
+		{name: "label", args: []string{"image", "inspect", "-f", "{{.Config.Labels.by}}", "built:api"}, out: "api\n"},
 	})
 }
 

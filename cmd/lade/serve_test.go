@@ -75,7 +75,8 @@ func dockerStdin(bin, sock, stdin string, args ...string) (string, string, error
 	cmd := exec.CommandContext(ctx, bin, args...)
 	home, _ := os.MkdirTemp("", "docker-home-")
 	defer os.RemoveAll(home)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock, "HOME="+home, "DOCKER_CONFIG="+home)
+	// DOCKER_BUILDKIT=0: docker build uses the classic builder's endpoint.
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock, "HOME="+home, "DOCKER_CONFIG="+home, "DOCKER_BUILDKIT=0")
 	var out, errb strings.Builder
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
 	err := cmd.Run()
@@ -119,7 +120,7 @@ func TestServeProtocol(t *testing.T) {
 		{"GET", "/volumes/nosuch", 404, "no such volume"},
 		{"GET", "/networks/nosuch", 404, "No such network: nosuch"},
 		{"POST", "/v1.41/containers/abc/attach", 404, "No such container: abc"},
-		{"POST", "/build", 501, "does not implement POST /build"},
+		{"POST", "/commit", 501, "does not implement POST /commit"},
 		{"GET", "/no/such/endpoint", 404, "page not found"},
 		{"POST", "/containers/create", 400, "config cannot be empty"},
 		{"GET", "/containers/nosuch/logs", 404, "No such container: nosuch"},
