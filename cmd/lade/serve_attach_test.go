@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/lade-build/lade/internal/testutil"
 )
 
 // serveCase is one docker CLI command against lade serve and what it
@@ -150,14 +146,7 @@ func TestServeBuild(t *testing.T) {
 // output.
 func TestServeDockerPyExec(t *testing.T) {
 	sock := startServe(t, newRoot(t))
-	py, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(py, "-c", "import docker").Run()
-	}
-	if err != nil {
-		testutil.Unavailable(t, "python3-docker missing: scripts/test.sh installs it")
-	}
-	script := `
+	runDockerPy(t, sock, `
 import docker, sys
 c = docker.DockerClient(base_url="unix://" + sys.argv[1])
 ctr = c.containers.run("busybox", "sleep 60", detach=True)
@@ -167,11 +156,5 @@ r = ctr.exec_run(["echo", "tty"], tty=True)
 assert r.exit_code == 0 and r.output == b"tty\r\n", r
 ctr.remove(force=True)
 print("ok")
-`
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, py, "-c", script, sock).CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "ok" {
-		t.Fatalf("docker-py: %v\n%s", err, out)
-	}
+`)
 }

@@ -263,14 +263,7 @@ func serveVolumesNetworks(t *testing.T, bin, sock, root string, i int) {
 func TestServeDockerPy(t *testing.T) {
 	root := newRoot(t)
 	sock := startServe(t, root)
-	py, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(py, "-c", "import docker").Run()
-	}
-	if err != nil {
-		testutil.Unavailable(t, "python3-docker missing: scripts/test.sh installs it")
-	}
-	script := `
+	runDockerPy(t, sock, `
 import docker, sys
 c = docker.DockerClient(base_url="unix://" + sys.argv[1])
 assert c.ping()
@@ -294,7 +287,20 @@ assert ctr.logs() == b"up\n"
 ctr.remove()
 assert c.networks.prune()["NetworksDeleted"] == ["pynet"]
 print("ok")
-`
+`)
+}
+
+// runDockerPy runs a docker-py script, given the socket as argv[1], that
+// prints ok.
+func runDockerPy(t *testing.T, sock, script string) {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err == nil {
+		err = exec.Command(py, "-c", "import docker").Run()
+	}
+	if err != nil {
+		testutil.Unavailable(t, "python3-docker missing: scripts/test.sh installs it")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, py, "-c", script, sock).CombinedOutput()
