@@ -108,6 +108,7 @@ func (s *Server) routes() {
 	s.execRoutes()
 	s.archiveRoutes()
 	s.handle("POST /build", s.build)
+	s.handle("GET /events", s.systemEvents)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -127,7 +128,7 @@ var notImplemented = []string{
 	"GET /containers/{id}/attach/ws",
 	"POST /build/prune",
 	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
-	"POST /commit", "GET /events", "GET /system/df", "POST /auth", "POST /session",
+	"POST /commit", "GET /system/df", "POST /auth", "POST /session",
 	"GET /distribution/{name...}",
 }
 

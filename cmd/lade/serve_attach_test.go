@@ -142,6 +142,25 @@ func TestServeBuild(t *testing.T) {
 	})
 }
 
+// TestServeEvents: docker events shows what the root recorded, filtered
+// and formatted by the client.
+func TestServeEvents(t *testing.T) {
+	for _, cl := range serveClients {
+		t.Run(cl.name, func(t *testing.T) {
+			requireClient(t, cl.bin)
+			sock := startServe(t, newRoot(t)) // a root of its own: only its events
+			dockerCLI(t, cl.bin, sock, "run", "--rm", "busybox", "true")
+			// The clients send whole seconds: an until a second ahead (a
+			// follow that long) takes in the events of this second.
+			out := dockerCLI(t, cl.bin, sock, "events", "--since", "10m", "--until=-1s", "--filter", "type=container",
+				"--filter", "event=start", "--filter", "event=destroy", "--format", "{{.Type}} {{.Action}}")
+			if out != "container start\ncontainer destroy\n" {
+				t.Errorf("docker events: %q", out)
+			}
+		})
+	}
+}
+
 // TestServeDockerPyExec: docker-py's exec_run returns the exit code and
 // output.
 func TestServeDockerPyExec(t *testing.T) {
