@@ -109,6 +109,7 @@ func (s *Server) routes() {
 	s.archiveRoutes()
 	s.handle("POST /build", s.build)
 	s.handle("GET /events", s.systemEvents)
+	s.handle("POST /commit", s.commit)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -128,7 +129,7 @@ var notImplemented = []string{
 	"GET /containers/{id}/attach/ws",
 	"POST /build/prune",
 	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
-	"POST /commit", "GET /system/df", "POST /auth", "POST /session",
+	"GET /system/df", "POST /auth", "POST /session",
 	"GET /distribution/{name...}",
 }
 

@@ -87,7 +87,8 @@ func TestServeExec(t *testing.T) {
 	})
 }
 
-// TestServeCopy: docker cp both ways through the archive endpoints.
+// TestServeCopy: docker cp both ways through the archive endpoints, and
+// docker commit of what was copied in.
 func TestServeCopy(t *testing.T) {
 	sock := startServe(t, newRoot(t))
 	host := t.TempDir()
@@ -114,6 +115,8 @@ func TestServeCopy(t *testing.T) {
 		{name: "round trip", args: []string{"cp", back, "cp:/tmp/back"}},
 		{name: "read back", args: []string{"exec", "cp", "cat", "/tmp/back/hello", "/tmp/back/sub/f"}, out: "hi\ndeep\n"},
 		{name: "missing", args: []string{"cp", "cp:/nosuch", back}, errHas: "/nosuch", code: 1},
+		{name: "commit", args: []string{"commit", "-c", "ENV BY=api", "cp", "committed:api"}, outHas: "sha256:"},
+		{name: "run committed", args: []string{"run", "--rm", "committed:api", "sh", "-c", "echo $BY; cat /tmp/hello"}, out: "api\nhi\n"},
 	})
 }
 

@@ -120,7 +120,7 @@ func TestServeProtocol(t *testing.T) {
 		{"GET", "/volumes/nosuch", 404, "no such volume"},
 		{"GET", "/networks/nosuch", 404, "No such network: nosuch"},
 		{"POST", "/v1.41/containers/abc/attach", 404, "No such container: abc"},
-		{"POST", "/commit", 501, "does not implement POST /commit"},
+		{"POST", "/auth", 501, "does not implement POST /auth"},
 		{"GET", "/no/such/endpoint", 404, "page not found"},
 		{"POST", "/containers/create", 400, "config cannot be empty"},
 		{"GET", "/containers/nosuch/logs", 404, "No such container: nosuch"},
