@@ -110,6 +110,7 @@ func (s *Server) routes() {
 	s.handle("POST /build", s.build)
 	s.handle("GET /events", s.systemEvents)
 	s.handle("POST /commit", s.commit)
+	s.handle("POST /containers/{id}/update", s.containerUpdate)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -128,7 +129,7 @@ func (s *Server) routes() {
 var notImplemented = []string{
 	"GET /containers/{id}/attach/ws",
 	"POST /build/prune",
-	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
+	"POST /images/prune", "GET /images/search",
 	"GET /system/df", "POST /auth", "POST /session",
 	"GET /distribution/{name...}",
 }

@@ -68,7 +68,7 @@ func TestServeAttach(t *testing.T) {
 }
 
 // TestServeExec: docker exec through the API, attached, with stdin, a
-// terminal, and detached.
+// terminal, and detached; docker update of the container.
 func TestServeExec(t *testing.T) {
 	sock := startServe(t, newRoot(t))
 	setup := func(t *testing.T, bin string) {
@@ -81,6 +81,9 @@ func TestServeExec(t *testing.T) {
 		{name: "env and workdir", args: []string{"exec", "-e", "X=1", "-w", "/tmp", "ex", "sh", "-c", "echo $X; pwd"}, out: "1\n/tmp\n"},
 		{name: "stdin", stdin: "abc\n", args: []string{"exec", "-i", "ex", "cat"}, out: "abc\n"},
 		{name: "terminal", args: []string{"exec", "-t", "ex", "echo", "tty"}, out: "tty\r\n"},
+		{name: "update", args: []string{"update", "--restart", "on-failure:2", "--pids-limit", "50", "ex"}, out: "ex\n"},
+		{name: "updated", args: []string{"inspect", "-f", "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.HostConfig.PidsLimit}}", "ex"},
+			out: "on-failure 2 50\n"},
 		{name: "detached", args: []string{"exec", "-d", "ex", "touch", "/tmp/detached"}},
 		{name: "after detached", args: []string{"exec", "ex", "sh", "-c", "for i in $(seq 50); do test -e /tmp/detached && break; sleep 0.1; done; ls /tmp/detached"},
 			out: "/tmp/detached\n"},
