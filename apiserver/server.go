@@ -111,6 +111,7 @@ func (s *Server) routes() {
 	s.handle("GET /events", s.systemEvents)
 	s.handle("POST /commit", s.commit)
 	s.handle("POST /containers/{id}/update", s.containerUpdate)
+	s.handle("POST /images/prune", s.imagePrune)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -129,7 +130,7 @@ func (s *Server) routes() {
 var notImplemented = []string{
 	"GET /containers/{id}/attach/ws",
 	"POST /build/prune",
-	"POST /images/prune", "GET /images/search",
+	"GET /images/search",
 	"GET /system/df", "POST /auth", "POST /session",
 	"GET /distribution/{name...}",
 }

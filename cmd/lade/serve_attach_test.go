@@ -124,7 +124,7 @@ func TestServeCopy(t *testing.T) {
 }
 
 // TestServeBuild: docker build (the classic builder's endpoint) of a
-// context, then docker run of the result.
+// context, docker run of the result, then docker image prune of it.
 func TestServeBuild(t *testing.T) {
 	sock := startServe(t, newRoot(t))
 	dir := t.TempDir()
@@ -145,6 +145,8 @@ func TestServeBuild(t *testing.T) {
 			errHas: "legacy builder is deprecated"},
 		{name: "run", args: []string{"run", "--rm", "built:api"}, out: "from the context\napi\n"},
 		{name: "label", args: []string{"image", "inspect", "-f", "{{.Config.Labels.by}}", "built:api"}, out: "api\n"},
+		{name: "prune", args: []string{"image", "prune", "-a", "-f", "--filter", "label=by=api"}, outHas: "deleted: sha256:"},
+		{name: "pruned", args: []string{"images", "-q", "--filter", "label=by=api"}},
 	})
 }
 

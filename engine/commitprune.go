@@ -30,3 +30,18 @@ func (s Stores) Commit(ctx context.Context, ref string, o images.CommitOptions) 
 	o.Created = time.Now().UTC()
 	return s.Images.Commit(ctx, base, o)
 }
+
+// PruneImages untags the images o selects, sparing those any container
+// uses (o.InUse is filled here), as docker image prune: for `lade image
+// prune` and the API alike. Their blobs stay until a collection.
+func (s Stores) PruneImages(ctx context.Context, o images.PruneOptions) ([]string, error) {
+	list, err := s.Containers.List()
+	if err != nil {
+		return nil, err
+	}
+	o.InUse = map[string]bool{}
+	for _, c := range list {
+		o.InUse[c.ImageID] = true
+	}
+	return s.Images.Prune(ctx, o)
+}
