@@ -2,11 +2,14 @@ package main
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lade-build/lade/internal/testutil"
 )
 
 // serveCase is one docker CLI command against lade serve and what it
@@ -64,6 +67,28 @@ func TestServeAttach(t *testing.T) {
 		{name: "terminal", args: []string{"run", "--rm", "-t", "busybox", "echo", "tty"}, out: "tty\r\n"},
 		{name: "stdin", stdin: "line one\nline two\n", args: []string{"run", "--rm", "-i", "busybox", "head", "-n1"},
 			out: "line one\n"},
+	})
+}
+
+// TestServeResize: resize sets a running container's terminal size,
+// which its process then reads.
+func TestServeResize(t *testing.T) {
+	sock := startServe(t, newRoot(t))
+	requireClient(t, serveClients[0].bin)
+	bin := serveClients[0].bin
+	id := strings.TrimSpace(dockerCLI(t, bin, sock, "run", "-d", "-t", "busybox", "sh", "-c", "for i in $(seq 600); do stty size; sleep 0.1; done"))
+	t.Cleanup(func() { _, _, _ = dockerTry(bin, sock, "rm", "-f", id) })
+	resp, err := socketClient(sock).Post("http://lade/containers/"+id+"/resize?h=33&w=77", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("resize: %s", resp.Status)
+	}
+	testutil.Poll(t, "the new size in the container", func() bool {
+		out, _, _ := dockerTry(bin, sock, "logs", "--tail", "1", id)
+		return out == "33 77\r\n"
 	})
 }
 
