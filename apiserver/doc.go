@@ -31,7 +31,9 @@
 // records live in the Server's memory (execTable), as dockerd's do.
 // Archive (docker cp) goes through dockercp.InContainer, as `lade cp`;
 // build is the classic builder's endpoint over the solver wired by
-// localbuild, as `lade build` wires it.
+// localbuild, as `lade build` wires it. Events go through events.Show
+// (`lade events`), commit and image prune through engine's Commit and
+// PruneImages, update through container.Store.Update.
 //
 // Listen opens the -H addresses as dockerd does: unix sockets with mode
 // 0660 and group "lade" when it exists, TCP beyond loopback only with
