@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/engine"
+	"github.com/lade-build/lade/events"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/prunefilter"
 )
@@ -330,7 +332,7 @@ func (s *Server) waitFor(ctx context.Context, c *container.Container, cond ctype
 	}
 	// Until it is gone, with the exit code it last recorded. A container
 	// with AutoRemove is removed by its shim right after the exit: a poll
-	// may miss the exited state, and then the code is 0.
+	// may miss the exited state, and then its die event has the code.
 	code := c.State.ExitCode
 	for {
 		cur, err := cs.Get(c.ID)
@@ -338,7 +340,7 @@ func (s *Server) waitFor(ctx context.Context, c *container.Container, cond ctype
 		case err == nil && cur.State.Status == container.StatusExited:
 			code = cur.State.ExitCode
 		case errors.Is(err, container.ErrNotFound) && s.gone(c.ID):
-			return code, nil
+			return s.lastExit(c.ID, code), nil
 		case err != nil && !errors.Is(err, container.ErrNotFound):
 			return -1, err
 		}
@@ -348,6 +350,27 @@ func (s *Server) waitFor(ctx context.Context, c *container.Container, cond ctype
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// lastExit is the exit code of container id's last die event, or def.
+func (s *Server) lastExit(id string, def int) int {
+	f, err := events.ParseFilter([]string{"container=" + id, "event=die"})
+	if err != nil {
+		return def
+	}
+	msgs, cur, err := events.Read(s.stores.Containers.Root(), time.Time{}, time.Time{}, f)
+	if err != nil {
+		return def
+	}
+	cur.Close()
+	if len(msgs) == 0 {
+		return def
+	}
+	code, err := strconv.Atoi(msgs[len(msgs)-1].Actor.Attributes["exitCode"])
+	if err != nil {
+		return def
+	}
+	return code
 }
 
 // gone says whether container id's directory is removed: a container

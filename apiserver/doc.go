@@ -20,8 +20,20 @@
 // MaxVersion (the types' version); others get dockerd's 400. Errors are
 // dockerd's {"message": ...} with its status codes: 404 for no such
 // object, 409 for conflicts, 400 for bad parameters, 500 otherwise, and
-// 501 for the endpoints lade does not serve yet (attach, exec, build and
-// the others listed in notImplemented).
+// 501 for the endpoints lade does not serve yet (listed in
+// notImplemented).
+//
+// Attach hijacks the connection as dockerd does (101 UPGRADED, then the
+// raw or multiplexed stream) and calls container.Store.Attach, as `lade
+// attach` does, with Pending: docker run attaches before it starts the
+// container. Exec start hijacks the same way and calls
+// container.Store.Exec (ExecDetached for Detach), as `lade exec`; exec
+// records live in the Server's memory (execTable), as dockerd's do.
+// Archive (docker cp) goes through dockercp.InContainer, as `lade cp`;
+// build is the classic builder's endpoint over the solver wired by
+// localbuild, as `lade build` wires it. Events go through events.Show
+// (`lade events`), commit and image prune through engine's Commit and
+// PruneImages, update through container.Store.Update.
 //
 // Listen opens the -H addresses as dockerd does: unix sockets with mode
 // 0660 and group "lade" when it exists, TCP beyond loopback only with

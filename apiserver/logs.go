@@ -65,7 +65,7 @@ func writeOnly(error) error { return nil }
 // zero bytes, big-endian length) unless the container has a terminal.
 type frameWriter struct {
 	mu sync.Mutex
-	w  http.ResponseWriter
+	w  io.Writer
 }
 
 type frameFunc func(p []byte) (int, error)

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
@@ -23,7 +24,8 @@ type Options struct {
 	Root      string
 	Images    *images.Store
 	Snapshots *snapshot.Snapshotter
-	Insecure  []string // --insecure-registry hosts, for pull and push
+	Content   *cache.Store // the build's content store
+	Insecure  []string     // --insecure-registry hosts, for pull and push
 }
 
 // Server answers the Engine API from one lade root. It keeps no state of
@@ -32,6 +34,7 @@ type Server struct {
 	o      Options
 	stores engine.Stores
 	mux    *http.ServeMux
+	execs  execTable
 }
 
 // New opens the root's container and network stores and routes the
@@ -101,6 +104,14 @@ func (s *Server) routes() {
 	s.systemRoutes()
 	s.imageRoutes()
 	s.containerRoutes()
+	s.attachRoutes()
+	s.execRoutes()
+	s.archiveRoutes()
+	s.handle("POST /build", s.build)
+	s.handle("GET /events", s.systemEvents)
+	s.handle("POST /commit", s.commit)
+	s.handle("POST /containers/{id}/update", s.containerUpdate)
+	s.handle("POST /images/prune", s.imagePrune)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -117,12 +128,10 @@ func (s *Server) routes() {
 // notImplemented are the Engine API's endpoints lade has the objects for
 // but serves later.
 var notImplemented = []string{
-	"POST /containers/{id}/attach", "GET /containers/{id}/attach/ws", "POST /containers/{id}/exec",
-	"POST /exec/{id}/start", "POST /exec/{id}/resize", "GET /exec/{id}/json", "POST /build",
-	"POST /build/prune", "POST /containers/{id}/resize",
-	"HEAD /containers/{id}/archive", "GET /containers/{id}/archive", "PUT /containers/{id}/archive",
-	"POST /containers/{id}/update", "POST /images/prune", "GET /images/search",
-	"POST /commit", "GET /events", "GET /system/df", "POST /auth", "POST /session",
+	"GET /containers/{id}/attach/ws",
+	"POST /build/prune",
+	"GET /images/search",
+	"GET /system/df", "POST /auth", "POST /session",
 	"GET /distribution/{name...}",
 }
 

@@ -36,6 +36,10 @@ type AttachOptions struct {
 	Stdout, Stderr io.Writer
 	DetachKeys     []byte // nil: none
 	SigProxy       bool
+	// Pending attaches to a created container too, as docker run and
+	// start -a attach before they start it: its output from the call on,
+	// its stdin once it runs.
+	Pending bool
 }
 
 // ErrDetached is returned by Attach when the detach keys were typed.
@@ -46,11 +50,13 @@ var ErrDetached = errors.New("read escape sequence")
 // stdin. It returns the container's exit status once it stops, or
 // ErrDetached.
 func (s *Store) Attach(ctx context.Context, ref string, o AttachOptions) (int, error) {
+	since := time.Now().UTC()
 	c, err := s.Get(ref)
 	if err != nil {
 		return -1, err
 	}
-	if c.State.Status != StatusRunning && c.State.Status != StatusRestarting || !s.supervised(c.ID) {
+	pending := o.Pending && c.State.Status == StatusCreated
+	if !pending && (c.State.Status != StatusRunning && c.State.Status != StatusRestarting || !s.supervised(c.ID)) {
 		return -1, errors.New("you cannot attach to a stopped container, start it first")
 	}
 	if c.State.Paused {
@@ -61,20 +67,23 @@ func (s *Store) Attach(ctx context.Context, ref string, o AttachOptions) (int, e
 	defer cancel(nil)
 	// Output from now on, the first of it written while stdin is
 	// being connected included.
-	logs := LogOptions{Follow: true, Tail: -1, Since: time.Now().UTC()}
+	logs := LogOptions{Follow: true, Tail: -1, Since: since}
+	if pending {
+		logs.ended = func() bool { return s.endedOrUnstarted(c.ID) == ended }
+	}
 	if o.Stdin != nil && c.OpenStdin {
-		fifo, err := os.OpenFile(filepath.Join(s.Dir(c.ID), stdinFifo), os.O_WRONLY, 0)
+		fifo, err := s.openStdin(ctx, c.ID, pending)
 		if err != nil {
 			return -1, fmt.Errorf("attaching stdin: %w", err)
 		}
-		defer fifo.Close()
 		go func() {
+			defer fifo.Close()
 			if copyUntilKeys(fifo, o.Stdin, o.DetachKeys) {
 				cancel(ErrDetached)
 			}
 		}()
 	}
-	if o.SigProxy && !c.Tty {
+	if o.SigProxy && !c.Tty && !pending {
 		proxy := ProxySignals()
 		defer proxy.Stop()
 		proxy.SetPid(c.State.Pid)
@@ -90,6 +99,66 @@ func (s *Store) Attach(ctx context.Context, ref string, o AttachOptions) (int, e
 		return -1, ctx.Err()
 	}
 	return s.Wait(ctx, c.ID)
+}
+
+// Where a container attached to before it started is.
+const (
+	unstarted = iota
+	running
+	ended // exited, or removed by --rm
+)
+
+func (s *Store) endedOrUnstarted(id string) int {
+	if s.supervised(id) {
+		return running
+	}
+	st, err := s.loadState(id)
+	if err == nil && st.Status == StatusCreated {
+		return unstarted
+	}
+	return ended
+}
+
+// openStdin opens container id's stdin FIFO for writing. When pending, a
+// FIFO without its shim yet is waited for until the container runs; the
+// returned writer then takes what is written before it opens, so a
+// client's stdin is read as it comes.
+func (s *Store) openStdin(ctx context.Context, id string, pending bool) (io.WriteCloser, error) {
+	p := filepath.Join(s.Dir(id), stdinFifo)
+	if !pending {
+		return os.OpenFile(p, os.O_WRONLY, 0)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		fifo, err := s.waitStdin(ctx, id, p)
+		if err != nil {
+			pr.CloseWithError(err)
+			return
+		}
+		defer fifo.Close()
+		_, err = io.Copy(fifo, pr)
+		pr.CloseWithError(err)
+	}()
+	return pw, nil
+}
+
+// waitStdin opens FIFO p once container id's shim holds it: after the
+// container starts, and polled while it runs until ctx ends.
+func (s *Store) waitStdin(ctx context.Context, id, p string) (*os.File, error) {
+	for ctx.Err() == nil {
+		switch s.endedOrUnstarted(id) {
+		case running:
+			// O_NONBLOCK: a FIFO its shim does not hold yet fails
+			// rather than blocks.
+			if fifo, err := os.OpenFile(p, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+				return fifo, nil
+			}
+		case ended:
+			return nil, errors.New("the container stopped")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, ctx.Err()
 }
 
 // copyUntilKeys copies r to w until r ends (false) or the detach key
@@ -122,4 +191,30 @@ func copyUntilKeys(w io.Writer, r io.Reader, keys []byte) bool {
 			return false
 		}
 	}
+}
+
+// Resize sets the terminal size of running container ref to h rows and
+// w columns, as docker's resize: through its process's terminal (the
+// pty's far end, which its shim holds), so the process gets SIGWINCH.
+// A container without a terminal, or not running, is left alone.
+func (s *Store) Resize(ref string, h, w uint16) error {
+	c, err := s.Get(ref)
+	if err != nil {
+		return err
+	}
+	if !c.Tty || c.State.Pid == 0 || !s.supervised(c.ID) || h == 0 || w == 0 {
+		return nil
+	}
+	return ResizeTerminal(c.State.Pid, h, w)
+}
+
+// ResizeTerminal sets the size of the terminal process pid reads from
+// (an exec's, whose pid ExecOptions.Pid reports).
+func ResizeTerminal(pid int, h, w uint16) error {
+	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/0", pid), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return fmt.Errorf("resizing the terminal: %w", err)
+	}
+	defer f.Close()
+	return unix.IoctlSetWinsize(int(f.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: h, Col: w})
 }

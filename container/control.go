@@ -263,6 +263,9 @@ type ExecOptions struct {
 	// Started, when set, is called with nil once the process runs (exec
 	// -d's report).
 	Started func(error)
+	// Pid, when set, is called with the process's pid once it runs (the
+	// API's exec inspect and resize).
+	Pid func(int)
 }
 
 // Exec runs a process in running container c and returns its exit status.
@@ -291,12 +294,15 @@ func (s *Store) Exec(ctx context.Context, c *Container, o ExecOptions) (int, err
 	if o.Privileged {
 		spec.Capabilities = runner.AllCapabilities()
 	}
-	if o.Started != nil {
+	if o.Started != nil || o.Pid != nil {
 		join := spec.Started
 		spec.Started = func(pid int) error {
 			err := join(pid)
-			if err == nil {
+			if err == nil && o.Started != nil {
 				o.Started(nil)
+			}
+			if err == nil && o.Pid != nil {
+				o.Pid(pid)
 			}
 			return err
 		}

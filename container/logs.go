@@ -104,6 +104,9 @@ type LogOptions struct {
 	// Details prefixes each line with its extra attributes, as docker's
 	// --details (lade's log has none: an empty prefix and a space).
 	Details bool
+	// ended, when set, says when a follow ends instead of the container
+	// no longer being supervised (attach's wait for a created one).
+	ended func() bool
 }
 
 // shows reports whether the entry at t is in the options' window.
@@ -166,6 +169,9 @@ func (s *Store) ReadLogs(ctx context.Context, id string, opts LogOptions, stdout
 	}
 	for {
 		stopped := !s.supervised(id)
+		if opts.ended != nil {
+			stopped = opts.ended()
+		}
 		if err := readAll(emit); err != nil {
 			return err
 		}

@@ -17,4 +17,8 @@
 // volumes or bind mounts is reached through the mount's host directory
 // (Mount), resolved inside that. Entries copied into a container belong
 // to its root unless Archive keeps their owners, as docker cp -a does.
+//
+// InContainer opens a container's files for a copy (mounting a stopped
+// one's for the while), for `lade cp` and the API's archive endpoints
+// alike; Stat is the API's stat of a path (not following a last symlink).
 package dockercp

@@ -10,5 +10,6 @@
 // Filter; Follow then delivers new ones as they are appended (polling,
 // across rotations) until its context ends. Readers skip lines that are
 // not events, or longer than any Record writes, in bounded memory; a
-// line still being written is read once it is whole.
+// line still being written is read once it is whole. Show is the two in
+// turn, for `lade events` and the API's events endpoint.
 package events

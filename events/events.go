@@ -304,3 +304,30 @@ func (c *Cursor) Close() {
 		c.f = nil
 	}
 }
+
+// Show passes to emit root's recorded events in [from, to] that match f,
+// then follows new ones unless to is set and has passed, until ctx ends
+// or emit fails (`lade events` and the API's events alike).
+func Show(ctx context.Context, root string, from, to time.Time, f Filter, emit func(*Message) error) error {
+	past, cur, err := Read(root, from, to, f)
+	if err != nil {
+		return err
+	}
+	defer cur.Close()
+	var perr error
+	each := func(m *Message) {
+		if perr == nil {
+			perr = emit(m)
+		}
+	}
+	for i := range past {
+		each(&past[i])
+	}
+	if perr != nil || !to.IsZero() && !to.After(time.Now()) {
+		return perr
+	}
+	if err := Follow(ctx, cur, to, f, 200*time.Millisecond, each); err != nil {
+		return err
+	}
+	return perr
+}

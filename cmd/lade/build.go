@@ -24,6 +24,7 @@ import (
 	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/exporter"
 	"github.com/lade-build/lade/internal/atomicfile"
+	"github.com/lade-build/lade/localbuild"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/remotecache"
@@ -358,33 +359,11 @@ func (a *app) readDockerfile(file string, src *buildctx.Context) (df *parser.Doc
 	return df, path, nil
 }
 
-// builder wires the solver to lade's stores for a build of contextDir;
-// the returned func saves the context's stat cache and stops the runner.
+// builder wires the solver to lade's stores for a build of contextDir
+// (localbuild); the returned func saves the context's stat cache and
+// stops the runner.
 func (a *app) builder(contextDir string, statCache bool) (*solver.Builder, func(), error) {
-	// A spare init, started when the build begins (if it has a RUN step)
-	// and after each RUN step, overlaps the next step's container start
-	// with what runs before it.
-	run := a.runner()
-	run.Prestart = true
-	b := &solver.Builder{
-		Snapshots: solver.OverlaySnapshots(a.snapshots),
-		Content:   a.content,
-		Images:    a,
-		Exec:      run,
-		TmpDir:    filepath.Join(a.root, "tmp"), // cache mounts go beside it, in <root>/cachemounts
-	}
-	if statCache { // a fetched context is new every time: nothing to remember
-		b.StatCache = a.statCaches().Open(contextDir)
-	}
-	var err error
-	if b.Index, err = cache.OpenIndex(filepath.Join(a.root, "cache", "keys")); err != nil {
-		run.Close()
-		return nil, nil, err
-	}
-	return b, func() {
-		b.StatCache.Save()
-		run.Close()
-	}, nil
+	return localbuild.Root{Dir: a.root, Content: a.content, Snapshots: a.snapshots, Images: a}.Builder(contextDir, statCache)
 }
 
 // parseCacheFlags reads --cache-to and --cache-from.

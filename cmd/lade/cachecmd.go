@@ -15,6 +15,7 @@ import (
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/fileop"
 	"github.com/lade-build/lade/gc"
+	"github.com/lade-build/lade/localbuild"
 	"github.com/lade-build/lade/solver"
 )
 
@@ -87,7 +88,7 @@ func (a *app) gc() (*gc.Collector, error) {
 
 // statCaches is the root's directory of per-context stat records.
 func (a *app) statCaches() fileop.StatCaches {
-	return fileop.StatCaches(filepath.Join(a.root, "cache", "statcache"))
+	return localbuild.StatCaches(a.root)
 }
 
 // gcRoots lists what images and containers use: every stored image,

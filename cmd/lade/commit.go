@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
 )
 
@@ -24,24 +22,17 @@ func (a *app) commitCmd() *cobra.Command {
 			if c.Flags().Changed("pause") && c.Flags().Changed("no-pause") {
 				return errors.New("conflicting options: --no-pause and --pause cannot be used together")
 			}
-			store, ctr, err := a.container(args[0])
+			store, err := a.containers()
 			if err != nil {
 				return err
-			}
-			base, err := a.images.Get(ctx, ctr.ImageID)
-			if err != nil {
-				return fmt.Errorf("the image of container %s: %w", args[0], err)
 			}
 			if len(args) == 2 {
 				o.Ref = args[1]
 			}
-			o.Layer = func(w io.Writer) error { return store.WriteDiff(ctx, &ctr.Config, w) }
-			o.Config = ctr.ImageConfig
-			o.CreatedBy = strings.Join(ctr.Args, " ")
-			o.Created = time.Now().UTC()
-			img, err := a.images.Commit(ctx, base, o)
+			st := engine.Stores{Containers: store, Images: a.images}
+			img, err := st.Commit(ctx, args[0], o)
 			if err != nil {
-				return err
+				return a.failed(err)
 			}
 			id, err := img.ConfigName()
 			if err != nil {

@@ -77,13 +77,5 @@ func (a *app) inContainerFS(ref, p string, fn func(dockercp.Endpoint) error) err
 	if err != nil {
 		return err
 	}
-	var mounts []dockercp.Mount
-	for _, m := range c.Mounts {
-		if m.Source != "" { // volumes and binds; a tmpfs is the container's alone
-			mounts = append(mounts, dockercp.Mount{Target: m.Target, Source: m.Source, ReadOnly: m.ReadOnly})
-		}
-	}
-	return store.WithRootfs(&c.Config, func(root string) error {
-		return fn(dockercp.Endpoint{Root: root, Path: p, Name: ref, ReadOnly: c.ReadOnly, Mounts: mounts})
-	})
+	return dockercp.InContainer(store, c, ref, p, fn)
 }

@@ -45,7 +45,7 @@ func (a *app) eventsCmd() *cobra.Command {
 			if err != nil {
 				return statusError{125, err}
 			}
-			return a.showEvents(ctx, from, to, f, print)
+			return events.Show(ctx, a.root, from, to, f, print)
 		}))
 	fl := c.Flags()
 	fl.StringVar(&since, "since", "", "show events since this time (RFC 3339, Unix seconds, or a duration back from now)")
@@ -53,32 +53,6 @@ func (a *app) eventsCmd() *cobra.Command {
 	fl.StringArrayVarP(&filters, "filter", "f", nil, "filter: type=, event=, container=, image=, network=, volume=, label=")
 	fl.StringVar(&format, "format", "", "format each event with a Go template ('json': one JSON object a line)")
 	return c
-}
-
-// showEvents prints the recorded events in [from, to], then follows new
-// ones unless to is set and has passed.
-func (a *app) showEvents(ctx context.Context, from, to time.Time, f events.Filter, print func(*events.Message) error) error {
-	past, cur, err := events.Read(a.root, from, to, f)
-	if err != nil {
-		return err
-	}
-	defer cur.Close()
-	var perr error
-	emit := func(m *events.Message) {
-		if perr == nil {
-			perr = print(m)
-		}
-	}
-	for i := range past {
-		emit(&past[i])
-	}
-	if perr != nil || !to.IsZero() && !to.After(time.Now()) {
-		return perr
-	}
-	if err := events.Follow(ctx, cur, to, f, 200*time.Millisecond, emit); err != nil {
-		return err
-	}
-	return perr
 }
 
 // eventPrinter prints an event as docker does: a line of time, type,

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lade-build/lade/container"
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/gc"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/prunefilter"
@@ -104,15 +105,11 @@ func (a *app) imagePruneCmd() *cobra.Command {
 // imagePrune untags the images o selects, sparing those any container
 // uses, then removes the blobs no image or cache record references.
 func (a *app) imagePrune(ctx context.Context, o images.PruneOptions) error {
-	list, err := a.listContainers()
+	cs, err := a.containers()
 	if err != nil {
 		return err
 	}
-	o.InUse = map[string]bool{}
-	for _, c := range list {
-		o.InUse[c.ImageID] = true
-	}
-	removed, err := a.images.Prune(ctx, o)
+	removed, err := engine.Stores{Containers: cs, Images: a.images}.PruneImages(ctx, o)
 	if err != nil {
 		return err
 	}
