@@ -266,17 +266,11 @@ func (u *upperLayers) hides(name string) bool {
 }
 
 func (s *Scanner) scanLayer(ctx context.Context, l v1.Layer, up *upperLayers) error {
-	rc, err := l.Compressed()
+	tr, done, err := openLayer(ctx, l)
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
-	zr, err := decompress.Reader(ctx, rc)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
+	defer done()
 	this := &upperLayers{seen: map[string]bool{}, gone: map[string]bool{}, opaque: map[string]bool{}}
 	links := map[string][]string{} // target -> hard links to it the scanner reads
 	for {
@@ -337,17 +331,11 @@ func (s *Scanner) scanLayer(ctx context.Context, l v1.Layer, up *upperLayers) er
 // with its target's bytes: tar stores those bytes once, under whichever
 // name came first.
 func (s *Scanner) scanLinks(ctx context.Context, l v1.Layer, links map[string][]string) error {
-	rc, err := l.Compressed()
+	tr, done, err := openLayer(ctx, l)
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
-	zr, err := decompress.Reader(ctx, rc)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
+	defer done()
 	for len(links) > 0 {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -376,4 +364,18 @@ func (s *Scanner) scanLinks(ctx context.Context, l v1.Layer, links map[string][]
 		}
 	}
 	return nil
+}
+
+// openLayer reads l's tar stream, whatever its compression; done closes it.
+func openLayer(ctx context.Context, l v1.Layer) (*tar.Reader, func(), error) {
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, nil, err
+	}
+	zr, err := decompress.Reader(ctx, rc)
+	if err != nil {
+		rc.Close()
+		return nil, nil, err
+	}
+	return tar.NewReader(zr), func() { zr.Close(); rc.Close() }, nil
 }
