@@ -17,7 +17,8 @@
 //	container.log stdout/stderr as JSON lines {"stream","time","log"}
 //	rootfs/       the overlay (upper, work, merged) over the image layers
 //	etc/          hosts, hostname and resolv.conf bind-mounted in
-//	supervisor.lock  held (flock) by whoever supervises the container
+//	supervisor.lock  held (an OFD lock, released before it is closed) by
+//	              whoever supervises the container
 //	stdin.fifo    an -i container's stdin under a shim, which attach writes
 //
 // Attach follows the log from now on and writes lade's stdin into the
