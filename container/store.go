@@ -120,6 +120,7 @@ type Config struct {
 	Network        string      `json:"network"` // bridge, none, host or a network's name
 	Net            NetSettings `json:"net,omitzero"`
 	OpenStdin      bool        `json:"openStdin,omitempty"`
+	StdinOnce      bool        `json:"stdinOnce,omitempty"`    // stdin closes when the first attach's ends
 	AttachStdout   bool        `json:"attachStdout,omitempty"` // -a, as docker keeps it
 	AttachStderr   bool        `json:"attachStderr,omitempty"`
 	Tty            bool        `json:"tty,omitempty"`  // a pseudo-terminal as stdio
