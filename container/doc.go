@@ -25,8 +25,9 @@
 // FIFO; the shim holds its writing end too, so stdin stays open between
 // attaches, but for a StdinOnce container (docker run -i), whose stdin
 // ends with the first attach's. Pause freezes the container's cgroup
-// (v2 cgroup.freeze, else the v1 freezer; setupCgroup gives every container run as root one); Update
-// writes new limits into the live cgroups and the config. ExecDetached
+// (v2 cgroup.freeze, else the v1 freezer; setupCgroup gives every
+// container run as root one); Update writes new limits into the live
+// cgroups and the config. ExecDetached
 // (exec -d) runs Exec in a lade re-executed as `container-exec`, which
 // reports its start as a shim does.
 //
