@@ -141,7 +141,7 @@ func (a *app) run(ctx context.Context, c *cobra.Command, f *runFlags, ref string
 	}
 	if !f.detach {
 		// As docker run: the attached stdin's end is the container's.
-		f.AttachStdout, f.AttachStderr, f.StdinOnce = streams.stdout, streams.stderr, streams.stdin
+		f.AttachStdout, f.AttachStderr, f.StdinOnce = streams.stdout, streams.stderr, f.OpenStdin
 	}
 	store, cfg, err := a.create(ctx, c, f, ref, cmdArgs)
 	if err != nil {
