@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -185,7 +184,7 @@ func (s *Server) containerStart(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	// The shim outlives the request: the container must not end with it.
-	if err := s.startShim(context.WithoutCancel(r.Context()), c.ID); err != nil {
+	if err := s.stores.Containers.StartShim(context.WithoutCancel(r.Context()), c.ID, ""); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -194,30 +193,6 @@ func (s *Server) containerStart(w http.ResponseWriter, r *http.Request) error {
 
 func isRunning(c *container.Container) bool {
 	return c.State.Status == container.StatusRunning || c.State.Status == container.StatusRestarting
-}
-
-// Bounds of startShim's retries.
-const (
-	startRetries = 50
-	startBackoff = 20 * time.Millisecond
-)
-
-// startShim starts container id under its shim. A supervisor lock is a
-// flock, and a process this server forks (another container's shim)
-// holds every open lock file until it execs: a start that finds the lock
-// taken by a container that does not run tries again.
-func (s *Server) startShim(ctx context.Context, id string) error {
-	cs := s.stores.Containers
-	for attempt := 0; ; attempt++ {
-		err := cs.StartShim(ctx, id, "")
-		if err == nil || attempt == startRetries || !strings.Contains(err.Error(), "is already running") {
-			return err
-		}
-		if c, gerr := cs.Get(id); gerr != nil || isRunning(c) {
-			return err
-		}
-		time.Sleep(startBackoff)
-	}
 }
 
 // stopTimeout is the t parameter, else the container's stop timeout,

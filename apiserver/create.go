@@ -27,7 +27,7 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 	}
 	o := container.CreateOptions{
 		Name: name, Hostname: cfg.Hostname, User: cfg.User, Workdir: cfg.WorkingDir,
-		Cmd: cfg.Cmd, Env: cfg.Env, OpenStdin: cfg.OpenStdin, Tty: cfg.Tty, StopSignal: cfg.StopSignal,
+		Cmd: cfg.Cmd, Env: cfg.Env, OpenStdin: cfg.OpenStdin, StdinOnce: cfg.StdinOnce, Tty: cfg.Tty, StopSignal: cfg.StopSignal,
 		AutoRemove: hc.AutoRemove, Privileged: hc.Privileged, ReadOnly: hc.ReadonlyRootfs,
 		CapAdd: hc.CapAdd, CapDrop: hc.CapDrop, SecurityOpt: hc.SecurityOpt, GroupAdd: hc.GroupAdd,
 		PublishAll: hc.PublishAllPorts, Volumes: hc.Binds, CPUs: float64(hc.NanoCPUs) / 1e9,

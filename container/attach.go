@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/events"
@@ -20,13 +21,45 @@ import (
 const stdinFifo = "stdin.fifo"
 
 // openStdinFifo makes and opens container id's stdin FIFO for its shim.
-func (s *Store) openStdinFifo(id string) (*os.File, error) {
+// With once (docker's StdinOnce) the shim holds no writing end: the
+// container's stdin ends when the first attach's does.
+func (s *Store) openStdinFifo(id string, once bool) (io.ReadCloser, error) {
 	p := filepath.Join(s.Dir(id), stdinFifo)
 	if err := unix.Mkfifo(p, 0o600); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, fmt.Errorf("creating the stdin FIFO: %w", err)
 	}
-	return os.OpenFile(p, os.O_RDWR, 0)
+	if !once {
+		return os.OpenFile(p, os.O_RDWR, 0)
+	}
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening the stdin FIFO: %w", err)
+	}
+	return &onceFifo{fd: fd, f: os.NewFile(uintptr(fd), p)}, nil
 }
+
+// onceFifo reads a FIFO from its first writer's open to that writer's
+// close. Before any writer a FIFO reads as ended; poll (Linux) reports
+// neither data nor hang-up until a writer opened it since.
+type onceFifo struct {
+	fd     int
+	f      *os.File
+	waited sync.Once
+}
+
+func (o *onceFifo) Read(p []byte) (int, error) {
+	o.waited.Do(func() {
+		fds := []unix.PollFd{{Fd: int32(o.fd), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
+				return
+			}
+		}
+	})
+	return o.f.Read(p)
+}
+
+func (o *onceFifo) Close() error { return o.f.Close() }
 
 // AttachOptions say what attach connects: Stdin (nil: none) goes to an -i
 // container's stdin until DetachKeys are typed; its output goes to Stdout

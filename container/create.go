@@ -26,6 +26,9 @@ type CreateOptions struct {
 	Cmd        []string // replaces the image's CMD when not empty
 
 	OpenStdin, Tty, Init, ReadOnly, AutoRemove, Privileged bool
+	// StdinOnce (docker's): the container's stdin closes when the
+	// first attach's stdin ends.
+	StdinOnce bool
 	// AttachStdout and AttachStderr are the streams docker's -a (or a
 	// foreground run) attaches, kept for inspect.
 	AttachStdout, AttachStderr bool
@@ -127,7 +130,8 @@ func newConfig(img Image, o *CreateOptions) (*Config, error) {
 		Name: o.Name, Image: img.Ref, ImageID: img.ID, Args: argv,
 		Lowers:   img.Lowers,
 		Hostname: o.Hostname, Network: o.Network, OpenStdin: o.OpenStdin,
-		Tty: o.Tty, Init: o.Init, AttachStdout: o.AttachStdout, AttachStderr: o.AttachStderr,
+		StdinOnce: o.StdinOnce && o.OpenStdin,
+		Tty:       o.Tty, Init: o.Init, AttachStdout: o.AttachStdout, AttachStderr: o.AttachStderr,
 		ReadOnly: o.ReadOnly, AutoRemove: o.AutoRemove, Privileged: o.Privileged,
 		StopSignal: ic.StopSignal, StopTimeout: o.StopTimeout,
 	}

@@ -17,13 +17,17 @@
 //	container.log stdout/stderr as JSON lines {"stream","time","log"}
 //	rootfs/       the overlay (upper, work, merged) over the image layers
 //	etc/          hosts, hostname and resolv.conf bind-mounted in
-//	supervisor.lock  held (flock) by whoever supervises the container
+//	supervisor.lock  held (an OFD lock, released before it is closed) by
+//	              whoever supervises the container
 //	stdin.fifo    an -i container's stdin under a shim, which attach writes
 //
 // Attach follows the log from now on and writes lade's stdin into the
-// FIFO. Pause freezes the container's cgroup (v2 cgroup.freeze, else the
-// v1 freezer; setupCgroup gives every container run as root one); Update
-// writes new limits into the live cgroups and the config. ExecDetached
+// FIFO; the shim holds its writing end too, so stdin stays open between
+// attaches, but for a StdinOnce container (docker run -i), whose stdin
+// ends with the first attach's. Pause freezes the container's cgroup
+// (v2 cgroup.freeze, else the v1 freezer; setupCgroup gives every
+// container run as root one); Update writes new limits into the live
+// cgroups and the config. ExecDetached
 // (exec -d) runs Exec in a lade re-executed as `container-exec`, which
 // reports its start as a shim does.
 //

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -119,6 +120,7 @@ type Config struct {
 	Network        string      `json:"network"` // bridge, none, host or a network's name
 	Net            NetSettings `json:"net,omitzero"`
 	OpenStdin      bool        `json:"openStdin,omitempty"`
+	StdinOnce      bool        `json:"stdinOnce,omitempty"`    // stdin closes when the first attach's ends
 	AttachStdout   bool        `json:"attachStdout,omitempty"` // -a, as docker keeps it
 	AttachStderr   bool        `json:"attachStderr,omitempty"`
 	Tty            bool        `json:"tty,omitempty"`  // a pseudo-terminal as stdio
@@ -483,18 +485,25 @@ func updateLocked[T any](s *Store, id, name string, fn func(*T)) error {
 	return writeJSON(p, &v)
 }
 
-// supervised reports whether some process holds the supervisor lock.
+// supervised reports whether some process holds the supervisor lock. It
+// only asks (F_OFD_GETLK) and never takes the lock itself, so it cannot
+// make a supervisor that is taking it at the same moment fail.
 func (s *Store) supervised(id string) bool {
 	fd, err := unix.Open(filepath.Join(s.Dir(id), "supervisor.lock"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
 	defer unix.Close(fd)
-	if err := unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB); err != nil {
-		return errors.Is(err, unix.EWOULDBLOCK)
+	lk := wholeFile(unix.F_WRLCK)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
+		return false
 	}
-	unix.Flock(fd, unix.LOCK_UN)
-	return false
+	return lk.Type != unix.F_UNLCK
+}
+
+// wholeFile is an fcntl lock of type typ over the whole file.
+func wholeFile(typ int16) unix.Flock_t {
+	return unix.Flock_t{Type: typ, Whence: io.SeekStart}
 }
 
 // supervisedError: another process supervises container id, or removes
@@ -526,19 +535,25 @@ func (s *Store) exists(id string) bool {
 }
 
 // lockSupervisor takes the supervisor lock or fails when someone holds it.
+// The lock is an OFD lock, which supervised can test without taking.
 func (s *Store) lockSupervisor(id string) (func(), error) {
 	fd, err := unix.Open(filepath.Join(s.Dir(id), "supervisor.lock"), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("supervisor lock: %w", err)
 	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	lk := wholeFile(unix.F_WRLCK)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
 		unix.Close(fd)
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
 			return nil, s.busy(id)
 		}
 		return nil, fmt.Errorf("supervisor lock: %w", err)
 	}
-	return func() { unix.Close(fd) }, nil
+	return func() {
+		unlock := wholeFile(unix.F_UNLCK)
+		_ = unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &unlock)
+		unix.Close(fd)
+	}, nil
 }
 
 // lockFile takes an exclusive flock on p, creating it.
@@ -551,7 +566,15 @@ func lockFile(p string) (func(), error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("lock %s: %w", p, err)
 	}
-	return func() { unix.Close(fd) }, nil
+	return func() { releaseFlock(fd) }, nil
+}
+
+// releaseFlock unlocks before it closes: a child this process forks
+// holds a copy of fd until it execs, and a lock only closed would stay
+// held as long.
+func releaseFlock(fd int) {
+	_ = unix.Flock(fd, unix.LOCK_UN)
+	unix.Close(fd)
 }
 
 // writeJSON replaces p atomically and durably: these files are the only

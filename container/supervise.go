@@ -100,7 +100,7 @@ func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writ
 	}
 	defer closeLog()
 	if stdio.Detached && c.OpenStdin {
-		fifo, err := s.openStdinFifo(c.ID)
+		fifo, err := s.openStdinFifo(c.ID, c.StdinOnce)
 		if err != nil {
 			return -1, err
 		}

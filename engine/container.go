@@ -126,6 +126,7 @@ func containerConfig(c *container.Container, img *v1.ConfigFile) *ctypes.Config 
 		Tty:          c.Tty,
 		OpenStdin:    c.OpenStdin,
 		AttachStdin:  c.OpenStdin,
+		StdinOnce:    c.StdinOnce,
 		AttachStdout: c.AttachStdout,
 		AttachStderr: c.AttachStderr,
 		Env:          nonNil(c.Env),

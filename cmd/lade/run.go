@@ -140,7 +140,8 @@ func (a *app) run(ctx context.Context, c *cobra.Command, f *runFlags, ref string
 		return 0, err
 	}
 	if !f.detach {
-		f.AttachStdout, f.AttachStderr = streams.stdout, streams.stderr
+		// As docker run: the attached stdin's end is the container's.
+		f.AttachStdout, f.AttachStderr, f.StdinOnce = streams.stdout, streams.stderr, f.OpenStdin
 	}
 	store, cfg, err := a.create(ctx, c, f, ref, cmdArgs)
 	if err != nil {

@@ -67,6 +67,9 @@ func TestServeAttach(t *testing.T) {
 		{name: "terminal", args: []string{"run", "--rm", "-t", "busybox", "echo", "tty"}, out: "tty\r\n"},
 		{name: "stdin", stdin: "line one\nline two\n", args: []string{"run", "--rm", "-i", "busybox", "head", "-n1"},
 			out: "line one\n"},
+		// StdinOnce: the client's stdin ending ends the container's.
+		{name: "stdin to its end", stdin: "x\ny\n", args: []string{"run", "--rm", "-i", "busybox", "cat"}, out: "x\ny\n"},
+		{name: "empty stdin", args: []string{"run", "--rm", "-i", "busybox", "cat"}},
 	})
 }
 
