@@ -147,5 +147,9 @@ func Untar(ctx context.Context, r io.Reader, dir string) error {
 		return err
 	}
 	defer rc.Close()
-	return untar.Extract(ctx, rc, dir, untar.Options{Kind: "tar", Dest: "context", SkipRoot: true})
+	// COPY gives context files root's ownership anyway (docker's rule), so
+	// the entries are owned by whoever runs lade: an unprivileged user
+	// cannot chown to the archive's ids.
+	self := &untar.Owner{UID: os.Getuid(), GID: os.Getgid()}
+	return untar.Extract(ctx, rc, dir, untar.Options{Kind: "tar", Dest: "context", SkipRoot: true, Owner: self})
 }

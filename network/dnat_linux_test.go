@@ -52,6 +52,7 @@ func TestDNATRules(t *testing.T) {
 // DNAT alone (no proxy here), for tcp and udp, through nftables and
 // through the iptables fallback; the rules go with Detach.
 func TestPublishDNAT(t *testing.T) {
+	testutil.RequireRoot(t)
 	for _, tt := range []struct {
 		name     string
 		iptables bool
