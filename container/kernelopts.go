@@ -47,11 +47,11 @@ func rlimits(ulimits []string) ([]runner.Rlimit, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--ulimit: %w", err)
 		}
-		rl, err := ul.GetRlimit()
+		rl, err := runner.RlimitOf(ul)
 		if err != nil {
 			return nil, fmt.Errorf("--ulimit: %w", err)
 		}
-		out = append(out, runner.Rlimit{Type: rl.Type, Soft: rl.Soft, Hard: rl.Hard})
+		out = append(out, rl)
 	}
 	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"sync"
 
+	units "github.com/docker/go-units"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/lade-build/lade/runner/seccomp"
@@ -64,6 +66,16 @@ type Rlimit struct {
 	Type int    `json:"type"`
 	Soft uint64 `json:"soft"`
 	Hard uint64 `json:"hard"`
+}
+
+// RlimitOf is a docker --ulimit value, as go-units parsed it, in the form
+// the init sets (for containers and RUN steps alike).
+func RlimitOf(u *units.Ulimit) (Rlimit, error) {
+	rl, err := u.GetRlimit()
+	if err != nil {
+		return Rlimit{}, err
+	}
+	return Rlimit{Type: rl.Type, Soft: rl.Soft, Hard: rl.Hard}, nil
 }
 
 // Spec describes the one process Run starts.

@@ -140,7 +140,9 @@ func (sc *stageCtx) dispatchRun(ctx context.Context, c *instructions.RunCommand)
 	if err != nil {
 		return err
 	}
-	bd.o.Sandbox.apply(&rs.spec)
+	if err := bd.o.Sandbox.apply(&rs.spec); err != nil {
+		return err
+	}
 	step := bd.o.Progress.Start(sc.progressName(c))
 	rs.spec.Stdout, rs.spec.Stderr = step, step
 	scriptData := ""

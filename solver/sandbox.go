@@ -2,11 +2,9 @@ package solver
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	units "github.com/docker/go-units"
-	"golang.org/x/sys/unix"
 
 	"github.com/lade-build/lade/runner"
 )
@@ -58,32 +56,18 @@ func (s Sandbox) key() string {
 	return fmt.Sprintf("hosts=%q ulimits=%q shm=%d", s.ExtraHosts, ul, s.ShmSize)
 }
 
-// apply sets the shm mount and the rlimits on spec.
-func (s Sandbox) apply(spec *runner.Spec) {
+// apply hands the shm size and the rlimits to the runner, whose init
+// sets them before the command starts, as it does for containers.
+func (s Sandbox) apply(spec *runner.Spec) error {
 	if s.ShmSize > 0 {
-		spec.Mounts = append(spec.Mounts, runner.Mount{Type: "tmpfs", Source: "shm", Target: "/dev/shm",
-			Options: []string{"nosuid", "nodev", "noexec", "mode=1777", "size=" + strconv.FormatInt(s.ShmSize, 10)}})
+		spec.ShmSize = s.ShmSize
 	}
-	if len(s.Ulimits) == 0 {
-		return
-	}
-	// The init gets the limits before it starts the command, which
-	// inherits them (as runc sets them before its exec).
-	started := spec.Started
-	spec.Started = func(pid int) error {
-		for _, u := range s.Ulimits {
-			rl, err := u.GetRlimit()
-			if err != nil {
-				return err
-			}
-			lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-			if err := unix.Prlimit(pid, rl.Type, &lim, nil); err != nil {
-				return fmt.Errorf("setting ulimit %s: %w", u.Name, err)
-			}
+	for _, u := range s.Ulimits {
+		rl, err := runner.RlimitOf(u)
+		if err != nil {
+			return fmt.Errorf("--ulimit %s: %w", u, err)
 		}
-		if started != nil {
-			return started(pid)
-		}
-		return nil
+		spec.Rlimits = append(spec.Rlimits, rl)
 	}
+	return nil
 }
