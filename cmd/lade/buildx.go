@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lade-build/lade/buildctx"
+	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/exporter"
 	"github.com/lade-build/lade/signature"
 	"github.com/lade-build/lade/solver"
@@ -91,7 +92,7 @@ func buildSandbox(f *buildxFlags) (solver.Sandbox, error) {
 		s.Ulimits = append(s.Ulimits, ul)
 	}
 	if f.shmSize != "" {
-		n, err := units.RAMInBytes(f.shmSize)
+		n, err := container.ParseBytes(f.shmSize)
 		if err != nil || n <= 0 {
 			return s, fmt.Errorf("--shm-size: invalid size %q", f.shmSize)
 		}
