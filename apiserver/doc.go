@@ -32,8 +32,12 @@
 // Archive (docker cp) goes through dockercp.InContainer, as `lade cp`;
 // build is the classic builder's endpoint over the solver wired by
 // localbuild, as `lade build` wires it. Events go through events.Show
-// (`lade events`), commit and image prune through engine's Commit and
+// (`lade events`; without since or until only new ones, as dockerd, with
+// the legacy status/id/from fields docker-compose 1.29 reads), commit and image prune through engine's Commit and
 // PruneImages, update through container.Store.Update.
+//
+// Options.Debug (lade serve -D) gets a line per request and per error
+// answered, to see what a client calls and what it lacks.
 //
 // Listen opens the -H addresses as dockerd does: unix sockets with mode
 // 0660 and group "lade" when it exists, TCP beyond loopback only with

@@ -34,13 +34,28 @@ func startServe(t *testing.T, root string) string {
 // the server (and waits for it) before the test ends.
 func startServeStop(t *testing.T, root string) (string, func()) {
 	t.Helper()
+	sock, stop, _ := startServeArgs(t, root)
+	return sock, stop
+}
+
+// startServeLog is startServe with more of lade serve's flags, returning
+// what it writes to stderr (its --debug log).
+func startServeLog(t *testing.T, root string, args ...string) (string, *testutil.LockedBuffer) {
+	t.Helper()
+	sock, _, errb := startServeArgs(t, root, args...)
+	return sock, errb
+}
+
+func startServeArgs(t *testing.T, root string, args ...string) (string, func(), *testutil.LockedBuffer) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "lade.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	var errb testutil.LockedBuffer
+	errb := new(testutil.LockedBuffer)
 	go func() {
 		defer close(done)
-		Run(ctx, []string{"--root", root, "serve", "-H", "unix://" + sock}, strings.NewReader(""), io.Discard, &errb)
+		all := append([]string{"--root", root, "serve", "-H", "unix://" + sock}, args...)
+		Run(ctx, all, strings.NewReader(""), io.Discard, errb)
 	}()
 	stop := func() {
 		cancel()
@@ -50,7 +65,7 @@ func startServeStop(t *testing.T, root string) (string, func()) {
 	if !testutil.WaitForFile(sock, 20*time.Second) {
 		t.Fatalf("lade serve did not listen on %s:\n%s", sock, errb.String())
 	}
-	return sock, stop
+	return sock, stop, errb
 }
 
 // dockerCLI runs a docker client against the socket and returns its
