@@ -59,7 +59,11 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 		o.Labels = append(o.Labels, k+"="+v)
 	}
 	for p := range cfg.Volumes {
-		o.Volumes = append(o.Volumes, p) // anonymous volumes
+		// Anonymous volumes, but not where a bind or mount goes:
+		// docker-compose 1.29 lists its volumes in both.
+		if !slices.Contains(targets(hc), p) {
+			o.Volumes = append(o.Volumes, p)
+		}
 	}
 	for _, d := range hc.Devices {
 		o.Devices = append(o.Devices, d.PathOnHost+":"+d.PathInContainer+":"+d.CgroupPermissions)
@@ -81,6 +85,20 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 	netSettings(&o, hc, req)
 	resourceOptions(&o, cfg, hc)
 	return o, nil
+}
+
+// targets are the container paths of hc's binds (SRC:DST[:OPTS], or DST
+// alone) and mounts.
+func targets(hc *ctypes.HostConfig) []string {
+	var out []string
+	for _, b := range hc.Binds {
+		parts := strings.Split(b, ":")
+		out = append(out, parts[min(1, len(parts)-1)])
+	}
+	for _, m := range hc.Mounts {
+		out = append(out, m.Target)
+	}
+	return out
 }
 
 // resourceOptions fills the options of run's later flags: --shm-size,
