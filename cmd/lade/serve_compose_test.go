@@ -15,17 +15,20 @@ import (
 
 // composeFile is a two-service project: web serves a page over HTTP,
 // client fetches it by web's service name (lade's embedded DNS on the
-// project network), prints it and exits. httpd as PID 1 ignores SIGTERM:
+// project network), prints it and exits. web has a named volume. httpd as PID 1 ignores SIGTERM:
 // the grace period keeps stop short.
 const composeFile = `services:
   web:
     image: busybox
     command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www"]
     stop_grace_period: 1s
+    volumes: ["data:/data"]
   client:
     image: busybox
     depends_on: [web]
     command: ["sh", "-c", "for i in $$(seq 1 100); do wget -qO- http://web/ && exit 0; sleep 0.2; done; echo no answer; exit 1"]
+volumes:
+  data:
 `
 
 // composeV5Pkg is the compose scripts/test.sh builds as docker-compose-v5.
@@ -69,8 +72,9 @@ func (c composeClient) run(sock, dir string, args ...string) (string, error) {
 // TestServeCompose: Debian's docker-compose 1.29 and a current docker
 // compose (alone and as the docker CLI's plugin) bring a two-service
 // project up through lade serve, detached and attached; one service
-// reaches the other by name, and down removes the containers and the
-// project's network.
+// reaches the other by name, a second up finds the project as its file
+// says, and down removes the containers, the project's network and (-v)
+// its volume.
 func TestServeCompose(t *testing.T) {
 	root := newRoot(t)
 	sock, logs := startServeLog(t, root, "--debug")
@@ -116,21 +120,22 @@ func TestServeCompose(t *testing.T) {
 				got, _ := c.run(sock, dir, "-p", tt.project, "logs", "--no-color", "client")
 				return strings.Contains(got, "hello-from-web")
 			})
-			compose("down")
+			compose("up", "-d") // again: the project is as its file says
+			compose("down", "-v")
 			composeGone(t, root, tt.project)
 			// Attached: compose follows both services' output and events,
 			// stops web when client exits and exits with client's code.
 			if out := compose("up", "--no-color", "--exit-code-from", "client"); !strings.Contains(out, "hello-from-web") {
 				t.Errorf("up --exit-code-from client printed %q", out)
 			}
-			compose("down")
+			compose("down", "-v")
 			composeGone(t, root, tt.project)
 		})
 	}
 }
 
-// composeGone checks that down left none of project's containers and not
-// its network.
+// composeGone checks that down -v left none of project's containers, and
+// not its network or volume.
 func composeGone(t *testing.T, root, project string) {
 	t.Helper()
 	if r := lade(t, root, "", "ps", "-a", "--format", "{{.Names}}"); strings.Contains(r.stdout, project) {
@@ -138,6 +143,9 @@ func composeGone(t *testing.T, root, project string) {
 	}
 	if r := lade(t, root, "", "network", "ls", "--format", "{{.Name}}"); strings.Contains(r.stdout, project+"_default") {
 		t.Errorf("lade network ls after down: %q", r.stdout)
+	}
+	if r := lade(t, root, "", "volume", "ls", "-q"); strings.Contains(r.stdout, project+"_data") {
+		t.Errorf("lade volume ls after down -v: %q", r.stdout)
 	}
 }
 
