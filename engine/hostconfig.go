@@ -25,7 +25,7 @@ func hostConfig(c *container.Container) *ctypes.HostConfig {
 		ShmSize:        c.ShmSize,
 		Sysctls:        c.Sysctls,
 		NetworkMode:    ctypes.NetworkMode(c.Network),
-		PortBindings:   portMap(c.Ports),
+		PortBindings:   portMap(c.Ports, netip.Addr{}),
 		RestartPolicy:  ctypes.RestartPolicy{Name: ctypes.RestartPolicyMode(c.Restart.Name), MaximumRetryCount: c.Restart.MaxRetries},
 		AutoRemove:     c.AutoRemove,
 		DNSOptions:     nonNil(c.Net.DNSOptions),
@@ -151,7 +151,7 @@ func networkSettings(c *container.Container) *NetworkSettings {
 		}
 	}
 	if running(c) {
-		ns.Ports = portMap(c.Bindings())
+		ns.Ports = portMap(c.Bindings(), netip.IPv4Unspecified())
 	}
 	ns.Networks[c.Network] = ep
 	return ns
