@@ -186,10 +186,10 @@ func healthOptions(h *container.HealthOptions, hc *ctypes.HealthConfig) error {
 	switch {
 	case len(hc.Test) > 0 && hc.Test[0] == "NONE":
 		h.Disable = true
-	case len(hc.Test) > 1 && hc.Test[0] == "CMD-SHELL":
-		h.Cmd = hc.Test[1]
-	case len(hc.Test) > 1 && hc.Test[0] == "CMD":
-		return badParameter(fmt.Errorf("healthcheck test %q: lade runs healthchecks with /bin/sh -c (CMD-SHELL)", hc.Test))
+	case len(hc.Test) > 1 && (hc.Test[0] == "CMD-SHELL" || hc.Test[0] == "CMD"):
+		h.Test = hc.Test // compose sends either form
+	case len(hc.Test) > 0:
+		return badParameter(fmt.Errorf("healthcheck test %q: want NONE, CMD ARGS... or CMD-SHELL COMMAND", hc.Test))
 	}
 	h.Interval, h.Timeout, h.StartPeriod, h.Retries = hc.Interval, hc.Timeout, hc.StartPeriod, hc.Retries
 	return nil

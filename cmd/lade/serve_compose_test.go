@@ -15,7 +15,8 @@ import (
 
 // composeFile is a two-service project: web serves a page over HTTP,
 // client fetches it by web's service name (lade's embedded DNS on the
-// project network), prints it and exits. web has a named volume. httpd as PID 1 ignores SIGTERM:
+// project network), prints it and exits. web has a named volume and an
+// exec-form healthcheck, which client waits for. httpd as PID 1 ignores SIGTERM:
 // the grace period keeps stop short.
 const composeFile = `services:
   web:
@@ -23,9 +24,15 @@ const composeFile = `services:
     command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www"]
     stop_grace_period: 1s
     volumes: ["data:/data"]
+    healthcheck:
+      test: ["CMD", "wget", "-qO-", "http://localhost/"]
+      interval: 1s
+      retries: 60
   client:
     image: busybox
-    depends_on: [web]
+    depends_on:
+      web:
+        condition: service_healthy
     command: ["sh", "-c", "for i in $$(seq 1 100); do wget -qO- http://web/ && exit 0; sleep 0.2; done; echo no answer; exit 1"]
 volumes:
   data:
