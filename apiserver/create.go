@@ -195,7 +195,8 @@ func healthOptions(h *container.HealthOptions, hc *ctypes.HealthConfig) error {
 	return nil
 }
 
-// netSettings fills the --dns*, --add-host and --network-alias options.
+// netSettings fills the --dns*, --add-host and --network-alias options,
+// and the further networks.
 func netSettings(o *container.CreateOptions, hc *ctypes.HostConfig, req ctypes.CreateRequest) {
 	for _, a := range hc.DNS {
 		o.Net.DNS = append(o.Net.DNS, a.String())
@@ -210,4 +211,17 @@ func netSettings(o *container.CreateOptions, hc *ctypes.HostConfig, req ctypes.C
 			o.Net.MAC = ep.MacAddress.String()
 		}
 	}
+	// The other endpoints (compose sends a service's every network, API
+	// 1.44 on) are further networks, as network connect makes them.
+	for name, ep := range req.NetworkingConfig.EndpointsConfig {
+		if name == o.Network {
+			continue
+		}
+		c := container.Connection{Network: name}
+		if ep != nil {
+			c.Aliases = ep.Aliases
+		}
+		o.Net.Connections = append(o.Net.Connections, c)
+	}
+	slices.SortFunc(o.Net.Connections, func(a, b container.Connection) int { return strings.Compare(a.Network, b.Network) })
 }

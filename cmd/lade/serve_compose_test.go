@@ -14,16 +14,18 @@ import (
 )
 
 // composeFile is a two-service project: web serves a page over HTTP,
-// client fetches it by web's service name (lade's embedded DNS on the
-// project network), prints it and exits. web has a named volume and an
-// exec-form healthcheck, which client waits for. httpd as PID 1 ignores SIGTERM:
-// the grace period keeps stop short.
+// client fetches it by web's service name (lade's embedded DNS on side,
+// the network they share, web's second after default), prints it and
+// exits. web has a named volume and an exec-form healthcheck, which
+// client waits for. httpd as PID 1 ignores SIGTERM: the grace period
+// keeps stop short.
 const composeFile = `services:
   web:
     image: busybox
     command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www"]
     stop_grace_period: 1s
     volumes: ["data:/data"]
+    networks: [default, side]
     healthcheck:
       test: ["CMD", "wget", "-qO-", "http://localhost/"]
       interval: 1s
@@ -33,9 +35,12 @@ const composeFile = `services:
     depends_on:
       web:
         condition: service_healthy
+    networks: [side]
     command: ["sh", "-c", "for i in $$(seq 1 100); do wget -qO- http://web/ && exit 0; sleep 0.2; done; echo no answer; exit 1"]
 volumes:
   data:
+networks:
+  side:
 `
 
 // composeV5Pkg is the compose scripts/test.sh builds as docker-compose-v5.
@@ -80,8 +85,8 @@ func (c composeClient) run(sock, dir string, args ...string) (string, error) {
 // compose (alone and as the docker CLI's plugin) bring a two-service
 // project up through lade serve, detached and attached; one service
 // reaches the other by name, a second up finds the project as its file
-// says, and down removes the containers, the project's network and (-v)
-// its volume.
+// says, and down removes the containers, the project's networks and
+// (-v) its volume.
 func TestServeCompose(t *testing.T) {
 	root := newRoot(t)
 	sock, logs := startServeLog(t, root, "--debug")
@@ -142,13 +147,13 @@ func TestServeCompose(t *testing.T) {
 }
 
 // composeGone checks that down -v left none of project's containers, and
-// not its network or volume.
+// not its networks or volume.
 func composeGone(t *testing.T, root, project string) {
 	t.Helper()
 	if r := lade(t, root, "", "ps", "-a", "--format", "{{.Names}}"); strings.Contains(r.stdout, project) {
 		t.Errorf("lade ps -a after down: %q", r.stdout)
 	}
-	if r := lade(t, root, "", "network", "ls", "--format", "{{.Name}}"); strings.Contains(r.stdout, project+"_default") {
+	if r := lade(t, root, "", "network", "ls", "--format", "{{.Name}}"); strings.Contains(r.stdout, project+"_") {
 		t.Errorf("lade network ls after down: %q", r.stdout)
 	}
 	if r := lade(t, root, "", "volume", "ls", "-q"); strings.Contains(r.stdout, project+"_data") {
