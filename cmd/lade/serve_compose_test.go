@@ -85,7 +85,7 @@ func (c composeClient) run(sock, dir string, args ...string) (string, error) {
 // compose (alone and as the docker CLI's plugin) bring a two-service
 // project up through lade serve, detached and attached; one service
 // reaches the other by name, a second up finds the project as its file
-// says, and down removes the containers, the project's networks and
+// says (recreating nothing), and down removes the containers, the project's networks and
 // (-v) its volume.
 func TestServeCompose(t *testing.T) {
 	root := newRoot(t)
@@ -132,7 +132,12 @@ func TestServeCompose(t *testing.T) {
 				got, _ := c.run(sock, dir, "-p", tt.project, "logs", "--no-color", "client")
 				return strings.Contains(got, "hello-from-web")
 			})
-			compose("up", "-d") // again: the project is as its file says
+			// Again: the project is as its file says, nothing recreated.
+			ids := lade(t, root, "", "ps", "-aq").stdout
+			compose("up", "-d")
+			if again := lade(t, root, "", "ps", "-aq").stdout; again != ids {
+				t.Errorf("a second up -d recreated containers: %q, then %q", ids, again)
+			}
 			compose("down", "-v")
 			composeGone(t, root, tt.project)
 			// Attached: compose follows both services' output and events,
