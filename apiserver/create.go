@@ -205,16 +205,18 @@ func netSettings(o *container.CreateOptions, hc *ctypes.HostConfig, req ctypes.C
 	if req.NetworkingConfig == nil {
 		return
 	}
-	if ep := req.NetworkingConfig.EndpointsConfig[o.Network]; ep != nil {
-		o.Net.Aliases = ep.Aliases
-		if ep.MacAddress.String() != "" {
-			o.Net.MAC = ep.MacAddress.String()
-		}
-	}
-	// The other endpoints (compose sends a service's every network, API
-	// 1.44 on) are further networks, as network connect makes them.
+	// The endpoint of NetworkMode's network (docker run names the
+	// default one "default") sets its options; the others (compose sends
+	// a service's every network, API 1.44 on) are further networks, as
+	// network connect makes them.
 	for name, ep := range req.NetworkingConfig.EndpointsConfig {
-		if name == o.Network {
+		if networkMode(ctypes.NetworkMode(name)) == o.Network {
+			if ep != nil {
+				o.Net.Aliases = ep.Aliases
+				if ep.MacAddress.String() != "" {
+					o.Net.MAC = ep.MacAddress.String()
+				}
+			}
 			continue
 		}
 		c := container.Connection{Network: name}

@@ -57,6 +57,8 @@ func TestCreateOptions(t *testing.T) {
 			"NetworkingConfig":{"EndpointsConfig":{"p_front":{"Aliases":["web"]},"p_back":{"Aliases":["web","w"]},"p_admin":null}}}`,
 			container.CreateOptions{Network: "p_front", Restart: "no", Net: container.NetSettings{Aliases: []string{"web"},
 				Connections: []container.Connection{{Network: "p_admin"}, {Network: "p_back", Aliases: []string{"web", "w"}}}}}},
+		{"default endpoint", `{"Image":"b","HostConfig":{"NetworkMode":"default"},"NetworkingConfig":{"EndpointsConfig":{"default":{}}}}`,
+			container.CreateOptions{Network: "bridge", Restart: "no"}},
 		{"later flags", `{"Image":"b","ExposedPorts":{"80/tcp":{}},"HostConfig":{"ShmSize":1048576,"MemorySwap":-1,"CpuShares":512,
 			"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048}],"Sysctls":{"net.ipv4.ip_forward":"1"},"VolumesFrom":["other:ro"],
 			"LogConfig":{"Type":"none"}}}`,
