@@ -19,6 +19,7 @@ import (
 
 	"github.com/lade-build/lade/buildctx"
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/localbuild"
 	"github.com/lade-build/lade/network"
@@ -227,7 +228,11 @@ func (b baseImages) Resolve(ctx context.Context, ref string, p v1.Platform) (v1.
 			return img, err
 		}
 	}
-	return b.s.o.Images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: b.s.o.Insecure})
+	verify, err := engine.SignatureCheck(b.s.o.Policy, ref, b.s.o.Images)
+	if err != nil {
+		return nil, err
+	}
+	return b.s.o.Images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: b.s.o.Insecure, Verify: verify})
 }
 
 // streamWriter sends what the build's progress prints as stream messages.

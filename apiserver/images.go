@@ -145,7 +145,11 @@ func (s *Server) imagePull(w http.ResponseWriter, r *http.Request) error {
 	if ref == "" {
 		return errorf(http.StatusBadRequest, "images/create needs fromImage or fromSrc")
 	}
-	opts := images.PullOptions{Insecure: s.o.Insecure}
+	verify, err := engine.SignatureCheck(s.o.Policy, ref, s.o.Images)
+	if err != nil {
+		return err
+	}
+	opts := images.PullOptions{Insecure: s.o.Insecure, Verify: verify}
 	if p := r.URL.Query().Get("platform"); p != "" {
 		plat, err := images.ParsePlatform(p)
 		if err != nil {

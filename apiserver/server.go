@@ -26,6 +26,9 @@ type Options struct {
 	Snapshots *snapshot.Snapshotter
 	Content   *cache.Store // the build's content store
 	Insecure  []string     // --insecure-registry hosts, for pull and push
+	// Policy is serve's --signature-policy; "" is the system's or the
+	// user's, as for the CLI. Every pull the API makes must pass it.
+	Policy string
 }
 
 // Server answers the Engine API from one lade root. It keeps no state of

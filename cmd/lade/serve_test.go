@@ -34,13 +34,20 @@ func startServe(t *testing.T, root string) string {
 // the server (and waits for it) before the test ends.
 func startServeStop(t *testing.T, root string) (string, func()) {
 	t.Helper()
+	return startServeArgs(t, root)
+}
+
+// startServeArgs is startServeStop with more of serve's flags.
+func startServeArgs(t *testing.T, root string, flags ...string) (string, func()) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "lade.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var errb testutil.LockedBuffer
 	go func() {
 		defer close(done)
-		Run(ctx, []string{"--root", root, "serve", "-H", "unix://" + sock}, strings.NewReader(""), io.Discard, &errb)
+		args := append([]string{"--root", root, "serve", "-H", "unix://" + sock}, flags...)
+		Run(ctx, args, strings.NewReader(""), io.Discard, &errb)
 	}()
 	stop := func() {
 		cancel()
