@@ -64,7 +64,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		r2 := r.Clone(r.Context())
+		r2 := r.Clone(context.WithValue(r.Context(), versionKey{}, version))
 		r2.URL.Path = path
 		r2.URL.RawPath = ""
 		r = r2
@@ -112,6 +112,8 @@ func (s *Server) routes() {
 	s.handle("POST /commit", s.commit)
 	s.handle("POST /containers/{id}/update", s.containerUpdate)
 	s.handle("POST /images/prune", s.imagePrune)
+	s.handle("GET /system/df", s.systemDF)
+	s.handle("POST /build/prune", s.buildPrune)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -129,9 +131,8 @@ func (s *Server) routes() {
 // but serves later.
 var notImplemented = []string{
 	"GET /containers/{id}/attach/ws",
-	"POST /build/prune",
 	"GET /images/search",
-	"GET /system/df", "POST /auth", "POST /session",
+	"POST /auth", "POST /session",
 	"GET /distribution/{name...}",
 }
 
