@@ -114,6 +114,7 @@ func (s *Server) routes() {
 	s.handle("POST /images/prune", s.imagePrune)
 	s.handle("GET /system/df", s.systemDF)
 	s.handle("POST /build/prune", s.buildPrune)
+	s.handle("POST /auth", s.login)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -132,7 +133,7 @@ func (s *Server) routes() {
 var notImplemented = []string{
 	"GET /containers/{id}/attach/ws",
 	"GET /images/search",
-	"POST /auth", "POST /session",
+	"POST /session",
 	"GET /distribution/{name...}",
 }
 
