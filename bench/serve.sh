@@ -24,15 +24,7 @@ scripts/mkbusybox.sh "$work/busybox.tar" >/dev/null
 cli=/usr/local/bin/docker
 [ -x "$cli" ] || cli=/usr/bin/docker
 
-dbr=ladeserve$$
-for i in $(seq 200 254); do
-  ip route | grep -q "^10\.$i\." || { dnet=10.$i.0; break; }
-done
-ip link add "$dbr" type bridge
-trap 'bench_cleanup; ip link del "$dbr" 2>/dev/null || true' EXIT
-ip addr add "$dnet.1/24" dev "$dbr"
-ip link set "$dbr" up
-bench_dockerd "$dbr"
+bench_dockerd_bridge
 D=("$cli" -H "unix://$sock")
 "${D[@]}" import "$work/busybox.tar" busybox:bench >/dev/null
 
