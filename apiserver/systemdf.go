@@ -109,10 +109,11 @@ func dropItems(du *system.DiskUsage) {
 
 // buildPrune is docker builder prune, as `lade builder prune` (engine's
 // PruneBuildCache): all, filters (until), and keep-storage or, from API
-// 1.48, max-used-space (the size to keep the cache under).
+// 1.48, reserved-space or max-used-space: the size to keep the cache
+// under (min-free-space, a free-disk target, is not served).
 func (s *Server) buildPrune(w http.ResponseWriter, r *http.Request) error {
 	o := gc.PruneOptions{All: boolQuery(r, "all"), StaleAge: engine.BuildCacheMinAge}
-	for _, k := range []string{"keep-storage", "max-used-space"} {
+	for _, k := range []string{"keep-storage", "reserved-space", "max-used-space"} {
 		n, err := intQuery(r, k, 0)
 		if err != nil {
 			return err
