@@ -44,6 +44,11 @@ func TestServeSystemDF(t *testing.T) {
 				t.Errorf("docker system df:\n%s\nlade system df:\n%s", got, want)
 			}
 			lade(t, root, "", "rmi", "dfimg")
+			// Under the size to keep, the records stay.
+			dockerCLI(t, cl.bin, sock, "builder", "prune", "-f", "--keep-storage", "100MB")
+			if r := lade(t, root, "", "cache", "du"); !strings.Contains(r.stdout, "true") {
+				t.Errorf("docker builder prune --keep-storage 100MB removed the reclaimable record:\n%s", r.stdout)
+			}
 			out := dockerCLI(t, cl.bin, sock, "builder", "prune", "-f")
 			if !strings.Contains(out, "Total reclaimed space:") || strings.Contains(out, "Total reclaimed space: 0B") {
 				t.Errorf("docker builder prune -f printed %q, want the RUN layer's bytes reclaimed", out)
