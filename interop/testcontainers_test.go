@@ -70,6 +70,7 @@ func TestTestcontainers(t *testing.T) {
 	}
 	root := t.TempDir()
 	testroot.SeedBusybox(t, root)
+	testroot.TeardownNetworks(t, root) // the bridge lade's first container made
 	ref := testutil.Registry(t, nil) + "/lade/busybox:tc"
 	lade(t, root, "tag", "busybox", ref)
 	lade(t, root, "push", ref)
