@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,8 +62,9 @@ func serve(t *testing.T, root string) string {
 }
 
 // TestTestcontainers: testcontainers-go pulls the test's busybox from a
-// loopback registry through lade serve, starts it, waits for its log
-// line and terminates it; lade's CLI then lists no container.
+// loopback registry through lade serve, starts containers, waits for them
+// (a log line; an HTTP answer on the published port from a file it
+// copied in) and terminates them; lade's CLI then lists none.
 func TestTestcontainers(t *testing.T) {
 	testutil.RequireRoot(t)
 	if ladeBin == "" {
@@ -86,11 +88,41 @@ func TestTestcontainers(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
+	tests := []struct {
+		name string
+		opts []testcontainers.ContainerCustomizer
+	}{
+		{"log line", []testcontainers.ContainerCustomizer{
+			testcontainers.WithCmd("sh", "-c", "echo booting; sleep 1; echo ready; exec sleep 60"),
+			testcontainers.WithWaitStrategy(wait.ForLog("ready").WithStartupTimeout(time.Minute)),
+		}},
+		// The file goes in as a gzipped tar (PUT archive) before the start.
+		{"http port", []testcontainers.ContainerCustomizer{
+			testcontainers.WithCmd("httpd", "-f", "-p", "8080", "-h", "/www"),
+			testcontainers.WithFiles(testcontainers.ContainerFile{Reader: strings.NewReader("served\n"), ContainerFilePath: "/www/index.html", FileMode: 0o644}),
+			testcontainers.WithExposedPorts("8080/tcp"),
+			testcontainers.WithWaitStrategy(wait.ForHTTP("/").WithPort("8080/tcp").
+				WithResponseMatcher(func(body io.Reader) bool {
+					b, _ := io.ReadAll(body)
+					return string(b) == "served\n"
+				}).WithStartupTimeout(time.Minute)),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { runTestcontainer(t, root, ref, tt.opts) })
+	}
+	if out := lade(t, root, "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, ref) {
+		t.Errorf("lade images does not list %s that testcontainers pulled: %q", ref, out)
+	}
+}
+
+// runTestcontainer starts ref with opts through testcontainers, checks
+// that lade ps lists it, terminates it and checks that lade ps -a does
+// not.
+func runTestcontainer(t *testing.T, root, ref string, opts []testcontainers.ContainerCustomizer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ctr, err := testcontainers.Run(ctx, ref,
-		testcontainers.WithCmd("sh", "-c", "echo booting; sleep 1; echo ready; exec sleep 60"),
-		testcontainers.WithWaitStrategy(wait.ForLog("ready").WithStartupTimeout(time.Minute)))
+	ctr, err := testcontainers.Run(ctx, ref, opts...)
 	if err != nil {
 		if ctr != nil {
 			ctr.Terminate(ctx)
@@ -98,9 +130,6 @@ func TestTestcontainers(t *testing.T) {
 		t.Fatalf("testcontainers.Run: %v", err)
 	}
 	id := ctr.GetContainerID()
-	if out := lade(t, root, "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, ref) {
-		t.Errorf("lade images does not list %s that testcontainers pulled: %q", ref, out)
-	}
 	if out := lade(t, root, "ps", "--format", "{{.ID}}"); !strings.Contains(out, id[:12]) {
 		t.Errorf("lade ps does not list testcontainers' container %s: %q", id, out)
 	}
