@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/lade-build/lade/internal/testroot"
@@ -64,7 +65,8 @@ func serve(t *testing.T, root string) string {
 // TestTestcontainers: testcontainers-go pulls the test's busybox from a
 // loopback registry through lade serve, starts containers, waits for them
 // (a log line; an HTTP answer on the published port from a file it
-// copied in) and terminates them; lade's CLI then lists none.
+// copied in; another container's answer by its alias on a network of
+// testcontainers') and terminates them; lade's CLI then lists none.
 func TestTestcontainers(t *testing.T) {
 	testutil.RequireRoot(t)
 	if ladeBin == "" {
@@ -111,6 +113,7 @@ func TestTestcontainers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { runTestcontainer(t, root, ref, tt.opts) })
 	}
+	t.Run("network alias", func(t *testing.T) { networkAlias(t, root, ref) })
 	if out := lade(t, root, "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, ref) {
 		t.Errorf("lade images does not list %s that testcontainers pulled: %q", ref, out)
 	}
@@ -138,5 +141,39 @@ func runTestcontainer(t *testing.T, root, ref string, opts []testcontainers.Cont
 	}
 	if out := lade(t, root, "ps", "-a", "--format", "{{.ID}}"); strings.Contains(out, id[:12]) {
 		t.Errorf("lade ps -a lists %s after Terminate: %q", id, out)
+	}
+}
+
+// networkAlias: on a network testcontainers makes, one container reaches
+// another by its alias; the network goes after them.
+func networkAlias(t *testing.T, root, ref string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	nw, err := network.New(ctx)
+	if err != nil {
+		t.Fatalf("network.New: %v", err)
+	}
+	server, err := testcontainers.Run(ctx, ref,
+		testcontainers.WithCmd("sh", "-c", "echo aliased > /index.html; echo up; exec httpd -f -p 80 -h /"),
+		network.WithNetwork([]string{"web"}, nw),
+		testcontainers.WithWaitStrategy(wait.ForLog("up").WithStartupTimeout(time.Minute)))
+	if err != nil {
+		testcontainers.TerminateContainer(server)
+		nw.Remove(ctx)
+		t.Fatalf("server: %v", err)
+	}
+	runTestcontainer(t, root, ref, []testcontainers.ContainerCustomizer{
+		testcontainers.WithCmd("sh", "-c", "wget -qO- http://web/; exec sleep 60"),
+		network.WithNetwork([]string{"client"}, nw),
+		testcontainers.WithWaitStrategy(wait.ForLog("aliased").WithStartupTimeout(time.Minute)),
+	})
+	if err := server.Terminate(ctx, testcontainers.StopTimeout(time.Second)); err != nil {
+		t.Errorf("Terminate: %v", err)
+	}
+	if err := nw.Remove(ctx); err != nil {
+		t.Fatalf("removing the network: %v", err)
+	}
+	if out := lade(t, root, "network", "ls", "--format", "{{.Name}}"); strings.Contains(out, nw.Name) {
+		t.Errorf("lade network ls lists %s after its removal: %q", nw.Name, out)
 	}
 }
