@@ -182,6 +182,8 @@ bench_pairs() {
 }
 # median: of the numbers on stdin, one a line (blank lines skipped).
 median() { sort -n | awk 'NF {a[++n]=$1} END {if (n) print (n%2) ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2}'; }
+# median_of N...: the median of its arguments.
+median_of() { printf '%s\n' "$@" | median; }
 # bench_pair UNIT PRECISION LABEL_A A LABEL_B B RATIO: prints medians A and
 # B (in UNIT, PRECISION decimals) under a header, then "RATIO A/B".
 bench_pair() {

@@ -70,12 +70,10 @@ for i in $(seq "$runs"); do
   docknone_t+=("$(ms "${D[@]}" run --rm --network none busybox:bench true)")
   dock_cpu=$((dock_cpu + $(cpu_ms "$dpid" $cpid) - c))
 done
-l=$(printf '%s\n' "${lade_t[@]}" | median)
-d=$(printf '%s\n' "${dock_t[@]}" | median)
-ln=$(printf '%s\n' "${ladenone_t[@]}" | median)
-dn=$(printf '%s\n' "${docknone_t[@]}" | median)
-bench_pair ms 1 "docker run --rm (bridge) via lade serve" "$l" "via dockerd" "$d" lade/dockerd
-bench_pair ms 1 "docker run --rm (none) via lade serve" "$ln" "via dockerd" "$dn" lade/dockerd
+bench_pair ms 1 "docker run --rm (bridge) via lade serve" "$(median_of "${lade_t[@]}")" \
+  "via dockerd" "$(median_of "${dock_t[@]}")" lade/dockerd
+bench_pair ms 1 "docker run --rm (none) via lade serve" "$(median_of "${ladenone_t[@]}")" \
+  "via dockerd" "$(median_of "${docknone_t[@]}")" lade/dockerd
 echo "server CPU per docker run: lade serve $((lade_cpu / runs / 2)) ms, dockerd+containerd $((dock_cpu / runs / 2)) ms"
 echo "(median of $runs runs each, interleaved; $(nproc) CPUs, Linux $(uname -r), client $("$cli" version --format '{{.Client.Version}}' 2>/dev/null), $("${D[@]}" version --format 'dockerd {{.Server.Version}}'))"
 
