@@ -77,11 +77,17 @@ func dockerTry(bin, sock string, args ...string) (string, string, error) {
 
 // dockerStdin is dockerTry with stdin.
 func dockerStdin(bin, sock, stdin string, args ...string) (string, string, error) {
+	home, _ := os.MkdirTemp("", "docker-home-")
+	defer os.RemoveAll(home)
+	return dockerHome(bin, sock, home, stdin, args...)
+}
+
+// dockerHome is dockerStdin with home as the client's home and config
+// directory, which keeps docker login's credentials between commands.
+func dockerHome(bin, sock, home, stdin string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	home, _ := os.MkdirTemp("", "docker-home-")
-	defer os.RemoveAll(home)
 	// DOCKER_BUILDKIT=0: docker build uses the classic builder's endpoint.
 	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock, "HOME="+home, "DOCKER_CONFIG="+home, "DOCKER_BUILDKIT=0")
 	var out, errb strings.Builder
@@ -127,7 +133,7 @@ func TestServeProtocol(t *testing.T) {
 		{"GET", "/volumes/nosuch", 404, "no such volume"},
 		{"GET", "/networks/nosuch", 404, "No such network: nosuch"},
 		{"POST", "/v1.41/containers/abc/attach", 404, "No such container: abc"},
-		{"POST", "/auth", 501, "does not implement POST /auth"},
+		{"POST", "/session", 501, "does not implement POST /session"},
 		{"GET", "/no/such/endpoint", 404, "page not found"},
 		{"POST", "/containers/create", 400, "config cannot be empty"},
 		{"GET", "/containers/nosuch/logs", 404, "No such container: nosuch"},
