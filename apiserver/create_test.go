@@ -59,6 +59,8 @@ func TestCreateOptions(t *testing.T) {
 				Connections: []container.Connection{{Network: "p_admin"}, {Network: "p_back", Aliases: []string{"web", "w"}}}}}},
 		{"default endpoint", `{"Image":"b","HostConfig":{"NetworkMode":"default"},"NetworkingConfig":{"EndpointsConfig":{"default":{}}}}`,
 			container.CreateOptions{Network: "bridge", Restart: "no"}},
+		{"endpoint without a mode", `{"Image":"b","NetworkingConfig":{"EndpointsConfig":{"tcnet":{"Aliases":["web"]}}}}`,
+			container.CreateOptions{Network: "tcnet", Restart: "no", Net: container.NetSettings{Aliases: []string{"web"}}}},
 		{"later flags", `{"Image":"b","ExposedPorts":{"80/tcp":{}},"HostConfig":{"ShmSize":1048576,"MemorySwap":-1,"CpuShares":512,
 			"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048}],"Sysctls":{"net.ipv4.ip_forward":"1"},"VolumesFrom":["other:ro"],
 			"LogConfig":{"Type":"none"}}}`,

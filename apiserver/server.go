@@ -27,7 +27,10 @@ type Options struct {
 	Snapshots *snapshot.Snapshotter
 	Content   *cache.Store // the build's content store
 	Insecure  []string     // --insecure-registry hosts, for pull and push
-	Debug     io.Writer    // when set, gets a line per request and per error (lade serve --debug)
+	// Policy is serve's --signature-policy; "" is the system's or the
+	// user's, as for the CLI. Every pull the API makes must pass it.
+	Policy string
+	Debug  io.Writer // when set, gets a line per request and per error (lade serve --debug)
 }
 
 // Server answers the Engine API from one lade root. It keeps no state of
@@ -67,7 +70,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		r2 := r.Clone(r.Context())
+		r2 := r.Clone(context.WithValue(r.Context(), versionKey{}, version))
 		r2.URL.Path = path
 		r2.URL.RawPath = ""
 		r = r2
@@ -123,6 +126,9 @@ func (s *Server) routes() {
 	s.handle("POST /commit", s.commit)
 	s.handle("POST /containers/{id}/update", s.containerUpdate)
 	s.handle("POST /images/prune", s.imagePrune)
+	s.handle("GET /system/df", s.systemDF)
+	s.handle("POST /build/prune", s.buildPrune)
+	s.handle("POST /auth", s.login)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -140,9 +146,8 @@ func (s *Server) routes() {
 // but serves later.
 var notImplemented = []string{
 	"GET /containers/{id}/attach/ws",
-	"POST /build/prune",
 	"GET /images/search",
-	"GET /system/df", "POST /auth", "POST /session",
+	"POST /session",
 	"GET /distribution/{name...}",
 }
 

@@ -89,7 +89,7 @@ func (c composeClient) run(sock, dir string, args ...string) (string, error) {
 // (-v) its volume.
 func TestServeCompose(t *testing.T) {
 	root := newRoot(t)
-	sock, logs := startServeLog(t, root, "--debug")
+	sock, _, logs := startServeLogged(t, root, "--debug")
 	t.Cleanup(func() { removeAll(t, root) })
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(composeFile), 0o644); err != nil {
