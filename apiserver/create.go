@@ -60,7 +60,11 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 		o.Labels = append(o.Labels, k+"="+v)
 	}
 	for p := range cfg.Volumes {
-		o.Volumes = append(o.Volumes, p) // anonymous volumes
+		// Anonymous volumes, but not where a bind or mount goes:
+		// docker-compose 1.29 lists its volumes in both.
+		if !slices.Contains(targets(hc), p) {
+			o.Volumes = append(o.Volumes, p)
+		}
 	}
 	for _, d := range hc.Devices {
 		o.Devices = append(o.Devices, d.PathOnHost+":"+d.PathInContainer+":"+d.CgroupPermissions)
@@ -82,6 +86,20 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 	netSettings(&o, hc, req)
 	resourceOptions(&o, cfg, hc)
 	return o, nil
+}
+
+// targets are the container paths of hc's binds (SRC:DST[:OPTS], or DST
+// alone) and mounts.
+func targets(hc *ctypes.HostConfig) []string {
+	var out []string
+	for _, b := range hc.Binds {
+		parts := strings.Split(b, ":")
+		out = append(out, parts[min(1, len(parts)-1)])
+	}
+	for _, m := range hc.Mounts {
+		out = append(out, m.Target)
+	}
+	return out
 }
 
 // resourceOptions fills the options of run's later flags: --shm-size,
@@ -119,7 +137,7 @@ func networkMode(m ctypes.NetworkMode, nc *network.NetworkingConfig) string {
 	}
 	if nc != nil && len(nc.EndpointsConfig) == 1 {
 		for name := range nc.EndpointsConfig {
-			return name
+			return networkMode(ctypes.NetworkMode(name), nil) // docker run's is "default"
 		}
 	}
 	return "bridge"
@@ -176,16 +194,17 @@ func healthOptions(h *container.HealthOptions, hc *ctypes.HealthConfig) error {
 	switch {
 	case len(hc.Test) > 0 && hc.Test[0] == "NONE":
 		h.Disable = true
-	case len(hc.Test) > 1 && hc.Test[0] == "CMD-SHELL":
-		h.Cmd = hc.Test[1]
-	case len(hc.Test) > 1 && hc.Test[0] == "CMD":
-		return badParameter(fmt.Errorf("healthcheck test %q: lade runs healthchecks with /bin/sh -c (CMD-SHELL)", hc.Test))
+	case len(hc.Test) > 1 && (hc.Test[0] == "CMD-SHELL" || hc.Test[0] == "CMD"):
+		h.Test = hc.Test // compose sends either form
+	case len(hc.Test) > 0:
+		return badParameter(fmt.Errorf("healthcheck test %q: want NONE, CMD ARGS... or CMD-SHELL COMMAND", hc.Test))
 	}
 	h.Interval, h.Timeout, h.StartPeriod, h.Retries = hc.Interval, hc.Timeout, hc.StartPeriod, hc.Retries
 	return nil
 }
 
-// netSettings fills the --dns*, --add-host and --network-alias options.
+// netSettings fills the --dns*, --add-host and --network-alias options,
+// and the further networks.
 func netSettings(o *container.CreateOptions, hc *ctypes.HostConfig, req ctypes.CreateRequest) {
 	for _, a := range hc.DNS {
 		o.Net.DNS = append(o.Net.DNS, a.String())
@@ -194,10 +213,25 @@ func netSettings(o *container.CreateOptions, hc *ctypes.HostConfig, req ctypes.C
 	if req.NetworkingConfig == nil {
 		return
 	}
-	if ep := req.NetworkingConfig.EndpointsConfig[o.Network]; ep != nil {
-		o.Net.Aliases = ep.Aliases
-		if ep.MacAddress.String() != "" {
-			o.Net.MAC = ep.MacAddress.String()
+	// The endpoint of NetworkMode's network (docker run names the
+	// default one "default") sets its options; the others (compose sends
+	// a service's every network, API 1.44 on) are further networks, as
+	// network connect makes them.
+	for name, ep := range req.NetworkingConfig.EndpointsConfig {
+		if networkMode(ctypes.NetworkMode(name), nil) == o.Network {
+			if ep != nil {
+				o.Net.Aliases = ep.Aliases
+				if ep.MacAddress.String() != "" {
+					o.Net.MAC = ep.MacAddress.String()
+				}
+			}
+			continue
 		}
+		c := container.Connection{Network: name}
+		if ep != nil {
+			c.Aliases = ep.Aliases
+		}
+		o.Net.Connections = append(o.Net.Connections, c)
 	}
+	slices.SortFunc(o.Net.Connections, func(a, b container.Connection) int { return strings.Compare(a.Network, b.Network) })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -29,6 +30,7 @@ type Options struct {
 	// Policy is serve's --signature-policy; "" is the system's or the
 	// user's, as for the CLI. Every pull the API makes must pass it.
 	Policy string
+	Debug  io.Writer // when set, gets a line per request and per error (lade serve --debug)
 }
 
 // Server answers the Engine API from one lade root. It keeps no state of
@@ -60,6 +62,7 @@ func New(o Options) (*Server, error) {
 // ServeHTTP takes the /vX.Y prefix off, refuses versions out of range,
 // sets docker's headers and hands the request to its endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.debugf("%s %s", r.Method, r.URL.RequestURI())
 	setHeaders(w)
 	path, version, ok := splitVersion(r.URL.Path)
 	if ok {
@@ -91,11 +94,19 @@ var serverHeader = func() string {
 	return "lade/" + strings.TrimPrefix(v, "v") + " (" + runtime.GOOS + ")"
 }()
 
+// debugf writes a line to the debug log, if there is one.
+func (s *Server) debugf(format string, args ...any) {
+	if s.o.Debug != nil {
+		fmt.Fprintf(s.o.Debug, "lade serve: "+format+"\n", args...)
+	}
+}
+
 // handle routes pattern ("METHOD /path") to h, which returns an error
 // written as docker's error body.
 func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
+			s.debugf("%s %s: %d %v", r.Method, r.URL.Path, statusOf(err), err)
 			writeError(w, err)
 		}
 	})

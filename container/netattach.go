@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -89,23 +90,41 @@ func (s *Store) networks() (*network.Store, error) {
 }
 
 // resolveNetwork checks that c's user-defined network (or the container
-// whose network it joins) exists and keeps its name (ID).
+// whose network it joins) and its further networks exist and keeps their
+// names (IDs).
 func (s *Store) resolveNetwork(ctx context.Context, c *Config, o *CreateOptions) error {
+	if len(c.Net.Connections) > 0 && (!bridged(c) || userns.Rootless()) {
+		return fmt.Errorf("network %s: only a container on a bridge network can be on further networks", c.Network)
+	}
 	if sharedWith(c) != "" {
 		return s.resolveShared(c, o)
 	}
-	if !bridged(c) || c.Network == network.DefaultName {
+	if !bridged(c) || c.Network == network.DefaultName && len(c.Net.Connections) == 0 {
 		return nil
 	}
 	ns, err := s.networks()
 	if err != nil {
 		return err
 	}
-	n, err := ns.Get(ctx, c.Network)
-	if err != nil {
-		return err
+	if c.Network != network.DefaultName {
+		n, err := ns.Get(ctx, c.Network)
+		if err != nil {
+			return err
+		}
+		c.Network = n.Name
 	}
-	c.Network = n.Name
+	conns := slices.Clone(c.Net.Connections)
+	for i, x := range conns {
+		n, err := ns.Get(ctx, x.Network)
+		if err != nil {
+			return err
+		}
+		if n.Name == c.Network || slices.ContainsFunc(conns[:i], func(y Connection) bool { return y.Network == n.Name }) {
+			return fmt.Errorf("container is already on network %s", n.Name)
+		}
+		conns[i].Network = n.Name
+	}
+	c.Net.Connections = conns
 	return nil
 }
 

@@ -40,14 +40,22 @@ func startServeStop(t *testing.T, root string) (string, func()) {
 // startServeArgs is startServeStop with more of serve's flags.
 func startServeArgs(t *testing.T, root string, flags ...string) (string, func()) {
 	t.Helper()
+	sock, stop, _ := startServeLogged(t, root, flags...)
+	return sock, stop
+}
+
+// startServeLogged is startServeArgs that also returns what lade serve
+// writes to stderr (its --debug log).
+func startServeLogged(t *testing.T, root string, flags ...string) (string, func(), *testutil.LockedBuffer) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "lade.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	var errb testutil.LockedBuffer
+	errb := new(testutil.LockedBuffer)
 	go func() {
 		defer close(done)
 		args := append([]string{"--root", root, "serve", "-H", "unix://" + sock}, flags...)
-		Run(ctx, args, strings.NewReader(""), io.Discard, &errb)
+		Run(ctx, args, strings.NewReader(""), io.Discard, errb)
 	}()
 	stop := func() {
 		cancel()
@@ -57,7 +65,7 @@ func startServeArgs(t *testing.T, root string, flags ...string) (string, func())
 	if !testutil.WaitForFile(sock, 20*time.Second) {
 		t.Fatalf("lade serve did not listen on %s:\n%s", sock, errb.String())
 	}
-	return sock, stop
+	return sock, stop, errb
 }
 
 // dockerCLI runs a docker client against the socket and returns its
