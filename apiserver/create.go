@@ -9,6 +9,7 @@ import (
 
 	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/lade-build/lade/container"
 )
@@ -31,7 +32,7 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 		AutoRemove: hc.AutoRemove, Privileged: hc.Privileged, ReadOnly: hc.ReadonlyRootfs,
 		CapAdd: hc.CapAdd, CapDrop: hc.CapDrop, SecurityOpt: hc.SecurityOpt, GroupAdd: hc.GroupAdd,
 		PublishAll: hc.PublishAllPorts, Volumes: hc.Binds, CPUs: float64(hc.NanoCPUs) / 1e9,
-		Network: networkMode(hc.NetworkMode), Restart: restartPolicy(hc.RestartPolicy),
+		Network: networkMode(hc.NetworkMode, req.NetworkingConfig), Restart: restartPolicy(hc.RestartPolicy),
 	}
 	if cfg.Entrypoint != nil {
 		// The API's ENTRYPOINT is a list; lade's is one program, the rest
@@ -108,13 +109,20 @@ func resourceOptions(o *container.CreateOptions, cfg *ctypes.Config, hc *ctypes.
 	}
 }
 
-// networkMode is the --network value of a NetworkMode; docker's
-// "default" is the bridge.
-func networkMode(m ctypes.NetworkMode) string {
-	if m == "" || m == "default" {
-		return "bridge"
+// networkMode is the --network value of a NetworkMode. docker's
+// "default" (or none given) is the network of the request's one
+// endpoint, as dockerd attaches it (testcontainers creates on a network
+// so), else the bridge.
+func networkMode(m ctypes.NetworkMode, nc *network.NetworkingConfig) string {
+	if m != "" && m != "default" {
+		return string(m)
 	}
-	return string(m)
+	if nc != nil && len(nc.EndpointsConfig) == 1 {
+		for name := range nc.EndpointsConfig {
+			return name
+		}
+	}
+	return "bridge"
 }
 
 // restartPolicy is the --restart value of a RestartPolicy.

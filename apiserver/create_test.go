@@ -45,6 +45,8 @@ func TestCreateOptions(t *testing.T) {
 			container.CreateOptions{Volumes: []string{"/data"}, Network: "web", Restart: "no",
 				Mounts: []string{"type=volume,target=/v,source=v,readonly"}, Health: container.HealthOptions{Cmd: "true", Retries: 2},
 				Net: container.NetSettings{Aliases: []string{"db"}}}},
+		{"endpoint without a mode", `{"Image":"b","NetworkingConfig":{"EndpointsConfig":{"tcnet":{"Aliases":["web"]}}}}`,
+			container.CreateOptions{Network: "tcnet", Restart: "no", Net: container.NetSettings{Aliases: []string{"web"}}}},
 		{"later flags", `{"Image":"b","ExposedPorts":{"80/tcp":{}},"HostConfig":{"ShmSize":1048576,"MemorySwap":-1,"CpuShares":512,
 			"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048}],"Sysctls":{"net.ipv4.ip_forward":"1"},"VolumesFrom":["other:ro"],
 			"LogConfig":{"Type":"none"}}}`,

@@ -26,6 +26,9 @@ type Options struct {
 	Snapshots *snapshot.Snapshotter
 	Content   *cache.Store // the build's content store
 	Insecure  []string     // --insecure-registry hosts, for pull and push
+	// Policy is serve's --signature-policy; "" is the system's or the
+	// user's, as for the CLI. Every pull the API makes must pass it.
+	Policy string
 }
 
 // Server answers the Engine API from one lade root. It keeps no state of
@@ -64,7 +67,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		r2 := r.Clone(r.Context())
+		r2 := r.Clone(context.WithValue(r.Context(), versionKey{}, version))
 		r2.URL.Path = path
 		r2.URL.RawPath = ""
 		r = r2
@@ -112,6 +115,9 @@ func (s *Server) routes() {
 	s.handle("POST /commit", s.commit)
 	s.handle("POST /containers/{id}/update", s.containerUpdate)
 	s.handle("POST /images/prune", s.imagePrune)
+	s.handle("GET /system/df", s.systemDF)
+	s.handle("POST /build/prune", s.buildPrune)
+	s.handle("POST /auth", s.login)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -129,9 +135,8 @@ func (s *Server) routes() {
 // but serves later.
 var notImplemented = []string{
 	"GET /containers/{id}/attach/ws",
-	"POST /build/prune",
 	"GET /images/search",
-	"GET /system/df", "POST /auth", "POST /session",
+	"POST /session",
 	"GET /distribution/{name...}",
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +64,8 @@ func bridged(c *Config) bool {
 	return c.Network != "host" && c.Network != "none" && sharedWith(c) == ""
 }
 
-// checkNetSettings checks the network options against the network mode.
+// checkNetSettings checks the network options against the network mode
+// and keeps --add-host entries in their one form, NAME:IP.
 func checkNetSettings(c *Config) error {
 	n := c.Net
 	if len(n.Aliases) > 0 && (!bridged(c) || c.Network == network.DefaultName) {
@@ -74,14 +74,12 @@ func checkNetSettings(c *Config) error {
 	if n.MAC != "" && !bridged(c) {
 		return errors.New("conflicting options: mac-address and the network mode")
 	}
-	for _, h := range n.ExtraHosts {
-		name, ip, ok := strings.Cut(h, ":")
-		if !ok || name == "" {
-			return fmt.Errorf("invalid --add-host %q: want NAME:IP", h)
+	for i, h := range n.ExtraHosts {
+		v, err := network.ParseExtraHost(h)
+		if err != nil {
+			return err
 		}
-		if _, err := netip.ParseAddr(strings.Trim(ip, "[]")); err != nil && ip != "host-gateway" {
-			return fmt.Errorf("invalid --add-host %q: bad IP address", h)
-		}
+		c.Net.ExtraHosts[i] = v
 	}
 	return nil
 }
@@ -254,13 +252,7 @@ func (s *Store) hostsFile(c *Config, att *network.Attachment) (string, error) {
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", own, c.Hostname)
 	}
-	for _, h := range c.Net.ExtraHosts {
-		name, ip, _ := strings.Cut(h, ":")
-		if ip == "host-gateway" {
-			ip = hostGateway(att)
-		}
-		fmt.Fprintf(&b, "%s\t%s\n", strings.Trim(ip, "[]"), name)
-	}
+	b.WriteString(network.HostsLines(c.Net.ExtraHosts, hostGateway(att)))
 	return b.String(), nil
 }
 

@@ -21,7 +21,7 @@ func (a *app) serveCmd() *cobra.Command {
 	c := command("serve [-H unix:///run/lade/lade.sock] [-H tcp://127.0.0.1:2375] [--tlsverify --tlscacert CA --tlscert CERT --tlskey KEY]",
 		"Serve the Docker Engine API, so docker's clients (DOCKER_HOST) drive lade", cobra.NoArgs,
 		a.withStores(func(ctx context.Context, _ []string) error {
-			srv, err := apiserver.New(apiserver.Options{Root: a.root, Images: a.images, Snapshots: a.snapshots, Content: a.content, Insecure: a.insecure})
+			srv, err := apiserver.New(apiserver.Options{Root: a.root, Images: a.images, Snapshots: a.snapshots, Content: a.content, Insecure: a.insecure, Policy: a.policy})
 			if err != nil {
 				return err
 			}
@@ -55,5 +55,6 @@ func (a *app) serveCmd() *cobra.Command {
 	fl.StringVar(&t.CACert, "tlscacert", "", "CA certificate that signs the clients' certificates")
 	fl.StringVar(&t.Cert, "tlscert", "", "the server's TLS certificate (TLS without client verification when given alone with --tlskey)")
 	fl.StringVar(&t.Key, "tlskey", "", "the server's TLS key")
+	a.policyFlag(c)
 	return c
 }
