@@ -28,6 +28,10 @@ type NetSettings struct {
 	// Connections are the further networks `network connect` put it on:
 	// it joins them at every start.
 	Connections []Connection `json:"connections,omitempty"`
+	// Unplugged: a disconnect took the container off its last network, so
+	// it is on none until a connect; one created with --network none
+	// stays there, as docker's.
+	Unplugged bool `json:"unplugged,omitempty"`
 }
 
 // NetworkState is where a running container is on its network.

@@ -24,8 +24,13 @@ func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, al
 	if userns.Rootless() {
 		return errors.New("network connect: user-defined networks need root")
 	}
-	if c.Config.Network == "none" && !s.live(c) {
-		return s.joinPrimary(ctx, c, net, aliases)
+	if c.Config.Network == "none" {
+		if !c.Config.Net.Unplugged {
+			return errors.New("container cannot be connected to multiple networks with one of the networks in private (none) mode")
+		}
+		if !s.live(c) {
+			return s.joinPrimary(ctx, c, net, aliases)
+		}
 	}
 	if !bridged(&c.Config) {
 		return fmt.Errorf("container %s is on network %s: only a container on a bridge network can be connected to another", c.Name, c.Config.Network)
@@ -84,7 +89,7 @@ func (s *Store) live(c *Container) bool {
 // the place, or it is left on none (loopback only) until a connect.
 func leavePrimary(cfg *Config) {
 	if len(cfg.Net.Connections) == 0 {
-		cfg.Network, cfg.Net.Aliases = "none", nil
+		cfg.Network, cfg.Net.Aliases, cfg.Net.Unplugged = "none", nil, true
 		return
 	}
 	x := cfg.Net.Connections[0]
@@ -104,7 +109,7 @@ func (s *Store) joinPrimary(ctx context.Context, c *Container, net string, alias
 		return errors.New("network-scoped aliases are only supported for user-defined networks")
 	}
 	return s.updateConfig(c.ID, func(cfg *Config) {
-		cfg.Network, cfg.Net.Aliases = n.Name, aliases
+		cfg.Network, cfg.Net.Aliases, cfg.Net.Unplugged = n.Name, aliases, false
 	})
 }
 

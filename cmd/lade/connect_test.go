@@ -58,3 +58,22 @@ func TestConnectSurvivesRestart(t *testing.T) {
 		t.Errorf("network prune removed ladetest-c2, which the stopped web is connected to")
 	}
 }
+
+// TestConnectNoneRefused: a container made with --network none stays
+// there, as docker's: connect is refused, and it is not changed.
+func TestConnectNoneRefused(t *testing.T) {
+	root := newRoot(t)
+	for _, args := range [][]string{{"network", "create", "ladetest-none"}, {"create", "--name", "isolated", "--network", "none", "busybox", "true"}} {
+		if r := lade(t, root, "", args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	t.Cleanup(func() { lade(t, root, "", "rm", "-f", "isolated"); lade(t, root, "", "network", "rm", "ladetest-none") })
+	r := lade(t, root, "", "network", "connect", "ladetest-none", "isolated")
+	if r.code == 0 || !strings.Contains(r.stderr, "private (none) mode") {
+		t.Errorf("network connect of a --network none container: %+v", r)
+	}
+	if r := lade(t, root, "", "inspect", "-f", "{{.HostConfig.NetworkMode}}", "isolated"); r.stdout != "none\n" {
+		t.Errorf("after the refused connect, network mode %q", r.stdout)
+	}
+}
