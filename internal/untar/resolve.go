@@ -104,3 +104,31 @@ func Resolve(root, name string, create bool) (string, error) {
 	}
 	return filepath.Join(parent, path.Base(name)), nil
 }
+
+// maxParents bounds the resolved-parent cache of one extraction.
+const maxParents = 4096
+
+// resolve is Resolve(x.root, name, true) with the parent's resolution
+// kept: a layer names the same few directories over and over, and each
+// resolution is an lstat per path component. The cache holds only paths
+// this extraction resolved and created; anything that removes a path
+// (a replaced entry, a whiteout, an opaque marker) forgets it all, so a
+// directory later swapped for a symlink is resolved afresh.
+func (x *extractor) resolve(name string) (string, error) {
+	dir := path.Dir(name)
+	parent, ok := x.parents[dir]
+	if !ok {
+		var err error
+		if parent, err = resolveDir(x.root, dir, true); err != nil {
+			return "", fmt.Errorf("resolving parent: %w", err)
+		}
+		if len(x.parents) >= maxParents {
+			x.forget()
+		}
+		x.parents[dir] = parent
+	}
+	return filepath.Join(parent, path.Base(name)), nil
+}
+
+// forget empties the resolved-parent cache.
+func (x *extractor) forget() { clear(x.parents) }
