@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -16,8 +19,10 @@ import (
 
 	"github.com/lade-build/lade/buildctx"
 	"github.com/lade-build/lade/cache"
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/localbuild"
+	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/parser"
 	"github.com/lade-build/lade/progress"
 	"github.com/lade-build/lade/solver"
@@ -33,7 +38,7 @@ type buildParams struct {
 }
 
 // readBuildParams reads t, dockerfile, buildargs, labels, target,
-// nocache, pull, networkmode, platform and q.
+// nocache, pull, networkmode, platform, extrahosts, shmsize, ulimits and q.
 func readBuildParams(r *http.Request) (buildParams, error) {
 	q := r.URL.Query()
 	p := buildParams{tags: q["t"], dockerfile: q.Get("dockerfile"), pull: boolQuery(r, "pull"), quiet: boolQuery(r, "q")}
@@ -55,6 +60,9 @@ func readBuildParams(r *http.Request) (buildParams, error) {
 	if err := jsonQuery(q.Get("labels"), &p.o.Labels); err != nil {
 		return p, err
 	}
+	if err := readSandbox(q, &p.o.Sandbox); err != nil {
+		return p, err
+	}
 	p.platform = solver.HostPlatform()
 	if v := q.Get("platform"); v != "" {
 		plat, err := images.ParsePlatform(v)
@@ -64,6 +72,31 @@ func readBuildParams(r *http.Request) (buildParams, error) {
 		p.platform = plat
 	}
 	return p, nil
+}
+
+// readSandbox reads the RUN sandbox's parameters: extrahosts (NAME:IP,
+// comma-separated), shmsize (bytes) and ulimits (JSON).
+func readSandbox(q url.Values, s *solver.Sandbox) error {
+	for _, v := range q["extrahosts"] {
+		for _, h := range strings.Split(v, ",") {
+			if h == "" {
+				continue
+			}
+			e, err := network.ParseExtraHost(h)
+			if err != nil {
+				return badParameter(err)
+			}
+			s.ExtraHosts = append(s.ExtraHosts, e)
+		}
+	}
+	if v := q.Get("shmsize"); v != "" && v != "0" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return errorf(http.StatusBadRequest, "invalid shmsize %q", v)
+		}
+		s.ShmSize = n
+	}
+	return jsonQuery(q.Get("ulimits"), &s.Ulimits)
 }
 
 func jsonQuery(v string, into any) error {
@@ -195,7 +228,11 @@ func (b baseImages) Resolve(ctx context.Context, ref string, p v1.Platform) (v1.
 			return img, err
 		}
 	}
-	return b.s.o.Images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: b.s.o.Insecure})
+	verify, err := engine.SignatureCheck(b.s.o.Policy, ref, b.s.o.Images)
+	if err != nil {
+		return nil, err
+	}
+	return b.s.o.Images.Pull(ctx, ref, images.PullOptions{Platform: p, Insecure: b.s.o.Insecure, Verify: verify})
 }
 
 // streamWriter sends what the build's progress prints as stream messages.

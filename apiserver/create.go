@@ -9,6 +9,7 @@ import (
 
 	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/lade-build/lade/container"
 )
@@ -31,7 +32,7 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 		AutoRemove: hc.AutoRemove, Privileged: hc.Privileged, ReadOnly: hc.ReadonlyRootfs,
 		CapAdd: hc.CapAdd, CapDrop: hc.CapDrop, SecurityOpt: hc.SecurityOpt, GroupAdd: hc.GroupAdd,
 		PublishAll: hc.PublishAllPorts, Volumes: hc.Binds, CPUs: float64(hc.NanoCPUs) / 1e9,
-		Network: networkMode(hc.NetworkMode), Restart: restartPolicy(hc.RestartPolicy),
+		Network: networkMode(hc.NetworkMode, req.NetworkingConfig), Restart: restartPolicy(hc.RestartPolicy),
 	}
 	if cfg.Entrypoint != nil {
 		// The API's ENTRYPOINT is a list; lade's is one program, the rest
@@ -59,7 +60,11 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 		o.Labels = append(o.Labels, k+"="+v)
 	}
 	for p := range cfg.Volumes {
-		o.Volumes = append(o.Volumes, p) // anonymous volumes
+		// Anonymous volumes, but not where a bind or mount goes:
+		// docker-compose 1.29 lists its volumes in both.
+		if !slices.Contains(targets(hc), p) {
+			o.Volumes = append(o.Volumes, p)
+		}
 	}
 	for _, d := range hc.Devices {
 		o.Devices = append(o.Devices, d.PathOnHost+":"+d.PathInContainer+":"+d.CgroupPermissions)
@@ -81,6 +86,20 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 	netSettings(&o, hc, req)
 	resourceOptions(&o, cfg, hc)
 	return o, nil
+}
+
+// targets are the container paths of hc's binds (SRC:DST[:OPTS], or DST
+// alone) and mounts.
+func targets(hc *ctypes.HostConfig) []string {
+	var out []string
+	for _, b := range hc.Binds {
+		parts := strings.Split(b, ":")
+		out = append(out, parts[min(1, len(parts)-1)])
+	}
+	for _, m := range hc.Mounts {
+		out = append(out, m.Target)
+	}
+	return out
 }
 
 // resourceOptions fills the options of run's later flags: --shm-size,
@@ -108,13 +127,20 @@ func resourceOptions(o *container.CreateOptions, cfg *ctypes.Config, hc *ctypes.
 	}
 }
 
-// networkMode is the --network value of a NetworkMode; docker's
-// "default" is the bridge.
-func networkMode(m ctypes.NetworkMode) string {
-	if m == "" || m == "default" {
-		return "bridge"
+// networkMode is the --network value of a NetworkMode. docker's
+// "default" (or none given) is the network of the request's one
+// endpoint, as dockerd attaches it (testcontainers creates on a network
+// so), else the bridge.
+func networkMode(m ctypes.NetworkMode, nc *network.NetworkingConfig) string {
+	if m != "" && m != "default" {
+		return string(m)
 	}
-	return string(m)
+	if nc != nil && len(nc.EndpointsConfig) == 1 {
+		for name := range nc.EndpointsConfig {
+			return networkMode(ctypes.NetworkMode(name), nil) // docker run's is "default"
+		}
+	}
+	return "bridge"
 }
 
 // restartPolicy is the --restart value of a RestartPolicy.
@@ -168,16 +194,17 @@ func healthOptions(h *container.HealthOptions, hc *ctypes.HealthConfig) error {
 	switch {
 	case len(hc.Test) > 0 && hc.Test[0] == "NONE":
 		h.Disable = true
-	case len(hc.Test) > 1 && hc.Test[0] == "CMD-SHELL":
-		h.Cmd = hc.Test[1]
-	case len(hc.Test) > 1 && hc.Test[0] == "CMD":
-		return badParameter(fmt.Errorf("healthcheck test %q: lade runs healthchecks with /bin/sh -c (CMD-SHELL)", hc.Test))
+	case len(hc.Test) > 1 && (hc.Test[0] == "CMD-SHELL" || hc.Test[0] == "CMD"):
+		h.Test = hc.Test // compose sends either form
+	case len(hc.Test) > 0:
+		return badParameter(fmt.Errorf("healthcheck test %q: want NONE, CMD ARGS... or CMD-SHELL COMMAND", hc.Test))
 	}
 	h.Interval, h.Timeout, h.StartPeriod, h.Retries = hc.Interval, hc.Timeout, hc.StartPeriod, hc.Retries
 	return nil
 }
 
-// netSettings fills the --dns*, --add-host and --network-alias options.
+// netSettings fills the --dns*, --add-host and --network-alias options,
+// and the further networks.
 func netSettings(o *container.CreateOptions, hc *ctypes.HostConfig, req ctypes.CreateRequest) {
 	for _, a := range hc.DNS {
 		o.Net.DNS = append(o.Net.DNS, a.String())
@@ -186,10 +213,25 @@ func netSettings(o *container.CreateOptions, hc *ctypes.HostConfig, req ctypes.C
 	if req.NetworkingConfig == nil {
 		return
 	}
-	if ep := req.NetworkingConfig.EndpointsConfig[o.Network]; ep != nil {
-		o.Net.Aliases = ep.Aliases
-		if ep.MacAddress.String() != "" {
-			o.Net.MAC = ep.MacAddress.String()
+	// The endpoint of NetworkMode's network (docker run names the
+	// default one "default") sets its options; the others (compose sends
+	// a service's every network, API 1.44 on) are further networks, as
+	// network connect makes them.
+	for name, ep := range req.NetworkingConfig.EndpointsConfig {
+		if networkMode(ctypes.NetworkMode(name), nil) == o.Network {
+			if ep != nil {
+				o.Net.Aliases = ep.Aliases
+				if ep.MacAddress.String() != "" {
+					o.Net.MAC = ep.MacAddress.String()
+				}
+			}
+			continue
 		}
+		c := container.Connection{Network: name}
+		if ep != nil {
+			c.Aliases = ep.Aliases
+		}
+		o.Net.Connections = append(o.Net.Connections, c)
 	}
+	slices.SortFunc(o.Net.Connections, func(a, b container.Connection) int { return strings.Compare(a.Network, b.Network) })
 }

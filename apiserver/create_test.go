@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -43,8 +44,23 @@ func TestCreateOptions(t *testing.T) {
 			"HostConfig":{"NetworkMode":"web","Mounts":[{"Type":"volume","Source":"v","Target":"/v","ReadOnly":true}]},
 			"NetworkingConfig":{"EndpointsConfig":{"web":{"Aliases":["db"]}}}}`,
 			container.CreateOptions{Volumes: []string{"/data"}, Network: "web", Restart: "no",
-				Mounts: []string{"type=volume,target=/v,source=v,readonly"}, Health: container.HealthOptions{Cmd: "true", Retries: 2},
+				Mounts: []string{"type=volume,target=/v,source=v,readonly"}, Health: container.HealthOptions{Test: []string{"CMD-SHELL", "true"}, Retries: 2},
 				Net: container.NetSettings{Aliases: []string{"db"}}}},
+		{"volumes also bound", `{"Image":"b","Volumes":{"/data":{},"/anon":{},"/m":{}},
+			"HostConfig":{"Binds":["scr_data:/data:rw"],"Mounts":[{"Type":"volume","Target":"/m"}]}}`,
+			container.CreateOptions{Volumes: []string{"scr_data:/data:rw", "/anon"}, Network: "bridge", Restart: "no",
+				Mounts: []string{"type=volume,target=/m"}}},
+		{"exec healthcheck", `{"Image":"b","Healthcheck":{"Test":["CMD","wget","-qO-","http://localhost/"],"Interval":1000000000}}`,
+			container.CreateOptions{Network: "bridge", Restart: "no",
+				Health: container.HealthOptions{Test: []string{"CMD", "wget", "-qO-", "http://localhost/"}, Interval: time.Second}}},
+		{"further networks", `{"Image":"b","HostConfig":{"NetworkMode":"p_front"},
+			"NetworkingConfig":{"EndpointsConfig":{"p_front":{"Aliases":["web"]},"p_back":{"Aliases":["web","w"]},"p_admin":null}}}`,
+			container.CreateOptions{Network: "p_front", Restart: "no", Net: container.NetSettings{Aliases: []string{"web"},
+				Connections: []container.Connection{{Network: "p_admin"}, {Network: "p_back", Aliases: []string{"web", "w"}}}}}},
+		{"default endpoint", `{"Image":"b","HostConfig":{"NetworkMode":"default"},"NetworkingConfig":{"EndpointsConfig":{"default":{}}}}`,
+			container.CreateOptions{Network: "bridge", Restart: "no"}},
+		{"endpoint without a mode", `{"Image":"b","NetworkingConfig":{"EndpointsConfig":{"tcnet":{"Aliases":["web"]}}}}`,
+			container.CreateOptions{Network: "tcnet", Restart: "no", Net: container.NetSettings{Aliases: []string{"web"}}}},
 		{"later flags", `{"Image":"b","ExposedPorts":{"80/tcp":{}},"HostConfig":{"ShmSize":1048576,"MemorySwap":-1,"CpuShares":512,
 			"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048}],"Sysctls":{"net.ipv4.ip_forward":"1"},"VolumesFrom":["other:ro"],
 			"LogConfig":{"Type":"none"}}}`,

@@ -32,8 +32,18 @@
 // Archive (docker cp) goes through dockercp.InContainer, as `lade cp`;
 // build is the classic builder's endpoint over the solver wired by
 // localbuild, as `lade build` wires it. Events go through events.Show
-// (`lade events`), commit and image prune through engine's Commit and
-// PruneImages, update through container.Store.Update.
+// (`lade events`; without since or until only new ones, as dockerd, with
+// the legacy status/id/from fields docker-compose 1.29 reads), commit
+// and image prune through engine's Commit and PruneImages, update
+// through container.Store.Update, system df and builder prune through
+// engine's DiskUsage and PruneBuildCache (`lade system df`, `lade
+// builder prune`); system df answers clients before API 1.52 with the
+// records they add up themselves (legacyDF). X-Registry-Auth, docker's
+// credentials for one pull or push, is used for that request instead of
+// the stored ones.
+//
+// Options.Debug (lade serve -D) gets a line per request and per error
+// answered, to see what a client calls and what it lacks.
 //
 // Listen opens the -H addresses as dockerd does: unix sockets with mode
 // 0660 and group "lade" when it exists, TCP beyond loopback only with

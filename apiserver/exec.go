@@ -129,7 +129,12 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 		Tty: e.cfg.Tty, Privileged: e.cfg.Privileged, Pid: e.setPid}
 	ctx := context.WithoutCancel(r.Context()) // the process outlives a hijacked request's context
 	if req.Detach {
+		o.Exited = e.exited
+		e.mu.Lock()
+		e.running = true
+		e.mu.Unlock()
 		if err := s.stores.Containers.ExecDetached(ctx, c, o); err != nil {
+			e.exited(126)
 			return err
 		}
 		w.WriteHeader(http.StatusOK)
@@ -151,10 +156,15 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 		fmt.Fprintf(o.Stderr, "lade: exec failed: %v\n", err)
 		code = 126
 	}
-	e.mu.Lock()
-	e.running, e.code = false, &code
-	e.mu.Unlock()
+	e.exited(code)
 	return nil
+}
+
+// exited records the exec's end and exit status.
+func (e *execRecord) exited(code int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.running, e.code = false, &code
 }
 
 func (e *execRecord) setPid(pid int) {

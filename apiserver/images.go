@@ -145,7 +145,15 @@ func (s *Server) imagePull(w http.ResponseWriter, r *http.Request) error {
 	if ref == "" {
 		return errorf(http.StatusBadRequest, "images/create needs fromImage or fromSrc")
 	}
-	opts := images.PullOptions{Insecure: s.o.Insecure}
+	auth, err := registryAuth(r)
+	if err != nil {
+		return err
+	}
+	verify, err := engine.SignatureCheck(s.o.Policy, ref, s.o.Images)
+	if err != nil {
+		return err
+	}
+	opts := images.PullOptions{Insecure: s.o.Insecure, Auth: auth, Verify: verify}
 	if p := r.URL.Query().Get("platform"); p != "" {
 		plat, err := images.ParsePlatform(p)
 		if err != nil {
@@ -202,6 +210,10 @@ func (s *Server) imagePush(w http.ResponseWriter, r *http.Request, ref string) e
 	if err != nil {
 		return noSuch("image", ref, err)
 	}
+	auth, err := registryAuth(r)
+	if err != nil {
+		return err
+	}
 	tag := "latest"
 	repo := ref
 	if t, err := name.NewTag(ref); err == nil {
@@ -209,7 +221,7 @@ func (s *Server) imagePush(w http.ResponseWriter, r *http.Request, ref string) e
 	}
 	st := newStream(w)
 	st.status("The push refers to repository [" + repo + "]")
-	d, err := s.o.Images.Push(r.Context(), ref, img, images.PushOptions{Insecure: s.o.Insecure, Progress: st.lines(pushVerbs)})
+	d, err := s.o.Images.Push(r.Context(), ref, img, images.PushOptions{Insecure: s.o.Insecure, Progress: st.lines(pushVerbs), Auth: auth})
 	if err != nil {
 		return st.fail(err)
 	}

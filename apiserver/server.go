@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -26,6 +27,10 @@ type Options struct {
 	Snapshots *snapshot.Snapshotter
 	Content   *cache.Store // the build's content store
 	Insecure  []string     // --insecure-registry hosts, for pull and push
+	// Policy is serve's --signature-policy; "" is the system's or the
+	// user's, as for the CLI. Every pull the API makes must pass it.
+	Policy string
+	Debug  io.Writer // when set, gets a line per request and per error (lade serve --debug)
 }
 
 // Server answers the Engine API from one lade root. It keeps no state of
@@ -57,6 +62,7 @@ func New(o Options) (*Server, error) {
 // ServeHTTP takes the /vX.Y prefix off, refuses versions out of range,
 // sets docker's headers and hands the request to its endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.debugf("%s %s", r.Method, r.URL.RequestURI())
 	setHeaders(w)
 	path, version, ok := splitVersion(r.URL.Path)
 	if ok {
@@ -64,7 +70,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		r2 := r.Clone(r.Context())
+		r2 := r.Clone(context.WithValue(r.Context(), versionKey{}, version))
 		r2.URL.Path = path
 		r2.URL.RawPath = ""
 		r = r2
@@ -88,11 +94,19 @@ var serverHeader = func() string {
 	return "lade/" + strings.TrimPrefix(v, "v") + " (" + runtime.GOOS + ")"
 }()
 
+// debugf writes a line to the debug log, if there is one.
+func (s *Server) debugf(format string, args ...any) {
+	if s.o.Debug != nil {
+		fmt.Fprintf(s.o.Debug, "lade serve: "+format+"\n", args...)
+	}
+}
+
 // handle routes pattern ("METHOD /path") to h, which returns an error
 // written as docker's error body.
 func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
+			s.debugf("%s %s: %d %v", r.Method, r.URL.Path, statusOf(err), err)
 			writeError(w, err)
 		}
 	})
@@ -112,6 +126,9 @@ func (s *Server) routes() {
 	s.handle("POST /commit", s.commit)
 	s.handle("POST /containers/{id}/update", s.containerUpdate)
 	s.handle("POST /images/prune", s.imagePrune)
+	s.handle("GET /system/df", s.systemDF)
+	s.handle("POST /build/prune", s.buildPrune)
+	s.handle("POST /auth", s.login)
 	s.statsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
@@ -129,9 +146,8 @@ func (s *Server) routes() {
 // but serves later.
 var notImplemented = []string{
 	"GET /containers/{id}/attach/ws",
-	"POST /build/prune",
 	"GET /images/search",
-	"GET /system/df", "POST /auth", "POST /session",
+	"POST /session",
 	"GET /distribution/{name...}",
 }
 

@@ -43,6 +43,18 @@ func lessVersion(a, b string) bool {
 	return amaj < bmaj || amaj == bmaj && amin < bmin
 }
 
+// versionKey holds a request's API version in its context.
+type versionKey struct{}
+
+// requestVersion is the API version r asked for: its path's, or the
+// newest for a path without one.
+func requestVersion(r *http.Request) string {
+	if v, ok := r.Context().Value(versionKey{}).(string); ok {
+		return v
+	}
+	return MaxVersion
+}
+
 // checkVersion refuses versions outside [MinVersion, MaxVersion] with
 // dockerd's words and status.
 func checkVersion(v string) error {

@@ -89,6 +89,23 @@ bench_dockerd() {
   exit 1
 }
 
+# bench_dockerd_bridge starts bench_dockerd on docker's default bridge
+# network over a bridge of the bench's own on a free 10.x.0.0/24 that no
+# route uses (never a host's docker0); the bridge goes at exit, after
+# dockerd.
+bench_dockerd_bridge() {
+  local i dnet=
+  bench_bridge=ladebench$$
+  for i in $(seq 200 254); do
+    ip route | grep -q "^10\.$i\." || { dnet=10.$i.0; break; }
+  done
+  ip link add "$bench_bridge" type bridge
+  trap 'bench_cleanup; ip link del "$bench_bridge" 2>/dev/null || true' EXIT
+  ip addr add "$dnet.1/24" dev "$bench_bridge"
+  ip link set "$bench_bridge" up
+  bench_dockerd "$bench_bridge"
+}
+
 # bench_case2: L runs lade on $work/root, which holds busybox:latest
 # (imported offline), and $work/ctx is build.sh's case-2 context
 # (bench_randtree, COPY . /src, RUN true).
@@ -165,6 +182,8 @@ bench_pairs() {
 }
 # median: of the numbers on stdin, one a line (blank lines skipped).
 median() { sort -n | awk 'NF {a[++n]=$1} END {if (n) print (n%2) ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2}'; }
+# median_of N...: the median of its arguments.
+median_of() { printf '%s\n' "$@" | median; }
 # bench_pair UNIT PRECISION LABEL_A A LABEL_B B RATIO: prints medians A and
 # B (in UNIT, PRECISION decimals) under a header, then "RATIO A/B".
 bench_pair() {

@@ -34,15 +34,7 @@ mv "$bundle/config.new" "$bundle/config.json"
 
 # docker's default bridge: a bridge of the bench's own on a /24 that no
 # route uses, removed after dockerd stopped.
-dbr=ladebench$$
-for i in $(seq 200 254); do
-  ip route | grep -q "^10\.$i\." || { dnet=10.$i.0; break; }
-done
-ip link add "$dbr" type bridge
-trap 'bench_cleanup; ip link del "$dbr" 2>/dev/null || true' EXIT
-ip addr add "$dnet.1/24" dev "$dbr"
-ip link set "$dbr" up
-bench_dockerd "$dbr"
+bench_dockerd_bridge
 "${D[@]}" import "$work/busybox.tar" busybox:bench >/dev/null
 
 # ms prints the wall time of one run of its arguments in milliseconds.

@@ -94,11 +94,14 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 	// allocated (and zeroed) afresh: they come from a pool.
 	lb := layerBufPool.Get().(*layerBufs)
 	defer lb.put()
-	// Buffer file writes: zstd emits many small writes.
+	// Buffer file writes: zstd and single-stream gzip emit many small
+	// writes. The parallel gzip writer's are whole blocks: they go to the
+	// file as they are, without a copy into the buffer.
+	wb := &writeback{f: f}
 	bw := lb.bw
-	bw.Reset(&writeback{f: f})
-	src := io.Reader(io.TeeReader(ctxio.Reader(ctx, r), diffHash))
+	bw.Reset(wb)
 	out := io.MultiWriter(bw, blobHash, &size)
+	src := io.Reader(io.TeeReader(ctxio.Reader(ctx, r), diffHash))
 	var zw io.WriteCloser
 	if c == "" || c == Gzip {
 		// Most build steps write small layers, for which the parallel
@@ -109,7 +112,11 @@ func (s *Store) WriteLayer(ctx context.Context, r io.Reader, c Compression) (Lay
 		br.Reset(src)
 		if head, _ := br.Peek(blockgzip.BlockSize); len(head) < blockgzip.BlockSize {
 			zw = blockgzip.NewSmall(out)
+		} else {
+			zw = blockgzip.NewWriter(io.MultiWriter(wb, blobHash, &size), flate.DefaultCompression)
 		}
+		// The parallel writer reads the rest straight into its blocks
+		// (bufio.Reader.WriteTo calls its ReadFrom).
 		src = br
 	}
 	if zw == nil {

@@ -266,6 +266,10 @@ type ExecOptions struct {
 	// Pid, when set, is called with the process's pid once it runs (the
 	// API's exec inspect and resize).
 	Pid func(int)
+	// Exited, when set, is called with a detached exec's exit status once
+	// it ends, if the caller is still there (lade serve's exec inspect;
+	// the CLI is gone by then).
+	Exited func(int)
 }
 
 // Exec runs a process in running container c and returns its exit status.

@@ -70,7 +70,8 @@ type CreateOptions struct {
 // HealthOptions are the --health-* flags, laid over the image's
 // HEALTHCHECK.
 type HealthOptions struct {
-	Cmd                                           string // run with /bin/sh -c
+	Cmd                                           string   // run with /bin/sh -c
+	Test                                          []string // docker's form, CMD ARGS... or CMD-SHELL CMD (the API's); over Cmd
 	Interval, Timeout, StartPeriod, StartInterval time.Duration
 	Retries                                       int
 	Disable                                       bool // --no-healthcheck

@@ -68,6 +68,9 @@ func TestNewConfig(t *testing.T) {
 			h := c.Healthcheck
 			return slices.Equal(h.Test, []string{"CMD-SHELL", "check"}) && h.Interval == time.Second && h.Retries == 5
 		}},
+		{name: "exec-form healthcheck", opts: CreateOptions{Health: HealthOptions{Test: []string{"CMD", "wget", "-q", "http://x/"}}}, check: func(c *Config) bool {
+			return slices.Equal(c.Healthcheck.Test, []string{"CMD", "wget", "-q", "http://x/"})
+		}},
 		{name: "no healthcheck", opts: CreateOptions{Health: HealthOptions{Disable: true}}, check: func(c *Config) bool { return c.Healthcheck == nil }},
 		{name: "labels and security", opts: CreateOptions{Labels: []string{"a=b", "c"}, SecurityOpt: []string{"no-new-privileges", "seccomp=unconfined"}}, check: func(c *Config) bool {
 			return c.Labels["a"] == "b" && c.Labels["c"] == "" && len(c.Labels) == 2 && c.NoNewPrivileges && c.Seccomp == "unconfined"

@@ -36,7 +36,11 @@ func (s *Store) ExecDetached(ctx context.Context, c *Container, o ExecOptions) e
 	}
 	defer lf.Close()
 	cmd := exec.Command("/proc/self/exe", "container-exec", "--root", s.root, c.ID, string(spec))
-	return startReporting(ctx, cmd, lf, logPath, "exec in "+c.ID[:12], "the command started")
+	var exited func(*os.ProcessState)
+	if o.Exited != nil {
+		exited = func(ps *os.ProcessState) { o.Exited(ps.ExitCode()) }
+	}
+	return startReporting(ctx, cmd, lf, logPath, "exec in "+c.ID[:12], "the command started", exited)
 }
 
 // execMain runs exec -d's command in container id and exits with its

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -65,7 +65,8 @@ func bridged(c *Config) bool {
 	return c.Network != "host" && c.Network != "none" && sharedWith(c) == ""
 }
 
-// checkNetSettings checks the network options against the network mode.
+// checkNetSettings checks the network options against the network mode
+// and keeps --add-host entries in their one form, NAME:IP.
 func checkNetSettings(c *Config) error {
 	n := c.Net
 	if len(n.Aliases) > 0 && (!bridged(c) || c.Network == network.DefaultName) {
@@ -74,14 +75,12 @@ func checkNetSettings(c *Config) error {
 	if n.MAC != "" && !bridged(c) {
 		return errors.New("conflicting options: mac-address and the network mode")
 	}
-	for _, h := range n.ExtraHosts {
-		name, ip, ok := strings.Cut(h, ":")
-		if !ok || name == "" {
-			return fmt.Errorf("invalid --add-host %q: want NAME:IP", h)
+	for i, h := range n.ExtraHosts {
+		v, err := network.ParseExtraHost(h)
+		if err != nil {
+			return err
 		}
-		if _, err := netip.ParseAddr(strings.Trim(ip, "[]")); err != nil && ip != "host-gateway" {
-			return fmt.Errorf("invalid --add-host %q: bad IP address", h)
-		}
+		c.Net.ExtraHosts[i] = v
 	}
 	return nil
 }
@@ -91,23 +90,41 @@ func (s *Store) networks() (*network.Store, error) {
 }
 
 // resolveNetwork checks that c's user-defined network (or the container
-// whose network it joins) exists and keeps its name (ID).
+// whose network it joins) and its further networks exist and keeps their
+// names (IDs).
 func (s *Store) resolveNetwork(ctx context.Context, c *Config, o *CreateOptions) error {
+	if len(c.Net.Connections) > 0 && (!bridged(c) || userns.Rootless()) {
+		return fmt.Errorf("network %s: only a container on a bridge network can be on further networks", c.Network)
+	}
 	if sharedWith(c) != "" {
 		return s.resolveShared(c, o)
 	}
-	if !bridged(c) || c.Network == network.DefaultName {
+	if !bridged(c) || c.Network == network.DefaultName && len(c.Net.Connections) == 0 {
 		return nil
 	}
 	ns, err := s.networks()
 	if err != nil {
 		return err
 	}
-	n, err := ns.Get(ctx, c.Network)
-	if err != nil {
-		return err
+	if c.Network != network.DefaultName {
+		n, err := ns.Get(ctx, c.Network)
+		if err != nil {
+			return err
+		}
+		c.Network = n.Name
 	}
-	c.Network = n.Name
+	conns := slices.Clone(c.Net.Connections)
+	for i, x := range conns {
+		n, err := ns.Get(ctx, x.Network)
+		if err != nil {
+			return err
+		}
+		if n.Name == c.Network || slices.ContainsFunc(conns[:i], func(y Connection) bool { return y.Network == n.Name }) {
+			return fmt.Errorf("container is already on network %s", n.Name)
+		}
+		conns[i].Network = n.Name
+	}
+	c.Net.Connections = conns
 	return nil
 }
 
@@ -254,13 +271,7 @@ func (s *Store) hostsFile(c *Config, att *network.Attachment) (string, error) {
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", own, c.Hostname)
 	}
-	for _, h := range c.Net.ExtraHosts {
-		name, ip, _ := strings.Cut(h, ":")
-		if ip == "host-gateway" {
-			ip = hostGateway(att)
-		}
-		fmt.Fprintf(&b, "%s\t%s\n", strings.Trim(ip, "[]"), name)
-	}
+	b.WriteString(network.HostsLines(c.Net.ExtraHosts, hostGateway(att)))
 	return b.String(), nil
 }
 

@@ -24,6 +24,9 @@ func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, al
 	if userns.Rootless() {
 		return errors.New("network connect: user-defined networks need root")
 	}
+	if c.Config.Network == "none" && !s.live(c) {
+		return s.joinPrimary(ctx, c, net, aliases)
+	}
 	if !bridged(&c.Config) {
 		return fmt.Errorf("container %s is on network %s: only a container on a bridge network can be connected to another", c.Name, c.Config.Network)
 	}
@@ -34,7 +37,7 @@ func (s *Store) ConnectNetwork(ctx context.Context, c *Container, net string, al
 	if n.Name == c.Config.Network || slices.ContainsFunc(c.Net.Connections, func(x Connection) bool { return x.Network == n.Name }) {
 		return fmt.Errorf("container %s is already on network %s", c.Name, n.Name)
 	}
-	if c.State.Status == StatusRunning && c.State.Pid != 0 && s.supervised(c.ID) {
+	if s.live(c) {
 		o := network.AttachOptions{Network: n.Name, Container: c.ID, Name: c.Name, Aliases: aliases}
 		if _, err := ns.Connect(ctx, o, c.State.Pid); err != nil {
 			return err
@@ -52,6 +55,9 @@ func (s *Store) DisconnectNetwork(ctx context.Context, c *Container, net string)
 	if err != nil {
 		return err
 	}
+	if n.Name == c.Config.Network && !s.live(c) {
+		return s.updateConfig(c.ID, leavePrimary)
+	}
 	stored := slices.ContainsFunc(c.Net.Connections, func(x Connection) bool { return x.Network == n.Name })
 	if stored {
 		err := s.updateConfig(c.ID, func(cfg *Config) {
@@ -66,6 +72,40 @@ func (s *Store) DisconnectNetwork(ctx context.Context, c *Container, net string)
 		return nil // stopped: only its config had it
 	}
 	return err
+}
+
+// live says whether c runs now, under its shim.
+func (s *Store) live(c *Container) bool {
+	return c.State.Status == StatusRunning && c.State.Pid != 0 && s.supervised(c.ID)
+}
+
+// leavePrimary takes a stopped container off its own network, as docker
+// network disconnect does: a further network it was connected to takes
+// the place, or it is left on none (loopback only) until a connect.
+func leavePrimary(cfg *Config) {
+	if len(cfg.Net.Connections) == 0 {
+		cfg.Network, cfg.Net.Aliases = "none", nil
+		return
+	}
+	x := cfg.Net.Connections[0]
+	cfg.Network, cfg.Net.Aliases, cfg.Net.Connections = x.Network, x.Aliases, cfg.Net.Connections[1:]
+}
+
+// joinPrimary makes net the network of stopped container c, which is on
+// none: docker's connect of a container that a disconnect took off all
+// its networks (compose disconnects a created container and connects it
+// again with its aliases).
+func (s *Store) joinPrimary(ctx context.Context, c *Container, net string, aliases []string) error {
+	_, n, err := s.network(ctx, net)
+	if err != nil {
+		return err
+	}
+	if n.Name == network.DefaultName && len(aliases) > 0 {
+		return errors.New("network-scoped aliases are only supported for user-defined networks")
+	}
+	return s.updateConfig(c.ID, func(cfg *Config) {
+		cfg.Network, cfg.Net.Aliases = n.Name, aliases
+	})
 }
 
 // connectAll puts a just-attached container on its further networks, as

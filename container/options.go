@@ -165,6 +165,9 @@ func (h HealthOptions) merge(img *dockerspec.HealthcheckConfig) *Healthcheck {
 	if h.Cmd != "" {
 		hc.Test = []string{"CMD-SHELL", h.Cmd}
 	}
+	if len(h.Test) > 0 {
+		hc.Test = h.Test
+	}
 	if h.Interval > 0 {
 		hc.Interval = h.Interval
 	}

@@ -379,14 +379,16 @@ func (s *Store) StartShim(ctx context.Context, id, self string) error {
 	}
 	defer lf.Close()
 	cmd := exec.Command(self, "container-shim", "--root", s.root, id)
-	return startReporting(ctx, cmd, lf, shimLog, "container shim of "+id[:12], "the container started")
+	return startReporting(ctx, cmd, lf, shimLog, "container shim of "+id[:12], "the container started", nil)
 }
 
 // startReporting starts cmd, a re-executed lade, in its own session with
 // its output in lf (the file at logPath), and returns once it reports on
 // its shimReadyFd that what it runs has started, or the error it reports
 // or dies of; what names it, and started its start, in that error.
-func startReporting(ctx context.Context, cmd *exec.Cmd, lf *os.File, logPath, what, started string) error {
+// onExit, when set, gets its status when it ends, if this process is
+// still there to reap it.
+func startReporting(ctx context.Context, cmd *exec.Cmd, lf *os.File, logPath, what, started string, onExit func(*os.ProcessState)) error {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", what, err)
@@ -405,7 +407,13 @@ func startReporting(ctx context.Context, cmd *exec.Cmd, lf *os.File, logPath, wh
 	}
 	exited := make(chan struct{})
 	// Reap it if we outlive it; when the CLI exits first, init does.
-	go func() { _ = cmd.Wait(); close(exited) }()
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+		if onExit != nil {
+			onExit(cmd.ProcessState)
+		}
+	}()
 	line := make(chan string, 1)
 	go func() {
 		l, _ := bufio.NewReader(r).ReadString('\n')

@@ -12,6 +12,14 @@ import (
 type Usage struct {
 	Total, Active     int   // running containers, volumes in use
 	Size, Reclaimable int64 // bytes; reclaimable is what the inactive hold
+	Items             []UsageItem
+}
+
+// UsageItem is one container's or volume's part of a Usage.
+type UsageItem struct {
+	Name string // a container's ID, a volume's name
+	Size int64
+	Refs int // 1 for a running container; a volume's containers
 }
 
 // DiskUsage measures the containers' writable layers and returns the
@@ -27,12 +35,11 @@ func (s *Store) DiskUsage() (Usage, map[string]bool, error) {
 		used[c.ImageID] = true
 		upper, _, _, _ := s.rootfsDirs(c.ID)
 		n, _ := du.Size(upper)
-		u.Size += n
+		refs := 0
 		if s.Running(c.ID) {
-			u.Active++
-		} else {
-			u.Reclaimable += n
+			refs = 1
 		}
+		u.add(UsageItem{c.ID, n, refs})
 	}
 	return u, used, nil
 }
@@ -44,18 +51,24 @@ func (s *Store) VolumeUsage() (Usage, error) {
 	if err != nil {
 		return Usage{}, err
 	}
-	var u Usage
+	u := Usage{Total: len(vols)}
 	for _, v := range vols {
-		u.Total++
 		n, _ := du.Size(v.Mountpoint)
-		u.Size += n
-		if users, _ := s.VolumeUsers(v.Name); len(users) > 0 {
-			u.Active++
-		} else {
-			u.Reclaimable += n
-		}
+		users, _ := s.VolumeUsers(v.Name)
+		u.add(UsageItem{v.Name, n, len(users)})
 	}
 	return u, nil
+}
+
+// add counts it in u: active when referenced, reclaimable when not.
+func (u *Usage) add(it UsageItem) {
+	u.Items = append(u.Items, it)
+	u.Size += it.Size
+	if it.Refs > 0 {
+		u.Active++
+	} else {
+		u.Reclaimable += it.Size
+	}
 }
 
 // Pruned is what a prune removed: container IDs or volume names, and

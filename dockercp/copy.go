@@ -14,6 +14,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 
+	"github.com/lade-build/lade/internal/decompress"
 	"github.com/lade-build/lade/internal/untar"
 	"github.com/lade-build/lade/snapshot"
 )
@@ -251,7 +252,9 @@ func WriteTar(ctx context.Context, src Endpoint, o Options, w io.Writer) error {
 }
 
 // ExtractTar extracts the tar r into dst, which must be a directory, as
-// docker cp - CONTAINER:PATH does.
+// docker cp - CONTAINER:PATH does; r may be compressed (gzip, bzip2, xz,
+// zstd), as dockerd's archive endpoint takes it (testcontainers sends
+// gzip).
 func ExtractTar(ctx context.Context, r io.Reader, dst Endpoint, o Options) error {
 	if err := dst.writable(); err != nil {
 		return err
@@ -263,5 +266,10 @@ func ExtractTar(ctx context.Context, r io.Reader, dst Endpoint, o Options) error
 	if fi, err := os.Stat(host); err != nil || !fi.IsDir() {
 		return fmt.Errorf("destination %q must be a directory", dst.Name+":"+dst.Path)
 	}
-	return untar.Extract(ctx, r, host, extractOptions(dst, o))
+	plain, err := decompress.Reader(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer plain.Close()
+	return untar.Extract(ctx, plain, host, extractOptions(dst, o))
 }

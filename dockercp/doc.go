@@ -21,4 +21,6 @@
 // InContainer opens a container's files for a copy (mounting a stopped
 // one's for the while), for `lade cp` and the API's archive endpoints
 // alike; Stat is the API's stat of a path (not following a last symlink).
+// ExtractTar takes a tar from stdin or a request's body, compressed or
+// not (internal/decompress), as dockerd's archive endpoint does.
 package dockercp

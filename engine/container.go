@@ -168,7 +168,7 @@ func exposedAndVolumes(c *container.Container, img *v1.ConfigFile) (ntypes.PortS
 			vols[v] = struct{}{}
 		}
 	}
-	for p := range portMap(c.Ports) {
+	for p := range portMap(c.Ports, netip.Addr{}) {
 		ports[p] = struct{}{}
 	}
 	for _, m := range c.Mounts {
@@ -202,8 +202,9 @@ func mountPoints(c *container.Container) []ctypes.MountPoint {
 }
 
 // portMap is ports keyed by container port, as docker's PortBindings
-// and NetworkSettings.Ports are.
-func portMap(ports []container.Port) ntypes.PortMap {
+// and NetworkSettings.Ports are; a port without a host address gets
+// anyIP (docker's bound ports show 0.0.0.0, its requests nothing).
+func portMap(ports []container.Port, anyIP netip.Addr) ntypes.PortMap {
 	m := ntypes.PortMap{}
 	for _, p := range ports {
 		key, ok := ntypes.PortFrom(uint16(p.Port), ntypes.IPProtocol(p.Proto))
@@ -216,6 +217,7 @@ func portMap(ports []container.Port) ntypes.PortMap {
 		} else if p.HostPort == 0 {
 			b.HostPort = ""
 		}
+		b.HostIP = anyIP
 		if ip, err := netip.ParseAddr(p.HostIP); err == nil {
 			b.HostIP = ip
 		}

@@ -24,6 +24,8 @@ func TestContainerInspectTemplates(t *testing.T) {
 	web.State.Network = &container.NetworkState{Name: "bridge", IPAddress: "172.17.0.2", PrefixLen: 16, Gateway: "172.17.0.1", MacAddress: "02:42:ac:11:00:02"}
 	web.State.Ports = []container.Port{{HostIP: "127.0.0.1", HostPort: 8080, Port: 80, Proto: "tcp"}}
 	img := &v1.ConfigFile{Config: v1.Config{Entrypoint: []string{"/entry.sh"}}}
+	anyIP := fixture()[0]
+	anyIP.State.Ports = []container.Port{{HostPort: 8080, Port: 80, Proto: "tcp"}}
 	tests := []struct {
 		c      *container.Container
 		format string
@@ -36,6 +38,7 @@ func TestContainerInspectTemplates(t *testing.T) {
 		{web, "{{(index .NetworkSettings.Networks \"bridge\").IPAddress}}", "172.17.0.2"},
 		{web, "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Path}}", `["/entry.sh"] ["nginx","-g","daemon off;"] /entry.sh`},
 		{web, "{{(index (index .NetworkSettings.Ports \"80/tcp\") 0).HostPort}}", "8080"},
+		{anyIP, "{{range $p, $b := .NetworkSettings.Ports}}{{$p}} {{(index $b 0).HostIP}}:{{(index $b 0).HostPort}}{{end}}", "80/tcp 0.0.0.0:8080"},
 		{web, "{{.HostConfig.NetworkMode}} {{json .Config.Labels}}", `bridge {"tier":"front"}`},
 		{job, "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}} {{.State.Pid}}", "exited 3 false 0"},
 		{job, "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}", "volume data /data"},

@@ -32,7 +32,10 @@
 // them alike (ops.go): Pull (unpacking layers while they download), Tag,
 // RemoveImage (with images.Store.Delete's rules for images containers
 // use), ContainerImage (what a container is created from) and
-// PruneNetworks.
+// PruneNetworks; DiskUsage (system df, in the API's system.DiskUsage),
+// Collector (the build cache's gc.Collector, rooted in what images and
+// containers use) and PruneBuildCache (builder prune, under the GC
+// lock).
 //
 // Where docker's older API (1.41, Debian's docker.io) had fields the
 // current types dropped (NetworkSettings.IPAddress, an image's Parent and

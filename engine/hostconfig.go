@@ -25,7 +25,7 @@ func hostConfig(c *container.Container) *ctypes.HostConfig {
 		ShmSize:        c.ShmSize,
 		Sysctls:        c.Sysctls,
 		NetworkMode:    ctypes.NetworkMode(c.Network),
-		PortBindings:   portMap(c.Ports),
+		PortBindings:   portMap(c.Ports, netip.Addr{}),
 		RestartPolicy:  ctypes.RestartPolicy{Name: ctypes.RestartPolicyMode(c.Restart.Name), MaximumRetryCount: c.Restart.MaxRetries},
 		AutoRemove:     c.AutoRemove,
 		DNSOptions:     nonNil(c.Net.DNSOptions),
@@ -131,8 +131,8 @@ func capabilityChanges(c *container.Container) (add, drop []string) {
 	return add, drop
 }
 
-// networkSettings are where c is: its address while it runs on a bridge,
-// its published ports while up.
+// networkSettings are where c is: its networks, its address while it
+// runs on a bridge, its published ports while up.
 func networkSettings(c *container.Container) *NetworkSettings {
 	ns := &NetworkSettings{Ports: ntypes.PortMap{}, Networks: map[string]*ntypes.EndpointSettings{}}
 	if c.Network == "" {
@@ -151,9 +151,14 @@ func networkSettings(c *container.Container) *NetworkSettings {
 		}
 	}
 	if running(c) {
-		ns.Ports = portMap(c.Bindings())
+		ns.Ports = portMap(c.Bindings(), netip.IPv4Unspecified())
 	}
 	ns.Networks[c.Network] = ep
+	// The further networks network connect (or a create's endpoints) put
+	// it on: compose recreates a container that lacks one of its own.
+	for _, x := range c.Net.Connections {
+		ns.Networks[x.Network] = &ntypes.EndpointSettings{Aliases: x.Aliases}
+	}
 	return ns
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	ntypes "github.com/moby/moby/api/types/network"
 
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/images"
@@ -111,6 +112,7 @@ func (s Stores) InspectContainer(ctx context.Context, c *container.Container, si
 		imgSize = imageSize(img)
 	}
 	r := ContainerInspect(s.Containers, c, cfg)
+	setNetworkIDs(r.NetworkSettings.Networks, s.networkIDs(ctx))
 	if size {
 		rw := s.Containers.SizeRw(c.ID)
 		rootfs := rw + imgSize
@@ -130,4 +132,29 @@ func imageSize(img v1.Image) int64 {
 		n += l.Size
 	}
 	return n
+}
+
+// networkIDs are the root's networks' IDs by name; none when it has no
+// network store or cannot read it.
+func (s Stores) networkIDs(ctx context.Context) map[string]string {
+	ids := map[string]string{}
+	if s.Networks == nil {
+		return ids
+	}
+	nets, _, err := s.Networks.List(ctx)
+	if err != nil {
+		return ids
+	}
+	for _, n := range nets {
+		ids[n.Name] = n.ID
+	}
+	return ids
+}
+
+// setNetworkIDs fills each endpoint's NetworkID, as docker's: compose
+// matches a container's networks to its project's by ID.
+func setNetworkIDs(eps map[string]*ntypes.EndpointSettings, ids map[string]string) {
+	for name, ep := range eps {
+		ep.NetworkID = ids[name]
+	}
 }

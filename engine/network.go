@@ -19,8 +19,15 @@ func NetworkSummary(n *network.Network) ntypes.Summary {
 		Driver:     n.Driver,
 		EnableIPv4: true,
 		Internal:   n.Internal,
-		Options:    map[string]string{"com.docker.network.bridge.name": n.Bridge},
+		Options:    map[string]string{},
 		Labels:     nonNilMap(n.Labels),
+	}
+	// Options are the driver options given at creation, which lade's
+	// networks take none of: compose 1.29 recreates a network whose
+	// options differ from its file's. The default network shows its
+	// bridge, as docker's shows docker0.
+	if n.Default() {
+		s.Options["com.docker.network.bridge.name"] = n.Bridge
 	}
 	s.IPAM = ntypes.IPAM{Driver: "default", Options: map[string]string{},
 		Config: []ntypes.IPAMConfig{{Subnet: n.Subnet, Gateway: n.Gateway}}}

@@ -71,7 +71,7 @@ func Record(root string, typ events.Type, action events.Action, id string, attrs
 
 // Filter is docker's --filter for events: key to accepted values. Keys:
 // type, event (action), container, image, network, volume (an ID or name
-// attribute) and label (KEY or KEY=VALUE).
+// attribute) and label (KEY or KEY=VALUE, all of them).
 type Filter map[string][]string
 
 // ParseFilter reads KEY=VALUE flags into a Filter.
@@ -92,7 +92,8 @@ func ParseFilter(flags []string) (Filter, error) {
 	return f, nil
 }
 
-// Match reports whether m passes every key of f (any of a key's values).
+// Match reports whether m passes every key of f: any of a key's values,
+// but all of the labels.
 func (f Filter) Match(m *Message) bool {
 	for k, vals := range f {
 		if !f.matchKey(k, vals, m) {
@@ -104,6 +105,17 @@ func (f Filter) Match(m *Message) bool {
 
 func (f Filter) matchKey(k string, vals []string, m *Message) bool {
 	attrs := m.Actor.Attributes
+	if k == "label" {
+		// Labels narrow, as docker's: every one given must be there
+		// (compose asks for its project's label and oneoff=False).
+		for _, v := range vals {
+			lk, lv, hasV := strings.Cut(v, "=")
+			if got, ok := attrs[lk]; !ok || hasV && got != lv {
+				return false
+			}
+		}
+		return true
+	}
 	for _, v := range vals {
 		switch k {
 		case "type":
@@ -117,11 +129,6 @@ func (f Filter) matchKey(k string, vals []string, m *Message) bool {
 			}
 		case "scope":
 			if m.Scope == v {
-				return true
-			}
-		case "label":
-			lk, lv, hasV := strings.Cut(v, "=")
-			if got, ok := attrs[lk]; ok && (!hasV || got == lv) {
 				return true
 			}
 		default: // container, image, network, volume

@@ -31,6 +31,9 @@ func TestFilter(t *testing.T) {
 		{[]string{"image=busybox"}, true},
 		{[]string{"label=tier=front", "container=web"}, true},
 		{[]string{"label=tier=back"}, false},
+		{[]string{"label=tier=front", "label=name=web"}, true},
+		{[]string{"label=tier=front", "label=tier=back"}, false},
+		{[]string{"label=tier", "label=missing"}, false},
 	} {
 		f, err := ParseFilter(tc.flags)
 		if err != nil {

@@ -58,6 +58,20 @@ func Login(ctx context.Context, server, user, pass string, insecure []string) (L
 	return res, nil
 }
 
+// CheckLogin asks server's /v2/ whether it accepts user and pass, as
+// Login does but storing nothing (the API's /auth: docker's client keeps
+// the credentials).
+func CheckLogin(ctx context.Context, server, user, pass string, insecure []string) error {
+	_, reg, err := registryKey(server, insecure)
+	if err != nil {
+		return err
+	}
+	if err := checkLogin(ctx, reg, user, pass, insecure); err != nil {
+		return fmt.Errorf("login to %s: %w", reg.RegistryStr(), err)
+	}
+	return nil
+}
+
 // Logout erases server's credentials where Login stored them, through the
 // same helper, under every key docker has used for the registry (host,
 // http://host, https://host). It returns the registry as docker names it

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -34,6 +35,8 @@ type PullOptions struct {
 	// Snapshots, when set, receives every layer unpacked as it downloads
 	// (see fetchLayer): the image is ready to run when Pull returns.
 	Snapshots *snapshot.Snapshotter
+	// Auth, when set, is the credential instead of docker's stored ones.
+	Auth authn.Authenticator
 }
 
 // Pull downloads ref into content and returns the store-backed image; it
@@ -58,7 +61,7 @@ func (s *Store) pull(ctx context.Context, ref string, opts PullOptions) (v1.Imag
 	if err != nil {
 		return nil, err
 	}
-	puller, err := remote.NewPuller(s.RemoteOptions(ctx)...)
+	puller, err := remote.NewPuller(s.RemoteOptions(ctx, withAuth(opts.Auth)...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -29,6 +30,8 @@ type PushOptions struct {
 	// Transport is the base round tripper (default the store's, Transport);
 	// go-containerregistry adds retries, auth and the user agent on top.
 	Transport http.RoundTripper
+	// Auth, when set, is the credential instead of docker's stored ones.
+	Auth authn.Authenticator
 }
 
 // Push uploads img to ref and returns the manifest digest the registry
@@ -79,7 +82,8 @@ func (s *Store) pushOptions(ctx context.Context, opts PushOptions, sizes map[str
 	if base == nil {
 		base = s.transport
 	}
-	return s.RemoteOptions(ctx, remote.WithJobs(blobJobs), remote.WithTransport(&pushLog{next: base, w: opts.Progress, sizes: sizes}))
+	more := append(withAuth(opts.Auth), remote.WithJobs(blobJobs), remote.WithTransport(&pushLog{next: base, w: opts.Progress, sizes: sizes}))
+	return s.RemoteOptions(ctx, more...)
 }
 
 // PushIndex uploads the index idx to ref as Push does an image: every

@@ -23,6 +23,21 @@ func (s *Store) RemoteOptions(ctx context.Context, more ...remote.Option) []remo
 	}, more...)
 }
 
+// withAuth is the option that makes auth, when not nil, the credential
+// for every registry instead of docker's stored ones (the API's
+// X-Registry-Auth, one request's).
+func withAuth(auth authn.Authenticator) []remote.Option {
+	if auth == nil {
+		return nil
+	}
+	return []remote.Option{remote.WithAuthFromKeychain(oneKeychain{auth})}
+}
+
+// oneKeychain answers every registry with one credential.
+type oneKeychain struct{ auth authn.Authenticator }
+
+func (k oneKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.auth, nil }
+
 // RemoteImage returns ref's image without downloading its layers: the
 // manifest and config are fetched now, each layer only when read. Used for
 // --cache-from, where most layers of a shared cache are never needed.

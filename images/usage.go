@@ -14,12 +14,31 @@ import (
 type Usage struct {
 	Total, Active     int   // images, and those a container uses
 	Size, Reclaimable int64 // bytes; reclaimable is held by unused images only
+	// Images are the listed images' parts, by manifest digest.
+	Images map[v1.Hash]ImageUsage
+}
+
+// ImageUsage is one image's part of a Usage: the bytes of its blobs, and
+// of those charged to another image (docker's Size and SharedSize).
+type ImageUsage struct {
+	Size, Shared int64
+}
+
+// imageBlobs are an image's blobs and whether a container uses it.
+type imageBlobs struct {
+	digest v1.Hash
+	blobs  map[v1.Hash]int64
+	inUse  bool
 }
 
 // DiskUsage counts every blob of every image once; used holds the config
-// digests (image IDs) of the images containers use.
+// digests (image IDs) of the images containers use. Each blob is charged
+// to one image, those containers use first, and is shared for the
+// others: the images' Size - Shared then add up to the totals whichever
+// way docker's clients add them (the used ones' to what is kept, the
+// others' to what is reclaimable).
 func (s *Store) DiskUsage(ctx context.Context, used map[string]bool) (Usage, error) {
-	var u Usage
+	u := Usage{Images: map[v1.Hash]ImageUsage{}}
 	list, err := s.List(ctx)
 	if err != nil {
 		return u, err
@@ -28,8 +47,7 @@ func (s *Store) DiskUsage(ctx context.Context, used map[string]bool) (Usage, err
 	if err != nil {
 		return u, err
 	}
-	sizes := map[v1.Hash]int64{}
-	keep := map[v1.Hash]bool{}
+	var parts []imageBlobs
 	for _, e := range list {
 		u.Total++
 		blobs, ids, err := s.blobSizes(ctx, ix, e.Digest, 0)
@@ -40,16 +58,34 @@ func (s *Store) DiskUsage(ctx context.Context, used map[string]bool) (Usage, err
 		if inUse {
 			u.Active++
 		}
-		for d, n := range blobs {
-			sizes[d] = n
-			keep[d] = keep[d] || inUse
-		}
+		parts = append(parts, imageBlobs{e.Digest, blobs, inUse})
 	}
-	for d, n := range sizes {
-		u.Size += n
-		if !keep[d] {
-			u.Reclaimable += n
+	// The used first, in the list's order.
+	slices.SortStableFunc(parts, func(a, b imageBlobs) int {
+		switch {
+		case a.inUse == b.inUse:
+			return 0
+		case a.inUse:
+			return -1
 		}
+		return 1
+	})
+	charged := map[v1.Hash]bool{}
+	for _, p := range parts {
+		var iu ImageUsage
+		for d, n := range p.blobs {
+			iu.Size += n
+			if charged[d] {
+				iu.Shared += n
+				continue
+			}
+			charged[d] = true
+			u.Size += n
+			if !p.inUse {
+				u.Reclaimable += n
+			}
+		}
+		u.Images[p.digest] = iu
 	}
 	return u, nil
 }

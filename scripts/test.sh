@@ -17,8 +17,25 @@ if [ ! -x "$gobin/cosign" ]; then
   GOBIN=$gobin go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5 >"$cosign_log" 2>&1 &
   cosign_pid=$!
 fi
+# docker compose v5, the current compose the lade serve tests drive
+# beside Debian's docker-compose 1.29. Its go.mod has exclude directives,
+# which go install pkg@version refuses, so it builds in a scratch module;
+# a first build takes minutes, in the background beside cosign's.
+compose_pid=
+if [ ! -x "$gobin/docker-compose-v5" ]; then
+  compose_log=$(mktemp)
+  (
+    d=$(mktemp -d)
+    cd "$d"
+    go mod init lade.test/compose
+    go get github.com/docker/compose/v5/cmd@v5.6.0
+    go build -ldflags "-X github.com/docker/compose/v5/internal.Version=v5.6.0" -o "$gobin/docker-compose-v5" github.com/docker/compose/v5/cmd
+    rm -rf "$d"
+  ) >"$compose_log" 2>&1 &
+  compose_pid=$!
+fi
 need=()
-for p in busybox-static file skopeo docker-registry docker.io jq openssh-client xz-utils bzip2 zstd isal qemu-user-static binfmt-support uidmap git slirp4netns iptables python3-docker; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in busybox-static file skopeo docker-registry docker.io jq openssh-client xz-utils bzip2 zstd isal qemu-user-static binfmt-support uidmap git slirp4netns iptables python3-docker docker-compose; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null
 fi
@@ -64,13 +81,20 @@ done
 # and hardening tests build stays uninstrumented; their drivers are not).
 # One pass, not a plain one and a race one: the race pass runs every test
 # the plain one does, and the second pass doubled CI's time. cmd/lade
-# (whose tests drive cosign) runs once cosign is built, beside hardening,
-# the other long package; the rest run beside cosign's build.
+# (whose tests drive cosign and compose v5) runs once both are built, beside hardening,
+# the other long package; the rest run beside cosign's and compose's
+# builds.
 last='/cmd/lade$|/hardening$'
 go test -count=1 -race -timeout 30m "$@" $(go list ./... | grep -Ev "$last")
-if [ -n "$cosign_pid" ] && ! wait "$cosign_pid"; then
-  cat "$cosign_log"
-  echo "installing cosign failed" >&2
-  exit 1
-fi
+# waitInstall PID LOG NAME: the background install PID (if any) ended
+# well, or the run fails with its log.
+waitInstall() {
+  if [ -n "$1" ] && ! wait "$1"; then
+    cat "$2"
+    echo "installing $3 failed" >&2
+    exit 1
+  fi
+}
+waitInstall "$cosign_pid" "${cosign_log:-}" cosign
+waitInstall "$compose_pid" "${compose_log:-}" docker-compose-v5
 go test -count=1 -race -timeout 30m "$@" $(go list ./... | grep -E "$last")

@@ -197,8 +197,11 @@ func (d *differ) copyFile(host string, size int64) error {
 		return err
 	}
 	defer f.Close()
-	if d.buf == nil {
-		d.buf = make([]byte, 128<<10) // io.CopyN would allocate 32 KiB per file
+	// io.CopyN would allocate 32 KiB per file. A big file is read in
+	// chunks bigger than the stream's write buffer (diffStream's), which
+	// hands them on without copying them.
+	if want := min(max(size, 128<<10), 1<<20); int64(len(d.buf)) < want {
+		d.buf = make([]byte, want)
 	}
 	n, err := io.CopyBuffer(d.tw, io.LimitReader(f, size), d.buf)
 	if err == nil && n < size {

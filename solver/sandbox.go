@@ -2,45 +2,27 @@ package solver
 
 import (
 	"fmt"
-	"strings"
 
 	units "github.com/docker/go-units"
 
+	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/runner"
 )
 
 // Sandbox is what the build flags add around every RUN process, as
 // buildx's --add-host, --ulimit and --shm-size do.
 type Sandbox struct {
-	// ExtraHosts are "HOST:IP" lines for /etc/hosts.
+	// ExtraHosts are NAME:IP lines for /etc/hosts (network.ParseExtraHost).
 	ExtraHosts []string
 	Ulimits    []*units.Ulimit
 	// ShmSize is the size of /dev/shm in bytes; 0 keeps the runner's 64 MiB.
 	ShmSize int64
 }
 
-// ParseExtraHost checks an --add-host value (HOST:IP or HOST=IP; the IP
-// may be an IPv6 address) and returns it as HOST:IP.
-func ParseExtraHost(s string) (string, error) {
-	host, ip, ok := strings.Cut(s, "=")
-	if !ok {
-		host, ip, ok = strings.Cut(s, ":")
-	}
-	ip = strings.TrimSuffix(strings.TrimPrefix(ip, "["), "]")
-	if !ok || host == "" || ip == "" || strings.ContainsAny(host, " \t\n") || strings.ContainsAny(ip, " \t\n") {
-		return "", fmt.Errorf("invalid host %q: expected HOST:IP", s)
-	}
-	return host + ":" + ip, nil
-}
-
-// hostsLines are the /etc/hosts lines of the extra hosts.
+// hostsLines are the /etc/hosts lines of the extra hosts. RUN shares the
+// host's network, so host-gateway is the host's loopback.
 func (s Sandbox) hostsLines() string {
-	var b strings.Builder
-	for _, h := range s.ExtraHosts {
-		host, ip, _ := strings.Cut(h, ":")
-		fmt.Fprintf(&b, "%s\t%s\n", ip, host)
-	}
-	return b.String()
+	return network.HostsLines(s.ExtraHosts, "127.0.0.1")
 }
 
 // key describes the sandbox for a RUN step's cache key; "" when it adds

@@ -84,8 +84,9 @@ func diffStream(ctx context.Context, upper string, lowers []string, opts snapsho
 	pr, pw := io.Pipe()
 	go func() {
 		// Batch the tar's 512-byte headers and small files: each write to
-		// the pipe is a handoff to the reading goroutine.
-		bw := bufio.NewWriterSize(pw, 256<<10)
+		// the pipe is a handoff to the reading goroutine. The differ's 1
+		// MiB chunks of big files are bigger: they go through uncopied.
+		bw := bufio.NewWriterSize(pw, 128<<10)
 		_, err := snapshot.Diff(ctx, upper, lowers, bw, opts)
 		if err == nil {
 			err = bw.Flush()

@@ -16,6 +16,7 @@ import (
 	"github.com/lade-build/lade/buildctx"
 	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/exporter"
+	"github.com/lade-build/lade/network"
 	"github.com/lade-build/lade/signature"
 	"github.com/lade-build/lade/solver"
 )
@@ -78,9 +79,9 @@ func (a *app) noteLegacyFlags(fl *pflag.FlagSet) {
 func buildSandbox(f *buildxFlags) (solver.Sandbox, error) {
 	var s solver.Sandbox
 	for _, h := range f.addHosts {
-		v, err := solver.ParseExtraHost(h)
+		v, err := network.ParseExtraHost(h)
 		if err != nil {
-			return s, fmt.Errorf("--add-host: %w", err)
+			return s, err
 		}
 		s.ExtraHosts = append(s.ExtraHosts, v)
 	}

@@ -4,29 +4,25 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/lade-build/lade/cache"
 	"github.com/lade-build/lade/container"
-	"github.com/lade-build/lade/fileop"
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/gc"
 	"github.com/lade-build/lade/localbuild"
-	"github.com/lade-build/lade/solver"
 )
 
 func init() {
 	commands = append(commands, (*app).cacheCmd)
 }
 
-// defaultMinAge spares unreferenced blobs, snapshots and temp files this
-// young: processes that do not take the GC lock (lade run unpacking, a
-// pull not yet tagged by its caller) may be about to reference them.
-const defaultMinAge = 10 * time.Minute
+// defaultMinAge is the age under which a prune spares what no record
+// references.
+const defaultMinAge = engine.BuildCacheMinAge
 
 type pruneFlags struct {
 	all         bool
@@ -69,58 +65,16 @@ func addPruneFlags(c *cobra.Command, f *pruneFlags) {
 
 // gc returns the collector of the root's build cache.
 func (a *app) gc() (*gc.Collector, error) {
-	if err := a.open(); err != nil {
-		return nil, err
-	}
-	ix, err := cache.OpenIndex(filepath.Join(a.root, "cache", "keys"))
+	s, err := a.stores()
 	if err != nil {
 		return nil, err
 	}
-	return &gc.Collector{
-		Content:     a.content,
-		Index:       ix,
-		Snapshots:   a.snapshots,
-		CacheMounts: filepath.Join(a.root, "cachemounts"),
-		Scratch:     []cache.Scratcher{a.content, ix, a.snapshots, a.images, solver.TmpDir(filepath.Join(a.root, "tmp")), a.statCaches()},
-		Roots:       a.gcRoots,
-	}, nil
+	return s.Collector(a.buildRoot())
 }
 
-// statCaches is the root's directory of per-context stat records.
-func (a *app) statCaches() fileop.StatCaches {
-	return localbuild.StatCaches(a.root)
-}
-
-// gcRoots lists what images and containers use: every stored image,
-// the children of multi-platform indexes too, and the indexes. A stored
-// image that cannot be read fails the collection rather than losing its
-// blobs.
-func (a *app) gcRoots(ctx context.Context) (gc.Roots, error) {
-	r := gc.NewRoots()
-	imgs, indexes, err := a.images.Manifests(ctx)
-	if err != nil {
-		return r, err
-	}
-	for _, d := range imgs {
-		img, err := a.images.Get(ctx, d.String())
-		if err != nil {
-			return r, fmt.Errorf("image %s is damaged (remove it with lade rmi): %w", d, err)
-		}
-		if err := r.AddImage(d, img); err != nil {
-			return r, err
-		}
-	}
-	for _, d := range indexes {
-		r.AddIndex(d)
-	}
-	ctrs, err := a.listContainers()
-	if err != nil {
-		return r, err
-	}
-	for _, c := range ctrs {
-		r.AddLowers(c.Lowers)
-	}
-	return r, nil
+// buildRoot is what builds and the build cache use of the root.
+func (a *app) buildRoot() localbuild.Root {
+	return localbuild.Root{Dir: a.root, Content: a.content, Snapshots: a.snapshots, Images: a}
 }
 
 func (a *app) cacheDU(ctx context.Context, verbose bool) error {
@@ -190,20 +144,7 @@ func (f *pruneFlags) options() (gc.PruneOptions, error) {
 		}
 		o.KeepStorage = n
 	}
-	for _, s := range f.filters {
-		k, v, _ := strings.Cut(s, "=")
-		switch k {
-		case "until", "unused-for":
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return o, fmt.Errorf("--filter %s: %w", s, err)
-			}
-			o.Until = d
-		default:
-			return o, fmt.Errorf("--filter %q: only until=DURATION is supported", s)
-		}
-	}
-	return o, nil
+	return o, engine.BuildPruneFilters(&o, f.filters)
 }
 
 func (a *app) cachePrune(ctx context.Context, f *pruneFlags) error {
@@ -238,16 +179,11 @@ func (a *app) printPruned(rep *gc.PruneReport) {
 
 // pruneCache prunes under the exclusive GC lock, waiting for builds.
 func (a *app) pruneCache(ctx context.Context, o gc.PruneOptions) (*gc.PruneReport, error) {
-	g, err := a.gc()
+	s, err := a.stores()
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := a.content.LockGC(ctx, func() {
+	return s.PruneBuildCache(ctx, a.buildRoot(), o, func() {
 		fmt.Fprintln(a.stderr, "waiting for running builds to finish...")
 	})
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	return g.Prune(ctx, o)
 }

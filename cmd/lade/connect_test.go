@@ -7,7 +7,8 @@ import (
 
 // TestConnectSurvivesRestart: a network connection, made while the
 // container runs or while it is stopped, holds at each later start, as
-// docker's; a disconnect while stopped holds too; prune keeps a network
+// docker's; a disconnect while stopped holds too, of its own network as
+// of a further one; prune keeps a network
 // a stopped container is connected to.
 func TestConnectSurvivesRestart(t *testing.T) {
 	root := newRoot(t)
@@ -26,6 +27,13 @@ func TestConnectSurvivesRestart(t *testing.T) {
 			{"stop", "-t", "1", "web"}, {"network", "disconnect", "ladetest-c2", "web"}, {"start", "web"}}, false},
 		{"connected while stopped", [][]string{
 			{"stop", "-t", "1", "web"}, {"network", "connect", "--alias", "www", "ladetest-c2", "web"}, {"start", "web"}}, true},
+		// Its own network left, the further one takes its place (compose
+		// disconnects a created container and connects it again).
+		{"own network left while stopped", [][]string{
+			{"stop", "-t", "1", "web"}, {"network", "disconnect", "ladetest-c1", "web"}, {"start", "web"}}, true},
+		{"last network left, connected again", [][]string{
+			{"stop", "-t", "1", "web"}, {"network", "disconnect", "ladetest-c2", "web"},
+			{"network", "connect", "--alias", "www", "ladetest-c2", "web"}, {"start", "web"}}, true},
 	}
 	for _, st := range steps {
 		for _, c := range st.cmds {

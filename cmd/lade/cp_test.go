@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +24,20 @@ func tarNames(t *testing.T, data string) []string {
 func tarOf(t *testing.T, files map[string]string) string {
 	t.Helper()
 	return string(testutil.TarDir(t, writeTree(t, files)))
+}
+
+// gzipOf is s gzipped.
+func gzipOf(t *testing.T, s string) string {
+	t.Helper()
+	var b strings.Builder
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 // TestCp copies both ways with docker's path rules, on a running and on a
@@ -78,6 +93,7 @@ func TestCp(t *testing.T) {
 		}},
 		{"out of a bind mount", []string{"cp", "cpt:/hv/in.txt", out + "/hv.txt"}, "", hostFile(out+"/hv.txt", "from host\n")},
 		{"tar from stdin", []string{"cp", "-", "cpt:/data"}, tarOf(t, map[string]string{"streamed": "s\n"}), ctrFile(root, "/data/streamed", "s\n")},
+		{"gzipped tar from stdin", []string{"cp", "-", "cpt:/data"}, gzipOf(t, tarOf(t, map[string]string{"zipped": "z\n"})), ctrFile(root, "/data/zipped", "z\n")},
 		{"missing source", []string{"cp", "cpt:/nope", out + "/nope"}, "", failsWith("could not find the file /nope in container cpt")},
 		{"dir onto a file", []string{"cp", "cpt:/data", out + "/f.txt"}, "", failsWith("cannot copy directory")},
 		// Hostile: the container's symlinks point at host paths; they

@@ -18,10 +18,15 @@ func init() {
 func (a *app) serveCmd() *cobra.Command {
 	var hosts []string
 	var t apiserver.TLSOptions
+	var debug bool
 	c := command("serve [-H unix:///run/lade/lade.sock] [-H tcp://127.0.0.1:2375] [--tlsverify --tlscacert CA --tlscert CERT --tlskey KEY]",
 		"Serve the Docker Engine API, so docker's clients (DOCKER_HOST) drive lade", cobra.NoArgs,
 		a.withStores(func(ctx context.Context, _ []string) error {
-			srv, err := apiserver.New(apiserver.Options{Root: a.root, Images: a.images, Snapshots: a.snapshots, Content: a.content, Insecure: a.insecure})
+			o := apiserver.Options{Root: a.root, Images: a.images, Snapshots: a.snapshots, Content: a.content, Insecure: a.insecure, Policy: a.policy}
+			if debug {
+				o.Debug = a.stderr
+			}
+			srv, err := apiserver.New(o)
 			if err != nil {
 				return err
 			}
@@ -51,9 +56,11 @@ func (a *app) serveCmd() *cobra.Command {
   lade serve -H tcp://0.0.0.0:2376 --tlsverify --tlscacert ca.pem --tlscert server.pem --tlskey server-key.pem`
 	fl := c.Flags()
 	fl.StringArrayVarP(&hosts, "host", "H", []string{apiserver.DefaultHost}, "address to serve on: unix://PATH or tcp://HOST:PORT (beyond loopback only with TLS); repeatable")
+	fl.BoolVarP(&debug, "debug", "D", false, "log every request, and every error answered, to stderr")
 	fl.BoolVar(&t.Verify, "tlsverify", false, "use TLS and require clients' certificates signed by --tlscacert")
 	fl.StringVar(&t.CACert, "tlscacert", "", "CA certificate that signs the clients' certificates")
 	fl.StringVar(&t.Cert, "tlscert", "", "the server's TLS certificate (TLS without client verification when given alone with --tlskey)")
 	fl.StringVar(&t.Key, "tlskey", "", "the server's TLS key")
+	a.policyFlag(c)
 	return c
 }

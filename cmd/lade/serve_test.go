@@ -34,13 +34,28 @@ func startServe(t *testing.T, root string) string {
 // the server (and waits for it) before the test ends.
 func startServeStop(t *testing.T, root string) (string, func()) {
 	t.Helper()
+	return startServeArgs(t, root)
+}
+
+// startServeArgs is startServeStop with more of serve's flags.
+func startServeArgs(t *testing.T, root string, flags ...string) (string, func()) {
+	t.Helper()
+	sock, stop, _ := startServeLogged(t, root, flags...)
+	return sock, stop
+}
+
+// startServeLogged is startServeArgs that also returns what lade serve
+// writes to stderr (its --debug log).
+func startServeLogged(t *testing.T, root string, flags ...string) (string, func(), *testutil.LockedBuffer) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "lade.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	var errb testutil.LockedBuffer
+	errb := new(testutil.LockedBuffer)
 	go func() {
 		defer close(done)
-		Run(ctx, []string{"--root", root, "serve", "-H", "unix://" + sock}, strings.NewReader(""), io.Discard, &errb)
+		args := append([]string{"--root", root, "serve", "-H", "unix://" + sock}, flags...)
+		Run(ctx, args, strings.NewReader(""), io.Discard, errb)
 	}()
 	stop := func() {
 		cancel()
@@ -50,7 +65,7 @@ func startServeStop(t *testing.T, root string) (string, func()) {
 	if !testutil.WaitForFile(sock, 20*time.Second) {
 		t.Fatalf("lade serve did not listen on %s:\n%s", sock, errb.String())
 	}
-	return sock, stop
+	return sock, stop, errb
 }
 
 // dockerCLI runs a docker client against the socket and returns its
@@ -70,11 +85,17 @@ func dockerTry(bin, sock string, args ...string) (string, string, error) {
 
 // dockerStdin is dockerTry with stdin.
 func dockerStdin(bin, sock, stdin string, args ...string) (string, string, error) {
+	home, _ := os.MkdirTemp("", "docker-home-")
+	defer os.RemoveAll(home)
+	return dockerHome(bin, sock, home, stdin, args...)
+}
+
+// dockerHome is dockerStdin with home as the client's home and config
+// directory, which keeps docker login's credentials between commands.
+func dockerHome(bin, sock, home, stdin string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	home, _ := os.MkdirTemp("", "docker-home-")
-	defer os.RemoveAll(home)
 	// DOCKER_BUILDKIT=0: docker build uses the classic builder's endpoint.
 	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock, "HOME="+home, "DOCKER_CONFIG="+home, "DOCKER_BUILDKIT=0")
 	var out, errb strings.Builder
@@ -120,7 +141,7 @@ func TestServeProtocol(t *testing.T) {
 		{"GET", "/volumes/nosuch", 404, "no such volume"},
 		{"GET", "/networks/nosuch", 404, "No such network: nosuch"},
 		{"POST", "/v1.41/containers/abc/attach", 404, "No such container: abc"},
-		{"POST", "/auth", 501, "does not implement POST /auth"},
+		{"POST", "/session", 501, "does not implement POST /session"},
 		{"GET", "/no/such/endpoint", 404, "page not found"},
 		{"POST", "/containers/create", 400, "config cannot be empty"},
 		{"GET", "/containers/nosuch/logs", 404, "No such container: nosuch"},

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
+	"github.com/lade-build/lade/engine"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/signature"
 )
@@ -98,25 +98,9 @@ func (a *app) resolveRemote(ctx context.Context, ref string) (name.Reference, v1
 }
 
 // signatureCheck is the pull hook for the signature policy in force
-// (--signature-policy, else the system's or the user's); nil when there
-// is none. ref is named in a refusal as the user wrote it.
+// (--signature-policy, else the system's or the user's).
 func (a *app) signatureCheck(ref string) (func(context.Context, name.Reference, v1.Hash) error, error) {
-	path := signature.FindPolicy(a.policy)
-	if path == "" {
-		return nil, nil
-	}
-	p, err := signature.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context, r name.Reference, d v1.Hash) error {
-		err := p.Check(ctx, r, d, a.images.RemoteOptions(ctx)...)
-		var refused *signature.Refusal
-		if errors.As(err, &refused) {
-			return &images.RefError{Ref: ref, Err: err}
-		}
-		return err
-	}, nil
+	return engine.SignatureCheck(a.policy, ref, a.images)
 }
 
 // policyFlag adds --signature-policy to a command that pulls.

@@ -8,7 +8,6 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
-	"github.com/lade-build/lade/container"
 	"github.com/lade-build/lade/images"
 	"github.com/lade-build/lade/internal/prunefilter"
 )
@@ -36,73 +35,29 @@ func (a *app) systemCmd() *cobra.Command {
 	return c
 }
 
-// dfRow is one line of system df.
-type dfRow struct {
-	typ               string
-	total, active     int
-	size, reclaimable int64
-}
-
-// systemDF prints the rows through docker's disk usage formatter.
+// systemDF prints engine's DiskUsage through docker's disk usage
+// formatter.
 func (a *app) systemDF(ctx context.Context, format string) error {
-	rows, err := a.diskUsage(ctx)
+	s, err := a.stores()
+	if err != nil {
+		return err
+	}
+	du, err := s.DiskUsage(ctx, a.buildRoot())
 	if err != nil {
 		return err
 	}
 	if format == "" {
 		format = formatter.TableFormatKey
 	}
-	img, ctr, vol, bc := rows[0], rows[1], rows[2], rows[3]
-	du := formatter.DiskUsageContext{
+	img, ctr, vol, bc := du.ImageUsage, du.ContainerUsage, du.VolumeUsage, du.BuildCacheUsage
+	out := formatter.DiskUsageContext{
 		Context:             formatter.Context{Output: a.stdout, Format: formatter.NewDiskUsageFormat(format, false)},
-		ImageDiskUsage:      client.ImagesDiskUsage{TotalCount: int64(img.total), ActiveCount: int64(img.active), TotalSize: img.size, Reclaimable: img.reclaimable},
-		ContainerDiskUsage:  client.ContainersDiskUsage{TotalCount: int64(ctr.total), ActiveCount: int64(ctr.active), TotalSize: ctr.size, Reclaimable: ctr.reclaimable},
-		VolumeDiskUsage:     client.VolumesDiskUsage{TotalCount: int64(vol.total), ActiveCount: int64(vol.active), TotalSize: vol.size, Reclaimable: vol.reclaimable},
-		BuildCacheDiskUsage: client.BuildCacheDiskUsage{TotalCount: int64(bc.total), ActiveCount: int64(bc.active), TotalSize: bc.size, Reclaimable: bc.reclaimable},
+		ImageDiskUsage:      client.ImagesDiskUsage{TotalCount: img.TotalCount, ActiveCount: img.ActiveCount, TotalSize: img.TotalSize, Reclaimable: img.Reclaimable},
+		ContainerDiskUsage:  client.ContainersDiskUsage{TotalCount: ctr.TotalCount, ActiveCount: ctr.ActiveCount, TotalSize: ctr.TotalSize, Reclaimable: ctr.Reclaimable},
+		VolumeDiskUsage:     client.VolumesDiskUsage{TotalCount: vol.TotalCount, ActiveCount: vol.ActiveCount, TotalSize: vol.TotalSize, Reclaimable: vol.Reclaimable},
+		BuildCacheDiskUsage: client.BuildCacheDiskUsage{TotalCount: bc.TotalCount, ActiveCount: bc.ActiveCount, TotalSize: bc.TotalSize, Reclaimable: bc.Reclaimable},
 	}
-	return du.Write()
-}
-
-// diskUsage asks each store what it takes.
-func (a *app) diskUsage(ctx context.Context) ([]dfRow, error) {
-	cs, err := a.containers()
-	if err != nil {
-		return nil, err
-	}
-	ctrs, usedImages, err := cs.DiskUsage()
-	if err != nil {
-		return nil, err
-	}
-	imgs, err := a.images.DiskUsage(ctx, usedImages)
-	if err != nil {
-		return nil, err
-	}
-	vols, err := cs.VolumeUsage()
-	if err != nil {
-		return nil, err
-	}
-	g, err := a.gc()
-	if err != nil {
-		return nil, err
-	}
-	u, err := g.Usage(ctx)
-	if err != nil {
-		return nil, err
-	}
-	bcRow := dfRow{typ: "Build Cache", total: len(u.Entries) + len(u.Mounts), size: u.Total(), reclaimable: u.Total()}
-	if a.content.GCBusy() {
-		bcRow.active = 1 // at least one build runs
-	}
-	return []dfRow{
-		{"Images", imgs.Total, imgs.Active, imgs.Size, imgs.Reclaimable},
-		containerRow("Containers", ctrs),
-		containerRow("Local Volumes", vols),
-		bcRow,
-	}, nil
-}
-
-func containerRow(typ string, u container.Usage) dfRow {
-	return dfRow{typ, u.Total, u.Active, u.Size, u.Reclaimable}
+	return out.Write()
 }
 
 func (a *app) systemPrune(ctx context.Context, f *pruneFlags, volumes bool) error {

@@ -115,16 +115,8 @@ func (z *Writer) emit(p []byte) {
 }
 
 func (z *Writer) Write(p []byte) (int, error) {
-	if z.closed {
-		return 0, errors.New("gzip: write after close")
-	}
-	if err := z.error(); err != nil {
+	if err := z.start(); err != nil {
 		return 0, err
-	}
-	if !z.started {
-		z.started = true
-		// No name, no mtime (0), default level (XFL 0), unknown OS.
-		z.emit([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255})
 	}
 	z.crc = crc32.Update(z.crc, crc32.IEEETable, p)
 	z.size += uint32(len(p))
@@ -138,6 +130,55 @@ func (z *Writer) Write(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// ReadFrom reads r to EOF straight into the blocks, saving Write's copy
+// of every byte (io.Copy and bufio.Reader.WriteTo use it). The blocks
+// are cut at the same offsets as by Write, so the output is the same.
+func (z *Writer) ReadFrom(r io.Reader) (int64, error) {
+	if err := z.start(); err != nil {
+		return 0, err
+	}
+	var total int64
+	for {
+		n, err := r.Read(z.buf[len(z.buf):BlockSize])
+		if n > 0 {
+			p := z.buf[len(z.buf) : len(z.buf)+n]
+			z.crc = crc32.Update(z.crc, crc32.IEEETable, p)
+			z.size += uint32(n)
+			z.buf = z.buf[:len(z.buf)+n]
+			total += int64(n)
+			if len(z.buf) == BlockSize {
+				z.dispatch(false)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return total, z.error()
+		}
+		if err != nil {
+			return total, err
+		}
+		if err := z.error(); err != nil {
+			return total, err
+		}
+	}
+}
+
+// start fails a write after Close or after an output error, and emits
+// the header before the first byte.
+func (z *Writer) start() error {
+	if z.closed {
+		return errors.New("gzip: write after close")
+	}
+	if err := z.error(); err != nil {
+		return err
+	}
+	if !z.started {
+		z.started = true
+		// No name, no mtime (0), default level (XFL 0), unknown OS.
+		z.emit([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255})
+	}
+	return nil
 }
 
 // dispatch hands the filled block to a compressing goroutine.

@@ -1,6 +1,7 @@
 package blockgzip
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -110,6 +112,42 @@ func TestBlockGzipDeterministic(t *testing.T) {
 	runtime.GOMAXPROCS(8)
 	if got := blockGzipBytes(t, in, 32<<10); !bytes.Equal(got, want) {
 		t.Error("output differs with GOMAXPROCS=8")
+	}
+}
+
+// ReadFrom (what io.Copy and bufio.Reader.WriteTo call) cuts the blocks
+// where Write does: the same bytes, however the reads come.
+func TestBlockGzipReadFrom(t *testing.T) {
+	var _ io.ReaderFrom = (*Writer)(nil)
+	for name, in := range gzipInputs() {
+		want := blockGzipBytes(t, in, 32<<10)
+		for _, rc := range []struct {
+			name string
+			r    func() io.Reader
+		}{
+			{"half reads", func() io.Reader { return iotest.HalfReader(bytes.NewReader(in)) }},
+			{"data with EOF", func() io.Reader { return iotest.DataErrReader(bytes.NewReader(in)) }},
+			{"after a peek", func() io.Reader {
+				br := bufio.NewReaderSize(bytes.NewReader(in), BlockSize)
+				br.Peek(BlockSize)
+				return br // WriteTo: Write for what it holds, then ReadFrom
+			}},
+		} {
+			t.Run(name+"/"+rc.name, func(t *testing.T) {
+				var out bytes.Buffer
+				z := NewWriter(&out, flate.DefaultCompression)
+				n, err := io.Copy(z, rc.r())
+				if err != nil || n != int64(len(in)) {
+					t.Fatalf("copied %d bytes, err %v; want %d", n, err, len(in))
+				}
+				if err := z.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(out.Bytes(), want) {
+					t.Error("output differs from Write's")
+				}
+			})
+		}
 	}
 }
 
