@@ -12,7 +12,7 @@ runs=${1:-7}
 old=${2:-main}
 image=${IMAGE:-127.0.0.1:5000/debian:bookworm}
 . bench/lib.sh
-bench_need skopeo:skopeo /usr/bin/time:time
+bench_need skopeo:skopeo /usr/bin/time:time igzip:isal
 bench_init "${TMPDIR:-/tmp}/ladepull.XXXXXX"
 if ! curl -fs "http://${image%%/*}/v2/" >/dev/null; then
   echo "bench: no registry at ${image%%/*} (see the usage above)" >&2
@@ -23,18 +23,18 @@ git archive "$old" | tar -x -C "$work/old"
 (cd "$work/old" && CGO_ENABLED=0 go build -o "$work/lade-old" ./cmd/lade)
 mv "$work/lade" "$work/lade-new"
 
-pull() { # VERSION: pull into an empty root, its CPU seconds to res[cpu-VERSION]
-  rm -rf "$work/root"
+# Each case starts from empty directories, removed before the clock starts.
+clean() { rm -rf "$work/root" "$work/dir" "$work/rootfs"; sync; }
+pull() { # VERSION: pull into an empty root, its CPU seconds (igzip's too) to res[cpu-VERSION]
   /usr/bin/time -f '%U %S' -o "$work/cpu" "$work/lade-$1" --root "$work/root" pull -q "$image"
   res[cpu-$1]+="$(awk '{print $1 + $2}' "$work/cpu")"$'\n'
 }
 skopeo_dir() {
-  rm -rf "$work/dir"
   skopeo copy -q --src-tls-verify=false "docker://$image" "dir:$work/dir"
 }
 skopeo_untar() { # the blobs, then every layer extracted in order
   skopeo_dir
-  rm -rf "$work/rootfs" && mkdir "$work/rootfs"
+  mkdir "$work/rootfs"
   python3 -c 'import json,sys; [print(l["digest"].split(":")[1]) for l in json.load(open(sys.argv[1]))["layers"]]' \
     "$work/dir/manifest.json" | while read -r l; do tar -xzf "$work/dir/$l" -C "$work/rootfs"; done
 }
@@ -44,9 +44,9 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$runs"); do
   # Alternate who goes first, so neither always gets the warmer cache.
   if ((i % 2)); then order="old new"; else order="new old"; fi
-  for v in $order; do t "pull-$v" pull "$v"; done
-  t pull-skopeo skopeo_dir
-  t pull-skopeo+tar skopeo_untar
+  for v in $order; do clean && t "pull-$v" pull "$v"; done
+  clean && t pull-skopeo skopeo_dir
+  clean && t pull-skopeo+tar skopeo_untar
   printf 'run %d: old %.2f new %.2f skopeo %.2f skopeo+tar %.2f s, load %s\n' "$i" \
     "$(tail -n2 <<<"${res[pull-old]}" | head -1)" "$(tail -n2 <<<"${res[pull-new]}" | head -1)" \
     "$(tail -n2 <<<"${res[pull-skopeo]}" | head -1)" "$(tail -n2 <<<"${res[pull-skopeo+tar]}" | head -1)" \

@@ -258,7 +258,7 @@ func Decompress(r io.Reader, info LayerInfo) (io.ReadCloser, error) {
 			kind = decompress.None
 		}
 	}
-	dec, err := decompress.Open(context.Background(), br, kind)
+	dec, err := decompress.OpenLayer(context.Background(), br, kind)
 	if err != nil {
 		return nil, fmt.Errorf("decompressing layer %s: %w", info.Digest, err)
 	}

@@ -35,7 +35,7 @@ if [ ! -x "$gobin/docker-compose-v5" ]; then
   compose_pid=$!
 fi
 need=()
-for p in busybox-static file skopeo docker-registry docker.io jq openssh-client xz-utils bzip2 zstd qemu-user-static binfmt-support uidmap git slirp4netns iptables python3-docker docker-compose; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in busybox-static file skopeo docker-registry docker.io jq openssh-client xz-utils bzip2 zstd isal qemu-user-static binfmt-support uidmap git slirp4netns iptables python3-docker docker-compose; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null
 fi

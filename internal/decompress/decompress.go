@@ -1,6 +1,7 @@
 // Package decompress reads a stream compressed or not, telling gzip,
 // bzip2, xz and zstd apart by their magic bytes: the one home of that
-// sniffing for ADD archives, image imports and docker archives.
+// sniffing for ADD archives, image imports and docker archives. An image
+// layer's gzip goes through igzip(1) where it is installed (OpenLayer).
 package decompress
 
 import (
@@ -11,8 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
@@ -98,25 +102,52 @@ func Open(ctx context.Context, r io.Reader, k Kind) (io.ReadCloser, error) {
 // xzReader decompresses through xz(1), as docker does: the standard library
 // has no xz decoder and xz streams are rare enough not to add one.
 func xzReader(ctx context.Context, r io.Reader) (io.ReadCloser, error) {
-	cmd := exec.CommandContext(ctx, "xz", "-d", "-c", "-q")
-	cmd.Stdin = r
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	c, err := startCmd(exec.CommandContext(ctx, "xz", "-d", "-c", "-q"), r)
+	if err != nil {
+		return nil, fmt.Errorf("xz-compressed input needs xz(1): %w", err)
+	}
+	return c, nil
+}
+
+// startCmd starts cmd (a decompressor) reading r and returns its output.
+// r is copied in through a pipe of our own, so that a failure to read r
+// is reported as itself, not as the command's complaint about a short
+// stream.
+func startCmd(cmd *exec.Cmd, r io.Reader) (*cmdReader, error) {
+	inR, inW, err := bigPipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("xz-compressed input needs xz(1): %w", err)
+	outR, outW, err := bigPipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, err
 	}
-	return &cmdReader{out: out, cmd: cmd, stderr: &stderr}, nil
+	c := &cmdReader{out: outR, cmd: cmd, stderr: &strings.Builder{}, copied: make(chan error, 1)}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, c.stderr
+	err = cmd.Start()
+	inR.Close()
+	outW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		return nil, err
+	}
+	go func() {
+		_, err := io.Copy(inW, r)
+		inW.Close()
+		c.copied <- err
+	}()
+	return c, nil
 }
 
 // cmdReader reads a command's stdout and reports its failure at EOF.
 type cmdReader struct {
-	out    io.ReadCloser
+	out    *os.File
 	cmd    *exec.Cmd
 	stderr *strings.Builder
+	copied chan error // r's copy into the command, once it is done
 	done   bool
 }
 
@@ -129,14 +160,21 @@ func (c *cmdReader) Read(p []byte) (int, error) {
 	n, err := c.out.Read(p)
 	if err == io.EOF {
 		c.done = true
-		if werr := c.cmd.Wait(); werr != nil {
-			return n, fmt.Errorf("xz: %w: %s", werr, strings.TrimSpace(c.stderr.String()))
+		c.out.Close()
+		werr := c.cmd.Wait()
+		// Reading r failed: that is the error. Writing to a command that
+		// gave up (EPIPE) is not: its own failure says why.
+		if cerr := <-c.copied; cerr != nil && !errors.Is(cerr, syscall.EPIPE) {
+			return n, cerr
+		}
+		if werr != nil {
+			return n, fmt.Errorf("%s: %w: %s", filepath.Base(c.cmd.Path), werr, strings.TrimSpace(c.stderr.String()))
 		}
 	}
 	return n, err
 }
 
-// Close stops xz if the stream was not read to its end.
+// Close stops the command if the stream was not read to its end.
 func (c *cmdReader) Close() error {
 	if !c.done {
 		c.done = true

@@ -7,7 +7,6 @@ package holes
 import (
 	"bytes"
 	"io"
-	"os"
 	"sync"
 )
 
@@ -21,10 +20,17 @@ var zeroBlock [Block]byte
 // read aligned to the file offset.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
 
+// File is what Write writes to: an *os.File, or a bare descriptor's
+// wrapper where os.NewFile's extra system call would cost per file.
+type File interface {
+	io.WriterAt
+	Truncate(size int64) error
+}
+
 // Write copies r into the new, empty file f, seeking over every all-zero
 // block instead of writing it. A file that ends in a hole still gets its
 // full length. It returns the bytes read from r.
-func Write(f *os.File, r io.Reader) (int64, error) {
+func Write(f File, r io.Reader) (int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -73,7 +79,7 @@ func fill(r io.Reader, b []byte) (int, error) {
 
 // writeData writes the runs of b that are not whole zero blocks at off and
 // returns the file offset after the last byte written (0 if none was).
-func writeData(f *os.File, b []byte, off int64) (int64, error) {
+func writeData(f File, b []byte, off int64) (int64, error) {
 	var end int64
 	start := -1 // start of the pending run of data
 	flush := func(stop int) error {

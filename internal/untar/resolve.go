@@ -26,8 +26,18 @@ func cleanName(name string) (string, bool) {
 }
 
 func resolveDir(root, rel string, create bool) (string, error) {
+	cur, err := walk(root, nil, rel, create)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, filepath.Join(cur...)), nil
+}
+
+// walk resolves rel from the real (symlink-free) directory cur below
+// root, creating missing directories when create is set, and returns the
+// real path of the result as components.
+func walk(root string, cur []string, rel string, create bool) ([]string, error) {
 	comps := splitPath(rel)
-	var cur []string
 	links := 0
 	for len(comps) > 0 {
 		c := comps[0]
@@ -47,21 +57,21 @@ func resolveDir(root, rel string, create bool) (string, error) {
 		switch {
 		case errors.Is(err, unix.ENOENT):
 			if !create {
-				return "", &os.PathError{Op: "resolve", Path: path.Join(append(cur, c)...), Err: os.ErrNotExist}
+				return nil, &os.PathError{Op: "resolve", Path: path.Join(append(cur, c)...), Err: os.ErrNotExist}
 			}
 			if err := MkdirRoot(p); err != nil {
-				return "", err
+				return nil, err
 			}
 		case err != nil:
-			return "", &os.PathError{Op: "lstat", Path: p, Err: err}
+			return nil, &os.PathError{Op: "lstat", Path: p, Err: err}
 		case st.Mode&unix.S_IFMT == unix.S_IFLNK:
 			links++
 			if links > maxSymlinks {
-				return "", &os.PathError{Op: "resolve", Path: rel, Err: unix.ELOOP}
+				return nil, &os.PathError{Op: "resolve", Path: rel, Err: unix.ELOOP}
 			}
 			target, err := os.Readlink(p)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			if strings.HasPrefix(target, "/") {
 				cur = nil
@@ -69,11 +79,11 @@ func resolveDir(root, rel string, create bool) (string, error) {
 			comps = append(splitPath(target), comps...)
 			continue
 		case st.Mode&unix.S_IFMT != unix.S_IFDIR:
-			return "", &os.PathError{Op: "resolve", Path: path.Join(append(cur, c)...), Err: unix.ENOTDIR}
+			return nil, &os.PathError{Op: "resolve", Path: path.Join(append(cur, c)...), Err: unix.ENOTDIR}
 		}
 		cur = append(cur, c)
 	}
-	return filepath.Join(root, filepath.Join(cur...)), nil
+	return cur, nil
 }
 
 func splitPath(p string) []string {
@@ -104,3 +114,49 @@ func Resolve(root, name string, create bool) (string, error) {
 	}
 	return filepath.Join(parent, path.Base(name)), nil
 }
+
+// maxParents bounds the resolved-parent cache of one extraction.
+const maxParents = 4096
+
+// resolve is Resolve(x.root, name, true) with the resolution of parent
+// directories kept: a layer names the same directories over and over,
+// and each resolution is an lstat per path component. A directory not
+// seen yet is resolved from its nearest remembered ancestor. The cache
+// holds only real paths this extraction resolved or created; anything
+// that removes a path (a replaced entry, a whiteout, an opaque marker)
+// forgets it all, so a directory later swapped for a symlink is resolved
+// afresh.
+func (x *extractor) resolve(name string) (string, error) {
+	dir := path.Dir(name)
+	real, ok := x.parents[dir]
+	if !ok {
+		cur, rest := x.ancestor(dir)
+		cur, err := walk(x.root, cur, rest, true)
+		if err != nil {
+			return "", fmt.Errorf("resolving parent: %w", err)
+		}
+		if len(x.parents) >= maxParents {
+			x.forget()
+		}
+		real = path.Join(cur...)
+		x.parents[dir] = real
+	}
+	return filepath.Join(x.root, real, path.Base(name)), nil
+}
+
+// ancestor returns the real path of dir's nearest remembered ancestor
+// and what of dir is left to resolve from it.
+func (x *extractor) ancestor(dir string) ([]string, string) {
+	for a := path.Dir(dir); a != "."; a = path.Dir(a) {
+		if real, ok := x.parents[a]; ok {
+			if real == "" {
+				return nil, dir[len(a)+1:]
+			}
+			return splitPath(real), dir[len(a)+1:]
+		}
+	}
+	return nil, dir
+}
+
+// forget empties the resolved-parent cache.
+func (x *extractor) forget() { clear(x.parents) }

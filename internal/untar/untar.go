@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/lade-build/lade/internal/holes"
 )
 
 // PAXXattr prefixes the PAX records that carry xattrs.
@@ -65,9 +63,11 @@ type dirTime struct {
 }
 
 type extractor struct {
-	root string
-	opts Options
-	dirs []dirTime // directories whose times are set last
+	root    string
+	opts    Options
+	dirs    []dirTime         // directories whose times are set last
+	parents map[string]string // resolved parent directories (see resolve)
+	files   *writers          // small regular files' content and metadata
 }
 
 // Extract reads the uncompressed tar stream r into root as if root were
@@ -76,28 +76,41 @@ type extractor struct {
 // stops at the tar end marker; callers that hash the stream must drain r
 // themselves.
 func Extract(ctx context.Context, r io.Reader, root string, opts Options) error {
-	x := &extractor{root: filepath.Clean(root), opts: opts}
-	tr := tar.NewReader(r)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", opts.Kind, err)
-		}
-		if err := x.entry(hdr, tr); err != nil {
-			return err
-		}
+	x := &extractor{root: filepath.Clean(root), opts: opts, parents: map[string]string{}, files: newWriters()}
+	err := x.entries(ctx, tar.NewReader(r))
+	// Every file is finished before the extraction returns, failed or not.
+	if werr := x.files.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
 	}
 	// Children modify their parent's mtime, so directories go last,
 	// deepest first.
 	for i := len(x.dirs) - 1; i >= 0; i-- {
 		d := x.dirs[i]
 		if err := setTimes(d.path, d.atime, d.mtime); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entries extracts every entry of tr, stopping at the first failure
+// (a file writer's too).
+func (x *extractor) entries(ctx context.Context, tr *tar.Reader) error {
+	for !x.files.failed() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", x.opts.Kind, err)
+		}
+		if err := x.entry(hdr, tr); err != nil {
 			return err
 		}
 	}
@@ -132,6 +145,7 @@ func (x *extractor) escapes() error {
 func (x *extractor) write(name string, hdr *tar.Header, content io.Reader) error {
 	if x.opts.Hook != nil {
 		if claimed, err := x.opts.Hook.Claim(name, hdr); claimed || err != nil {
+			x.forget() // whiteouts and opaque markers remove paths
 			return err
 		}
 	}
@@ -154,7 +168,7 @@ func (x *extractor) write(name string, hdr *tar.Header, content io.Reader) error
 	if name == "." {
 		return x.rootEntry(hdr)
 	}
-	p, err := Resolve(x.root, name, true)
+	p, err := x.resolve(name)
 	if err != nil {
 		return err
 	}
@@ -164,8 +178,11 @@ func (x *extractor) write(name string, hdr *tar.Header, content io.Reader) error
 	if x.opts.Hook != nil {
 		x.opts.Hook.Wrote(name)
 	}
-	if hdr.Typeflag == tar.TypeLink {
+	switch hdr.Typeflag {
+	case tar.TypeLink:
 		return nil // a hardlink shares the target's inode and metadata
+	case tar.TypeReg:
+		return nil // file set its metadata through its descriptor
 	}
 	return x.metadata(p, hdr)
 }
@@ -181,50 +198,72 @@ func (x *extractor) rootEntry(hdr *tar.Header) error {
 }
 
 // create makes the file system object of hdr at p, replacing what is
-// there unless both are directories (directories merge).
+// there unless both are directories (directories merge). It creates
+// first and looks only when something is in the way: into an empty
+// directory, that is one system call per entry.
 func (x *extractor) create(p string, hdr *tar.Header, content io.Reader) error {
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		return x.mkdir(p)
+	case tar.TypeReg:
+		return x.file(p, hdr, content)
+	case tar.TypeSymlink:
+		return x.replace(p, func() error {
+			if err := unix.Symlink(hdr.Linkname, p); err != nil {
+				return &os.PathError{Op: "symlink", Path: p, Err: err}
+			}
+			return nil
+		})
+	}
+	// Hardlinks and nodes are rare: remove first, as a link to itself
+	// must find its target gone.
 	var st unix.Stat_t
-	exists := unix.Lstat(p, &st) == nil
-	isDir := exists && st.Mode&unix.S_IFMT == unix.S_IFDIR
-	if exists && !(isDir && hdr.Typeflag == tar.TypeDir) {
-		if err := os.RemoveAll(p); err != nil {
+	if unix.Lstat(p, &st) == nil {
+		if err := x.remove(p); err != nil {
 			return err
 		}
 	}
-	switch hdr.Typeflag {
-	case tar.TypeDir:
-		if !isDir {
-			if err := unix.Mkdir(p, 0o700); err != nil {
-				return &os.PathError{Op: "mkdir", Path: p, Err: err}
-			}
-		}
-	case tar.TypeReg:
-		return writeFile(p, content)
-	case tar.TypeSymlink:
-		if err := unix.Symlink(hdr.Linkname, p); err != nil {
-			return &os.PathError{Op: "symlink", Path: p, Err: err}
-		}
-	case tar.TypeLink:
+	if hdr.Typeflag == tar.TypeLink {
 		return x.hardlink(p, hdr.Linkname)
-	default:
-		return mknod(p, hdr)
+	}
+	return mknod(p, hdr)
+}
+
+// mkdir makes directory p unless one is there.
+func (x *extractor) mkdir(p string) error {
+	err := unix.Mkdir(p, 0o700)
+	if errors.Is(err, unix.EEXIST) {
+		var st unix.Stat_t
+		if unix.Lstat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return nil
+		}
+		if err = x.remove(p); err == nil {
+			err = unix.Mkdir(p, 0o700)
+		}
+	}
+	if err != nil {
+		return &os.PathError{Op: "mkdir", Path: p, Err: err}
 	}
 	return nil
 }
 
-func writeFile(p string, content io.Reader) error {
-	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return &os.PathError{Op: "create", Path: p, Err: err}
+// replace runs mk, and again after removing p when something is there.
+func (x *extractor) replace(p string, mk func() error) error {
+	err := mk()
+	if errors.Is(err, unix.EEXIST) {
+		if err := x.remove(p); err != nil {
+			return err
+		}
+		err = mk()
 	}
-	f := os.NewFile(uintptr(fd), p)
-	// Zero blocks stay holes: a sparse file (or any run of zeros) takes
-	// no disk space for them.
-	if _, err := holes.Write(f, content); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", p, err)
-	}
-	return f.Close()
+	return err
+}
+
+// remove deletes p and what is below it, forgetting the resolved parents
+// it may have held.
+func (x *extractor) remove(p string) error {
+	x.forget()
+	return os.RemoveAll(p)
 }
 
 // mknod creates a fifo or device node; metadata sets its mode.
@@ -277,10 +316,7 @@ func (x *extractor) hardlink(p, linkname string) error {
 
 // metadata sets ownership, mode, xattrs and (for non-dirs) times on p.
 func (x *extractor) metadata(p string, hdr *tar.Header) error {
-	uid, gid := hdr.Uid, hdr.Gid
-	if o := x.opts.Owner; o != nil {
-		uid, gid = o.UID, o.GID
-	}
+	uid, gid := x.owner(hdr)
 	if err := unix.Lchown(p, uid, gid); err != nil {
 		return &os.PathError{Op: "lchown", Path: p, Err: err}
 	}
@@ -291,22 +327,35 @@ func (x *extractor) metadata(p string, hdr *tar.Header) error {
 			return &os.PathError{Op: "chmod", Path: p, Err: err}
 		}
 	}
-	if err := x.xattrs(p, hdr, isLink); err != nil {
+	set := func(name string, val []byte) error { return unix.Lsetxattr(p, name, val, 0) }
+	if err := x.xattrs(p, hdr, isLink, set); err != nil {
 		return err
 	}
-	atime := hdr.AccessTime
-	if atime.IsZero() {
-		atime = hdr.ModTime
-	}
 	if hdr.Typeflag == tar.TypeDir {
-		x.dirs = append(x.dirs, dirTime{path: p, atime: atime, mtime: hdr.ModTime})
+		x.dirs = append(x.dirs, dirTime{path: p, atime: atime(hdr), mtime: hdr.ModTime})
 		return nil
 	}
-	return setTimes(p, atime, hdr.ModTime)
+	return setTimes(p, atime(hdr), hdr.ModTime)
 }
 
-// xattrs sets the entry's xattrs that Options allow.
-func (x *extractor) xattrs(p string, hdr *tar.Header, isLink bool) error {
+// owner is who owns the entry: Options.Owner, else the header's ids.
+func (x *extractor) owner(hdr *tar.Header) (uid, gid int) {
+	if o := x.opts.Owner; o != nil {
+		return o.UID, o.GID
+	}
+	return hdr.Uid, hdr.Gid
+}
+
+// atime is the entry's access time, its mtime where the tar has none.
+func atime(hdr *tar.Header) time.Time {
+	if hdr.AccessTime.IsZero() {
+		return hdr.ModTime
+	}
+	return hdr.AccessTime
+}
+
+// xattrs sets the entry's xattrs that Options allow on p, through set.
+func (x *extractor) xattrs(p string, hdr *tar.Header, isLink bool, set func(string, []byte) error) error {
 	keys := make([]string, 0, len(hdr.PAXRecords))
 	for k := range hdr.PAXRecords {
 		if strings.HasPrefix(k, PAXXattr) {
@@ -320,7 +369,7 @@ func (x *extractor) xattrs(p string, hdr *tar.Header, isLink bool) error {
 		if !all && !SafeXattr(name) {
 			continue
 		}
-		err := unix.Lsetxattr(p, name, []byte(hdr.PAXRecords[k]), 0)
+		err := set(name, []byte(hdr.PAXRecords[k]))
 		if err == nil || all || isLink && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOTSUP)) {
 			continue
 		}
@@ -340,9 +389,13 @@ func SafeXattr(name string) bool {
 }
 
 func setTimes(p string, atime, mtime time.Time) error {
-	ts := []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+	ts := timespecs(atime, mtime)
 	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return &os.PathError{Op: "utimes", Path: p, Err: err}
 	}
 	return nil
+}
+
+func timespecs(atime, mtime time.Time) []unix.Timespec {
+	return []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
 }
