@@ -9,7 +9,8 @@
 // config; a container that fails half-way is removed. ParsePorts,
 // ParseVolumeFlag, ParseMountFlag and ParseEnv read docker's option forms.
 //
-// State lives under <root>/containers/<id>/:
+// State lives under <root>/containers/<id>/ (fsynced, but a --rm
+// container's, which go when it stops):
 //
 //	config.json   what `lade run` or `create` decided (rename and update
 //	              change the name, limits and restart policy)
