@@ -29,6 +29,8 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	defer cg.remove()
 	// The init joins the cgroups before it unshares its cgroup namespace.
 	spec.Cgroups = cg.paths()
+	// Without these limits lade's start in the cgroup costs nothing.
+	spec.CgroupAtClone = c.Resources.Memory <= 0 && c.Resources.PidsLimit <= 0
 	rn := runner.New()
 	defer rn.Close()
 	if err := rn.Launch(spec); err != nil {

@@ -17,7 +17,8 @@
 // ahead of a container's Run), under docker's device allow-list unless
 // Spec.AllDevices (a device cgroup per Run, or Spec.DeviceCgroup: cloned
 // into it on cgroup v2, also on hybrid hosts; joined like Spec.Cgroups on
-// v1, or when it is the caller's v2 cgroup). The init reads its config from a pipe
+// v1, or when it is the caller's v2 cgroup, but with Spec.CgroupAtClone:
+// moving a process costs an RCU grace period). The init reads its config from a pipe
 // and, in order: sets Spec.OOMScoreAdj; joins Spec.Cgroups; unshares its mount (with NetworkNone
 // its network, or joins Spec.NetNS; with CgroupNS its cgroup) namespace, so a spare sees mounts
 // made after it started; mounts /proc, /dev, /sys and the spec's mounts
