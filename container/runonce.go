@@ -85,6 +85,8 @@ func processSpec(c *Config, r *supervision) (*runner.Spec, error) {
 		Capabilities: c.Capabilities, Platform: c.Platform,
 		// Named after the container so exec finds and joins it.
 		AllDevices: c.Privileged, Devices: c.Devices, DeviceCgroup: "lade/" + c.ID,
+		// The upper dir goes with the container.
+		KeepMountTargets: c.AutoRemove,
 	}
 	var err error
 	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged); err != nil {

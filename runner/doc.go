@@ -29,7 +29,7 @@
 // closes inherited fds; execs the command, which becomes pid 1 (unless
 // HostPID). Run
 // reports Started before the config is sent and Running after execve,
-// waits, removes the stubs and returns the exit status; when the command
+// waits, removes the stubs (but with Spec.KeepMountTargets) and returns the exit status; when the command
 // exits the kernel kills whatever it left running.
 //
 // Exec joins the init's namespaces from a thread of lade's own that ends

@@ -81,6 +81,9 @@ func (r *Runner) Run(ctx context.Context, spec *Spec) (exitCode int, err error) 
 
 	stubs := &stubSet{root: cfg.Rootfs}
 	defer func() {
+		if spec.KeepMountTargets {
+			return
+		}
 		if cerr := stubs.remove(); cerr != nil && err == nil {
 			exitCode, err = -1, cerr
 		}

@@ -141,6 +141,11 @@ type Spec struct {
 	// (see seccomp.ForContainer); its capability conditions follow
 	// Capabilities.
 	Seccomp *seccomp.Profile
+	// KeepMountTargets leaves the mount targets Run created in the rootfs
+	// (empty files and directories) when it returns, for a rootfs that is
+	// thrown away right after (a --rm container's): their removal is disk
+	// writes the discard makes again.
+	KeepMountTargets bool
 	// Running, when set, gets the init's host pid once the init has
 	// exec'd the command (or exited): from then on nothing of lade's runs
 	// in the container, so it is safe to join (exec) and to report.
