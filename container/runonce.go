@@ -29,8 +29,7 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	defer cg.remove()
 	// The init joins the cgroups before it unshares its cgroup namespace.
 	spec.Cgroups = cg.paths()
-	// Without these limits lade's start in the cgroup costs nothing.
-	spec.CgroupAtClone = c.Resources.Memory <= 0 && c.Resources.PidsLimit <= 0
+	spec.CgroupAtClone = unlimited(c.Resources)
 	rn := runner.New()
 	defer rn.Close()
 	if err := rn.Launch(spec); err != nil {
@@ -71,6 +70,11 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	}
 	return code, err
 }
+
+// unlimited reports whether r sets no limit: lade's start in such a
+// cgroup (the init is cloned into it) is charged nothing that could stop
+// or slow it.
+func unlimited(r Resources) bool { return r == (Resources{}) }
 
 // processSpec describes the container's process to runner, but for its
 // root filesystem, mounts and network (placeSpec).
