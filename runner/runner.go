@@ -179,9 +179,9 @@ type Spec struct {
 	// on until it execs the command counts against the limit.
 	Cgroups []string
 	// CgroupAtClone lets the init start in the v2 one of Cgroups (cloned
-	// into it) rather than join it with its spec, for a cgroup without a
-	// memory or pids limit that lade's start could hit: moving a process
-	// between cgroups waits for an RCU grace period, milliseconds.
+	// into it) rather than join it with its spec, for a cgroup without
+	// limits that lade's start could hit or be slowed by: moving a
+	// process between cgroups waits for an RCU grace period, milliseconds.
 	CgroupAtClone bool
 	// CgroupNS gives the container its own cgroup namespace, rooted where
 	// the init is once it joined Cgroups and Started returned.
