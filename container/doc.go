@@ -40,7 +40,9 @@
 // run`) or by a shim: lade re-executed as `lade container-shim --root R ID`
 // in its own session, which outlives the CLI. The supervisor makes the
 // container's cgroup, launches the init through runner (runner.Launch:
-// its start overlaps what follows), attaches the network, mounts the
+// its start overlaps what follows; a foreground run without a terminal,
+// stdin or limits launches it before the container exists, Prestart,
+// and hands it over in IO.Prestart), attaches the network, mounts the
 // rootfs, hands the init its spec (runner.Run), records the
 // state, writes the log, proxies published ports, runs the healthcheck and
 // carries out the restart policy. Before each run of the process it

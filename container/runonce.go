@@ -22,19 +22,12 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	cg, err := setupCgroup(c.ID, c.Resources, r.warn)
+	rn, cg, err := s.startInit(r, spec)
 	if err != nil {
 		return -1, err
 	}
 	defer cg.remove()
-	// The init joins the cgroups before it unshares its cgroup namespace.
-	spec.Cgroups = cg.paths()
-	spec.CgroupAtClone = unlimited(c.Resources)
-	rn := runner.New()
 	defer rn.Close()
-	if err := rn.Launch(spec); err != nil {
-		return -1, err
-	}
 	att, err := s.attachNetwork(ctx, c, r.ports, r.warn)
 	if err != nil {
 		return -1, err
@@ -69,6 +62,31 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 		err = uerr
 	}
 	return code, err
+}
+
+// startInit makes the container's cgroup and launches its init (Launch:
+// its start overlaps what follows), or, for the first run, takes the one
+// Prestart launched before the container existed.
+func (s *Store) startInit(r *supervision, spec *runner.Spec) (rn *runner.Runner, cg *cgroup, err error) {
+	pre := r.pre
+	r.pre = nil
+	if rn, cg, ok := pre.take(r.c, spec, r.stdout, r.stderr); ok {
+		return rn, cg, nil
+	}
+	c := r.c
+	if cg, err = setupCgroup(c.ID, c.Resources, r.warn); err != nil {
+		return nil, nil, err
+	}
+	// The init joins the cgroups before it unshares its cgroup namespace.
+	spec.Cgroups = cg.paths()
+	spec.CgroupAtClone = unlimited(c.Resources)
+	rn = runner.New()
+	if err := rn.Launch(spec); err != nil {
+		rn.Close()
+		_ = cg.remove()
+		return nil, nil, err
+	}
+	return rn, cg, nil
 }
 
 // unlimited reports whether r sets no limit: lade's start in such a
