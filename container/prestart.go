@@ -22,12 +22,16 @@ type Prestart struct {
 	rn       *runner.Runner
 	cg       *cgroup
 	out, err *laterWriter
+	launched chan struct{} // closed once the launch is over, ok or not
+	ok       bool          // the init was launched
 	once     sync.Once
 }
 
-// Prestart launches the init of the container about to be created with
-// o and sets o.ID to its ID; nil (o untouched) when o needs the ordinary
-// start, or the launch failed (the ordinary start then says why).
+// Prestart starts launching the init of the container about to be
+// created with o and sets o.ID to its ID; nil (o untouched) when o needs
+// the ordinary start. The launch goes on in the background: the fork
+// and exec hold up their thread until the init runs. One that fails
+// leaves the container to the ordinary start, which then says why.
 func (s *Store) Prestart(o *CreateOptions) *Prestart {
 	if o.Tty || o.OpenStdin || o.Privileged || len(o.Devices) > 0 || o.PidMode != "" || o.IpcMode != "" || o.UTSMode != "" || userns.Rootless() {
 		return nil
@@ -35,18 +39,21 @@ func (s *Store) Prestart(o *CreateOptions) *Prestart {
 	if r, err := o.resources(); err != nil || !unlimited(r) {
 		return nil
 	}
-	p := &Prestart{id: NewID(), out: &laterWriter{}, err: &laterWriter{}}
-	cg, err := setupCgroup(p.id, Resources{}, io.Discard)
-	if err != nil {
-		return nil
-	}
-	p.cg, p.rn = cg, runner.New()
-	if err := p.rn.Launch(p.fill(&runner.Spec{})); err != nil {
-		p.Close()
-		return nil
-	}
+	p := &Prestart{id: NewID(), out: &laterWriter{}, err: &laterWriter{}, launched: make(chan struct{})}
+	go p.launch()
 	o.ID = p.id
 	return p
+}
+
+// launch makes the container's cgroup and launches the init into it.
+func (p *Prestart) launch() {
+	defer close(p.launched)
+	cg, err := setupCgroup(p.id, Resources{}, io.Discard)
+	if err != nil {
+		return
+	}
+	p.cg, p.rn = cg, runner.New()
+	p.ok = p.rn.Launch(p.fill(&runner.Spec{})) == nil
 }
 
 // fill sets what spec shares with the launched init's (Run takes a
@@ -68,7 +75,10 @@ func (p *Prestart) fits(c *Config) bool {
 // going to stdout and stderr; ok is false (and p discarded) when p does
 // not fit c.
 func (p *Prestart) take(c *Config, spec *runner.Spec, stdout, stderr io.Writer) (rn *runner.Runner, cg *cgroup, ok bool) {
-	if !p.fits(c) {
+	if p != nil {
+		<-p.launched
+	}
+	if !p.fits(c) || !p.ok {
 		p.Close()
 		return nil, nil, false
 	}
@@ -85,7 +95,10 @@ func (p *Prestart) Close() {
 		return
 	}
 	p.once.Do(func() {
-		_ = p.rn.Close()
+		<-p.launched
+		if p.rn != nil {
+			_ = p.rn.Close()
+		}
 		_ = p.cg.remove()
 	})
 }

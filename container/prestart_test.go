@@ -47,9 +47,10 @@ func TestPrestart(t *testing.T) {
 				}
 				return
 			}
+			<-p.launched
 			dir := filepath.Join(u, "lade", o.ID)
-			if _, err := os.Stat(dir); err != nil || !p.fits(&Config{ID: o.ID}) {
-				t.Errorf("prestart for %s: cgroup %v, fits %v", o.ID, err, p.fits(&Config{ID: o.ID}))
+			if _, err := os.Stat(dir); err != nil || !p.ok || !p.fits(&Config{ID: o.ID}) {
+				t.Errorf("prestart for %s: cgroup %v, launched %v, fits %v", o.ID, err, p.ok, p.fits(&Config{ID: o.ID}))
 			}
 			p.Close()
 			if _, err := os.Stat(dir); !os.IsNotExist(err) {
