@@ -19,6 +19,8 @@ import (
 // later, from an API request), before they are checked against the image.
 // CreateFromImage turns them into a Config.
 type CreateOptions struct {
+	// ID, when set, is the new container's (Prestart sets it).
+	ID                                     string
 	Name, Hostname, Network, User, Workdir string
 	// Entrypoint, when set, replaces the image's ENTRYPOINT (and drops
 	// its CMD); "" clears it.
@@ -128,7 +130,7 @@ func newConfig(img Image, o *CreateOptions) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{
-		Name: o.Name, Image: img.Ref, ImageID: img.ID, Args: argv,
+		ID: o.ID, Name: o.Name, Image: img.Ref, ImageID: img.ID, Args: argv,
 		Lowers:   img.Lowers,
 		Hostname: o.Hostname, Network: o.Network, OpenStdin: o.OpenStdin,
 		StdinOnce: o.StdinOnce && o.OpenStdin,

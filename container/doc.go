@@ -9,7 +9,8 @@
 // config; a container that fails half-way is removed. ParsePorts,
 // ParseVolumeFlag, ParseMountFlag and ParseEnv read docker's option forms.
 //
-// State lives under <root>/containers/<id>/:
+// State lives under <root>/containers/<id>/ (fsynced, but a --rm
+// container's, which go when it stops):
 //
 //	config.json   what `lade run` or `create` decided (rename and update
 //	              change the name, limits and restart policy)
@@ -39,7 +40,9 @@
 // run`) or by a shim: lade re-executed as `lade container-shim --root R ID`
 // in its own session, which outlives the CLI. The supervisor makes the
 // container's cgroup, launches the init through runner (runner.Launch:
-// its start overlaps what follows), attaches the network, mounts the
+// its start overlaps what follows; a foreground run without a terminal,
+// stdin or limits launches it before the container exists, Prestart,
+// and hands it over in IO.Prestart), attaches the network, mounts the
 // rootfs, hands the init its spec (runner.Run), records the
 // state, writes the log, proxies published ports, runs the healthcheck and
 // carries out the restart policy. Before each run of the process it

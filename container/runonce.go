@@ -22,18 +22,12 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	cg, err := setupCgroup(c.ID, c.Resources, r.warn)
+	rn, cg, err := s.startInit(r, spec)
 	if err != nil {
 		return -1, err
 	}
 	defer cg.remove()
-	// The init joins the cgroups before it unshares its cgroup namespace.
-	spec.Cgroups = cg.paths()
-	rn := runner.New()
 	defer rn.Close()
-	if err := rn.Launch(spec); err != nil {
-		return -1, err
-	}
 	att, err := s.attachNetwork(ctx, c, r.ports, r.warn)
 	if err != nil {
 		return -1, err
@@ -70,6 +64,36 @@ func (s *Store) runOnce(ctx context.Context, r *supervision) (int, error) {
 	return code, err
 }
 
+// startInit makes the container's cgroup and launches its init (Launch:
+// its start overlaps what follows), or, for the first run, takes the one
+// Prestart launched before the container existed.
+func (s *Store) startInit(r *supervision, spec *runner.Spec) (rn *runner.Runner, cg *cgroup, err error) {
+	pre := r.pre
+	r.pre = nil
+	if rn, cg, ok := pre.take(r.c, spec, r.stdout, r.stderr); ok {
+		return rn, cg, nil
+	}
+	c := r.c
+	if cg, err = setupCgroup(c.ID, c.Resources, r.warn); err != nil {
+		return nil, nil, err
+	}
+	// The init joins the cgroups before it unshares its cgroup namespace.
+	spec.Cgroups = cg.paths()
+	spec.CgroupAtClone = unlimited(c.Resources)
+	rn = runner.New()
+	if err := rn.Launch(spec); err != nil {
+		rn.Close()
+		_ = cg.remove()
+		return nil, nil, err
+	}
+	return rn, cg, nil
+}
+
+// unlimited reports whether r sets no limit: lade's start in such a
+// cgroup (the init is cloned into it) is charged nothing that could stop
+// or slow it.
+func unlimited(r Resources) bool { return r == (Resources{}) }
+
 // processSpec describes the container's process to runner, but for its
 // root filesystem, mounts and network (placeSpec).
 func processSpec(c *Config, r *supervision) (*runner.Spec, error) {
@@ -83,6 +107,8 @@ func processSpec(c *Config, r *supervision) (*runner.Spec, error) {
 		Capabilities: c.Capabilities, Platform: c.Platform,
 		// Named after the container so exec finds and joins it.
 		AllDevices: c.Privileged, Devices: c.Devices, DeviceCgroup: "lade/" + c.ID,
+		// The upper dir goes with the container.
+		KeepMountTargets: c.AutoRemove,
 	}
 	var err error
 	if spec.Seccomp, err = seccomp.ForContainer(c.Seccomp, c.Privileged); err != nil {

@@ -26,6 +26,7 @@ var proxied = slices.DeleteFunc(slices.Clone(runner.ForwardedSignals), func(s os
 type SignalProxy struct {
 	ch      chan os.Signal
 	done    chan struct{}
+	enabled chan struct{} // closed once the signals come to ch
 	ending  atomic.Bool
 	mu      sync.Mutex
 	pid     int              // the process to signal; 0 while there is none
@@ -34,11 +35,14 @@ type SignalProxy struct {
 
 // ProxySignals starts passing signals on, until Stop, to the process
 // SetPid names. A signal that comes while there is none waits for it: a
-// ^C right after start is not lost.
+// ^C right after start is not lost. Taking the signals is a round trip to
+// the runtime's signal thread for each (tens of µs, more under load): it
+// is done beside the container's start, not before it.
 func ProxySignals() *SignalProxy {
-	p := &SignalProxy{ch: make(chan os.Signal, 64), done: make(chan struct{})}
-	signal.Notify(p.ch, proxied...)
+	p := &SignalProxy{ch: make(chan os.Signal, 64), done: make(chan struct{}), enabled: make(chan struct{})}
 	go func() {
+		signal.Notify(p.ch, proxied...)
+		close(p.enabled)
 		for {
 			select {
 			case <-p.done:
@@ -87,11 +91,15 @@ func (p *SignalProxy) SetPid(pid int) {
 // SIGHUP, SIGQUIT): the container is then not restarted once it exits.
 func (p *SignalProxy) Ending() bool { return p != nil && p.ending.Load() }
 
-// Stop ends the forwarding.
+// Stop ends the forwarding. The signals go back to their default
+// handling in the background, as slowly as they were taken.
 func (p *SignalProxy) Stop() {
 	if p == nil {
 		return
 	}
-	signal.Stop(p.ch)
 	close(p.done)
+	go func() {
+		<-p.enabled
+		signal.Stop(p.ch)
+	}()
 }

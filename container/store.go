@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -221,6 +222,9 @@ type Container struct {
 type Store struct {
 	root string // the lade root
 	dir  string // root/containers
+	// ephemeral holds the ids of the --rm containers this store created
+	// or loaded, whose records it writes without fsync (writeRecord).
+	ephemeral sync.Map
 }
 
 // Open returns the container store of the lade root dir.
@@ -309,9 +313,12 @@ func (s *Store) create(cfg *Config) (release func(), err error) {
 	// for list and Get, so `rm -f NAME` right after it appears finds it
 	// (a container with only config.json read as not there, and a
 	// concurrent `rm -f` missed it).
-	err = writeJSON(filepath.Join(dir, "state.json"), &State{Status: StatusCreated})
+	if cfg.AutoRemove {
+		s.ephemeral.Store(cfg.ID, true)
+	}
+	err = s.writeRecord(cfg.ID, "state.json", &State{Status: StatusCreated})
 	if err == nil {
-		err = writeJSON(filepath.Join(dir, "config.json"), cfg)
+		err = s.writeRecord(cfg.ID, "config.json", cfg)
 	}
 	if err != nil {
 		release()
@@ -392,6 +399,9 @@ func (s *Store) load(id string) (*Container, error) {
 	}
 	if err := readJSON(filepath.Join(s.Dir(id), "state.json"), &c.State); err != nil {
 		return nil, err
+	}
+	if c.AutoRemove {
+		s.ephemeral.Store(id, true)
 	}
 	if orphaned(&c.State) && !s.supervised(id) {
 		s.recordOrphaned(id, &c.State)
@@ -482,7 +492,7 @@ func updateLocked[T any](s *Store, id, name string, fn func(*T)) error {
 		return err
 	}
 	fn(&v)
-	return writeJSON(p, &v)
+	return s.writeRecord(id, name, &v)
 }
 
 // supervised reports whether some process holds the supervisor lock. It
@@ -577,14 +587,31 @@ func releaseFlock(fd int) {
 	unix.Close(fd)
 }
 
-// writeJSON replaces p atomically and durably: these files are the only
-// record of a container or volume, as docker's are (it fsyncs them too).
-func writeJSON(p string, v any) error {
+// writeRecord writes container id's JSON file name (writeJSON). A --rm
+// container's records go with it when it stops, as its volatile overlay
+// does: they are written without fsync, which costs milliseconds per
+// write and more on a busy disk. A crash can then leave them unreadable,
+// and such a container lists as none.
+func (s *Store) writeRecord(id, name string, v any) error {
+	return writeJSON(filepath.Join(s.Dir(id), name), v, s.durable(id))
+}
+
+// durable reports whether container id's records are fsynced: unless
+// this store created or loaded it as a --rm container.
+func (s *Store) durable(id string) bool {
+	_, ephemeral := s.ephemeral.Load(id)
+	return !ephemeral
+}
+
+// writeJSON replaces p atomically, and durably with sync: these files
+// are the only record of a container or volume, as docker's are (it
+// fsyncs them too).
+func writeJSON(p string, v any, sync bool) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", filepath.Base(p), err)
 	}
-	if err := atomicfile.WriteFile(p, data, atomicfile.Options{Perm: 0o600, Sync: true}); err != nil {
+	if err := atomicfile.WriteFile(p, data, atomicfile.Options{Perm: 0o600, Sync: sync}); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
 	return nil
@@ -616,5 +643,5 @@ func randomName() string {
 // SaveConfig rewrites the config of an existing container (used while it
 // is being created).
 func (s *Store) SaveConfig(cfg *Config) error {
-	return writeJSON(filepath.Join(s.Dir(cfg.ID), "config.json"), cfg)
+	return s.writeRecord(cfg.ID, "config.json", cfg)
 }

@@ -35,12 +35,16 @@ type IO struct {
 	// process runs (or already ran), or with the error that kept it from
 	// starting.
 	Ready func(error)
+	// Prestart, when set, is the container's init Prestart launched, for
+	// its first run; Supervise discards it when that does not use it.
+	Prestart *Prestart
 }
 
 // Supervise runs container id until it stops for good, restarting it as
 // its policy says, and returns the last exit status. err is set only when
 // lade failed to start it. Warnings go to warn.
 func (s *Store) Supervise(ctx context.Context, id string, stdio IO, warn io.Writer) (int, error) {
+	defer stdio.Prestart.Close()
 	ready := stdio.Ready
 	var once sync.Once
 	stdio.Ready = func(err error) {
@@ -90,10 +94,11 @@ type supervision struct {
 	pid            atomic.Int64 // the running process, 0 between runs
 	ports          []Port       // the published ports, as bound
 	proxy          *SignalProxy // nil without stdio.SigProxy
+	pre            *Prestart    // for the first run; nil after
 }
 
 func (s *Store) supervise(ctx context.Context, c *Config, stdio IO, warn io.Writer) (int, error) {
-	r := &supervision{c: c, stdio: stdio, warn: warn}
+	r := &supervision{c: c, stdio: stdio, warn: warn, pre: stdio.Prestart}
 	closeLog, err := s.openOutput(r)
 	if err != nil {
 		return -1, err

@@ -62,7 +62,7 @@ func (s *Store) CreateVolume(name string, labels map[string]string) (*Volume, er
 	if err := os.MkdirAll(v.Mountpoint, 0o755); err != nil {
 		return nil, fmt.Errorf("creating volume %s: %w", name, err)
 	}
-	if err := writeJSON(filepath.Join(s.volumeDir(name), "volume.json"), v); err != nil {
+	if err := writeJSON(filepath.Join(s.volumeDir(name), "volume.json"), v, true); err != nil {
 		return nil, err
 	}
 	s.volumeEvent(events.ActionCreate, name)
@@ -169,7 +169,7 @@ func (s *Store) SeedVolume(name, rootfs, target string) error {
 		}
 	}
 	v.Seeded = true
-	return writeJSON(filepath.Join(s.volumeDir(name), "volume.json"), v)
+	return writeJSON(filepath.Join(s.volumeDir(name), "volume.json"), v, true)
 }
 
 // copyTree copies dir src into the existing dir dst keeping modes, owners

@@ -17,7 +17,8 @@
 // ahead of a container's Run), under docker's device allow-list unless
 // Spec.AllDevices (a device cgroup per Run, or Spec.DeviceCgroup: cloned
 // into it on cgroup v2, also on hybrid hosts; joined like Spec.Cgroups on
-// v1, or when it is the caller's v2 cgroup). The init reads its config from a pipe
+// v1, or when it is the caller's v2 cgroup, but with Spec.CgroupAtClone:
+// moving a process costs an RCU grace period). The init reads its config from a pipe
 // and, in order: sets Spec.OOMScoreAdj; joins Spec.Cgroups; unshares its mount (with NetworkNone
 // its network, or joins Spec.NetNS; with CgroupNS its cgroup) namespace, so a spare sees mounts
 // made after it started; mounts /proc, /dev, /sys and the spec's mounts
@@ -28,7 +29,7 @@
 // closes inherited fds; execs the command, which becomes pid 1 (unless
 // HostPID). Run
 // reports Started before the config is sent and Running after execve,
-// waits, removes the stubs and returns the exit status; when the command
+// waits, removes the stubs (but with Spec.KeepMountTargets) and returns the exit status; when the command
 // exits the kernel kills whatever it left running.
 //
 // Exec joins the init's namespaces from a thread of lade's own that ends

@@ -21,18 +21,20 @@ type launchKey struct {
 	deviceCgroup   string
 	devices        []Device
 	cgroups        []string
+	atClone        bool
 	clone          uintptr
 }
 
 func keyOf(spec *Spec) launchKey {
 	return launchKey{stdin: spec.Stdin, stdout: spec.Stdout, stderr: spec.Stderr, tty: spec.Tty,
-		allDevices: spec.AllDevices, deviceCgroup: spec.DeviceCgroup, devices: spec.Devices, cgroups: spec.Cgroups, clone: spec.cloneFlags()}
+		allDevices: spec.AllDevices, deviceCgroup: spec.DeviceCgroup, devices: spec.Devices, cgroups: spec.Cgroups,
+		atClone: spec.CgroupAtClone, clone: spec.cloneFlags()}
 }
 
 func (k launchKey) equal(o launchKey) bool {
 	return same(k.stdin, o.stdin) && same(k.stdout, o.stdout) && same(k.stderr, o.stderr) && k.tty == o.tty &&
 		k.allDevices == o.allDevices && k.deviceCgroup == o.deviceCgroup &&
-		slices.Equal(k.devices, o.devices) && slices.Equal(k.cgroups, o.cgroups) && k.clone == o.clone
+		slices.Equal(k.devices, o.devices) && slices.Equal(k.cgroups, o.cgroups) && k.atClone == o.atClone && k.clone == o.clone
 }
 
 // same compares a and b as == does, but says false for values == would
@@ -86,7 +88,8 @@ func (r *Runner) takeLaunched(spec *Spec) *proc {
 
 // launchFor starts a fresh init for spec, in spec's device cgroup. On
 // cgroup v2 the init is cloned into it, unless it is the caller's cgroup
-// (limits), which the init joins once it has its spec.
+// (limits), which the init joins once it has its spec, but with
+// CgroupAtClone.
 func (r *Runner) launchFor(spec *Spec) (*proc, error) {
 	var dc *deviceCgroup
 	if !spec.AllDevices && deviceCgroups() {
@@ -94,6 +97,7 @@ func (r *Runner) launchFor(spec *Spec) (*proc, error) {
 		if dc, err = setupDeviceCgroup(spec.DeviceCgroup, deviceRules(spec.Devices), v2Cgroup(spec.Cgroups)); err != nil {
 			return nil, fmt.Errorf("runner: %w", err)
 		}
+		dc.clone = dc.clone || spec.CgroupAtClone && dc.dir == v2Cgroup(spec.Cgroups)
 	}
 	p, err := r.launchInit(spec.Tty, false, spec.cloneFlags(), spec.Stdin, spec.Stdout, spec.Stderr, dc)
 	if err != nil {

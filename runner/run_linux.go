@@ -81,6 +81,9 @@ func (r *Runner) Run(ctx context.Context, spec *Spec) (exitCode int, err error) 
 
 	stubs := &stubSet{root: cfg.Rootfs}
 	defer func() {
+		if spec.KeepMountTargets {
+			return
+		}
 		if cerr := stubs.remove(); cerr != nil && err == nil {
 			exitCode, err = -1, cerr
 		}
@@ -143,12 +146,23 @@ func (r *Runner) runConfined(ctx context.Context, spec *Spec, cfg *initConfig, p
 			code, err = -1, fmt.Errorf("runner: %w", derr)
 		}
 	}()
-	if dc := p.dc; dc != nil && !dc.cloneInto() && !slices.Contains(cfg.Cgroups, dc.dir) {
-		c := *cfg
-		c.Cgroups = append(slices.Clip(cfg.Cgroups), dc.dir)
-		cfg = &c
+	return r.runInit(ctx, spec, placedIn(cfg, p.dc), p)
+}
+
+// placedIn is cfg with the cgroups the init joins once it has it: dc
+// too, unless the init was cloned into it (then not even as one of the
+// caller's, which would move it again).
+func placedIn(cfg *initConfig, dc *deviceCgroup) *initConfig {
+	if dc == nil || slices.Contains(cfg.Cgroups, dc.dir) != dc.cloneInto() {
+		return cfg
 	}
-	return r.runInit(ctx, spec, cfg, p)
+	c := *cfg
+	if dc.cloneInto() {
+		c.Cgroups = slices.DeleteFunc(slices.Clone(cfg.Cgroups), func(d string) bool { return d == dc.dir })
+	} else {
+		c.Cgroups = append(slices.Clip(cfg.Cgroups), dc.dir)
+	}
+	return &c
 }
 
 // runInit feeds a started init its spec and waits for it. dead reports an

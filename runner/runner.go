@@ -141,6 +141,11 @@ type Spec struct {
 	// (see seccomp.ForContainer); its capability conditions follow
 	// Capabilities.
 	Seccomp *seccomp.Profile
+	// KeepMountTargets leaves the mount targets Run created in the rootfs
+	// (empty files and directories) when it returns, for a rootfs that is
+	// thrown away right after (a --rm container's): their removal is disk
+	// writes the discard makes again.
+	KeepMountTargets bool
 	// Running, when set, gets the init's host pid once the init has
 	// exec'd the command (or exited): from then on nothing of lade's runs
 	// in the container, so it is safe to join (exec) and to report.
@@ -173,6 +178,11 @@ type Spec struct {
 	// the container's memory charge: only what the init touches from then
 	// on until it execs the command counts against the limit.
 	Cgroups []string
+	// CgroupAtClone lets the init start in the v2 one of Cgroups (cloned
+	// into it) rather than join it with its spec, for a cgroup without
+	// limits that lade's start could hit or be slowed by: moving a
+	// process between cgroups waits for an RCU grace period, milliseconds.
+	CgroupAtClone bool
 	// CgroupNS gives the container its own cgroup namespace, rooted where
 	// the init is once it joined Cgroups and Started returned.
 	CgroupNS bool

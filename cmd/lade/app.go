@@ -94,7 +94,7 @@ type app struct {
 // Run is the whole CLI; tests call it directly.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
-	root := a.rootCmd()
+	root := a.rootCmd(args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -129,7 +129,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // rootCmd builds the command tree: the global flags, every registered
 // command, then docker's management namespaces filled from them.
-func (a *app) rootCmd() *cobra.Command {
+// rootCmd is lade's command tree for the command line args; nil builds
+// all of it.
+func (a *app) rootCmd(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "lade",
 		Short:         "Build OCI images from Dockerfiles and run them, without a daemon",
@@ -156,8 +158,10 @@ func (a *app) rootCmd() *cobra.Command {
 		ctors[c.Name()] = mk
 	}
 	applyExamples(root)
-	a.fillNamespaces(root, ctors)
-	applyExamples(root)
+	if args == nil || needsNamespaces(root, args) {
+		a.fillNamespaces(root, ctors)
+		applyExamples(root)
+	}
 	setVersion(root)
 	return root
 }

@@ -243,7 +243,7 @@ func (a *app) startAttached(ctx context.Context, refs []string, interactive bool
 	if err := store.ClearStop(c.ID); err != nil {
 		return err
 	}
-	code, err := a.foreground(ctx, store, c.ID, streams{interactive && c.OpenStdin, true, true}, c.Tty, !c.Tty)
+	code, err := a.foreground(ctx, store, c.ID, streams{interactive && c.OpenStdin, true, true}, c.Tty, !c.Tty, nil)
 	if err != nil {
 		return a.failed(err)
 	}

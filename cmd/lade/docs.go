@@ -19,7 +19,7 @@ func (a *app) docsCmd() *cobra.Command {
 		if err := os.MkdirAll(args[0], 0o755); err != nil {
 			return err
 		}
-		root := (&app{stdin: a.stdin, stdout: a.stdout, stderr: a.stderr}).rootCmd()
+		root := (&app{stdin: a.stdin, stdout: a.stdout, stderr: a.stderr}).rootCmd(nil)
 		root.DisableAutoGenTag = true
 		return doc.GenManTree(root, &doc.GenManHeader{Title: "LADE", Section: "1", Source: "lade"}, args[0])
 	}))

@@ -47,6 +47,18 @@ var namespaces = map[string][]member{
 // namespace; their files register them.
 var namespaceOnly = map[string][]func(*app) *cobra.Command{}
 
+// needsNamespaces reports whether args go through one of docker's
+// management commands, or name no command (help, completion, a typo),
+// and so need the namespaces' members: the other command lines are
+// spared building the top-level commands, flags and all, a second time.
+func needsNamespaces(root *cobra.Command, args []string) bool {
+	c, _, err := root.Find(args)
+	if err != nil || c == root || c.Parent() != root {
+		return true
+	}
+	return namespaces[c.Name()] != nil || namespaceOnly[c.Name()] != nil
+}
+
 // fillNamespaces adds the members and namespace-only subcommands each
 // namespace command lacks; ctors are the top-level constructors by name.
 func (a *app) fillNamespaces(root *cobra.Command, ctors map[string]func(*app) *cobra.Command) {

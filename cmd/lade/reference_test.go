@@ -26,7 +26,7 @@ const (
 
 // testTree is lade's command tree, as Run builds it.
 func testTree() *cobra.Command {
-	return (&app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}).rootCmd()
+	return (&app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}).rootCmd(nil)
 }
 
 // visible calls fn on every command under c that help shows.
