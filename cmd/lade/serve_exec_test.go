@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
-	"strings"
 	"testing"
 
 	ctypes "github.com/moby/moby/api/types/container"
@@ -23,16 +21,8 @@ func TestServeExecDetachedStatus(t *testing.T) {
 	hc := socketClient(sock)
 	call := func(method, path, body string, into any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, "http://lade/v1.41"+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := apiDo(t, hc, method, path, body)
 		defer resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			t.Fatalf("%s %s: %s", method, path, resp.Status)
-		}
 		if into != nil {
 			if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
 				t.Fatal(err)

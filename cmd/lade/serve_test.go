@@ -512,23 +512,30 @@ func servePrune(t *testing.T, bin, sock, root string) {
 	}
 }
 
+// apiDo sends a JSON request to the API at version 1.41 and returns the
+// answer, failing the test on an error status.
+func apiDo(t *testing.T, hc *http.Client, method, path, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://lade/v1.41"+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s %s = %d %s", method, path, resp.StatusCode, b)
+	}
+	return resp
+}
+
 // TestServeWaitRemoved: wait with condition=removed answers once the
 // container is gone, with its exit code.
 func TestServeWaitRemoved(t *testing.T) {
 	hc := socketClient(startServe(t, newRoot(t)))
 	do := func(method, path, body string) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequest(method, "http://lade/v1.41"+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode >= 300 {
-			b, _ := io.ReadAll(resp.Body)
-			t.Fatalf("%s %s = %d %s", method, path, resp.StatusCode, b)
-		}
-		return resp
+		return apiDo(t, hc, method, path, body)
 	}
 	waitCode := func(resp *http.Response) int {
 		t.Helper()
