@@ -14,22 +14,7 @@ import (
 // a FROM base before any step runs, an image of COPY --from or RUN
 // --mount from= before that step reads it, and none of it is stored.
 func TestBuildSignaturePolicy(t *testing.T) {
-	root := newRoot(t)
-	host := testutil.Registry(t, nil)
-	key, pub := keyFiles(t)
-	signed, plain := host+"/base/signed:1", host+"/base/plain:1"
-	for _, ref := range []string{signed, plain} {
-		if r := lade(t, root, "", "tag", "busybox", ref); r.code != 0 {
-			t.Fatal(r.stderr)
-		}
-		if r := lade(t, root, "", "push", ref); r.code != 0 {
-			t.Fatalf("push: %+v", r)
-		}
-	}
-	if r := lade(t, root, "", "sign", "--key", key, signed); r.code != 0 {
-		t.Fatalf("sign: %+v", r)
-	}
-	policy := requireKey(t, host, pub)
+	host, signed, plain, policy := signedAndPlain(t, newRoot(t), "base")
 	refused := fmt.Sprintf("%s: refused by signature policy for %q: no valid signature: image is not signed", plain, host)
 	for _, tc := range []struct {
 		name, dockerfile string
@@ -74,4 +59,26 @@ func TestBuildSignaturePolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signedAndPlain pushes busybox from root to a registry of the test's as
+// REPO/signed:1, signed with a new key, and REPO/plain:1, unsigned, and
+// returns the registry, both names and a policy that wants that key's
+// signature there.
+func signedAndPlain(t *testing.T, root, repo string) (host, signed, plain, policy string) {
+	t.Helper()
+	host = testutil.Registry(t, nil)
+	key, pub := keyFiles(t)
+	signed, plain = host+"/"+repo+"/signed:1", host+"/"+repo+"/plain:1"
+	for _, ref := range []string{signed, plain} {
+		for _, args := range [][]string{{"tag", "busybox", ref}, {"push", ref}, {"rmi", ref}} {
+			if r := lade(t, root, "", args...); r.code != 0 {
+				t.Fatalf("lade %v: %+v", args, r)
+			}
+		}
+	}
+	if r := lade(t, root, "", "sign", "--key", key, signed); r.code != 0 {
+		t.Fatalf("sign: %+v", r)
+	}
+	return host, signed, plain, requireKey(t, host, pub)
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/lade-build/lade/internal/testutil"
 )
 
 // TestServeSignaturePolicy: the API's pulls (docker pull, and docker
@@ -14,20 +12,8 @@ import (
 // signed one is pulled.
 func TestServeSignaturePolicy(t *testing.T) {
 	root := newRoot(t)
-	host := testutil.Registry(t, nil)
-	key, pub := keyFiles(t)
-	signed, plain := host+"/api/signed:1", host+"/api/plain:1"
-	for _, ref := range []string{signed, plain} {
-		for _, args := range [][]string{{"tag", "busybox", ref}, {"push", ref}, {"rmi", ref}} {
-			if r := lade(t, root, "", args...); r.code != 0 {
-				t.Fatalf("lade %v: %s", args, r.stderr)
-			}
-		}
-	}
-	if r := lade(t, root, "", "sign", "--key", key, signed); r.code != 0 {
-		t.Fatalf("sign: %+v", r)
-	}
-	sock, _ := startServeArgs(t, root, "--signature-policy", requireKey(t, host, pub))
+	host, signed, plain, policy := signedAndPlain(t, root, "api")
+	sock, _ := startServeArgs(t, root, "--signature-policy", policy)
 	bin := serveClients[0].bin
 	requireClient(t, bin)
 	refused := fmt.Sprintf("refused by signature policy for %q: no valid signature: image is not signed", host)
