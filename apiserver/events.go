@@ -12,8 +12,9 @@ import (
 )
 
 // systemEvents streams the root's recorded events as `lade events`
-// shows them (events.Show): those in [since, until], then, without a
-// past until, new ones until the client goes; one JSON message a line.
+// shows them (events.Show): those in [since, until] (none without
+// either), then, without a past until, new ones until the client goes;
+// one JSON message a line.
 func (s *Server) systemEvents(w http.ResponseWriter, r *http.Request) error {
 	now := time.Now()
 	since, err := dockertime.Parse(r.URL.Query().Get("since"), now)
@@ -23,9 +24,6 @@ func (s *Server) systemEvents(w http.ResponseWriter, r *http.Request) error {
 	until, err := dockertime.Parse(r.URL.Query().Get("until"), now)
 	if err != nil {
 		return badParameter(err)
-	}
-	if since.IsZero() && until.IsZero() {
-		since = now // as dockerd: no past events unless asked for
 	}
 	flags, err := filterArgs(r)
 	if err != nil {

@@ -66,11 +66,15 @@ func (r *historyRow) CreatedAt() string {
 	return time.Unix(r.h.Created, 0).Format(time.RFC3339)
 }
 
+// historyEpoch: docker history shows no age for times before 2000
+// (0 is a missing one).
+var historyEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+
 func (r *historyRow) CreatedSince() string {
 	if !r.human {
 		return r.CreatedAt()
 	}
-	if r.h.Created <= 0 {
+	if r.h.Created <= historyEpoch {
 		return "N/A"
 	}
 	return units.HumanDuration(time.Since(time.Unix(r.h.Created, 0))) + " ago"

@@ -140,12 +140,9 @@ func networkSettings(c *container.Container) *NetworkSettings {
 	}
 	ep := &ntypes.EndpointSettings{Aliases: c.Net.Aliases, DNSNames: nil}
 	if st := c.State.Network; st != nil && running(c) {
-		ep.IPAddress, _ = netip.ParseAddr(st.IPAddress)
-		ep.Gateway, _ = netip.ParseAddr(st.Gateway)
-		ep.IPPrefixLen = st.PrefixLen
-		if mac, err := net.ParseMAC(st.MacAddress); err == nil {
-			ep.MacAddress = ntypes.HardwareAddr(mac)
-		}
+		ip, _ := netip.ParseAddr(st.IPAddress)
+		gw, _ := netip.ParseAddr(st.Gateway)
+		setAddress(ep, ip, gw, st.PrefixLen, st.MacAddress)
 		if c.Network == network.DefaultName {
 			ns.IPAddress, ns.Gateway, ns.IPPrefixLen, ns.MacAddress = st.IPAddress, st.Gateway, st.PrefixLen, st.MacAddress
 		}
@@ -160,6 +157,14 @@ func networkSettings(c *container.Container) *NetworkSettings {
 		ns.Networks[x.Network] = &ntypes.EndpointSettings{Aliases: x.Aliases}
 	}
 	return ns
+}
+
+// setAddress puts a running container's address on a network into ep.
+func setAddress(ep *ntypes.EndpointSettings, ip, gw netip.Addr, bits int, mac string) {
+	ep.IPAddress, ep.Gateway, ep.IPPrefixLen = ip, gw, bits
+	if hw, err := net.ParseMAC(mac); err == nil {
+		ep.MacAddress = ntypes.HardwareAddr(hw)
+	}
 }
 
 func running(c *container.Container) bool {

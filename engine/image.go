@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	ctypes "github.com/moby/moby/api/types/container"
@@ -94,7 +95,7 @@ func Summaries(ctx context.Context, s *images.Store, list []images.Entry, users 
 	out := make([]itypes.Summary, 0, len(list))
 	for _, e := range list {
 		sum := itypes.Summary{
-			ID: e.ImageID().String(), Created: e.Created.Unix(), Size: e.Size, SharedSize: -1, Containers: -1,
+			ID: e.ImageID().String(), Created: unixCreated(e.Created), Size: e.Size, SharedSize: -1, Containers: -1,
 			RepoTags: nonNil(e.Names), RepoDigests: []string{}, Labels: map[string]string{},
 		}
 		if users != nil {
@@ -124,6 +125,16 @@ func repoDigests(names []string, d v1.Hash) []string {
 	return out
 }
 
+// unixCreated is a creation time as the Engine API's image list and
+// history give it: 0 when the image does not say, as dockerd (not year
+// 1's Unix time, which clients print as 292 years ago).
+func unixCreated(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
 // History fills docker history's records of img, newest first.
 func History(img v1.Image, tags []string) ([]itypes.HistoryResponseItem, error) {
 	rows, err := images.History(img)
@@ -132,7 +143,7 @@ func History(img v1.Image, tags []string) ([]itypes.HistoryResponseItem, error) 
 	}
 	out := make([]itypes.HistoryResponseItem, 0, len(rows))
 	for i, r := range rows {
-		h := itypes.HistoryResponseItem{ID: r.ID, Created: r.Created.Unix(), CreatedBy: r.CreatedBy, Size: r.Size,
+		h := itypes.HistoryResponseItem{ID: r.ID, Created: unixCreated(r.Created), CreatedBy: r.CreatedBy, Size: r.Size,
 			Comment: r.Comment, Tags: []string{}}
 		if i == 0 {
 			h.Tags = nonNil(tags)

@@ -112,7 +112,7 @@ func (s Stores) InspectContainer(ctx context.Context, c *container.Container, si
 		imgSize = imageSize(img)
 	}
 	r := ContainerInspect(s.Containers, c, cfg)
-	setNetworkIDs(r.NetworkSettings.Networks, s.networkIDs(ctx))
+	s.networkView(ctx).fill(c, r.NetworkSettings.Networks)
 	if size {
 		rw := s.Containers.SizeRw(c.ID)
 		rootfs := rw + imgSize
@@ -134,27 +134,50 @@ func imageSize(img v1.Image) int64 {
 	return n
 }
 
-// networkIDs are the root's networks' IDs by name; none when it has no
-// network store or cannot read it.
-func (s Stores) networkIDs(ctx context.Context) map[string]string {
-	ids := map[string]string{}
-	if s.Networks == nil {
-		return ids
-	}
-	nets, _, err := s.Networks.List(ctx)
-	if err != nil {
-		return ids
-	}
-	for _, n := range nets {
-		ids[n.Name] = n.ID
-	}
-	return ids
+// netView is what the root's network store says of every container's
+// networks: the networks by name, and the endpoints of running ones.
+type netView struct {
+	byName    map[string]*network.Network
+	endpoints []*network.Endpoint
 }
 
-// setNetworkIDs fills each endpoint's NetworkID, as docker's: compose
-// matches a container's networks to its project's by ID.
-func setNetworkIDs(eps map[string]*ntypes.EndpointSettings, ids map[string]string) {
+// networkView reads the network store; empty when the root has none or
+// it cannot be read.
+func (s Stores) networkView(ctx context.Context) netView {
+	v := netView{byName: map[string]*network.Network{}}
+	if s.Networks == nil {
+		return v
+	}
+	nets, eps, err := s.Networks.List(ctx)
+	if err != nil {
+		return v
+	}
+	for _, n := range nets {
+		v.byName[n.Name] = n
+	}
+	v.endpoints = eps
+	return v
+}
+
+// fill completes c's endpoint settings as docker's: each one's NetworkID
+// (compose matches a container's networks to its project's by ID) and,
+// while c runs, the address of those its state does not record (the
+// further networks of network connect) from the network store's
+// endpoint.
+func (v netView) fill(c *container.Container, eps map[string]*ntypes.EndpointSettings) {
 	for name, ep := range eps {
-		ep.NetworkID = ids[name]
+		n := v.byName[name]
+		if n == nil {
+			continue
+		}
+		ep.NetworkID = n.ID
+		if !running(c) || ep.IPAddress.IsValid() {
+			continue
+		}
+		for _, e := range v.endpoints {
+			if e.Container == c.ID && e.Network == n.ID {
+				setAddress(ep, e.IP, n.Gateway, n.Subnet.Bits(), e.MAC)
+			}
+		}
 	}
 }

@@ -41,10 +41,10 @@ func ContainerSummary(c *container.Container) ctypes.Summary {
 // (SizeRootFs).
 func (s Stores) ContainerSummaries(ctx context.Context, list []*container.Container, size bool) []ctypes.Summary {
 	out := make([]ctypes.Summary, 0, len(list))
-	ids := s.networkIDs(ctx)
+	nv := s.networkView(ctx)
 	for _, c := range list {
 		sum := ContainerSummary(c)
-		setNetworkIDs(sum.NetworkSettings.Networks, ids)
+		nv.fill(c, sum.NetworkSettings.Networks)
 		if size {
 			sum.SizeRw = s.Containers.SizeRw(c.ID)
 			sum.SizeRootFs = sum.SizeRw

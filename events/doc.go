@@ -11,5 +11,6 @@
 // across rotations) until its context ends. Readers skip lines that are
 // not events, or longer than any Record writes, in bounded memory; a
 // line still being written is read once it is whole. Show is the two in
-// turn, for `lade events` and the API's events endpoint.
+// turn, for `lade events` and the API's events endpoint alike; as
+// dockerd, it replays the past only when given a since or an until.
 package events

@@ -314,8 +314,13 @@ func (c *Cursor) Close() {
 
 // Show passes to emit root's recorded events in [from, to] that match f,
 // then follows new ones unless to is set and has passed, until ctx ends
-// or emit fails (`lade events` and the API's events alike).
+// or emit fails (`lade events` and the API's events alike). With neither
+// from nor to it replays nothing, as dockerd: only events from now on;
+// to alone replays all up to it.
 func Show(ctx context.Context, root string, from, to time.Time, f Filter, emit func(*Message) error) error {
+	if from.IsZero() && to.IsZero() {
+		from = time.Now()
+	}
 	past, cur, err := Read(root, from, to, f)
 	if err != nil {
 		return err

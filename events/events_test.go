@@ -160,3 +160,31 @@ func TestHostileLog(t *testing.T) {
 		t.Error("an event longer than maxLine was recorded")
 	}
 }
+
+// TestShowWindow: Show replays the past only when given a since or an
+// until, as dockerd; a cancelled context ends the following at once.
+func TestShowWindow(t *testing.T) {
+	root := t.TempDir()
+	if err := Record(root, events.VolumeEventType, events.ActionCreate, "old", nil); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name        string
+		since, till time.Time
+		want        int
+	}{
+		{"neither", time.Time{}, time.Time{}, 0},
+		{"since", now.Add(-time.Hour), time.Time{}, 1},
+		{"until", time.Time{}, now, 1},
+		{"since after", now.Add(time.Hour), time.Time{}, 0},
+	} {
+		got := 0
+		err := Show(ctx, root, tc.since, tc.till, Filter{}, func(*Message) error { got++; return nil })
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %d events (%v), want %d", tc.name, got, err, tc.want)
+		}
+	}
+}

@@ -80,10 +80,10 @@ func (s *Store) Inspect(ctx context.Context, ref string, platform *v1.Platform) 
 	}
 	ii := Inspect{
 		Comment:       extra.Comment,
+		Created:       rfc3339(cfg.Created.Time),
 		ID:            id.String(),
 		RepoTags:      []string{},
 		RepoDigests:   []string{},
-		Created:       cfg.Created.UTC().Format(time.RFC3339Nano),
 		DockerVersion: cfg.DockerVersion,
 		Author:        cfg.Author,
 		Config:        cfg.Config,
@@ -256,4 +256,13 @@ func Filter(list []Entry, filters []string) ([]Entry, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// rfc3339 is t as inspect's Created: empty when the image has no time,
+// as dockerd.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }

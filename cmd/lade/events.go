@@ -21,8 +21,8 @@ func init() {
 }
 
 // eventsCmd is docker events: the events lade's commands recorded in the
-// root, in the window, then (without --until) the new ones until
-// interrupted.
+// root, in the window (none without --since or --until), then (without
+// --until) the new ones until interrupted.
 func (a *app) eventsCmd() *cobra.Command {
 	var since, until, format string
 	var filters []string

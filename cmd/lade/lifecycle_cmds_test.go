@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -362,20 +363,30 @@ func TestExecFlags(t *testing.T) {
 	}
 }
 
-// TestEventsFollow: without --until, events goes on printing new events
-// until interrupted.
+// TestEventsFollow: without --since or --until, events prints only new
+// events (as docker, none of the past), until interrupted.
 func TestEventsFollow(t *testing.T) {
 	root := newRoot(t)
+	lade(t, root, "", "create", "--name", "before", "busybox", "true")
+	lade(t, root, "", "rm", "before")
 	ctx, cancel := context.WithCancel(context.Background())
 	var out testutil.LockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, []string{"--root", root, "events", "--filter", "container=followed", "--format", "{{.Action}}"},
-			strings.NewReader(""), &out, &out)
+		done <- Run(ctx, []string{"--root", root, "events", "--filter", "type=container", "--filter", "type=volume",
+			"--format", "{{.Type}} {{.Action}} {{or .Actor.Attributes.name .Actor.ID}}"}, strings.NewReader(""), &out, &out)
 	}()
+	// Marker volumes until the follower prints one: then it follows.
+	marks := 0
+	testutil.Poll(t, "events to follow", func() bool {
+		marks++
+		lade(t, root, "", "volume", "create", fmt.Sprintf("mark%d", marks))
+		return strings.Contains(out.String(), "volume create mark")
+	})
 	id := strings.TrimSpace(lade(t, root, "", "create", "--name", "followed", "busybox", "true").stdout)
 	lade(t, root, "", "rm", id)
-	testutil.Poll(t, "events to follow create and destroy", func() bool { return out.String() == "create\ndestroy\n" })
+	want := "container create followed\ncontainer destroy followed\n"
+	testutil.Poll(t, "events to follow create and destroy", func() bool { return strings.HasSuffix(out.String(), want) })
 	cancel()
 	select {
 	case code := <-done:
@@ -384,6 +395,9 @@ func TestEventsFollow(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("events did not end when interrupted")
+	}
+	if got := out.String(); strings.Contains(got, "before") || strings.Count(got, "container ") != 2 {
+		t.Errorf("events replayed the past or missed some:\n%s", got)
 	}
 }
 
