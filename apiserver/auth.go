@@ -3,6 +3,7 @@ package apiserver
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -49,7 +50,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := images.CheckLogin(r.Context(), c.ServerAddress, c.Username, c.Password, s.o.Insecure); err != nil {
-		return errorf(http.StatusUnauthorized, "%v", err)
+		if errors.Is(err, images.ErrUnauthorized) {
+			return errorf(http.StatusUnauthorized, "%v", err)
+		}
+		// An unreachable or broken registry is the server's failure, as
+		// dockerd answers it (500), not the credentials'.
+		return errorf(http.StatusInternalServerError, "%v", err)
 	}
 	return writeJSON(w, http.StatusOK, registry.AuthResponse{Status: "Login Succeeded"})
 }

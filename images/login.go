@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -139,6 +140,10 @@ func checkLogin(ctx context.Context, reg name.Registry, user, pass string, insec
 	defer cancel()
 	auth := authn.FromConfig(authn.AuthConfig{Username: user, Password: pass})
 	rt, err := transport.NewWithContext(ctx, reg, auth, Transport(insecure), nil)
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return translate(te) // refused credentials: ErrUnauthorized
+	}
 	if err != nil {
 		return err
 	}
@@ -152,8 +157,11 @@ func checkLogin(ctx context.Context, reg name.Registry, user, pass string, insec
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("registry answered %s", resp.Status)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return nil
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Errorf("%w (registry answered %s)", ErrUnauthorized, resp.Status)
 	}
-	return nil
+	return fmt.Errorf("registry answered %s", resp.Status)
 }

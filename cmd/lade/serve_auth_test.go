@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -49,5 +50,30 @@ func TestServeRegistryAuth(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServeAuthStatus: POST /auth answers refused credentials with 401
+// and a registry it cannot reach with 500, as dockerd.
+func TestServeAuthStatus(t *testing.T) {
+	host := testutil.Registry(t, basicAuth)
+	hc := socketClient(startServe(t, newRoot(t)))
+	for _, tc := range []struct {
+		server, pass string
+		status       int
+	}{
+		{host, "s3cret", http.StatusOK},
+		{host, "wrong", http.StatusUnauthorized},
+		{"127.0.0.1:1", "s3cret", http.StatusInternalServerError},
+	} {
+		body := fmt.Sprintf(`{"username":"me","password":%q,"serveraddress":%q}`, tc.pass, tc.server)
+		resp, err := hc.Post("http://lade/v1.41/auth", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("auth at %s with %q: %s, want %d", tc.server, tc.pass, resp.Status, tc.status)
+		}
 	}
 }
