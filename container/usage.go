@@ -22,13 +22,9 @@ type UsageItem struct {
 	Refs int // 1 for a running container; a volume's containers
 }
 
-// DiskUsage measures the containers' writable layers and returns the
-// image IDs they use.
-func (s *Store) DiskUsage() (Usage, map[string]bool, error) {
-	ctrs, err := s.List()
-	if err != nil {
-		return Usage{}, nil, err
-	}
+// DiskUsage measures the writable layers of ctrs (the store's List) and
+// returns the image IDs they use.
+func (s *Store) DiskUsage(ctrs []*Container) (Usage, map[string]bool) {
 	u := Usage{Total: len(ctrs)}
 	used := map[string]bool{}
 	for _, c := range ctrs {
@@ -41,7 +37,7 @@ func (s *Store) DiskUsage() (Usage, map[string]bool, error) {
 		}
 		u.add(UsageItem{c.ID, n, refs})
 	}
-	return u, used, nil
+	return u, used
 }
 
 // VolumeUsage measures the volumes; those no container uses are

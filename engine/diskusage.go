@@ -22,16 +22,15 @@ import (
 // cache's records.
 func (s Stores) DiskUsage(ctx context.Context, r localbuild.Root) (system.DiskUsage, error) {
 	var du system.DiskUsage
-	ctrs, used, err := s.Containers.DiskUsage()
+	list, err := s.Containers.List() // read once, for every part
 	if err != nil {
 		return du, err
 	}
-	if du.ImageUsage, err = s.imageUsage(ctx, used); err != nil {
+	ctrs, used := s.Containers.DiskUsage(list)
+	if du.ImageUsage, err = s.imageUsage(ctx, used, imageUsers(list)); err != nil {
 		return du, err
 	}
-	if du.ContainerUsage, err = s.containerUsage(ctrs); err != nil {
-		return du, err
-	}
+	du.ContainerUsage = containerUsage(ctrs, list)
 	vols, err := s.Containers.VolumeUsage()
 	if err != nil {
 		return du, err
@@ -52,17 +51,13 @@ func (s Stores) DiskUsage(ctx context.Context, r localbuild.Root) (system.DiskUs
 }
 
 // imageUsage counts every blob once (images.Store.DiskUsage); used holds
-// the image IDs containers use.
-func (s Stores) imageUsage(ctx context.Context, used map[string]bool) (*itypes.DiskUsage, error) {
+// the image IDs containers use, users how many use each.
+func (s Stores) imageUsage(ctx context.Context, used map[string]bool, users map[string]int) (*itypes.DiskUsage, error) {
 	u, err := s.Images.DiskUsage(ctx, used)
 	if err != nil {
 		return nil, err
 	}
 	list, err := s.Images.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	users, err := s.imageUsers()
 	if err != nil {
 		return nil, err
 	}
@@ -81,25 +76,17 @@ func (s Stores) imageUsage(ctx context.Context, used map[string]bool) (*itypes.D
 }
 
 // imageUsers counts the containers of each image ID.
-func (s Stores) imageUsers() (map[string]int, error) {
-	ctrs, err := s.Containers.List()
-	if err != nil {
-		return nil, err
-	}
+func imageUsers(ctrs []*container.Container) map[string]int {
 	users := map[string]int{}
 	for _, c := range ctrs {
 		users[c.ImageID]++
 	}
-	return users, nil
+	return users
 }
 
-// containerUsage is u's containers as ps lists them, with their
-// writable layers' sizes as u measured them.
-func (s Stores) containerUsage(u container.Usage) (*ctypes.DiskUsage, error) {
-	list, err := s.Containers.List()
-	if err != nil {
-		return nil, err
-	}
+// containerUsage is u's containers (of list) as ps lists them, with
+// their writable layers' sizes as u measured them.
+func containerUsage(u container.Usage, list []*container.Container) *ctypes.DiskUsage {
 	sizes := map[string]int64{}
 	for _, it := range u.Items {
 		sizes[it.Name] = it.Size
@@ -113,7 +100,7 @@ func (s Stores) containerUsage(u container.Usage) (*ctypes.DiskUsage, error) {
 		}
 	}
 	return &ctypes.DiskUsage{TotalCount: int64(u.Total), ActiveCount: int64(u.Active),
-		TotalSize: u.Size, Reclaimable: u.Reclaimable, Items: items}, nil
+		TotalSize: u.Size, Reclaimable: u.Reclaimable, Items: items}
 }
 
 // volumeUsage is u's volumes with their usage data.
