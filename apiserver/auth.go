@@ -50,7 +50,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := images.CheckLogin(r.Context(), c.ServerAddress, c.Username, c.Password, s.o.Insecure); err != nil {
-		if errors.Is(err, images.ErrUnauthorized) {
+		if errors.Is(err, images.ErrUnauthorized) || errors.Is(err, images.ErrDenied) {
 			return errorf(http.StatusUnauthorized, "%v", err)
 		}
 		// An unreachable or broken registry is the server's failure, as

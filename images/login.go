@@ -142,7 +142,7 @@ func checkLogin(ctx context.Context, reg name.Registry, user, pass string, insec
 	rt, err := transport.NewWithContext(ctx, reg, auth, Transport(insecure), nil)
 	var te *transport.Error
 	if errors.As(err, &te) {
-		return translate(te) // refused credentials: ErrUnauthorized
+		return translate(te) // refused credentials: ErrUnauthorized, ErrDenied
 	}
 	if err != nil {
 		return err
@@ -160,8 +160,10 @@ func checkLogin(ctx context.Context, reg name.Registry, user, pass string, insec
 	switch resp.StatusCode {
 	case http.StatusOK:
 		return nil
-	case http.StatusUnauthorized, http.StatusForbidden:
+	case http.StatusUnauthorized:
 		return fmt.Errorf("%w (registry answered %s)", ErrUnauthorized, resp.Status)
+	case http.StatusForbidden:
+		return fmt.Errorf("%w (registry answered %s)", ErrDenied, resp.Status)
 	}
 	return fmt.Errorf("registry answered %s", resp.Status)
 }

@@ -25,7 +25,10 @@ func (s *Store) RemoteOptions(ctx context.Context, more ...remote.Option) []remo
 
 // withAuth is the option that makes auth, when not nil, the credential
 // for every registry instead of docker's stored ones (the API's
-// X-Registry-Auth, one request's).
+// X-Registry-Auth, one request's). It is a keychain, not remote.WithAuth:
+// RemoteOptions sets the stored credentials' keychain, and
+// go-containerregistry refuses an authenticator beside a keychain, while
+// a later keychain replaces the earlier one.
 func withAuth(auth authn.Authenticator) []remote.Option {
 	if auth == nil {
 		return nil
